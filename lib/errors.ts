@@ -1,0 +1,47 @@
+// One catalogue of errors for the whole platform. Every error has a stable `code` (logged,
+// returned by the HTTP API, asserted by tests) and says whether retrying can help.
+
+export interface ErrorSpec {
+  readonly message: string
+  readonly retriable: boolean
+}
+
+export const ERRORS = {
+  CONFIG_INVALID: { message: 'Invalid configuration', retriable: false },
+  TOPOLOGY_INVALID: { message: 'Invalid topology', retriable: false },
+  STORE_NOT_FOUND: { message: 'Unknown state store', retriable: false },
+  STORE_CLOSED: { message: 'State store is closed', retriable: false },
+  STORE_NOT_READY: { message: 'State store is restoring or not assigned here', retriable: true },
+  STATE_DIR_LOCKED: { message: 'State directory is locked by another instance', retriable: true },
+  SERDE_ERROR: { message: 'Could not (de)serialize a record', retriable: false },
+  LOG_CONNECTION: { message: 'Cannot reach the log', retriable: true },
+  LOG_TOPIC_NOT_FOUND: { message: 'Topic does not exist', retriable: false },
+  LOG_TOPIC_EXISTS: { message: 'Topic already exists', retriable: false },
+  LOG_PRODUCER_FENCED: { message: 'Producer fenced by a newer instance (zombie)', retriable: false },
+  LOG_REBALANCE_IN_PROGRESS: { message: 'Consumer group is rebalancing', retriable: true },
+  LOG_GROUP_NOT_EMPTY: { message: 'Consumer group still has members', retriable: true },
+  LOG_CLOSED: { message: 'Log client is closed', retriable: false },
+  LOG_TRANSACTION_ABORTED: { message: 'Transaction aborted', retriable: true },
+  TASK_MIGRATED: { message: 'Task no longer owned by this instance', retriable: true },
+  PROCESSING_FAILED: { message: 'A processor threw while processing a record', retriable: false }
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class RewardsError extends Error {
+  readonly code: ErrorCode
+  readonly retriable: boolean
+  readonly details: Record<string, unknown> | undefined
+
+  constructor (code: ErrorCode, message?: string, options?: { cause?: unknown, details?: Record<string, unknown> }) {
+    super(message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'RewardsError'
+    this.code = code
+    this.retriable = ERRORS[code].retriable
+    this.details = options?.details
+  }
+}
+
+export function isRewardsError (error: unknown, code?: ErrorCode): error is RewardsError {
+  return error instanceof RewardsError && (code === undefined || error.code === code)
+}

@@ -1,0 +1,196 @@
+// The log port: everything the stream engine needs from a partitioned, durable log. The engine
+// (topology/runtime) depends only on this file; log/kafka and log/embedded implement it.
+//
+// Conventions (both backends must honour them; test/log/port-conformance tests them):
+// - Offsets are bigint. A committed offset is the offset of the NEXT record to read.
+// - Keys are partitioned with Kafka's default murmur2 partitioner (log/murmur2-partitioner.ts)
+//   unless a record names its partition.
+// - Consumers in a group read committed data only (isolation read_committed): records of an open
+//   or aborted transaction are never returned.
+// - Rebalance callbacks are awaited inside poll(), as in the Java consumer: a member does not
+//   rejoin (and so nobody else gets its partitions) until onPartitionsRevoked has resolved.
+
+export type Headers = Record<string, Buffer>
+
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+export interface LogRecord extends TopicPartition {
+  readonly offset: bigint
+  /** Record timestamp, ms since the epoch (CreateTime). */
+  readonly timestamp: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: Headers
+}
+
+export interface ProducerRecord {
+  readonly topic: string
+  /** Omitted: chosen by murmur2(key) like Kafka's default partitioner. */
+  readonly partition?: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers?: Headers
+  /** Omitted: now. */
+  readonly timestamp?: number
+}
+
+export interface PartitionOffset extends TopicPartition {
+  readonly offset: bigint
+}
+
+/** Identity of a group member at a generation: sent with transactional offset commits so a zombie
+ *  (an older generation) is fenced (KIP-447). */
+export interface GroupMetadata {
+  readonly groupId: string
+  readonly generationId: number
+  readonly memberId: string
+}
+
+export interface TopicSpec {
+  readonly name: string
+  readonly partitions: number
+  /** Broker topic configs, e.g. { 'cleanup.policy': 'compact' }. */
+  readonly config?: Record<string, string>
+}
+
+export interface TopicDescription {
+  readonly name: string
+  readonly partitions: number
+}
+
+export interface GroupMemberDescription {
+  readonly memberId: string
+  readonly clientId: string
+  /** The member's subscription user data (the engine puts its host:port here). */
+  readonly userData: Buffer | null
+  readonly assignment: TopicPartition[]
+}
+
+export interface GroupDescription {
+  readonly groupId: string
+  /** 'Empty', 'Stable', 'PreparingRebalance', 'CompletingRebalance', 'Dead'. */
+  readonly state: string
+  readonly members: GroupMemberDescription[]
+}
+
+export interface LogAdmin {
+  /** Creates the topics that do not exist; existing ones are left as they are. */
+  createTopics (topics: TopicSpec[]): Promise<void>
+  /** Deletes the topics that exist; missing ones are ignored. */
+  deleteTopics (names: string[]): Promise<void>
+  /** Descriptions of the topics that exist (missing ones are left out). */
+  describeTopics (names: string[]): Promise<TopicDescription[]>
+  listTopics (): Promise<string[]>
+  /** 'latest' is the last stable offset (read_committed end), 'earliest' the log start. */
+  listOffsets (partitions: TopicPartition[], at: 'earliest' | 'latest'): Promise<PartitionOffset[]>
+  /** Committed offsets of a group; partitions with none are left out. Waits for pending
+   *  transactional commits to settle (require_stable) so the answer is never about to change. */
+  listCommittedOffsets (groupId: string, partitions: TopicPartition[]): Promise<PartitionOffset[]>
+  /** Sets a group's committed offsets. Fails with LOG_GROUP_NOT_EMPTY while it has members. */
+  alterCommittedOffsets (groupId: string, offsets: PartitionOffset[]): Promise<void>
+  describeGroup (groupId: string): Promise<GroupDescription>
+  /** Deletes an empty group; a missing group is ignored. */
+  deleteGroup (groupId: string): Promise<void>
+}
+
+/** Given every member's subscription, decide each member's partitions. Runs on the group leader
+ *  only; `userData` travels back to each member with its assignment (the engine uses it to share
+ *  the partition -> host map for interactive queries). Must be deterministic. */
+export type PartitionAssignor = (input: {
+  members: ReadonlyArray<{ memberId: string, userData: Buffer | null }>
+  partitionsPerTopic: ReadonlyMap<string, number>
+}) => Map<string, { partitions: TopicPartition[], userData: Buffer | null }>
+
+export interface RebalanceListener {
+  /** Awaited before the member rejoins: flush, commit and close the tasks of these partitions. */
+  onPartitionsRevoked (partitions: TopicPartition[]): Promise<void>
+  /** Awaited before poll() returns records of these partitions. `userData` is what the leader's
+   *  assignor returned for this member. */
+  onPartitionsAssigned (partitions: TopicPartition[], userData: Buffer | null): Promise<void>
+  /** The member lost its partitions without a chance to commit (session timeout, fenced):
+   *  close their tasks without committing. */
+  onPartitionsLost (partitions: TopicPartition[]): Promise<void>
+}
+
+export interface GroupConsumerOptions {
+  readonly groupId: string
+  readonly clientId: string
+  readonly topics: string[]
+  readonly listener: RebalanceListener
+  /** Sent with the subscription (every member's is visible to the assignor and describeGroup). */
+  readonly userData?: Buffer
+  /** Default: range-like assignment per topic. The engine passes its co-partitioning assignor. */
+  readonly assignor?: PartitionAssignor
+  readonly sessionTimeoutMs?: number
+  readonly rebalanceTimeoutMs?: number
+  /** Upper bound on records one poll() returns. */
+  readonly maxPollRecords?: number
+}
+
+export interface GroupConsumer {
+  /** Joins (or rejoins) the group when needed, running the listener callbacks, then returns the
+   *  records available from assigned, unpaused partitions, waiting at most maxWaitMs for some.
+   *  Positions advance past returned records. */
+  poll (maxWaitMs: number): Promise<LogRecord[]>
+  assignment (): TopicPartition[]
+  /** Current member identity; null before the first successful join. */
+  groupMetadata (): GroupMetadata | null
+  pause (partitions: TopicPartition[]): void
+  resume (partitions: TopicPartition[]): void
+  /** Sets the next offset poll() reads from for an assigned partition. */
+  seek (position: PartitionOffset): void
+  /** Next offset poll() would read for an assigned partition (committed offset, or earliest
+   *  when the group has none, until records are returned). */
+  position (partition: TopicPartition): bigint
+  /** At-least-once commit of consumed offsets (offset = next to read), outside any transaction. */
+  commitOffsets (offsets: PartitionOffset[]): Promise<void>
+  /** Leaves the group (fast hand-over to the others) and closes. */
+  close (): Promise<void>
+}
+
+/** Reads chosen partitions from chosen offsets, without a group: used to restore state stores
+ *  from changelogs. Reads committed data only. */
+export interface PartitionReader {
+  assign (positions: PartitionOffset[]): void
+  unassign (partitions: TopicPartition[]): void
+  poll (maxWaitMs: number): Promise<LogRecord[]>
+  /** Next offset to read (after control records too: may pass the last returned record). */
+  position (partition: TopicPartition): bigint
+  close (): Promise<void>
+}
+
+export interface ProducerOptions {
+  readonly clientId: string
+  /** Set: a transactional producer (exactly-once). Starting it fences any older producer with the
+   *  same id and aborts that producer's open transaction. */
+  readonly transactionalId?: string
+  /** Transactional producers: the broker aborts a transaction left open this long. */
+  readonly transactionTimeoutMs?: number
+}
+
+export interface LogProducer {
+  /** Non-transactional producers: appends the records (acks=all, idempotent) and resolves when
+   *  all are durable, in order per partition. Returns each record's partition and offset. */
+  send (records: ProducerRecord[]): Promise<PartitionOffset[]>
+  /** Transactional producers: in one transaction, appends the records and (if given) commits
+   *  the consumer offsets for the group member; all or nothing. Rejects with
+   *  LOG_PRODUCER_FENCED if a newer producer with the same id exists, or if the group
+   *  generation is stale; the caller must then close this producer. Other failures abort the
+   *  transaction and reject with LOG_TRANSACTION_ABORTED. */
+  commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] } }): Promise<PartitionOffset[]>
+  close (): Promise<void>
+}
+
+/** A connection to one log backend. */
+export interface Log {
+  /** 'kafka' or 'embedded': for logs and the topology description only. */
+  readonly kind: string
+  readonly admin: LogAdmin
+  createGroupConsumer (options: GroupConsumerOptions): GroupConsumer
+  createPartitionReader (options: { clientId: string }): PartitionReader
+  createProducer (options: ProducerOptions): Promise<LogProducer>
+  close (): Promise<void>
+}

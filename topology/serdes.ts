@@ -1,0 +1,40 @@
+// Serdes turn keys and values into bytes and back. Only the outer (typed) store layer and the
+// source/sink nodes know them; everything below works on Buffers.
+import { RewardsError } from '../lib/errors.ts'
+
+export interface Serde<T> {
+  serialize (value: T): Buffer
+  deserialize (bytes: Buffer): T
+}
+
+export const Serdes = {
+  string (): Serde<string> {
+    return { serialize: v => Buffer.from(v, 'utf8'), deserialize: b => b.toString('utf8') }
+  },
+  bytes (): Serde<Buffer> {
+    return { serialize: v => v, deserialize: b => b }
+  },
+  /** JSON with bigint written as a string would be lossy; values must be plain JSON. */
+  json<T> (): Serde<T> {
+    return {
+      serialize: v => Buffer.from(JSON.stringify(v), 'utf8'),
+      deserialize: b => {
+        try {
+          return JSON.parse(b.toString('utf8')) as T
+        } catch (cause) {
+          throw new RewardsError('SERDE_ERROR', 'Value is not valid JSON', { cause })
+        }
+      }
+    }
+  },
+  /** Signed 64-bit big-endian, like Kafka's LongSerializer. */
+  long (): Serde<bigint> {
+    return {
+      serialize: v => { const b = Buffer.alloc(8); b.writeBigInt64BE(v); return b },
+      deserialize: b => {
+        if (b.length !== 8) throw new RewardsError('SERDE_ERROR', `long needs 8 bytes, got ${b.length}`)
+        return b.readBigInt64BE()
+      }
+    }
+  }
+} as const
