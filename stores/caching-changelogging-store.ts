@@ -1,0 +1,228 @@
+// The writable bytes layer a task uses: a bounded write cache (the dirty map) in front of a
+// BytesStore, whose contents become the changelog records of the next commit.
+//
+// Commit protocol (exactly-once; the runtime drives it):
+//   1. entries = store.flush()          dirty writes, in write order, move to "pending"
+//   2. the runtime sends `entries` to `<app>-<store>-changelog` in the same transaction as the
+//      outputs and input offsets, and commits it
+//   3. await store.applyFlushed()       pending entries go to the bytes store in one atomic batch
+//   (abort instead of 3: store.discardDirty() drops pending and dirty writes alike)
+// Until step 3 the bytes store holds exactly the state of the last committed transaction, which is
+// what interactive queries read (committedView()) and what a crash leaves on disk.
+//
+// Reads from the task see its own writes: dirty first, then pending, then the bytes store.
+// Keys and values are kept by reference (not copied): callers hand over freshly serialized
+// Buffers and must not mutate them afterwards.
+import { RewardsError } from '../lib/errors.ts'
+import type { BytesStore } from './key-value-store.ts'
+import { inRange, rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
+
+/** One changelog record: `value: null` is a tombstone (delete). */
+export interface ChangelogEntry {
+  readonly key: Buffer
+  readonly value: Buffer | null
+}
+
+/** What interactive queries may read: the committed state only. */
+export interface ReadOnlyBytesView {
+  readonly name: string
+  get (key: Buffer): Buffer | undefined
+  range (from: Buffer | undefined, to: Buffer | undefined, options?: BytesRangeOptions): Array<[Buffer, Buffer]>
+  approximateNumEntries (): number
+}
+
+export interface CachingChangelogStoreOptions {
+  /** isFull() once the dirty map holds more entries than this (default 10 000). */
+  readonly maxDirtyEntries?: number
+  /** isFull() once the dirty keys and values take more bytes than this (default 10 MiB, as
+   *  Kafka Streams' statestore.cache.max.bytes). */
+  readonly maxDirtyBytes?: number
+}
+
+const DEFAULT_MAX_DIRTY_ENTRIES = 10_000
+const DEFAULT_MAX_DIRTY_BYTES = 10 * 1024 * 1024
+
+interface Dirty {
+  readonly key: Buffer
+  readonly value: Buffer | null
+}
+
+export class CachingChangelogStore {
+  readonly name: string
+  readonly inner: BytesStore
+  readonly maxDirtyEntries: number
+  readonly maxDirtyBytes: number
+  /** latin1 id of the key → latest write. Map order is write order: a rewritten key is deleted
+   *  and re-set, so it moves to the end (its last write's position). */
+  #dirty = new Map<string, Dirty>()
+  #dirtyBytes = 0
+  /** Flushed, not yet applied (the changelog transaction is in flight). */
+  #pending: ChangelogEntry[] | undefined
+  #pendingById: Map<string, Dirty> | undefined
+  #closed = false
+  readonly #committedView: ReadOnlyBytesView
+
+  constructor (inner: BytesStore, options: CachingChangelogStoreOptions = {}) {
+    this.name = inner.name
+    this.inner = inner
+    this.maxDirtyEntries = options.maxDirtyEntries ?? DEFAULT_MAX_DIRTY_ENTRIES
+    this.maxDirtyBytes = options.maxDirtyBytes ?? DEFAULT_MAX_DIRTY_BYTES
+    if (!(this.maxDirtyEntries > 0) || !(this.maxDirtyBytes > 0)) throw new RangeError('dirty bounds must be positive')
+    this.#committedView = {
+      name: inner.name,
+      get: key => { this.#assertOpen(); return inner.get(key) },
+      range: (from, to, options) => { this.#assertOpen(); return inner.range(from, to, options) },
+      approximateNumEntries: () => { this.#assertOpen(); return inner.approximateNumEntries() }
+    }
+  }
+
+  get (key: Buffer): Buffer | undefined {
+    this.#assertOpen()
+    const id = key.toString('latin1')
+    const dirty = this.#dirty.get(id) ?? this.#pendingById?.get(id)
+    if (dirty !== undefined) return dirty.value ?? undefined
+    return this.inner.get(key)
+  }
+
+  put (key: Buffer, value: Buffer): void {
+    if (!Buffer.isBuffer(value)) throw new TypeError(`store ${this.name}: put needs a Buffer value; use delete()`)
+    this.#write(key, value)
+  }
+
+  delete (key: Buffer): void {
+    this.#write(key, null)
+  }
+
+  /** [from, to] (inclusive unless toExclusive) as the task sees it: dirty and pending writes
+   *  merged over the bytes store, deletes hidden. */
+  range (from: Buffer | undefined, to: Buffer | undefined, options?: BytesRangeOptions): Array<[Buffer, Buffer]> {
+    this.#assertOpen()
+    const limit = rangeLimit(options)
+    if (limit === 0) return []
+    const reverse = options?.reverse === true
+    const toExclusive = options?.toExclusive === true
+    // Overlay: latest unapplied write per key within the bounds.
+    const overlay = new Map<string, Dirty>()
+    if (this.#pendingById !== undefined) {
+      for (const [id, entry] of this.#pendingById) if (inRange(entry.key, from, to, toExclusive)) overlay.set(id, entry)
+    }
+    for (const [id, entry] of this.#dirty) if (inRange(entry.key, from, to, toExclusive)) overlay.set(id, entry)
+    if (overlay.size === 0) return this.inner.range(from, to, options)
+    // At most overlay.size of the inner rows can be shadowed, so limit + overlay.size rows
+    // from the bytes store are enough to fill `limit` after merging.
+    const baseOptions: BytesRangeOptions = { limit: limit + overlay.size, reverse, toExclusive }
+    const base = this.inner.range(from, to, baseOptions)
+    const merged: Array<[Buffer, Buffer]> = []
+    for (const row of base) if (!overlay.has(row[0].toString('latin1'))) merged.push(row)
+    for (const entry of overlay.values()) if (entry.value !== null) merged.push([entry.key, entry.value])
+    merged.sort(reverse ? (a, b) => Buffer.compare(b[0], a[0]) : (a, b) => Buffer.compare(a[0], b[0]))
+    if (merged.length > limit) merged.length = limit
+    return merged
+  }
+
+  /** The bytes store's estimate; unapplied writes are not counted. */
+  approximateNumEntries (): number {
+    this.#assertOpen()
+    return this.inner.approximateNumEntries()
+  }
+
+  /** Time to commit: the dirty map passed its entry or byte bound. The bound is soft (a record
+   *  being processed can always write); the runtime commits when this turns true. */
+  isFull (): boolean {
+    return this.#dirty.size > this.maxDirtyEntries || this.#dirtyBytes > this.maxDirtyBytes
+  }
+
+  get dirtyEntries (): number {
+    return this.#dirty.size
+  }
+
+  get dirtyBytes (): number {
+    return this.#dirtyBytes
+  }
+
+  /** True between flush() and applyFlushed()/discardDirty(). */
+  get hasPending (): boolean {
+    return this.#pending !== undefined
+  }
+
+  /** Step 1 of a commit: the writes since the last commit, one per key (its last write), in the
+   *  order of those last writes; deletes as `value: null`. They stay visible to the task's reads
+   *  but are not applied to the bytes store until applyFlushed(). Throws if a previous flush was
+   *  neither applied nor discarded. */
+  flush (): ChangelogEntry[] {
+    this.#assertOpen()
+    if (this.#pending !== undefined) throw new Error(`store ${this.name}: flush() while a previous flush is neither applied nor discarded`)
+    const entries = Array.from(this.#dirty.values())
+    this.#pending = entries
+    this.#pendingById = this.#dirty
+    this.#dirty = new Map()
+    this.#dirtyBytes = 0
+    return entries
+  }
+
+  /** Step 3 of a commit, after the changelog records are committed: one atomic batch. */
+  async applyFlushed (): Promise<void> {
+    this.#assertOpen()
+    const pending = this.#pending
+    if (pending === undefined) return
+    await this.inner.write(pending)
+    // Only now: if the write threw, the entries stay pending (the caller will discard or retry).
+    if (this.#pending === pending) {
+      this.#pending = undefined
+      this.#pendingById = undefined
+    }
+  }
+
+  /** Abort: drops every write not yet applied (dirty and pending). The bytes store is left at the
+   *  last committed state. */
+  discardDirty (): void {
+    this.#dirty = new Map()
+    this.#dirtyBytes = 0
+    this.#pending = undefined
+    this.#pendingById = undefined
+  }
+
+  /** Restore: changelog records straight into the bytes store (one atomic batch). Only while
+   *  nothing is dirty: restore happens before processing starts. */
+  async restoreBatch (entries: ReadonlyArray<ChangelogEntry>): Promise<void> {
+    this.#assertOpen()
+    if (this.#dirty.size > 0 || this.#pending !== undefined) {
+      throw new Error(`store ${this.name}: restoreBatch() with unapplied writes`)
+    }
+    await this.inner.write(entries)
+  }
+
+  /** Read-only view of the bytes store alone: committed state, for interactive queries. */
+  committedView (): ReadOnlyBytesView {
+    return this.#committedView
+  }
+
+  /** Drops unapplied writes and closes the bytes store. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.discardDirty()
+    await this.inner.close()
+  }
+
+  get closed (): boolean {
+    return this.#closed
+  }
+
+  #write (key: Buffer, value: Buffer | null): void {
+    this.#assertOpen()
+    if (!Buffer.isBuffer(key)) throw new TypeError(`store ${this.name}: keys must be Buffers`)
+    const id = key.toString('latin1')
+    const previous = this.#dirty.get(id)
+    if (previous !== undefined) {
+      this.#dirtyBytes -= previous.key.length + (previous.value?.length ?? 0)
+      this.#dirty.delete(id)
+    }
+    this.#dirty.set(id, { key, value })
+    this.#dirtyBytes += key.length + (value?.length ?? 0)
+  }
+
+  #assertOpen (): void {
+    if (this.#closed) throw new RewardsError('STORE_CLOSED', `State store ${this.name} is closed`)
+  }
+}

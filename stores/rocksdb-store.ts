@@ -1,0 +1,170 @@
+// The persistent BytesStore: one RocksDB instance per task and store, through @nxtedition/rocksdb.
+//
+// Everything the hot path calls is synchronous in this binding, and we use only those entry points
+// (measured in bench/store-layers.ts; see notes/performance-floor.md for why an awaited get per
+// record is not an option):
+// - get: `db._getManySync([key])` (one MultiGet on the calling thread; no libuv round trip).
+// - range: `db.querySync(options)` creates a native iterator with iterate_lower/upper_bound, reads
+//   up to `limit` rows on the calling thread and closes it (binding.cc db_query → Iterator::nextv).
+// - write: a chained batch written with `_writeSync` (one rocksdb::WriteBatch, atomic). The
+//   BytesStore contract returns a Promise; it resolves once the synchronous write returned.
+// We call the batch's `_put`/`_del` (not `put`/`del`): the public methods run abstract-level's
+// key encoding, which turns a Buffer key into a UTF-8 string (0xff becomes U+FFFD).
+import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { RewardsError } from '../lib/errors.ts'
+import type { BytesStore } from './key-value-store.ts'
+import { rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
+
+/** The part of @nxtedition/rocksdb (no type declarations shipped) this file uses. */
+interface RocksBatch {
+  _put (key: Buffer, value: Buffer, options: object): void
+  _del (key: Buffer, options: object): void
+  _writeSync (options: { sync?: boolean }): void
+  _closeSync (): void
+}
+interface RocksDb {
+  readonly status: string
+  open (options: Record<string, unknown>): Promise<void>
+  close (): Promise<void>
+  _getManySync (keys: Buffer[], options: object): Array<Buffer | undefined | null>
+  _chainedBatch (): RocksBatch
+  querySync (options: Record<string, unknown>): { rows: Buffer[], finished: boolean }
+  getProperty (name: string): string
+}
+interface RocksModule {
+  RocksLevel: new (location: string, options?: object) => RocksDb
+}
+const { RocksLevel } = createRequire(import.meta.url)('@nxtedition/rocksdb') as RocksModule
+
+export interface RocksDbStoreOptions {
+  /** Block cache per store, bytes. A task has few stores and stores hold small JSON values; 16 MiB
+   *  keeps the hot members' blocks in memory without letting 12+ tasks claim gigabytes. */
+  readonly blockCacheBytes?: number
+  /** Memtable budget, bytes. With `compaction: 'level'` the binding sizes write_buffer_size as a
+   *  quarter of it (up to 6 memtables), i.e. 16 MiB buffers for the 64 MiB default. */
+  readonly memtableBudgetBytes?: number
+  /** fsync the WAL on every committed batch (default true). The caller writes its `.checkpoint`
+   *  after applying a batch; without sync a power loss could leave the store behind a checkpoint
+   *  that claims the batch, and the restore would skip it. A kill -9 alone never loses unsynced
+   *  WAL data (it sits in the OS page cache), so at-least-once setups may turn this off. */
+  readonly syncWrites?: boolean
+}
+
+const DEFAULTS = {
+  blockCacheBytes: 16 * 1024 * 1024,
+  memtableBudgetBytes: 64 * 1024 * 1024,
+  syncWrites: true
+} as const
+
+const QUERY_ENCODING = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const
+const NO_OPTIONS = {}
+
+export class RocksDbStore implements BytesStore {
+  readonly name: string
+  readonly persistent = true
+  readonly #options: Required<RocksDbStoreOptions>
+  readonly #writeOptions: { sync: boolean }
+  #db: RocksDb | undefined
+  #dir: string | undefined
+
+  constructor (name: string, options: RocksDbStoreOptions = {}) {
+    this.name = name
+    this.#options = { ...DEFAULTS, ...options }
+    this.#writeOptions = { sync: this.#options.syncWrites }
+  }
+
+  get dir (): string | undefined {
+    return this.#dir
+  }
+
+  async open (dir: string): Promise<void> {
+    if (this.#db !== undefined) throw new Error(`store ${this.name} is already open in ${this.#dir}`)
+    mkdirSync(dir, { recursive: true })
+    const db = new RocksLevel(dir)
+    await db.open({
+      createIfMissing: true,
+      // Level compaction, L0/L1 uncompressed and ZSTD below (binding's "level" profile).
+      compaction: 'level',
+      memtableMemoryBudget: this.#options.memtableBudgetBytes,
+      cacheSize: this.#options.blockCacheBytes,
+      // Point lookups dominate (a balance per record): hash index in data blocks + ribbon filter.
+      optimize: 'point-lookup',
+      cacheIndexAndFilterBlocks: true,
+      // Background threads for flush and compaction; a process runs many small stores.
+      parallelism: 2
+    })
+    this.#db = db
+    this.#dir = dir
+  }
+
+  get (key: Buffer): Buffer | undefined {
+    const value = this.#open()._getManySync([key], NO_OPTIONS)[0]
+    // null means aborted/timed out (only with a deadline, which we never set).
+    if (value === null) throw new Error(`RocksDB get aborted in store ${this.name}`)
+    return value
+  }
+
+  /** Several keys in one MultiGet (prefetch of a fetched batch's keys). */
+  getMany (keys: Buffer[]): Array<Buffer | undefined> {
+    const values = this.#open()._getManySync(keys, NO_OPTIONS)
+    for (const value of values) if (value === null) throw new Error(`RocksDB get aborted in store ${this.name}`)
+    return values as Array<Buffer | undefined>
+  }
+
+  async write (entries: ReadonlyArray<{ key: Buffer, value: Buffer | null }>): Promise<void> {
+    this.writeSync(entries)
+  }
+
+  /** The same atomic batch write, for callers that want no Promise. */
+  writeSync (entries: ReadonlyArray<{ key: Buffer, value: Buffer | null }>): void {
+    const db = this.#open()
+    if (entries.length === 0) return
+    const batch = db._chainedBatch()
+    try {
+      for (const { key, value } of entries) {
+        if (value === null) batch._del(key, NO_OPTIONS)
+        else batch._put(key, value, NO_OPTIONS)
+      }
+      batch._writeSync(this.#writeOptions)
+    } finally {
+      batch._closeSync()
+    }
+  }
+
+  range (from: Buffer | undefined, to: Buffer | undefined, options?: BytesRangeOptions): Array<[Buffer, Buffer]> {
+    const db = this.#open()
+    const limit = rangeLimit(options)
+    if (limit === 0) return []
+    const query: Record<string, unknown> = {
+      ...QUERY_ENCODING,
+      limit,
+      reverse: options?.reverse === true
+    }
+    if (from !== undefined) query.gte = from
+    if (to !== undefined) query[options?.toExclusive === true ? 'lt' : 'lte'] = to
+    const { rows } = db.querySync(query)
+    const result = new Array<[Buffer, Buffer]>(rows.length / 2)
+    for (let i = 0, n = 0; i < rows.length; i += 2, n++) result[n] = [rows[i] as Buffer, rows[i + 1] as Buffer]
+    return result
+  }
+
+  /** RocksDB's estimate (rocksdb.estimate-num-keys): counts memtable and SST entries, so
+   *  overwrites and deletes not yet compacted make it approximate, as the name says. */
+  approximateNumEntries (): number {
+    const value = Number(this.#open().getProperty('rocksdb.estimate-num-keys'))
+    return Number.isFinite(value) ? value : 0
+  }
+
+  async close (): Promise<void> {
+    const db = this.#db
+    if (db === undefined) return
+    this.#db = undefined
+    await db.close()
+  }
+
+  #open (): RocksDb {
+    if (this.#db === undefined) throw new RewardsError('STORE_CLOSED', `State store ${this.name} is not open`)
+    return this.#db
+  }
+}

@@ -1,0 +1,175 @@
+// The outer store layer, the only one that knows serdes: KeyValueStore<K, V> for processors over
+// the caching/changelogging bytes layer, and a read-only store for interactive queries over the
+// committed view that refuses to answer unless the store is READY.
+import { RewardsError } from '../lib/errors.ts'
+import type { Serde } from '../topology/serdes.ts'
+import type { KeyValue, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore } from './key-value-store.ts'
+import { prefixUpperBound, type BytesRangeOptions } from './bytes-range.ts'
+import type { CachingChangelogStore, ReadOnlyBytesView } from './caching-changelogging-store.ts'
+
+/** RESTORING: the task is catching up from the changelog; READY: serving; CLOSED: gone from this
+ *  instance (closed or migrated). */
+export type StoreState = 'RESTORING' | 'READY' | 'CLOSED'
+
+/** A read-only store as interactive queries get it: reads throw STORE_NOT_READY unless READY. */
+export interface QueryableKeyValueStore<K, V> extends ReadOnlyKeyValueStore<K, V> {
+  readonly state: StoreState
+}
+
+function decodeRows<K, V> (rows: Array<[Buffer, Buffer]>, keySerde: Serde<K>, valueSerde: Serde<V>): KeyValue<K, V>[] {
+  const out = new Array<KeyValue<K, V>>(rows.length)
+  for (let i = 0; i < rows.length; i++) {
+    const [key, value] = rows[i] as [Buffer, Buffer]
+    out[i] = { key: keySerde.deserialize(key), value: valueSerde.deserialize(value) }
+  }
+  return out
+}
+
+function checkKey (name: string, key: unknown): void {
+  if (key === null || key === undefined) throw new TypeError(`store ${name}: key must not be null or undefined`)
+}
+
+/** Bytes options for a prefix scan: [prefix, next-prefix) with the caller's limit and order. */
+function prefixRange (prefix: Buffer, options: RangeOptions | undefined): { to: Buffer | undefined, options: BytesRangeOptions } {
+  const to = prefixUpperBound(prefix)
+  const bytesOptions: { limit?: number, reverse?: boolean, toExclusive: boolean } = { toExclusive: true }
+  if (options?.limit !== undefined) bytesOptions.limit = options.limit
+  if (options?.reverse !== undefined) bytesOptions.reverse = options.reverse
+  return { to, options: bytesOptions }
+}
+
+/** Range reads shared by the writable and the read-only typed stores. */
+interface BytesReader {
+  get (key: Buffer): Buffer | undefined
+  range (from: Buffer | undefined, to: Buffer | undefined, options?: BytesRangeOptions): Array<[Buffer, Buffer]>
+  approximateNumEntries (): number
+}
+
+function typedGet<K, V> (reader: BytesReader, name: string, keySerde: Serde<K>, valueSerde: Serde<V>, key: K): V | undefined {
+  checkKey(name, key)
+  const bytes = reader.get(keySerde.serialize(key))
+  return bytes === undefined ? undefined : valueSerde.deserialize(bytes)
+}
+
+function typedRange<K, V> (reader: BytesReader, keySerde: Serde<K>, valueSerde: Serde<V>, from: K | undefined, to: K | undefined, options?: RangeOptions): KeyValue<K, V>[] {
+  const fromBytes = from === undefined || from === null ? undefined : keySerde.serialize(from)
+  const toBytes = to === undefined || to === null ? undefined : keySerde.serialize(to)
+  return decodeRows(reader.range(fromBytes, toBytes, options), keySerde, valueSerde)
+}
+
+function typedPrefixScan<K, V> (reader: BytesReader, name: string, keySerde: Serde<K>, valueSerde: Serde<V>, prefix: K, options?: RangeOptions): KeyValue<K, V>[] {
+  checkKey(name, prefix)
+  const from = keySerde.serialize(prefix)
+  const bounds = prefixRange(from, options)
+  return decodeRows(reader.range(from, bounds.to, bounds.options), keySerde, valueSerde)
+}
+
+/** The store processors use (context.getStateStore). Reads see the task's uncommitted writes. */
+export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
+  readonly name: string
+  readonly bytes: CachingChangelogStore
+  readonly keySerde: Serde<K>
+  readonly valueSerde: Serde<V>
+
+  constructor (bytes: CachingChangelogStore, keySerde: Serde<K>, valueSerde: Serde<V>) {
+    this.name = bytes.name
+    this.bytes = bytes
+    this.keySerde = keySerde
+    this.valueSerde = valueSerde
+  }
+
+  get (key: K): V | undefined {
+    return typedGet(this.bytes, this.name, this.keySerde, this.valueSerde, key)
+  }
+
+  put (key: K, value: V): void {
+    checkKey(this.name, key)
+    if (value === undefined || value === null) throw new TypeError(`store ${this.name}: put(key, ${String(value)}) is not allowed; use delete()`)
+    this.bytes.put(this.keySerde.serialize(key), this.valueSerde.serialize(value))
+  }
+
+  putIfAbsent (key: K, value: V): V | undefined {
+    const existing = this.get(key)
+    if (existing === undefined) this.put(key, value)
+    return existing
+  }
+
+  delete (key: K): V | undefined {
+    checkKey(this.name, key)
+    const keyBytes = this.keySerde.serialize(key)
+    const old = this.bytes.get(keyBytes)
+    this.bytes.delete(keyBytes)
+    return old === undefined ? undefined : this.valueSerde.deserialize(old)
+  }
+
+  range (from: K | undefined, to: K | undefined, options?: RangeOptions): KeyValue<K, V>[] {
+    return typedRange(this.bytes, this.keySerde, this.valueSerde, from, to, options)
+  }
+
+  prefixScan (prefix: K, options?: RangeOptions): KeyValue<K, V>[] {
+    return typedPrefixScan(this.bytes, this.name, this.keySerde, this.valueSerde, prefix, options)
+  }
+
+  approximateNumEntries (): number {
+    return this.bytes.approximateNumEntries()
+  }
+
+  /** The interactive-query face of this store (committed state only), starting RESTORING. */
+  queryable (): ReadOnlyTypedKeyValueStore<K, V> {
+    return new ReadOnlyTypedKeyValueStore(this.bytes.committedView(), this.keySerde, this.valueSerde)
+  }
+}
+
+/** Interactive queries: committed state only, and only while READY (STORE_NOT_READY otherwise,
+ *  which the API turns into 503 + Retry-After). The runtime moves the state with setState(). */
+export class ReadOnlyTypedKeyValueStore<K, V> implements QueryableKeyValueStore<K, V> {
+  readonly name: string
+  readonly #view: ReadOnlyBytesView
+  readonly #keySerde: Serde<K>
+  readonly #valueSerde: Serde<V>
+  #state: StoreState
+
+  constructor (view: ReadOnlyBytesView, keySerde: Serde<K>, valueSerde: Serde<V>, state: StoreState = 'RESTORING') {
+    this.name = view.name
+    this.#view = view
+    this.#keySerde = keySerde
+    this.#valueSerde = valueSerde
+    this.#state = state
+  }
+
+  get state (): StoreState {
+    return this.#state
+  }
+
+  setState (state: StoreState): void {
+    this.#state = state
+  }
+
+  get (key: K): V | undefined {
+    this.#assertReady()
+    return typedGet(this.#view, this.name, this.#keySerde, this.#valueSerde, key)
+  }
+
+  range (from: K | undefined, to: K | undefined, options?: RangeOptions): KeyValue<K, V>[] {
+    this.#assertReady()
+    return typedRange(this.#view, this.#keySerde, this.#valueSerde, from, to, options)
+  }
+
+  prefixScan (prefix: K, options?: RangeOptions): KeyValue<K, V>[] {
+    this.#assertReady()
+    return typedPrefixScan(this.#view, this.name, this.#keySerde, this.#valueSerde, prefix, options)
+  }
+
+  approximateNumEntries (): number {
+    this.#assertReady()
+    return this.#view.approximateNumEntries()
+  }
+
+  #assertReady (): void {
+    if (this.#state !== 'READY') {
+      throw new RewardsError('STORE_NOT_READY', `State store ${this.name} is ${this.#state === 'RESTORING' ? 'restoring' : 'not assigned here'}`, {
+        details: { store: this.name, state: this.#state }
+      })
+    }
+  }
+}
