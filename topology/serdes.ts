@@ -27,6 +27,10 @@ export const Serdes = {
       }
     }
   },
+  /** Raw bytes, null allowed (missing key, tombstone): see bytesOrNullSerde. */
+  bytesOrNull (): Serde<Buffer | null> {
+    return bytesOrNullSerde()
+  },
   /** Signed 64-bit big-endian, like Kafka's LongSerializer. */
   long (): Serde<bigint> {
     return {
@@ -38,3 +42,9 @@ export const Serdes = {
     }
   }
 } as const
+
+/** Raw bytes that may be null (a record without key or a tombstone): for processors that must see
+ *  the input exactly as it arrived (validation, dead-letter topics). */
+export function bytesOrNullSerde (): Serde<Buffer | null> {
+  return { serialize: v => v as Buffer, deserialize: b => b }
+}

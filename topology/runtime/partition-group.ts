@@ -1,0 +1,99 @@
+// The task's input buffers, one queue per partition, and the choice of the next record: the head
+// with the lowest timestamp across partitions (as Kafka Streams' PartitionGroup), so two topics'
+// records interleave by event time whatever the fetch timing. When some partition is empty the
+// task waits up to maxTaskIdleMs for it (then processes anyway until it refills).
+import type { LogRecord, TopicPartition } from '../../log/log-port.ts'
+
+export interface StampedRecord {
+  readonly record: LogRecord
+  /** Event time chosen by the source's timestamp extractor. */
+  readonly timestamp: number
+}
+
+class RecordQueue {
+  readonly partition: TopicPartition
+  #items: StampedRecord[] = []
+  #head = 0
+
+  constructor (partition: TopicPartition) {
+    this.partition = partition
+  }
+
+  get size (): number { return this.#items.length - this.#head }
+  peek (): StampedRecord | undefined { return this.#items[this.#head] }
+
+  push (records: StampedRecord[]): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head)
+      this.#head = 0
+    }
+    for (const r of records) this.#items.push(r)
+  }
+
+  shift (): StampedRecord | undefined {
+    const item = this.#items[this.#head]
+    if (item === undefined) return undefined
+    this.#items[this.#head++] = undefined as unknown as StampedRecord // release for GC
+    return item
+  }
+
+  clear (): void { this.#items = []; this.#head = 0 }
+}
+
+export const partitionKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`
+
+export class PartitionGroup {
+  readonly #queues = new Map<string, RecordQueue>()
+  readonly #maxTaskIdleMs: number
+  #idleSinceMs: number | null = null
+  #buffered = 0
+
+  constructor (partitions: TopicPartition[], maxTaskIdleMs: number) {
+    for (const tp of partitions) this.#queues.set(partitionKey(tp), new RecordQueue(tp))
+    this.#maxTaskIdleMs = maxTaskIdleMs
+  }
+
+  get bufferedRecords (): number { return this.#buffered }
+
+  bufferedIn (tp: TopicPartition): number {
+    return this.#queues.get(partitionKey(tp))?.size ?? 0
+  }
+
+  add (tp: TopicPartition, records: StampedRecord[]): void {
+    const queue = this.#queues.get(partitionKey(tp))
+    if (!queue) throw new Error(`partition ${partitionKey(tp)} is not an input of this task`)
+    queue.push(records)
+    this.#buffered += records.length
+  }
+
+  /** The next record to process, or undefined when none is ready at `nowMs`. */
+  next (nowMs: number): StampedRecord | undefined {
+    let best: RecordQueue | undefined
+    let empty = false
+    for (const queue of this.#queues.values()) {
+      const head = queue.peek()
+      if (head === undefined) { empty = true; continue }
+      if (best === undefined || head.timestamp < best.peek()!.timestamp) best = queue
+    }
+    if (best === undefined) return undefined
+    if (empty && this.#queues.size > 1) {
+      if (this.#idleSinceMs === null) this.#idleSinceMs = nowMs
+      if (nowMs - this.#idleSinceMs < this.#maxTaskIdleMs) return undefined
+    } else {
+      this.#idleSinceMs = null
+    }
+    this.#buffered--
+    return best.shift()
+  }
+
+  /** When the task will be ready to process despite an empty partition (for the thread's wait). */
+  idleDeadlineMs (): number | null {
+    return this.#idleSinceMs === null ? null : this.#idleSinceMs + this.#maxTaskIdleMs
+  }
+
+  clear (): void {
+    for (const q of this.#queues.values()) q.clear()
+    this.#buffered = 0
+    this.#idleSinceMs = null
+  }
+}

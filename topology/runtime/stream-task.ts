@@ -1,0 +1,273 @@
+// A task: one partition of a sub-topology's co-partitioned sources, its processors, its slice of
+// the state stores. The thread feeds it records (addRecords), drives it (process, punctuate) and
+// commits it (prepareCommit -> transaction -> postCommit, or abortUncommitted).
+// Processing is synchronous per record: processors read and write stores without awaiting.
+import type { Headers, LogRecord, PartitionOffset, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
+import type { Cancellable, Processor, ProcessorContext, PunctuationType, TaskId } from '../../processors/api/processor.ts'
+import type { Record, RecordMetadata } from '../../processors/api/record.ts'
+import type { KeyValueStore } from '../../stores/key-value-store.ts'
+import { RewardsError } from '../../lib/errors.ts'
+import type { SinkNode, SourceNode, Subtopology, Topology } from '../topology.ts'
+import { PartitionGroup, partitionKey } from './partition-group.ts'
+import { RecordCollector } from './record-collector.ts'
+import type { TaskStore } from './task-store.ts'
+
+export const taskIdToString = (id: TaskId): string => `${id.subtopology}_${id.partition}`
+
+export function changelogTopicName (applicationId: string, storeName: string): string {
+  return `${applicationId}-${storeName}-changelog`
+}
+
+export interface StreamTaskOptions {
+  readonly applicationId: string
+  readonly id: TaskId
+  readonly topology: Topology
+  readonly subtopology: Subtopology
+  /** The task's input partitions: partition `id.partition` of every source topic. */
+  readonly inputs: TopicPartition[]
+  readonly stores: Map<string, TaskStore>
+  readonly maxTaskIdleMs: number
+  /** Ask for a commit once this many output records are pending. */
+  readonly maxPendingRecords: number
+  readonly clock: () => number
+}
+
+interface Punctuation {
+  readonly intervalMs: number
+  readonly type: PunctuationType
+  nextMs: number
+  readonly punctuator: (timestamp: number) => void
+  cancelled: boolean
+  readonly node: string
+}
+
+const EMPTY_HEADERS: Headers = Object.freeze({}) as Headers
+
+export class StreamTask {
+  readonly id: TaskId
+  readonly name: string
+  readonly inputs: TopicPartition[]
+  readonly #options: StreamTaskOptions
+  readonly #group: PartitionGroup
+  readonly #collector: RecordCollector
+  readonly #processors = new Map<string, Processor<unknown, unknown, unknown, unknown>>()
+  readonly #contexts = new Map<string, ProcessorContext<unknown, unknown>>()
+  readonly #sourceByTopic = new Map<string, SourceNode>()
+  readonly #punctuations: Punctuation[] = []
+  /** Next offset to commit per input partition (last processed + 1). */
+  readonly #consumed = new Map<string, PartitionOffset>()
+  #streamTimeMs = -1
+  #current: { metadata: RecordMetadata, headers: Headers } | null = null
+  #commitRequested = false
+  #processedSinceCommit = 0
+  #closed = false
+
+  constructor (options: StreamTaskOptions) {
+    this.#options = options
+    this.id = options.id
+    this.name = taskIdToString(options.id)
+    this.inputs = options.inputs
+    this.#group = new PartitionGroup(options.inputs, options.maxTaskIdleMs)
+    this.#collector = new RecordCollector(options.maxPendingRecords)
+    for (const name of options.subtopology.nodes) {
+      const node = options.topology.node(name)!
+      if (node.kind === 'source') for (const topic of node.topics) this.#sourceByTopic.set(topic, node)
+    }
+  }
+
+  /** Instantiates the processors and calls their init(), parents before children. */
+  initialize (): void {
+    const topology = this.#options.topology
+    for (const name of this.#options.subtopology.nodes) {
+      const node = topology.node(name)!
+      if (node.kind !== 'processor') continue
+      const processor = node.supplier() as Processor<unknown, unknown, unknown, unknown>
+      this.#processors.set(name, processor)
+      this.#contexts.set(name, this.#makeContext(name, node.children, node.stores))
+    }
+    for (const [name, processor] of this.#processors) {
+      try {
+        processor.init?.(this.#contexts.get(name)!)
+      } catch (cause) {
+        throw new RewardsError('PROCESSING_FAILED', `processor "${name}" of task ${this.name} failed in init(): ${(cause as Error).message}`, { cause })
+      }
+    }
+  }
+
+  get streamTimeMs (): number { return this.#streamTimeMs }
+  get bufferedRecords (): number { return this.#group.bufferedRecords }
+  bufferedIn (tp: TopicPartition): number { return this.#group.bufferedIn(tp) }
+  get commitNeeded (): boolean { return this.#processedSinceCommit > 0 || this.#collector.size > 0 }
+  get commitRequested (): boolean {
+    if (this.#commitRequested || this.#collector.isFull()) return true
+    for (const s of this.#options.stores.values()) if (s.isFull()) return true
+    return false
+  }
+
+  idleDeadlineMs (): number | null { return this.#group.idleDeadlineMs() }
+
+  addRecords (tp: TopicPartition, records: LogRecord[]): void {
+    const source = this.#sourceByTopic.get(tp.topic)
+    if (!source) throw new Error(`topic ${tp.topic} is not a source of task ${this.name}`)
+    const extractor = source.timestampExtractor
+    this.#group.add(tp, records.map(record => ({ record, timestamp: extractor ? extractor(record) : record.timestamp })))
+  }
+
+  /** Processes at most one record; false when none is ready. */
+  process (nowMs: number): boolean {
+    const next = this.#group.next(nowMs)
+    if (next === undefined) return false
+    const { record, timestamp } = next
+    const source = this.#sourceByTopic.get(record.topic)!
+    if (timestamp > this.#streamTimeMs) this.#streamTimeMs = timestamp
+    this.#current = { metadata: { topic: record.topic, partition: record.partition, offset: record.offset }, headers: record.headers }
+    let key: unknown
+    let value: unknown
+    try {
+      key = record.key === null ? null : source.keySerde.deserialize(record.key)
+      value = record.value === null ? null : source.valueSerde.deserialize(record.value)
+    } catch (cause) {
+      throw new RewardsError('SERDE_ERROR', `task ${this.name}: cannot deserialize ${record.topic}-${record.partition}@${record.offset} at source "${source.name}": ${(cause as Error).message}`, { cause })
+    }
+    const typed: Record<unknown, unknown> = { key, value, timestamp, headers: record.headers }
+    for (const child of source.children) this.#deliver(child, typed)
+    this.#current = null
+    this.#consumed.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1n })
+    this.#processedSinceCommit++
+    this.#punctuate('STREAM_TIME', this.#streamTimeMs)
+    return true
+  }
+
+  /** Runs due wall-clock punctuations. */
+  punctuateWallClock (nowMs: number): void {
+    this.#punctuate('WALL_CLOCK_TIME', nowMs)
+  }
+
+  /** Everything the commit's transaction must carry: outputs, changelog records, offsets. */
+  prepareCommit (): { records: ProducerRecord[], offsets: PartitionOffset[] } {
+    const records = this.#collector.drain()
+    for (const [name, taskStore] of this.#options.stores) {
+      if (!taskStore.definition.changelog) continue
+      const topic = changelogTopicName(this.#options.applicationId, name)
+      for (const entry of taskStore.flush()) {
+        records.push({ topic, partition: this.id.partition, key: entry.key, value: entry.value })
+      }
+    }
+    // Stores without a changelog still flush (their dirty entries are applied after commit).
+    for (const taskStore of this.#options.stores.values()) if (!taskStore.definition.changelog) taskStore.flush()
+    return { records, offsets: [...this.#consumed.values()] }
+  }
+
+  /** Output records produced since the last drain, without touching the stores (test driver). */
+  takeOutputs (): ProducerRecord[] {
+    return this.#collector.drain()
+  }
+
+  /** After the transaction committed: apply flushed writes to the stores. */
+  async postCommit (): Promise<void> {
+    for (const taskStore of this.#options.stores.values()) await taskStore.applyFlushed()
+    this.#commitRequested = false
+    this.#processedSinceCommit = 0
+  }
+
+  /** The transaction failed: forget uncommitted work. Returns the positions to rewind to (the
+   *  last committed ones are unknown here: the caller seeks to the group's committed offsets). */
+  abortUncommitted (): void {
+    this.#collector.clear()
+    for (const s of this.#options.stores.values()) s.discardDirty()
+    this.#group.clear()
+    this.#consumed.clear()
+    this.#commitRequested = false
+    this.#processedSinceCommit = 0
+  }
+
+  /** Input partitions whose buffer is over `max`: the thread pauses them. */
+  partitionsOver (max: number): TopicPartition[] {
+    return this.inputs.filter(tp => this.#group.bufferedIn(tp) >= max)
+  }
+
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const [name, processor] of this.#processors) {
+      try { processor.close?.() } catch (error) {
+        // A failing close() must not keep the others from closing; the error is reported.
+        process.emitWarning(`processor "${name}" of task ${this.name} failed in close(): ${(error as Error).message}`)
+      }
+    }
+    this.#group.clear()
+  }
+
+  #punctuate (type: PunctuationType, timestamp: number): void {
+    for (const p of this.#punctuations) {
+      if (p.cancelled || p.type !== type) continue
+      if (p.nextMs < 0) p.nextMs = timestamp + p.intervalMs // first observation schedules it
+      if (timestamp < p.nextMs) continue
+      // Catch up by whole intervals without firing once per missed interval (as Kafka Streams).
+      p.nextMs = timestamp + p.intervalMs - ((timestamp - p.nextMs) % p.intervalMs)
+      try {
+        p.punctuator(timestamp)
+      } catch (cause) {
+        throw new RewardsError('PROCESSING_FAILED', `punctuator of "${p.node}" in task ${this.name} failed: ${(cause as Error).message}`, { cause })
+      }
+    }
+  }
+
+  #deliver (nodeName: string, record: Record<unknown, unknown>): void {
+    const node = this.#options.topology.node(nodeName)!
+    if (node.kind === 'sink') { this.#sink(node, record); return }
+    const processor = this.#processors.get(nodeName)!
+    try {
+      processor.process(record)
+    } catch (cause) {
+      if (cause instanceof RewardsError && cause.code === 'PROCESSING_FAILED') throw cause
+      const m = this.#current?.metadata
+      const where = m ? ` on ${m.topic}-${m.partition}@${m.offset}` : ''
+      throw new RewardsError('PROCESSING_FAILED', `processor "${nodeName}" of task ${this.name} failed${where}: ${(cause as Error).message}`, { cause })
+    }
+  }
+
+  #sink (node: SinkNode, record: Record<unknown, unknown>): void {
+    const topic = typeof node.topic === 'string' ? node.topic : node.topic(record.key, record.value)
+    this.#collector.send({
+      topic,
+      key: record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key),
+      value: record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value),
+      headers: record.headers,
+      timestamp: record.timestamp
+    })
+  }
+
+  #makeContext (nodeName: string, children: string[], storeNames: string[]): ProcessorContext<unknown, unknown> {
+    const task = this
+    const options = this.#options
+    return {
+      applicationId: options.applicationId,
+      taskId: options.id,
+      getStateStore<K, V> (name: string): KeyValueStore<K, V> {
+        const taskStore = storeNames.includes(name) ? options.stores.get(name) : undefined
+        if (!taskStore) throw new RewardsError('STORE_NOT_FOUND', `processor "${nodeName}" is not connected to state store "${name}"`)
+        return taskStore.store as KeyValueStore<K, V>
+      },
+      forward (record: Record<unknown, unknown>, childName?: string): void {
+        if (childName !== undefined) {
+          if (!children.includes(childName)) throw new RewardsError('TOPOLOGY_INVALID', `processor "${nodeName}" has no child "${childName}" (children: ${children.join(', ') || 'none'})`)
+          task.#deliver(childName, record)
+          return
+        }
+        for (const child of children) task.#deliver(child, record)
+      },
+      schedule (intervalMs: number, type: PunctuationType, punctuator: (timestamp: number) => void): Cancellable {
+        if (!(intervalMs >= 1)) throw new RewardsError('TOPOLOGY_INVALID', `punctuation interval must be at least 1 ms, got ${intervalMs}`)
+        const p: Punctuation = { intervalMs, type, nextMs: type === 'WALL_CLOCK_TIME' ? options.clock() + intervalMs : -1, punctuator, cancelled: false, node: nodeName }
+        task.#punctuations.push(p)
+        return { cancel: () => { p.cancelled = true } }
+      },
+      commit (): void { task.#commitRequested = true },
+      recordMetadata: () => task.#current?.metadata ?? null,
+      currentStreamTimeMs: () => task.#streamTimeMs,
+      currentSystemTimeMs: () => options.clock(),
+      headers: () => task.#current?.headers ?? EMPTY_HEADERS
+    }
+  }
+}
