@@ -1,0 +1,203 @@
+// A group consumer of the embedded log. Everything happens inside poll(), as in the Java
+// consumer: join the group, and on a rebalance await onPartitionsRevoked (eager: all partitions)
+// before rejoining, then onPartitionsAssigned with the new assignment before any record of it is
+// returned. Positions start at the group's committed offset, or at the log start.
+import { RewardsError } from '../../lib/errors.ts'
+import type {
+  GroupConsumer, GroupConsumerOptions, GroupMetadata, LogRecord, PartitionAssignor, PartitionOffset, TopicPartition
+} from '../log-port.ts'
+import type { AppendNotifier } from './append-notifier.ts'
+import type { GroupCoordinator } from './group-coordinator.ts'
+import type { LogStorage } from './log-storage.ts'
+import { PartitionPositions, tpKey } from './partition-positions.ts'
+import { rangeAssignor } from './range-assignor.ts'
+import { WakeSignal } from './wake-signal.ts'
+
+const DEFAULT_SESSION_TIMEOUT_MS = 45_000
+const DEFAULT_REBALANCE_TIMEOUT_MS = 300_000
+const DEFAULT_MAX_POLL_RECORDS = 500
+
+export interface GroupConsumerContext {
+  readonly storage: LogStorage
+  readonly coordinator: GroupCoordinator
+  readonly notifier: AppendNotifier
+  readonly onClose: (consumer: EmbeddedGroupConsumer) => void
+}
+
+export class EmbeddedGroupConsumer implements GroupConsumer {
+  readonly #context: GroupConsumerContext
+  readonly #options: GroupConsumerOptions
+  readonly #assignor: PartitionAssignor
+  readonly #maxPollRecords: number
+  readonly #signal = new WakeSignal()
+  readonly #positions = new PartitionPositions()
+  readonly #paused = new Set<string>()
+  #assignment: TopicPartition[] = []
+  #memberId: string | null = null
+  /** Generation of the current assignment; 0 before the first. */
+  #generationId = 0
+  #polling = false
+  #closed = false
+
+  constructor (context: GroupConsumerContext, options: GroupConsumerOptions) {
+    if (options.topics.length === 0) throw new RewardsError('CONFIG_INVALID', 'A group consumer needs at least one topic')
+    const maxPollRecords = options.maxPollRecords ?? DEFAULT_MAX_POLL_RECORDS
+    if (!Number.isInteger(maxPollRecords) || maxPollRecords < 1) throw new RewardsError('CONFIG_INVALID', `maxPollRecords must be a positive integer, got ${maxPollRecords}`)
+    this.#context = context
+    this.#options = options
+    this.#assignor = options.assignor ?? rangeAssignor
+    this.#maxPollRecords = maxPollRecords
+    for (const topic of options.topics) context.notifier.watch(topic, this.#signal)
+  }
+
+  async poll (maxWaitMs: number): Promise<LogRecord[]> {
+    this.#assertOpen()
+    if (this.#polling) throw new RewardsError('CONFIG_INVALID', 'poll() called while another poll() of the same consumer is running')
+    this.#polling = true
+    const { coordinator } = this.#context
+    const { groupId } = this.#options
+    if (this.#memberId !== null) coordinator.setActive(groupId, this.#memberId, true)
+    try {
+      const deadline = Date.now() + Math.max(0, maxWaitMs)
+      for (;;) {
+        if (this.#closed) return []
+        const seq = this.#signal.seq
+        const ready = await this.#ensureActiveGroup()
+        if (this.#closed) return []
+        if (ready) {
+          const records = await this.#positions.fetch(this.#context.storage, this.#maxPollRecords, tp => !this.#paused.has(tpKey(tp)))
+          if (records.length > 0) return records
+        }
+        const remaining = deadline - Date.now()
+        if (remaining <= 0) return []
+        await this.#signal.wait(remaining, seq)
+      }
+    } finally {
+      this.#polling = false
+      if (this.#memberId !== null && !this.#closed) coordinator.setActive(groupId, this.#memberId, false)
+    }
+  }
+
+  /** Runs the group protocol one step at a time until the member is stable (true) or waits for
+   *  the others (false). */
+  async #ensureActiveGroup (): Promise<boolean> {
+    const { coordinator } = this.#context
+    const { groupId, listener } = this.#options
+    for (;;) {
+      if (this.#closed) return false
+      const view = this.#memberId === null ? { kind: 'unknown' as const } : coordinator.view(groupId, this.#memberId)
+      if (view.kind === 'unknown') {
+        if (this.#memberId !== null && this.#assignment.length > 0) {
+          // Removed from the group (session or rebalance timeout) while holding partitions.
+          const lost = this.#dropAssignment()
+          await listener.onPartitionsLost(lost)
+          continue
+        }
+        this.#memberId = coordinator.join(groupId, {
+          clientId: this.#options.clientId,
+          topics: this.#options.topics,
+          userData: this.#options.userData ?? null,
+          assignor: this.#assignor,
+          sessionTimeoutMs: this.#options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+          rebalanceTimeoutMs: this.#options.rebalanceTimeoutMs ?? DEFAULT_REBALANCE_TIMEOUT_MS,
+          wake: () => { this.#signal.notify() }
+        })
+        continue
+      }
+      if (view.kind === 'rebalancing') {
+        if (view.rejoined) return false
+        if (this.#assignment.length > 0) {
+          const revoked = this.#assignment.map(tp => ({ ...tp }))
+          await listener.onPartitionsRevoked(revoked)
+          this.#dropAssignment()
+          continue
+        }
+        this.#dropAssignment()
+        coordinator.rejoin(groupId, this.#memberId!)
+        continue
+      }
+      if (view.generationId === this.#generationId) return true
+      if (this.#assignment.length > 0) {
+        // Cannot happen (a member rejoins only after revoking), but never keep partitions across
+        // generations silently.
+        const revoked = this.#assignment.map(tp => ({ ...tp }))
+        await listener.onPartitionsRevoked(revoked)
+        this.#dropAssignment()
+        continue
+      }
+      if (view.error !== undefined) {
+        throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `The assignor of group ${groupId} failed`, { cause: view.error })
+      }
+      this.#generationId = view.generationId
+      this.#assignment = view.assignment.map(tp => ({ ...tp }))
+      for (const tp of this.#assignment) {
+        this.#positions.set(tp, this.#context.storage.committedOffset(groupId, tp) ?? 0n)
+      }
+      await listener.onPartitionsAssigned(this.#assignment.map(tp => ({ ...tp })), view.userData)
+    }
+  }
+
+  #dropAssignment (): TopicPartition[] {
+    const dropped = this.#assignment
+    this.#assignment = []
+    this.#positions.clear()
+    this.#paused.clear()
+    return dropped
+  }
+
+  assignment (): TopicPartition[] {
+    return this.#assignment.map(tp => ({ ...tp }))
+  }
+
+  groupMetadata (): GroupMetadata | null {
+    if (this.#memberId === null || this.#generationId === 0) return null
+    return { groupId: this.#options.groupId, generationId: this.#generationId, memberId: this.#memberId }
+  }
+
+  pause (partitions: TopicPartition[]): void {
+    for (const tp of partitions) if (this.#positions.has(tp)) this.#paused.add(tpKey(tp))
+  }
+
+  resume (partitions: TopicPartition[]): void {
+    for (const tp of partitions) this.#paused.delete(tpKey(tp))
+    this.#signal.notify()
+  }
+
+  seek (position: PartitionOffset): void {
+    this.#assertOpen()
+    if (!this.#positions.has(position)) throw new RewardsError('TASK_MIGRATED', `seek: ${position.topic}-${position.partition} is not assigned to this consumer`)
+    if (position.offset < 0n) throw new RewardsError('CONFIG_INVALID', `seek: negative offset ${position.offset}`)
+    this.#positions.set(position, position.offset)
+    this.#signal.notify()
+  }
+
+  position (partition: TopicPartition): bigint {
+    this.#assertOpen()
+    const offset = this.#positions.get(partition)
+    if (offset === undefined) throw new RewardsError('TASK_MIGRATED', `position: ${partition.topic}-${partition.partition} is not assigned to this consumer`)
+    return offset
+  }
+
+  async commitOffsets (offsets: PartitionOffset[]): Promise<void> {
+    this.#assertOpen()
+    const { groupId } = this.#options
+    if (this.#memberId === null || !this.#context.coordinator.isCurrent(groupId, this.#memberId, this.#generationId)) {
+      throw new RewardsError('TASK_MIGRATED', `Offset commit refused: this member is not in the current generation of group ${groupId}`)
+    }
+    this.#context.storage.append([], { groupId, offsets })
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#memberId !== null) this.#context.coordinator.leave(this.#options.groupId, this.#memberId)
+    this.#context.notifier.unwatchAll(this.#signal)
+    this.#dropAssignment()
+    this.#signal.notify()
+    this.#context.onClose(this)
+  }
+
+  #assertOpen (): void {
+    if (this.#closed) throw new RewardsError('LOG_CLOSED', `Group consumer ${this.#options.clientId} is closed`)
+  }
+}

@@ -1,0 +1,89 @@
+// The embedded log: one RocksDB database in a directory, owned by one process (RocksDB's LOCK
+// file), with its group coordinator in memory. It owns every client it creates and closes them
+// before the database.
+import { RewardsError } from '../../lib/errors.ts'
+import type { GroupConsumer, GroupConsumerOptions, Log, LogAdmin, LogProducer, PartitionReader, ProducerOptions } from '../log-port.ts'
+import { AppendNotifier } from './append-notifier.ts'
+import { EmbeddedAdmin } from './embedded-admin.ts'
+import { EmbeddedGroupConsumer } from './embedded-group-consumer.ts'
+import { EmbeddedPartitionReader } from './embedded-partition-reader.ts'
+import { EmbeddedProducer, ProducerEpochs } from './embedded-producer.ts'
+import { GroupCoordinator } from './group-coordinator.ts'
+import type { LogStorage } from './log-storage.ts'
+import type { RocksDatabase } from './rocks-database.ts'
+
+export class EmbeddedLog implements Log {
+  readonly kind = 'embedded'
+  readonly admin: LogAdmin
+  readonly #dir: string
+  readonly #db: RocksDatabase
+  readonly #storage: LogStorage
+  readonly #coordinator: GroupCoordinator
+  readonly #notifier = new AppendNotifier()
+  readonly #epochs = new ProducerEpochs()
+  readonly #consumers = new Set<EmbeddedGroupConsumer>()
+  readonly #readers = new Set<EmbeddedPartitionReader>()
+  readonly #producers = new Set<EmbeddedProducer>()
+  #closing: Promise<void> | undefined
+
+  constructor (dir: string, db: RocksDatabase, storage: LogStorage) {
+    this.#dir = dir
+    this.#db = db
+    this.#storage = storage
+    this.#coordinator = new GroupCoordinator(topic => storage.topic(topic)?.partitions)
+    storage.onAppend = topics => { this.#notifier.appended(topics) }
+    this.admin = new EmbeddedAdmin(storage, this.#coordinator, () => { this.#assertOpen() })
+  }
+
+  createGroupConsumer (options: GroupConsumerOptions): GroupConsumer {
+    this.#assertOpen()
+    const consumer = new EmbeddedGroupConsumer({
+      storage: this.#storage,
+      coordinator: this.#coordinator,
+      notifier: this.#notifier,
+      onClose: c => { this.#consumers.delete(c) }
+    }, options)
+    this.#consumers.add(consumer)
+    return consumer
+  }
+
+  createPartitionReader (options: { clientId: string }): PartitionReader {
+    this.#assertOpen()
+    const reader = new EmbeddedPartitionReader({
+      storage: this.#storage,
+      notifier: this.#notifier,
+      onClose: r => { this.#readers.delete(r) }
+    }, options)
+    this.#readers.add(reader)
+    return reader
+  }
+
+  async createProducer (options: ProducerOptions): Promise<LogProducer> {
+    this.#assertOpen()
+    const producer = new EmbeddedProducer({
+      storage: this.#storage,
+      coordinator: this.#coordinator,
+      epochs: this.#epochs,
+      onClose: p => { this.#producers.delete(p) }
+    }, options)
+    this.#producers.add(producer)
+    return producer
+  }
+
+  close (): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close (): Promise<void> {
+    for (const consumer of [...this.#consumers]) await consumer.close()
+    for (const reader of [...this.#readers]) await reader.close()
+    for (const producer of [...this.#producers]) await producer.close()
+    this.#coordinator.close()
+    await this.#db.close()
+  }
+
+  #assertOpen (): void {
+    if (this.#closing !== undefined) throw new RewardsError('LOG_CLOSED', `Embedded log ${this.#dir} is closed`)
+  }
+}

@@ -1,0 +1,90 @@
+// Producers of the embedded log. A transaction is one atomic, fsync'd RocksDB write (records,
+// end offsets and the group's offsets together), so there is never an open transaction to abort
+// or to hide from readers. Fencing is checked in the same synchronous step as the write:
+// - a newer producer with the same transactionalId bumped the id's epoch -> LOG_PRODUCER_FENCED;
+// - offsets sent for a group generation or member that is no longer current -> LOG_PRODUCER_FENCED.
+// transactionTimeoutMs has no effect: no transaction ever stays open.
+import { RewardsError, isRewardsError } from '../../lib/errors.ts'
+import type { GroupMetadata, LogProducer, PartitionOffset, ProducerOptions, ProducerRecord } from '../log-port.ts'
+import type { GroupCoordinator } from './group-coordinator.ts'
+import type { LogStorage } from './log-storage.ts'
+
+/** Epochs per transactionalId: starting a producer fences every older one with the same id. */
+export class ProducerEpochs {
+  readonly #epochs = new Map<string, number>()
+
+  bump (transactionalId: string): number {
+    const epoch = (this.#epochs.get(transactionalId) ?? 0) + 1
+    this.#epochs.set(transactionalId, epoch)
+    return epoch
+  }
+
+  isCurrent (transactionalId: string, epoch: number): boolean {
+    return this.#epochs.get(transactionalId) === epoch
+  }
+}
+
+export interface ProducerContext {
+  readonly storage: LogStorage
+  readonly coordinator: GroupCoordinator
+  readonly epochs: ProducerEpochs
+  readonly onClose: (producer: EmbeddedProducer) => void
+}
+
+export class EmbeddedProducer implements LogProducer {
+  readonly #context: ProducerContext
+  readonly #clientId: string
+  readonly #transactionalId: string | undefined
+  readonly #epoch: number
+  #closed = false
+
+  constructor (context: ProducerContext, options: ProducerOptions) {
+    this.#context = context
+    this.#clientId = options.clientId
+    this.#transactionalId = options.transactionalId
+    this.#epoch = options.transactionalId === undefined ? 0 : context.epochs.bump(options.transactionalId)
+  }
+
+  async send (records: ProducerRecord[]): Promise<PartitionOffset[]> {
+    this.#assertOpen()
+    this.#assertNotFenced()
+    return this.#context.storage.append(records)
+  }
+
+  async commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] } }): Promise<PartitionOffset[]> {
+    this.#assertOpen()
+    if (this.#transactionalId === undefined) {
+      throw new RewardsError('CONFIG_INVALID', `Producer ${this.#clientId} has no transactionalId: commitTransaction needs a transactional producer`)
+    }
+    this.#assertNotFenced()
+    const offsets = batch.offsets
+    if (offsets !== undefined) {
+      const { groupId, memberId, generationId } = offsets.group
+      if (!this.#context.coordinator.isCurrent(groupId, memberId, generationId)) {
+        throw new RewardsError('LOG_PRODUCER_FENCED', `Transaction of ${this.#transactionalId} fenced: generation ${generationId} of member ${memberId} is not current in group ${groupId}`, { details: { groupId, memberId, generationId } })
+      }
+    }
+    try {
+      return this.#context.storage.append(batch.records, offsets === undefined ? undefined : { groupId: offsets.group.groupId, offsets: offsets.offsets })
+    } catch (error) {
+      if (isRewardsError(error, 'LOG_PRODUCER_FENCED')) throw error
+      throw new RewardsError('LOG_TRANSACTION_ABORTED', `Transaction of ${this.#transactionalId} aborted: ${(error as Error).message}`, { cause: error })
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#context.onClose(this)
+  }
+
+  #assertNotFenced (): void {
+    if (this.#transactionalId !== undefined && !this.#context.epochs.isCurrent(this.#transactionalId, this.#epoch)) {
+      throw new RewardsError('LOG_PRODUCER_FENCED', `Producer ${this.#clientId} fenced: a newer producer with transactionalId ${this.#transactionalId} exists`, { details: { transactionalId: this.#transactionalId } })
+    }
+  }
+
+  #assertOpen (): void {
+    if (this.#closed) throw new RewardsError('LOG_CLOSED', `Producer ${this.#clientId} is closed`)
+  }
+}

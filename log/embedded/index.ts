@@ -1,0 +1,42 @@
+// The embedded durable log: the backend used when no Kafka brokers are configured, so the whole
+// platform runs in one process with no services. See docs/decisions/0004-embedded-log.md.
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { RewardsError } from '../../lib/errors.ts'
+import type { Log } from '../log-port.ts'
+import { EmbeddedLog } from './embedded-log.ts'
+import { LogStorage } from './log-storage.ts'
+import { createRocksDatabase } from './rocks-database.ts'
+
+export interface EmbeddedLogOptions {
+  /** Directory of the log's RocksDB database; created when missing. One process at a time. */
+  readonly dir: string
+}
+
+/** Opens (creating if needed) the embedded log in `dir`. Fails with STATE_DIR_LOCKED when the
+ *  directory is already open, in this process or another. */
+export async function openEmbeddedLog (options: EmbeddedLogOptions): Promise<Log> {
+  const dir = resolve(options.dir)
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (error) {
+    throw new RewardsError('LOG_CONNECTION', `Cannot create the embedded log directory ${dir}: ${(error as Error).message}`, { cause: error })
+  }
+  const db = createRocksDatabase(dir)
+  try {
+    await db.open({ createIfMissing: true })
+  } catch (error) {
+    const text = `${(error as Error).message} ${((error as Error).cause as Error | undefined)?.message ?? ''}`
+    if (/\block\b/i.test(text)) {
+      throw new RewardsError('STATE_DIR_LOCKED', `The embedded log directory ${dir} is already open in another process (or twice in this one); only one process may open it at a time`, { cause: error, details: { dir } })
+    }
+    throw new RewardsError('LOG_CONNECTION', `Cannot open the embedded log in ${dir}: ${text.trim()}`, { cause: error, details: { dir } })
+  }
+  try {
+    const storage = await LogStorage.load(db)
+    return new EmbeddedLog(dir, db, storage)
+  } catch (error) {
+    await db.close().catch(() => {})
+    throw new RewardsError('LOG_CONNECTION', `Cannot load the embedded log in ${dir}: ${(error as Error).message}`, { cause: error, details: { dir } })
+  }
+}
