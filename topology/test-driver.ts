@@ -102,7 +102,6 @@ export class TestOutputTopic<K, V> {
 }
 
 export class TopologyTestDriver {
-  readonly #topology: Topology
   readonly #partitions: number
   readonly #tasks: StreamTask[] = []
   /** Per task index: store name -> typed store. */
@@ -115,7 +114,6 @@ export class TopologyTestDriver {
 
   constructor (topology: Topology, options: TestDriverOptions = {}) {
     topology.validate()
-    this.#topology = topology
     this.#partitions = options.partitions ?? 1
     this.#nowMs = options.startTimeMs ?? 0
     const applicationId = options.applicationId ?? 'test-driver'

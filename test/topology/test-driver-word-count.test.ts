@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { ProcessorContext } from '../../processors/api/processor.ts'
 import { StreamsBuilder } from '../../topology/streams-builder.ts'
 import { Serdes } from '../../topology/serdes.ts'
 import { TopologyTestDriver } from '../../topology/test-driver.ts'
@@ -8,7 +9,7 @@ t.test('word count through flatMapValues, selectKey-free grouping and count', as
   builder.stream<string, string>('lines', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
     .flatMapValues(line => line.toLowerCase().split(/\W+/).filter(Boolean))
     .process<string, string>(() => {
-      let ctx: import('../../processors/api/processor.ts').ProcessorContext<string, string>
+      let ctx: ProcessorContext<string, string>
       return { init (c) { ctx = c }, process (r) { ctx.forward({ ...r, key: r.value }) } }
     })
     .to('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })

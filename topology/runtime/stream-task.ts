@@ -239,6 +239,7 @@ export class StreamTask {
   }
 
   #makeContext (nodeName: string, children: string[], storeNames: string[]): ProcessorContext<unknown, unknown> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context object literal needs the task's private members
     const task = this
     const options = this.#options
     return {
