@@ -1,0 +1,99 @@
+// Maps @platformatic/kafka errors (GenericError / MultipleErrors with `apiId` protocol codes and
+// `canRetry`) onto the platform's error catalogue, and retries what is safe to retry.
+import { findErrorBy } from '@platformatic/kafka'
+import { RewardsError, isRewardsError } from '../../lib/errors.ts'
+import type { ErrorCode } from '../../lib/errors.ts'
+
+/** Protocol errors meaning "a newer producer or a newer group generation exists": the caller is a
+ *  zombie and must stop (KIP-98 / KIP-447). */
+const FENCING_ERRORS = ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'] as const
+
+/** Protocol errors that a later attempt (after finding the coordinator / leader again) can cure. */
+const RETRIABLE_PROTOCOL_ERRORS = ['COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'CONCURRENT_TRANSACTIONS', 'UNSTABLE_OFFSET_COMMIT', 'REQUEST_TIMED_OUT', 'NETWORK_EXCEPTION', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'THROTTLING_QUOTA_EXCEEDED'] as const
+
+/** Errors that mean "the coordinator moved or is not ready": forget the cached coordinator. */
+const COORDINATOR_ERRORS = ['COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR'] as const
+
+export function hasProtocolError (error: unknown, apiId: string): boolean {
+  return findErrorBy(error as Error, 'apiId', apiId) !== null
+}
+
+export function protocolErrorOf (error: unknown, ids: readonly string[]): string | null {
+  for (const id of ids) if (hasProtocolError(error, id)) return id
+  return null
+}
+
+export function isFencingError (error: unknown): boolean {
+  if (isRewardsError(error, 'LOG_PRODUCER_FENCED')) return true
+  return protocolErrorOf(error, FENCING_ERRORS) !== null
+}
+
+export function isCoordinatorError (error: unknown): boolean {
+  return protocolErrorOf(error, COORDINATOR_ERRORS) !== null
+}
+
+export function isNetworkError (error: unknown): boolean {
+  const network = findErrorBy(error as Error, 'code', 'PLT_KFK_NETWORK') ?? findErrorBy(error as Error, 'code', 'PLT_KFK_TIMEOUT')
+  if (network !== null) return true
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code)
+}
+
+export function isRetriable (error: unknown): boolean {
+  if (isRewardsError(error)) return error.retriable && error.code !== 'LOG_TRANSACTION_ABORTED'
+  if (isFencingError(error)) return false
+  return isNetworkError(error) || protocolErrorOf(error, RETRIABLE_PROTOCOL_ERRORS) !== null
+}
+
+/** Converts any backend error into a RewardsError (keeps RewardsErrors as they are). */
+export function toRewardsError (error: unknown, fallback: ErrorCode, message?: string): RewardsError {
+  if (isRewardsError(error)) return error
+  const cause = error
+  const detail = error instanceof Error ? `${message ?? fallback}: ${describeError(error)}` : message
+  if (isFencingError(error)) return new RewardsError('LOG_PRODUCER_FENCED', detail, { cause })
+  if (isNetworkError(error)) return new RewardsError('LOG_CONNECTION', detail, { cause })
+  if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || hasProtocolError(error, 'UNKNOWN_TOPIC_ID')) return new RewardsError('LOG_TOPIC_NOT_FOUND', detail, { cause })
+  if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) return new RewardsError('LOG_REBALANCE_IN_PROGRESS', detail, { cause })
+  if (hasProtocolError(error, 'NON_EMPTY_GROUP')) return new RewardsError('LOG_GROUP_NOT_EMPTY', detail, { cause })
+  return new RewardsError(fallback, detail, { cause })
+}
+
+/** One line naming the protocol error ids inside a platformatic error tree. */
+export function describeError (error: unknown): string {
+  const ids = new Set<string>()
+  const visit = (e: unknown, depth: number): void => {
+    if (e === null || typeof e !== 'object' || depth > 6) return
+    const record = e as { apiId?: unknown, message?: unknown, errors?: unknown }
+    if (typeof record.apiId === 'string') ids.add(record.apiId)
+    if (Array.isArray(record.errors)) for (const inner of record.errors) visit(inner, depth + 1)
+  }
+  visit(error, 0)
+  const base = error instanceof Error ? error.message : String(error)
+  return ids.size > 0 ? `${base} [${[...ids].join(', ')}]` : base
+}
+
+export interface RetryOptions {
+  readonly attempts?: number
+  readonly baseDelayMs?: number
+  readonly maxDelayMs?: number
+  /** Called before each retry (e.g. to forget a cached coordinator). */
+  readonly onRetry?: (error: unknown, attempt: number) => void
+  readonly isClosed?: () => boolean
+}
+
+/** Runs `operation`, retrying retriable failures with exponential backoff (and jitter). */
+export async function withRetry<T> (operation: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 8
+  const baseDelayMs = options.baseDelayMs ?? 50
+  const maxDelayMs = options.maxDelayMs ?? 2000
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation()
+    } catch (error) {
+      if (attempt >= attempts || !isRetriable(error) || options.isClosed?.() === true) throw error
+      options.onRetry?.(error, attempt)
+      const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1))
+      await new Promise(resolve => setTimeout(resolve, delay / 2 + Math.random() * delay / 2))
+    }
+  }
+}

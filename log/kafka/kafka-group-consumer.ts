@@ -1,0 +1,423 @@
+// GroupConsumer on Apache Kafka, driving the classic group protocol itself on platformatic's
+// low-level API (JoinGroup / SyncGroup / Heartbeat / LeaveGroup / OffsetCommit / OffsetFetch and
+// read_committed Fetch at explicit offsets), because platformatic's Consumer rejoins on its own
+// from its heartbeat timer and only notifies rebalances synchronously (see
+// docs/decisions/0003-kafka-backend.md). Here:
+// - rebalance callbacks run inside poll() and are awaited: the member revokes everything
+//   (eager protocol) before it sends JoinGroup, so nobody gets its partitions before
+//   onPartitionsRevoked resolved; onPartitionsAssigned resolves before poll() returns records;
+// - the leader runs the PartitionAssignor of the options; its per-member userData travels back
+//   in the SyncGroup assignment;
+// - heartbeats run on a timer (their own connection pool) while the engine is busy between
+//   polls; a heartbeat answering REBALANCE_IN_PROGRESS marks the member for rejoin at the next
+//   poll, one answering ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID marks its
+//   partitions lost (onPartitionsLost, no commit);
+// - positions start at the committed offset (OffsetFetch with require_stable) or the earliest.
+import { encodeConsumerProtocolAssignment, encodeConsumerProtocolSubscription, decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV9, syncGroupV5 } from '@platformatic/kafka'
+import type { ConnectionPool } from '@platformatic/kafka'
+import { RewardsError } from '../../lib/errors.ts'
+import type { GroupConsumer, GroupConsumerOptions, GroupMetadata, LogRecord, PartitionAssignor, PartitionOffset, TopicPartition } from '../log-port.ts'
+import type { KafkaAdmin } from './kafka-admin.ts'
+import { fetchCommittedOffsets } from './kafka-admin.ts'
+import type { KafkaClient } from './kafka-client.ts'
+import { describeError, hasProtocolError, isCoordinatorError, isNetworkError, isRetriable, protocolErrorOf, toRewardsError } from './kafka-errors.ts'
+import { fetchCommitted, partitionKey } from './kafka-fetcher.ts'
+import { rangeAssignor } from './range-assignor.ts'
+
+const PROTOCOL_TYPE = 'consumer'
+/** The assignment strategy name every member of our groups advertises. */
+const PROTOCOL_NAME = 'rewards-assignor'
+const GENERATION_FENCING = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'] as const
+
+interface Buffered {
+  records: LogRecord[]
+  index: number
+  nextOffset: bigint
+}
+
+export class KafkaGroupConsumer implements GroupConsumer {
+  readonly #client: KafkaClient
+  readonly #admin: KafkaAdmin
+  readonly #options: GroupConsumerOptions
+  readonly #assignor: PartitionAssignor
+  readonly #sessionTimeoutMs: number
+  readonly #rebalanceTimeoutMs: number
+  readonly #heartbeatIntervalMs: number
+  readonly #maxPollRecords: number
+  readonly #groupPool: ConnectionPool
+  readonly #heartbeatPool: ConnectionPool
+  readonly #fetchPool: ConnectionPool
+
+  #memberId = ''
+  #generationId = -1
+  #joined = false
+  #needsRejoin = true
+  #lost = false
+  #assignment: TopicPartition[] = []
+  readonly #positions = new Map<string, bigint>()
+  readonly #paused = new Set<string>()
+  readonly #buffers = new Map<string, Buffered>()
+  #heartbeatTimer: NodeJS.Timeout | undefined
+  #heartbeatInFlight = false
+  #wake: (() => void) | undefined
+  #polling = false
+  #closed = false
+  #roundRobinStart = 0
+
+  constructor (client: KafkaClient, admin: KafkaAdmin, options: GroupConsumerOptions) {
+    this.#client = client
+    this.#admin = admin
+    this.#options = options
+    this.#assignor = options.assignor ?? rangeAssignor
+    this.#sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000
+    this.#rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? 60_000
+    this.#heartbeatIntervalMs = Math.max(100, Math.min(3000, Math.floor(this.#sessionTimeoutMs / 3)))
+    this.#maxPollRecords = options.maxPollRecords ?? 500
+    // JoinGroup may legitimately block for the whole rebalance timeout.
+    this.#groupPool = client.createPool(this.#rebalanceTimeoutMs + 5000)
+    this.#heartbeatPool = client.createPool(this.#sessionTimeoutMs)
+    this.#fetchPool = client.createPool(30_000)
+  }
+
+  assignment (): TopicPartition[] {
+    return this.#assignment.map(tp => ({ topic: tp.topic, partition: tp.partition }))
+  }
+
+  groupMetadata (): GroupMetadata | null {
+    if (!this.#joined) return null
+    return { groupId: this.#options.groupId, generationId: this.#generationId, memberId: this.#memberId }
+  }
+
+  pause (partitions: TopicPartition[]): void {
+    for (const tp of partitions) {
+      const key = partitionKey(tp)
+      this.#paused.add(key)
+      this.#buffers.delete(key)
+    }
+  }
+
+  resume (partitions: TopicPartition[]): void {
+    for (const tp of partitions) this.#paused.delete(partitionKey(tp))
+  }
+
+  seek (position: PartitionOffset): void {
+    const key = partitionKey(position)
+    if (!this.#isAssigned(key)) throw new RewardsError('TASK_MIGRATED', `seek: ${position.topic}/${position.partition} is not assigned`)
+    this.#positions.set(key, position.offset)
+    this.#buffers.delete(key)
+  }
+
+  position (partition: TopicPartition): bigint {
+    const key = partitionKey(partition)
+    const position = this.#positions.get(key)
+    if (position === undefined || !this.#isAssigned(key)) throw new RewardsError('TASK_MIGRATED', `position: ${partition.topic}/${partition.partition} is not assigned`)
+    return position
+  }
+
+  async poll (maxWaitMs: number): Promise<LogRecord[]> {
+    if (this.#closed) throw new RewardsError('LOG_CLOSED')
+    if (this.#polling) throw new RewardsError('CONFIG_INVALID', 'poll() is not reentrant')
+    this.#polling = true
+    try {
+      const deadline = Date.now() + maxWaitMs
+      if (this.#needsRejoin) await this.#rejoin()
+      const buffered = this.#drain()
+      if (buffered.length > 0) return buffered
+      const active = this.#assignment.filter(tp => !this.#paused.has(partitionKey(tp)))
+      const remaining = Math.max(0, deadline - Date.now())
+      if (active.length === 0) {
+        await this.#idle(remaining)
+        return []
+      }
+      await this.#fetch(active, remaining)
+      return this.#drain()
+    } finally {
+      this.#polling = false
+    }
+  }
+
+  async commitOffsets (offsets: PartitionOffset[]): Promise<void> {
+    if (this.#closed) throw new RewardsError('LOG_CLOSED')
+    if (offsets.length === 0) return
+    if (!this.#joined) throw new RewardsError('TASK_MIGRATED', 'commitOffsets before joining the group')
+    const topics = new Map<string, offsetCommitV9.OffsetCommitRequestPartition[]>()
+    for (const o of offsets) {
+      let list = topics.get(o.topic)
+      if (list === undefined) topics.set(o.topic, list = [])
+      list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1, committedMetadata: null })
+    }
+    try {
+      await this.#client.withCoordinator('group', this.#options.groupId, this.#groupPool, async connection => {
+        await offsetCommitV9.api.async(connection, this.#options.groupId, this.#generationId, this.#memberId, null, [...topics].map(([name, partitions]) => ({ name, partitions })))
+      })
+    } catch (error) {
+      if (protocolErrorOf(error, GENERATION_FENCING) !== null) {
+        this.#markRejoin(true)
+        throw new RewardsError('TASK_MIGRATED', `commitOffsets: ${describeError(error)}`, { cause: error })
+      }
+      if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) {
+        this.#markRejoin(false)
+        throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `commitOffsets: ${describeError(error)}`, { cause: error })
+      }
+      throw toRewardsError(error, 'LOG_CONNECTION', 'commitOffsets')
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#stopHeartbeat()
+    try {
+      if (this.#assignment.length > 0) {
+        const partitions = this.assignment()
+        if (this.#lost) await this.#options.listener.onPartitionsLost(partitions)
+        else await this.#options.listener.onPartitionsRevoked(partitions)
+      }
+    } finally {
+      this.#closed = true
+      this.#clearAssignment()
+      this.#wake?.()
+      if (this.#memberId !== '') {
+        try {
+          await this.#client.withCoordinator('group', this.#options.groupId, this.#groupPool, async connection => {
+            await leaveGroupV5.api.async(connection, this.#options.groupId, [{ memberId: this.#memberId, groupInstanceId: null, reason: 'consumer closed' }])
+          }, 3)
+        } catch {
+          // The session timeout removes the member anyway.
+        }
+      }
+      this.#joined = false
+      await Promise.allSettled([this.#groupPool, this.#heartbeatPool, this.#fetchPool].map(pool => this.#client.closePool(pool)))
+    }
+  }
+
+  // --- group membership -------------------------------------------------------------------
+
+  async #rejoin (): Promise<void> {
+    // Heartbeats go on while the revocation callback runs (it may flush and commit for a while).
+    if (this.#assignment.length > 0) {
+      const partitions = this.assignment()
+      const lost = this.#lost
+      this.#clearAssignment()
+      if (lost) await this.#options.listener.onPartitionsLost(partitions)
+      else await this.#options.listener.onPartitionsRevoked(partitions)
+    }
+    this.#stopHeartbeat()
+    this.#lost = false
+    const userData = await this.#joinAndSync()
+    if (this.#closed) throw new RewardsError('LOG_CLOSED')
+    await this.#initialisePositions()
+    this.#needsRejoin = false
+    this.#startHeartbeat()
+    await this.#options.listener.onPartitionsAssigned(this.assignment(), userData)
+  }
+
+  /** JoinGroup + SyncGroup until one generation completes; returns this member's userData. */
+  async #joinAndSync (): Promise<Buffer | null> {
+    const { groupId } = this.#options
+    const subscription = encodeConsumerProtocolSubscription({ version: 0, topics: [...this.#options.topics], userData: this.#options.userData ?? null } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
+    const deadline = Date.now() + this.#rebalanceTimeoutMs * 2
+    let backoffMs = 50
+    for (;;) {
+      if (this.#closed) throw new RewardsError('LOG_CLOSED')
+      if (Date.now() > deadline) throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `Could not join group ${groupId}`)
+      try {
+        const connection = await this.#client.coordinatorConnection('group', groupId, this.#groupPool)
+        let joined: joinGroupV9.JoinGroupResponse
+        try {
+          joined = await joinGroupV9.api.async(connection, groupId, this.#sessionTimeoutMs, this.#rebalanceTimeoutMs, this.#memberId, null, PROTOCOL_TYPE, [{ name: PROTOCOL_NAME, metadata: subscription }], null)
+        } catch (error) {
+          const response = (error as { response?: joinGroupV9.JoinGroupResponse }).response
+          if (hasProtocolError(error, 'MEMBER_ID_REQUIRED') && response !== undefined) {
+            // KIP-394: the first JoinGroup only hands out a member id.
+            this.#memberId = response.memberId
+            continue
+          }
+          throw error
+        }
+        this.#memberId = joined.memberId
+        this.#generationId = joined.generationId
+        let assignments: syncGroupV5.SyncGroupRequestAssignment[] = []
+        if (joined.leader === joined.memberId && !joined.skipAssignment) assignments = await this.#assign(joined.members)
+        let synced: syncGroupV5.SyncGroupResponse
+        synced = await syncGroupV5.api.async(connection, groupId, joined.generationId, joined.memberId, null, PROTOCOL_TYPE, PROTOCOL_NAME, assignments)
+        const decoded = decodeConsumerProtocolAssignment(synced.assignment)
+        const assignment: TopicPartition[] = []
+        for (const { topic, partitions } of decoded.assignedPartitions) for (const partition of partitions) assignment.push({ topic, partition })
+        this.#assignment = assignment
+        this.#joined = true
+        const userData = decoded.userData
+        return userData === null || userData === undefined || userData.length === 0 ? null : Buffer.from(userData)
+      } catch (error) {
+        if (hasProtocolError(error, 'UNKNOWN_MEMBER_ID') || hasProtocolError(error, 'FENCED_INSTANCE_ID')) {
+          this.#memberId = ''
+          continue
+        }
+        if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS') || hasProtocolError(error, 'ILLEGAL_GENERATION')) continue
+        if (isCoordinatorError(error) || isNetworkError(error)) this.#client.forgetCoordinator('group', groupId)
+        if (!isRetriable(error)) throw toRewardsError(error, 'LOG_CONNECTION', `join group ${groupId}`)
+        await new Promise(resolve => setTimeout(resolve, backoffMs))
+        backoffMs = Math.min(2000, backoffMs * 2)
+      }
+    }
+  }
+
+  async #assign (members: joinGroupV9.JoinGroupResponseMember[]): Promise<syncGroupV5.SyncGroupRequestAssignment[]> {
+    const decoded = members.map(member => {
+      const subscription = decodeConsumerProtocolSubscription(member.metadata)
+      const userData = subscription.userData
+      return { memberId: member.memberId, topics: subscription.topics, userData: userData === null || userData === undefined || userData.length === 0 ? null : Buffer.from(userData) }
+    })
+    const topics = [...new Set(decoded.flatMap(m => m.topics))].sort()
+    const metadata = await this.#client.metadata(topics, true)
+    const partitionsPerTopic = new Map<string, number>()
+    for (const topic of topics) {
+      const found = metadata.topics.get(topic)
+      if (found !== undefined) partitionsPerTopic.set(topic, found.partitionsCount)
+    }
+    const result = this.#assignor({ members: decoded.map(m => ({ memberId: m.memberId, userData: m.userData })), partitionsPerTopic })
+    return decoded.map(member => {
+      const assigned = result.get(member.memberId) ?? { partitions: [], userData: null }
+      const byTopic = new Map<string, number[]>()
+      for (const tp of assigned.partitions) {
+        let list = byTopic.get(tp.topic)
+        if (list === undefined) byTopic.set(tp.topic, list = [])
+        list.push(tp.partition)
+      }
+      const assignment = encodeConsumerProtocolAssignment({ version: 0, assignedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })), userData: assigned.userData ?? null } as Parameters<typeof encodeConsumerProtocolAssignment>[0])
+      return { memberId: member.memberId, assignment }
+    })
+  }
+
+  async #initialisePositions (): Promise<void> {
+    this.#positions.clear()
+    this.#buffers.clear()
+    if (this.#assignment.length === 0) return
+    const committed = await fetchCommittedOffsets(this.#client, this.#groupPool, this.#options.groupId, this.#assignment)
+    for (const c of committed) this.#positions.set(partitionKey(c), c.offset)
+    const missing = this.#assignment.filter(tp => !this.#positions.has(partitionKey(tp)))
+    if (missing.length > 0) {
+      for (const o of await this.#admin.listOffsets(missing, 'earliest')) this.#positions.set(partitionKey(o), o.offset)
+    }
+  }
+
+  #clearAssignment (): void {
+    this.#assignment = []
+    this.#positions.clear()
+    this.#buffers.clear()
+  }
+
+  #markRejoin (lost: boolean): void {
+    this.#needsRejoin = true
+    if (lost) this.#lost = true
+    this.#wake?.()
+  }
+
+  #startHeartbeat (): void {
+    this.#stopHeartbeat()
+    const beat = (): void => {
+      this.#heartbeatTimer = setTimeout(() => { void this.#heartbeat().finally(() => { if (this.#heartbeatTimer !== undefined && !this.#closed) beat() }) }, this.#heartbeatIntervalMs)
+      this.#heartbeatTimer.unref()
+    }
+    beat()
+  }
+
+  #stopHeartbeat (): void {
+    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer)
+    this.#heartbeatTimer = undefined
+  }
+
+  async #heartbeat (): Promise<void> {
+    if (this.#heartbeatInFlight || this.#closed || !this.#joined) return
+    this.#heartbeatInFlight = true
+    const { groupId } = this.#options
+    const generationId = this.#generationId
+    const memberId = this.#memberId
+    try {
+      const connection = await this.#client.coordinatorConnection('group', groupId, this.#heartbeatPool)
+      await heartbeatV4.api.async(connection, groupId, generationId, memberId, null)
+    } catch (error) {
+      if (generationId !== this.#generationId) return
+      if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) {
+        this.#markRejoin(false)
+      } else if (protocolErrorOf(error, GENERATION_FENCING) !== null) {
+        if (hasProtocolError(error, 'UNKNOWN_MEMBER_ID')) this.#memberId = ''
+        this.#markRejoin(true)
+      } else if (isCoordinatorError(error) || isNetworkError(error)) {
+        this.#client.forgetCoordinator('group', groupId)
+      }
+    } finally {
+      this.#heartbeatInFlight = false
+    }
+  }
+
+  // --- fetching ----------------------------------------------------------------------------
+
+  #isAssigned (key: string): boolean {
+    return this.#assignment.some(tp => partitionKey(tp) === key)
+  }
+
+  async #idle (ms: number): Promise<void> {
+    if (ms <= 0 || this.#needsRejoin) return
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(done, ms)
+      function done (): void { clearTimeout(timer); resolve() }
+      this.#wake = done
+    })
+    this.#wake = undefined
+  }
+
+  async #fetch (active: TopicPartition[], maxWaitMs: number): Promise<void> {
+    const positions = active.map(tp => ({ topic: tp.topic, partition: tp.partition, offset: this.#positions.get(partitionKey(tp)) ?? 0n }))
+    let fetched
+    try {
+      fetched = await fetchCommitted(this.#client, this.#fetchPool, positions, { maxWaitMs: Math.min(maxWaitMs, this.#sessionTimeoutMs) })
+    } catch (error) {
+      if (isRetriable(error)) {
+        this.#client.admin.clearMetadata()
+        return
+      }
+      throw toRewardsError(error, 'LOG_CONNECTION', 'fetch')
+    }
+    const outOfRange: TopicPartition[] = []
+    for (const result of fetched) {
+      const key = partitionKey(result)
+      // The assignment, a pause or a seek may have changed while the fetch was in flight.
+      if (!this.#isAssigned(key) || this.#paused.has(key) || this.#positions.get(key) !== positions.find(p => partitionKey(p) === key)?.offset) continue
+      if (result.errorId !== null) {
+        if (result.errorId === 'OFFSET_OUT_OF_RANGE') outOfRange.push(result)
+        else this.#client.admin.clearMetadata()
+        continue
+      }
+      if (result.records.length > 0) this.#buffers.set(key, { records: result.records, index: 0, nextOffset: result.nextOffset })
+      else this.#positions.set(key, result.nextOffset)
+    }
+    if (outOfRange.length > 0) {
+      // auto.offset.reset = earliest
+      for (const o of await this.#admin.listOffsets(outOfRange, 'earliest')) this.#positions.set(partitionKey(o), o.offset)
+    }
+  }
+
+  /** Up to maxPollRecords buffered records of assigned, unpaused partitions (rotating the first
+   *  partition between polls for fairness); positions advance past what is returned. */
+  #drain (): LogRecord[] {
+    const out: LogRecord[] = []
+    if (this.#buffers.size === 0) return out
+    const keys = this.#assignment.map(partitionKey)
+    const start = this.#roundRobinStart++ % Math.max(1, keys.length)
+    for (let i = 0; i < keys.length && out.length < this.#maxPollRecords; i++) {
+      const key = keys[(start + i) % keys.length]!
+      const buffer = this.#buffers.get(key)
+      if (buffer === undefined || this.#paused.has(key)) continue
+      while (buffer.index < buffer.records.length && out.length < this.#maxPollRecords) {
+        const record = buffer.records[buffer.index++]!
+        out.push(record)
+        this.#positions.set(key, record.offset + 1n)
+      }
+      if (buffer.index >= buffer.records.length) {
+        this.#buffers.delete(key)
+        this.#positions.set(key, buffer.nextOffset)
+      }
+    }
+    return out
+  }
+}

@@ -1,0 +1,90 @@
+// PartitionReader on Apache Kafka: read_committed fetches of explicitly assigned partitions, no
+// group. position() follows the fetch's next offset, so it moves past transaction markers: a
+// restorer compares it with listOffsets('latest') (the last stable offset) to know it is done.
+import type { ConnectionPool } from '@platformatic/kafka'
+import { RewardsError } from '../../lib/errors.ts'
+import type { LogRecord, PartitionOffset, PartitionReader, TopicPartition } from '../log-port.ts'
+import type { KafkaAdmin } from './kafka-admin.ts'
+import type { KafkaClient } from './kafka-client.ts'
+import { isRetriable, toRewardsError } from './kafka-errors.ts'
+import { fetchCommitted, partitionKey } from './kafka-fetcher.ts'
+
+export class KafkaPartitionReader implements PartitionReader {
+  readonly #client: KafkaClient
+  readonly #admin: KafkaAdmin
+  readonly #pool: ConnectionPool
+  readonly #positions = new Map<string, PartitionOffset>()
+  #closed = false
+
+  constructor (client: KafkaClient, admin: KafkaAdmin) {
+    this.#client = client
+    this.#admin = admin
+    this.#pool = client.createPool()
+  }
+
+  assign (positions: PartitionOffset[]): void {
+    this.#assertOpen()
+    for (const p of positions) this.#positions.set(partitionKey(p), { topic: p.topic, partition: p.partition, offset: p.offset })
+  }
+
+  unassign (partitions: TopicPartition[]): void {
+    for (const tp of partitions) this.#positions.delete(partitionKey(tp))
+  }
+
+  position (partition: TopicPartition): bigint {
+    const found = this.#positions.get(partitionKey(partition))
+    if (found === undefined) throw new RewardsError('CONFIG_INVALID', `${partition.topic}/${partition.partition} is not assigned to this reader`)
+    return found.offset
+  }
+
+  async poll (maxWaitMs: number): Promise<LogRecord[]> {
+    this.#assertOpen()
+    const requested = [...this.#positions.values()].map(p => ({ ...p }))
+    if (requested.length === 0) {
+      if (maxWaitMs > 0) await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 100)))
+      return []
+    }
+    let fetched
+    try {
+      fetched = await fetchCommitted(this.#client, this.#pool, requested, { maxWaitMs })
+    } catch (error) {
+      if (isRetriable(error)) {
+        this.#client.admin.clearMetadata()
+        return []
+      }
+      throw toRewardsError(error, 'LOG_CONNECTION', 'reader fetch')
+    }
+    const out: LogRecord[] = []
+    const outOfRange: TopicPartition[] = []
+    for (const result of fetched) {
+      const key = partitionKey(result)
+      const current = this.#positions.get(key)
+      // Unassigned or re-assigned elsewhere while the fetch was in flight.
+      if (current === undefined || current.offset !== requested.find(r => partitionKey(r) === key)?.offset) continue
+      if (result.errorId !== null) {
+        if (result.errorId === 'OFFSET_OUT_OF_RANGE') outOfRange.push(result)
+        else this.#client.admin.clearMetadata()
+        continue
+      }
+      out.push(...result.records)
+      this.#positions.set(key, { topic: result.topic, partition: result.partition, offset: result.nextOffset })
+    }
+    if (outOfRange.length > 0) {
+      // The changelog was truncated below the asked offset (retention / compaction start): go on
+      // from the log start.
+      for (const o of await this.#admin.listOffsets(outOfRange, 'earliest')) this.#positions.set(partitionKey(o), o)
+    }
+    return out
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#positions.clear()
+    await this.#client.closePool(this.#pool).catch(() => undefined)
+  }
+
+  #assertOpen (): void {
+    if (this.#closed || this.#client.closed) throw new RewardsError('LOG_CLOSED')
+  }
+}

@@ -1,0 +1,222 @@
+// LogProducer on @platformatic/kafka's Producer. Non-transactional: idempotent, acks=all.
+// Transactional: InitProducerId runs when the producer is created (it fences any older producer
+// with the same transactional id and makes the broker abort that producer's open transaction);
+// commitTransaction = begin, send, AddOffsetsToTxn, one TxnOffsetCommit carrying the group
+// generation and member id (KIP-447), EndTxn(commit). Any failure aborts; fencing errors
+// (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+// FENCED_INSTANCE_ID) reject with LOG_PRODUCER_FENCED and make this producer refuse any further use
+// (platformatic would otherwise re-run InitProducerId on the next begin and fence the newer one).
+import { Producer, txnOffsetCommitV4 } from '@platformatic/kafka'
+import type { ConnectionPool, Consumer, MessageToProduce, ProduceResult } from '@platformatic/kafka'
+import { RewardsError } from '../../lib/errors.ts'
+import type { GroupMetadata, LogProducer, PartitionOffset, ProducerOptions, ProducerRecord } from '../log-port.ts'
+import { partitionForKey } from '../murmur2-partitioner.ts'
+import type { KafkaClient } from './kafka-client.ts'
+import { describeError, isFencingError, toRewardsError } from './kafka-errors.ts'
+
+type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
+
+export class KafkaProducer implements LogProducer {
+  readonly #client: KafkaClient
+  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  readonly #transactionalId: string | undefined
+  readonly #pool: ConnectionPool
+  /** A transaction begun (InitProducerId done) but not yet used. */
+  #pending: Awaited<ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>['beginTransaction']>> | undefined
+  #fenced: RewardsError | undefined
+  #closed = false
+  /** Serialises transactions: one at a time per producer. */
+  #queue: Promise<unknown> = Promise.resolve()
+  readonly #roundRobin = new Map<string, number>()
+
+  private constructor (client: KafkaClient, options: ProducerOptions) {
+    this.#client = client
+    this.#transactionalId = options.transactionalId
+    this.#pool = client.createPool()
+    this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
+      clientId: options.clientId,
+      bootstrapBrokers: client.brokers.map(b => `${b.host}:${b.port}`),
+      idempotent: true,
+      acks: -1,
+      retries: 10,
+      retryDelay: 100,
+      // Base `timeout` is both the produce request timeout and, for InitProducerId, the
+      // transaction timeout the broker enforces.
+      timeout: options.transactionTimeoutMs ?? 60_000,
+      ...(options.transactionalId === undefined ? {} : { transactionalId: options.transactionalId })
+    })
+  }
+
+  static async create (client: KafkaClient, options: ProducerOptions): Promise<KafkaProducer> {
+    client.assertOpen()
+    const producer = new KafkaProducer(client, options)
+    if (options.transactionalId !== undefined) {
+      try {
+        // beginTransaction runs FindCoordinator + InitProducerId now: the fencing happens at start.
+        producer.#pending = await producer.#producer.beginTransaction()
+      } catch (error) {
+        await producer.close().catch(() => undefined)
+        throw toRewardsError(error, 'LOG_CONNECTION', 'initProducerId')
+      }
+    }
+    return producer
+  }
+
+  async send (records: ProducerRecord[]): Promise<PartitionOffset[]> {
+    this.#assertUsable()
+    if (this.#transactionalId !== undefined) throw new RewardsError('CONFIG_INVALID', 'send() is for non-transactional producers; use commitTransaction()')
+    if (records.length === 0) return []
+    const messages = await this.#toMessages(records)
+    try {
+      const result = await this.#producer.send({ messages })
+      return offsetsOf(messages, result)
+    } catch (error) {
+      throw toRewardsError(error, 'LOG_CONNECTION', 'send')
+    }
+  }
+
+  async commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] } }): Promise<PartitionOffset[]> {
+    if (this.#transactionalId === undefined) throw new RewardsError('CONFIG_INVALID', 'commitTransaction() needs a transactionalId')
+    const run = this.#queue.then(() => this.#runTransaction(batch), () => this.#runTransaction(batch))
+    this.#queue = run.catch(() => undefined)
+    return await run
+  }
+
+  async #runTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] } }): Promise<PartitionOffset[]> {
+    this.#assertUsable()
+    const messages = await this.#toMessages(batch.records)
+    let transaction = this.#pending
+    this.#pending = undefined
+    try {
+      transaction ??= await this.#producer.beginTransaction()
+    } catch (error) {
+      throw this.#failure(error, 'beginTransaction')
+    }
+    try {
+      let offsets: PartitionOffset[] = []
+      if (messages.length > 0) offsets = offsetsOf(messages, await transaction.send({ messages }))
+      if (batch.offsets !== undefined && batch.offsets.offsets.length > 0) {
+        await transaction.addConsumer({ groupId: batch.offsets.group.groupId } as unknown as Consumer)
+        await this.#txnOffsetCommit(batch.offsets.group, batch.offsets.offsets)
+      }
+      await transaction.commit()
+      return offsets
+    } catch (error) {
+      if (!isProducerFencing(error)) {
+        // Abortable: end the transaction so the partitions' LSO moves on.
+        try {
+          await transaction.abort()
+        } catch (abortError) {
+          if (isFencingError(abortError)) throw this.#failure(abortError, 'abort')
+          // The producer state is unknown: refuse further use, the caller recreates it.
+          this.#fenced = new RewardsError('LOG_TRANSACTION_ABORTED', `abort failed: ${describeError(abortError)}`, { cause: abortError })
+        }
+      }
+      throw this.#failure(error, 'commitTransaction')
+    }
+  }
+
+  async #txnOffsetCommit (group: GroupMetadata, offsets: PartitionOffset[]): Promise<void> {
+    const producerId = this.#producer.producerId
+    const producerEpoch = this.#producer.producerEpoch
+    if (producerId === undefined || producerEpoch === undefined) throw new RewardsError('LOG_TRANSACTION_ABORTED', 'producer id not initialised')
+    const topics = new Map<string, txnOffsetCommitV4.TxnOffsetCommitRequestPartition[]>()
+    for (const o of offsets) {
+      let list = topics.get(o.topic)
+      if (list === undefined) topics.set(o.topic, list = [])
+      list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1, committedMetadata: null })
+    }
+    await this.#client.withCoordinator('group', group.groupId, this.#pool, async connection => {
+      await txnOffsetCommitV4.api.async(connection, this.#transactionalId!, group.groupId, producerId, producerEpoch, group.generationId, group.memberId, null, [...topics].map(([name, partitions]) => ({ name, partitions })))
+    })
+  }
+
+  #failure (error: unknown, operation: string): RewardsError {
+    if (isFencingError(error)) {
+      this.#fenced = new RewardsError('LOG_PRODUCER_FENCED', `${operation}: ${describeError(error)}`, { cause: error })
+      return this.#fenced
+    }
+    if (error instanceof RewardsError && error.code === 'LOG_CLOSED') return error
+    const mapped = toRewardsError(error, 'LOG_TRANSACTION_ABORTED', operation)
+    return mapped.code === 'LOG_TRANSACTION_ABORTED' ? mapped : new RewardsError('LOG_TRANSACTION_ABORTED', mapped.message, { cause: error, details: { code: mapped.code } })
+  }
+
+  #assertUsable (): void {
+    if (this.#closed || this.#client.closed) throw new RewardsError('LOG_CLOSED')
+    if (this.#fenced !== undefined) throw this.#fenced
+  }
+
+  async #toMessages (records: ProducerRecord[]): Promise<Message[]> {
+    const counts = new Map<string, number>()
+    for (const r of records) {
+      if (r.partition === undefined && !counts.has(r.topic)) counts.set(r.topic, 0)
+    }
+    if (counts.size > 0) {
+      const metadata = await this.#client.metadata([...counts.keys()])
+      for (const topic of counts.keys()) {
+        const found = metadata.topics.get(topic)
+        if (found === undefined) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `Topic ${topic} does not exist`)
+        counts.set(topic, found.partitionsCount)
+      }
+    }
+    return records.map(r => {
+      let partition = r.partition
+      if (partition === undefined) {
+        const partitions = counts.get(r.topic)!
+        if (r.key !== null) {
+          partition = partitionForKey(r.key, partitions)
+        } else {
+          const next = this.#roundRobin.get(r.topic) ?? 0
+          this.#roundRobin.set(r.topic, next + 1)
+          partition = next % partitions
+        }
+      }
+      const headers = new Map<Buffer, Buffer>()
+      for (const [name, value] of Object.entries(r.headers ?? {})) headers.set(Buffer.from(name, 'utf8'), value)
+      // platformatic writes a null value as a tombstone (length -1); its type says Buffer.
+      const message: Message = { topic: r.topic, partition, value: r.value as Buffer, headers, timestamp: BigInt(r.timestamp ?? Date.now()) }
+      if (r.key !== null) message.key = r.key
+      return message
+    })
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#queue.catch(() => undefined)
+    await this.#producer.close().catch(() => undefined)
+    await this.#client.closePool(this.#pool).catch(() => undefined)
+  }
+}
+
+function isProducerFencing (error: unknown): boolean {
+  return findAny(error, ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'])
+}
+
+function findAny (error: unknown, ids: string[]): boolean {
+  const seen = new Set<unknown>()
+  const visit = (e: unknown): boolean => {
+    if (e === null || typeof e !== 'object' || seen.has(e)) return false
+    seen.add(e)
+    const record = e as { apiId?: unknown, errors?: unknown, cause?: unknown }
+    if (typeof record.apiId === 'string' && ids.includes(record.apiId)) return true
+    if (Array.isArray(record.errors) && record.errors.some(visit)) return true
+    return visit(record.cause)
+  }
+  return visit(error)
+}
+
+/** Each record's offset: the produce response gives the base offset per partition, and records
+ *  of one partition are appended in request order. */
+function offsetsOf (messages: Message[], result: ProduceResult): PartitionOffset[] {
+  const base = new Map<string, bigint>()
+  for (const o of result.offsets ?? []) base.set(`${o.topic}:${o.partition}`, o.offset)
+  const next = new Map<string, bigint>()
+  return messages.map(m => {
+    const key = `${m.topic}:${m.partition!}`
+    const offset = next.get(key) ?? base.get(key) ?? -1n
+    next.set(key, offset + 1n)
+    return { topic: m.topic, partition: m.partition!, offset }
+  })
+}
+
