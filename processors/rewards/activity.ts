@@ -1,0 +1,37 @@
+// The `activity` store: each member's accepted reward events and redemption decisions, newest
+// first, at most `limitPerMember` of them (the oldest is deleted when a new one arrives).
+//
+// Key: `${memberId}:${999999999999 − seq}` (12 digits), so a prefix scan of `${memberId}:` returns
+// the newest first and a page continues with a range from the last key seen. `seq` counts the
+// member's activity from 1.
+import type { KeyValueStore } from '../../stores/key-value-store.ts'
+import type { RedeemConfirmed, RewardConfirmed } from './schemas.ts'
+
+const MAX_SEQ = 999_999_999_999
+
+export type ActivityEntry =
+  | ({ readonly seq: number, readonly kind: 'REWARD', readonly available: number } & Omit<RewardConfirmed, 'balance'>)
+  | ({ readonly seq: number, readonly kind: 'REDEMPTION', readonly available: number } & Omit<RedeemConfirmed, 'balance'>)
+
+export function activityPrefix (memberId: string): string {
+  return `${memberId}:`
+}
+
+export function activityKey (memberId: string, seq: number): string {
+  return `${memberId}:${String(MAX_SEQ - seq).padStart(12, '0')}`
+}
+
+/** Newest first; `limit` entries at most. */
+export function readActivity (store: Pick<KeyValueStore<string, ActivityEntry>, 'prefixScan'>, memberId: string, limit: number): ActivityEntry[] {
+  return store.prefixScan(activityPrefix(memberId), { limit }).map(kv => kv.value)
+}
+
+export function appendActivity (store: KeyValueStore<string, ActivityEntry>, limitPerMember: number, output: { kind: 'REWARD', record: RewardConfirmed } | { kind: 'REDEMPTION', record: RedeemConfirmed }): void {
+  const memberId = output.record.memberId
+  const newest = store.prefixScan(activityPrefix(memberId), { limit: 1 })[0]
+  const seq = (newest?.value.seq ?? 0) + 1
+  const { balance, ...rest } = output.record
+  const entry = { seq, kind: output.kind, available: balance.available, ...rest } as ActivityEntry
+  store.put(activityKey(memberId, seq), entry)
+  if (seq > limitPerMember) store.delete(activityKey(memberId, seq - limitPerMember))
+}

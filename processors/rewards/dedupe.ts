@@ -1,0 +1,84 @@
+// Dedupe state: which reward events and redemptions were already handled, for how long.
+//
+// Retention is measured in stream time (the highest event time the task has seen), so a rebuild
+// from the topics makes the same decisions as the original run. An entry is live while
+// seenAtStreamTimeMs + retentionMs > stream time; an expired entry is treated as absent whether or
+// not the purge has removed it yet, so the purge's timing never changes a decision. The purge, a
+// STREAM_TIME punctuation, walks the `dedupe-expiry` index in key (= time) order and deletes at
+// most `maxPurgePerPunctuation` entries per run: the stores stay bounded by
+// (input rate × retention) without a full scan.
+import type { KeyValueStore } from '../../stores/key-value-store.ts'
+import type { RedeemConfirmed } from './schemas.ts'
+
+export interface EventDedupeEntry {
+  readonly type: 'EARN' | 'REVERSAL'
+  /** Points this event moved: positive for an EARN, negative for a REVERSAL. */
+  readonly points: number
+  /** EARN only: eventId of the REVERSAL that took its points back. */
+  readonly reversedBy?: string
+  /** Stream time when the event was accepted (retention clock). */
+  readonly seenAtMs: number
+}
+
+export interface RedemptionDedupeEntry {
+  /** The decision as published on redeem-confirmed (for status lookups). */
+  readonly decision: RedeemConfirmed
+  readonly seenAtMs: number
+}
+
+export type DedupeKind = 'E' | 'R'
+
+export function dedupeKey (memberId: string, id: string): string {
+  return `${memberId}:${id}`
+}
+
+const TIME_DIGITS = 15
+
+function paddedTime (ms: number): string {
+  return String(Math.max(0, Math.trunc(ms))).padStart(TIME_DIGITS, '0')
+}
+
+export function expiryKey (seenAtMs: number, kind: DedupeKind, memberId: string, id: string): string {
+  return `${paddedTime(seenAtMs)}:${kind}:${memberId}:${id}`
+}
+
+function parseExpiryKey (key: string): { seenAtMs: number, kind: DedupeKind, dedupeKey: string } | undefined {
+  const m = /^(\d{15}):([ER]):(.*)$/s.exec(key)
+  if (m === null) return undefined
+  return { seenAtMs: Number(m[1]), kind: m[2] as DedupeKind, dedupeKey: m[3]! }
+}
+
+export function isLive (entry: { seenAtMs: number } | undefined, streamTimeMs: number, retentionMs: number): boolean {
+  return entry !== undefined && entry.seenAtMs + retentionMs > streamTimeMs
+}
+
+export interface DedupeStores {
+  readonly events: KeyValueStore<string, EventDedupeEntry>
+  readonly redemptions: KeyValueStore<string, RedemptionDedupeEntry>
+  readonly expiry: KeyValueStore<string, string>
+}
+
+/** Deletes expired dedupe entries, oldest first, at most `max`. Returns how many index entries
+ *  were removed. An index entry whose dedupe entry was re-recorded later (a new seenAtMs) only
+ *  removes itself. */
+export function purgeExpired (stores: DedupeStores, streamTimeMs: number, retentionMs: number, max: number): number {
+  const cutoffMs = streamTimeMs - retentionMs // entries seen at or before this are expired
+  if (cutoffMs < 0) return 0
+  // ';' sorts right after ':', so this bound includes every key of time cutoffMs.
+  const upper = `${paddedTime(cutoffMs)};`
+  let removed = 0
+  while (removed < max) {
+    const batch = stores.expiry.range(undefined, upper, { limit: Math.min(1000, max - removed) })
+    if (batch.length === 0) break
+    for (const { key } of batch) {
+      stores.expiry.delete(key)
+      removed++
+      const parsed = parseExpiryKey(key)
+      if (parsed === undefined) continue
+      const store: KeyValueStore<string, { seenAtMs: number }> = parsed.kind === 'E' ? stores.events : stores.redemptions
+      const entry = store.get(parsed.dedupeKey)
+      if (entry !== undefined && entry.seenAtMs === parsed.seenAtMs) store.delete(parsed.dedupeKey)
+    }
+  }
+  return removed
+}

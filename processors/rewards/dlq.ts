@@ -1,0 +1,25 @@
+// Dead-letter records: the input key, value and headers unchanged, plus headers saying why
+// (SPEC §2.3). Header values are UTF-8 text.
+import type { Headers } from '../../log/log-port.ts'
+import type { RecordMetadata } from '../api/record.ts'
+import type { DlqCode } from './validation.ts'
+
+export const DLQ_HEADERS = Object.freeze({
+  code: 'error.code',
+  message: 'error.message',
+  topic: 'source.topic',
+  partition: 'source.partition',
+  offset: 'source.offset'
+})
+
+export function dlqHeaders (original: Headers, code: DlqCode, message: string, source: RecordMetadata | null): Headers {
+  const headers: Headers = { ...original }
+  headers[DLQ_HEADERS.code] = Buffer.from(code, 'utf8')
+  headers[DLQ_HEADERS.message] = Buffer.from(message, 'utf8')
+  if (source !== null) {
+    headers[DLQ_HEADERS.topic] = Buffer.from(source.topic, 'utf8')
+    headers[DLQ_HEADERS.partition] = Buffer.from(String(source.partition), 'utf8')
+    headers[DLQ_HEADERS.offset] = Buffer.from(String(source.offset), 'utf8')
+  }
+  return headers
+}

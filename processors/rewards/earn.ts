@@ -1,0 +1,48 @@
+// EARN (SPEC §3): points from the rule set at the member's tier before the event.
+import { appendActivity } from './activity.ts'
+import { emptyBalance, laterActivity, withTotals } from './balance.ts'
+import { dedupeKey, expiryKey, isLive } from './dedupe.ts'
+import { earnPoints, tierFor } from './rules-engine.ts'
+import type { EarnEvent } from './schemas.ts'
+import type { RewardOutcome, RewardsState } from './state.ts'
+
+export function handleEarn (state: RewardsState, event: EarnEvent, eventTimeMs: number): RewardOutcome {
+  const key = dedupeKey(event.memberId, event.eventId)
+  const streamTimeMs = state.streamTimeMs()
+  if (isLive(state.events.get(key), streamTimeMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
+
+  const before = state.balances.get(event.memberId) ?? emptyBalance(state.rules, event.memberId)
+  const tier = tierFor(state.rules, before.qualifyingPoints)
+  const { points: bigPoints } = earnPoints(state.rules, { source: event.source, propertyId: event.propertyId, amountCents: event.amountCents, occurredAtMs: eventTimeMs }, tier)
+  const points = Number(bigPoints)
+  const after = Number.isSafeInteger(points)
+    ? withTotals(state.rules, before, {
+      earned: before.earned + points,
+      reversed: before.reversed,
+      redeemed: before.redeemed,
+      events: before.events + 1,
+      lastActivityAt: laterActivity(before.lastActivityAt, eventTimeMs)
+    })
+    : undefined
+  if (after === undefined) {
+    return { kind: 'rejected', code: 'POINTS_OVERFLOW', message: `EARN worth ${bigPoints} points would take the balance of ${event.memberId} beyond 2^53 − 1` }
+  }
+
+  state.balances.put(event.memberId, after)
+  state.events.put(key, { type: 'EARN', points, seenAtMs: streamTimeMs })
+  state.expiry.put(expiryKey(streamTimeMs, 'E', event.memberId, event.eventId), '1')
+  const output = {
+    eventId: event.eventId,
+    memberId: event.memberId,
+    source: event.source,
+    type: 'EARN' as const,
+    points,
+    tier: tier.name,
+    ruleVersion: state.rules.version,
+    balance: after,
+    occurredAt: event.occurredAt,
+    processedAt: new Date(state.systemTimeMs()).toISOString()
+  }
+  appendActivity(state.activity, state.activityLimitPerMember, { kind: 'REWARD', record: output })
+  return { kind: 'accepted', output }
+}

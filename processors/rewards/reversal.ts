@@ -1,0 +1,60 @@
+// REVERSAL (SPEC §3): takes back exactly the points its original EARN was awarded, whatever its
+// own amountCents says. The original must be a live EARN of the same member (ORIGINAL_NOT_FOUND)
+// not reversed yet (ALREADY_REVERSED). A re-sent REVERSAL (same eventId) is a duplicate, not a
+// second reversal.
+import { appendActivity } from './activity.ts'
+import { emptyBalance, laterActivity, withTotals } from './balance.ts'
+import { dedupeKey, expiryKey, isLive } from './dedupe.ts'
+import { tierFor } from './rules-engine.ts'
+import type { ReversalEvent } from './schemas.ts'
+import type { RewardOutcome, RewardsState } from './state.ts'
+
+export function handleReversal (state: RewardsState, event: ReversalEvent, eventTimeMs: number): RewardOutcome {
+  const key = dedupeKey(event.memberId, event.eventId)
+  const streamTimeMs = state.streamTimeMs()
+  if (isLive(state.events.get(key), streamTimeMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
+
+  const originalKey = dedupeKey(event.memberId, event.originalEventId)
+  const original = state.events.get(originalKey)
+  if (original === undefined || !isLive(original, streamTimeMs, state.dedupeRetentionMs) || original.type !== 'EARN') {
+    const why = original !== undefined && original.type !== 'EARN' && isLive(original, streamTimeMs, state.dedupeRetentionMs)
+      ? `event ${event.originalEventId} of member ${event.memberId} is a REVERSAL, not an EARN`
+      : `no accepted EARN ${event.originalEventId} for member ${event.memberId} (unknown, or older than the ${state.dedupeRetentionMs} ms dedupe retention)`
+    return { kind: 'rejected', code: 'ORIGINAL_NOT_FOUND', message: why }
+  }
+  if (original.reversedBy !== undefined) {
+    return { kind: 'rejected', code: 'ALREADY_REVERSED', message: `EARN ${event.originalEventId} of member ${event.memberId} was already reversed by ${original.reversedBy}` }
+  }
+
+  const before = state.balances.get(event.memberId) ?? emptyBalance(state.rules, event.memberId)
+  const tier = tierFor(state.rules, before.qualifyingPoints)
+  const after = withTotals(state.rules, before, {
+    earned: before.earned,
+    reversed: before.reversed + original.points,
+    redeemed: before.redeemed,
+    events: before.events + 1,
+    lastActivityAt: laterActivity(before.lastActivityAt, eventTimeMs)
+  })
+  if (after === undefined) {
+    return { kind: 'rejected', code: 'POINTS_OVERFLOW', message: `REVERSAL of ${original.points} points would take the balance of ${event.memberId} beyond 2^53 − 1` }
+  }
+
+  state.balances.put(event.memberId, after)
+  state.events.put(originalKey, { ...original, reversedBy: event.eventId })
+  state.events.put(key, { type: 'REVERSAL', points: -original.points, seenAtMs: streamTimeMs })
+  state.expiry.put(expiryKey(streamTimeMs, 'E', event.memberId, event.eventId), '1')
+  const output = {
+    eventId: event.eventId,
+    memberId: event.memberId,
+    source: event.source,
+    type: 'REVERSAL' as const,
+    points: -original.points,
+    tier: tier.name,
+    ruleVersion: state.rules.version,
+    balance: after,
+    occurredAt: event.occurredAt,
+    processedAt: new Date(state.systemTimeMs()).toISOString()
+  }
+  appendActivity(state.activity, state.activityLimitPerMember, { kind: 'REWARD', record: output })
+  return { kind: 'accepted', output }
+}

@@ -1,0 +1,112 @@
+// The rewards processor: one processor with both inputs as parents, so each member's reward
+// events and redemptions are handled by one task, one record at a time, in event-time order
+// (SPEC §4). It sees raw bytes (key and value), validates them, hands valid events to the
+// handlers and forwards their outcome: a confirmation, nothing (a duplicate), or the unchanged
+// input to the dead-letter topic with the reason in headers. Nothing is dropped silently and no
+// bad record stops the task.
+import type { Processor, ProcessorContext } from '../api/processor.ts'
+import type { Record } from '../api/record.ts'
+import type { ActivityEntry } from './activity.ts'
+import { purgeExpired, type EventDedupeEntry, type RedemptionDedupeEntry } from './dedupe.ts'
+import { dlqHeaders } from './dlq.ts'
+import { handleEarn } from './earn.ts'
+import { handleRedemption } from './redemption.ts'
+import { handleReversal } from './reversal.ts'
+import type { RuleSet } from './rules-engine.ts'
+import type { Balance } from './schemas.ts'
+import type { Outcome, RewardsState } from './state.ts'
+import { REWARDS_NODES, REWARDS_STORES, type RewardsTopics } from './topics.ts'
+import { validateRedeemRecord, validateRewardRecord, type DlqCode } from './validation.ts'
+
+export interface RewardsProcessorOptions {
+  readonly rules: RuleSet
+  readonly topics: RewardsTopics
+  readonly dedupeRetentionMs: number
+  readonly purgeIntervalMs: number
+  readonly maxPurgePerPunctuation: number
+  readonly activityLimitPerMember: number
+}
+
+/** Counters since the processor started (for metrics and tests). */
+export interface RewardsProcessorCounters {
+  accepted: number
+  duplicates: number
+  deadLettered: Partial<globalThis.Record<DlqCode, number>>
+  purged: number
+}
+
+type RawRecord = Record<Buffer | null, Buffer | null>
+
+export class RewardsProcessor implements Processor<Buffer | null, Buffer | null, unknown, unknown> {
+  readonly #options: RewardsProcessorOptions
+  #context: ProcessorContext<unknown, unknown> | undefined
+  #state: RewardsState | undefined
+  readonly counters: RewardsProcessorCounters = { accepted: 0, duplicates: 0, deadLettered: {}, purged: 0 }
+
+  constructor (options: RewardsProcessorOptions) {
+    this.#options = options
+  }
+
+  init (context: ProcessorContext<unknown, unknown>): void {
+    this.#context = context
+    const o = this.#options
+    const state: RewardsState = {
+      rules: o.rules,
+      balances: context.getStateStore<string, Balance>(REWARDS_STORES.balances),
+      events: context.getStateStore<string, EventDedupeEntry>(REWARDS_STORES.eventDedupe),
+      redemptions: context.getStateStore<string, RedemptionDedupeEntry>(REWARDS_STORES.redemptionDedupe),
+      expiry: context.getStateStore<string, string>(REWARDS_STORES.dedupeExpiry),
+      activity: context.getStateStore<string, ActivityEntry>(REWARDS_STORES.activity),
+      dedupeRetentionMs: o.dedupeRetentionMs,
+      activityLimitPerMember: o.activityLimitPerMember,
+      streamTimeMs: () => context.currentStreamTimeMs(),
+      systemTimeMs: () => context.currentSystemTimeMs()
+    }
+    this.#state = state
+    context.schedule(o.purgeIntervalMs, 'STREAM_TIME', streamTimeMs => {
+      this.counters.purged += purgeExpired(state, streamTimeMs, o.dedupeRetentionMs, o.maxPurgePerPunctuation)
+    })
+  }
+
+  process (record: RawRecord): void {
+    const context = this.#context!
+    const state = this.#state!
+    const topic = context.recordMetadata()?.topic
+    if (topic === this.#options.topics.rewardEvents) {
+      const validated = validateRewardRecord(record.key, record.value)
+      if (!validated.ok) { this.#deadLetter(record, REWARDS_NODES.rewardDlqSink, validated.code, validated.message); return }
+      const event = validated.value
+      const outcome = event.type === 'EARN'
+        ? handleEarn(state, event, validated.eventTimeMs)
+        : handleReversal(state, event, validated.eventTimeMs)
+      this.#emit(record, outcome, REWARDS_NODES.rewardConfirmedSink, REWARDS_NODES.rewardDlqSink)
+    } else if (topic === this.#options.topics.redeemEvents) {
+      const validated = validateRedeemRecord(record.key, record.value)
+      if (!validated.ok) { this.#deadLetter(record, REWARDS_NODES.redeemDlqSink, validated.code, validated.message); return }
+      this.#emit(record, handleRedemption(state, validated.value, validated.eventTimeMs), REWARDS_NODES.redeemConfirmedSink, REWARDS_NODES.redeemDlqSink)
+    } else {
+      throw new Error(`record from unexpected topic ${String(topic)}`)
+    }
+  }
+
+  #emit (record: RawRecord, outcome: Outcome<{ memberId: string }>, sink: string, dlqSink: string): void {
+    switch (outcome.kind) {
+      case 'accepted':
+        this.counters.accepted++
+        // Input headers (traceparent…) travel on with the confirmation.
+        this.#context!.forward({ key: outcome.output.memberId, value: outcome.output, timestamp: record.timestamp, headers: record.headers }, sink)
+        return
+      case 'duplicate':
+        this.counters.duplicates++
+        return
+      case 'rejected':
+        this.#deadLetter(record, dlqSink, outcome.code, outcome.message)
+    }
+  }
+
+  #deadLetter (record: RawRecord, sink: string, code: DlqCode, message: string): void {
+    this.counters.deadLettered[code] = (this.counters.deadLettered[code] ?? 0) + 1
+    const headers = dlqHeaders(record.headers, code, message, this.#context!.recordMetadata())
+    this.#context!.forward({ key: record.key, value: record.value, timestamp: record.timestamp, headers }, sink)
+  }
+}

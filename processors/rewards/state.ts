@@ -1,0 +1,31 @@
+// What the event handlers (earn, reversal, redemption) work with: the rule set, the task's stores
+// and clocks. Handlers decide and write state; the processor forwards what they return.
+import type { KeyValueStore } from '../../stores/key-value-store.ts'
+import type { ActivityEntry } from './activity.ts'
+import type { EventDedupeEntry, RedemptionDedupeEntry } from './dedupe.ts'
+import type { RuleSet } from './rules-engine.ts'
+import type { Balance, RedeemConfirmed, RewardConfirmed } from './schemas.ts'
+import type { DlqCode } from './validation.ts'
+
+export interface RewardsState {
+  readonly rules: RuleSet
+  readonly balances: KeyValueStore<string, Balance>
+  readonly events: KeyValueStore<string, EventDedupeEntry>
+  readonly redemptions: KeyValueStore<string, RedemptionDedupeEntry>
+  readonly expiry: KeyValueStore<string, string>
+  readonly activity: KeyValueStore<string, ActivityEntry>
+  readonly dedupeRetentionMs: number
+  readonly activityLimitPerMember: number
+  /** Highest event time the task has seen (dedupe retention clock). */
+  streamTimeMs (): number
+  /** Wall-clock time (processedAt). */
+  systemTimeMs (): number
+}
+
+export type Outcome<T> =
+  | { readonly kind: 'accepted', readonly output: T }
+  | { readonly kind: 'duplicate' }
+  | { readonly kind: 'rejected', readonly code: DlqCode, readonly message: string }
+
+export type RewardOutcome = Outcome<RewardConfirmed>
+export type RedeemOutcome = Outcome<RedeemConfirmed>

@@ -1,0 +1,44 @@
+// Topic and store names of the rewards topology (SPEC §2, §7). Changelog topics are
+// `<application-id>-<store>-changelog`, named by the engine.
+
+export interface RewardsTopics {
+  readonly rewardEvents: string
+  readonly redeemEvents: string
+  readonly rewardConfirmed: string
+  readonly redeemConfirmed: string
+  readonly rewardEventsDlq: string
+  readonly redeemEventsDlq: string
+}
+
+export const REWARDS_TOPICS: RewardsTopics = Object.freeze({
+  rewardEvents: 'reward-events',
+  redeemEvents: 'redeem-events',
+  rewardConfirmed: 'reward-confirmed',
+  redeemConfirmed: 'redeem-confirmed',
+  rewardEventsDlq: 'reward-events-dlq',
+  redeemEventsDlq: 'redeem-events-dlq'
+})
+
+export const REWARDS_STORES = Object.freeze({
+  /** memberId → Balance (SPEC §4). */
+  balances: 'balances',
+  /** `${memberId}:${eventId}` → EventDedupeEntry: accepted reward events, for dedupe and reversals. */
+  eventDedupe: 'event-dedupe',
+  /** `${memberId}:${redemptionId}` → RedemptionDedupeEntry: decisions, for dedupe and lookups. */
+  redemptionDedupe: 'redemption-dedupe',
+  /** `${seenAtMs, 15 digits}:${E|R}:${memberId}:${id}` → '1': expiry index of both dedupe stores. */
+  dedupeExpiry: 'dedupe-expiry',
+  /** `${memberId}:${999999999999 − seq, 12 digits}` → ActivityEntry: newest first, bounded per member. */
+  activity: 'activity'
+})
+
+/** Node names inside the topology (for describe / Mermaid output). */
+export const REWARDS_NODES = Object.freeze({
+  rewardSource: 'reward-events-source',
+  redeemSource: 'redeem-events-source',
+  processor: 'rewards-processor',
+  rewardConfirmedSink: 'reward-confirmed-sink',
+  redeemConfirmedSink: 'redeem-confirmed-sink',
+  rewardDlqSink: 'reward-events-dlq-sink',
+  redeemDlqSink: 'redeem-events-dlq-sink'
+})
