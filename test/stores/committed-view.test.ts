@@ -1,0 +1,43 @@
+// Interactive queries read the committed view: never the task's dirty or in-flight writes, and
+// only while the store is READY (STORE_NOT_READY otherwise).
+import t from 'tap'
+import { CachingChangelogStore } from '../../stores/caching-changelogging-store.ts'
+import { TypedKeyValueStore } from '../../stores/typed-key-value-store.ts'
+import { Serdes } from '../../topology/serdes.ts'
+import { BYTES_STORES, openBytesStore } from './helpers.ts'
+
+for (const { kind, create } of BYTES_STORES) {
+  t.test(`${kind}: committedView does not see uncommitted writes`, async t => {
+    const bytes = await openBytesStore(t, create, 'balances')
+    const cache = new CachingChangelogStore(bytes)
+    const store = new TypedKeyValueStore(cache, Serdes.string(), Serdes.long())
+    const query = store.queryable()
+
+    t.equal(query.state, 'RESTORING', 'starts RESTORING')
+    t.throws(() => query.get('m1'), { code: 'STORE_NOT_READY', retriable: true })
+    t.throws(() => query.range(undefined, undefined), { code: 'STORE_NOT_READY' })
+    t.throws(() => query.prefixScan('m'), { code: 'STORE_NOT_READY' })
+    t.throws(() => query.approximateNumEntries(), { code: 'STORE_NOT_READY' })
+    query.setState('READY')
+
+    store.put('m1', 100n)
+    t.equal(store.get('m1'), 100n, 'the task sees its write')
+    t.equal(query.get('m1'), undefined, 'queries do not see the dirty write')
+    t.same(query.range(undefined, undefined), [])
+
+    cache.flush()
+    t.equal(query.get('m1'), undefined, 'nor the flushed one whose transaction is in flight')
+    await cache.applyFlushed()
+    t.equal(query.get('m1'), 100n, 'committed: visible')
+
+    store.put('m1', 50n)
+    store.put('m2', 7n)
+    t.equal(query.get('m1'), 100n, 'still the committed value')
+    t.same(query.range(undefined, undefined), [{ key: 'm1', value: 100n }])
+    cache.discardDirty()
+    t.equal(store.get('m1'), 100n)
+
+    query.setState('CLOSED')
+    t.throws(() => query.get('m1'), { code: 'STORE_NOT_READY', message: /not assigned here/ })
+  })
+}
