@@ -60,3 +60,15 @@ export async function pollUntil (poll: (ms: number) => Promise<LogRecord[]>, cou
   while (out.length < count && Date.now() < deadline) out.push(...await poll(Math.max(1, deadline - Date.now())))
   return out
 }
+
+/** Polls a group consumer (short waits, each woken by group events) until it holds `count`
+ *  partitions; returns the records it got meanwhile. */
+export async function pollUntilAssigned (consumer: { poll (ms: number): Promise<LogRecord[]>, assignment (): TopicPartition[] }, count: number, timeoutMs = 10_000): Promise<LogRecord[]> {
+  const out: LogRecord[] = []
+  const deadline = Date.now() + timeoutMs
+  do {
+    out.push(...await consumer.poll(50))
+  } while (consumer.assignment().length !== count && Date.now() < deadline)
+  if (consumer.assignment().length !== count) throw new Error(`expected ${count} partitions, have ${consumer.assignment().length}`)
+  return out
+}
