@@ -238,8 +238,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
         this.#generationId = joined.generationId
         let assignments: syncGroupV5.SyncGroupRequestAssignment[] = []
         if (joined.leader === joined.memberId && !joined.skipAssignment) assignments = await this.#assign(joined.members)
-        let synced: syncGroupV5.SyncGroupResponse
-        synced = await syncGroupV5.api.async(connection, groupId, joined.generationId, joined.memberId, null, PROTOCOL_TYPE, PROTOCOL_NAME, assignments)
+        const synced = await syncGroupV5.api.async(connection, groupId, joined.generationId, joined.memberId, null, PROTOCOL_TYPE, PROTOCOL_NAME, assignments)
         const decoded = decodeConsumerProtocolAssignment(synced.assignment)
         const assignment: TopicPartition[] = []
         for (const { topic, partitions } of decoded.assignedPartitions) for (const partition of partitions) assignment.push({ topic, partition })

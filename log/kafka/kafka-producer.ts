@@ -53,7 +53,10 @@ export class KafkaProducer implements LogProducer {
     if (options.transactionalId !== undefined) {
       try {
         // beginTransaction runs FindCoordinator + InitProducerId now: the fencing happens at start.
-        producer.#pending = await producer.#producer.beginTransaction()
+        // producerId -1 / epoch -1: "a new producer instance". platformatic sends 0 / 0 by default,
+        // which the coordinator reads as "bump epoch 0 of producer 0" and answers PRODUCER_FENCED
+        // as soon as the transactional id already has a producer (every restart).
+        producer.#pending = await producer.#producer.beginTransaction({ producerId: -1n, producerEpoch: -1 })
       } catch (error) {
         await producer.close().catch(() => undefined)
         throw toRewardsError(error, 'LOG_CONNECTION', 'initProducerId')
@@ -147,10 +150,10 @@ export class KafkaProducer implements LogProducer {
   }
 
   async #toMessages (records: ProducerRecord[]): Promise<Message[]> {
+    // Every topic's partition count: keys are hashed with it, and explicit partitions are checked
+    // against it (platformatic would silently wrap an out-of-range partition modulo the count).
     const counts = new Map<string, number>()
-    for (const r of records) {
-      if (r.partition === undefined && !counts.has(r.topic)) counts.set(r.topic, 0)
-    }
+    for (const r of records) counts.set(r.topic, 0)
     if (counts.size > 0) {
       const metadata = await this.#client.metadata([...counts.keys()])
       for (const topic of counts.keys()) {
@@ -161,6 +164,9 @@ export class KafkaProducer implements LogProducer {
     }
     return records.map(r => {
       let partition = r.partition
+      if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= counts.get(r.topic)!)) {
+        throw new RewardsError('LOG_TOPIC_NOT_FOUND', `Topic ${r.topic} has no partition ${partition}`)
+      }
       if (partition === undefined) {
         const partitions = counts.get(r.topic)!
         if (r.key !== null) {
