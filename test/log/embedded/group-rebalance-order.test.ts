@@ -49,7 +49,7 @@ t.test('two consumers of one group: the old owner finishes revoking before the n
   t.same(order, ['a revoke start', 'a revoke end', 'b assigned'], 'revocation completed before b was assigned')
   t.same(bAssignmentDuringRevoke, [], 'b held nothing while a was revoking')
   t.same(aEvents.map(e => e.kind), ['assigned', 'revoked', 'assigned'])
-  t.same(sortTps((aEvents[1] as { partitions: TopicPartition[] }).partitions), ['in-0', 'in-1', 'in-2', 'in-3'], 'eager: a revoked everything')
+  t.same(sortTps(aEvents[1]!.partitions), ['in-0', 'in-1', 'in-2', 'in-3'], 'eager: a revoked everything')
   t.same([...sortTps(a.assignment()), ...sortTps(b.assignment())].sort(), ['in-0', 'in-1', 'in-2', 'in-3'], 'every partition owned exactly once')
   t.equal(a.groupMetadata()!.generationId, 2)
   t.equal(b.groupMetadata()!.generationId, 2)
