@@ -56,9 +56,9 @@ export class KafkaClient {
   }
 
   /** A connection pool of its own (closed with the client, or earlier with closePool). */
-  createPool (requestTimeoutMs = 30_000): ConnectionPool {
+  createPool (requestTimeoutMs = 30_000, clientId = this.clientId): ConnectionPool {
     this.assertOpen()
-    const pool = new ConnectionPool(this.clientId, { connectTimeout: this.#connectTimeoutMs, requestTimeout: requestTimeoutMs, maxInflights: 5 })
+    const pool = new ConnectionPool(clientId, { connectTimeout: this.#connectTimeoutMs, requestTimeout: requestTimeoutMs, maxInflights: 5 })
     this.#pools.add(pool)
     return pool
   }

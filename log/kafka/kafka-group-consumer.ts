@@ -74,9 +74,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#heartbeatIntervalMs = Math.max(100, Math.min(3000, Math.floor(this.#sessionTimeoutMs / 3)))
     this.#maxPollRecords = options.maxPollRecords ?? 500
     // JoinGroup may legitimately block for the whole rebalance timeout.
-    this.#groupPool = client.createPool(this.#rebalanceTimeoutMs + 5000)
-    this.#heartbeatPool = client.createPool(this.#sessionTimeoutMs)
-    this.#fetchPool = client.createPool(30_000)
+    this.#groupPool = client.createPool(this.#rebalanceTimeoutMs + 5000, options.clientId)
+    this.#heartbeatPool = client.createPool(this.#sessionTimeoutMs, options.clientId)
+    this.#fetchPool = client.createPool(30_000, options.clientId)
   }
 
   assignment (): TopicPartition[] {

@@ -30,8 +30,8 @@ export class KafkaLog implements Log {
     return this.#own(new KafkaGroupConsumer(this.#client, this.admin, options))
   }
 
-  createPartitionReader (_options: { clientId: string }): PartitionReader {
-    return this.#own(new KafkaPartitionReader(this.#client, this.admin))
+  createPartitionReader (options: { clientId: string }): PartitionReader {
+    return this.#own(new KafkaPartitionReader(this.#client, this.admin, options.clientId))
   }
 
   async createProducer (options: ProducerOptions): Promise<LogProducer> {

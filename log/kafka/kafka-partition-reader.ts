@@ -16,10 +16,10 @@ export class KafkaPartitionReader implements PartitionReader {
   readonly #positions = new Map<string, PartitionOffset>()
   #closed = false
 
-  constructor (client: KafkaClient, admin: KafkaAdmin) {
+  constructor (client: KafkaClient, admin: KafkaAdmin, clientId: string) {
     this.#client = client
     this.#admin = admin
-    this.#pool = client.createPool()
+    this.#pool = client.createPool(30_000, clientId)
   }
 
   assign (positions: PartitionOffset[]): void {

@@ -32,7 +32,7 @@ export class KafkaProducer implements LogProducer {
   private constructor (client: KafkaClient, options: ProducerOptions) {
     this.#client = client
     this.#transactionalId = options.transactionalId
-    this.#pool = client.createPool()
+    this.#pool = client.createPool(30_000, options.clientId)
     this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
       clientId: options.clientId,
       bootstrapBrokers: client.brokers.map(b => `${b.host}:${b.port}`),
