@@ -37,9 +37,10 @@ export function parseRfc3339 (text: string): number | undefined {
   }
   const fractionMs = m[7] === undefined ? 0 : Number(m[7].slice(1, 4).padEnd(3, '0'))
   // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
-  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, fractionMs))
+  // (The leap second is added afterwards so that no field rolls over before the year is set.)
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, Math.min(second, 59), fractionMs))
   date.setUTCFullYear(year)
-  return date.getTime() - offsetMinutes * 60_000
+  return date.getTime() + (second === 60 ? 1000 : 0) - offsetMinutes * 60_000
 }
 
 export function isRfc3339 (text: string): boolean {
