@@ -12,6 +12,7 @@ export const ERRORS = {
   STORE_NOT_FOUND: { message: 'Unknown state store', retriable: false },
   STORE_CLOSED: { message: 'State store is closed', retriable: false },
   STORE_NOT_READY: { message: 'State store is restoring or not assigned here', retriable: true },
+  KEY_OWNED_ELSEWHERE: { message: 'The key is owned by another instance', retriable: false },
   STATE_DIR_LOCKED: { message: 'State directory is locked by another instance', retriable: true },
   SERDE_ERROR: { message: 'Could not (de)serialize a record', retriable: false },
   LOG_CONNECTION: { message: 'Cannot reach the log', retriable: true },

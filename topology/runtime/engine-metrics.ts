@@ -1,0 +1,37 @@
+// Prometheus metrics of the engine, on the registry the application is given. Counters are
+// incremented per poll/commit batch, not per record, so the hot path stays cheap.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { StoreMetrics } from '../../stores/store-metrics.ts'
+
+function getOrCreate<M> (registry: Registry, name: string, create: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? create()
+}
+
+export class EngineMetrics {
+  readonly recordsIn: Counter<'topic' | 'task'>
+  readonly recordsOut: Counter<'topic'>
+  readonly commitDuration: Histogram<'guarantee'>
+  readonly commits: Counter<'result'>
+  readonly processingDuration: Histogram<'task'>
+  readonly endToEndLatency: Histogram<'topic'>
+  readonly consumerLag: Gauge<'topic' | 'partition'>
+  readonly activeTasks: Gauge
+  readonly state: Gauge<'state'>
+  readonly rebalances: Counter
+  readonly stores: StoreMetrics
+
+  constructor (registry: Registry, prefix = 'rewards_') {
+    const registers = [registry]
+    this.recordsIn = getOrCreate(registry, `${prefix}records_consumed_total`, () => new Counter({ name: `${prefix}records_consumed_total`, help: 'Input records processed, per topic and task', labelNames: ['topic', 'task'], registers }))
+    this.recordsOut = getOrCreate(registry, `${prefix}records_produced_total`, () => new Counter({ name: `${prefix}records_produced_total`, help: 'Records committed to output and changelog topics, per topic', labelNames: ['topic'], registers }))
+    this.commitDuration = getOrCreate(registry, `${prefix}commit_duration_seconds`, () => new Histogram({ name: `${prefix}commit_duration_seconds`, help: 'Commit latency (transaction or produce + offset commit)', labelNames: ['guarantee'], registers, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] }))
+    this.commits = getOrCreate(registry, `${prefix}commits_total`, () => new Counter({ name: `${prefix}commits_total`, help: 'Commits by result (committed, aborted, fenced)', labelNames: ['result'], registers }))
+    this.processingDuration = getOrCreate(registry, `${prefix}processing_batch_duration_seconds`, () => new Histogram({ name: `${prefix}processing_batch_duration_seconds`, help: 'Time to process one batch of records of a task', labelNames: ['task'], registers, buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5] }))
+    this.endToEndLatency = getOrCreate(registry, `${prefix}end_to_end_latency_seconds`, () => new Histogram({ name: `${prefix}end_to_end_latency_seconds`, help: 'From an input record timestamp to the commit of its results', labelNames: ['topic'], registers, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] }))
+    this.consumerLag = getOrCreate(registry, `${prefix}consumer_lag_records`, () => new Gauge({ name: `${prefix}consumer_lag_records`, help: 'Records between the committed position and the end of each input partition', labelNames: ['topic', 'partition'], registers }))
+    this.activeTasks = getOrCreate(registry, `${prefix}active_tasks`, () => new Gauge({ name: `${prefix}active_tasks`, help: 'Tasks running on this instance', registers }))
+    this.state = getOrCreate(registry, `${prefix}application_state`, () => new Gauge({ name: `${prefix}application_state`, help: '1 for the current state of the stream application', labelNames: ['state'], registers }))
+    this.rebalances = getOrCreate(registry, `${prefix}rebalances_total`, () => new Counter({ name: `${prefix}rebalances_total`, help: 'Partition assignments received', registers }))
+    this.stores = new StoreMetrics(registry, { prefix })
+  }
+}

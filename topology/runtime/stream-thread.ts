@@ -1,0 +1,395 @@
+// The processing loop of one instance (Kafka Streams' StreamThread + TaskManager): poll the
+// group consumer, feed the tasks, process by event time, punctuate, commit. Rebalance callbacks
+// run inside poll(): revoked tasks commit and are suspended, assigned tasks are restored before
+// they run. Exactly-once: one transaction per commit carries every task's outputs, changelog
+// records and input offsets; a fenced producer (zombie) drops all tasks without committing,
+// recreates the producer and restores.
+import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, PartitionReader, RebalanceListener, TopicPartition } from '../../log/log-port.ts'
+import { isRewardsError, RewardsError } from '../../lib/errors.ts'
+import type { StateDirectory } from '../../stores/state-directory.ts'
+import type { Subtopology, Topology } from '../topology.ts'
+import { coPartitionAssignor, decodeAssignmentInfo, encodeSubscription, type AssignmentInfo } from './co-partition-assignor.ts'
+import type { EngineMetrics } from './engine-metrics.ts'
+import { partitionKey } from './partition-group.ts'
+import type { StreamsConfig } from './streams-config.ts'
+import { StreamTask, taskIdToString } from './stream-task.ts'
+import { TaskStateManager } from './task-state-manager.ts'
+
+export interface ActiveTask {
+  readonly task: StreamTask
+  readonly state: TaskStateManager
+}
+
+export interface StreamThreadOptions {
+  readonly config: StreamsConfig
+  readonly topology: Topology
+  readonly subtopologies: Subtopology[]
+  readonly log: Log
+  readonly stateDirectory: StateDirectory
+  readonly instanceId: string
+  readonly metrics: EngineMetrics
+  readonly clock: () => number
+  readonly onAssignment: (info: AssignmentInfo | null) => void
+  readonly onRebalancing: () => void
+  readonly onRunning: () => void
+}
+
+const PROCESS_BATCH = 500
+
+export class StreamThread implements RebalanceListener {
+  readonly #o: StreamThreadOptions
+  readonly #exactlyOnce: boolean
+  readonly #active = new Map<string, ActiveTask>()
+  readonly #suspended = new Map<string, ActiveTask>()
+  readonly #byInput = new Map<string, ActiveTask>()
+  readonly #paused = new Map<string, TopicPartition>()
+  readonly #subByTopic = new Map<string, number>()
+  #consumer: GroupConsumer | undefined
+  #producer: LogProducer | undefined
+  #reader: PartitionReader | undefined
+  #running = false
+  #loop: Promise<void> | undefined
+  #lastCommitMs = 0
+
+  constructor (options: StreamThreadOptions) {
+    this.#o = options
+    this.#exactlyOnce = options.config.processingGuarantee === 'exactly_once_v2'
+    for (const sub of options.subtopologies) for (const topic of sub.sourceTopics) this.#subByTopic.set(topic, sub.id)
+  }
+
+  get activeTasks (): ReadonlyMap<string, ActiveTask> { return this.#active }
+
+  async start (onFatal: (error: unknown) => void): Promise<void> {
+    const { config, log, instanceId } = this.#o
+    this.#producer = await this.#createProducer()
+    this.#reader = log.createPartitionReader({ clientId: `${config.applicationId}-${instanceId}-restore` })
+    this.#consumer = log.createGroupConsumer({
+      groupId: config.applicationId,
+      clientId: `${config.applicationId}-${instanceId}`,
+      topics: this.#o.subtopologies.flatMap(s => s.sourceTopics),
+      listener: this,
+      userData: encodeSubscription({ host: config.applicationServer, previousTasks: [] }),
+      assignor: coPartitionAssignor(this.#o.subtopologies.map(s => s.sourceTopics)),
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      rebalanceTimeoutMs: Math.max(60_000, config.sessionTimeoutMs),
+      maxPollRecords: config.bufferedRecordsPerPartition * 4
+    })
+    this.#running = true
+    this.#lastCommitMs = this.#o.clock()
+    this.#loop = this.#run().catch(onFatal)
+  }
+
+  /** Graceful: finish the current iteration, commit, checkpoint, close stores, leave the group. */
+  async stop (): Promise<void> {
+    this.#running = false
+    await this.#loop
+  }
+
+  async #createProducer (): Promise<LogProducer> {
+    const { config, log, instanceId } = this.#o
+    // A stable transactional id per instance (its state dir): a restarted instance fences its
+    // previous incarnation and aborts the transaction it left open.
+    return log.createProducer({
+      clientId: `${config.applicationId}-${instanceId}-producer`,
+      ...(this.#exactlyOnce ? { transactionalId: `${config.applicationId}-${instanceId}`, transactionTimeoutMs: config.transactionTimeoutMs } : {})
+    })
+  }
+
+  async #run (): Promise<void> {
+    let failed = true
+    try {
+      while (this.#running) await this.#iteration()
+      failed = false
+    } finally {
+      await this.#shutdown(!failed)
+    }
+  }
+
+  async #iteration (): Promise<void> {
+    const consumer = this.#consumer!
+    let ready = false
+    for (const { task } of this.#active.values()) if (task.bufferedRecords > 0) { ready = true; break }
+    const records = await consumer.poll(ready ? 0 : this.#o.config.pollMs)
+    if (!this.#running) return
+    this.#dispatch(records)
+    this.#applyBackPressure()
+    const processStart = this.#o.clock()
+    for (const [name, { task }] of this.#active) {
+      let n = 0
+      const t0 = performance.now()
+      while (task.process(processStart)) {
+        if (++n % PROCESS_BATCH === 0 && task.commitRequested) break
+      }
+      if (n > 0) this.#o.metrics.processingDuration.observe({ task: name }, (performance.now() - t0) / 1000)
+      task.punctuateWallClock(this.#o.clock())
+    }
+    let commitRequested = false
+    for (const { task } of this.#active.values()) if (task.commitRequested) { commitRequested = true; break }
+    if (commitRequested || this.#o.clock() - this.#lastCommitMs >= this.#o.config.commitIntervalMs) {
+      await this.#commit()
+    }
+  }
+
+  #dispatch (records: LogRecord[]): void {
+    if (records.length === 0) return
+    let run: LogRecord[] = []
+    let runKey = ''
+    const flush = (): void => {
+      if (run.length === 0) return
+      const active = this.#byInput.get(runKey)
+      // Records of a partition whose task is gone (revoked meanwhile) are dropped: the next owner
+      // reads them again from the committed offset.
+      if (active) {
+        active.task.addRecords(run[0]!, run)
+        this.#o.metrics.recordsIn.inc({ topic: run[0]!.topic, task: active.task.name }, run.length)
+      }
+      run = []
+    }
+    for (const r of records) {
+      const key = partitionKey(r)
+      if (key !== runKey) { flush(); runKey = key }
+      run.push(r)
+    }
+    flush()
+  }
+
+  /** Pauses partitions whose buffer is full, resumes those drained below half. */
+  #applyBackPressure (): void {
+    const max = this.#o.config.bufferedRecordsPerPartition
+    const consumer = this.#consumer!
+    const toPause: TopicPartition[] = []
+    for (const { task } of this.#active.values()) {
+      for (const tp of task.partitionsOver(max)) {
+        const key = partitionKey(tp)
+        if (!this.#paused.has(key)) { this.#paused.set(key, tp); toPause.push(tp) }
+      }
+    }
+    if (toPause.length > 0) consumer.pause(toPause)
+    const toResume: TopicPartition[] = []
+    for (const [key, tp] of this.#paused) {
+      const active = this.#byInput.get(key)
+      if (!active || active.task.bufferedIn(tp) < max / 2) { this.#paused.delete(key); if (active) toResume.push(tp) }
+    }
+    if (toResume.length > 0) consumer.resume(toResume)
+  }
+
+  /** Commits every active task. Returns false when the commit failed and tasks were rewound. */
+  async #commit (): Promise<boolean> {
+    this.#lastCommitMs = this.#o.clock()
+    const tasks = [...this.#active.values()].filter(a => a.task.commitNeeded)
+    if (tasks.length === 0) return true
+    const records = []
+    const offsets: PartitionOffset[] = []
+    let oldestTimestamp = Number.POSITIVE_INFINITY
+    for (const { task } of tasks) {
+      const part = task.prepareCommit()
+      for (const r of part.records) { records.push(r); if (r.timestamp !== undefined && r.timestamp < oldestTimestamp) oldestTimestamp = r.timestamp }
+      for (const o of part.offsets) offsets.push(o)
+    }
+    const guarantee = this.#exactlyOnce ? 'exactly_once_v2' : 'at_least_once'
+    const end = this.#o.metrics.commitDuration.startTimer({ guarantee })
+    try {
+      if (this.#exactlyOnce) {
+        const group = this.#consumer!.groupMetadata()
+        if (!group) throw new RewardsError('TASK_MIGRATED', 'no group membership to commit offsets with')
+        await this.#producer!.commitTransaction({ records, offsets: { group, offsets } })
+      } else {
+        if (records.length > 0) await this.#producer!.send(records)
+      }
+      for (const { task, state } of tasks) {
+        await task.postCommit()
+        for (const [store, entries] of state.approximateEntries()) this.#o.metrics.stores.setEntries(task.name, store, entries)
+      }
+      if (!this.#exactlyOnce && offsets.length > 0) await this.#consumer!.commitOffsets(offsets)
+      end()
+      this.#o.metrics.commits.inc({ result: 'committed' })
+      const byTopic = new Map<string, number>()
+      for (const r of records) byTopic.set(r.topic, (byTopic.get(r.topic) ?? 0) + 1)
+      for (const [topic, n] of byTopic) this.#o.metrics.recordsOut.inc({ topic }, n)
+      return true
+    } catch (error) {
+      end()
+      if (isRewardsError(error, 'LOG_PRODUCER_FENCED') || isRewardsError(error, 'TASK_MIGRATED')) {
+        this.#o.metrics.commits.inc({ result: 'fenced' })
+        await this.#handleFenced()
+        return false
+      }
+      if (isRewardsError(error) && error.retriable) {
+        this.#o.metrics.commits.inc({ result: 'aborted' })
+        await this.#rewind(tasks)
+        return false
+      }
+      throw error
+    }
+  }
+
+  /** The transaction aborted: drop uncommitted work and read again from the committed offsets. */
+  async #rewind (tasks: ActiveTask[]): Promise<void> {
+    const inputs: TopicPartition[] = []
+    for (const { task } of tasks) { task.abortUncommitted(); inputs.push(...task.inputs) }
+    await this.#seekToCommitted(inputs)
+  }
+
+  async #seekToCommitted (inputs: TopicPartition[]): Promise<void> {
+    if (inputs.length === 0) return
+    const admin = this.#o.log.admin
+    const committed = new Map((await admin.listCommittedOffsets(this.#o.config.applicationId, inputs)).map(o => [partitionKey(o), o.offset]))
+    const missing = inputs.filter(tp => !committed.has(partitionKey(tp)))
+    const earliest = missing.length > 0 ? await admin.listOffsets(missing, 'earliest') : []
+    for (const o of earliest) committed.set(partitionKey(o), o.offset)
+    const assigned = new Set(this.#consumer!.assignment().map(partitionKey))
+    for (const tp of inputs) {
+      if (assigned.has(partitionKey(tp))) this.#consumer!.seek({ ...tp, offset: committed.get(partitionKey(tp)) ?? 0n })
+    }
+  }
+
+  /** A newer producer or group generation exists: this instance is a zombie for its tasks. Drop
+   *  them without committing, start a new producer, and rebuild the tasks it still owns. */
+  async #handleFenced (): Promise<void> {
+    const owned = [...this.#active.values()].flatMap(a => a.task.inputs)
+    for (const active of [...this.#active.values(), ...this.#suspended.values()]) await this.#closeTask(active, false)
+    this.#active.clear(); this.#suspended.clear(); this.#byInput.clear()
+    await this.#producer?.close().catch(() => {})
+    this.#producer = await this.#createProducer()
+    const stillAssigned = new Set(this.#consumer!.assignment().map(partitionKey))
+    const keep = owned.filter(tp => stillAssigned.has(partitionKey(tp)))
+    await this.#createTasks(keep)
+    await this.#seekToCommitted(keep)
+  }
+
+  // ---- rebalance callbacks (awaited inside poll) ----
+
+  async onPartitionsRevoked (_partitions: TopicPartition[]): Promise<void> {
+    this.#o.onRebalancing()
+    if (this.#active.size === 0) return
+    // Eager protocol: everything is revoked. Commit, then suspend (keep stores open: if the same
+    // tasks come back, they resume without a restore).
+    const committed = await this.#commit()
+    for (const [name, active] of this.#active) {
+      if (committed) active.task.abortUncommitted() // clears buffered, unprocessed records only
+      this.#suspended.set(name, active)
+    }
+    this.#active.clear()
+    this.#byInput.clear()
+    this.#paused.clear()
+  }
+
+  async onPartitionsAssigned (partitions: TopicPartition[], userData: Buffer | null): Promise<void> {
+    this.#o.metrics.rebalances.inc()
+    this.#o.onAssignment(decodeAssignmentInfo(userData))
+    const wanted = this.#taskNames(partitions)
+    for (const [name, active] of this.#suspended) {
+      if (!wanted.has(name)) await this.#closeTask(active, true)
+    }
+    for (const [name, active] of this.#suspended) {
+      if (wanted.has(name)) this.#activate(name, active)
+    }
+    this.#suspended.clear()
+    await this.#createTasks(partitions.filter(tp => !this.#byInput.has(partitionKey(tp))))
+    this.#o.metrics.activeTasks.set(this.#active.size)
+    this.#o.onRunning()
+  }
+
+  async onPartitionsLost (partitions: TopicPartition[]): Promise<void> {
+    this.#o.onRebalancing()
+    const lost = this.#taskNames(partitions)
+    for (const [name, active] of [...this.#active, ...this.#suspended]) {
+      if (!lost.has(name)) continue
+      await this.#closeTask(active, false)
+      this.#active.delete(name); this.#suspended.delete(name)
+      for (const tp of active.task.inputs) this.#byInput.delete(partitionKey(tp))
+    }
+  }
+
+  #taskNames (partitions: TopicPartition[]): Map<string, TopicPartition[]> {
+    const out = new Map<string, TopicPartition[]>()
+    for (const tp of partitions) {
+      const sub = this.#subByTopic.get(tp.topic)
+      if (sub === undefined) continue
+      const name = taskIdToString({ subtopology: sub, partition: tp.partition })
+      out.set(name, [...(out.get(name) ?? []), tp])
+    }
+    return out
+  }
+
+  #activate (name: string, active: ActiveTask): void {
+    this.#active.set(name, active)
+    for (const tp of active.task.inputs) this.#byInput.set(partitionKey(tp), active)
+    active.state.setQueryableState('READY')
+  }
+
+  async #createTasks (partitions: TopicPartition[]): Promise<void> {
+    const { config, topology, stateDirectory, log, metrics } = this.#o
+    for (const [name] of this.#taskNames(partitions)) {
+      if (this.#active.has(name)) continue
+      const [subText, partText] = name.split('_')
+      const sub = this.#o.subtopologies[Number(subText)]!
+      const partition = Number(partText)
+      const state = new TaskStateManager({
+        applicationId: config.applicationId,
+        taskName: name,
+        partition,
+        definitions: sub.stores.map(s => topology.storeDefinition(s)!),
+        stateDirectory,
+        exactlyOnce: this.#exactlyOnce,
+        maxDirtyEntries: config.maxDirtyEntriesPerStore
+      })
+      await state.open()
+      state.setQueryableState('RESTORING')
+      const task = new StreamTask({
+        applicationId: config.applicationId,
+        id: { subtopology: sub.id, partition },
+        topology,
+        subtopology: sub,
+        inputs: sub.sourceTopics.map(topic => ({ topic, partition })),
+        stores: state.taskStores(),
+        maxTaskIdleMs: config.maxTaskIdleMs,
+        maxPendingRecords: config.maxPendingRecordsPerTask,
+        clock: this.#o.clock
+      })
+      const active: ActiveTask = { task, state }
+      // Visible to interactive queries (as RESTORING) while it restores.
+      this.#active.set(name, active)
+      try {
+        await state.restore(log.admin, this.#reader!, p => metrics.stores.restored(p.task, p.store, 0, p.total - p.restored))
+        task.initialize()
+      } catch (error) {
+        this.#active.delete(name)
+        await state.close()
+        throw error
+      }
+      this.#activate(name, active)
+    }
+  }
+
+  /** clean: commit already happened; checkpoint so a restart skips the restore. */
+  async #closeTask (active: ActiveTask, clean: boolean): Promise<void> {
+    active.task.close()
+    if (clean) {
+      try {
+        await active.state.checkpointAtEnd(this.#o.log.admin)
+      } catch {
+        // No checkpoint: the next owner here restores from the changelog (slower, still correct).
+      }
+    } else {
+      active.task.abortUncommitted()
+    }
+    await active.state.close()
+    this.#o.metrics.stores.removeTask(active.task.name)
+  }
+
+  async #shutdown (clean: boolean): Promise<void> {
+    let committed = false
+    if (clean && this.#consumer) {
+      try { committed = await this.#commit() } catch { committed = false }
+    }
+    for (const active of [...this.#active.values(), ...this.#suspended.values()]) {
+      await this.#closeTask(active, committed).catch(() => {})
+    }
+    this.#active.clear(); this.#suspended.clear(); this.#byInput.clear()
+    this.#o.metrics.activeTasks.set(0)
+    await this.#consumer?.close().catch(() => {})
+    await this.#producer?.close().catch(() => {})
+    await this.#reader?.close().catch(() => {})
+  }
+}

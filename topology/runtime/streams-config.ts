@@ -1,0 +1,52 @@
+// Options of a StreamsApplication (the engine), validated once and defaulted here.
+import { RewardsError } from '../../lib/errors.ts'
+
+export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
+
+export interface StreamsConfig {
+  readonly applicationId: string
+  readonly stateDir: string
+  readonly processingGuarantee: ProcessingGuarantee
+  /** host:port where this instance answers interactive queries (shared with the group). */
+  readonly applicationServer: string | null
+  readonly commitIntervalMs: number
+  /** Wait this long for an empty input partition before processing the others anyway. */
+  readonly maxTaskIdleMs: number
+  /** Pause a partition once this many of its records are buffered. */
+  readonly bufferedRecordsPerPartition: number
+  /** Commit early once a task has this many output records pending. */
+  readonly maxPendingRecordsPerTask: number
+  readonly pollMs: number
+  readonly sessionTimeoutMs: number
+  /** Partitions of the changelog topics the application creates when missing: the sources'. */
+  readonly transactionTimeoutMs: number
+  readonly maxDirtyEntriesPerStore: number
+}
+
+export type StreamsConfigInput = Pick<StreamsConfig, 'applicationId' | 'stateDir'> & Partial<StreamsConfig>
+
+export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig {
+  const config: StreamsConfig = {
+    processingGuarantee: 'exactly_once_v2',
+    applicationServer: null,
+    // Kafka Streams uses 100 ms under exactly-once: commits bound the latency of results.
+    commitIntervalMs: input.processingGuarantee === 'at_least_once' ? 1000 : 100,
+    maxTaskIdleMs: 50,
+    bufferedRecordsPerPartition: 1000,
+    maxPendingRecordsPerTask: 5000,
+    pollMs: 100,
+    sessionTimeoutMs: 10_000,
+    transactionTimeoutMs: 60_000,
+    maxDirtyEntriesPerStore: 10_000,
+    ...input
+  }
+  if (!/^[A-Za-z0-9._-]+$/.test(config.applicationId)) throw new RewardsError('CONFIG_INVALID', `applicationId "${config.applicationId}" may use only letters, digits, ".", "_" and "-"`)
+  if (config.processingGuarantee !== 'exactly_once_v2' && config.processingGuarantee !== 'at_least_once') {
+    throw new RewardsError('CONFIG_INVALID', `processingGuarantee must be exactly_once_v2 or at_least_once, got "${String(config.processingGuarantee)}"`)
+  }
+  for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore'] as const) {
+    if (!Number.isInteger(config[key]) || config[key] <= 0) throw new RewardsError('CONFIG_INVALID', `${key} must be a positive integer, got ${String(config[key])}`)
+  }
+  if (!Number.isInteger(config.maxTaskIdleMs) || config.maxTaskIdleMs < 0) throw new RewardsError('CONFIG_INVALID', `maxTaskIdleMs must be >= 0, got ${String(config.maxTaskIdleMs)}`)
+  return config
+}
