@@ -37,7 +37,7 @@ export class KafkaAdmin implements LogAdmin {
     // The controller has the topics; wait until the broker's metadata serves them too.
     const names = topics.map(t => t.name)
     await withRetry(async () => {
-      const metadata = await this.#client.admin.metadata({ topics: names, forceUpdate: true })
+      const metadata = await this.#client.admin.metadata({ topics: [...names], forceUpdate: true })
       for (const name of names) {
         const topic = metadata.topics.get(name)
         if (topic === undefined || topic.partitions.some(p => p === undefined || p.leader < 0)) throw new RewardsError('LOG_CONNECTION', `Topic ${name} has no leader yet`)

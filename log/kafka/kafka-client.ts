@@ -72,7 +72,8 @@ export class KafkaClient {
   async metadata (topics: string[], forceUpdate = false): Promise<ClusterMetadata> {
     this.assertOpen()
     try {
-      return await withRetry(() => this.admin.metadata({ topics, forceUpdate }), { isClosed: () => this.#closed })
+      // A copy: platformatic sorts the topics array it is given in place.
+      return await withRetry(() => this.admin.metadata({ topics: [...topics], forceUpdate }), { isClosed: () => this.#closed })
     } catch (error) {
       if (error instanceof Error && /Unknown topic/.test(error.message)) throw new RewardsError('LOG_TOPIC_NOT_FOUND', error.message, { cause: error })
       throw toRewardsError(error, 'LOG_CONNECTION', 'metadata')
