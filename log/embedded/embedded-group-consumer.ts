@@ -1,7 +1,8 @@
 // A group consumer of the embedded log. Everything happens inside poll(), as in the Java
 // consumer: join the group, and on a rebalance await onPartitionsRevoked (eager: all partitions)
 // before rejoining, then onPartitionsAssigned with the new assignment before any record of it is
-// returned. Positions start at the group's committed offset, or at the log start.
+// returned. Positions start at the group's committed offset, or at the log start. A poll() that
+// has to (re)join the group returns only once the rebalance completed, whatever maxWaitMs.
 import { RewardsError } from '../../lib/errors.ts'
 import type {
   GroupConsumer, GroupConsumerOptions, GroupMetadata, LogRecord, PartitionAssignor, PartitionOffset, TopicPartition
@@ -16,6 +17,8 @@ import { WakeSignal } from './wake-signal.ts'
 const DEFAULT_SESSION_TIMEOUT_MS = 45_000
 const DEFAULT_REBALANCE_TIMEOUT_MS = 300_000
 const DEFAULT_MAX_POLL_RECORDS = 500
+/** Waiting for the other members of a rebalance: the coordinator wakes us; this only re-checks. */
+const REJOIN_RECHECK_MS = 1000
 
 export interface GroupConsumerContext {
   readonly storage: LogStorage
@@ -68,9 +71,12 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
           const records = await this.#positions.fetch(this.#context.storage, this.#maxPollRecords, tp => !this.#paused.has(tpKey(tp)))
           if (records.length > 0) return records
         }
+        // maxWaitMs bounds the wait for records, not a rebalance this member is part of: as with
+        // the Kafka backend, poll() returns only once the join completed (the coordinator ends
+        // it within the rebalance timeout and wakes every member when it does).
         const remaining = deadline - Date.now()
-        if (remaining <= 0) return []
-        await this.#signal.wait(remaining, seq)
+        if (ready && remaining <= 0) return []
+        await this.#signal.wait(ready ? remaining : REJOIN_RECHECK_MS, seq)
       }
     } finally {
       this.#polling = false

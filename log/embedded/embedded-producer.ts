@@ -3,6 +3,7 @@
 // or to hide from readers. Fencing is checked in the same synchronous step as the write:
 // - a newer producer with the same transactionalId bumped the id's epoch -> LOG_PRODUCER_FENCED;
 // - offsets sent for a group generation or member that is no longer current -> LOG_PRODUCER_FENCED.
+// Once fenced, a producer stays fenced (every later call rejects): the caller must close it.
 // transactionTimeoutMs has no effect: no transaction ever stays open.
 import { RewardsError, isRewardsError } from '../../lib/errors.ts'
 import type { GroupMetadata, LogProducer, PartitionOffset, ProducerOptions, ProducerRecord } from '../log-port.ts'
@@ -36,6 +37,7 @@ export class EmbeddedProducer implements LogProducer {
   readonly #clientId: string
   readonly #transactionalId: string | undefined
   readonly #epoch: number
+  #fenced: RewardsError | undefined
   #closed = false
 
   constructor (context: ProducerContext, options: ProducerOptions) {
@@ -61,7 +63,7 @@ export class EmbeddedProducer implements LogProducer {
     if (offsets !== undefined) {
       const { groupId, memberId, generationId } = offsets.group
       if (!this.#context.coordinator.isCurrent(groupId, memberId, generationId)) {
-        throw new RewardsError('LOG_PRODUCER_FENCED', `Transaction of ${this.#transactionalId} fenced: generation ${generationId} of member ${memberId} is not current in group ${groupId}`, { details: { groupId, memberId, generationId } })
+        throw this.#fenced = new RewardsError('LOG_PRODUCER_FENCED', `Transaction of ${this.#transactionalId} fenced: generation ${generationId} of member ${memberId} is not current in group ${groupId}`, { details: { groupId, memberId, generationId } })
       }
     }
     try {
@@ -79,8 +81,9 @@ export class EmbeddedProducer implements LogProducer {
   }
 
   #assertNotFenced (): void {
+    if (this.#fenced !== undefined) throw this.#fenced
     if (this.#transactionalId !== undefined && !this.#context.epochs.isCurrent(this.#transactionalId, this.#epoch)) {
-      throw new RewardsError('LOG_PRODUCER_FENCED', `Producer ${this.#clientId} fenced: a newer producer with transactionalId ${this.#transactionalId} exists`, { details: { transactionalId: this.#transactionalId } })
+      throw this.#fenced = new RewardsError('LOG_PRODUCER_FENCED', `Producer ${this.#clientId} fenced: a newer producer with transactionalId ${this.#transactionalId} exists`, { details: { transactionalId: this.#transactionalId } })
     }
   }
 

@@ -24,10 +24,12 @@ t.test('offsets committed with a stale group generation are fenced (LOG_PRODUCER
   t.same(await log.admin.listOffsets([{ topic: 'out', partition: 0 }], 'latest'), [{ topic: 'out', partition: 0, offset: 0n }])
   t.same(await log.admin.listCommittedOffsets('app', [{ topic: 'in', partition: 0 }]), [{ topic: 'in', partition: 0, offset: 1n }])
 
-  await tx.commitTransaction({ records: [], offsets: { group: a.groupMetadata()!, offsets: [{ topic: 'in', partition: 0, offset: 2n }] } })
+  await t.rejects(tx.commitTransaction({ records: [] }), { code: 'LOG_PRODUCER_FENCED' }, 'a fenced producer stays fenced')
+  const tx2 = await log.createProducer({ clientId: 'tx2', transactionalId: 'app-a' })
+  await tx2.commitTransaction({ records: [], offsets: { group: a.groupMetadata()!, offsets: [{ topic: 'in', partition: 0, offset: 2n }] } })
   t.same(await log.admin.listCommittedOffsets('app', [{ topic: 'in', partition: 0 }]), [{ topic: 'in', partition: 0, offset: 2n }], 'the current generation commits')
 
-  await t.rejects(tx.commitTransaction({ records: [], offsets: { group: { ...a.groupMetadata()!, memberId: 'nobody' }, offsets: [] } }), { code: 'LOG_PRODUCER_FENCED' }, 'an unknown member is fenced')
+  await t.rejects(tx2.commitTransaction({ records: [], offsets: { group: { ...a.groupMetadata()!, memberId: 'nobody' }, offsets: [] } }), { code: 'LOG_PRODUCER_FENCED' }, 'an unknown member is fenced')
   await a.commitOffsets([{ topic: 'in', partition: a.assignment()[0]!.partition, offset: 3n }])
   t.same(await log.admin.listCommittedOffsets('app', [a.assignment()[0]!]), [{ ...a.assignment()[0]!, offset: 3n }], 'a plain commit of the current generation')
 })
