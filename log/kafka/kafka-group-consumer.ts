@@ -165,29 +165,23 @@ export class KafkaGroupConsumer implements GroupConsumer {
 
   async close (): Promise<void> {
     if (this.#closed) return
+    // No listener callback here (unlike the Java consumer, like the embedded backend): the engine
+    // closes its tasks before it closes the consumer.
     this.#stopHeartbeat()
-    try {
-      if (this.#assignment.length > 0) {
-        const partitions = this.assignment()
-        if (this.#lost) await this.#options.listener.onPartitionsLost(partitions)
-        else await this.#options.listener.onPartitionsRevoked(partitions)
+    this.#closed = true
+    this.#clearAssignment()
+    this.#wake?.()
+    if (this.#memberId !== '') {
+      try {
+        await this.#client.withCoordinator('group', this.#options.groupId, this.#groupPool, async connection => {
+          await leaveGroupV5.api.async(connection, this.#options.groupId, [{ memberId: this.#memberId, groupInstanceId: null, reason: 'consumer closed' }])
+        }, 3)
+      } catch {
+        // The session timeout removes the member anyway.
       }
-    } finally {
-      this.#closed = true
-      this.#clearAssignment()
-      this.#wake?.()
-      if (this.#memberId !== '') {
-        try {
-          await this.#client.withCoordinator('group', this.#options.groupId, this.#groupPool, async connection => {
-            await leaveGroupV5.api.async(connection, this.#options.groupId, [{ memberId: this.#memberId, groupInstanceId: null, reason: 'consumer closed' }])
-          }, 3)
-        } catch {
-          // The session timeout removes the member anyway.
-        }
-      }
-      this.#joined = false
-      await Promise.allSettled([this.#groupPool, this.#heartbeatPool, this.#fetchPool].map(pool => this.#client.closePool(pool)))
     }
+    this.#joined = false
+    await Promise.allSettled([this.#groupPool, this.#heartbeatPool, this.#fetchPool].map(pool => this.#client.closePool(pool)))
   }
 
   // --- group membership -------------------------------------------------------------------
