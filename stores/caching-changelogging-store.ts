@@ -10,7 +10,11 @@
 // Until step 3 the bytes store holds exactly the state of the last committed transaction, which is
 // what interactive queries read (committedView()) and what a crash leaves on disk.
 //
-// Reads from the task see its own writes: dirty first, then pending, then the bytes store.
+// Reads from the task see its own writes: dirty first, then pending, then the read cache, then the
+// bytes store. The read cache (bounded LRU of committed values) keeps hot keys in memory, so a
+// member's next record skips RocksDB; it is filled by reads, by prefetch() (one MultiGet for a
+// fetched batch's keys) and by applyFlushed() (write-through), and always equals the bytes store
+// for the keys it holds (interactive queries never read it: they read the bytes store directly).
 // Keys and values are kept by reference (not copied): callers hand over freshly serialized
 // Buffers and must not mutate them afterwards.
 import { RewardsError } from '../lib/errors.ts'
@@ -37,10 +41,21 @@ export interface CachingChangelogStoreOptions {
   /** isFull() once the dirty keys and values take more bytes than this (default 10 MiB, as
    *  Kafka Streams' statestore.cache.max.bytes). */
   readonly maxDirtyBytes?: number
+  /** Read cache bound, entries (default 10 000; 0 disables the read cache). */
+  readonly maxCachedEntries?: number
+  /** Read cache bound, bytes of keys and values (default 16 MiB). */
+  readonly maxCachedBytes?: number
 }
 
 const DEFAULT_MAX_DIRTY_ENTRIES = 10_000
 const DEFAULT_MAX_DIRTY_BYTES = 10 * 1024 * 1024
+const DEFAULT_MAX_CACHED_ENTRIES = 10_000
+const DEFAULT_MAX_CACHED_BYTES = 16 * 1024 * 1024
+
+/** A bytes store that can read many keys in one call (RocksDbStore's MultiGet). */
+interface MultiGet {
+  getMany (keys: Buffer[]): Array<Buffer | undefined>
+}
 
 interface Dirty {
   readonly key: Buffer
@@ -52,6 +67,8 @@ export class CachingChangelogStore {
   readonly inner: BytesStore
   readonly maxDirtyEntries: number
   readonly maxDirtyBytes: number
+  readonly maxCachedEntries: number
+  readonly maxCachedBytes: number
   /** latin1 id of the key → latest write. Map order is write order: a rewritten key is deleted
    *  and re-set, so it moves to the end (its last write's position). */
   #dirty = new Map<string, Dirty>()
@@ -59,6 +76,11 @@ export class CachingChangelogStore {
   /** Flushed, not yet applied (the changelog transaction is in flight). */
   #pending: ChangelogEntry[] | undefined
   #pendingById: Map<string, Dirty> | undefined
+  /** Read cache: latin1 id → committed value, in LRU order (oldest first). */
+  #clean = new Map<string, Buffer>()
+  #cleanBytes = 0
+  #cacheHits = 0
+  #cacheMisses = 0
   #closed = false
   readonly #committedView: ReadOnlyBytesView
 
@@ -67,7 +89,10 @@ export class CachingChangelogStore {
     this.inner = inner
     this.maxDirtyEntries = options.maxDirtyEntries ?? DEFAULT_MAX_DIRTY_ENTRIES
     this.maxDirtyBytes = options.maxDirtyBytes ?? DEFAULT_MAX_DIRTY_BYTES
+    this.maxCachedEntries = options.maxCachedEntries ?? DEFAULT_MAX_CACHED_ENTRIES
+    this.maxCachedBytes = options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES
     if (!(this.maxDirtyEntries > 0) || !(this.maxDirtyBytes > 0)) throw new RangeError('dirty bounds must be positive')
+    if (!(this.maxCachedEntries >= 0) || !(this.maxCachedBytes >= 0)) throw new RangeError('read cache bounds must not be negative')
     this.#committedView = {
       name: inner.name,
       get: key => { this.#assertOpen(); return inner.get(key) },
@@ -81,7 +106,48 @@ export class CachingChangelogStore {
     const id = key.toString('latin1')
     const dirty = this.#dirty.get(id) ?? this.#pendingById?.get(id)
     if (dirty !== undefined) return dirty.value ?? undefined
-    return this.inner.get(key)
+    const cached = this.#clean.get(id)
+    if (cached !== undefined) {
+      this.#cacheHits++
+      // Most recently used goes last.
+      this.#clean.delete(id)
+      this.#clean.set(id, cached)
+      return cached
+    }
+    this.#cacheMisses++
+    const value = this.inner.get(key)
+    if (value !== undefined) this.#cache(id, value)
+    return value
+  }
+
+  /** Loads the committed values of `keys` into the read cache in one multi-get (when the bytes
+   *  store has one), so the records of a fetched batch find their state in memory. Keys with
+   *  unapplied writes or already cached are skipped; the cache bound still applies. */
+  prefetch (keys: ReadonlyArray<Buffer>): void {
+    this.#assertOpen()
+    if (this.maxCachedEntries === 0) return
+    const ids: string[] = []
+    const wanted: Buffer[] = []
+    const seen = new Set<string>()
+    for (const key of keys) {
+      const id = key.toString('latin1')
+      if (seen.has(id) || this.#dirty.has(id) || this.#pendingById?.has(id) === true || this.#clean.has(id)) continue
+      seen.add(id)
+      ids.push(id)
+      wanted.push(key)
+    }
+    if (wanted.length === 0) return
+    const inner = this.inner as BytesStore & Partial<MultiGet>
+    const values = typeof inner.getMany === 'function' ? inner.getMany(wanted) : wanted.map(key => inner.get(key))
+    for (let i = 0; i < ids.length; i++) {
+      const value = values[i]
+      if (value !== undefined) this.#cache(ids[i] as string, value)
+    }
+  }
+
+  /** Read cache statistics (for a hit-ratio metric). */
+  get cacheStats (): { entries: number, bytes: number, hits: number, misses: number } {
+    return { entries: this.#clean.size, bytes: this.#cleanBytes, hits: this.#cacheHits, misses: this.#cacheMisses }
   }
 
   put (key: Buffer, value: Buffer): void {
@@ -166,6 +232,13 @@ export class CachingChangelogStore {
     const pending = this.#pending
     if (pending === undefined) return
     await this.inner.write(pending)
+    // Write-through: the read cache must keep equalling the bytes store, and the keys just
+    // written are the likeliest to be read next.
+    for (const { key, value } of pending) {
+      const id = key.toString('latin1')
+      if (value === null) this.#uncache(id)
+      else if (this.maxCachedEntries > 0) this.#cache(id, value)
+    }
     // Only now: if the write threw, the entries stay pending (the caller will discard or retry).
     if (this.#pending === pending) {
       this.#pending = undefined
@@ -190,6 +263,7 @@ export class CachingChangelogStore {
       throw new Error(`store ${this.name}: restoreBatch() with unapplied writes`)
     }
     await this.inner.write(entries)
+    if (this.#clean.size > 0) for (const { key } of entries) this.#uncache(key.toString('latin1'))
   }
 
   /** Read-only view of the bytes store alone: committed state, for interactive queries. */
@@ -202,6 +276,8 @@ export class CachingChangelogStore {
     if (this.#closed) return
     this.#closed = true
     this.discardDirty()
+    this.#clean = new Map()
+    this.#cleanBytes = 0
     await this.inner.close()
   }
 
@@ -220,6 +296,26 @@ export class CachingChangelogStore {
     }
     this.#dirty.set(id, { key, value })
     this.#dirtyBytes += key.length + (value?.length ?? 0)
+  }
+
+  #cache (id: string, value: Buffer): void {
+    if (this.maxCachedEntries === 0) return
+    this.#uncache(id)
+    this.#clean.set(id, value)
+    this.#cleanBytes += id.length + value.length
+    // Evict least recently used (Map iteration starts at the oldest insertion).
+    while (this.#clean.size > this.maxCachedEntries || this.#cleanBytes > this.maxCachedBytes) {
+      const oldest = this.#clean.keys().next()
+      if (oldest.done === true) break
+      this.#uncache(oldest.value)
+    }
+  }
+
+  #uncache (id: string): void {
+    const old = this.#clean.get(id)
+    if (old === undefined) return
+    this.#clean.delete(id)
+    this.#cleanBytes -= id.length + old.length
   }
 
   #assertOpen (): void {

@@ -12,6 +12,8 @@ type Op =
   | { op: 'delete', key: number[] }
   | { op: 'commit' }
   | { op: 'abort' }
+  | { op: 'get', key: number[] }
+  | { op: 'prefetch', keys: number[][] }
   | { op: 'range', from: number[] | null, to: number[] | null, limit: number, reverse: boolean, toExclusive: boolean }
 
 // Tiny alphabet with the edge bytes so keys collide and share prefixes.
@@ -21,6 +23,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), key: keyArb }) },
   { weight: 1, arbitrary: fc.constant({ op: 'commit' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'abort' as const }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('get' as const), key: keyArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('prefetch' as const), keys: fc.array(keyArb, { maxLength: 4 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('range' as const), from: fc.option(keyArb), to: fc.option(keyArb), limit: fc.integer({ min: 0, max: 8 }), reverse: fc.boolean(), toExclusive: fc.boolean() }) }
 )
 
@@ -37,13 +41,16 @@ function modelRange (map: Map<string, string>, op: Extract<Op, { op: 'range' }>)
   return rows.slice(0, op.limit).map(([k, v]) => [k.toString('hex'), v])
 }
 
-for (const { kind, create } of BYTES_STORES) {
-  t.test(`${kind}: caching layer agrees with a model`, async t => {
-    await fc.assert(fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), async ops => {
+// Read cache off, tiny (constant eviction), and default.
+const CACHE_CONFIGS = [{ maxCachedEntries: 0 }, { maxCachedEntries: 2 }, { maxCachedBytes: 12 }, {}]
+
+for (const { kind, create } of BYTES_STORES) for (const cacheConfig of CACHE_CONFIGS) {
+  t.test(`${kind}: caching layer agrees with a model (read cache ${JSON.stringify(cacheConfig)})`, async t => {
+    await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 80, size: 'max' }), async ops => {
       const sub = { teardowns: [] as Array<() => unknown>, teardown (fn: () => unknown) { this.teardowns.push(fn) } }
       const bytes = await openBytesStore(sub, create)
       try {
-        const cache = new CachingChangelogStore(bytes)
+        const cache = new CachingChangelogStore(bytes, cacheConfig)
         let committed = new Map<string, string>()
         let current = new Map<string, string>()
         for (const op of ops) {
@@ -60,6 +67,10 @@ for (const { kind, create } of BYTES_STORES) {
           } else if (op.op === 'abort') {
             cache.discardDirty()
             current = new Map(committed)
+          } else if (op.op === 'get') {
+            if (cache.get(Buffer.from(op.key))?.toString() !== current.get(hex(op.key))) return false
+          } else if (op.op === 'prefetch') {
+            cache.prefetch(op.keys.map(k => Buffer.from(k)))
           } else {
             const options: BytesRangeOptions = { limit: op.limit, reverse: op.reverse, toExclusive: op.toExclusive }
             const from = op.from === null ? undefined : Buffer.from(op.from)
@@ -78,7 +89,7 @@ for (const { kind, create } of BYTES_STORES) {
       } finally {
         for (const fn of sub.teardowns.reverse()) await fn()
       }
-    }), { numRuns: kind === 'rocksdb' ? 60 : 300 })
+    }), { numRuns: kind === 'rocksdb' ? 40 : 200 })
     t.pass('model holds')
   })
 }
