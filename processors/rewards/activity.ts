@@ -3,7 +3,9 @@
 //
 // Key: `${memberId}:${999999999999 − seq}` (12 digits), so a prefix scan of `${memberId}:` returns
 // the newest first and a page continues with a range from the last key seen. `seq` counts the
-// member's activity from 1.
+// member's activity from 1. The member's latest seq sits under the bare key `${memberId}` (an
+// ActivityHead; outside every `${memberId}:` scan): a point read per record instead of a scan,
+// which matters because scans merge the task's whole uncommitted write cache.
 import type { KeyValueStore } from '../../stores/key-value-store.ts'
 import type { RedeemConfirmed, RewardConfirmed } from './schemas.ts'
 
@@ -12,6 +14,13 @@ const MAX_SEQ = 999_999_999_999
 export type ActivityEntry =
   | ({ readonly seq: number, readonly kind: 'REWARD', readonly available: number } & Omit<RewardConfirmed, 'balance'>)
   | ({ readonly seq: number, readonly kind: 'REDEMPTION', readonly available: number } & Omit<RedeemConfirmed, 'balance'>)
+
+/** Value under the bare `${memberId}` key: the member's latest seq. */
+export interface ActivityHead {
+  readonly seq: number
+}
+
+export type ActivityStoreValue = ActivityEntry | ActivityHead
 
 export function activityPrefix (memberId: string): string {
   return `${memberId}:`
@@ -22,16 +31,16 @@ export function activityKey (memberId: string, seq: number): string {
 }
 
 /** Newest first; `limit` entries at most. */
-export function readActivity (store: Pick<KeyValueStore<string, ActivityEntry>, 'prefixScan'>, memberId: string, limit: number): ActivityEntry[] {
-  return store.prefixScan(activityPrefix(memberId), { limit }).map(kv => kv.value)
+export function readActivity (store: Pick<KeyValueStore<string, ActivityStoreValue>, 'prefixScan'>, memberId: string, limit: number): ActivityEntry[] {
+  return store.prefixScan(activityPrefix(memberId), { limit }).map(kv => kv.value as ActivityEntry)
 }
 
-export function appendActivity (store: KeyValueStore<string, ActivityEntry>, limitPerMember: number, output: { kind: 'REWARD', record: RewardConfirmed } | { kind: 'REDEMPTION', record: RedeemConfirmed }): void {
+export function appendActivity (store: KeyValueStore<string, ActivityStoreValue>, limitPerMember: number, output: { kind: 'REWARD', record: RewardConfirmed } | { kind: 'REDEMPTION', record: RedeemConfirmed }): void {
   const memberId = output.record.memberId
-  const newest = store.prefixScan(activityPrefix(memberId), { limit: 1 })[0]
-  const seq = (newest?.value.seq ?? 0) + 1
+  const seq = (store.get(memberId)?.seq ?? 0) + 1
   const { balance, ...rest } = output.record
   const entry = { seq, kind: output.kind, available: balance.available, ...rest } as ActivityEntry
   store.put(activityKey(memberId, seq), entry)
+  store.put(memberId, { seq })
   if (seq > limitPerMember) store.delete(activityKey(memberId, seq - limitPerMember))
 }

@@ -6,7 +6,7 @@
 // bad record stops the task.
 import type { Processor, ProcessorContext } from '../api/processor.ts'
 import type { Record } from '../api/record.ts'
-import type { ActivityEntry } from './activity.ts'
+import type { ActivityStoreValue } from './activity.ts'
 import { purgeExpired, type EventDedupeEntry, type RedemptionDedupeEntry } from './dedupe.ts'
 import { dlqHeaders } from './dlq.ts'
 import { handleEarn } from './earn.ts'
@@ -56,7 +56,7 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
       events: context.getStateStore<string, EventDedupeEntry>(REWARDS_STORES.eventDedupe),
       redemptions: context.getStateStore<string, RedemptionDedupeEntry>(REWARDS_STORES.redemptionDedupe),
       expiry: context.getStateStore<string, string>(REWARDS_STORES.dedupeExpiry),
-      activity: context.getStateStore<string, ActivityEntry>(REWARDS_STORES.activity),
+      activity: context.getStateStore<string, ActivityStoreValue>(REWARDS_STORES.activity),
       dedupeRetentionMs: o.dedupeRetentionMs,
       activityLimitPerMember: o.activityLimitPerMember,
       streamTimeMs: () => context.currentStreamTimeMs(),

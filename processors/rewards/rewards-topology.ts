@@ -12,7 +12,7 @@
 import type { StoreKind } from '../../stores/key-value-store.ts'
 import { Serdes } from '../../topology/serdes.ts'
 import { Topology } from '../../topology/topology.ts'
-import type { ActivityEntry } from './activity.ts'
+import type { ActivityStoreValue } from './activity.ts'
 import type { EventDedupeEntry, RedemptionDedupeEntry } from './dedupe.ts'
 import { eventTimeExtractor } from './event-time.ts'
 import { RewardsProcessor } from './rewards-processor.ts'
@@ -70,7 +70,7 @@ export function buildRewardsTopology (options: RewardsTopologyOptions): Topology
     .addStateStore({ name: REWARDS_STORES.eventDedupe, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<EventDedupeEntry>(), changelog: true }, n.processor)
     .addStateStore({ name: REWARDS_STORES.redemptionDedupe, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<RedemptionDedupeEntry>(), changelog: true }, n.processor)
     .addStateStore({ name: REWARDS_STORES.dedupeExpiry, kind, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }, n.processor)
-    .addStateStore({ name: REWARDS_STORES.activity, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<ActivityEntry>(), changelog: true }, n.processor)
+    .addStateStore({ name: REWARDS_STORES.activity, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<ActivityStoreValue>(), changelog: true }, n.processor)
     .addSink(n.rewardConfirmedSink, topics.rewardConfirmed, confirmed, n.processor)
     .addSink(n.redeemConfirmedSink, topics.redeemConfirmed, confirmed, n.processor)
     .addSink(n.rewardDlqSink, topics.rewardEventsDlq, raw, n.processor)

@@ -1,7 +1,7 @@
 // What the event handlers (earn, reversal, redemption) work with: the rule set, the task's stores
 // and clocks. Handlers decide and write state; the processor forwards what they return.
 import type { KeyValueStore } from '../../stores/key-value-store.ts'
-import type { ActivityEntry } from './activity.ts'
+import type { ActivityStoreValue } from './activity.ts'
 import type { EventDedupeEntry, RedemptionDedupeEntry } from './dedupe.ts'
 import type { RuleSet } from './rules-engine.ts'
 import type { Balance, RedeemConfirmed, RewardConfirmed } from './schemas.ts'
@@ -13,7 +13,7 @@ export interface RewardsState {
   readonly events: KeyValueStore<string, EventDedupeEntry>
   readonly redemptions: KeyValueStore<string, RedemptionDedupeEntry>
   readonly expiry: KeyValueStore<string, string>
-  readonly activity: KeyValueStore<string, ActivityEntry>
+  readonly activity: KeyValueStore<string, ActivityStoreValue>
   readonly dedupeRetentionMs: number
   readonly activityLimitPerMember: number
   /** Highest event time the task has seen (dedupe retention clock). */
