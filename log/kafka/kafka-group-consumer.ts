@@ -211,6 +211,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     const subscription = encodeConsumerProtocolSubscription({ version: 0, topics: [...this.#options.topics], userData: this.#options.userData ?? null } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
     const deadline = Date.now() + this.#rebalanceTimeoutMs * 2
     let backoffMs = 50
+    let unreachable = 0
     for (;;) {
       if (this.#closed) throw new RewardsError('LOG_CLOSED')
       if (Date.now() > deadline) throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `Could not join group ${groupId}`)
@@ -247,6 +248,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
         }
         if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS') || hasProtocolError(error, 'ILLEGAL_GENERATION')) continue
         if (isCoordinatorError(error) || isNetworkError(error)) this.#client.forgetCoordinator('group', groupId)
+        // Each attempt already retried its connection with backoff: a broker still unreachable
+        // after a few rounds is reported (LOG_CONNECTION, retriable) instead of hanging in poll().
+        if (isNetworkError(error) && ++unreachable >= 3) throw toRewardsError(error, 'LOG_CONNECTION', `join group ${groupId}`)
         if (!isRetriable(error)) throw toRewardsError(error, 'LOG_CONNECTION', `join group ${groupId}`)
         await new Promise(resolve => setTimeout(resolve, backoffMs))
         backoffMs = Math.min(2000, backoffMs * 2)

@@ -12,7 +12,7 @@ import { RewardsError } from '../../lib/errors.ts'
 import type { GroupMetadata, LogProducer, PartitionOffset, ProducerOptions, ProducerRecord } from '../log-port.ts'
 import { partitionForKey } from '../murmur2-partitioner.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { describeError, isFencingError, toRewardsError } from './kafka-errors.ts'
+import { describeError, hasProtocolError, isFencingError, toRewardsError } from './kafka-errors.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 
@@ -39,7 +39,9 @@ export class KafkaProducer implements LogProducer {
       idempotent: true,
       acks: -1,
       retries: 10,
-      retryDelay: 100,
+      // Right after EndTxn the coordinator answers CONCURRENT_TRANSACTIONS until the markers are
+      // written (a few ms): retry that fast, like the Java client; back off on anything else.
+      retryDelay: (_client, _operation, attempt, _retries, error) => (hasProtocolError(error, 'CONCURRENT_TRANSACTIONS') ? 5 : Math.min(1000, 50 * 2 ** attempt)),
       // Base `timeout` is both the produce request timeout and, for InitProducerId, the
       // transaction timeout the broker enforces.
       timeout: options.transactionTimeoutMs ?? 60_000,

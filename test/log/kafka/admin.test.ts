@@ -79,3 +79,15 @@ t.test('an unreachable broker is LOG_CONNECTION, retriable', async t => {
   t.ok(isRewardsError(error, 'LOG_CONNECTION'), `LOG_CONNECTION (${String(error)})`)
   t.equal((error as { retriable?: boolean }).retriable, true)
 })
+
+t.test('an unreachable broker fails producers and group consumers with LOG_CONNECTION', async t => {
+  const { createKafkaLog } = await import('../../../log/kafka/index.ts')
+  const log = createKafkaLog({ brokers: ['127.0.0.1:1'], clientId: 'nowhere', connectTimeoutMs: 300 })
+  t.teardown(() => log.close())
+  const producer = await log.createProducer({ clientId: 'p', transactionalId: unique('txn') }).then(() => null, (e: unknown) => e)
+  t.ok(isRewardsError(producer, 'LOG_CONNECTION'), `transactional producer start (${String(producer)})`)
+  const consumer = log.createGroupConsumer({ groupId: unique('group'), clientId: 'c', topics: ['x'], listener: noopListener })
+  const poll = await consumer.poll(100).then(() => null, (e: unknown) => e)
+  t.ok(isRewardsError(poll, 'LOG_CONNECTION'), `group consumer poll (${String(poll)})`)
+  await consumer.close()
+})
