@@ -2,13 +2,14 @@
 // file), with its group coordinator in memory. It owns every client it creates and closes them
 // before the database.
 import { RewardsError } from '../../lib/errors.ts'
-import type { GroupConsumer, GroupConsumerOptions, Log, LogAdmin, LogProducer, PartitionReader, ProducerOptions } from '../log-port.ts'
+import type { GroupConsumer, GroupConsumerOptions, Log, LogAdmin, LogProducer, PartitionReader, ProducerOptions, TopicPartition } from '../log-port.ts'
 import { AppendNotifier } from './append-notifier.ts'
 import { EmbeddedAdmin } from './embedded-admin.ts'
 import { EmbeddedGroupConsumer } from './embedded-group-consumer.ts'
 import { EmbeddedPartitionReader } from './embedded-partition-reader.ts'
 import { EmbeddedProducer, ProducerEpochs } from './embedded-producer.ts'
 import { GroupCoordinator } from './group-coordinator.ts'
+import { LogCompactor } from './log-compactor.ts'
 import type { LogStorage } from './log-storage.ts'
 import type { RocksDatabase } from './rocks-database.ts'
 
@@ -19,6 +20,7 @@ export class EmbeddedLog implements Log {
   readonly #db: RocksDatabase
   readonly #storage: LogStorage
   readonly #coordinator: GroupCoordinator
+  readonly #compactor: LogCompactor
   readonly #notifier = new AppendNotifier()
   readonly #epochs = new ProducerEpochs()
   readonly #consumers = new Set<EmbeddedGroupConsumer>()
@@ -26,12 +28,16 @@ export class EmbeddedLog implements Log {
   readonly #producers = new Set<EmbeddedProducer>()
   #closing: Promise<void> | undefined
 
-  constructor (dir: string, db: RocksDatabase, storage: LogStorage) {
+  constructor (dir: string, db: RocksDatabase, storage: LogStorage, options: { minDirtyRecords?: number } = {}) {
     this.#dir = dir
     this.#db = db
     this.#storage = storage
     this.#coordinator = new GroupCoordinator(topic => storage.topic(topic)?.partitions)
-    storage.onAppend = topics => { this.#notifier.appended(topics) }
+    this.#compactor = new LogCompactor(db, storage, options)
+    storage.onAppend = appended => {
+      this.#notifier.appended(appended.topics)
+      this.#compactor.appended(appended)
+    }
     this.admin = new EmbeddedAdmin(storage, this.#coordinator, () => { this.#assertOpen() })
   }
 
@@ -70,6 +76,18 @@ export class EmbeddedLog implements Log {
     return producer
   }
 
+  /** Compacts one partition of a compacted topic now (it also happens in the background, see
+   *  log-compactor.ts); resolves with the number of records removed. */
+  compact (partition: TopicPartition): Promise<number> {
+    this.#assertOpen()
+    return this.#compactor.compact(partition)
+  }
+
+  /** Resolves once no background compaction is running or queued (tests, tools). */
+  compactionIdle (): Promise<void> {
+    return this.#compactor.idle()
+  }
+
   close (): Promise<void> {
     this.#closing ??= this.#close()
     return this.#closing
@@ -79,6 +97,7 @@ export class EmbeddedLog implements Log {
     for (const consumer of [...this.#consumers]) await consumer.close()
     for (const reader of [...this.#readers]) await reader.close()
     for (const producer of [...this.#producers]) await producer.close()
+    await this.#compactor.close()
     this.#coordinator.close()
     await this.#db.close()
   }

@@ -3,7 +3,6 @@
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { RewardsError } from '../../lib/errors.ts'
-import type { Log } from '../log-port.ts'
 import { EmbeddedLog } from './embedded-log.ts'
 import { LogStorage } from './log-storage.ts'
 import { createRocksDatabase } from './rocks-database.ts'
@@ -11,11 +10,16 @@ import { createRocksDatabase } from './rocks-database.ts'
 export interface EmbeddedLogOptions {
   /** Directory of the log's RocksDB database; created when missing. One process at a time. */
   readonly dir: string
+  /** Compacted topics: compact a partition once this many records were appended to it since the
+   *  last compaction (and at least as many as that one left). Default 10,000. */
+  readonly compactionMinDirtyRecords?: number
 }
+
+export type { EmbeddedLog }
 
 /** Opens (creating if needed) the embedded log in `dir`. Fails with STATE_DIR_LOCKED when the
  *  directory is already open, in this process or another. */
-export async function openEmbeddedLog (options: EmbeddedLogOptions): Promise<Log> {
+export async function openEmbeddedLog (options: EmbeddedLogOptions): Promise<EmbeddedLog> {
   const dir = resolve(options.dir)
   try {
     await mkdir(dir, { recursive: true })
@@ -34,7 +38,7 @@ export async function openEmbeddedLog (options: EmbeddedLogOptions): Promise<Log
   }
   try {
     const storage = await LogStorage.load(db)
-    return new EmbeddedLog(dir, db, storage)
+    return new EmbeddedLog(dir, db, storage, options.compactionMinDirtyRecords === undefined ? {} : { minDirtyRecords: options.compactionMinDirtyRecords })
   } catch (error) {
     await db.close().catch(() => {})
     throw new RewardsError('LOG_CONNECTION', `Cannot load the embedded log in ${dir}: ${(error as Error).message}`, { cause: error, details: { dir } })

@@ -33,6 +33,11 @@ interface TopicMetadata {
   readonly config: Record<string, string>
 }
 
+export interface AppendedRecords {
+  readonly topics: ReadonlySet<string>
+  readonly partitions: ReadonlyArray<{ readonly topic: TopicState, readonly partition: number, readonly count: number }>
+}
+
 export interface GroupOffsetsCommit {
   readonly groupId: string
   readonly offsets: readonly PartitionOffset[]
@@ -49,7 +54,7 @@ export class LogStorage {
   /** Round-robin partition for records with neither a key nor a partition, per topic. */
   readonly #roundRobin = new Map<string, number>()
   #nextTopicId = 0
-  #onAppend: (topics: Set<string>) => void = () => {}
+  #onAppend: (appended: AppendedRecords) => void = () => {}
 
   private constructor (db: RocksDatabase) {
     this.#db = db
@@ -61,8 +66,8 @@ export class LogStorage {
     return storage
   }
 
-  /** Called (synchronously, after the write) with the topics that got new records. */
-  set onAppend (listener: (topics: Set<string>) => void) {
+  /** Called (synchronously, after the write) with what was appended. */
+  set onAppend (listener: (appended: AppendedRecords) => void) {
     this.#onAppend = listener
   }
 
@@ -215,6 +220,7 @@ export class LogStorage {
       }
     })
     // Durable: publish.
+    const before = new Map([...next.keys()].map(topic => [topic, [...topic.endOffsets]]))
     for (const [topic, ends] of next) {
       for (let p = 0; p < ends.length; p++) topic.endOffsets[p] = ends[p]!
     }
@@ -222,7 +228,16 @@ export class LogStorage {
       const offsets = this.#groupOffsets(commit.groupId)
       for (const o of commits) offsets.set(partitionKey(o.topic, o.partition), { topic: o.topic, partition: o.partition, offset: o.offset })
     }
-    if (next.size > 0) this.#onAppend(new Set([...next.keys()].map(t => t.name)))
+    if (next.size > 0) {
+      const counts: Array<{ topic: TopicState, partition: number, count: number }> = []
+      for (const [topic, ends] of next) {
+        for (let p = 0; p < ends.length; p++) {
+          const count = Number(ends[p]! - (before.get(topic)?.[p] ?? 0n))
+          if (count > 0) counts.push({ topic, partition: p, count })
+        }
+      }
+      this.#onAppend({ topics: new Set([...next.keys()].map(t => t.name)), partitions: counts })
+    }
     return placed.map(({ topic, partition, offset }) => ({ topic: topic.name, partition, offset }))
   }
 

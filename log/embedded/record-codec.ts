@@ -76,3 +76,10 @@ function readNullable (data: Buffer, at: number): { bytes: Buffer | null, next: 
   if (length < 0) return { bytes: null, next: at + 4 }
   return { bytes: Buffer.from(data.subarray(at + 4, at + 4 + length)), next: at + 4 + length }
 }
+
+/** The record key only (for compaction), as a string usable as a Map key; null for a null key. */
+export function recordKeyIdentity (data: Buffer): string | null {
+  const length = data.readInt32BE(9)
+  if (length < 0) return null
+  return data.toString('latin1', 13, 13 + length)
+}
