@@ -37,12 +37,18 @@ interface RocksModule {
 }
 const { RocksLevel } = createRequire(import.meta.url)('@nxtedition/rocksdb') as RocksModule
 
+/** Memory per store, worst case: blockCacheBytes + 1.5 × memtableBudgetBytes (the binding cannot
+ *  share a block cache between instances, and a process runs one instance per task and store:
+ *  12 partitions × 3 stores = 36 instances). With the defaults: 16 + 48 MiB worst case, a few
+ *  MiB in practice (memtables fill only as fast as a task writes, and the read cache of the
+ *  caching layer sits in front). */
 export interface RocksDbStoreOptions {
-  /** Block cache per store, bytes. A task has few stores and stores hold small JSON values; 16 MiB
-   *  keeps the hot members' blocks in memory without letting 12+ tasks claim gigabytes. */
+  /** Block cache (HyperClockCache) per store, bytes; default 16 MiB. Index and filter blocks are
+   *  kept in it too, so the bound is real. */
   readonly blockCacheBytes?: number
-  /** Memtable budget, bytes. With `compaction: 'level'` the binding sizes write_buffer_size as a
-   *  quarter of it (up to 6 memtables), i.e. 16 MiB buffers for the 64 MiB default. */
+  /** Memtable budget, bytes; default 32 MiB. The binding's level-compaction profile makes
+   *  write_buffer_size a quarter of it (8 MiB), merges 2 memtables per flush and allows up to 6
+   *  (48 MiB) before it stalls writes. */
   readonly memtableBudgetBytes?: number
   /** fsync the WAL on every committed batch (default true). The caller writes its `.checkpoint`
    *  after applying a batch; without sync a power loss could leave the store behind a checkpoint
@@ -53,7 +59,7 @@ export interface RocksDbStoreOptions {
 
 const DEFAULTS = {
   blockCacheBytes: 16 * 1024 * 1024,
-  memtableBudgetBytes: 64 * 1024 * 1024,
+  memtableBudgetBytes: 32 * 1024 * 1024,
   syncWrites: true
 } as const
 
