@@ -117,6 +117,7 @@ for (const name of ['dev', 'staging', 'prod'] as EnvironmentName[]) {
         const environment = container.Environment as Array<{ Name: string, Value: unknown }>
         t.ok(environment.every(e => e.Name.startsWith('REWARDS_')), `${role}: configured only by REWARDS_*`)
         t.notMatch(JSON.stringify(environment), /password|secret|:\/\/[^/]*@/i, `${role}: no credentials in the environment`)
+        t.ok(environment.some(e => e.Name === 'REWARDS_METRICS_PORT' && e.Value !== String(8080)), `${role}: /metrics off the load-balanced listener`)
         t.equal(container.ReadonlyRootFilesystem, true)
         t.equal(container.User, '1000:1000')
         t.same((container.HealthCheck as { Command: string[] }).Command, ['CMD', 'node', '/app/infra/container/healthcheck.mjs'])

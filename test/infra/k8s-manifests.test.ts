@@ -101,6 +101,8 @@ t.test('pods: probes, configuration, restricted security', async t => {
     t.match(pod?.securityContext, { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } }, `${name}: non-root`)
     t.match(container?.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } }, `${name}: restricted`)
     t.equal(pod?.automountServiceAccountToken, false, `${name}: no API token`)
+    const annotations = (workload.spec?.template as { metadata: { annotations: Record<string, string> } }).metadata.annotations
+    t.equal(annotations['prometheus.io/port'], find('ConfigMap', 'rewards-config')?.data?.REWARDS_METRICS_PORT, `${name}: scraped on the metrics listener, not the public one`)
     t.notMatch(container?.image ?? '', /:latest$/, `${name}: no floating tag`)
   }
 })

@@ -22,6 +22,7 @@ import type { DataStores } from './data-stores.ts'
 import type { RewardsEnvironment, Role } from './environments.ts'
 
 export const httpPort = 8080
+export const metricsPort = 9464
 export const stateDir = '/var/lib/rewards'
 export const applicationId = 'rewards'
 export const roles: readonly Role[] = ['processor', 'api', 'archiver', 'auth']
@@ -196,6 +197,8 @@ export class Services extends Construct {
         REWARDS_PARTITIONS: String(config.partitions),
         REWARDS_HTTP_HOST: '0.0.0.0',
         REWARDS_HTTP_PORT: String(httpPort),
+        // GET /metrics on its own listener, never on the one the load balancer reaches.
+        REWARDS_METRICS_PORT: String(metricsPort),
         REWARDS_DATA_DIR: stateDir,
         ...(needs[role].kafka
           ? { REWARDS_KAFKA_BROKERS: data.kafkaBootstrapBrokers, REWARDS_KAFKA_SASL_MECHANISM: 'scram-sha-512', REWARDS_KAFKA_TLS: 'true' }
