@@ -14,16 +14,18 @@
 //
 //   node_modules/.bin/node bench/engine-throughput.ts [--records 200000] [--keys 10000]
 //     [--partitions 12] [--backend kafka|embedded] [--guarantee both|exactly_once_v2|at_least_once]
+//     [--profile /tmp/engine]   (CPU profile of each engine run: top functions, /tmp/engine-<guarantee>.cpuprofile)
 import type { LogRecord } from '../log/log-port.ts'
 import type { StreamsConfigInput } from '../topology/runtime/streams-config.ts'
 import { StreamsApplication } from '../topology/streams-application.ts'
 import { StreamsBuilder } from '../topology/streams-builder.ts'
 import { platformaticRead, portRead, type ReadTiming } from './lib/baselines.ts'
 import { backendOf, parseArgs } from './lib/cli.ts'
+import { printTop, saveProfile, startProfile, type CpuProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from './lib/logs.ts'
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
 
-const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600 })
+const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, profile: '' })
 const backend = backendOf(args.backend)
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const isGuarantee = (g: string): g is Guarantee => g === 'exactly_once_v2' || g === 'at_least_once'
@@ -63,6 +65,7 @@ const { log } = bench
 const input = uniqueName('bench-events')
 const output = uniqueName('bench-totals')
 const created: string[] = [input, output]
+const profiles: Array<{ guarantee: string, profile: CpuProfile }> = []
 try {
   console.log(`engine throughput: ${args.records} records, ${args.keys} keys, ${args.partitions} partitions, ${backend} log, node ${process.version}`)
   await log.admin.createTopics([{ name: input, partitions: args.partitions }, { name: output, partitions: args.partitions }])
@@ -110,12 +113,14 @@ try {
     const config: StreamsConfigInput = { applicationId, stateDir: state.dir, processingGuarantee: guarantee }
     const app = new StreamsApplication(builder.build(), { log, config })
     try {
+      const stopProfile = args.profile === '' ? undefined : await startProfile()
       const t0 = nowMs()
       await app.start()
       const started = nowMs()
       await app.waitForState('RUNNING', timeoutMs)
       const running = nowMs()
       const done = await waitForCommitted(log, applicationId, ends, { timeoutMs, isFailed: () => app.state === 'ERROR' ? (app.error ?? new Error('application in ERROR')) : undefined })
+      if (stopProfile) profiles.push({ guarantee, profile: await stopProfile() })
       // The committed view is applied right after the commit: give it a moment, then check every key.
       const store = app.store<string, Totals>('totals')
       const got = new Map<string, Totals>()
@@ -158,6 +163,12 @@ try {
   console.log('time/records/s: from client creation (engine: app.start()) to all input read (engine: committed offsets cover the input);')
   console.log('steady: from the first record (engine: RUNNING) to the same end. ratio: to the mean of the two baseline runs.')
   for (const e of engines) console.log(`engine ${e.guarantee}: start() ${fmtMs(e.startMs)}, start() to RUNNING ${fmtMs(e.totalMs - e.steadyMs - e.startMs)}, close() ${fmtMs(e.closeMs)}`)
+  for (const { guarantee, profile } of profiles) {
+    const file = `${args.profile}-${guarantee}.cpuprofile`
+    saveProfile(profile, file)
+    console.log(`\nengine ${guarantee}, app.start() to input committed (profiling slows it: ignore this run's rates), ${file}`)
+    printTop(profile, 30)
+  }
 } finally {
   if (backend === 'kafka') await log.admin.deleteTopics(created).catch(() => {})
   await bench.close()
