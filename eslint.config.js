@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', '.tap/**', 'infra/aws/cdk.out/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'data/**', '.tap/**', 'infra/aws/cdk.out/**', 'coverage/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

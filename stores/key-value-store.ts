@@ -1,10 +1,12 @@
 // State store contracts. Interactive queries only ever get the read-only type; processors get the
 // writable one. All calls are synchronous: reads are served from the task's write cache or from
 // RocksDB's synchronous get, so a processor never awaits per record (see
-// docs/decisions/rocksdb-binding.md for the measured reason).
+// docs/decisions/0001-rocksdb-binding.md for the measured reason).
 //
 // Null rules (as Kafka Streams): keys are never null/undefined; `get` returns undefined for a
 // missing key; `put(key, undefined)` is not allowed — use delete().
+
+import type { Serde } from '../topology/serdes.ts'
 
 export interface KeyValue<K, V> {
   readonly key: K
@@ -55,8 +57,8 @@ export type StoreKind = 'rocksdb' | 'in-memory'
 export interface StoreDefinition<K, V> {
   readonly name: string
   readonly kind: StoreKind
-  readonly keySerde: import('../topology/serdes.ts').Serde<K>
-  readonly valueSerde: import('../topology/serdes.ts').Serde<V>
+  readonly keySerde: Serde<K>
+  readonly valueSerde: Serde<V>
   /** Back the store with `<application-id>-<name>-changelog` (compacted). Default true. */
   readonly changelog: boolean
 }

@@ -351,7 +351,11 @@ export class StreamThread implements RebalanceListener {
       // Visible to interactive queries (as RESTORING) while it restores.
       this.#active.set(name, active)
       try {
-        await state.restore(log.admin, this.#reader!, p => metrics.stores.restored(p.task, p.store, 0, p.total - p.restored))
+        const done = new Map<string, number>()
+        await state.restore(log.admin, this.#reader!, p => {
+          metrics.stores.restored(p.task, p.store, p.restored - (done.get(p.store) ?? 0), p.total - p.restored)
+          done.set(p.store, p.restored)
+        })
         task.initialize()
       } catch (error) {
         this.#active.delete(name)

@@ -15,7 +15,7 @@ export interface Backend {
 
 export const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
 
-export const BACKENDS: Backend[] = [
+const ALL_BACKENDS: Backend[] = [
   {
     name: 'embedded',
     async open () {
@@ -32,6 +32,9 @@ export const BACKENDS: Backend[] = [
     }
   }
 ]
+
+/** TEST_BACKENDS=kafka (or embedded) narrows a run to one backend while debugging. */
+export const BACKENDS: Backend[] = ALL_BACKENDS.filter(b => !process.env.TEST_BACKENDS || process.env.TEST_BACKENDS.split(',').includes(b.name))
 
 export function uniqueName (prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
@@ -52,7 +55,9 @@ export async function readUntil (log: Log, topic: string, partitions: number, do
   try {
     while (!done(all)) {
       if (Date.now() > deadline) throw new Error(`timed out reading ${topic}: ${all.length} records so far`)
-      all.push(...await reader.poll(200))
+      const got = await reader.poll(200)
+      if (process.env.DEBUG_READ) console.error('readUntil', topic, got.length, all.length, tps.map(tp => reader.position(tp)))
+      all.push(...got)
     }
     return all
   } finally {
