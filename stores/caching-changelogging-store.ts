@@ -109,9 +109,12 @@ export class CachingChangelogStore {
     const cached = this.#clean.get(id)
     if (cached !== undefined) {
       this.#cacheHits++
-      // Most recently used goes last.
-      this.#clean.delete(id)
-      this.#clean.set(id, cached)
+      // Most recently used goes last, but only once the cache is half full: below that nothing is
+      // evicted soon, and the Map delete + set is most of a hit's cost (approximate LRU).
+      if (this.#clean.size > this.maxCachedEntries >> 1 || this.#cleanBytes > this.maxCachedBytes >> 1) {
+        this.#clean.delete(id)
+        this.#clean.set(id, cached)
+      }
       return cached
     }
     this.#cacheMisses++
