@@ -1,0 +1,82 @@
+// The HTTP server of every role: a Fastify instance with the platform-wide behaviour installed on
+// the root (x-request-id on every response, one error shape from api/http-errors.ts, HTTP
+// metrics by route and status, JSON logs) and the operations routes registered as a plugin.
+// Other parts of the platform add their routes as plugins before listen():
+//
+//   const server = buildServer({ readiness, registry, logger, topology })
+//   server.register(balanceRoutes, { app })   // inherits request ids, errors, metrics
+//   await server.listen({ host, port })
+//
+// Resources the routes use belong to the caller; server.close() closes only the listener.
+import { randomUUID } from 'node:crypto'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import { Histogram, type Registry } from 'prom-client'
+import type { Logger } from '../lib/logger.ts'
+import { installErrorHandling } from './http-errors.ts'
+import { opsRoutes, type TopologyView } from './health/ops-routes.ts'
+import type { Readiness } from './health/readiness.ts'
+
+export interface OpsServerDeps {
+  readonly readiness: Readiness
+  /** Metrics served by /metrics; the HTTP histogram is registered on it too. */
+  readonly registry: Registry
+  readonly logger?: Logger
+  readonly topology?: () => TopologyView
+  /** Serve GET /metrics on this server (default true). */
+  readonly serveMetrics?: boolean
+  /** Serve the health routes (default true). */
+  readonly serveHealth?: boolean
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:/+=-]{1,128}$/
+
+function httpDuration (registry: Registry): Histogram<'method' | 'route' | 'status'> {
+  const name = 'rewards_http_request_duration_seconds'
+  return (registry.getSingleMetric(name) as Histogram<'method' | 'route' | 'status'> | undefined) ?? new Histogram({
+    name,
+    help: 'HTTP request latency by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry]
+  })
+}
+
+export function buildServer (deps: OpsServerDeps): FastifyInstance {
+  const app = Fastify({
+    ...(deps.logger !== undefined ? { loggerInstance: deps.logger } : { logger: false }),
+    // Health probes every few seconds would drown the log; one line per response at debug below.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    // Echo a well-formed incoming x-request-id, otherwise generate one.
+    requestIdHeader: false,
+    genReqId: request => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    // Bounded bodies: the largest legitimate body is a batch of 1000 events.
+    bodyLimit: 4 * 1024 * 1024,
+    return503OnClosing: true
+    // The instance is typed with Fastify's default logger type (FastifyBaseLogger), which every
+    // plugin of the project is written against; with loggerInstance Fastify infers pino's own
+    // Logger type instead, which its typings do not accept where FastifyInstance is expected.
+  }) as unknown as FastifyInstance
+  const duration = httpDuration(deps.registry)
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
+  })
+  installErrorHandling(app)
+
+  void app.register(opsRoutes, {
+    readiness: deps.readiness,
+    registry: deps.registry,
+    ...(deps.topology !== undefined ? { topology: deps.topology } : {}),
+    health: deps.serveHealth !== false,
+    metrics: deps.serveMetrics !== false
+  })
+  return app
+}

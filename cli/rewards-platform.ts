@@ -1,0 +1,26 @@
+// The rewards topology as the configuration asks for it (topic prefix, rule set file), shared by
+// `start`, `topology` and `store`.
+import type { RewardsConfig } from '../lib/config.ts'
+import { platformTopics } from '../lib/platform-topics.ts'
+import { buildRewardsTopology } from '../processors/rewards/rewards-topology.ts'
+import { defaultRuleSet, loadRuleSet, type RuleSet } from '../processors/rewards/rules-engine.ts'
+import type { RewardsTopics } from '../processors/rewards/topics.ts'
+import { describeAsMermaid, describeAsText, describeTopology } from '../topology/describe.ts'
+import type { Topology } from '../topology/topology.ts'
+import type { TopologyView } from '../api/health/ops-routes.ts'
+
+export interface RewardsPlatform {
+  readonly rules: RuleSet
+  readonly topics: RewardsTopics
+  readonly topology: Topology
+  /** Structured, text and Mermaid descriptions (computed once). */
+  readonly view: TopologyView
+}
+
+export function rewardsPlatform (config: Pick<RewardsConfig, 'topicPrefix' | 'rulesFile'>): RewardsPlatform {
+  const rules = config.rulesFile === null ? defaultRuleSet() : loadRuleSet(config.rulesFile)
+  const topics = platformTopics(config)
+  const topology = buildRewardsTopology({ rules, topics })
+  const description = describeTopology(topology)
+  return { rules, topics, topology, view: Object.freeze({ description, text: describeAsText(description), mermaid: describeAsMermaid(description) }) }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The `rewards` command line (docs/cli.md). This entry point is the one place that reads
+// process.env: it hands the environment to the commands, which validate it once into the typed
+// configuration (lib/config.ts).
+import { existsSync } from 'node:fs'
+import { Command } from 'commander'
+import { type CliContext } from './cli-context.ts'
+import { configCommand } from './commands/config.ts'
+import { lagCommand } from './commands/lag.ts'
+import { startCommand } from './commands/start.ts'
+import { storeCommand } from './commands/store.ts'
+import { topicsCommand } from './commands/topics.ts'
+import { topologyCommand } from './commands/topology.ts'
+
+export async function buildProgram (ctx: CliContext): Promise<Command> {
+  const program = new Command('rewards')
+    .description('Rewards & Redeem stream platform: run roles, manage topics, inspect the topology, lag and stores')
+    .version('0.1.0', '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({
+      writeOut: text => ctx.out.write(text),
+      writeErr: text => ctx.err.write(text)
+    })
+    .addHelpText('after', '\nEvery command takes the configuration flags (see `rewards config --help`); each overrides its REWARDS_* variable.\nDocumentation: docs/cli.md')
+  program.addCommand(startCommand(ctx))
+  program.addCommand(topicsCommand(ctx))
+  program.addCommand(topologyCommand(ctx))
+  program.addCommand(lagCommand(ctx))
+  program.addCommand(storeCommand(ctx))
+  program.addCommand(configCommand(ctx))
+  await addOptionalCommands(program, ctx)
+  return program
+}
+
+/** Commands other parts of the platform contribute when present (e.g. `demo` from the rewards
+ *  processor's demo generator). Each module exports `<name>Command(ctx): Command`. */
+async function addOptionalCommands (program: Command, ctx: CliContext): Promise<void> {
+  for (const name of ['demo']) {
+    const url = new URL(`./commands/${name}.ts`, import.meta.url)
+    if (!existsSync(url)) continue
+    const module = await import(url.href) as Record<string, unknown>
+    const factory = module[`${name}Command`]
+    if (typeof factory === 'function') program.addCommand((factory as (ctx: CliContext) => Command)(ctx))
+  }
+}
+
+async function main (): Promise<void> {
+  const ctx: CliContext = { env: process.env, cwd: process.cwd(), out: process.stdout, err: process.stderr }
+  const program = await buildProgram(ctx)
+  await program.parseAsync(process.argv)
+  // One-shot commands are done: do not wait for lingering handles of client libraries.
+  await new Promise<void>(resolve => process.stdout.write('', () => resolve()))
+  process.exit(process.exitCode ?? 0)
+}
+
+await main()

@@ -1,0 +1,317 @@
+// The platform's configuration (SPEC §6): every REWARDS_* environment variable, each overridable by
+// a command-line flag of the same meaning, validated once at start-up into a typed, frozen object.
+// Nothing else reads process.env: commands call loadConfig() with the environment and their flags
+// and pass the result down.
+//
+// Rules:
+// - A flag beats its variable; an empty value (variable or flag) means "unset", so
+//   `--kafka-brokers ''` switches a configured environment back to the embedded log.
+// - Anything unset falls back to the embedded default: no brokers → embedded log in
+//   <dataDir>/log; no database URL → embedded PostgreSQL (PGlite) in <dataDir>/pg; no Redis URL →
+//   in-process cache.
+// - Every bad value is reported at once, each message naming the variable (or the flag, when the
+//   value came from one) and what is allowed; loadConfig() then throws CONFIG_INVALID.
+// - Secrets (passwords in URLs) never leave this file unmasked in anything meant for printing:
+//   describeConfig() and maskUrl() are what logs and `rewards config` use.
+import { accessSync, constants } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { RewardsError } from './errors.ts'
+
+export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = Object.freeze(['exactly_once_v2', 'at_least_once'])
+
+export interface RewardsConfig {
+  /** Kafka bootstrap brokers ('host:port'); null → the embedded log in `logDir`. */
+  readonly kafkaBrokers: readonly string[] | null
+  /** PostgreSQL URL of the archive; null → embedded PostgreSQL (PGlite) in `pgDir`. Secret: print
+   *  only through maskUrl(). */
+  readonly databaseUrl: string | null
+  /** Redis URL of the cache; null → in-process cache. Secret: print only through maskUrl(). */
+  readonly redisUrl: string | null
+  /** Absolute. */
+  readonly dataDir: string
+  readonly httpHost: string
+  /** 0 = any free port (the address actually bound is logged). */
+  readonly httpPort: number
+  readonly applicationId: string
+  readonly processingGuarantee: ProcessingGuarantee
+  /** Partitions of the topics the platform creates. */
+  readonly partitions: number
+  readonly logLevel: LogLevel
+  /** Set: GET /metrics is served on its own listener (httpHost:metricsPort) and not on the main
+   *  one. Null: on the main listener. */
+  readonly metricsPort: number | null
+  /** Prepended to the six platform topic names (tests, shared clusters). Default ''. */
+  readonly topicPrefix: string
+  /** Absolute path of a rule set file; null → the built-in default (rules/2026-1.json). */
+  readonly rulesFile: string | null
+  /** `<dataDir>/log`: the embedded log (used when kafkaBrokers is null). */
+  readonly logDir: string
+  /** `<dataDir>/pg`: the embedded PostgreSQL (used when databaseUrl is null). */
+  readonly pgDir: string
+  /** `<dataDir>/state`: the state directory (`<stateDir>/<applicationId>/<task>/<store>`). */
+  readonly stateDir: string
+  /** Where each setting came from. */
+  readonly sources: Readonly<Record<SettingKey, 'flag' | 'env' | 'default'>>
+}
+
+export type SettingKey =
+  | 'kafkaBrokers' | 'databaseUrl' | 'redisUrl' | 'dataDir' | 'httpHost' | 'httpPort' | 'applicationId'
+  | 'processingGuarantee' | 'partitions' | 'logLevel' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
+
+export interface SettingSpec {
+  readonly key: SettingKey
+  readonly env: string
+  /** Long flag without the leading dashes, e.g. 'kafka-brokers'. */
+  readonly flag: string
+  /** Placeholder of the flag's value in --help. */
+  readonly valueName: string
+  readonly description: string
+  /** What the default is, in words (for --help and docs). */
+  readonly defaultText: string
+  /** Secrets are masked whenever printed. */
+  readonly secret?: boolean
+}
+
+/** The settings, in the order they are documented and printed. */
+export const SETTINGS: readonly SettingSpec[] = Object.freeze([
+  { key: 'kafkaBrokers', env: 'REWARDS_KAFKA_BROKERS', flag: 'kafka-brokers', valueName: 'host:port,…', description: 'Kafka bootstrap brokers, comma-separated', defaultText: 'unset → embedded log in <data-dir>/log' },
+  { key: 'databaseUrl', env: 'REWARDS_DATABASE_URL', flag: 'database-url', valueName: 'url', description: 'PostgreSQL URL of the archive (postgres://…)', defaultText: 'unset → embedded PostgreSQL in <data-dir>/pg', secret: true },
+  { key: 'redisUrl', env: 'REWARDS_REDIS_URL', flag: 'redis-url', valueName: 'url', description: 'Redis URL of the cache (redis:// or rediss://)', defaultText: 'unset → in-process cache', secret: true },
+  { key: 'dataDir', env: 'REWARDS_DATA_DIR', flag: 'data-dir', valueName: 'dir', description: 'state stores and embedded data', defaultText: './data' },
+  { key: 'httpHost', env: 'REWARDS_HTTP_HOST', flag: 'http-host', valueName: 'host', description: 'HTTP listen address', defaultText: '127.0.0.1' },
+  { key: 'httpPort', env: 'REWARDS_HTTP_PORT', flag: 'http-port', valueName: 'port', description: 'HTTP listen port (0: any free port)', defaultText: '8080' },
+  { key: 'applicationId', env: 'REWARDS_APPLICATION_ID', flag: 'application-id', valueName: 'id', description: 'consumer group, changelog prefix and transactional id prefix', defaultText: 'rewards' },
+  { key: 'processingGuarantee', env: 'REWARDS_PROCESSING_GUARANTEE', flag: 'processing-guarantee', valueName: 'guarantee', description: 'exactly_once_v2 or at_least_once', defaultText: 'exactly_once_v2' },
+  { key: 'partitions', env: 'REWARDS_PARTITIONS', flag: 'partitions', valueName: 'n', description: 'partitions of the topics it creates', defaultText: '12' },
+  { key: 'logLevel', env: 'REWARDS_LOG_LEVEL', flag: 'log-level', valueName: 'level', description: `log level (${LOG_LEVELS.join(', ')})`, defaultText: 'info' },
+  { key: 'metricsPort', env: 'REWARDS_METRICS_PORT', flag: 'metrics-port', valueName: 'port', description: 'serve GET /metrics on this port instead of the main listener', defaultText: 'unset → on the main listener' },
+  { key: 'topicPrefix', env: 'REWARDS_TOPIC_PREFIX', flag: 'topic-prefix', valueName: 'prefix', description: 'prefix of the platform topic names (tests, shared clusters)', defaultText: 'none' },
+  { key: 'rulesFile', env: 'REWARDS_RULES_FILE', flag: 'rules-file', valueName: 'path', description: 'rule set file (JSON)', defaultText: 'built-in rules/2026-1.json' }
+] satisfies SettingSpec[])
+
+export const DEFAULTS = Object.freeze({
+  dataDir: './data',
+  httpHost: '127.0.0.1',
+  httpPort: 8080,
+  applicationId: 'rewards',
+  processingGuarantee: 'exactly_once_v2' as ProcessingGuarantee,
+  partitions: 12,
+  logLevel: 'info' as LogLevel,
+  topicPrefix: ''
+})
+
+/** Upper bound on REWARDS_PARTITIONS: far above what one group of properties needs, and low
+ *  enough that a typo (120000) is caught instead of creating 120 000 partitions. */
+export const MAX_PARTITIONS = 10_000
+
+export interface ConfigSources {
+  /** The environment (normally process.env, passed in by the command). */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Flag values by setting key, as given on the command line (undefined: not given). */
+  readonly flags?: Readonly<Partial<Record<SettingKey, string | undefined>>>
+  /** Relative paths resolve against this; default process.cwd(). */
+  readonly cwd?: string
+}
+
+type Parsed = { ok: true, value: unknown } | { ok: false, allowed: string }
+
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+const IPV6 = /^[0-9A-Fa-f:.]+$/
+
+function isHost (text: string): boolean {
+  if (text.startsWith('[') && text.endsWith(']')) return IPV6.test(text.slice(1, -1)) && text.includes(':')
+  return IPV4.test(text) || HOST.test(text)
+}
+
+function parsePort (text: string, min: number): number | undefined {
+  if (!/^\d{1,5}$/.test(text)) return undefined
+  const port = Number(text)
+  return port >= min && port <= 65535 ? port : undefined
+}
+
+function parseBroker (text: string): string | undefined {
+  const colon = text.lastIndexOf(':')
+  if (colon <= 0) return undefined
+  const host = text.slice(0, colon)
+  const port = parsePort(text.slice(colon + 1), 1)
+  return port !== undefined && isHost(host) ? `${host}:${port}` : undefined
+}
+
+function parseUrl (text: string, protocols: string[]): URL | undefined {
+  try {
+    const url = new URL(text)
+    return protocols.includes(url.protocol) && url.hostname !== '' ? url : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const PARSERS: Record<SettingKey, (raw: string, cwd: string) => Parsed> = {
+  kafkaBrokers: raw => {
+    const allowed = 'a comma-separated list of host:port (port 1–65535), e.g. "kafka-1:9092,kafka-2:9092"'
+    const parts = raw.split(',').map(s => s.trim())
+    if (parts.some(p => p === '')) return { ok: false, allowed }
+    const brokers = parts.map(parseBroker)
+    return brokers.every(b => b !== undefined) ? { ok: true, value: Object.freeze([...new Set(brokers)]) } : { ok: false, allowed }
+  },
+  databaseUrl: raw => parseUrl(raw, ['postgres:', 'postgresql:']) !== undefined
+    ? { ok: true, value: raw }
+    : { ok: false, allowed: 'a PostgreSQL URL: postgres://user:password@host:5432/database' },
+  redisUrl: raw => parseUrl(raw, ['redis:', 'rediss:']) !== undefined
+    ? { ok: true, value: raw }
+    : { ok: false, allowed: 'a Redis URL: redis://[:password@]host:6379[/db] or rediss://…' },
+  dataDir: (raw, cwd) => raw.includes('\0')
+    ? { ok: false, allowed: 'a directory path' }
+    : { ok: true, value: resolve(cwd, raw) },
+  httpHost: raw => isHost(raw) || (raw.includes(':') && IPV6.test(raw))
+    ? { ok: true, value: raw }
+    : { ok: false, allowed: 'a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0' },
+  httpPort: raw => {
+    const port = parsePort(raw, 0)
+    return port === undefined ? { ok: false, allowed: 'an integer port 0–65535 (0: any free port)' } : { ok: true, value: port }
+  },
+  applicationId: raw => /^[A-Za-z0-9._-]{1,200}$/.test(raw) && raw !== '.' && raw !== '..'
+    ? { ok: true, value: raw }
+    : { ok: false, allowed: '1–200 characters of letters, digits, ".", "_" and "-" (it names topics, a consumer group and a directory)' },
+  processingGuarantee: raw => (PROCESSING_GUARANTEES as readonly string[]).includes(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, allowed: PROCESSING_GUARANTEES.join(' or ') },
+  partitions: raw => {
+    const n = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN
+    return n >= 1 && n <= MAX_PARTITIONS ? { ok: true, value: n } : { ok: false, allowed: `an integer from 1 to ${MAX_PARTITIONS}` }
+  },
+  logLevel: raw => (LOG_LEVELS as readonly string[]).includes(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, allowed: `one of ${LOG_LEVELS.join(', ')}` },
+  metricsPort: raw => {
+    const port = parsePort(raw, 0)
+    return port === undefined ? { ok: false, allowed: 'an integer port 0–65535' } : { ok: true, value: port }
+  },
+  topicPrefix: raw => /^[A-Za-z0-9._-]{1,100}$/.test(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, allowed: 'up to 100 characters of letters, digits, ".", "_" and "-"' },
+  rulesFile: (raw, cwd) => {
+    const path = isAbsolute(raw) ? raw : resolve(cwd, raw)
+    try {
+      accessSync(path, constants.R_OK)
+      return { ok: true, value: path }
+    } catch {
+      return { ok: false, allowed: `a readable rule set file (${path} cannot be read)` }
+    }
+  }
+}
+
+/** Masks the password of a URL ('postgres://app:***@db:5432/x'); unparsable text is masked whole. */
+export function maskUrl (text: string): string {
+  try {
+    const url = new URL(text)
+    if (url.password !== '') url.password = '***'
+    return url.toString()
+  } catch {
+    return '***'
+  }
+}
+
+function quote (value: string): string {
+  return JSON.stringify(value)
+}
+
+/** Reads every setting from flags (first) and the environment, validates them all, and returns
+ *  the frozen configuration. Throws RewardsError CONFIG_INVALID listing every bad value. */
+export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
+  const env = sources.env ?? {}
+  const flags = sources.flags ?? {}
+  const cwd = sources.cwd ?? process.cwd()
+  const values: Partial<Record<SettingKey, unknown>> = {}
+  const origin: Partial<Record<SettingKey, 'flag' | 'env' | 'default'>> = {}
+  const problems: string[] = []
+  for (const spec of SETTINGS) {
+    const flagValue = flags[spec.key]
+    const envValue = env[spec.env]
+    const [raw, from] = flagValue !== undefined ? [flagValue, 'flag' as const] : envValue !== undefined ? [envValue, 'env' as const] : [undefined, 'default' as const]
+    const text = raw?.trim()
+    if (text === undefined || text === '') {
+      origin[spec.key] = 'default'
+      continue
+    }
+    const parsed = PARSERS[spec.key](text, cwd)
+    if (parsed.ok) {
+      values[spec.key] = parsed.value
+      origin[spec.key] = from
+    } else {
+      const shown = spec.secret === true ? maskUrl(text) : text
+      const name = from === 'flag' ? `--${spec.flag} ${quote(shown)}` : `${spec.env}=${quote(shown)}`
+      problems.push(`${name} is invalid: expected ${parsed.allowed}`)
+    }
+  }
+  if (problems.length > 0) {
+    throw new RewardsError('CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`, { details: { problems } })
+  }
+  const dataDir = (values.dataDir as string | undefined) ?? resolve(cwd, DEFAULTS.dataDir)
+  const config: RewardsConfig = {
+    kafkaBrokers: (values.kafkaBrokers as readonly string[] | undefined) ?? null,
+    databaseUrl: (values.databaseUrl as string | undefined) ?? null,
+    redisUrl: (values.redisUrl as string | undefined) ?? null,
+    dataDir,
+    httpHost: (values.httpHost as string | undefined) ?? DEFAULTS.httpHost,
+    httpPort: (values.httpPort as number | undefined) ?? DEFAULTS.httpPort,
+    applicationId: (values.applicationId as string | undefined) ?? DEFAULTS.applicationId,
+    processingGuarantee: (values.processingGuarantee as ProcessingGuarantee | undefined) ?? DEFAULTS.processingGuarantee,
+    partitions: (values.partitions as number | undefined) ?? DEFAULTS.partitions,
+    logLevel: (values.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
+    metricsPort: (values.metricsPort as number | undefined) ?? null,
+    topicPrefix: (values.topicPrefix as string | undefined) ?? DEFAULTS.topicPrefix,
+    rulesFile: (values.rulesFile as string | undefined) ?? null,
+    logDir: join(dataDir, 'log'),
+    pgDir: join(dataDir, 'pg'),
+    stateDir: join(dataDir, 'state'),
+    sources: Object.freeze(origin as Record<SettingKey, 'flag' | 'env' | 'default'>)
+  }
+  if (config.metricsPort !== null && config.metricsPort !== 0 && config.metricsPort === config.httpPort) {
+    const name = (key: SettingKey): string => {
+      const spec = SETTINGS.find(s => s.key === key)!
+      return origin[key] === 'flag' ? `--${spec.flag}` : spec.env
+    }
+    throw new RewardsError('CONFIG_INVALID', `Invalid configuration:\n  ${name('metricsPort')}=${config.metricsPort} is invalid: expected a port other than ${name('httpPort')} (${config.httpPort})`)
+  }
+  return Object.freeze(config)
+}
+
+export interface ConfigRow {
+  readonly key: SettingKey
+  readonly env: string
+  readonly flag: string
+  /** Printable: secrets masked, unset shown as what is used instead. */
+  readonly value: string
+  readonly source: 'flag' | 'env' | 'default'
+}
+
+/** The configuration as printable rows (secrets masked). The only way config values are shown. */
+export function describeConfig (config: RewardsConfig): ConfigRow[] {
+  const show: Record<SettingKey, string> = {
+    kafkaBrokers: config.kafkaBrokers?.join(',') ?? `(embedded log in ${config.logDir})`,
+    databaseUrl: config.databaseUrl === null ? `(embedded PostgreSQL in ${config.pgDir})` : maskUrl(config.databaseUrl),
+    redisUrl: config.redisUrl === null ? '(in-process cache)' : maskUrl(config.redisUrl),
+    dataDir: config.dataDir,
+    httpHost: config.httpHost,
+    httpPort: String(config.httpPort),
+    applicationId: config.applicationId,
+    processingGuarantee: config.processingGuarantee,
+    partitions: String(config.partitions),
+    logLevel: config.logLevel,
+    metricsPort: config.metricsPort === null ? '(on the main listener)' : String(config.metricsPort),
+    topicPrefix: config.topicPrefix === '' ? '(none)' : config.topicPrefix,
+    rulesFile: config.rulesFile ?? '(built-in 2026-1)'
+  }
+  return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))
+}
+
+/** A loggable summary of the configuration, secrets masked. */
+export function safeConfigSummary (config: RewardsConfig): Record<string, string> {
+  return Object.fromEntries(describeConfig(config).map(row => [row.env, row.value]))
+}

@@ -1,0 +1,52 @@
+// The platform's topics (SPEC §2) under the configured prefix, and their idempotent creation.
+// Changelog topics are not here: the stream application creates its own
+// (`<application-id>-<store>-changelog`).
+import type { Log } from '../log/log-port.ts'
+import { REWARDS_TOPICS, type RewardsTopics } from '../processors/rewards/topics.ts'
+import { RewardsError } from './errors.ts'
+import type { RewardsConfig } from './config.ts'
+
+/** The six platform topic names with REWARDS_TOPIC_PREFIX applied. */
+export function platformTopics (config: Pick<RewardsConfig, 'topicPrefix'>): RewardsTopics {
+  const p = config.topicPrefix
+  return Object.freeze({
+    rewardEvents: p + REWARDS_TOPICS.rewardEvents,
+    redeemEvents: p + REWARDS_TOPICS.redeemEvents,
+    rewardConfirmed: p + REWARDS_TOPICS.rewardConfirmed,
+    redeemConfirmed: p + REWARDS_TOPICS.redeemConfirmed,
+    rewardEventsDlq: p + REWARDS_TOPICS.rewardEventsDlq,
+    redeemEventsDlq: p + REWARDS_TOPICS.redeemEventsDlq
+  })
+}
+
+export interface TopicOutcome {
+  readonly name: string
+  readonly partitions: number
+  readonly status: 'created' | 'exists'
+}
+
+/** Creates the platform topics that are missing (all with `config.partitions` partitions) and
+ *  reports each. Fails with TOPOLOGY_INVALID when the two input topics exist with different
+ *  partition counts (they must be co-partitioned), naming both. */
+export async function ensurePlatformTopics (log: Log, config: Pick<RewardsConfig, 'topicPrefix' | 'partitions'>): Promise<TopicOutcome[]> {
+  const topics = platformTopics(config)
+  const names = [topics.rewardEvents, topics.redeemEvents, topics.rewardConfirmed, topics.redeemConfirmed, topics.rewardEventsDlq, topics.redeemEventsDlq]
+  const before = new Map((await log.admin.describeTopics(names)).map(d => [d.name, d.partitions]))
+  const rewardParts = before.get(topics.rewardEvents)
+  const redeemParts = before.get(topics.redeemEvents)
+  // A missing input is created with the partitions of the existing one, so they stay co-partitioned.
+  const inputPartitions = rewardParts ?? redeemParts ?? config.partitions
+  if (rewardParts !== undefined && redeemParts !== undefined && rewardParts !== redeemParts) {
+    throw new RewardsError('TOPOLOGY_INVALID', `${topics.rewardEvents} has ${rewardParts} partitions but ${topics.redeemEvents} has ${redeemParts}: the input topics must be co-partitioned (same partition count); recreate one of them`)
+  }
+  const missing = names.filter(n => !before.has(n)).map(name => ({
+    name,
+    partitions: name === topics.rewardEvents || name === topics.redeemEvents ? inputPartitions : config.partitions
+  }))
+  if (missing.length > 0) await log.admin.createTopics(missing)
+  const after = new Map((await log.admin.describeTopics(names)).map(d => [d.name, d.partitions]))
+  const notThere = names.filter(n => !after.has(n))
+  if (notThere.length > 0) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `topics still missing after creation: ${notThere.join(', ')}`)
+  const createdNames = new Set(missing.map(m => m.name))
+  return names.map(name => ({ name, partitions: after.get(name)!, status: createdNames.has(name) ? 'created' : 'exists' }))
+}
