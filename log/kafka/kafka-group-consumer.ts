@@ -59,6 +59,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   readonly #buffers = new Map<string, Buffered>()
   #heartbeatTimer: NodeJS.Timeout | undefined
   #heartbeatInFlight = false
+  #heartbeatChain = 0
   #wake: (() => void) | undefined
   #polling = false
   #closed = false
@@ -264,7 +265,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
       const userData = subscription.userData
       return { memberId: member.memberId, topics: subscription.topics, userData: userData === null || userData === undefined || userData.length === 0 ? null : Buffer.from(userData) }
     })
-    const topics = [...new Set(decoded.flatMap(m => m.topics))].sort()
+    // Subscribed topics that do not exist (yet) get no partitions, as with the Java leader.
+    const existing = new Set(await this.#admin.listTopics())
+    const topics = [...new Set(decoded.flatMap(m => m.topics))].filter(topic => existing.has(topic)).sort()
     const metadata = await this.#client.metadata(topics, true)
     const partitionsPerTopic = new Map<string, number>()
     for (const topic of topics) {
@@ -311,14 +314,20 @@ export class KafkaGroupConsumer implements GroupConsumer {
 
   #startHeartbeat (): void {
     this.#stopHeartbeat()
+    // Each start opens a new chain; a heartbeat still in flight from an older chain (stopped for
+    // a rejoin) must not reschedule itself next to the new one.
+    const chain = ++this.#heartbeatChain
     const beat = (): void => {
-      this.#heartbeatTimer = setTimeout(() => { void this.#heartbeat().finally(() => { if (this.#heartbeatTimer !== undefined && !this.#closed) beat() }) }, this.#heartbeatIntervalMs)
+      this.#heartbeatTimer = setTimeout(() => {
+        void this.#heartbeat().finally(() => { if (chain === this.#heartbeatChain && !this.#closed) beat() })
+      }, this.#heartbeatIntervalMs)
       this.#heartbeatTimer.unref()
     }
     beat()
   }
 
   #stopHeartbeat (): void {
+    this.#heartbeatChain++
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer)
     this.#heartbeatTimer = undefined
   }
@@ -375,11 +384,13 @@ export class KafkaGroupConsumer implements GroupConsumer {
       }
       throw toRewardsError(error, 'LOG_CONNECTION', 'fetch')
     }
+    const requested = new Map(positions.map(p => [partitionKey(p), p.offset]))
     const outOfRange: TopicPartition[] = []
     for (const result of fetched) {
       const key = partitionKey(result)
-      // The assignment, a pause or a seek may have changed while the fetch was in flight.
-      if (!this.#isAssigned(key) || this.#paused.has(key) || this.#positions.get(key) !== positions.find(p => partitionKey(p) === key)?.offset) continue
+      // The assignment, a pause or a seek may have changed while the fetch was in flight (a
+      // position is only present for an assigned partition).
+      if (this.#paused.has(key) || this.#positions.get(key) !== requested.get(key)) continue
       if (result.errorId !== null) {
         if (result.errorId === 'OFFSET_OUT_OF_RANGE') outOfRange.push(result)
         else this.#client.admin.clearMetadata()
