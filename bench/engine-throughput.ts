@@ -9,6 +9,9 @@
 // - kafka: a plain @platformatic/kafka Consumer loop (the ratio's baseline), and, for reference,
 //   the log port's PartitionReader (the fetch path the engine's consumer shares);
 // - embedded: the port's PartitionReader over every partition.
+// - kafka, for reference: a plain consume -> aggregate -> produce loop (platformatic consumer, the
+//   port's idempotent producer, one output per input, sends of 5000 awaited; no store, no commits),
+//   to tell the cost of writing the outputs from the engine's own.
 // The baseline is measured before the engine runs and again after them; the ratio uses their mean.
 // After each engine run the store is checked against the expected count and sum of every key.
 //
@@ -19,7 +22,7 @@ import type { LogRecord } from '../log/log-port.ts'
 import type { StreamsConfigInput } from '../topology/runtime/streams-config.ts'
 import { StreamsApplication } from '../topology/streams-application.ts'
 import { StreamsBuilder } from '../topology/streams-builder.ts'
-import { platformaticRead, portRead, type ReadTiming } from './lib/baselines.ts'
+import { platformaticPipe, platformaticRead, portRead, type ReadTiming } from './lib/baselines.ts'
 import { backendOf, parseArgs } from './lib/cli.ts'
 import { printTop, saveProfile, startProfile, type CpuProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from './lib/logs.ts'
@@ -100,6 +103,31 @@ try {
     return timing
   }
 
+  /** Reference (kafka): the same aggregation with its outputs written, outside the engine. */
+  const runPipe = async (): Promise<ReadTiming> => {
+    const pipeOutput = uniqueName('bench-pipe-out')
+    created.push(pipeOutput)
+    await log.admin.createTopics([{ name: pipeOutput, partitions: args.partitions }])
+    const producer = await log.createProducer({ clientId: uniqueName('bench-pipe-producer') })
+    const totals = new Map<string, Totals>()
+    try {
+      const timing = await platformaticPipe(input, args.records, (key, value) => {
+        if (key === null || value === null) return null
+        const k = key.toString('utf8')
+        const event = JSON.parse(value.toString('utf8')) as Event
+        let t = totals.get(k)
+        if (t === undefined) totals.set(k, t = { count: 0, sum: 0 })
+        t.count++
+        t.sum += event.amount
+        return { topic: pipeOutput, key, value: Buffer.from(JSON.stringify(t)) }
+      }, records => producer.send(records), 5000, timeoutMs)
+      checkTotals('consume-produce loop', totals, expected)
+      return timing
+    } finally {
+      await producer.close()
+    }
+  }
+
   const runEngine = async (guarantee: Guarantee): Promise<EngineTiming> => {
     const applicationId = uniqueName(`bench-agg-${guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`)
     created.push(`${applicationId}-totals-changelog`)
@@ -143,6 +171,7 @@ try {
 
   const before = await runBaseline()
   const reader = backend === 'kafka' ? await runPortReader() : undefined
+  const pipe = backend === 'kafka' ? await runPipe() : undefined
   const engines: EngineTiming[] = []
   for (const g of guarantees) engines.push(await runEngine(g))
   const after = await runBaseline()
@@ -155,6 +184,7 @@ try {
     [`baseline: ${baselineName} (after)`, fmtMs(after.totalMs), fmtRate(rate(args.records, after.totalMs)), fmtRate(rate(args.records, after.steadyMs)), '', '']
   ]
   if (reader) rows.push(['reference: port PartitionReader (kafka)', fmtMs(reader.totalMs), fmtRate(rate(args.records, reader.totalMs)), fmtRate(rate(args.records, reader.steadyMs)), fmtRatio(rate(args.records, reader.totalMs) / baselineRate), fmtRatio(rate(args.records, reader.steadyMs) / baselineSteady)])
+  if (pipe) rows.push(['reference: consume-aggregate-produce loop', fmtMs(pipe.totalMs), fmtRate(rate(args.records, pipe.totalMs)), fmtRate(rate(args.records, pipe.steadyMs)), fmtRatio(rate(args.records, pipe.totalMs) / baselineRate), fmtRatio(rate(args.records, pipe.steadyMs) / baselineSteady)])
   for (const e of engines) {
     rows.push([`engine ${e.guarantee}`, fmtMs(e.totalMs), fmtRate(rate(args.records, e.totalMs)), fmtRate(rate(args.records, e.steadyMs)), fmtRatio(rate(args.records, e.totalMs) / baselineRate), fmtRatio(rate(args.records, e.steadyMs) / baselineSteady)])
   }
