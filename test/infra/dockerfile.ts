@@ -68,6 +68,9 @@ export function copyBuildContext (target: string, patterns = readDockerignore())
       const rel = relative(repoRoot, absolute)
       if (entry.isDirectory()) {
         if (entry.name === 'node_modules' || rel === '.git') continue
+        // An ignored folder is skipped whole unless an exception (!pattern) reaches inside it.
+        const reopened = patterns.some(p => p.startsWith('!') && p.slice(1).startsWith(`${rel}/`))
+        if (isIgnored(rel, patterns) && !reopened) continue
         walk(absolute)
       } else if (!isIgnored(rel, patterns)) {
         mkdirSync(join(target, dirname(rel)), { recursive: true })

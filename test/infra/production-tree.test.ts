@@ -1,15 +1,20 @@
 // The image's build stage, run here without Docker: the build context (as .dockerignore makes it)
 // is copied to a temp directory, the `deps` stage's commands run there exactly as the Dockerfile
 // writes them, and the app starts from that tree on Node 24. A runtime import of a devDependency
-// would fail here, as it would in the image.
+// would fail here, as it would in the image. Then it runs as the container does: `start` with the
+// embedded defaults, healthy on /health/live, and a clean exit on SIGTERM (what ECS and Kubernetes
+// send on stop).
 import t from 'tap'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { copyBuildContext, dockerfilePath, parseDockerfile, repoRoot } from './dockerfile.ts'
 import { readFileSync } from 'node:fs'
+import { copyBuildContext, dockerfilePath, parseDockerfile, repoRoot } from './dockerfile.ts'
 
 const run = promisify(execFile)
 const cliEntry = join(repoRoot, 'cli', 'rewards.ts')
@@ -31,6 +36,7 @@ t.test('the production dependency tree starts the app', {
   // The RUN steps after WORKDIR /app (the earlier one installs a compiler with apt, root-only).
   const steps = deps?.instructions.slice(workdirAt + 1).filter(i => i.keyword === 'RUN').map(i => i.args) ?? []
   t.ok(steps.some(s => s.includes('npm ci --omit=dev')), 'the npm ci step is among them')
+  const installStarted = Date.now()
   for (const step of steps) {
     await run('bash', ['-euo', 'pipefail', '-c', step], {
       cwd: work,
@@ -39,9 +45,42 @@ t.test('the production dependency tree starts the app', {
       maxBuffer: 64 * 1024 * 1024
     })
   }
+  t.comment(`build stage: ${Math.round((Date.now() - installStarted) / 1000)} s`)
   t.notOk(existsSync(join(work, 'node_modules', 'typescript')), 'no devDependency installed')
   t.notOk(existsSync(join(work, 'node_modules', 'tap')), 'no test runner installed')
 
-  const { stdout } = await run(node24, [join(work, 'cli', 'rewards.ts'), '--help'], { cwd: work, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' } })
+  // Only what the image sets: none of the REWARDS_* that `npm test` exports for the local services.
+  const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'production', REWARDS_DATA_DIR: join(work, 'data'), REWARDS_HTTP_HOST: '127.0.0.1', REWARDS_HTTP_PORT: String(await freePort()) }
+  const { stdout } = await run(node24, [join(work, 'cli', 'rewards.ts'), '--help'], { cwd: work, env })
   t.match(stdout, /start/, '`rewards --help` lists the start command')
+
+  const app = spawn(node24, [join(work, 'cli', 'rewards.ts'), 'start', '--role', 'all'], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  app.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  app.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = once(app, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+  t.teardown(() => { if (app.exitCode === null && app.signalCode === null) app.kill('SIGKILL') })
+  const startedAt = Date.now()
+  let live = false
+  for (const deadline = Date.now() + 90_000; Date.now() < deadline && app.exitCode === null && !live;) {
+    live = await fetch(`http://127.0.0.1:${env.REWARDS_HTTP_PORT}/health/live`).then(r => r.ok, () => false)
+    if (!live) await new Promise(resolve => setTimeout(resolve, 500))
+  }
+  t.ok(live, 'GET /health/live answers 200', { output: output.slice(-3000) })
+  t.comment(`live after ${Math.round((Date.now() - startedAt) / 1000)} s`)
+  const stoppingAt = Date.now()
+  app.kill('SIGTERM')
+  const timer = setTimeout(() => app.kill('SIGKILL'), 60_000)
+  const [code, signal] = await exited
+  clearTimeout(timer)
+  t.comment(`stopped ${Math.round((Date.now() - stoppingAt) / 1000)} s after SIGTERM`)
+  t.same({ code, signal }, { code: 0, signal: null }, 'SIGTERM: graceful shutdown, exit 0', { output: output.slice(-3000) })
 })
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise(resolve => server.close(resolve))
+  return port
+}
