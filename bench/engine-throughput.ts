@@ -17,6 +17,7 @@
 //
 //   node_modules/.bin/node bench/engine-throughput.ts [--records 200000] [--keys 10000]
 //     [--partitions 12] [--backend kafka|embedded] [--guarantee both|exactly_once_v2|at_least_once]
+//     [--config bufferedRecordsPerPartition=20000,commitIntervalMs=1000]   (numeric engine config overrides)
 //     [--profile /tmp/engine]   (CPU profile of each engine run: top functions, /tmp/engine-<guarantee>.cpuprofile)
 import type { LogRecord } from '../log/log-port.ts'
 import type { StreamsConfigInput } from '../topology/runtime/streams-config.ts'
@@ -28,13 +29,20 @@ import { printTop, saveProfile, startProfile, type CpuProfile } from './lib/cpu-
 import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from './lib/logs.ts'
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
 
-const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, profile: '' })
+const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, profile: '', config: '' })
 const backend = backendOf(args.backend)
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const isGuarantee = (g: string): g is Guarantee => g === 'exactly_once_v2' || g === 'at_least_once'
 const guarantees: Guarantee[] = args.guarantee === 'both' ? ['exactly_once_v2', 'at_least_once'] : isGuarantee(args.guarantee) ? [args.guarantee] : []
 if (guarantees.length === 0) throw new Error(`--guarantee must be both, exactly_once_v2 or at_least_once, got ${args.guarantee}`)
 const timeoutMs = args.timeout * 1000
+/** --config 'name=value,...': numeric StreamsConfig overrides (e.g. bufferedRecordsPerPartition=20000). */
+const overrides: Record<string, number> = {}
+for (const pair of args.config.split(',').filter(p => p !== '')) {
+  const [name, value] = pair.split('=')
+  if (name === undefined || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--config wants name=number pairs, got ${pair}`)
+  overrides[name] = Number(value)
+}
 
 interface Event { readonly amount: number, readonly merchant: string, readonly at: string }
 interface Totals { count: number, sum: number }
@@ -70,7 +78,7 @@ const output = uniqueName('bench-totals')
 const created: string[] = [input, output]
 const profiles: Array<{ guarantee: string, profile: CpuProfile }> = []
 try {
-  console.log(`engine throughput: ${args.records} records, ${args.keys} keys, ${args.partitions} partitions, ${backend} log, node ${process.version}`)
+  console.log(`engine throughput: ${args.records} records, ${args.keys} keys, ${args.partitions} partitions, ${backend} log, node ${process.version}${args.config ? `, config ${args.config}` : ''}`)
   await log.admin.createTopics([{ name: input, partitions: args.partitions }, { name: output, partitions: args.partitions }])
   const expected = new Map<string, Totals>()
   const producedAt = nowMs()
@@ -138,7 +146,7 @@ try {
       .toStream()
       .to(output)
     const state = tempStateDir()
-    const config: StreamsConfigInput = { applicationId, stateDir: state.dir, processingGuarantee: guarantee }
+    const config: StreamsConfigInput = { ...overrides, applicationId, stateDir: state.dir, processingGuarantee: guarantee }
     const app = new StreamsApplication(builder.build(), { log, config })
     try {
       const stopProfile = args.profile === '' ? undefined : await startProfile()
