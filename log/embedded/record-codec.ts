@@ -33,9 +33,11 @@ export function encodeRecord (record: StoredRecord): Buffer {
     const nameBytes = names[i]!
     const value = headerEntries[i]![1]
     at = out.writeUInt32BE(nameBytes.length, at)
-    at += nameBytes.copy(out, at)
+    out.set(nameBytes, at)
+    at += nameBytes.length
     at = out.writeUInt32BE(value.length, at)
-    at += value.copy(out, at)
+    out.set(value, at)
+    at += value.length
   }
   return out
 }
@@ -59,7 +61,10 @@ export function decodeRecord (data: Buffer): StoredRecord {
     at += nameLength
     const valueLength = data.readUInt32BE(at)
     at += 4
-    headers[name] = Buffer.from(data.subarray(at, at + valueLength))
+    const headerValue = Buffer.from(data.subarray(at, at + valueLength))
+    // defineProperty: a header named "__proto__" must stay a plain entry.
+    if (name === '__proto__') Object.defineProperty(headers, name, { value: headerValue, enumerable: true, writable: true, configurable: true })
+    else headers[name] = headerValue
     at += valueLength
   }
   return { timestamp, key: key.bytes, value: value.bytes, headers }
@@ -68,7 +73,8 @@ export function decodeRecord (data: Buffer): StoredRecord {
 function writeNullable (out: Buffer, at: number, bytes: Buffer | null): number {
   if (bytes === null) return out.writeInt32BE(-1, at)
   at = out.writeInt32BE(bytes.length, at)
-  return at + bytes.copy(out, at)
+  out.set(bytes, at) // set(), not copy(): a plain Uint8Array works too
+  return at + bytes.length
 }
 
 function readNullable (data: Buffer, at: number): { bytes: Buffer | null, next: number } {
