@@ -1,0 +1,117 @@
+// The archive database: PostgreSQL through `pg` when a URL is configured, otherwise the embedded
+// PostgreSQL (PGlite, WebAssembly) in the data directory. Both behind one small interface so the
+// archiver, the ops commands and the API code against the same thing and run the same migrations.
+//
+// - query(sql, params): one statement with $n parameters; without parameters several statements
+//   separated by ';' may be given (migrations).
+// - transaction(fn): BEGIN … COMMIT on one connection; a thrown error rolls back.
+// - PGlite is single-process: a second process opening the same directory corrupts nothing but
+//   gets an error; the embedded default runs every role in one process.
+// - pg: bounded pool, connect and query timeouts so an unreachable server fails fast (the archiver
+//   retries with backoff behind a circuit breaker; see processors/archive/).
+import { mkdirSync } from 'node:fs'
+import pg from 'pg'
+import { PGlite } from '@electric-sql/pglite'
+
+export interface Queryable {
+  query<T = Record<string, unknown>> (sql: string, params?: unknown[]): Promise<{ rows: T[] }>
+}
+
+export interface Database extends Queryable {
+  transaction<T> (fn: (tx: Queryable) => Promise<T>): Promise<T>
+  close (): Promise<void>
+  readonly kind: 'postgres' | 'pglite'
+}
+
+export interface DatabaseConfig {
+  /** postgres://…; absent or null → PGlite in `<dataDir>/pg` (or `pgDir` when given). */
+  readonly databaseUrl?: string | null
+  readonly dataDir: string
+  /** Overrides `<dataDir>/pg` for PGlite. */
+  readonly pgDir?: string
+  /** pg pool size; default 4. */
+  readonly maxConnections?: number
+  /** pg: connect timeout; default 5000 ms. */
+  readonly connectTimeoutMs?: number
+  /** pg: client-side query timeout; default 30000 ms. */
+  readonly queryTimeoutMs?: number
+}
+
+export async function openDatabase (config: DatabaseConfig): Promise<Database> {
+  if (config.databaseUrl !== undefined && config.databaseUrl !== null && config.databaseUrl !== '') {
+    return openPostgres(config.databaseUrl, config)
+  }
+  const dir = config.pgDir ?? `${config.dataDir.replace(/\/$/, '')}/pg`
+  mkdirSync(dir, { recursive: true })
+  return await openPglite(dir)
+}
+
+function openPostgres (url: string, config: DatabaseConfig): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: config.maxConnections ?? 4,
+    connectionTimeoutMillis: config.connectTimeoutMs ?? 5000,
+    query_timeout: config.queryTimeoutMs ?? 30_000,
+    idleTimeoutMillis: 10_000
+  })
+  // An idle client losing its connection (server restart) must not crash the process: the next
+  // query gets a fresh connection or a clear error.
+  pool.on('error', () => {})
+  return {
+    kind: 'postgres',
+    async query<T> (sql: string, params?: unknown[]) {
+      const result = await pool.query(sql, params)
+      // Multi-statement text returns one result per statement: the last one is the answer.
+      const last = Array.isArray(result) ? result[result.length - 1] : result
+      return { rows: (last?.rows ?? []) as T[] }
+    },
+    async transaction<T> (fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect()
+      let broken = false
+      try {
+        await client.query('BEGIN')
+        const tx: Queryable = {
+          async query<R> (sql: string, params?: unknown[]) {
+            const result = await client.query(sql, params)
+            return { rows: result.rows as R[] }
+          }
+        }
+        const value = await fn(tx)
+        await client.query('COMMIT')
+        return value
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK')
+        } catch {
+          broken = true
+        }
+        throw error
+      } finally {
+        client.release(broken)
+      }
+    },
+    async close () {
+      await pool.end()
+    }
+  }
+}
+
+async function openPglite (dir: string): Promise<Database> {
+  const db = await PGlite.create(dir)
+  const run = async <T> (target: Pick<PGlite, 'query' | 'exec'>, sql: string, params?: unknown[]): Promise<{ rows: T[] }> => {
+    if (params === undefined || params.length === 0) {
+      const results = await target.exec(sql)
+      return { rows: (results[results.length - 1]?.rows ?? []) as T[] }
+    }
+    const result = await target.query<T>(sql, params)
+    return { rows: result.rows }
+  }
+  return {
+    kind: 'pglite',
+    query: (sql, params) => run(db, sql, params),
+    transaction: fn => db.transaction(tx => fn({ query: (sql, params) => run(tx, sql, params) })),
+    async close () {
+      await db.close()
+    }
+  }
+}
