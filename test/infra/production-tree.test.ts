@@ -7,7 +7,7 @@
 import t from 'tap'
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -36,12 +36,17 @@ t.test('the production dependency tree starts the app', {
   // The RUN steps after WORKDIR /app (the earlier one installs a compiler with apt, root-only).
   const steps = deps?.instructions.slice(workdirAt + 1).filter(i => i.keyword === 'RUN').map(i => i.args) ?? []
   t.ok(steps.some(s => s.includes('npm ci --omit=dev')), 'the npm ci step is among them')
+  // A private npm cache, so `npm cache clean --force` in the step cannot touch the user's; seeded
+  // from the user's cache (content hard-linked: cacache never rewrites content files; the index is
+  // copied, since npm appends to it) so the install runs offline when the lockfile's packages are
+  // there, as a Docker build with a warm cache would.
+  const cache = join(work, '.npm-cache')
+  await seedNpmCache(cache)
   const installStarted = Date.now()
   for (const step of steps) {
     await run('bash', ['-euo', 'pipefail', '-c', step], {
       cwd: work,
-      // A private npm cache, so `npm cache clean --force` in the step cannot touch the user's.
-      env: { ...process.env, npm_config_cache: join(work, '.npm-cache'), npm_config_prefer_offline: 'true', CI: 'true' },
+      env: { ...process.env, npm_config_cache: cache, npm_config_prefer_offline: 'true', CI: 'true' },
       maxBuffer: 64 * 1024 * 1024
     })
   }
@@ -76,6 +81,19 @@ t.test('the production dependency tree starts the app', {
   t.comment(`stopped ${Math.round((Date.now() - stoppingAt) / 1000)} s after SIGTERM`)
   t.same({ code, signal }, { code: 0, signal: null }, 'SIGTERM: graceful shutdown, exit 0', { output: output.slice(-3000) })
 })
+
+async function seedNpmCache (cache: string): Promise<void> {
+  try {
+    const { stdout } = await run('npm', ['config', 'get', 'cache'])
+    const source = join(stdout.trim(), '_cacache')
+    if (!existsSync(join(source, 'content-v2')) || !existsSync(join(source, 'index-v5'))) return
+    mkdirSync(join(cache, '_cacache'), { recursive: true })
+    await run('cp', ['-al', join(source, 'content-v2'), join(cache, '_cacache', 'content-v2')])
+    await run('cp', ['-r', join(source, 'index-v5'), join(cache, '_cacache', 'index-v5')])
+  } catch {
+    // Another filesystem or no cache yet: the install fetches from the registry instead.
+  }
+}
 
 async function freePort (): Promise<number> {
   const server = createServer()
