@@ -8,8 +8,8 @@ import { BACKENDS, readUntil, tempStateDir, uniqueName } from './backends.ts'
 
 const PARTITIONS = 3
 
-for (const backend of BACKENDS) {
-  t.test(`word count on the ${backend.name} log`, async t => {
+for (const backend of BACKENDS) for (const guarantee of ['exactly_once_v2', 'at_least_once'] as const) {
+  t.test(`word count on the ${backend.name} log, ${guarantee}`, async t => {
     const { log, cleanup } = await backend.open()
     const input = uniqueName('lines')
     const output = uniqueName('counts')
@@ -24,7 +24,7 @@ for (const backend of BACKENDS) {
       .toStream()
       .to(output, { valueSerde: Serdes.json<number>() })
     // Keys are the words themselves so that grouping by key needs no repartition.
-    const app = new StreamsApplication(builder.build(), { log, config: { applicationId: appId, stateDir: state.dir } })
+    const app = new StreamsApplication(builder.build(), { log, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: guarantee } })
     t.teardown(async () => {
       await app.close()
       await log.admin.deleteTopics([input, output, `${appId}-counts-changelog`])
@@ -62,7 +62,7 @@ for (const backend of BACKENDS) {
     t.equal(store.get('never-seen'), undefined)
   })
 
-  t.test(`stream-table join on the ${backend.name} log`, async t => {
+  if (guarantee === 'exactly_once_v2') t.test(`stream-table join on the ${backend.name} log`, async t => {
     const { log, cleanup } = await backend.open()
     const customers = uniqueName('customers')
     const orders = uniqueName('orders')
