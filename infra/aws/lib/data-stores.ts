@@ -160,6 +160,8 @@ export class DataStores extends Construct {
     if (dbSecret === undefined) throw new Error('the database has generated credentials')
     const dbPassword = dbSecret.secretValueFromJson('password').toString()
     // The generated password excludes URL-reserved characters (the RDS default exclusion list).
+    // `unsafePlainText` only in name: the value holds a {{resolve:secretsmanager:…}} dynamic
+    // reference, which CloudFormation resolves at deploy time; the template never has the password.
     const databaseUrl = new secretsmanager.Secret(this, 'DatabaseUrl', {
       description: 'REWARDS_DATABASE_URL of the rewards app (TLS, verified against the RDS CA)',
       encryptionKey: key,
@@ -210,10 +212,12 @@ export class DataStores extends Construct {
       transitEncryptionEnabled: true,
       atRestEncryptionEnabled: true,
       kmsKeyId: key.keyArn,
+      // A dynamic reference to the secret, not the token itself.
       authToken: redisToken.secretValue.unsafeUnwrap(),
       snapshotRetentionLimit: config.protectData ? 7 : 0,
       autoMinorVersionUpgrade: true
     })
+    // As for the database URL: the token enters only as a dynamic reference.
     const redisUrl = new secretsmanager.Secret(this, 'RedisUrl', {
       description: 'REWARDS_REDIS_URL of the rewards app (rediss: TLS + AUTH)',
       encryptionKey: key,

@@ -1,6 +1,6 @@
 // One environment (dev, staging or prod) of the rewards platform: network, data stores, the four
-// roles on ECS Fargate, alarms. Environment-agnostic (no lookups): the account and region come from
-// the credentials at deploy time; `cdk synth` needs no AWS access.
+// roles on ECS Fargate, alarms. No look-ups: the region comes from the app context, the account
+// from the credentials at deploy time, so `cdk synth` needs no AWS access.
 import { Stack, Tags } from 'aws-cdk-lib'
 import type { StackProps } from 'aws-cdk-lib'
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch'
