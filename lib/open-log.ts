@@ -2,8 +2,6 @@
 // the embedded durable log in <dataDir>/log (one process at a time: a second opener gets
 // STATE_DIR_LOCKED). The caller owns the returned Log and closes it.
 import type { Log } from '../log/log-port.ts'
-import { createKafkaLog } from '../log/kafka/index.ts'
-import { openEmbeddedLog } from '../log/embedded/index.ts'
 import type { RewardsConfig } from './config.ts'
 
 export interface OpenLogOptions {
@@ -12,9 +10,13 @@ export interface OpenLogOptions {
 }
 
 export async function openLogFromConfig (config: Pick<RewardsConfig, 'kafkaBrokers' | 'logDir' | 'applicationId'>, options: OpenLogOptions = {}): Promise<Log> {
+  // Each backend is loaded only when used: the Kafka client alone takes seconds to import, which
+  // every command (even --help) would pay otherwise.
   if (config.kafkaBrokers !== null) {
+    const { createKafkaLog } = await import('../log/kafka/index.ts')
     return createKafkaLog({ brokers: [...config.kafkaBrokers], clientId: options.clientId ?? `${config.applicationId}-${process.pid}` })
   }
+  const { openEmbeddedLog } = await import('../log/embedded/index.ts')
   return await openEmbeddedLog({ dir: config.logDir })
 }
 

@@ -2,8 +2,6 @@
 // state directory (see cli/offline-store.ts). A running instance is answered over HTTP instead.
 import { Command, InvalidArgumentError } from 'commander'
 import { action, configFrom, withConfigOptions, write, type CliContext, EXIT } from '../cli-context.ts'
-import { openOfflineStore } from '../offline-store.ts'
-import { rewardsPlatform } from '../rewards-platform.ts'
 
 function positiveInt (value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100_000) throw new InvalidArgumentError('expected an integer from 1 to 100000')
@@ -25,7 +23,8 @@ export function storeCommand (ctx: CliContext): Command {
   withConfigOptions(get)
   get.action(action(ctx, 'store get', async (storeName: string, key: string) => {
     const config = configFrom(ctx, get)
-    const opened = await openOfflineStore(config, rewardsPlatform(config).topology, storeName)
+    const { openOfflineStore } = await import('../offline-store.ts')
+    const opened = await openOfflineStore(config, (await import('../rewards-platform.ts')).rewardsPlatform(config).topology, storeName)
     try {
       const entry = opened.get(key)
       if (entry === undefined) {
@@ -49,7 +48,8 @@ export function storeCommand (ctx: CliContext): Command {
   scan.action(action(ctx, 'store scan', async (storeName: string) => {
     const config = configFrom(ctx, scan)
     const opts = scan.opts<{ prefix: string, limit: number, json?: boolean }>()
-    const opened = await openOfflineStore(config, rewardsPlatform(config).topology, storeName)
+    const { openOfflineStore } = await import('../offline-store.ts')
+    const opened = await openOfflineStore(config, (await import('../rewards-platform.ts')).rewardsPlatform(config).topology, storeName)
     try {
       const entries = opened.scan(opts.prefix, opts.limit)
       if (opts.json === true) await write(ctx.out, JSON.stringify(entries, null, 2))

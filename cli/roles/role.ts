@@ -15,6 +15,15 @@ import type { RewardsPlatform } from '../rewards-platform.ts'
 export type RoleName = 'processor' | 'api' | 'archiver' | 'auth'
 export const ROLE_NAMES: readonly RoleName[] = Object.freeze(['processor', 'api', 'archiver', 'auth'])
 
+/** What each role is for and, for a role not built yet, what is missing (shown by --help and
+ *  logged by `start`). Whoever builds a role updates its line and its factory in ./index.ts. */
+export const ROLE_DESCRIPTIONS: Readonly<Record<RoleName, string>> = Object.freeze({
+  processor: 'runs the rewards topology (state stores, confirmations, dead letters)',
+  api: 'public HTTP API (balances, activity, events, redemptions) — not available yet in this build: only the ops endpoints (/health, /metrics, /v1/topology) are served',
+  archiver: 'PostgreSQL archive of every input and output record — not available yet in this build: nothing is archived',
+  auth: 'OAuth2 token server (/oauth/token, JWKS) — not available yet in this build'
+})
+
 export interface RoleContext {
   readonly config: RewardsConfig
   readonly logger: Logger

@@ -1,0 +1,150 @@
+// What `rewards start` runs (see cli/commands/start.ts): the roles, the ops HTTP listener(s), and
+// the shutdown sequence. Loaded only when `start` runs.
+import type { FastifyInstance } from 'fastify'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { Readiness } from '../api/health/readiness.ts'
+import { buildServer } from '../api/ops-server.ts'
+import { safeConfigSummary } from '../lib/config.ts'
+import { describeLogLocation, openLogFromConfig } from '../lib/open-log.ts'
+import type { Log } from '../log/log-port.ts'
+import { EXIT } from './cli-context.ts'
+import { ROLE_NAMES, ROLES, type Role, type RoleContext, type RoleName } from './roles/index.ts'
+
+/** Bound on a graceful shutdown: under the 30 s a container orchestrator (ECS, Kubernetes)
+ *  waits between SIGTERM and SIGKILL, so we exit on our own terms. */
+export const SHUTDOWN_TIMEOUT_MS = 25_000
+
+export interface RunOptions {
+  readonly config: RoleContext['config']
+  readonly logger: RoleContext['logger']
+  readonly platform: RoleContext['platform']
+  readonly requested: RoleName[] | 'all'
+  readonly createTopics: boolean
+}
+
+export async function runPlatform (options: RunOptions): Promise<number> {
+  const { config, logger, platform } = options
+  const names = options.requested === 'all' ? [...ROLE_NAMES] : options.requested
+  const available = names.filter(name => ROLES[name].factory !== null)
+  const unavailable = names.filter(name => ROLES[name].factory === null)
+  logger.info({ roles: available, config: safeConfigSummary(config) }, `rewards starting (roles: ${available.join(', ') || 'none'}; log: ${describeLogLocation(config)})`)
+  for (const name of unavailable) {
+    logger.warn({ role: name }, `role ${name} is not available yet in this build${options.requested === 'all' ? ' (skipped)' : ''}: ${ROLES[name].summary}`)
+  }
+
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const readiness = new Readiness()
+  // Explicitly requested roles that do not exist keep the instance not ready: it cannot serve them.
+  if (options.requested !== 'all') {
+    for (const name of unavailable) readiness.add(name, () => ({ ready: false, detail: 'role not available in this build' }))
+  }
+  const server = buildServer({ readiness, registry, logger, topology: () => platform.view, serveMetrics: config.metricsPort === null })
+  const metricsServer: FastifyInstance | null = config.metricsPort === null
+    ? null
+    : buildServer({ readiness, registry, logger: logger.child({ listener: 'metrics' }), serveHealth: false })
+
+  let log: Promise<Log> | undefined
+  let listening = ''
+  let exitCode: number = EXIT.OK
+  let stopping: Promise<number> | undefined
+  let signals = 0
+  const roles: Role[] = []
+  let reportStopped: (code: number) => void = () => {}
+  const stopped = new Promise<number>(resolve => { reportStopped = resolve })
+
+  const shutdown = (reason: string, code: number): Promise<number> => {
+    if (stopping !== undefined) return stopping
+    exitCode = code
+    readiness.markShuttingDown()
+    logger.info({ reason }, `shutting down (${reason}): readiness is now false`)
+    const timer = setTimeout(() => {
+      logger.error(`shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms; exiting`)
+      process.exit(EXIT.FAILED)
+    }, SHUTDOWN_TIMEOUT_MS)
+    timer.unref()
+    stopping = (async () => {
+      for (const role of [...roles].reverse()) {
+        try {
+          await role.close()
+        } catch (error) {
+          exitCode = EXIT.FAILED
+          logger.error({ err: error, role: role.name }, `role ${role.name} did not close cleanly`)
+        }
+      }
+      await Promise.allSettled([server.close(), metricsServer?.close()])
+      if (log !== undefined) {
+        try {
+          await (await log).close()
+        } catch { /* it failed to open; nothing to close */ }
+      }
+      clearTimeout(timer)
+      logger.info({ exitCode }, 'stopped')
+      return exitCode
+    })()
+    void stopping.then(reportStopped)
+    return stopping
+  }
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++
+    if (signals > 1) {
+      logger.warn({ signal }, `second ${signal}: exiting without finishing the shutdown`)
+      process.exit(EXIT.FAILED)
+    }
+    void shutdown(signal, EXIT.OK)
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+
+  const ctx: RoleContext = {
+    config,
+    logger,
+    registry,
+    readiness,
+    server,
+    platform,
+    createTopics: options.createTopics,
+    log: () => {
+      log ??= openLogFromConfig(config, { clientId: `${config.applicationId}-${process.pid}` })
+      return log
+    },
+    advertisedAddress: () => listening,
+    fatal: error => {
+      logger.error({ err: error }, `fatal: ${(error as Error)?.message ?? String(error)}`)
+      void shutdown('fatal error', EXIT.FAILED)
+    }
+  }
+
+  try {
+    for (const name of available) roles.push(await ROLES[name].factory!(ctx))
+    const address = await server.listen({ host: config.httpHost, port: config.httpPort })
+    const bound = server.server.address()
+    listening = typeof bound === 'object' && bound !== null ? `${config.httpHost}:${bound.port}` : `${config.httpHost}:${config.httpPort}`
+    logger.info({ address, port: typeof bound === 'object' && bound !== null ? bound.port : config.httpPort }, `HTTP listening on ${address} (GET /health/live, /health/ready, /v1/topology${metricsServer === null ? ', /metrics' : ''})`)
+    if (metricsServer !== null) {
+      const metricsAddress = await metricsServer.listen({ host: config.httpHost, port: config.metricsPort! })
+      logger.info({ address: metricsAddress }, `metrics listening on ${metricsAddress}/metrics`)
+    }
+  } catch (error) {
+    logger.error({ err: error }, `cannot start: ${(error as Error).message}`)
+    return Math.max(await shutdown('start-up failed', EXIT.FAILED), EXIT.FAILED)
+  }
+
+  for (const role of roles) {
+    if (stopping !== undefined) break
+    try {
+      await role.start()
+      logger.info({ role: role.name }, `role ${role.name} started`)
+    } catch (error) {
+      if (stopping !== undefined) break // interrupted by the shutdown
+      ctx.fatal(error)
+    }
+  }
+  if (roles.length === 0) logger.warn('no role is running: only the ops endpoints are served, and /health/ready stays 503')
+  // Run until a signal or a fatal error shuts us down (the HTTP listener keeps the process alive).
+  const code = await stopped
+  process.off('SIGTERM', onSignal)
+  process.off('SIGINT', onSignal)
+  return code
+}

@@ -1,0 +1,161 @@
+// Running the real `rewards` command in a child process: one-shot runs with their output, and
+// long-running `rewards start` with its JSON log lines, readiness polling and a bounded wait for
+// exit. Children get an environment without the REWARDS_* variables of the test run unless a
+// test passes them explicitly.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url))
+export const CLI = fileURLToPath(new URL('../../cli/rewards.ts', import.meta.url))
+export const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map(s => s.trim()).filter(Boolean)
+
+export function unique (prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
+}
+
+/** process.env without any REWARDS_* variable, plus `extra`. */
+export function cleanEnv (extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REWARDS_') && v !== undefined) env[k] = v
+  return { ...env, ...extra }
+}
+
+export interface RunResult {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export function runCli (args: string[], options: { cwd?: string, env?: Record<string, string>, timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [CLI, ...args], { cwd: options.cwd ?? ROOT, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', chunk => { stdout += chunk })
+    child.stderr.on('data', chunk => { stderr += chunk })
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`rewards ${args.join(' ')} did not finish within ${options.timeoutMs ?? 60_000} ms\n${stderr}`)) }, options.timeoutMs ?? 60_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
+  })
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export function portIsFree (port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+export interface LogLine {
+  readonly level: string
+  readonly msg: string
+  readonly [field: string]: unknown
+}
+
+export class RunningCli {
+  readonly child: ChildProcess
+  readonly lines: LogLine[] = []
+  stdout = ''
+  stderr = ''
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  readonly #lineWaiters = new Set<() => void>()
+
+  constructor (args: string[], options: { cwd: string, env: Record<string, string> }) {
+    this.child = spawn(NODE, [CLI, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child.stdout!.on('data', chunk => { this.stdout += chunk })
+    let partial = ''
+    this.child.stderr!.on('data', chunk => {
+      this.stderr += chunk
+      partial += chunk
+      const parts = partial.split('\n')
+      partial = parts.pop()!
+      for (const part of parts) {
+        try { this.lines.push(JSON.parse(part) as LogLine) } catch { /* not a log line */ }
+      }
+      for (const wake of this.#lineWaiters) wake()
+    })
+    this.exited = new Promise(resolve => this.child.on('exit', (code, signal) => {
+      resolve({ code, signal })
+      for (const wake of this.#lineWaiters) wake()
+    }))
+  }
+
+  /** Resolves with the first log line matching `match` (rejects on exit or after timeoutMs). */
+  waitForLine (match: (line: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const found = this.lines.find(match)
+        if (found !== undefined) { done(); resolve(found); return }
+        if (this.child.exitCode !== null || this.child.signalCode !== null) { done(); reject(new Error(`rewards exited (${this.child.exitCode ?? this.child.signalCode}) before the expected log line\n${this.stderr}`)) }
+      }
+      const timer = setTimeout(() => { done(); reject(new Error(`no matching log line within ${timeoutMs} ms\n${this.stderr}`)) }, timeoutMs)
+      const done = (): void => { clearTimeout(timer); this.#lineWaiters.delete(check) }
+      this.#lineWaiters.add(check)
+      check()
+    })
+  }
+
+  /** The port the HTTP server bound (from its "HTTP listening" log line). */
+  async httpPort (timeoutMs = 60_000): Promise<number> {
+    const line = await this.waitForLine(l => typeof l.msg === 'string' && l.msg.startsWith('HTTP listening'), timeoutMs)
+    return line.port as number
+  }
+
+  /** Exit code and signal, or throws when the process has not exited within timeoutMs. */
+  async waitForExit (timeoutMs: number): Promise<{ code: number | null, signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`rewards did not exit within ${timeoutMs} ms\n${this.stderr}`)), timeoutMs) })
+    try {
+      return await Promise.race([this.exited, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Kills the process if it still runs (test teardown). */
+  async kill (): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL')
+      await this.exited
+    }
+  }
+}
+
+/** Polls GET url until it answers `status`, at most timeoutMs (a bounded wait on an event). */
+export async function waitForStatus (url: string, status: number, timeoutMs = 90_000): Promise<Response> {
+  const deadline = Date.now() + timeoutMs
+  let last: string
+  for (;;) {
+    try {
+      const response = await fetch(url)
+      if (response.status === status) return response
+      last = `${response.status} ${await response.text()}`
+    } catch (error) {
+      last = (error as Error).message
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+/** A reward event of SPEC §2.1 as the bytes of a record value. */
+export function rewardEvent (memberId: string, eventId: string, amountCents: number, occurredAt = '2026-03-01T12:00:00Z'): Buffer {
+  return Buffer.from(JSON.stringify({ eventId, memberId, source: 'HOTEL', type: 'EARN', amountCents, currency: 'USD', occurredAt, propertyId: 'P-1' }))
+}

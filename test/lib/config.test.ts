@@ -1,0 +1,150 @@
+// lib/config.ts: every REWARDS_* variable, each flag override, every bad value named by its
+// variable (or flag), the embedded defaults, masking of secrets, and immutability.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { describeConfig, loadConfig, maskUrl, safeConfigSummary, SETTINGS, type SettingKey } from '../../lib/config.ts'
+import { isRewardsError } from '../../lib/errors.ts'
+
+const cwd = mkdtempSync(join(tmpdir(), 'rewards-config-'))
+const rulesFile = join(cwd, 'rules.json')
+writeFileSync(rulesFile, '{}')
+t.teardown(() => rmSync(cwd, { recursive: true, force: true }))
+
+function failure (sources: Parameters<typeof loadConfig>[0]): string {
+  try {
+    loadConfig(sources)
+  } catch (error) {
+    if (isRewardsError(error, 'CONFIG_INVALID')) return error.message
+    throw error
+  }
+  throw new Error('expected CONFIG_INVALID')
+}
+
+t.test('defaults: nothing set means the embedded platform', async t => {
+  const config = loadConfig({ env: {}, cwd })
+  t.same(config.kafkaBrokers, null, 'no brokers → embedded log')
+  t.equal(config.databaseUrl, null, 'no database → embedded PostgreSQL')
+  t.equal(config.redisUrl, null, 'no Redis → in-process cache')
+  t.equal(config.dataDir, join(cwd, 'data'))
+  t.equal(config.logDir, join(cwd, 'data', 'log'))
+  t.equal(config.pgDir, join(cwd, 'data', 'pg'))
+  t.equal(config.stateDir, join(cwd, 'data', 'state'))
+  t.equal(config.httpHost, '127.0.0.1')
+  t.equal(config.httpPort, 8080)
+  t.equal(config.applicationId, 'rewards')
+  t.equal(config.processingGuarantee, 'exactly_once_v2')
+  t.equal(config.partitions, 12)
+  t.equal(config.logLevel, 'info')
+  t.equal(config.metricsPort, null)
+  t.equal(config.topicPrefix, '')
+  t.equal(config.rulesFile, null)
+  t.ok(Object.values(config.sources).every(s => s === 'default'))
+})
+
+const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
+  kafkaBrokers: { raw: 'kafka-1:9092, kafka-2.internal:9093,10.0.0.7:9094', expect: ['kafka-1:9092', 'kafka-2.internal:9093', '10.0.0.7:9094'] },
+  databaseUrl: { raw: 'postgres://app:s3cret@db.internal:5432/rewards', expect: 'postgres://app:s3cret@db.internal:5432/rewards' },
+  redisUrl: { raw: 'rediss://:pw@cache:6380/2', expect: 'rediss://:pw@cache:6380/2' },
+  dataDir: { raw: 'var/rewards', expect: join(cwd, 'var', 'rewards') },
+  httpHost: { raw: '0.0.0.0', expect: '0.0.0.0' },
+  httpPort: { raw: '9090', expect: 9090 },
+  applicationId: { raw: 'rewards-eu.v2', expect: 'rewards-eu.v2' },
+  processingGuarantee: { raw: 'at_least_once', expect: 'at_least_once' },
+  partitions: { raw: '24', expect: 24 },
+  logLevel: { raw: 'debug', expect: 'debug' },
+  metricsPort: { raw: '9464', expect: 9464 },
+  topicPrefix: { raw: 'staging.', expect: 'staging.' },
+  rulesFile: { raw: 'rules.json', expect: rulesFile }
+}
+
+const BAD: Record<SettingKey, string[]> = {
+  kafkaBrokers: ['kafka-1', 'kafka-1:0', 'kafka-1:99999', 'a:9092,,b:9092', 'http://kafka:9092'],
+  databaseUrl: ['mysql://u:p@h/d', 'not a url', 'postgres://'],
+  redisUrl: ['http://cache:6379', 'cache:6379'],
+  dataDir: ['bad\0dir'],
+  httpHost: ['not a host', 'http://x', 'a/b'],
+  httpPort: ['abc', '-1', '65536', '80.5'],
+  applicationId: ['has space', 'slash/y', '..', 'x'.repeat(201)],
+  processingGuarantee: ['exactly_once', 'EOS'],
+  partitions: ['0', '-3', '1.5', 'twelve', '10001'],
+  logLevel: ['verbose', 'INFO'],
+  metricsPort: ['x', '70000'],
+  topicPrefix: ['has space', 'a/b', 'x'.repeat(101)],
+  rulesFile: ['does-not-exist.json']
+}
+
+for (const spec of SETTINGS) {
+  t.test(`${spec.env} / --${spec.flag}`, async t => {
+    const good = GOOD[spec.key]
+    const fromEnv = loadConfig({ env: { [spec.env]: good.raw }, cwd })
+    t.same(fromEnv[spec.key], good.expect, `${spec.env} is read`)
+    t.equal(fromEnv.sources[spec.key], 'env')
+
+    const fromFlag = loadConfig({ env: {}, flags: { [spec.key]: good.raw }, cwd })
+    t.same(fromFlag[spec.key], good.expect, `--${spec.flag} is read`)
+    t.equal(fromFlag.sources[spec.key], 'flag')
+
+    // The flag overrides the variable, even when the variable is bad.
+    const overridden = loadConfig({ env: { [spec.env]: BAD[spec.key][0]! }, flags: { [spec.key]: good.raw }, cwd })
+    t.same(overridden[spec.key], good.expect, `--${spec.flag} overrides ${spec.env}`)
+
+    // An empty value is "unset": the default applies (so a flag can switch back to embedded).
+    const emptied = loadConfig({ env: { [spec.env]: good.raw }, flags: { [spec.key]: '' }, cwd })
+    t.equal(emptied.sources[spec.key], 'default', 'an empty flag means the default')
+
+    for (const bad of BAD[spec.key]) {
+      const envMessage = failure({ env: { [spec.env]: bad }, cwd })
+      t.match(envMessage, spec.env, `${spec.env}=${JSON.stringify(bad).slice(0, 30)} names the variable`)
+      t.match(envMessage, /expected /, 'and says what is allowed')
+      const flagMessage = failure({ env: {}, flags: { [spec.key]: bad }, cwd })
+      t.match(flagMessage, `--${spec.flag}`, `--${spec.flag} ${JSON.stringify(bad).slice(0, 30)} names the flag`)
+      t.notMatch(flagMessage, spec.env, 'and not the variable it did not come from')
+    }
+  })
+}
+
+t.test('every bad value is reported at once', async t => {
+  const message = failure({ env: { REWARDS_HTTP_PORT: 'x', REWARDS_PARTITIONS: '0' }, flags: { logLevel: 'loud' }, cwd })
+  t.match(message, 'REWARDS_HTTP_PORT')
+  t.match(message, 'REWARDS_PARTITIONS')
+  t.match(message, '--log-level')
+})
+
+t.test('the metrics port must differ from the HTTP port', async t => {
+  t.match(failure({ env: { REWARDS_HTTP_PORT: '9000', REWARDS_METRICS_PORT: '9000' }, cwd }), /REWARDS_METRICS_PORT.*REWARDS_HTTP_PORT/)
+})
+
+t.test('variables not of this platform are ignored; process.env is never read', async t => {
+  process.env.REWARDS_HTTP_PORT = 'not-read'
+  t.teardown(() => { delete process.env.REWARDS_HTTP_PORT })
+  t.equal(loadConfig({ env: { OTHER: 'x' }, cwd }).httpPort, 8080)
+})
+
+t.test('secrets are masked in everything printable, and in error messages', async t => {
+  const config = loadConfig({ env: { REWARDS_DATABASE_URL: 'postgres://app:s3cret@db:5432/r', REWARDS_REDIS_URL: 'redis://:hunter2@cache:6379' }, cwd })
+  const printed = JSON.stringify([describeConfig(config), safeConfigSummary(config)])
+  t.notMatch(printed, 's3cret')
+  t.notMatch(printed, 'hunter2')
+  t.match(printed, 'postgres://app:***@db:5432/r')
+  t.equal(maskUrl('postgresql://u:p@h/d'), 'postgresql://u:***@h/d')
+  t.equal(maskUrl('redis://h:6379'), 'redis://h:6379')
+  t.notMatch(failure({ env: { REWARDS_DATABASE_URL: 'mysql://app:s3cret@db/r' }, cwd }), 's3cret')
+})
+
+t.test('the configuration is frozen', async t => {
+  const config = loadConfig({ env: { REWARDS_KAFKA_BROKERS: 'k:9092' }, cwd })
+  t.ok(Object.isFrozen(config))
+  t.ok(Object.isFrozen(config.kafkaBrokers))
+  t.ok(Object.isFrozen(config.sources))
+  t.throws(() => { (config as { httpPort: number }).httpPort = 1 })
+})
+
+t.test('describeConfig lists every setting with its variable, flag and source', async t => {
+  const rows = describeConfig(loadConfig({ env: { REWARDS_PARTITIONS: '3' }, flags: { httpPort: '0' }, cwd }))
+  t.equal(rows.length, SETTINGS.length)
+  t.same(rows.find(r => r.env === 'REWARDS_PARTITIONS'), { key: 'partitions', env: 'REWARDS_PARTITIONS', flag: '--partitions', value: '3', source: 'env' })
+  t.same(rows.find(r => r.key === 'httpPort')?.source, 'flag')
+  t.match(rows.find(r => r.key === 'kafkaBrokers')?.value, 'embedded log')
+})
