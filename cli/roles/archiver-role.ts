@@ -1,0 +1,58 @@
+// The archiver role: applies the archive's schema migrations, then runs the archiver
+// (processors/archive) on the process's log connection, writing every record of the platform
+// topics to PostgreSQL (REWARDS_DATABASE_URL) or, unset, to the embedded PostgreSQL (PGlite) in
+// <dataDir>/pg. Ready once migrated and in its consumer group; PostgreSQL being down later does
+// not make the instance unready (the archiver buffers, backs off and catches up), it shows in the
+// readiness detail and in rewards_archive_circuit_state / rewards_archive_lag_records.
+import type { Database } from '../../lib/db/database.ts'
+import type { Archiver } from '../../processors/archive/archiver.ts'
+import type { Role, RoleContext } from './role.ts'
+
+export function archiverRole (ctx: RoleContext): Role {
+  let db: Database | undefined
+  let archiver: Archiver | undefined
+  let joined = false
+  let closing = false
+  const logger = ctx.logger.child({ role: 'archiver' })
+
+  ctx.readiness.add('archiver', () => {
+    if (archiver === undefined) return { ready: false, detail: 'starting (migrations, group join)' }
+    if (!joined) return { ready: false, detail: 'joining the archiver consumer group' }
+    return { ready: true, detail: `archiving; PostgreSQL circuit ${archiver.breakerState()}, lag ${archiver.lagRecords()} record(s)` }
+  })
+
+  return {
+    name: 'archiver',
+    async start (): Promise<void> {
+      const { config } = ctx
+      const [{ openDatabase }, { migrate }, { startArchiver }, { ensurePlatformTopics }] = await Promise.all([
+        import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'), import('../../processors/archive/archiver.ts'), import('../../lib/platform-topics.ts')
+      ])
+      db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
+      const outcome = await migrate(db)
+      logger.info({ applied: outcome.applied.map(m => m.version), database: db.kind }, outcome.applied.length > 0 ? `archive schema migrated (${outcome.applied.map(m => `${m.version}-${m.name}`).join(', ')})` : 'archive schema up to date')
+      const log = await ctx.log()
+      if (closing) return
+      if (ctx.createTopics) await ensurePlatformTopics(log, config)
+      archiver = startArchiver({
+        log,
+        db,
+        topics: ctx.platform.topics,
+        applicationId: config.applicationId,
+        registry: ctx.registry,
+        logger,
+        onFatal: error => ctx.fatal(error)
+      })
+      void archiver.ready.then(() => { joined = true })
+      logger.info({ group: `${config.applicationId}-archiver`, database: db.kind }, `archiver started (group ${config.applicationId}-archiver, ${db.kind === 'pglite' ? `embedded PostgreSQL in ${config.pgDir}` : 'PostgreSQL'})`)
+    },
+    async close (): Promise<void> {
+      closing = true
+      try {
+        await archiver?.close()
+      } finally {
+        await db?.close()
+      }
+    }
+  }
+}
