@@ -1,6 +1,7 @@
 // The roles `rewards start` knows. A role whose factory is null is not built yet: `start` says so
 // clearly and does not pretend to run it. Whoever builds one adds its factory here (and updates
 // its description in ./role.ts).
+import { archiverRole } from './archiver-role.ts'
 import { processorRole } from './processor-role.ts'
 import { ROLE_DESCRIPTIONS, type RoleEntry, type RoleName } from './role.ts'
 
@@ -9,6 +10,6 @@ export { ROLE_DESCRIPTIONS, ROLE_NAMES, type Role, type RoleContext, type RoleFa
 export const ROLES: Readonly<Record<RoleName, RoleEntry>> = Object.freeze({
   processor: { factory: processorRole, summary: ROLE_DESCRIPTIONS.processor },
   api: { factory: null, summary: ROLE_DESCRIPTIONS.api },
-  archiver: { factory: null, summary: ROLE_DESCRIPTIONS.archiver },
+  archiver: { factory: archiverRole, summary: ROLE_DESCRIPTIONS.archiver },
   auth: { factory: null, summary: ROLE_DESCRIPTIONS.auth }
 })

@@ -20,7 +20,7 @@ export const ROLE_NAMES: readonly RoleName[] = Object.freeze(['processor', 'api'
 export const ROLE_DESCRIPTIONS: Readonly<Record<RoleName, string>> = Object.freeze({
   processor: 'runs the rewards topology (state stores, confirmations, dead letters)',
   api: 'public HTTP API (balances, activity, events, redemptions) — not available yet in this build: only the ops endpoints (/health, /metrics, /v1/topology) are served',
-  archiver: 'PostgreSQL archive of every input and output record — not available yet in this build: nothing is archived',
+  archiver: 'PostgreSQL archive of every input and output record (REWARDS_DATABASE_URL, or embedded PostgreSQL in <data-dir>/pg); migrates the schema on start',
   auth: 'OAuth2 token server (/oauth/token, JWKS) — not available yet in this build'
 })
 
