@@ -46,7 +46,7 @@ t.test('the production dependency tree starts the app', {
   for (const step of steps) {
     await run('bash', ['-euo', 'pipefail', '-c', step], {
       cwd: work,
-      env: { ...process.env, npm_config_cache: cache, npm_config_prefer_offline: 'true', CI: 'true' },
+      env: { ...buildEnvironment(), npm_config_cache: cache, npm_config_prefer_offline: 'true', CI: 'true' },
       maxBuffer: 64 * 1024 * 1024
     })
   }
@@ -81,6 +81,12 @@ t.test('the production dependency tree starts the app', {
   t.comment(`stopped ${Math.round((Date.now() - stoppingAt) / 1000)} s after SIGTERM`)
   t.same({ code, signal }, { code: 0, signal: null }, 'SIGTERM: graceful shutdown, exit 0', { output: output.slice(-3000) })
 })
+
+/** This process's environment without the npm_* settings an outer `npm test`/`npx` exports (its
+ *  local_prefix points at the repository): a Docker build step starts from a clean environment. */
+function buildEnvironment (): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)))
+}
 
 async function seedNpmCache (cache: string): Promise<void> {
   try {
