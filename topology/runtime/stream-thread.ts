@@ -35,6 +35,7 @@ export interface StreamThreadOptions {
 }
 
 const PROCESS_BATCH = 500
+const LAG_SAMPLE_INTERVAL_MS = 5000
 
 export class StreamThread implements RebalanceListener {
   readonly #o: StreamThreadOptions
@@ -50,6 +51,8 @@ export class StreamThread implements RebalanceListener {
   #running = false
   #loop: Promise<void> | undefined
   #lastCommitMs = 0
+  #lastLagSampleMs = 0
+  #lagSampling = false
 
   constructor (options: StreamThreadOptions) {
     this.#o = options
@@ -128,6 +131,27 @@ export class StreamThread implements RebalanceListener {
     if (commitRequested || this.#o.clock() - this.#lastCommitMs >= this.#o.config.commitIntervalMs) {
       await this.#commit()
     }
+    this.#sampleLag()
+  }
+
+  /** Every few seconds, in the background: end offset minus position of each input partition. */
+  #sampleLag (): void {
+    const now = this.#o.clock()
+    if (this.#lagSampling || now - this.#lastLagSampleMs < LAG_SAMPLE_INTERVAL_MS) return
+    this.#lastLagSampleMs = now
+    const consumer = this.#consumer!
+    const assigned = consumer.assignment()
+    if (assigned.length === 0) return
+    this.#lagSampling = true
+    this.#o.log.admin.listOffsets(assigned, 'latest').then(ends => {
+      for (const end of ends) {
+        let position: bigint
+        try { position = consumer.position(end) } catch { continue } // moved away meanwhile
+        const buffered = BigInt(this.#byInput.get(partitionKey(end))?.task.bufferedIn(end) ?? 0)
+        const lag = end.offset - position + buffered
+        this.#o.metrics.consumerLag.set({ topic: end.topic, partition: String(end.partition) }, Number(lag > 0n ? lag : 0n))
+      }
+    }, () => { /* a lag sample is best effort */ }).finally(() => { this.#lagSampling = false })
   }
 
   #dispatch (records: LogRecord[]): void {
@@ -180,10 +204,9 @@ export class StreamThread implements RebalanceListener {
     if (tasks.length === 0) return true
     const records = []
     const offsets: PartitionOffset[] = []
-    let oldestTimestamp = Number.POSITIVE_INFINITY
     for (const { task } of tasks) {
       const part = task.prepareCommit()
-      for (const r of part.records) { records.push(r); if (r.timestamp !== undefined && r.timestamp < oldestTimestamp) oldestTimestamp = r.timestamp }
+      for (const r of part.records) records.push(r)
       for (const o of part.offsets) offsets.push(o)
     }
     const guarantee = this.#exactlyOnce ? 'exactly_once_v2' : 'at_least_once'
@@ -203,9 +226,19 @@ export class StreamThread implements RebalanceListener {
       if (!this.#exactlyOnce && offsets.length > 0) await this.#consumer!.commitOffsets(offsets)
       end()
       this.#o.metrics.commits.inc({ result: 'committed' })
-      const byTopic = new Map<string, number>()
-      for (const r of records) byTopic.set(r.topic, (byTopic.get(r.topic) ?? 0) + 1)
-      for (const [topic, n] of byTopic) this.#o.metrics.recordsOut.inc({ topic }, n)
+      const committedAt = this.#o.clock()
+      const byTopic = new Map<string, { n: number, oldest: number }>()
+      for (const r of records) {
+        const t = byTopic.get(r.topic) ?? { n: 0, oldest: Number.POSITIVE_INFINITY }
+        t.n++
+        if (r.timestamp !== undefined && r.timestamp < t.oldest) t.oldest = r.timestamp
+        byTopic.set(r.topic, t)
+      }
+      for (const [topic, { n, oldest }] of byTopic) {
+        this.#o.metrics.recordsOut.inc({ topic }, n)
+        // The slowest record of the commit: from its (event) timestamp to its results committed.
+        if (Number.isFinite(oldest)) this.#o.metrics.endToEndLatency.observe({ topic }, Math.max(0, committedAt - oldest) / 1000)
+      }
       return true
     } catch (error) {
       end()
