@@ -32,15 +32,23 @@ export async function buildProgram (ctx: CliContext): Promise<Command> {
   return program
 }
 
-/** Commands other parts of the platform contribute when present (e.g. `demo` from the rewards
- *  processor's demo generator). Each module exports `<name>Command(ctx): Command`. */
+/** Commands other parts of the platform contribute, added when their module exists: each
+ *  cli/commands/<name>.ts exports `<name>Command(ctx): Command`. */
+export const OPTIONAL_COMMANDS = Object.freeze(['rebuild', 'replay', 'reconcile', 'clients', 'demo'])
+
 async function addOptionalCommands (program: Command, ctx: CliContext): Promise<void> {
-  for (const name of ['demo']) {
+  for (const name of OPTIONAL_COMMANDS) {
     const url = new URL(`./commands/${name}.ts`, import.meta.url)
     if (!existsSync(url)) continue
-    const module = await import(url.href) as Record<string, unknown>
-    const factory = module[`${name}Command`]
-    if (typeof factory === 'function') program.addCommand((factory as (ctx: CliContext) => Command)(ctx))
+    try {
+      const module = await import(url.href) as Record<string, unknown>
+      const factory = module[`${name}Command`]
+      if (typeof factory !== 'function') throw new Error(`it does not export ${name}Command()`)
+      program.addCommand((factory as (ctx: CliContext) => Command)(ctx))
+    } catch (error) {
+      // One broken optional command must not take the others (start, topics…) down with it.
+      ctx.err.write(`rewards: the ${name} command could not be loaded: ${(error as Error).message}\n`)
+    }
   }
 }
 
