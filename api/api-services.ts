@@ -1,0 +1,99 @@
+// What the API's routes share in one process, opened once per HTTP server and closed when it
+// closes (onClose): the database of the built-in token server (clients and signing keys, with
+// migrations applied), the token verifier and scope guard, and the shared cache (Redis or
+// in-process). The processor role (internal query routes) and the api role (public routes) both
+// use it, so a `--role all` process has one of each.
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
+import type { RewardsConfig } from '../lib/config.ts'
+import { openDatabase, type Database } from '../lib/db/database.ts'
+import { migrate } from '../lib/db/migrate.ts'
+import type { Logger } from '../lib/logger.ts'
+import { apiSettings, type ApiSettings } from './api-settings.ts'
+import { ClientStore } from './auth/client-store.ts'
+import { scopeGuard, type ScopeGuard } from './auth/require-scope.ts'
+import { SigningKeys } from './auth/signing-keys.ts'
+import { TokenVerifier } from './auth/token-verifier.ts'
+import { openSharedCache, type SharedCache } from './cache/shared-cache.ts'
+
+export interface ApiServices {
+  readonly settings: ApiSettings
+  /** Null when an external IdP issues the tokens. */
+  readonly db: Database | null
+  readonly tokenServer: { readonly clients: ClientStore, readonly keys: SigningKeys } | undefined
+  readonly verifier: TokenVerifier
+  readonly guard: ScopeGuard
+  readonly cache: SharedCache
+  close (): Promise<void>
+}
+
+export interface ApiServicesInput {
+  readonly config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'redisUrl'>
+  readonly settings: ApiSettings
+  readonly registry: Registry
+  readonly logger?: Logger
+  /** An already open database to use (not closed by close()). */
+  readonly db?: Database
+}
+
+/** Where the token server's tables live: the configured PostgreSQL, or, embedded, a PGlite of its
+ *  own in <dataDir>/auth-pg (PGlite is one handle per directory, and the archiver holds
+ *  <dataDir>/pg in the same process). `rewards clients` opens the same. */
+export function authDatabaseConfig (config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir'>): { databaseUrl: string | null, dataDir: string, pgDir: string } {
+  return { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: join(config.dataDir, 'auth-pg') }
+}
+
+export async function openApiServices (input: ApiServicesInput): Promise<ApiServices> {
+  const { settings } = input
+  const builtIn = settings.jwksUrl === null
+  let db: Database | null = null
+  const ownsDb = input.db === undefined
+  if (builtIn) {
+    db = input.db ?? await openDatabase(authDatabaseConfig(input.config))
+    try {
+      await migrate(db)
+    } catch (error) {
+      if (ownsDb) await db.close()
+      throw error
+    }
+  }
+  const keys = db === null ? undefined : new SigningKeys(db, { retiredKeyGraceMs: (settings.tokenTtlSeconds + 60) * 1000, rotateAfterMs: settings.keyRotationMs })
+  const verifier = new TokenVerifier({
+    issuer: settings.issuer,
+    audience: settings.audience,
+    jwksUrl: settings.jwksUrl,
+    ...(keys !== undefined ? { keys } : {}),
+    ...(db !== null ? { db } : {})
+  })
+  const cache = openSharedCache({ redisUrl: input.config.redisUrl, registry: input.registry, ...(input.logger !== undefined ? { logger: input.logger } : {}) })
+  return {
+    settings,
+    db,
+    tokenServer: db === null || keys === undefined ? undefined : { clients: new ClientStore(db), keys },
+    verifier,
+    guard: scopeGuard(verifier, input.registry),
+    cache,
+    async close () {
+      await cache.close()
+      if (db !== null && ownsDb) await db.close()
+    }
+  }
+}
+
+const perServer = new WeakMap<FastifyInstance, Promise<ApiServices>>()
+
+/** The services of this HTTP server, opened on first use and closed when the server closes.
+ *  The first call must happen before the server starts listening. */
+export function apiServicesFor (server: FastifyInstance, input: Omit<ApiServicesInput, 'settings'> & { settings?: ApiSettings, advertisedAddress: () => string }): Promise<ApiServices> {
+  let services = perServer.get(server)
+  if (services === undefined) {
+    const settings = input.settings ?? apiSettings({ issuer: () => `http://${input.advertisedAddress()}` })
+    services = openApiServices({ ...input, settings })
+    perServer.set(server, services)
+    server.addHook('onClose', async () => {
+      await (await services!.catch(() => undefined))?.close()
+    })
+  }
+  return services
+}

@@ -1,0 +1,34 @@
+// Settings of the public API and the token server, with their defaults. The built-in issuer is
+// this instance's own base URL unless `issuer` is given; an external IdP replaces the built-in
+// server by giving its issuer and JWKS URL (the token routes are then not served).
+export interface ApiSettings {
+  /** Expected (and, built in, issued) `iss`; a function because the bound port is known late. */
+  readonly issuer: () => string
+  readonly audience: string
+  /** External IdP's JWKS; null → the built-in keys (PostgreSQL) and the built-in token server. */
+  readonly jwksUrl: string | null
+  readonly tokenTtlSeconds: number
+  /** Age of an ES256 key before it is rotated on the next signing. */
+  readonly keyRotationMs: number
+  /** Upper bound on how stale a cached balance may be (0: no cache). */
+  readonly balanceCacheTtlMs: number
+  readonly redemptionWaitMs: number
+  readonly maxRedemptionWaitMs: number
+  readonly tokenRateLimit: { readonly max: number, readonly windowMs: number }
+  readonly forwardTimeoutMs: number
+}
+
+export const API_DEFAULTS = Object.freeze({
+  audience: 'rewards-api',
+  tokenTtlSeconds: 300,
+  keyRotationMs: 24 * 60 * 60 * 1000,
+  balanceCacheTtlMs: 1000,
+  redemptionWaitMs: 3000,
+  maxRedemptionWaitMs: 30_000,
+  tokenRateLimit: Object.freeze({ max: 60, windowMs: 60_000 }),
+  forwardTimeoutMs: 2000
+})
+
+export function apiSettings (overrides: Partial<ApiSettings> & { issuer: () => string }): ApiSettings {
+  return Object.freeze({ ...API_DEFAULTS, jwksUrl: null, ...overrides })
+}

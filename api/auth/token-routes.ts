@@ -1,0 +1,157 @@
+// The built-in OAuth2 authorization server (client-credentials grant only), as a Fastify plugin:
+//
+//   POST /oauth/token                        RFC 6749 §4.4; client_secret_basic or _post
+//   GET  /.well-known/jwks.json              public signing keys (active + recently retired)
+//   GET  /.well-known/openid-configuration   discovery (RFC 8414 / OpenID Discovery)
+//
+// Errors of the token endpoint are RFC 6749 §5.2 (`{ error, error_description }`), as OAuth2
+// clients expect; every other route uses the platform's error shape. The endpoint is
+// rate-limited per client id (before the secret is checked, so guessing is throttled too).
+import { randomUUID } from 'node:crypto'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import { SignJWT } from 'jose'
+import type { SharedCache } from '../cache/shared-cache.ts'
+import { dummyHash, verifySecret } from './client-secrets.ts'
+import { KNOWN_SCOPES, type ClientStore } from './client-store.ts'
+import type { SigningKeys } from './signing-keys.ts'
+
+export interface TokenRoutesOptions {
+  readonly issuer: () => string
+  readonly audience: string
+  readonly tokenTtlSeconds: number
+  readonly clients: ClientStore
+  readonly keys: SigningKeys
+  readonly cache: SharedCache
+  /** Token requests per client per window. */
+  readonly rateLimit: { readonly max: number, readonly windowMs: number }
+}
+
+type OAuthError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'rate_limited'
+
+function oauthError (reply: FastifyReply, status: number, error: OAuthError, description: string, basic = false): FastifyReply {
+  if (basic) void reply.header('www-authenticate', 'Basic realm="rewards", charset="UTF-8"')
+  return reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache')
+    .send({ error, error_description: description })
+}
+
+/** Basic credentials: both parts are form-urlencoded before base64 (RFC 6749 §2.3.1). */
+function parseBasic (header: string): { id: string, secret: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(header)
+  if (m === null) return undefined
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8')
+  const colon = text.indexOf(':')
+  if (colon < 0) return undefined
+  try {
+    return { id: decodeURIComponent(text.slice(0, colon).replaceAll('+', ' ')), secret: decodeURIComponent(text.slice(colon + 1).replaceAll('+', ' ')) }
+  } catch {
+    return undefined
+  }
+}
+
+const TokenResponse = {
+  type: 'object',
+  required: ['access_token', 'token_type', 'expires_in', 'scope'],
+  properties: {
+    access_token: { type: 'string' },
+    token_type: { type: 'string', enum: ['Bearer'] },
+    expires_in: { type: 'integer' },
+    scope: { type: 'string' }
+  }
+} as const
+
+const OAuthErrorResponse = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'string' }, error_description: { type: 'string' } }
+} as const
+
+export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, options) => {
+  // application/x-www-form-urlencoded (RFC 6749 §4.4.2), parsed in this plugin's scope only.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8 * 1024 }, (_request, body, done) => {
+    const params = new URLSearchParams(body as string)
+    const out: Record<string, string | string[]> = {}
+    for (const [key, value] of params) {
+      const prior = out[key]
+      out[key] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value]
+    }
+    done(null, out)
+  })
+
+  app.post<{ Body: Record<string, string | string[] | undefined> }>('/oauth/token', {
+    schema: {
+      tags: ['auth'],
+      summary: 'OAuth2 client-credentials grant (client_secret_basic or client_secret_post)',
+      consumes: ['application/x-www-form-urlencoded'],
+      response: { 200: TokenResponse, 400: OAuthErrorResponse, 401: OAuthErrorResponse, 429: OAuthErrorResponse }
+    }
+  }, async (request, reply) => {
+    const body = (typeof request.body === 'object' && request.body !== null ? request.body : {})
+    const repeated = Object.entries(body).find(([, v]) => Array.isArray(v))
+    if (repeated !== undefined) return oauthError(reply, 400, 'invalid_request', `parameter ${repeated[0]} is repeated`)
+    const field = (name: string): string | undefined => body[name] as string | undefined
+    const header = request.headers.authorization
+    const basic = header !== undefined ? parseBasic(header) : undefined
+    if (header !== undefined && basic === undefined) return oauthError(reply, 401, 'invalid_client', 'malformed Authorization header', true)
+    if (basic !== undefined && (field('client_secret') !== undefined)) return oauthError(reply, 400, 'invalid_request', 'use one client authentication method, not both')
+    const clientId = basic?.id ?? field('client_id')
+    const secret = basic?.secret ?? field('client_secret')
+    if (clientId === undefined || secret === undefined || clientId === '' || clientId.length > 200) {
+      return oauthError(reply, 401, 'invalid_client', 'client authentication is required', basic !== undefined || header === undefined)
+    }
+
+    const limit = await options.cache.increment(`ratelimit:token:${clientId}`, options.rateLimit.windowMs)
+    if (limit.count > options.rateLimit.max) {
+      void reply.header('retry-after', String(Math.max(1, Math.ceil(limit.resetMs / 1000))))
+      return oauthError(reply, 429, 'rate_limited', 'too many token requests for this client; retry later')
+    }
+
+    const client = await options.clients.find(clientId)
+    const secretOk = await verifySecret(secret, client?.secretHash ?? await dummyHash())
+    if (client === undefined || !secretOk || client.revokedAt !== null) {
+      request.log.info({ clientId, reason: client === undefined ? 'unknown client' : client.revokedAt !== null ? 'revoked client' : 'wrong secret' }, 'token request refused')
+      return oauthError(reply, 401, 'invalid_client', 'client authentication failed', basic !== undefined)
+    }
+
+    const grant = field('grant_type')
+    if (grant === undefined) return oauthError(reply, 400, 'invalid_request', 'grant_type is required')
+    if (grant !== 'client_credentials') return oauthError(reply, 400, 'unsupported_grant_type', 'only client_credentials is supported')
+    const requested = field('scope')?.split(' ').filter(Boolean)
+    const granted = requested === undefined || requested.length === 0 ? [...client.scopes] : requested
+    const notAllowed = granted.filter(s => !client.scopes.includes(s))
+    if (notAllowed.length > 0) return oauthError(reply, 400, 'invalid_scope', `scope not allowed for this client: ${notAllowed.join(' ')}`)
+
+    const { kid, key } = await options.keys.current()
+    const scope = [...new Set(granted)].join(' ')
+    const token = await new SignJWT({ scope, client_id: client.clientId })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+      .setIssuer(options.issuer())
+      .setAudience(options.audience)
+      .setSubject(client.clientId)
+      .setIssuedAt()
+      .setExpirationTime(`${options.tokenTtlSeconds}s`)
+      .setJti(randomUUID())
+      .sign(key)
+    request.log.info({ clientId: client.clientId, scope, kid }, 'token issued')
+    return reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+      .send({ access_token: token, token_type: 'Bearer', expires_in: options.tokenTtlSeconds, scope })
+  })
+
+  app.get('/.well-known/jwks.json', { schema: { tags: ['auth'], summary: 'Public keys that sign the access tokens' } }, async (_request, reply) => {
+    return reply.header('cache-control', 'public, max-age=60').send(await options.keys.publicJwks())
+  })
+
+  app.get('/.well-known/openid-configuration', { schema: { tags: ['auth'], summary: 'Authorization server metadata (discovery)' } }, async () => {
+    const issuer = options.issuer()
+    return {
+      issuer,
+      token_endpoint: `${issuer}/oauth/token`,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      grant_types_supported: ['client_credentials'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      scopes_supported: [...KNOWN_SCOPES],
+      response_types_supported: ['token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['ES256']
+    }
+  })
+}

@@ -1,0 +1,96 @@
+// Checks bearer tokens on the resource side: signature (ES256 only: `alg: none`, HS256 and any
+// other algorithm are refused before a key is looked up), `kid` against the JWKS (built-in keys
+// from PostgreSQL, or an external IdP's JWKS URL), `iss`, `aud`, `exp` (and `nbf`), then the
+// client's revocation (built-in clients: the revoked set is reloaded every few seconds).
+// Failures are reported with a reason for logs and metrics, never with the token itself.
+import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import type { Queryable } from '../../lib/db/database.ts'
+import type { SigningKeys } from './signing-keys.ts'
+
+export interface Principal {
+  readonly clientId: string
+  readonly scopes: ReadonlySet<string>
+}
+
+export class TokenRejected extends Error {
+  /** Why, for logs only (jose error code, e.g. ERR_JWT_EXPIRED); never sent to the client. */
+  readonly reason: string
+  constructor (reason: string) {
+    super('invalid token')
+    this.name = 'TokenRejected'
+    this.reason = reason
+  }
+}
+
+export interface TokenVerifierOptions {
+  readonly issuer: () => string
+  readonly audience: string
+  /** Built-in keys; used when jwksUrl is null. */
+  readonly keys?: SigningKeys
+  /** External IdP (Keycloak, Cognito…): its JWKS URL. */
+  readonly jwksUrl?: string | null
+  /** Built-in clients: where revocations are read (every `revocationReloadMs`). */
+  readonly db?: Queryable
+  readonly revocationReloadMs?: number
+  readonly clockToleranceSeconds?: number
+}
+
+export class TokenVerifier {
+  readonly #options: TokenVerifierOptions
+  readonly #getKey: JWTVerifyGetKey
+  #revoked = new Set<string>()
+  #revokedLoadedAtMs = -Infinity
+  #revokedLoading: Promise<void> | undefined
+
+  constructor (options: TokenVerifierOptions) {
+    this.#options = options
+    if (options.jwksUrl !== undefined && options.jwksUrl !== null) {
+      this.#getKey = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 600_000 })
+    } else {
+      const keys = options.keys
+      if (keys === undefined) throw new Error('TokenVerifier needs built-in keys or a JWKS URL')
+      this.#getKey = async (header, token) => createLocalJWKSet(await keys.publicJwksFor(header.kid))(header, token)
+    }
+  }
+
+  async verify (token: string): Promise<Principal> {
+    let payload
+    try {
+      ({ payload } = await jwtVerify(token, this.#getKey, {
+        algorithms: ['ES256'],
+        issuer: this.#options.issuer(),
+        audience: this.#options.audience,
+        requiredClaims: ['exp', 'iat'],
+        clockTolerance: this.#options.clockToleranceSeconds ?? 5
+      }))
+    } catch (error) {
+      throw new TokenRejected((error as { code?: string }).code ?? 'ERR_INVALID')
+    }
+    const clientId = typeof payload.client_id === 'string' ? payload.client_id : payload.sub
+    if (typeof clientId !== 'string' || clientId === '') throw new TokenRejected('ERR_NO_CLIENT')
+    if (await this.#isRevoked(clientId)) throw new TokenRejected('ERR_CLIENT_REVOKED')
+    const scope = typeof payload.scope === 'string' ? payload.scope : ''
+    return { clientId, scopes: new Set(scope.split(' ').filter(Boolean)) }
+  }
+
+  async #isRevoked (clientId: string): Promise<boolean> {
+    const db = this.#options.db
+    if (db === undefined) return false
+    if (Date.now() - this.#revokedLoadedAtMs >= (this.#options.revocationReloadMs ?? 5_000)) {
+      this.#revokedLoading ??= (async () => {
+        try {
+          const { rows } = await db.query<{ client_id: string }>('SELECT client_id FROM oauth_clients WHERE revoked_at IS NOT NULL')
+          this.#revoked = new Set(rows.map(r => r.client_id))
+          this.#revokedLoadedAtMs = Date.now()
+        } catch {
+          // Database unreachable: keep the last known set (revocations older than it still hold).
+        } finally {
+          this.#revokedLoading = undefined
+        }
+      })()
+      // Only the first load blocks; later reloads refresh in the background.
+      if (this.#revokedLoadedAtMs === -Infinity) await this.#revokedLoading
+    }
+    return this.#revoked.has(clientId)
+  }
+}

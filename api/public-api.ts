@@ -1,0 +1,57 @@
+// The public HTTP API as one Fastify plugin: shared schemas, the OAuth2 token server (unless an
+// external IdP is configured), member queries, ingestion and redemptions, and the OpenAPI
+// document of all of them (GET /openapi.json). Registered beside the ops routes of
+// api/ops-server.ts, it inherits their request ids, error shape and HTTP metrics.
+import type { FastifyPluginAsync } from 'fastify'
+import type { LogProducer } from '../log/log-port.ts'
+import type { RewardsTopics } from '../processors/rewards/topics.ts'
+import type { ApiSettings } from './api-settings.ts'
+import type { ClientStore } from './auth/client-store.ts'
+import type { ScopeGuard } from './auth/require-scope.ts'
+import type { SigningKeys } from './auth/signing-keys.ts'
+import { tokenRoutes } from './auth/token-routes.ts'
+import type { SharedCache } from './cache/shared-cache.ts'
+import { collectOpenApi } from './openapi.ts'
+import type { MemberQueries } from './query/member-queries.ts'
+import { ingestRoutes } from './routes/ingest-routes.ts'
+import { memberRoutes } from './routes/member-routes.ts'
+import { addSharedSchemas } from './schemas.ts'
+
+export interface PublicApiOptions {
+  readonly settings: ApiSettings
+  readonly guard: ScopeGuard
+  readonly cache: SharedCache
+  readonly queries: MemberQueries
+  readonly producer: () => Promise<LogProducer>
+  readonly topics: RewardsTopics
+  /** The built-in token server; absent when an external IdP issues the tokens. */
+  readonly tokenServer?: { readonly clients: ClientStore, readonly keys: SigningKeys }
+}
+
+export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, options) => {
+  const { settings } = options
+  addSharedSchemas(app)
+  const openapi = collectOpenApi(app, { title: 'Rewards & Redeem API', version: '1', tokenUrl: () => `${settings.issuer()}/oauth/token` })
+  if (options.tokenServer !== undefined) {
+    await app.register(tokenRoutes, {
+      issuer: settings.issuer,
+      audience: settings.audience,
+      tokenTtlSeconds: settings.tokenTtlSeconds,
+      clients: options.tokenServer.clients,
+      keys: options.tokenServer.keys,
+      cache: options.cache,
+      rateLimit: settings.tokenRateLimit
+    })
+  }
+  await app.register(memberRoutes, { queries: options.queries, guard: options.guard, cache: options.cache, balanceCacheTtlMs: settings.balanceCacheTtlMs })
+  await app.register(ingestRoutes, {
+    producer: options.producer,
+    topics: options.topics,
+    queries: options.queries,
+    guard: options.guard,
+    cache: options.cache,
+    redemptionWaitMs: settings.redemptionWaitMs,
+    maxRedemptionWaitMs: settings.maxRedemptionWaitMs
+  })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => openapi())
+}

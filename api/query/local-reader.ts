@@ -1,0 +1,73 @@
+// Reads a member's data from this instance's state stores (interactive queries). Only keys this
+// instance owns: another owner → KEY_OWNED_ELSEWHERE (details.host), a restoring or moving task →
+// STORE_NOT_READY. Never a half-restored answer: the engine serves committed, restored state only.
+import { RewardsError } from '../../lib/errors.ts'
+import { activityPrefix, type ActivityEntry, type ActivityStoreValue } from '../../processors/rewards/activity.ts'
+import { dedupeKey, type RedemptionDedupeEntry } from '../../processors/rewards/dedupe.ts'
+import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
+import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
+import type { StreamsApplication } from '../../topology/streams-application.ts'
+
+export interface ActivityPage {
+  readonly memberId: string
+  readonly items: ActivityEntry[]
+  readonly nextCursor: string | null
+}
+
+/** Activity cursors are opaque to clients: the seq of the last entry returned. */
+export function encodeCursor (seq: number): string {
+  return Buffer.from(`s${seq}`).toString('base64url')
+}
+
+export function decodeCursor (cursor: string): number | undefined {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8')
+  const m = /^s(\d{1,12})$/.exec(text)
+  return m === null ? undefined : Number(m[1])
+}
+
+/** Upper bound on entries scanned for one page (the store keeps at most activityLimitPerMember). */
+const MAX_SCAN = 10_000
+
+export class LocalReader {
+  readonly #app: () => StreamsApplication | undefined
+
+  constructor (app: () => StreamsApplication | undefined) {
+    this.#app = app
+  }
+
+  #running (): StreamsApplication {
+    const app = this.#app()
+    if (app === undefined) throw new RewardsError('STORE_NOT_READY', 'the stream application is not started yet')
+    return app
+  }
+
+  /** Whether this instance owns the member's task; throws STORE_NOT_READY while unknown. */
+  owner (memberId: string): { local: boolean, host: string | null } {
+    const meta = this.#running().queryMetadataForKey(REWARDS_STORES.balances, memberId)
+    return { local: meta.local, host: meta.host }
+  }
+
+  balance (memberId: string): Balance | undefined {
+    return this.#running().store<string, Balance>(REWARDS_STORES.balances).get(memberId)
+  }
+
+  activity (memberId: string, limit: number, beforeSeq: number | undefined): ActivityPage {
+    // The balance read asserts ownership and readiness (the activity scan covers local tasks only).
+    this.balance(memberId)
+    const store = this.#running().store<string, ActivityStoreValue>(REWARDS_STORES.activity)
+    const all = store.prefixScan(activityPrefix(memberId), { limit: MAX_SCAN }).map(kv => kv.value as ActivityEntry)
+    const older = beforeSeq === undefined ? all : all.filter(e => e.seq < beforeSeq)
+    const items = older.slice(0, limit)
+    const last = items[items.length - 1]
+    return { memberId, items, nextCursor: older.length > limit && last !== undefined ? encodeCursor(last.seq) : null }
+  }
+
+  redemption (memberId: string, redemptionId: string): RedeemConfirmed | undefined {
+    this.balance(memberId)
+    const key = dedupeKey(memberId, redemptionId)
+    const store = this.#running().store<string, RedemptionDedupeEntry>(REWARDS_STORES.redemptionDedupe)
+    // A prefix scan (the key is in the member's task, which is local): get() would place the
+    // composite key on the partition of "memberId:redemptionId", not the member's.
+    return store.prefixScan(key, { limit: 1000 }).find(kv => kv.key === key)?.value.decision
+  }
+}
