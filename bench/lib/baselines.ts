@@ -5,7 +5,7 @@
 // Each hands every record to `onRecord` (the per-record work: parse and aggregate, or keep) and
 // returns the time to read `expected` records.
 import { Consumer } from '@platformatic/kafka'
-import type { Log, LogRecord, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
+import type { Log, LogRecord, PartitionOffset, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
 import { brokers, uniqueName } from './logs.ts'
 import { nowMs } from './timing.ts'
 
@@ -45,8 +45,10 @@ export async function platformaticRead (topic: string, expected: number, onRecor
   return { records: count, totalMs: end - start, steadyMs: end - first }
 }
 
-/** Reads every partition from offset 0 with the port's PartitionReader, all assigned at once. */
-export async function portRead (log: Log, partitions: TopicPartition[], expected: number, onRecord: (record: LogRecord) => void, timeoutMs = 120_000): Promise<ReadTiming> {
+/** Reads every partition from offset 0 with the port's PartitionReader, all assigned at once,
+ *  until `expected` records were read or, given end offsets, until every position reached its end
+ *  (a compacted topic holds fewer records than its offsets: the embedded log compacts). */
+export async function portRead (log: Log, partitions: TopicPartition[], expected: number | PartitionOffset[], onRecord: (record: LogRecord) => void, timeoutMs = 120_000): Promise<ReadTiming> {
   const start = nowMs()
   const reader = log.createPartitionReader({ clientId: uniqueName('bench-reader') })
   let first = 0
@@ -54,8 +56,11 @@ export async function portRead (log: Log, partitions: TopicPartition[], expected
   try {
     reader.assign(partitions.map(tp => ({ ...tp, offset: 0n })))
     const deadline = start + timeoutMs
-    while (count < expected) {
-      if (nowMs() > deadline) throw new Error(`port read: ${count}/${expected} records after ${timeoutMs} ms`)
+    const done = typeof expected === 'number'
+      ? () => count >= expected
+      : () => expected.every(end => reader.position(end) >= end.offset)
+    while (!done()) {
+      if (nowMs() > deadline) throw new Error(`port read: ${count} records (want ${typeof expected === 'number' ? expected : 'the end offsets'}) after ${timeoutMs} ms`)
       const records = await reader.poll(100)
       if (records.length > 0 && count === 0) first = nowMs()
       for (const r of records) onRecord(r)
