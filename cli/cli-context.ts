@@ -53,11 +53,24 @@ export function action<A extends unknown[]> (ctx: CliContext, name: string, fn: 
       process.exitCode = (await fn(...args)) ?? EXIT.OK
     } catch (error) {
       const code = isRewardsError(error) ? `[${error.code}] ` : ''
-      // A plain cause (a library's error) can say what our message does not; one of ours already did.
-      const inner = (error as Error).cause
-      const cause = inner instanceof Error && !isRewardsError(inner) && !isRewardsError(error) ? ` (${inner.message})` : ''
-      await write(ctx.err, `rewards ${name}: ${code}${(error as Error).message ?? String(error)}${cause}`)
+      // The root cause from a library (e.g. "connect ECONNREFUSED 127.0.0.1:9092") often says
+      // what our message does not; a cause of our own already said its part.
+      const root = rootCause(error)
+      const message = (error as Error).message ?? String(error)
+      const cause = root !== error && root instanceof Error && !isRewardsError(root) && !message.includes(root.message) ? ` (${root.message})` : ''
+      await write(ctx.err, `rewards ${name}: ${code}${message}${cause}`)
       process.exitCode = isRewardsError(error, 'CONFIG_INVALID') ? EXIT.CONFIG : EXIT.FAILED
     }
   }
+}
+
+/** The deepest error along `cause` (and the first of an AggregateError's `errors`). */
+export function rootCause (error: unknown): unknown {
+  let current = error
+  for (let depth = 0; depth < 10; depth++) {
+    const next = (current as { cause?: unknown } | null)?.cause ?? (current as { errors?: unknown[] } | null)?.errors?.[0]
+    if (!(next instanceof Error)) return current
+    current = next
+  }
+  return current
 }
