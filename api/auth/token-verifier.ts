@@ -83,13 +83,16 @@ export class TokenVerifier {
           this.#revoked = new Set(rows.map(r => r.client_id))
           this.#revokedLoadedAtMs = Date.now()
         } catch {
-          // Database unreachable: keep the last known set (revocations older than it still hold).
+          // Database unreachable: keep the last known set (revocations older than it still hold)
+          // and try again after the interval, not on every request.
+          this.#revokedLoadedAtMs = Date.now()
         } finally {
           this.#revokedLoading = undefined
         }
       })()
-      // Only the first load blocks; later reloads refresh in the background.
-      if (this.#revokedLoadedAtMs === -Infinity) await this.#revokedLoading
+      // One query per reload interval, shared by the requests that arrive meanwhile; a failing
+      // database does not block (the last known set is kept).
+      await this.#revokedLoading
     }
     return this.#revoked.has(clientId)
   }

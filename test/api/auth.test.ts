@@ -1,0 +1,146 @@
+// The OAuth2 client-credentials flow and bearer checks, with an independent client library
+// (openid-client) through discovery, and every way a token can be wrong: each refused with the
+// right status and WWW-Authenticate, one generic body, and neither tokens nor secrets in the logs.
+import { createHmac, randomUUID } from 'node:crypto'
+import * as oidc from 'openid-client'
+import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, base64url } from 'jose'
+import t from 'tap'
+import { DATABASE_URL, startTestApi, type TestApi } from './api-test-server.ts'
+
+async function discover (api: TestApi, clientId: string, secret: string, method: 'basic' | 'post'): Promise<oidc.Configuration> {
+  return await oidc.discovery(new URL(api.url), clientId, secret, method === 'basic' ? oidc.ClientSecretBasic(secret) : oidc.ClientSecretPost(secret), { execute: [oidc.allowInsecureRequests] })
+}
+
+async function balance (api: TestApi, token: string | undefined, memberId = 'm-known'): Promise<Response> {
+  return await fetch(`${api.url}/v1/members/${memberId}/balance`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
+}
+
+t.test('client credentials through discovery, then every route check', async t => {
+  const api = await startTestApi({ settings: { tokenRateLimit: { max: 5, windowMs: 60_000 } } })
+  t.teardown(() => api.close())
+  const { clients, keys } = api.services.tokenServer!
+  const reader = await clients.create({ name: `auth-test-${randomUUID()}`, scopes: ['balances:read'] })
+  const writer = await clients.create({ name: `auth-test-${randomUUID()}`, scopes: ['events:write'] })
+  const secrets = [reader.clientSecret, writer.clientSecret]
+  const tokens: string[] = []
+
+  const discovery = await (await fetch(`${api.url}/.well-known/openid-configuration`)).json() as Record<string, unknown>
+  t.equal(discovery.issuer, api.url)
+  t.same(discovery.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])
+
+  for (const method of ['basic', 'post'] as const) {
+    const config = await discover(api, reader.client.clientId, reader.clientSecret, method)
+    const grant = await oidc.clientCredentialsGrant(config, { scope: 'balances:read' })
+    t.equal(grant.token_type.toLowerCase(), 'bearer', `${method}: bearer token`)
+    t.equal(grant.scope, 'balances:read')
+    t.ok(grant.expires_in! > 0 && grant.expires_in! <= 300, 'short expiry')
+    tokens.push(grant.access_token)
+    const response = await balance(api, grant.access_token)
+    t.equal(response.status, 200, `${method}: the token opens the balance route`)
+    t.ok(response.headers.get('x-request-id'))
+    t.equal((await response.json() as { available: number }).available, 100)
+  }
+  const good = tokens[0]!
+  const header = JSON.parse(Buffer.from(good.split('.')[0]!, 'base64url').toString()) as { alg: string, kid: string }
+  t.equal(header.alg, 'ES256')
+  const jwks = await (await fetch(`${api.url}/.well-known/jwks.json`)).json() as { keys: Array<{ kid: string }> }
+  t.ok(jwks.keys.some(k => k.kid === header.kid), 'the kid is in the JWKS')
+  t.equal(await (await balance(api, good, 'm-unknown')).status, 404, 'unknown member: 404')
+
+  const { kid, key } = await keys.current()
+  const sign = (claims: Record<string, unknown>, set: (j: SignJWT) => SignJWT): Promise<string> =>
+    set(new SignJWT({ scope: 'balances:read', client_id: reader.client.clientId, ...claims }).setProtectedHeader({ alg: 'ES256', kid }).setSubject(reader.client.clientId).setIssuedAt()).sign(key)
+  const now = Math.floor(Date.now() / 1000)
+  const pub = jwks.keys.find(k => k.kid === kid)!
+  const stranger = await generateKeyPair('ES256')
+  const cases: Array<[string, string | undefined, number]> = [
+    ['no token', undefined, 401],
+    ['garbage', 'not-a-jwt', 401],
+    ['expired', await sign({}, j => j.setIssuer(api.url).setAudience('rewards-api').setIssuedAt(now - 600).setExpirationTime(now - 300)), 401],
+    ['wrong audience', await sign({}, j => j.setIssuer(api.url).setAudience('another-api').setExpirationTime('5m')), 401],
+    ['wrong issuer', await sign({}, j => j.setIssuer('http://evil.example').setAudience('rewards-api').setExpirationTime('5m')), 401],
+    ['alg none', new UnsecuredJWT({ scope: 'balances:read', client_id: reader.client.clientId }).setIssuer(api.url).setAudience('rewards-api').setIssuedAt().setExpirationTime('5m').encode(), 401],
+    ['HS256 with the public key as secret', (() => {
+      const h = base64url.encode(JSON.stringify({ alg: 'HS256', kid, typ: 'JWT' }))
+      const p = base64url.encode(JSON.stringify({ iss: api.url, aud: 'rewards-api', scope: 'balances:read', client_id: reader.client.clientId, sub: reader.client.clientId, iat: now, exp: now + 300 }))
+      const sig = createHmac('sha256', JSON.stringify(pub)).update(`${h}.${p}`).digest('base64url')
+      return `${h}.${p}.${sig}`
+    })(), 401],
+    ['unknown kid', await new SignJWT({ scope: 'balances:read', client_id: reader.client.clientId }).setProtectedHeader({ alg: 'ES256', kid: 'unknown-kid' }).setIssuer(api.url).setAudience('rewards-api').setIssuedAt().setExpirationTime('5m').sign(stranger.privateKey), 401],
+    ['known kid, other key', await new SignJWT({ scope: 'balances:read', client_id: reader.client.clientId }).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(api.url).setAudience('rewards-api').setIssuedAt().setExpirationTime('5m').sign(stranger.privateKey), 401]
+  ]
+  for (const [name, token, status] of cases) {
+    if (token !== undefined) tokens.push(token)
+    const response = await balance(api, token)
+    t.equal(response.status, status, `${name}: ${status}`)
+    const challenge = response.headers.get('www-authenticate') ?? ''
+    t.match(challenge, /^Bearer realm="rewards"/, `${name}: WWW-Authenticate`)
+    if (token !== undefined) t.match(challenge, /error="invalid_token"/)
+    const body = await response.json() as { error: { code: string, message: string } }
+    t.same(body, { error: { code: 'UNAUTHORIZED', message: 'Missing, invalid or expired access token' } }, `${name}: one generic body`)
+  }
+
+  // Missing scope: 403 insufficient_scope.
+  const writerConfig = await discover(api, writer.client.clientId, writer.clientSecret, 'basic')
+  const writerToken = (await oidc.clientCredentialsGrant(writerConfig)).access_token
+  tokens.push(writerToken)
+  const forbidden = await balance(api, writerToken)
+  t.equal(forbidden.status, 403, 'missing scope: 403')
+  t.match(forbidden.headers.get('www-authenticate'), /error="insufficient_scope", scope="balances:read"/)
+  t.equal((await forbidden.json() as { error: { code: string } }).error.code, 'FORBIDDEN')
+  // A client may not ask for a scope it was not given.
+  await t.rejects(oidc.clientCredentialsGrant(writerConfig, { scope: 'balances:read' }), { error: 'invalid_scope' })
+
+  // Wrong secret: 401 invalid_client (RFC 6749 §5.2), the same for an unknown client.
+  for (const [id, secret] of [[reader.client.clientId, 'wrong-secret'], ['cl_unknown', 'whatever']]) {
+    const response = await fetch(`${api.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+      body: 'grant_type=client_credentials'
+    })
+    t.equal(response.status, 401, `${id === 'cl_unknown' ? 'unknown client' : 'wrong secret'}: 401`)
+    t.match(response.headers.get('www-authenticate'), /^Basic/)
+    t.same(await response.json(), { error: 'invalid_client', error_description: 'client authentication failed' })
+  }
+  const unsupported = await fetch(`${api.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=password&client_id=${reader.client.clientId}&client_secret=${reader.clientSecret}` })
+  t.equal(unsupported.status, 400)
+  t.equal((await unsupported.json() as { error: string }).error, 'unsupported_grant_type')
+
+  // Revoked client: no new token, and its live token is refused once the revocation is seen (≤ 5 s).
+  t.ok(await clients.revoke(reader.client.clientId))
+  await t.rejects(oidc.clientCredentialsGrant(await discover(api, reader.client.clientId, reader.clientSecret, 'post')), { error: 'invalid_client' }, 'revoked client: invalid_client')
+  await new Promise(resolve => setTimeout(resolve, 5_500))
+  t.equal((await balance(api, good)).status, 401, 'revoked client: its tokens are refused')
+
+  // Rate limit per client on the token endpoint (5 per minute in this test).
+  const statuses: number[] = []
+  for (let i = 0; i < 7; i++) {
+    statuses.push((await fetch(`${api.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&client_id=${writer.client.clientId}&client_secret=${writer.clientSecret}` })).status)
+  }
+  t.ok(statuses.includes(429), `the token endpoint rate-limits a client (${statuses.join(',')})`)
+
+  // Nothing secret in the logs.
+  const logs = api.logLines.join('')
+  for (const secret of [...secrets, ...tokens]) t.notOk(logs.includes(secret), 'no secret or token in the logs')
+  t.ok(logs.includes('token request refused'), 'refusals are logged (without secrets)')
+})
+
+t.test('key rotation: the old key stays in the JWKS and its tokens stay valid until they expire', async t => {
+  const api = await startTestApi()
+  t.teardown(() => api.close())
+  const { clients, keys } = api.services.tokenServer!
+  const client = await clients.create({ name: `rotation-${randomUUID()}`, scopes: ['balances:read'] })
+  const config = await discover(api, client.client.clientId, client.clientSecret, 'basic')
+  const before = (await oidc.clientCredentialsGrant(config)).access_token
+  const oldKid = (await keys.current()).kid
+  const newKid = await keys.rotate()
+  t.not(newKid, oldKid)
+  const after = (await oidc.clientCredentialsGrant(config)).access_token
+  t.equal(JSON.parse(Buffer.from(after.split('.')[0]!, 'base64url').toString()).kid, newKid, 'new tokens are signed with the new key')
+  const jwks = await (await fetch(`${api.url}/.well-known/jwks.json`)).json() as { keys: Array<{ kid: string }> }
+  t.ok(jwks.keys.some(k => k.kid === oldKid) && jwks.keys.some(k => k.kid === newKid), 'both keys published')
+  t.equal((await balance(api, before)).status, 200, 'a token of the old key still works')
+  t.equal((await balance(api, after)).status, 200)
+  t.ok(DATABASE_URL)
+  void exportJWK
+})
