@@ -25,6 +25,7 @@ export interface RewardsProcessorOptions {
   readonly purgeIntervalMs: number
   readonly maxPurgePerPunctuation: number
   readonly activityLimitPerMember: number
+  readonly maxEventTimeAheadMs: number
 }
 
 /** Counters since the processor started (for metrics and tests). */
@@ -59,12 +60,13 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
       activity: context.getStateStore<string, ActivityStoreValue>(REWARDS_STORES.activity),
       dedupeRetentionMs: o.dedupeRetentionMs,
       activityLimitPerMember: o.activityLimitPerMember,
-      streamTimeMs: () => context.currentStreamTimeMs(),
+      streamTimeMs: () => Math.min(context.currentStreamTimeMs(), context.currentSystemTimeMs() + o.maxEventTimeAheadMs),
       systemTimeMs: () => context.currentSystemTimeMs()
     }
     this.#state = state
     context.schedule(o.purgeIntervalMs, 'STREAM_TIME', streamTimeMs => {
-      this.counters.purged += purgeExpired(state, streamTimeMs, o.dedupeRetentionMs, o.maxPurgePerPunctuation)
+      const clockMs = Math.min(streamTimeMs, context.currentSystemTimeMs() + o.maxEventTimeAheadMs)
+      this.counters.purged += purgeExpired(state, clockMs, o.dedupeRetentionMs, o.maxPurgePerPunctuation)
     })
   }
 

@@ -29,6 +29,9 @@ export const REWARDS_DEFAULTS = Object.freeze({
   purgeIntervalMs: 60_000,
   maxPurgePerPunctuation: 10_000,
   activityLimitPerMember: 100,
+  /** The dedupe clock (stream time) is capped at wall clock + this: a far-future occurredAt
+   *  must not expire every dedupe entry. */
+  maxEventTimeAheadMs: DAY_MS,
   storeKind: 'rocksdb' as StoreKind
 })
 
@@ -42,6 +45,7 @@ export interface RewardsTopologyOptions {
   /** Bound on the work of one purge. */
   readonly maxPurgePerPunctuation?: number
   readonly activityLimitPerMember?: number
+  readonly maxEventTimeAheadMs?: number
   /** Default rocksdb. */
   readonly storeKind?: StoreKind
 }
@@ -54,7 +58,8 @@ export function buildRewardsTopology (options: RewardsTopologyOptions): Topology
     dedupeRetentionMs: options.dedupeRetentionMs ?? REWARDS_DEFAULTS.dedupeRetentionMs,
     purgeIntervalMs: options.purgeIntervalMs ?? REWARDS_DEFAULTS.purgeIntervalMs,
     maxPurgePerPunctuation: options.maxPurgePerPunctuation ?? REWARDS_DEFAULTS.maxPurgePerPunctuation,
-    activityLimitPerMember: options.activityLimitPerMember ?? REWARDS_DEFAULTS.activityLimitPerMember
+    activityLimitPerMember: options.activityLimitPerMember ?? REWARDS_DEFAULTS.activityLimitPerMember,
+    maxEventTimeAheadMs: options.maxEventTimeAheadMs ?? REWARDS_DEFAULTS.maxEventTimeAheadMs
   }
   if (!(processorOptions.dedupeRetentionMs > 0)) throw new RangeError('dedupeRetentionMs must be positive')
   if (!(processorOptions.activityLimitPerMember >= 1)) throw new RangeError('activityLimitPerMember must be at least 1')

@@ -16,7 +16,9 @@ export interface RewardsState {
   readonly activity: KeyValueStore<string, ActivityStoreValue>
   readonly dedupeRetentionMs: number
   readonly activityLimitPerMember: number
-  /** Highest event time the task has seen (dedupe retention clock). */
+  /** The dedupe retention clock: the task's stream time (highest event time seen), but never
+   *  more than maxEventTimeAheadMs ahead of the wall clock, so one far-future event cannot
+   *  expire every dedupe entry at once. */
   streamTimeMs (): number
   /** Wall-clock time (processedAt). */
   systemTimeMs (): number

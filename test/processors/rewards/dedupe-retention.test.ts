@@ -70,3 +70,18 @@ t.test('an entry re-recorded after expiry is not removed by its old index entry'
   h.reward(earn({ memberId: 'm', eventId: 'e', occurredAt: at(27) }))
   t.equal(h.rewardConfirmed().length, 1, 'e is still a duplicate: its +20h entry survived the purge')
 })
+
+t.test('a far-future event time does not expire every dedupe entry', async t => {
+  // Wall clock of the driver: START_MS (2026-04-01); the dedupe clock is capped at wall clock + 1 day.
+  const h = harness({ dedupeRetentionMs: 30 * 24 * HOUR, purgeIntervalMs: HOUR })
+  t.teardown(() => h.close())
+  h.reward(earn({ memberId: 'm', eventId: 'e', occurredAt: '2026-03-20T00:00:00Z' }))
+  h.reward(earn({ memberId: 'typo', occurredAt: '2099-03-20T00:00:00Z' })) // a broken property clock
+  h.reward(earn({ memberId: 'm', eventId: 'e', occurredAt: '2026-03-20T00:00:00Z' }))
+  t.equal(h.rewardConfirmed().length, 2, 'still a duplicate')
+  t.equal(h.storeSize(REWARDS_STORES.eventDedupe), 2, 'nothing purged')
+  h.driver.advanceWallClockTime(31 * 24 * HOUR) // a month later, the entry of e expires
+  h.reward(earn({ memberId: 'x', occurredAt: '2026-05-03T00:00:00Z' }))
+  h.reward(earn({ memberId: 'm', eventId: 'e', occurredAt: '2026-03-20T00:00:00Z' }))
+  t.equal(h.rewardConfirmed().length, 2, 'expired after the retention of real time')
+})
