@@ -1,7 +1,9 @@
 // The roles `rewards start` knows. A role whose factory is null is not built yet: `start` says so
 // clearly and does not pretend to run it. Whoever builds one adds its factory here (and updates
 // its description in ./role.ts).
+import { apiRole } from './api-role.ts'
 import { archiverRole } from './archiver-role.ts'
+import { authRole } from './auth-role.ts'
 import { processorRole } from './processor-role.ts'
 import { ROLE_DESCRIPTIONS, type RoleEntry, type RoleName } from './role.ts'
 
@@ -9,7 +11,7 @@ export { ROLE_DESCRIPTIONS, ROLE_NAMES, type Role, type RoleContext, type RoleFa
 
 export const ROLES: Readonly<Record<RoleName, RoleEntry>> = Object.freeze({
   processor: { factory: processorRole, summary: ROLE_DESCRIPTIONS.processor },
-  api: { factory: null, summary: ROLE_DESCRIPTIONS.api },
+  api: { factory: apiRole, summary: ROLE_DESCRIPTIONS.api },
   archiver: { factory: archiverRole, summary: ROLE_DESCRIPTIONS.archiver },
-  auth: { factory: null, summary: ROLE_DESCRIPTIONS.auth }
+  auth: { factory: authRole, summary: ROLE_DESCRIPTIONS.auth }
 })

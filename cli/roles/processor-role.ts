@@ -4,12 +4,17 @@ import { ensurePlatformTopics } from '../../lib/platform-topics.ts'
 import { describeLogLocation } from '../../lib/open-log.ts'
 import { StreamsApplication } from '../../topology/streams-application.ts'
 import type { Role, RoleContext } from './role.ts'
+import { apiServicesFor } from '../../api/api-services.ts'
+import { registerStreamsQueries } from '../../api/streams-queries.ts'
 
 export function processorRole (ctx: RoleContext): Role & { readonly app: () => StreamsApplication | undefined } {
   let app: StreamsApplication | undefined
   let closing = false
   let starting: Promise<void> | undefined
   const logger = ctx.logger.child({ role: 'processor' })
+  // Interactive queries: internal routes for queries forwarded by other instances (api/).
+  const api = apiServicesFor(ctx.server, { config: ctx.config, registry: ctx.registry, logger, advertisedAddress: ctx.advertisedAddress })
+  registerStreamsQueries(ctx.server, () => app, () => api)
 
   ctx.readiness.add('processor', () => {
     if (app === undefined) return { ready: false, detail: 'starting' }

@@ -19,9 +19,9 @@ export const ROLE_NAMES: readonly RoleName[] = Object.freeze(['processor', 'api'
  *  logged by `start`). Whoever builds a role updates its line and its factory in ./index.ts. */
 export const ROLE_DESCRIPTIONS: Readonly<Record<RoleName, string>> = Object.freeze({
   processor: 'runs the rewards topology (state stores, confirmations, dead letters)',
-  api: 'public HTTP API (balances, activity, events, redemptions) — not available yet in this build: only the ops endpoints (/health, /metrics, /v1/topology) are served',
+  api: 'public HTTP API (balances, activity, events, redemptions, OpenAPI); alone, a stateless front forwarding queries to the processor instances',
   archiver: 'PostgreSQL archive of every input and output record (REWARDS_DATABASE_URL, or embedded PostgreSQL in <data-dir>/pg); migrates the schema on start',
-  auth: 'OAuth2 token server (/oauth/token, JWKS) — not available yet in this build'
+  auth: 'OAuth2 token server (/oauth/token, JWKS, discovery); clients and signing keys in PostgreSQL (rewards clients)'
 })
 
 export interface RoleContext {
