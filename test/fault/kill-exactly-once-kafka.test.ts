@@ -6,7 +6,8 @@ import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Kafka, logLevel, type Consumer } from 'kafkajs'
+import { Kafka, logLevel } from 'kafkajs'
+import { readAllCommitted } from './kafkajs-read.ts'
 import { checkExactlyOnce, type Totals } from './exactly-once-check.ts'
 import { kill9, randomPause, startChild } from './kill-harness.ts'
 import { amountOf, keyOf, PARTITIONS } from './fixtures/aggregating-workload.ts'
@@ -15,24 +16,6 @@ const RECORDS = Number(process.env.KILL_TEST_RECORDS ?? 100_000)
 const KILLS = 5
 const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
 const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`
-
-async function readAllCommitted (kafka: Kafka, topic: string, expected: number): Promise<Array<{ key: string, value: string }>> {
-  const consumer: Consumer = kafka.consumer({ groupId: `verify-${topic}`, readUncommitted: false })
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  const out: Array<{ key: string, value: string }> = []
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`read ${out.length}/${expected} of ${topic}`)), 120_000)
-    consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) out.push({ key: m.key!.toString(), value: m.value!.toString() })
-        if (out.length >= expected) { clearTimeout(timer); resolve() }
-      }
-    }).catch(reject)
-  })
-  await consumer.disconnect()
-  return out
-}
 
 t.test('kill -9 five times while 100k records flow through the real broker', async t => {
   const root = mkdtempSync(join(tmpdir(), 'rewards-kill-kafka-'))

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
+import { readAllCommitted } from './kafkajs-read.ts'
 import { checkExactlyOnce, type Totals } from './exactly-once-check.ts'
 import { kill9, startChild, type RunningChild } from './kill-harness.ts'
 import { amountOf, keyOf, PARTITIONS } from './fixtures/aggregating-workload.ts'
@@ -74,19 +75,8 @@ t.test('a stalled instance is fenced when it wakes up, and nothing is counted tw
   children.push(last)
   t.equal(await last.exited, 0, 'final run exits cleanly')
 
-  const read = async (topic: string): Promise<Array<{ key: string, value: string }>> => {
-    const consumer = kafka.consumer({ groupId: `verify-${topic}`, readUncommitted: false })
-    await consumer.connect()
-    await consumer.subscribe({ topic, fromBeginning: true })
-    const out: Array<{ key: string, value: string }> = []
-    await new Promise<void>((resolve, reject) => {
-      consumer.run({ eachBatch: async ({ batch }) => { for (const m of batch.messages) out.push({ key: m.key!.toString(), value: m.value!.toString() }); if (out.length >= RECORDS) resolve() } }).catch(reject)
-    })
-    await consumer.disconnect()
-    return out
-  }
-  const inputs = (await read(input)).map(r => ({ key: r.key, value: JSON.parse(r.value) as { i: number, amount: number } }))
-  const outputs = (await read(output)).map(r => ({ key: r.key, value: JSON.parse(r.value) as Totals }))
+  const inputs = (await readAllCommitted(kafka, input, RECORDS)).map(r => ({ key: r.key, value: JSON.parse(r.value) as { i: number, amount: number } }))
+  const outputs = (await readAllCommitted(kafka, output, RECORDS)).map(r => ({ key: r.key, value: JSON.parse(r.value) as Totals }))
   const store = JSON.parse(readFileSync(dumpFile, 'utf8')) as Record<string, Totals>
   t.same(checkExactlyOnce(inputs, outputs, store).problems, [], 'no lost or doubled update, store equals the oracle')
 })
