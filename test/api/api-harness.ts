@@ -1,0 +1,186 @@
+// In-process platform instances for the API tests: a shared token server and API services
+// (PostgreSQL, fixed issuer), processor instances (a StreamsApplication behind an HTTP server with
+// the internal query routes, optionally the public API too) and API-only instances (forwarding
+// through the consumer group), on one log (Kafka or embedded).
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { Registry } from 'prom-client'
+import { openApiServices, type ApiServices } from '../../api/api-services.ts'
+import { apiSettings, type ApiSettings } from '../../api/api-settings.ts'
+import { tokenRoutes } from '../../api/auth/token-routes.ts'
+import { Readiness } from '../../api/health/readiness.ts'
+import { buildServer } from '../../api/ops-server.ts'
+import { publicApi } from '../../api/public-api.ts'
+import { GroupOwnerMap } from '../../api/query/group-owner-map.ts'
+import { MemberQueries } from '../../api/query/member-queries.ts'
+import { registerStreamsQueries } from '../../api/streams-queries.ts'
+import type { Log, LogProducer } from '../../log/log-port.ts'
+import { buildRewardsTopology, defaultRuleSet, type RewardsTopics } from '../../processors/rewards/index.ts'
+import { StreamsApplication, type StreamsApplicationOptions } from '../../topology/streams-application.ts'
+import { DATABASE_URL } from './api-test-server.ts'
+
+export interface Platform {
+  readonly log: Log
+  readonly topics: RewardsTopics
+  readonly applicationId: string
+  readonly issuer: string
+  readonly services: ApiServices
+  readonly settings: ApiSettings
+  /** The token server (auth role) alone. */
+  readonly authUrl: string
+  token (scopes: string[]): Promise<string>
+  close (): Promise<void>
+}
+
+export interface Instance {
+  readonly url: string
+  readonly address: string
+  readonly server: FastifyInstance
+  readonly app: StreamsApplication | undefined
+  readonly registry: Registry
+  close (): Promise<void>
+}
+
+export async function startPlatform (options: { log: Log, topics: RewardsTopics, applicationId: string, settings?: Partial<Omit<ApiSettings, 'issuer'>>, redisUrl?: string | null }): Promise<Platform> {
+  const registry = new Registry()
+  const auth = buildServer({ readiness: new Readiness(), registry })
+  let issuer = ''
+  const settings = apiSettings({ issuer: () => issuer, ...options.settings })
+  const services = await openApiServices({ config: { databaseUrl: DATABASE_URL, dataDir: '/tmp/unused', redisUrl: options.redisUrl ?? null }, settings, registry })
+  await auth.register(tokenRoutes, {
+    issuer: settings.issuer, audience: settings.audience, tokenTtlSeconds: settings.tokenTtlSeconds,
+    clients: services.tokenServer!.clients, keys: services.tokenServer!.keys, cache: services.cache, rateLimit: { max: 10_000, windowMs: 60_000 }
+  })
+  await auth.listen({ host: '127.0.0.1', port: 0 })
+  issuer = `http://127.0.0.1:${(auth.server.address() as { port: number }).port}`
+  const tokens = new Map<string, string>()
+  return {
+    ...options,
+    issuer,
+    services,
+    settings,
+    authUrl: issuer,
+    async token (scopes) {
+      const key = scopes.join(' ')
+      const known = tokens.get(key)
+      if (known !== undefined) return known
+      const { client, clientSecret } = await services.tokenServer!.clients.create({ name: `api-test-${randomUUID()}`, scopes })
+      const response = await fetch(`${issuer}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: clientSecret })
+      })
+      const body = await response.json() as { access_token: string }
+      tokens.set(key, body.access_token)
+      return body.access_token
+    },
+    async close () {
+      await auth.close()
+      await services.close()
+    }
+  }
+}
+
+function producerOf (log: Log): () => Promise<LogProducer> {
+  let producer: Promise<LogProducer> | undefined
+  return () => {
+    producer ??= log.createProducer({ clientId: `api-test-${randomUUID()}` })
+    return producer
+  }
+}
+
+async function listen (server: FastifyInstance): Promise<{ url: string, address: string }> {
+  await server.listen({ host: '127.0.0.1', port: 0 })
+  const address = `127.0.0.1:${(server.server.address() as { port: number }).port}`
+  return { url: `http://${address}`, address }
+}
+
+/** A processor instance: stream application + internal routes, and (publicApi) the public API. */
+export async function startProcessor (platform: Platform, options: { stateDir?: string, publicApi?: boolean, streams?: Partial<StreamsApplicationOptions['config']>, waitRunning?: boolean } = {}): Promise<Instance> {
+  const registry = new Registry()
+  const server = buildServer({ readiness: new Readiness(), registry })
+  let app: StreamsApplication | undefined
+  const reader = registerStreamsQueries(server, () => app, async () => platform.services)
+  let producer: (() => Promise<LogProducer>) | undefined
+  if (options.publicApi === true) {
+    producer = producerOf(platform.log)
+    await server.register(publicApi, {
+      settings: platform.settings, guard: platform.services.guard, cache: platform.services.cache,
+      queries: new MemberQueries({ local: reader, registry }), topics: platform.topics, producer
+    })
+  }
+  const { url, address } = await listen(server)
+  app = new StreamsApplication(buildRewardsTopology({ rules: defaultRuleSet(), topics: platform.topics }), {
+    log: platform.log,
+    registry,
+    config: {
+      applicationId: platform.applicationId,
+      stateDir: options.stateDir ?? mkdtempSync(join(tmpdir(), 'api-proc-')),
+      applicationServer: address,
+      ...options.streams
+    }
+  })
+  await app.start()
+  if (options.waitRunning !== false) await app.waitForState('RUNNING', 120_000)
+  const started = app
+  return {
+    url, address, server, app: started, registry,
+    async close () {
+      await started.close()
+      await server.close()
+      if (producer !== undefined) await (await producer()).close()
+    }
+  }
+}
+
+/** An API-only instance: no stores; every query forwarded to the owner found in the group. */
+export async function startApiOnly (platform: Platform): Promise<Instance> {
+  const registry = new Registry()
+  const server = buildServer({ readiness: new Readiness(), registry })
+  const producer = producerOf(platform.log)
+  await server.register(publicApi, {
+    settings: platform.settings, guard: platform.services.guard, cache: platform.services.cache,
+    queries: new MemberQueries({ owners: new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: platform.topics.rewardEvents, ttlMs: 500 }), registry }),
+    topics: platform.topics, producer
+  })
+  const { url, address } = await listen(server)
+  return {
+    url, address, server, app: undefined, registry,
+    async close () {
+      await server.close()
+      await (await producer()).close()
+    }
+  }
+}
+
+export function earn (memberId: string, eventId: string, amountCents: number, occurredAt = '2026-03-01T12:00:00Z'): Record<string, unknown> {
+  return { eventId, memberId, source: 'HOTEL', type: 'EARN', amountCents, currency: 'USD', occurredAt, propertyId: 'LV-01' }
+}
+
+export function redeem (memberId: string, redemptionId: string, points: number, requestedAt = '2026-03-02T12:00:00Z'): Record<string, unknown> {
+  return { redemptionId, memberId, points, rewardCode: 'ROOM-NIGHT', channel: 'ONLINE', requestedAt }
+}
+
+export async function call (url: string, token: string, init: { method?: string, body?: unknown, headers?: Record<string, string> } = {}): Promise<{ status: number, body: any, headers: Headers }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- test responses of many shapes
+  const response = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: { authorization: `Bearer ${token}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {})
+  })
+  return { status: response.status, body: await response.json().catch(() => undefined), headers: response.headers }
+}
+
+/** Polls until `check` passes or the time is up. */
+export async function eventually<T> (fn: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last = await fn()
+  while (!check(last)) {
+    if (Date.now() > deadline) return last
+    await new Promise(resolve => setTimeout(resolve, 100))
+    last = await fn()
+  }
+  return last
+}
