@@ -107,9 +107,11 @@ function buildHistory (actions: Action[]): { inputs: ModelInput[], model: Refere
 t.test('the topology agrees with the reference model on random histories', async t => {
   let runs = 0
   let redemptionsChecked = 0
-  await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 120 }), fc.integer({ min: 1, max: 4 }), async (actions, partitions) => {
+  let inputsTotal = 0
+  await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 150, size: 'max' }), fc.integer({ min: 1, max: 4 }), async (actions, partitions) => {
     runs++
     const { inputs, model } = buildHistory(actions)
+    inputsTotal += inputs.length
     const h = harness({}, { partitions })
     try {
       for (const input of inputs) {
@@ -162,6 +164,7 @@ t.test('the topology agrees with the reference model on random histories', async
     }
   }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 200) })
   t.ok(runs > 0, `${runs} histories`)
+  t.ok(inputsTotal / runs > 40, `${Math.round(inputsTotal / runs)} records per history on average (long enough for tiers and reversals)`)
   t.ok(redemptionsChecked > 0, `${redemptionsChecked} redemptions checked`)
 })
 
