@@ -222,6 +222,30 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
     return true
   }
 
+  /** With nothing buffered, everything up to each partition's read position is archived: commit
+   *  the positions that passed the durable offset. They move past records only through control
+   *  records (transaction markers), which carry no data but count as offsets; without this the
+   *  archive lag of a transactional topic would never reach 0. */
+  async function advancePastControlRecords (): Promise<void> {
+    const offsets: PartitionOffset[] = []
+    for (const at of durable.values()) {
+      let position: bigint
+      try {
+        position = consumer.position(at)
+      } catch {
+        continue // no longer assigned
+      }
+      if (position > at.offset) offsets.push({ topic: at.topic, partition: at.partition, offset: position })
+    }
+    if (offsets.length === 0) return
+    try {
+      await consumer.commitOffsets(offsets)
+      for (const o of offsets) durable.set(tpKey(o), o)
+    } catch (error) {
+      logger?.warn({ err: error }, `archive offset commit failed: ${(error as Error).message}`)
+    }
+  }
+
   async function measureLag (): Promise<number> {
     const assigned = [...durable.values()]
     if (assigned.length === 0) {
@@ -267,6 +291,7 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
       if (buffer.length >= batchSize || (buffer.length > 0 && Date.now() - firstBufferedAt >= flushIntervalMs)) {
         await flush(false)
       }
+      if (buffer.length === 0) await advancePastControlRecords()
       if (Date.now() - lastLagAt >= lagIntervalMs) {
         try {
           await measureLag()
