@@ -1,0 +1,155 @@
+// `rewards reconcile`: recomputes every member's balance from the PostgreSQL archive in SQL
+// (processors/archive/reconcile.ts: SPEC §3–§4), checks every archived decision against the rules,
+// and compares the balances with the `balances` store through the query path: in this process
+// (the rewards topology started here, StreamsApplication.store('balances'), when no instance is
+// running) or over the HTTP API of the running instances (--api-url). Prints the members that
+// differ; exit 1 on any drift or rule violation, 0 when everything matches.
+//
+// Before comparing, both sides are brought up to date: the in-process processor consumes every
+// input record, and the archive catches up (an archiver runs in this process when none is
+// running; otherwise it waits for the running one, up to --archive-wait-seconds).
+import { Command } from 'commander'
+import { action, configFrom, EXIT, withConfigOptions, write, type CliContext } from '../cli-context.ts'
+
+export function reconcileCommand (ctx: CliContext): Command {
+  const command = new Command('reconcile')
+    .description('Recompute every balance from the archive in SQL and compare with the balances store; exit 1 on any drift')
+    .option('--api-url <url>', 'compare with the running instances over their HTTP API (GET /v1/members/{id}/balance) instead of starting the processor here')
+    .option('--token <jwt>', 'bearer token for --api-url (scope balances:read)')
+    .option('--archive-wait-seconds <n>', 'how long to wait for a running archiver to catch up', '120')
+    .option('--ignore-lag', 'compare even when the archive or the processor is behind (expect false drift)')
+    .option('--limit <n>', 'print at most this many differing members', '100')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', [
+      '',
+      'Exit status: 0 everything matches; 1 drift, rule violations, or sides not caught up; 2 bad configuration.',
+      '',
+      'Examples:',
+      '  rewards reconcile                                  # embedded, with the platform stopped',
+      '  rewards reconcile --kafka-brokers 127.0.0.1:9092 --database-url postgres://…',
+      '  rewards reconcile --api-url http://rewards-api:8080 --token "$TOKEN"',
+      'Runbook: docs/runbooks/reconcile.md'
+    ].join('\n'))
+  withConfigOptions(command)
+  command.action(action(ctx, 'reconcile', async () => {
+    const config = configFrom(ctx, command)
+    const opts = command.opts<{ apiUrl?: string, token?: string, archiveWaitSeconds: string, ignoreLag?: boolean, limit: string, json?: boolean }>()
+    const [{ openLogFromConfig }, { rewardsPlatform }, { openDatabase }, { migrate }, { Registry }, support, recon, { startArchiver }, { groupLag }] = await Promise.all([
+      import('../../lib/open-log.ts'), import('../rewards-platform.ts'), import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'),
+      import('prom-client'), import('./ops-support.ts'), import('../../processors/archive/reconcile.ts'), import('../../processors/archive/archiver.ts'), import('./lag.ts')
+    ])
+    const platform = rewardsPlatform(config)
+    const topics = platform.topics
+    const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-reconcile` })
+    const cleanups: Array<() => Promise<void>> = [() => log.close()]
+    const note = (line: string): Promise<void> => write(ctx.err, line)
+    try {
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
+      cleanups.unshift(() => db.close())
+      await migrate(db)
+
+      // 1. The store side.
+      let readStore: (memberIds: string[]) => Promise<Map<string, unknown>>
+      let storeListsAll = false
+      if (opts.apiUrl === undefined) {
+        const group = await log.admin.describeGroup(config.applicationId)
+        if (group.members.length > 0) {
+          await write(ctx.err, `rewards reconcile: ${group.members.length} instance(s) of "${config.applicationId}" are running: their stores are live there. Use --api-url to compare through their HTTP API, or stop them.`)
+          return EXIT.FAILED
+        }
+        await note('starting the processor here to query its stores (consuming any input not processed yet)…')
+        const running = await support.runProcessorUntilCaughtUp({ config, log, platform, registry: new Registry(), progress: new support.Progress(ctx.err, 'processor') })
+        cleanups.unshift(() => running.close())
+        const store = running.app.store<string, unknown>('balances')
+        storeListsAll = true
+        readStore = async () => new Map(store.range(undefined, undefined).map(kv => [kv.key, kv.value]))
+      } else {
+        const base = opts.apiUrl.replace(/\/$/, '')
+        readStore = async memberIds => {
+          const found = new Map<string, unknown>()
+          let next = 0
+          const worker = async (): Promise<void> => {
+            while (next < memberIds.length) {
+              const id = memberIds[next++]!
+              const response = await fetch(`${base}/v1/members/${encodeURIComponent(id)}/balance`, { headers: opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` } })
+              if (response.status === 404) continue
+              if (!response.ok) throw new Error(`GET ${base}/v1/members/${id}/balance answered ${response.status}: ${await response.text()}`)
+              found.set(id, await response.json())
+            }
+          }
+          await Promise.all(Array.from({ length: 16 }, worker))
+          return found
+        }
+      }
+
+      // 2. The archive side: caught up with the log.
+      const archiverGroup = `${config.applicationId}-archiver`
+      const allTopics = Object.values(topics)
+      const archiverMembers = (await log.admin.describeGroup(archiverGroup)).members.length
+      let archiveLag: number
+      if (archiverMembers === 0) {
+        await note('no archiver running: archiving what is missing from here…')
+        const archiver = startArchiver({ log, db, topics, groupId: archiverGroup, registry: new Registry(), lagIntervalMs: 500 })
+        try {
+          await archiver.ready
+          const total = Number((await groupLag(log, archiverGroup, allTopics)).totalLag)
+          const progress = new support.Progress(ctx.err, 'archive')
+          for (;;) {
+            archiveLag = await archiver.measureLag()
+            progress.update(total - archiveLag, total)
+            if (archiveLag === 0) break
+            await new Promise(resolve => setTimeout(resolve, 250))
+          }
+          progress.done(total, total)
+        } finally {
+          await archiver.close()
+        }
+      } else {
+        const deadline = Date.now() + Number(opts.archiveWaitSeconds) * 1000
+        for (;;) {
+          archiveLag = Number((await groupLag(log, archiverGroup, allTopics)).totalLag)
+          if (archiveLag === 0 || Date.now() > deadline) break
+          await new Promise(resolve => setTimeout(resolve, 500))
+        }
+        if (archiveLag > 0) {
+          await note(`the running archiver is still ${archiveLag} record(s) behind after ${opts.archiveWaitSeconds} s`)
+          if (opts.ignoreLag !== true) {
+            await write(ctx.err, 'rewards reconcile: the archive is not caught up: cannot prove the balances (retry later, or --ignore-lag)')
+            return EXIT.FAILED
+          }
+        }
+      }
+
+      // 3. SQL, then compare.
+      const archive = await recon.archiveBalances(db, topics, platform.rules)
+      const violations = await recon.ruleViolations(db, topics, platform.rules)
+      const unprocessed = await recon.unprocessedInputs(db, topics)
+      const store = await readStore([...archive.keys()])
+      const members = new Set([...archive.keys(), ...(storeListsAll ? store.keys() : [])])
+      const drift = []
+      for (const id of [...members].sort()) {
+        const d = recon.compareBalance(id, archive.get(id) ?? null, (store.get(id) as never) ?? null)
+        if (d !== undefined) drift.push(d)
+      }
+      const limit = Number(opts.limit)
+      const ok = drift.length === 0 && violations.length === 0 && (unprocessed === 0 || opts.ignoreLag === true)
+      if (opts.json === true) {
+        await write(ctx.out, JSON.stringify({ ok, members: members.size, drift: drift.slice(0, limit), driftCount: drift.length, violations, unprocessedInputs: unprocessed }, null, 2))
+      } else {
+        const lines = [`reconciled ${members.size} member(s) (archive: ${archive.size}, store: ${storeListsAll ? store.size : 'queried per member'})`]
+        for (const d of drift.slice(0, limit)) {
+          lines.push(`DRIFT ${d.memberId}: ${d.fields.map(f => d.archive !== null && d.store !== null ? `${f} archive=${JSON.stringify(d.archive[f as keyof typeof d.archive])} store=${JSON.stringify(d.store[f as keyof typeof d.store])}` : f).join(', ')}`)
+        }
+        if (drift.length > limit) lines.push(`… and ${drift.length - limit} more member(s)`)
+        for (const v of violations) lines.push(`RULE ${v.memberId} ${v.id}: ${v.problem}`)
+        if (unprocessed > 0) lines.push(`${unprocessed} archived input event(s) have neither a confirmation nor a dead letter (processor or archiver behind?)`)
+        lines.push(ok ? 'OK: every balance matches the archive' : `FAILED: ${drift.length} member(s) differ, ${violations.length} rule violation(s)${unprocessed > 0 ? `, ${unprocessed} unprocessed input(s)` : ''}`)
+        await write(ctx.out, lines.join('\n'))
+      }
+      return ok ? EXIT.OK : EXIT.FAILED
+    } finally {
+      for (const cleanup of cleanups) await cleanup().catch(() => undefined)
+    }
+  }))
+  return command
+}
