@@ -9,6 +9,7 @@ import { describeLogLocation, openLogFromConfig } from '../lib/open-log.ts'
 import type { Log } from '../log/log-port.ts'
 import { EXIT } from './cli-context.ts'
 import { ROLE_NAMES, ROLES, type Role, type RoleContext, type RoleName } from './roles/index.ts'
+import type { SignalTrap } from './signal-trap.ts'
 
 /** Bound on a graceful shutdown: under the 30 s a container orchestrator (ECS, Kubernetes)
  *  waits between SIGTERM and SIGKILL, so we exit on our own terms. */
@@ -20,6 +21,8 @@ export interface RunOptions {
   readonly platform: RoleContext['platform']
   readonly requested: RoleName[] | 'all'
   readonly createTopics: boolean
+  /** Installed by the command before anything loaded; signals are routed to the shutdown here. */
+  readonly signals: SignalTrap
 }
 
 export async function runPlatform (options: RunOptions): Promise<number> {
@@ -50,6 +53,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   let stopping: Promise<number> | undefined
   let signals = 0
   const roles: Role[] = []
+  const listens: Array<Promise<string>> = []
   let reportStopped: (code: number) => void = () => {}
   const stopped = new Promise<number>(resolve => { reportStopped = resolve })
 
@@ -72,6 +76,8 @@ export async function runPlatform (options: RunOptions): Promise<number> {
           logger.error({ err: error, role: role.name }, `role ${role.name} did not close cleanly`)
         }
       }
+      // Never close a server while its listen() is in flight (Fastify would wait on its boot).
+      await Promise.allSettled(listens)
       await Promise.allSettled([server.close(), metricsServer?.close()])
       if (log !== undefined) {
         try {
@@ -94,8 +100,14 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     }
     void shutdown(signal, EXIT.OK)
   }
-  process.on('SIGTERM', onSignal)
-  process.on('SIGINT', onSignal)
+  options.signals.handle(onSignal)
+  // A crash anywhere still runs the shutdown (bounded by SHUTDOWN_TIMEOUT_MS) and exits 1.
+  const onCrash = (error: unknown): void => {
+    logger.fatal({ err: error }, `uncaught error: ${(error as Error)?.message ?? String(error)}`)
+    void shutdown('uncaught error', EXIT.FAILED)
+  }
+  process.on('uncaughtException', onCrash)
+  process.on('unhandledRejection', onCrash)
 
   const ctx: RoleContext = {
     config,
@@ -117,13 +129,20 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   }
 
   try {
+    // A signal that arrived while the modules loaded has already started the shutdown.
+    if (stopping !== undefined) return await stopping
     for (const name of available) roles.push(await ROLES[name].factory!(ctx))
-    const address = await server.listen({ host: config.httpHost, port: config.httpPort })
+    if (stopping !== undefined) return await stopping
+    const mainListen = server.listen({ host: config.httpHost, port: config.httpPort })
+    listens.push(mainListen)
+    const address = await mainListen
     const bound = server.server.address()
     listening = typeof bound === 'object' && bound !== null ? `${config.httpHost}:${bound.port}` : `${config.httpHost}:${config.httpPort}`
     logger.info({ address, port: typeof bound === 'object' && bound !== null ? bound.port : config.httpPort }, `HTTP listening on ${address} (GET /health/live, /health/ready, /v1/topology${metricsServer === null ? ', /metrics' : ''})`)
     if (metricsServer !== null) {
-      const metricsAddress = await metricsServer.listen({ host: config.httpHost, port: config.metricsPort! })
+      const metricsListening = metricsServer.listen({ host: config.httpHost, port: config.metricsPort! })
+      listens.push(metricsListening)
+      const metricsAddress = await metricsListening
       logger.info({ address: metricsAddress }, `metrics listening on ${metricsAddress}/metrics`)
     }
   } catch (error) {
@@ -135,7 +154,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     if (stopping !== undefined) break
     try {
       await role.start()
-      logger.info({ role: role.name }, `role ${role.name} started`)
+      if (stopping === undefined) logger.info({ role: role.name }, `role ${role.name} started`)
     } catch (error) {
       if (stopping !== undefined) break // interrupted by the shutdown
       ctx.fatal(error)
@@ -144,7 +163,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   if (roles.length === 0) logger.warn('no role is running: only the ops endpoints are served, and /health/ready stays 503')
   // Run until a signal or a fatal error shuts us down (the HTTP listener keeps the process alive).
   const code = await stopped
-  process.off('SIGTERM', onSignal)
-  process.off('SIGINT', onSignal)
+  process.off('uncaughtException', onCrash)
+  process.off('unhandledRejection', onCrash)
   return code
 }

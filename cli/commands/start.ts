@@ -9,6 +9,7 @@ import { Command, Option } from 'commander'
 import { createLogger } from '../../lib/logger.ts'
 import { action, configFrom, withConfigOptions, type CliContext } from '../cli-context.ts'
 import { ROLE_DESCRIPTIONS, ROLE_NAMES, type RoleName } from '../roles/role.ts'
+import { SignalTrap } from '../signal-trap.ts'
 
 function parseRoles (value: string): RoleName[] | 'all' {
   const parts = value.split(',').map(s => s.trim()).filter(Boolean)
@@ -37,15 +38,24 @@ export function startCommand (ctx: CliContext): Command {
     ].join('\n'))
   withConfigOptions(command)
   command.action(action(ctx, 'start', async () => {
-    const config = configFrom(ctx, command)
-    const opts = command.opts<{ role: string, createTopics?: boolean }>()
-    const requested = parseRoles(opts.role)
-    const logger = createLogger({ level: config.logLevel, base: { app: 'rewards' } })
-    // The engine, Fastify and the log clients load only now (keeps --help and other commands fast).
-    const [{ rewardsPlatform }, { runPlatform }] = await Promise.all([import('../rewards-platform.ts'), import('../run-platform.ts')])
-    const platform = rewardsPlatform(config)
-    return await runPlatform({ config, logger, platform, requested, createTopics: opts.createTopics === true || config.kafkaBrokers === null })
+    const signals = new SignalTrap()
+    try {
+      return await startPlatform(ctx, command, signals)
+    } finally {
+      signals.release()
+    }
   }))
   return command
+}
+
+async function startPlatform (ctx: CliContext, command: Command, signals: SignalTrap): Promise<number> {
+  const config = configFrom(ctx, command)
+  const opts = command.opts<{ role: string, createTopics?: boolean }>()
+  const requested = parseRoles(opts.role)
+  const logger = createLogger({ level: config.logLevel, base: { app: 'rewards' } })
+  // The engine, Fastify and the log clients load only now (keeps --help and other commands fast).
+  const [{ rewardsPlatform }, { runPlatform }] = await Promise.all([import('../rewards-platform.ts'), import('../run-platform.ts')])
+  const platform = rewardsPlatform(config)
+  return await runPlatform({ config, logger, platform, requested, signals, createTopics: opts.createTopics === true || config.kafkaBrokers === null })
 }
 

@@ -91,7 +91,8 @@ export class RunningCli {
       }
       for (const wake of this.#lineWaiters) wake()
     })
-    this.exited = new Promise(resolve => this.child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the output is then completely read.
+    this.exited = new Promise(resolve => this.child.on('close', (code, signal) => {
       resolve({ code, signal })
       for (const wake of this.#lineWaiters) wake()
     }))

@@ -76,12 +76,12 @@ t.test('rewards start on Kafka', async t => {
 t.test('without the topics and without --create-topics, start fails clearly', async t => {
   const prefix = `${unique('cli-missing')}.`
   const dataDir = t.testdir({})
-  const cli = new RunningCli(['start', '--http-port', '0'], {
+  const cli = new RunningCli(['start', '--role', 'processor', '--http-port', '0'], {
     cwd: dataDir,
     env: cleanEnv({ REWARDS_KAFKA_BROKERS: brokers.join(','), REWARDS_TOPIC_PREFIX: prefix, REWARDS_APPLICATION_ID: unique('cli-app'), REWARDS_DATA_DIR: dataDir })
   })
   t.teardown(() => cli.kill())
   const exit = await cli.waitForExit(60_000)
   t.same(exit, { code: 1, signal: null })
-  t.ok(cli.lines.some(l => l.level === 'error' && /topics missing: .*reward-events.*rewards topics create/.test(l.msg)), 'names the missing topics and the command that creates them')
+  t.ok(cli.lines.some(l => l.level === 'error' && /topics missing: .*reward-events.*rewards topics create/.test(l.msg)), 'names the missing topics and the command that creates them', { stderr: cli.stderr.slice(-3000) })
 })

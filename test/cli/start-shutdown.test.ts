@@ -20,7 +20,9 @@ t.test('readiness is 503 during the graceful shutdown; /metrics on its own port'
   t.match(await metrics.text(), /rewards_application_state\{state="RUNNING"\} 1/)
 
   cli.child.kill('SIGTERM')
-  // Until the listener closes (after the application has closed), readiness must say 503.
+  // Signals are delivered asynchronously: from the moment the process reacted to it until the
+  // listener closes (after the application has closed), readiness must say 503.
+  await cli.waitForLine(l => l.msg === 'shutting down (SIGTERM): readiness is now false', 10_000)
   const seen = new Set<string>()
   while (cli.child.exitCode === null) {
     try {
