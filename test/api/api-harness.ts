@@ -102,8 +102,9 @@ async function listen (server: FastifyInstance): Promise<{ url: string, address:
 export async function startProcessor (platform: Platform, options: { stateDir?: string, publicApi?: boolean, streams?: Partial<StreamsApplicationOptions['config']>, waitRunning?: boolean } = {}): Promise<Instance> {
   const registry = new Registry()
   const server = buildServer({ readiness: new Readiness(), registry })
-  let app: StreamsApplication | undefined
-  const reader = registerStreamsQueries(server, () => app, async () => platform.services)
+  // Created once the server listens (its address is the application server).
+  const holder: { app?: StreamsApplication } = {}
+  const reader = registerStreamsQueries(server, () => holder.app, async () => platform.services)
   let producer: (() => Promise<LogProducer>) | undefined
   if (options.publicApi === true) {
     producer = producerOf(platform.log)
@@ -113,7 +114,7 @@ export async function startProcessor (platform: Platform, options: { stateDir?: 
     })
   }
   const { url, address } = await listen(server)
-  app = new StreamsApplication(buildRewardsTopology({ rules: defaultRuleSet(), topics: platform.topics }), {
+  const app = new StreamsApplication(buildRewardsTopology({ rules: defaultRuleSet(), topics: platform.topics }), {
     log: platform.log,
     registry,
     config: {
@@ -123,6 +124,7 @@ export async function startProcessor (platform: Platform, options: { stateDir?: 
       ...options.streams
     }
   })
+  holder.app = app
   await app.start()
   if (options.waitRunning !== false) await app.waitForState('RUNNING', 120_000)
   const started = app

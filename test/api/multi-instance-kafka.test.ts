@@ -1,0 +1,88 @@
+// Two processor instances and one API-only instance on the real broker. Every member's balance is
+// correct whichever instance is asked (owner: local read; other processor: forwarded; API-only:
+// forwarded through the consumer group). Then one processor leaves: the other takes its tasks
+// and restores them from the changelogs; meanwhile every answer is either the right balance or
+// 503 with Retry-After — never a wrong number.
+import t from 'tap'
+import { createKafkaLog } from '../../log/kafka/index.ts'
+import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
+import { call, earn, eventually, startApiOnly, startPlatform, startProcessor } from './api-harness.ts'
+
+const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
+const MEMBERS = 60
+const EVENTS_PER_MEMBER = 25
+// 1000 cents at HOTEL, MEMBER tier: 100 points per event; members stay below SILVER.
+const expected = (): number => EVENTS_PER_MEMBER * 100
+
+t.test('any instance answers any member; a restore gives 503, never a wrong number', async t => {
+  const run = `apimi${Date.now().toString(36)}`
+  const log = createKafkaLog({ brokers, clientId: run })
+  const topics = platformTopics({ topicPrefix: `${run}-` })
+  await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 6 })
+  const platform = await startPlatform({ log, topics, applicationId: run })
+  const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
+  const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
+  const api = await startApiOnly(platform)
+  let bClosed = false
+  t.teardown(async () => {
+    await api.close()
+    if (!bClosed) await b.close()
+    await a.close()
+    await platform.close()
+    await log.close()
+  })
+  await Promise.all([a.app!.waitForState('RUNNING', 120_000), b.app!.waitForState('RUNNING', 120_000)])
+  await eventually(async () => [a.app!.state, b.app!.state, a.app!.localTasks().length + b.app!.localTasks().length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 6, 60_000)
+  t.ok(a.app!.localTasks().length > 0 && b.app!.localTasks().length > 0, `tasks split: ${a.app!.localTasks().length} + ${b.app!.localTasks().length}`)
+
+  const token = await platform.token(['balances:read', 'events:write'])
+  const members = Array.from({ length: MEMBERS }, (_, i) => `m${i}`)
+  const events = members.flatMap(m => Array.from({ length: EVENTS_PER_MEMBER }, (_, i) => earn(m, `${m}-e${i}`, 1000, `2026-03-01T12:${String(i).padStart(2, '0')}:00Z`)))
+  for (let i = 0; i < events.length; i += 500) {
+    const response = await call(`${api.url}/v1/events`, token, { body: events.slice(i, i + 500) })
+    t.equal(response.status, 202, 'batch accepted through the API-only instance')
+  }
+
+  const wrong: string[] = []
+  const where = { local: 0, forwarded: 0 }
+  for (const m of members) {
+    for (const [name, instance] of [['processor A', a], ['processor B', b], ['API-only', api]] as const) {
+      const r = await eventually(() => call(`${instance.url}/v1/members/${m}/balance`, token), x => x.status === 200 && x.body.available === expected(), 60_000)
+      if (r.status !== 200 || r.body.available !== expected()) wrong.push(`${name} ${m}: ${r.status} ${JSON.stringify(r.body)}`)
+    }
+    const owner = a.app!.queryMetadataForKey('balances', m).local ? 'a' : 'b'
+    if (owner === 'a') where.local++
+    else where.forwarded++
+  }
+  t.same(wrong, [], 'every member correct on every instance')
+  t.ok(where.local > 0 && where.forwarded > 0, `members owned by both (${where.local} on A, ${where.forwarded} on B)`)
+  const metrics = await a.registry.metrics()
+  t.match(metrics, /rewards_api_queries_total\{route="balance",where="forwarded"\} [1-9]/, 'A forwarded queries for B\'s members')
+
+  // B leaves: A takes over and restores B's tasks. Query all members through the API meanwhile.
+  const closing = b.close().then(() => { bClosed = true })
+  const seen = { ok: 0, unavailable: 0, wrong: [] as string[] }
+  const deadline = Date.now() + 60_000
+  let settled = false
+  // Until B is gone, A owns every task and a whole pass over the members is correct.
+  while (!(settled && bClosed && a.app!.localTasks().length === 6 && a.app!.state === 'RUNNING') && Date.now() < deadline) {
+    settled = true
+    for (const m of members) {
+      const r = await call(`${api.url}/v1/members/${m}/balance`, token)
+      if (r.status === 200 && r.body.available === expected()) seen.ok++
+      else if (r.status === 503) {
+        seen.unavailable++
+        settled = false
+        if (r.headers.get('retry-after') === null) seen.wrong.push(`${m}: 503 without Retry-After`)
+      } else {
+        settled = false
+        seen.wrong.push(`${m}: ${r.status} ${JSON.stringify(r.body)}`)
+      }
+    }
+  }
+  await closing
+  t.same(seen.wrong, [], `during the hand-over: ${seen.ok} correct answers, ${seen.unavailable} × 503, no wrong number`)
+  t.ok(seen.unavailable > 0, 'the hand-over was observed (503 while rebalancing/restoring)')
+  t.ok(settled, 'afterwards every member is answered correctly by the remaining instance')
+  t.equal(a.app!.localTasks().length, 6, 'A owns every task')
+})
