@@ -8,7 +8,8 @@ import { safeConfigSummary } from '../lib/config.ts'
 import { describeLogLocation, openLogFromConfig } from '../lib/open-log.ts'
 import type { Log } from '../log/log-port.ts'
 import { EXIT } from './cli-context.ts'
-import { ROLE_NAMES, ROLES, type Role, type RoleContext, type RoleName } from './roles/index.ts'
+import { ROLE_NAMES, ROLES as ROLE_TABLE, type Role, type RoleContext, type RoleName } from './roles/index.ts'
+import type { RoleEntry } from './roles/role.ts'
 import type { SignalTrap } from './signal-trap.ts'
 
 /** Bound on a graceful shutdown: under the 30 s a container orchestrator (ECS, Kubernetes)
@@ -23,16 +24,19 @@ export interface RunOptions {
   readonly createTopics: boolean
   /** Installed by the command before anything loaded; signals are routed to the shutdown here. */
   readonly signals: SignalTrap
+  /** The role table; default ROLES (tests pass their own). */
+  readonly roles?: Readonly<Record<RoleName, RoleEntry>>
 }
 
 export async function runPlatform (options: RunOptions): Promise<number> {
   const { config, logger, platform } = options
+  const roleTable = options.roles ?? ROLE_TABLE
   const names = options.requested === 'all' ? [...ROLE_NAMES] : options.requested
-  const available = names.filter(name => ROLES[name].factory !== null)
-  const unavailable = names.filter(name => ROLES[name].factory === null)
+  const available = names.filter(name => roleTable[name].factory !== null)
+  const unavailable = names.filter(name => roleTable[name].factory === null)
   logger.info({ roles: available, config: safeConfigSummary(config) }, `rewards starting (roles: ${available.join(', ') || 'none'}; log: ${describeLogLocation(config)})`)
   for (const name of unavailable) {
-    logger.warn({ role: name }, `role ${name} is not available yet in this build${options.requested === 'all' ? ' (skipped)' : ''}: ${ROLES[name].summary}`)
+    logger.warn({ role: name }, `role ${name} is not available yet in this build${options.requested === 'all' ? ' (skipped)' : ''}: ${roleTable[name].summary}`)
   }
 
   const registry = new Registry()
@@ -131,7 +135,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   try {
     // A signal that arrived while the modules loaded has already started the shutdown.
     if (stopping !== undefined) return await stopping
-    for (const name of available) roles.push(await ROLES[name].factory!(ctx))
+    for (const name of available) roles.push(await roleTable[name].factory!(ctx))
     if (stopping !== undefined) return await stopping
     const mainListen = server.listen({ host: config.httpHost, port: config.httpPort })
     listens.push(mainListen)
