@@ -89,7 +89,7 @@ t.test('client credentials through discovery, then every route check', async t =
   t.match(forbidden.headers.get('www-authenticate'), /error="insufficient_scope", scope="balances:read"/)
   t.equal((await forbidden.json() as { error: { code: string } }).error.code, 'FORBIDDEN')
   // A client may not ask for a scope it was not given.
-  await t.rejects(oidc.clientCredentialsGrant(writerConfig, { scope: 'balances:read' }), { error: 'invalid_scope' })
+  await t.rejects(oidc.clientCredentialsGrant(writerConfig, { scope: 'balances:read' }), { error: 'invalid_scope' } as unknown as Error)
 
   // Wrong secret: 401 invalid_client (RFC 6749 §5.2), the same for an unknown client.
   for (const [id, secret] of [[reader.client.clientId, 'wrong-secret'], ['cl_unknown', 'whatever']]) {
@@ -108,7 +108,7 @@ t.test('client credentials through discovery, then every route check', async t =
 
   // Revoked client: no new token, and its live token is refused once the revocation is seen (≤ 5 s).
   t.ok(await clients.revoke(reader.client.clientId))
-  await t.rejects(oidc.clientCredentialsGrant(await discover(api, reader.client.clientId, reader.clientSecret, 'post')), { error: 'invalid_client' }, 'revoked client: invalid_client')
+  await t.rejects(oidc.clientCredentialsGrant(await discover(api, reader.client.clientId, reader.clientSecret, 'post')), { error: 'invalid_client' } as unknown as Error, 'revoked client: invalid_client')
   await new Promise(resolve => setTimeout(resolve, 5_500))
   t.equal((await balance(api, good)).status, 401, 'revoked client: its tokens are refused')
 
