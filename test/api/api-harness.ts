@@ -31,6 +31,8 @@ export interface Platform {
   readonly settings: ApiSettings
   /** The token server (auth role) alone. */
   readonly authUrl: string
+  /** Metrics of the shared services (cache, auth failures). */
+  readonly registry: Registry
   token (scopes: string[]): Promise<string>
   close (): Promise<void>
 }
@@ -63,6 +65,7 @@ export async function startPlatform (options: { log: Log, topics: RewardsTopics,
     services,
     settings,
     authUrl: issuer,
+    registry,
     async token (scopes) {
       const key = scopes.join(' ')
       const known = tokens.get(key)
