@@ -38,10 +38,10 @@ export function apiRole (ctx: RoleContext): Role {
       producer: () => {
         producer ??= ctx.log().then(log => log.createProducer({ clientId: `${ctx.config.applicationId}-api-${process.pid}` }))
         return producer
-      },
-      ...(opened.tokenServer !== undefined ? { tokenServer: opened.tokenServer } : {})
+      }
+      // The token server is the auth role's (role `all` runs both).
     })
-    logger.info({ routing: local !== undefined ? 'local stores, forwarding the rest' : 'forwarding via the consumer group', auth: opened.settings.jwksUrl ?? 'built-in token server', cache: opened.cache.kind }, 'public API registered')
+    logger.info({ routing: local !== undefined ? 'local stores, forwarding the rest' : 'forwarding via the consumer group', auth: opened.settings.jwksUrl ?? 'built-in keys', cache: opened.cache.kind }, 'public API registered')
   })
 
   return {
