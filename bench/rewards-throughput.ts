@@ -10,7 +10,7 @@
 // model (test/processors/rewards/reference-model.ts).
 //
 //   node_modules/.bin/node bench/rewards-throughput.ts [--records 100000] [--members 10000]
-//     [--partitions 12] [--backend kafka|embedded] [--guarantee both|exactly_once_v2|at_least_once]
+//     [--partitions 12] [--backend kafka|embedded] [--guarantee both|exactly_once_v2|at_least_once] [--idle ms]
 import type { PartitionOffset, ProducerRecord } from '../log/log-port.ts'
 import { Serdes } from '../topology/serdes.ts'
 import { StreamsApplication } from '../topology/streams-application.ts'
@@ -22,7 +22,7 @@ import { backendOf, parseArgs } from './lib/cli.ts'
 import { openBenchLog, partitionsOf, tempStateDir, uniqueName } from './lib/logs.ts'
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
 
-const args = parseArgs({ records: 100_000, members: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 900, seed: 7 })
+const args = parseArgs({ records: 100_000, members: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 900, seed: 7, idle: -1 })
 const backend = backendOf(args.backend)
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const guarantees: Guarantee[] = args.guarantee === 'both' ? ['exactly_once_v2', 'at_least_once'] : [args.guarantee as Guarantee]
@@ -32,6 +32,9 @@ const timeoutMs = args.timeout * 1000
 /** Workaround: with the engine defaults a commit's produce request can exceed the broker's 1 MB
  *  batch limit (MESSAGE_TOO_LARGE on every retry: no progress). Reported to the engine. */
 const SMALL_COMMITS = { maxPendingRecordsPerTask: 1000, maxDirtyEntriesPerStore: 1000 }
+/** --idle <ms>: the engine's maxTaskIdleMs (default: the engine's). With the engine's 50 ms, a task
+ *  can decide redemptions before earlier earns (see test/processors/rewards/integration). */
+const IDLE = args.idle >= 0 ? { maxTaskIdleMs: args.idle } : {}
 
 interface Timing { readonly run: string, readonly totalMs: number, readonly steadyMs: number }
 
@@ -42,7 +45,7 @@ const topics = Object.fromEntries(Object.entries(REWARDS_TOPICS).map(([k, v]) =>
 const passThroughOut = `${prefix}pass-through`
 const created: string[] = [...Object.values(topics), passThroughOut]
 try {
-  console.log(`rewards throughput: ${args.records} demo events, ${args.members} members, ${args.partitions} partitions, ${backend} log, node ${process.version}`)
+  console.log(`rewards throughput: ${args.records} demo events, ${args.members} members, ${args.partitions} partitions, ${backend} log, maxTaskIdleMs ${args.idle >= 0 ? args.idle : 'engine default'}, node ${process.version}`)
   await log.admin.createTopics(created.map(name => ({ name, partitions: args.partitions })))
 
   // Pre-produce (not measured) and compute the expected balances.
@@ -66,7 +69,7 @@ try {
 
   const run = async (name: string, topology: Topology, guarantee: Guarantee, applicationId: string, check?: (app: StreamsApplication) => Promise<void>): Promise<Timing> => {
     const state = tempStateDir()
-    const app = new StreamsApplication(topology, { log, config: { applicationId, stateDir: state.dir, processingGuarantee: guarantee, ...SMALL_COMMITS } })
+    const app = new StreamsApplication(topology, { log, config: { applicationId, stateDir: state.dir, processingGuarantee: guarantee, ...SMALL_COMMITS, ...IDLE } })
     try {
       const t0 = nowMs()
       await app.start()
