@@ -4,7 +4,7 @@ import type { Kafka } from 'kafkajs'
 
 export async function readAllCommitted (kafka: Kafka, topic: string, expected: number, timeoutMs = 300_000): Promise<Array<{ key: string, value: string }>> {
   // Long session: a loaded CI machine must not make the verifier itself rebalance.
-  const consumer = kafka.consumer({ groupId: `verify-${topic}`, readUncommitted: false, sessionTimeout: 60_000, heartbeatInterval: 3000, maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 })
+  const consumer = kafka.consumer({ groupId: `verify-${topic}`, readUncommitted: false, sessionTimeout: 60_000, heartbeatInterval: 3000 })
   await consumer.connect()
   await consumer.subscribe({ topic, fromBeginning: true })
   const out: Array<{ key: string, value: string }> = []
@@ -12,7 +12,6 @@ export async function readAllCommitted (kafka: Kafka, topic: string, expected: n
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`read ${out.length}/${expected} of ${topic} in ${timeoutMs} ms`)), timeoutMs)
       consumer.run({
-        partitionsConsumedConcurrently: 3,
         eachBatch: async ({ batch }) => {
           for (const m of batch.messages) out.push({ key: m.key!.toString(), value: m.value!.toString() })
           if (out.length >= expected) { clearTimeout(timer); resolve() }

@@ -13,6 +13,9 @@ import { isRewardsError } from '../../lib/errors.ts'
 import type { GroupConsumer, GroupConsumerOptions, Log, LogRecord, PartitionAssignor, PartitionOffset, PartitionReader, RebalanceListener, TopicPartition, TopicSpec } from '../../log/log-port.ts'
 import { partitionForKey } from '../../log/murmur2-partitioner.ts'
 
+// Record timestamps near now: a broker's time-based retention (7 days) deletes older records.
+const T0 = Date.now()
+
 export type LogFactory = () => Promise<Log>
 
 function unique (prefix: string): string {
@@ -85,7 +88,7 @@ export function runPortConformance (t: Test, makeLog: LogFactory): void {
     const producer = await log.createProducer({ clientId: 'p' })
     t.teardown(() => producer.close())
     const keys = Array.from({ length: 24 }, (_, i) => `key-${i}`)
-    const sent = await producer.send(keys.map((key, i) => ({ topic, key: Buffer.from(key), value: Buffer.from(String(i)), headers: { h: Buffer.from(`h${i}`) }, timestamp: 1_700_000_000_000 + i })))
+    const sent = await producer.send(keys.map((key, i) => ({ topic, key: Buffer.from(key), value: Buffer.from(String(i)), headers: { h: Buffer.from(`h${i}`) }, timestamp: T0 + i })))
     keys.forEach((key, i) => t.equal(sent[i]!.partition, partitionForKey(Buffer.from(key), 4), `partition of ${key}`))
     for (let p = 0; p < 4; p++) {
       const offsets = sent.filter(s => s.partition === p).map(s => s.offset)
@@ -109,7 +112,7 @@ export function runPortConformance (t: Test, makeLog: LogFactory): void {
       }
       const i = Number(text(record.value))
       t.same({ partition: record.partition, offset: record.offset, key: text(record.key), header: text(record.headers.h ?? null), timestamp: record.timestamp },
-        { partition: sent[i]!.partition, offset: sent[i]!.offset, key: keys[i], header: `h${i}`, timestamp: 1_700_000_000_000 + i })
+        { partition: sent[i]!.partition, offset: sent[i]!.offset, key: keys[i], header: `h${i}`, timestamp: T0 + i })
     }
   })
 

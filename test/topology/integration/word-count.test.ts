@@ -7,6 +7,8 @@ import { StreamsApplication } from '../../../topology/streams-application.ts'
 import { BACKENDS, readUntil, tempStateDir, uniqueName } from './backends.ts'
 
 const PARTITIONS = 3
+// Record timestamps near now: the broker's time-based retention (7 days) deletes older records.
+const T0 = Date.now()
 
 for (const backend of BACKENDS) for (const guarantee of ['exactly_once_v2', 'at_least_once'] as const) {
   t.test(`word count on the ${backend.name} log, ${guarantee}`, async t => {
@@ -41,7 +43,7 @@ for (const backend of BACKENDS) for (const guarantee of ['exactly_once_v2', 'at_
     for (let i = 0; i < 2000; i++) {
       const word = words[(i * 7 + (i >> 3)) % words.length]!
       expected.set(word, (expected.get(word) ?? 0) + 1)
-      records.push({ topic: input, key: Buffer.from(word), value: Buffer.from(word), timestamp: 1_700_000_000_000 + i })
+      records.push({ topic: input, key: Buffer.from(word), value: Buffer.from(word), timestamp: T0 + i })
     }
     await producer.send(records)
     await producer.close()
@@ -88,15 +90,15 @@ for (const backend of BACKENDS) for (const guarantee of ['exactly_once_v2', 'at_
     const json = (v: unknown) => Buffer.from(JSON.stringify(v))
     // Event time decides the order within a task: each order meets the tier valid at its time.
     await producer.send([
-      { topic: customers, key: Buffer.from('c1'), value: json({ tier: 'GOLD' }), timestamp: 1000 },
-      { topic: customers, key: Buffer.from('c2'), value: json({ tier: 'SILVER' }), timestamp: 1000 },
-      { topic: customers, key: Buffer.from('c1'), value: json({ tier: 'PLATINUM' }), timestamp: 3000 }
+      { topic: customers, key: Buffer.from('c1'), value: json({ tier: 'GOLD' }), timestamp: T0 + 1000 },
+      { topic: customers, key: Buffer.from('c2'), value: json({ tier: 'SILVER' }), timestamp: T0 + 1000 },
+      { topic: customers, key: Buffer.from('c1'), value: json({ tier: 'PLATINUM' }), timestamp: T0 + 3000 }
     ])
     await producer.send([
-      { topic: orders, key: Buffer.from('c1'), value: json({ amount: 1 }), timestamp: 2000 },
-      { topic: orders, key: Buffer.from('c2'), value: json({ amount: 2 }), timestamp: 2000 },
-      { topic: orders, key: Buffer.from('c3'), value: json({ amount: 3 }), timestamp: 2000 },
-      { topic: orders, key: Buffer.from('c1'), value: json({ amount: 4 }), timestamp: 4000 }
+      { topic: orders, key: Buffer.from('c1'), value: json({ amount: 1 }), timestamp: T0 + 2000 },
+      { topic: orders, key: Buffer.from('c2'), value: json({ amount: 2 }), timestamp: T0 + 2000 },
+      { topic: orders, key: Buffer.from('c3'), value: json({ amount: 3 }), timestamp: T0 + 2000 },
+      { topic: orders, key: Buffer.from('c1'), value: json({ amount: 4 }), timestamp: T0 + 4000 }
     ])
     await producer.close()
     const out = await readUntil(log, enriched, PARTITIONS, all => all.length >= 3)
