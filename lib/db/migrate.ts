@@ -35,11 +35,15 @@ export interface MigrationOutcome {
 /** Applies every migration not applied yet; returns what it did. */
 export async function migrate (db: Database, options: { dir?: string, onApply?: (m: Migration) => void } = {}): Promise<MigrationOutcome> {
   const migrations = listMigrations(options.dir)
-  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version integer PRIMARY KEY,
-    name text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-  )`)
+  // Under the lock too: concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL.
+  await db.transaction(async tx => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY])
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`)
+  })
   const applied: Migration[] = []
   const already: number[] = []
   for (const migration of migrations) {
