@@ -60,7 +60,7 @@ t.test('replay --from-archive into fresh topics + rebuild gives identical balanc
   // Rebuild B (reprocessing here), then compare B's balances with A's.
   const rebuild = await runCli(['rebuild', '--reprocess'], { cwd, env: envFor(b), timeoutMs: 180_000 })
   if (rebuild.code !== 0) t.comment(rebuild.stdout, rebuild.stderr)
-  t.equal(rebuild.code, 0, "rebuild --reprocess exits 0")
+  t.equal(rebuild.code, 0, 'rebuild --reprocess exits 0')
 
   const balances = async (x: { prefix: string, app: string }): Promise<Map<string, unknown>> => {
     const config = loadConfig({ env: envFor(x), cwd })
