@@ -1,13 +1,13 @@
 // openDatabase + migrate on both PostgreSQL and PGlite: the same migrations apply, a second run
 // applies nothing, concurrent runs on PostgreSQL do not race (advisory lock), a failed
 // transaction rolls back, and writeArchiveRows is idempotent on (topic, partition, offset).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { openDatabase, type Database } from '../../lib/db/database.ts'
 import { appliedMigrations, listMigrations, migrate } from '../../lib/db/migrate.ts'
 import { toArchiveRow, writeArchiveRows } from '../../processors/archive/index.ts'
 import { createTestDatabase, rewardEventBytes } from './archive-helpers.ts'
 
-async function exercise (t: Tap, db: Database): Promise<void> {
+async function exercise (t: Test, db: Database): Promise<void> {
   const first = await migrate(db)
   t.same(first.applied.map(m => m.version), listMigrations().map(m => m.version), 'every migration applied')
   const second = await migrate(db)
@@ -27,7 +27,6 @@ async function exercise (t: Tap, db: Database): Promise<void> {
   t.equal(r.rows[0]!.n, 50)
 }
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('PostgreSQL', async t => {
   const database = await createTestDatabase('db_test')
