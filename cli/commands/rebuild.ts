@@ -40,6 +40,8 @@ export function rebuildCommand (ctx: CliContext): Command {
     const platform = rewardsPlatform(config)
     const group = config.applicationId
     const say = (line: string): Promise<void> => write(ctx.out, line)
+    const dry = opts.dryRun === true
+    const verb = (did: string, would: string): string => (dry ? would : did)
     const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-rebuild` })
     try {
       await say(`Rebuilding application "${group}" on ${describeLogLocation(config)}${opts.dryRun === true ? ' (dry run)' : ''}`)
@@ -74,14 +76,14 @@ export function rebuildCommand (ctx: CliContext): Command {
         const committed = new Map((await log.admin.listCommittedOffsets(group, inputs)).map(o => [`${o.topic}:${o.partition}`, o.offset]))
         const moved = earliest.reduce((n, o) => n + Number((committed.get(`${o.topic}:${o.partition}`) ?? o.offset) - o.offset), 0)
         if (opts.dryRun !== true) await log.admin.alterCommittedOffsets(group, earliest)
-        await say(`  reset offsets of ${inputs.length} input partition(s) (${[platform.topics.rewardEvents, platform.topics.redeemEvents].join(', ')}) to earliest: ${moved} record(s) to reprocess`)
+        await say(`  ${verb('reset', 'would reset')} offsets of ${inputs.length} input partition(s) (${[platform.topics.rewardEvents, platform.topics.redeemEvents].join(', ')}) to earliest: ${moved} record(s) to reprocess`)
       }
 
       // 3. Changelog topics.
       const changelogs = platform.topology.storeDefinitions().filter(d => d.changelog).map(d => changelogTopicName(config.applicationId, d.name))
       const existing = (await log.admin.describeTopics(changelogs)).map(d => d.name)
       if (opts.dryRun !== true) await log.admin.deleteTopics(existing)
-      await say(existing.length > 0 ? `  deleted changelog topics: ${existing.join(', ')}` : '  no changelog topics to delete')
+      await say(existing.length > 0 ? `  ${verb('deleted', 'would delete')} changelog topics: ${existing.join(', ')}` : '  no changelog topics to delete')
 
       // 4. Local state.
       const directory = new StateDirectory(config.stateDir, config.applicationId)
@@ -98,7 +100,7 @@ export function rebuildCommand (ctx: CliContext): Command {
       } finally {
         directory.unlock()
       }
-      await say(wiped.length > 0 ? `  deleted local state of ${wiped.length} task(s) under ${directory.appDir}` : `  no local state under ${directory.appDir}`)
+      await say(wiped.length > 0 ? `  ${verb('deleted', 'would delete')} local state of ${wiped.length} task(s) under ${directory.appDir}` : `  no local state under ${directory.appDir}`)
       if (opts.dryRun === true) return EXIT.OK
 
       if (opts.reprocess === true) {
