@@ -45,6 +45,8 @@ export class SigningKeys {
   readonly #minReloadIntervalMs: number
   readonly #clock: () => number
   #keys: LoadedKey[] = []
+  /** Bumped on every reload: verifiers rebuild their key set when it changes. */
+  #version = 0
   #loadedAtMs = -Infinity
   #loading: Promise<void> | undefined
   readonly #privateKeys = new Map<string, Promise<CryptoKey>>()
@@ -89,6 +91,10 @@ export class SigningKeys {
     return this.#jwks()
   }
 
+  get version (): number {
+    return this.#version
+  }
+
   /** Adds a new signing key and retires every other one. */
   async rotate (): Promise<string> {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
@@ -130,6 +136,7 @@ export class SigningKeys {
           privateJwk: JSON.parse(row.private_jwk) as JWK
         }))
         this.#loadedAtMs = this.#clock()
+        this.#version++
       } finally {
         this.#loading = undefined
       }

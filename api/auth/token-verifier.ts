@@ -7,6 +7,8 @@ import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey 
 import type { Queryable } from '../../lib/db/database.ts'
 import type { SigningKeys } from './signing-keys.ts'
 
+const MAX_VERIFIED = 10_000
+
 export interface Principal {
   readonly clientId: string
   readonly scopes: ReadonlySet<string>
@@ -38,6 +40,9 @@ export interface TokenVerifierOptions {
 export class TokenVerifier {
   readonly #options: TokenVerifierOptions
   readonly #getKey: JWTVerifyGetKey
+  /** Tokens already verified, until they expire (bounded; oldest dropped first): the signature
+   *  check is the most expensive step of a request. Revocation is still checked every time. */
+  readonly #verified = new Map<string, { principal: Principal, expiresAtMs: number }>()
   #revoked = new Set<string>()
   #revokedLoadedAtMs = -Infinity
   #revokedLoading: Promise<void> | undefined
@@ -49,11 +54,24 @@ export class TokenVerifier {
     } else {
       const keys = options.keys
       if (keys === undefined) throw new Error('TokenVerifier needs built-in keys or a JWKS URL')
-      this.#getKey = async (header, token) => createLocalJWKSet(await keys.publicJwksFor(header.kid))(header, token)
+      // The key set is rebuilt only when the keys were reloaded (importing a JWK per request
+      // would cost more than the signature check itself).
+      let built: { version: number, getKey: JWTVerifyGetKey } | undefined
+      this.#getKey = async (header, token) => {
+        const jwks = await keys.publicJwksFor(header.kid)
+        if (built === undefined || built.version !== keys.version) built = { version: keys.version, getKey: createLocalJWKSet(jwks) }
+        return await built.getKey(header, token)
+      }
     }
   }
 
   async verify (token: string): Promise<Principal> {
+    const known = this.#verified.get(token)
+    if (known !== undefined && known.expiresAtMs > Date.now()) {
+      if (await this.#isRevoked(known.principal.clientId)) throw new TokenRejected('ERR_CLIENT_REVOKED')
+      return known.principal
+    }
+    if (known !== undefined) this.#verified.delete(token)
     let payload
     try {
       ({ payload } = await jwtVerify(token, this.#getKey, {
@@ -70,7 +88,11 @@ export class TokenVerifier {
     if (typeof clientId !== 'string' || clientId === '') throw new TokenRejected('ERR_NO_CLIENT')
     if (await this.#isRevoked(clientId)) throw new TokenRejected('ERR_CLIENT_REVOKED')
     const scope = typeof payload.scope === 'string' ? payload.scope : ''
-    return { clientId, scopes: new Set(scope.split(' ').filter(Boolean)) }
+    const principal: Principal = { clientId, scopes: new Set(scope.split(' ').filter(Boolean)) }
+    // exp is required and checked above; nbf/iat in the future were refused by jwtVerify.
+    this.#verified.set(token, { principal, expiresAtMs: payload.exp! * 1000 })
+    if (this.#verified.size > MAX_VERIFIED) this.#verified.delete(this.#verified.keys().next().value!)
+    return principal
   }
 
   async #isRevoked (clientId: string): Promise<boolean> {
