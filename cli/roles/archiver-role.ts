@@ -11,13 +11,12 @@ import type { Role, RoleContext } from './role.ts'
 export function archiverRole (ctx: RoleContext): Role {
   let db: Database | undefined
   let archiver: Archiver | undefined
-  let joined = false
   let closing = false
   const logger = ctx.logger.child({ role: 'archiver' })
 
   ctx.readiness.add('archiver', () => {
     if (archiver === undefined) return { ready: false, detail: 'starting (migrations, group join)' }
-    if (!joined) return { ready: false, detail: 'joining the archiver consumer group' }
+    if (!archiver.joined()) return { ready: false, detail: 'joining the archiver consumer group' }
     return { ready: true, detail: `archiving; PostgreSQL circuit ${archiver.breakerState()}, lag ${archiver.lagRecords()} record(s)` }
   })
 
@@ -43,7 +42,6 @@ export function archiverRole (ctx: RoleContext): Role {
         logger,
         onFatal: error => ctx.fatal(error)
       })
-      void archiver.ready.then(() => { joined = true })
       logger.info({ group: `${config.applicationId}-archiver`, database: db.kind }, `archiver started (group ${config.applicationId}-archiver, ${db.kind === 'pglite' ? `embedded PostgreSQL in ${config.pgDir}` : 'PostgreSQL'})`)
     },
     async close (): Promise<void> {

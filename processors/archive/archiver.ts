@@ -16,6 +16,7 @@
 // - Archive lag (records in the log not yet durable in the archive, per assigned partition) is
 //   the `rewards_archive_lag_records` gauge and lagRecords().
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { isRewardsError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
 import type { Database } from '../../lib/db/database.ts'
 import type { GroupConsumer, Log, LogRecord, PartitionOffset, TopicPartition } from '../../log/log-port.ts'
@@ -57,6 +58,9 @@ export interface Archiver {
   /** Rows inserted since start (duplicates not counted). */
   rowsWritten (): number
   breakerState (): BreakerState
+  /** In its consumer group (possibly with no partition, when there are more archivers than
+   *  partitions). */
+  joined (): boolean
   /** Resolves once the archiver has joined its group (first assignment). */
   readonly ready: Promise<void>
   /** Flushes what is buffered (when PostgreSQL answers), commits, leaves the group. */
@@ -280,7 +284,17 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
         consumer.pause(consumer.assignment()) // partitions assigned since
       }
       const waitMs = buffer.length === 0 ? 500 : Math.max(10, Math.min(flushIntervalMs, breaker.nextAttemptInMs() || flushIntervalMs))
-      const records: LogRecord[] = await consumer.poll(waitMs)
+      let records: LogRecord[]
+      try {
+        records = await consumer.poll(waitMs)
+      } catch (error) {
+        // A retriable log error (broker unreachable, rebalance in progress) is waited out; the
+        // buffer and the committed offsets are unaffected. Anything else stops the archiver.
+        if (closing || !isRewardsError(error) || !error.retriable) throw error
+        logger?.warn({ err: error }, `archiver poll failed (${error.code}), retrying in 1 s`)
+        await new Promise(resolve => setTimeout(resolve, 1000))
+        continue
+      }
       for (const record of records) {
         const kind = kinds.get(record.topic)
         if (kind === undefined) continue
@@ -314,6 +328,7 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
     measureLag,
     rowsWritten: () => written,
     breakerState: () => breaker.state,
+    joined: () => consumer.groupMetadata() !== null,
     ready,
     async close (): Promise<void> {
       if (closing) return
