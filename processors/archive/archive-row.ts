@@ -35,6 +35,8 @@ export interface ArchiveRow {
   /** occurredAt / requestedAt, ms since the epoch. */
   readonly eventTimeMs: number | null
   readonly errorCode: string | null
+  /** Trace id of the W3C `traceparent` header (32 hex digits), when valid. */
+  readonly traceId: string | null
 }
 
 /** Topic name → kind, for the six platform topics. */
@@ -60,6 +62,13 @@ const int = (o: Record<string, unknown> | null, field: string): number | null =>
 const time = (o: Record<string, unknown> | null, field: string): number | null => {
   const v = str(o, field)
   return v === null ? null : parseRfc3339(v) ?? null
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/
+
+function traceIdOf (traceparent: string | undefined): string | null {
+  const id = traceparent === undefined ? undefined : TRACEPARENT.exec(traceparent.trim())?.[1]
+  return id === undefined || /^0+$/.test(id) ? null : id
 }
 
 function parseJson (value: Buffer | null): { text: string | null, object: Record<string, unknown> | null } {
@@ -106,6 +115,7 @@ export function toArchiveRow (record: LogRecord, kind: ArchiveKind): ArchiveRow 
     tier: str(o, 'tier'),
     ruleVersion: str(o, 'ruleVersion'),
     eventTimeMs: reward ? time(o, 'occurredAt') : time(o, 'requestedAt'),
-    errorCode: headers['error.code'] ?? null
+    errorCode: headers['error.code'] ?? null,
+    traceId: traceIdOf(headers.traceparent)
   }
 }

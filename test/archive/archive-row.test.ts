@@ -32,9 +32,16 @@ t.test('bad values: wrong types ignored, malformed kept raw, key fallback, dead-
   const wrong = toArchiveRow(rec('reward-events', { eventId: 7, memberId: 'M-9', amountCents: '12', occurredAt: 'yesterday', points: 1.5 }), 'reward-event')
   t.match(wrong, { eventId: null, memberId: 'M-9', amountCents: null, eventTimeMs: null, points: null })
   const malformed = toArchiveRow(rec('reward-events-dlq', Buffer.from('{"eventId": '), { 'error.code': 'MALFORMED_JSON' }, 'M-2'), 'reward-dlq')
-  t.match(malformed, { valueJson: null, memberId: 'M-2', errorCode: 'MALFORMED_JSON' })
+  t.match(malformed, { valueJson: null, memberId: 'M-2', errorCode: 'MALFORMED_JSON', traceId: null })
   t.equal(malformed.value!.toString(), '{"eventId": ')
   t.equal(toArchiveRow(rec('reward-events', [1, 2]), 'reward-event').valueJson, '[1,2]', 'any JSON kept as JSON')
   t.equal(toArchiveRow(rec('reward-events', { a: 'x\u0000y' }), 'reward-event').valueJson, null, 'NUL in JSON strings (refused by jsonb): bytes only')
   t.equal(toArchiveRow(rec('reward-events', null), 'reward-event').valueJson, null, 'null value (tombstone)')
+})
+
+t.test('trace id from a valid traceparent only', async t => {
+  const row = (tp: string) => toArchiveRow(rec('reward-events', {}, { traceparent: tp }), 'reward-event').traceId
+  t.equal(row('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), '0af7651916cd43dd8448eb211c80319c')
+  t.equal(row('00-00000000000000000000000000000000-b7ad6b7169203331-01'), null, 'all-zero trace id is invalid')
+  t.equal(row('garbage'), null)
 })
