@@ -1,0 +1,66 @@
+// Real Kafka + PostgreSQL with the platform running (processor, api, archiver, auth in one
+// process): `rewards reconcile --api-url … --token …` compares the archive with the balances the
+// HTTP API answers (GET /v1/members/{id}/balance), waiting for the running archiver; exit 0.
+// Without --api-url it refuses while instances run.
+import { join } from 'node:path'
+import t from 'tap'
+import { createKafkaLog } from '../../log/kafka/index.ts'
+import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
+import { changelogTopicName } from '../../topology/runtime/stream-task.ts'
+import { inputProgress, partitionsOf } from '../../cli/commands/ops-support.ts'
+import { brokers, cleanEnv, runCli, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
+import { createTestDatabase, waitFor } from '../archive/archive-helpers.ts'
+
+t.test('reconcile --api-url against the running platform', async t => {
+  const prefix = `${unique('recapi')}.`
+  const appId = unique('recapi-app')
+  const database = await createTestDatabase()
+  t.teardown(database.drop)
+  const log = createKafkaLog({ brokers, clientId: 'reconcile-api-test' })
+  t.teardown(() => log.close())
+  await ensurePlatformTopics(log, { topicPrefix: prefix, partitions: 3 })
+  const topics = platformTopics({ topicPrefix: prefix })
+  t.teardown(() => log.admin.deleteTopics([...Object.values(topics), ...['balances', 'event-dedupe', 'redemption-dedupe', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s))]))
+  const cwd = t.testdir({})
+  const env = cleanEnv({
+    REWARDS_KAFKA_BROKERS: brokers.join(','),
+    REWARDS_DATABASE_URL: database.url,
+    REWARDS_TOPIC_PREFIX: prefix,
+    REWARDS_APPLICATION_ID: appId,
+    REWARDS_DATA_DIR: join(cwd, 'data'),
+    REWARDS_HTTP_PORT: '0',
+    REWARDS_PARTITIONS: '3'
+  })
+  t.equal((await runCli(['demo', '--count', '1500', '--rate', '0', '--members', '80', '--seed', '9'], { cwd, env, timeoutMs: 120_000 })).code, 0, 'demo load')
+
+  const cli = new RunningCli(['start'], { cwd, env })
+  t.teardown(() => cli.kill())
+  const port = await cli.httpPort(90_000)
+  const base = `http://127.0.0.1:${port}`
+  await waitForStatus(`${base}/health/ready`, 200, 120_000)
+  const inputs = await partitionsOf(log, [topics.rewardEvents, topics.redeemEvents])
+  await waitFor('processed', async () => { const p = await inputProgress(log, appId, inputs); return p.total > 0 && p.consumed >= p.total }, 120_000, 500)
+
+  const client = await runCli(['clients', 'create', '--name', 'reconcile', '--scopes', 'balances:read', '--json'], { cwd, env })
+  t.equal(client.code, 0, `client created ${client.stderr}`)
+  const { clientId, clientSecret } = JSON.parse(client.stdout) as { clientId: string, clientSecret: string }
+  const tokenResponse = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
+    body: 'grant_type=client_credentials&scope=balances:read'
+  })
+  t.equal(tokenResponse.status, 200, 'token issued')
+  const { access_token: token } = await tokenResponse.json() as { access_token: string }
+
+  const refused = await runCli(['reconcile'], { cwd, env, timeoutMs: 60_000 })
+  t.equal(refused.code, 1, 'without --api-url it refuses while instances run')
+  t.match(refused.stderr, /instance\(s\) of .* are running.*--api-url/)
+
+  const reconcile = await runCli(['reconcile', '--api-url', base, '--token', token], { cwd, env, timeoutMs: 180_000 })
+  if (reconcile.code !== 0) t.comment(reconcile.stdout, reconcile.stderr)
+  t.equal(reconcile.code, 0, 'reconcile over the API exits 0')
+  t.match(reconcile.stdout, /reconciled 80 member\(s\) \(archive: 80, store: queried per member\)/)
+  t.match(reconcile.stdout, /OK: every balance matches the archive/)
+  cli.child.kill('SIGTERM')
+  t.match(await cli.waitForExit(60_000), { code: 0 })
+})
