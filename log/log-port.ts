@@ -145,6 +145,10 @@ export interface GroupConsumer {
   /** Next offset poll() would read for an assigned partition (committed offset, or earliest
    *  when the group has none, until records are returned). */
   position (partition: TopicPartition): bigint
+  /** The end (last stable offset) of an assigned partition as last seen by a fetch, or undefined
+   *  before any: with position() it tells whether records are still to come (the engine waits
+   *  for them to keep event-time order across partitions, as Kafka Streams' KIP-695). */
+  endOffset (partition: TopicPartition): bigint | undefined
   /** At-least-once commit of consumed offsets (offset = next to read), outside any transaction. */
   commitOffsets (offsets: PartitionOffset[]): Promise<void>
   /** Leaves the group (fast hand-over to the others) and closes. */

@@ -177,6 +177,10 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     this.#signal.notify()
   }
 
+  endOffset (partition: TopicPartition): bigint | undefined {
+    return this.#context.storage.endOffset(partition)
+  }
+
   position (partition: TopicPartition): bigint {
     this.#assertOpen()
     const offset = this.#positions.get(partition)

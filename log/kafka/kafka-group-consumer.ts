@@ -56,6 +56,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
   #assignment: TopicPartition[] = []
   readonly #positions = new Map<string, bigint>()
   readonly #paused = new Set<string>()
+  /** Last stable offset per partition from the latest fetch response. */
+  readonly #ends = new Map<string, bigint>()
   readonly #buffers = new Map<string, Buffered>()
   #heartbeatTimer: NodeJS.Timeout | undefined
   #heartbeatInFlight = false
@@ -106,6 +108,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
     if (!this.#isAssigned(key)) throw new RewardsError('TASK_MIGRATED', `seek: ${position.topic}/${position.partition} is not assigned`)
     this.#positions.set(key, position.offset)
     this.#buffers.delete(key)
+  }
+
+  endOffset (partition: TopicPartition): bigint | undefined {
+    return this.#ends.get(partitionKey(partition))
   }
 
   position (partition: TopicPartition): bigint {
@@ -391,6 +397,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       // The assignment, a pause or a seek may have changed while the fetch was in flight (a
       // position is only present for an assigned partition).
       if (this.#paused.has(key) || this.#positions.get(key) !== requested.get(key)) continue
+      if (result.lastStableOffset >= 0n) this.#ends.set(key, result.lastStableOffset)
       if (result.errorId !== null) {
         if (result.errorId === 'OFFSET_OUT_OF_RANGE') outOfRange.push(result)
         else this.#client.admin.clearMetadata()

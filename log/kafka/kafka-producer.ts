@@ -73,8 +73,9 @@ export class KafkaProducer implements LogProducer {
     if (records.length === 0) return []
     const messages = await this.#toMessages(records)
     try {
-      const result = await this.#producer.send({ messages })
-      return offsetsOf(messages, result)
+      const offsets: PartitionOffset[] = []
+      for (const chunk of chunkBySize(messages)) offsets.push(...offsetsOf(chunk, await this.#producer.send({ messages: chunk })))
+      return offsets
     } catch (error) {
       throw toRewardsError(error, 'LOG_CONNECTION', 'send')
     }
@@ -98,8 +99,10 @@ export class KafkaProducer implements LogProducer {
       throw this.#failure(error, 'beginTransaction')
     }
     try {
-      let offsets: PartitionOffset[] = []
-      if (messages.length > 0) offsets = offsetsOf(messages, await transaction.send({ messages }))
+      const offsets: PartitionOffset[] = []
+      // One produce request per chunk, in order: a commit's records can exceed the broker's
+      // request and batch limits (message.max.bytes, 1 MiB by default) by far.
+      for (const chunk of chunkBySize(messages)) offsets.push(...offsetsOf(chunk, await transaction.send({ messages: chunk })))
       if (batch.offsets !== undefined && batch.offsets.offsets.length > 0) {
         await transaction.addConsumer({ groupId: batch.offsets.group.groupId } as unknown as Consumer)
         await this.#txnOffsetCommit(batch.offsets.group, batch.offsets.offsets)
@@ -216,6 +219,25 @@ function findAny (error: unknown, ids: string[]): boolean {
 
 /** Each record's offset: the produce response gives the base offset per partition, and records
  *  of one partition are appended in request order. */
+/** Below the broker's default message.max.bytes (1 MiB), with room for batch headers. */
+const MAX_CHUNK_BYTES = 768 * 1024
+
+/** Splits messages, keeping their order, into chunks of at most MAX_CHUNK_BYTES (estimated). */
+export function chunkBySize (messages: Message[], maxBytes = MAX_CHUNK_BYTES): Message[][] {
+  const chunks: Message[][] = []
+  let current: Message[] = []
+  let bytes = 0
+  for (const m of messages) {
+    let size = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0)
+    for (const [k, v] of m.headers instanceof Map ? m.headers : Object.entries(m.headers ?? {})) size += String(k).length + ((v as Buffer | undefined)?.length ?? 0) + 8
+    if (current.length > 0 && bytes + size > maxBytes) { chunks.push(current); current = []; bytes = 0 }
+    current.push(m)
+    bytes += size
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
+}
+
 function offsetsOf (messages: Message[], result: ProduceResult): PartitionOffset[] {
   const base = new Map<string, bigint>()
   for (const o of result.offsets ?? []) base.set(`${o.topic}:${o.partition}`, o.offset)

@@ -1,7 +1,9 @@
 // The task's input buffers, one queue per partition, and the choice of the next record: the head
 // with the lowest timestamp across partitions (as Kafka Streams' PartitionGroup), so two topics'
-// records interleave by event time whatever the fetch timing. When some partition is empty the
-// task waits up to maxTaskIdleMs for it (then processes anyway until it refills).
+// records interleave by event time whatever the fetch timing. When some partition is empty
+// (KIP-695): if it still has records in the log beyond our position, the task waits for them
+// (they are being fetched); if it is caught up, the task waits up to maxTaskIdleMs for new ones,
+// then processes the others until it refills.
 import type { LogRecord, TopicPartition } from '../../log/log-port.ts'
 
 export interface StampedRecord {
@@ -42,6 +44,8 @@ class RecordQueue {
 
 export const partitionKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`
 
+const ALWAYS = (): boolean => true
+
 export class PartitionGroup {
   readonly #queues = new Map<string, RecordQueue>()
   readonly #maxTaskIdleMs: number
@@ -66,13 +70,33 @@ export class PartitionGroup {
     this.#buffered += records.length
   }
 
-  /** The next record to process, or undefined when none is ready at `nowMs`. */
-  next (nowMs: number): StampedRecord | undefined {
+  /** The next record to process, or undefined when none is ready at `nowMs`. `caughtUp(tp)`:
+   *  the partition has no record in the log beyond what was handed to this task. */
+  next (nowMs: number, caughtUp: (tp: TopicPartition) => boolean = ALWAYS): StampedRecord | undefined {
+    const best = this.#choose(nowMs, caughtUp)
+    if (best === undefined) return undefined
+    this.#buffered--
+    return best.shift()
+  }
+
+  /** Whether next() would return a record now. */
+  ready (nowMs: number, caughtUp: (tp: TopicPartition) => boolean = ALWAYS): boolean {
+    return this.#choose(nowMs, caughtUp) !== undefined
+  }
+
+  #choose (nowMs: number, caughtUp: (tp: TopicPartition) => boolean): RecordQueue | undefined {
     let best: RecordQueue | undefined
     let empty = false
     for (const queue of this.#queues.values()) {
       const head = queue.peek()
-      if (head === undefined) { empty = true; continue }
+      if (head === undefined) {
+        if (this.#buffered === 0) { this.#idleSinceMs = null; return undefined }
+        // Records of this partition exist but are not here yet: taking another partition's
+        // record now could break event-time order. Wait for the fetch.
+        if (this.#queues.size > 1 && !caughtUp(queue.partition)) return undefined
+        empty = true
+        continue
+      }
       if (best === undefined || head.timestamp < best.peek()!.timestamp) best = queue
     }
     if (best === undefined) return undefined
@@ -82,13 +106,12 @@ export class PartitionGroup {
     } else {
       this.#idleSinceMs = null
     }
-    this.#buffered--
-    return best.shift()
+    return best
   }
 
   /** When the task will be ready to process despite an empty partition (for the thread's wait). */
   idleDeadlineMs (): number | null {
-    return this.#idleSinceMs === null ? null : this.#idleSinceMs + this.#maxTaskIdleMs
+    return this.#idleSinceMs === null || this.#buffered === 0 ? null : this.#idleSinceMs + this.#maxTaskIdleMs
   }
 
   clear (): void {

@@ -30,6 +30,9 @@ export interface StreamTaskOptions {
   /** Ask for a commit once this many output records are pending. */
   readonly maxPendingRecords: number
   readonly clock: () => number
+  /** The partition has no record in the log beyond those given to the task (default: always;
+   *  the thread asks the consumer). Used to keep event-time order across partitions. */
+  readonly caughtUp?: (tp: TopicPartition) => boolean
 }
 
 interface Punctuation {
@@ -106,6 +109,9 @@ export class StreamTask {
 
   idleDeadlineMs (): number | null { return this.#group.idleDeadlineMs() }
 
+  /** A record can be processed now. */
+  ready (nowMs: number): boolean { return this.#group.ready(nowMs, this.#options.caughtUp) }
+
   addRecords (tp: TopicPartition, records: LogRecord[]): void {
     const source = this.#sourceByTopic.get(tp.topic)
     if (!source) throw new Error(`topic ${tp.topic} is not a source of task ${this.name}`)
@@ -115,7 +121,7 @@ export class StreamTask {
 
   /** Processes at most one record; false when none is ready. */
   process (nowMs: number): boolean {
-    const next = this.#group.next(nowMs)
+    const next = this.#group.next(nowMs, this.#options.caughtUp)
     if (next === undefined) return false
     const { record, timestamp } = next
     const source = this.#sourceByTopic.get(record.topic)!

@@ -36,6 +36,7 @@ export interface StreamThreadOptions {
 
 const PROCESS_BATCH = 500
 const LAG_SAMPLE_INTERVAL_MS = 5000
+const MAX_CONSECUTIVE_ABORTS = 10
 
 export class StreamThread implements RebalanceListener {
   readonly #o: StreamThreadOptions
@@ -52,6 +53,7 @@ export class StreamThread implements RebalanceListener {
   #loop: Promise<void> | undefined
   #lastCommitMs = 0
   #lastLagSampleMs = 0
+  #consecutiveAborts = 0
   #lagSampling = false
 
   constructor (options: StreamThreadOptions) {
@@ -110,9 +112,18 @@ export class StreamThread implements RebalanceListener {
 
   async #iteration (): Promise<void> {
     const consumer = this.#consumer!
-    let ready = false
-    for (const { task } of this.#active.values()) if (task.bufferedRecords > 0) { ready = true; break }
-    const records = await consumer.poll(ready ? 0 : this.#o.config.pollMs)
+    // Poll without waiting when a task can process now; otherwise wait for records, at most until
+    // the earliest idle deadline (an empty, caught-up partition stops holding its task back).
+    const now = this.#o.clock()
+    let waitMs = this.#o.config.pollMs
+    for (const { task } of this.#active.values()) {
+      if (task.bufferedRecords === 0) continue
+      if (task.ready(now)) { waitMs = 0; break }
+      const deadline = task.idleDeadlineMs()
+      // At least 1 ms: a deadline just passed is handled by the next iteration without spinning.
+      if (deadline !== null) waitMs = Math.max(1, Math.min(waitMs, deadline - now))
+    }
+    const records = await consumer.poll(waitMs)
     if (!this.#running) return
     this.#dispatch(records)
     this.#applyBackPressure()
@@ -126,6 +137,8 @@ export class StreamThread implements RebalanceListener {
       if (n > 0) this.#o.metrics.processingDuration.observe({ task: name }, (performance.now() - t0) / 1000)
       task.punctuateWallClock(this.#o.clock())
     }
+    // Whatever the backend's poll(0) does, give I/O callbacks a turn between iterations.
+    if (waitMs === 0) await new Promise(resolve => setImmediate(resolve))
     let commitRequested = false
     for (const { task } of this.#active.values()) if (task.commitRequested) { commitRequested = true; break }
     if (commitRequested || this.#o.clock() - this.#lastCommitMs >= this.#o.config.commitIntervalMs) {
@@ -225,6 +238,7 @@ export class StreamThread implements RebalanceListener {
       }
       if (!this.#exactlyOnce && offsets.length > 0) await this.#consumer!.commitOffsets(offsets)
       end()
+      this.#consecutiveAborts = 0
       this.#o.metrics.commits.inc({ result: 'committed' })
       const committedAt = this.#o.clock()
       const byTopic = new Map<string, { n: number, oldest: number }>()
@@ -247,7 +261,10 @@ export class StreamThread implements RebalanceListener {
         await this.#handleFenced()
         return false
       }
-      if (isRewardsError(error) && error.retriable) {
+      // A retriable failure is retried from the committed offsets, but not forever: the same
+      // commit failing again and again (e.g. a record the broker always refuses) must surface
+      // as ERROR, not as a RUNNING application that makes no progress.
+      if (isRewardsError(error) && error.retriable && ++this.#consecutiveAborts <= MAX_CONSECUTIVE_ABORTS) {
         this.#o.metrics.commits.inc({ result: 'aborted' })
         await this.#rewind(tasks)
         return false
@@ -351,6 +368,17 @@ export class StreamThread implements RebalanceListener {
     active.state.setQueryableState('READY')
   }
 
+  #caughtUp (tp: TopicPartition): boolean {
+    const consumer = this.#consumer!
+    const end = consumer.endOffset(tp)
+    if (end === undefined) return false
+    try {
+      return consumer.position(tp) >= end
+    } catch {
+      return true // no longer assigned: nothing will come
+    }
+  }
+
   async #createTasks (partitions: TopicPartition[]): Promise<void> {
     const { config, topology, stateDirectory, log, metrics } = this.#o
     for (const [name] of this.#taskNames(partitions)) {
@@ -378,7 +406,8 @@ export class StreamThread implements RebalanceListener {
         stores: state.taskStores(),
         maxTaskIdleMs: config.maxTaskIdleMs,
         maxPendingRecords: config.maxPendingRecordsPerTask,
-        clock: this.#o.clock
+        clock: this.#o.clock,
+        caughtUp: tp => this.#caughtUp(tp)
       })
       const active: ActiveTask = { task, state }
       // Visible to interactive queries (as RESTORING) while it restores.

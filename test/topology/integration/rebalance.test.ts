@@ -106,8 +106,9 @@ for (const backend of BACKENDS) {
     await producing
     await producer.close()
 
-    const outputs = await readUntil(log, output, PARTITIONS, all => all.length >= RECORDS)
-    const inputs = await readUntil(log, input, PARTITIONS, all => all.length >= RECORDS)
+    // Generous bounds: on a loaded 2-core machine 30k records through two instances can be slow.
+    const outputs = await readUntil(log, output, PARTITIONS, all => all.length >= RECORDS, 240_000)
+    const inputs = await readUntil(log, input, PARTITIONS, all => all.length >= RECORDS, 240_000)
     // Let both instances commit everything, then query each key from its owner.
     const tps = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: input, partition }))
     for (;;) {
