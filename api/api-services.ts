@@ -24,6 +24,10 @@ export interface ApiServices {
   readonly tokenServer: { readonly clients: ClientStore, readonly keys: SigningKeys } | undefined
   readonly verifier: TokenVerifier
   readonly guard: ScopeGuard
+  /** For the internal (forwarded) query routes: with built-in keys the issuer is not checked,
+   *  since the forwarding instance checked it and only the platform's own token server holds the
+   *  keys (instances may be configured with different default issuers: their own addresses). */
+  readonly internalGuard: ScopeGuard
   readonly cache: SharedCache
   close (): Promise<void>
 }
@@ -66,6 +70,9 @@ export async function openApiServices (input: ApiServicesInput): Promise<ApiServ
     ...(keys !== undefined ? { keys } : {}),
     ...(db !== null ? { db } : {})
   })
+  const internalVerifier = !builtIn
+    ? verifier
+    : new TokenVerifier({ issuer: null, audience: settings.audience, jwksUrl: null, ...(keys !== undefined ? { keys } : {}), ...(db !== null ? { db } : {}) })
   const cache = openSharedCache({ redisUrl: input.config.redisUrl, registry: input.registry, ...(input.logger !== undefined ? { logger: input.logger } : {}) })
   return {
     settings,
@@ -73,6 +80,7 @@ export async function openApiServices (input: ApiServicesInput): Promise<ApiServ
     tokenServer: db === null || keys === undefined ? undefined : { clients: new ClientStore(db), keys },
     verifier,
     guard: scopeGuard(verifier, input.registry),
+    internalGuard: internalVerifier === verifier ? scopeGuard(verifier, input.registry) : scopeGuard(internalVerifier, input.registry),
     cache,
     async close () {
       await cache.close()

@@ -14,8 +14,8 @@ export function registerStreamsQueries (server: FastifyInstance, app: () => Stre
   const reader = new LocalReader(app)
   localReaders.set(server, reader)
   void server.register(async scope => {
-    const { guard } = await services()
-    await scope.register(internalRoutes, { reader, guard })
+    const { internalGuard } = await services()
+    await scope.register(internalRoutes, { reader, guard: internalGuard })
   })
   return reader
 }

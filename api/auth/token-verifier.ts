@@ -25,7 +25,8 @@ export class TokenRejected extends Error {
 }
 
 export interface TokenVerifierOptions {
-  readonly issuer: () => string
+  /** Expected `iss`; null: not checked (internal routes with built-in keys, see api-services). */
+  readonly issuer: (() => string) | null
   readonly audience: string
   /** Built-in keys; used when jwksUrl is null. */
   readonly keys?: SigningKeys
@@ -76,7 +77,7 @@ export class TokenVerifier {
     try {
       ({ payload } = await jwtVerify(token, this.#getKey, {
         algorithms: ['ES256'],
-        issuer: this.#options.issuer(),
+        ...(this.#options.issuer !== null ? { issuer: this.#options.issuer() } : {}),
         audience: this.#options.audience,
         requiredClaims: ['exp', 'iat'],
         clockTolerance: this.#options.clockToleranceSeconds ?? 5

@@ -3,6 +3,7 @@
 // the internal query routes, optionally the public API too) and API-only instances (forwarding
 // through the consumer group), on one log (Kafka or embedded).
 import { randomUUID } from 'node:crypto'
+import * as oidc from 'openid-client'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -71,14 +72,11 @@ export async function startPlatform (options: { log: Log, topics: RewardsTopics,
       const known = tokens.get(key)
       if (known !== undefined) return known
       const { client, clientSecret } = await services.tokenServer!.clients.create({ name: `api-test-${randomUUID()}`, scopes })
-      const response = await fetch(`${issuer}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: clientSecret })
-      })
-      const body = await response.json() as { access_token: string }
-      tokens.set(key, body.access_token)
-      return body.access_token
+      // An independent OAuth2 client, through discovery.
+      const config = await oidc.discovery(new URL(issuer), client.clientId, clientSecret, oidc.ClientSecretBasic(clientSecret), { execute: [oidc.allowInsecureRequests] })
+      const { access_token: token } = await oidc.clientCredentialsGrant(config, { scope: key })
+      tokens.set(key, token)
+      return token
     },
     async close () {
       await auth.close()

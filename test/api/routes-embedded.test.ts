@@ -114,4 +114,6 @@ t.test('the public API end to end on the embedded log', async t => {
   const notFound = await call(`${base}/v1/nothing`, all)
   t.equal(notFound.status, 404)
   t.equal(notFound.body.error.code, 'NOT_FOUND')
+  t.equal((await fetch(`${base}/health/live`)).status, 200, "ops routes beside the API")
+  t.match(await (await fetch(`${base}/metrics`)).text(), /rewards_api_queries_total/)
 })
