@@ -33,7 +33,7 @@ export interface ApiServices {
 }
 
 export interface ApiServicesInput {
-  readonly config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'redisUrl'>
+  readonly config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'redisUrl'> & Partial<Pick<RewardsConfig, 'authIssuer' | 'authJwksUrl' | 'authAudience'>>
   readonly settings: ApiSettings
   readonly registry: Registry
   readonly logger?: Logger
@@ -96,7 +96,14 @@ const perServer = new WeakMap<FastifyInstance, Promise<ApiServices>>()
 export function apiServicesFor (server: FastifyInstance, input: Omit<ApiServicesInput, 'settings'> & { settings?: ApiSettings, advertisedAddress: () => string }): Promise<ApiServices> {
   let services = perServer.get(server)
   if (services === undefined) {
-    const settings = input.settings ?? apiSettings({ issuer: () => `http://${input.advertisedAddress()}` })
+    const authIssuer = input.config.authIssuer ?? null
+    const authJwksUrl = input.config.authJwksUrl ?? null
+    const authAudience = input.config.authAudience ?? null
+    const settings = input.settings ?? apiSettings({
+      issuer: authIssuer !== null ? () => authIssuer : () => `http://${input.advertisedAddress()}`,
+      ...(authJwksUrl !== null ? { jwksUrl: authJwksUrl } : {}),
+      ...(authAudience !== null ? { audience: authAudience } : {})
+    })
     services = openApiServices({ ...input, settings })
     perServer.set(server, services)
     server.addHook('onClose', async () => {

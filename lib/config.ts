@@ -23,6 +23,15 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = Object.freeze(['exactly_once_v2', 'at_least_once'])
 
+function isHttpUrl (raw: string): boolean {
+  try {
+    const url = new URL(raw)
+    return url.protocol === 'http:' || url.protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
 export interface RewardsConfig {
   /** Kafka bootstrap brokers ('host:port'); null → the embedded log in `logDir`. */
   readonly kafkaBrokers: readonly string[] | null
@@ -48,6 +57,12 @@ export interface RewardsConfig {
   readonly topicPrefix: string
   /** Absolute path of a rule set file; null → the built-in default (rules/2026-1.json). */
   readonly rulesFile: string | null
+  /** Expected token issuer (`iss`); null → the built-in server's own base URL. */
+  readonly authIssuer: string | null
+  /** An external IdP's JWKS URL (Keycloak, Cognito); null → the built-in token server and keys. */
+  readonly authJwksUrl: string | null
+  /** Expected token audience (`aud`); null → 'rewards-api'. */
+  readonly authAudience: string | null
   /** `<dataDir>/log`: the embedded log (used when kafkaBrokers is null). */
   readonly logDir: string
   /** `<dataDir>/pg`: the embedded PostgreSQL (used when databaseUrl is null). */
@@ -61,6 +76,7 @@ export interface RewardsConfig {
 export type SettingKey =
   | 'kafkaBrokers' | 'databaseUrl' | 'redisUrl' | 'dataDir' | 'httpHost' | 'httpPort' | 'applicationId'
   | 'processingGuarantee' | 'partitions' | 'logLevel' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
+  | 'authIssuer' | 'authJwksUrl' | 'authAudience'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -90,7 +106,10 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'logLevel', env: 'REWARDS_LOG_LEVEL', flag: 'log-level', valueName: 'level', description: `log level (${LOG_LEVELS.join(', ')})`, defaultText: 'info' },
   { key: 'metricsPort', env: 'REWARDS_METRICS_PORT', flag: 'metrics-port', valueName: 'port', description: 'serve GET /metrics on this port instead of the main listener', defaultText: 'unset → on the main listener' },
   { key: 'topicPrefix', env: 'REWARDS_TOPIC_PREFIX', flag: 'topic-prefix', valueName: 'prefix', description: 'prefix of the platform topic names (tests, shared clusters)', defaultText: 'none' },
-  { key: 'rulesFile', env: 'REWARDS_RULES_FILE', flag: 'rules-file', valueName: 'path', description: 'rule set file (JSON)', defaultText: 'built-in rules/2026-1.json' }
+  { key: 'rulesFile', env: 'REWARDS_RULES_FILE', flag: 'rules-file', valueName: 'path', description: 'rule set file (JSON)', defaultText: 'built-in rules/2026-1.json' },
+  { key: 'authIssuer', env: 'REWARDS_AUTH_ISSUER', flag: 'auth-issuer', valueName: 'url', description: 'expected token issuer (iss); with an external IdP, its issuer', defaultText: 'unset → this instance\'s base URL (built-in token server)' },
+  { key: 'authJwksUrl', env: 'REWARDS_AUTH_JWKS_URL', flag: 'auth-jwks-url', valueName: 'url', description: 'external IdP JWKS URL (Keycloak, Cognito); replaces the built-in token server', defaultText: 'unset → built-in token server' },
+  { key: 'authAudience', env: 'REWARDS_AUTH_AUDIENCE', flag: 'auth-audience', valueName: 'aud', description: 'expected token audience (aud)', defaultText: 'rewards-api' }
 ] satisfies SettingSpec[])
 
 export const DEFAULTS = Object.freeze({
@@ -192,6 +211,9 @@ const PARSERS: Record<SettingKey, (raw: string, cwd: string) => Parsed> = {
     const port = parsePort(raw, 0)
     return port === undefined ? { ok: false, allowed: 'an integer port 0–65535' } : { ok: true, value: port }
   },
+  authIssuer: raw => isHttpUrl(raw) ? { ok: true, value: raw } : { ok: false, allowed: 'an http(s) URL' },
+  authJwksUrl: raw => isHttpUrl(raw) ? { ok: true, value: raw } : { ok: false, allowed: 'an http(s) URL' },
+  authAudience: raw => /^[\x21-\x7e]{1,200}$/.test(raw) ? { ok: true, value: raw } : { ok: false, allowed: '1–200 printable characters without spaces' },
   topicPrefix: raw => /^[A-Za-z0-9._-]{1,100}$/.test(raw)
     ? { ok: true, value: raw }
     : { ok: false, allowed: 'up to 100 characters of letters, digits, ".", "_" and "-"' },
@@ -267,16 +289,22 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     metricsPort: (values.metricsPort as number | undefined) ?? null,
     topicPrefix: (values.topicPrefix as string | undefined) ?? DEFAULTS.topicPrefix,
     rulesFile: (values.rulesFile as string | undefined) ?? null,
+    authIssuer: (values.authIssuer as string | undefined) ?? null,
+    authJwksUrl: (values.authJwksUrl as string | undefined) ?? null,
+    authAudience: (values.authAudience as string | undefined) ?? null,
     logDir: join(dataDir, 'log'),
     pgDir: join(dataDir, 'pg'),
     stateDir: join(dataDir, 'state'),
     sources: Object.freeze(origin as Record<SettingKey, 'flag' | 'env' | 'default'>)
   }
+  const name = (key: SettingKey): string => {
+    const spec = SETTINGS.find(s => s.key === key)!
+    return origin[key] === 'flag' ? `--${spec.flag}` : spec.env
+  }
+  if (config.authJwksUrl !== null && config.authIssuer === null) {
+    throw new RewardsError('CONFIG_INVALID', `Invalid configuration:\n  ${name('authJwksUrl')} is set but ${name('authIssuer')} is not: an external IdP needs both its issuer and its JWKS URL`)
+  }
   if (config.metricsPort !== null && config.metricsPort !== 0 && config.metricsPort === config.httpPort) {
-    const name = (key: SettingKey): string => {
-      const spec = SETTINGS.find(s => s.key === key)!
-      return origin[key] === 'flag' ? `--${spec.flag}` : spec.env
-    }
     throw new RewardsError('CONFIG_INVALID', `Invalid configuration:\n  ${name('metricsPort')}=${config.metricsPort} is invalid: expected a port other than ${name('httpPort')} (${config.httpPort})`)
   }
   return Object.freeze(config)
@@ -306,7 +334,10 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     logLevel: config.logLevel,
     metricsPort: config.metricsPort === null ? '(on the main listener)' : String(config.metricsPort),
     topicPrefix: config.topicPrefix === '' ? '(none)' : config.topicPrefix,
-    rulesFile: config.rulesFile ?? '(built-in 2026-1)'
+    rulesFile: config.rulesFile ?? '(built-in 2026-1)',
+    authIssuer: config.authIssuer ?? '(this instance\'s base URL)',
+    authJwksUrl: config.authJwksUrl ?? '(built-in token server)',
+    authAudience: config.authAudience ?? 'rewards-api'
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))
 }

@@ -56,7 +56,15 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   logLevel: { raw: 'debug', expect: 'debug' },
   metricsPort: { raw: '9464', expect: 9464 },
   topicPrefix: { raw: 'staging.', expect: 'staging.' },
-  rulesFile: { raw: 'rules.json', expect: rulesFile }
+  rulesFile: { raw: 'rules.json', expect: rulesFile },
+  authIssuer: { raw: 'https://idp.example/realms/rewards', expect: 'https://idp.example/realms/rewards' },
+  authJwksUrl: { raw: 'https://idp.example/realms/rewards/protocol/openid-connect/certs', expect: 'https://idp.example/realms/rewards/protocol/openid-connect/certs' },
+  authAudience: { raw: 'rewards-api-eu', expect: 'rewards-api-eu' }
+}
+
+/** Settings that only make sense with another one (an external IdP's JWKS needs its issuer). */
+const EXTRA: Partial<Record<SettingKey, Record<string, string>>> = {
+  authJwksUrl: { REWARDS_AUTH_ISSUER: 'https://idp.example/realms/rewards' }
 }
 
 const BAD: Record<SettingKey, string[]> = {
@@ -72,38 +80,47 @@ const BAD: Record<SettingKey, string[]> = {
   logLevel: ['verbose', 'INFO'],
   metricsPort: ['x', '70000'],
   topicPrefix: ['has space', 'a/b', 'x'.repeat(101)],
-  rulesFile: ['does-not-exist.json']
+  rulesFile: ['does-not-exist.json'],
+  authIssuer: ['not a url', 'ftp://idp.example'],
+  authJwksUrl: ['jwks.json', 'file:///etc/jwks.json'],
+  authAudience: ['has space', 'x'.repeat(201)]
 }
 
 for (const spec of SETTINGS) {
   t.test(`${spec.env} / --${spec.flag}`, async t => {
     const good = GOOD[spec.key]
-    const fromEnv = loadConfig({ env: { [spec.env]: good.raw }, cwd })
+    const extra = EXTRA[spec.key] ?? {}
+    const fromEnv = loadConfig({ env: { ...extra, [spec.env]: good.raw }, cwd })
     t.same(fromEnv[spec.key], good.expect, `${spec.env} is read`)
     t.equal(fromEnv.sources[spec.key], 'env')
 
-    const fromFlag = loadConfig({ env: {}, flags: { [spec.key]: good.raw }, cwd })
+    const fromFlag = loadConfig({ env: { ...extra }, flags: { [spec.key]: good.raw }, cwd })
     t.same(fromFlag[spec.key], good.expect, `--${spec.flag} is read`)
     t.equal(fromFlag.sources[spec.key], 'flag')
 
     // The flag overrides the variable, even when the variable is bad.
-    const overridden = loadConfig({ env: { [spec.env]: BAD[spec.key][0]! }, flags: { [spec.key]: good.raw }, cwd })
+    const overridden = loadConfig({ env: { ...extra, [spec.env]: BAD[spec.key][0]! }, flags: { [spec.key]: good.raw }, cwd })
     t.same(overridden[spec.key], good.expect, `--${spec.flag} overrides ${spec.env}`)
 
     // An empty value is "unset": the default applies (so a flag can switch back to embedded).
-    const emptied = loadConfig({ env: { [spec.env]: good.raw }, flags: { [spec.key]: '' }, cwd })
+    const emptied = loadConfig({ env: { ...extra, [spec.env]: good.raw }, flags: { [spec.key]: '' }, cwd })
     t.equal(emptied.sources[spec.key], 'default', 'an empty flag means the default')
 
     for (const bad of BAD[spec.key]) {
-      const envMessage = failure({ env: { [spec.env]: bad }, cwd })
+      const envMessage = failure({ env: { ...extra, [spec.env]: bad }, cwd })
       t.match(envMessage, spec.env, `${spec.env}=${JSON.stringify(bad).slice(0, 30)} names the variable`)
       t.match(envMessage, /expected /, 'and says what is allowed')
-      const flagMessage = failure({ env: {}, flags: { [spec.key]: bad }, cwd })
+      const flagMessage = failure({ env: { ...extra }, flags: { [spec.key]: bad }, cwd })
       t.match(flagMessage, `--${spec.flag}`, `--${spec.flag} ${JSON.stringify(bad).slice(0, 30)} names the flag`)
       t.notMatch(flagMessage, spec.env, 'and not the variable it did not come from')
     }
   })
 }
+
+t.test('an external IdP JWKS URL without its issuer is refused, naming both', async t => {
+  const message = failure({ env: { REWARDS_AUTH_JWKS_URL: 'https://idp.example/certs' }, cwd })
+  t.match(message, /REWARDS_AUTH_JWKS_URL is set but REWARDS_AUTH_ISSUER is not/)
+})
 
 t.test('every bad value is reported at once', async t => {
   const message = failure({ env: { REWARDS_HTTP_PORT: 'x', REWARDS_PARTITIONS: '0' }, flags: { logLevel: 'loud' }, cwd })
