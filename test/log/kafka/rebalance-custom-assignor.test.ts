@@ -63,7 +63,10 @@ t.test('revocation is awaited before the partitions move; userData travels both 
   t.equal(a.assignment().length, 4, 'a alone owns all partitions')
   const loops = [loop(a), loop(b)]
   const deadline = Date.now() + 60_000
-  while (!(a.assignment().length === 2 && b.assignment().length === 2)) {
+  // Balanced, and b's onPartitionsAssigned has run (assignment() can change just before it).
+  const settled = (): boolean => a.assignment().length === 2 && b.assignment().length === 2 &&
+    events.some(e => e.who === 'b' && e.what === 'assigned' && e.partitions > 0)
+  while (!settled()) {
     if (Date.now() > deadline) throw new Error(`no balanced assignment: ${JSON.stringify(events)}`)
     await new Promise(resolve => setImmediate(resolve))
     await Promise.race([...loops, new Promise(resolve => setTimeout(resolve, 50))])
