@@ -312,6 +312,14 @@ async function main (): Promise<void> {
   console.log(`RocksDB bindings, ${KEYS} keys, ${VALUE_BYTES}-byte values, Node ${process.version}, ${process.platform}/${process.arch}`)
   console.log(`(awaited gets: ${AWAITED_GETS} keys; all other reads: every key, shuffled order; median of ${ROUNDS} interleaved rounds)\n`)
 
+  try {
+    require.resolve('rocksdb')
+  } catch {
+    // Not a dependency of the project: it builds RocksDB from source on install (many minutes on
+    // 2 cores), which every CI run would pay for a benchmark that is run by hand.
+    console.error('The baseline binding `rocksdb` is not installed. Run `npm install --no-save rocksdb@5.2.1 rocksdb-native@3.18.1` first.')
+    process.exit(1)
+  }
   const bindings = [levelBinding(), nxtBinding(), nativeBinding()]
   const runs = new Map<string, Row[]>(bindings.map(b => [b.name, []]))
   for (let round = 0; round < ROUNDS; round++) {
