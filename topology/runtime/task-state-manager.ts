@@ -106,36 +106,42 @@ export class TaskStateManager {
       const key = checkpointKey(tp)
       const [earliest] = await admin.listOffsets([tp], 'earliest')
       const [latest] = await admin.listOffsets([tp], 'latest')
-      const endOffset = latest?.offset ?? 0n
+      let endOffset = latest?.offset ?? 0n
       const from = this.#restoreFrom.get(key) ?? earliest?.offset ?? 0n
       let position = from < (earliest?.offset ?? 0n) ? earliest!.offset : from
-      const total = Number(endOffset - position)
+      const total = Number(endOffset > position ? endOffset - position : 0n)
       let restored = 0
-      if (position < endOffset) {
-        reader.assign([{ ...tp, offset: position }])
-        try {
-          while (position < endOffset) {
-            const records = await reader.poll(500)
-            const entries = []
-            for (const r of records) {
-              if (r.offset >= endOffset) break
-              if (r.key === null) continue
-              entries.push({ key: r.key, value: r.value })
-            }
-            if (entries.length > 0) await store.caching.restoreBatch(entries)
-            restored += entries.length
-            position = reader.position(tp)
-            if (records.length === 0 && position < endOffset) {
-              // Nothing came: make sure the end did not move back (topic recreated, records deleted)
-              // so a restore can never hang.
-              const [now] = await admin.listOffsets([tp], 'latest')
-              if ((now?.offset ?? 0n) <= position) break
-            }
-            onProgress?.({ task: this.#options.taskName, store: store.definition.name, restored, total })
+      let assigned = false
+      try {
+        for (;;) {
+          if (position >= endOffset) {
+            // The end is the last stable offset, and a transaction the previous owner committed
+            // just before may not have its marker yet (markers are written after EndTxn
+            // returns): look again, and go on while it still moves. Nobody else writes this
+            // partition while we own the task.
+            const [again] = await admin.listOffsets([tp], 'latest')
+            if ((again?.offset ?? 0n) <= position) break
+            endOffset = again!.offset
           }
-        } finally {
-          reader.unassign([tp])
+          if (!assigned) { reader.assign([{ ...tp, offset: position }]); assigned = true }
+          const records = await reader.poll(500)
+          const entries = []
+          // Everything returned is committed, even past the end measured earlier: apply it all
+          // (the position moves past every returned record).
+          for (const r of records) if (r.key !== null) entries.push({ key: r.key, value: r.value })
+          if (entries.length > 0) await store.caching.restoreBatch(entries)
+          restored += entries.length
+          position = reader.position(tp)
+          if (records.length === 0 && position < endOffset) {
+            // Nothing came: make sure the end did not move back (topic recreated, records
+            // deleted) so a restore can never hang.
+            const [now] = await admin.listOffsets([tp], 'latest')
+            if ((now?.offset ?? 0n) <= position) break
+          }
+          onProgress?.({ task: this.#options.taskName, store: store.definition.name, restored, total })
         }
+      } finally {
+        if (assigned) reader.unassign([tp])
       }
       this.#changelogOffsets.set(key, { tp, offset: position > endOffset ? position : endOffset })
       onProgress?.({ task: this.#options.taskName, store: store.definition.name, restored, total })
