@@ -11,7 +11,7 @@ import type { AppendNotifier } from './append-notifier.ts'
 import type { GroupCoordinator } from './group-coordinator.ts'
 import type { LogStorage } from './log-storage.ts'
 import { PartitionPositions, tpKey } from './partition-positions.ts'
-import { rangeAssignor } from './range-assignor.ts'
+import { rangeAssignor } from '../range-assignor.ts'
 import { WakeSignal } from './wake-signal.ts'
 
 const DEFAULT_SESSION_TIMEOUT_MS = 45_000

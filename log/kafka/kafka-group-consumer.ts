@@ -22,7 +22,7 @@ import { fetchCommittedOffsets } from './kafka-admin.ts'
 import type { KafkaClient } from './kafka-client.ts'
 import { describeError, hasProtocolError, isCoordinatorError, isNetworkError, isRetriable, protocolErrorOf, toRewardsError } from './kafka-errors.ts'
 import { fetchCommitted, partitionKey } from './kafka-fetcher.ts'
-import { rangeAssignor } from './range-assignor.ts'
+import { rangeAssignor } from '../range-assignor.ts'
 
 const PROTOCOL_TYPE = 'consumer'
 /** The assignment strategy name every member of our groups advertises. */

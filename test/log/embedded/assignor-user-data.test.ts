@@ -52,7 +52,7 @@ t.test('the assignor sees every subscription and its userData reaches each membe
 })
 
 t.test('default assignor: contiguous ranges per topic', async t => {
-  const { rangeAssignor } = await import('../../../log/embedded/range-assignor.ts')
+  const { rangeAssignor } = await import('../../../log/range-assignor.ts')
   const result = rangeAssignor({ members: [{ memberId: 'm2', userData: null }, { memberId: 'm1', userData: null }], partitionsPerTopic: new Map([['t', 5]]) })
   t.same(result.get('m1')!.partitions.map(tp => tp.partition), [0, 1, 2])
   t.same(result.get('m2')!.partitions.map(tp => tp.partition), [3, 4])

@@ -1,7 +1,7 @@
-// The default assignor when a consumer names none: Kafka's RangeAssignor, per topic. Members are
-// sorted by id; each topic's partitions are cut into contiguous ranges, the first members taking
-// one extra partition when the division is not exact. No user data.
-import type { PartitionAssignor, TopicPartition } from '../log-port.ts'
+// The default PartitionAssignor of both log backends when a group consumer names none: Kafka's
+// RangeAssignor, per topic. Members are sorted by id; each topic's partitions are cut into
+// contiguous ranges, the first members taking one extra when the division is not exact. No user data.
+import type { PartitionAssignor, TopicPartition } from './log-port.ts'
 
 export const rangeAssignor: PartitionAssignor = ({ members, partitionsPerTopic }) => {
   const ids = members.map(m => m.memberId).sort()
