@@ -71,13 +71,7 @@ export class TestOutputTopic<K, V> {
 
   /** Removes and returns every record written to the topic so far, in write order. */
   readRecordsToList (): TestRecord<K, V>[] {
-    return this.#driver.takeOutput(this.topic).map(r => ({
-      key: (r.key === null ? null : this.#keySerde.deserialize(r.key)) as K,
-      value: (r.value === null ? null : this.#valueSerde.deserialize(r.value)) as V,
-      timestamp: r.timestamp ?? 0,
-      headers: r.headers ?? {},
-      partition: r.partition
-    }))
+    return this.#driver.takeOutput(this.topic).map(r => this.#decode(r))
   }
 
   readValuesToList (): V[] {
@@ -87,7 +81,10 @@ export class TestOutputTopic<K, V> {
   readRecord (): TestRecord<K, V> | undefined {
     const all = this.#driver.takeOutput(this.topic, 1)
     const r = all[0]
-    if (r === undefined) return undefined
+    return r === undefined ? undefined : this.#decode(r)
+  }
+
+  #decode (r: ProducerRecord): TestRecord<K, V> {
     return {
       key: (r.key === null ? null : this.#keySerde.deserialize(r.key)) as K,
       value: (r.value === null ? null : this.#valueSerde.deserialize(r.value)) as V,
