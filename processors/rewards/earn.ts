@@ -1,5 +1,5 @@
 // EARN (SPEC §3): points from the rule set at the member's tier before the event.
-import { appendActivity } from './activity.ts'
+import { confirmReward } from './confirm-reward.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'
 import { dedupeKey, expiryKey, isLive } from './dedupe.ts'
 import { earnPoints, tierFor } from './rules-engine.ts'
@@ -31,18 +31,5 @@ export function handleEarn (state: RewardsState, event: EarnEvent, eventTimeMs: 
   state.balances.put(event.memberId, after)
   state.events.put(key, { type: 'EARN', points, seenAtMs: streamTimeMs })
   state.expiry.put(expiryKey(streamTimeMs, 'E', event.memberId, event.eventId), '1')
-  const output = {
-    eventId: event.eventId,
-    memberId: event.memberId,
-    source: event.source,
-    type: 'EARN' as const,
-    points,
-    tier: tier.name,
-    ruleVersion: state.rules.version,
-    balance: after,
-    occurredAt: event.occurredAt,
-    processedAt: new Date(state.systemTimeMs()).toISOString()
-  }
-  appendActivity(state.activity, state.activityLimitPerMember, { kind: 'REWARD', record: output })
-  return { kind: 'accepted', output }
+  return confirmReward(state, event, points, tier, after)
 }

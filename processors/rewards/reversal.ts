@@ -2,7 +2,7 @@
 // own amountCents says. The original must be a live EARN of the same member (ORIGINAL_NOT_FOUND)
 // not reversed yet (ALREADY_REVERSED). A re-sent REVERSAL (same eventId) is a duplicate, not a
 // second reversal.
-import { appendActivity } from './activity.ts'
+import { confirmReward } from './confirm-reward.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'
 import { dedupeKey, expiryKey, isLive } from './dedupe.ts'
 import { tierFor } from './rules-engine.ts'
@@ -43,18 +43,5 @@ export function handleReversal (state: RewardsState, event: ReversalEvent, event
   state.events.put(originalKey, { ...original, reversedBy: event.eventId })
   state.events.put(key, { type: 'REVERSAL', points: -original.points, seenAtMs: streamTimeMs })
   state.expiry.put(expiryKey(streamTimeMs, 'E', event.memberId, event.eventId), '1')
-  const output = {
-    eventId: event.eventId,
-    memberId: event.memberId,
-    source: event.source,
-    type: 'REVERSAL' as const,
-    points: -original.points,
-    tier: tier.name,
-    ruleVersion: state.rules.version,
-    balance: after,
-    occurredAt: event.occurredAt,
-    processedAt: new Date(state.systemTimeMs()).toISOString()
-  }
-  appendActivity(state.activity, state.activityLimitPerMember, { kind: 'REWARD', record: output })
-  return { kind: 'accepted', output }
+  return confirmReward(state, event, -original.points, tier, after)
 }
