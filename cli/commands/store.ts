@@ -11,7 +11,7 @@ function positiveInt (value: string): number {
 export function storeCommand (ctx: CliContext): Command {
   const store = new Command('store')
     .description('Inspect a state store of a stopped instance (reads <data-dir>/state/<application-id>/<task>/<store>)')
-    .addHelpText('after', '\nStores of the rewards topology: balances, event-dedupe, redemption-dedupe, dedupe-expiry, activity.\n' +
+    .addHelpText('after', '\nStores of the rewards topology: balances, event-dedupe, redemption-dedupe, redemption-index, dedupe-expiry, activity.\n' +
       'A running instance holds the state directory lock: query it over its HTTP API instead.')
 
   const get = new Command('get')

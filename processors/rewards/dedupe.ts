@@ -32,6 +32,18 @@ export function dedupeKey (memberId: string, id: string): string {
   return `${memberId}:${id}`
 }
 
+/** Key of the redemption-index store: redemptionId first, so a prefix scan of `${redemptionId}:`
+ *  finds it in O(log n). The member id (never containing ':') is after the last ':'. */
+export function redemptionIndexKey (redemptionId: string, memberId: string): string {
+  return `${redemptionId}:${memberId}`
+}
+
+/** The inverse of redemptionIndexKey. */
+export function parseRedemptionIndexKey (key: string): { redemptionId: string, memberId: string } | undefined {
+  const at = key.lastIndexOf(':')
+  return at <= 0 || at === key.length - 1 ? undefined : { redemptionId: key.slice(0, at), memberId: key.slice(at + 1) }
+}
+
 const TIME_DIGITS = 15
 
 function paddedTime (ms: number): string {
@@ -55,6 +67,7 @@ export function isLive (entry: { seenAtMs: number } | undefined, streamTimeMs: n
 export interface DedupeStores {
   readonly events: KeyValueStore<string, EventDedupeEntry>
   readonly redemptions: KeyValueStore<string, RedemptionDedupeEntry>
+  readonly redemptionIndex: KeyValueStore<string, string>
   readonly expiry: KeyValueStore<string, string>
 }
 
@@ -77,7 +90,14 @@ export function purgeExpired (stores: DedupeStores, streamTimeMs: number, retent
       if (parsed === undefined) continue
       const store: KeyValueStore<string, { seenAtMs: number }> = parsed.kind === 'E' ? stores.events : stores.redemptions
       const entry = store.get(parsed.dedupeKey)
-      if (entry !== undefined && entry.seenAtMs === parsed.seenAtMs) store.delete(parsed.dedupeKey)
+      if (entry !== undefined && entry.seenAtMs === parsed.seenAtMs) {
+        store.delete(parsed.dedupeKey)
+        if (parsed.kind === 'R') {
+          // dedupeKey is `${memberId}:${redemptionId}` and member ids never contain ':'.
+          const at = parsed.dedupeKey.indexOf(':')
+          stores.redemptionIndex.delete(redemptionIndexKey(parsed.dedupeKey.slice(at + 1), parsed.dedupeKey.slice(0, at)))
+        }
+      }
     }
   }
   return removed

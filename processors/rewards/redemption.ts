@@ -1,10 +1,11 @@
 // Redemptions (SPEC §4): CONFIRMED iff available ≥ points when processed, else REJECTED
 // INSUFFICIENT_POINTS (balance unchanged). `available` never goes negative through a redemption.
 // A re-sent redemptionId gets no second effect and no second output; its decision stays in the
-// redemption-dedupe store (for status lookups) for the dedupe retention.
+// redemption-dedupe store (for status lookups) for the dedupe retention, and the redemption-index
+// store maps its redemptionId to the member (status lookups by id alone).
 import { appendActivity } from './activity.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'
-import { dedupeKey, expiryKey, isLive } from './dedupe.ts'
+import { dedupeKey, expiryKey, isLive, redemptionIndexKey } from './dedupe.ts'
 import type { RedeemConfirmed, RedeemEvent } from './schemas.ts'
 import type { RedeemOutcome, RewardsState } from './state.ts'
 
@@ -33,6 +34,7 @@ export function handleRedemption (state: RewardsState, event: RedeemEvent, event
     decision = { redemptionId: event.redemptionId, memberId: event.memberId, points: event.points, rewardCode: event.rewardCode, status: 'REJECTED', reason: 'INSUFFICIENT_POINTS', balance: before, requestedAt: event.requestedAt, processedAt }
   }
   state.redemptions.put(key, { decision, seenAtMs: streamTimeMs })
+  state.redemptionIndex.put(redemptionIndexKey(event.redemptionId, event.memberId), '1')
   state.expiry.put(expiryKey(streamTimeMs, 'R', event.memberId, event.redemptionId), '1')
   appendActivity(state.activity, state.activityLimitPerMember, { kind: 'REDEMPTION', record: decision })
   return { kind: 'accepted', output: decision }

@@ -5,6 +5,7 @@
 //   redeem-events ─┘   (stores: balances,     ├─► reward-events-dlq
 //                       event-dedupe,          └─► redeem-events-dlq
 //                       redemption-dedupe,
+//                       redemption-index,
 //                       dedupe-expiry, activity)
 //
 // Both inputs feed one processor, so they form one sub-topology: the engine runs one task per
@@ -74,6 +75,7 @@ export function buildRewardsTopology (options: RewardsTopologyOptions): Topology
     .addStateStore({ name: REWARDS_STORES.balances, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<Balance>(), changelog: true }, n.processor)
     .addStateStore({ name: REWARDS_STORES.eventDedupe, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<EventDedupeEntry>(), changelog: true }, n.processor)
     .addStateStore({ name: REWARDS_STORES.redemptionDedupe, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<RedemptionDedupeEntry>(), changelog: true }, n.processor)
+    .addStateStore({ name: REWARDS_STORES.redemptionIndex, kind, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }, n.processor)
     .addStateStore({ name: REWARDS_STORES.dedupeExpiry, kind, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }, n.processor)
     .addStateStore({ name: REWARDS_STORES.activity, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<ActivityStoreValue>(), changelog: true }, n.processor)
     .addSink(n.rewardConfirmedSink, topics.rewardConfirmed, confirmed, n.processor)

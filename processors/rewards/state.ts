@@ -12,6 +12,7 @@ export interface RewardsState {
   readonly balances: KeyValueStore<string, Balance>
   readonly events: KeyValueStore<string, EventDedupeEntry>
   readonly redemptions: KeyValueStore<string, RedemptionDedupeEntry>
+  readonly redemptionIndex: KeyValueStore<string, string>
   readonly expiry: KeyValueStore<string, string>
   readonly activity: KeyValueStore<string, ActivityStoreValue>
   readonly dedupeRetentionMs: number

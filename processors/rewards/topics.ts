@@ -26,6 +26,9 @@ export const REWARDS_STORES = Object.freeze({
   eventDedupe: 'event-dedupe',
   /** `${memberId}:${redemptionId}` → RedemptionDedupeEntry: decisions, for dedupe and lookups. */
   redemptionDedupe: 'redemption-dedupe',
+  /** `${redemptionId}:${memberId}` → '1': finds a redemption's member (and so its decision) by
+   *  redemptionId alone, for GET /v1/redemptions/{id}; purged with the redemption's dedupe entry. */
+  redemptionIndex: 'redemption-index',
   /** `${seenAtMs, 15 digits}:${E|R}:${memberId}:${id}` → '1': expiry index of both dedupe stores. */
   dedupeExpiry: 'dedupe-expiry',
   /** `${memberId}:${999999999999 − seq, 12 digits}` → ActivityEntry: newest first, bounded per

@@ -42,7 +42,7 @@ t.test('demo → rebuild → restart → reconcile 0; corrupted balance → reco
   const cwd = t.testdir({})
   const dataDir = join(cwd, 'data')
   t.teardown(async () => {
-    const changelogs = ['balances', 'event-dedupe', 'redemption-dedupe', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s))
+    const changelogs = ['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s))
     await log.admin.deleteTopics([...Object.values(topics), ...changelogs])
   })
   const env = cleanEnv({

@@ -20,7 +20,7 @@ t.test('reconcile --api-url against the running platform', async t => {
   t.teardown(() => log.close())
   await ensurePlatformTopics(log, { topicPrefix: prefix, partitions: 3 })
   const topics = platformTopics({ topicPrefix: prefix })
-  t.teardown(() => log.admin.deleteTopics([...Object.values(topics), ...['balances', 'event-dedupe', 'redemption-dedupe', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s))]))
+  t.teardown(() => log.admin.deleteTopics([...Object.values(topics), ...['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s))]))
   const cwd = t.testdir({})
   const env = cleanEnv({
     REWARDS_KAFKA_BROKERS: brokers.join(','),

@@ -14,7 +14,7 @@ import { loadConfig } from '../../lib/config.ts'
 import { brokers, cleanEnv, runCli, RunningCli, unique } from '../cli/cli-helpers.ts'
 import { createTestDatabase, waitFor } from '../archive/archive-helpers.ts'
 
-const STORES = ['balances', 'event-dedupe', 'redemption-dedupe', 'dedupe-expiry', 'activity']
+const STORES = ['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity']
 
 t.test('replay --from-archive into fresh topics + rebuild gives identical balances', async t => {
   const database = await createTestDatabase()

@@ -1,7 +1,7 @@
 // Dedupe retention: entries live for dedupeRetentionMs of stream time (event time), are treated
 // as absent once expired, and a bounded STREAM_TIME punctuation purges them.
 import t from 'tap'
-import { REWARDS_STORES } from '../../../processors/rewards/index.ts'
+import { parseRedemptionIndexKey, redemptionIndexKey, REWARDS_STORES } from '../../../processors/rewards/index.ts'
 import { earn, harness, redeem, reversal } from './harness.ts'
 
 const HOUR = 3_600_000
@@ -37,6 +37,7 @@ t.test('the purge deletes expired entries and their index, and keeps live ones',
   for (let i = 0; i < 10; i++) h.redeem(redeem({ memberId: `m${i % 5}`, points: 1, requestedAt: at(i / 10) }))
   t.equal(h.storeSize(REWARDS_STORES.eventDedupe), 50)
   t.equal(h.storeSize(REWARDS_STORES.redemptionDedupe), 10)
+  t.equal(h.storeSize(REWARDS_STORES.redemptionIndex), 10, 'each redemption indexed by its id')
   t.equal(h.storeSize(REWARDS_STORES.dedupeExpiry), 60)
   // Stream time moves to +48h: everything above expired, the new events are live.
   h.reward(earn({ memberId: 'late', occurredAt: at(48) }))
@@ -44,6 +45,7 @@ t.test('the purge deletes expired entries and their index, and keeps live ones',
   h.reward(earn({ memberId: 'late', occurredAt: at(50) })) // a punctuation is due by now
   t.equal(h.storeSize(REWARDS_STORES.eventDedupe), 3)
   t.equal(h.storeSize(REWARDS_STORES.redemptionDedupe), 0)
+  t.equal(h.storeSize(REWARDS_STORES.redemptionIndex), 0, 'the id index is purged with its decision')
   t.equal(h.storeSize(REWARDS_STORES.dedupeExpiry), 3)
   t.ok(h.balance('m0'), 'balances are never purged')
 })
@@ -84,4 +86,16 @@ t.test('a far-future event time does not expire every dedupe entry', async t => 
   h.reward(earn({ memberId: 'x', occurredAt: '2026-05-03T00:00:00Z' }))
   h.reward(earn({ memberId: 'm', eventId: 'e', occurredAt: '2026-03-20T00:00:00Z' }))
   t.equal(h.rewardConfirmed().length, 2, 'expired after the retention of real time')
+})
+
+t.test('the redemption index maps an id (even one with colons) to its member; a duplicate adds nothing', async t => {
+  const h = harness()
+  t.teardown(() => h.close())
+  h.reward(earn({ memberId: 'm-1', occurredAt: at(0) }))
+  h.redeem(redeem({ memberId: 'm-1', redemptionId: 'r:1:x', points: 1, requestedAt: at(1) }))
+  h.redeem(redeem({ memberId: 'm-1', redemptionId: 'r:1:x', points: 1, requestedAt: at(1) }))
+  const keys = h.driver.getKeyValueStore<string, string>(REWARDS_STORES.redemptionIndex).prefixScan('r:1:x:', { limit: 10 }).map(kv => kv.key)
+  t.same(keys, [redemptionIndexKey('r:1:x', 'm-1')])
+  t.same(parseRedemptionIndexKey(keys[0]!), { redemptionId: 'r:1:x', memberId: 'm-1' })
+  t.equal(parseRedemptionIndexKey('no-colon'), undefined)
 })
