@@ -30,12 +30,13 @@ export interface OpsServerDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._:/+=-]{1,128}$/
 
-function httpDuration (registry: Registry): Histogram<'method' | 'route' | 'status'> {
+// `route` is the route template (/v1/members/:memberId/balance), never the raw URL: bounded series.
+function httpDuration (registry: Registry): Histogram<'method' | 'route' | 'status_code'> {
   const name = 'rewards_http_request_duration_seconds'
-  return (registry.getSingleMetric(name) as Histogram<'method' | 'route' | 'status'> | undefined) ?? new Histogram({
+  return (registry.getSingleMetric(name) as Histogram<'method' | 'route' | 'status_code'> | undefined) ?? new Histogram({
     name,
-    help: 'HTTP request latency by method, route and status',
-    labelNames: ['method', 'route', 'status'],
+    help: 'HTTP request latency by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry]
   })
@@ -66,7 +67,7 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
   })
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'
-    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
   })
   installErrorHandling(app)

@@ -42,6 +42,7 @@ type Route = { local: true } | { local: false, host: string }
 export class MemberQueries {
   readonly #options: MemberQueriesOptions
   readonly #served: Counter<'route' | 'where'>
+  readonly #cacheLookups: Counter<'cache' | 'result'>
 
   constructor (options: MemberQueriesOptions) {
     if (options.local === undefined && options.owners === undefined) throw new Error('MemberQueries needs a local reader or an owner map')
@@ -49,11 +50,21 @@ export class MemberQueries {
     this.#served = (options.registry.getSingleMetric('rewards_api_queries_total') as Counter<'route' | 'where'> | undefined) ?? new Counter({
       name: 'rewards_api_queries_total', help: 'Member queries by kind and where they were answered (local store, forwarded, cache)', labelNames: ['route', 'where'], registers: [options.registry]
     })
+    // Hits and misses as one counter, so the hit ratio is hits / all of it.
+    this.#cacheLookups = (options.registry.getSingleMetric('rewards_api_cache_requests_total') as Counter<'cache' | 'result'> | undefined) ?? new Counter({
+      name: 'rewards_api_cache_requests_total', help: 'Hot-balance cache lookups by cache and result (hit, miss)', labelNames: ['cache', 'result'], registers: [options.registry]
+    })
   }
 
   /** Counts a query answered from the hot-balance cache. */
   countCacheHit (route: string): void {
+    this.#cacheLookups.inc({ cache: route, result: 'hit' })
     this.#served.inc({ route, where: 'cache' })
+  }
+
+  /** Counts a hot-balance cache lookup that found nothing (the stores answer instead). */
+  countCacheMiss (route: string): void {
+    this.#cacheLookups.inc({ cache: route, result: 'miss' })
   }
 
   async #route (memberId: string): Promise<Route> {

@@ -67,6 +67,7 @@ export const memberRoutes: FastifyPluginAsync<MemberRoutesOptions> = async (app,
         queries.countCacheHit('balance')
         return reply.header('x-cache', 'hit').type('application/json; charset=utf-8').send(cached)
       }
+      queries.countCacheMiss('balance')
     }
     return await answer(reply, async () => {
       const balance = await queries.balance(memberId, callContext(request))

@@ -74,7 +74,6 @@ interface Metrics {
   duplicates: Counter
   failures: Counter
   lag: Gauge<'topic' | 'partition'>
-  lagTotal: Gauge
   breaker: Gauge
   batchSeconds: Histogram
   buffered: Gauge
@@ -90,7 +89,6 @@ function createMetrics (registry: Registry): Metrics {
       duplicates: registry.getSingleMetric('rewards_archive_duplicate_rows_total') as Counter,
       failures: registry.getSingleMetric('rewards_archive_write_failures_total') as Counter,
       lag: registry.getSingleMetric('rewards_archive_lag_records') as Gauge<'topic' | 'partition'>,
-      lagTotal: registry.getSingleMetric('rewards_archive_lag_records_total') as Gauge,
       breaker: registry.getSingleMetric('rewards_archive_circuit_state') as Gauge,
       batchSeconds: registry.getSingleMetric('rewards_archive_batch_write_seconds') as Histogram,
       buffered: registry.getSingleMetric('rewards_archive_buffered_records') as Gauge
@@ -100,8 +98,7 @@ function createMetrics (registry: Registry): Metrics {
     rows: new Counter({ name: 'rewards_archive_rows_total', help: 'Rows inserted into the archive, by topic', labelNames: ['topic'], registers }),
     duplicates: new Counter({ name: 'rewards_archive_duplicate_rows_total', help: 'Records re-read after a restart that were already archived (not inserted again)', registers }),
     failures: new Counter({ name: 'rewards_archive_write_failures_total', help: 'Failed archive batch writes (retried)', registers }),
-    lag: new Gauge({ name: 'rewards_archive_lag_records', help: 'Records in the log not yet durable in the archive, per assigned partition', labelNames: ['topic', 'partition'], registers }),
-    lagTotal: new Gauge({ name: 'rewards_archive_lag_records_total', help: 'Archive lag over the partitions of this instance', registers }),
+    lag: new Gauge({ name: 'rewards_archive_lag_records', help: 'Records in the log not yet durable in the archive, per assigned partition (per instance: sum)', labelNames: ['topic', 'partition'], registers }),
     breaker: new Gauge({ name: 'rewards_archive_circuit_state', help: 'Circuit breaker around PostgreSQL: 0 closed, 1 half-open, 2 open', registers }),
     batchSeconds: new Histogram({ name: 'rewards_archive_batch_write_seconds', help: 'Time to write one archive batch', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
     buffered: new Gauge({ name: 'rewards_archive_buffered_records', help: 'Records read and not yet durable in the archive', registers })
@@ -254,7 +251,6 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
     const assigned = [...durable.values()]
     if (assigned.length === 0) {
       lastLag = 0
-      metrics.lagTotal.set(0)
       return 0
     }
     const ends = await deps.log.admin.listOffsets(assigned.map(({ topic, partition }) => ({ topic, partition })), 'latest')
@@ -268,7 +264,6 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
     }
     lastLag = total
     lastLagAt = Date.now()
-    metrics.lagTotal.set(total)
     return total
   }
 

@@ -67,7 +67,7 @@ t.test('metrics: prom-client text of the registry, with HTTP latency by route an
   const response = await app.inject('/metrics')
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /text\/plain/)
-  t.match(response.body, /rewards_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200"\} 1/)
+  t.match(response.body, /rewards_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status_code="200"\} 1/)
   const noMetrics = buildServer({ readiness: new Readiness(), registry, serveMetrics: false })
   t.teardown(() => noMetrics.close())
   t.equal((await noMetrics.inject('/metrics')).statusCode, 404, 'not served when a separate listener serves it')
