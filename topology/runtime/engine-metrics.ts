@@ -9,7 +9,7 @@ function getOrCreate<M> (registry: Registry, name: string, create: () => M): M {
 
 export class EngineMetrics {
   readonly recordsIn: Counter<'topic' | 'task'>
-  readonly recordsOut: Counter<'topic'>
+  readonly recordsOut: Counter<'topic' | 'task'>
   readonly commitDuration: Histogram<'guarantee'>
   readonly commits: Counter<'result'>
   readonly processingDuration: Histogram<'task'>
@@ -18,20 +18,24 @@ export class EngineMetrics {
   readonly activeTasks: Gauge
   readonly state: Gauge<'state'>
   readonly rebalances: Counter
+  readonly taskRestoreDuration: Histogram
   readonly stores: StoreMetrics
 
   constructor (registry: Registry, prefix = 'rewards_') {
     const registers = [registry]
     this.recordsIn = getOrCreate(registry, `${prefix}records_consumed_total`, () => new Counter({ name: `${prefix}records_consumed_total`, help: 'Input records processed, per topic and task', labelNames: ['topic', 'task'], registers }))
-    this.recordsOut = getOrCreate(registry, `${prefix}records_produced_total`, () => new Counter({ name: `${prefix}records_produced_total`, help: 'Records committed to output and changelog topics, per topic', labelNames: ['topic'], registers }))
+    this.recordsOut = getOrCreate(registry, `${prefix}records_produced_total`, () => new Counter({ name: `${prefix}records_produced_total`, help: 'Records committed to output and changelog topics, per topic and task', labelNames: ['topic', 'task'], registers }))
     this.commitDuration = getOrCreate(registry, `${prefix}commit_duration_seconds`, () => new Histogram({ name: `${prefix}commit_duration_seconds`, help: 'Commit latency (transaction or produce + offset commit)', labelNames: ['guarantee'], registers, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] }))
     this.commits = getOrCreate(registry, `${prefix}commits_total`, () => new Counter({ name: `${prefix}commits_total`, help: 'Commits by result (committed, aborted, fenced)', labelNames: ['result'], registers }))
     this.processingDuration = getOrCreate(registry, `${prefix}processing_batch_duration_seconds`, () => new Histogram({ name: `${prefix}processing_batch_duration_seconds`, help: 'Time to process one batch of records of a task', labelNames: ['task'], registers, buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5] }))
-    this.endToEndLatency = getOrCreate(registry, `${prefix}end_to_end_latency_seconds`, () => new Histogram({ name: `${prefix}end_to_end_latency_seconds`, help: 'From an input record timestamp to the commit of its results', labelNames: ['topic'], registers, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] }))
+    this.endToEndLatency = getOrCreate(registry, `${prefix}end_to_end_latency_seconds`, () => new Histogram({ name: `${prefix}end_to_end_latency_seconds`, help: 'From an input record timestamp to the commit of its results', labelNames: ['topic'], registers, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] }))
     this.consumerLag = getOrCreate(registry, `${prefix}consumer_lag_records`, () => new Gauge({ name: `${prefix}consumer_lag_records`, help: 'Records between the committed position and the end of each input partition', labelNames: ['topic', 'partition'], registers }))
     this.activeTasks = getOrCreate(registry, `${prefix}active_tasks`, () => new Gauge({ name: `${prefix}active_tasks`, help: 'Tasks running on this instance', registers }))
     this.state = getOrCreate(registry, `${prefix}application_state`, () => new Gauge({ name: `${prefix}application_state`, help: '1 for the current state of the stream application', labelNames: ['state'], registers }))
     this.rebalances = getOrCreate(registry, `${prefix}rebalances_total`, () => new Counter({ name: `${prefix}rebalances_total`, help: 'Partition assignments received', registers }))
+    // From a task's creation to its stores restored: seconds for a checkpointed restart, minutes
+    // for a wiped instance restoring large changelogs.
+    this.taskRestoreDuration = getOrCreate(registry, `${prefix}task_restore_duration_seconds`, () => new Histogram({ name: `${prefix}task_restore_duration_seconds`, help: 'Time for a task to restore its state stores from their changelogs before it runs', registers, buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800] }))
     this.stores = new StoreMetrics(registry, { prefix })
   }
 }

@@ -217,10 +217,14 @@ export class StreamThread implements RebalanceListener {
     if (tasks.length === 0) return true
     const records = []
     const offsets: PartitionOffset[] = []
+    // records[from, to) are the task's, for records out per topic and task.
+    const ranges: Array<{ task: string, from: number, to: number }> = []
     for (const { task } of tasks) {
       const part = task.prepareCommit()
+      const from = records.length
       for (const r of part.records) records.push(r)
       for (const o of part.offsets) offsets.push(o)
+      ranges.push({ task: task.name, from, to: records.length })
     }
     const guarantee = this.#exactlyOnce ? 'exactly_once_v2' : 'at_least_once'
     const end = this.#o.metrics.commitDuration.startTimer({ guarantee })
@@ -241,15 +245,18 @@ export class StreamThread implements RebalanceListener {
       this.#consecutiveAborts = 0
       this.#o.metrics.commits.inc({ result: 'committed' })
       const committedAt = this.#o.clock()
-      const byTopic = new Map<string, { n: number, oldest: number }>()
-      for (const r of records) {
-        const t = byTopic.get(r.topic) ?? { n: 0, oldest: Number.POSITIVE_INFINITY }
-        t.n++
-        if (r.timestamp !== undefined && r.timestamp < t.oldest) t.oldest = r.timestamp
-        byTopic.set(r.topic, t)
+      const oldestByTopic = new Map<string, number>()
+      for (const { task, from, to } of ranges) {
+        const countByTopic = new Map<string, number>()
+        for (let i = from; i < to; i++) {
+          const r = records[i]!
+          countByTopic.set(r.topic, (countByTopic.get(r.topic) ?? 0) + 1)
+          const oldest = oldestByTopic.get(r.topic) ?? Number.POSITIVE_INFINITY
+          oldestByTopic.set(r.topic, r.timestamp !== undefined && r.timestamp < oldest ? r.timestamp : oldest)
+        }
+        for (const [topic, n] of countByTopic) this.#o.metrics.recordsOut.inc({ topic, task }, n)
       }
-      for (const [topic, { n, oldest }] of byTopic) {
-        this.#o.metrics.recordsOut.inc({ topic }, n)
+      for (const [topic, oldest] of oldestByTopic) {
         // The slowest record of the commit: from its (event) timestamp to its results committed.
         if (Number.isFinite(oldest)) this.#o.metrics.endToEndLatency.observe({ topic }, Math.max(0, committedAt - oldest) / 1000)
       }
@@ -414,10 +421,12 @@ export class StreamThread implements RebalanceListener {
       this.#active.set(name, active)
       try {
         const done = new Map<string, number>()
+        const restoreStart = performance.now()
         await state.restore(log.admin, this.#reader!, p => {
           metrics.stores.restored(p.task, p.store, p.restored - (done.get(p.store) ?? 0), p.total - p.restored)
           done.set(p.store, p.restored)
         })
+        metrics.taskRestoreDuration.observe((performance.now() - restoreStart) / 1000)
         task.initialize()
       } catch (error) {
         this.#active.delete(name)

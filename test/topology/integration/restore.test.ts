@@ -27,6 +27,12 @@ async function restoredRecords (app: StreamsApplication): Promise<number> {
   return (metric?.values ?? []).reduce((n, v) => n + v.value, 0)
 }
 
+/** Tasks whose restore was timed into rewards_task_restore_duration_seconds. */
+async function timedRestores (app: StreamsApplication): Promise<number> {
+  const metric = (await app.registry.getMetricsAsJSON()).find(m => m.name === 'rewards_task_restore_duration_seconds')
+  return metric?.values.find(v => v.metricName === 'rewards_task_restore_duration_seconds_count')?.value ?? 0
+}
+
 for (const backend of BACKENDS) {
   t.test(`restore from the changelog on the ${backend.name} log`, async t => {
     const { log, cleanup } = await backend.open()
@@ -73,6 +79,7 @@ for (const backend of BACKENDS) {
     rmSync(state.dir, { recursive: true, force: true })
     app = await start(log)
     t.ok(await restoredRecords(app) >= KEYS, `a wiped instance restores from the changelog (${await restoredRecords(app)} records)`)
+    t.equal(await timedRestores(app), PARTITIONS, 'each task\'s restore is timed')
     t.same(answers(app), Object.fromEntries(expected), 'and answers the same')
     await app.close()
   })
