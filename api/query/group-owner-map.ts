@@ -45,6 +45,16 @@ export class GroupOwnerMap {
     return host
   }
 
+  /** Every processor instance's host:port in the group, and the partition count of the input
+   *  topic (= tasks), for lookups that ask every instance (redemptions by id). */
+  async instances (): Promise<{ partitions: number, hosts: string[] }> {
+    let snapshot = this.#snapshot
+    if (snapshot === undefined || Date.now() - snapshot.atMs >= this.#ttlMs) snapshot = await this.#load()
+    const hosts = new Set<string>()
+    for (const host of snapshot.hosts.values()) if (host !== null) hosts.add(host)
+    return { partitions: snapshot.partitions, hosts: [...hosts].sort() }
+  }
+
   #load (): Promise<OwnerSnapshot> {
     this.#loading ??= (async () => {
       try {

@@ -3,7 +3,7 @@
 // STORE_NOT_READY. Never a half-restored answer: the engine serves committed, restored state only.
 import { RewardsError } from '../../lib/errors.ts'
 import { activityPrefix, type ActivityEntry, type ActivityStoreValue } from '../../processors/rewards/activity.ts'
-import { dedupeKey, type RedemptionDedupeEntry } from '../../processors/rewards/dedupe.ts'
+import { dedupeKey, parseRedemptionIndexKey, type RedemptionDedupeEntry } from '../../processors/rewards/dedupe.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import type { StreamsApplication } from '../../topology/streams-application.ts'
@@ -23,6 +23,13 @@ export function decodeCursor (cursor: string): number | undefined {
   const text = Buffer.from(cursor, 'base64url').toString('utf8')
   const m = /^s(\d{1,12})$/.exec(text)
   return m === null ? undefined : Number(m[1])
+}
+
+/** A lookup of a redemption by id in this instance's tasks: the decision, or the tasks searched
+ *  (all of them READY) so that the caller can tell "nobody has it" from "not everyone answered". */
+export interface RedemptionSearch {
+  readonly decision: RedeemConfirmed | undefined
+  readonly tasks: string[]
 }
 
 /** Upper bound on entries scanned for one page (the store keeps at most activityLimitPerMember). */
@@ -60,6 +67,34 @@ export class LocalReader {
     const items = older.slice(0, limit)
     const last = items[items.length - 1]
     return { memberId, items, nextCursor: older.length > limit && last !== undefined ? encodeCursor(last.seq) : null }
+  }
+
+  /** host:port this instance advertises to the group (its internal routes), if any. */
+  host (): string | null {
+    return this.#app()?.config.applicationServer ?? null
+  }
+
+  /** A redemption by id alone, across this instance's tasks, through the redemption-index store
+   *  (docs/decisions/0007-redemption-lookup-by-id.md). STORE_NOT_READY while the application is
+   *  not RUNNING or a local task restores: a "not here" must mean every local task was searched. */
+  redemptionById (redemptionId: string): RedemptionSearch {
+    const app = this.#running()
+    if (app.state !== 'RUNNING') throw new RewardsError('STORE_NOT_READY', `the stream application is ${app.state}`)
+    const tasks = app.localTasks()
+    const restoring = tasks.filter(t => !t.ready)
+    if (restoring.length > 0) throw new RewardsError('STORE_NOT_READY', `task(s) ${restoring.map(t => t.task).join(', ')} restoring`)
+    const index = app.store<string, string>(REWARDS_STORES.redemptionIndex)
+    // Keys `${redemptionId}:${memberId}`; the prefix also matches longer ids that start with
+    // "<id>:", so each key is parsed and compared.
+    const members = index.prefixScan(`${redemptionId}:`, { limit: 1000 })
+      .map(kv => parseRedemptionIndexKey(kv.key))
+      .filter(k => k?.redemptionId === redemptionId)
+      .map(k => k!.memberId)
+    for (const memberId of members.sort()) {
+      const decision = this.redemption(memberId, redemptionId)
+      if (decision !== undefined) return { decision, tasks: tasks.map(t => t.task) }
+    }
+    return { decision: undefined, tasks: tasks.map(t => t.task) }
   }
 
   redemption (memberId: string, redemptionId: string): RedeemConfirmed | undefined {

@@ -12,6 +12,7 @@ import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
 import type { ActivityPage, LocalReader } from './local-reader.ts'
+import { lookupRedemption, OwnersUnreachable } from './redemption-lookup.ts'
 
 export class OwnerUnavailable extends Error {
   readonly host: string
@@ -25,7 +26,8 @@ export class OwnerUnavailable extends Error {
 export interface MemberQueriesOptions {
   /** Present on instances running the stream application. */
   readonly local?: LocalReader
-  /** Present on API-only instances. */
+  /** Present on API-only instances; on processor instances too, for lookups that ask every
+   *  instance (redemptions by id). */
   readonly owners?: GroupOwnerMap
   readonly registry: Registry
   /** Bound on one forwarded request; default 2000 ms. */
@@ -70,6 +72,7 @@ export class MemberQueries {
   async #route (memberId: string): Promise<Route> {
     const { local, owners } = this.#options
     if (local !== undefined) {
+      // With both, member keys are routed by the local application's metadata (no group read).
       const owner = local.owner(memberId)
       if (owner.local) return { local: true }
       if (owner.host === null) throw new RewardsError('STORE_NOT_READY', 'the owner of this member is not known yet (rebalancing)')
@@ -136,5 +139,20 @@ export class MemberQueries {
 
   redemption (memberId: string, redemptionId: string, call: CallContext): Promise<RedeemConfirmed | undefined> {
     return this.#query('redemption', memberId, call, `/internal/v1/members/${encodeURIComponent(memberId)}/redemptions/${encodeURIComponent(redemptionId)}`, r => r.redemption(memberId, redemptionId))
+  }
+
+  /** A redemption by id alone: this instance's tasks, then every other instance of the group
+   *  (api/query/redemption-lookup.ts). */
+  async redemptionById (redemptionId: string, call: CallContext): Promise<RedeemConfirmed | undefined> {
+    const { local, owners } = this.#options
+    try {
+      const result = await lookupRedemption({ ...(local !== undefined ? { local } : {}), ...(owners !== undefined ? { owners } : {}), forwardTimeoutMs: this.#options.forwardTimeoutMs ?? 2_000 }, redemptionId, call)
+      if (result.kind === 'absent') return undefined
+      this.#served.inc({ route: 'redemption_by_id', where: result.where })
+      return result.decision
+    } catch (error) {
+      if (error instanceof OwnersUnreachable) throw new OwnerUnavailable(error.hosts.join(', '), error.cause)
+      throw error
+    }
   }
 }

@@ -5,7 +5,10 @@
 //   POST /v1/redemptions          (redemptions:write)  publishes to redeem-events and waits
 //                                                       (bounded) for the decision: 200 with it,
 //                                                       or 202 with the status URL
-//   GET  /v1/redemptions/{id}?memberId=…  (redemptions:write or balances:read)
+//   GET  /v1/redemptions/{id}[?memberId=…]  (redemptions:write or balances:read)
+//                                                       the decision; without memberId every
+//                                                       instance is asked (by-id index), with it
+//                                                       only the member's owner (fast path)
 //
 // Events are validated by the topology's own validator (processors/rewards/validation.ts), so a
 // body the API accepts is never dead-lettered for its shape. A batch is all or nothing.
@@ -157,17 +160,18 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
       await sleep(pause)
       pause = Math.min(pause * 2, 100)
     }
-    const statusUrl = `/v1/redemptions/${encodeURIComponent(event.redemptionId)}?memberId=${encodeURIComponent(event.memberId)}`
+    const statusUrl = `/v1/redemptions/${encodeURIComponent(event.redemptionId)}`
     return reply.code(202).header('location', statusUrl).send({ redemptionId: event.redemptionId, memberId: event.memberId, status: 'PENDING', statusUrl })
   })
 
-  app.get<{ Params: { redemptionId: string }, Querystring: { memberId: string } }>('/v1/redemptions/:redemptionId', {
+  app.get<{ Params: { redemptionId: string }, Querystring: { memberId?: string } }>('/v1/redemptions/:redemptionId', {
     schema: {
       tags: ['redemptions'],
       summary: 'The decision of a redemption (404 while unknown or not decided yet)',
+      description: 'Found by id from any instance. `memberId` is optional: with it only the owner of that member is asked (one store read, no fan-out).',
       security: [{ oauth2: ['redemptions:write'] }, { oauth2: ['balances:read'] }],
       params: { type: 'object', required: ['redemptionId'], properties: { redemptionId: { type: 'string', minLength: 1, maxLength: 128 } } },
-      querystring: { type: 'object', required: ['memberId'], properties: { memberId: MemberParams.properties.memberId }, additionalProperties: false },
+      querystring: { type: 'object', properties: { memberId: MemberParams.properties.memberId }, additionalProperties: false },
       response: { 200: ref('RedeemDecision'), 404: ref('Error'), ...COMMON_ERRORS }
     },
     preHandler: guard('redemptions:write', 'balances:read')
@@ -175,8 +179,12 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
     const { redemptionId } = request.params
     const { memberId } = request.query
     return await answer(reply, async () => {
-      const decision = await options.queries.redemption(memberId, redemptionId, callContext(request))
-      return decision === undefined ? sendApiError(reply, 'REDEMPTION_NOT_FOUND', { message: `No decision for redemption ${redemptionId} of member ${memberId} (unknown, or not decided yet)` }) : decision
+      if (memberId !== undefined) {
+        const decision = await options.queries.redemption(memberId, redemptionId, callContext(request))
+        return decision === undefined ? sendApiError(reply, 'REDEMPTION_NOT_FOUND', { message: `No decision for redemption ${redemptionId} of member ${memberId} (unknown, or not decided yet)` }) : decision
+      }
+      const decision = await options.queries.redemptionById(redemptionId, callContext(request))
+      return decision === undefined ? sendApiError(reply, 'REDEMPTION_NOT_FOUND', { message: `No decision for redemption ${redemptionId} (unknown, or not decided yet)` }) : decision
     })
   })
 }

@@ -3,6 +3,9 @@
 // instance's stores and never forward again (no loops): a key owned elsewhere, or a task
 // restoring, is 503 + Retry-After and the caller retries. They check the forwarded bearer token
 // and scope like the public routes. Not part of the public contract (hidden from OpenAPI).
+//
+//   GET /internal/v1/members/{memberId}/balance | /activity | /redemptions/{redemptionId}
+//   GET /internal/v1/redemptions/{redemptionId}   this instance's share of a lookup by id
 import type { FastifyPluginAsync } from 'fastify'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import { sendApiError } from '../api-errors.ts'
@@ -56,5 +59,16 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
   }, async (request, reply) => {
     const decision = localOnly(() => reader.redemption(request.params.memberId, request.params.redemptionId))
     return decision === undefined ? sendApiError(reply, 'REDEMPTION_NOT_FOUND') : decision
+  })
+
+  // A redemption by id alone, from this instance's tasks (api/query/redemption-lookup.ts asks
+  // every instance). 404 lists the tasks searched (all READY), so the caller knows whether every
+  // task of the topology was covered.
+  app.get<{ Params: { redemptionId: string } }>('/internal/v1/redemptions/:redemptionId', {
+    schema: { ...hide, params: { type: 'object', required: ['redemptionId'], properties: { redemptionId: { type: 'string', minLength: 1, maxLength: 128 } } } },
+    preHandler: guard('redemptions:write', 'balances:read')
+  }, async (request, reply) => {
+    const search = localOnly(() => reader.redemptionById(request.params.redemptionId))
+    return search.decision ?? sendApiError(reply, 'REDEMPTION_NOT_FOUND', { details: { tasks: search.tasks } })
   })
 }

@@ -22,10 +22,11 @@ export function apiRole (ctx: RoleContext): Role {
     const opened = await services
     // Decided when the server starts: the processor role (if any) has registered its reader by then.
     const local = localReaderOf(ctx.server)
+    // The owner map serves API-only instances for every query, and every instance for lookups
+    // of a redemption by id, which ask all processor instances.
     const queries = new MemberQueries({
-      ...(local !== undefined
-        ? { local }
-        : { owners: new GroupOwnerMap({ log: ctx.log, groupId: ctx.config.applicationId, topic: ctx.platform.topics.rewardEvents }) }),
+      ...(local !== undefined ? { local } : {}),
+      owners: new GroupOwnerMap({ log: ctx.log, groupId: ctx.config.applicationId, topic: ctx.platform.topics.rewardEvents }),
       registry: ctx.registry,
       forwardTimeoutMs: opened.settings.forwardTimeoutMs
     })

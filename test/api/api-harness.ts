@@ -85,6 +85,10 @@ export async function startPlatform (options: { log: Log, topics: RewardsTopics,
   }
 }
 
+function ownerMap (platform: Platform): GroupOwnerMap {
+  return new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: platform.topics.rewardEvents, ttlMs: 500 })
+}
+
 function producerOf (log: Log): () => Promise<LogProducer> {
   let producer: Promise<LogProducer> | undefined
   return () => {
@@ -111,7 +115,7 @@ export async function startProcessor (platform: Platform, options: { stateDir?: 
     producer = producerOf(platform.log)
     await server.register(publicApi, {
       settings: platform.settings, guard: platform.services.guard, cache: platform.services.cache,
-      queries: new MemberQueries({ local: reader, registry }), topics: platform.topics, producer
+      queries: new MemberQueries({ local: reader, owners: ownerMap(platform), registry }), topics: platform.topics, producer
     })
   }
   const { url, address } = await listen(server)
@@ -146,7 +150,7 @@ export async function startApiOnly (platform: Platform): Promise<Instance> {
   const producer = producerOf(platform.log)
   await server.register(publicApi, {
     settings: platform.settings, guard: platform.services.guard, cache: platform.services.cache,
-    queries: new MemberQueries({ owners: new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: platform.topics.rewardEvents, ttlMs: 500 }), registry }),
+    queries: new MemberQueries({ owners: ownerMap(platform), registry }),
     topics: platform.topics, producer
   })
   const { url, address } = await listen(server)

@@ -72,6 +72,8 @@ export function stubReader (): LocalReader {
     owner: () => ({ local: true, host: null }),
     balance: (memberId: string) => memberId === 'm-known' ? balance : undefined,
     activity: (memberId: string) => ({ memberId, items: [], nextCursor: null }),
-    redemption: () => undefined
+    redemption: () => undefined,
+    redemptionById: () => ({ decision: undefined, tasks: ['0_0'] }),
+    host: () => null
   } as unknown as LocalReader
 }

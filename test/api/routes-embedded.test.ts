@@ -70,6 +70,15 @@ t.test('the public API end to end on the embedded log', async t => {
   t.equal(status.status, 200)
   t.equal(status.body.status, 'CONFIRMED')
   t.equal((await call(`${base}/v1/redemptions/r-none?memberId=alice`, all)).status, 404)
+  // By id alone (the SPEC route): found through the redemption-index store, no memberId needed.
+  const byId = await call(`${base}/v1/redemptions/r-1`, all)
+  t.equal(byId.status, 200, 'found by id without memberId')
+  t.same(byId.body, status.body, 'the same decision as the memberId fast path')
+  const unknown = await call(`${base}/v1/redemptions/r-none`, all)
+  t.equal(unknown.status, 404, 'unknown id without memberId: 404 (every task searched)')
+  t.equal(unknown.body.error.code, 'REDEMPTION_NOT_FOUND')
+  t.equal((await call(`${base}/v1/redemptions/r`, all)).status, 404, 'a prefix of a known id is not a match')
+  t.equal((await call(`${base}/v1/redemptions/r-1`, await platform.token(['events:write']))).status, 403, 'scope checked')
   t.equal((await call(`${base}/v1/members/alice/balance`, all)).body.available, 234, 'the balance after the redemption (cache invalidated)')
 
   // Two concurrent redemptions that together exceed the balance (234): exactly one CONFIRMED.
@@ -88,8 +97,8 @@ t.test('the public API end to end on the embedded log', async t => {
   t.equal(invalid.body.error.code, 'INVALID_REDEMPTION')
   const pending = await call(`${base}/v1/redemptions`, all, { body: redeem('erin', 'r-4', 5), headers: { prefer: 'wait=0' } })
   t.equal(pending.status, 202)
-  t.equal(pending.body.statusUrl, '/v1/redemptions/r-4?memberId=erin')
-  t.equal(pending.headers.get('location'), '/v1/redemptions/r-4?memberId=erin')
+  t.equal(pending.body.statusUrl, '/v1/redemptions/r-4', 'the status URL is the plain SPEC path')
+  t.equal(pending.headers.get('location'), '/v1/redemptions/r-4')
   const decided = await eventually(() => call(`${base}${pending.body.statusUrl}`, all), r => r.status === 200)
   t.equal(decided.body.status, 'REJECTED', 'erin has no points')
 
@@ -115,5 +124,7 @@ t.test('the public API end to end on the embedded log', async t => {
   t.equal(notFound.status, 404)
   t.equal(notFound.body.error.code, 'NOT_FOUND')
   t.equal((await fetch(`${base}/health/live`)).status, 200, "ops routes beside the API")
-  t.match(await (await fetch(`${base}/metrics`)).text(), /rewards_api_queries_total/)
+  const metrics = await (await fetch(`${base}/metrics`)).text()
+  t.match(metrics, /rewards_api_queries_total/)
+  t.match(metrics, /rewards_api_queries_total\{route="redemption_by_id",where="local"\} [1-9]/, 'lookups by id counted')
 })
