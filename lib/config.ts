@@ -16,12 +16,18 @@
 import { accessSync, constants } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { RewardsError } from './errors.ts'
+import { loadNotificationsConfig, type NotificationsConfig } from '../processors/notifications/notifications-config.ts'
 
 export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+/** SASL mechanisms of the Kafka client (@platformatic/kafka 2.12) that work with a username and a
+ *  password. OAUTHBEARER (and so AWS_MSK_IAM, which rides on it) needs a token provider and GSSAPI
+ *  a custom authenticator: neither is offered. */
+export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
 
 export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = Object.freeze(['exactly_once_v2', 'at_least_once'])
+export const KAFKA_SASL_MECHANISMS: readonly KafkaSaslMechanism[] = Object.freeze(['plain', 'scram-sha-256', 'scram-sha-512'])
 
 function isHttpUrl (raw: string): boolean {
   try {
@@ -35,6 +41,17 @@ function isHttpUrl (raw: string): boolean {
 export interface RewardsConfig {
   /** Kafka bootstrap brokers ('host:port'); null → the embedded log in `logDir`. */
   readonly kafkaBrokers: readonly string[] | null
+  /** SASL mechanism for Kafka; null → no SASL. Set together with username and password. */
+  readonly kafkaSaslMechanism: KafkaSaslMechanism | null
+  /** Secret: never printed (describeConfig shows ***). */
+  readonly kafkaSaslUsername: string | null
+  /** Secret: never printed (describeConfig shows ***). */
+  readonly kafkaSaslPassword: string | null
+  /** TLS to the brokers (MSK: true). */
+  readonly kafkaTls: boolean
+  /** Absolute path of a PEM file of CA certificates to trust for Kafka TLS (private CAs); null →
+   *  Node's bundled public CAs (enough for MSK). */
+  readonly kafkaTlsCaFile: string | null
   /** PostgreSQL URL of the archive; null → embedded PostgreSQL (PGlite) in `pgDir`. Secret: print
    *  only through maskUrl(). */
   readonly databaseUrl: string | null
@@ -63,6 +80,11 @@ export interface RewardsConfig {
   readonly authJwksUrl: string | null
   /** Expected token audience (`aud`); null → 'rewards-api'. */
   readonly authAudience: string | null
+  /** Absolute path of the partner webhooks file; null → the notifications role does nothing. */
+  readonly notificationsFile: string | null
+  /** That file, validated, with each endpoint's secret read from the variable it names (masked
+   *  whenever printed). */
+  readonly notifications: NotificationsConfig | null
   /** `<dataDir>/log`: the embedded log (used when kafkaBrokers is null). */
   readonly logDir: string
   /** `<dataDir>/pg`: the embedded PostgreSQL (used when databaseUrl is null). */
@@ -74,9 +96,9 @@ export interface RewardsConfig {
 }
 
 export type SettingKey =
-  | 'kafkaBrokers' | 'databaseUrl' | 'redisUrl' | 'dataDir' | 'httpHost' | 'httpPort' | 'applicationId'
+  | 'kafkaBrokers' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaTls' | 'kafkaTlsCaFile' | 'databaseUrl' | 'redisUrl' | 'dataDir' | 'httpHost' | 'httpPort' | 'applicationId'
   | 'processingGuarantee' | 'partitions' | 'logLevel' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
-  | 'authIssuer' | 'authJwksUrl' | 'authAudience'
+  | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'notificationsFile'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -95,6 +117,11 @@ export interface SettingSpec {
 /** The settings, in the order they are documented and printed. */
 export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'kafkaBrokers', env: 'REWARDS_KAFKA_BROKERS', flag: 'kafka-brokers', valueName: 'host:port,…', description: 'Kafka bootstrap brokers, comma-separated', defaultText: 'unset → embedded log in <data-dir>/log' },
+  { key: 'kafkaSaslMechanism', env: 'REWARDS_KAFKA_SASL_MECHANISM', flag: 'kafka-sasl-mechanism', valueName: 'mechanism', description: `Kafka SASL mechanism (${KAFKA_SASL_MECHANISMS.join(', ')}); needs username and password`, defaultText: 'unset → no SASL' },
+  { key: 'kafkaSaslUsername', env: 'REWARDS_KAFKA_SASL_USERNAME', flag: 'kafka-sasl-username', valueName: 'name', description: 'Kafka SASL username', defaultText: 'unset', secret: true },
+  { key: 'kafkaSaslPassword', env: 'REWARDS_KAFKA_SASL_PASSWORD', flag: 'kafka-sasl-password', valueName: 'password', description: 'Kafka SASL password (prefer the variable: flags show in ps)', defaultText: 'unset', secret: true },
+  { key: 'kafkaTls', env: 'REWARDS_KAFKA_TLS', flag: 'kafka-tls', valueName: 'true|false', description: 'TLS to the Kafka brokers (MSK: true)', defaultText: 'false' },
+  { key: 'kafkaTlsCaFile', env: 'REWARDS_KAFKA_TLS_CA_FILE', flag: 'kafka-tls-ca-file', valueName: 'path', description: 'PEM file of CA certificates to trust for Kafka TLS (private CAs)', defaultText: 'unset → Node\'s public CAs' },
   { key: 'databaseUrl', env: 'REWARDS_DATABASE_URL', flag: 'database-url', valueName: 'url', description: 'PostgreSQL URL of the archive (postgres://…)', defaultText: 'unset → embedded PostgreSQL in <data-dir>/pg', secret: true },
   { key: 'redisUrl', env: 'REWARDS_REDIS_URL', flag: 'redis-url', valueName: 'url', description: 'Redis URL of the cache (redis:// or rediss://)', defaultText: 'unset → in-process cache', secret: true },
   { key: 'dataDir', env: 'REWARDS_DATA_DIR', flag: 'data-dir', valueName: 'dir', description: 'state stores and embedded data', defaultText: './data' },
@@ -109,7 +136,8 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'rulesFile', env: 'REWARDS_RULES_FILE', flag: 'rules-file', valueName: 'path', description: 'rule set file (JSON)', defaultText: 'built-in rules/2026-1.json' },
   { key: 'authIssuer', env: 'REWARDS_AUTH_ISSUER', flag: 'auth-issuer', valueName: 'url', description: 'expected token issuer (iss); with an external IdP, its issuer', defaultText: 'unset → this instance\'s base URL (built-in token server)' },
   { key: 'authJwksUrl', env: 'REWARDS_AUTH_JWKS_URL', flag: 'auth-jwks-url', valueName: 'url', description: 'external IdP JWKS URL (Keycloak, Cognito); replaces the built-in token server', defaultText: 'unset → built-in token server' },
-  { key: 'authAudience', env: 'REWARDS_AUTH_AUDIENCE', flag: 'auth-audience', valueName: 'aud', description: 'expected token audience (aud)', defaultText: 'rewards-api' }
+  { key: 'authAudience', env: 'REWARDS_AUTH_AUDIENCE', flag: 'auth-audience', valueName: 'aud', description: 'expected token audience (aud)', defaultText: 'rewards-api' },
+  { key: 'notificationsFile', env: 'REWARDS_NOTIFICATIONS_FILE', flag: 'notifications-file', valueName: 'path', description: 'partner webhooks file (JSON, see docs/notifications.md)', defaultText: 'unset → no notifications' }
 ] satisfies SettingSpec[])
 
 export const DEFAULTS = Object.freeze({
@@ -171,6 +199,15 @@ function parseUrl (text: string, protocols: string[]): URL | undefined {
 }
 
 const PARSERS: Record<SettingKey, (raw: string, cwd: string) => Parsed> = {
+  kafkaSaslMechanism: raw => (KAFKA_SASL_MECHANISMS as readonly string[]).includes(raw.toLowerCase())
+    ? { ok: true, value: raw.toLowerCase() }
+    : { ok: false, allowed: `one of ${KAFKA_SASL_MECHANISMS.join(', ')} (OAUTHBEARER / AWS_MSK_IAM are not supported)` },
+  kafkaSaslUsername: raw => /^[^\0]{1,1000}$/.test(raw) ? { ok: true, value: raw } : { ok: false, allowed: '1–1000 characters' },
+  kafkaSaslPassword: raw => /^[^\0]{1,1000}$/.test(raw) ? { ok: true, value: raw } : { ok: false, allowed: '1–1000 characters' },
+  kafkaTls: raw => ['true', 'false'].includes(raw.toLowerCase())
+    ? { ok: true, value: raw.toLowerCase() === 'true' }
+    : { ok: false, allowed: 'true or false' },
+  kafkaTlsCaFile: (raw, cwd) => readableFile(raw, cwd, 'a readable PEM file of CA certificates'),
   kafkaBrokers: raw => {
     const allowed = 'a comma-separated list of host:port (port 1–65535), e.g. "kafka-1:9092,kafka-2:9092"'
     const parts = raw.split(',').map(s => s.trim())
@@ -217,14 +254,17 @@ const PARSERS: Record<SettingKey, (raw: string, cwd: string) => Parsed> = {
   topicPrefix: raw => /^[A-Za-z0-9._-]{1,100}$/.test(raw)
     ? { ok: true, value: raw }
     : { ok: false, allowed: 'up to 100 characters of letters, digits, ".", "_" and "-"' },
-  rulesFile: (raw, cwd) => {
-    const path = isAbsolute(raw) ? raw : resolve(cwd, raw)
-    try {
-      accessSync(path, constants.R_OK)
-      return { ok: true, value: path }
-    } catch {
-      return { ok: false, allowed: `a readable rule set file (${path} cannot be read)` }
-    }
+  rulesFile: (raw, cwd) => readableFile(raw, cwd, 'a readable rule set file'),
+  notificationsFile: (raw, cwd) => readableFile(raw, cwd, 'a readable notifications file')
+}
+
+function readableFile (raw: string, cwd: string, what: string): Parsed {
+  const path = isAbsolute(raw) ? raw : resolve(cwd, raw)
+  try {
+    accessSync(path, constants.R_OK)
+    return { ok: true, value: path }
+  } catch {
+    return { ok: false, allowed: `${what} (${path} cannot be read)` }
   }
 }
 
@@ -277,6 +317,11 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
   const dataDir = (values.dataDir as string | undefined) ?? resolve(cwd, DEFAULTS.dataDir)
   const config: RewardsConfig = {
     kafkaBrokers: (values.kafkaBrokers as readonly string[] | undefined) ?? null,
+    kafkaSaslMechanism: (values.kafkaSaslMechanism as KafkaSaslMechanism | undefined) ?? null,
+    kafkaSaslUsername: (values.kafkaSaslUsername as string | undefined) ?? null,
+    kafkaSaslPassword: (values.kafkaSaslPassword as string | undefined) ?? null,
+    kafkaTls: (values.kafkaTls as boolean | undefined) ?? false,
+    kafkaTlsCaFile: (values.kafkaTlsCaFile as string | undefined) ?? null,
     databaseUrl: (values.databaseUrl as string | undefined) ?? null,
     redisUrl: (values.redisUrl as string | undefined) ?? null,
     dataDir,
@@ -292,6 +337,8 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     authIssuer: (values.authIssuer as string | undefined) ?? null,
     authJwksUrl: (values.authJwksUrl as string | undefined) ?? null,
     authAudience: (values.authAudience as string | undefined) ?? null,
+    notificationsFile: (values.notificationsFile as string | undefined) ?? null,
+    notifications: null,
     logDir: join(dataDir, 'log'),
     pgDir: join(dataDir, 'pg'),
     stateDir: join(dataDir, 'state'),
@@ -301,6 +348,17 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     const spec = SETTINGS.find(s => s.key === key)!
     return origin[key] === 'flag' ? `--${spec.flag}` : spec.env
   }
+  const kafkaProblems = kafkaSecurityProblems(config, name)
+  if (kafkaProblems.length > 0) {
+    throw new RewardsError('CONFIG_INVALID', `Invalid configuration:\n  ${kafkaProblems.join('\n  ')}`, { details: { problems: kafkaProblems } })
+  }
+  if (config.notificationsFile !== null) {
+    try {
+      Object.assign(config, { notifications: loadNotificationsConfig(config.notificationsFile, env) })
+    } catch (error) {
+      throw new RewardsError('CONFIG_INVALID', `Invalid configuration:\n  ${name('notificationsFile')}: ${(error as Error).message}`, { cause: error })
+    }
+  }
   if (config.authJwksUrl !== null && config.authIssuer === null) {
     throw new RewardsError('CONFIG_INVALID', `Invalid configuration:\n  ${name('authJwksUrl')} is set but ${name('authIssuer')} is not: an external IdP needs both its issuer and its JWKS URL`)
   }
@@ -308,6 +366,26 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     throw new RewardsError('CONFIG_INVALID', `Invalid configuration:\n  ${name('metricsPort')}=${config.metricsPort} is invalid: expected a port other than ${name('httpPort')} (${config.httpPort})`)
   }
   return Object.freeze(config)
+}
+
+/** The Kafka security settings only make sense together: a mechanism needs both credentials,
+ *  credentials without a mechanism would silently connect unauthenticated, and a CA file without
+ *  TLS would be ignored. */
+function kafkaSecurityProblems (config: RewardsConfig, name: (key: SettingKey) => string): string[] {
+  const problems: string[] = []
+  if (config.kafkaSaslMechanism !== null) {
+    for (const key of ['kafkaSaslUsername', 'kafkaSaslPassword'] as const) {
+      if (config[key] === null) problems.push(`${name('kafkaSaslMechanism')}=${config.kafkaSaslMechanism} needs ${name(key)}: it is not set`)
+    }
+  } else {
+    for (const key of ['kafkaSaslUsername', 'kafkaSaslPassword'] as const) {
+      if (config[key] !== null) problems.push(`${name(key)} is set but ${name('kafkaSaslMechanism')} is not: expected one of ${KAFKA_SASL_MECHANISMS.join(', ')}`)
+    }
+  }
+  if (config.kafkaTlsCaFile !== null && !config.kafkaTls) {
+    problems.push(`${name('kafkaTlsCaFile')} is set but ${name('kafkaTls')} is not true: the CA file is only used with TLS`)
+  }
+  return problems
 }
 
 export interface ConfigRow {
@@ -323,6 +401,11 @@ export interface ConfigRow {
 export function describeConfig (config: RewardsConfig): ConfigRow[] {
   const show: Record<SettingKey, string> = {
     kafkaBrokers: config.kafkaBrokers?.join(',') ?? `(embedded log in ${config.logDir})`,
+    kafkaSaslMechanism: config.kafkaSaslMechanism ?? '(no SASL)',
+    kafkaSaslUsername: config.kafkaSaslUsername === null ? '(unset)' : '***',
+    kafkaSaslPassword: config.kafkaSaslPassword === null ? '(unset)' : '***',
+    kafkaTls: String(config.kafkaTls),
+    kafkaTlsCaFile: config.kafkaTlsCaFile ?? '(Node\'s public CAs)',
     databaseUrl: config.databaseUrl === null ? `(embedded PostgreSQL in ${config.pgDir})` : maskUrl(config.databaseUrl),
     redisUrl: config.redisUrl === null ? '(in-process cache)' : maskUrl(config.redisUrl),
     dataDir: config.dataDir,
@@ -337,7 +420,8 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     rulesFile: config.rulesFile ?? '(built-in 2026-1)',
     authIssuer: config.authIssuer ?? '(this instance\'s base URL)',
     authJwksUrl: config.authJwksUrl ?? '(built-in token server)',
-    authAudience: config.authAudience ?? 'rewards-api'
+    authAudience: config.authAudience ?? 'rewards-api',
+    notificationsFile: config.notificationsFile ?? '(none)'
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))
 }

@@ -10,6 +10,10 @@ import { isRewardsError } from '../../lib/errors.ts'
 const cwd = mkdtempSync(join(tmpdir(), 'rewards-config-'))
 const rulesFile = join(cwd, 'rules.json')
 writeFileSync(rulesFile, '{}')
+const notificationsFile = join(cwd, 'notifications.json')
+writeFileSync(notificationsFile, '{"endpoints":[]}')
+const caFile = join(cwd, 'kafka-ca.pem')
+writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
 t.teardown(() => rmSync(cwd, { recursive: true, force: true }))
 
 function failure (sources: Parameters<typeof loadConfig>[0]): string {
@@ -45,6 +49,11 @@ t.test('defaults: nothing set means the embedded platform', async t => {
 
 const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   kafkaBrokers: { raw: 'kafka-1:9092, kafka-2.internal:9093,10.0.0.7:9094', expect: ['kafka-1:9092', 'kafka-2.internal:9093', '10.0.0.7:9094'] },
+  kafkaSaslMechanism: { raw: 'SCRAM-SHA-512', expect: 'scram-sha-512' },
+  kafkaSaslUsername: { raw: 'rewards-app', expect: 'rewards-app' },
+  kafkaSaslPassword: { raw: 'p@ss w0rd:/', expect: 'p@ss w0rd:/' },
+  kafkaTls: { raw: 'TRUE', expect: true },
+  kafkaTlsCaFile: { raw: 'kafka-ca.pem', expect: caFile },
   databaseUrl: { raw: 'postgres://app:s3cret@db.internal:5432/rewards', expect: 'postgres://app:s3cret@db.internal:5432/rewards' },
   redisUrl: { raw: 'rediss://:pw@cache:6380/2', expect: 'rediss://:pw@cache:6380/2' },
   dataDir: { raw: 'var/rewards', expect: join(cwd, 'var', 'rewards') },
@@ -59,16 +68,33 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   rulesFile: { raw: 'rules.json', expect: rulesFile },
   authIssuer: { raw: 'https://idp.example/realms/rewards', expect: 'https://idp.example/realms/rewards' },
   authJwksUrl: { raw: 'https://idp.example/realms/rewards/protocol/openid-connect/certs', expect: 'https://idp.example/realms/rewards/protocol/openid-connect/certs' },
-  authAudience: { raw: 'rewards-api-eu', expect: 'rewards-api-eu' }
+  authAudience: { raw: 'rewards-api-eu', expect: 'rewards-api-eu' },
+  notificationsFile: { raw: 'notifications.json', expect: notificationsFile }
+}
+
+/** Settings the EXTRA ones need in turn: emptying them is refused with this message, not defaulted. */
+const REQUIRED_BY_EXTRA: Partial<Record<SettingKey, string>> = {
+  kafkaSaslMechanism: 'is set but REWARDS_KAFKA_SASL_MECHANISM is not',
+  kafkaSaslUsername: 'needs REWARDS_KAFKA_SASL_USERNAME',
+  kafkaSaslPassword: 'needs REWARDS_KAFKA_SASL_PASSWORD'
 }
 
 /** Settings that only make sense with another one (an external IdP's JWKS needs its issuer). */
 const EXTRA: Partial<Record<SettingKey, Record<string, string>>> = {
+  kafkaSaslMechanism: { REWARDS_KAFKA_SASL_USERNAME: 'u', REWARDS_KAFKA_SASL_PASSWORD: 'p' },
+  kafkaSaslUsername: { REWARDS_KAFKA_SASL_MECHANISM: 'plain', REWARDS_KAFKA_SASL_PASSWORD: 'p' },
+  kafkaSaslPassword: { REWARDS_KAFKA_SASL_MECHANISM: 'plain', REWARDS_KAFKA_SASL_USERNAME: 'u' },
+  kafkaTlsCaFile: { REWARDS_KAFKA_TLS: 'true' },
   authJwksUrl: { REWARDS_AUTH_ISSUER: 'https://idp.example/realms/rewards' }
 }
 
 const BAD: Record<SettingKey, string[]> = {
   kafkaBrokers: ['kafka-1', 'kafka-1:0', 'kafka-1:99999', 'a:9092,,b:9092', 'http://kafka:9092'],
+  kafkaSaslMechanism: ['oauthbearer', 'AWS_MSK_IAM', 'scram-sha-1', 'gssapi'],
+  kafkaSaslUsername: ['x'.repeat(1001), 'a\0b'],
+  kafkaSaslPassword: ['x'.repeat(1001), 'a\0b'],
+  kafkaTls: ['yes', '1', 'on'],
+  kafkaTlsCaFile: ['no-such-ca.pem'],
   databaseUrl: ['mysql://u:p@h/d', 'not a url', 'postgres://'],
   redisUrl: ['http://cache:6379', 'cache:6379'],
   dataDir: ['bad\0dir'],
@@ -83,7 +109,8 @@ const BAD: Record<SettingKey, string[]> = {
   rulesFile: ['does-not-exist.json'],
   authIssuer: ['not a url', 'ftp://idp.example'],
   authJwksUrl: ['jwks.json', 'file:///etc/jwks.json'],
-  authAudience: ['has space', 'x'.repeat(201)]
+  authAudience: ['has space', 'x'.repeat(201)],
+  notificationsFile: ['no-such-notifications.json']
 }
 
 for (const spec of SETTINGS) {
@@ -103,8 +130,13 @@ for (const spec of SETTINGS) {
     t.same(overridden[spec.key], good.expect, `--${spec.flag} overrides ${spec.env}`)
 
     // An empty value is "unset": the default applies (so a flag can switch back to embedded).
-    const emptied = loadConfig({ env: { ...extra, [spec.env]: good.raw }, flags: { [spec.key]: '' }, cwd })
-    t.equal(emptied.sources[spec.key], 'default', 'an empty flag means the default')
+    const required = REQUIRED_BY_EXTRA[spec.key]
+    if (required !== undefined) {
+      t.match(failure({ env: { ...extra, [spec.env]: good.raw }, flags: { [spec.key]: '' }, cwd }), required, 'an empty flag unsets it, and what needs it says so')
+    } else {
+      const emptied = loadConfig({ env: { ...extra, [spec.env]: good.raw }, flags: { [spec.key]: '' }, cwd })
+      t.equal(emptied.sources[spec.key], 'default', 'an empty flag means the default')
+    }
 
     for (const bad of BAD[spec.key]) {
       const envMessage = failure({ env: { ...extra, [spec.env]: bad }, cwd })
@@ -120,6 +152,21 @@ for (const spec of SETTINGS) {
 t.test('an external IdP JWKS URL without its issuer is refused, naming both', async t => {
   const message = failure({ env: { REWARDS_AUTH_JWKS_URL: 'https://idp.example/certs' }, cwd })
   t.match(message, /REWARDS_AUTH_JWKS_URL is set but REWARDS_AUTH_ISSUER is not/)
+})
+
+t.test('Kafka SASL and TLS settings only together: each missing piece named', async t => {
+  t.match(failure({ env: { REWARDS_KAFKA_SASL_MECHANISM: 'scram-sha-512' }, cwd }), /REWARDS_KAFKA_SASL_MECHANISM=scram-sha-512 needs REWARDS_KAFKA_SASL_USERNAME[^]*needs REWARDS_KAFKA_SASL_PASSWORD/)
+  const missingPassword = failure({ env: { REWARDS_KAFKA_SASL_MECHANISM: 'plain', REWARDS_KAFKA_SASL_USERNAME: 'app' }, cwd })
+  t.match(missingPassword, 'needs REWARDS_KAFKA_SASL_PASSWORD')
+  t.notMatch(missingPassword, 'needs REWARDS_KAFKA_SASL_USERNAME', 'only what is missing')
+  t.match(failure({ env: { REWARDS_KAFKA_SASL_PASSWORD: 'pw' }, cwd }), /REWARDS_KAFKA_SASL_PASSWORD is set but REWARDS_KAFKA_SASL_MECHANISM is not/, 'credentials never silently go unused')
+  t.match(failure({ env: { REWARDS_KAFKA_TLS_CA_FILE: caFile }, cwd }), /REWARDS_KAFKA_TLS_CA_FILE is set but REWARDS_KAFKA_TLS is not true/)
+  t.match(failure({ env: { REWARDS_KAFKA_SASL_MECHANISM: 'AWS_MSK_IAM', REWARDS_KAFKA_SASL_USERNAME: 'u', REWARDS_KAFKA_SASL_PASSWORD: 'p' }, cwd }), /REWARDS_KAFKA_SASL_MECHANISM="AWS_MSK_IAM" is invalid: expected one of plain, scram-sha-256, scram-sha-512/)
+  t.match(failure({ env: { REWARDS_KAFKA_SASL_MECHANISM: 'plain' }, flags: { kafkaSaslUsername: 'u' }, cwd }), 'REWARDS_KAFKA_SASL_MECHANISM=plain needs REWARDS_KAFKA_SASL_PASSWORD', 'names the variable it would come from')
+  const config = loadConfig({ env: { REWARDS_KAFKA_BROKERS: 'b-1.msk:9096', REWARDS_KAFKA_SASL_MECHANISM: 'scram-sha-512', REWARDS_KAFKA_SASL_USERNAME: 'rewards', REWARDS_KAFKA_SASL_PASSWORD: 'hunter2', REWARDS_KAFKA_TLS: 'true' }, cwd })
+  t.same([config.kafkaSaslMechanism, config.kafkaSaslUsername, config.kafkaSaslPassword, config.kafkaTls, config.kafkaTlsCaFile], ['scram-sha-512', 'rewards', 'hunter2', true, null])
+  const defaults = loadConfig({ env: {}, cwd })
+  t.same([defaults.kafkaSaslMechanism, defaults.kafkaSaslUsername, defaults.kafkaSaslPassword, defaults.kafkaTls, defaults.kafkaTlsCaFile], [null, null, null, false, null], 'default: no SASL, no TLS')
 })
 
 t.test('every bad value is reported at once', async t => {
@@ -140,10 +187,14 @@ t.test('variables not of this platform are ignored; process.env is never read', 
 })
 
 t.test('secrets are masked in everything printable, and in error messages', async t => {
-  const config = loadConfig({ env: { REWARDS_DATABASE_URL: 'postgres://app:s3cret@db:5432/r', REWARDS_REDIS_URL: 'redis://:hunter2@cache:6379' }, cwd })
+  const config = loadConfig({ env: { REWARDS_DATABASE_URL: 'postgres://app:s3cret@db:5432/r', REWARDS_REDIS_URL: 'redis://:hunter2@cache:6379', REWARDS_KAFKA_SASL_MECHANISM: 'scram-sha-512', REWARDS_KAFKA_SASL_USERNAME: 'kafka-user-x', REWARDS_KAFKA_SASL_PASSWORD: 'kafka-pw-y' }, cwd })
   const printed = JSON.stringify([describeConfig(config), safeConfigSummary(config)])
   t.notMatch(printed, 's3cret')
   t.notMatch(printed, 'hunter2')
+  t.notMatch(printed, 'kafka-user-x', 'the Kafka username is not printed')
+  t.notMatch(printed, 'kafka-pw-y', 'the Kafka password is not printed')
+  t.equal(safeConfigSummary(config).REWARDS_KAFKA_SASL_PASSWORD, '***')
+  t.notMatch(failure({ env: { REWARDS_KAFKA_SASL_MECHANISM: 'plain', REWARDS_KAFKA_SASL_USERNAME: 'u', REWARDS_KAFKA_SASL_PASSWORD: `kafka-pw-y${'x'.repeat(1000)}` }, cwd }), 'kafka-pw-y', 'nor in an error message')
   t.match(printed, 'postgres://app:***@db:5432/r')
   t.equal(maskUrl('postgresql://u:p@h/d'), 'postgresql://u:***@h/d')
   t.equal(maskUrl('redis://h:6379'), 'redis://h:6379')
