@@ -1,7 +1,9 @@
 // The rewards topology as the configuration asks for it (topic prefix, rule set file), shared by
 // `start`, `topology` and `store`.
+import type { Registry } from 'prom-client'
 import type { RewardsConfig } from '../lib/config.ts'
 import { platformTopics } from '../lib/platform-topics.ts'
+import { RewardsMetrics } from '../processors/rewards/rewards-metrics.ts'
 import { buildRewardsTopology } from '../processors/rewards/rewards-topology.ts'
 import { defaultRuleSet, loadRuleSet, type RuleSet } from '../processors/rewards/rules-engine.ts'
 import type { RewardsTopics } from '../processors/rewards/topics.ts'
@@ -13,6 +15,9 @@ export interface RewardsPlatform {
   readonly rules: RuleSet
   readonly topics: RewardsTopics
   readonly topology: Topology
+  /** The same topology with the processor counting dead letters and duplicates into `registry`
+   *  (what the processor role runs). */
+  topologyWithMetrics (registry: Registry): Topology
   /** Structured, text and Mermaid descriptions (computed once). */
   readonly view: TopologyView
 }
@@ -20,7 +25,8 @@ export interface RewardsPlatform {
 export function rewardsPlatform (config: Pick<RewardsConfig, 'topicPrefix' | 'rulesFile'>): RewardsPlatform {
   const rules = config.rulesFile === null ? defaultRuleSet() : loadRuleSet(config.rulesFile)
   const topics = platformTopics(config)
-  const topology = buildRewardsTopology({ rules, topics })
+  const build = (metrics?: RewardsMetrics): Topology => buildRewardsTopology({ rules, topics, ...(metrics !== undefined ? { metrics } : {}) })
+  const topology = build()
   const description = describeTopology(topology)
-  return { rules, topics, topology, view: Object.freeze({ description, text: describeAsText(description), mermaid: describeAsMermaid(description) }) }
+  return { rules, topics, topology, topologyWithMetrics: registry => build(new RewardsMetrics(registry)), view: Object.freeze({ description, text: describeAsText(description), mermaid: describeAsMermaid(description) }) }
 }

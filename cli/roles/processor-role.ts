@@ -38,7 +38,7 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
         logger.info({ created, existing: outcome.length - created.length }, created.length > 0 ? `created topics ${created.join(', ')}` : 'platform topics exist')
       }
       if (closing) return
-      app = new StreamsApplication(ctx.platform.topology, {
+      app = new StreamsApplication(ctx.platform.topologyWithMetrics(ctx.registry), {
         log,
         registry: ctx.registry,
         config: {

@@ -15,6 +15,7 @@ import { handleReversal } from './reversal.ts'
 import type { RuleSet } from './rules-engine.ts'
 import type { Balance } from './schemas.ts'
 import type { Outcome, RewardsState } from './state.ts'
+import type { RewardsMetrics } from './rewards-metrics.ts'
 import { REWARDS_NODES, REWARDS_STORES, type RewardsTopics } from './topics.ts'
 import { validateRedeemRecord, validateRewardRecord, type DlqCode } from './validation.ts'
 
@@ -26,6 +27,8 @@ export interface RewardsProcessorOptions {
   readonly maxPurgePerPunctuation: number
   readonly activityLimitPerMember: number
   readonly maxEventTimeAheadMs: number
+  /** Prometheus counters (dead letters by code, duplicates); absent in tests that need none. */
+  readonly metrics?: RewardsMetrics
 }
 
 /** Counters since the processor started (for metrics and tests). */
@@ -101,6 +104,7 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
         return
       case 'duplicate':
         this.counters.duplicates++
+        this.#options.metrics?.duplicate(this.#context!.recordMetadata()?.topic ?? '')
         return
       case 'rejected':
         this.#deadLetter(record, dlqSink, outcome.code, outcome.message)
@@ -109,6 +113,8 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
 
   #deadLetter (record: RawRecord, sink: string, code: DlqCode, message: string): void {
     this.counters.deadLettered[code] = (this.counters.deadLettered[code] ?? 0) + 1
+    const topics = this.#options.topics
+    this.#options.metrics?.deadLettered(sink === REWARDS_NODES.rewardDlqSink ? topics.rewardEventsDlq : topics.redeemEventsDlq, code)
     const headers = dlqHeaders(record.headers, code, message, this.#context!.recordMetadata())
     this.#context!.forward({ key: record.key, value: record.value, timestamp: record.timestamp, headers }, sink)
   }

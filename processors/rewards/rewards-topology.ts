@@ -16,6 +16,7 @@ import { Topology } from '../../topology/topology.ts'
 import type { ActivityStoreValue } from './activity.ts'
 import type { EventDedupeEntry, RedemptionDedupeEntry } from './dedupe.ts'
 import { eventTimeExtractor } from './event-time.ts'
+import type { RewardsMetrics } from './rewards-metrics.ts'
 import { RewardsProcessor } from './rewards-processor.ts'
 import type { RuleSet } from './rules-engine.ts'
 import type { Balance } from './schemas.ts'
@@ -49,6 +50,8 @@ export interface RewardsTopologyOptions {
   readonly maxEventTimeAheadMs?: number
   /** Default rocksdb. */
   readonly storeKind?: StoreKind
+  /** Counters of dead letters and duplicates (the processor role passes its registry's). */
+  readonly metrics?: RewardsMetrics
 }
 
 export function buildRewardsTopology (options: RewardsTopologyOptions): Topology {
@@ -60,7 +63,8 @@ export function buildRewardsTopology (options: RewardsTopologyOptions): Topology
     purgeIntervalMs: options.purgeIntervalMs ?? REWARDS_DEFAULTS.purgeIntervalMs,
     maxPurgePerPunctuation: options.maxPurgePerPunctuation ?? REWARDS_DEFAULTS.maxPurgePerPunctuation,
     activityLimitPerMember: options.activityLimitPerMember ?? REWARDS_DEFAULTS.activityLimitPerMember,
-    maxEventTimeAheadMs: options.maxEventTimeAheadMs ?? REWARDS_DEFAULTS.maxEventTimeAheadMs
+    maxEventTimeAheadMs: options.maxEventTimeAheadMs ?? REWARDS_DEFAULTS.maxEventTimeAheadMs,
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {})
   }
   if (!(processorOptions.dedupeRetentionMs > 0)) throw new RangeError('dedupeRetentionMs must be positive')
   if (!(processorOptions.activityLimitPerMember >= 1)) throw new RangeError('activityLimitPerMember must be at least 1')
