@@ -50,3 +50,22 @@ export async function ensurePlatformTopics (log: Log, config: Pick<RewardsConfig
   const createdNames = new Set(missing.map(m => m.name))
   return names.map(name => ({ name, partitions: after.get(name)!, status: createdNames.has(name) ? 'created' : 'exists' }))
 }
+
+/** The notifications role's dead-letter topic (webhook deliveries that exhausted their retries),
+ *  with REWARDS_TOPIC_PREFIX applied. Not one of the six platform topics: created by the
+ *  notifications role (--create-topics, or the embedded log) and by `rewards topics create` when a
+ *  notifications file is configured. */
+export function notificationsDlqTopic (config: Pick<RewardsConfig, 'topicPrefix'>): string {
+  return `${config.topicPrefix}notifications-dlq`
+}
+
+/** Creates the notifications DLQ topic when missing (`config.partitions` partitions). */
+export async function ensureNotificationsDlqTopic (log: Log, config: Pick<RewardsConfig, 'topicPrefix' | 'partitions'>): Promise<TopicOutcome> {
+  const name = notificationsDlqTopic(config)
+  const before = await log.admin.describeTopics([name])
+  if (before.length > 0) return { name, partitions: before[0]!.partitions, status: 'exists' }
+  await log.admin.createTopics([{ name, partitions: config.partitions }])
+  const after = await log.admin.describeTopics([name])
+  if (after.length === 0) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `topic still missing after creation: ${name}`)
+  return { name, partitions: after[0]!.partitions, status: 'created' }
+}

@@ -4,6 +4,7 @@
 import { apiRole } from './api-role.ts'
 import { archiverRole } from './archiver-role.ts'
 import { authRole } from './auth-role.ts'
+import { notificationsRole } from './notifications-role.ts'
 import { processorRole } from './processor-role.ts'
 import { ROLE_DESCRIPTIONS, type RoleEntry, type RoleName } from './role.ts'
 
@@ -13,5 +14,6 @@ export const ROLES: Readonly<Record<RoleName, RoleEntry>> = Object.freeze({
   processor: { factory: processorRole, summary: ROLE_DESCRIPTIONS.processor },
   api: { factory: apiRole, summary: ROLE_DESCRIPTIONS.api },
   archiver: { factory: archiverRole, summary: ROLE_DESCRIPTIONS.archiver },
-  auth: { factory: authRole, summary: ROLE_DESCRIPTIONS.auth }
+  auth: { factory: authRole, summary: ROLE_DESCRIPTIONS.auth },
+  notifications: { factory: notificationsRole, summary: ROLE_DESCRIPTIONS.notifications }
 })

@@ -1,5 +1,5 @@
 // A role is one part of the platform that `rewards start` can run: processor, api, archiver,
-// auth. Roles share one process-wide context (configuration, logger, metrics registry, readiness,
+// auth, notifications. Roles share one process-wide context (configuration, logger, metrics registry, readiness,
 // the HTTP server, the log) and are started and closed in a fixed order:
 //
 //   setup (every role; may register Fastify plugins and readiness checks; nothing listens yet)
@@ -12,8 +12,8 @@ import type { Logger } from '../../lib/logger.ts'
 import type { Log } from '../../log/log-port.ts'
 import type { RewardsPlatform } from '../rewards-platform.ts'
 
-export type RoleName = 'processor' | 'api' | 'archiver' | 'auth'
-export const ROLE_NAMES: readonly RoleName[] = Object.freeze(['processor', 'api', 'archiver', 'auth'])
+export type RoleName = 'processor' | 'api' | 'archiver' | 'auth' | 'notifications'
+export const ROLE_NAMES: readonly RoleName[] = Object.freeze(['processor', 'api', 'archiver', 'auth', 'notifications'])
 
 /** What each role is for and, for a role not built yet, what is missing (shown by --help and
  *  logged by `start`). Whoever builds a role updates its line and its factory in ./index.ts. */
@@ -21,7 +21,8 @@ export const ROLE_DESCRIPTIONS: Readonly<Record<RoleName, string>> = Object.free
   processor: 'runs the rewards topology (state stores, confirmations, dead letters)',
   api: 'public HTTP API (balances, activity, events, redemptions, OpenAPI); alone, a stateless front forwarding queries to the processor instances',
   archiver: 'PostgreSQL archive of every input and output record (REWARDS_DATABASE_URL, or embedded PostgreSQL in <data-dir>/pg); migrates the schema on start',
-  auth: 'OAuth2 token server (/oauth/token, JWKS, discovery); clients and signing keys in PostgreSQL (rewards clients)'
+  auth: 'OAuth2 token server (/oauth/token, JWKS, discovery); clients and signing keys in PostgreSQL (rewards clients)',
+  notifications: 'partner webhooks for reward-confirmed and redeem-confirmed (REWARDS_NOTIFICATIONS_FILE; idle without it): signed, retried, circuit breaker per endpoint, notifications-dlq'
 })
 
 export interface RoleContext {

@@ -43,7 +43,8 @@ function harness (): { h: Harness, table: Record<RoleName, RoleEntry>, stream: P
     },
     api: { factory: null, summary: 'fake api, not built' },
     archiver: { factory: null, summary: 'fake archiver, not built' },
-    auth: { factory: null, summary: 'fake auth, not built' }
+    auth: { factory: null, summary: 'fake auth, not built' },
+    notifications: { factory: null, summary: 'fake notifications, not built' }
   }
   const stream = new PassThrough()
   stream.on('data', chunk => {
@@ -93,7 +94,7 @@ t.test('an explicitly requested role that is not built: said so, and never ready
 t.test('--role all skips what is not built and is ready with the rest', async t => {
   const { h, done, base } = await run(t, 'all')
   await until(async () => (await fetch(`${base}/health/ready`)).status === 200)
-  for (const name of ['api', 'archiver', 'auth']) {
+  for (const name of ['api', 'archiver', 'auth', 'notifications']) {
     t.ok(h.lines.some(l => l.level === 'warn' && l.msg.startsWith(`role ${name} is not available yet in this build (skipped)`)), `${name} skipped`)
   }
   process.kill(process.pid, 'SIGINT')
