@@ -12,9 +12,11 @@ export const API_ERRORS = Object.freeze({
   INVALID_EVENTS: { status: 400, message: 'One or more events are invalid; nothing was published' },
   INVALID_REDEMPTION: { status: 400, message: 'The redemption request is invalid; nothing was published' },
   INVALID_CURSOR: { status: 400, message: 'Invalid activity cursor' },
+  INVALID_REPORT_PARAMS: { status: 400, message: 'Invalid report parameters' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'Idempotency-Key was already used with a different request body' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
-  OWNER_UNAVAILABLE: { status: 503, message: 'The instance owning this member cannot be reached; retry shortly' }
+  OWNER_UNAVAILABLE: { status: 503, message: 'The instance owning this member cannot be reached; retry shortly' },
+  REPORTS_UNAVAILABLE: { status: 503, message: 'This instance has no archive database to report from' }
 } as const)
 
 export type ApiErrorCode = keyof typeof API_ERRORS

@@ -85,7 +85,7 @@ export function collectOpenApi (app: FastifyInstance, info: { title: string, ver
         oauth2: {
           type: 'oauth2',
           description: 'Client-credentials grant at the token endpoint; send the access token as `Authorization: Bearer <token>`',
-          flows: { clientCredentials: { tokenUrl: info.tokenUrl(), scopes: { 'balances:read': 'read balances, activity and redemption decisions', 'events:write': 'publish reward events', 'redemptions:write': 'request redemptions' } } }
+          flows: { clientCredentials: { tokenUrl: info.tokenUrl(), scopes: { 'balances:read': 'read balances, activity and redemption decisions', 'events:write': 'publish reward events', 'redemptions:write': 'request redemptions', 'reports:read': 'read reports over the archive' } } }
         }
       }
     }

@@ -1,5 +1,6 @@
 // The public HTTP API as one Fastify plugin: shared schemas, the OAuth2 token server (unless an
-// external IdP is configured), member queries, ingestion and redemptions, and the OpenAPI
+// external IdP is configured), member queries, ingestion and redemptions, reports over the
+// archive (when given a database), and the OpenAPI
 // document of all of them (GET /openapi.json). Registered beside the ops routes of
 // api/ops-server.ts, it inherits their request ids, error shape and HTTP metrics.
 import type { FastifyPluginAsync } from 'fastify'
@@ -15,6 +16,7 @@ import { collectOpenApi } from './openapi.ts'
 import type { MemberQueries } from './query/member-queries.ts'
 import { ingestRoutes } from './routes/ingest-routes.ts'
 import { memberRoutes } from './routes/member-routes.ts'
+import { reportRoutes, type ReportRoutesOptions } from './routes/report-routes.ts'
 import { addSharedSchemas } from './schemas.ts'
 
 export interface PublicApiOptions {
@@ -26,6 +28,8 @@ export interface PublicApiOptions {
   readonly topics: RewardsTopics
   /** The built-in token server; absent when an external IdP issues the tokens. */
   readonly tokenServer?: { readonly clients: ClientStore, readonly keys: SigningKeys }
+  /** GET /v1/reports/… over the archive; absent: no report routes. */
+  readonly reports?: Omit<ReportRoutesOptions, 'guard' | 'topics'>
 }
 
 export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, options) => {
@@ -53,5 +57,6 @@ export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, optio
     redemptionWaitMs: settings.redemptionWaitMs,
     maxRedemptionWaitMs: settings.maxRedemptionWaitMs
   })
+  if (options.reports !== undefined) await app.register(reportRoutes, { ...options.reports, guard: options.guard, topics: options.topics })
   app.get('/openapi.json', { schema: { hide: true } }, async () => openapi())
 }

@@ -3,7 +3,7 @@
 import type { Queryable } from '../../lib/db/database.ts'
 import { generateClientId, generateClientSecret, hashSecret } from './client-secrets.ts'
 
-export const KNOWN_SCOPES = Object.freeze(['balances:read', 'events:write', 'redemptions:write'] as const)
+export const KNOWN_SCOPES = Object.freeze(['balances:read', 'events:write', 'redemptions:write', 'reports:read'] as const)
 export type Scope = typeof KNOWN_SCOPES[number]
 
 export interface OAuthClient {

@@ -37,7 +37,7 @@ export function clientsCommand (ctx: CliContext): Command {
   const create = new Command('create')
     .description('Create a client; prints its id and secret (the secret is shown only this once)')
     .requiredOption('--name <name>', 'who the client is (shown in lists and logs)')
-    .requiredOption('--scopes <scopes>', 'comma-separated: balances:read, events:write, redemptions:write')
+    .requiredOption('--scopes <scopes>', 'comma-separated: balances:read, events:write, redemptions:write, reports:read')
     .option('--json', 'print {"clientId","clientSecret"} as JSON')
   withConfigOptions(create)
   create.action(action(ctx, 'clients create', async () => {

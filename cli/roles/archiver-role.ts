@@ -4,6 +4,7 @@
 // <dataDir>/pg. Ready once migrated and in its consumer group; PostgreSQL being down later does
 // not make the instance unready (the archiver buffers, backs off and catches up), it shows in the
 // readiness detail and in rewards_archive_circuit_state / rewards_archive_lag_records.
+import { shareArchiveDatabase } from '../../api/archive-access.ts'
 import type { Database } from '../../lib/db/database.ts'
 import type { Archiver } from '../../processors/archive/archiver.ts'
 import type { Role, RoleContext } from './role.ts'
@@ -12,7 +13,10 @@ export function archiverRole (ctx: RoleContext): Role {
   let db: Database | undefined
   let archiver: Archiver | undefined
   let closing = false
+  let migrated = false
   const logger = ctx.logger.child({ role: 'archiver' })
+  // The api role's reports read the same archive (embedded: this very PGlite handle).
+  shareArchiveDatabase(ctx.server, () => (migrated && !closing ? db : undefined))
 
   ctx.readiness.add('archiver', () => {
     if (archiver === undefined) return { ready: false, detail: 'starting (migrations, group join)' }
@@ -29,6 +33,7 @@ export function archiverRole (ctx: RoleContext): Role {
       ])
       db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
       const outcome = await migrate(db)
+      migrated = true
       logger.info({ applied: outcome.applied.map(m => m.version), database: db.kind }, outcome.applied.length > 0 ? `archive schema migrated (${outcome.applied.map(m => `${m.version}-${m.name}`).join(', ')})` : 'archive schema up to date')
       const log = await ctx.log()
       if (closing) return

@@ -1,0 +1,89 @@
+// Reports over the archive (scope reports:read), one route per report so each has its own
+// response schema in the OpenAPI document:
+//
+//   GET /v1/reports/points-issued?from&to&source&property&limit
+//   GET /v1/reports/points-redeemed?from&to&source&limit        (source = channel)
+//   GET /v1/reports/top-members?from&to&source&property&limit
+//   GET /v1/reports/dlq-codes?from&to&limit
+//
+// The same parameters and SQL as `rewards report` (processors/reports, docs/reports.md). Bad
+// parameters answer 400 in the one error shape: VALIDATION_FAILED for what the schema refuses
+// (format), INVALID_REPORT_PARAMS for the rest (not a calendar day, from after to, a range too
+// long, a parameter the report does not take — refused, not silently dropped). No archive
+// database in this instance → 503 REPORTS_UNAVAILABLE (docs/reports.md says when that happens).
+import type { FastifyPluginAsync } from 'fastify'
+import Type, { type TSchema } from 'typebox'
+import type { Registry } from 'prom-client'
+import type { Queryable } from '../../lib/db/database.ts'
+import type { RewardsTopics } from '../../processors/rewards/topics.ts'
+import { MAX_LIMIT, REPORTS, ReportParamsError, runReport, type RawReportParams, type ReportDefinition } from '../../processors/reports/index.ts'
+import { sendApiError } from '../api-errors.ts'
+import type { ScopeGuard } from '../auth/require-scope.ts'
+import { COMMON_ERRORS } from '../schemas.ts'
+
+export const REPORTS_SCOPE = 'reports:read'
+
+export interface ReportRoutesOptions {
+  readonly guard: ScopeGuard
+  /** The archive to report from; undefined while (or where) this instance has none. */
+  readonly db: () => Queryable | undefined
+  readonly topics: RewardsTopics
+  readonly registry?: Registry
+}
+
+const Day = (description: string): TSchema => Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description })
+
+export function reportQuerySchema (report: ReportDefinition<object>): TSchema {
+  return Type.Object({
+    from: Day('first UTC day included, YYYY-MM-DD (default: 29 days before `to`)'),
+    to: Day('last UTC day included, YYYY-MM-DD (default: today)'),
+    ...(report.filters.includes('source') ? { source: Type.String({ enum: [...(report.sources ?? [])], description: report.name === 'points-redeemed' ? 'channel' : 'source' }) } : {}),
+    ...(report.filters.includes('property') ? { property: Type.String({ minLength: 1, maxLength: 64 }) } : {}),
+    limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, description: `at most this many rows (default ${report.defaultLimit})` })
+  }, { additionalProperties: false })
+}
+
+export function reportResponseSchema (report: ReportDefinition<object>): TSchema {
+  const Nullable = (s: TSchema): TSchema => Type.Union([s, Type.Null()])
+  return Type.Object({
+    report: Type.Literal(report.name),
+    params: Type.Object({
+      from: Type.String(), to: Type.String(), source: Nullable(Type.String()), property: Nullable(Type.String()), limit: Type.Integer()
+    }),
+    columns: Type.Array(Type.Object({ name: Type.String(), type: Type.Union([Type.Literal('text'), Type.Literal('integer')]) })),
+    rows: Type.Array(report.rowSchema),
+    truncated: Type.Boolean({ description: 'more rows matched than `limit`' })
+  })
+}
+
+export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app, options) => {
+  for (const report of REPORTS.values()) {
+    const allowed = new Set(['from', 'to', 'limit', ...report.filters])
+    app.get<{ Querystring: RawReportParams }>(`/v1/reports/${report.name}`, {
+      schema: {
+        tags: ['reports'],
+        summary: report.description,
+        security: [{ oauth2: [REPORTS_SCOPE] }],
+        querystring: reportQuerySchema(report),
+        response: { 200: reportResponseSchema(report), ...COMMON_ERRORS }
+      },
+      preHandler: options.guard(REPORTS_SCOPE)
+    }, async (request, reply) => {
+      // Fastify strips unknown query parameters before the handler: look at the raw ones, so a
+      // filter the report does not take is refused rather than silently ignored.
+      const raw = new URLSearchParams(request.url.split('?')[1] ?? '')
+      const unknown = [...raw.keys()].filter(k => !allowed.has(k))
+      if (unknown.length > 0) {
+        return sendApiError(reply, 'INVALID_REPORT_PARAMS', { message: `${report.name} does not take ${unknown.join(', ')}; it takes ${[...allowed].join(', ')}` })
+      }
+      const db = options.db()
+      if (db === undefined) return sendApiError(reply, 'REPORTS_UNAVAILABLE')
+      try {
+        return await runReport({ db, topics: options.topics, ...(options.registry !== undefined ? { registry: options.registry } : {}) }, report.name, request.query)
+      } catch (error) {
+        if (error instanceof ReportParamsError) return sendApiError(reply, 'INVALID_REPORT_PARAMS', { message: error.message })
+        throw error
+      }
+    })
+  }
+}
