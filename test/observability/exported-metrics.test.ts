@@ -21,6 +21,7 @@ const ROLES = ['processor', 'api', 'archiver', 'auth']
 const DOC = join(ROOT, 'docs/metrics.md')
 const DASHBOARD = join(ROOT, 'infra/observability/grafana/rewards-dashboard.json')
 const ALERTS = join(ROOT, 'infra/observability/prometheus/rewards-alerts.yml')
+const PROMETHEUS_EXAMPLE = join(ROOT, 'infra/observability/prometheus/prometheus.example.yml')
 /** Series Prometheus makes itself for each target (not exported by the platform). */
 const PROMETHEUS_SERIES = new Set(['up'])
 /** Labels Prometheus adds to every scraped series. */
@@ -190,6 +191,9 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
       }
     }
     t.equal(new Set(alerts).size, alerts.length, 'unique alert names')
+    const example = parseYaml(readFileSync(PROMETHEUS_EXAMPLE, 'utf8')) as { rule_files?: string[], scrape_configs?: Array<{ job_name?: string }> }
+    t.same(example.rule_files, ['rewards-alerts.yml'], 'the example Prometheus configuration loads these rules')
+    t.ok(example.scrape_configs?.some(c => /^rewards/.test(c.job_name ?? '')), 'with a scrape job RewardsInstanceDown selects (job=~"rewards.*")')
     for (const required of ['RewardsConsumerLagHigh', 'RewardsRestoreSlow', 'RewardsDlqGrowth', 'RewardsArchiveLagHigh', 'RewardsApiErrorRate', 'RewardsApiLatencyP99High', 'RewardsProcessorNotRunning', 'RewardsRedisDown', 'RewardsCommitsAborting']) {
       t.ok(alerts.includes(required), `alert ${required} exists`)
     }
