@@ -5,11 +5,13 @@
 //   jitter) → circuit breaker (breakerFailureThreshold consecutive failures open it for
 //   breakerOpenMs, then one trial call) → one HTTP call (webhook-client.ts, timeoutMs)
 //
-// A delivery holds its concurrency slot through its retries. An attempt refused by the open
-// circuit makes no HTTP call but counts against maxAttempts, so a dead endpoint's records reach
-// the DLQ after the retry schedule (about the sum of the backoffs) instead of holding the role
-// forever. Responses that retrying cannot fix (4xx but 408/429) settle at once as dead letters
-// and do not count as breaker failures (the endpoint is up and answering).
+// A delivery holds its concurrency slot through its retries. maxAttempts counts HTTP calls: while
+// the circuit is open a delivery makes no call and spends no attempt, it waits for the circuit to
+// half-open (then one trial call goes out; the others wait for its verdict). So the DLQ gets
+// exactly the records the endpoint really failed maxAttempts times, and a partner down for an
+// hour loses nothing: its deliveries wait (bounded by concurrency + maxQueued, see notifier.ts).
+// Responses that retrying cannot fix (4xx but 408/429) settle at once as dead letters and do not
+// count as breaker failures (the endpoint is up and answering).
 import { BrokenCircuitError, bulkhead, circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, type BulkheadPolicy, type CircuitBreakerPolicy, type RetryPolicy } from 'cockatiel'
 import type { Logger } from '../../lib/logger.ts'
 import type { Headers } from '../../log/log-port.ts'
@@ -56,6 +58,8 @@ export class EndpointDelivery {
   readonly #breaker: CircuitBreakerPolicy
   readonly #retry: RetryPolicy
   #active = 0
+  /** When the circuit last opened (ms since the epoch). */
+  #openedAt = 0
 
   constructor (endpoint: EndpointConfig, metrics: NotificationsMetrics, logger?: Logger) {
     this.endpoint = endpoint
@@ -67,7 +71,7 @@ export class EndpointDelivery {
       breaker: new ConsecutiveBreaker(endpoint.breakerFailureThreshold)
     })
     // Backoff timers must not keep a stopping process alive (the delivery is aborted then).
-    this.#retry = retry(handleWhen(error => retriable(error) || error instanceof BrokenCircuitError), {
+    this.#retry = retry(handleWhen(retriable), {
       maxAttempts: endpoint.maxAttempts - 1, // cockatiel counts retries; ours counts attempts
       backoff: new ExponentialBackoff({ initialDelay: endpoint.backoffInitialMs, maxDelay: endpoint.backoffMaxMs })
     }).dangerouslyUnref()
@@ -77,6 +81,7 @@ export class EndpointDelivery {
     metrics.queued.set(labels, 0)
     this.#breaker.onStateChange(state => {
       const name = STATE_NAMES[state]
+      if (name === 'OPEN') this.#openedAt = Date.now()
       metrics.circuitState.set(labels, STATE_GAUGE[name])
       logger?.[name === 'OPEN' ? 'warn' : 'info']({ endpoint: endpoint.id, state: name }, `webhook ${endpoint.id}: circuit ${name}`)
     })
@@ -96,11 +101,6 @@ export class EndpointDelivery {
     return this.#bulkhead.executionSlots + this.#bulkhead.queueSlots
   }
 
-  /** Deliveries held (running or queued). */
-  get held (): number {
-    return this.#active + (this.endpoint.maxQueued - this.#bulkhead.queueSlots)
-  }
-
   /** Delivers one notification; never rejects. Callers keep room > 0 (see `room`). */
   async deliver (job: DeliveryJob): Promise<DeliveryOutcome> {
     const labels = { endpoint: this.endpoint.id }
@@ -114,41 +114,23 @@ export class EndpointDelivery {
       this.#updateGauges()
       try {
         return await this.#retry.execute(async ({ attempt }) => {
-          if (job.signal.aborted) throw new DeliveryError('aborted', null, false)
           attempts = attempt + 1
-          try {
-            return await this.#breaker.execute(async () => {
-              calls++
-              const end = this.#metrics.attemptSeconds.startTimer()
-              try {
-                const status = await callWebhook({
-                  endpointId: this.endpoint.id,
-                  url: this.endpoint.url,
-                  secret: this.endpoint.secret.reveal(),
-                  body: job.body,
-                  idempotencyKey: job.idempotencyKey,
-                  kind: job.kind,
-                  attempt: attempts,
-                  timeoutMs: this.endpoint.timeoutMs,
-                  recordHeaders: job.recordHeaders,
-                  signal: job.signal
-                })
-                end({ outcome: 'success' })
-                return status
-              } catch (error) {
-                if (error instanceof DeliveryError && !job.signal.aborted) end({ outcome: outcomeLabel(error) })
+          for (;;) {
+            if (job.signal.aborted) throw new DeliveryError('aborted', null, false)
+            try {
+              return await this.#call(job, attempts, () => { calls++ })
+            } catch (error) {
+              if (!(error instanceof BrokenCircuitError)) {
+                if (error instanceof DeliveryError) {
+                  lastError = error.message
+                  lastStatus = error.status
+                }
                 throw error
               }
-            }, job.signal)
-          } catch (error) {
-            if (error instanceof BrokenCircuitError) {
+              // Open circuit: no call made, no attempt spent; wait for the trial.
               this.#metrics.shortCircuited.inc(labels)
-              lastError = 'circuit open (endpoint failing)'
-            } else if (error instanceof DeliveryError) {
-              lastError = error.message
-              lastStatus = error.status
+              await this.#untilHalfOpen(job.signal)
             }
-            throw error
           }
         }, job.signal)
       } finally {
@@ -169,6 +151,48 @@ export class EndpointDelivery {
     } finally {
       this.#updateGauges()
     }
+  }
+
+  /** One HTTP call through the circuit breaker. */
+  #call (job: DeliveryJob, attempt: number, counted: () => void): Promise<number> {
+    return this.#breaker.execute(async () => {
+      counted()
+      const end = this.#metrics.attemptSeconds.startTimer({ endpoint: this.endpoint.id })
+      try {
+        const status = await callWebhook({
+          endpointId: this.endpoint.id,
+          url: this.endpoint.url,
+          secret: this.endpoint.secret.reveal(),
+          body: job.body,
+          idempotencyKey: job.idempotencyKey,
+          kind: job.kind,
+          attempt,
+          timeoutMs: this.endpoint.timeoutMs,
+          recordHeaders: job.recordHeaders,
+          signal: job.signal
+        })
+        end({ outcome: 'success' })
+        return status
+      } catch (error) {
+        if (error instanceof DeliveryError && !job.signal.aborted) end({ outcome: outcomeLabel(error) })
+        throw error
+      }
+    }, job.signal)
+  }
+
+  /** Resolves when the open circuit may half-open (a trial call may go), or on abort. */
+  async #untilHalfOpen (signal: AbortSignal): Promise<void> {
+    // A little jitter so the waiters do not all knock at the same millisecond.
+    const waitMs = Math.max(10, this.#openedAt + this.endpoint.breakerOpenMs - Date.now()) + Math.floor(Math.random() * 20)
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(done, waitMs)
+      function done (): void {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      signal.addEventListener('abort', done, { once: true })
+    })
   }
 
   #updateGauges (): void {

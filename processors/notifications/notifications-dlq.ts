@@ -8,7 +8,7 @@ export const NOTIFICATION_DLQ_HEADERS = Object.freeze({
   endpoint: 'notification.endpoint',
   kind: 'notification.kind',
   idempotencyKey: 'notification.idempotency-key',
-  /** Attempts made (those refused by the open circuit included). */
+  /** Attempts made (HTTP calls; the open circuit spends none). */
   attempts: 'notification.attempts',
   /** HTTP calls actually made. */
   calls: 'notification.calls',

@@ -7,7 +7,7 @@ export interface NotificationsMetrics {
   readonly deliveries: Counter<'endpoint' | 'kind' | 'result'>
   /** One per HTTP call; outcome: success | http_error | timeout | network_error. */
   readonly attemptSeconds: Histogram<'endpoint' | 'outcome'>
-  /** Attempts refused by the open circuit (no HTTP call made). */
+  /** Calls held back by the open circuit (no HTTP call, no attempt spent). */
   readonly shortCircuited: Counter<'endpoint'>
   readonly retries: Counter<'endpoint'>
   readonly deadLetters: Counter<'endpoint'>
@@ -31,7 +31,7 @@ export function notificationsMetrics (registry: Registry): NotificationsMetrics 
   return {
     deliveries: reuse(registry, 'rewards_notifications_deliveries_total', () => new Counter({ name: 'rewards_notifications_deliveries_total', help: 'Notifications settled per endpoint: delivered (2xx) or dead_lettered (retry budget spent or refused)', labelNames: ['endpoint', 'kind', 'result'], registers })),
     attemptSeconds: reuse(registry, 'rewards_notifications_attempt_duration_seconds', () => new Histogram({ name: 'rewards_notifications_attempt_duration_seconds', help: 'Duration of one webhook HTTP call, by outcome', labelNames: ['endpoint', 'outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers })),
-    shortCircuited: reuse(registry, 'rewards_notifications_short_circuited_total', () => new Counter({ name: 'rewards_notifications_short_circuited_total', help: 'Attempts refused by an open circuit breaker (no HTTP call made)', labelNames: ['endpoint'], registers })),
+    shortCircuited: reuse(registry, 'rewards_notifications_short_circuited_total', () => new Counter({ name: 'rewards_notifications_short_circuited_total', help: 'Calls held back by an open circuit breaker (no HTTP call made, no attempt spent: the delivery waits for the trial call)', labelNames: ['endpoint'], registers })),
     retries: reuse(registry, 'rewards_notifications_retries_total', () => new Counter({ name: 'rewards_notifications_retries_total', help: 'Retries scheduled after a failed attempt', labelNames: ['endpoint'], registers })),
     deadLetters: reuse(registry, 'rewards_notifications_dlq_records_total', () => new Counter({ name: 'rewards_notifications_dlq_records_total', help: 'Records written to the notifications-dlq topic', labelNames: ['endpoint'], registers })),
     circuitState: reuse(registry, 'rewards_notifications_circuit_state', () => new Gauge({ name: 'rewards_notifications_circuit_state', help: 'Circuit breaker per endpoint: 0 closed, 1 half-open, 2 open', labelNames: ['endpoint'], registers })),

@@ -14,8 +14,10 @@
 // - Isolation between endpoints, within a bound: each endpoint holds at most concurrency +
 //   maxQueued deliveries. When any endpoint has less room than one poll can bring
 //   (maxPollRecords), every assigned partition is paused (the loop keeps polling, staying in the
-//   group) until it drains; healthy endpoints meanwhile finish what they hold. A dead endpoint
-//   drains through its retry schedule into the DLQ, so the pause ends.
+//   group) until it drains; healthy endpoints meanwhile finish what they hold. So a dead endpoint
+//   holds up the others by at most its concurrency + maxQueued deliveries: past that, everything
+//   waits for it (nothing is dead-lettered for being down; see endpoint-delivery.ts) until it
+//   answers again or is taken out of the notifications file.
 // - Rebalance: revoked partitions' settled offsets are committed, their deliveries aborted (the
 //   new owner redelivers them). Close waits closeGraceMs for deliveries in flight, then aborts.
 import { Registry } from 'prom-client'
