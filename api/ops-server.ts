@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { Histogram, type Registry } from 'prom-client'
 import type { Logger } from '../lib/logger.ts'
+import { installHttpTracing } from '../lib/tracing/http-tracing.ts'
 import { installErrorHandling } from './http-errors.ts'
 import { opsRoutes, type TopologyView } from './health/ops-routes.ts'
 import type { Readiness } from './health/readiness.ts'
@@ -61,6 +62,8 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
     // Logger type instead, which its typings do not accept where FastifyInstance is expected.
   }) as unknown as FastifyInstance
   const duration = httpDuration(deps.registry)
+  // A server span per request (no-op without an OpenTelemetry SDK); before any route is added.
+  installHttpTracing(app)
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)

@@ -1,9 +1,11 @@
 // Structured JSON logs (pino), one line per event on stderr (stdout stays free for command
-// output such as `--json`). Fields: level, time, msg, plus context (role, reqId, …). Secrets never
+// output such as `--json`). Fields: level, time, msg, plus context (role, reqId, …), and
+// trace_id/span_id on lines logged inside a span (tracing/log-trace-fields.ts). Secrets never
 // reach a logger: configuration is logged only through safeConfigSummary(), and the redact list
 // below is a second line of defence for fields that commonly carry them.
 import { pino, type Logger } from 'pino'
 import type { LogLevel } from './config.ts'
+import { traceMixin } from './tracing/log-trace-fields.ts'
 
 export type { Logger } from 'pino'
 
@@ -28,6 +30,7 @@ export function createLogger (options: LoggerOptions): Logger {
     base: { pid: process.pid, ...options.base },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: label => ({ level: label }) },
+    mixin: traceMixin,
     redact: { paths: REDACT_PATHS, censor: '***' }
   }, stream)
 }

@@ -13,7 +13,8 @@
 // Events are validated by the topology's own validator (processors/rewards/validation.ts), so a
 // body the API accepts is never dead-lettered for its shape. A batch is all or nothing.
 // `Idempotency-Key` (per client, 24 h): a repeat with the same body gets the first answer again;
-// with another body, 422. The incoming `traceparent` travels in the Kafka record headers.
+// with another body, 422. Each produce is a PRODUCER span, child of the request's (incoming
+// `traceparent`), whose context travels in the Kafka record headers (lib/tracing/produce-span.ts).
 import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Headers, LogProducer, ProducerRecord } from '../../log/log-port.ts'
@@ -21,6 +22,8 @@ import type { RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import type { RewardsTopics } from '../../processors/rewards/topics.ts'
 import { validateRedeemEvent, validateRewardEvent } from '../../processors/rewards/validation.ts'
 import { isRewardsError } from '../../lib/errors.ts'
+import { requestContext } from '../../lib/tracing/http-tracing.ts'
+import { sendTraced } from '../../lib/tracing/produce-span.ts'
 import { sendApiError } from '../api-errors.ts'
 import type { ScopeGuard } from '../auth/require-scope.ts'
 import type { SharedCache } from '../cache/shared-cache.ts'
@@ -50,10 +53,7 @@ interface StoredResponse {
 }
 
 function recordHeaders (request: FastifyRequest): Headers {
-  const headers: Headers = { 'x-request-id': Buffer.from(request.id) }
-  const traceparent = request.headers.traceparent
-  if (typeof traceparent === 'string' && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(traceparent)) headers.traceparent = Buffer.from(traceparent)
-  return headers
+  return { 'x-request-id': Buffer.from(request.id) }
 }
 
 function preferWaitMs (request: FastifyRequest, fallback: number, max: number): number {
@@ -118,7 +118,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
     return await idempotent(request, reply, 'events', async () => {
       const headers = recordHeaders(request)
       const records: ProducerRecord[] = events.map(event => ({ topic: topics.rewardEvents, key: Buffer.from(event!.memberId), value: Buffer.from(JSON.stringify(event)), headers }))
-      await (await options.producer()).send(records)
+      await sendTraced(await options.producer(), records, requestContext(request))
       await cache.del([...new Set(events.map(e => balanceCacheKey(e!.memberId)))])
       return { status: 202, body: { accepted: events.length, eventIds: events.map(e => e!.eventId) } }
     })
@@ -140,7 +140,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
     const result = validateRedeemEvent(request.body)
     if (!result.ok) return sendApiError(reply, 'INVALID_REDEMPTION', { message: result.message, details: { code: result.code } })
     const event = result.value
-    await (await options.producer()).send([{ topic: topics.redeemEvents, key: Buffer.from(event.memberId), value: Buffer.from(JSON.stringify(event)), headers: recordHeaders(request) }])
+    await sendTraced(await options.producer(), [{ topic: topics.redeemEvents, key: Buffer.from(event.memberId), value: Buffer.from(JSON.stringify(event)), headers: recordHeaders(request) }], requestContext(request))
     await cache.del([balanceCacheKey(event.memberId)])
     const deadline = Date.now() + preferWaitMs(request, options.redemptionWaitMs, options.maxRedemptionWaitMs)
     let pause = 5

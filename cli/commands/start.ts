@@ -7,6 +7,7 @@
 // signal, or shutdown taking longer than SHUTDOWN_TIMEOUT_MS, exits 1 at once.
 import { Command, Option } from 'commander'
 import { createLogger } from '../../lib/logger.ts'
+import { TRACING_HELP, tracingSettings } from '../../lib/tracing/tracing-settings.ts'
 import { action, configFrom, withConfigOptions, type CliContext } from '../cli-context.ts'
 import { ROLE_DESCRIPTIONS, ROLE_NAMES, type RoleName } from '../roles/role.ts'
 import { SignalTrap } from '../signal-trap.ts'
@@ -31,6 +32,7 @@ export function startCommand (ctx: CliContext): Command {
       '',
       'With nothing configured it runs embedded: log and state under ./data, HTTP on 127.0.0.1:8080.',
       'SIGTERM/SIGINT: readiness goes false, the roles close (commit, checkpoint), then HTTP; exit 0.',
+      TRACING_HELP,
       '',
       'Examples:',
       '  rewards start',
@@ -52,10 +54,19 @@ async function startPlatform (ctx: CliContext, command: Command, signals: Signal
   const config = configFrom(ctx, command)
   const opts = command.opts<{ role: string, createTopics?: boolean }>()
   const requested = parseRoles(opts.role)
+  const tracing = tracingSettings(ctx.env)
   const logger = createLogger({ level: config.logLevel, base: { app: 'rewards' } })
-  // The engine, Fastify and the log clients load only now (keeps --help and other commands fast).
-  const [{ rewardsPlatform }, { runPlatform }] = await Promise.all([import('../rewards-platform.ts'), import('../run-platform.ts')])
-  const platform = rewardsPlatform(config)
-  return await runPlatform({ config, logger, platform, requested, signals, createTopics: opts.createTopics === true || config.kafkaBrokers === null })
+  // The engine, Fastify and the log clients load only now (keeps --help and other commands fast);
+  // the OpenTelemetry SDK only when tracing is configured, and before anything it traces.
+  const sdk = tracing.enabled ? await (await import('../../lib/tracing/tracing-sdk.ts')).startTracing(tracing) : null
+  if (sdk !== null) logger.info({ exporters: tracing.exporters, sampler: tracing.sampler, serviceName: tracing.serviceName }, `tracing on (${tracing.exporters.join(', ')}; sampler ${tracing.sampler})`)
+  try {
+    const [{ rewardsPlatform }, { runPlatform }] = await Promise.all([import('../rewards-platform.ts'), import('../run-platform.ts')])
+    const platform = rewardsPlatform(config)
+    return await runPlatform({ config, logger, platform, requested, signals, createTopics: opts.createTopics === true || config.kafkaBrokers === null })
+  } finally {
+    // Spans still buffered are exported before the process exits.
+    await sdk?.shutdown().catch((error: unknown) => logger.warn({ err: error }, `tracing shutdown failed: ${(error as Error).message}`))
+  }
 }
 

@@ -17,6 +17,7 @@
 //   the `rewards_archive_lag_records` gauge and lagRecords().
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { isRewardsError } from '../../lib/errors.ts'
+import { endArchiveBatchSpan, startArchiveBatchSpan } from '../../lib/tracing/archive-batch-span.ts'
 import type { Logger } from '../../lib/logger.ts'
 import type { Database } from '../../lib/db/database.ts'
 import type { GroupConsumer, Log, LogRecord, PartitionOffset, TopicPartition } from '../../log/log-port.ts'
@@ -182,11 +183,14 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
       if (!breaker.canAttempt()) return false
       const batch = buffer.slice(0, batchSize)
       const end = metrics.batchSeconds.startTimer()
+      const span = startArchiveBatchSpan(batch)
       let inserted: number
       try {
         inserted = await writeArchiveRows(deps.db, batch)
+        endArchiveBatchSpan(span, inserted)
       } catch (error) {
         end()
+        endArchiveBatchSpan(span, undefined, error)
         metrics.failures.inc()
         breaker.recordFailure()
         logger?.warn({ err: error, rows: batch.length, retryInMs: breaker.nextAttemptInMs(), breaker: breaker.state }, `archive write failed: ${(error as Error).message}`)

@@ -2,11 +2,14 @@
 // the state stores. The thread feeds it records (addRecords), drives it (process, punctuate) and
 // commits it (prepareCommit -> transaction -> postCommit, or abortUncommitted).
 // Processing is synchronous per record: processors read and write stores without awaiting.
+import { context, trace, type Span } from '@opentelemetry/api'
 import type { Headers, LogRecord, PartitionOffset, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
 import type { Cancellable, Processor, ProcessorContext, PunctuationType, TaskId } from '../../processors/api/processor.ts'
 import type { Record, RecordMetadata } from '../../processors/api/record.ts'
 import type { KeyValueStore } from '../../stores/key-value-store.ts'
 import { RewardsError } from '../../lib/errors.ts'
+import { outputHeaders, startRecordSpan } from '../../lib/tracing/record-span.ts'
+import { tracingActive } from '../../lib/tracing/tracer.ts'
 import type { SinkNode, SourceNode, Subtopology, Topology } from '../topology.ts'
 import { PartitionGroup, partitionKey } from './partition-group.ts'
 import { RecordCollector } from './record-collector.ts'
@@ -61,6 +64,8 @@ export class StreamTask {
   readonly #consumed = new Map<string, PartitionOffset>()
   #streamTimeMs = -1
   #current: { metadata: RecordMetadata, headers: Headers } | null = null
+  /** The span of the record being processed, when tracing is on (lib/tracing/record-span.ts). */
+  #span: Span | undefined
   #commitRequested = false
   #processedSinceCommit = 0
   #closed = false
@@ -136,7 +141,8 @@ export class StreamTask {
       throw new RewardsError('SERDE_ERROR', `task ${this.name}: cannot deserialize ${record.topic}-${record.partition}@${record.offset} at source "${source.name}": ${(cause as Error).message}`, { cause })
     }
     const typed: Record<unknown, unknown> = { key, value, timestamp, headers: record.headers }
-    for (const child of source.children) this.#deliver(child, typed)
+    if (tracingActive()) this.#deliverTraced(record, source.children, typed)
+    else for (const child of source.children) this.#deliver(child, typed)
     this.#current = null
     this.#consumed.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1n })
     this.#processedSinceCommit++
@@ -219,6 +225,20 @@ export class StreamTask {
     }
   }
 
+  /** Delivery inside the record's CONSUMER span (its logs carry the trace; outputs its context). */
+  #deliverTraced (input: LogRecord, children: string[], record: Record<unknown, unknown>): void {
+    const span = this.#span = startRecordSpan(input, this.#options.applicationId, this.name)
+    try {
+      context.with(trace.setSpan(context.active(), span), () => { for (const child of children) this.#deliver(child, record) })
+    } catch (error) {
+      span.recordException(error as Error)
+      throw error
+    } finally {
+      this.#span = undefined
+      span.end()
+    }
+  }
+
   #deliver (nodeName: string, record: Record<unknown, unknown>): void {
     const node = this.#options.topology.node(nodeName)!
     if (node.kind === 'sink') { this.#sink(node, record); return }
@@ -239,7 +259,7 @@ export class StreamTask {
       topic,
       key: record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key),
       value: record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value),
-      headers: record.headers,
+      headers: this.#span === undefined ? record.headers : outputHeaders(record.headers, this.#span),
       timestamp: record.timestamp
     })
   }

@@ -1,0 +1,67 @@
+// A SERVER span per HTTP request, installed on the root Fastify instance by api/ops-server.ts.
+//
+// - The incoming `traceparent`/`tracestate` (W3C) is the span's parent; without an SDK the
+//   extracted remote context is kept as the request's context all the same, so a produce made
+//   for the request still carries the caller's trace (trace-headers.ts).
+// - Name `METHOD /route/pattern`; attributes http.request.method, http.route, url.path,
+//   rewards.request_id, http.response.status_code (status ERROR on 5xx).
+// - Route handlers run inside the span's context (onRoute wrapper), so spans they start (produce)
+//   and lines they log are the request's; the request's logger gets trace_id/span_id bound.
+// - Health probes and /metrics get no span (scraped every few seconds: noise, not traces).
+import { context, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api'
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify'
+import { bindTrace } from './log-trace-fields.ts'
+import { extractContext } from './trace-headers.ts'
+import { ATTR, tracer, tracingActive } from './tracer.ts'
+
+const UNTRACED_ROUTES = new Set(['/health/live', '/health/ready', '/metrics'])
+
+const contexts = new WeakMap<FastifyRequest, Context>()
+const spans = new WeakMap<FastifyRequest, Span>()
+
+/** The context a request's work runs in: its server span's, or the caller's remote context, or
+ *  the root context. */
+export function requestContext (request: FastifyRequest): Context {
+  return contexts.get(request) ?? ROOT_CONTEXT
+}
+
+function endSpan (request: FastifyRequest, status: number | undefined, aborted: boolean): void {
+  const span = spans.get(request)
+  if (span === undefined) return
+  spans.delete(request)
+  if (status !== undefined) span.setAttribute(ATTR.httpStatus, status)
+  if (aborted) span.setStatus({ code: SpanStatusCode.ERROR, message: 'request aborted by the client' })
+  else if (status !== undefined && status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+  span.end()
+}
+
+export function installHttpTracing (app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const parent = extractContext(request.headers)
+    const route = request.routeOptions.url
+    if (!tracingActive() || (route !== undefined && UNTRACED_ROUTES.has(route))) {
+      contexts.set(request, parent)
+      return
+    }
+    const span = tracer().startSpan(route === undefined ? request.method : `${request.method} ${route}`, { kind: SpanKind.SERVER }, parent)
+    if (span.isRecording()) {
+      span.setAttributes({ [ATTR.httpMethod]: request.method, [ATTR.httpRoute]: route ?? '', [ATTR.urlPath]: request.url.split('?', 1)[0]!, [ATTR.requestId]: request.id })
+    }
+    contexts.set(request, trace.setSpan(parent, span))
+    spans.set(request, span)
+    const spanContext = span.spanContext()
+    if (isSpanContextValid(spanContext)) {
+      // The reply holds its own reference to the logger (Fastify's error handler logs through it).
+      request.log = reply.log = bindTrace(request.log, spanContext)
+    }
+  })
+  app.addHook('onResponse', async (request, reply) => { endSpan(request, reply.statusCode, false) })
+  app.addHook('onRequestAbort', async (request) => { endSpan(request, undefined, true) })
+  app.addHook('onRoute', routeOptions => {
+    const handler = routeOptions.handler
+    const traced: RouteHandlerMethod = function (this: FastifyInstance, request, reply) {
+      return context.with(requestContext(request), handler, this, request, reply)
+    }
+    routeOptions.handler = traced as typeof routeOptions.handler
+  })
+}
