@@ -35,11 +35,11 @@ const Day = (description: string): TSchema => Type.String({ pattern: '^[0-9]{4}-
 
 export function reportQuerySchema (report: ReportDefinition<object>): TSchema {
   return Type.Object({
-    from: Day('first UTC day included, YYYY-MM-DD (default: 29 days before `to`)'),
-    to: Day('last UTC day included, YYYY-MM-DD (default: today)'),
-    ...(report.filters.includes('source') ? { source: Type.String({ enum: [...(report.sources ?? [])], description: report.name === 'points-redeemed' ? 'channel' : 'source' }) } : {}),
-    ...(report.filters.includes('property') ? { property: Type.String({ minLength: 1, maxLength: 64 }) } : {}),
-    limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, description: `at most this many rows (default ${report.defaultLimit})` })
+    from: Type.Optional(Day('first UTC day included, YYYY-MM-DD (default: 29 days before `to`)')),
+    to: Type.Optional(Day('last UTC day included, YYYY-MM-DD (default: today)')),
+    ...(report.filters.includes('source') ? { source: Type.Optional(Type.String({ enum: [...(report.sources ?? [])], description: report.name === 'points-redeemed' ? 'channel' : 'source' })) } : {}),
+    ...(report.filters.includes('property') ? { property: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) } : {}),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, description: `at most this many rows (default ${report.defaultLimit})` }))
   }, { additionalProperties: false })
 }
 
