@@ -16,6 +16,9 @@ export const ERRORS = {
   STATE_DIR_LOCKED: { message: 'State directory is locked by another instance', retriable: true },
   SERDE_ERROR: { message: 'Could not (de)serialize a record', retriable: false },
   LOG_CONNECTION: { message: 'Cannot reach the log', retriable: true },
+  // Wrong credentials or mechanism, TLS expected but not used, an untrusted certificate: retrying
+  // the same settings cannot help.
+  LOG_SECURITY: { message: 'Kafka refused the connection\'s SASL or TLS settings', retriable: false },
   LOG_TOPIC_NOT_FOUND: { message: 'Topic does not exist', retriable: false },
   LOG_TOPIC_EXISTS: { message: 'Topic already exists', retriable: false },
   LOG_PRODUCER_FENCED: { message: 'Producer fenced by a newer instance (zombie)', retriable: false },

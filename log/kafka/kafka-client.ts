@@ -2,16 +2,39 @@
 // Admin client), connection pools per purpose (a group coordinator connection must not queue
 // behind a long-poll fetch: a broker answers one request per connection at a time), partition
 // leaders and group / transaction coordinators (cached, forgotten on NOT_COORDINATOR).
+// The one place the connection security (SASL, TLS) is turned into client options: the Admin, every
+// pool and every Producer take `connectionOptions` from here.
 import { Admin, ConnectionPool, findCoordinatorV6 } from '@platformatic/kafka'
-import type { Broker, ClusterMetadata, Connection } from '@platformatic/kafka'
+import type { Broker, ClusterMetadata, Connection, ConnectionOptions } from '@platformatic/kafka'
 import { RewardsError } from '../../lib/errors.ts'
 import { isCoordinatorError, isNetworkError, toRewardsError, withRetry } from './kafka-errors.ts'
+
+/** How connections authenticate and encrypt (MSK: SCRAM-SHA-512 over TLS). Absent: plaintext. */
+export interface KafkaSecurity {
+  readonly sasl?: {
+    readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+    readonly username: string
+    readonly password: string
+  }
+  /** TLS to every broker; `ca`: PEM certificates to trust instead of Node's public CAs. */
+  readonly tls?: { readonly ca?: string }
+}
 
 export interface KafkaClientOptions {
   readonly brokers: string[]
   readonly clientId: string
   /** Connection establishment timeout. Default 5000 ms. */
   readonly connectTimeoutMs?: number
+  readonly security?: KafkaSecurity
+}
+
+/** The security part of every platformatic connection's options. */
+export function connectionSecurityOptions (security: KafkaSecurity | undefined): Pick<ConnectionOptions, 'sasl' | 'tls'> {
+  return {
+    ...(security?.sasl === undefined ? {} : { sasl: { ...security.sasl } }),
+    // An empty object still means TLS (Node's default trust store).
+    ...(security?.tls === undefined ? {} : { tls: security.tls.ca === undefined ? {} : { ca: security.tls.ca } })
+  }
 }
 
 export type CoordinatorType = 'group' | 'transaction'
@@ -28,6 +51,8 @@ export class KafkaClient {
   readonly brokers: Broker[]
   readonly clientId: string
   readonly admin: Admin
+  /** SASL / TLS options for anything that opens its own connections (the Producer). */
+  readonly connectionOptions: Pick<ConnectionOptions, 'sasl' | 'tls'>
   readonly #connectTimeoutMs: number
   readonly #coordinators = new Map<string, number>()
   readonly #pools = new Set<ConnectionPool>()
@@ -37,7 +62,9 @@ export class KafkaClient {
     this.brokers = options.brokers.map(parseBroker)
     this.clientId = options.clientId
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000
+    this.connectionOptions = Object.freeze(connectionSecurityOptions(options.security))
     this.admin = new Admin({
+      ...this.connectionOptions,
       clientId: options.clientId,
       bootstrapBrokers: options.brokers,
       connectTimeout: this.#connectTimeoutMs,
@@ -58,7 +85,7 @@ export class KafkaClient {
   /** A connection pool of its own (closed with the client, or earlier with closePool). */
   createPool (requestTimeoutMs = 30_000, clientId = this.clientId): ConnectionPool {
     this.assertOpen()
-    const pool = new ConnectionPool(clientId, { connectTimeout: this.#connectTimeoutMs, requestTimeout: requestTimeoutMs, maxInflights: 5 })
+    const pool = new ConnectionPool(clientId, { ...this.connectionOptions, connectTimeout: this.#connectTimeoutMs, requestTimeout: requestTimeoutMs, maxInflights: 5 })
     this.#pools.add(pool)
     return pool
   }

@@ -39,9 +39,47 @@ export function isNetworkError (error: unknown): boolean {
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code)
 }
 
+/** TLS verification failures Node reports (tls.connect): the broker's certificate is not trusted. */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_/
+
+/** Walks a platformatic error tree, `errors` and `cause` both (platformatic's findErrorBy does not
+ *  follow `cause`, where a connection's SASL and TLS failures sit). */
+function findInTree (error: unknown, match: (node: { code?: unknown, message?: unknown }) => boolean, depth = 0): { code?: unknown, message?: unknown, cause?: unknown } | null {
+  if (error === null || typeof error !== 'object' || depth > 12) return null
+  const node = error as { code?: unknown, message?: unknown, cause?: unknown, errors?: unknown }
+  if (match(node)) return node
+  for (const inner of [node.cause, ...(Array.isArray(node.errors) ? node.errors : [])]) {
+    const found = findInTree(inner, match, depth + 1)
+    if (found !== null) return found
+  }
+  return null
+}
+
+/** Why the broker refused this connection's security settings, or null when it did not. */
+export function securityProblem (error: unknown): string | null {
+  const auth = findInTree(error, n => n.code === 'PLT_KFK_AUTHENTICATION')
+  if (auth !== null) {
+    const reason = findInTree(auth.cause, n => n.code === 'PLT_KFK_PROTOCOL')?.message
+    if (reason !== undefined) {
+      const detail = reason === auth.message ? String(reason) : `${String(auth.message)} ${String(reason)}`
+      return `SASL authentication refused: ${detail} Check the mechanism, username and password.`
+    }
+    if (findInTree(auth.cause, n => n.message === 'Connection closed') !== null) {
+      return `SASL: ${String(auth.message)} (the broker closed the connection: a TLS listener reached without TLS?)`
+    }
+    return `SASL: ${String(auth.message)}`
+  }
+  const certificate = findInTree(error, n => typeof n.code === 'string' && CERTIFICATE_ERROR.test(n.code))
+  if (certificate !== null) return `TLS: the broker's certificate is not trusted (${String(certificate.message)}); a private CA needs its CA file`
+  const tls = findInTree(error, n => typeof n.message === 'string' && /Broker requires TLS|TLS handshake failed/.test(n.message))
+  if (tls !== null) return `TLS: ${String(tls.message)}`
+  return null
+}
+
 export function isRetriable (error: unknown): boolean {
   if (isRewardsError(error)) return error.retriable && error.code !== 'LOG_TRANSACTION_ABORTED'
   if (isFencingError(error)) return false
+  if (securityProblem(error) !== null) return false
   return isNetworkError(error) || protocolErrorOf(error, RETRIABLE_PROTOCOL_ERRORS) !== null
 }
 
@@ -51,6 +89,8 @@ export function toRewardsError (error: unknown, fallback: ErrorCode, message?: s
   const cause = error
   const detail = error instanceof Error ? `${message ?? fallback}: ${describeError(error)}` : message
   if (isFencingError(error)) return new RewardsError('LOG_PRODUCER_FENCED', detail, { cause })
+  const security = securityProblem(error)
+  if (security !== null) return new RewardsError('LOG_SECURITY', `${message ?? fallback}: ${security}`, { cause })
   if (isNetworkError(error)) return new RewardsError('LOG_CONNECTION', detail, { cause })
   if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || hasProtocolError(error, 'UNKNOWN_TOPIC_ID')) return new RewardsError('LOG_TOPIC_NOT_FOUND', detail, { cause })
   if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) return new RewardsError('LOG_REBALANCE_IN_PROGRESS', detail, { cause })

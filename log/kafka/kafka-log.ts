@@ -4,6 +4,7 @@
 import type { GroupConsumer, GroupConsumerOptions, Log, LogProducer, PartitionReader, ProducerOptions } from '../log-port.ts'
 import { KafkaAdmin } from './kafka-admin.ts'
 import { KafkaClient } from './kafka-client.ts'
+import type { KafkaSecurity } from './kafka-client.ts'
 import { KafkaGroupConsumer } from './kafka-group-consumer.ts'
 import { KafkaPartitionReader } from './kafka-partition-reader.ts'
 import { KafkaProducer } from './kafka-producer.ts'
@@ -13,6 +14,8 @@ export interface KafkaLogOptions {
   readonly brokers: string[]
   readonly clientId: string
   readonly connectTimeoutMs?: number
+  /** SASL / TLS for every connection; absent: plaintext. */
+  readonly security?: KafkaSecurity
 }
 
 export class KafkaLog implements Log {

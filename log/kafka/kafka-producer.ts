@@ -34,6 +34,7 @@ export class KafkaProducer implements LogProducer {
     this.#transactionalId = options.transactionalId
     this.#pool = client.createPool(30_000, options.clientId)
     this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
+      ...client.connectionOptions,
       clientId: options.clientId,
       bootstrapBrokers: client.brokers.map(b => `${b.host}:${b.port}`),
       idempotent: true,
