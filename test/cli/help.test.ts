@@ -13,7 +13,8 @@ const COMMANDS: Array<{ args: string[], mentions: string[] }> = [
   { args: ['store'], mentions: ['get', 'scan'] },
   { args: ['store', 'get'], mentions: ['<store>', '<key>', '--data-dir'] },
   { args: ['store', 'scan'], mentions: ['--prefix', '--limit'] },
-  { args: ['config'], mentions: ['--json', 'REWARDS_DATABASE_URL'] }
+  { args: ['config'], mentions: ['--json', 'REWARDS_DATABASE_URL'] },
+  { args: ['report'], mentions: ['points-issued', 'points-redeemed', 'top-members', 'dlq-codes', '--from', '--to', '--source', '--property', '--limit', '--format', 'REWARDS_DATABASE_URL'] }
 ]
 
 for (const { args, mentions } of COMMANDS) {
