@@ -48,6 +48,8 @@ export interface BytesStore {
   write (entries: ReadonlyArray<{ key: Buffer, value: Buffer | null }>): Promise<void>
   range (from: Buffer | undefined, to: Buffer | undefined, options?: RangeOptions): Array<[Buffer, Buffer]>
   approximateNumEntries (): number
+  /** Bytes the store takes on disk and in memory, estimated; persistent stores only. */
+  approximateSizeBytes? (): number
   close (): Promise<void>
 }
 

@@ -162,6 +162,13 @@ export class RocksDbStore implements BytesStore {
     return Number.isFinite(value) ? value : 0
   }
 
+  /** Live data in SST files plus the memtables (RocksDB's estimates; cheap property reads). */
+  approximateSizeBytes (): number {
+    const db = this.#open()
+    const bytes = Number(db.getProperty('rocksdb.estimate-live-data-size')) + Number(db.getProperty('rocksdb.cur-size-all-mem-tables'))
+    return Number.isFinite(bytes) ? bytes : 0
+  }
+
   async close (): Promise<void> {
     const db = this.#db
     if (db === undefined) return

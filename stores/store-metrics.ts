@@ -21,6 +21,8 @@ function getOrCreate<M> (registry: Registry, name: string, create: () => M): M {
 export class StoreMetrics {
   /** Entries per store and task (approximateNumEntries, sampled by the runtime). */
   readonly storeEntries: Gauge<Labels>
+  /** Estimated bytes per store and task (RocksDB live data + memtables, sampled by the runtime). */
+  readonly storeSize: Gauge<Labels>
   /** Changelog records applied while restoring. */
   readonly restoreRecords: Counter<Labels>
   /** Changelog records still to restore (end offset − position); 0 when restored. */
@@ -37,6 +39,9 @@ export class StoreMetrics {
     this.storeEntries = getOrCreate(registry, `${prefix}store_entries`, () => new Gauge({
       name: `${prefix}store_entries`, help: 'Approximate number of entries in a state store, per task', labelNames, registers
     }))
+    this.storeSize = getOrCreate(registry, `${prefix}store_size_bytes`, () => new Gauge({
+      name: `${prefix}store_size_bytes`, help: 'Estimated size of a state store (RocksDB live data and memtables), per task', labelNames, registers
+    }))
     this.restoreRecords = getOrCreate(registry, `${prefix}store_restore_records_total`, () => new Counter({
       name: `${prefix}store_restore_records_total`, help: 'Changelog records restored into a state store', labelNames, registers
     }))
@@ -51,6 +56,11 @@ export class StoreMetrics {
   setEntries (task: string, store: string, entries: number): void {
     this.#track(task, store)
     this.storeEntries.set({ store, task }, entries)
+  }
+
+  setSizeBytes (task: string, store: string, bytes: number): void {
+    this.#track(task, store)
+    this.storeSize.set({ store, task }, bytes)
   }
 
   restored (task: string, store: string, records: number, remaining: number): void {
@@ -83,6 +93,7 @@ export class StoreMetrics {
     for (const store of stores) {
       const labels = { store, task }
       this.storeEntries.remove(labels)
+      this.storeSize.remove(labels)
       this.restoreRecords.remove(labels)
       this.restoreRemaining.remove(labels)
       this.flushDuration.remove(labels)

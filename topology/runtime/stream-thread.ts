@@ -239,6 +239,7 @@ export class StreamThread implements RebalanceListener {
       for (const { task, state } of tasks) {
         await task.postCommit()
         for (const [store, entries] of state.approximateEntries()) this.#o.metrics.stores.setEntries(task.name, store, entries)
+        for (const [store, bytes] of state.approximateSizesBytes()) this.#o.metrics.stores.setSizeBytes(task.name, store, bytes)
       }
       if (!this.#exactlyOnce && offsets.length > 0) await this.#consumer!.commitOffsets(offsets)
       end()

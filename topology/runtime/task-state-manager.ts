@@ -178,6 +178,16 @@ export class TaskStateManager {
     return out
   }
 
+  /** Estimated bytes of each store that can tell (RocksDB). */
+  approximateSizesBytes (): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const [name, s] of this.#stores) {
+      const bytes = s.caching.inner.approximateSizeBytes?.()
+      if (bytes !== undefined) out.set(name, bytes)
+    }
+    return out
+  }
+
   /** Records that a commit appended changelog records up to `offset` (exclusive) on `tp`. */
   advanceChangelog (tp: TopicPartition, nextOffset: bigint): void {
     const key = checkpointKey(tp)
