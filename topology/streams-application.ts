@@ -15,7 +15,7 @@ import { describeAsMermaid, describeAsText, describeTopology, type TopologyDescr
 import type { AssignmentInfo } from './runtime/co-partition-assignor.ts'
 import { EngineMetrics } from './runtime/engine-metrics.ts'
 import { changelogTopicName, taskIdToString } from './runtime/stream-task.ts'
-import { StreamThread } from './runtime/stream-thread.ts'
+import { StreamThread, type TaskRestored } from './runtime/stream-thread.ts'
 import { resolveStreamsConfig, type StreamsConfig, type StreamsConfigInput } from './runtime/streams-config.ts'
 import type { Subtopology, Topology } from './topology.ts'
 
@@ -58,6 +58,7 @@ export class StreamsApplication {
   readonly #subtopologies: Subtopology[]
   readonly #stateDirectory: StateDirectory
   readonly #listeners = new Set<StateListener>()
+  readonly #restoreListeners = new Set<(restored: TaskRestored) => void>()
   readonly #clock: () => number
   #state: ApplicationState = 'CREATED'
   #thread: StreamThread | undefined
@@ -86,6 +87,12 @@ export class StreamsApplication {
   onStateChange (listener: StateListener): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
+  }
+
+  /** Called each time a task has restored its stores, before it runs (the processor role logs it). */
+  onTaskRestored (listener: (restored: TaskRestored) => void): () => void {
+    this.#restoreListeners.add(listener)
+    return () => this.#restoreListeners.delete(listener)
   }
 
   /** Resolves once the application is in `state` (rejects if it reaches ERROR or NOT_RUNNING first). */
@@ -118,7 +125,12 @@ export class StreamsApplication {
       clock: this.#clock,
       onAssignment: info => { this.#assignment = info },
       onRebalancing: () => { if (this.#state === 'RUNNING') this.#transition('REBALANCING') },
-      onRunning: () => { if (this.#state === 'REBALANCING') this.#transition('RUNNING') }
+      onRunning: () => { if (this.#state === 'REBALANCING') this.#transition('RUNNING') },
+      onTaskRestored: restored => {
+        for (const l of this.#restoreListeners) {
+          try { l(restored) } catch { /* a listener's failure is its own */ }
+        }
+      }
     })
     try {
       await this.#thread.start(error => this.#fail(error))

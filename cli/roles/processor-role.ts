@@ -48,6 +48,11 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
           applicationServer: ctx.advertisedAddress()
         }
       })
+      // `event: restore.completed` with durationMs is what the AWS RestoreTime alarm's metric
+      // filter reads (infra/aws/lib/alarms.ts); Prometheus has rewards_task_restore_duration_seconds.
+      app.onTaskRestored(({ task, durationMs, records }) => {
+        logger.info({ event: 'restore.completed', task, durationMs: Math.round(durationMs), records }, `task ${task} restored ${records} changelog record(s) in ${Math.round(durationMs)} ms`)
+      })
       app.onStateChange((next, old, error) => {
         logger.info({ from: old, to: next }, `stream application ${old} -> ${next}`)
         if (next === 'ERROR') ctx.fatal(error ?? app?.error ?? new Error('stream application failed'))

@@ -13,7 +13,7 @@ import { parse as parseYaml } from 'yaml'
 import { ROOT } from '../cli/cli-helpers.ts'
 import { waitFor } from '../archive/archive-helpers.ts'
 import { grafanaToPromQL, parsePromQL } from './promql-names.ts'
-import { sampleSum, scrapeDrivenPlatform, type RunningPlatform, type Scrape } from './platform-scrape.ts'
+import { sampleSum, scrapeDrivenPlatform, type RunningPlatform } from './platform-scrape.ts'
 
 /** The roles started for the check. Rows of docs/metrics.md for other roles are not required. */
 const ROLES = ['processor', 'api', 'archiver', 'auth']
@@ -89,7 +89,7 @@ async function drive (p: RunningPlatform): Promise<void> {
 
 t.test('a running platform exports what docs/metrics.md, the dashboard and the alert rules say', async t => {
   let topics: RunningPlatform['topics'] | undefined
-  const scrape: Scrape = await scrapeDrivenPlatform(t, ROLES, async p => { topics = p.topics; await drive(p) }, text =>
+  const scrape = await scrapeDrivenPlatform(t, ROLES, async p => { topics = p.topics; await drive(p) }, text =>
     sampleSum(text, 'rewards_dlq_records_total', { topic: topics!.rewardEventsDlq, code: 'MALFORMED_JSON' }) >= 1 &&
     sampleSum(text, 'rewards_duplicate_records_total', { topic: topics!.rewardEvents }) >= 2 &&
     sampleSum(text, 'rewards_archive_rows_total', { topic: topics!.rewardEventsDlq }) >= 1 &&
@@ -98,6 +98,13 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
     /^rewards_consumer_lag_records\{/m.test(text) &&
     /^rewards_archive_lag_records\{/m.test(text) &&
     /^rewards_store_entries\{/m.test(text))
+
+  t.test('each task\'s restore is timed and logged (the AWS RestoreTime alarm reads the log line)', async t => {
+    const logged = scrape.logLines.filter(l => l.event === 'restore.completed')
+    t.same(logged.map(l => l.task).sort(), ['0_0', '0_1', '0_2'], 'one restore.completed line per task')
+    t.ok(logged.every(l => Number.isInteger(l.durationMs) && (l.durationMs as number) >= 0), 'with durationMs')
+    t.equal(sampleSum(scrape.text, 'rewards_task_restore_duration_seconds_count'), 3, 'rewards_task_restore_duration_seconds counts the three')
+  })
 
   t.test('docs/metrics.md lists every exported metric, and only exported ones', async t => {
     const rows = docRows(readFileSync(DOC, 'utf8'))

@@ -13,7 +13,7 @@ import { platformTopics } from '../../lib/platform-topics.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import { ClientStore } from '../../api/auth/client-store.ts'
 import { createTestDatabase, openMigrated, waitFor } from '../archive/archive-helpers.ts'
-import { brokers, cleanEnv, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
+import { brokers, cleanEnv, RunningCli, unique, waitForStatus, type LogLine } from '../cli/cli-helpers.ts'
 
 export interface Scrape {
   /** The exposition text as served. */
@@ -75,7 +75,7 @@ export interface RunningPlatform {
 
 /** Starts the platform with `roles`, drives it, waits until `settled(metricsText)` holds, and
  *  returns the final scrape. Everything it creates is removed in t's teardown. */
-export async function scrapeDrivenPlatform (t: Test, roles: readonly string[], drive: (p: RunningPlatform) => Promise<void>, settled: (text: string) => boolean): Promise<Scrape> {
+export async function scrapeDrivenPlatform (t: Test, roles: readonly string[], drive: (p: RunningPlatform) => Promise<void>, settled: (text: string) => boolean): Promise<Scrape & { readonly logLines: readonly LogLine[] }> {
   const prefix = `${unique('metrics')}.`
   const appId = unique('metrics-app')
   const database = await createTestDatabase('metrics_test')
@@ -131,5 +131,5 @@ export async function scrapeDrivenPlatform (t: Test, roles: readonly string[], d
   cli.child.kill('SIGTERM')
   const exit = await cli.waitForExit(60_000)
   t.same(exit, { code: 0, signal: null }, 'the platform stops cleanly after the scrape')
-  return parseExposition(last)
+  return { ...parseExposition(last), logLines: cli.lines }
 }

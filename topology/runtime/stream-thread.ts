@@ -32,6 +32,14 @@ export interface StreamThreadOptions {
   readonly onAssignment: (info: AssignmentInfo | null) => void
   readonly onRebalancing: () => void
   readonly onRunning: () => void
+  /** A task's stores are restored (records applied from the changelogs, 0 after a checkpoint). */
+  readonly onTaskRestored?: (restored: TaskRestored) => void
+}
+
+export interface TaskRestored {
+  readonly task: string
+  readonly durationMs: number
+  readonly records: number
 }
 
 const PROCESS_BATCH = 500
@@ -427,7 +435,9 @@ export class StreamThread implements RebalanceListener {
           metrics.stores.restored(p.task, p.store, p.restored - (done.get(p.store) ?? 0), p.total - p.restored)
           done.set(p.store, p.restored)
         })
-        metrics.taskRestoreDuration.observe((performance.now() - restoreStart) / 1000)
+        const restoreMs = performance.now() - restoreStart
+        metrics.taskRestoreDuration.observe(restoreMs / 1000)
+        this.#o.onTaskRestored?.({ task: name, durationMs: restoreMs, records: [...done.values()].reduce((a, b) => a + b, 0) })
         task.initialize()
       } catch (error) {
         this.#active.delete(name)
