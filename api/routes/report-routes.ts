@@ -16,7 +16,7 @@ import Type, { type TSchema } from 'typebox'
 import type { Registry } from 'prom-client'
 import type { Queryable } from '../../lib/db/database.ts'
 import type { RewardsTopics } from '../../processors/rewards/topics.ts'
-import { MAX_LIMIT, REPORTS, ReportParamsError, runReport, type RawReportParams, type ReportDefinition } from '../../processors/reports/index.ts'
+import { MAX_LIMIT, REPORTS, ReportParamsError, reportMetrics, runReport, type RawReportParams, type ReportDefinition } from '../../processors/reports/index.ts'
 import { sendApiError } from '../api-errors.ts'
 import type { ScopeGuard } from '../auth/require-scope.ts'
 import { COMMON_ERRORS } from '../schemas.ts'
@@ -57,6 +57,8 @@ export function reportResponseSchema (report: ReportDefinition<object>): TSchema
 }
 
 export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app, options) => {
+  // Registered now, so /metrics lists the histogram before the first report is asked for.
+  if (options.registry !== undefined) reportMetrics(options.registry)
   for (const report of REPORTS.values()) {
     const allowed = new Set(['from', 'to', 'limit', ...report.filters])
     app.get<{ Querystring: RawReportParams }>(`/v1/reports/${report.name}`, {
