@@ -2,6 +2,7 @@
 // current); a wiped state dir is restored from the changelog and answers exactly the same.
 import t from 'tap'
 import { rmSync } from 'node:fs'
+import type { Histogram } from 'prom-client'
 import type { Log } from '../../../log/log-port.ts'
 import { Serdes } from '../../../topology/serdes.ts'
 import { StreamsApplication } from '../../../topology/streams-application.ts'
@@ -29,8 +30,8 @@ async function restoredRecords (app: StreamsApplication): Promise<number> {
 
 /** Tasks whose restore was timed into rewards_task_restore_duration_seconds. */
 async function timedRestores (app: StreamsApplication): Promise<number> {
-  const metric = (await app.registry.getMetricsAsJSON()).find(m => m.name === 'rewards_task_restore_duration_seconds')
-  return metric?.values.find(v => v.metricName === 'rewards_task_restore_duration_seconds_count')?.value ?? 0
+  const histogram = app.registry.getSingleMetric('rewards_task_restore_duration_seconds') as Histogram | undefined
+  return (await histogram?.get())?.values.find(v => v.metricName === 'rewards_task_restore_duration_seconds_count')?.value ?? 0
 }
 
 for (const backend of BACKENDS) {
