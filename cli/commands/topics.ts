@@ -3,14 +3,14 @@
 // are created by the stream application itself on start.
 import { Command } from 'commander'
 import { openLogFromConfig, describeLogLocation } from '../../lib/open-log.ts'
-import { ensurePlatformTopics } from '../../lib/platform-topics.ts'
+import { ensureNotificationsDlqTopic, ensurePlatformTopics } from '../../lib/platform-topics.ts'
 import { action, configFrom, withConfigOptions, write, type CliContext } from '../cli-context.ts'
 import { formatTable } from '../format-table.ts'
 
 export function topicsCommand (ctx: CliContext): Command {
   const topics = new Command('topics').description('Manage the platform topics')
   const create = new Command('create')
-    .description('Create reward-events and redeem-events (co-partitioned, REWARDS_PARTITIONS partitions), reward-confirmed, redeem-confirmed and both -dlq topics, when missing')
+    .description('Create reward-events and redeem-events (co-partitioned, REWARDS_PARTITIONS partitions), reward-confirmed, redeem-confirmed and both -dlq topics (and notifications-dlq with a notifications file), when missing')
     .option('--json', 'print the outcome as JSON')
     .addHelpText('after', '\nExamples:\n  rewards topics create --kafka-brokers 127.0.0.1:9092 --partitions 12\n  REWARDS_TOPIC_PREFIX=staging. rewards topics create')
   withConfigOptions(create)
@@ -19,6 +19,8 @@ export function topicsCommand (ctx: CliContext): Command {
     const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-topics-cli` })
     try {
       const outcome = await ensurePlatformTopics(log, config)
+      // The notifications DLQ only when partner webhooks are configured (docs/notifications.md).
+      if (config.notificationsFile !== null) outcome.push(await ensureNotificationsDlqTopic(log, config))
       if (create.opts<{ json?: boolean }>().json === true) {
         await write(ctx.out, JSON.stringify({ log: log.kind, topics: outcome }, null, 2))
       } else {
