@@ -161,8 +161,11 @@ export async function startSaslSslBroker (options: SaslSslBrokerOptions): Promis
     const logFile = join(dir, 'broker.log')
     const logFd = openSync(logFile, 'a')
     // stdout is piped (to see "started") and copied to the log; stderr goes straight to it.
-    broker = spawn('java', ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', logConfig, '-cp', `${libs}/*`, 'kafka.Kafka', properties],
-      { stdio: ['ignore', 'pipe', logFd] })
+    const java = ['java', '-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', logConfig, '-cp', `${libs}/*`, 'kafka.Kafka', properties]
+    // setpriv --pdeathsig: the kernel kills the broker if the test process dies without stop()
+    // (a tap timeout, a crash), so no broker outlives its test.
+    const [command, ...args] = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--', ...java] : java
+    broker = spawn(command!, args, { stdio: ['ignore', 'pipe', logFd] })
     closeSync(logFd)
     broker.stdout?.on('data', (chunk: Buffer) => { try { writeFileSync(logFile, chunk, { flag: 'a' }) } catch { /* removed by stop() */ } })
     await awaitStarted(broker, logFile, options.startTimeoutMs ?? 180_000)
