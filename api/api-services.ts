@@ -1,17 +1,19 @@
 // What the API's routes share in one process, opened once per HTTP server and closed when it
 // closes (onClose): the database of the built-in token server (clients and signing keys, with
-// migrations applied), the token verifier and scope guard, and the shared cache (Redis or
-// in-process). The processor role (internal query routes) and the api role (public routes) both
+// migrations applied; the process's one handle, shared with the archiver: lib/db/shared-database.ts),
+// the token verifier and scope guard, and the shared cache (Redis or in-process). The processor role (internal query routes) and the api role (public routes) both
 // use it, so a `--role all` process has one of each.
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { RewardsConfig } from '../lib/config.ts'
-import { openDatabase, type Database } from '../lib/db/database.ts'
+import type { Database } from '../lib/db/database.ts'
 import { migrate } from '../lib/db/migrate.ts'
+import { acquireDatabase } from '../lib/db/shared-database.ts'
 import type { Logger } from '../lib/logger.ts'
 import { apiSettings, type ApiSettings } from './api-settings.ts'
 import { ClientStore } from './auth/client-store.ts'
+import { importLegacyAuthDatabase } from './auth/legacy-auth-pg.ts'
 import { scopeGuard, type ScopeGuard } from './auth/require-scope.ts'
 import { SigningKeys } from './auth/signing-keys.ts'
 import { TokenVerifier } from './auth/token-verifier.ts'
@@ -41,11 +43,26 @@ export interface ApiServicesInput {
   readonly db?: Database
 }
 
-/** Where the token server's tables live: the configured PostgreSQL, or, embedded, a PGlite of its
- *  own in <dataDir>/auth-pg (PGlite is one handle per directory, and the archiver holds
- *  <dataDir>/pg in the same process). `rewards clients` opens the same. */
+/** Where the token server's tables live: the configured PostgreSQL or, embedded, the archive's
+ *  PGlite in <dataDir>/pg (one database, one migration set: lib/db/migrations). `rewards clients`
+ *  opens the same (or, while `rewards start` holds it, asks the platform). */
 export function authDatabaseConfig (config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir'>): { databaseUrl: string | null, dataDir: string, pgDir: string } {
-  return { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: join(config.dataDir, 'auth-pg') }
+  return { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: join(config.dataDir, 'pg') }
+}
+
+/** Opens (or shares) the token server's database, migrated, with the clients of an older
+ *  <dataDir>/auth-pg imported once. */
+export async function openAuthDatabase (config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir'>, logger?: Logger): Promise<Database> {
+  const db = await acquireDatabase(authDatabaseConfig(config))
+  try {
+    await migrate(db)
+    const legacy = await importLegacyAuthDatabase(db, config.dataDir)
+    if (legacy !== undefined) logger?.info(legacy, `imported ${legacy.imported} OAuth client(s) from ${legacy.from} (renamed ${legacy.from}.imported)`)
+    return db
+  } catch (error) {
+    await db.close()
+    throw error
+  }
 }
 
 export async function openApiServices (input: ApiServicesInput): Promise<ApiServices> {
@@ -54,12 +71,11 @@ export async function openApiServices (input: ApiServicesInput): Promise<ApiServ
   let db: Database | null = null
   const ownsDb = input.db === undefined
   if (builtIn) {
-    db = input.db ?? await openDatabase(authDatabaseConfig(input.config))
-    try {
+    if (input.db !== undefined) {
+      db = input.db
       await migrate(db)
-    } catch (error) {
-      if (ownsDb) await db.close()
-      throw error
+    } else {
+      db = await openAuthDatabase(input.config, input.logger)
     }
   }
   const keys = db === null ? undefined : new SigningKeys(db, { retiredKeyGraceMs: (settings.tokenTtlSeconds + 60) * 1000, rotateAfterMs: settings.keyRotationMs })

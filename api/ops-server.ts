@@ -56,6 +56,10 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
     },
     // Bounded bodies: the largest legitimate body is a batch of 1000 events.
     bodyLimit: 4 * 1024 * 1024,
+    // Plugins open what the routes need before the server listens: the embedded PGlite database
+    // (WebAssembly) takes seconds to start, many more on a loaded machine; Fastify's default of
+    // 10 s failed start-up under load.
+    pluginTimeout: 120_000,
     return503OnClosing: true
     // The instance is typed with Fastify's default logger type (FastifyBaseLogger), which every
     // plugin of the project is written against; with loggerInstance Fastify infers pino's own
