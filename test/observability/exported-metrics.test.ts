@@ -6,6 +6,7 @@
 //      description) and every metric and label they use is exported.
 // One platform run (platform-scrape.ts) on the real Kafka broker, PostgreSQL and Redis serves all
 // three. To cover a new role: add it to ROLES and drive what creates its series in drive().
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -198,6 +199,10 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
       }
     }
     t.equal(new Set(alerts).size, alerts.length, 'unique alert names')
+    // Prometheus' own checker where it is installed (not needed: the checks above cover the format).
+    const promtool = spawnSync('promtool', ['check', 'rules', ALERTS], { encoding: 'utf8' })
+    if (promtool.error === undefined) t.equal(promtool.status, 0, `promtool check rules: ${promtool.stdout}${promtool.stderr}`)
+    else t.comment('promtool not installed: rule file checked structurally only')
     const example = parseYaml(readFileSync(PROMETHEUS_EXAMPLE, 'utf8')) as { rule_files?: string[], scrape_configs?: Array<{ job_name?: string }> }
     t.same(example.rule_files, ['rewards-alerts.yml'], 'the example Prometheus configuration loads these rules')
     t.ok(example.scrape_configs?.some(c => /^rewards/.test(c.job_name ?? '')), 'with a scrape job RewardsInstanceDown selects (job=~"rewards.*")')
