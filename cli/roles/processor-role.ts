@@ -4,6 +4,7 @@ import { ensurePlatformTopics } from '../../lib/platform-topics.ts'
 import { describeLogLocation } from '../../lib/open-log.ts'
 import { StreamsApplication } from '../../topology/streams-application.ts'
 import type { Role, RoleContext } from './role.ts'
+import { restoreCompletedLog } from './restore-completed-log.ts'
 import { apiServicesFor } from '../../api/api-services.ts'
 import { registerStreamsQueries } from '../../api/streams-queries.ts'
 
@@ -49,9 +50,10 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
         }
       })
       // `event: restore.completed` with durationMs is what the AWS RestoreTime alarm's metric
-      // filter reads (infra/aws/lib/alarms.ts); Prometheus has rewards_task_restore_duration_seconds.
-      app.onTaskRestored(({ task, durationMs, records }) => {
-        logger.info({ event: 'restore.completed', task, durationMs: Math.round(durationMs), records }, `task ${task} restored ${records} changelog record(s) in ${Math.round(durationMs)} ms`)
+      // filter reads (restore-completed-log.ts); Prometheus has rewards_task_restore_duration_seconds.
+      app.onTaskRestored(restored => {
+        const { fields, message } = restoreCompletedLog(restored)
+        logger.info(fields, message)
       })
       app.onStateChange((next, old, error) => {
         logger.info({ from: old, to: next }, `stream application ${old} -> ${next}`)

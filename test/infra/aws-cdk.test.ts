@@ -9,7 +9,10 @@ import { Match } from 'aws-cdk-lib/assertions'
 import { buildApp } from '../../infra/aws/lib/build-app.ts'
 import { environments } from '../../infra/aws/lib/environments.ts'
 import type { EnvironmentName } from '../../infra/aws/lib/environments.ts'
+import { SETTINGS } from '../../lib/config.ts'
+import { restoreCompletedLog } from '../../cli/roles/restore-completed-log.ts'
 import { dummyCertificate, synthesize } from './cdk-synth.ts'
+import { matchesJsonFilter } from './cloudwatch-json-filter.ts'
 
 type Resources = ReturnType<typeof synthesize>['resources']
 const ofType = (resources: Resources, type: string) => Object.entries(resources).filter(([, r]) => r.Type === type)
@@ -116,6 +119,9 @@ for (const name of ['dev', 'staging', 'prod'] as EnvironmentName[]) {
         t.same(secretsOf(container), expectedSecrets[role], `${role}: only the secrets it uses`)
         const environment = container.Environment as Array<{ Name: string, Value: unknown }>
         t.ok(environment.every(e => e.Name.startsWith('REWARDS_')), `${role}: configured only by REWARDS_*`)
+        // A name lib/config.ts does not know would be silently ignored by the app.
+        const unknown = [...environment.map(e => e.Name), ...secretsOf(container)].filter(n => !SETTINGS.some(s => s.env === n))
+        t.same(unknown, [], `${role}: every variable it sets is one lib/config.ts reads`)
         t.notMatch(JSON.stringify(environment), /password|secret|:\/\/[^/]*@/i, `${role}: no credentials in the environment`)
         t.ok(environment.some(e => e.Name === 'REWARDS_METRICS_PORT' && e.Value !== String(8080)), `${role}: /metrics off the load-balanced listener`)
         t.equal(container.ReadonlyRootFilesystem, true)
@@ -171,6 +177,18 @@ for (const name of ['dev', 'staging', 'prod'] as EnvironmentName[]) {
       t.ok(alarms.every(a => (a.AlarmActions as unknown[]).length === 1), 'every alarm notifies the SNS topic')
       rewards.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'MaxOffsetLag', Namespace: 'AWS/Kafka', Dimensions: Match.arrayWith([{ Name: 'Consumer Group', Value: 'rewards' }]) })
       rewards.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: Match.stringLikeRegexp('restore\\.completed'), MetricTransformations: [Match.objectLike({ MetricValue: '$.durationMs' })] })
+      // The deployed filter against the line the processor really writes (restore-completed-log.ts,
+      // in pino's shape): it matches, and its metric value is the number of milliseconds.
+      const restoreFilter = ofType(resources, 'AWS::Logs::MetricFilter').map(([, r]) => r.Properties ?? {})
+        .find(p => (p.MetricTransformations as Array<{ MetricName: string }>)[0]?.MetricName === 'RestoreDurationMs')
+      const pattern = restoreFilter?.FilterPattern as string
+      const { fields, message } = restoreCompletedLog({ task: '0_2', durationMs: 4321.4, records: 1200 })
+      const line = { level: 'info', time: new Date().toISOString(), pid: 7, role: 'processor', ...fields, msg: message }
+      t.ok(matchesJsonFilter(pattern, JSON.stringify(line)), `${pattern} matches the processor's restore.completed line`)
+      const valuePath = (restoreFilter?.MetricTransformations as Array<{ MetricValue: string }>)[0]?.MetricValue ?? ''
+      t.equal((line as Record<string, unknown>)[valuePath.replace(/^\$\./, '')], 4321, 'its metric value is the duration in whole ms')
+      t.notOk(matchesJsonFilter(pattern, JSON.stringify({ ...line, event: 'restore.started' })), 'and not other events')
+      t.notOk(matchesJsonFilter(pattern, JSON.stringify({ ...line, durationMs: undefined })), 'nor a line without durationMs')
       rewards.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() })
       for (const [, group] of ofType(resources, 'AWS::Logs::LogGroup')) t.equal(group.Properties?.RetentionInDays, config.logRetentionDays)
     })

@@ -7,6 +7,7 @@ import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
+import { SETTINGS } from '../../lib/config.ts'
 import { repoRoot } from './dockerfile.ts'
 import { loadValidator, strictValidate } from './k8s-strict.ts'
 
@@ -90,6 +91,10 @@ t.test('pods: probes, configuration, restricted security', async t => {
   const secretKeys = Object.keys((parseAllDocuments(readFileSync(join(dir, 'secret.example.yaml'), 'utf8'))[0]?.toJS() as { stringData: Record<string, string> }).stringData)
   const configKeys = Object.keys(find('ConfigMap', 'rewards-config')?.data ?? {})
   t.ok([...configKeys, ...secretKeys].every(k => k.startsWith('REWARDS_')), 'only REWARDS_* configuration')
+  // A name lib/config.ts does not know would be silently ignored by the app.
+  const envNames = objects.flatMap(o => podSpec(o)?.containers.flatMap(c => (c.env ?? []).map(e => e.name)) ?? [])
+  const unknown = [...new Set([...configKeys, ...secretKeys, ...envNames])].filter(n => !SETTINGS.some(s => s.env === n))
+  t.same(unknown, [], 'every variable the manifests set is one lib/config.ts reads')
   for (const workload of objects.filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
     const pod = podSpec(workload)
     const container = pod?.containers[0]
