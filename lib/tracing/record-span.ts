@@ -27,6 +27,9 @@ export function startRecordSpan (record: LogRecord, applicationId: string, taskN
       [ATTR.consumerGroup]: applicationId,
       [ATTR.task]: taskName
     })
+    // The HTTP request that produced the record, when it came through the API.
+    const requestId = record.headers['x-request-id']
+    if (requestId !== undefined) span.setAttribute(ATTR.requestId, requestId.toString('utf8'))
   }
   return span
 }

@@ -122,7 +122,7 @@ t.test('POST with traceparent → one trace: HTTP, produce, process and archive 
   t.equal(parentOf(produce), http.spanContext().spanId, 'the produce span is the child of the HTTP span')
   t.match(produce.attributes, { 'messaging.system': 'kafka', 'messaging.destination.name': topics.rewardEvents, 'messaging.batch.message_count': 1 })
   t.equal(parentOf(processed), produce.spanContext().spanId, 'the process span is the child of the produce span (from the record\'s traceparent)')
-  t.match(processed.attributes, { 'messaging.destination.name': topics.rewardEvents, 'messaging.consumer.group.name': appId, 'rewards.task': '0_0' })
+  t.match(processed.attributes, { 'messaging.destination.name': topics.rewardEvents, 'messaging.consumer.group.name': appId, 'rewards.task': '0_0', 'rewards.request_id': 'trace-test-req-1' })
   const kafkaSend = spans.filter(s => s.kind === SpanKind.CLIENT && parentOf(s) === produce.spanContext().spanId)
   t.ok(kafkaSend.some(s => s.name === 'kafka send'), `the Kafka client's send is a client span under the produce span (${kafkaSend.map(s => s.name).join(', ')})`)
   t.ok(spans.some(s => s.kind === SpanKind.CLIENT && s.name === 'kafka Produce'), 'and so is its Produce request')
