@@ -19,7 +19,8 @@ export interface LoggerOptions {
 
 export const REDACT_PATHS = [
   'password', '*.password', 'databaseUrl', '*.databaseUrl', 'redisUrl', '*.redisUrl',
-  'clientSecret', '*.clientSecret', 'req.headers.authorization', 'headers.authorization'
+  'clientSecret', '*.clientSecret', 'req.headers.authorization', 'headers.authorization',
+  'kafkaSaslUsername', '*.kafkaSaslUsername', 'kafkaSaslPassword', '*.kafkaSaslPassword', 'sasl.password', '*.sasl.password'
 ]
 
 export function createLogger (options: LoggerOptions): Logger {
