@@ -35,7 +35,7 @@ export interface ApiServices {
 }
 
 export interface ApiServicesInput {
-  readonly config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'redisUrl'> & Partial<Pick<RewardsConfig, 'authIssuer' | 'authJwksUrl' | 'authAudience'>>
+  readonly config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'redisUrl'> & Partial<Pick<RewardsConfig, 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit'>>
   readonly settings: ApiSettings
   readonly registry: Registry
   readonly logger?: Logger
@@ -115,10 +115,12 @@ export function apiServicesFor (server: FastifyInstance, input: Omit<ApiServices
     const authIssuer = input.config.authIssuer ?? null
     const authJwksUrl = input.config.authJwksUrl ?? null
     const authAudience = input.config.authAudience ?? null
+    const apiRateLimit = input.config.apiRateLimit
     const settings = input.settings ?? apiSettings({
       issuer: authIssuer !== null ? () => authIssuer : () => `http://${input.advertisedAddress()}`,
       ...(authJwksUrl !== null ? { jwksUrl: authJwksUrl } : {}),
-      ...(authAudience !== null ? { audience: authAudience } : {})
+      ...(authAudience !== null ? { audience: authAudience } : {}),
+      ...(apiRateLimit !== undefined ? { apiRateLimit } : {})
     })
     services = openApiServices({ ...input, settings })
     perServer.set(server, services)

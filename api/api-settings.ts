@@ -15,6 +15,8 @@ export interface ApiSettings {
   readonly redemptionWaitMs: number
   readonly maxRedemptionWaitMs: number
   readonly tokenRateLimit: { readonly max: number, readonly windowMs: number }
+  /** Requests per client per /v1 route and window (api/routes/rate-limit.ts); null: no limit. */
+  readonly apiRateLimit: { readonly max: number, readonly windowMs: number } | null
   readonly forwardTimeoutMs: number
 }
 
@@ -26,6 +28,9 @@ export const API_DEFAULTS = Object.freeze({
   redemptionWaitMs: 3000,
   maxRedemptionWaitMs: 30_000,
   tokenRateLimit: Object.freeze({ max: 60, windowMs: 60_000 }),
+  // 1000 requests per second per client and route: far above a property gateway's steady rate,
+  // low enough that one runaway client cannot take the API from the others (REWARDS_API_RATE_LIMIT).
+  apiRateLimit: Object.freeze({ max: 1000, windowMs: 1000 }) as { readonly max: number, readonly windowMs: number } | null,
   forwardTimeoutMs: 2000
 })
 

@@ -4,6 +4,7 @@
 // document of all of them (GET /openapi.json). Registered beside the ops routes of
 // api/ops-server.ts, it inherits their request ids, error shape and HTTP metrics.
 import type { FastifyPluginAsync } from 'fastify'
+import { Registry } from 'prom-client'
 import type { LogProducer } from '../log/log-port.ts'
 import type { RewardsTopics } from '../processors/rewards/topics.ts'
 import type { ApiSettings } from './api-settings.ts'
@@ -16,6 +17,7 @@ import { collectOpenApi } from './openapi.ts'
 import type { MemberQueries } from './query/member-queries.ts'
 import { ingestRoutes } from './routes/ingest-routes.ts'
 import { memberRoutes } from './routes/member-routes.ts'
+import { rateLimitedGuard } from './routes/rate-limit.ts'
 import { reportRoutes, type ReportRoutesOptions } from './routes/report-routes.ts'
 import { addSharedSchemas } from './schemas.ts'
 
@@ -30,6 +32,8 @@ export interface PublicApiOptions {
   readonly tokenServer?: { readonly clients: ClientStore, readonly keys: SigningKeys }
   /** GET /v1/reports/… over the archive; absent: no report routes. */
   readonly reports?: Omit<ReportRoutesOptions, 'guard' | 'topics'>
+  /** For the rate limit's metric; default: a private registry. */
+  readonly registry?: Registry
 }
 
 export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, options) => {
@@ -47,16 +51,18 @@ export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, optio
       rateLimit: settings.tokenRateLimit
     })
   }
-  await app.register(memberRoutes, { queries: options.queries, guard: options.guard, cache: options.cache, balanceCacheTtlMs: settings.balanceCacheTtlMs })
+  // Every /v1 route: the token and scope, then the client's rate limit.
+  const guard = settings.apiRateLimit === null ? options.guard : rateLimitedGuard(options.guard, options.cache, settings.apiRateLimit, options.registry ?? new Registry())
+  await app.register(memberRoutes, { queries: options.queries, guard, cache: options.cache, balanceCacheTtlMs: settings.balanceCacheTtlMs })
   await app.register(ingestRoutes, {
     producer: options.producer,
     topics: options.topics,
     queries: options.queries,
-    guard: options.guard,
+    guard,
     cache: options.cache,
     redemptionWaitMs: settings.redemptionWaitMs,
     maxRedemptionWaitMs: settings.maxRedemptionWaitMs
   })
-  if (options.reports !== undefined) await app.register(reportRoutes, { ...options.reports, guard: options.guard, topics: options.topics })
+  if (options.reports !== undefined) await app.register(reportRoutes, { ...options.reports, guard, topics: options.topics })
   app.get('/openapi.json', { schema: { hide: true } }, async () => openapi())
 }

@@ -4,7 +4,8 @@
 //   forwarded  the same for members owned by the second processor instance (one more HTTP hop)
 // The hot-balance cache is off (--cacheTtlMs 0) so every query reaches a store; --cacheTtlMs 1000
 // measures the cached path instead. Two processor instances on Kafka (or the embedded log), the
-// load generator (autocannon) in a child process.
+// load generator (autocannon) in a child process. The per-client rate limit is on (its counter is
+// part of every request's cost) with a budget this one client cannot exhaust.
 //
 //   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--connections 20] [--members 200] [--cacheTtlMs 0]
 import { spawn } from 'node:child_process'
@@ -43,7 +44,7 @@ const bench = await openBenchLog(backendOf(opts.backend), run)
 const log = bench.log
 const topics = platformTopics({ topicPrefix: `${run}-` })
 await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 6 })
-const platform = await startPlatform({ log, topics, applicationId: run, settings: { balanceCacheTtlMs: opts.cacheTtlMs } })
+const platform = await startPlatform({ log, topics, applicationId: run, settings: { balanceCacheTtlMs: opts.cacheTtlMs, apiRateLimit: { max: 1_000_000_000, windowMs: 1000 } } })
 const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
 const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
 const bare = Fastify()

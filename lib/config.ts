@@ -80,6 +80,9 @@ export interface RewardsConfig {
   readonly authJwksUrl: string | null
   /** Expected token audience (`aud`); null → 'rewards-api'. */
   readonly authAudience: string | null
+  /** Per-client limit of each /v1 route (requests per window); null → no limit; undefined in
+   *  the type only for configurations built by hand (tests): the API's default then applies. */
+  readonly apiRateLimit?: { readonly max: number, readonly windowMs: number } | null
   /** Absolute path of the partner webhooks file; null → the notifications role does nothing. */
   readonly notificationsFile: string | null
   /** That file, validated, with each endpoint's secret read from the variable it names (masked
@@ -98,7 +101,7 @@ export interface RewardsConfig {
 export type SettingKey =
   | 'kafkaBrokers' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaTls' | 'kafkaTlsCaFile' | 'databaseUrl' | 'redisUrl' | 'dataDir' | 'httpHost' | 'httpPort' | 'applicationId'
   | 'processingGuarantee' | 'partitions' | 'logLevel' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
-  | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'notificationsFile'
+  | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'notificationsFile'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -137,6 +140,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'authIssuer', env: 'REWARDS_AUTH_ISSUER', flag: 'auth-issuer', valueName: 'url', description: 'expected token issuer (iss); with an external IdP, its issuer', defaultText: 'unset → this instance\'s base URL (built-in token server)' },
   { key: 'authJwksUrl', env: 'REWARDS_AUTH_JWKS_URL', flag: 'auth-jwks-url', valueName: 'url', description: 'external IdP JWKS URL (Keycloak, Cognito); replaces the built-in token server', defaultText: 'unset → built-in token server' },
   { key: 'authAudience', env: 'REWARDS_AUTH_AUDIENCE', flag: 'auth-audience', valueName: 'aud', description: 'expected token audience (aud)', defaultText: 'rewards-api' },
+  { key: 'apiRateLimit', env: 'REWARDS_API_RATE_LIMIT', flag: 'api-rate-limit', valueName: '<n>/<seconds>s|off', description: 'requests per client to each /v1 route per window (429 + Retry-After beyond)', defaultText: '1000/1s' },
   { key: 'notificationsFile', env: 'REWARDS_NOTIFICATIONS_FILE', flag: 'notifications-file', valueName: 'path', description: 'partner webhooks file (JSON, see docs/notifications.md)', defaultText: 'unset → no notifications' }
 ] satisfies SettingSpec[])
 
@@ -150,6 +154,9 @@ export const DEFAULTS = Object.freeze({
   logLevel: 'info' as LogLevel,
   topicPrefix: ''
 })
+
+/** REWARDS_API_RATE_LIMIT unset (the same as API_DEFAULTS.apiRateLimit of api/api-settings.ts). */
+const DEFAULT_API_RATE_LIMIT = Object.freeze({ max: 1000, windowMs: 1000 })
 
 /** Upper bound on REWARDS_PARTITIONS: far above what one group of properties needs, and low
  *  enough that a typo (120000) is caught instead of creating 120 000 partitions. */
@@ -251,6 +258,15 @@ const PARSERS: Record<SettingKey, (raw: string, cwd: string) => Parsed> = {
   authIssuer: raw => isHttpUrl(raw) ? { ok: true, value: raw } : { ok: false, allowed: 'an http(s) URL' },
   authJwksUrl: raw => isHttpUrl(raw) ? { ok: true, value: raw } : { ok: false, allowed: 'an http(s) URL' },
   authAudience: raw => /^[\x21-\x7e]{1,200}$/.test(raw) ? { ok: true, value: raw } : { ok: false, allowed: '1–200 printable characters without spaces' },
+  apiRateLimit: raw => {
+    if (raw === 'off') return { ok: true, value: null }
+    const m = /^(\d{1,9})\/(\d{1,5})s$/.exec(raw)
+    const max = m === null ? NaN : Number(m[1])
+    const seconds = m === null ? NaN : Number(m[2])
+    return max >= 1 && seconds >= 1 && seconds <= 3600
+      ? { ok: true, value: { max, windowMs: seconds * 1000 } }
+      : { ok: false, allowed: '<requests>/<seconds>s with 1 ≤ seconds ≤ 3600 (e.g. 1000/1s, 30000/60s), or off' }
+  },
   topicPrefix: raw => /^[A-Za-z0-9._-]{1,100}$/.test(raw)
     ? { ok: true, value: raw }
     : { ok: false, allowed: 'up to 100 characters of letters, digits, ".", "_" and "-"' },
@@ -337,6 +353,7 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     authIssuer: (values.authIssuer as string | undefined) ?? null,
     authJwksUrl: (values.authJwksUrl as string | undefined) ?? null,
     authAudience: (values.authAudience as string | undefined) ?? null,
+    apiRateLimit: values.apiRateLimit === undefined ? DEFAULT_API_RATE_LIMIT : values.apiRateLimit as { max: number, windowMs: number } | null,
     notificationsFile: (values.notificationsFile as string | undefined) ?? null,
     notifications: null,
     logDir: join(dataDir, 'log'),
@@ -421,6 +438,7 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     authIssuer: config.authIssuer ?? '(this instance\'s base URL)',
     authJwksUrl: config.authJwksUrl ?? '(built-in token server)',
     authAudience: config.authAudience ?? 'rewards-api',
+    apiRateLimit: config.apiRateLimit === undefined ? `${DEFAULT_API_RATE_LIMIT.max}/${DEFAULT_API_RATE_LIMIT.windowMs / 1000}s` : config.apiRateLimit === null ? 'off' : `${config.apiRateLimit.max}/${config.apiRateLimit.windowMs / 1000}s`,
     notificationsFile: config.notificationsFile ?? '(none)'
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))

@@ -46,6 +46,7 @@ export function apiRole (ctx: RoleContext): Role {
       cache: opened.cache,
       queries,
       topics: ctx.platform.topics,
+      registry: ctx.registry,
       reports: { db: () => reportsDb ?? sharedArchiveDatabase(ctx.server), registry: ctx.registry },
       producer: () => {
         producer ??= ctx.log().then(log => log.createProducer({ clientId: `${ctx.config.applicationId}-api-${process.pid}` }))

@@ -115,7 +115,7 @@ export async function startProcessor (platform: Platform, options: { stateDir?: 
     producer = producerOf(platform.log)
     await server.register(publicApi, {
       settings: platform.settings, guard: platform.services.guard, cache: platform.services.cache,
-      queries: new MemberQueries({ local: reader, owners: ownerMap(platform), registry }), topics: platform.topics, producer
+      queries: new MemberQueries({ local: reader, owners: ownerMap(platform), registry }), topics: platform.topics, producer, registry
     })
   }
   const { url, address } = await listen(server)
@@ -151,7 +151,7 @@ export async function startApiOnly (platform: Platform): Promise<Instance> {
   await server.register(publicApi, {
     settings: platform.settings, guard: platform.services.guard, cache: platform.services.cache,
     queries: new MemberQueries({ owners: ownerMap(platform), registry }),
-    topics: platform.topics, producer
+    topics: platform.topics, producer, registry
   })
   const { url, address } = await listen(server)
   return {

@@ -58,6 +58,7 @@ export async function startTestApi (options: {
     cache: services.cache,
     queries,
     topics: REWARDS_TOPICS,
+    registry,
     producer: options.producer ?? (() => Promise.reject(new Error('no producer in this test')))
   })
   await server.listen({ host: '127.0.0.1', port: 0 })

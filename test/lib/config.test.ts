@@ -69,6 +69,7 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   authIssuer: { raw: 'https://idp.example/realms/rewards', expect: 'https://idp.example/realms/rewards' },
   authJwksUrl: { raw: 'https://idp.example/realms/rewards/protocol/openid-connect/certs', expect: 'https://idp.example/realms/rewards/protocol/openid-connect/certs' },
   authAudience: { raw: 'rewards-api-eu', expect: 'rewards-api-eu' },
+  apiRateLimit: { raw: '30000/60s', expect: { max: 30000, windowMs: 60_000 } },
   notificationsFile: { raw: 'notifications.json', expect: notificationsFile }
 }
 
@@ -110,6 +111,7 @@ const BAD: Record<SettingKey, string[]> = {
   authIssuer: ['not a url', 'ftp://idp.example'],
   authJwksUrl: ['jwks.json', 'file:///etc/jwks.json'],
   authAudience: ['has space', 'x'.repeat(201)],
+  apiRateLimit: ['1000', '0/1s', '10/0s', '10/1m', 'on'],
   notificationsFile: ['no-such-notifications.json']
 }
 

@@ -1,0 +1,67 @@
+// Per-client rate limits of the /v1 routes: counted per client and route, shared by every API
+// instance through Redis, per instance without it; beyond the limit 429 RATE_LIMITED in the one
+// error shape with Retry-After and RateLimit-* headers, counted in
+// rewards_api_rate_limited_total{route}. Another client, or another route, is not affected.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { openEmbeddedLog } from '../../log/embedded/index.ts'
+import { ensurePlatformTopics } from '../../lib/platform-topics.ts'
+import { REWARDS_TOPICS } from '../../processors/rewards/index.ts'
+import { call, startApiOnly, startPlatform, type Instance, type Platform } from './api-harness.ts'
+
+const REDIS_URL = process.env.REWARDS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const LIMIT = { max: 5, windowMs: 60_000 }
+
+async function setUp (t: Test, redisUrl: string | null): Promise<{ platform: Platform, a: Instance, b: Instance }> {
+  const dir = mkdtempSync(join(tmpdir(), 'api-ratelimit-'))
+  const log = await openEmbeddedLog({ dir })
+  await ensurePlatformTopics(log, { topicPrefix: '', partitions: 2 })
+  const platform = await startPlatform({ log, topics: REWARDS_TOPICS, applicationId: `rl-${Date.now()}`, settings: { apiRateLimit: LIMIT }, redisUrl })
+  const a = await startApiOnly(platform)
+  const b = await startApiOnly(platform)
+  t.teardown(async () => {
+    await a.close()
+    await b.close()
+    await platform.close()
+    await log.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { platform, a, b }
+}
+
+t.test('with Redis: one budget per client and route across API instances', async t => {
+  const { platform, a, b } = await setUp(t, REDIS_URL)
+  const x = await platform.token(['balances:read', 'events:write'])
+  const y = await platform.token(['balances:read'])
+  const statuses: number[] = []
+  for (let i = 0; i < LIMIT.max; i++) statuses.push((await call(`${(i % 2 === 0 ? a : b).url}/v1/members/m-1/balance`, x)).status)
+  t.notOk(statuses.includes(429), `the first ${LIMIT.max} requests over both instances pass the limit (${statuses.join(' ')})`)
+  const first = await call(`${a.url}/v1/members/m-1/balance`, x)
+  t.equal(first.headers.get('ratelimit-limit'), String(LIMIT.max))
+  const refused = await call(`${b.url}/v1/members/m-2/balance`, x)
+  t.equal(refused.status, 429, 'the next one is refused, on the other instance too (counted in Redis)')
+  t.equal(refused.body.error.code, 'RATE_LIMITED')
+  t.match(refused.body.error.message, /More than 5 requests to GET \/v1\/members\/:memberId\/balance/)
+  const retryAfter = Number(refused.headers.get('retry-after'))
+  t.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter} s`)
+  t.equal(refused.headers.get('ratelimit-remaining'), '0')
+  t.match(await b.registry.metrics(), /rewards_api_rate_limited_total\{route="\/v1\/members\/:memberId\/balance"\} 1/, 'counted by route template')
+
+  t.not((await call(`${a.url}/v1/members/m-1/balance`, y)).status, 429, 'another client has its own budget')
+  const other = await call(`${a.url}/v1/events`, x, { body: [] })
+  t.equal(other.status, 400, 'another route has its own budget (and its own answer)')
+  t.equal((await call(`${a.url}/v1/members/m-1/balance`, 'not-a-token')).status, 401, 'no token: 401, not counted against anyone')
+})
+
+t.test('without Redis: the limit holds in process', async t => {
+  // (The harness's instances share one in-process cache; separate processes each have their own.)
+  const { platform, a } = await setUp(t, null)
+  t.equal(platform.services.cache.kind, 'memory')
+  const x = await platform.token(['balances:read'])
+  for (let i = 0; i < LIMIT.max; i++) t.not((await call(`${a.url}/v1/members/m-1/balance`, x)).status, 429)
+  const refused = await call(`${a.url}/v1/members/m-1/balance`, x)
+  t.equal(refused.status, 429, 'refused beyond the limit, counted in process')
+  t.ok(Number(refused.headers.get('retry-after')) >= 1, 'with Retry-After')
+})
