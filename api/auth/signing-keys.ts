@@ -5,11 +5,19 @@
 // retired key stays in the JWKS for `retiredKeyGraceMs` (at least the token lifetime), so every
 // token it signed can still be checked until it expires. A key older than `rotateAfterMs` is
 // rotated automatically on the next signing. Keys are cached in memory and reloaded every
-// `reloadIntervalMs`, or at once (at most every `minReloadIntervalMs`) when a token names an
-// unknown kid.
+// `reloadIntervalMs`, or when a token names an unknown kid (at most once every
+// `minReloadIntervalMs`: such a token waits for the next allowed reload rather than being refused,
+// so a key made by another instance a moment ago is accepted).
+//
+// Several instances start, or find their key too old, at the same moment: key creation holds a
+// PostgreSQL advisory lock and checks again, so only one of them makes the new key (otherwise each
+// would retire the others' and sign with its own until the next reload).
 import { randomUUID } from 'node:crypto'
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
-import type { Queryable } from '../../lib/db/database.ts'
+import type { Database, Queryable } from '../../lib/db/database.ts'
+
+/** Any constant: the advisory lock serialising key creation across instances. */
+const KEY_LOCK = 72_616_102
 
 export interface SigningKeyOptions {
   /** Lifetime of a key before automatic rotation; default 24 h. */
@@ -38,7 +46,7 @@ interface LoadedKey {
 }
 
 export class SigningKeys {
-  readonly #db: Queryable
+  readonly #db: Pick<Database, 'query' | 'transaction'>
   readonly #rotateAfterMs: number
   readonly #graceMs: number
   readonly #reloadIntervalMs: number
@@ -51,7 +59,7 @@ export class SigningKeys {
   #loading: Promise<void> | undefined
   readonly #privateKeys = new Map<string, Promise<CryptoKey>>()
 
-  constructor (db: Queryable, options: SigningKeyOptions) {
+  constructor (db: Pick<Database, 'query' | 'transaction'>, options: SigningKeyOptions) {
     this.#db = db
     this.#rotateAfterMs = options.rotateAfterMs ?? 24 * 60 * 60 * 1000
     this.#graceMs = options.retiredKeyGraceMs
@@ -65,7 +73,7 @@ export class SigningKeys {
     await this.#ensureLoaded()
     let active = this.#active()
     if (active === undefined || this.#clock() - active.createdAtMs >= this.#rotateAfterMs) {
-      await this.rotate()
+      await this.#createKey(false)
       active = this.#active()!
     }
     let key = this.#privateKeys.get(active.kid)
@@ -85,8 +93,13 @@ export class SigningKeys {
   /** Public keys, reloading first (rate-limited) when `kid` is not among them. */
   async publicJwksFor (kid: string | undefined): Promise<{ keys: JWK[] }> {
     await this.#ensureLoaded()
-    if (kid !== undefined && !this.#keys.some(k => k.kid === kid) && this.#clock() - this.#loadedAtMs >= this.#minReloadIntervalMs) {
-      await this.#reload()
+    const known = (): boolean => kid === undefined || this.#keys.some(k => k.kid === kid)
+    if (!known()) {
+      const waitMs = Math.min(this.#minReloadIntervalMs, this.#minReloadIntervalMs - (this.#clock() - this.#loadedAtMs))
+      // (+10 ms: a timer may fire a little before the clock shows the full wait.)
+      if (waitMs > 0) await new Promise(resolve => setTimeout(resolve, waitMs + 10))
+      // Whoever wakes first reloads; the others find the kid (or a fresh load) by then.
+      if (!known() && this.#clock() - this.#loadedAtMs >= this.#minReloadIntervalMs) await this.#reload()
     }
     return this.#jwks()
   }
@@ -97,17 +110,29 @@ export class SigningKeys {
 
   /** Adds a new signing key and retires every other one. */
   async rotate (): Promise<string> {
+    return (await this.#createKey(true))!
+  }
+
+  /** Under the lock: a new key (always when `force`, otherwise only if no other instance made a
+   *  fresh one meanwhile), the others retired in the same transaction. Returns its kid. */
+  async #createKey (force: boolean): Promise<string | undefined> {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
     const kid = randomUUID()
     const privateJwk = { ...await exportJWK(privateKey), kid, alg: 'ES256', use: 'sig' }
     const publicJwk = { ...await exportJWK(publicKey), kid, alg: 'ES256', use: 'sig' }
-    await this.#db.query(
-      'INSERT INTO oauth_signing_keys (kid, private_jwk, public_jwk, created_at) VALUES ($1, $2, $3, $4)',
-      [kid, JSON.stringify(privateJwk), JSON.stringify(publicJwk), new Date(this.#clock())]
-    )
-    await this.#db.query('UPDATE oauth_signing_keys SET retired_at = $2 WHERE kid <> $1 AND retired_at IS NULL', [kid, new Date(this.#clock())])
+    const made = await this.#db.transaction(async (tx: Queryable) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK])
+      if (!force) {
+        const { rows } = await tx.query<{ created_at: string | Date }>('SELECT created_at FROM oauth_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1')
+        if (rows[0] !== undefined && this.#clock() - new Date(rows[0].created_at).getTime() < this.#rotateAfterMs) return undefined
+      }
+      const now = new Date(this.#clock())
+      await tx.query('INSERT INTO oauth_signing_keys (kid, private_jwk, public_jwk, created_at) VALUES ($1, $2, $3, $4)', [kid, JSON.stringify(privateJwk), JSON.stringify(publicJwk), now])
+      await tx.query('UPDATE oauth_signing_keys SET retired_at = $2 WHERE kid <> $1 AND retired_at IS NULL', [kid, now])
+      return kid
+    })
     await this.#reload()
-    return kid
+    return made
   }
 
   #active (): LoadedKey | undefined {
