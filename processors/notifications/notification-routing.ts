@@ -48,3 +48,8 @@ export function routes (endpoint: EndpointConfig, kind: NotificationKind, source
 export function idempotencyKey (kind: NotificationKind, memberId: string, id: string, endpointId: string): string {
   return createHash('sha256').update(JSON.stringify([kind, memberId, id, endpointId])).digest('hex')
 }
+
+/** The request body: the same on every attempt, redelivery and DLQ replay of a (record, endpoint). */
+export function notificationBody (key: string, notification: Notification): Buffer {
+  return Buffer.from(JSON.stringify({ id: key, kind: notification.kind, data: notification.data }), 'utf8')
+}

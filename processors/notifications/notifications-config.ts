@@ -46,7 +46,10 @@ export const EndpointSchema = Type.Object({
   /** Consecutive failed calls that open the circuit; default 5. */
   breakerFailureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   /** How long the circuit stays open before a trial call; default 30000. */
-  breakerOpenMs: Type.Optional(Ms(1, 3_600_000, 'open duration'))
+  breakerOpenMs: Type.Optional(Ms(1, 3_600_000, 'open duration')),
+  /** Time budget of one delivery, waits for the open circuit included; then the DLQ. Default
+   *  900000 (15 minutes), and at least breakerOpenMs + timeoutMs. */
+  maxDeliveryMs: Type.Optional(Ms(1000, 604_800_000, 'delivery time budget'))
 }, { additionalProperties: false })
 
 export const NotificationsFileSchema = Type.Object({
@@ -81,6 +84,7 @@ export interface EndpointConfig {
   readonly backoffMaxMs: number
   readonly breakerFailureThreshold: number
   readonly breakerOpenMs: number
+  readonly maxDeliveryMs: number
 }
 
 export interface NotificationsConfig {
@@ -97,7 +101,8 @@ export const ENDPOINT_DEFAULTS = Object.freeze({
   backoffInitialMs: 500,
   backoffMaxMs: 60_000,
   breakerFailureThreshold: 5,
-  breakerOpenMs: 30_000
+  breakerOpenMs: 30_000,
+  maxDeliveryMs: 900_000
 })
 
 const validator = Compile(NotificationsFileSchema)
@@ -138,6 +143,14 @@ export function parseNotificationsConfig (json: unknown, origin: string, env: Re
     const backoffInitialMs = e.backoffInitialMs ?? ENDPOINT_DEFAULTS.backoffInitialMs
     const backoffMaxMs = e.backoffMaxMs ?? Math.max(backoffInitialMs, ENDPOINT_DEFAULTS.backoffMaxMs)
     if (backoffMaxMs < backoffInitialMs) invalid(origin, `${at}.backoffMaxMs`, `must be at least backoffInitialMs (${backoffInitialMs})`)
+    const timeoutMs = e.timeoutMs ?? ENDPOINT_DEFAULTS.timeoutMs
+    const breakerOpenMs = e.breakerOpenMs ?? ENDPOINT_DEFAULTS.breakerOpenMs
+    // A budget shorter than one open period plus the trial call would dead-letter what waits for
+    // one trial: every brief hiccup would cost records.
+    const minDeliveryMs = breakerOpenMs + timeoutMs
+    if (e.maxDeliveryMs !== undefined && e.maxDeliveryMs < minDeliveryMs) {
+      invalid(origin, `${at}.maxDeliveryMs`, `must be at least breakerOpenMs + timeoutMs (${minDeliveryMs}): a shorter budget dead-letters what waits for one trial call`)
+    }
     return Object.freeze({
       id: e.id,
       url: url.toString(),
@@ -145,14 +158,15 @@ export function parseNotificationsConfig (json: unknown, origin: string, env: Re
       secret: new Secret(raw),
       kinds: new Set(e.kinds),
       sources: sources.includes('*') ? null : new Set(sources as Array<Exclude<SourceFilter, '*'>>),
-      timeoutMs: e.timeoutMs ?? ENDPOINT_DEFAULTS.timeoutMs,
+      timeoutMs,
       maxAttempts: e.maxAttempts ?? ENDPOINT_DEFAULTS.maxAttempts,
       concurrency: e.concurrency ?? ENDPOINT_DEFAULTS.concurrency,
       maxQueued: e.maxQueued ?? ENDPOINT_DEFAULTS.maxQueued,
       backoffInitialMs,
       backoffMaxMs,
       breakerFailureThreshold: e.breakerFailureThreshold ?? ENDPOINT_DEFAULTS.breakerFailureThreshold,
-      breakerOpenMs: e.breakerOpenMs ?? ENDPOINT_DEFAULTS.breakerOpenMs
+      breakerOpenMs,
+      maxDeliveryMs: e.maxDeliveryMs ?? Math.max(ENDPOINT_DEFAULTS.maxDeliveryMs, minDeliveryMs)
     })
   })
   return Object.freeze({ file: origin, endpoints: Object.freeze(endpoints) })

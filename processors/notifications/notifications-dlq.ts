@@ -6,6 +6,13 @@ import type { Headers, LogRecord } from '../../log/log-port.ts'
 
 export const NOTIFICATION_DLQ_HEADERS = Object.freeze({
   endpoint: 'notification.endpoint',
+  /** Why: RETRIES_EXHAUSTED, REFUSED (non-retriable 4xx), DELIVERY_TIMEOUT (maxDeliveryMs spent,
+   *  e.g. waiting on an open circuit) or MALFORMED (the record is not a notification). */
+  reason: 'notification.reason',
+  /** The endpoint's circuit (CLOSED, HALF_OPEN, OPEN) when the delivery gave up. */
+  circuit: 'notification.circuit',
+  /** From hand-over to the endpoint to giving up, in ms. */
+  elapsedMs: 'notification.elapsed-ms',
   kind: 'notification.kind',
   idempotencyKey: 'notification.idempotency-key',
   /** Attempts made (HTTP calls; the open circuit spends none). */
@@ -20,14 +27,20 @@ export const NOTIFICATION_DLQ_HEADERS = Object.freeze({
   offset: 'source.offset'
 })
 
+export type DeadLetterReasonCode = 'RETRIES_EXHAUSTED' | 'REFUSED' | 'DELIVERY_TIMEOUT' | 'MALFORMED'
+
 export interface DeadLetterReason {
   readonly endpointId: string
+  readonly reason: DeadLetterReasonCode
   readonly kind: string
   readonly idempotencyKey: string | null
   readonly attempts: number
   readonly calls: number
   readonly error: string
   readonly status: number | null
+  /** Absent for MALFORMED (no delivery was tried). */
+  readonly circuit?: string
+  readonly elapsedMs?: number
 }
 
 const MAX_ERROR_CHARS = 1000
@@ -37,6 +50,9 @@ export function notificationDlqHeaders (record: LogRecord, reason: DeadLetterRea
   const headers: Headers = { ...record.headers }
   const set = (name: string, value: string): void => { headers[name] = Buffer.from(value, 'utf8') }
   set(h.endpoint, reason.endpointId)
+  set(h.reason, reason.reason)
+  if (reason.circuit !== undefined) set(h.circuit, reason.circuit)
+  if (reason.elapsedMs !== undefined) set(h.elapsedMs, String(reason.elapsedMs))
   set(h.kind, reason.kind)
   if (reason.idempotencyKey !== null) set(h.idempotencyKey, reason.idempotencyKey)
   set(h.attempts, String(reason.attempts))

@@ -10,7 +10,8 @@ export interface NotificationsMetrics {
   /** Calls held back by the open circuit (no HTTP call, no attempt spent). */
   readonly shortCircuited: Counter<'endpoint'>
   readonly retries: Counter<'endpoint'>
-  readonly deadLetters: Counter<'endpoint'>
+  /** reason: RETRIES_EXHAUSTED | REFUSED | DELIVERY_TIMEOUT | MALFORMED. */
+  readonly deadLetters: Counter<'endpoint' | 'reason'>
   /** 0 closed, 1 half-open, 2 open. */
   readonly circuitState: Gauge<'endpoint'>
   readonly inFlight: Gauge<'endpoint'>
@@ -33,7 +34,7 @@ export function notificationsMetrics (registry: Registry): NotificationsMetrics 
     attemptSeconds: reuse(registry, 'rewards_notifications_attempt_duration_seconds', () => new Histogram({ name: 'rewards_notifications_attempt_duration_seconds', help: 'Duration of one webhook HTTP call, by outcome', labelNames: ['endpoint', 'outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers })),
     shortCircuited: reuse(registry, 'rewards_notifications_short_circuited_total', () => new Counter({ name: 'rewards_notifications_short_circuited_total', help: 'Calls held back by an open circuit breaker (no HTTP call made, no attempt spent: the delivery waits for the trial call)', labelNames: ['endpoint'], registers })),
     retries: reuse(registry, 'rewards_notifications_retries_total', () => new Counter({ name: 'rewards_notifications_retries_total', help: 'Retries scheduled after a failed attempt', labelNames: ['endpoint'], registers })),
-    deadLetters: reuse(registry, 'rewards_notifications_dlq_records_total', () => new Counter({ name: 'rewards_notifications_dlq_records_total', help: 'Records written to the notifications-dlq topic', labelNames: ['endpoint'], registers })),
+    deadLetters: reuse(registry, 'rewards_notifications_dlq_records_total', () => new Counter({ name: 'rewards_notifications_dlq_records_total', help: 'Records written to the notifications-dlq topic, by endpoint and reason (RETRIES_EXHAUSTED, REFUSED, DELIVERY_TIMEOUT, MALFORMED)', labelNames: ['endpoint', 'reason'], registers })),
     circuitState: reuse(registry, 'rewards_notifications_circuit_state', () => new Gauge({ name: 'rewards_notifications_circuit_state', help: 'Circuit breaker per endpoint: 0 closed, 1 half-open, 2 open', labelNames: ['endpoint'], registers })),
     inFlight: reuse(registry, 'rewards_notifications_in_flight_deliveries', () => new Gauge({ name: 'rewards_notifications_in_flight_deliveries', help: 'Deliveries running (calling or waiting to retry), per endpoint', labelNames: ['endpoint'], registers })),
     queued: reuse(registry, 'rewards_notifications_queued_deliveries', () => new Gauge({ name: 'rewards_notifications_queued_deliveries', help: 'Deliveries waiting for a concurrency slot, per endpoint', labelNames: ['endpoint'], registers })),

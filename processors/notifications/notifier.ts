@@ -14,21 +14,22 @@
 // - Isolation between endpoints, within a bound: each endpoint holds at most concurrency +
 //   maxQueued deliveries. When any endpoint has less room than one poll can bring
 //   (maxPollRecords), every assigned partition is paused (the loop keeps polling, staying in the
-//   group) until it drains; healthy endpoints meanwhile finish what they hold. So a dead endpoint
-//   holds up the others by at most its concurrency + maxQueued deliveries: past that, everything
-//   waits for it (nothing is dead-lettered for being down; see endpoint-delivery.ts) until it
-//   answers again or is taken out of the notifications file.
+//   group) until it drains; healthy endpoints meanwhile finish what they hold. A dead endpoint
+//   drains by its time budget (maxDeliveryMs, endpoint-delivery.ts): what it holds is
+//   dead-lettered at most maxDeliveryMs (+ one timeoutMs) after its outage began, and from then on
+//   its new deliveries are dead-lettered at once while it stays down. So a dead endpoint delays
+//   the others by at most maxDeliveryMs + timeoutMs per outage (plus the DLQ writes).
 // - Rebalance: revoked partitions' settled offsets are committed, their deliveries aborted (the
 //   new owner redelivers them). Close waits closeGraceMs for deliveries in flight, then aborts.
 import { Registry } from 'prom-client'
 import { isRewardsError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
 import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, TopicPartition } from '../../log/log-port.ts'
-import { EndpointDelivery, type BreakerStateName, type DeliveryOutcome } from './endpoint-delivery.ts'
+import { EndpointDelivery, type BreakerStateName } from './endpoint-delivery.ts'
 import type { EndpointConfig, NotificationKind } from './notifications-config.ts'
 import { notificationDlqHeaders, type DeadLetterReason } from './notifications-dlq.ts'
 import { notificationsMetrics, type NotificationsMetrics } from './notifications-metrics.ts'
-import { idempotencyKey, notificationOf, routes } from './notification-routing.ts'
+import { idempotencyKey, notificationBody, notificationOf, routes } from './notification-routing.ts'
 import { OffsetTracker } from './offset-tracker.ts'
 
 export interface NotifierDeps {
@@ -173,7 +174,7 @@ export async function startNotifier (deps: NotifierDeps): Promise<Notifier> {
       if (signal.aborted) return false
       try {
         await producer.send([{ topic: deps.dlqTopic, key: record.key, value: record.value, headers: notificationDlqHeaders(record, reason) }])
-        metrics.deadLetters.inc({ endpoint: reason.endpointId })
+        metrics.deadLetters.inc({ endpoint: reason.endpointId, reason: reason.reason })
         return true
       } catch (error) {
         logger?.warn({ err: error, endpoint: reason.endpointId }, `notifications DLQ write failed (${(error as Error).message}); retrying`)
@@ -198,20 +199,20 @@ export async function startNotifier (deps: NotifierDeps): Promise<Notifier> {
       const endpointId = target.endpoint.id
       const key = malformed ? null : idempotencyKey(kind, notification.memberId, notification.id, endpointId)
       const job = async (): Promise<void> => {
-        let outcome: DeliveryOutcome
+        let reason: DeadLetterReason | undefined
         if (malformed) {
-          outcome = { result: 'failed', attempts: 0, calls: 0, error: notification.error, status: null }
+          reason = { endpointId, reason: 'MALFORMED', kind, idempotencyKey: null, attempts: 0, calls: 0, error: notification.error, status: null }
         } else {
-          const body = Buffer.from(JSON.stringify({ id: key, kind, data: notification.data }), 'utf8')
-          outcome = await target.deliver({ kind, idempotencyKey: key!, body, recordHeaders: record.headers, signal })
+          const outcome = await target.deliver({ kind, idempotencyKey: key!, body: notificationBody(key!, notification), recordHeaders: record.headers, signal })
+          if (outcome.result === 'aborted') return
+          if (outcome.result === 'failed') {
+            const { reason: code, attempts, calls, error, status, circuit, elapsedMs } = outcome
+            reason = { endpointId, reason: code, kind, idempotencyKey: key, attempts, calls, error, status, circuit, elapsedMs }
+          }
         }
-        if (outcome.result === 'aborted') return
-        if (outcome.result === 'failed') {
-          const written = await deadLetter(record, { endpointId, kind, idempotencyKey: key, attempts: outcome.attempts, calls: outcome.calls, error: outcome.error, status: outcome.status }, signal)
-          if (!written) return
-        }
+        if (reason !== undefined && !await deadLetter(record, reason, signal)) return
         if (signal.aborted) return // settled, but the partition is no longer ours: the next owner redelivers
-        metrics.deliveries.inc({ endpoint: endpointId, kind, result: outcome.result === 'delivered' ? 'delivered' : 'dead_lettered' })
+        metrics.deliveries.inc({ endpoint: endpointId, kind, result: reason === undefined ? 'delivered' : 'dead_lettered' })
         settledCount++
         if (--remaining === 0) tracker.settle(record, record.offset)
       }

@@ -44,6 +44,15 @@ t.test('a valid file: defaults, routing, a masked secret', async t => {
   t.ok(routes(all!, 'reward-confirmed', 'DINING'))
 })
 
+t.test('the delivery time budget: default, explicit, and never shorter than one open circuit + trial', async t => {
+  const [plain, explicit, longOpen] = parseNotificationsConfig({
+    endpoints: [endpoint(), endpoint({ id: 'b', maxDeliveryMs: 70_000, breakerOpenMs: 60_000, timeoutMs: 10_000 }), endpoint({ id: 'c', breakerOpenMs: 3_600_000 })]
+  }, 'f.json', env).endpoints
+  t.equal(plain!.maxDeliveryMs, 900_000, 'default: 15 minutes')
+  t.equal(explicit!.maxDeliveryMs, 70_000, 'exactly breakerOpenMs + timeoutMs is allowed')
+  t.equal(longOpen!.maxDeliveryMs, 3_600_000 + ENDPOINT_DEFAULTS.timeoutMs, 'the default grows with a long breakerOpenMs')
+})
+
 t.test('bad files name the file and the field', async t => {
   const cases: Array<[unknown, RegExp]> = [
     [{}, /endpoints/],
@@ -61,7 +70,10 @@ t.test('bad files name the file and the field', async t => {
     [{ endpoints: [endpoint({ concurrency: 1.5 })] }, /concurrency/],
     [{ endpoints: [endpoint({ backoffInitialMs: 1000, backoffMaxMs: 10 })] }, /endpoints\.0\.backoffMaxMs must be at least backoffInitialMs/],
     [{ endpoints: [endpoint(), endpoint()] }, /endpoints\.1\.id repeats endpoint id hotel-crm/],
-    [{ endpoints: [endpoint({ id: 'has space' })] }, /id/]
+    [{ endpoints: [endpoint({ id: 'has space' })] }, /id/],
+    [{ endpoints: [endpoint({ maxDeliveryMs: 999 })] }, /maxDeliveryMs/],
+    [{ endpoints: [endpoint({ maxDeliveryMs: 604_800_001 })] }, /maxDeliveryMs/],
+    [{ endpoints: [endpoint({ breakerOpenMs: 60_000, timeoutMs: 10_000, maxDeliveryMs: 69_999 })] }, /endpoints\.0\.maxDeliveryMs must be at least breakerOpenMs \+ timeoutMs \(70000\)/]
   ]
   for (const [json, expected] of cases) {
     const message = refusal(json)
