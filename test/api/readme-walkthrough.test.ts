@@ -72,6 +72,8 @@ t.test('the README walk-through runs as written', async t => {
   t.match(result.stdout, /"redemptionId":"redeem-2001".*"status":"CONFIRMED"/, 'the redemption is confirmed over HTTP')
   t.match(result.stdout, '{"memberId":"M-1001","earned":5490,"reversed":0,"redeemed":2500,"available":2990,"qualifyingPoints":5490,"tier":"MEMBER"', 'the balance is as the README says')
   t.match(result.stdout, /"items":\[\{"seq":3,"kind":"REDEMPTION"/, 'activity newest first')
+  // curl prints no newline: the last answer (GET by id) follows the activity page directly.
+  t.match(result.stdout.trim(), /"nextCursor":null\}\{"redemptionId":"redeem-2001","memberId":"M-1001",[^{]*"status":"CONFIRMED",.*\}$/s, 'the decision again by id alone (GET /v1/redemptions/redeem-2001)')
   let log = ''
   for (let i = 0; i < 300 && !log.includes('"msg":"stopped"'); i++) {
     log = readFileSync(logFile, 'utf8')
