@@ -34,7 +34,7 @@ export async function buildProgram (ctx: CliContext): Promise<Command> {
 
 /** Commands other parts of the platform contribute, added when their module exists: each
  *  cli/commands/<name>.ts exports `<name>Command(ctx): Command`. */
-export const OPTIONAL_COMMANDS = Object.freeze(['rebuild', 'replay', 'reconcile', 'clients', 'demo', 'db', 'report'])
+export const OPTIONAL_COMMANDS = Object.freeze(['rebuild', 'replay', 'reconcile', 'clients', 'demo', 'db', 'report', 'notifications'])
 
 async function addOptionalCommands (program: Command, ctx: CliContext): Promise<void> {
   for (const name of OPTIONAL_COMMANDS) {

@@ -113,6 +113,7 @@ export class EndpointDelivery {
   #failingSince: number | null = null
   /** A warning was logged for this run of failures' first expired delivery. */
   #expiryLogged = false
+  #lastError: string | null = null
 
   constructor (endpoint: EndpointConfig, metrics: NotificationsMetrics, logger?: Logger) {
     this.endpoint = endpoint
@@ -138,6 +139,11 @@ export class EndpointDelivery {
 
   get breakerState (): BreakerStateName {
     return STATE_NAMES[this.#breaker.state]
+  }
+
+  /** The last failed call's error (`HTTP 500`, `timed out after …`), or null. */
+  get lastError (): string | null {
+    return this.#lastError
   }
 
   /** Calls `listener` on every circuit state change; returns a function that stops it. */
@@ -269,6 +275,7 @@ export class EndpointDelivery {
       } catch (error) {
         if (error instanceof DeliveryError && !job.signal.aborted) {
           end({ outcome: outcomeLabel(error) })
+          this.#lastError = error.message
           if (error.retriable) this.#failingSince ??= Date.now()
           else this.#answered()
         }
