@@ -7,6 +7,7 @@ import t from 'tap'
 import { App } from 'aws-cdk-lib'
 import { Match } from 'aws-cdk-lib/assertions'
 import { buildApp } from '../../infra/aws/lib/build-app.ts'
+import { notificationFailurePattern } from '../../infra/aws/lib/alarms.ts'
 import { environments } from '../../infra/aws/lib/environments.ts'
 import type { EnvironmentName } from '../../infra/aws/lib/environments.ts'
 import { SETTINGS } from '../../lib/config.ts'
@@ -26,7 +27,9 @@ const expectedSecrets: Record<string, string[]> = {
   processor: ['REWARDS_KAFKA_SASL_PASSWORD', 'REWARDS_KAFKA_SASL_USERNAME'],
   api: ['REWARDS_DATABASE_URL', 'REWARDS_KAFKA_SASL_PASSWORD', 'REWARDS_KAFKA_SASL_USERNAME', 'REWARDS_REDIS_URL'],
   archiver: ['REWARDS_DATABASE_URL', 'REWARDS_KAFKA_SASL_PASSWORD', 'REWARDS_KAFKA_SASL_USERNAME'],
-  auth: ['REWARDS_DATABASE_URL', 'REWARDS_REDIS_URL']
+  auth: ['REWARDS_DATABASE_URL', 'REWARDS_REDIS_URL'],
+  // Plus one per webhook of the notifications file (none in the shipped files; see notifications-deploy.test.ts).
+  notifications: ['REWARDS_KAFKA_SASL_PASSWORD', 'REWARDS_KAFKA_SASL_USERNAME']
 }
 
 for (const name of ['dev', 'staging', 'prod'] as EnvironmentName[]) {
@@ -85,13 +88,29 @@ for (const name of ['dev', 'staging', 'prod'] as EnvironmentName[]) {
         .filter(rule => groupName(refId(rule.GroupId)) === group)
         .map(rule => `${groupName(refId(rule.SourceSecurityGroupId))}:${String(rule.FromPort)}-${String(rule.ToPort)}`)
         .sort()
-      t.same(admitted('Kafka'), ['Api:9096-9096', 'Archiver:9096-9096', 'Processor:9096-9096'])
+      t.same(admitted('Kafka'), ['Api:9096-9096', 'Archiver:9096-9096', 'Notifications:9096-9096', 'Processor:9096-9096'])
       t.same(admitted('Database'), ['Api:5432-5432', 'Archiver:5432-5432', 'Auth:5432-5432'])
       t.same(admitted('Redis'), ['Api:6379-6379', 'Auth:6379-6379'])
       t.same(admitted('Processor'), ['Api:8080-8080', 'Processor:8080-8080'])
       t.same(admitted('Api'), ['LoadBalancer:8080-8080'])
       t.same(admitted('Auth'), ['LoadBalancer:8080-8080'])
       t.same(admitted('Archiver'), [])
+      t.same(admitted('Notifications'), [], 'nothing calls the notifications role')
+      // Its way out: HTTPS anywhere (partners, AWS APIs, through NAT) and MSK; no database, no Redis.
+      const egressTo = (group: string) => ofType(resources, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties ?? {})
+        .filter(rule => groupName(refId(rule.GroupId)) === group)
+        .map(rule => `${groupName(refId(rule.DestinationSecurityGroupId))}:${String(rule.FromPort)}-${String(rule.ToPort)}`)
+      t.same(egressTo('Notifications'), ['Kafka:9096-9096'], 'notifications reaches MSK only, of the data stores')
+      const notificationsGroup = ofType(resources, 'AWS::EC2::SecurityGroup').find(([id]) => groupName(id) === 'Notifications')?.[1]
+      t.same((notificationsGroup?.Properties?.SecurityGroupEgress as unknown[]).map(rule => ({ ...(rule as object), Description: undefined })),
+        [{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: undefined }], 'and HTTPS out, for the partner webhooks')
+      const services = ofType(resources, 'AWS::ECS::Service').map(([, r]) => r.Properties ?? {})
+      const notificationsService = services.find(svc => JSON.stringify(svc.NetworkConfiguration).includes('NotificationsSecurityGroup'))
+      const config = notificationsService?.NetworkConfiguration as { AwsvpcConfiguration: { AssignPublicIp: string, Subnets: unknown[], SecurityGroups: unknown[] } } | undefined
+      t.equal(config?.AwsvpcConfiguration.AssignPublicIp, 'DISABLED')
+      t.same(config?.AwsvpcConfiguration.SecurityGroups.map(g => groupName(refId(g))), ['Notifications'], 'its own security group')
+      const privateSubnets = new Set(ofType(resources, 'AWS::EC2::Subnet').filter(([, r]) => JSON.stringify(r.Properties?.Tags).includes('"Private"')).map(([id]) => id))
+      t.ok(config !== undefined && config.AwsvpcConfiguration.Subnets.every(subnet => privateSubnets.has(refId(subnet))), 'in the private subnets (egress through NAT)')
       t.notOk(ingress.some(rule => rule.CidrIp !== undefined), 'no CIDR ingress outside the load balancer')
       for (const [id, group] of ofType(resources, 'AWS::EC2::SecurityGroup')) {
         const inbound = (group.Properties?.SecurityGroupIngress ?? []) as Array<{ CidrIp?: string, FromPort?: number }>
@@ -108,14 +127,18 @@ for (const name of ['dev', 'staging', 'prod'] as EnvironmentName[]) {
 
     t.test('one Fargate service per role, configured by REWARDS_* and secrets', async t => {
       const tasks = ofType(resources, 'AWS::ECS::TaskDefinition').map(([, r]) => r.Properties ?? {})
-      t.equal(tasks.length, 4)
-      t.equal(ofType(resources, 'AWS::ECS::Service').length, 4)
+      t.equal(tasks.length, 5)
+      t.equal(ofType(resources, 'AWS::ECS::Service').length, 5)
+      t.same(tasks.map(task => ((task.ContainerDefinitions as Array<{ Name: string, Command: string[] }>).find(c => c.Name === 'rewards')?.Command ?? [])[2]).sort(),
+        ['api', 'archiver', 'auth', 'notifications', 'processor'], 'one task definition per role')
       for (const task of tasks) {
-        const [container] = task.ContainerDefinitions as Array<Record<string, unknown>>
+        const definitions = task.ContainerDefinitions as Array<Record<string, unknown>>
+        const container = definitions.find(c => c.Name === 'rewards')
         if (container === undefined) { t.fail('a container'); continue }
         const command = container.Command as string[]
         const role = command[2] ?? ''
         t.same(command.slice(0, 2), ['start', '--role'])
+        t.same(command.slice(3), role === 'notifications' ? ['--create-topics'] : [], `${role}: arguments`)
         t.same(secretsOf(container), expectedSecrets[role], `${role}: only the secrets it uses`)
         const environment = container.Environment as Array<{ Name: string, Value: unknown }>
         t.ok(environment.every(e => e.Name.startsWith('REWARDS_')), `${role}: configured only by REWARDS_*`)
@@ -127,10 +150,25 @@ for (const name of ['dev', 'staging', 'prod'] as EnvironmentName[]) {
         t.equal(container.ReadonlyRootFilesystem, true)
         t.equal(container.User, '1000:1000')
         t.same((container.HealthCheck as { Command: string[] }).Command, ['CMD', 'node', '/app/infra/container/healthcheck.mjs'])
-        t.same((container.MountPoints as Array<{ ContainerPath: string }>).map(m => m.ContainerPath).sort(), ['/tmp', '/var/lib/rewards'])
+        const mounts = (container.MountPoints as Array<{ ContainerPath: string, ReadOnly: boolean }>)
+        t.same(mounts.map(m => m.ContainerPath).sort(), role === 'notifications' ? ['/etc/rewards/notifications', '/tmp', '/var/lib/rewards'] : ['/tmp', '/var/lib/rewards'])
+        if (role === 'notifications') {
+          t.equal(mounts.find(m => m.ContainerPath === '/etc/rewards/notifications')?.ReadOnly, true, 'the webhooks file is read-only for the app')
+          t.ok(environment.some(e => e.Name === 'REWARDS_NOTIFICATIONS_FILE' && e.Value === '/etc/rewards/notifications/notifications.json'), 'REWARDS_NOTIFICATIONS_FILE on that volume')
+          // The file's writer: runs first, must succeed, non-root, read-only root, no secret.
+          const writer = definitions.find(c => c.Name === 'notifications-file')
+          t.match(writer, { Essential: false, ReadonlyRootFilesystem: true, User: '1000:1000' }, 'the file writer is a non-essential, non-root container')
+          t.same(writer?.Secrets, undefined, 'the file writer gets no secret (the file has none)')
+          t.same(container.DependsOn, [{ ContainerName: 'notifications-file', Condition: 'SUCCESS' }], 'the app starts after the file is written')
+          t.same((writer?.MountPoints as Array<{ ContainerPath: string }>).map(m => m.ContainerPath), ['/etc/rewards/notifications'])
+          t.equal(JSON.parse((writer?.Environment as Array<{ Value: string }>)[0]?.Value ?? '').endpoints.length, 0, 'the shipped file: no endpoint')
+        } else {
+          t.equal(definitions.length, 1, `${role}: one container`)
+        }
         t.equal(container.StopTimeout, role === 'processor' ? 120 : 30)
         t.equal(task.TaskRoleArn !== undefined, true)
         if (role === 'processor') t.same(task.EphemeralStorage, { SizeInGiB: config.processorStateGiB }, 'room for RocksDB state')
+        if (role === 'notifications') t.equal(task.Cpu, String(config.services.notifications.cpu))
       }
       // The app calls no AWS API: task roles carry no policy at all.
       const taskRoles = new Set(tasks.map(task => refId(task.TaskRoleArn)))
@@ -171,7 +209,7 @@ for (const name of ['dev', 'staging', 'prod'] as EnvironmentName[]) {
     t.test('alarms: consumer lag, DLQ growth, error rate, restore time, capacity', async t => {
       const alarms = ofType(resources, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties ?? {})
       const names = alarms.map(a => a.AlarmName as string)
-      for (const expected of ['consumer-lag-reward-events', 'consumer-lag-redeem-events', 'dlq-growth-reward-events-dlq', 'dlq-growth-redeem-events-dlq', 'api-error-rate', 'restore-time', 'processor-errors', 'api-errors', 'archiver-errors', 'auth-errors', 'kafka-disk-used', 'database-free-storage']) {
+      for (const expected of ['consumer-lag-reward-events', 'consumer-lag-redeem-events', 'dlq-growth-reward-events-dlq', 'dlq-growth-redeem-events-dlq', 'dlq-growth-notifications-dlq', 'notification-delivery-failures', 'api-error-rate', 'restore-time', 'processor-errors', 'api-errors', 'archiver-errors', 'auth-errors', 'notifications-errors', 'kafka-disk-used', 'database-free-storage']) {
         t.ok(names.includes(`rewards-${name}-${expected}`), `alarm ${expected}`)
       }
       t.ok(alarms.every(a => (a.AlarmActions as unknown[]).length === 1), 'every alarm notifies the SNS topic')
@@ -189,6 +227,20 @@ for (const name of ['dev', 'staging', 'prod'] as EnvironmentName[]) {
       t.equal((line as Record<string, unknown>)[valuePath.replace(/^\$\./, '')], 4321, 'its metric value is the duration in whole ms')
       t.notOk(matchesJsonFilter(pattern, JSON.stringify({ ...line, event: 'restore.started' })), 'and not other events')
       t.notOk(matchesJsonFilter(pattern, JSON.stringify({ ...line, durationMs: undefined })), 'nor a line without durationMs')
+      // Notifications: DLQ growth from the broker's per-topic metrics, like the other DLQs, summed
+      // over every broker; delivery failures from the role's log lines (its own log group).
+      const alarmNamed = (suffix: string) => alarms.find(a => a.AlarmName === `rewards-${name}-${suffix}`)
+      const dlq = alarmNamed('dlq-growth-notifications-dlq')
+      const dlqMetrics = (dlq?.Metrics as Array<{ MetricStat?: { Metric: { Namespace: string, MetricName: string, Dimensions: Array<{ Name: string, Value: string }> } } }>).flatMap(m => m.MetricStat === undefined ? [] : [m.MetricStat.Metric])
+      t.equal(dlqMetrics.length, config.kafka.brokerCount, 'one metric per broker')
+      t.ok(dlqMetrics.every(m => m.Namespace === 'AWS/Kafka' && m.MetricName === 'MessagesInPerSec' && m.Dimensions.some(d => d.Name === 'Topic' && d.Value === 'notifications-dlq')), 'MessagesInPerSec of notifications-dlq')
+      t.equal(dlq?.Threshold, config.alarms.dlqRecordsPer5Min)
+      const failures = alarmNamed('notification-delivery-failures')
+      const failureFilter = ofType(resources, 'AWS::Logs::MetricFilter').map(([, r]) => r.Properties ?? {})
+        .find(p => (p.MetricTransformations as Array<{ MetricName: string }>)[0]?.MetricName === 'NotificationFailureLogLines')
+      t.equal(failureFilter?.FilterPattern, notificationFailurePattern.logPatternString, 'the failure filter is the one tested against real lines (notifications-deploy.test.ts)')
+      t.match(refId(failureFilter?.LogGroupName), /^AppNotificationsLogs/, 'on the notifications log group')
+      t.match(failures, { MetricName: 'NotificationFailureLogLines', Namespace: `Rewards/${name}`, Statistic: 'Sum', Period: 300, Threshold: 0, EvaluationPeriods: 2, DatapointsToAlarm: 2 })
       rewards.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() })
       for (const [, group] of ofType(resources, 'AWS::Logs::LogGroup')) t.equal(group.Properties?.RetentionInDays, config.logRetentionDays)
     })

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { validate } from 'dockerfile-utils'
 import { dockerfilePath, isIgnored, parseDockerfile, readDockerignore, repoRoot } from './dockerfile.ts'
+import { notificationsDir } from '../../infra/aws/lib/notifications.ts'
 
 const text = readFileSync(dockerfilePath, 'utf8')
 const { globalArgs, stages } = parseDockerfile(text)
@@ -45,7 +46,10 @@ t.test('the image gets production dependencies only, from the lockfile', async t
 t.test('runtime stage: non-root, writable state only on a volume, health check, signals', async t => {
   const get = (keyword: string) => runtime?.instructions.filter(i => i.keyword === keyword).map(i => i.args) ?? []
   t.same(get('USER'), ['1000:1000'], 'numeric non-root user, so runAsNonRoot can be verified')
-  t.same(get('VOLUME'), ['["/var/lib/rewards"]'])
+  // The state dir, and the notifications file's dir that ECS fills at task start (uid 1000 must own
+  // it in the image: Fargate creates the task volume with the image's owner).
+  t.same(get('VOLUME'), [`["/var/lib/rewards", "${notificationsDir}"]`])
+  t.match(get('RUN').join(' '), new RegExp(`chown 1000:1000 /var/lib/rewards ${notificationsDir}`), 'both owned by the app user')
   t.match(get('ENV').join(' '), /REWARDS_DATA_DIR=\/var\/lib\/rewards/)
   t.match(get('ENV').join(' '), /REWARDS_HTTP_HOST=0\.0\.0\.0/, 'listens beyond loopback inside the container')
   t.same(get('EXPOSE'), ['8080'])

@@ -11,7 +11,8 @@ buildApp(app, {
   imageTag: app.node.tryGetContext('imageTag') as string | undefined,
   certificateArn: app.node.tryGetContext('certificateArn') as string | undefined,
   githubRepository: app.node.tryGetContext('githubRepository') as string | undefined,
-  region: app.node.tryGetContext('region') as string | undefined
+  region: app.node.tryGetContext('region') as string | undefined,
+  notificationsFile: app.node.tryGetContext('notificationsFile') as string | undefined
 })
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }))
 app.synth()

@@ -1,6 +1,9 @@
 // What the operators are paged for, each alarm on a metric that exists without extra agents:
 //   consumer lag      AWS/Kafka MaxOffsetLag of the processor's consumer group, per input topic
-//   DLQ growth        AWS/Kafka MessagesInPerSec of each *-dlq topic, summed over the brokers
+//   DLQ growth        AWS/Kafka MessagesInPerSec of each *-dlq topic (notifications-dlq too),
+//                     summed over the brokers
+//   webhook failures  warn lines about a partner endpoint in the notifications role's JSON logs
+//                     (metric filter): circuit opened, delivery gave up, dead letter not written
 //   API error rate    ALB target 5xx / requests
 //   app errors        error-level lines of each role's JSON logs (metric filter)
 //   restore time      the processor's "restore.completed" log line's durationMs (metric filter)
@@ -20,11 +23,28 @@ import { applicationId, roles } from './services.ts'
 import type { Services } from './services.ts'
 
 export const inputTopics = ['reward-events', 'redeem-events'] as const
-export const dlqTopics = ['reward-events-dlq', 'redeem-events-dlq'] as const
+export const dlqTopics = ['reward-events-dlq', 'redeem-events-dlq', 'notifications-dlq'] as const
+const dlqMeaning: Record<typeof dlqTopics[number], string> = {
+  'reward-events-dlq': 'a producer sends bad events (see the error.code headers)',
+  'redeem-events-dlq': 'a producer sends bad events (see the error.code headers)',
+  'notifications-dlq': 'partner webhooks refused them or did not answer within the retry budget (see the notification.endpoint and notification.error headers; replay once fixed, docs/notifications.md)'
+}
 /** The log line the processor writes when a task's stores finish restoring (contract with the app). */
 export const restoreCompletedPattern = logs.FilterPattern.all(
   logs.FilterPattern.stringValue('$.event', '=', 'restore.completed'),
   logs.FilterPattern.exists('$.durationMs')
+)
+
+/** Lines of the notifications role (processors/notifications) warning about one partner endpoint:
+ *  its circuit opened, a delivery gave up, or a dead letter could not be written. Every such line
+ *  carries `endpoint`; the role's other endpoint lines (circuit closed or half-open) are info. */
+export const notificationFailurePattern = logs.FilterPattern.all(
+  logs.FilterPattern.exists('$.endpoint'),
+  logs.FilterPattern.any(
+    logs.FilterPattern.stringValue('$.level', '=', 'warn'),
+    logs.FilterPattern.stringValue('$.level', '=', 'error'),
+    logs.FilterPattern.numberValue('$.level', '>=', 40)
+  )
 )
 
 export function consumerLagMetric (clusterName: string, topic: string): cloudwatch.Metric {
@@ -80,7 +100,7 @@ export class Alarms extends Construct {
         period: Duration.minutes(5)
       })]))
       alarm(`DlqGrowth${pascal(topic)}`, {
-        alarmDescription: `More than ${config.alarms.dlqRecordsPer5Min} records reached ${topic} in 5 minutes: a producer sends bad events (see the error.code headers).`,
+        alarmDescription: `More than ${config.alarms.dlqRecordsPer5Min} records reached ${topic} in 5 minutes: ${dlqMeaning[topic]}.`,
         metric: new cloudwatch.MathExpression({ expression: `(${Object.keys(usingMetrics).join(' + ')}) * 300`, usingMetrics, label: `${topic} records per 5 min`, period: Duration.minutes(5) }),
         threshold: config.alarms.dlqRecordsPer5Min,
         evaluationPeriods: 1,
@@ -131,6 +151,23 @@ export class Alarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
       })
     }
+
+    const webhookFailures = new logs.MetricFilter(this, 'NotificationFailures', {
+      logGroup: services.logGroups.notifications,
+      filterPattern: notificationFailurePattern,
+      metricNamespace: namespace,
+      metricName: 'NotificationFailureLogLines',
+      metricValue: '1'
+    })
+    alarm('NotificationDeliveryFailures', {
+      alarmDescription: 'A partner webhook failed in two 5-minute windows in a row (its circuit opened, deliveries gave up, or dead letters could not be written): the notifications log group\'s warn lines name the endpoint; rewards_notifications_circuit_state shows it (docs/notifications.md).',
+      metric: webhookFailures.metric({ statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 0,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING
+    })
 
     const restore = new logs.MetricFilter(this, 'RestoreDuration', {
       logGroup: services.logGroups.processor,

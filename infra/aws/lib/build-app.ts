@@ -1,6 +1,7 @@
 // Builds the stacks of one CDK app from its context; shared by bin/app.ts and the tests.
 import type { App } from 'aws-cdk-lib'
 import { environmentNamed } from './environments.ts'
+import { defaultNotificationsFile } from './notifications.ts'
 import { RegistryStack } from './registry-stack.ts'
 import { RewardsStack } from './rewards-stack.ts'
 
@@ -13,6 +14,8 @@ export interface AppContext {
   githubRepository?: string | undefined
   /** AWS region; the account always comes from the deploy credentials. */
   region?: string | undefined
+  /** The notifications role's webhooks file; default infra/aws/notifications/<env>.json. */
+  notificationsFile?: string | undefined
 }
 
 export function buildApp (app: App, context: AppContext): { registry: RegistryStack, rewards: RewardsStack } {
@@ -34,6 +37,7 @@ export function buildApp (app: App, context: AppContext): { registry: RegistrySt
     config,
     imageTag: context.imageTag,
     certificateArn: context.certificateArn,
+    notificationsFile: context.notificationsFile ?? defaultNotificationsFile(config.name),
     terminationProtection: config.protectData
   })
   return { registry, rewards }

@@ -2,7 +2,7 @@
 // staging and prod is here; the constructs read only this object.
 
 export type EnvironmentName = 'dev' | 'staging' | 'prod'
-export type Role = 'processor' | 'api' | 'archiver' | 'auth'
+export type Role = 'processor' | 'api' | 'archiver' | 'auth' | 'notifications'
 
 export interface ServiceSize {
   cpu: number
@@ -53,7 +53,8 @@ export const environments: Record<EnvironmentName, RewardsEnvironment> = {
       processor: { cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 2 },
       api: { cpu: 256, memoryMiB: 512, minTasks: 1, maxTasks: 2 },
       archiver: { cpu: 256, memoryMiB: 512, minTasks: 1, maxTasks: 1 },
-      auth: { cpu: 256, memoryMiB: 512, minTasks: 1, maxTasks: 1 }
+      auth: { cpu: 256, memoryMiB: 512, minTasks: 1, maxTasks: 1 },
+      notifications: { cpu: 256, memoryMiB: 512, minTasks: 1, maxTasks: 1 }
     },
     processorStateGiB: 21,
     logRetentionDays: 7,
@@ -71,7 +72,8 @@ export const environments: Record<EnvironmentName, RewardsEnvironment> = {
       processor: { cpu: 1024, memoryMiB: 2048, minTasks: 2, maxTasks: 6 },
       api: { cpu: 512, memoryMiB: 1024, minTasks: 2, maxTasks: 6 },
       archiver: { cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 2 },
-      auth: { cpu: 256, memoryMiB: 512, minTasks: 2, maxTasks: 2 }
+      auth: { cpu: 256, memoryMiB: 512, minTasks: 2, maxTasks: 2 },
+      notifications: { cpu: 256, memoryMiB: 512, minTasks: 2, maxTasks: 2 }
     },
     processorStateGiB: 50,
     logRetentionDays: 30,
@@ -89,7 +91,8 @@ export const environments: Record<EnvironmentName, RewardsEnvironment> = {
       processor: { cpu: 2048, memoryMiB: 4096, minTasks: 3, maxTasks: 12 },
       api: { cpu: 1024, memoryMiB: 2048, minTasks: 3, maxTasks: 20 },
       archiver: { cpu: 1024, memoryMiB: 2048, minTasks: 2, maxTasks: 4 },
-      auth: { cpu: 512, memoryMiB: 1024, minTasks: 2, maxTasks: 4 }
+      auth: { cpu: 512, memoryMiB: 1024, minTasks: 2, maxTasks: 4 },
+      notifications: { cpu: 512, memoryMiB: 1024, minTasks: 2, maxTasks: 6 }
     },
     processorStateGiB: 100,
     logRetentionDays: 365,

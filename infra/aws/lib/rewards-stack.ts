@@ -1,4 +1,4 @@
-// One environment (dev, staging or prod) of the rewards platform: network, data stores, the four
+// One environment (dev, staging or prod) of the rewards platform: network, data stores, the five
 // roles on ECS Fargate, alarms. No look-ups: the region comes from the app context, the account
 // from the credentials at deploy time, so `cdk synth` needs no AWS access.
 import { Stack, Tags } from 'aws-cdk-lib'
@@ -13,6 +13,7 @@ import type { Construct } from 'constructs'
 import { Alarms, consumerLagMetric } from './alarms.ts'
 import { DataStores } from './data-stores.ts'
 import type { RewardsEnvironment } from './environments.ts'
+import { readNotificationsFile, WebhookSecrets } from './notifications.ts'
 import { repositoryName } from './registry-stack.ts'
 import { Services } from './services.ts'
 
@@ -21,6 +22,8 @@ export interface RewardsStackProps extends StackProps {
   /** Image tag in the `rewards` ECR repository (the git commit SHA CI pushed). */
   imageTag: string
   certificateArn?: string | undefined
+  /** The notifications role's webhooks file (JSON, validated at synth). */
+  notificationsFile: string
 }
 
 export class RewardsStack extends Stack {
@@ -64,6 +67,8 @@ export class RewardsStack extends Stack {
         redeem: consumerLagMetric(this.data.kafkaClusterName, 'redeem-events')
       }
     })
+    const notifications = readNotificationsFile(props.notificationsFile)
+    const webhookSecrets = new WebhookSecrets(this, 'Webhooks', { config, key, settings: notifications })
     this.services = new Services(this, 'App', {
       config,
       vpc: this.vpc as ec2.IVpc,
@@ -71,7 +76,8 @@ export class RewardsStack extends Stack {
       repository: ecr.Repository.fromRepositoryName(this, 'Images', repositoryName),
       imageTag: props.imageTag,
       certificateArn: props.certificateArn,
-      lagMetric: lag
+      lagMetric: lag,
+      notifications: { settings: notifications, secrets: webhookSecrets.secrets }
     })
     this.alarms = new Alarms(this, 'Alarms', { config, key, data: this.data, services: this.services })
   }

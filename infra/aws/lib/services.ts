@@ -5,7 +5,9 @@
 //   api        yes    yes         yes    load balancer
 //   archiver   yes    yes         -      -
 //   auth       -      yes         yes    load balancer (/oauth/*, /.well-known/*)
-// Configuration is only the REWARDS_* environment of SPEC §6 plus secrets injected by ECS.
+//   notifications yes -           -      -   (and HTTPS out to the partner webhooks)
+// Configuration is only the REWARDS_* environment of SPEC §6 plus secrets injected by ECS; the
+// notifications role also gets its webhooks file and the partners' signing secrets (notifications.ts).
 import { CfnOutput, Duration, RemovalPolicy, Size } from 'aws-cdk-lib'
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling'
 import * as ec2 from 'aws-cdk-lib/aws-ec2'
@@ -20,19 +22,34 @@ import { Construct } from 'constructs'
 import { kafkaScramPort, postgresPort, redisPort } from './data-stores.ts'
 import type { DataStores } from './data-stores.ts'
 import type { RewardsEnvironment, Role } from './environments.ts'
+import { notificationsDir, notificationsFile } from './notifications.ts'
+import type { NotificationsSettings } from './notifications.ts'
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager'
 
 export const httpPort = 8080
 export const metricsPort = 9464
 export const stateDir = '/var/lib/rewards'
 export const applicationId = 'rewards'
-export const roles: readonly Role[] = ['processor', 'api', 'archiver', 'auth']
+export const roles: readonly Role[] = ['processor', 'api', 'archiver', 'auth', 'notifications']
 
 const needs: Record<Role, { kafka: boolean, database: boolean, redis: boolean }> = {
   processor: { kafka: true, database: false, redis: false },
   api: { kafka: true, database: true, redis: true },
   archiver: { kafka: true, database: true, redis: false },
-  auth: { kafka: false, database: true, redis: true }
+  auth: { kafka: false, database: true, redis: true },
+  notifications: { kafka: true, database: false, redis: false }
 }
+
+/** Writes the environment variable named by argv[1] to the path argv[2] (read-only), after checking
+ *  it is JSON: the notifications task's first container, since ECS has no config files. */
+export const writeFileFromEnvScript = [
+  "const [name, path] = process.argv.slice(1)",
+  "const text = process.env[name] ?? ''",
+  "JSON.parse(text)",
+  "process.getBuiltinModule('node:fs').writeFileSync(path, text, { mode: 0o444 })",
+  "console.log('wrote ' + path + ' (' + Buffer.byteLength(text) + ' bytes)')"
+  // No `${…}` in it: CloudFormation would take that for a parameter reference.
+].join('; ')
 
 export interface ServicesProps {
   config: RewardsEnvironment
@@ -44,6 +61,8 @@ export interface ServicesProps {
   certificateArn: string | undefined
   /** Consumer lag of the processor's group, for step scaling. */
   lagMetric: cloudwatch.IMetric
+  /** The notifications role's webhooks file and the signing secrets it names. */
+  notifications: { settings: NotificationsSettings, secrets: Readonly<Record<string, secretsmanager.ISecret>> }
 }
 
 export class Services extends Construct {
@@ -61,8 +80,9 @@ export class Services extends Construct {
 
     for (const role of roles) {
       const securityGroup = new ec2.SecurityGroup(this, `${title(role)}SecurityGroup`, { vpc, description: `rewards ${role} tasks`, allowAllOutbound: false })
-      // AWS APIs (ECR, Secrets Manager, CloudWatch Logs) and an external IdP's JWKS, through NAT.
-      securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs')
+      // AWS APIs (ECR, Secrets Manager, CloudWatch Logs), an external IdP's JWKS and, for the
+      // notifications role, the partners' webhooks: all through NAT.
+      securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), role === 'notifications' ? 'HTTPS to AWS APIs and partner webhooks' : 'HTTPS to AWS APIs')
       if (needs[role].kafka) securityGroup.connections.allowTo(data.kafkaSecurityGroup, ec2.Port.tcp(kafkaScramPort), `${role} to MSK (SASL/SCRAM, TLS)`)
       if (needs[role].database) securityGroup.connections.allowTo(data.databaseSecurityGroup, ec2.Port.tcp(postgresPort), `${role} to PostgreSQL`)
       if (needs[role].redis) securityGroup.connections.allowTo(data.redisSecurityGroup, ec2.Port.tcp(redisPort), `${role} to Redis`)
@@ -159,6 +179,8 @@ export class Services extends Construct {
     })
     scale('archiver', config.services.archiver.maxTasks).scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 70 })
     scale('auth', config.services.auth.maxTasks).scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 })
+    // A consumer group too: tasks beyond the partition count would sit idle.
+    scale('notifications', Math.min(config.services.notifications.maxTasks, config.partitions)).scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 })
 
     new CfnOutput(this, 'LoadBalancerDns', { value: this.loadBalancer.loadBalancerDnsName })
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName })
@@ -179,7 +201,7 @@ export class Services extends Construct {
       // RocksDB ships linux-x64 prebuilt binaries; the image is built for amd64.
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
       ...(isProcessor ? { ephemeralStorageGiB: config.processorStateGiB } : {}),
-      volumes: [{ name: 'state' }, { name: 'tmp' }]
+      volumes: [{ name: 'state' }, { name: 'tmp' }, ...(role === 'notifications' ? [{ name: 'notifications' }] : [])]
     })
     const secrets: Record<string, ecs.Secret> = {}
     if (needs[role].kafka) {
@@ -188,9 +210,14 @@ export class Services extends Construct {
     }
     if (needs[role].database) secrets.REWARDS_DATABASE_URL = ecs.Secret.fromSecretsManager(data.databaseUrl)
     if (needs[role].redis) secrets.REWARDS_REDIS_URL = ecs.Secret.fromSecretsManager(data.redisUrl)
+    if (role === 'notifications') {
+      for (const [name, secret] of Object.entries(props.notifications.secrets)) secrets[name] = ecs.Secret.fromSecretsManager(secret)
+    }
+    const image = ecs.ContainerImage.fromEcrRepository(props.repository, props.imageTag)
     const container = task.addContainer('rewards', {
-      image: ecs.ContainerImage.fromEcrRepository(props.repository, props.imageTag),
-      command: ['start', '--role', role],
+      image,
+      // The notifications role creates its own notifications-dlq when missing (idempotent).
+      command: ['start', '--role', role, ...(role === 'notifications' ? ['--create-topics'] : [])],
       environment: {
         REWARDS_APPLICATION_ID: applicationId,
         REWARDS_PROCESSING_GUARANTEE: config.processingGuarantee,
@@ -202,7 +229,8 @@ export class Services extends Construct {
         REWARDS_DATA_DIR: stateDir,
         ...(needs[role].kafka
           ? { REWARDS_KAFKA_BROKERS: data.kafkaBootstrapBrokers, REWARDS_KAFKA_SASL_MECHANISM: 'scram-sha-512', REWARDS_KAFKA_TLS: 'true' }
-          : {})
+          : {}),
+        ...(role === 'notifications' ? { REWARDS_NOTIFICATIONS_FILE: notificationsFile } : {})
       },
       secrets,
       readonlyRootFilesystem: true,
@@ -224,6 +252,24 @@ export class Services extends Construct {
       { sourceVolume: 'state', containerPath: stateDir, readOnly: false },
       { sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false }
     )
+    if (role === 'notifications') {
+      // ECS has no config files: this container writes the webhooks file onto a task volume and
+      // exits; the app starts only once it succeeded, and mounts the volume read-only. The image
+      // declares the directory as a VOLUME owned by uid 1000, so Fargate gives the volume that owner.
+      const writer = task.addContainer('notifications-file', {
+        image,
+        essential: false,
+        entryPoint: ['node', '-e', writeFileFromEnvScript],
+        command: ['NOTIFICATIONS_FILE_CONTENT', notificationsFile],
+        environment: { NOTIFICATIONS_FILE_CONTENT: props.notifications.settings.json },
+        readonlyRootFilesystem: true,
+        user: '1000:1000',
+        logging: ecs.LogDrivers.awsLogs({ streamPrefix: `${role}-file`, logGroup, mode: ecs.AwsLogDriverMode.NON_BLOCKING, maxBufferSize: Size.mebibytes(1) })
+      })
+      writer.addMountPoints({ sourceVolume: 'notifications', containerPath: notificationsDir, readOnly: false })
+      container.addMountPoints({ sourceVolume: 'notifications', containerPath: notificationsDir, readOnly: true })
+      container.addContainerDependencies({ container: writer, condition: ecs.ContainerDependencyCondition.SUCCESS })
+    }
     acknowledge(task, [
       { id: 'AwsSolutions-ECS2', reason: 'The environment holds only non-secret configuration (REWARDS_* of SPEC §6: broker addresses, ports, guarantees); every password and URL with credentials comes from Secrets Manager through `secrets`.' },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'The execution role needs ecr:GetAuthorizationToken to pull the image; that action has no resource-level permissions. Every other statement names its repository, log group or secret.' }
