@@ -19,7 +19,9 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   const log = createKafkaLog({ brokers, clientId: run })
   const topics = platformTopics({ topicPrefix: `${run}-` })
   await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 6 })
-  const platform = await startPlatform({ log, topics, applicationId: run })
+  // The hand-over loop polls as fast as it can (503s are quick): no per-client rate limit here
+  // (test/api/rate-limit.test.ts covers it).
+  const platform = await startPlatform({ log, topics, applicationId: run, settings: { apiRateLimit: null } })
   const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
   const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
   const api = await startApiOnly(platform)

@@ -18,7 +18,9 @@ t.test('a redemption is found by id alone from any instance; unknown is 404; a h
   const log = createKafkaLog({ brokers, clientId: run })
   const topics = platformTopics({ topicPrefix: `${run}-` })
   await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 4 })
-  const platform = await startPlatform({ log, topics, applicationId: run })
+  // The hand-over loop polls as fast as it can (503s are quick): no per-client rate limit here
+  // (test/api/rate-limit.test.ts covers it).
+  const platform = await startPlatform({ log, topics, applicationId: run, settings: { apiRateLimit: null } })
   const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
   const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
   const api = await startApiOnly(platform)
