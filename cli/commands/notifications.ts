@@ -84,7 +84,7 @@ export function notificationsCommand (ctx: CliContext): Command {
           onProgress: (read, total) => progress.update(read, total),
           onSkipped: skipped => { void write(ctx.out, `  ${skipped.why}: ${skipped.source} (DLQ ${skipped.dlq}): ${skipped.detail}; left in the DLQ`) }
         })
-        progress.done(result.read, result.read)
+        progress.done(result.read, result.total)
         for (const [id, n] of result.otherEndpoints) if (!configured.some(e => e.id === id)) unknown.set(id, Math.max(unknown.get(id) ?? 0, n))
         const parts = [`${result.replayed} ${dryRun ? 'would be sent' : 'delivered'}`]
         if (result.refused > 0) parts.push(`${result.refused} refused by the partner`)

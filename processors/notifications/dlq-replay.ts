@@ -61,8 +61,9 @@ export interface SkippedRecord {
 
 export interface DlqReplayResult {
   readonly endpointId: string
-  /** DLQ records read in this run (every endpoint's). */
+  /** DLQ records read in this run (every endpoint's), of `total` between its progress and the end. */
   readonly read: number
+  readonly total: number
   /** Delivered again (dry run: would be sent). */
   readonly replayed: number
   /** Refused by the partner (non-retriable 4xx): passed, still in the DLQ. */
@@ -124,7 +125,7 @@ export async function replayDlq (options: DlqReplayOptions): Promise<DlqReplayRe
   let stopped: string | null = null
   const otherEndpoints = new Map<string, number>()
   options.onProgress?.(0, total)
-  const result = (): DlqReplayResult => ({ endpointId: endpoint.id, read, replayed, refused, unreplayable, otherEndpoints, stopped, limited })
+  const result = (): DlqReplayResult => ({ endpointId: endpoint.id, read, total, replayed, refused, unreplayable, otherEndpoints, stopped, limited })
   if (total === 0) return result()
 
   const stop = new AbortController()
