@@ -71,7 +71,15 @@ export function reconcileCommand (ctx: CliContext): Command {
           const worker = async (): Promise<void> => {
             while (next < memberIds.length) {
               const id = memberIds[next++]!
-              const response = await fetch(`${base}/v1/members/${encodeURIComponent(id)}/balance`, { headers: opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` } })
+              let response = await fetch(`${base}/v1/members/${encodeURIComponent(id)}/balance`, { headers: opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` } })
+              // Rate limited (429) or briefly unavailable (503: restoring, rebalancing): wait as
+              // told by Retry-After and ask again, a bounded number of times.
+              for (let attempt = 0; (response.status === 429 || response.status === 503) && attempt < 30; attempt++) {
+                const seconds = Number(response.headers.get('retry-after') ?? '1')
+                await response.body?.cancel()
+                await new Promise(resolve => setTimeout(resolve, Math.min(Number.isFinite(seconds) && seconds > 0 ? seconds : 1, 10) * 1000))
+                response = await fetch(`${base}/v1/members/${encodeURIComponent(id)}/balance`, { headers: opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` } })
+              }
               if (response.status === 404) continue
               if (!response.ok) throw new Error(`GET ${base}/v1/members/${id}/balance answered ${response.status}: ${await response.text()}`)
               found.set(id, await response.json())

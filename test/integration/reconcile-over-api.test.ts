@@ -29,7 +29,9 @@ t.test('reconcile --api-url against the running platform', async t => {
     REWARDS_APPLICATION_ID: appId,
     REWARDS_DATA_DIR: join(cwd, 'data'),
     REWARDS_HTTP_PORT: '0',
-    REWARDS_PARTITIONS: '3'
+    REWARDS_PARTITIONS: '3',
+    // Below the 80 members' queries per second: reconcile meets 429 and waits as Retry-After says.
+    REWARDS_API_RATE_LIMIT: '40/1s'
   })
   t.equal((await runCli(['demo', '--count', '1500', '--rate', '0', '--members', '80', '--seed', '9'], { cwd, env, timeoutMs: 120_000 })).code, 0, 'demo load')
 
@@ -61,6 +63,7 @@ t.test('reconcile --api-url against the running platform', async t => {
   t.equal(reconcile.code, 0, 'reconcile over the API exits 0')
   t.match(reconcile.stdout, /reconciled 80 member\(s\) \(archive: 80, store: queried per member\)/)
   t.match(reconcile.stdout, /OK: every balance matches the archive/)
+  t.match(await (await fetch(`${base}/metrics`)).text(), /rewards_api_rate_limited_total\{route="\/v1\/members\/:memberId\/balance"\} [1-9]/, 'it was rate-limited on the way and retried')
   cli.child.kill('SIGTERM')
   t.match(await cli.waitForExit(60_000), { code: 0 })
 })
