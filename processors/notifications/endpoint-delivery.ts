@@ -11,7 +11,9 @@
 //
 // maxAttempts counts HTTP calls: while the circuit is open a delivery makes no call and spends no
 // attempt, it waits for the circuit to half-open (then one trial call goes out; the others wait for
-// its verdict). So a partner down for a maintenance window shorter than the budget loses nothing.
+// its verdict). So a partner down for a maintenance window shorter than the budget loses nothing,
+// as long as the failed trial calls (each spends an attempt of the delivery making it) leave the
+// deliveries attempts to spare (docs/notifications.md: maxAttempts ≥ threshold + W / breakerOpenMs).
 //
 // The time budget bounds what a dead partner costs: a delivery is dead-lettered (DELIVERY_TIMEOUT)
 // once it is still undelivered maxDeliveryMs after it was handed over, or after the endpoint's
