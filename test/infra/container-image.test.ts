@@ -48,7 +48,8 @@ t.test('runtime stage: non-root, writable state only on a volume, health check, 
   t.same(get('USER'), ['1000:1000'], 'numeric non-root user, so runAsNonRoot can be verified')
   // The state dir, and the notifications file's dir that ECS fills at task start (uid 1000 must own
   // it in the image: Fargate creates the task volume with the image's owner).
-  t.same(get('VOLUME'), [`["/var/lib/rewards", "${notificationsDir}"]`])
+  // /tmp likewise: ECS mounts a task volume there, which keeps the image's 1777 mode only if declared.
+  t.same(get('VOLUME'), [`["/var/lib/rewards", "${notificationsDir}", "/tmp"]`])
   t.match(get('RUN').join(' '), new RegExp(`chown 1000:1000 /var/lib/rewards ${notificationsDir}`), 'both owned by the app user')
   t.match(get('ENV').join(' '), /REWARDS_DATA_DIR=\/var\/lib\/rewards/)
   t.match(get('ENV').join(' '), /REWARDS_HTTP_HOST=0\.0\.0\.0/, 'listens beyond loopback inside the container')
