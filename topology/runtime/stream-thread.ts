@@ -4,8 +4,9 @@
 // they run. Exactly-once: one transaction per commit carries every task's outputs, changelog
 // records and input offsets; a fenced producer (zombie) drops all tasks without committing,
 // recreates the producer and restores.
-import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, PartitionReader, RebalanceListener, TopicPartition } from '../../log/log-port.ts'
+import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, ProducerRecord, PartitionReader, RebalanceListener, TopicPartition } from '../../log/log-port.ts'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
+import { withCommitSpan } from '../../lib/tracing/commit-span.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import { coPartitionAssignor, decodeAssignmentInfo, encodeSubscription, type AssignmentInfo } from './co-partition-assignor.ts'
@@ -223,7 +224,7 @@ export class StreamThread implements RebalanceListener {
     this.#lastCommitMs = this.#o.clock()
     const tasks = [...this.#active.values()].filter(a => a.task.commitNeeded)
     if (tasks.length === 0) return true
-    const records = []
+    const records: ProducerRecord[] = []
     const offsets: PartitionOffset[] = []
     // records[from, to) are the task's, for records out per topic and task.
     const ranges: Array<{ task: string, from: number, to: number }> = []
@@ -237,19 +238,21 @@ export class StreamThread implements RebalanceListener {
     const guarantee = this.#exactlyOnce ? 'exactly_once_v2' : 'at_least_once'
     const end = this.#o.metrics.commitDuration.startTimer({ guarantee })
     try {
-      if (this.#exactlyOnce) {
-        const group = this.#consumer!.groupMetadata()
-        if (!group) throw new RewardsError('TASK_MIGRATED', 'no group membership to commit offsets with')
-        await this.#producer!.commitTransaction({ records, offsets: { group, offsets } })
-      } else {
-        if (records.length > 0) await this.#producer!.send(records)
-      }
-      for (const { task, state } of tasks) {
-        await task.postCommit()
-        for (const [store, entries] of state.approximateEntries()) this.#o.metrics.stores.setEntries(task.name, store, entries)
-        for (const [store, bytes] of state.approximateSizesBytes()) this.#o.metrics.stores.setSizeBytes(task.name, store, bytes)
-      }
-      if (!this.#exactlyOnce && offsets.length > 0) await this.#consumer!.commitOffsets(offsets)
+      await withCommitSpan({ applicationId: this.#o.config.applicationId, guarantee, tasks: tasks.length, offsets: offsets.length, records }, async () => {
+        if (this.#exactlyOnce) {
+          const group = this.#consumer!.groupMetadata()
+          if (!group) throw new RewardsError('TASK_MIGRATED', 'no group membership to commit offsets with')
+          await this.#producer!.commitTransaction({ records, offsets: { group, offsets } })
+        } else {
+          if (records.length > 0) await this.#producer!.send(records)
+        }
+        for (const { task, state } of tasks) {
+          await task.postCommit()
+          for (const [store, entries] of state.approximateEntries()) this.#o.metrics.stores.setEntries(task.name, store, entries)
+          for (const [store, bytes] of state.approximateSizesBytes()) this.#o.metrics.stores.setSizeBytes(task.name, store, bytes)
+        }
+        if (!this.#exactlyOnce && offsets.length > 0) await this.#consumer!.commitOffsets(offsets)
+      })
       end()
       this.#consecutiveAborts = 0
       this.#o.metrics.commits.inc({ result: 'committed' })

@@ -135,6 +135,19 @@ t.test('POST with traceparent → one trace: HTTP, produce, process and archive 
   t.ok(linked.has(produce.spanContext().spanId), 'the archive batch links to the event\'s producer context')
   t.ok(linked.has(processed.spanContext().spanId), 'and to its confirmation\'s (the process span)')
 
+  // The engine commit that carried the confirmation: its own trace (a commit has many causes),
+  // linked to the process span, with the transaction's Kafka client calls as its children.
+  const commits = exporter.getFinishedSpans().filter(s => s.name === 'stream commit' && s.links.some(l => l.context.spanId === processed.spanContext().spanId))
+  t.equal(commits.length, 1, 'one engine commit span links to the process span')
+  const commit = commits[0]!
+  t.not(commit.spanContext().traceId, CALLER_TRACE, 'in a trace of its own')
+  t.match(commit.attributes, { 'rewards.commit.guarantee': 'exactly_once_v2', 'messaging.consumer.group.name': appId })
+  t.ok((commit.attributes['messaging.batch.message_count'] as number) >= 1, 'with its record count')
+  const commitTrace = exporter.getFinishedSpans().filter(s => s.spanContext().traceId === commit.spanContext().traceId && s !== commit)
+  t.ok(commitTrace.length > 0 && commitTrace.every(s => s.kind === SpanKind.CLIENT), 'the Kafka client calls made by the commit are in its trace')
+  const commitCalls = commitTrace.map(s => s.name)
+  t.ok(commitCalls.includes('kafka EndTxn'), `the transaction's EndTxn among them (${commitCalls.join(', ')})`)
+
   const event_ = rows.find(r => r.kind === 'reward-event')!
   const confirmed = rows.find(r => r.kind === 'reward-confirmed')!
   t.equal(event_.headers.traceparent, `00-${CALLER_TRACE}-${produce.spanContext().spanId}-01`, 'the event\'s archived headers carry the produce span\'s traceparent')
