@@ -5,19 +5,22 @@
 //   3. the Prometheus alert rules are well-formed (valid PromQL, `for`, severity, summary,
 //      description) and every metric and label they use is exported.
 // One platform run (platform-scrape.ts) on the real Kafka broker, PostgreSQL and Redis serves all
-// three. To cover a new role: add it to ROLES and drive what creates its series in drive().
+// three. To cover a new role: add it to ROLES, configure it through scrapeDrivenPlatform's `env`
+// and drive what creates its series in drive().
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { ROOT } from '../cli/cli-helpers.ts'
 import { waitFor } from '../archive/archive-helpers.ts'
 import { grafanaToPromQL, parsePromQL } from './promql-names.ts'
+import { WebhookReceiver } from '../processors/notifications/webhook-receiver.ts'
 import { sampleSum, scrapeDrivenPlatform, type RunningPlatform } from './platform-scrape.ts'
 
 /** The roles started for the check. Rows of docs/metrics.md for other roles are not required. */
-const ROLES = ['processor', 'api', 'archiver', 'auth']
+const ROLES = ['processor', 'api', 'archiver', 'auth', 'notifications']
 
 const DOC = join(ROOT, 'docs/metrics.md')
 const DASHBOARD = join(ROOT, 'infra/observability/grafana/rewards-dashboard.json')
@@ -88,9 +91,43 @@ async function drive (p: RunningPlatform): Promise<void> {
   await (await call(p, 'GET', '/no/such/route')).arrayBuffer()
 }
 
+/** Two partner webhooks on a real local receiver: `partner` answers 200 (deliveries), `failing`
+ *  always 500, with two attempts, a breaker that opens after two failures and a short budget, so
+ *  its records reach the notifications DLQ within seconds. Returns the platform's environment. */
+function notificationsEnv (receiver: WebhookReceiver, dataDir: string): Record<string, string> {
+  const secrets = { METRICS_PARTNER_SECRET: randomBytes(32).toString('hex'), METRICS_FAILING_SECRET: randomBytes(32).toString('hex') }
+  const kinds = ['reward-confirmed', 'redeem-confirmed']
+  const file = join(dataDir, 'notifications.json')
+  writeFileSync(file, JSON.stringify({
+    endpoints: [
+      { id: 'partner', url: receiver.endpoint('/partner', secrets.METRICS_PARTNER_SECRET, 'ok'), secretEnv: 'METRICS_PARTNER_SECRET', kinds },
+      {
+        id: 'failing',
+        url: receiver.endpoint('/failing', secrets.METRICS_FAILING_SECRET, 'fail'),
+        secretEnv: 'METRICS_FAILING_SECRET',
+        kinds,
+        maxAttempts: 2,
+        backoffInitialMs: 10,
+        backoffMaxMs: 50,
+        breakerFailureThreshold: 2,
+        breakerOpenMs: 500,
+        timeoutMs: 1000,
+        maxDeliveryMs: 3000
+      }
+    ]
+  }))
+  return { REWARDS_NOTIFICATIONS_FILE: file, ...secrets }
+}
+
 t.test('a running platform exports what docs/metrics.md, the dashboard and the alert rules say', async t => {
+  const receiver = new WebhookReceiver()
+  await receiver.start()
+  t.teardown(() => receiver.close())
   let topics: RunningPlatform['topics'] | undefined
   const scrape = await scrapeDrivenPlatform(t, ROLES, async p => { topics = p.topics; await drive(p) }, text =>
+    sampleSum(text, 'rewards_notifications_deliveries_total', { endpoint: 'partner', result: 'delivered' }) >= 1 &&
+    sampleSum(text, 'rewards_notifications_deliveries_total', { endpoint: 'failing', result: 'dead_lettered' }) >= 1 &&
+    sampleSum(text, 'rewards_notifications_dlq_records_total', { endpoint: 'failing' }) >= 1 &&
     sampleSum(text, 'rewards_dlq_records_total', { topic: topics!.rewardEventsDlq, code: 'MALFORMED_JSON' }) >= 1 &&
     sampleSum(text, 'rewards_duplicate_records_total', { topic: topics!.rewardEvents }) >= 2 &&
     sampleSum(text, 'rewards_archive_rows_total', { topic: topics!.rewardEventsDlq }) >= 1 &&
@@ -98,7 +135,17 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
     sampleSum(text, 'rewards_api_cache_requests_total', { result: 'hit' }) >= 1 &&
     /^rewards_consumer_lag_records\{/m.test(text) &&
     /^rewards_archive_lag_records\{/m.test(text) &&
-    /^rewards_store_entries\{/m.test(text))
+    /^rewards_store_entries\{/m.test(text), { env: dataDir => notificationsEnv(receiver, dataDir) })
+
+  t.test('notifications reached the real receiver, signed, and the failing endpoint\'s went to the DLQ', async t => {
+    const partner = receiver.at('/partner')
+    const failing = receiver.at('/failing')
+    t.ok(partner.some(r => r.answered === 200), `the partner answered 200 (${partner.length} requests)`)
+    t.ok(failing.length >= 2 && failing.every(r => r.answered === 500), `the failing endpoint answered 500 to every call (${failing.length})`)
+    t.same([...partner, ...failing].filter(r => !r.signatureValid).map(r => r.path), [], 'every request carries a valid signature')
+    t.ok(sampleSum(scrape.text, 'rewards_notifications_attempt_duration_seconds_count', { endpoint: 'failing', outcome: 'http_error' }) >= 2, 'the failed calls are timed with outcome http_error')
+    t.same(Object.keys(Object.fromEntries([...scrape.text.matchAll(/^rewards_notifications_circuit_state\{endpoint="([^"]+)"\}/gm)].map(m => [m[1], true]))).sort(), ['failing', 'partner'], 'a circuit state per endpoint')
+  })
 
   t.test('each task\'s restore is timed and logged (the AWS RestoreTime alarm reads the log line)', async t => {
     const logged = scrape.logLines.filter(l => l.event === 'restore.completed')
@@ -166,7 +213,9 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
       if (inner !== undefined) checkQuery(t, `variable ${variable.name}`, inner)
     }
     const covered = new Set(panels.flatMap(p => (p.targets ?? []).flatMap(q => parsePromQL(grafanaToPromQL(q.expr ?? '')).metrics)))
-    for (const required of ['rewards_consumer_lag_records', 'rewards_store_restore_remaining_records', 'rewards_dlq_records_total', 'rewards_archive_lag_records', 'rewards_http_request_duration_seconds_bucket', 'rewards_api_cache_requests_total']) {
+    for (const required of ['rewards_consumer_lag_records', 'rewards_store_restore_remaining_records', 'rewards_dlq_records_total', 'rewards_archive_lag_records', 'rewards_http_request_duration_seconds_bucket', 'rewards_api_cache_requests_total',
+      'rewards_notifications_deliveries_total', 'rewards_notifications_attempt_duration_seconds_bucket', 'rewards_notifications_circuit_state', 'rewards_notifications_dlq_records_total',
+      'rewards_notifications_queued_deliveries', 'rewards_notifications_in_flight_deliveries', 'rewards_notifications_lag_records', 'rewards_notifications_paused_partitions']) {
       t.ok(covered.has(required), `the dashboard shows ${required}`)
     }
     t.comment(`${queries} dashboard queries checked`)
@@ -206,7 +255,8 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
     const example = parseYaml(readFileSync(PROMETHEUS_EXAMPLE, 'utf8')) as { rule_files?: string[], scrape_configs?: Array<{ job_name?: string }> }
     t.same(example.rule_files, ['rewards-alerts.yml'], 'the example Prometheus configuration loads these rules')
     t.ok(example.scrape_configs?.some(c => /^rewards/.test(c.job_name ?? '')), 'with a scrape job RewardsInstanceDown selects (job=~"rewards.*")')
-    for (const required of ['RewardsConsumerLagHigh', 'RewardsRestoreSlow', 'RewardsDlqGrowth', 'RewardsArchiveLagHigh', 'RewardsApiErrorRate', 'RewardsApiLatencyP99High', 'RewardsProcessorNotRunning', 'RewardsRedisDown', 'RewardsCommitsAborting']) {
+    for (const required of ['RewardsConsumerLagHigh', 'RewardsRestoreSlow', 'RewardsDlqGrowth', 'RewardsArchiveLagHigh', 'RewardsApiErrorRate', 'RewardsApiLatencyP99High', 'RewardsProcessorNotRunning', 'RewardsRedisDown', 'RewardsCommitsAborting',
+      'RewardsNotificationsDlqGrowth', 'RewardsNotificationsCircuitOpen', 'RewardsNotificationsLagGrowing', 'RewardsNotificationsPausedLong']) {
       t.ok(alerts.includes(required), `alert ${required} exists`)
     }
   })

@@ -4,12 +4,13 @@
 // everything that creates series lazily — events over HTTP, a redemption, a balance read twice
 // (cache miss, then hit), an activity page, a request without a token, an unknown URL and a
 // malformed record produced straight to reward-events (a dead letter) — then scraped once every
-// part has shown its work. Extending to a new role: add it to the `roles` argument and drive
-// whatever its metrics need in `drive` (see the test file).
+// part has shown its work. Extending to a new role: add it to the `roles` argument, pass what it
+// needs to be configured through `options.env` (e.g. a notifications file written in the run's
+// data directory) and drive whatever its metrics need in `drive` (see the test file).
 import type { Test } from 'tap'
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import type { Log } from '../../log/log-port.ts'
-import { platformTopics } from '../../lib/platform-topics.ts'
+import { notificationsDlqTopic, platformTopics } from '../../lib/platform-topics.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import { ClientStore } from '../../api/auth/client-store.ts'
 import { createTestDatabase, openMigrated, waitFor } from '../archive/archive-helpers.ts'
@@ -73,9 +74,16 @@ export interface RunningPlatform {
   scrape (): Promise<string>
 }
 
+export interface PlatformOptions {
+  /** Extra environment of the platform process. Given the run's data directory (the process'
+   *  working directory, removed with the test) to write files the variables point at, such as
+   *  REWARDS_NOTIFICATIONS_FILE. */
+  readonly env?: (dataDir: string) => Record<string, string>
+}
+
 /** Starts the platform with `roles`, drives it, waits until `settled(metricsText)` holds, and
  *  returns the final scrape. Everything it creates is removed in t's teardown. */
-export async function scrapeDrivenPlatform (t: Test, roles: readonly string[], drive: (p: RunningPlatform) => Promise<void>, settled: (text: string) => boolean): Promise<Scrape & { readonly logLines: readonly LogLine[] }> {
+export async function scrapeDrivenPlatform (t: Test, roles: readonly string[], drive: (p: RunningPlatform) => Promise<void>, settled: (text: string) => boolean, options: PlatformOptions = {}): Promise<Scrape & { readonly logLines: readonly LogLine[] }> {
   const prefix = `${unique('metrics')}.`
   const appId = unique('metrics-app')
   const database = await createTestDatabase('metrics_test')
@@ -83,7 +91,7 @@ export async function scrapeDrivenPlatform (t: Test, roles: readonly string[], d
   const topics = platformTopics({ topicPrefix: prefix })
   const log = createKafkaLog({ brokers, clientId: unique('metrics-test') })
   t.teardown(async () => {
-    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
+    await log.admin.deleteTopics([...Object.values(topics), notificationsDlqTopic({ topicPrefix: prefix }), ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
     await log.close()
   })
   const dataDir = t.testdir({})
@@ -95,7 +103,8 @@ export async function scrapeDrivenPlatform (t: Test, roles: readonly string[], d
     REWARDS_APPLICATION_ID: appId,
     REWARDS_DATA_DIR: dataDir,
     REWARDS_PARTITIONS: '3',
-    REWARDS_HTTP_PORT: '0'
+    REWARDS_HTTP_PORT: '0',
+    ...options.env?.(dataDir)
   })
 
   // The client straight in the token server's tables (what `rewards clients create` does).
