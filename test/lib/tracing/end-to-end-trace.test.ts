@@ -8,23 +8,14 @@
 //   archive batch (CONSUMER): child of its first record's context, linked to every record's
 //
 // and the archived records' headers carry the traceparent of the span that produced them.
-import { PassThrough } from 'node:stream'
 import { SpanKind } from '@opentelemetry/api'
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace'
 import pg from 'pg'
 import t from 'tap'
-import { ClientStore } from '../../../api/auth/client-store.ts'
-import { rewardsPlatform } from '../../../cli/rewards-platform.ts'
-import { runPlatform } from '../../../cli/run-platform.ts'
-import { SignalTrap } from '../../../cli/signal-trap.ts'
-import { loadConfig } from '../../../lib/config.ts'
-import { createLogger } from '../../../lib/logger.ts'
-import { platformTopics } from '../../../lib/platform-topics.ts'
 import { registerTracing } from '../../../lib/tracing/tracing-sdk.ts'
-import { createKafkaLog } from '../../../log/kafka/index.ts'
-import { REWARDS_STORES } from '../../../processors/rewards/topics.ts'
-import { createTestDatabase, openMigrated, waitFor } from '../../archive/archive-helpers.ts'
-import { brokers, unique, waitForStatus } from '../../cli/cli-helpers.ts'
+import { waitFor } from '../../archive/archive-helpers.ts'
+import { unique } from '../../cli/cli-helpers.ts'
+import { startInProcessPlatform } from './in-process-platform.ts'
 
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
 const CALLER_SPAN = '00f067aa0ba902b7'
@@ -34,54 +25,7 @@ t.test('POST with traceparent → one trace: HTTP, produce, process and archive 
   const tracing = await registerTracing(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })], spanLimits: { linkCountLimit: 1024 } }))
   t.teardown(() => tracing.shutdown())
 
-  const prefix = `${unique('trace')}.`
-  const appId = unique('trace-app')
-  const topics = platformTopics({ topicPrefix: prefix })
-  const database = await createTestDatabase('trace_test')
-  t.teardown(database.drop)
-  const log = createKafkaLog({ brokers, clientId: unique('trace-test') })
-  t.teardown(async () => {
-    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
-    await log.close()
-  })
-  const dataDir = t.testdir({})
-  const db = await openMigrated(database.url, dataDir)
-  const { client: { clientId }, clientSecret } = await new ClientStore(db).create({ name: 'trace-test', scopes: ['events:write'] })
-  await db.close()
-
-  const config = loadConfig({
-    env: { REWARDS_KAFKA_BROKERS: brokers.join(','), REWARDS_DATABASE_URL: database.url, REWARDS_TOPIC_PREFIX: prefix, REWARDS_APPLICATION_ID: appId, REWARDS_DATA_DIR: dataDir, REWARDS_PARTITIONS: '1', REWARDS_HTTP_PORT: '0' },
-    cwd: dataDir
-  })
-  const lines: Array<Record<string, unknown>> = []
-  const stream = new PassThrough()
-  let partial = ''
-  let portSeen: (port: number) => void = () => {}
-  const port = new Promise<number>(resolve => { portSeen = resolve })
-  stream.on('data', chunk => {
-    const parts = (partial + String(chunk)).split('\n')
-    partial = parts.pop()!
-    for (const part of parts) {
-      const line = JSON.parse(part) as Record<string, unknown>
-      lines.push(line)
-      if (typeof line.msg === 'string' && line.msg.startsWith('HTTP listening')) portSeen(line.port as number)
-    }
-  })
-  const signals = new SignalTrap()
-  t.teardown(() => signals.release())
-  const done = runPlatform({ config, logger: createLogger({ level: 'debug', destination: stream }), platform: rewardsPlatform(config), requested: ['processor', 'api', 'archiver', 'auth'], createTopics: true, signals })
-  let stopped = false
-  t.teardown(async () => { if (!stopped) { process.kill(process.pid, 'SIGTERM'); await done } })
-  const base = `http://127.0.0.1:${await port}`
-  await waitForStatus(`${base}/health/ready`, 200, 180_000)
-
-  const tokenResponse = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials'
-  })
-  t.equal(tokenResponse.status, 200, 'token issued')
-  const { access_token: token } = await tokenResponse.json() as { access_token: string }
+  const { base, token, appId, topics, databaseUrl, lines, stop } = await startInProcessPlatform(t, 'trace')
 
   const memberId = unique('M')
   const eventId = unique('stay')
@@ -94,7 +38,7 @@ t.test('POST with traceparent → one trace: HTTP, produce, process and archive 
   t.equal(posted.status, 202, 'event accepted')
 
   // The event's row and its confirmation's row, both in the archive.
-  const archive = new pg.Client({ connectionString: database.url })
+  const archive = new pg.Client({ connectionString: databaseUrl })
   await archive.connect()
   t.teardown(() => archive.end())
   const rows = await waitFor('the event and its confirmation archived', async () => {
@@ -158,7 +102,5 @@ t.test('POST with traceparent → one trace: HTTP, produce, process and archive 
   const requestLine = lines.find(l => l.msg === 'request' && l.url === '/v1/events')
   t.match(requestLine, { reqId: 'trace-test-req-1', trace_id: CALLER_TRACE, span_id: http.spanContext().spanId }, 'the request\'s log line carries the request id and the trace')
 
-  process.kill(process.pid, 'SIGTERM')
-  stopped = true
-  t.equal(await done, 0, 'the platform stops cleanly')
+  t.equal(await stop(), 0, 'the platform stops cleanly')
 })
