@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { RewardsConfig } from '../lib/config.ts'
 import type { Database } from '../lib/db/database.ts'
-import { migrate } from '../lib/db/migrate.ts'
+import { migrate, migrationMessage } from '../lib/db/migrate.ts'
 import { acquireDatabase } from '../lib/db/shared-database.ts'
 import type { Logger } from '../lib/logger.ts'
 import { apiSettings, type ApiSettings } from './api-settings.ts'
@@ -55,7 +55,8 @@ export function authDatabaseConfig (config: Pick<RewardsConfig, 'databaseUrl' | 
 export async function openAuthDatabase (config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir'>, logger?: Logger): Promise<Database> {
   const db = await acquireDatabase(authDatabaseConfig(config))
   try {
-    await migrate(db)
+    const outcome = await migrate(db)
+    if (outcome.applied.length > 0) logger?.info({ applied: outcome.applied.map(m => m.version), database: db.kind }, migrationMessage(outcome))
     const legacy = await importLegacyAuthDatabase(db, config.dataDir)
     if (legacy !== undefined) logger?.info(legacy, `imported ${legacy.imported} OAuth client(s) from ${legacy.from} (renamed ${legacy.from}.imported)`)
     return db

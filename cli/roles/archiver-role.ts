@@ -28,14 +28,14 @@ export function archiverRole (ctx: RoleContext): Role {
     name: 'archiver',
     async start (): Promise<void> {
       const { config } = ctx
-      const [{ acquireDatabase }, { migrate }, { startArchiver }, { ensurePlatformTopics }] = await Promise.all([
+      const [{ acquireDatabase }, { migrate, migrationMessage }, { startArchiver }, { ensurePlatformTopics }] = await Promise.all([
         import('../../lib/db/shared-database.ts'), import('../../lib/db/migrate.ts'), import('../../processors/archive/archiver.ts'), import('../../lib/platform-topics.ts')
       ])
       // The process's one handle (shared with the token server's tables in the same database).
       db = await acquireDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
       const outcome = await migrate(db)
       migrated = true
-      logger.info({ applied: outcome.applied.map(m => m.version), database: db.kind }, outcome.applied.length > 0 ? `archive schema migrated (${outcome.applied.map(m => `${m.version}-${m.name}`).join(', ')})` : 'archive schema up to date')
+      logger.info({ applied: outcome.applied.map(m => m.version), database: db.kind }, migrationMessage(outcome))
       const log = await ctx.log()
       if (closing) return
       if (ctx.createTopics) await ensurePlatformTopics(log, config)

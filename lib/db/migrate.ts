@@ -33,6 +33,12 @@ export interface MigrationOutcome {
 }
 
 /** Applies every migration not applied yet; returns what it did. */
+/** The start-up log message of a migration run (whichever role ran it first: the archive and the
+ *  token server share one database and one migration set). */
+export function migrationMessage (outcome: MigrationOutcome): string {
+  return outcome.applied.length > 0 ? `database schema migrated (${outcome.applied.map(m => `${m.version}-${m.name}`).join(', ')})` : 'database schema up to date'
+}
+
 export async function migrate (db: Database, options: { dir?: string, onApply?: (m: Migration) => void } = {}): Promise<MigrationOutcome> {
   const migrations = listMigrations(options.dir)
   // Under the lock too: concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL.

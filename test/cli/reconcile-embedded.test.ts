@@ -20,7 +20,7 @@ t.test('embedded: start archives to PGlite; reconcile exits 0; db status all app
   const port = await cli.httpPort(90_000)
   const ready = await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, 120_000)
   t.match(await ready.json(), { checks: { archiver: { ready: true, detail: /archiving; PostgreSQL circuit CLOSED/ } } })
-  t.ok(cli.lines.some(l => /archive schema migrated \(1-archive-records/.test(l.msg)), 'migrations applied on start')
+  t.ok(cli.lines.some(l => /database schema migrated \(1-archive-records/.test(l.msg)), 'migrations applied on start')
   await waitFor('rows archived', async () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
     const rows = [...text.matchAll(/^rewards_archive_rows_total\{topic="([^"]+)"\} (\d+)/gm)]
