@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
 import { createKafkaLog } from '../../../log/kafka/index.ts'
-import type { GroupConsumer, Log, LogRecord, PartitionReader, TopicSpec } from '../../../log/log-port.ts'
+import type { GroupConsumer, Log, LogRecord, PartitionOffset, PartitionReader, TopicPartition, TopicSpec } from '../../../log/log-port.ts'
 
 export const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map(s => s.trim()).filter(Boolean)
 
@@ -31,6 +31,20 @@ export async function pollUntil (source: GroupConsumer | PartitionReader, until:
     records.push(...await source.poll(200))
   }
   return records
+}
+
+/** The partitions' last stable offsets once each has reached `atLeast` (or as they are when the
+ *  budget runs out, for the caller to assert on). EndTxn returns before the partition leaders have
+ *  written the transaction markers (the coordinator writes them asynchronously), so an end read
+ *  right after a commit can still be short of the commit marker; nothing announces the marker, so
+ *  this reads the offsets until they get there. */
+export async function settledEnds (log: Log, partitions: ReadonlyArray<TopicPartition & { readonly atLeast: bigint }>, budgetMs = 30_000): Promise<PartitionOffset[]> {
+  const deadline = Date.now() + budgetMs
+  for (;;) {
+    const ends = await log.admin.listOffsets(partitions.map(({ topic, partition }) => ({ topic, partition })), 'latest')
+    if (ends.every((end, i) => end.offset >= partitions[i]!.atLeast) || Date.now() > deadline) return ends
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
 }
 
 export function text (value: Buffer | null): string | null {

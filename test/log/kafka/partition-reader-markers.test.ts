@@ -2,7 +2,7 @@
 // past commit / abort markers, so it reaches the LSO even when the log ends with a marker.
 import t from 'tap'
 import { Producer } from '@platformatic/kafka'
-import { brokers, kafkaLog, pollUntil, text, unique } from './kafka-test-helpers.ts'
+import { brokers, kafkaLog, pollUntil, settledEnds, text, unique } from './kafka-test-helpers.ts'
 
 t.test('the reader reaches the end across commit and abort markers', async t => {
   const changelog = unique('store-changelog')
@@ -22,7 +22,7 @@ t.test('the reader reaches the end across commit and abort markers', async t => 
   t.teardown(() => successor.close())
   await successor.commitTransaction({ records: [{ topic: changelog, partition: 1, key: Buffer.from('kept'), value: Buffer.from('committed') }] })
 
-  const ends = await log.admin.listOffsets([{ topic: changelog, partition: 0 }, { topic: changelog, partition: 1 }], 'latest')
+  const ends = await settledEnds(log, [{ topic: changelog, partition: 0, atLeast: 9n }, { topic: changelog, partition: 1, atLeast: 4n }])
   t.equal(ends[0]!.offset, 9n, 'partition 0: 3 x (2 records + commit marker)')
   t.equal(ends[1]!.offset, 4n, 'partition 1: aborted record + abort marker + record + commit marker')
 

@@ -5,7 +5,7 @@ import t from 'tap'
 import { Producer } from '@platformatic/kafka'
 import { isRewardsError } from '../../../lib/errors.ts'
 import { toRewardsError } from '../../../log/kafka/kafka-errors.ts'
-import { brokers, kafkaLog, noopListener, pollUntil, text, unique } from './kafka-test-helpers.ts'
+import { brokers, kafkaLog, noopListener, pollUntil, settledEnds, text, unique } from './kafka-test-helpers.ts'
 
 t.test('a newer producer aborts the zombie\'s open transaction and fences it', async t => {
   const topic = unique('zombie')
@@ -28,21 +28,14 @@ t.test('a newer producer aborts the zombie\'s open transaction and fences it', a
   t.teardown(() => b.close())
   await b.commitTransaction({ records: [{ topic, partition: 0, key: Buffer.from('b'), value: Buffer.from('from-b') }] })
 
-  // EndTxn returns before the partition leader has written the commit marker (the coordinator
-  // writes markers asynchronously), so the LSO is read until it settles past the marker.
-  const deadline = Date.now() + 30_000
-  let end = (await log.admin.listOffsets([{ topic, partition: 0 }], 'latest'))[0]!
-  while (end.offset < 5n && Date.now() < deadline) {
-    await new Promise(resolve => setTimeout(resolve, 20))
-    end = (await log.admin.listOffsets([{ topic, partition: 0 }], 'latest'))[0]!
-  }
-  t.ok(end.offset >= 5n, `LSO advanced past A's records, its abort marker, B's record and commit marker (${end.offset})`)
+  const [end] = await settledEnds(log, [{ topic, partition: 0, atLeast: 5n }])
+  t.ok(end!.offset >= 5n, `LSO advanced past A's records, its abort marker, B's record and commit marker (${end!.offset})`)
 
   const consumer = log.createGroupConsumer({ groupId: unique('group'), clientId: 'c', topics: [topic], listener: noopListener })
   t.teardown(() => consumer.close())
   const records = await pollUntil(consumer, all => all.length >= 1)
   t.same(records.map(r => text(r.value)), ['from-b'], 'only B\'s record, never A\'s')
-  t.equal(consumer.position({ topic, partition: 0 }), end.offset, 'consumer reached the LSO')
+  t.equal(consumer.position({ topic, partition: 0 }), end!.offset, 'consumer reached the LSO')
 
   const commit = await open.commit().then(() => null, (e: unknown) => e)
   t.ok(isRewardsError(toRewardsError(commit, 'LOG_TRANSACTION_ABORTED'), 'LOG_PRODUCER_FENCED'), `A's commit fails as fenced (${String(commit)})`)
