@@ -456,7 +456,7 @@ export class StreamThread implements RebalanceListener {
     active.task.close()
     if (clean) {
       try {
-        await active.state.closeWithCheckpoint(this.#o.log.admin)
+        await active.state.checkpointAtEnd(this.#o.log.admin)
       } catch {
         // No checkpoint: the next owner here restores from the changelog (slower, still correct).
       }

@@ -7,7 +7,7 @@
 // close; so after a crash there is none, and the stores are wiped and restored from the
 // changelog (as Kafka Streams does). At-least-once: the checkpoint is rewritten after commits.
 import { rmSync } from 'node:fs'
-import type { LogAdmin, PartitionOffset, PartitionReader, TopicPartition } from '../../log/log-port.ts'
+import type { LogAdmin, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import { CachingChangelogStore } from '../../stores/caching-changelogging-store.ts'
 import { CheckpointFile, checkpointKey } from '../../stores/checkpoint-file.ts'
 import { InMemoryStore } from '../../stores/in-memory-store.ts'
@@ -80,9 +80,7 @@ export class TaskStateManager {
       const dir = stateDirectory.storeDir(taskName, definition.name)
       if (definition.kind === 'rocksdb') {
         if (from === undefined) rmSync(dir, { recursive: true, force: true })
-        // Exactly-once needs no fsync per applied commit: after a crash there is no checkpoint and
-        // the store is wiped and restored; a clean close syncs the WAL before the checkpoint.
-        bytes = new RocksDbStore(definition.name, { syncWrites: !this.#options.exactlyOnce })
+        bytes = new RocksDbStore(definition.name)
       } else {
         bytes = new InMemoryStore(definition.name)
       }
@@ -207,21 +205,11 @@ export class TaskStateManager {
     return [...this.#changelogOffsets.values()].map(v => v.tp)
   }
 
-  /** A clean close, after a commit with nothing in flight (the stores hold the changelog up to
-   *  its end): the ends are read, the stores closed (RocksDB's close syncs its WAL), and only then
-   *  the checkpoint written, so it never claims writes a power loss could still take (exactly-once
-   *  applies commits without fsync). If the ends cannot be read or a store fails to close, there is
-   *  no checkpoint (the next owner restores) and the error is thrown. */
-  async closeWithCheckpoint (admin: LogAdmin): Promise<void> {
+  /** After a commit, with nothing in flight: the stores hold the changelog up to its end. */
+  async checkpointAtEnd (admin: LogAdmin): Promise<void> {
     const tps = this.changelogPartitions()
-    let ends: PartitionOffset[] = []
-    try {
-      if (tps.length > 0) ends = await admin.listOffsets(tps, 'latest')
-    } finally {
-      await this.close()
-    }
     if (tps.length === 0) return
-    for (const end of ends) this.advanceChangelog(end, end.offset)
+    for (const end of await admin.listOffsets(tps, 'latest')) this.advanceChangelog(end, end.offset)
     this.writeCheckpoint()
   }
 
@@ -229,8 +217,8 @@ export class TaskStateManager {
     this.#checkpoint.write([...this.#changelogOffsets.values()].map(({ tp, offset }) => ({ ...tp, offset })))
   }
 
-  /** Closes the stores. A clean close goes through closeWithCheckpoint(); a dirty one leaves no
-   *  checkpoint under exactly-once. */
+  /** Closes the stores. A clean close is preceded by checkpointAtEnd() (the caller's job, as it
+   *  needs the log); a dirty one leaves no checkpoint under exactly-once. */
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
