@@ -91,13 +91,12 @@ export class KafkaGroupConsumer implements GroupConsumer {
     return { groupId: this.#options.groupId, generationId: this.#generationId, memberId: this.#memberId }
   }
 
-  /** Fetched, not yet returned records of a paused partition stay buffered (poll skips them until
-   *  resume; its position has not moved past them), as the Java consumer keeps them since
-   *  KAFKA-7548: the engine pauses a partition as soon as its task's buffer is full, and dropping
-   *  the rest of the fetch meant fetching and decoding it again (about half again as many records
-   *  as the input in the throughput benchmark). At most one fetch response per partition. */
   pause (partitions: TopicPartition[]): void {
-    for (const tp of partitions) this.#paused.add(partitionKey(tp))
+    for (const tp of partitions) {
+      const key = partitionKey(tp)
+      this.#paused.add(key)
+      this.#buffers.delete(key)
+    }
   }
 
   resume (partitions: TopicPartition[]): void {
