@@ -310,6 +310,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#assignment = []
     this.#positions.clear()
     this.#buffers.clear()
+    // Pausing is per assignment (as the Java consumer's, and the embedded backend's): a partition
+    // assigned again starts unpaused. The engine forgets its paused partitions on revocation, so a
+    // pause kept here would never be lifted and the partition would stall after any rebalance.
+    this.#paused.clear()
   }
 
   #markRejoin (lost: boolean): void {
