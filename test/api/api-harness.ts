@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
 import { Registry } from 'prom-client'
 import { openApiServices, type ApiServices } from '../../api/api-services.ts'
 import { apiSettings, type ApiSettings } from '../../api/api-settings.ts'
@@ -18,7 +19,11 @@ import { publicApi } from '../../api/public-api.ts'
 import { GroupOwnerMap } from '../../api/query/group-owner-map.ts'
 import { MemberQueries } from '../../api/query/member-queries.ts'
 import { registerStreamsQueries } from '../../api/streams-queries.ts'
+import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
+import { createKafkaLog } from '../../log/kafka/index.ts'
 import type { Log, LogProducer } from '../../log/log-port.ts'
+import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
+import { changelogTopicName } from '../../topology/runtime/stream-task.ts'
 import { buildRewardsTopology, defaultRuleSet, type RewardsTopics } from '../../processors/rewards/index.ts'
 import { StreamsApplication, type StreamsApplicationOptions } from '../../topology/streams-application.ts'
 import { DATABASE_URL } from './api-test-server.ts'
@@ -190,4 +195,44 @@ export async function eventually<T> (fn: () => Promise<T>, check: (value: T) => 
     last = await fn()
   }
   return last
+}
+
+export interface KafkaCluster {
+  /** Unique name of the run: topic prefix and application id. */
+  readonly run: string
+  readonly platform: Platform
+  /** Two processor instances (with the public API) and one API-only instance. */
+  readonly a: Instance
+  readonly b: Instance
+  readonly api: Instance
+  /** Closes processor B (a member leaving); `bClosed` is true once it has. */
+  closeB (): Promise<void>
+  readonly bClosed: boolean
+}
+
+/** Two processors and an API-only instance on the real broker, with topics of their own (removed,
+ *  with the changelogs, in t's teardown). No per-client rate limit: the hand-over loops poll as
+ *  fast as they can (test/api/rate-limit.test.ts covers the limit). */
+export async function startKafkaCluster (t: Test, name: string, partitions: number): Promise<KafkaCluster> {
+  const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
+  const run = `${name}${Date.now().toString(36)}`
+  const log = createKafkaLog({ brokers, clientId: run })
+  const topics = platformTopics({ topicPrefix: `${run}-` })
+  await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions })
+  const platform = await startPlatform({ log, topics, applicationId: run, settings: { apiRateLimit: null } })
+  const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
+  const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
+  const api = await startApiOnly(platform)
+  let bClosed = false
+  let closingB: Promise<void> | undefined
+  const closeB = async (): Promise<void> => { closingB ??= b.close().then(() => { bClosed = true }); await closingB }
+  t.teardown(async () => {
+    await api.close()
+    await closeB()
+    await a.close()
+    await platform.close()
+    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => changelogTopicName(run, s))]).catch(() => undefined)
+    await log.close()
+  })
+  return { run, platform, a, b, api, closeB, get bClosed () { return bClosed } }
 }

@@ -4,35 +4,16 @@
 // and restores them from the changelogs; meanwhile every answer is either the right balance or
 // 503 with Retry-After — never a wrong number.
 import t from 'tap'
-import { createKafkaLog } from '../../log/kafka/index.ts'
-import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
-import { call, earn, eventually, startApiOnly, startPlatform, startProcessor } from './api-harness.ts'
+import { call, earn, eventually, startKafkaCluster } from './api-harness.ts'
 
-const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
 const MEMBERS = 60
 const EVENTS_PER_MEMBER = 25
 // 1000 cents at HOTEL, MEMBER tier: 100 points per event; members stay below SILVER.
 const expected = (): number => EVENTS_PER_MEMBER * 100
 
 t.test('any instance answers any member; a restore gives 503, never a wrong number', async t => {
-  const run = `apimi${Date.now().toString(36)}`
-  const log = createKafkaLog({ brokers, clientId: run })
-  const topics = platformTopics({ topicPrefix: `${run}-` })
-  await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 6 })
-  // The hand-over loop polls as fast as it can (503s are quick): no per-client rate limit here
-  // (test/api/rate-limit.test.ts covers it).
-  const platform = await startPlatform({ log, topics, applicationId: run, settings: { apiRateLimit: null } })
-  const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
-  const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
-  const api = await startApiOnly(platform)
-  let bClosed = false
-  t.teardown(async () => {
-    await api.close()
-    if (!bClosed) await b.close()
-    await a.close()
-    await platform.close()
-    await log.close()
-  })
+  const cluster = await startKafkaCluster(t, 'apimi', 6)
+  const { platform, a, b, api } = cluster
   await Promise.all([a.app!.waitForState('RUNNING', 120_000), b.app!.waitForState('RUNNING', 120_000)])
   await eventually(async () => [a.app!.state, b.app!.state, a.app!.localTasks().length + b.app!.localTasks().length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 6, 60_000)
   t.ok(a.app!.localTasks().length > 0 && b.app!.localTasks().length > 0, `tasks split: ${a.app!.localTasks().length} + ${b.app!.localTasks().length}`)
@@ -62,12 +43,12 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   t.match(metrics, /rewards_api_queries_total\{route="balance",where="forwarded"\} [1-9]/, 'A forwarded queries for B\'s members')
 
   // B leaves: A takes over and restores B's tasks. Query all members through the API meanwhile.
-  const closing = b.close().then(() => { bClosed = true })
+  const closing = cluster.closeB()
   const seen = { ok: 0, unavailable: 0, wrong: [] as string[] }
   const deadline = Date.now() + 60_000
   let settled = false
   // Until B is gone, A owns every task and a whole pass over the members is correct.
-  while (!(settled && bClosed && a.app!.localTasks().length === 6 && a.app!.state === 'RUNNING') && Date.now() < deadline) {
+  while (!(settled && cluster.bClosed && a.app!.localTasks().length === 6 && a.app!.state === 'RUNNING') && Date.now() < deadline) {
     settled = true
     for (const m of members) {
       const r = await call(`${api.url}/v1/members/${m}/balance`, token)

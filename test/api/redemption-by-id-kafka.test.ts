@@ -4,35 +4,13 @@
 // processor) and through A (its own tasks, then B). An unknown id is 404. Then B leaves: while A
 // takes over B's tasks, a lookup of B's redemption is the decision or 503 + Retry-After, never 404.
 import t from 'tap'
-import { createKafkaLog } from '../../log/kafka/index.ts'
-import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
-import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
-import { changelogTopicName } from '../../topology/runtime/stream-task.ts'
-import { call, earn, eventually, redeem, startApiOnly, startPlatform, startProcessor } from './api-harness.ts'
+import { call, earn, eventually, redeem, startKafkaCluster } from './api-harness.ts'
 
-const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
 const now = (offsetMs = 0): string => new Date(Date.now() + offsetMs).toISOString()
 
 t.test('a redemption is found by id alone from any instance; unknown is 404; a hand-over is 503, never 404', async t => {
-  const run = `apiri${Date.now().toString(36)}`
-  const log = createKafkaLog({ brokers, clientId: run })
-  const topics = platformTopics({ topicPrefix: `${run}-` })
-  await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 4 })
-  // The hand-over loop polls as fast as it can (503s are quick): no per-client rate limit here
-  // (test/api/rate-limit.test.ts covers it).
-  const platform = await startPlatform({ log, topics, applicationId: run, settings: { apiRateLimit: null } })
-  const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
-  const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
-  const api = await startApiOnly(platform)
-  let bClosed = false
-  t.teardown(async () => {
-    await api.close()
-    if (!bClosed) await b.close()
-    await a.close()
-    await platform.close()
-    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => changelogTopicName(run, s))]).catch(() => undefined)
-    await log.close()
-  })
+  const cluster = await startKafkaCluster(t, 'apiri', 4)
+  const { run, platform, a, b, api } = cluster
   await eventually(async () => [a.app!.state, b.app!.state, a.app!.localTasks().length + b.app!.localTasks().length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 4, 120_000)
   t.ok(a.app!.localTasks().length > 0 && b.app!.localTasks().length > 0, `tasks split: ${a.app!.localTasks().length} + ${b.app!.localTasks().length}`)
 
@@ -70,10 +48,10 @@ t.test('a redemption is found by id alone from any instance; unknown is 404; a h
   t.match(await api.registry.metrics(), /rewards_api_queries_total\{route="redemption_by_id",where="forwarded"\} [1-9]/)
 
   // B leaves; A restores B's tasks. A lookup of B's redemption meanwhile: decision or 503.
-  const closing = b.close().then(() => { bClosed = true })
+  const closing = cluster.closeB()
   const seen = { ok: 0, unavailable: 0, wrong: [] as string[] }
   const deadline = Date.now() + 90_000
-  while (!(bClosed && a.app!.state === 'RUNNING' && a.app!.localTasks().length === 4 && a.app!.localTasks().every(x => x.ready) && seen.ok > 0) && Date.now() < deadline) {
+  while (!(cluster.bClosed && a.app!.state === 'RUNNING' && a.app!.localTasks().length === 4 && a.app!.localTasks().every(x => x.ready) && seen.ok > 0) && Date.now() < deadline) {
     const r = await call(`${api.url}/v1/redemptions/${encodeURIComponent(rb)}`, token)
     if (r.status === 200 && r.body.redemptionId === rb && r.body.status === 'REJECTED') seen.ok++
     else if (r.status === 503 && r.headers.get('retry-after') !== null) seen.unavailable++
