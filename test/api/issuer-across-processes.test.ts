@@ -8,7 +8,7 @@
 import t from 'tap'
 import pg from 'pg'
 import { DATABASE_URL } from './api-test-server.ts'
-import { cleanEnv, runCli, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
+import { cleanEnv, clientToken, runCli, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
 
 const ISSUER = 'https://rewards.example.test'
 
@@ -17,15 +17,6 @@ function claims (token: string): { header: { kid: string, alg: string }, payload
   return { header: header as { kid: string, alg: string }, payload: payload as { iss: string, aud: string, client_id: string } }
 }
 
-async function issue (base: string, clientId: string, secret: string): Promise<string> {
-  const response = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials'
-  })
-  if (response.status !== 200) throw new Error(`token request answered ${response.status}: ${await response.text()}`)
-  return ((await response.json()) as { access_token: string }).access_token
-}
 
 /** The status of an authenticated call that reaches the route: 400 for an empty batch, 401 if
  *  the token is refused. Nothing is published either way. */
@@ -71,13 +62,13 @@ t.test('one issuer across processes: tokens and key rotation shared through Post
     t.equal(discovery.token_endpoint, `${ISSUER}/oauth/token`, 'and the token endpoint behind it')
   }
 
-  const fromA = await issue(baseA, clientId, clientSecret)
+  const fromA = await clientToken(baseA, clientId, clientSecret)
   const first = claims(fromA)
   t.equal(first.payload.iss, ISSUER, 'the token carries the shared issuer, not the process address')
   t.equal(await emptyBatch(baseB, fromA), 400, 'a token from process A is accepted by process B (the route answers: empty batch)')
   t.equal(await emptyBatch(baseB, undefined), 401, 'without a token B refuses')
-  t.equal(await emptyBatch(baseA, await issue(baseB, clientId, clientSecret)), 400, 'and a token from B is accepted by A')
-  t.equal(claims(await issue(baseB, clientId, clientSecret)).header.kid, first.header.kid, 'both sign with the one shared key')
+  t.equal(await emptyBatch(baseA, await clientToken(baseB, clientId, clientSecret)), 400, 'and a token from B is accepted by A')
+  t.equal(claims(await clientToken(baseB, clientId, clientSecret)).header.kid, first.header.kid, 'both sign with the one shared key')
 
   // Rotation (the operator's command, on A's configuration): the new key is shared too.
   const rotated = await runCli(['clients', 'rotate-key'], { cwd: dirA, env: env(`${dirA}/a`), timeoutMs: 120_000 })
@@ -85,11 +76,11 @@ t.test('one issuer across processes: tokens and key rotation shared through Post
   const kid = /new signing key (\S+)/.exec(rotated.stdout)?.[1]
   t.ok(kid !== undefined && kid !== first.header.kid, 'a new key')
   // A reloads its keys every 30 s; until then it signs with the retired key (still valid).
-  let next = await issue(baseA, clientId, clientSecret)
+  let next = await clientToken(baseA, clientId, clientSecret)
   const deadline = Date.now() + 90_000
   while (claims(next).header.kid !== kid && Date.now() < deadline) {
     await new Promise(resolve => setTimeout(resolve, 1000))
-    next = await issue(baseA, clientId, clientSecret)
+    next = await clientToken(baseA, clientId, clientSecret)
   }
   t.equal(claims(next).header.kid, kid, 'A signs with the rotated key')
   t.equal(await emptyBatch(baseB, next), 400, 'B accepts a token of the new key at once (unknown kid: reload)')

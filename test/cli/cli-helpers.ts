@@ -140,6 +140,18 @@ export class RunningCli {
 }
 
 /** Polls GET url until it answers `status`, at most timeoutMs (a bounded wait on an event). */
+/** A token from the built-in server at `base` (client_credentials, client_secret_basic); throws with
+ *  the answer on anything but 200. `scope` narrows the client's scopes. */
+export async function clientToken (base: string, clientId: string, clientSecret: string, scope?: string): Promise<string> {
+  const response = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `grant_type=client_credentials${scope === undefined ? '' : `&scope=${encodeURIComponent(scope)}`}`
+  })
+  if (response.status !== 200) throw new Error(`token request answered ${response.status}: ${await response.text()}`)
+  return ((await response.json()) as { access_token: string }).access_token
+}
+
 export async function waitForStatus (url: string, status: number, timeoutMs = 90_000): Promise<Response> {
   const deadline = Date.now() + timeoutMs
   let last: string

@@ -3,7 +3,7 @@
 // naming the HTTP route instead; once stopped, the CLI reads the same archive.
 import { join } from 'node:path'
 import t from 'tap'
-import { cleanEnv, runCli, RunningCli, waitForStatus } from './cli-helpers.ts'
+import { cleanEnv, clientToken, runCli, RunningCli, waitForStatus } from './cli-helpers.ts'
 
 t.test('reports on the embedded platform', async t => {
   const cwd = t.testdir({})
@@ -16,12 +16,7 @@ t.test('reports on the embedded platform', async t => {
   t.teardown(() => cli.kill())
   const base = `http://127.0.0.1:${await cli.httpPort(120_000)}`
   await waitForStatus(`${base}/health/ready`, 200, 180_000)
-  const tokenResponse = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
-    body: 'grant_type=client_credentials&scope=reports:read'
-  })
-  const { access_token: token } = await tokenResponse.json() as { access_token: string }
+  const token = await clientToken(base, clientId, clientSecret, 'reports:read')
   const response = await fetch(`${base}/v1/reports/points-issued`, { headers: { authorization: `Bearer ${token}` } })
   const body = await response.json() as { report: string, rows: unknown[] }
   t.equal(response.status, 200, 'served from the archiver\'s PGlite')

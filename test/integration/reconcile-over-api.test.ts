@@ -8,7 +8,7 @@ import { createKafkaLog } from '../../log/kafka/index.ts'
 import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
 import { changelogTopicName } from '../../topology/runtime/stream-task.ts'
 import { inputProgress, partitionsOf } from '../../cli/commands/ops-support.ts'
-import { brokers, cleanEnv, runCli, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
+import { brokers, cleanEnv, clientToken, runCli, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
 import { createTestDatabase, waitFor } from '../archive/archive-helpers.ts'
 
 t.test('reconcile --api-url against the running platform', async t => {
@@ -46,13 +46,8 @@ t.test('reconcile --api-url against the running platform', async t => {
   const client = await runCli(['clients', 'create', '--name', 'reconcile', '--scopes', 'balances:read', '--json'], { cwd, env })
   t.equal(client.code, 0, `client created ${client.stderr}`)
   const { clientId, clientSecret } = JSON.parse(client.stdout) as { clientId: string, clientSecret: string }
-  const tokenResponse = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
-    body: 'grant_type=client_credentials&scope=balances:read'
-  })
-  t.equal(tokenResponse.status, 200, 'token issued')
-  const { access_token: token } = await tokenResponse.json() as { access_token: string }
+  const token = await clientToken(base, clientId, clientSecret, 'balances:read')
+  t.ok(token, 'token issued')
 
   const refused = await runCli(['reconcile'], { cwd, env, timeoutMs: 60_000 })
   t.equal(refused.code, 1, 'without --api-url it refuses while instances run')

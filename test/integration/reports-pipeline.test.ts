@@ -18,7 +18,7 @@ import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.
 import { archiveKinds, toArchiveRow, writeArchiveRows } from '../../processors/archive/index.ts'
 import { changelogTopicName } from '../../topology/runtime/stream-task.ts'
 import { createKafkaLog } from '../../log/kafka/index.ts'
-import { brokers, cleanEnv, runCli, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
+import { brokers, cleanEnv, clientToken, runCli, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
 import { createTestDatabase, openMigrated, waitFor } from '../archive/archive-helpers.ts'
 
 // ---- The oracle: SPEC §3 written out here, independently of processors/rewards. ----
@@ -194,12 +194,7 @@ t.test('reports equal the figures computed from the input', async t => {
     const created = await runCli(['clients', 'create', '--name', `reports-${scopes}`, '--scopes', scopes, '--json'], { cwd, env })
     t.equal(created.code, 0, `client ${scopes} created ${created.stderr}`)
     const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string, clientSecret: string }
-    const response = await fetch(`${base}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
-      body: `grant_type=client_credentials&scope=${scopes}`
-    })
-    return ((await response.json()) as { access_token: string }).access_token
+    return await clientToken(base, clientId, clientSecret, scopes)
   }
   const reportsToken = await token('reports:read')
   const get = (path: string, bearer: string | null = reportsToken): Promise<Response> => fetch(`${base}${path}`, { headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` } })

@@ -14,7 +14,7 @@ import { notificationsDlqTopic, platformTopics } from '../../lib/platform-topics
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import { ClientStore } from '../../api/auth/client-store.ts'
 import { createTestDatabase, openMigrated, waitFor } from '../archive/archive-helpers.ts'
-import { brokers, cleanEnv, RunningCli, unique, waitForStatus, type LogLine } from '../cli/cli-helpers.ts'
+import { brokers, cleanEnv, clientToken, RunningCli, unique, waitForStatus, type LogLine } from '../cli/cli-helpers.ts'
 
 export interface Scrape {
   /** The exposition text as served. */
@@ -117,13 +117,7 @@ export async function scrapeDrivenPlatform (t: Test, roles: readonly string[], d
   const base = `http://127.0.0.1:${await cli.httpPort(120_000)}`
   await waitForStatus(`${base}/health/ready`, 200, 180_000)
 
-  const tokenResponse = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials'
-  })
-  if (tokenResponse.status !== 200) throw new Error(`token: ${tokenResponse.status} ${await tokenResponse.text()}`)
-  const { access_token: token } = await tokenResponse.json() as { access_token: string }
+  const token = await clientToken(base, clientId, clientSecret)
 
   const scrape = async (): Promise<string> => {
     const response = await fetch(`${base}/metrics`)

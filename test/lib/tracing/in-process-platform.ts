@@ -14,7 +14,7 @@ import { platformTopics } from '../../../lib/platform-topics.ts'
 import { createKafkaLog } from '../../../log/kafka/index.ts'
 import { REWARDS_STORES } from '../../../processors/rewards/topics.ts'
 import { createTestDatabase, openMigrated } from '../../archive/archive-helpers.ts'
-import { brokers, unique, waitForStatus } from '../../cli/cli-helpers.ts'
+import { brokers, clientToken, unique, waitForStatus } from '../../cli/cli-helpers.ts'
 
 export interface InProcessPlatform {
   readonly base: string
@@ -74,12 +74,6 @@ export async function startInProcessPlatform (t: Test, name: string): Promise<In
   const base = `http://127.0.0.1:${await port}`
   await waitForStatus(`${base}/health/ready`, 200, 180_000)
 
-  const tokenResponse = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials'
-  })
-  if (tokenResponse.status !== 200) throw new Error(`token: ${tokenResponse.status} ${await tokenResponse.text()}`)
-  const { access_token: token } = await tokenResponse.json() as { access_token: string }
+  const token = await clientToken(base, clientId, clientSecret)
   return { base, token, appId, topics, databaseUrl: database.url, lines, stop }
 }
