@@ -3,9 +3,9 @@
 // SDK's link limit, raised to 1024 by tracing-sdk.ts, above the largest batch). It is also the
 // CHILD of the first such record's context, so a single event's trace runs all the way to the
 // batch that archived it; the other records reach it through their links.
-import { INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Link, type Span } from '@opentelemetry/api'
+import { INVALID_SPAN_CONTEXT, SpanKind, trace, type Link, type Span } from '@opentelemetry/api'
 import { extractContext, remoteSpanContext } from './trace-headers.ts'
-import { ATTR, tracer, tracingActive } from './tracer.ts'
+import { ATTR, markSpanFailed, tracer, tracingActive } from './tracer.ts'
 
 const NOT_TRACED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
 
@@ -38,8 +38,7 @@ export function endArchiveBatchSpan (span: Span, inserted: number | undefined, e
   if (span.isRecording()) {
     if (inserted !== undefined) span.setAttribute(ATTR.archiveInserted, inserted)
     if (error !== undefined) {
-      span.recordException(error as Error)
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+      markSpanFailed(span, error)
     }
   }
   span.end()

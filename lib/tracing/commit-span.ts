@@ -5,10 +5,10 @@
 // links are a sample, the record count is exact). The Kafka client spans of the commit
 // (AddPartitionsToTxn, Produce, TxnOffsetCommit, EndTxn: kafka-client-spans.ts) are its children,
 // which is where a slow commit shows which broker call was slow.
-import { context, SpanKind, SpanStatusCode, trace, type Link, type Span } from '@opentelemetry/api'
+import { context, SpanKind, trace, type Link, type Span } from '@opentelemetry/api'
 import type { ProducerRecord } from '../../log/log-port.ts'
 import { remoteSpanContext } from './trace-headers.ts'
-import { ATTR, tracer, tracingActive } from './tracer.ts'
+import { ATTR, markSpanFailed, tracer, tracingActive } from './tracer.ts'
 
 /** Links per commit span: enough to follow a sample of its records, bounded in size. */
 export const MAX_LINKS = 128
@@ -31,8 +31,7 @@ export async function withCommitSpan<T> (info: CommitSpanInfo, commit: () => Pro
     return result
   } catch (error) {
     if (span.isRecording()) {
-      span.recordException(error as Error)
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+      markSpanFailed(span, error)
     }
     span.end()
     throw error

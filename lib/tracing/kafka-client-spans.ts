@@ -16,9 +16,9 @@
 // tracing is on (installKafkaClientSpans() at start-up): with no subscriber the client skips the
 // events altogether.
 import { tracingChannel } from 'node:diagnostics_channel'
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api'
 import { protocolAPIsById } from '@platformatic/kafka'
-import { ATTR, tracer } from './tracer.ts'
+import { ATTR, markSpanFailed, tracer } from './tracer.ts'
 
 interface DiagnosticContext {
   readonly operation?: string
@@ -56,8 +56,7 @@ function finish (event: DiagnosticContext, spans: WeakMap<object, Span>): void {
   if (span === undefined) return
   spans.delete(event)
   if (event.error !== undefined) {
-    span.recordException(event.error as Error)
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (event.error as Error)?.message ?? String(event.error) })
+    markSpanFailed(span, event.error)
   }
   span.end()
 }

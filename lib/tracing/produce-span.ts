@@ -4,10 +4,10 @@
 // send itself runs inside the span, so the Kafka client's spans (kafka-client-spans.ts) nest
 // under it. Without an SDK the span is a no-op carrying the caller's context, which is then what
 // the headers get.
-import { context, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api'
+import { context, SpanKind, trace, type Context } from '@opentelemetry/api'
 import type { LogProducer, PartitionOffset, ProducerRecord } from '../../log/log-port.ts'
 import { headersWithContext } from './trace-headers.ts'
-import { ATTR, tracer } from './tracer.ts'
+import { ATTR, markSpanFailed, tracer } from './tracer.ts'
 
 export async function sendTraced (producer: LogProducer, records: readonly ProducerRecord[], parent: Context): Promise<PartitionOffset[]> {
   const topic = records[0]?.topic ?? ''
@@ -20,8 +20,7 @@ export async function sendTraced (producer: LogProducer, records: readonly Produ
   try {
     return await context.with(ctx, () => producer.send(traced))
   } catch (error) {
-    span.recordException(error as Error)
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+    markSpanFailed(span, error)
     throw error
   } finally {
     span.end()

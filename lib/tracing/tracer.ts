@@ -3,7 +3,7 @@
 // variables ask for one (tracing-sdk.ts), or by whoever embeds the platform (tests, or
 // `node --import` of an OpenTelemetry auto-instrumentation). With none registered the API hands
 // out no-op spans, and the per-record paths skip even those: tracingActive() is a property read.
-import { ProxyTracerProvider, trace, type Tracer } from '@opentelemetry/api'
+import { ProxyTracerProvider, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api'
 
 export const TRACER_NAME = 'rewards-streams'
 
@@ -20,6 +20,12 @@ export function tracingActive (): boolean {
 /** The platform's tracer (looked up each time: cheap, and right after a provider changes). */
 export function tracer (): Tracer {
   return trace.getTracer(TRACER_NAME)
+}
+
+/** Marks a span failed: the exception as an event, status ERROR with its message. */
+export function markSpanFailed (span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : String(error))
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
 }
 
 /** Span attribute names: OpenTelemetry semantic conventions where one exists, `rewards.*` else. */

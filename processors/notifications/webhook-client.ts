@@ -4,7 +4,8 @@
 // the receiver looked at the request and refused it). Each call is a client span (OpenTelemetry
 // API only: a no-op unless the process installs an SDK), a child of the trace in the record's
 // `traceparent` header; without an SDK the record's `traceparent` is passed on as it is.
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api'
+import { markSpanFailed } from '../../lib/tracing/tracer.ts'
 import type { Headers } from '../../log/log-port.ts'
 import { signatureHeader, WEBHOOK_HEADERS } from './webhook-signature.ts'
 
@@ -95,8 +96,7 @@ export async function callWebhook (call: WebhookCall): Promise<number> {
     if (response.status >= 200 && response.status < 300) return response.status
     throw new DeliveryError(`HTTP ${response.status}`, response.status, isRetriableStatus(response.status))
   } catch (error) {
-    span.recordException(error as Error)
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+    markSpanFailed(span, error)
     throw error
   } finally {
     span.end()
