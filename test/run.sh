@@ -11,11 +11,5 @@ set +e
 tap --reporter=tap "$@" 2>&1 | tee .tap/last-run.tap
 status=${PIPESTATUS[0]}
 set -e
-node -e '
-  const text = require("node:fs").readFileSync(".tap/last-run.tap", "utf8")
-  const m = [...text.matchAll(/^# \{ (.*) \}$/gm)].pop()
-  const counts = Object.fromEntries((m?.[1] ?? "").split(", ").filter(Boolean).map(kv => { const [k, v] = kv.split(": "); return [k, Number(v)] }))
-  const line = `${counts.pass ?? 0} passed, ${counts.fail ?? 0} failed` + (counts.skip ? `, ${counts.skip} skipped` : "")
-  console.log(line)
-'
+node test/tap-summary.ts .tap/last-run.tap
 exit "$status"

@@ -1,0 +1,43 @@
+// Prints the last line of a run ("N passed, N failed") preceded, when something failed, by every
+// failing test with the subtests that enclose it and the first lines of its diagnostics. CI shows
+// only the tail of the output, so the names of the failures must be there, not 10,000 lines up.
+import { readFileSync } from 'node:fs'
+
+const file = process.argv[2] ?? '.tap/last-run.tap'
+const lines = readFileSync(file, 'utf8').split('\n')
+const indentOf = (line: string): number => line.length - line.trimStart().length
+
+const failures: string[] = []
+const enclosing: Array<{ indent: number, name: string }> = []
+for (let i = 0; i < lines.length; i++) {
+  const line = lines[i] ?? ''
+  const indent = indentOf(line)
+  const subtest = /^\s*# Subtest: (.*)$/.exec(line)
+  if (subtest) {
+    while (enclosing.length > 0 && (enclosing.at(-1)?.indent ?? 0) >= indent) enclosing.pop()
+    enclosing.push({ indent, name: subtest[1] ?? '' })
+    continue
+  }
+  if (!/^\s*not ok \d+/.test(line)) continue
+  const path = enclosing.filter((s) => s.indent < indent).map((s) => s.name)
+  failures.push(`${'  '.repeat(path.length)}${line.trim()}${path.length > 0 ? `   [in: ${path.join(' > ')}]` : ''}`)
+  // The YAML block after a failing assertion says what was expected and where.
+  if (lines[i + 1]?.trim() === '---') {
+    let shown = 0
+    for (let j = i + 2; j < lines.length && lines[j]?.trim() !== '...' && shown < 10; j++, shown++) {
+      failures.push(`${'  '.repeat(path.length)}    ${lines[j]?.trim()}`)
+    }
+  }
+}
+
+const m = [...lines.join('\n').matchAll(/^# \{ (.*) \}$/gm)].pop()
+const counts = Object.fromEntries((m?.[1] ?? '').split(', ').filter(Boolean).map((kv) => {
+  const [k, v] = kv.split(': ')
+  return [k, Number(v)]
+}))
+if (failures.length > 0) {
+  console.log('\n# Failures (each failing test, with the subtests around it):')
+  for (const f of failures.slice(0, 300)) console.log(f)
+  if (failures.length > 300) console.log(`… ${failures.length - 300} more lines in ${file}`)
+}
+console.log(`${counts.pass ?? 0} passed, ${counts.fail ?? 0} failed` + (counts.skip ? `, ${counts.skip} skipped` : ''))
