@@ -15,7 +15,7 @@ import { describeAsMermaid, describeAsText, describeTopology, type TopologyDescr
 import type { AssignmentInfo } from './runtime/co-partition-assignor.ts'
 import { EngineMetrics } from './runtime/engine-metrics.ts'
 import { changelogTopicName, taskIdToString } from './runtime/stream-task.ts'
-import { StreamThread, type TaskRestored } from './runtime/stream-thread.ts'
+import { StreamThread, type CommitFailure, type TaskRestored } from './runtime/stream-thread.ts'
 import { resolveStreamsConfig, type StreamsConfig, type StreamsConfigInput } from './runtime/streams-config.ts'
 import type { Subtopology, Topology } from './topology.ts'
 
@@ -59,6 +59,7 @@ export class StreamsApplication {
   readonly #stateDirectory: StateDirectory
   readonly #listeners = new Set<StateListener>()
   readonly #restoreListeners = new Set<(restored: TaskRestored) => void>()
+  readonly #commitFailureListeners = new Set<(failure: CommitFailure) => void>()
   readonly #clock: () => number
   #state: ApplicationState = 'CREATED'
   #thread: StreamThread | undefined
@@ -95,6 +96,13 @@ export class StreamsApplication {
     return () => this.#restoreListeners.delete(listener)
   }
 
+  /** Called each time a commit fails and the application recovers from it (the processor role logs
+   *  it); a failure it cannot recover from moves it to ERROR instead. */
+  onCommitFailed (listener: (failure: CommitFailure) => void): () => void {
+    this.#commitFailureListeners.add(listener)
+    return () => this.#commitFailureListeners.delete(listener)
+  }
+
   /** Resolves once the application is in `state` (rejects if it reaches ERROR or NOT_RUNNING first). */
   waitForState (state: ApplicationState, timeoutMs = 60_000): Promise<void> {
     if (this.#state === state) return Promise.resolve()
@@ -129,6 +137,11 @@ export class StreamsApplication {
       onTaskRestored: restored => {
         for (const l of this.#restoreListeners) {
           try { l(restored) } catch { /* a listener's failure is its own */ }
+        }
+      },
+      onCommitFailed: failure => {
+        for (const l of this.#commitFailureListeners) {
+          try { l(failure) } catch { /* a listener's failure is its own */ }
         }
       }
     })

@@ -55,6 +55,11 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
         const { fields, message } = restoreCompletedLog(restored)
         logger.info(fields, message)
       })
+      // Each recovered commit failure: operators see why rewards_commits_total{result!="committed"} moves.
+      app.onCommitFailed(({ result, error, consecutive }) => {
+        const action = result === 'aborted' ? 'reading again from the committed offsets' : 'producer replaced, tasks restored from their changelogs'
+        logger.warn({ event: 'commit.failed', result, consecutive, err: error }, `commit ${result} (${consecutive} in a row): ${action}`)
+      })
       app.onStateChange((next, old, error) => {
         logger.info({ from: old, to: next }, `stream application ${old} -> ${next}`)
         if (next === 'ERROR') ctx.fatal(error ?? app?.error ?? new Error('stream application failed'))

@@ -77,7 +77,7 @@ export function securityProblem (error: unknown): string | null {
 }
 
 export function isRetriable (error: unknown): boolean {
-  if (isRewardsError(error)) return error.retriable && error.code !== 'LOG_TRANSACTION_ABORTED'
+  if (isRewardsError(error)) return error.retriable && error.code !== 'LOG_TRANSACTION_ABORTED' && error.code !== 'LOG_TRANSACTION_UNKNOWN'
   if (isFencingError(error)) return false
   if (securityProblem(error) !== null) return false
   return isNetworkError(error) || protocolErrorOf(error, RETRIABLE_PROTOCOL_ERRORS) !== null

@@ -16,6 +16,17 @@ import { describeError, hasProtocolError, isFencingError, toRewardsError } from 
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 
+/** Produce and transaction requests are retried up to this many times (platformatic counts
+ *  attempts, not time; the delays below make it ~4 s for CONCURRENT_TRANSACTIONS, ~18 s else). */
+const PRODUCER_RETRIES = 20
+
+/** Right after EndTxn the coordinator answers CONCURRENT_TRANSACTIONS until the previous
+ *  transaction's markers are written: a few ms when idle, seconds on a loaded broker. Retry that
+ *  fast at first (like the Java client), then back off to 250 ms; other errors from 100 ms to 1 s. */
+export function retryDelayMs (attempt: number, concurrentTransactions: boolean): number {
+  return concurrentTransactions ? Math.min(250, 5 * 2 ** Math.max(0, attempt - 1)) : Math.min(1000, 50 * 2 ** attempt)
+}
+
 export class KafkaProducer implements LogProducer {
   readonly #client: KafkaClient
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
@@ -39,10 +50,8 @@ export class KafkaProducer implements LogProducer {
       bootstrapBrokers: client.brokers.map(b => `${b.host}:${b.port}`),
       idempotent: true,
       acks: -1,
-      retries: 10,
-      // Right after EndTxn the coordinator answers CONCURRENT_TRANSACTIONS until the markers are
-      // written (a few ms): retry that fast, like the Java client; back off on anything else.
-      retryDelay: (_client, _operation, attempt, _retries, error) => (hasProtocolError(error, 'CONCURRENT_TRANSACTIONS') ? 5 : Math.min(1000, 50 * 2 ** attempt)),
+      retries: PRODUCER_RETRIES,
+      retryDelay: (_client, _operation, attempt, _retries, error) => retryDelayMs(attempt, hasProtocolError(error, 'CONCURRENT_TRANSACTIONS')),
       // Base `timeout` is both the produce request timeout and, for InitProducerId, the
       // transaction timeout the broker enforces.
       timeout: options.transactionTimeoutMs ?? 60_000,
@@ -117,8 +126,11 @@ export class KafkaProducer implements LogProducer {
           await transaction.abort()
         } catch (abortError) {
           if (isFencingError(abortError)) throw this.#failure(abortError, 'abort')
-          // The producer state is unknown: refuse further use, the caller recreates it.
-          this.#fenced = new RewardsError('LOG_TRANSACTION_ABORTED', `abort failed: ${describeError(abortError)}`, { cause: abortError })
+          // The transaction may still commit (an EndTxn that timed out here can have reached the
+          // coordinator) or abort: refuse further use; the caller replaces the producer, which
+          // settles the transaction, and reads its state again from the log.
+          this.#fenced = new RewardsError('LOG_TRANSACTION_UNKNOWN', `commit failed (${describeError(error)}), then abort failed (${describeError(abortError)})`, { cause: error, details: { abortError: describeError(abortError) } })
+          throw this.#fenced
         }
       }
       throw this.#failure(error, 'commitTransaction')

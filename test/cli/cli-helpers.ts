@@ -113,6 +113,11 @@ export class RunningCli {
     })
   }
 
+  /** The last `count` lines the process wrote to stderr (its log), for a failure's diagnostics. */
+  stderrTail (count = 80): string {
+    return this.stderr.split('\n').slice(-count - 1).join('\n')
+  }
+
   /** The port the HTTP server bound (from its "HTTP listening" log line). */
   async httpPort (timeoutMs = 60_000): Promise<number> {
     const line = await this.waitForLine(l => typeof l.msg === 'string' && l.msg.startsWith('HTTP listening'), timeoutMs)

@@ -2,9 +2,10 @@
 // group consumer, feed the tasks, process by event time, punctuate, commit. Rebalance callbacks
 // run inside poll(): revoked tasks commit and are suspended, assigned tasks are restored before
 // they run. Exactly-once: one transaction per commit carries every task's outputs, changelog
-// records and input offsets; a fenced producer (zombie) drops all tasks without committing,
-// recreates the producer and restores.
+// records and input offsets; a fenced producer (zombie), or one whose transaction's outcome is
+// unknown, drops all tasks without committing, is replaced, and the tasks restore.
 import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, ProducerRecord, PartitionReader, RebalanceListener, TopicPartition } from '../../log/log-port.ts'
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import { withCommitSpan } from '../../lib/tracing/commit-span.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
@@ -35,6 +36,18 @@ export interface StreamThreadOptions {
   readonly onRunning: () => void
   /** A task's stores are restored (records applied from the changelogs, 0 after a checkpoint). */
   readonly onTaskRestored?: (restored: TaskRestored) => void
+  /** A commit failed and is recovered from (the application goes ERROR instead when it cannot be). */
+  readonly onCommitFailed?: (failure: CommitFailure) => void
+}
+
+export interface CommitFailure {
+  /** aborted: read again from the committed offsets; fenced: another instance took the tasks;
+   *  unknown: the transaction's abort failed too, so the producer was replaced and the tasks
+   *  restored from their changelogs (correct whether it committed or not). */
+  readonly result: 'aborted' | 'fenced' | 'unknown'
+  readonly error: unknown
+  /** Failed commits in a row (aborted and unknown); the application goes ERROR past 10. */
+  readonly consecutive: number
 }
 
 export interface TaskRestored {
@@ -46,6 +59,9 @@ export interface TaskRestored {
 const PROCESS_BATCH = 500
 const LAG_SAMPLE_INTERVAL_MS = 5000
 const MAX_CONSECUTIVE_ABORTS = 10
+/** A replacement producer's InitProducerId waits while the coordinator settles the old one's
+ *  transaction (CONCURRENT_TRANSACTIONS) or moves; retriable failures are retried a few times. */
+const producerReplacement = retry(handleWhen(error => isRewardsError(error) && error.retriable), { maxAttempts: 5, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5000 }) })
 
 export class StreamThread implements RebalanceListener {
   readonly #o: StreamThreadOptions
@@ -276,20 +292,32 @@ export class StreamThread implements RebalanceListener {
     } catch (error) {
       end()
       if (isRewardsError(error, 'LOG_PRODUCER_FENCED') || isRewardsError(error, 'TASK_MIGRATED')) {
-        this.#o.metrics.commits.inc({ result: 'fenced' })
-        await this.#handleFenced()
+        this.#commitFailed('fenced', error)
+        await this.#reinitialise()
         return false
       }
       // A retriable failure is retried from the committed offsets, but not forever: the same
       // commit failing again and again (e.g. a record the broker always refuses) must surface
       // as ERROR, not as a RUNNING application that makes no progress.
       if (isRewardsError(error) && error.retriable && ++this.#consecutiveAborts <= MAX_CONSECUTIVE_ABORTS) {
-        this.#o.metrics.commits.inc({ result: 'aborted' })
-        await this.#rewind(tasks)
+        if (isRewardsError(error, 'LOG_TRANSACTION_UNKNOWN')) {
+          // The transaction may have committed: the local stores (at the previous commit) and the
+          // committed offsets may disagree, so the stores are restored from the changelogs.
+          this.#commitFailed('unknown', error)
+          await this.#reinitialise()
+        } else {
+          this.#commitFailed('aborted', error)
+          await this.#rewind(tasks)
+        }
         return false
       }
       throw error
     }
+  }
+
+  #commitFailed (result: CommitFailure['result'], error: unknown): void {
+    this.#o.metrics.commits.inc({ result })
+    try { this.#o.onCommitFailed?.({ result, error, consecutive: this.#consecutiveAborts }) } catch { /* a listener's failure is its own */ }
   }
 
   /** The transaction aborted: drop uncommitted work and read again from the committed offsets. */
@@ -312,14 +340,18 @@ export class StreamThread implements RebalanceListener {
     }
   }
 
-  /** A newer producer or group generation exists: this instance is a zombie for its tasks. Drop
-   *  them without committing, start a new producer, and rebuild the tasks it still owns. */
-  async #handleFenced (): Promise<void> {
+  /** A newer producer or group generation exists (this instance is a zombie for its tasks), or
+   *  the producer's last transaction has an unknown outcome. Drop the tasks without committing
+   *  (no checkpoint under exactly-once: their stores are wiped), start a new producer (which
+   *  completes or aborts any transaction of the old one), and rebuild and restore the tasks it
+   *  still owns from the changelogs and the committed offsets. */
+  async #reinitialise (): Promise<void> {
     const owned = [...this.#active.values()].flatMap(a => a.task.inputs)
     for (const active of [...this.#active.values(), ...this.#suspended.values()]) await this.#closeTask(active, false)
     this.#active.clear(); this.#suspended.clear(); this.#byInput.clear()
     await this.#producer?.close().catch(() => {})
-    this.#producer = await this.#createProducer()
+    this.#producer = undefined
+    this.#producer = await producerReplacement.execute(() => this.#createProducer())
     const stillAssigned = new Set(this.#consumer!.assignment().map(partitionKey))
     const keep = owned.filter(tp => stillAssigned.has(partitionKey(tp)))
     await this.#createTasks(keep)
