@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 eval "$(bash infra/local/services.sh up)"
 npm run --silent check
 mkdir -p .tap
+# Log tails that failing test files leave for the summary (test/cli/cli-helpers.ts).
+rm -rf .tap/platform-logs
 set +e
 tap --reporter=tap "$@" 2>&1 | tee .tap/last-run.tap
 status=${PIPESTATUS[0]}

@@ -1,13 +1,15 @@
 // Prints the last line of a run ("N passed, N failed") preceded, when something failed, by every
 // failing test with the subtests that enclose it and the first lines of its diagnostics. CI shows
 // only the tail of the output, so the names of the failures must be there, not 10,000 lines up.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 const file = process.argv[2] ?? '.tap/last-run.tap'
 const lines = readFileSync(file, 'utf8').split('\n')
 const indentOf = (line: string): number => line.length - line.trimStart().length
 
 const failures: string[] = []
+const failedFiles: string[] = []
 const enclosing: Array<{ indent: number, name: string }> = []
 for (let i = 0; i < lines.length; i++) {
   const line = lines[i] ?? ''
@@ -20,6 +22,8 @@ for (let i = 0; i < lines.length; i++) {
   }
   if (!/^\s*not ok \d+/.test(line)) continue
   const path = enclosing.filter((s) => s.indent < indent).map((s) => s.name)
+  const file = /^not ok \d+ - (test\/\S+\.test\.ts)/.exec(line)
+  if (file?.[1] !== undefined) failedFiles.push(file[1])
   failures.push(`${'  '.repeat(path.length)}${line.trim()}${path.length > 0 ? `   [in: ${path.join(' > ')}]` : ''}`)
   // The YAML block after a failing assertion says what was expected and where.
   if (lines[i + 1]?.trim() === '---') {
@@ -39,5 +43,12 @@ if (failures.length > 0) {
   console.log('\n# Failures (each failing test, with the subtests around it):')
   for (const f of failures.slice(0, 300)) console.log(f)
   if (failures.length > 300) console.log(`… ${failures.length - 300} more lines in ${file}`)
+  // The end of the log of each `rewards` process a failing file ran (test/cli/cli-helpers.ts).
+  for (const failed of failedFiles) {
+    const logs = join('.tap', 'platform-logs', `${failed.replaceAll('/', '__')}.log`)
+    if (!existsSync(logs)) continue
+    console.log(`\n# ${failed}: the platform's log`)
+    for (const l of readFileSync(logs, 'utf8').split('\n')) console.log(l.length > 400 ? `${l.slice(0, 400)}…` : l)
+  }
 }
 console.log(`${counts.pass ?? 0} passed, ${counts.fail ?? 0} failed` + (counts.skip ? `, ${counts.skip} skipped` : ''))

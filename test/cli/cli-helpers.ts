@@ -4,7 +4,9 @@
 // test passes them explicitly.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -69,8 +71,25 @@ export interface LogLine {
   readonly [field: string]: unknown
 }
 
+/** Where a failing test file leaves the log tails of the platforms it ran (test/tap-summary.ts
+ *  prints them under the failure; CI shows only the end of the output). test/run.sh empties it. */
+export const PLATFORM_LOGS_DIR = join(ROOT, '.tap', 'platform-logs')
+const started: RunningCli[] = []
+
+function keepLogsIfFailed (code: number): void {
+  if (code === 0 || started.length === 0) return
+  const testFile = process.argv.find(a => a.endsWith('.test.ts'))
+  if (testFile === undefined) return
+  const text = started.map(cli => `== rewards ${cli.args.join(' ')} (pid ${cli.child.pid ?? '?'}), last lines of its log ==\n${cli.stderrTail(40)}`).join('\n')
+  try {
+    mkdirSync(PLATFORM_LOGS_DIR, { recursive: true })
+    writeFileSync(join(PLATFORM_LOGS_DIR, `${relative(ROOT, testFile).replaceAll('/', '__')}.log`), text)
+  } catch { /* diagnostics only */ }
+}
+
 export class RunningCli {
   readonly child: ChildProcess
+  readonly args: readonly string[]
   readonly lines: LogLine[] = []
   stdout = ''
   stderr = ''
@@ -79,6 +98,8 @@ export class RunningCli {
 
   constructor (args: string[], options: { cwd: string, env: Record<string, string> }) {
     this.child = spawn(NODE, [CLI, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.args = args
+    if (started.push(this) === 1) process.once('exit', keepLogsIfFailed)
     this.child.stdout!.on('data', chunk => { this.stdout += chunk })
     let partial = ''
     this.child.stderr!.on('data', chunk => {
