@@ -2,7 +2,7 @@
 // failing test with the subtests that enclose it and the first lines of its diagnostics. CI shows
 // only the tail of the output, so the names of the failures must be there, not 10,000 lines up.
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { platformLogsFile } from './cli/cli-helpers.ts'
 
 const file = process.argv[2] ?? '.tap/last-run.tap'
 const lines = readFileSync(file, 'utf8').split('\n')
@@ -45,7 +45,7 @@ if (failures.length > 0) {
   if (failures.length > 300) console.log(`… ${failures.length - 300} more lines in ${file}`)
   // The end of the log of each `rewards` process a failing file ran (test/cli/cli-helpers.ts).
   for (const failed of failedFiles) {
-    const logs = join('.tap', 'platform-logs', `${failed.replaceAll('/', '__')}.log`)
+    const logs = platformLogsFile(failed)
     if (!existsSync(logs)) continue
     console.log(`\n# ${failed}: the platform's log`)
     for (const l of readFileSync(logs, 'utf8').split('\n')) console.log(l.length > 400 ? `${l.slice(0, 400)}…` : l)

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -71,9 +71,12 @@ export interface LogLine {
   readonly [field: string]: unknown
 }
 
-/** Where a failing test file leaves the log tails of the platforms it ran (test/tap-summary.ts
- *  prints them under the failure; CI shows only the end of the output). test/run.sh empties it. */
-export const PLATFORM_LOGS_DIR = join(ROOT, '.tap', 'platform-logs')
+/** Where a failing test file (path from the repository root) leaves the log tails of the
+ *  platforms it ran: test/tap-summary.ts prints them under the failure, as CI shows only the end of
+ *  the output. test/run.sh empties the folder. */
+export function platformLogsFile (testFile: string): string {
+  return join(ROOT, '.tap', 'platform-logs', `${testFile.replaceAll('/', '__')}.log`)
+}
 const started: RunningCli[] = []
 
 function keepLogsIfFailed (code: number): void {
@@ -82,8 +85,9 @@ function keepLogsIfFailed (code: number): void {
   if (testFile === undefined) return
   const text = started.map(cli => `== rewards ${cli.args.join(' ')} (pid ${cli.child.pid ?? '?'}), last lines of its log ==\n${cli.stderrTail(40)}`).join('\n')
   try {
-    mkdirSync(PLATFORM_LOGS_DIR, { recursive: true })
-    writeFileSync(join(PLATFORM_LOGS_DIR, `${relative(ROOT, testFile).replaceAll('/', '__')}.log`), text)
+    const file = platformLogsFile(relative(ROOT, testFile))
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, text)
   } catch { /* diagnostics only */ }
 }
 
@@ -135,7 +139,7 @@ export class RunningCli {
   }
 
   /** The last `count` lines the process wrote to stderr (its log), for a failure's diagnostics. */
-  stderrTail (count = 80): string {
+  stderrTail (count: number): string {
     return this.stderr.split('\n').slice(-count - 1).join('\n')
   }
 
@@ -165,7 +169,6 @@ export class RunningCli {
   }
 }
 
-/** Polls GET url until it answers `status`, at most timeoutMs (a bounded wait on an event). */
 /** A token from the built-in server at `base` (client_credentials, client_secret_basic); throws with
  *  the answer on anything but 200. `scope` narrows the client's scopes. */
 export async function clientToken (base: string, clientId: string, clientSecret: string, scope?: string): Promise<string> {
@@ -178,6 +181,7 @@ export async function clientToken (base: string, clientId: string, clientSecret:
   return ((await response.json()) as { access_token: string }).access_token
 }
 
+/** Polls GET url until it answers `status`, at most timeoutMs (a bounded wait on an event). */
 export async function waitForStatus (url: string, status: number, timeoutMs = 90_000): Promise<Response> {
   const deadline = Date.now() + timeoutMs
   let last: string

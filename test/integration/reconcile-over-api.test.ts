@@ -41,13 +41,10 @@ t.test('reconcile --api-url against the running platform', async t => {
   const base = `http://127.0.0.1:${port}`
   await waitForStatus(`${base}/health/ready`, 200, 120_000)
   const inputs = await partitionsOf(log, [topics.rewardEvents, topics.redeemEvents])
+  // On a timeout the error says how far it got (the platform's log is kept by cli-helpers).
   let progress = { consumed: 0, total: 0 }
-  try {
-    await waitFor('processed', async () => { progress = await inputProgress(log, appId, inputs); return progress.total > 0 && progress.consumed >= progress.total }, 120_000, 500)
-  } catch (error) {
-    t.comment(`input progress ${JSON.stringify(progress)}; the platform's log:\n${cli.stderrTail(200)}`)
-    throw error
-  }
+  await waitFor('processed', async () => { progress = await inputProgress(log, appId, inputs); return progress.total > 0 && progress.consumed >= progress.total }, 120_000, 500)
+    .catch((error: Error) => { throw new Error(`${error.message}: input progress ${JSON.stringify(progress)}`) })
 
   const client = await runCli(['clients', 'create', '--name', 'reconcile', '--scopes', 'balances:read', '--json'], { cwd, env })
   t.equal(client.code, 0, `client created ${client.stderr}`)

@@ -317,7 +317,7 @@ export class StreamThread implements RebalanceListener {
 
   #commitFailed (result: CommitFailure['result'], error: unknown): void {
     this.#o.metrics.commits.inc({ result })
-    try { this.#o.onCommitFailed?.({ result, error, consecutive: this.#consecutiveAborts }) } catch { /* a listener's failure is its own */ }
+    this.#o.onCommitFailed?.({ result, error, consecutive: this.#consecutiveAborts })
   }
 
   /** The transaction aborted: drop uncommitted work and read again from the committed offsets. */
