@@ -1,0 +1,52 @@
+// Time to recover from a fault, seen from outside as an operator would: from the fault until the
+// group has committed everything that was in the input topics at that moment (the killed
+// member's tasks moved or restored, and processing again). Polls the group's committed offsets
+// with the verifier's admin client.
+import type { Admin } from 'kafkajs'
+
+type Offsets = Map<string, number>
+
+async function endOffsets (admin: Admin, topics: string[]): Promise<Offsets> {
+  const ends: Offsets = new Map()
+  for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${p.partition}`, Number(p.high))
+  return ends
+}
+
+async function committed (admin: Admin, groupId: string, topics: string[]): Promise<Offsets> {
+  const out: Offsets = new Map()
+  for (const t of await admin.fetchOffsets({ groupId, topics })) for (const p of t.partitions) out.set(`${t.topic}:${p.partition}`, Number(p.offset))
+  return out
+}
+
+export class RecoveryTimer {
+  readonly #admin: Admin
+  readonly #groupId: string
+  readonly #topics: string[]
+
+  constructor (admin: Admin, groupId: string, topics: string[]) {
+    this.#admin = admin
+    this.#groupId = groupId
+    this.#topics = topics
+  }
+
+  /** Milliseconds from `sinceMs` until the group committed the inputs' end offsets as they were
+   *  when this is called; null after timeoutMs. */
+  async measure (sinceMs: number, timeoutMs = 300_000): Promise<number | null> {
+    let target: Offsets | undefined
+    while (Date.now() - sinceMs < timeoutMs) {
+      try {
+        target ??= await endOffsets(this.#admin, this.#topics)
+        const now = await committed(this.#admin, this.#groupId, this.#topics)
+        if ([...target].every(([tp, end]) => end === 0 || (now.get(tp) ?? -1) >= end)) return Date.now() - sinceMs
+      } catch { /* the broker may be the fault: ask again */ }
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    return null
+  }
+
+  /** Resolves once the group committed every input record (lag 0), or throws after timeoutMs. */
+  async caughtUp (timeoutMs: number): Promise<void> {
+    const sinceMs = Date.now()
+    if (await this.measure(sinceMs, timeoutMs) === null) throw new Error(`the group ${this.#groupId} did not catch up within ${timeoutMs} ms`)
+  }
+}
