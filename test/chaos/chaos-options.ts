@@ -54,5 +54,5 @@ export function longOptions (overrides: Partial<ChaosOptions> = {}): ChaosOption
 
 /** The short form run by the test command: small enough to add a few minutes to `npm test`. */
 export function shortOptions (overrides: Partial<ChaosOptions> = {}): ChaosOptions {
-  return longOptions({ kills: 4, records: 4000, members: 120, httpMembers: 6, productionMs: 45_000, partitions: 6, wipeEvery: 3, settleTimeoutMs: 240_000, ...overrides })
+  return longOptions({ kills: 4, records: 4000, members: 120, httpMembers: 6, productionMs: 45_000, partitions: 6, wipeEvery: 3, settleTimeoutMs: 75_000, ...overrides })
 }

@@ -38,6 +38,10 @@ export interface ChaosReport {
   readonly unexpectedExits: UnexpectedExit[]
   /** Exit of each instance after a SIGTERM at the end (graceful shutdown). */
   readonly finalExits: Array<string | undefined>
+  /** Input records the group had not committed when the run gave up waiting (0: caught up). */
+  readonly lagAtEnd: number
+  /** Topics that could not be read to their end (an open transaction). */
+  readonly incompleteTopics: string[]
   readonly problems: string[]
   /** Where the platform processes' logs are (instance-<n>.log). */
   readonly logDir: string
@@ -53,8 +57,10 @@ export function failures (r: ChaosReport): Record<string, number> {
     'wrong balances': r.balances.wrong,
     'duplicate archive rows': r.archive.duplicateRows,
     'records missing from the archive': r.archive.missing,
+    'inputs not processed at the end': r.lagAtEnd,
+    'topics not readable to their end': r.incompleteTopics.length,
     'processes that exited on their own': r.unexpectedExits.length,
-    'unrecovered kills': r.kills.filter(k => k.recoveryMs === null).length
+    'unrecovered kills': r.kills.filter(k => typeof k.recoveryMs !== 'number').length
   }
 }
 
@@ -126,6 +132,7 @@ export async function runChaos (options: ChaosOptions, log: (line: string) => vo
     log(`platform: ${options.instances} instances ready (${supervisor.instances.map(i => i.url).join(', ')})`)
 
     const timer = new RecoveryTimer(env.admin, env.applicationId, inputTopics(env.topics))
+    cleanups.push(async () => timer.stop())
     const traffic = new TrafficGenerator(env.kafka, env.topics, { tag: env.tag, members: options.members, records: options.records, durationMs: options.productionMs, partitions: options.partitions, seed: options.seed, timestamps: options.timestamps })
     const http = new HttpTraffic({ urls: () => supervisor.liveUrls(), client: env.client, tag: env.tag, members: options.httpMembers, partitions: options.partitions, seed: options.seed + 2 })
     let producing = true
@@ -162,20 +169,30 @@ export async function runChaos (options: ChaosOptions, log: (line: string) => vo
     log(`production done: ${traffic.produced} records by kafkajs, ${http.stats.eventsAccepted} events and ${http.stats.redemptionsDecided + http.stats.redemptionsPending} redemptions over HTTP; waiting for the group to catch up`)
 
     // Settle: the group committed every input record, every instance ready, the kills measured.
-    await timer.caughtUp(options.settleTimeoutMs)
-    await supervisor.waitAllReady(options.settleTimeoutMs)
-    await recoveries
+    // A run that does not settle (a process crash-looping) is still checked, with short bounds,
+    // so that it reports what is missing instead of only timing out.
+    const settled = await timer.measure(Date.now(), options.settleTimeoutMs) !== null
+    const boundMs = settled ? options.settleTimeoutMs : 15_000
+    const lagAtEnd = settled ? 0 : await timer.lag()
+    if (!settled) log(`the group did not catch up within ${options.settleTimeoutMs / 1000} s: ${lagAtEnd} input records not processed`)
+    await supervisor.waitAllReady(boundMs).catch(() => undefined)
+    await Promise.race([recoveries, new Promise(resolve => setTimeout(resolve, settled ? options.settleTimeoutMs : 1000))])
 
     // Read everything back and check.
     const read: Record<string, ReadRecord[]> = {}
-    for (const topic of allTopics(env.topics)) read[topic] = await readTopic(env.kafka, topic)
+    const incomplete: string[] = []
+    for (const topic of allTopics(env.topics)) {
+      const { records, complete } = await readTopic(env.kafka, topic, settled ? 120_000 : 10_000)
+      read[topic] = records
+      if (!complete) incomplete.push(topic)
+    }
     const model = buildModel(read[env.topics.rewardEvents]!, read[env.topics.redeemEvents]!)
     const outputs = checkOutputs(model, { rewardConfirmed: read[env.topics.rewardConfirmed]!, redeemConfirmed: read[env.topics.redeemConfirmed]!, rewardDlq: read[env.topics.rewardEventsDlq]!, redeemDlq: read[env.topics.redeemEventsDlq]! })
-    const balances = await checkBalances(model, outputs, { urls: () => supervisor.liveUrls(), token: () => http.token() })
+    const balances = await checkBalances(model, outputs, { urls: () => supervisor.liveUrls(), token: () => http.token(), timeoutMs: boundMs })
     redisProxy?.restore()
-    const archive = await checkArchive(env.databaseUrl, Object.values(read).flat(), options.settleTimeoutMs)
+    const archive = await checkArchive(env.databaseUrl, Object.values(read).flat(), boundMs)
 
-    const finalExits = (await supervisor.stopAll()).map(e => e === undefined ? undefined : `${e.code ?? e.signal}`)
+    const finalExits = (await supervisor.stopAll(20_000)).map(e => e === undefined ? undefined : `${e.code ?? e.signal}`)
     const byKind: Record<string, number> = {}
     for (const [kind, n] of traffic.counts as Map<TrafficKind, number>) byKind[kind] = n
     return {
@@ -190,6 +207,8 @@ export async function runChaos (options: ChaosOptions, log: (line: string) => vo
       archive,
       unexpectedExits: supervisor.unexpectedExits,
       finalExits,
+      lagAtEnd,
+      incompleteTopics: incomplete,
       problems: [...outputs.problems, ...balances.problems, ...archive.problems],
       logDir
     }

@@ -12,7 +12,15 @@ export interface UnexpectedExit {
   readonly code: number | null
   readonly signal: NodeJS.Signals | null
   readonly atMs: number
-  readonly logTail: string
+  /** Its last error or fatal log line (message and error), what it died of. */
+  readonly reason: string
+}
+
+function lastError (cli: RunningCli): string {
+  const line = [...cli.lines].reverse().find(l => l.level === 'error' || l.level === 'fatal')
+  if (line === undefined) return cli.stderrTail(3).slice(-500)
+  const err = line.err as { message?: string } | undefined
+  return `${line.msg}${err?.message !== undefined && err.message !== line.msg ? `: ${err.message}` : ''}`.slice(0, 500)
 }
 
 export interface InstanceSpec {
@@ -79,7 +87,7 @@ export class PlatformSupervisor {
     instance.killing = false
     void cli.exited.then(({ code, signal }) => {
       if (instance.cli !== cli || instance.killing || this.#stopping) return
-      this.unexpectedExits.push({ instance: i, code, signal, atMs: Date.now(), logTail: cli.stderrTail(30) })
+      this.unexpectedExits.push({ instance: i, code, signal, atMs: Date.now(), reason: lastError(cli) })
       // Keep the run going: a dead instance would leave its tasks to the others anyway, but the
       // checks want the configured number of members at the end.
       setTimeout(() => { if (!this.#stopping && !instance.alive) this.start(i) }, 1000)

@@ -22,6 +22,7 @@ export class RecoveryTimer {
   readonly #admin: Admin
   readonly #groupId: string
   readonly #topics: string[]
+  #stopped = false
 
   constructor (admin: Admin, groupId: string, topics: string[]) {
     this.#admin = admin
@@ -33,7 +34,7 @@ export class RecoveryTimer {
    *  when this is called; null after timeoutMs. */
   async measure (sinceMs: number, timeoutMs = 300_000): Promise<number | null> {
     let target: Offsets | undefined
-    while (Date.now() - sinceMs < timeoutMs) {
+    while (Date.now() - sinceMs < timeoutMs && !this.#stopped) {
       try {
         target ??= await endOffsets(this.#admin, this.#topics)
         const now = await committed(this.#admin, this.#groupId, this.#topics)
@@ -44,9 +45,15 @@ export class RecoveryTimer {
     return null
   }
 
-  /** Resolves once the group committed every input record (lag 0), or throws after timeoutMs. */
-  async caughtUp (timeoutMs: number): Promise<void> {
-    const sinceMs = Date.now()
-    if (await this.measure(sinceMs, timeoutMs) === null) throw new Error(`the group ${this.#groupId} did not catch up within ${timeoutMs} ms`)
+  /** Ends every measurement still running (they answer null): the run is over. */
+  stop (): void {
+    this.#stopped = true
+  }
+
+  /** The group's lag now: input records not committed. */
+  async lag (): Promise<number> {
+    const ends = await endOffsets(this.#admin, this.#topics)
+    const now = await committed(this.#admin, this.#groupId, this.#topics)
+    return [...ends].reduce((n, [tp, end]) => n + end - Math.max(0, now.get(tp) ?? 0), 0)
   }
 }
