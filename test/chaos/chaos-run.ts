@@ -154,10 +154,11 @@ export async function runChaos (options: ChaosOptions, log: (line: string) => vo
       } else if (options.scenario === 'postgres') {
         await afterMs(options.productionMs / 4)
         faultChecks.push(...await postgresOutage({ proxy: pgProxy!, outageMs: options.outageMs, supervisor, token: await http.token(), memberId: probeMember, log }))
-        outages.push({ fault: `PostgreSQL unreachable ${options.outageMs / 1000} s`, recoveryMs: null })
+        outages.push({ fault: `PostgreSQL unreachable ${options.outageMs / 1000} s (instance 0 SIGKILLed and restarted inside it)`, recoveryMs: null })
       } else if (options.scenario === 'redis') {
         await afterMs(options.productionMs / 2)
         faultChecks.push(...await redisOutage({ proxy: redisProxy!, outageMs: options.outageMs, supervisor, token: () => http.token(), memberId: probeMember, log }))
+        outages.push({ fault: 'Redis unreachable until the balances were checked', recoveryMs: null })
       } else if (options.scenario === 'shared-dir') {
         await afterMs(options.productionMs / 3)
         for (const namespace of ['same', 'pid'] as const) faultChecks.push(await sharedDirectoryFault({ supervisor, env: platformEnv, holder: 0, namespace, log }))

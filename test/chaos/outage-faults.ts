@@ -65,12 +65,21 @@ export async function brokerOutage (o: { broker: OwnBroker, outageMs: number, su
   }
 }
 
+/** PostgreSQL cut off for outageMs; a third of the way in, instance 0 is SIGKILLed and started
+ *  again, so a process also has to start without the database and check a token it never saw. */
 export async function postgresOutage (o: { proxy: TcpProxy, outageMs: number, supervisor: PlatformSupervisor, token: string, memberId: string, log: (line: string) => void }): Promise<FaultCheck[]> {
   o.log(`postgres: cutting PostgreSQL off for ${o.outageMs / 1000} s (a token was issued just before)`)
   o.proxy.cut()
   let probes
   try {
+    const restart = (async () => {
+      await new Promise(resolve => setTimeout(resolve, o.outageMs / 3)) // a moment inside the outage
+      o.log('postgres: instance 0 SIGKILLed and started again while the database is down')
+      await o.supervisor.kill(0)
+      o.supervisor.start(0)
+    })()
     probes = await probeFor(o.supervisor, o.outageMs, `/v1/members/${o.memberId}/balance`, o.token)
+    await restart
   } finally {
     o.proxy.restore()
   }
