@@ -16,8 +16,10 @@ export function formatReport (r: ChaosReport): string {
   const recovered = r.kills.map(k => k.recoveryMs).filter((ms): ms is number => typeof ms === 'number')
   lines.push(`faults: ${r.kills.length} SIGKILLs (${r.kills.filter(k => k.wiped).length} restarted on a wiped data directory)${r.outages.length > 0 ? `; ${r.outages.map(x => x.fault).join('; ')}` : ''}`)
   if (r.kills.length > 0) {
-    lines.push(`time to recover after a kill (until every record in the inputs at the kill is committed): ${recovered.length > 0 ? `median ${seconds(percentile(recovered, 0.5))}, max ${seconds(Math.max(...recovered))}` : 'none measured'}`)
+    const drained = r.kills.map(k => k.drainedMs).filter((ms): ms is number => typeof ms === 'number')
+    lines.push(`time to recover after a kill (until every input partition is processed again): ${recovered.length > 0 ? `median ${seconds(percentile(recovered, 0.5))}, max ${seconds(Math.max(...recovered))}` : 'none measured'}`)
     lines.push(`  each: ${r.kills.map(k => seconds(k.recoveryMs)).join(', ')}`)
+    lines.push(`time until everything in the inputs at a kill was committed (includes the backlog): ${drained.length > 0 ? `median ${seconds(percentile(drained, 0.5))}, max ${seconds(Math.max(...drained))}` : 'none measured'}`)
   }
   for (const x of r.outages) lines.push(`time to recover after ${x.fault}: ${x.recoveryMs === null ? 'not measured' : seconds(x.recoveryMs)}`)
   const h = r.produced.http

@@ -10,7 +10,11 @@ export interface KillRecord {
   readonly instance: number
   readonly atMs: number
   readonly wiped: boolean
+  /** Until every input partition is processed again (RecoveryTimer.resumed). */
   recoveryMs: number | null | undefined
+  /** Until everything in the inputs at the kill is committed (RecoveryTimer.measure): includes
+   *  the backlog that built up while the group recovered. */
+  drainedMs: number | null | undefined
 }
 
 export async function runKillSchedule (options: {
@@ -38,11 +42,12 @@ export async function runKillSchedule (options: {
     const atMs = Date.now()
     await options.supervisor.kill(victim.index)
     const wiped = options.wipeEvery > 0 && k % options.wipeEvery === 0
-    const record: KillRecord = { instance: victim.index, atMs, wiped, recoveryMs: undefined }
+    const record: KillRecord = { instance: victim.index, atMs, wiped, recoveryMs: undefined, drainedMs: undefined }
     kills.push(record)
     options.log(`kill ${k}/${options.kills}: instance ${victim.index} (SIGKILL to its process group)${wiped ? ', restarted on a wiped data directory' : ''}`)
     options.supervisor.start(victim.index, { wipe: wiped })
-    measuring.push(options.timer.measure(atMs).then(ms => { record.recoveryMs = ms }))
+    measuring.push(options.timer.resumed(atMs).then(ms => { record.recoveryMs = ms }))
+    measuring.push(options.timer.measure(atMs).then(ms => { record.drainedMs = ms }))
   }
   return { kills, recoveries: Promise.all(measuring).then(() => undefined) }
 }

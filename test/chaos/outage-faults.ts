@@ -61,7 +61,7 @@ export async function brokerOutage (o: { broker: OwnBroker, outageMs: number, su
   o.log(`broker: started again after ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s`)
   return {
     checks: [readinessCheck('readiness reports Kafka down during the broker outage', ready, /kafka|broker/i)],
-    recovery: o.timer.measure(restartedAt)
+    recovery: o.timer.resumed(restartedAt)
   }
 }
 

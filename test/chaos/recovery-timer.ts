@@ -45,6 +45,28 @@ export class RecoveryTimer {
     return null
   }
 
+  /** Milliseconds from `sinceMs` until every input partition is being processed again: its
+   *  committed offset moved past where it was when this is called, or it is caught up. This is
+   *  the time to recover from a fault itself; a backlog built meanwhile is not counted (measure()
+   *  counts it). null after timeoutMs. */
+  async resumed (sinceMs: number, timeoutMs = 300_000): Promise<number | null> {
+    let before: Offsets | undefined
+    while (Date.now() - sinceMs < timeoutMs && !this.#stopped) {
+      try {
+        before ??= await committed(this.#admin, this.#groupId, this.#topics)
+        const ends = await endOffsets(this.#admin, this.#topics)
+        const now = await committed(this.#admin, this.#groupId, this.#topics)
+        const moving = (tp: string, end: number): boolean => {
+          const c = now.get(tp) ?? -1
+          return end === 0 || c >= end || c > (before!.get(tp) ?? -1)
+        }
+        if ([...ends].every(([tp, end]) => moving(tp, end))) return Date.now() - sinceMs
+      } catch { /* the broker may be the fault: ask again */ }
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    return null
+  }
+
   /** Ends every measurement still running (they answer null): the run is over. */
   stop (): void {
     this.#stopped = true

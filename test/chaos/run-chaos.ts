@@ -29,6 +29,7 @@ checks every output, dead letter, balance and archive row against a reference mo
   --partitions <n>   partitions of the topics (default 12)
   --outage <s>       outage length in seconds for broker, postgres, redis
   --wipe-every <n>   every nth restart wipes the data directory (default 5; 0 never)
+  --settle <s>       how long to wait at the end for the group to catch up (default 600)
   --seed <n>         traffic seed (default: from the clock; printed)
   --timestamps <t>   mixed (default): a backfill 200 days old, late arrivals 60 days old and
                      events of today, malformed records dated and stamped now among them;
@@ -55,7 +56,7 @@ function options (): ChaosOptions {
       options: {
         scenario: { type: 'string' }, kills: { type: 'string' }, instances: { type: 'string' }, records: { type: 'string' }, members: { type: 'string' },
         'http-members': { type: 'string' }, duration: { type: 'string' }, partitions: { type: 'string' }, outage: { type: 'string' },
-        'wipe-every': { type: 'string' }, seed: { type: 'string' }, timestamps: { type: 'string' }, help: { type: 'boolean', short: 'h' }
+        'wipe-every': { type: 'string' }, seed: { type: 'string' }, settle: { type: 'string' }, timestamps: { type: 'string' }, help: { type: 'boolean', short: 'h' }
       }
     }).values
   } catch (error) {
@@ -79,6 +80,7 @@ function options (): ChaosOptions {
   const defined = (o: Record<string, unknown>): Partial<ChaosOptions> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<ChaosOptions>
   const durationS = integer('duration', parsed.duration, 10, 3600)
   const outageS = integer('outage', parsed.outage, 1, 600)
+  const settleS = integer('settle', parsed.settle, 10, 3600)
   return longOptions(defined({
     scenario,
     kills: integer('kills', parsed.kills, 0, 1000),
@@ -91,6 +93,7 @@ function options (): ChaosOptions {
     outageMs: outageS === undefined ? undefined : outageS * 1000,
     wipeEvery: integer('wipe-every', parsed['wipe-every'], 0, 1000),
     seed: integer('seed', parsed.seed, 0, 2 ** 31),
+    settleTimeoutMs: settleS === undefined ? undefined : settleS * 1000,
     timestamps: parsed.timestamps as ChaosOptions['timestamps'] | undefined
   }))
 }

@@ -32,12 +32,13 @@ export async function sharedDirectoryFault (o: { supervisor: PlatformSupervisor,
     return { name, ok: false, detail: `still running after ${FAIL_FAST_MS / 1000} s (killed): both processes ran on one state directory`, ...awaits }
   }
   const tookMs = Date.now() - started
-  const message = second.stderrTail(20)
-  const namesHolder = /lock/i.test(message) && holderPid !== undefined && message.includes(String(holderPid))
+  // The line that refuses the directory (a JSON log line or the CLI's one-line error).
+  const refusal = second.stderr.split('\n').find(l => /lock/i.test(l)) ?? second.stderrTail(2)
+  const namesHolder = /lock/i.test(refusal) && holderPid !== undefined && refusal.includes(String(holderPid))
   return {
     name,
     ok: exit.code !== 0 && exit.code !== null && namesHolder,
-    detail: `exit ${exit.code ?? exit.signal} after ${tookMs} ms; ${namesHolder ? 'names' : 'does not name'} the holder (pid ${holderPid}): ${message.trim().split('\n').slice(-2).join(' ').slice(0, 300)}`,
+    detail: `exit ${exit.code ?? exit.signal} after ${tookMs} ms; ${namesHolder ? 'names' : 'does not name'} the holder (pid ${holderPid}): ${refusal.trim().slice(0, 300)}`,
     ...awaits
   }
 }

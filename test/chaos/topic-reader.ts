@@ -19,11 +19,12 @@ export interface ReadRecord {
 export async function readTopic (kafka: Kafka, topic: string, timeoutMs = 120_000): Promise<{ records: ReadRecord[], complete: boolean }> {
   const admin = kafka.admin()
   await admin.connect()
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect())
+  const ends = await admin.fetchTopicOffsets(topic).catch(async error => { await admin.disconnect(); throw error })
   const pending = new Set(ends.filter(e => e.high !== '0').map(e => e.partition))
   const out: ReadRecord[] = []
-  if (pending.size === 0) return { records: out, complete: true }
-  const consumer = kafka.consumer({ groupId: `chaos-verify-${topic}-${Date.now()}`, readUncommitted: false, sessionTimeout: 60_000, heartbeatInterval: 3000 })
+  if (pending.size === 0) { await admin.disconnect(); return { records: out, complete: true } }
+  const groupId = `chaos-verify-${topic}-${Date.now()}`
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 60_000, heartbeatInterval: 3000 })
   await consumer.connect()
   let finish!: () => void
   const finished = new Promise<void>(resolve => { finish = resolve })
@@ -47,6 +48,8 @@ export async function readTopic (kafka: Kafka, topic: string, timeoutMs = 120_00
     await Promise.race([finished, new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })]).finally(() => clearTimeout(timer))
   } finally {
     await consumer.disconnect()
+    await admin.deleteGroups([groupId]).catch(() => undefined) // the broker is shared: leave no group behind
+    await admin.disconnect()
   }
   return { records: out.sort((a, b) => a.partition - b.partition || a.offset - b.offset), complete: pending.size === 0 }
 }
