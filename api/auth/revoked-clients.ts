@@ -37,8 +37,9 @@ export class RevokedClients {
 
   async isRevoked (clientId: string): Promise<boolean> {
     if (Date.now() - this.#loadedAtMs >= this.#reloadMs) {
-      // One query per interval (also while the database is down), shared by concurrent requests.
-      if (Date.now() - this.#failedAtMs >= this.#reloadMs) void this.#reload()
+      // One query per interval while the last set is usable (also while the database is down),
+      // shared by concurrent requests; without a usable set, every request tries.
+      if (Date.now() - this.#failedAtMs >= this.#reloadMs || !this.#usable()) void this.#reload()
       const loading = this.#loading
       if (loading !== undefined) {
         let timer: NodeJS.Timeout | undefined
@@ -46,13 +47,17 @@ export class RevokedClients {
         clearTimeout(timer)
       }
       const ageMs = Date.now() - this.#loadedAtMs
-      if (ageMs > this.#offlineMaxMs) {
+      if (!this.#usable()) {
         throw new RewardsError('DATABASE_UNAVAILABLE', this.#loadedAtMs === -Infinity
           ? 'client revocations cannot be read from PostgreSQL (never loaded); retry shortly'
           : `client revocations cannot be read from PostgreSQL (last loaded ${Math.round(ageMs / 1000)} s ago); retry shortly`)
       }
     }
     return this.#revoked.has(clientId)
+  }
+
+  #usable (): boolean {
+    return Date.now() - this.#loadedAtMs <= this.#offlineMaxMs
   }
 
   #reload (): Promise<void> {
