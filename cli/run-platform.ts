@@ -42,7 +42,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
 
   // One owner per state directory, checked before anything touches the log: a second instance on
   // the same directory (this host, or another container on a shared volume) stops here, naming
-  // the holder, before it could fence the first one's producer (docs/decisions/0008).
+  // the holder, before it could fence the first one's producer (docs/decisions/0009).
   let stateDirectory: StateDirectory | undefined
   if (available.includes('processor')) {
     stateDirectory = new StateDirectory(config.stateDir, config.applicationId)

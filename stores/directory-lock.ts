@@ -1,5 +1,5 @@
 // An exclusive, OS-level lock on a file: the kernel's flock(2), as Kafka Streams locks its state
-// directory with a FileChannel lock (docs/decisions/0008-state-directory-lock.md says why this and
+// directory with a FileChannel lock (docs/decisions/0009-state-directory-lock.md says why this and
 // not a lease). Node has no flock call, so flock(1) (util-linux; busybox has it too) takes it on a
 // descriptor this process opened and hands to the child: a flock lock belongs to the open file
 // description, not to the process that asked, so it stays held after flock(1) exits and for as

@@ -10,7 +10,7 @@
 // The lock is the kernel's (directory-lock.ts): held while this process lives, dropped by the
 // kernel when it dies however it dies, and seen by every process on the volume whatever its PID
 // namespace or container — so a second instance fails at once, naming the holder, and a killed
-// one's restart takes over at once (docs/decisions/0008-state-directory-lock.md).
+// one's restart takes over at once (docs/decisions/0009-state-directory-lock.md).
 import { randomUUID } from 'node:crypto'
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
