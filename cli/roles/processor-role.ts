@@ -42,6 +42,7 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
       app = new StreamsApplication(ctx.platform.topologyWithMetrics(ctx.registry), {
         log,
         registry: ctx.registry,
+        ...(ctx.stateDirectory !== undefined ? { stateDirectory: ctx.stateDirectory } : {}),
         config: {
           applicationId: config.applicationId,
           stateDir: config.stateDir,
