@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Readiness } from '../../api/health/readiness.ts'
 import type { RewardsConfig } from '../../lib/config.ts'
+import type { DependencyHealth } from '../../lib/dependency-health.ts'
 import type { Logger } from '../../lib/logger.ts'
 import type { Log } from '../../log/log-port.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
@@ -31,6 +32,9 @@ export interface RoleContext {
   readonly logger: Logger
   readonly registry: Registry
   readonly readiness: Readiness
+  /** Kafka, PostgreSQL and Redis as this process sees them (cli/dependency-monitor.ts): roles
+   *  read it for their readiness detail and report what they see themselves (Redis). */
+  readonly dependencies: DependencyHealth
   /** The main HTTP server, not yet listening during setup: register plugins on it then. */
   readonly server: FastifyInstance
   readonly platform: RewardsPlatform
