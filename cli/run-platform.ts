@@ -5,9 +5,13 @@ import { collectDefaultMetrics, Registry } from 'prom-client'
 import { Readiness } from '../api/health/readiness.ts'
 import { buildServer } from '../api/ops-server.ts'
 import { safeConfigSummary } from '../lib/config.ts'
+import { DependencyHealth } from '../lib/dependency-health.ts'
+import { offsetResetReporter } from '../lib/offset-reset-reporter.ts'
 import { describeLogLocation, openLogFromConfig } from '../lib/open-log.ts'
 import type { Log } from '../log/log-port.ts'
+import { StateDirectory } from '../stores/state-directory.ts'
 import { EXIT } from './cli-context.ts'
+import { monitorDependencies } from './dependency-monitor.ts'
 import { ROLE_NAMES, ROLES as ROLE_TABLE, type Role, type RoleContext, type RoleName } from './roles/index.ts'
 import type { RoleEntry } from './roles/role.ts'
 import type { SignalTrap } from './signal-trap.ts'
@@ -39,6 +43,23 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     logger.warn({ role: name }, `role ${name} is not available yet in this build${options.requested === 'all' ? ' (skipped)' : ''}: ${roleTable[name].summary}`)
   }
 
+  // One owner per state directory, checked before anything touches the log: a second instance on
+  // the same directory (this host, or another container on a shared volume) stops here, naming
+  // the holder, before it could fence the first one's producer (docs/decisions/0009).
+  let stateDirectory: StateDirectory | undefined
+  if (available.includes('processor')) {
+    stateDirectory = new StateDirectory(config.stateDir, config.applicationId)
+    try {
+      stateDirectory.lock()
+    } catch (error) {
+      logger.error({ event: 'state_dir.lock_refused', dir: stateDirectory.appDir, err: error }, `cannot start: ${(error as Error).message}`)
+      return EXIT.FAILED
+    }
+    const holder = stateDirectory.lockHolder!
+    logger.info({ event: 'state_dir.locked', dir: stateDirectory.appDir, pid: holder.pid, host: holder.host, pidNamespace: holder.pidNamespace, bootId: holder.bootId },
+      `state directory ${stateDirectory.appDir} locked by pid ${holder.pid} on host ${holder.host}`)
+  }
+
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const readiness = new Readiness()
@@ -46,6 +67,8 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   if (options.requested !== 'all') {
     for (const name of unavailable) readiness.add(name, () => ({ ready: false, detail: 'role not available in this build' }))
   }
+  // Kafka, PostgreSQL and Redis: outages logged, counted and shown by /health/ready.
+  const dependencies = new DependencyHealth({ registry, logger })
   const server = buildServer({ readiness, registry, logger, topology: () => platform.view, serveMetrics: config.metricsPort === null })
   const metricsServer: FastifyInstance | null = config.metricsPort === null
     ? null
@@ -57,6 +80,8 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   let stopping: Promise<number> | undefined
   let signals = 0
   const roles: Role[] = []
+  // Probes start with the roles (monitor.start()); ctx.log is read only then.
+  const monitor = monitorDependencies({ config, roles: available, health: dependencies, readiness, log: () => ctx.log() })
   const listens: Array<Promise<string>> = []
   let reportStopped: (code: number) => void = () => {}
   const stopped = new Promise<number>(resolve => { reportStopped = resolve })
@@ -80,6 +105,8 @@ export async function runPlatform (options: RunOptions): Promise<number> {
           logger.error({ err: error, role: role.name }, `role ${role.name} did not close cleanly`)
         }
       }
+      await monitor.stop()
+      stateDirectory?.unlock() // the stream application released it, unless it never started
       // Never close a server while its listen() is in flight (Fastify would wait on its boot).
       await Promise.allSettled(listens)
       await Promise.allSettled([server.close(), metricsServer?.close()])
@@ -118,18 +145,20 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     logger,
     registry,
     readiness,
+    dependencies,
     server,
     platform,
     createTopics: options.createTopics,
     log: () => {
-      log ??= openLogFromConfig(config, { clientId: `${config.applicationId}-${process.pid}` })
+      log ??= openLogFromConfig(config, { clientId: `${config.applicationId}-${process.pid}`, onOffsetReset: offsetResetReporter({ logger, registry }) })
       return log
     },
     advertisedAddress: () => listening,
     fatal: error => {
       logger.error({ err: error }, `fatal: ${(error as Error)?.message ?? String(error)}`)
       void shutdown('fatal error', EXIT.FAILED)
-    }
+    },
+    ...(stateDirectory !== undefined ? { stateDirectory } : {})
   }
 
   try {
@@ -137,6 +166,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     if (stopping !== undefined) return await stopping
     for (const name of available) roles.push(await roleTable[name].factory!(ctx))
     if (stopping !== undefined) return await stopping
+    monitor.start()
     const mainListen = server.listen({ host: config.httpHost, port: config.httpPort })
     listens.push(mainListen)
     const address = await mainListen

@@ -47,6 +47,9 @@ export interface StreamsApplicationOptions {
   /** Prometheus registry for the engine's metrics; default: a private one. */
   readonly registry?: Registry
   readonly clock?: () => number
+  /** The state directory, already locked by the caller (`rewards start` locks it before any log
+   *  client exists); default: one for config.stateDir, locked by start(). Released by close(). */
+  readonly stateDirectory?: StateDirectory
 }
 
 export class StreamsApplication {
@@ -76,7 +79,10 @@ export class StreamsApplication {
     this.metrics = new EngineMetrics(this.registry)
     this.#clock = options.clock ?? Date.now
     this.#subtopologies = topology.subtopologies()
-    this.#stateDirectory = new StateDirectory(this.config.stateDir, this.config.applicationId)
+    this.#stateDirectory = options.stateDirectory ?? new StateDirectory(this.config.stateDir, this.config.applicationId)
+    if (this.#stateDirectory.appDir !== new StateDirectory(this.config.stateDir, this.config.applicationId).appDir) {
+      throw new RewardsError('CONFIG_INVALID', `the state directory given (${this.#stateDirectory.appDir}) is not the configured one (${this.config.stateDir}, application ${this.config.applicationId})`)
+    }
     this.#setMetricState()
   }
 
@@ -116,11 +122,17 @@ export class StreamsApplication {
     })
   }
 
-  /** Checks the topics, creates missing changelogs, locks the state directory, joins the group. */
+  /** Locks the state directory (a second instance on it fails here, before asking the log
+   *  anything), checks the topics, creates missing changelogs, joins the group. */
   async start (): Promise<void> {
     if (this.#state !== 'CREATED') throw new RewardsError('CONFIG_INVALID', `start() in state ${this.#state}`)
-    await this.#prepareTopics()
     this.#stateDirectory.lock()
+    try {
+      await this.#prepareTopics()
+    } catch (error) {
+      this.#stateDirectory.unlock()
+      throw error
+    }
     this.#transition('REBALANCING')
     this.#thread = new StreamThread({
       config: this.config,

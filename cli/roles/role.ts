@@ -8,8 +8,10 @@ import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Readiness } from '../../api/health/readiness.ts'
 import type { RewardsConfig } from '../../lib/config.ts'
+import type { DependencyHealth } from '../../lib/dependency-health.ts'
 import type { Logger } from '../../lib/logger.ts'
 import type { Log } from '../../log/log-port.ts'
+import type { StateDirectory } from '../../stores/state-directory.ts'
 import type { RewardsPlatform } from '../rewards-platform.ts'
 
 export type RoleName = 'processor' | 'api' | 'archiver' | 'auth' | 'notifications'
@@ -30,6 +32,9 @@ export interface RoleContext {
   readonly logger: Logger
   readonly registry: Registry
   readonly readiness: Readiness
+  /** Kafka, PostgreSQL and Redis as this process sees them (cli/dependency-monitor.ts): roles
+   *  read it for their readiness detail and report what they see themselves (Redis). */
+  readonly dependencies: DependencyHealth
   /** The main HTTP server, not yet listening during setup: register plugins on it then. */
   readonly server: FastifyInstance
   readonly platform: RewardsPlatform
@@ -42,6 +47,9 @@ export interface RoleContext {
   readonly advertisedAddress: () => string
   /** A role that can no longer work calls this: the process shuts down and exits 1. */
   readonly fatal: (error: unknown) => void
+  /** The application's state directory, locked before any role was set up (so before any log
+   *  client exists) when the processor role runs; undefined otherwise. */
+  readonly stateDirectory?: StateDirectory
 }
 
 export interface Role {
