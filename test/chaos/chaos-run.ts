@@ -177,7 +177,9 @@ export async function runChaos (options: ChaosOptions, log: (line: string) => vo
     const lagAtEnd = settled ? 0 : await timer.lag()
     if (!settled) log(`the group did not catch up within ${options.settleTimeoutMs / 1000} s: ${lagAtEnd} input records not processed`)
     await supervisor.waitAllReady(boundMs).catch(() => undefined)
-    await Promise.race([recoveries, new Promise(resolve => setTimeout(resolve, settled ? options.settleTimeoutMs : 1000))])
+    let recoveryWait: NodeJS.Timeout | undefined
+    await Promise.race([recoveries, new Promise(resolve => { recoveryWait = setTimeout(resolve, settled ? options.settleTimeoutMs : 1000) })])
+    clearTimeout(recoveryWait)
 
     // Read everything back and check.
     const read: Record<string, ReadRecord[]> = {}

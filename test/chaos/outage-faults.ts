@@ -45,10 +45,15 @@ async function probeFor (supervisor: PlatformSupervisor, ms: number, balancePath
   return { ready, balance }
 }
 
-function readinessCheck (name: string, probes: Probe[], names: RegExp): FaultCheck {
-  const late = probes.slice(Math.floor(probes.length / 2)) // once the outage has been noticed
-  const ok = late.length > 0 && late.every(p => p.status === 503 && names.test(p.body))
-  return { name, ok, detail: `readiness answers while down: ${[...new Set(late.map(p => `${p.status} ${p.body.slice(0, 160)}`))].slice(0, 3).join(' | ')}`, awaits: AWAITS_READINESS }
+interface ReadinessBody { readonly checks?: Record<string, { ready?: boolean, degraded?: boolean }>, readonly degraded?: string[] }
+
+/** docs/deploy.md: Kafka down makes an instance not ready (503, the `kafka` check not ready);
+ *  PostgreSQL or Redis down leaves it ready but lists `database` / `redis` as degraded. */
+function readinessCheck (name: string, probes: Probe[], says: (status: number, body: ReadinessBody) => boolean): FaultCheck {
+  const late = probes.slice(Math.floor(probes.length / 2)).filter(p => p.status !== 0) // once noticed; not a process we killed
+  const parse = (text: string): ReadinessBody => { try { return JSON.parse(text) as ReadinessBody } catch { return {} } }
+  const ok = late.length > 0 && late.every(p => says(p.status, parse(p.body)))
+  return { name, ok, detail: `readiness answers while down: ${[...new Set(late.map(p => `${p.status} ${p.body.slice(0, 200)}`))].slice(0, 3).join(' | ')}`, awaits: AWAITS_READINESS }
 }
 
 export async function brokerOutage (o: { broker: OwnBroker, outageMs: number, supervisor: PlatformSupervisor, timer: RecoveryTimer, log: (line: string) => void }): Promise<{ checks: FaultCheck[], recovery: Promise<number | null> }> {
@@ -60,7 +65,7 @@ export async function brokerOutage (o: { broker: OwnBroker, outageMs: number, su
   const restartedAt = Date.now()
   o.log(`broker: started again after ${((restartedAt - stoppedAt) / 1000).toFixed(1)} s`)
   return {
-    checks: [readinessCheck('readiness reports Kafka down during the broker outage', ready, /kafka|broker/i)],
+    checks: [readinessCheck('readiness reports Kafka down during the broker outage', ready, (status, body) => status === 503 && body.checks?.kafka?.ready === false)],
     recovery: o.timer.resumed(restartedAt)
   }
 }
@@ -84,7 +89,8 @@ export async function postgresOutage (o: { proxy: TcpProxy, outageMs: number, su
     o.proxy.restore()
   }
   o.log('postgres: reachable again')
-  const refused = probes.balance.filter(p => p.status === 401 || p.status === 0 || p.status >= 500 && p.status !== 503)
+  // 503 (a task moving) is an answer; 0 is the instance restarted on purpose, not reachable.
+  const refused = probes.balance.filter(p => p.status === 401 || p.status >= 500 && p.status !== 503)
   return [
     {
       name: 'tokens issued before the PostgreSQL outage keep working through it',
@@ -92,7 +98,7 @@ export async function postgresOutage (o: { proxy: TcpProxy, outageMs: number, su
       detail: `${probes.balance.length} balance queries with the token while down: ${refused.length} refused or failed${refused.length > 0 ? ` (e.g. ${refused[0]!.status} ${refused[0]!.body.slice(0, 160)})` : ''}`,
       awaits: AWAITS_TOKEN_CACHE
     },
-    readinessCheck('readiness names the archive database while PostgreSQL is down', probes.ready, /postgres|database/i)
+    readinessCheck('readiness lists the database as degraded while PostgreSQL is down', probes.ready, (status, body) => status === 200 && body.degraded?.includes('database') === true)
   ]
 }
 
@@ -106,5 +112,5 @@ export async function redisOutage (o: { proxy: TcpProxy, outageMs: number, super
     name: 'balance queries keep being answered while Redis is down',
     ok: probes.balance.length > 0 && failed.length === 0,
     detail: `${probes.balance.length} balance queries while down, ${failed.length} failed${failed.length > 0 ? ` (e.g. ${failed[0]!.status} ${failed[0]!.body.slice(0, 160)})` : ''}`
-  }]
+  }, readinessCheck('readiness lists Redis as degraded while it is down', probes.ready, (status, body) => status === 200 && body.degraded?.includes('redis') === true)]
 }

@@ -6,7 +6,6 @@ import { freePort, RunningCli } from '../cli/cli-helpers.ts'
 import type { FaultCheck } from './outage-faults.ts'
 import type { PlatformSupervisor } from './platform-supervisor.ts'
 
-export const AWAITS_LOCK = 'issue 14 item 4: one owner per state directory in any PID namespace'
 const FAIL_FAST_MS = 30_000
 
 export async function sharedDirectoryFault (o: { supervisor: PlatformSupervisor, env: Record<string, string>, holder: number, namespace: 'same' | 'pid', log: (line: string) => void }): Promise<FaultCheck> {
@@ -21,7 +20,6 @@ export async function sharedDirectoryFault (o: { supervisor: PlatformSupervisor,
     detached: true,
     prefix: o.namespace === 'pid' ? ['unshare', '--pid', '--fork', '--mount-proc'] : []
   })
-  const awaits = o.namespace === 'pid' ? { awaits: AWAITS_LOCK } : {}
   const name = `a second process on a held data directory (${o.namespace === 'pid' ? 'other PID namespace' : 'same PID namespace'}) fails fast naming the holder`
   let exit: { code: number | null, signal: NodeJS.Signals | null }
   try {
@@ -29,7 +27,7 @@ export async function sharedDirectoryFault (o: { supervisor: PlatformSupervisor,
   } catch {
     second.signalGroup('SIGKILL')
     await second.exited
-    return { name, ok: false, detail: `still running after ${FAIL_FAST_MS / 1000} s (killed): both processes ran on one state directory`, ...awaits }
+    return { name, ok: false, detail: `still running after ${FAIL_FAST_MS / 1000} s (killed): both processes ran on one state directory` }
   }
   const tookMs = Date.now() - started
   // The line that refuses the directory (a JSON log line or the CLI's one-line error).
@@ -38,7 +36,6 @@ export async function sharedDirectoryFault (o: { supervisor: PlatformSupervisor,
   return {
     name,
     ok: exit.code !== 0 && exit.code !== null && namesHolder,
-    detail: `exit ${exit.code ?? exit.signal} after ${tookMs} ms; ${namesHolder ? 'names' : 'does not name'} the holder (pid ${holderPid}): ${refusal.trim().slice(0, 300)}`,
-    ...awaits
+    detail: `exit ${exit.code ?? exit.signal} after ${tookMs} ms; ${namesHolder ? 'names' : 'does not name'} the holder (pid ${holderPid}): ${refusal.trim().slice(0, 300)}`
   }
 }
