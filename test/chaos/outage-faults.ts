@@ -24,7 +24,7 @@ interface Probe { readonly status: number, readonly body: string }
 async function get (url: string, token?: string): Promise<Probe> {
   try {
     const response = await fetch(url, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) })
-    return { status: response.status, body: (await response.text()).slice(0, 500) }
+    return { status: response.status, body: await response.text() } // whole: it is parsed
   } catch (error) {
     return { status: 0, body: (error as Error).message }
   }
