@@ -1,7 +1,7 @@
 // Outages of the platform's dependencies while traffic flows: the run's own broker stopped and
 // started again, PostgreSQL and Redis cut off by a TCP proxy in front of the shared servers. What
-// the processes answer meanwhile is recorded and judged against the contract of issue 14 item 5
-// (readiness names the dependency that is down; tokens issued before a database outage keep
+// the processes answer meanwhile is recorded and judged against docs/deploy.md (readiness names the
+// dependency that is down) and docs/api.md (tokens issued before a database outage keep
 // working); the data checks at the end judge the rest.
 import type { TcpProxy } from '../archive/tcp-proxy.ts'
 import type { OwnBroker } from './own-broker.ts'

@@ -1,5 +1,5 @@
-// The chaos suite's reference model against the contract's own examples (docs/rewards.md,
-// SPEC §3-4), so that a disagreement in a chaos run points at the platform, not at the model.
+// The chaos suite's reference model against the contract's own examples (docs/rewards.md:
+// earning rules, balances, redemptions), so that a disagreement in a chaos run points at the platform, not at the model.
 import t from 'tap'
 import { buildModel, tierOf, type InputRecord } from './reference-model.ts'
 import { earn, malformed, negativeEarn, redemption, reversal, underKey } from './traffic-records.ts'

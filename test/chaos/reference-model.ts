@@ -1,12 +1,12 @@
-// The independent reference model of the chaos checks, written from docs/rewards.md and SPEC §3-4
-// (the product's contract), NOT from the product's rules engine: it reads the input topics back
+// The independent reference model of the chaos checks, written from docs/rewards.md (earning rules,
+// balances, redemptions, dead-letter codes: the product's contract), NOT from the product's rules engine: it reads the input topics back
 // (what really landed, in partition order, whoever sent it) and says what must come out.
 //
 // What is deterministic, and so checked exactly: each member's reward events are in one
 // partition and taken in offset order, and tiers depend on qualifying points only, so every
 // reward confirmation (points, tier, earned, reversed, events) and every dead letter is fixed by
 // the inputs. Which reward events a redemption sees depends on how the task interleaved the two
-// input partitions, which SPEC §4 fixes by event time only for records present at that moment;
+// input partitions, which docs/rewards.md (event time and order) fixes by event time only for records present at that moment;
 // so a redemption's decision is checked against the reward history it reports (a prefix of the
 // member's accepted events, never going back) and the member's earlier decisions, which proves no
 // overspend and no decision made on a wrong balance (checks.ts).

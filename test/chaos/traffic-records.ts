@@ -1,4 +1,4 @@
-// The records of the chaos traffic (SPEC §2 wire format), as a property system or a broken client
+// The records of the chaos traffic (the wire format of docs/api.md and docs/rewards.md), as a property system or a broken client
 // would send them: earns, reversals, redemptions, and the bad records of each dead-letter code.
 // Pure builders; the generator decides what to send when.
 
