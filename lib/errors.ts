@@ -19,6 +19,8 @@ export const ERRORS = {
   // Wrong credentials or mechanism, TLS expected but not used, an untrusted certificate: retrying
   // the same settings cannot help.
   LOG_SECURITY: { message: 'Kafka refused the connection\'s SASL or TLS settings', retriable: false },
+  // The broker's ACLs refuse an operation (topic, group, transactional id, cluster): fatal.
+  LOG_AUTHORIZATION: { message: 'Kafka refused an operation: not authorised', retriable: false },
   LOG_TOPIC_NOT_FOUND: { message: 'Topic does not exist', retriable: false },
   LOG_TOPIC_EXISTS: { message: 'Topic already exists', retriable: false },
   LOG_PRODUCER_FENCED: { message: 'Producer fenced by a newer instance (zombie)', retriable: false },
@@ -26,6 +28,10 @@ export const ERRORS = {
   LOG_GROUP_NOT_EMPTY: { message: 'Consumer group still has members', retriable: true },
   LOG_CLOSED: { message: 'Log client is closed', retriable: false },
   LOG_TRANSACTION_ABORTED: { message: 'Transaction aborted', retriable: true },
+  // The broker refused one record or one partition's batch (invalid timestamp, too large, corrupt):
+  // details.refused names the records (indexes into the batch). The producer must be replaced
+  // (its sequence numbers moved on), the rest can go through again without the refused records.
+  LOG_RECORD_REFUSED: { message: 'The broker refused a record', retriable: false },
   // The abort of a failed transaction failed too: it may yet commit or abort. The producer must be
   // replaced (a new one with the same transactional id completes or aborts it) and state read
   // again from what the log committed.
