@@ -27,6 +27,9 @@ export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
 
 export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = Object.freeze(['exactly_once_v2', 'at_least_once'])
+/** What the processor does when its stream thread dies (docs/engine.md "Faults and recovery"). */
+export type StreamErrorPolicy = 'replace-thread' | 'shutdown-instance'
+export const STREAM_ERROR_POLICIES: readonly StreamErrorPolicy[] = Object.freeze(['replace-thread', 'shutdown-instance'])
 export const KAFKA_SASL_MECHANISMS: readonly KafkaSaslMechanism[] = Object.freeze(['plain', 'scram-sha-256', 'scram-sha-512'])
 
 function isHttpUrl (raw: string): boolean {
@@ -64,6 +67,9 @@ export interface RewardsConfig {
   readonly httpPort: number
   readonly applicationId: string
   readonly processingGuarantee: ProcessingGuarantee
+  /** replace-thread: a stream thread that dies is replaced (at most 5 times in 10 minutes, then as
+   *  shutdown-instance); shutdown-instance: the process shuts down and exits 1. */
+  readonly onStreamError: StreamErrorPolicy
   /** Partitions of the topics the platform creates. */
   readonly partitions: number
   readonly logLevel: LogLevel
@@ -100,7 +106,7 @@ export interface RewardsConfig {
 
 export type SettingKey =
   | 'kafkaBrokers' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaTls' | 'kafkaTlsCaFile' | 'databaseUrl' | 'redisUrl' | 'dataDir' | 'httpHost' | 'httpPort' | 'applicationId'
-  | 'processingGuarantee' | 'partitions' | 'logLevel' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
+  | 'processingGuarantee' | 'onStreamError' | 'partitions' | 'logLevel' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
   | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'notificationsFile'
 
 export interface SettingSpec {
@@ -132,6 +138,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'httpPort', env: 'REWARDS_HTTP_PORT', flag: 'http-port', valueName: 'port', description: 'HTTP listen port (0: any free port)', defaultText: '8080' },
   { key: 'applicationId', env: 'REWARDS_APPLICATION_ID', flag: 'application-id', valueName: 'id', description: 'consumer group, changelog prefix and transactional id prefix', defaultText: 'rewards' },
   { key: 'processingGuarantee', env: 'REWARDS_PROCESSING_GUARANTEE', flag: 'processing-guarantee', valueName: 'guarantee', description: 'exactly_once_v2 or at_least_once', defaultText: 'exactly_once_v2' },
+  { key: 'onStreamError', env: 'REWARDS_ON_STREAM_ERROR', flag: 'on-stream-error', valueName: 'policy', description: 'when the stream thread dies: replace-thread (at most 5 times in 10 minutes) or shutdown-instance (exit 1)', defaultText: 'replace-thread' },
   { key: 'partitions', env: 'REWARDS_PARTITIONS', flag: 'partitions', valueName: 'n', description: 'partitions of the topics it creates', defaultText: '12' },
   { key: 'logLevel', env: 'REWARDS_LOG_LEVEL', flag: 'log-level', valueName: 'level', description: `log level (${LOG_LEVELS.join(', ')})`, defaultText: 'info' },
   { key: 'metricsPort', env: 'REWARDS_METRICS_PORT', flag: 'metrics-port', valueName: 'port', description: 'serve GET /metrics on this port instead of the main listener', defaultText: 'unset → on the main listener' },
@@ -150,6 +157,7 @@ export const DEFAULTS = Object.freeze({
   httpPort: 8080,
   applicationId: 'rewards',
   processingGuarantee: 'exactly_once_v2' as ProcessingGuarantee,
+  onStreamError: 'replace-thread' as StreamErrorPolicy,
   partitions: 12,
   logLevel: 'info' as LogLevel,
   topicPrefix: ''
@@ -244,6 +252,9 @@ const PARSERS: Record<SettingKey, (raw: string, cwd: string) => Parsed> = {
   processingGuarantee: raw => (PROCESSING_GUARANTEES as readonly string[]).includes(raw)
     ? { ok: true, value: raw }
     : { ok: false, allowed: PROCESSING_GUARANTEES.join(' or ') },
+  onStreamError: raw => (STREAM_ERROR_POLICIES as readonly string[]).includes(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, allowed: STREAM_ERROR_POLICIES.join(' or ') },
   partitions: raw => {
     const n = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN
     return n >= 1 && n <= MAX_PARTITIONS ? { ok: true, value: n } : { ok: false, allowed: `an integer from 1 to ${MAX_PARTITIONS}` }
@@ -345,6 +356,7 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     httpPort: (values.httpPort as number | undefined) ?? DEFAULTS.httpPort,
     applicationId: (values.applicationId as string | undefined) ?? DEFAULTS.applicationId,
     processingGuarantee: (values.processingGuarantee as ProcessingGuarantee | undefined) ?? DEFAULTS.processingGuarantee,
+    onStreamError: (values.onStreamError as StreamErrorPolicy | undefined) ?? DEFAULTS.onStreamError,
     partitions: (values.partitions as number | undefined) ?? DEFAULTS.partitions,
     logLevel: (values.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
     metricsPort: (values.metricsPort as number | undefined) ?? null,
@@ -430,6 +442,7 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     httpPort: String(config.httpPort),
     applicationId: config.applicationId,
     processingGuarantee: config.processingGuarantee,
+    onStreamError: config.onStreamError,
     partitions: String(config.partitions),
     logLevel: config.logLevel,
     metricsPort: config.metricsPort === null ? '(on the main listener)' : String(config.metricsPort),

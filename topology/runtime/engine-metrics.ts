@@ -19,6 +19,12 @@ export class EngineMetrics {
   readonly state: Gauge<'state'>
   readonly rebalances: Counter
   readonly taskRestoreDuration: Histogram
+  readonly tasksMigrated: Counter<'reason'>
+  readonly tasksCorrupted: Counter<'reason'>
+  readonly producersReplaced: Counter<'reason'>
+  readonly productionExceptions: Counter<'topic' | 'code' | 'response'>
+  readonly threadsReplaced: Counter
+  readonly threadsAlive: Gauge
   readonly stores: StoreMetrics
 
   constructor (registry: Registry, prefix = 'rewards_') {
@@ -36,6 +42,13 @@ export class EngineMetrics {
     // From a task's creation to its stores restored: seconds for a checkpointed restart, minutes
     // for a wiped instance restoring large changelogs.
     this.taskRestoreDuration = getOrCreate(registry, `${prefix}task_restore_duration_seconds`, () => new Histogram({ name: `${prefix}task_restore_duration_seconds`, help: 'Time for a task to restore its state stores from their changelogs before it runs', registers, buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800] }))
+    // Recoveries (docs/engine.md "Faults and recovery"): each one absorbed a fault.
+    this.tasksMigrated = getOrCreate(registry, `${prefix}tasks_migrated_total`, () => new Counter({ name: `${prefix}tasks_migrated_total`, help: 'Tasks closed dirty and rebuilt because the producer was fenced or lost its sequence state, or the group generation was stale, by protocol error', labelNames: ['reason'], registers }))
+    this.tasksCorrupted = getOrCreate(registry, `${prefix}tasks_corrupted_total`, () => new Counter({ name: `${prefix}tasks_corrupted_total`, help: 'Tasks restored from their changelogs after a transaction of unknown outcome, by reason', labelNames: ['reason'], registers }))
+    this.producersReplaced = getOrCreate(registry, `${prefix}producers_replaced_total`, () => new Counter({ name: `${prefix}producers_replaced_total`, help: 'Producers closed and created again (migrated, corrupted, refused)', labelNames: ['reason'], registers }))
+    this.productionExceptions = getOrCreate(registry, `${prefix}production_exceptions_total`, () => new Counter({ name: `${prefix}production_exceptions_total`, help: 'Output records the broker refused, by output topic, broker error and the production exception handler\'s response', labelNames: ['topic', 'code', 'response'], registers }))
+    this.threadsReplaced = getOrCreate(registry, `${prefix}stream_threads_replaced_total`, () => new Counter({ name: `${prefix}stream_threads_replaced_total`, help: 'Stream threads that died and were replaced (REWARDS_ON_STREAM_ERROR=replace-thread)', registers }))
+    this.threadsAlive = getOrCreate(registry, `${prefix}stream_threads_alive`, () => new Gauge({ name: `${prefix}stream_threads_alive`, help: 'Stream threads running (0: none; /health/live fails)', registers }))
     this.stores = new StoreMetrics(registry, { prefix })
   }
 }
