@@ -185,8 +185,8 @@ export interface SendOptions {
  *  - LOG_PRODUCER_FENCED: a newer producer or group generation exists, or the broker lost this
  *    producer's sequence state; nothing of the transaction committed. Replace the producer.
  *  - LOG_RECORD_REFUSED: the broker refused records themselves (timestamp out of range, too
- *    large, corrupt). `details.refused` is `[{ index, code, message }]` (index into the batch's
- *    records); `details.exact` is false when the broker named only a partition batch, then every
+ *    large, corrupt). `details.refused` is `[{ index, topic, partition, code, message }]` (index
+ *    into the batch's records, partition as chosen by the producer); `details.exact` is false when the broker named only a partition batch, then every
  *    record of it is listed (send them again with `isolate` to learn which). Nothing of the
  *    transaction committed. Replace the producer.
  *  - LOG_TRANSACTION_UNKNOWN: the transaction may or may not have committed. Replace the producer

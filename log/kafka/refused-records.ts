@@ -18,6 +18,9 @@ export const RECORD_REFUSAL_CODES: ReadonlyMap<number, string> = new Map([
 export interface RefusedRecord {
   /** Index of the record in the batch given to send() / commitTransaction(). */
   readonly index: number
+  /** Where it was to go (the partition the producer chose when the record named none). */
+  readonly topic: string
+  readonly partition: number
   /** The broker's error id, e.g. INVALID_TIMESTAMP. */
   readonly code: string
   readonly message: string
@@ -73,10 +76,10 @@ export function refusedRecords (error: unknown, sent: ReadonlyArray<Pick<Produce
         sent.forEach((r, i) => { if (r.topic === topic.name && r.partition === p.index) positions.push(baseIndex + i) })
         const recordErrors = (p.recordErrors ?? []).filter(e => e.batchIndex >= 0 && e.batchIndex < positions.length)
         if (recordErrors.length > 0) {
-          for (const e of recordErrors) refused.push({ index: positions[e.batchIndex]!, code, message: e.batchIndexErrorMessage ?? p.errorMessage ?? code })
+          for (const e of recordErrors) refused.push({ index: positions[e.batchIndex]!, topic: topic.name, partition: p.index, code, message: e.batchIndexErrorMessage ?? p.errorMessage ?? code })
         } else {
           if (positions.length !== 1) exact = false
-          for (const index of positions) refused.push({ index, code, message: p.errorMessage ?? code })
+          for (const index of positions) refused.push({ index, topic: topic.name, partition: p.index, code, message: p.errorMessage ?? code })
         }
       }
     }

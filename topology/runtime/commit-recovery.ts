@@ -64,15 +64,11 @@ export interface RefusalOutcome {
  *  the refused record has no input record to replace (a changelog record, a punctuation's output,
  *  a dead letter): skipping those would corrupt the state or lose a record silently. */
 export function handleRefusal (error: RewardsError, commit: RefusedCommit, handler: ProductionExceptionHandler): RefusalOutcome {
-  const refused = (error.details?.refused ?? []) as Array<{ index: number, code: string, message: string }>
+  const refused = (error.details?.refused ?? []) as Array<{ index: number, topic: string, partition: number, code: string, message: string }>
   const outcome: RefusalOutcome = { isolate: [], events: [], handled: [] }
   if (error.details?.exact !== true) {
     const partitions = new Map<string, TopicPartition>()
-    for (const r of refused) {
-      const record = commit.records[r.index]!
-      const partition = record.partition ?? -1
-      partitions.set(`${record.topic}-${partition}`, { topic: record.topic, partition })
-    }
+    for (const r of refused) partitions.set(`${r.topic}-${r.partition}`, { topic: r.topic, partition: r.partition })
     outcome.isolate.push(...partitions.values())
     outcome.events.push({ event: 'production.isolating', partitions: [...partitions.keys()], code: refused[0]?.code ?? 'UNKNOWN' })
     return outcome
