@@ -1,5 +1,6 @@
 // The processor role: runs the rewards topology as a StreamsApplication on the configured log.
 // Ready (for /health/ready) once the application is RUNNING and every local store is READY.
+import type { CheckResult } from '../../api/health/readiness.ts'
 import { ensurePlatformTopics } from '../../lib/platform-topics.ts'
 import { describeLogLocation } from '../../lib/open-log.ts'
 import { StreamsApplication } from '../../topology/streams-application.ts'
@@ -8,6 +9,15 @@ import { restoreCompletedLog } from './restore-completed-log.ts'
 import { recoveryLog } from './recovery-log.ts'
 import { apiServicesFor } from '../../api/api-services.ts'
 import { registerStreamsQueries } from '../../api/streams-queries.ts'
+
+/** Live unless the stream application has no stream thread running: it died and is not replaced
+ *  (ERROR), or waits for its replacement. Not started yet, or shutting down: live. */
+export function streamLiveness (app: Pick<StreamsApplication, 'state' | 'streamThreadAlive'> | undefined): CheckResult {
+  if (app === undefined) return { ready: true, detail: 'not started' }
+  if (app.state === 'ERROR') return { ready: false, detail: 'stream application is ERROR' }
+  if (app.state === 'CREATED' || app.state === 'PENDING_SHUTDOWN' || app.state === 'NOT_RUNNING') return { ready: true, detail: `stream application is ${app.state}` }
+  return app.streamThreadAlive ? { ready: true, detail: 'stream thread running' } : { ready: false, detail: 'no stream thread running' }
+}
 
 export function processorRole (ctx: RoleContext): Role & { readonly app: () => StreamsApplication | undefined } {
   let app: StreamsApplication | undefined
@@ -30,12 +40,7 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
   // No stream thread running (it died and is not replaced, or waits for its replacement): the
   // process is not live, so an orchestrator restarts it if that lasts. Before start and during a
   // graceful shutdown it is.
-  ctx.liveness.add('processor', () => {
-    if (app === undefined || closing) return { ready: true, detail: 'not started or closing' }
-    if (app.state === 'ERROR') return { ready: false, detail: 'stream application is ERROR' }
-    if (app.state === 'CREATED' || app.state === 'PENDING_SHUTDOWN' || app.state === 'NOT_RUNNING') return { ready: true, detail: `stream application is ${app.state}` }
-    return app.streamThreadAlive ? { ready: true, detail: 'stream thread running' } : { ready: false, detail: 'no stream thread running' }
-  })
+  ctx.liveness.add('processor', () => closing ? { ready: true, detail: 'closing' } : streamLiveness(app))
 
   return {
     name: 'processor',
