@@ -13,11 +13,11 @@ const MAX_MESSAGE_CHARS = 1000
 
 export function rewardsProductionDlq (topics: RewardsTopics, metrics?: RewardsMetrics): ProductionExceptionHandler {
   const dlqOf = new Map([[topics.rewardEvents, topics.rewardEventsDlq], [topics.redeemEvents, topics.redeemEventsDlq]])
-  return ({ input, refused, code, message }) => {
+  return ({ input, topic, code, message }) => {
     const dlq = dlqOf.get(input.topic)
     // Not an input of the rewards topology: nothing to dead-letter it to.
     if (dlq === undefined) return { response: 'FAIL' }
-    const reason = `the broker refused the output to ${refused.topic}: ${code} (${message})`
+    const reason = code === 'SERIALIZATION_FAILED' ? `the output to ${topic} could not be serialized: ${message}` : `the broker refused the output to ${topic}: ${code} (${message})`
     metrics?.deadLettered(dlq, 'OUTPUT_REFUSED')
     return {
       response: 'CONTINUE',

@@ -4,7 +4,7 @@
 import type { LogRecord, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { ProductionExceptionHandler } from './production-exception-handler.ts'
-import type { StreamTask } from './stream-task.ts'
+import { isOutputSerializationError, type StreamTask } from './stream-task.ts'
 
 /** - migrated: the producer is fenced or lost its sequence state, or the group generation is
  *    stale; nothing of the transaction committed (Kafka Streams' TaskMigratedException).
@@ -59,6 +59,25 @@ export interface RefusalOutcome {
   readonly handled: Array<{ topic: string, code: string, response: 'CONTINUE' }>
 }
 
+/** A sink could not serialize an output of `task`'s current input: the handler decides, as for a
+ *  record the broker refuses (Kafka Streams' handleSerializationException). Returns null when the
+ *  error is not that; throws on FAIL. On CONTINUE the caller rewinds the task to its committed
+ *  offsets, and the input is replaced on the replay. */
+export function handleSerializationFailure (error: unknown, task: StreamTask, handler: ProductionExceptionHandler): RefusalOutcome | null {
+  if (!isOutputSerializationError(error)) return null
+  const { input, topic } = error.details
+  if (input === null) throw error // a punctuation's output: no input to replace
+  const answer = handler({ task: task.name, input, topic, refused: null, code: 'SERIALIZATION_FAILED', message: error.message })
+  if (answer.response !== 'CONTINUE') throw new RewardsError('SERDE_ERROR', `${error.message}; the production exception handler answered FAIL`, { cause: error })
+  const deadLetters = answer.deadLetterRecords ?? []
+  task.replaceInput(input, deadLetters)
+  return {
+    isolate: [],
+    handled: [{ topic, code: 'SERIALIZATION_FAILED', response: 'CONTINUE' }],
+    events: [{ event: 'production.record-replaced', task: task.name, topic, code: 'SERIALIZATION_FAILED', message: error.message, input: { topic: input.topic, partition: input.partition, offset: String(input.offset) }, deadLetters: deadLetters.map(d => d.topic) }]
+  }
+}
+
 /** Applies the production exception handler to each refused record of a commit (exact), or asks
  *  for isolation (suspects). Throws — the thread dies — when the handler answers FAIL or when
  *  the refused record has no input record to replace (a changelog record, a punctuation's output,
@@ -80,7 +99,7 @@ export function handleRefusal (error: RewardsError, commit: RefusedCommit, handl
     if (input === null) {
       throw new RewardsError('LOG_RECORD_REFUSED', `the broker refused a record of ${record.topic} that no input record produced (a changelog record, a punctuation's output or a dead letter), so it cannot be replaced: ${r.code} (${r.message})`, { cause: error })
     }
-    const answer = handler({ task: task.name, input, refused: record, code: r.code, message: r.message })
+    const answer = handler({ task: task.name, input, topic: record.topic, refused: record, code: r.code, message: r.message })
     if (answer.response !== 'CONTINUE') {
       throw new RewardsError('LOG_RECORD_REFUSED', `the broker refused an output of ${input.topic}-${input.partition}@${input.offset} to ${record.topic} (${r.code}: ${r.message}) and the production exception handler answered FAIL`, { cause: error })
     }

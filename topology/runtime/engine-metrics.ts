@@ -1,6 +1,7 @@
 // Prometheus metrics of the engine, on the registry the application is given. Counters are
 // incremented per poll/commit batch, not per record, so the hot path stays cheap.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { ProducerRecord } from '../../log/log-port.ts'
 import { StoreMetrics } from '../../stores/store-metrics.ts'
 
 function getOrCreate<M> (registry: Registry, name: string, create: () => M): M {
@@ -50,5 +51,24 @@ export class EngineMetrics {
     this.threadsReplaced = getOrCreate(registry, `${prefix}stream_threads_replaced_total`, () => new Counter({ name: `${prefix}stream_threads_replaced_total`, help: 'Stream threads that died and were replaced (REWARDS_ON_STREAM_ERROR=replace-thread)', registers }))
     this.threadsAlive = getOrCreate(registry, `${prefix}stream_threads_alive`, () => new Gauge({ name: `${prefix}stream_threads_alive`, help: 'Stream threads running (0: none; /health/live fails)', registers }))
     this.stores = new StoreMetrics(registry, { prefix })
+  }
+}
+
+/** After a commit: records out per topic and task (`ranges` index into `records`), and the
+ *  end-to-end latency of the slowest record of each topic, from its (event) timestamp. */
+export function observeCommitted (metrics: EngineMetrics, committedAt: number, ranges: Array<{ task: string, from: number, to: number }>, records: ProducerRecord[]): void {
+  const oldestByTopic = new Map<string, number>()
+  for (const { task, from, to } of ranges) {
+    const countByTopic = new Map<string, number>()
+    for (let i = from; i < to; i++) {
+      const r = records[i]!
+      countByTopic.set(r.topic, (countByTopic.get(r.topic) ?? 0) + 1)
+      const oldest = oldestByTopic.get(r.topic) ?? Number.POSITIVE_INFINITY
+      oldestByTopic.set(r.topic, r.timestamp !== undefined && r.timestamp < oldest ? r.timestamp : oldest)
+    }
+    for (const [topic, n] of countByTopic) metrics.recordsOut.inc({ topic, task }, n)
+  }
+  for (const [topic, oldest] of oldestByTopic) {
+    if (Number.isFinite(oldest)) metrics.endToEndLatency.observe({ topic }, Math.max(0, committedAt - oldest) / 1000)
   }
 }

@@ -13,10 +13,12 @@ export interface ProductionFailure {
   readonly task: string
   /** The input record whose processing produced the refused record. */
   readonly input: LogRecord
-  /** The refused output record. */
-  readonly refused: ProducerRecord
+  /** The output topic. */
+  readonly topic: string
+  /** The refused output record; null when it could not be serialized. */
+  readonly refused: ProducerRecord | null
   /** The broker's reason: INVALID_TIMESTAMP, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE,
-   *  INVALID_RECORD, CORRUPT_MESSAGE. */
+   *  INVALID_RECORD, CORRUPT_MESSAGE; or SERIALIZATION_FAILED (the sink's serde threw). */
   readonly code: string
   readonly message: string
 }

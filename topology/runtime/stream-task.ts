@@ -15,6 +15,12 @@ import { PartitionGroup, partitionKey } from './partition-group.ts'
 import { RecordCollector } from './record-collector.ts'
 import type { TaskStore } from './task-store.ts'
 
+/** A sink could not serialize an output; `details.input` is the input record, `details.topic`
+ *  the output topic. */
+export function isOutputSerializationError (error: unknown): error is RewardsError & { details: { topic: string, input: LogRecord | null } } {
+  return error instanceof RewardsError && error.code === 'SERDE_ERROR' && error.details?.outputSerialization === true
+}
+
 const inputKey = (r: LogRecord): string => `${r.topic}:${r.partition}:${r.offset}`
 
 export const taskIdToString = (id: TaskId): string => `${id.subtopology}_${id.partition}`
@@ -274,7 +280,7 @@ export class StreamTask {
     try {
       processor.process(record)
     } catch (cause) {
-      if (cause instanceof RewardsError && cause.code === 'PROCESSING_FAILED') throw cause
+      if (cause instanceof RewardsError && (cause.code === 'PROCESSING_FAILED' || isOutputSerializationError(cause))) throw cause
       const m = this.#current?.metadata
       const where = m ? ` on ${m.topic}-${m.partition}@${m.offset}` : ''
       throw new RewardsError('PROCESSING_FAILED', `processor "${nodeName}" of task ${this.name} failed${where}: ${(cause as Error).message}`, { cause })
@@ -283,10 +289,20 @@ export class StreamTask {
 
   #sink (node: SinkNode, record: Record<unknown, unknown>): void {
     const topic = typeof node.topic === 'string' ? node.topic : node.topic(record.key, record.value)
+    let key: Buffer | null
+    let value: Buffer | null
+    try {
+      key = record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key)
+      value = record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value)
+    } catch (cause) {
+      // An output that cannot be serialized is a refused record of its input (the production
+      // exception handler decides; stream-thread.ts), not a processor bug.
+      throw new RewardsError('SERDE_ERROR', `task ${this.name}: cannot serialize the output to ${topic} at sink "${node.name}": ${(cause as Error).message}`, { cause, details: { outputSerialization: true, topic, input: this.#currentInput } })
+    }
     this.#collector.send({
       topic,
-      key: record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key),
-      value: record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value),
+      key,
+      value,
       headers: this.#span === undefined ? record.headers : outputHeaders(record.headers, this.#span),
       timestamp: record.timestamp
     }, this.#currentInput)

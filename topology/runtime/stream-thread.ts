@@ -12,8 +12,8 @@ import { withCommitSpan } from '../../lib/tracing/commit-span.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import { coPartitionAssignor, decodeAssignmentInfo, encodeSubscription, type AssignmentInfo } from './co-partition-assignor.ts'
-import { classifyCommitFailure, failureReason, handleRefusal, isConnectionAbort, type RecoveryEvent } from './commit-recovery.ts'
-import type { EngineMetrics } from './engine-metrics.ts'
+import { classifyCommitFailure, failureReason, handleRefusal, handleSerializationFailure, isConnectionAbort, type RecoveryEvent } from './commit-recovery.ts'
+import { observeCommitted, type EngineMetrics } from './engine-metrics.ts'
 import { failOnProductionException, type ProductionExceptionHandler } from './production-exception-handler.ts'
 import { partitionKey } from './partition-group.ts'
 import type { StreamsConfig } from './streams-config.ts'
@@ -179,11 +179,23 @@ export class StreamThread implements RebalanceListener {
     this.#dispatch(records)
     this.#applyBackPressure()
     const processStart = this.#o.clock()
-    for (const [name, { task }] of this.#active) {
+    for (const [name, active] of this.#active) {
+      const task = active.task
       let n = 0
       const t0 = performance.now()
-      while (task.process(processStart)) {
-        if (++n % PROCESS_BATCH === 0 && task.commitRequested) break
+      try {
+        while (task.process(processStart)) {
+          if (++n % PROCESS_BATCH === 0 && task.commitRequested) break
+        }
+      } catch (error) {
+        const outcome = handleSerializationFailure(error, task, this.#o.productionExceptionHandler ?? failOnProductionException)
+        if (outcome === null) throw error
+        for (const h of outcome.handled) this.#o.metrics.productionExceptions.inc(h)
+        for (const event of outcome.events) this.#emit(event)
+        // The input's other effects since the last commit are dropped with the rest of the task's
+        // uncommitted work; the replay from the committed offsets skips the input.
+        await this.#rewind([active])
+        continue
       }
       if (n > 0) this.#o.metrics.processingDuration.observe({ task: name }, (performance.now() - t0) / 1000)
       task.punctuateWallClock(this.#o.clock())
@@ -308,30 +320,11 @@ export class StreamThread implements RebalanceListener {
       this.#connectionBackoff = undefined
       if (this.#isolate.size > 0 && --this.#isolatedCommitsLeft <= 0) this.#isolate.clear()
       this.#o.metrics.commits.inc({ result: 'committed' })
-      this.#committedMetrics(ranges.map(r => ({ task: r.active.task.name, from: r.from, to: r.to })), records)
+      observeCommitted(this.#o.metrics, this.#o.clock(), ranges.map(r => ({ task: r.active.task.name, from: r.from, to: r.to })), records)
       return true
     } catch (error) {
       end()
       return await this.#recover(error, { records, sources, ranges, tasks })
-    }
-  }
-
-  #committedMetrics (ranges: Array<{ task: string, from: number, to: number }>, records: ProducerRecord[]): void {
-    const committedAt = this.#o.clock()
-    const oldestByTopic = new Map<string, number>()
-    for (const { task, from, to } of ranges) {
-      const countByTopic = new Map<string, number>()
-      for (let i = from; i < to; i++) {
-        const r = records[i]!
-        countByTopic.set(r.topic, (countByTopic.get(r.topic) ?? 0) + 1)
-        const oldest = oldestByTopic.get(r.topic) ?? Number.POSITIVE_INFINITY
-        oldestByTopic.set(r.topic, r.timestamp !== undefined && r.timestamp < oldest ? r.timestamp : oldest)
-      }
-      for (const [topic, n] of countByTopic) this.#o.metrics.recordsOut.inc({ topic, task }, n)
-    }
-    for (const [topic, oldest] of oldestByTopic) {
-      // The slowest record of the commit: from its (event) timestamp to its results committed.
-      if (Number.isFinite(oldest)) this.#o.metrics.endToEndLatency.observe({ topic }, Math.max(0, committedAt - oldest) / 1000)
     }
   }
 

@@ -146,3 +146,44 @@ t.test('an output over max.message.bytes: the batch is isolated, then its input 
   t.ok(events.includes('production.isolating'), 'the batch was isolated first')
   t.equal(events.filter(e => e === 'production.record-replaced').length, 1, 'then the record found and replaced once')
 })
+
+for (const backend of BACKENDS) {
+  t.test(`an output that cannot be serialized on the ${backend.name} log: its input to the DLQ once`, async t => {
+    const { log, cleanup } = await backend.open()
+    const input = uniqueName('serde-in')
+    const output = uniqueName('serde-out')
+    const dlq = `${input}-dlq`
+    const appId = uniqueName('serde')
+    await log.admin.createTopics([{ name: input, partitions: PARTITIONS }, { name: output, partitions: PARTITIONS }, { name: dlq, partitions: 1 }])
+    const state = tempStateDir()
+    const refusing = { serialize: (v: number): Buffer => { if (v === 3) throw new Error('3 is not allowed'); return Buffer.from(String(v)) }, deserialize: (b: Buffer): number => Number(b.toString()) }
+    const builder = new StreamsBuilder()
+    // The count 3 of each key cannot be serialized: the input that made it goes to the DLQ and is
+    // counted nowhere, so the next input of that key makes 3 again (and fails again).
+    builder.stream<string, string>(input, { valueSerde: Serdes.string() })
+      .groupByKey()
+      .count({ storeName: 'counts' })
+      .toStream()
+      .to(output, { valueSerde: refusing })
+    const app = new StreamsApplication(builder.build(), { log, productionExceptionHandler: toDlq(dlq), config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2' } })
+    t.teardown(async () => {
+      await app.close()
+      await log.admin.deleteTopics([input, output, dlq, `${appId}-counts-changelog`])
+      await cleanup()
+      state.remove()
+    })
+    await app.start()
+    await app.waitForState('RUNNING')
+    const producer = await log.createProducer({ clientId: 'serde-input' })
+    t.teardown(() => producer.close())
+    // Key a: values a1..a4 → counts 1, 2, (3 refused: a3 dead), 3 refused again (a4 dead). Key b: b1, b2.
+    await producer.send(['a1', 'a2', 'a3', 'a4', 'b1', 'b2'].map(v => ({ topic: input, key: Buffer.from(v[0]!), value: Buffer.from(v) })))
+    const dead = await readUntil(log, dlq, 1, all => all.length >= 2, 60_000)
+    const outputs = await readUntil(log, output, PARTITIONS, all => all.length >= 4, 60_000)
+    t.same(dead.map(r => r.value!.toString()), ['a3', 'a4'], 'each input whose output cannot be serialized, once')
+    t.same(dead.map(r => r.headers['error.code']?.toString()), ['SERIALIZATION_FAILED', 'SERIALIZATION_FAILED'], 'with the reason')
+    t.same(outputs.map(r => `${r.key!.toString()}=${r.value!.toString()}`).sort(), ['a=1', 'a=2', 'b=1', 'b=2'], 'every other output once')
+    t.equal(app.store<string, number>('counts').get('a'), 2, 'the dead inputs count nowhere')
+    t.equal(app.state, 'RUNNING')
+  })
+}
