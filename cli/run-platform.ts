@@ -8,6 +8,7 @@ import { buildServer } from '../api/ops-server.ts'
 import { safeConfigSummary } from '../lib/config.ts'
 import { describeLogLocation, openLogFromConfig } from '../lib/open-log.ts'
 import type { Log } from '../log/log-port.ts'
+import { StateDirectory } from '../stores/state-directory.ts'
 import { EXIT } from './cli-context.ts'
 import { ROLE_NAMES, ROLES as ROLE_TABLE, type Role, type RoleContext, type RoleName } from './roles/index.ts'
 import type { RoleEntry } from './roles/role.ts'
@@ -38,6 +39,23 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   logger.info({ roles: available, config: safeConfigSummary(config) }, `rewards starting (roles: ${available.join(', ') || 'none'}; log: ${describeLogLocation(config)})`)
   for (const name of unavailable) {
     logger.warn({ role: name }, `role ${name} is not available yet in this build${options.requested === 'all' ? ' (skipped)' : ''}: ${roleTable[name].summary}`)
+  }
+
+  // One owner per state directory, checked before anything touches the log: a second instance on
+  // the same directory (this host, or another container on a shared volume) stops here, naming
+  // the holder, before it could fence the first one's producer (docs/decisions/0009).
+  let stateDirectory: StateDirectory | undefined
+  if (available.includes('processor')) {
+    stateDirectory = new StateDirectory(config.stateDir, config.applicationId)
+    try {
+      stateDirectory.lock()
+    } catch (error) {
+      logger.error({ event: 'state_dir.lock_refused', dir: stateDirectory.appDir, err: error }, `cannot start: ${(error as Error).message}`)
+      return EXIT.FAILED
+    }
+    const holder = stateDirectory.lockHolder!
+    logger.info({ event: 'state_dir.locked', dir: stateDirectory.appDir, pid: holder.pid, host: holder.host, pidNamespace: holder.pidNamespace, bootId: holder.bootId },
+      `state directory ${stateDirectory.appDir} locked by pid ${holder.pid} on host ${holder.host}`)
   }
 
   const registry = new Registry()
@@ -82,6 +100,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
           logger.error({ err: error, role: role.name }, `role ${role.name} did not close cleanly`)
         }
       }
+      stateDirectory?.unlock() // the stream application released it, unless it never started
       // Never close a server while its listen() is in flight (Fastify would wait on its boot).
       await Promise.allSettled(listens)
       await Promise.allSettled([server.close(), metricsServer?.close()])
@@ -132,7 +151,8 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     fatal: error => {
       logger.error({ err: error }, `fatal: ${(error as Error)?.message ?? String(error)}`)
       void shutdown('fatal error', EXIT.FAILED)
-    }
+    },
+    ...(stateDirectory !== undefined ? { stateDirectory } : {})
   }
 
   try {

@@ -56,6 +56,9 @@ export interface StreamsApplicationOptions {
   readonly clock?: () => number
   /** Output records the broker refuses (invalid timestamp, too large): default FAIL. */
   readonly productionExceptionHandler?: ProductionExceptionHandler
+  /** The state directory, already locked by the caller (`rewards start` locks it before any log
+   *  client exists); default: one for config.stateDir, locked by start(). Released by close(). */
+  readonly stateDirectory?: StateDirectory
 }
 
 /** Errors no new thread can cure: the application goes ERROR whatever onStreamError says. */
@@ -97,7 +100,10 @@ export class StreamsApplication {
     this.#clock = options.clock ?? Date.now
     this.#productionExceptionHandler = options.productionExceptionHandler
     this.#subtopologies = topology.subtopologies()
-    this.#stateDirectory = new StateDirectory(this.config.stateDir, this.config.applicationId)
+    this.#stateDirectory = options.stateDirectory ?? new StateDirectory(this.config.stateDir, this.config.applicationId)
+    if (this.#stateDirectory.appDir !== new StateDirectory(this.config.stateDir, this.config.applicationId).appDir) {
+      throw new RewardsError('CONFIG_INVALID', `the state directory given (${this.#stateDirectory.appDir}) is not the configured one (${this.config.stateDir}, application ${this.config.applicationId})`)
+    }
     this.#setMetricState()
   }
 
@@ -150,11 +156,17 @@ export class StreamsApplication {
     })
   }
 
-  /** Checks the topics, creates missing changelogs, locks the state directory, joins the group. */
+  /** Locks the state directory (a second instance on it fails here, before asking the log
+   *  anything), checks the topics, creates missing changelogs, joins the group. */
   async start (): Promise<void> {
     if (this.#state !== 'CREATED') throw new RewardsError('CONFIG_INVALID', `start() in state ${this.#state}`)
-    await this.#prepareTopics()
     this.#stateDirectory.lock()
+    try {
+      await this.#prepareTopics()
+    } catch (error) {
+      this.#stateDirectory.unlock()
+      throw error
+    }
     this.#transition('REBALANCING')
     try {
       await this.#startThread()

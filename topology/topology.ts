@@ -8,7 +8,14 @@ import type { StoreDefinition } from '../stores/key-value-store.ts'
 import { RewardsError } from '../lib/errors.ts'
 import type { Serde } from './serdes.ts'
 
-export type TimestampExtractor = (record: LogRecord) => number
+/** Event time of a record, in ms since the epoch; null when the record has no valid event time
+ *  (Kafka Streams' TimestampExtractor returns a negative value for that and drops the record).
+ *  Here such a record is still processed — a topology sends it to its dead-letter topic — but it
+ *  has no place in event-time order: it does not move stream time, does not fire STREAM_TIME
+ *  punctuations, and is taken as soon as it heads its partition's queue, so a bad record stamped
+ *  with the wall clock can neither advance the task's clocks nor hold back the records around it
+ *  (docs/engine.md, "Event time"). Its processors see the record's own timestamp. */
+export type TimestampExtractor = (record: LogRecord) => number | null
 
 /** Chooses a sink's topic per record (like Kafka Streams' TopicNameExtractor). */
 export type TopicNameExtractor<K, V> = (key: K, value: V) => string

@@ -59,6 +59,7 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
         log,
         registry: ctx.registry,
         productionExceptionHandler: ctx.platform.productionExceptionHandler(ctx.registry),
+        ...(ctx.stateDirectory !== undefined ? { stateDirectory: ctx.stateDirectory } : {}),
         config: {
           applicationId: config.applicationId,
           stateDir: config.stateDir,

@@ -11,6 +11,7 @@ import type { Readiness } from '../../api/health/readiness.ts'
 import type { RewardsConfig } from '../../lib/config.ts'
 import type { Logger } from '../../lib/logger.ts'
 import type { Log } from '../../log/log-port.ts'
+import type { StateDirectory } from '../../stores/state-directory.ts'
 import type { RewardsPlatform } from '../rewards-platform.ts'
 
 export type RoleName = 'processor' | 'api' | 'archiver' | 'auth' | 'notifications'
@@ -45,6 +46,9 @@ export interface RoleContext {
   readonly advertisedAddress: () => string
   /** A role that can no longer work calls this: the process shuts down and exits 1. */
   readonly fatal: (error: unknown) => void
+  /** The application's state directory, locked before any role was set up (so before any log
+   *  client exists) when the processor role runs; undefined otherwise. */
+  readonly stateDirectory?: StateDirectory
 }
 
 export interface Role {

@@ -1,8 +1,8 @@
 // Dedupe state: which reward events and redemptions were already handled, for how long.
 //
-// Retention is measured in stream time (the highest event time the task has seen), so a rebuild
-// from the topics makes the same decisions as the original run. An entry is live while
-// seenAtStreamTimeMs + retentionMs > stream time; an expired entry is treated as absent whether or
+// Retention is measured by the dedupe clock (dedupe-clock.ts: the highest event time of accepted
+// events), so a rebuild from the topics makes the same decisions as the original run. An entry is
+// live while seenAtMs + retentionMs > the clock; an expired entry is treated as absent whether or
 // not the purge has removed it yet, so the purge's timing never changes a decision. The purge, a
 // STREAM_TIME punctuation, walks the `dedupe-expiry` index in key (= time) order and deletes at
 // most `maxPurgePerPunctuation` entries per run: the stores stay bounded by
@@ -16,7 +16,7 @@ export interface EventDedupeEntry {
   readonly points: number
   /** EARN only: eventId of the REVERSAL that took its points back. */
   readonly reversedBy?: string
-  /** Stream time when the event was accepted (retention clock). */
+  /** Dedupe clock when the event was accepted (retention clock). */
   readonly seenAtMs: number
 }
 
@@ -60,8 +60,8 @@ function parseExpiryKey (key: string): { seenAtMs: number, kind: DedupeKind, ded
   return { seenAtMs: Number(m[1]), kind: m[2] as DedupeKind, dedupeKey: m[3]! }
 }
 
-export function isLive (entry: { seenAtMs: number } | undefined, streamTimeMs: number, retentionMs: number): boolean {
-  return entry !== undefined && entry.seenAtMs + retentionMs > streamTimeMs
+export function isLive (entry: { seenAtMs: number } | undefined, clockMs: number, retentionMs: number): boolean {
+  return entry !== undefined && entry.seenAtMs + retentionMs > clockMs
 }
 
 export interface DedupeStores {
@@ -74,8 +74,8 @@ export interface DedupeStores {
 /** Deletes expired dedupe entries, oldest first, at most `max`. Returns how many index entries
  *  were removed. An index entry whose dedupe entry was re-recorded later (a new seenAtMs) only
  *  removes itself. */
-export function purgeExpired (stores: DedupeStores, streamTimeMs: number, retentionMs: number, max: number): number {
-  const cutoffMs = streamTimeMs - retentionMs // entries seen at or before this are expired
+export function purgeExpired (stores: DedupeStores, clockMs: number, retentionMs: number, max: number): number {
+  const cutoffMs = clockMs - retentionMs // entries seen at or before this are expired
   if (cutoffMs < 0) return 0
   // ';' sorts right after ':', so this bound includes every key of time cutoffMs.
   const upper = `${paddedTime(cutoffMs)};`

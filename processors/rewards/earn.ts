@@ -8,8 +8,8 @@ import type { RewardOutcome, RewardsState } from './state.ts'
 
 export function handleEarn (state: RewardsState, event: EarnEvent, eventTimeMs: number): RewardOutcome {
   const key = dedupeKey(event.memberId, event.eventId)
-  const streamTimeMs = state.streamTimeMs()
-  if (isLive(state.events.get(key), streamTimeMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
+  const clockMs = state.dedupeClockMs()
+  if (isLive(state.events.get(key), clockMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
 
   const before = state.balances.get(event.memberId) ?? emptyBalance(state.rules, event.memberId)
   const tier = tierFor(state.rules, before.qualifyingPoints)
@@ -29,7 +29,7 @@ export function handleEarn (state: RewardsState, event: EarnEvent, eventTimeMs: 
   }
 
   state.balances.put(event.memberId, after)
-  state.events.put(key, { type: 'EARN', points, seenAtMs: streamTimeMs })
-  state.expiry.put(expiryKey(streamTimeMs, 'E', event.memberId, event.eventId), '1')
+  state.events.put(key, { type: 'EARN', points, seenAtMs: clockMs })
+  state.expiry.put(expiryKey(clockMs, 'E', event.memberId, event.eventId), '1')
   return confirmReward(state, event, points, tier, after)
 }

@@ -11,8 +11,8 @@ import type { RedeemOutcome, RewardsState } from './state.ts'
 
 export function handleRedemption (state: RewardsState, event: RedeemEvent, eventTimeMs: number): RedeemOutcome {
   const key = dedupeKey(event.memberId, event.redemptionId)
-  const streamTimeMs = state.streamTimeMs()
-  if (isLive(state.redemptions.get(key), streamTimeMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
+  const clockMs = state.dedupeClockMs()
+  if (isLive(state.redemptions.get(key), clockMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
 
   const stored = state.balances.get(event.memberId)
   const before = stored ?? emptyBalance(state.rules, event.memberId)
@@ -33,9 +33,9 @@ export function handleRedemption (state: RewardsState, event: RedeemEvent, event
   } else {
     decision = { redemptionId: event.redemptionId, memberId: event.memberId, points: event.points, rewardCode: event.rewardCode, status: 'REJECTED', reason: 'INSUFFICIENT_POINTS', balance: before, requestedAt: event.requestedAt, processedAt }
   }
-  state.redemptions.put(key, { decision, seenAtMs: streamTimeMs })
+  state.redemptions.put(key, { decision, seenAtMs: clockMs })
   state.redemptionIndex.put(redemptionIndexKey(event.redemptionId, event.memberId), '1')
-  state.expiry.put(expiryKey(streamTimeMs, 'R', event.memberId, event.redemptionId), '1')
+  state.expiry.put(expiryKey(clockMs, 'R', event.memberId, event.redemptionId), '1')
   appendActivity(state.activity, state.activityLimitPerMember, { kind: 'REDEMPTION', record: decision })
   return { kind: 'accepted', output: decision }
 }

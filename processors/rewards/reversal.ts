@@ -11,13 +11,13 @@ import type { RewardOutcome, RewardsState } from './state.ts'
 
 export function handleReversal (state: RewardsState, event: ReversalEvent, eventTimeMs: number): RewardOutcome {
   const key = dedupeKey(event.memberId, event.eventId)
-  const streamTimeMs = state.streamTimeMs()
-  if (isLive(state.events.get(key), streamTimeMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
+  const clockMs = state.dedupeClockMs()
+  if (isLive(state.events.get(key), clockMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
 
   const originalKey = dedupeKey(event.memberId, event.originalEventId)
   const original = state.events.get(originalKey)
-  if (original === undefined || !isLive(original, streamTimeMs, state.dedupeRetentionMs) || original.type !== 'EARN') {
-    const why = original !== undefined && original.type !== 'EARN' && isLive(original, streamTimeMs, state.dedupeRetentionMs)
+  if (original === undefined || !isLive(original, clockMs, state.dedupeRetentionMs) || original.type !== 'EARN') {
+    const why = original !== undefined && original.type !== 'EARN' && isLive(original, clockMs, state.dedupeRetentionMs)
       ? `event ${event.originalEventId} of member ${event.memberId} is a REVERSAL, not an EARN`
       : `no accepted EARN ${event.originalEventId} for member ${event.memberId} (unknown, or older than the ${state.dedupeRetentionMs} ms dedupe retention)`
     return { kind: 'rejected', code: 'ORIGINAL_NOT_FOUND', message: why }
@@ -41,7 +41,7 @@ export function handleReversal (state: RewardsState, event: ReversalEvent, event
 
   state.balances.put(event.memberId, after)
   state.events.put(originalKey, { ...original, reversedBy: event.eventId })
-  state.events.put(key, { type: 'REVERSAL', points: -original.points, seenAtMs: streamTimeMs })
-  state.expiry.put(expiryKey(streamTimeMs, 'E', event.memberId, event.eventId), '1')
+  state.events.put(key, { type: 'REVERSAL', points: -original.points, seenAtMs: clockMs })
+  state.expiry.put(expiryKey(clockMs, 'E', event.memberId, event.eventId), '1')
   return confirmReward(state, event, -original.points, tier, after)
 }

@@ -8,6 +8,7 @@ import type { Processor, ProcessorContext } from '../api/processor.ts'
 import type { Record } from '../api/record.ts'
 import type { ActivityStoreValue } from './activity.ts'
 import { purgeExpired, type EventDedupeEntry, type RedemptionDedupeEntry } from './dedupe.ts'
+import { DedupeClock } from './dedupe-clock.ts'
 import { dlqHeaders } from './dlq.ts'
 import { handleEarn } from './earn.ts'
 import { handleRedemption } from './redemption.ts'
@@ -45,6 +46,9 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
   readonly #options: RewardsProcessorOptions
   #context: ProcessorContext<unknown, unknown> | undefined
   #state: RewardsState | undefined
+  #clock: DedupeClock | undefined
+  /** The dedupe clock of the record being handled (DedupeClock.at). */
+  #recordClockMs = -1
   readonly counters: RewardsProcessorCounters = { accepted: 0, duplicates: 0, deadLettered: {}, purged: 0 }
 
   constructor (options: RewardsProcessorOptions) {
@@ -54,23 +58,26 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
   init (context: ProcessorContext<unknown, unknown>): void {
     this.#context = context
     const o = this.#options
+    const expiry = context.getStateStore<string, string>(REWARDS_STORES.dedupeExpiry)
+    const clock = this.#clock = new DedupeClock(expiry, o.maxEventTimeAheadMs, () => context.currentSystemTimeMs())
     const state: RewardsState = {
       rules: o.rules,
       balances: context.getStateStore<string, Balance>(REWARDS_STORES.balances),
       events: context.getStateStore<string, EventDedupeEntry>(REWARDS_STORES.eventDedupe),
       redemptions: context.getStateStore<string, RedemptionDedupeEntry>(REWARDS_STORES.redemptionDedupe),
       redemptionIndex: context.getStateStore<string, string>(REWARDS_STORES.redemptionIndex),
-      expiry: context.getStateStore<string, string>(REWARDS_STORES.dedupeExpiry),
+      expiry,
       activity: context.getStateStore<string, ActivityStoreValue>(REWARDS_STORES.activity),
       dedupeRetentionMs: o.dedupeRetentionMs,
       activityLimitPerMember: o.activityLimitPerMember,
-      streamTimeMs: () => Math.min(context.currentStreamTimeMs(), context.currentSystemTimeMs() + o.maxEventTimeAheadMs),
+      dedupeClockMs: () => this.#recordClockMs,
       systemTimeMs: () => context.currentSystemTimeMs()
     }
     this.#state = state
-    context.schedule(o.purgeIntervalMs, 'STREAM_TIME', streamTimeMs => {
-      const clockMs = Math.min(streamTimeMs, context.currentSystemTimeMs() + o.maxEventTimeAheadMs)
-      this.counters.purged += purgeExpired(state, clockMs, o.dedupeRetentionMs, o.maxPurgePerPunctuation)
+    // Stream time only says when to look (the task's stream time moves with every valid event
+    // time); what is expired is decided by the dedupe clock, which only accepted events move.
+    context.schedule(o.purgeIntervalMs, 'STREAM_TIME', () => {
+      this.counters.purged += purgeExpired(state, clock.current(), o.dedupeRetentionMs, o.maxPurgePerPunctuation)
     })
   }
 
@@ -82,6 +89,7 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
       const validated = validateRewardRecord(record.key, record.value)
       if (!validated.ok) { this.#deadLetter(record, REWARDS_NODES.rewardDlqSink, validated.code, validated.message); return }
       const event = validated.value
+      this.#recordClockMs = this.#clock!.at(validated.eventTimeMs)
       const outcome = event.type === 'EARN'
         ? handleEarn(state, event, validated.eventTimeMs)
         : handleReversal(state, event, validated.eventTimeMs)
@@ -89,6 +97,7 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
     } else if (topic === this.#options.topics.redeemEvents) {
       const validated = validateRedeemRecord(record.key, record.value)
       if (!validated.ok) { this.#deadLetter(record, REWARDS_NODES.redeemDlqSink, validated.code, validated.message); return }
+      this.#recordClockMs = this.#clock!.at(validated.eventTimeMs)
       this.#emit(record, handleRedemption(state, validated.value, validated.eventTimeMs), REWARDS_NODES.redeemConfirmedSink, REWARDS_NODES.redeemDlqSink)
     } else {
       throw new Error(`record from unexpected topic ${String(topic)}`)
@@ -99,6 +108,7 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
     switch (outcome.kind) {
       case 'accepted':
         this.counters.accepted++
+        this.#clock!.advance(this.#recordClockMs)
         // Input headers (traceparent…) travel on with the confirmation.
         this.#context!.forward({ key: outcome.output.memberId, value: outcome.output, timestamp: record.timestamp, headers: record.headers }, sink)
         return

@@ -15,7 +15,7 @@ import { Serdes } from '../../topology/serdes.ts'
 import { Topology } from '../../topology/topology.ts'
 import type { ActivityStoreValue } from './activity.ts'
 import type { EventDedupeEntry, RedemptionDedupeEntry } from './dedupe.ts'
-import { eventTimeExtractor } from './event-time.ts'
+import { redeemEventTime, rewardEventTime } from './event-time.ts'
 import type { RewardsMetrics } from './rewards-metrics.ts'
 import { RewardsProcessor } from './rewards-processor.ts'
 import type { RuleSet } from './rules-engine.ts'
@@ -25,13 +25,14 @@ import { REWARDS_NODES, REWARDS_STORES, REWARDS_TOPICS, type RewardsTopics } fro
 const DAY_MS = 24 * 60 * 60 * 1000
 
 export const REWARDS_DEFAULTS = Object.freeze({
-  /** How long (stream time) an accepted eventId / redemptionId is remembered: duplicates and
+  /** How long (of dedupe clock: event time of accepted events, dedupe-clock.ts) an accepted
+   *  eventId / redemptionId is remembered: duplicates and
    *  reversals must arrive within it. */
   dedupeRetentionMs: 90 * DAY_MS,
   purgeIntervalMs: 60_000,
   maxPurgePerPunctuation: 10_000,
   activityLimitPerMember: 100,
-  /** The dedupe clock (stream time) is capped at wall clock + this: a far-future occurredAt
+  /** The dedupe clock is capped at wall clock + this: a far-future occurredAt
    *  must not expire every dedupe entry. */
   maxEventTimeAheadMs: DAY_MS,
   storeKind: 'rocksdb' as StoreKind
@@ -73,8 +74,8 @@ export function buildRewardsTopology (options: RewardsTopologyOptions): Topology
   const raw = { keySerde: Serdes.bytesOrNull(), valueSerde: Serdes.bytesOrNull() }
   const confirmed = { keySerde: Serdes.string(), valueSerde: Serdes.json<unknown>() }
   return new Topology()
-    .addSource(n.rewardSource, { topics: [topics.rewardEvents], ...raw, timestampExtractor: eventTimeExtractor('occurredAt') })
-    .addSource(n.redeemSource, { topics: [topics.redeemEvents], ...raw, timestampExtractor: eventTimeExtractor('requestedAt') })
+    .addSource(n.rewardSource, { topics: [topics.rewardEvents], ...raw, timestampExtractor: rewardEventTime })
+    .addSource(n.redeemSource, { topics: [topics.redeemEvents], ...raw, timestampExtractor: redeemEventTime })
     .addProcessor(n.processor, () => new RewardsProcessor(processorOptions), n.rewardSource, n.redeemSource)
     .addStateStore({ name: REWARDS_STORES.balances, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<Balance>(), changelog: true }, n.processor)
     .addStateStore({ name: REWARDS_STORES.eventDedupe, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<EventDedupeEntry>(), changelog: true }, n.processor)

@@ -17,10 +17,10 @@ export interface RewardsState {
   readonly activity: KeyValueStore<string, ActivityStoreValue>
   readonly dedupeRetentionMs: number
   readonly activityLimitPerMember: number
-  /** The dedupe retention clock: the task's stream time (highest event time seen), but never
-   *  more than maxEventTimeAheadMs ahead of the wall clock, so one far-future event cannot
-   *  expire every dedupe entry at once. */
-  streamTimeMs (): number
+  /** The dedupe clock for the event being handled (dedupe-clock.ts): the highest event time of
+   *  accepted events, this one's included, never more than maxEventTimeAheadMs ahead of the wall
+   *  clock. Entries are live while seenAtMs + dedupeRetentionMs > it; new ones are seen at it. */
+  dedupeClockMs (): number
   /** Wall-clock time (processedAt). */
   systemTimeMs (): number
 }

@@ -38,6 +38,10 @@ t.test('the image gets production dependencies only, from the lockfile', async t
   const runs = deps?.instructions.filter(i => i.keyword === 'RUN').map(i => i.args).join('\n') ?? ''
   t.match(runs, /npm ci --omit=dev/)
   t.notMatch(text, /npm install/, 'npm ci only, never a lockfile-free install')
+  // The postinstall script applies patches/ (docs/decisions/0008): they must be there before npm ci.
+  const depsSteps = deps?.instructions.map(i => `${i.keyword} ${i.args}`) ?? []
+  const patchesCopied = depsSteps.findIndex(step => step === 'COPY patches ./patches')
+  t.ok(patchesCopied >= 0 && patchesCopied < depsSteps.findIndex(step => step.startsWith('RUN npm ci')), 'patches/ is copied before npm ci')
   const copies = runtime?.instructions.filter(i => i.keyword === 'COPY').map(i => i.args)
   t.same(copies, ['--from=deps /app/node_modules ./node_modules', '. .'])
   t.notOk(runtime?.instructions.some(i => i.keyword === 'RUN' && /npm|g\+\+|make/.test(i.args)), 'no build tools or installs in the runtime stage')
@@ -69,7 +73,7 @@ t.test('.dockerignore keeps the context to the runtime source', async t => {
   for (const path of ['node_modules/x/index.js', '.git/HEAD', '.env', '.github/workflows/ci.yml', 'test/infra/x.test.ts', 'infra/aws/bin/app.ts', 'bench/a.ts', 'data/x', 'docs/deploy.md', 'npm-debug.log']) {
     t.ok(isIgnored(path, patterns), `${path} stays out`)
   }
-  for (const path of ['package.json', 'package-lock.json', 'cli/rewards.ts', 'topology/index.ts', 'rules/2026-1.json', 'infra/container/healthcheck.mjs', 'README.md']) {
+  for (const path of ['package.json', 'package-lock.json', 'patches/@platformatic+dynamic-buffer+0.3.1.patch', 'cli/rewards.ts', 'topology/index.ts', 'rules/2026-1.json', 'infra/container/healthcheck.mjs', 'README.md']) {
     t.notOk(isIgnored(path, patterns), `${path} goes in`)
   }
 })

@@ -53,6 +53,8 @@ t.test('the production dependency tree starts the app', {
   t.comment(`build stage: ${Math.round((Date.now() - installStarted) / 1000)} s`)
   t.notOk(existsSync(join(work, 'node_modules', 'typescript')), 'no devDependency installed')
   t.notOk(existsSync(join(work, 'node_modules', 'tap')), 'no test runner installed')
+  // The install applied patches/ (docs/decisions/0008): the client's 64-bit zigzag shifts by 63.
+  t.match(readFileSync(join(work, 'node_modules', '@platformatic', 'dynamic-buffer', 'dist', 'varint.js'), 'utf8'), /value >> 63n/, 'the Kafka client varint patch is applied')
 
   // Only what the image sets: none of the REWARDS_* that `npm test` exports for the local services.
   const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'production', REWARDS_DATA_DIR: join(work, 'data'), REWARDS_HTTP_HOST: '127.0.0.1', REWARDS_HTTP_PORT: String(await freePort()) }

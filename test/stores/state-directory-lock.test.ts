@@ -1,20 +1,28 @@
-// One instance per state directory: a second lock fails with STATE_DIR_LOCKED naming the dir; a
-// lock left by a dead process is taken over.
+// One instance per state directory: a second lock fails with STATE_DIR_LOCKED naming the dir and
+// its holder; the lock of a dead process is free at once (the kernel dropped it).
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
+import type { RewardsError } from '../../lib/errors.ts'
 import { StateDirectory } from '../../stores/state-directory.ts'
 import { tempDir } from './helpers.ts'
 
-t.test('a second lock on the same application dir fails', async t => {
+t.test('a second lock on the same application dir fails, naming the holder', async t => {
   const dir = tempDir(t)
   const first = new StateDirectory(dir, 'rewards')
   first.lock()
   t.teardown(() => first.unlock())
   t.ok(first.locked)
   const second = new StateDirectory(dir, 'rewards')
-  t.throws(() => second.lock(), { code: 'STATE_DIR_LOCKED', retriable: true, message: new RegExp(join(dir, 'rewards').replaceAll('/', '\\/')) })
+  const error = (() => { try { second.lock() } catch (e) { return e as RewardsError } })()
+  t.equal(error?.code, 'STATE_DIR_LOCKED')
+  t.equal(error?.retriable, true)
+  t.match(error?.message, join(dir, 'rewards'), 'names the directory')
+  t.match(error?.message, `pid ${process.pid} on host ${hostname()}`, 'names the holder')
+  t.match(error?.message, first.lockHolder!.since, 'and since when')
   t.notOk(second.locked)
 
   const other = new StateDirectory(dir, 'other-app')
@@ -23,44 +31,53 @@ t.test('a second lock on the same application dir fails', async t => {
   other.unlock()
 
   first.unlock()
-  t.notOk(existsSync(first.lockPath), 'unlock removes the file')
   second.lock()
   t.ok(second.locked, 'free again after unlock')
   second.unlock()
 })
 
-t.test('a lock held by another live process fails', async t => {
-  const dir = tempDir(t)
-  const lockPath = join(dir, 'rewards', '.lock')
-  new StateDirectory(dir, 'rewards').instanceId() // creates the app dir
-  writeFileSync(lockPath, JSON.stringify({ pid: process.ppid, startTime: null, token: 'parent' }))
-  t.throws(() => new StateDirectory(dir, 'rewards').lock(), { code: 'STATE_DIR_LOCKED', message: new RegExp(`pid ${process.ppid}`) })
-})
-
-t.test('a lock left by a dead process is taken over', async t => {
-  const dir = tempDir(t)
-  // A child takes the lock and exits without unlocking (as kill -9 would leave it).
+/** A child process that takes the lock, prints its pid, and holds it until stdin closes. */
+function holder (dir: string): { child: ChildProcess, pid: Promise<number> } {
   const script = `
     import { StateDirectory } from ${JSON.stringify(new URL('../../stores/state-directory.ts', import.meta.url).href)}
-    const d = new StateDirectory(${JSON.stringify(dir)}, 'rewards')
-    d.lock()
-    process.stdout.write(String(process.pid))
-    process.exit(0)
+    new StateDirectory(${JSON.stringify(dir)}, 'rewards').lock()
+    process.stdout.write(String(process.pid) + '\\n')
+    process.stdin.resume()
+    process.stdin.on('end', () => process.exit(0))
   `
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
-  t.equal(child.status, 0, child.stderr)
-  const lockPath = join(dir, 'rewards', '.lock')
-  const left = JSON.parse(readFileSync(lockPath, 'utf8')) as { pid: number }
-  t.equal(String(left.pid), child.stdout, 'the dead child left its lock behind')
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const pid = new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())))
+    child.once('exit', code => reject(new Error(`holder exited with ${code} before locking`)))
+  })
+  return { child, pid }
+}
 
+t.test('a lock held by another live process fails, naming it', async t => {
+  const dir = tempDir(t)
+  const { child, pid } = holder(dir)
+  t.teardown(() => { child.kill('SIGKILL') })
+  const holderPid = await pid
+  t.throws(() => new StateDirectory(dir, 'rewards').lock(), { code: 'STATE_DIR_LOCKED', message: new RegExp(`pid ${holderPid} on host `) })
+})
+
+t.test('the lock of a SIGKILLed process is taken over at once', async t => {
+  const dir = tempDir(t)
+  const { child, pid } = holder(dir)
+  await pid
+  const exited = once(child, 'exit')
+  child.kill('SIGKILL')
+  await exited
+  const left = JSON.parse(readFileSync(join(dir, 'rewards', '.lock'), 'utf8')) as { pid: number }
+  t.equal(left.pid, child.pid, 'the killed holder is still named in the file')
   const state = new StateDirectory(dir, 'rewards')
   state.lock()
-  t.ok(state.locked, 'stale lock taken over')
-  t.equal((JSON.parse(readFileSync(lockPath, 'utf8')) as { pid: number }).pid, process.pid, 'now ours')
+  t.ok(state.locked, 'taken over without waiting')
+  t.equal((JSON.parse(readFileSync(join(dir, 'rewards', '.lock'), 'utf8')) as { pid: number }).pid, process.pid, 'now names us')
   state.unlock()
 })
 
-t.test('a lock with a recycled pid (same pid, other start time) is stale', async t => {
+t.test('a lock file left by an older version (pid-based) does not lock anything', async t => {
   const dir = tempDir(t)
   new StateDirectory(dir, 'rewards').instanceId()
   writeFileSync(join(dir, 'rewards', '.lock'), JSON.stringify({ pid: process.ppid, startTime: '1', token: 'old' }))

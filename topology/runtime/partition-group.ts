@@ -3,13 +3,15 @@
 // records interleave by event time whatever the fetch timing. When some partition is empty
 // (KIP-695): if it still has records in the log beyond our position, the task waits for them
 // (they are being fetched); if it is caught up, the task waits up to maxTaskIdleMs for new ones,
-// then processes the others until it refills.
+// then processes the others until it refills. A record without a valid event time (timestamp
+// null, see TimestampExtractor) is taken as soon as it heads its queue: it has no place in
+// event-time order, so it neither waits for other partitions nor holds their records back.
 import type { LogRecord, TopicPartition } from '../../log/log-port.ts'
 
 export interface StampedRecord {
   readonly record: LogRecord
-  /** Event time chosen by the source's timestamp extractor. */
-  readonly timestamp: number
+  /** Event time chosen by the source's timestamp extractor; null: none valid. */
+  readonly timestamp: number | null
 }
 
 class RecordQueue {
@@ -85,6 +87,7 @@ export class PartitionGroup {
   }
 
   #choose (nowMs: number, caughtUp: (tp: TopicPartition) => boolean): RecordQueue | undefined {
+    for (const queue of this.#queues.values()) if (queue.peek()?.timestamp === null) return queue
     let best: RecordQueue | undefined
     let empty = false
     for (const queue of this.#queues.values()) {
@@ -97,7 +100,8 @@ export class PartitionGroup {
         empty = true
         continue
       }
-      if (best === undefined || head.timestamp < best.peek()!.timestamp) best = queue
+      // Heads are timed here: timeless ones were taken above.
+      if (best === undefined || head.timestamp! < best.peek()!.timestamp!) best = queue
     }
     if (best === undefined) return undefined
     if (empty && this.#queues.size > 1) {

@@ -141,7 +141,7 @@ export class StreamTask {
   process (nowMs: number): boolean {
     const next = this.#group.next(nowMs, this.#options.caughtUp)
     if (next === undefined) return false
-    const { record, timestamp } = next
+    const { record, timestamp: eventTimeMs } = next
     const replacement = this.#replaced.get(inputKey(record))
     if (replacement !== undefined) {
       // Neither stream time nor punctuation moves: the record is taken out of the processing.
@@ -151,7 +151,8 @@ export class StreamTask {
       return true
     }
     const source = this.#sourceByTopic.get(record.topic)!
-    if (timestamp > this.#streamTimeMs) this.#streamTimeMs = timestamp
+    // A record without a valid event time moves no clock (see TimestampExtractor).
+    if (eventTimeMs !== null && eventTimeMs > this.#streamTimeMs) this.#streamTimeMs = eventTimeMs
     this.#current = { metadata: { topic: record.topic, partition: record.partition, offset: record.offset }, headers: record.headers }
     this.#currentInput = record
     let key: unknown
@@ -162,14 +163,14 @@ export class StreamTask {
     } catch (cause) {
       throw new RewardsError('SERDE_ERROR', `task ${this.name}: cannot deserialize ${record.topic}-${record.partition}@${record.offset} at source "${source.name}": ${(cause as Error).message}`, { cause })
     }
-    const typed: Record<unknown, unknown> = { key, value, timestamp, headers: record.headers }
+    const typed: Record<unknown, unknown> = { key, value, timestamp: eventTimeMs ?? record.timestamp, headers: record.headers }
     if (tracingActive()) this.#deliverTraced(record, source.children, typed)
     else for (const child of source.children) this.#deliver(child, typed)
     this.#current = null
     this.#currentInput = null
     this.#consumed.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1n })
     this.#processedSinceCommit++
-    this.#punctuate('STREAM_TIME', this.#streamTimeMs)
+    if (eventTimeMs !== null) this.#punctuate('STREAM_TIME', this.#streamTimeMs)
     return true
   }
 
