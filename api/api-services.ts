@@ -8,11 +8,15 @@ import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { RewardsConfig } from '../lib/config.ts'
 import type { Database } from '../lib/db/database.ts'
+import { isDatabaseUnreachable } from '../lib/db/database-errors.ts'
 import { migrate, migrationMessage } from '../lib/db/migrate.ts'
-import { acquireDatabase } from '../lib/db/shared-database.ts'
+import { migrateWhenReachable } from '../lib/db/migrate-when-reachable.ts'
+import { acquireDatabase, databaseLocation } from '../lib/db/shared-database.ts'
+import type { DependencyHealth } from '../lib/dependency-health.ts'
 import type { Logger } from '../lib/logger.ts'
 import { apiSettings, type ApiSettings } from './api-settings.ts'
 import { ClientStore } from './auth/client-store.ts'
+import { RevokedClients } from './auth/revoked-clients.ts'
 import { importLegacyAuthDatabase } from './auth/legacy-auth-pg.ts'
 import { scopeGuard, type ScopeGuard } from './auth/require-scope.ts'
 import { SigningKeys } from './auth/signing-keys.ts'
@@ -31,6 +35,10 @@ export interface ApiServices {
    *  keys (instances may be configured with different default issuers: their own addresses). */
   readonly internalGuard: ScopeGuard
   readonly cache: SharedCache
+  /** Resolves once the token server's schema is migrated: at once, or (PostgreSQL configured but
+   *  unreachable at start) when the database can be reached. Rejects on what waiting cannot fix
+   *  (wrong password, a failing migration): the roles then stop the process. */
+  readonly schemaReady: Promise<void>
   close (): Promise<void>
 }
 
@@ -41,6 +49,8 @@ export interface ApiServicesInput {
   readonly logger?: Logger
   /** An already open database to use (not closed by close()). */
   readonly db?: Database
+  /** Where Redis outages are reported (`rewards start`). */
+  readonly dependencies?: DependencyHealth
 }
 
 /** Where the token server's tables live: the configured PostgreSQL or, embedded, the archive's
@@ -71,26 +81,50 @@ export async function openApiServices (input: ApiServicesInput): Promise<ApiServ
   const builtIn = settings.jwksUrl === null
   let db: Database | null = null
   const ownsDb = input.db === undefined
+  let schemaReady: Promise<void> = Promise.resolve()
+  const abandon = new AbortController()
   if (builtIn) {
     if (input.db !== undefined) {
       db = input.db
       await migrate(db)
+    } else if (input.config.databaseUrl !== null) {
+      // PostgreSQL may be down now: the API starts anyway (tokens answer 503 DATABASE_UNAVAILABLE
+      // until it is up) and the schema is migrated when it can be reached. Up, it is migrated
+      // before this returns, as on the embedded database.
+      const location = authDatabaseConfig(input.config)
+      db = await acquireDatabase(location)
+      try {
+        const outcome = await migrate(db)
+        if (outcome.applied.length > 0) input.logger?.info({ applied: outcome.applied.map(m => m.version), database: db.kind }, migrationMessage(outcome))
+      } catch (error) {
+        if (!isDatabaseUnreachable(error)) {
+          await db.close()
+          throw error
+        }
+        input.logger?.warn({ event: 'database.unreachable.at.start', reason: (error as Error).message }, 'PostgreSQL cannot be reached: the API starts without it; tokens are issued once it is reachable')
+        schemaReady = migrateWhenReachable(db, { location: databaseLocation(location), signal: abandon.signal, ...(input.logger !== undefined ? { logger: input.logger } : {}) }).then(() => undefined)
+        schemaReady.catch(() => undefined) // observed by the roles (ctx.fatal)
+      }
     } else {
       db = await openAuthDatabase(input.config, input.logger)
     }
   }
   const keys = db === null ? undefined : new SigningKeys(db, { retiredKeyGraceMs: (settings.tokenTtlSeconds + 60) * 1000, rotateAfterMs: settings.keyRotationMs })
+  // One revoked set and one key set for both verifiers, loaded now: a verifier used for the first
+  // time during a PostgreSQL outage still has them (docs/api.md "PostgreSQL outages").
+  const revoked = db === null ? undefined : new RevokedClients(db)
+  await Promise.all([revoked?.preload(), keys?.publicJwks().catch(() => undefined)])
   const verifier = new TokenVerifier({
     issuer: settings.issuer,
     audience: settings.audience,
     jwksUrl: settings.jwksUrl,
     ...(keys !== undefined ? { keys } : {}),
-    ...(db !== null ? { db } : {})
+    ...(revoked !== undefined ? { revoked } : {})
   })
   const internalVerifier = !builtIn
     ? verifier
-    : new TokenVerifier({ issuer: null, audience: settings.audience, jwksUrl: null, ...(keys !== undefined ? { keys } : {}), ...(db !== null ? { db } : {}) })
-  const cache = openSharedCache({ redisUrl: input.config.redisUrl, registry: input.registry, ...(input.logger !== undefined ? { logger: input.logger } : {}) })
+    : new TokenVerifier({ issuer: null, audience: settings.audience, jwksUrl: null, ...(keys !== undefined ? { keys } : {}), ...(revoked !== undefined ? { revoked } : {}) })
+  const cache = openSharedCache({ redisUrl: input.config.redisUrl, registry: input.registry, ...(input.logger !== undefined ? { logger: input.logger } : {}), ...(input.dependencies !== undefined ? { health: input.dependencies } : {}) })
   return {
     settings,
     db,
@@ -99,7 +133,9 @@ export async function openApiServices (input: ApiServicesInput): Promise<ApiServ
     guard: scopeGuard(verifier, input.registry),
     internalGuard: internalVerifier === verifier ? scopeGuard(verifier, input.registry) : scopeGuard(internalVerifier, input.registry),
     cache,
+    schemaReady,
     async close () {
+      abandon.abort()
       await cache.close()
       if (db !== null && ownsDb) await db.close()
     }

@@ -6,10 +6,13 @@ import { Liveness } from '../api/health/liveness.ts'
 import { Readiness } from '../api/health/readiness.ts'
 import { buildServer } from '../api/ops-server.ts'
 import { safeConfigSummary } from '../lib/config.ts'
+import { DependencyHealth } from '../lib/dependency-health.ts'
+import { offsetResetReporter } from '../lib/offset-reset-reporter.ts'
 import { describeLogLocation, openLogFromConfig } from '../lib/open-log.ts'
 import type { Log } from '../log/log-port.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
 import { EXIT } from './cli-context.ts'
+import { monitorDependencies } from './dependency-monitor.ts'
 import { ROLE_NAMES, ROLES as ROLE_TABLE, type Role, type RoleContext, type RoleName } from './roles/index.ts'
 import type { RoleEntry } from './roles/role.ts'
 import type { SignalTrap } from './signal-trap.ts'
@@ -66,6 +69,8 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   if (options.requested !== 'all') {
     for (const name of unavailable) readiness.add(name, () => ({ ready: false, detail: 'role not available in this build' }))
   }
+  // Kafka, PostgreSQL and Redis: outages logged, counted and shown by /health/ready.
+  const dependencies = new DependencyHealth({ registry, logger })
   const server = buildServer({ readiness, liveness, registry, logger, topology: () => platform.view, serveMetrics: config.metricsPort === null })
   const metricsServer: FastifyInstance | null = config.metricsPort === null
     ? null
@@ -77,6 +82,8 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   let stopping: Promise<number> | undefined
   let signals = 0
   const roles: Role[] = []
+  // Probes start with the roles (monitor.start()); ctx.log is read only then.
+  const monitor = monitorDependencies({ config, roles: available, health: dependencies, readiness, log: () => ctx.log() })
   const listens: Array<Promise<string>> = []
   let reportStopped: (code: number) => void = () => {}
   const stopped = new Promise<number>(resolve => { reportStopped = resolve })
@@ -100,6 +107,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
           logger.error({ err: error, role: role.name }, `role ${role.name} did not close cleanly`)
         }
       }
+      await monitor.stop()
       stateDirectory?.unlock() // the stream application released it, unless it never started
       // Never close a server while its listen() is in flight (Fastify would wait on its boot).
       await Promise.allSettled(listens)
@@ -140,11 +148,12 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     registry,
     readiness,
     liveness,
+    dependencies,
     server,
     platform,
     createTopics: options.createTopics,
     log: () => {
-      log ??= openLogFromConfig(config, { clientId: `${config.applicationId}-${process.pid}` })
+      log ??= openLogFromConfig(config, { clientId: `${config.applicationId}-${process.pid}`, onOffsetReset: offsetResetReporter({ logger, registry }) })
       return log
     },
     advertisedAddress: () => listening,
@@ -160,6 +169,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     if (stopping !== undefined) return await stopping
     for (const name of available) roles.push(await roleTable[name].factory!(ctx))
     if (stopping !== undefined) return await stopping
+    monitor.start()
     const mainListen = server.listen({ host: config.httpHost, port: config.httpPort })
     listens.push(mainListen)
     const address = await mainListen

@@ -27,6 +27,8 @@ export const ERRORS = {
   LOG_REBALANCE_IN_PROGRESS: { message: 'Consumer group is rebalancing', retriable: true },
   LOG_GROUP_NOT_EMPTY: { message: 'Consumer group still has members', retriable: true },
   LOG_CLOSED: { message: 'Log client is closed', retriable: false },
+  // REWARDS_AUTO_OFFSET_RESET=none and a group has no valid position on a partition.
+  LOG_OFFSET_OUT_OF_RANGE: { message: 'No valid committed offset and the reset policy is none', retriable: false },
   LOG_TRANSACTION_ABORTED: { message: 'Transaction aborted', retriable: true },
   // The broker refused one record or one partition's batch (invalid timestamp, too large, corrupt):
   // details.refused names the records (indexes into the batch). The producer must be replaced
@@ -37,6 +39,9 @@ export const ERRORS = {
   // again from what the log committed.
   LOG_TRANSACTION_UNKNOWN: { message: 'Transaction outcome unknown: the producer must be replaced', retriable: true },
   TASK_MIGRATED: { message: 'Task no longer owned by this instance', retriable: true },
+  // PostgreSQL (clients and signing keys, the archive) cannot be reached: what needs it waits
+  // (docs/runbooks/dependency-outage.md).
+  DATABASE_UNAVAILABLE: { message: 'The database (PostgreSQL) cannot be reached; retry shortly', retriable: true },
   PROCESSING_FAILED: { message: 'A processor threw while processing a record', retriable: false }
 } as const satisfies Record<string, ErrorSpec>
 

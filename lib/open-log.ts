@@ -3,7 +3,7 @@
 // STATE_DIR_LOCKED). The caller owns the returned Log and closes it.
 import { readFileSync } from 'node:fs'
 import type { KafkaSecurity } from '../log/kafka/kafka-client.ts'
-import type { Log } from '../log/log-port.ts'
+import type { Log, OffsetReset } from '../log/log-port.ts'
 import type { RewardsConfig } from './config.ts'
 import { RewardsError } from './errors.ts'
 
@@ -30,17 +30,21 @@ export function kafkaSecurityFromConfig (config: KafkaSecurityConfig): KafkaSecu
 export interface OpenLogOptions {
   /** Kafka client id; default `<applicationId>-<pid>`. */
   readonly clientId?: string
+  /** Told of every out-of-range offset a group consumer resets (lib/offset-reset-reporter.ts). */
+  readonly onOffsetReset?: (reset: OffsetReset) => void
 }
 
-export async function openLogFromConfig (config: Pick<RewardsConfig, 'kafkaBrokers' | 'logDir' | 'applicationId'> & KafkaSecurityConfig, options: OpenLogOptions = {}): Promise<Log> {
+export async function openLogFromConfig (config: Pick<RewardsConfig, 'kafkaBrokers' | 'logDir' | 'applicationId'> & Partial<Pick<RewardsConfig, 'autoOffsetReset'>> & KafkaSecurityConfig, options: OpenLogOptions = {}): Promise<Log> {
+  // REWARDS_AUTO_OFFSET_RESET for every group consumer of this connection (Kafka's default).
+  const offsetReset = { policy: config.autoOffsetReset ?? 'earliest', ...(options.onOffsetReset !== undefined ? { onReset: options.onOffsetReset } : {}) }
   // Each backend is loaded only when used: the Kafka client alone takes seconds to import, which
   // every command (even --help) would pay otherwise.
   if (config.kafkaBrokers !== null) {
     const { createKafkaLog } = await import('../log/kafka/index.ts')
-    return createKafkaLog({ brokers: [...config.kafkaBrokers], clientId: options.clientId ?? `${config.applicationId}-${process.pid}`, security: kafkaSecurityFromConfig(config) })
+    return createKafkaLog({ brokers: [...config.kafkaBrokers], clientId: options.clientId ?? `${config.applicationId}-${process.pid}`, security: kafkaSecurityFromConfig(config), offsetReset })
   }
   const { openEmbeddedLog } = await import('../log/embedded/index.ts')
-  return await openEmbeddedLog({ dir: config.logDir })
+  return await openEmbeddedLog({ dir: config.logDir, offsetReset })
 }
 
 /** Where the log lives, for messages: the brokers, or the embedded log's directory. */

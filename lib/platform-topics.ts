@@ -6,6 +6,9 @@ import { REWARDS_TOPICS, type RewardsTopics } from '../processors/rewards/topics
 import { RewardsError } from './errors.ts'
 import type { RewardsConfig } from './config.ts'
 
+/** How long a topic just created may take to show in the metadata before it counts as missing. */
+const CREATED_TOPIC_VISIBLE_MS = 30_000
+
 /** The six platform topic names with REWARDS_TOPIC_PREFIX applied. */
 export function platformTopics (config: Pick<RewardsConfig, 'topicPrefix'>): RewardsTopics {
   const p = config.topicPrefix
@@ -44,9 +47,7 @@ export async function ensurePlatformTopics (log: Log, config: Pick<RewardsConfig
     partitions: name === topics.rewardEvents || name === topics.redeemEvents ? inputPartitions : config.partitions
   }))
   if (missing.length > 0) await log.admin.createTopics(missing)
-  const after = new Map((await log.admin.describeTopics(names)).map(d => [d.name, d.partitions]))
-  const notThere = names.filter(n => !after.has(n))
-  if (notThere.length > 0) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `topics still missing after creation: ${notThere.join(', ')}`)
+  const after = await describeOnceVisible(log, names)
   const createdNames = new Set(missing.map(m => m.name))
   return names.map(name => ({ name, partitions: after.get(name)!, status: createdNames.has(name) ? 'created' : 'exists' }))
 }
@@ -65,7 +66,20 @@ export async function ensureNotificationsDlqTopic (log: Log, config: Pick<Reward
   const before = await log.admin.describeTopics([name])
   if (before.length > 0) return { name, partitions: before[0]!.partitions, status: 'exists' }
   await log.admin.createTopics([{ name, partitions: config.partitions }])
-  const after = await log.admin.describeTopics([name])
-  if (after.length === 0) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `topic still missing after creation: ${name}`)
-  return { name, partitions: after[0]!.partitions, status: 'created' }
+  const after = await describeOnceVisible(log, [name])
+  return { name, partitions: after.get(name)!, status: 'created' }
+}
+
+/** Partition counts of `names`, waiting (bounded) until every one is visible: on a fresh broker
+ *  a topic just created can be missing from the metadata of the broker answering for a moment,
+ *  and must not be reported missing then. */
+async function describeOnceVisible (log: Log, names: string[], timeoutMs = CREATED_TOPIC_VISIBLE_MS): Promise<Map<string, number>> {
+  const deadline = Date.now() + timeoutMs
+  for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 1_000)) {
+    const after = new Map((await log.admin.describeTopics(names)).map(d => [d.name, d.partitions]))
+    const notThere = names.filter(n => !after.has(n))
+    if (notThere.length === 0) return after
+    if (Date.now() >= deadline) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `topics still missing ${Math.round(timeoutMs / 1000)} s after creation: ${notThere.join(', ')}`)
+    await new Promise(resolve => setTimeout(resolve, delayMs))
+  }
 }

@@ -115,6 +115,28 @@ export interface RebalanceListener {
   onPartitionsLost (partitions: TopicPartition[]): Promise<void>
 }
 
+/** Where a group consumer starts on a partition it has no valid position for (Kafka's
+ *  auto.offset.reset): no committed offset, or a committed offset outside the log's range
+ *  (records deleted by retention, a topic recreated). 'none' fails with LOG_OFFSET_OUT_OF_RANGE. */
+export type OffsetResetPolicy = 'earliest' | 'latest' | 'none'
+
+/** A committed (or sought) position that was out of the log's range, and where the consumer went. */
+export interface OffsetReset extends TopicPartition {
+  readonly groupId: string
+  readonly policy: OffsetResetPolicy
+  /** The position that was out of range. */
+  readonly from: bigint
+  /** Where reading continues (earliest or latest offset, per the policy). */
+  readonly to: bigint
+}
+
+export interface OffsetResetOptions {
+  /** Default 'earliest' (what Kafka Streams does). */
+  readonly policy?: OffsetResetPolicy
+  /** Told of every out-of-range reset (the platform logs and counts them: never silent). */
+  readonly onReset?: (reset: OffsetReset) => void
+}
+
 export interface GroupConsumerOptions {
   readonly groupId: string
   readonly clientId: string
@@ -128,6 +150,8 @@ export interface GroupConsumerOptions {
   readonly rebalanceTimeoutMs?: number
   /** Upper bound on records one poll() returns. */
   readonly maxPollRecords?: number
+  /** Overrides the log connection's reset policy (and listener) for this consumer. */
+  readonly offsetReset?: OffsetResetOptions
 }
 
 export interface GroupConsumer {

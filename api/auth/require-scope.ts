@@ -5,6 +5,7 @@
 // the debug log and to `rewards_api_auth_failures_total{reason}`; the token never does.
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { Counter, type Registry } from 'prom-client'
+import { isRewardsError } from '../../lib/errors.ts'
 import { sendApiError } from '../api-errors.ts'
 import { TokenRejected, type Principal, type TokenVerifier } from './token-verifier.ts'
 
@@ -38,6 +39,9 @@ export function scopeGuard (verifier: TokenVerifier, registry: Registry): ScopeG
       principal = await verifier.verify(m[1]!)
     } catch (error) {
       if (error instanceof TokenRejected) return unauthorized(request, reply, error.reason, true)
+      // DATABASE_UNAVAILABLE (keys or revocations unreadable past their offline bound): answered
+      // 503 by the error handler; counted here with the other refusals.
+      if (isRewardsError(error, 'DATABASE_UNAVAILABLE')) failures.inc({ reason: 'database_unavailable' })
       throw error
     }
     if (!anyOf.some(scope => principal.scopes.has(scope))) {

@@ -9,12 +9,23 @@
 // `minReloadIntervalMs`: such a token waits for the next allowed reload rather than being refused,
 // so a key made by another instance a moment ago is accepted).
 //
+// PostgreSQL unreachable: the keys last loaded keep serving (verification and signing) for at
+// most AUTH_OFFLINE_MAX_MS after that load, and reloads are retried every `minReloadIntervalMs`
+// meanwhile; beyond the bound, or with no key loaded yet (the process started without the
+// database), callers get DATABASE_UNAVAILABLE (HTTP 503). docs/api.md "PostgreSQL outages".
+//
 // Several instances start, or find their key too old, at the same moment: key creation holds a
 // PostgreSQL advisory lock and checks again, so only one of them makes the new key (otherwise each
 // would retire the others' and sign with its own until the next reload).
 import { randomUUID } from 'node:crypto'
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
 import type { Database, Queryable } from '../../lib/db/database.ts'
+import { RewardsError } from '../../lib/errors.ts'
+
+/** How long keys and revocations loaded from PostgreSQL keep serving while it is unreachable
+ *  (docs/api.md "PostgreSQL outages"): a revocation made meanwhile through another instance that
+ *  can reach the database takes effect here within this bound at worst. */
+export const AUTH_OFFLINE_MAX_MS = 10 * 60_000
 
 /** Any constant: the advisory lock serialising key creation across instances. */
 const KEY_LOCK = 72_616_102
@@ -27,6 +38,8 @@ export interface SigningKeyOptions {
   readonly reloadIntervalMs?: number
   readonly minReloadIntervalMs?: number
   readonly clock?: () => number
+  /** Default AUTH_OFFLINE_MAX_MS. */
+  readonly offlineMaxMs?: number
 }
 
 interface KeyRow {
@@ -52,7 +65,10 @@ export class SigningKeys {
   readonly #reloadIntervalMs: number
   readonly #minReloadIntervalMs: number
   readonly #clock: () => number
+  readonly #offlineMaxMs: number
   #keys: LoadedKey[] = []
+  /** When the last reload failed (the database unreachable); -Infinity if none did since. */
+  #failedAtMs = -Infinity
   /** Bumped on every reload: verifiers rebuild their key set when it changes. */
   #version = 0
   #loadedAtMs = -Infinity
@@ -66,6 +82,7 @@ export class SigningKeys {
     this.#reloadIntervalMs = options.reloadIntervalMs ?? 30_000
     this.#minReloadIntervalMs = options.minReloadIntervalMs ?? 2_000
     this.#clock = options.clock ?? Date.now
+    this.#offlineMaxMs = options.offlineMaxMs ?? AUTH_OFFLINE_MAX_MS
   }
 
   /** The key to sign with (creating the first one, or rotating an old one, when needed). */
@@ -99,7 +116,9 @@ export class SigningKeys {
       // (+10 ms: a timer may fire a little before the clock shows the full wait.)
       if (waitMs > 0) await new Promise(resolve => setTimeout(resolve, waitMs + 10))
       // Whoever wakes first reloads; the others find the kid (or a fresh load) by then.
-      if (!known() && this.#clock() - this.#loadedAtMs >= this.#minReloadIntervalMs) await this.#reload()
+      if (!known() && this.#clock() - this.#loadedAtMs >= this.#minReloadIntervalMs) await this.#reloadOrKeep()
+      // The key may exist: we cannot tell while the database is unreachable (503, not 401).
+      if (!known() && this.#failedAtMs > this.#loadedAtMs) throw this.#unavailable()
     }
     return this.#jwks()
   }
@@ -145,7 +164,36 @@ export class SigningKeys {
   }
 
   async #ensureLoaded (): Promise<void> {
-    if (this.#clock() - this.#loadedAtMs >= this.#reloadIntervalMs) await this.#reload()
+    if (this.#clock() - this.#loadedAtMs < this.#reloadIntervalMs) return
+    const sinceFailureMs = this.#clock() - this.#failedAtMs
+    if (this.#failedAtMs !== -Infinity && this.#usableOffline()) {
+      // During an outage requests never wait on the database: the loaded keys serve, and a
+      // reload is tried in the background at most once per minReloadIntervalMs.
+      if (sinceFailureMs >= this.#minReloadIntervalMs) void this.#reloadOrKeep().catch(() => undefined)
+      return
+    }
+    if (sinceFailureMs < this.#minReloadIntervalMs) throw this.#unavailable()
+    await this.#reloadOrKeep()
+  }
+
+  /** Reloads; when the database cannot be read, keeps the loaded keys within the offline bound. */
+  async #reloadOrKeep (): Promise<void> {
+    try {
+      await this.#reload()
+      this.#failedAtMs = -Infinity
+    } catch (error) {
+      this.#failedAtMs = this.#clock()
+      if (!this.#usableOffline()) throw this.#unavailable(error)
+    }
+  }
+
+  #usableOffline (): boolean {
+    return this.#loadedAtMs !== -Infinity && this.#clock() - this.#loadedAtMs <= this.#offlineMaxMs
+  }
+
+  #unavailable (cause?: unknown): RewardsError {
+    const why = this.#loadedAtMs === -Infinity ? 'no signing key loaded yet' : `signing keys last loaded ${Math.round((this.#clock() - this.#loadedAtMs) / 1000)} s ago`
+    return new RewardsError('DATABASE_UNAVAILABLE', `signing keys cannot be read from PostgreSQL (${why}); retry shortly`, cause === undefined ? undefined : { cause })
   }
 
   async #reload (): Promise<void> {

@@ -10,6 +10,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { SignJWT } from 'jose'
+import { isDatabaseUnreachable } from '../../lib/db/database-errors.ts'
+import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { SharedCache } from '../cache/shared-cache.ts'
 import { dummyHash, verifySecret } from './client-secrets.ts'
 import { KNOWN_SCOPES, type ClientStore } from './client-store.ts'
@@ -32,6 +34,17 @@ function oauthError (reply: FastifyReply, status: number, error: OAuthError, des
   if (basic) void reply.header('www-authenticate', 'Basic realm="rewards", charset="UTF-8"')
   return reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache')
     .send({ error, error_description: description })
+}
+
+/** Issuing a token reads the client from PostgreSQL: while it cannot be reached the answer is
+ *  503 DATABASE_UNAVAILABLE (with Retry-After), not a 500 (docs/api.md "PostgreSQL outages"). */
+async function needsDatabase<T> (read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (error) {
+    if (isRewardsError(error) || !isDatabaseUnreachable(error)) throw error
+    throw new RewardsError('DATABASE_UNAVAILABLE', 'token issuance needs the client store (PostgreSQL), which cannot be reached; retry shortly', { cause: error })
+  }
 }
 
 /** Basic credentials: both parts are form-urlencoded before base64 (RFC 6749 §2.3.1). */
@@ -105,7 +118,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, o
       return oauthError(reply, 429, 'rate_limited', 'too many token requests for this client; retry later')
     }
 
-    const client = await options.clients.find(clientId)
+    const client = await needsDatabase(() => options.clients.find(clientId))
     const secretOk = await verifySecret(secret, client?.secretHash ?? await dummyHash())
     if (client === undefined || !secretOk || client.revokedAt !== null) {
       request.log.info({ clientId, reason: client === undefined ? 'unknown client' : client.revokedAt !== null ? 'revoked client' : 'wrong secret' }, 'token request refused')
@@ -120,7 +133,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, o
     const notAllowed = granted.filter(s => !client.scopes.includes(s))
     if (notAllowed.length > 0) return oauthError(reply, 400, 'invalid_scope', `scope not allowed for this client: ${notAllowed.join(' ')}`)
 
-    const { kid, key } = await options.keys.current()
+    const { kid, key } = await needsDatabase(() => options.keys.current())
     const scope = [...new Set(granted)].join(' ')
     const token = await new SignJWT({ scope, client_id: client.clientId })
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })

@@ -3,8 +3,16 @@
 // from PostgreSQL, or an external IdP's JWKS URL), `iss`, `aud`, `exp` (and `nbf`), then the
 // client's revocation (built-in clients: the revoked set is reloaded every few seconds).
 // Failures are reported with a reason for logs and metrics, never with the token itself.
+//
+// PostgreSQL unreachable (docs/api.md "PostgreSQL outages"): tokens keep being verified with the
+// signing keys (signing-keys.ts) and the revoked set (revoked-clients.ts) last loaded, for at most
+// AUTH_OFFLINE_MAX_MS after that load. Beyond the bound, or when nothing was ever loaded (started
+// without the database), verify() throws DATABASE_UNAVAILABLE (HTTP 503) rather than calling a
+// valid token invalid.
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose'
 import type { Queryable } from '../../lib/db/database.ts'
+import { isRewardsError } from '../../lib/errors.ts'
+import { RevokedClients } from './revoked-clients.ts'
 import type { SigningKeys } from './signing-keys.ts'
 
 const MAX_VERIFIED = 10_000
@@ -32,10 +40,14 @@ export interface TokenVerifierOptions {
   readonly keys?: SigningKeys
   /** External IdP (Keycloak, Cognito…): its JWKS URL. */
   readonly jwksUrl?: string | null
-  /** Built-in clients: where revocations are read (every `revocationReloadMs`). */
+  /** Built-in clients: the revoked set shared by the process's verifiers (api-services). */
+  readonly revoked?: RevokedClients
+  /** Built-in clients without `revoked`: where revocations are read (every `revocationReloadMs`). */
   readonly db?: Queryable
   readonly revocationReloadMs?: number
   readonly clockToleranceSeconds?: number
+  /** Default AUTH_OFFLINE_MAX_MS. */
+  readonly offlineMaxMs?: number
 }
 
 export class TokenVerifier {
@@ -44,12 +56,13 @@ export class TokenVerifier {
   /** Tokens already verified, until they expire (bounded; oldest dropped first): the signature
    *  check is the most expensive step of a request. Revocation is still checked every time. */
   readonly #verified = new Map<string, { principal: Principal, expiresAtMs: number }>()
-  #revoked = new Set<string>()
-  #revokedLoadedAtMs = -Infinity
-  #revokedLoading: Promise<void> | undefined
+  readonly #revokedClients: RevokedClients | undefined
 
   constructor (options: TokenVerifierOptions) {
     this.#options = options
+    this.#revokedClients = options.revoked ?? (options.db === undefined
+      ? undefined
+      : new RevokedClients(options.db, { ...(options.revocationReloadMs !== undefined ? { reloadMs: options.revocationReloadMs } : {}), ...(options.offlineMaxMs !== undefined ? { offlineMaxMs: options.offlineMaxMs } : {}) }))
     if (options.jwksUrl !== undefined && options.jwksUrl !== null) {
       this.#getKey = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 600_000 })
     } else {
@@ -83,6 +96,8 @@ export class TokenVerifier {
         clockTolerance: this.#options.clockToleranceSeconds ?? 5
       }))
     } catch (error) {
+      // The keys could not be read: not the token's fault (503, not 401).
+      if (isRewardsError(error, 'DATABASE_UNAVAILABLE')) throw error
       throw new TokenRejected((error as { code?: string }).code ?? 'ERR_INVALID')
     }
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : payload.sub
@@ -97,26 +112,6 @@ export class TokenVerifier {
   }
 
   async #isRevoked (clientId: string): Promise<boolean> {
-    const db = this.#options.db
-    if (db === undefined) return false
-    if (Date.now() - this.#revokedLoadedAtMs >= (this.#options.revocationReloadMs ?? 5_000)) {
-      this.#revokedLoading ??= (async () => {
-        try {
-          const { rows } = await db.query<{ client_id: string }>('SELECT client_id FROM oauth_clients WHERE revoked_at IS NOT NULL')
-          this.#revoked = new Set(rows.map(r => r.client_id))
-          this.#revokedLoadedAtMs = Date.now()
-        } catch {
-          // Database unreachable: keep the last known set (revocations older than it still hold)
-          // and try again after the interval, not on every request.
-          this.#revokedLoadedAtMs = Date.now()
-        } finally {
-          this.#revokedLoading = undefined
-        }
-      })()
-      // One query per reload interval, shared by the requests that arrive meanwhile; a failing
-      // database does not block (the last known set is kept).
-      await this.#revokedLoading
-    }
-    return this.#revoked.has(clientId)
+    return await this.#revokedClients?.isRevoked(clientId) ?? false
   }
 }

@@ -5,9 +5,12 @@
 // Redis down never fails a request: every operation is bounded by a short command timeout, and on
 // any Redis error the call falls back to the in-process cache (so idempotency and rate limits hold
 // per instance meanwhile, and balances are read from the stores). `rewards_api_redis_up` and
-// `rewards_api_cache_fallbacks_total` say so in the metrics; the log says so once per outage.
+// `rewards_api_cache_fallbacks_total` say so in the metrics; the log says so once per outage
+// (through lib/dependency-health.ts under `rewards start`: the `dependency.down` / `dependency.up`
+// lines and rewards_dependency_up{dependency="redis"}).
 import { Redis } from 'ioredis'
 import { Counter, Gauge, type Registry } from 'prom-client'
+import type { DependencyHealth } from '../../lib/dependency-health.ts'
 import type { Logger } from '../../lib/logger.ts'
 
 export interface SharedCache {
@@ -78,6 +81,8 @@ export interface RedisCacheOptions {
   readonly url: string
   readonly registry: Registry
   readonly logger?: Logger
+  /** Where outages are reported (and logged); absent: logged here. */
+  readonly health?: DependencyHealth
   /** Bound on each command; default 100 ms. */
   readonly commandTimeoutMs?: number
   /** Prefix of every key; default 'rewards:'. */
@@ -100,11 +105,13 @@ export class RedisCache implements SharedCache {
   readonly #fallback = new MemoryCache({ maxEntries: 10_000 })
   readonly #metrics: { up: Gauge, fallbacks: Counter<'operation'> }
   readonly #logger: Logger | undefined
+  readonly #health: DependencyHealth | undefined
   #healthy = true
 
   constructor (options: RedisCacheOptions) {
     this.#metrics = metrics(options.registry)
     this.#logger = options.logger
+    this.#health = options.health
     this.#redis = new Redis(options.url, {
       keyPrefix: options.keyPrefix ?? 'rewards:',
       commandTimeout: options.commandTimeoutMs ?? 100,
@@ -122,17 +129,19 @@ export class RedisCache implements SharedCache {
 
   #markDown (why: string): void {
     this.#metrics.up.set(0)
+    this.#health?.markDown('redis', why)
     if (this.#healthy) {
       this.#healthy = false
-      this.#logger?.warn({ reason: why }, 'Redis unavailable: caching, idempotency keys and rate limits fall back to this instance')
+      if (this.#health === undefined) this.#logger?.warn({ reason: why }, 'Redis unavailable: caching, idempotency keys and rate limits fall back to this instance')
     }
   }
 
   #markUp (): void {
     this.#metrics.up.set(1)
+    this.#health?.markUp('redis')
     if (!this.#healthy) {
       this.#healthy = true
-      this.#logger?.info('Redis available again')
+      if (this.#health === undefined) this.#logger?.info('Redis available again')
     }
   }
 
@@ -185,8 +194,8 @@ export class RedisCache implements SharedCache {
   }
 }
 
-export function openSharedCache (options: { redisUrl: string | null, registry: Registry, logger?: Logger }): SharedCache {
+export function openSharedCache (options: { redisUrl: string | null, registry: Registry, logger?: Logger, health?: DependencyHealth }): SharedCache {
   return options.redisUrl === null
     ? new MemoryCache()
-    : new RedisCache({ url: options.redisUrl, registry: options.registry, ...(options.logger !== undefined ? { logger: options.logger } : {}) })
+    : new RedisCache({ url: options.redisUrl, registry: options.registry, ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.health !== undefined ? { health: options.health } : {}) })
 }

@@ -4,7 +4,11 @@
 //   GET /health/live    200 while the process runs (the event loop answers) and every liveness
 //                       check passes (processor role: a stream thread runs); 503 otherwise
 //   GET /health/ready   200 when every role is ready (stream application RUNNING and every local
-//                       store READY); 503 otherwise, and from the moment shutdown begins
+//                       store READY) and every required dependency is up (Kafka); 503 otherwise,
+//                       and from the moment shutdown begins. The body has a check per role and per
+//                       dependency (kafka, database, redis) and lists the degraded ones: a database
+//                       or Redis outage leaves the instance ready but degraded
+//                       (docs/runbooks/dependency-outage.md)
 //   GET /metrics        Prometheus text: the engine's metrics, HTTP metrics, process metrics
 //   GET /v1/topology    { description, text, mermaid }; ?format=text|mermaid for the plain text
 import type { FastifyPluginAsync } from 'fastify'
@@ -44,13 +48,13 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app, optio
 
     app.get('/health/ready', async (_request, reply) => {
       const report = options.readiness.report()
-      if (report.ready) return { status: 'ready', checks: report.checks }
+      if (report.ready) return { status: 'ready', degraded: report.degraded, checks: report.checks }
       const why = report.shuttingDown
         ? 'shutting down'
         : Object.entries(report.checks).filter(([, c]) => !c.ready).map(([name, c]) => `${name}: ${c.detail}`).join('; ') || 'nothing to serve'
       void reply.header('retry-after', String(RETRY_AFTER_SECONDS))
       // The one error shape, with the checks beside it for operators.
-      return sendError(reply, { status: 503, body: { error: { code: HTTP_CODES.NOT_READY, message: `not ready: ${why}`, details: { shuttingDown: report.shuttingDown, checks: report.checks } } } })
+      return sendError(reply, { status: 503, body: { error: { code: HTTP_CODES.NOT_READY, message: `not ready: ${why}`, details: { shuttingDown: report.shuttingDown, degraded: report.degraded, checks: report.checks } } } })
     })
   }
 

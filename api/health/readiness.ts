@@ -1,11 +1,15 @@
 // Readiness of the process: a set of named checks (one per running role) and a shutdown flag that
 // turns readiness false at once when shutdown begins (SPEC §8: "readiness goes false before
-// shutdown"), before anything is closed.
+// shutdown"), before anything is closed. A check may be ready but degraded (a dependency whose
+// outage this instance rides out, e.g. PostgreSQL or Redis: docs/runbooks/dependency-outage.md):
+// it stays ready and the report names it.
 
 export interface CheckResult {
   readonly ready: boolean
   /** Why not (or what is ready), for the /health/ready body and logs. */
   readonly detail: string
+  /** Ready, but working with less than it should (a dependency is down). */
+  readonly degraded?: boolean
 }
 
 export type ReadinessCheck = () => CheckResult
@@ -14,6 +18,8 @@ export interface ReadinessReport {
   readonly ready: boolean
   readonly shuttingDown: boolean
   readonly checks: Record<string, CheckResult>
+  /** Names of the checks that are degraded. */
+  readonly degraded: string[]
 }
 
 export class Readiness {
@@ -48,6 +54,7 @@ export class Readiness {
     }
     const results = Object.values(checks)
     const ready = !this.#shuttingDown && results.length > 0 && results.every(r => r.ready)
-    return { ready, shuttingDown: this.#shuttingDown, checks }
+    const degraded = Object.entries(checks).filter(([, c]) => c.degraded === true).map(([name]) => name)
+    return { ready, shuttingDown: this.#shuttingDown, checks, degraded }
   }
 }

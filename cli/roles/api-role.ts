@@ -17,7 +17,7 @@ import type { Role, RoleContext } from './role.ts'
 
 export function apiRole (ctx: RoleContext): Role {
   const logger = ctx.logger.child({ role: 'api' })
-  const services = apiServicesFor(ctx.server, { config: ctx.config, registry: ctx.registry, logger, advertisedAddress: ctx.advertisedAddress })
+  const services = apiServicesFor(ctx.server, { config: ctx.config, registry: ctx.registry, logger, advertisedAddress: ctx.advertisedAddress, dependencies: ctx.dependencies })
   let producer: Promise<LogProducer> | undefined
   let reportsDb: Database | undefined
   let ready = false

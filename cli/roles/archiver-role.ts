@@ -1,9 +1,11 @@
 // The archiver role: applies the archive's schema migrations, then runs the archiver
 // (processors/archive) on the process's log connection, writing every record of the platform
 // topics to PostgreSQL (REWARDS_DATABASE_URL) or, unset, to the embedded PostgreSQL (PGlite) in
-// <dataDir>/pg. Ready once migrated and in its consumer group; PostgreSQL being down later does
-// not make the instance unready (the archiver buffers, backs off and catches up), it shows in the
-// readiness detail and in rewards_archive_circuit_state / rewards_archive_lag_records.
+// <dataDir>/pg. Ready once migrated and in its consumer group. PostgreSQL does not have to be up:
+// unreachable at start, the role waits for it (migrations, then archiving, start when it can be
+// reached; meanwhile the instance is ready, degraded); down later, the archiver buffers, backs off
+// and catches up. Both show in the readiness detail and in rewards_archive_circuit_state /
+// rewards_archive_lag_records (docs/runbooks/dependency-outage.md).
 import { shareArchiveDatabase } from '../../api/archive-access.ts'
 import type { Database } from '../../lib/db/database.ts'
 import type { Archiver } from '../../processors/archive/archiver.ts'
@@ -18,40 +20,64 @@ export function archiverRole (ctx: RoleContext): Role {
   // The api role's reports read the same archive (embedded: this very PGlite handle).
   shareArchiveDatabase(ctx.server, () => (migrated && !closing ? db : undefined))
 
+  let waitingForDatabase = false
+  const abandon = new AbortController()
+  let running: Promise<void> | undefined
+
   ctx.readiness.add('archiver', () => {
+    if (waitingForDatabase) {
+      // Known down: ready, degraded (the records wait in Kafka). Otherwise the migrations run.
+      return ctx.dependencies.status('database')?.state === 'down'
+        ? { ready: true, degraded: true, detail: 'waiting for PostgreSQL: migrations and archiving start when it can be reached (records wait in Kafka)' }
+        : { ready: false, detail: 'starting (migrations, group join)' }
+    }
     if (archiver === undefined) return { ready: false, detail: 'starting (migrations, group join)' }
     if (!archiver.joined()) return { ready: false, detail: 'joining the archiver consumer group' }
-    return { ready: true, detail: `archiving; PostgreSQL circuit ${archiver.breakerState()}, lag ${archiver.lagRecords()} record(s)` }
+    const breaker = archiver.breakerState()
+    return { ready: true, ...(breaker !== 'CLOSED' ? { degraded: true } : {}), detail: `archiving; PostgreSQL circuit ${breaker}, lag ${archiver.lagRecords()} record(s)` }
   })
 
   return {
     name: 'archiver',
     async start (): Promise<void> {
       const { config } = ctx
-      const [{ acquireDatabase }, { migrate, migrationMessage }, { startArchiver }, { ensurePlatformTopics }] = await Promise.all([
-        import('../../lib/db/shared-database.ts'), import('../../lib/db/migrate.ts'), import('../../processors/archive/archiver.ts'), import('../../lib/platform-topics.ts')
+      const [{ acquireDatabase, databaseLocation }, { migrateWhenReachable }, { startArchiver }, { ensurePlatformTopics }] = await Promise.all([
+        import('../../lib/db/shared-database.ts'), import('../../lib/db/migrate-when-reachable.ts'), import('../../processors/archive/archiver.ts'), import('../../lib/platform-topics.ts')
       ])
       // The process's one handle (shared with the token server's tables in the same database).
-      db = await acquireDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
-      const outcome = await migrate(db)
-      migrated = true
-      logger.info({ applied: outcome.applied.map(m => m.version), database: db.kind }, migrationMessage(outcome))
-      const log = await ctx.log()
-      if (closing) return
-      if (ctx.createTopics) await ensurePlatformTopics(log, config)
-      archiver = startArchiver({
-        log,
-        db,
-        topics: ctx.platform.topics,
-        applicationId: config.applicationId,
-        registry: ctx.registry,
-        logger,
-        onFatal: error => ctx.fatal(error)
+      const location = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir }
+      const opened = db = await acquireDatabase(location)
+      const schema = migrateWhenReachable(opened, { location: databaseLocation(location), logger, signal: abandon.signal })
+      const archive = async (): Promise<void> => {
+        await schema
+        migrated = true
+        waitingForDatabase = false
+        const log = await ctx.log()
+        if (closing) return
+        if (ctx.createTopics) await ensurePlatformTopics(log, config)
+        archiver = startArchiver({
+          log,
+          db: opened,
+          topics: ctx.platform.topics,
+          applicationId: config.applicationId,
+          registry: ctx.registry,
+          logger,
+          onFatal: error => ctx.fatal(error)
+        })
+        logger.info({ group: `${config.applicationId}-archiver`, database: opened.kind }, `archiver started (group ${config.applicationId}-archiver, ${opened.kind === 'pglite' ? `embedded PostgreSQL in ${config.pgDir}` : 'PostgreSQL'})`)
+      }
+      // The embedded database is always there; PostgreSQL may not be: the other roles start
+      // meanwhile, and the archiver starts when the migrations could run.
+      if (opened.kind === 'pglite') return await archive()
+      waitingForDatabase = true
+      running = archive().catch(error => {
+        if (!closing) ctx.fatal(error)
       })
-      logger.info({ group: `${config.applicationId}-archiver`, database: db.kind }, `archiver started (group ${config.applicationId}-archiver, ${db.kind === 'pglite' ? `embedded PostgreSQL in ${config.pgDir}` : 'PostgreSQL'})`)
     },
     async close (): Promise<void> {
       closing = true
+      abandon.abort()
+      await running
       try {
         await archiver?.close()
       } finally {

@@ -11,11 +11,17 @@ import type { Role, RoleContext } from './role.ts'
 
 export function authRole (ctx: RoleContext): Role {
   const logger = ctx.logger.child({ role: 'auth' })
-  const services = apiServicesFor(ctx.server, { config: ctx.config, registry: ctx.registry, logger, advertisedAddress: ctx.advertisedAddress })
+  const services = apiServicesFor(ctx.server, { config: ctx.config, registry: ctx.registry, logger, advertisedAddress: ctx.advertisedAddress, dependencies: ctx.dependencies })
   let ready = false
   const adminToken = newAdminToken()
   let announced = false
-  ctx.readiness.add('auth', () => ready ? { ready: true, detail: 'issuing tokens' } : { ready: false, detail: 'opening the client store' })
+  let closing = false
+  ctx.readiness.add('auth', () => {
+    if (!ready) return { ready: false, detail: 'opening the client store' }
+    // PostgreSQL down: tokens cannot be issued (503 DATABASE_UNAVAILABLE); the instance stays ready.
+    if (ctx.dependencies.status('database')?.state === 'down') return { ready: true, degraded: true, detail: 'cannot issue tokens while PostgreSQL is down (503 DATABASE_UNAVAILABLE)' }
+    return { ready: true, detail: 'issuing tokens' }
+  })
   void ctx.server.register(async scope => {
     const { settings, tokenServer, cache } = await services
     if (tokenServer === undefined) {
@@ -36,16 +42,30 @@ export function authRole (ctx: RoleContext): Role {
   return {
     name: 'auth',
     async start (): Promise<void> {
-      const { tokenServer } = await services
-      // The first signing key is created now rather than on the first token request.
-      await tokenServer?.keys.publicJwks()
-      if (tokenServer !== undefined && (await services).db?.kind === 'pglite') {
+      const { tokenServer, schemaReady, db } = await services
+      // What waiting cannot fix (wrong password, a failing migration) stops the process.
+      schemaReady.catch(error => { if (!closing) ctx.fatal(error) })
+      // The first signing key is created now rather than on the first token request: at once on
+      // the embedded database; with PostgreSQL as soon as its schema is there (it may be down now:
+      // the API starts anyway and token requests answer 503 until it is up).
+      const firstKey = schemaReady.then(async () => { await tokenServer?.keys.publicJwks() })
+      if (db?.kind === 'pglite') {
+        await firstKey
+      } else {
+        firstKey.catch(error => { if (!closing) logger.warn({ err: error }, `no signing key yet: ${(error as Error).message}`) })
+        let timer: NodeJS.Timeout | undefined
+        const reachable = await Promise.race([firstKey.then(() => true, () => false), new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), 3_000) })])
+        clearTimeout(timer)
+        if (!reachable) logger.warn('PostgreSQL is not reachable: the token server starts without it and answers 503 DATABASE_UNAVAILABLE until it is')
+      }
+      if (tokenServer !== undefined && db?.kind === 'pglite') {
         writeAdminRunFile(ctx.config.dataDir, { pid: process.pid, url: adminUrl(ctx.advertisedAddress()), token: adminToken })
         announced = true
       }
       ready = true
     },
     async close (): Promise<void> {
+      closing = true
       ready = false
       if (announced) removeAdminRunFile(ctx.config.dataDir)
     }

@@ -25,7 +25,7 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
   let starting: Promise<void> | undefined
   const logger = ctx.logger.child({ role: 'processor' })
   // Interactive queries: internal routes for queries forwarded by other instances (api/).
-  const api = apiServicesFor(ctx.server, { config: ctx.config, registry: ctx.registry, logger, advertisedAddress: ctx.advertisedAddress })
+  const api = apiServicesFor(ctx.server, { config: ctx.config, registry: ctx.registry, logger, advertisedAddress: ctx.advertisedAddress, dependencies: ctx.dependencies })
   registerStreamsQueries(ctx.server, () => app, () => api)
 
   ctx.readiness.add('processor', () => {

@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client'
 import type { Liveness } from '../../api/health/liveness.ts'
 import type { Readiness } from '../../api/health/readiness.ts'
 import type { RewardsConfig } from '../../lib/config.ts'
+import type { DependencyHealth } from '../../lib/dependency-health.ts'
 import type { Logger } from '../../lib/logger.ts'
 import type { Log } from '../../log/log-port.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
@@ -34,6 +35,9 @@ export interface RoleContext {
   readonly readiness: Readiness
   /** /health/live fails while a check fails: a role adds one for what must keep running. */
   readonly liveness: Liveness
+  /** Kafka, PostgreSQL and Redis as this process sees them (cli/dependency-monitor.ts): roles
+   *  read it for their readiness detail and report what they see themselves (Redis). */
+  readonly dependencies: DependencyHealth
   /** The main HTTP server, not yet listening during setup: register plugins on it then. */
   readonly server: FastifyInstance
   readonly platform: RewardsPlatform

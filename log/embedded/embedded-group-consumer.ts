@@ -1,7 +1,9 @@
 // A group consumer of the embedded log. Everything happens inside poll(), as in the Java
 // consumer: join the group, and on a rebalance await onPartitionsRevoked (eager: all partitions)
 // before rejoining, then onPartitionsAssigned with the new assignment before any record of it is
-// returned. Positions start at the group's committed offset, or at the log start. A poll() that
+// returned. Positions start at the group's committed offset or, without a valid one (none, or
+// beyond the partition's end: the log was replaced), where the reset policy says (earliest by
+// default, latest, or none: fail); a reset of a committed offset is reported (onReset). A poll() that
 // has to (re)join the group returns only once the rebalance completed, whatever maxWaitMs.
 import { RewardsError } from '../../lib/errors.ts'
 import type {
@@ -136,11 +138,25 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
       }
       this.#generationId = view.generationId
       this.#assignment = view.assignment.map(tp => ({ ...tp }))
-      for (const tp of this.#assignment) {
-        this.#positions.set(tp, this.#context.storage.committedOffset(groupId, tp) ?? 0n)
-      }
+      for (const tp of this.#assignment) this.#positions.set(tp, this.#startPosition(tp))
       await listener.onPartitionsAssigned(this.#assignment.map(tp => ({ ...tp })), view.userData)
     }
+  }
+
+  /** The committed offset, or where the reset policy says (the embedded log has no retention:
+   *  it always starts at 0, so only an offset beyond the end is out of range). */
+  #startPosition (tp: TopicPartition): bigint {
+    const { groupId, offsetReset } = this.#options
+    const committed = this.#context.storage.committedOffset(groupId, tp)
+    const end = this.#context.storage.endOffset(tp) ?? 0n
+    if (committed !== undefined && committed <= end) return committed
+    const policy = offsetReset?.policy ?? 'earliest'
+    if (policy === 'none') {
+      throw new RewardsError('LOG_OFFSET_OUT_OF_RANGE', `group ${groupId} ${committed === undefined ? 'has no committed offset' : `is at offset ${committed}, beyond the end ${end},`} on ${tp.topic}-${tp.partition} and the offset reset policy is none (REWARDS_AUTO_OFFSET_RESET)`)
+    }
+    const to = policy === 'latest' ? end : 0n
+    if (committed !== undefined) offsetReset?.onReset?.({ groupId, topic: tp.topic, partition: tp.partition, policy, from: committed, to })
+    return to
   }
 
   #dropAssignment (): TopicPartition[] {

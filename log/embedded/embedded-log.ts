@@ -2,7 +2,7 @@
 // file), with its group coordinator in memory. It owns every client it creates and closes them
 // before the database.
 import { RewardsError } from '../../lib/errors.ts'
-import type { GroupConsumer, GroupConsumerOptions, Log, LogAdmin, LogProducer, PartitionReader, ProducerOptions, TopicPartition } from '../log-port.ts'
+import type { GroupConsumer, GroupConsumerOptions, Log, LogAdmin, LogProducer, OffsetResetOptions, PartitionReader, ProducerOptions, TopicPartition } from '../log-port.ts'
 import { AppendNotifier } from './append-notifier.ts'
 import { EmbeddedAdmin } from './embedded-admin.ts'
 import { EmbeddedGroupConsumer } from './embedded-group-consumer.ts'
@@ -17,6 +17,7 @@ export class EmbeddedLog implements Log {
   readonly kind = 'embedded'
   readonly admin: LogAdmin
   readonly #dir: string
+  readonly #offsetReset: OffsetResetOptions | undefined
   readonly #db: RocksDatabase
   readonly #storage: LogStorage
   readonly #coordinator: GroupCoordinator
@@ -28,7 +29,8 @@ export class EmbeddedLog implements Log {
   readonly #producers = new Set<EmbeddedProducer>()
   #closing: Promise<void> | undefined
 
-  constructor (dir: string, db: RocksDatabase, storage: LogStorage, options: { minDirtyRecords?: number } = {}) {
+  constructor (dir: string, db: RocksDatabase, storage: LogStorage, options: { minDirtyRecords?: number, offsetReset?: OffsetResetOptions } = {}) {
+    this.#offsetReset = options.offsetReset
     this.#dir = dir
     this.#db = db
     this.#storage = storage
@@ -48,7 +50,7 @@ export class EmbeddedLog implements Log {
       coordinator: this.#coordinator,
       notifier: this.#notifier,
       onClose: c => { this.#consumers.delete(c) }
-    }, options)
+    }, { ...options, offsetReset: { ...this.#offsetReset, ...options.offsetReset } })
     this.#consumers.add(consumer)
     return consumer
   }

@@ -6,6 +6,7 @@ import { RewardsError } from '../../lib/errors.ts'
 import { EmbeddedLog } from './embedded-log.ts'
 import { LogStorage } from './log-storage.ts'
 import { createRocksDatabase } from './rocks-database.ts'
+import type { OffsetResetOptions } from '../log-port.ts'
 
 export interface EmbeddedLogOptions {
   /** Directory of the log's RocksDB database; created when missing. One process at a time. */
@@ -13,6 +14,8 @@ export interface EmbeddedLogOptions {
   /** Compacted topics: compact a partition once this many records were appended to it since the
    *  last compaction (and at least as many as that one left). Default 10,000. */
   readonly compactionMinDirtyRecords?: number
+  /** Default reset policy and listener of every group consumer (a consumer's own options win). */
+  readonly offsetReset?: OffsetResetOptions
 }
 
 export type { EmbeddedLog }
@@ -38,7 +41,10 @@ export async function openEmbeddedLog (options: EmbeddedLogOptions): Promise<Emb
   }
   try {
     const storage = await LogStorage.load(db)
-    return new EmbeddedLog(dir, db, storage, options.compactionMinDirtyRecords === undefined ? {} : { minDirtyRecords: options.compactionMinDirtyRecords })
+    return new EmbeddedLog(dir, db, storage, {
+      ...(options.compactionMinDirtyRecords === undefined ? {} : { minDirtyRecords: options.compactionMinDirtyRecords }),
+      ...(options.offsetReset === undefined ? {} : { offsetReset: options.offsetReset })
+    })
   } catch (error) {
     await db.close().catch(() => {})
     throw new RewardsError('LOG_CONNECTION', `Cannot load the embedded log in ${dir}: ${(error as Error).message}`, { cause: error, details: { dir } })

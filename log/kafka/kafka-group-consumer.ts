@@ -12,7 +12,9 @@
 //   polls; a heartbeat answering REBALANCE_IN_PROGRESS marks the member for rejoin at the next
 //   poll, one answering ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID marks its
 //   partitions lost (onPartitionsLost, no commit);
-// - positions start at the committed offset (OffsetFetch with require_stable) or the earliest.
+// - positions start at the committed offset (OffsetFetch with require_stable) or, without one,
+//   where the reset policy says (auto.offset.reset: earliest by default, latest, or none: fail);
+//   a position found out of range by a fetch is reset the same way and reported (onReset).
 import { encodeConsumerProtocolAssignment, encodeConsumerProtocolSubscription, decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV9, syncGroupV5 } from '@platformatic/kafka'
 import type { ConnectionPool } from '@platformatic/kafka'
 import { RewardsError } from '../../lib/errors.ts'
@@ -302,7 +304,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
     for (const c of committed) this.#positions.set(partitionKey(c), c.offset)
     const missing = this.#assignment.filter(tp => !this.#positions.has(partitionKey(tp)))
     if (missing.length > 0) {
-      for (const o of await this.#admin.listOffsets(missing, 'earliest')) this.#positions.set(partitionKey(o), o.offset)
+      const policy = this.#resetPolicy()
+      if (policy === 'none') throw this.#noValidOffset(missing, 'has no committed offset')
+      for (const o of await this.#admin.listOffsets(missing, policy)) this.#positions.set(partitionKey(o), o.offset)
     }
   }
 
@@ -411,9 +415,26 @@ export class KafkaGroupConsumer implements GroupConsumer {
       else this.#positions.set(key, result.nextOffset)
     }
     if (outOfRange.length > 0) {
-      // auto.offset.reset = earliest
-      for (const o of await this.#admin.listOffsets(outOfRange, 'earliest')) this.#positions.set(partitionKey(o), o.offset)
+      // auto.offset.reset: never silent (the listener logs and counts every reset).
+      const policy = this.#resetPolicy()
+      if (policy === 'none') throw this.#noValidOffset(outOfRange, 'is at an offset out of range')
+      for (const o of await this.#admin.listOffsets(outOfRange, policy)) {
+        const key = partitionKey(o)
+        // Moved meanwhile (a seek, a new assignment): that position stands.
+        if (this.#positions.get(key) !== requested.get(key)) continue
+        this.#positions.set(key, o.offset)
+        this.#options.offsetReset?.onReset?.({ groupId: this.#options.groupId, topic: o.topic, partition: o.partition, policy, from: requested.get(key)!, to: o.offset })
+      }
     }
+  }
+
+  #resetPolicy (): 'earliest' | 'latest' | 'none' {
+    return this.#options.offsetReset?.policy ?? 'earliest'
+  }
+
+  #noValidOffset (partitions: TopicPartition[], what: string): RewardsError {
+    const names = partitions.map(tp => `${tp.topic}-${tp.partition}`).join(', ')
+    return new RewardsError('LOG_OFFSET_OUT_OF_RANGE', `group ${this.#options.groupId} ${what} on ${names} and the offset reset policy is none (REWARDS_AUTO_OFFSET_RESET): set the group's offsets (rewards reprocess / kafka-consumer-groups --reset-offsets) or choose earliest or latest`)
   }
 
   /** Up to maxPollRecords buffered records of assigned, unpaused partitions (rotating the first

@@ -1,7 +1,7 @@
 // The Log port on Apache Kafka (@platformatic/kafka). One KafkaClient (metadata, coordinators,
 // connection pools) shared by the admin, producers, group consumers and partition readers it
 // creates; close() closes them all.
-import type { GroupConsumer, GroupConsumerOptions, Log, LogProducer, PartitionReader, ProducerOptions } from '../log-port.ts'
+import type { GroupConsumer, GroupConsumerOptions, Log, LogProducer, OffsetResetOptions, PartitionReader, ProducerOptions } from '../log-port.ts'
 import { KafkaAdmin } from './kafka-admin.ts'
 import { KafkaClient } from './kafka-client.ts'
 import type { KafkaSecurity } from './kafka-client.ts'
@@ -16,6 +16,8 @@ export interface KafkaLogOptions {
   readonly connectTimeoutMs?: number
   /** SASL / TLS for every connection; absent: plaintext. */
   readonly security?: KafkaSecurity
+  /** Default reset policy and listener of every group consumer (a consumer's own options win). */
+  readonly offsetReset?: OffsetResetOptions
 }
 
 export class KafkaLog implements Log {
@@ -23,14 +25,17 @@ export class KafkaLog implements Log {
   readonly admin: KafkaAdmin
   readonly #client: KafkaClient
   readonly #owned = new Set<{ close (): Promise<void> }>()
+  readonly #offsetReset: OffsetResetOptions | undefined
 
   constructor (options: KafkaLogOptions) {
+    this.#offsetReset = options.offsetReset
     this.#client = new KafkaClient(options)
     this.admin = new KafkaAdmin(this.#client)
   }
 
   createGroupConsumer (options: GroupConsumerOptions): GroupConsumer {
-    return this.#own(new KafkaGroupConsumer(this.#client, this.admin, options))
+    const offsetReset = { ...this.#offsetReset, ...options.offsetReset }
+    return this.#own(new KafkaGroupConsumer(this.#client, this.admin, { ...options, offsetReset }))
   }
 
   createPartitionReader (options: { clientId: string }): PartitionReader {

@@ -34,7 +34,7 @@ t.test('liveness, readiness checks, and readiness false once shutdown begins', a
   ready = true
   response = await app.inject('/health/ready')
   t.equal(response.statusCode, 200)
-  t.same(response.json(), { status: 'ready', checks: { processor: { ready: true, detail: 'RUNNING' } } })
+  t.same(response.json(), { status: 'ready', degraded: [], checks: { processor: { ready: true, detail: 'RUNNING' } } })
 
   readiness.markShuttingDown()
   response = await app.inject('/health/ready')
