@@ -15,10 +15,13 @@ import type { Logger } from '../lib/logger.ts'
 import { installHttpTracing } from '../lib/tracing/http-tracing.ts'
 import { installErrorHandling } from './http-errors.ts'
 import { opsRoutes, type TopologyView } from './health/ops-routes.ts'
+import type { Liveness } from './health/liveness.ts'
 import type { Readiness } from './health/readiness.ts'
 
 export interface OpsServerDeps {
   readonly readiness: Readiness
+  /** /health/live fails while one of these fails (default: none). */
+  readonly liveness?: Liveness
   /** Metrics served by /metrics; the HTTP histogram is registered on it too. */
   readonly registry: Registry
   readonly logger?: Logger
@@ -81,6 +84,7 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
 
   void app.register(opsRoutes, {
     readiness: deps.readiness,
+    ...(deps.liveness !== undefined ? { liveness: deps.liveness } : {}),
     registry: deps.registry,
     ...(deps.topology !== undefined ? { topology: deps.topology } : {}),
     health: deps.serveHealth !== false,

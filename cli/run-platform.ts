@@ -2,6 +2,7 @@
 // the shutdown sequence. Loaded only when `start` runs.
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Registry } from 'prom-client'
+import { Liveness } from '../api/health/liveness.ts'
 import { Readiness } from '../api/health/readiness.ts'
 import { buildServer } from '../api/ops-server.ts'
 import { safeConfigSummary } from '../lib/config.ts'
@@ -63,13 +64,14 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const readiness = new Readiness()
+  const liveness = new Liveness()
   // Explicitly requested roles that do not exist keep the instance not ready: it cannot serve them.
   if (options.requested !== 'all') {
     for (const name of unavailable) readiness.add(name, () => ({ ready: false, detail: 'role not available in this build' }))
   }
   // Kafka, PostgreSQL and Redis: outages logged, counted and shown by /health/ready.
   const dependencies = new DependencyHealth({ registry, logger })
-  const server = buildServer({ readiness, registry, logger, topology: () => platform.view, serveMetrics: config.metricsPort === null })
+  const server = buildServer({ readiness, liveness, registry, logger, topology: () => platform.view, serveMetrics: config.metricsPort === null })
   const metricsServer: FastifyInstance | null = config.metricsPort === null
     ? null
     : buildServer({ readiness, registry, logger: logger.child({ listener: 'metrics' }), serveHealth: false })
@@ -145,6 +147,7 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     logger,
     registry,
     readiness,
+    liveness,
     dependencies,
     server,
     platform,

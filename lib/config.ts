@@ -27,6 +27,9 @@ export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
 
 export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = Object.freeze(['exactly_once_v2', 'at_least_once'])
+/** What the processor does when its stream thread dies (docs/engine.md "Faults and recovery"). */
+export type StreamErrorPolicy = 'replace-thread' | 'shutdown-instance'
+export const STREAM_ERROR_POLICIES: readonly StreamErrorPolicy[] = Object.freeze(['replace-thread', 'shutdown-instance'])
 /** Kafka's auto.offset.reset values (log/log-port.ts OffsetResetPolicy). */
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none'
 export const AUTO_OFFSET_RESETS: readonly AutoOffsetReset[] = Object.freeze(['earliest', 'latest', 'none'])
@@ -67,6 +70,9 @@ export interface RewardsConfig {
   readonly httpPort: number
   readonly applicationId: string
   readonly processingGuarantee: ProcessingGuarantee
+  /** replace-thread: a stream thread that dies is replaced (at most 5 times in 10 minutes, then as
+   *  shutdown-instance); shutdown-instance: the process shuts down and exits 1. */
+  readonly onStreamError: StreamErrorPolicy
   /** Where a consumer group starts on a partition without a valid committed offset (none, or out
    *  of the log's range): Kafka's auto.offset.reset; 'none' stops with LOG_OFFSET_OUT_OF_RANGE. */
   readonly autoOffsetReset: AutoOffsetReset
@@ -106,7 +112,7 @@ export interface RewardsConfig {
 
 export type SettingKey =
   | 'kafkaBrokers' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaTls' | 'kafkaTlsCaFile' | 'databaseUrl' | 'redisUrl' | 'dataDir' | 'httpHost' | 'httpPort' | 'applicationId'
-  | 'processingGuarantee' | 'autoOffsetReset' | 'partitions' | 'logLevel' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
+  | 'processingGuarantee' | 'onStreamError' | 'autoOffsetReset' | 'partitions' | 'logLevel' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
   | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'notificationsFile'
 
 export interface SettingSpec {
@@ -138,6 +144,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'httpPort', env: 'REWARDS_HTTP_PORT', flag: 'http-port', valueName: 'port', description: 'HTTP listen port (0: any free port)', defaultText: '8080' },
   { key: 'applicationId', env: 'REWARDS_APPLICATION_ID', flag: 'application-id', valueName: 'id', description: 'consumer group, changelog prefix and transactional id prefix', defaultText: 'rewards' },
   { key: 'processingGuarantee', env: 'REWARDS_PROCESSING_GUARANTEE', flag: 'processing-guarantee', valueName: 'guarantee', description: 'exactly_once_v2 or at_least_once', defaultText: 'exactly_once_v2' },
+  { key: 'onStreamError', env: 'REWARDS_ON_STREAM_ERROR', flag: 'on-stream-error', valueName: 'policy', description: 'when the stream thread dies: replace-thread (at most 5 times in 10 minutes) or shutdown-instance (exit 1)', defaultText: 'replace-thread' },
   { key: 'autoOffsetReset', env: 'REWARDS_AUTO_OFFSET_RESET', flag: 'auto-offset-reset', valueName: 'policy', description: 'where a consumer group starts without a valid committed offset (none, or out of range): earliest, latest or none (stop)', defaultText: 'earliest' },
   { key: 'partitions', env: 'REWARDS_PARTITIONS', flag: 'partitions', valueName: 'n', description: 'partitions of the topics it creates', defaultText: '12' },
   { key: 'logLevel', env: 'REWARDS_LOG_LEVEL', flag: 'log-level', valueName: 'level', description: `log level (${LOG_LEVELS.join(', ')})`, defaultText: 'info' },
@@ -157,6 +164,7 @@ export const DEFAULTS = Object.freeze({
   httpPort: 8080,
   applicationId: 'rewards',
   processingGuarantee: 'exactly_once_v2' as ProcessingGuarantee,
+  onStreamError: 'replace-thread' as StreamErrorPolicy,
   autoOffsetReset: 'earliest' as AutoOffsetReset,
   partitions: 12,
   logLevel: 'info' as LogLevel,
@@ -252,6 +260,9 @@ const PARSERS: Record<SettingKey, (raw: string, cwd: string) => Parsed> = {
   processingGuarantee: raw => (PROCESSING_GUARANTEES as readonly string[]).includes(raw)
     ? { ok: true, value: raw }
     : { ok: false, allowed: PROCESSING_GUARANTEES.join(' or ') },
+  onStreamError: raw => (STREAM_ERROR_POLICIES as readonly string[]).includes(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, allowed: STREAM_ERROR_POLICIES.join(' or ') },
   autoOffsetReset: raw => (AUTO_OFFSET_RESETS as readonly string[]).includes(raw)
     ? { ok: true, value: raw }
     : { ok: false, allowed: AUTO_OFFSET_RESETS.join(', ') },
@@ -356,6 +367,7 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     httpPort: (values.httpPort as number | undefined) ?? DEFAULTS.httpPort,
     applicationId: (values.applicationId as string | undefined) ?? DEFAULTS.applicationId,
     processingGuarantee: (values.processingGuarantee as ProcessingGuarantee | undefined) ?? DEFAULTS.processingGuarantee,
+    onStreamError: (values.onStreamError as StreamErrorPolicy | undefined) ?? DEFAULTS.onStreamError,
     autoOffsetReset: (values.autoOffsetReset as AutoOffsetReset | undefined) ?? DEFAULTS.autoOffsetReset,
     partitions: (values.partitions as number | undefined) ?? DEFAULTS.partitions,
     logLevel: (values.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
@@ -442,6 +454,7 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     httpPort: String(config.httpPort),
     applicationId: config.applicationId,
     processingGuarantee: config.processingGuarantee,
+    onStreamError: config.onStreamError,
     autoOffsetReset: config.autoOffsetReset,
     partitions: String(config.partitions),
     logLevel: config.logLevel,

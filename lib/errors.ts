@@ -19,6 +19,8 @@ export const ERRORS = {
   // Wrong credentials or mechanism, TLS expected but not used, an untrusted certificate: retrying
   // the same settings cannot help.
   LOG_SECURITY: { message: 'Kafka refused the connection\'s SASL or TLS settings', retriable: false },
+  // The broker's ACLs refuse an operation (topic, group, transactional id, cluster): fatal.
+  LOG_AUTHORIZATION: { message: 'Kafka refused an operation: not authorised', retriable: false },
   LOG_TOPIC_NOT_FOUND: { message: 'Topic does not exist', retriable: false },
   LOG_TOPIC_EXISTS: { message: 'Topic already exists', retriable: false },
   LOG_PRODUCER_FENCED: { message: 'Producer fenced by a newer instance (zombie)', retriable: false },
@@ -28,6 +30,10 @@ export const ERRORS = {
   // REWARDS_AUTO_OFFSET_RESET=none and a group has no valid position on a partition.
   LOG_OFFSET_OUT_OF_RANGE: { message: 'No valid committed offset and the reset policy is none', retriable: false },
   LOG_TRANSACTION_ABORTED: { message: 'Transaction aborted', retriable: true },
+  // The broker refused one record or one partition's batch (invalid timestamp, too large, corrupt):
+  // details.refused names the records (indexes into the batch). The producer must be replaced
+  // (its sequence numbers moved on), the rest can go through again without the refused records.
+  LOG_RECORD_REFUSED: { message: 'The broker refused a record', retriable: false },
   // The abort of a failed transaction failed too: it may yet commit or abort. The producer must be
   // replaced (a new one with the same transactional id completes or aborts it) and state read
   // again from what the log committed.

@@ -199,16 +199,35 @@ export interface ProducerOptions {
   readonly transactionTimeoutMs?: number
 }
 
+export interface SendOptions {
+  /** Records of these partitions go one per produce request: a refusal then names exactly one
+   *  record (a broker answers per partition batch; see LOG_RECORD_REFUSED below). */
+  readonly isolate?: readonly TopicPartition[]
+}
+
+/** Failures every backend reports the same way (docs/engine.md "Faults and recovery"):
+ *  - LOG_PRODUCER_FENCED: a newer producer or group generation exists, or the broker lost this
+ *    producer's sequence state; nothing of the transaction committed. Replace the producer.
+ *  - LOG_RECORD_REFUSED: the broker refused records themselves (timestamp out of range, too
+ *    large, corrupt). `details.refused` is `[{ index, topic, partition, code, message }]` (index
+ *    into the batch's records, partition as chosen by the producer); `details.exact` is false when the broker named only a partition batch, then every
+ *    record of it is listed (send them again with `isolate` to learn which). Nothing of the
+ *    transaction committed. Replace the producer.
+ *  - LOG_TRANSACTION_UNKNOWN: the transaction may or may not have committed. Replace the producer
+ *    and read the state again from the log.
+ *  - LOG_AUTHORIZATION: not allowed (ACLs). Fatal.
+ *  - LOG_TRANSACTION_ABORTED (transactional) / LOG_CONNECTION: aborted or not sent; retriable with
+ *    the same producer. */
 export interface LogProducer {
   /** Non-transactional producers: appends the records (acks=all, idempotent) and resolves when
    *  all are durable, in order per partition. Returns each record's partition and offset. */
-  send (records: ProducerRecord[]): Promise<PartitionOffset[]>
+  send (records: ProducerRecord[], options?: SendOptions): Promise<PartitionOffset[]>
   /** Transactional producers: in one transaction, appends the records and (if given) commits
    *  the consumer offsets for the group member; all or nothing. Rejects with
    *  LOG_PRODUCER_FENCED if a newer producer with the same id exists, or if the group
    *  generation is stale; the caller must then close this producer. Other failures abort the
    *  transaction and reject with LOG_TRANSACTION_ABORTED. */
-  commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] } }): Promise<PartitionOffset[]>
+  commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] }, isolate?: readonly TopicPartition[] }): Promise<PartitionOffset[]>
   close (): Promise<void>
 }
 

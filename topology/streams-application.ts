@@ -4,10 +4,15 @@
 //
 //   CREATED -> REBALANCING <-> RUNNING -> PENDING_SHUTDOWN -> NOT_RUNNING
 //                     \__________\______________________________-> ERROR
+//
+// A stream thread that dies is replaced (REBALANCING again) or moves the application to ERROR,
+// as config.onStreamError says (Kafka Streams' StreamsUncaughtExceptionHandler); see
+// docs/engine.md "Faults and recovery".
+import { ExponentialBackoff } from 'cockatiel'
 import { Registry } from 'prom-client'
 import type { Log } from '../log/log-port.ts'
 import { partitionForKey } from '../log/murmur2-partitioner.ts'
-import { RewardsError } from '../lib/errors.ts'
+import { isRewardsError, RewardsError } from '../lib/errors.ts'
 import type { KeyValue, RangeOptions } from '../stores/key-value-store.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
 import type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-value-store.ts'
@@ -15,6 +20,8 @@ import { describeAsMermaid, describeAsText, describeTopology, type TopologyDescr
 import type { AssignmentInfo } from './runtime/co-partition-assignor.ts'
 import { EngineMetrics } from './runtime/engine-metrics.ts'
 import { changelogTopicName, taskIdToString } from './runtime/stream-task.ts'
+import type { RecoveryEvent } from './runtime/commit-recovery.ts'
+import type { ProductionExceptionHandler } from './runtime/production-exception-handler.ts'
 import { StreamThread, type CommitFailure, type TaskRestored } from './runtime/stream-thread.ts'
 import { resolveStreamsConfig, type StreamsConfig, type StreamsConfigInput } from './runtime/streams-config.ts'
 import type { Subtopology, Topology } from './topology.ts'
@@ -47,10 +54,18 @@ export interface StreamsApplicationOptions {
   /** Prometheus registry for the engine's metrics; default: a private one. */
   readonly registry?: Registry
   readonly clock?: () => number
+  /** Output records the broker refuses (invalid timestamp, too large): default FAIL. */
+  readonly productionExceptionHandler?: ProductionExceptionHandler
   /** The state directory, already locked by the caller (`rewards start` locks it before any log
    *  client exists); default: one for config.stateDir, locked by start(). Released by close(). */
   readonly stateDirectory?: StateDirectory
 }
+
+/** Errors no new thread can cure: the application goes ERROR whatever onStreamError says. */
+const INSTANCE_FATAL = ['LOG_AUTHORIZATION', 'LOG_SECURITY', 'LOG_TOPIC_NOT_FOUND', 'CONFIG_INVALID', 'TOPOLOGY_INVALID', 'STATE_DIR_LOCKED'] as const
+
+/** Between a thread's death and its replacement: 200 ms, doubling up to 30 s. */
+const replacementBackoff = new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 })
 
 export class StreamsApplication {
   readonly topology: Topology
@@ -63,6 +78,11 @@ export class StreamsApplication {
   readonly #listeners = new Set<StateListener>()
   readonly #restoreListeners = new Set<(restored: TaskRestored) => void>()
   readonly #commitFailureListeners = new Set<(failure: CommitFailure) => void>()
+  readonly #recoveryListeners = new Set<(event: RecoveryEvent) => void>()
+  readonly #productionExceptionHandler: ProductionExceptionHandler | undefined
+  /** When each replacement happened, within the current window. */
+  #replacements: number[] = []
+  #replacing: Promise<void> | undefined
   readonly #clock: () => number
   #state: ApplicationState = 'CREATED'
   #thread: StreamThread | undefined
@@ -78,6 +98,7 @@ export class StreamsApplication {
     this.registry = options.registry ?? new Registry()
     this.metrics = new EngineMetrics(this.registry)
     this.#clock = options.clock ?? Date.now
+    this.#productionExceptionHandler = options.productionExceptionHandler
     this.#subtopologies = topology.subtopologies()
     this.#stateDirectory = options.stateDirectory ?? new StateDirectory(this.config.stateDir, this.config.applicationId)
     if (this.#stateDirectory.appDir !== new StateDirectory(this.config.stateDir, this.config.applicationId).appDir) {
@@ -109,6 +130,19 @@ export class StreamsApplication {
     return () => this.#commitFailureListeners.delete(listener)
   }
 
+  /** Called for each recovery (task migrated or corrupted, producer replaced, refused record
+   *  replaced, stream thread replaced); the processor role logs each as one line. */
+  onRecovery (listener: (event: RecoveryEvent) => void): () => void {
+    this.#recoveryListeners.add(listener)
+    return () => this.#recoveryListeners.delete(listener)
+  }
+
+  /** A stream thread is running (or being started); false once it died and is not replaced, and
+   *  while a dead one waits for its replacement (liveness: /health/live). */
+  get streamThreadAlive (): boolean {
+    return this.#thread?.alive === true
+  }
+
   /** Resolves once the application is in `state` (rejects if it reaches ERROR or NOT_RUNNING first). */
   waitForState (state: ApplicationState, timeoutMs = 60_000): Promise<void> {
     if (this.#state === state) return Promise.resolve()
@@ -134,7 +168,17 @@ export class StreamsApplication {
       throw error
     }
     this.#transition('REBALANCING')
-    this.#thread = new StreamThread({
+    try {
+      await this.#startThread()
+    } catch (error) {
+      this.#stateDirectory.unlock()
+      this.#fail(error)
+      throw error
+    }
+  }
+
+  async #startThread (): Promise<void> {
+    const thread = new StreamThread({
       config: this.config,
       topology: this.topology,
       subtopologies: this.#subtopologies,
@@ -146,24 +190,48 @@ export class StreamsApplication {
       onAssignment: info => { this.#assignment = info },
       onRebalancing: () => { if (this.#state === 'RUNNING') this.#transition('REBALANCING') },
       onRunning: () => { if (this.#state === 'REBALANCING') this.#transition('RUNNING') },
-      onTaskRestored: restored => {
-        for (const l of this.#restoreListeners) {
-          try { l(restored) } catch { /* a listener's failure is its own */ }
-        }
-      },
-      onCommitFailed: failure => {
-        for (const l of this.#commitFailureListeners) {
-          try { l(failure) } catch { /* a listener's failure is its own */ }
-        }
-      }
+      onTaskRestored: restored => { notify(this.#restoreListeners, restored) },
+      onCommitFailed: failure => { notify(this.#commitFailureListeners, failure) },
+      onRecovery: event => { notify(this.#recoveryListeners, event) },
+      ...(this.#productionExceptionHandler === undefined ? {} : { productionExceptionHandler: this.#productionExceptionHandler })
     })
-    try {
-      await this.#thread.start(error => this.#fail(error))
-    } catch (error) {
-      this.#stateDirectory.unlock()
-      this.#fail(error)
-      throw error
+    this.#thread = thread
+    await thread.start(error => this.#threadDied(error))
+  }
+
+  /** The stream thread died (it closed its tasks dirty, its clients, and left the group). */
+  #threadDied (error: unknown): void {
+    if (this.#state === 'PENDING_SHUTDOWN' || this.#state === 'NOT_RUNNING' || this.#state === 'ERROR') return
+    const why = this.#whyNotReplace(error)
+    if (why !== null) {
+      this.#fail(new RewardsError(isRewardsError(error) ? error.code : 'PROCESSING_FAILED', `the stream thread died and is not replaced (${why}): ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+      return
     }
+    this.#replacements.push(this.#clock())
+    const replacements = this.#replacements.length
+    this.metrics.threadsReplaced.inc()
+    notify(this.#recoveryListeners, { event: 'stream-thread.replaced', replacements, error })
+    if (this.#state === 'RUNNING') this.#transition('REBALANCING')
+    let backoff = replacementBackoff.next()
+    for (let i = 1; i < replacements; i++) backoff = backoff.next(undefined)
+    this.#replacing = (async () => {
+      await new Promise(resolve => setTimeout(resolve, backoff.duration))
+      if (this.#state === 'PENDING_SHUTDOWN' || this.#state === 'NOT_RUNNING') return
+      // A start that fails (e.g. the broker is unreachable) counts as one more death.
+      await this.#startThread().catch(startError => { this.#threadDied(startError) })
+    })().finally(() => { this.#replacing = undefined })
+  }
+
+  /** null: replace the thread; else why not. */
+  #whyNotReplace (error: unknown): string | null {
+    if (INSTANCE_FATAL.some(code => isRewardsError(error, code))) return 'a new thread cannot cure it'
+    if (this.config.onStreamError === 'shutdown-instance') return 'on stream error: shutdown-instance'
+    const now = this.#clock()
+    this.#replacements = this.#replacements.filter(at => now - at < this.config.threadReplacementWindowMs)
+    if (this.#replacements.length >= this.config.maxThreadReplacements) {
+      return `${this.#replacements.length} replacements within ${Math.round(this.config.threadReplacementWindowMs / 1000)} s already`
+    }
+    return null
   }
 
   /** Graceful shutdown: readiness goes false first (PENDING_SHUTDOWN), then in-flight work is
@@ -172,6 +240,7 @@ export class StreamsApplication {
     if (this.#state === 'NOT_RUNNING' || this.#state === 'PENDING_SHUTDOWN') return
     this.#transition('PENDING_SHUTDOWN')
     try {
+      await this.#replacing
       await this.#thread?.stop()
     } finally {
       this.#stateDirectory.unlock()
@@ -300,5 +369,11 @@ export class StreamsApplication {
 
   #setMetricState (): void {
     for (const s of Object.keys(TRANSITIONS)) this.metrics.state.set({ state: s }, s === this.#state ? 1 : 0)
+  }
+}
+
+function notify<E> (listeners: ReadonlySet<(event: E) => void>, event: E): void {
+  for (const l of listeners) {
+    try { l(event) } catch { /* a listener's failure is its own */ }
   }
 }

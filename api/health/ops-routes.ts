@@ -1,7 +1,8 @@
 // Operations routes, as a Fastify plugin: liveness, readiness, Prometheus metrics and the
 // topology description. Registered by buildServer(); the public API's plugins sit beside it.
 //
-//   GET /health/live    200 while the process runs (the event loop answers)
+//   GET /health/live    200 while the process runs (the event loop answers) and every liveness
+//                       check passes (processor role: a stream thread runs); 503 otherwise
 //   GET /health/ready   200 when every role is ready (stream application RUNNING and every local
 //                       store READY) and every required dependency is up (Kafka); 503 otherwise,
 //                       and from the moment shutdown begins. The body has a check per role and per
@@ -14,6 +15,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { TopologyDescription } from '../../topology/describe.ts'
 import { HTTP_CODES, RETRY_AFTER_SECONDS, sendError } from '../http-errors.ts'
+import type { Liveness } from './liveness.ts'
 import type { Readiness } from './readiness.ts'
 
 export interface TopologyView {
@@ -24,6 +26,8 @@ export interface TopologyView {
 
 export interface OpsRoutesOptions {
   readonly readiness: Readiness
+  /** Liveness checks; absent: live while the process answers. */
+  readonly liveness?: Liveness
   readonly registry: Registry
   /** The topology served by /v1/topology; absent: the route is not registered. */
   readonly topology?: () => TopologyView
@@ -35,7 +39,12 @@ export interface OpsRoutesOptions {
 
 export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app, options) => {
   if (options.health !== false) {
-    app.get('/health/live', async () => ({ status: 'live' }))
+    app.get('/health/live', async (_request, reply) => {
+      const report = options.liveness?.report()
+      if (report === undefined || report.live) return { status: 'live' }
+      const why = Object.entries(report.checks).filter(([, c]) => !c.ready).map(([name, c]) => `${name}: ${c.detail}`).join('; ')
+      return sendError(reply, { status: 503, body: { error: { code: HTTP_CODES.NOT_LIVE, message: `not live: ${why}`, details: { checks: report.checks } } } })
+    })
 
     app.get('/health/ready', async (_request, reply) => {
       const report = options.readiness.report()

@@ -1,12 +1,23 @@
 // The processor role: runs the rewards topology as a StreamsApplication on the configured log.
 // Ready (for /health/ready) once the application is RUNNING and every local store is READY.
+import type { CheckResult } from '../../api/health/readiness.ts'
 import { ensurePlatformTopics } from '../../lib/platform-topics.ts'
 import { describeLogLocation } from '../../lib/open-log.ts'
 import { StreamsApplication } from '../../topology/streams-application.ts'
 import type { Role, RoleContext } from './role.ts'
 import { restoreCompletedLog } from './restore-completed-log.ts'
+import { recoveryLog } from './recovery-log.ts'
 import { apiServicesFor } from '../../api/api-services.ts'
 import { registerStreamsQueries } from '../../api/streams-queries.ts'
+
+/** Live unless the stream application has no stream thread running: it died and is not replaced
+ *  (ERROR), or waits for its replacement. Not started yet, or shutting down: live. */
+export function streamLiveness (app: Pick<StreamsApplication, 'state' | 'streamThreadAlive'> | undefined): CheckResult {
+  if (app === undefined) return { ready: true, detail: 'not started' }
+  if (app.state === 'ERROR') return { ready: false, detail: 'stream application is ERROR' }
+  if (app.state === 'CREATED' || app.state === 'PENDING_SHUTDOWN' || app.state === 'NOT_RUNNING') return { ready: true, detail: `stream application is ${app.state}` }
+  return app.streamThreadAlive ? { ready: true, detail: 'stream thread running' } : { ready: false, detail: 'no stream thread running' }
+}
 
 export function processorRole (ctx: RoleContext): Role & { readonly app: () => StreamsApplication | undefined } {
   let app: StreamsApplication | undefined
@@ -26,6 +37,11 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
     return { ready: true, detail: `RUNNING with ${tasks.length} task(s)` }
   })
 
+  // No stream thread running (it died and is not replaced, or waits for its replacement): the
+  // process is not live, so an orchestrator restarts it if that lasts. Before start and during a
+  // graceful shutdown it is.
+  ctx.liveness.add('processor', () => closing ? { ready: true, detail: 'closing' } : streamLiveness(app))
+
   return {
     name: 'processor',
     app: () => app,
@@ -42,11 +58,13 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
       app = new StreamsApplication(ctx.platform.topologyWithMetrics(ctx.registry), {
         log,
         registry: ctx.registry,
+        productionExceptionHandler: ctx.platform.productionExceptionHandler(ctx.registry),
         ...(ctx.stateDirectory !== undefined ? { stateDirectory: ctx.stateDirectory } : {}),
         config: {
           applicationId: config.applicationId,
           stateDir: config.stateDir,
           processingGuarantee: config.processingGuarantee,
+          onStreamError: config.onStreamError,
           applicationServer: ctx.advertisedAddress()
         }
       })
@@ -61,9 +79,17 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
         const action = result === 'aborted' ? 'reading again from the committed offsets' : 'producer replaced, tasks restored from their changelogs'
         logger.warn({ event: 'commit.failed', result, consecutive, err: error }, `commit ${result} (${consecutive} in a row): ${action}`)
       })
+      // One line per recovery (docs/engine.md "Faults and recovery" lists the events).
+      app.onRecovery(event => {
+        const { level, fields, message } = recoveryLog(event)
+        logger[level](fields, message)
+      })
       app.onStateChange((next, old, error) => {
         logger.info({ from: old, to: next }, `stream application ${old} -> ${next}`)
-        if (next === 'ERROR') ctx.fatal(error ?? app?.error ?? new Error('stream application failed'))
+        if (next === 'ERROR') {
+          const cause = error ?? app?.error
+          ctx.fatal(new Error(`stream application ERROR (REWARDS_ON_STREAM_ERROR=${config.onStreamError}): ${(cause as Error | undefined)?.message ?? 'stream application failed'}`, { cause }))
+        }
       })
       logger.info({ applicationId: config.applicationId, log: describeLogLocation(config), stateDir: config.stateDir, guarantee: config.processingGuarantee }, 'starting the stream application')
       starting = app.start()

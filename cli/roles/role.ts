@@ -6,6 +6,7 @@
 //   → HTTP listen → start (every role, in order) → … → close (reverse order) → HTTP close → log close
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
+import type { Liveness } from '../../api/health/liveness.ts'
 import type { Readiness } from '../../api/health/readiness.ts'
 import type { RewardsConfig } from '../../lib/config.ts'
 import type { DependencyHealth } from '../../lib/dependency-health.ts'
@@ -32,6 +33,8 @@ export interface RoleContext {
   readonly logger: Logger
   readonly registry: Registry
   readonly readiness: Readiness
+  /** /health/live fails while a check fails: a role adds one for what must keep running. */
+  readonly liveness: Liveness
   /** Kafka, PostgreSQL and Redis as this process sees them (cli/dependency-monitor.ts): roles
    *  read it for their readiness detail and report what they see themselves (Redis). */
   readonly dependencies: DependencyHealth

@@ -4,9 +4,22 @@ import { findErrorBy } from '@platformatic/kafka'
 import { RewardsError, isRewardsError } from '../../lib/errors.ts'
 import type { ErrorCode } from '../../lib/errors.ts'
 
-/** Protocol errors meaning "a newer producer or a newer group generation exists": the caller is a
- *  zombie and must stop (KIP-98 / KIP-447). */
-const FENCING_ERRORS = ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'] as const
+/** Protocol errors meaning "this producer, or this group member, can no longer commit": a newer
+ *  producer or group generation exists (KIP-98 / KIP-447), or the broker lost or refuses the
+ *  producer's sequence state (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID,
+ *  INVALID_PRODUCER_ID_MAPPING). Kafka Streams turns all of them into TaskMigratedException: close
+ *  the tasks dirty, replace the producer, rejoin. Also: @platformatic/kafka moves its idempotent
+ *  sequence numbers on before a send and never back, so after one refused batch every later send
+ *  of the same producer fails OUT_OF_ORDER_SEQUENCE_NUMBER; only a new producer recovers. */
+export const PRODUCER_REPLACEMENT_ERRORS = ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_ID_MAPPING'] as const
+
+/** The broker's ACLs refuse the operation: retrying cannot help (fatal, as in Kafka Streams). */
+export const AUTHORIZATION_ERRORS = ['TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'] as const
+
+/** Inside a transaction: the coordinator's view of the transaction is not the client's, or the
+ *  broker failed in a way it does not explain. The transaction's outcome is treated as unknown
+ *  (the producer is replaced and the state read again from the log). */
+export const TRANSACTION_STATE_ERRORS = ['INVALID_TXN_STATE', 'UNKNOWN_SERVER_ERROR', 'TRANSACTION_ABORTABLE'] as const
 
 /** Protocol errors that a later attempt (after finding the coordinator / leader again) can cure. */
 const RETRIABLE_PROTOCOL_ERRORS = ['COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'CONCURRENT_TRANSACTIONS', 'UNSTABLE_OFFSET_COMMIT', 'REQUEST_TIMED_OUT', 'NETWORK_EXCEPTION', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'THROTTLING_QUOTA_EXCEEDED'] as const
@@ -23,9 +36,14 @@ export function protocolErrorOf (error: unknown, ids: readonly string[]): string
   return null
 }
 
+/** The producer must be replaced and its tasks migrated (see PRODUCER_REPLACEMENT_ERRORS). */
 export function isFencingError (error: unknown): boolean {
   if (isRewardsError(error, 'LOG_PRODUCER_FENCED')) return true
-  return protocolErrorOf(error, FENCING_ERRORS) !== null
+  return protocolErrorOf(error, PRODUCER_REPLACEMENT_ERRORS) !== null
+}
+
+export function isAuthorizationError (error: unknown): boolean {
+  return protocolErrorOf(error, AUTHORIZATION_ERRORS) !== null
 }
 
 export function isCoordinatorError (error: unknown): boolean {
@@ -78,7 +96,7 @@ export function securityProblem (error: unknown): string | null {
 
 export function isRetriable (error: unknown): boolean {
   if (isRewardsError(error)) return error.retriable && error.code !== 'LOG_TRANSACTION_ABORTED' && error.code !== 'LOG_TRANSACTION_UNKNOWN'
-  if (isFencingError(error)) return false
+  if (isFencingError(error) || isAuthorizationError(error)) return false
   if (securityProblem(error) !== null) return false
   return isNetworkError(error) || protocolErrorOf(error, RETRIABLE_PROTOCOL_ERRORS) !== null
 }
@@ -88,7 +106,10 @@ export function toRewardsError (error: unknown, fallback: ErrorCode, message?: s
   if (isRewardsError(error)) return error
   const cause = error
   const detail = error instanceof Error ? `${message ?? fallback}: ${describeError(error)}` : message
-  if (isFencingError(error)) return new RewardsError('LOG_PRODUCER_FENCED', detail, { cause })
+  const authorization = protocolErrorOf(error, AUTHORIZATION_ERRORS)
+  if (authorization !== null) return new RewardsError('LOG_AUTHORIZATION', `${message ?? fallback}: ${authorization}: grant the principal this operation (Kafka ACLs)`, { cause, details: { protocolError: authorization } })
+  const replacement = protocolErrorOf(error, PRODUCER_REPLACEMENT_ERRORS)
+  if (replacement !== null) return new RewardsError('LOG_PRODUCER_FENCED', detail, { cause, details: { protocolError: replacement } })
   const security = securityProblem(error)
   if (security !== null) return new RewardsError('LOG_SECURITY', `${message ?? fallback}: ${security}`, { cause })
   if (isNetworkError(error)) return new RewardsError('LOG_CONNECTION', detail, { cause })

@@ -2,17 +2,24 @@
 // Transactional: InitProducerId runs when the producer is created (it fences any older producer
 // with the same transactional id and makes the broker abort that producer's open transaction);
 // commitTransaction = begin, send, AddOffsetsToTxn, one TxnOffsetCommit carrying the group
-// generation and member id (KIP-447), EndTxn(commit). Any failure aborts; fencing errors
-// (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
-// FENCED_INSTANCE_ID) reject with LOG_PRODUCER_FENCED and make this producer refuse any further use
-// (platformatic would otherwise re-run InitProducerId on the next begin and fence the newer one).
+// generation and member id (KIP-447), EndTxn(commit). Any failure aborts. These make this producer
+// refuse any further use (the caller replaces it; docs/engine.md "Faults and recovery"):
+// - fencing and lost sequence state (kafka-errors.ts PRODUCER_REPLACEMENT_ERRORS) reject with
+//   LOG_PRODUCER_FENCED (platformatic would otherwise re-run InitProducerId on the next begin and
+//   fence the newer one);
+// - records the broker refuses (refused-records.ts) reject with LOG_RECORD_REFUSED naming them:
+//   platformatic does not roll its sequence numbers back, so this producer's next send would fail
+//   OUT_OF_ORDER_SEQUENCE_NUMBER;
+// - INVALID_TXN_STATE / UNKNOWN_SERVER_ERROR, or an abort that fails, reject with
+//   LOG_TRANSACTION_UNKNOWN.
 import { Producer, txnOffsetCommitV4 } from '@platformatic/kafka'
 import type { ConnectionPool, Consumer, MessageToProduce, ProduceResult } from '@platformatic/kafka'
 import { RewardsError } from '../../lib/errors.ts'
-import type { GroupMetadata, LogProducer, PartitionOffset, ProducerOptions, ProducerRecord } from '../log-port.ts'
+import type { GroupMetadata, LogProducer, PartitionOffset, ProducerOptions, ProducerRecord, SendOptions, TopicPartition } from '../log-port.ts'
 import { partitionForKey } from '../murmur2-partitioner.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { describeError, hasProtocolError, isFencingError, toRewardsError } from './kafka-errors.ts'
+import { describeError, hasProtocolError, isFencingError, protocolErrorOf, toRewardsError, TRANSACTION_STATE_ERRORS } from './kafka-errors.ts'
+import { refusedRecords, type Refusal } from './refused-records.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 
@@ -77,28 +84,28 @@ export class KafkaProducer implements LogProducer {
     return producer
   }
 
-  async send (records: ProducerRecord[]): Promise<PartitionOffset[]> {
+  async send (records: ProducerRecord[], options: SendOptions = {}): Promise<PartitionOffset[]> {
     this.#assertUsable()
     if (this.#transactionalId !== undefined) throw new RewardsError('CONFIG_INVALID', 'send() is for non-transactional producers; use commitTransaction()')
     if (records.length === 0) return []
     const messages = await this.#toMessages(records)
+    const refusal: { found: Refusal | null } = { found: null }
     try {
-      const offsets: PartitionOffset[] = []
-      for (const chunk of chunkBySize(messages)) offsets.push(...offsetsOf(chunk, await this.#producer.send({ messages: chunk })))
-      return offsets
+      return await sendAll(messages, options.isolate ?? [], refusal, async chunk => await this.#producer.send({ messages: chunk }))
     } catch (error) {
+      if (refusal.found !== null) throw this.#refused(refusal.found, records, error)
       throw toRewardsError(error, 'LOG_CONNECTION', 'send')
     }
   }
 
-  async commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] } }): Promise<PartitionOffset[]> {
+  async commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] }, isolate?: readonly TopicPartition[] }): Promise<PartitionOffset[]> {
     if (this.#transactionalId === undefined) throw new RewardsError('CONFIG_INVALID', 'commitTransaction() needs a transactionalId')
     const run = this.#queue.then(() => this.#runTransaction(batch), () => this.#runTransaction(batch))
     this.#queue = run.catch(() => undefined)
     return await run
   }
 
-  async #runTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] } }): Promise<PartitionOffset[]> {
+  async #runTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] }, isolate?: readonly TopicPartition[] }): Promise<PartitionOffset[]> {
     this.#assertUsable()
     const messages = await this.#toMessages(batch.records)
     let transaction = this.#pending
@@ -108,11 +115,9 @@ export class KafkaProducer implements LogProducer {
     } catch (error) {
       throw this.#failure(error, 'beginTransaction')
     }
+    const refusal: { found: Refusal | null } = { found: null }
     try {
-      const offsets: PartitionOffset[] = []
-      // One produce request per chunk, in order: a commit's records can exceed the broker's
-      // request and batch limits (message.max.bytes, 1 MiB by default) by far.
-      for (const chunk of chunkBySize(messages)) offsets.push(...offsetsOf(chunk, await transaction.send({ messages: chunk })))
+      const offsets = await sendAll(messages, batch.isolate ?? [], refusal, async chunk => await transaction.send({ messages: chunk }))
       if (batch.offsets !== undefined && batch.offsets.offsets.length > 0) {
         await transaction.addConsumer({ groupId: batch.offsets.group.groupId } as unknown as Consumer)
         await this.#txnOffsetCommit(batch.offsets.group, batch.offsets.offsets)
@@ -120,6 +125,11 @@ export class KafkaProducer implements LogProducer {
       await transaction.commit()
       return offsets
     } catch (error) {
+      if (refusal.found !== null) {
+        // Never asked to commit: if this abort fails, the next producer's InitProducerId aborts it.
+        await transaction.abort().catch(() => undefined)
+        throw this.#refused(refusal.found, batch.records, error)
+      }
       if (!isProducerFencing(error)) {
         // Abortable: end the transaction so the partitions' LSO moves on.
         try {
@@ -152,13 +162,27 @@ export class KafkaProducer implements LogProducer {
     })
   }
 
+  /** LOG_RECORD_REFUSED naming the refused records; this producer is no longer usable. */
+  #refused (refusal: Refusal, records: ProducerRecord[], cause: unknown): RewardsError {
+    const first = refusal.refused[0]!
+    const where = `${records[first.index]?.topic ?? '?'}`
+    this.#fenced = new RewardsError('LOG_RECORD_REFUSED', `the broker refused ${refusal.exact ? `${refusal.refused.length} record(s)` : `a batch of ${refusal.refused.length} record(s)`} of ${where}: ${first.code} (${first.message})`, { cause, details: { refused: refusal.refused, exact: refusal.exact } })
+    return this.#fenced
+  }
+
   #failure (error: unknown, operation: string): RewardsError {
     if (isFencingError(error)) {
-      this.#fenced = new RewardsError('LOG_PRODUCER_FENCED', `${operation}: ${describeError(error)}`, { cause: error })
+      this.#fenced = toRewardsError(error, 'LOG_PRODUCER_FENCED', operation)
       return this.#fenced
     }
     if (error instanceof RewardsError && error.code === 'LOG_CLOSED') return error
+    const stateError = protocolErrorOf(error, TRANSACTION_STATE_ERRORS)
+    if (stateError !== null) {
+      this.#fenced = new RewardsError('LOG_TRANSACTION_UNKNOWN', `${operation}: ${describeError(error)}`, { cause: error, details: { protocolError: stateError } })
+      return this.#fenced
+    }
     const mapped = toRewardsError(error, 'LOG_TRANSACTION_ABORTED', operation)
+    if (mapped.code === 'LOG_AUTHORIZATION') return (this.#fenced = mapped)
     return mapped.code === 'LOG_TRANSACTION_ABORTED' ? mapped : new RewardsError('LOG_TRANSACTION_ABORTED', mapped.message, { cause: error, details: { code: mapped.code } })
   }
 
@@ -211,6 +235,34 @@ export class KafkaProducer implements LogProducer {
     await this.#producer.close().catch(() => undefined)
     await this.#client.closePool(this.#pool).catch(() => undefined)
   }
+}
+
+/** Sends `messages` in order, one produce request per size-bounded chunk (a commit's records can
+ *  exceed the broker's request and batch limits, message.max.bytes, 1 MiB by default, by far);
+ *  the records of `isolate`d partitions go one per request, so that a refusal names exactly one.
+ *  On a refusal, `refusal.found` says which records (indexes into `messages`). */
+async function sendAll (messages: Message[], isolate: readonly TopicPartition[], refusal: { found: Refusal | null }, send: (chunk: Message[]) => Promise<ProduceResult>): Promise<PartitionOffset[]> {
+  const isolated = new Set(isolate.map(tp => `${tp.topic}:${tp.partition}`))
+  const indexed = messages.map((message, index) => ({ message, index }))
+  const calls: Array<Array<{ message: Message, index: number }>> = []
+  const grouped = indexed.filter(m => !isolated.has(`${m.message.topic}:${m.message.partition!}`))
+  let at = 0
+  for (const chunk of chunkBySize(grouped.map(m => m.message))) { calls.push(grouped.slice(at, at + chunk.length)); at += chunk.length }
+  for (const m of indexed) if (isolated.has(`${m.message.topic}:${m.message.partition!}`)) calls.push([m])
+  const offsets: PartitionOffset[] = new Array<PartitionOffset>(messages.length)
+  for (const call of calls) {
+    const chunk = call.map(m => m.message)
+    let result: ProduceResult
+    try {
+      result = await send(chunk)
+    } catch (error) {
+      const found = refusedRecords(error, chunk)
+      if (found !== null) refusal.found = { exact: found.exact, refused: found.refused.map(r => ({ ...r, index: call[r.index]!.index })) }
+      throw error
+    }
+    offsetsOf(chunk, result).forEach((offset, i) => { offsets[call[i]!.index] = offset })
+  }
+  return offsets
 }
 
 function isProducerFencing (error: unknown): boolean {

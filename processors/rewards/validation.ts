@@ -26,6 +26,9 @@ export type DlqCode =
   | 'ORIGINAL_NOT_FOUND'
   | 'ALREADY_REVERSED'
   | 'POINTS_OVERFLOW'
+  /** Not a validation failure: the broker refused an output of this input (e.g. an event time
+   *  more than an hour ahead, INVALID_TIMESTAMP); production-dlq.ts. */
+  | 'OUTPUT_REFUSED'
 
 export type Validated<T> =
   | { readonly ok: true, readonly value: T, /** event time, ms since the epoch */ readonly eventTimeMs: number }

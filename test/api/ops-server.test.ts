@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Registry } from 'prom-client'
 import t from 'tap'
+import { Liveness } from '../../api/health/liveness.ts'
 import { Readiness } from '../../api/health/readiness.ts'
 import { HTTP_STATUS_BY_CODE, toHttpError } from '../../api/http-errors.ts'
 import { buildServer } from '../../api/ops-server.ts'
@@ -40,6 +41,23 @@ t.test('liveness, readiness checks, and readiness false once shutdown begins', a
   t.equal(response.statusCode, 503, 'not ready as soon as shutdown begins, whatever the checks say')
   t.match(response.json(), { error: { code: 'NOT_READY', message: 'not ready: shutting down' } })
   t.equal((await app.inject('/health/live')).statusCode, 200, 'still live')
+})
+
+t.test('/health/live: 503 while a liveness check fails (the processor role: no stream thread)', async t => {
+  const liveness = new Liveness()
+  const app = buildServer({ readiness: new Readiness(), liveness, registry: new Registry() })
+  t.teardown(() => app.close())
+  t.equal((await app.inject('/health/live')).statusCode, 200, 'no checks: live')
+  let threads = 1
+  liveness.add('processor', () => threads > 0 ? { ready: true, detail: 'stream thread running' } : { ready: false, detail: 'no stream thread running' })
+  t.same((await app.inject('/health/live')).json(), { status: 'live' })
+  threads = 0
+  const response = await app.inject('/health/live')
+  t.equal(response.statusCode, 503)
+  t.match(response.json(), { error: { code: 'NOT_LIVE', message: 'not live: processor: no stream thread running' } })
+  liveness.add('x', () => { throw new Error('boom') })
+  threads = 1
+  t.match((await app.inject('/health/live')).json(), { error: { message: 'not live: x: check failed: boom' } }, 'a check that throws fails')
 })
 
 t.test('a check that throws fails readiness; no checks at all is not ready', async t => {

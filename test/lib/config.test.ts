@@ -39,6 +39,7 @@ t.test('defaults: nothing set means the embedded platform', async t => {
   t.equal(config.httpPort, 8080)
   t.equal(config.applicationId, 'rewards')
   t.equal(config.processingGuarantee, 'exactly_once_v2')
+  t.equal(config.onStreamError, 'replace-thread')
   t.equal(config.autoOffsetReset, 'earliest', 'what Kafka Streams does')
   t.equal(config.partitions, 12)
   t.equal(config.logLevel, 'info')
@@ -62,6 +63,7 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   httpPort: { raw: '9090', expect: 9090 },
   applicationId: { raw: 'rewards-eu.v2', expect: 'rewards-eu.v2' },
   processingGuarantee: { raw: 'at_least_once', expect: 'at_least_once' },
+  onStreamError: { raw: 'shutdown-instance', expect: 'shutdown-instance' },
   autoOffsetReset: { raw: 'latest', expect: 'latest' },
   partitions: { raw: '24', expect: 24 },
   logLevel: { raw: 'debug', expect: 'debug' },
@@ -105,6 +107,7 @@ const BAD: Record<SettingKey, string[]> = {
   httpPort: ['abc', '-1', '65536', '80.5'],
   applicationId: ['has space', 'slash/y', '..', 'x'.repeat(201)],
   processingGuarantee: ['exactly_once', 'EOS'],
+  onStreamError: ['restart', 'REPLACE_THREAD'],
   autoOffsetReset: ['smallest', 'Earliest'],
   partitions: ['0', '-3', '1.5', 'twelve', '10001'],
   logLevel: ['verbose', 'INFO'],

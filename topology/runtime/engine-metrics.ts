@@ -1,6 +1,7 @@
 // Prometheus metrics of the engine, on the registry the application is given. Counters are
 // incremented per poll/commit batch, not per record, so the hot path stays cheap.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { ProducerRecord } from '../../log/log-port.ts'
 import { StoreMetrics } from '../../stores/store-metrics.ts'
 
 function getOrCreate<M> (registry: Registry, name: string, create: () => M): M {
@@ -19,6 +20,12 @@ export class EngineMetrics {
   readonly state: Gauge<'state'>
   readonly rebalances: Counter
   readonly taskRestoreDuration: Histogram
+  readonly tasksMigrated: Counter<'reason'>
+  readonly tasksCorrupted: Counter<'reason'>
+  readonly producersReplaced: Counter<'reason'>
+  readonly productionExceptions: Counter<'topic' | 'code' | 'response'>
+  readonly threadsReplaced: Counter
+  readonly threadsAlive: Gauge
   readonly stores: StoreMetrics
 
   constructor (registry: Registry, prefix = 'rewards_') {
@@ -36,6 +43,32 @@ export class EngineMetrics {
     // From a task's creation to its stores restored: seconds for a checkpointed restart, minutes
     // for a wiped instance restoring large changelogs.
     this.taskRestoreDuration = getOrCreate(registry, `${prefix}task_restore_duration_seconds`, () => new Histogram({ name: `${prefix}task_restore_duration_seconds`, help: 'Time for a task to restore its state stores from their changelogs before it runs', registers, buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800] }))
+    // Recoveries (docs/engine.md "Faults and recovery"): each one absorbed a fault.
+    this.tasksMigrated = getOrCreate(registry, `${prefix}tasks_migrated_total`, () => new Counter({ name: `${prefix}tasks_migrated_total`, help: 'Tasks closed dirty and rebuilt because the producer was fenced or lost its sequence state, or the group generation was stale, by protocol error', labelNames: ['reason'], registers }))
+    this.tasksCorrupted = getOrCreate(registry, `${prefix}tasks_corrupted_total`, () => new Counter({ name: `${prefix}tasks_corrupted_total`, help: 'Tasks restored from their changelogs after a transaction of unknown outcome, by reason', labelNames: ['reason'], registers }))
+    this.producersReplaced = getOrCreate(registry, `${prefix}producers_replaced_total`, () => new Counter({ name: `${prefix}producers_replaced_total`, help: 'Producers closed and created again (migrated, corrupted, refused)', labelNames: ['reason'], registers }))
+    this.productionExceptions = getOrCreate(registry, `${prefix}production_exceptions_total`, () => new Counter({ name: `${prefix}production_exceptions_total`, help: 'Output records the broker refused, by output topic, broker error and the production exception handler\'s response', labelNames: ['topic', 'code', 'response'], registers }))
+    this.threadsReplaced = getOrCreate(registry, `${prefix}stream_threads_replaced_total`, () => new Counter({ name: `${prefix}stream_threads_replaced_total`, help: 'Stream threads that died and were replaced (REWARDS_ON_STREAM_ERROR=replace-thread)', registers }))
+    this.threadsAlive = getOrCreate(registry, `${prefix}stream_threads_alive`, () => new Gauge({ name: `${prefix}stream_threads_alive`, help: 'Stream threads running (0: none; /health/live fails)', registers }))
     this.stores = new StoreMetrics(registry, { prefix })
+  }
+}
+
+/** After a commit: records out per topic and task (`ranges` index into `records`), and the
+ *  end-to-end latency of the slowest record of each topic, from its (event) timestamp. */
+export function observeCommitted (metrics: EngineMetrics, committedAt: number, ranges: Array<{ task: string, from: number, to: number }>, records: ProducerRecord[]): void {
+  const oldestByTopic = new Map<string, number>()
+  for (const { task, from, to } of ranges) {
+    const countByTopic = new Map<string, number>()
+    for (let i = from; i < to; i++) {
+      const r = records[i]!
+      countByTopic.set(r.topic, (countByTopic.get(r.topic) ?? 0) + 1)
+      const oldest = oldestByTopic.get(r.topic) ?? Number.POSITIVE_INFINITY
+      oldestByTopic.set(r.topic, r.timestamp !== undefined && r.timestamp < oldest ? r.timestamp : oldest)
+    }
+    for (const [topic, n] of countByTopic) metrics.recordsOut.inc({ topic, task }, n)
+  }
+  for (const [topic, oldest] of oldestByTopic) {
+    if (Number.isFinite(oldest)) metrics.endToEndLatency.observe({ topic }, Math.max(0, committedAt - oldest) / 1000)
   }
 }

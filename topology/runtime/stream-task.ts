@@ -15,6 +15,14 @@ import { PartitionGroup, partitionKey } from './partition-group.ts'
 import { RecordCollector } from './record-collector.ts'
 import type { TaskStore } from './task-store.ts'
 
+/** A sink could not serialize an output; `details.input` is the input record, `details.topic`
+ *  the output topic. */
+export function isOutputSerializationError (error: unknown): error is RewardsError & { details: { topic: string, input: LogRecord | null } } {
+  return error instanceof RewardsError && error.code === 'SERDE_ERROR' && error.details?.outputSerialization === true
+}
+
+const inputKey = (r: LogRecord): string => `${r.topic}:${r.partition}:${r.offset}`
+
 export const taskIdToString = (id: TaskId): string => `${id.subtopology}_${id.partition}`
 
 export function changelogTopicName (applicationId: string, storeName: string): string {
@@ -64,6 +72,11 @@ export class StreamTask {
   readonly #consumed = new Map<string, PartitionOffset>()
   #streamTimeMs = -1
   #current: { metadata: RecordMetadata, headers: Headers } | null = null
+  /** The input record being processed: each output is traced back to it (record-collector.ts). */
+  #currentInput: LogRecord | null = null
+  /** Input records (by topic:partition:offset) that are not processed again: their outputs were
+   *  refused, and the production exception handler's records are sent in their place. */
+  readonly #replaced = new Map<string, { input: LogRecord, records: readonly ProducerRecord[] }>()
   /** The span of the record being processed, when tracing is on (lib/tracing/record-span.ts). */
   #span: Span | undefined
   #commitRequested = false
@@ -129,10 +142,19 @@ export class StreamTask {
     const next = this.#group.next(nowMs, this.#options.caughtUp)
     if (next === undefined) return false
     const { record, timestamp: eventTimeMs } = next
+    const replacement = this.#replaced.get(inputKey(record))
+    if (replacement !== undefined) {
+      // Neither stream time nor punctuation moves: the record is taken out of the processing.
+      for (const r of replacement.records) this.#collector.send(r, null)
+      this.#consumed.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1n })
+      this.#processedSinceCommit++
+      return true
+    }
     const source = this.#sourceByTopic.get(record.topic)!
     // A record without a valid event time moves no clock (see TimestampExtractor).
     if (eventTimeMs !== null && eventTimeMs > this.#streamTimeMs) this.#streamTimeMs = eventTimeMs
     this.#current = { metadata: { topic: record.topic, partition: record.partition, offset: record.offset }, headers: record.headers }
+    this.#currentInput = record
     let key: unknown
     let value: unknown
     try {
@@ -145,6 +167,7 @@ export class StreamTask {
     if (tracingActive()) this.#deliverTraced(record, source.children, typed)
     else for (const child of source.children) this.#deliver(child, typed)
     this.#current = null
+    this.#currentInput = null
     this.#consumed.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1n })
     this.#processedSinceCommit++
     if (eventTimeMs !== null) this.#punctuate('STREAM_TIME', this.#streamTimeMs)
@@ -156,19 +179,27 @@ export class StreamTask {
     this.#punctuate('WALL_CLOCK_TIME', nowMs)
   }
 
-  /** Everything the commit's transaction must carry: outputs, changelog records, offsets. */
-  prepareCommit (): { records: ProducerRecord[], offsets: PartitionOffset[] } {
-    const records = this.#collector.drain()
+  /** Everything the commit's transaction must carry: outputs, changelog records, offsets, and
+   *  for each record the input that produced it (null: a changelog record or a punctuation's). */
+  prepareCommit (): { records: ProducerRecord[], offsets: PartitionOffset[], sources: Array<LogRecord | null> } {
+    const { records, sources } = this.#collector.drainWithSources()
     for (const [name, taskStore] of this.#options.stores) {
       if (!taskStore.definition.changelog) continue
       const topic = changelogTopicName(this.#options.applicationId, name)
       for (const entry of taskStore.flush()) {
         records.push({ topic, partition: this.id.partition, key: entry.key, value: entry.value })
+        sources.push(null)
       }
     }
     // Stores without a changelog still flush (their dirty entries are applied after commit).
     for (const taskStore of this.#options.stores.values()) if (!taskStore.definition.changelog) taskStore.flush()
-    return { records, offsets: [...this.#consumed.values()] }
+    return { records, offsets: [...this.#consumed.values()], sources }
+  }
+
+  /** From now on `input` is not processed: `records` (the production exception handler's dead
+   *  letters) are sent in its place. Kept until a commit has moved past it. */
+  replaceInput (input: LogRecord, records: readonly ProducerRecord[]): void {
+    this.#replaced.set(inputKey(input), { input, records })
   }
 
   /** Output records produced since the last drain, without touching the stores (test driver). */
@@ -179,6 +210,9 @@ export class StreamTask {
   /** After the transaction committed: apply flushed writes to the stores. */
   async postCommit (): Promise<void> {
     for (const taskStore of this.#options.stores.values()) await taskStore.applyFlushed()
+    for (const [key, { input }] of this.#replaced) {
+      if ((this.#consumed.get(partitionKey(input))?.offset ?? -1n) > input.offset) this.#replaced.delete(key)
+    }
     this.#commitRequested = false
     this.#processedSinceCommit = 0
   }
@@ -247,7 +281,7 @@ export class StreamTask {
     try {
       processor.process(record)
     } catch (cause) {
-      if (cause instanceof RewardsError && cause.code === 'PROCESSING_FAILED') throw cause
+      if (cause instanceof RewardsError && (cause.code === 'PROCESSING_FAILED' || isOutputSerializationError(cause))) throw cause
       const m = this.#current?.metadata
       const where = m ? ` on ${m.topic}-${m.partition}@${m.offset}` : ''
       throw new RewardsError('PROCESSING_FAILED', `processor "${nodeName}" of task ${this.name} failed${where}: ${(cause as Error).message}`, { cause })
@@ -256,13 +290,23 @@ export class StreamTask {
 
   #sink (node: SinkNode, record: Record<unknown, unknown>): void {
     const topic = typeof node.topic === 'string' ? node.topic : node.topic(record.key, record.value)
+    let key: Buffer | null
+    let value: Buffer | null
+    try {
+      key = record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key)
+      value = record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value)
+    } catch (cause) {
+      // An output that cannot be serialized is a refused record of its input (the production
+      // exception handler decides; stream-thread.ts), not a processor bug.
+      throw new RewardsError('SERDE_ERROR', `task ${this.name}: cannot serialize the output to ${topic} at sink "${node.name}": ${(cause as Error).message}`, { cause, details: { outputSerialization: true, topic, input: this.#currentInput } })
+    }
     this.#collector.send({
       topic,
-      key: record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key),
-      value: record.value === null || record.value === undefined ? null : node.valueSerde.serialize(record.value),
+      key,
+      value,
       headers: this.#span === undefined ? record.headers : outputHeaders(record.headers, this.#span),
       timestamp: record.timestamp
-    })
+    }, this.#currentInput)
   }
 
   #makeContext (nodeName: string, children: string[], storeNames: string[]): ProcessorContext<unknown, unknown> {

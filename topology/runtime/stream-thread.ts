@@ -2,16 +2,19 @@
 // group consumer, feed the tasks, process by event time, punctuate, commit. Rebalance callbacks
 // run inside poll(): revoked tasks commit and are suspended, assigned tasks are restored before
 // they run. Exactly-once: one transaction per commit carries every task's outputs, changelog
-// records and input offsets; a fenced producer (zombie), or one whose transaction's outcome is
-// unknown, drops all tasks without committing, is replaced, and the tasks restore.
+// records and input offsets. A failed commit is recovered from by its class (commit-recovery.ts,
+// docs/engine.md "Faults and recovery"): migrated and corrupted tasks are closed dirty and rebuilt
+// with a new producer, refused records go through the production exception handler.
 import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, ProducerRecord, PartitionReader, RebalanceListener, TopicPartition } from '../../log/log-port.ts'
-import { ExponentialBackoff, handleWhen, retry } from 'cockatiel'
+import { ExponentialBackoff, handleWhen, retry, type IBackoff } from 'cockatiel'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import { withCommitSpan } from '../../lib/tracing/commit-span.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import { coPartitionAssignor, decodeAssignmentInfo, encodeSubscription, type AssignmentInfo } from './co-partition-assignor.ts'
-import type { EngineMetrics } from './engine-metrics.ts'
+import { classifyCommitFailure, failureReason, handleRefusal, handleSerializationFailure, isConnectionAbort, type RecoveryEvent } from './commit-recovery.ts'
+import { observeCommitted, type EngineMetrics } from './engine-metrics.ts'
+import { failOnProductionException, type ProductionExceptionHandler } from './production-exception-handler.ts'
 import { partitionKey } from './partition-group.ts'
 import type { StreamsConfig } from './streams-config.ts'
 import { StreamTask, taskIdToString } from './stream-task.ts'
@@ -38,15 +41,19 @@ export interface StreamThreadOptions {
   readonly onTaskRestored?: (restored: TaskRestored) => void
   /** A commit failed and is recovered from (the application goes ERROR instead when it cannot be). */
   readonly onCommitFailed?: (failure: CommitFailure) => void
+  /** Each recovery: migrated or corrupted tasks, a replaced producer, a refused record replaced. */
+  readonly onRecovery?: (event: RecoveryEvent) => void
+  /** Output records the broker refuses (default: fail). */
+  readonly productionExceptionHandler?: ProductionExceptionHandler
 }
 
 export interface CommitFailure {
   /** aborted: read again from the committed offsets; fenced: another instance took the tasks;
    *  unknown: the transaction's abort failed too, so the producer was replaced and the tasks
    *  restored from their changelogs (correct whether it committed or not). */
-  readonly result: 'aborted' | 'fenced' | 'unknown'
+  readonly result: 'aborted' | 'fenced' | 'unknown' | 'refused'
   readonly error: unknown
-  /** Failed commits in a row (aborted and unknown); the application goes ERROR past 10. */
+  /** Failed commits in a row (aborted, other than for the connection); the thread dies past 10. */
   readonly consecutive: number
 }
 
@@ -61,7 +68,12 @@ const LAG_SAMPLE_INTERVAL_MS = 5000
 const MAX_CONSECUTIVE_ABORTS = 10
 /** A replacement producer's InitProducerId waits while the coordinator settles the old one's
  *  transaction (CONCURRENT_TRANSACTIONS) or moves; retriable failures are retried a few times. */
-const producerReplacement = retry(handleWhen(error => isRewardsError(error) && error.retriable), { maxAttempts: 5, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5000 }) })
+const producerReplacement = retry(handleWhen(error => isRewardsError(error) && error.retriable), { maxAttempts: 10, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 10_000 }) })
+/** Between commits aborted because the broker is unreachable or slow: from 100 ms up to 10 s. */
+const connectionBackoff = new ExponentialBackoff({ initialDelay: 100, maxDelay: 10_000 })
+/** After a refusal the broker named only by partition batch, that partition's records are sent
+ *  one per request for this many successful commits (or until the refused record is found). */
+const ISOLATED_COMMITS = 20
 
 export class StreamThread implements RebalanceListener {
   readonly #o: StreamThreadOptions
@@ -79,7 +91,12 @@ export class StreamThread implements RebalanceListener {
   #lastCommitMs = 0
   #lastLagSampleMs = 0
   #consecutiveAborts = 0
+  #alive = false
   #lagSampling = false
+  #connectionBackoff: IBackoff<unknown> | undefined
+  /** Partitions whose records go one per produce request (see ISOLATED_COMMITS). */
+  readonly #isolate = new Map<string, TopicPartition>()
+  #isolatedCommitsLeft = 0
 
   constructor (options: StreamThreadOptions) {
     this.#o = options
@@ -88,6 +105,8 @@ export class StreamThread implements RebalanceListener {
   }
 
   get activeTasks (): ReadonlyMap<string, ActiveTask> { return this.#active }
+  /** Started and its loop not yet ended (by stop() or by dying). */
+  get alive (): boolean { return this.#alive }
 
   async start (onFatal: (error: unknown) => void): Promise<void> {
     const { config, log, instanceId } = this.#o
@@ -106,6 +125,8 @@ export class StreamThread implements RebalanceListener {
     })
     this.#running = true
     this.#lastCommitMs = this.#o.clock()
+    this.#o.metrics.threadsAlive.inc()
+    this.#alive = true
     this.#loop = this.#run().catch(onFatal)
   }
 
@@ -131,7 +152,12 @@ export class StreamThread implements RebalanceListener {
       while (this.#running) await this.#iteration()
       failed = false
     } finally {
-      await this.#shutdown(!failed)
+      try {
+        await this.#shutdown(!failed)
+      } finally {
+        this.#alive = false
+        this.#o.metrics.threadsAlive.dec()
+      }
     }
   }
 
@@ -153,11 +179,23 @@ export class StreamThread implements RebalanceListener {
     this.#dispatch(records)
     this.#applyBackPressure()
     const processStart = this.#o.clock()
-    for (const [name, { task }] of this.#active) {
+    for (const [name, active] of this.#active) {
+      const task = active.task
       let n = 0
       const t0 = performance.now()
-      while (task.process(processStart)) {
-        if (++n % PROCESS_BATCH === 0 && task.commitRequested) break
+      try {
+        while (task.process(processStart)) {
+          if (++n % PROCESS_BATCH === 0 && task.commitRequested) break
+        }
+      } catch (error) {
+        const outcome = handleSerializationFailure(error, task, this.#o.productionExceptionHandler ?? failOnProductionException)
+        if (outcome === null) throw error
+        for (const h of outcome.handled) this.#o.metrics.productionExceptions.inc(h)
+        for (const event of outcome.events) this.#emit(event)
+        // The input's other effects since the last commit are dropped with the rest of the task's
+        // uncommitted work; the replay from the committed offsets skips the input.
+        await this.#rewind([active])
+        continue
       }
       if (n > 0) this.#o.metrics.processingDuration.observe({ task: name }, (performance.now() - t0) / 1000)
       task.punctuateWallClock(this.#o.clock())
@@ -241,29 +279,37 @@ export class StreamThread implements RebalanceListener {
     const tasks = [...this.#active.values()].filter(a => a.task.commitNeeded)
     if (tasks.length === 0) return true
     const records: ProducerRecord[] = []
+    const sources: Array<LogRecord | null> = []
     const offsets: PartitionOffset[] = []
     // records[from, to) are the task's, for records out per topic and task.
-    const ranges: Array<{ task: string, from: number, to: number }> = []
-    for (const { task } of tasks) {
-      const part = task.prepareCommit()
+    const ranges: Array<{ active: ActiveTask, from: number, to: number }> = []
+    for (const active of tasks) {
+      const part = active.task.prepareCommit()
       const from = records.length
-      for (const r of part.records) records.push(r)
+      for (let i = 0; i < part.records.length; i++) { records.push(part.records[i]!); sources.push(part.sources[i] ?? null) }
       for (const o of part.offsets) offsets.push(o)
-      ranges.push({ task: task.name, from, to: records.length })
+      ranges.push({ active, from, to: records.length })
     }
+    const isolate = [...this.#isolate.values()]
     const guarantee = this.#exactlyOnce ? 'exactly_once_v2' : 'at_least_once'
     const end = this.#o.metrics.commitDuration.startTimer({ guarantee })
     try {
       await withCommitSpan({ applicationId: this.#o.config.applicationId, guarantee, tasks: tasks.length, offsets: offsets.length, records }, async () => {
+        let written: PartitionOffset[] = []
         if (this.#exactlyOnce) {
           const group = this.#consumer!.groupMetadata()
           if (!group) throw new RewardsError('TASK_MIGRATED', 'no group membership to commit offsets with')
-          await this.#producer!.commitTransaction({ records, offsets: { group, offsets } })
+          written = await this.#producer!.commitTransaction({ records, offsets: { group, offsets }, ...(isolate.length > 0 ? { isolate } : {}) })
         } else {
-          if (records.length > 0) await this.#producer!.send(records)
+          if (records.length > 0) written = await this.#producer!.send(records, isolate.length > 0 ? { isolate } : {})
         }
-        for (const { task, state } of tasks) {
+        for (const { active: { task, state }, from, to } of ranges) {
           await task.postCommit()
+          // The changelog offsets the stores now hold: a dirty close checkpoints them.
+          for (let i = from; i < to; i++) {
+            const w = written[i]
+            if (w !== undefined && w.offset >= 0n && state.ownsChangelog(w)) state.advanceChangelog(w, w.offset + 1n)
+          }
           for (const [store, entries] of state.approximateEntries()) this.#o.metrics.stores.setEntries(task.name, store, entries)
           for (const [store, bytes] of state.approximateSizesBytes()) this.#o.metrics.stores.setSizeBytes(task.name, store, bytes)
         }
@@ -271,53 +317,78 @@ export class StreamThread implements RebalanceListener {
       })
       end()
       this.#consecutiveAborts = 0
+      this.#connectionBackoff = undefined
+      if (this.#isolate.size > 0 && --this.#isolatedCommitsLeft <= 0) this.#isolate.clear()
       this.#o.metrics.commits.inc({ result: 'committed' })
-      const committedAt = this.#o.clock()
-      const oldestByTopic = new Map<string, number>()
-      for (const { task, from, to } of ranges) {
-        const countByTopic = new Map<string, number>()
-        for (let i = from; i < to; i++) {
-          const r = records[i]!
-          countByTopic.set(r.topic, (countByTopic.get(r.topic) ?? 0) + 1)
-          const oldest = oldestByTopic.get(r.topic) ?? Number.POSITIVE_INFINITY
-          oldestByTopic.set(r.topic, r.timestamp !== undefined && r.timestamp < oldest ? r.timestamp : oldest)
-        }
-        for (const [topic, n] of countByTopic) this.#o.metrics.recordsOut.inc({ topic, task }, n)
-      }
-      for (const [topic, oldest] of oldestByTopic) {
-        // The slowest record of the commit: from its (event) timestamp to its results committed.
-        if (Number.isFinite(oldest)) this.#o.metrics.endToEndLatency.observe({ topic }, Math.max(0, committedAt - oldest) / 1000)
-      }
+      observeCommitted(this.#o.metrics, this.#o.clock(), ranges.map(r => ({ task: r.active.task.name, from: r.from, to: r.to })), records)
       return true
     } catch (error) {
       end()
-      if (isRewardsError(error, 'LOG_PRODUCER_FENCED') || isRewardsError(error, 'TASK_MIGRATED')) {
-        this.#commitFailed('fenced', error)
-        await this.#reinitialise()
-        return false
-      }
-      // A retriable failure is retried from the committed offsets, but not forever: the same
-      // commit failing again and again (e.g. a record the broker always refuses) must surface
-      // as ERROR, not as a RUNNING application that makes no progress.
-      if (isRewardsError(error) && error.retriable && ++this.#consecutiveAborts <= MAX_CONSECUTIVE_ABORTS) {
-        if (isRewardsError(error, 'LOG_TRANSACTION_UNKNOWN')) {
-          // The transaction may have committed: the local stores (at the previous commit) and the
-          // committed offsets may disagree, so the stores are restored from the changelogs.
-          this.#commitFailed('unknown', error)
-          await this.#reinitialise()
-        } else {
-          this.#commitFailed('aborted', error)
-          await this.#rewind(tasks)
-        }
-        return false
-      }
-      throw error
+      return await this.#recover(error, { records, sources, ranges, tasks })
     }
+  }
+
+  /** A failed commit, by class (commit-recovery.ts). Returns false once recovered; throws what is
+   *  fatal (the thread dies; the application's uncaught-error policy decides what follows). */
+  async #recover (error: unknown, commit: { records: ProducerRecord[], sources: Array<LogRecord | null>, ranges: Array<{ active: ActiveTask, from: number, to: number }>, tasks: ActiveTask[] }): Promise<boolean> {
+    const kind = classifyCommitFailure(error)
+    if (kind === 'migrated' || kind === 'corrupted') {
+      const tasks = [...this.#active.keys(), ...this.#suspended.keys()]
+      const reason = failureReason(error)
+      this.#commitFailed(kind === 'migrated' ? 'fenced' : 'unknown', error)
+      if (kind === 'migrated') {
+        this.#o.metrics.tasksMigrated.inc({ reason }, tasks.length)
+        this.#emit({ event: 'task.migrated', tasks, reason, error })
+      } else {
+        this.#o.metrics.tasksCorrupted.inc({ reason }, tasks.length)
+        this.#emit({ event: 'task.corrupted', tasks, reason, error })
+      }
+      await this.#reinitialise(kind)
+      return false
+    }
+    if (kind === 'refused') {
+      const taskOf = (index: number): StreamTask => commit.ranges.find(r => index >= r.from && index < r.to)!.active.task
+      const outcome = handleRefusal(error as RewardsError, { records: commit.records, sources: commit.sources, taskOf }, this.#o.productionExceptionHandler ?? failOnProductionException)
+      for (const tp of outcome.isolate) this.#isolate.set(partitionKey(tp), tp)
+      if (outcome.isolate.length > 0) this.#isolatedCommitsLeft = ISOLATED_COMMITS
+      for (const h of outcome.handled) this.#o.metrics.productionExceptions.inc(h)
+      for (const event of outcome.events) this.#emit(event)
+      this.#commitFailed('refused', error)
+      // Nothing of the transaction committed: the stores are at the last commit; only the producer
+      // (whose sequence numbers moved on) is replaced, and the tasks read again from the offsets.
+      await this.#replaceProducer('refused')
+      await this.#rewind(commit.tasks)
+      return false
+    }
+    if (kind === 'aborted') {
+      if (isConnectionAbort(error)) {
+        // The broker is unreachable or slow: wait, then read again from the committed offsets, for
+        // as long as it lasts.
+        this.#connectionBackoff = (this.#connectionBackoff ?? connectionBackoff).next(undefined)
+        this.#commitFailed('aborted', error)
+        await this.#rewind(commit.tasks)
+        await new Promise(resolve => setTimeout(resolve, this.#connectionBackoff!.duration))
+        return false
+      }
+      // Any other retriable failure is retried from the committed offsets, but not forever: the
+      // same commit failing again and again must surface, not leave a RUNNING application that
+      // makes no progress.
+      if (++this.#consecutiveAborts <= MAX_CONSECUTIVE_ABORTS) {
+        this.#commitFailed('aborted', error)
+        await this.#rewind(commit.tasks)
+        return false
+      }
+    }
+    throw error
   }
 
   #commitFailed (result: CommitFailure['result'], error: unknown): void {
     this.#o.metrics.commits.inc({ result })
     this.#o.onCommitFailed?.({ result, error, consecutive: this.#consecutiveAborts })
+  }
+
+  #emit (event: RecoveryEvent): void {
+    try { this.#o.onRecovery?.(event) } catch { /* a listener's failure is its own */ }
   }
 
   /** The transaction aborted: drop uncommitted work and read again from the committed offsets. */
@@ -340,22 +411,31 @@ export class StreamThread implements RebalanceListener {
     }
   }
 
-  /** A newer producer or group generation exists (this instance is a zombie for its tasks), or
-   *  the producer's last transaction has an unknown outcome. Drop the tasks without committing
-   *  (no checkpoint under exactly-once: their stores are wiped), start a new producer (which
-   *  completes or aborts any transaction of the old one), and rebuild and restore the tasks it
-   *  still owns from the changelogs and the committed offsets. */
-  async #reinitialise (): Promise<void> {
+  /** Tasks migrated (a newer producer or group generation exists, or the producer lost its
+   *  sequence state) or corrupted (the last transaction's outcome is unknown). As Kafka Streams:
+   *  close every task dirty (no commit), replace the producer (its InitProducerId completes or
+   *  aborts the old one's transaction), and rebuild the tasks this member still owns from their
+   *  changelogs and committed offsets. Unlike Kafka Streams under exactly-once, the stores are not
+   *  wiped: they hold only committed writes, so the dirty close checkpoints the changelog offsets
+   *  of the last commit and the restore replays only what came after (docs/engine.md). The group
+   *  consumer rejoins by itself when its generation is stale (its next heartbeat or poll). */
+  async #reinitialise (reason: 'migrated' | 'corrupted'): Promise<void> {
     const owned = [...this.#active.values()].flatMap(a => a.task.inputs)
     for (const active of [...this.#active.values(), ...this.#suspended.values()]) await this.#closeTask(active, false)
     this.#active.clear(); this.#suspended.clear(); this.#byInput.clear()
-    await this.#producer?.close().catch(() => {})
-    this.#producer = undefined
-    this.#producer = await producerReplacement.execute(() => this.#createProducer())
+    await this.#replaceProducer(reason)
     const stillAssigned = new Set(this.#consumer!.assignment().map(partitionKey))
     const keep = owned.filter(tp => stillAssigned.has(partitionKey(tp)))
     await this.#createTasks(keep)
     await this.#seekToCommitted(keep)
+  }
+
+  async #replaceProducer (reason: 'migrated' | 'corrupted' | 'refused'): Promise<void> {
+    await this.#producer?.close().catch(() => {})
+    this.#producer = undefined
+    this.#producer = await producerReplacement.execute(() => this.#createProducer())
+    this.#o.metrics.producersReplaced.inc({ reason })
+    this.#emit({ event: 'producer.replaced', reason })
   }
 
   // ---- rebalance callbacks (awaited inside poll) ----
@@ -483,17 +563,20 @@ export class StreamThread implements RebalanceListener {
     }
   }
 
-  /** clean: commit already happened; checkpoint so a restart skips the restore. */
+  /** clean: commit already happened; checkpoint so a restart skips the restore. Dirty: drop
+   *  what is not committed and checkpoint the changelog offsets of the last commit, which is what
+   *  the stores hold (writes reach them only after their commit). */
   async #closeTask (active: ActiveTask, clean: boolean): Promise<void> {
     active.task.close()
-    if (clean) {
-      try {
+    try {
+      if (clean) {
         await active.state.checkpointAtEnd(this.#o.log.admin)
-      } catch {
-        // No checkpoint: the next owner here restores from the changelog (slower, still correct).
+      } else {
+        active.task.abortUncommitted()
+        active.state.writeCheckpoint()
       }
-    } else {
-      active.task.abortUncommitted()
+    } catch {
+      // No checkpoint: the next owner here restores from the changelog (slower, still correct).
     }
     await active.state.close()
     this.#o.metrics.stores.removeTask(active.task.name)

@@ -21,7 +21,17 @@ export interface StreamsConfig {
   /** Partitions of the changelog topics the application creates when missing: the sources'. */
   readonly transactionTimeoutMs: number
   readonly maxDirtyEntriesPerStore: number
+  /** What to do when the stream thread dies (Kafka Streams' StreamsUncaughtExceptionHandler):
+   *  start a new one, or move the application to ERROR. */
+  readonly onStreamError: StreamErrorPolicy
+  /** replace-thread: at most this many replacements within threadReplacementWindowMs; one more
+   *  failure is handled as shutdown-instance. */
+  readonly maxThreadReplacements: number
+  readonly threadReplacementWindowMs: number
 }
+
+export type StreamErrorPolicy = 'replace-thread' | 'shutdown-instance'
+export const STREAM_ERROR_POLICIES: readonly StreamErrorPolicy[] = Object.freeze(['replace-thread', 'shutdown-instance'])
 
 export type StreamsConfigInput = Pick<StreamsConfig, 'applicationId' | 'stateDir'> & Partial<StreamsConfig>
 
@@ -38,15 +48,20 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     sessionTimeoutMs: 10_000,
     transactionTimeoutMs: 60_000,
     maxDirtyEntriesPerStore: 10_000,
+    onStreamError: 'replace-thread',
+    maxThreadReplacements: 5,
+    threadReplacementWindowMs: 10 * 60_000,
     ...input
   }
   if (!/^[A-Za-z0-9._-]+$/.test(config.applicationId)) throw new RewardsError('CONFIG_INVALID', `applicationId "${config.applicationId}" may use only letters, digits, ".", "_" and "-"`)
   if (config.processingGuarantee !== 'exactly_once_v2' && config.processingGuarantee !== 'at_least_once') {
     throw new RewardsError('CONFIG_INVALID', `processingGuarantee must be exactly_once_v2 or at_least_once, got "${String(config.processingGuarantee)}"`)
   }
-  for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore'] as const) {
+  if (!STREAM_ERROR_POLICIES.includes(config.onStreamError)) throw new RewardsError('CONFIG_INVALID', `onStreamError must be ${STREAM_ERROR_POLICIES.join(' or ')}, got "${String(config.onStreamError)}"`)
+  for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore', 'threadReplacementWindowMs'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new RewardsError('CONFIG_INVALID', `${key} must be a positive integer, got ${String(config[key])}`)
   }
+  if (!Number.isInteger(config.maxThreadReplacements) || config.maxThreadReplacements < 0) throw new RewardsError('CONFIG_INVALID', `maxThreadReplacements must be >= 0, got ${String(config.maxThreadReplacements)}`)
   if (!Number.isInteger(config.maxTaskIdleMs) || config.maxTaskIdleMs < 0) throw new RewardsError('CONFIG_INVALID', `maxTaskIdleMs must be >= 0, got ${String(config.maxTaskIdleMs)}`)
   return config
 }

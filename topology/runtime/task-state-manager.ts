@@ -3,9 +3,11 @@
 // from the changelogs, keep the changelog offsets the stores reflect, and write the checkpoint on
 // a clean close.
 //
-// Exactly-once: the checkpoint file is deleted once read, and written again only on a clean
-// close; so after a crash there is none, and the stores are wiped and restored from the
-// changelog (as Kafka Streams does). At-least-once: the checkpoint is rewritten after commits.
+// Exactly-once: the checkpoint file is deleted once read, and written again only when the task
+// closes (clean: at the changelog's end after a commit; dirty: at the offsets of the last commit,
+// which is what the stores hold, as writes reach them only after their commit); so after a crash
+// there is none, and the stores are wiped and restored from the changelog (as Kafka Streams
+// does). At-least-once: the checkpoint is rewritten after commits.
 import { rmSync } from 'node:fs'
 import type { LogAdmin, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import { CachingChangelogStore } from '../../stores/caching-changelogging-store.ts'
@@ -218,7 +220,7 @@ export class TaskStateManager {
   }
 
   /** Closes the stores. A clean close is preceded by checkpointAtEnd() (the caller's job, as it
-   *  needs the log); a dirty one leaves no checkpoint under exactly-once. */
+   *  needs the log), a dirty one by writeCheckpoint() (the offsets of the last commit). */
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true

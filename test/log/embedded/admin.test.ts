@@ -30,6 +30,11 @@ t.test('topics: create (idempotent), describe, list, delete (records too), recre
 t.test('groups: committed offsets, alter refused while members exist, describe with subscription userData, delete', async t => {
   const { log } = await tempLog(t)
   await log.admin.createTopics([{ name: 'in', partitions: 2 }])
+  // Records up to the offsets committed below: an offset past a partition's end is out of range
+  // and would be reset by the group consumer (REWARDS_AUTO_OFFSET_RESET).
+  const seed = await log.createProducer({ clientId: 'seed' })
+  await seed.send([0, 1].flatMap(partition => Array.from({ length: 6 }, (_, i) => ({ topic: 'in', partition, key: buf(`k${i}`), value: buf(`v${i}`) }))))
+  await seed.close()
   t.same(await log.admin.describeGroup('nobody'), { groupId: 'nobody', state: 'Dead', members: [] })
 
   await log.admin.alterCommittedOffsets('app', [{ topic: 'in', partition: 0, offset: 5n }, { topic: 'in', partition: 1, offset: 6n }])
