@@ -46,7 +46,11 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     maxPendingRecordsPerTask: 5000,
     pollMs: 100,
     sessionTimeoutMs: 10_000,
-    transactionTimeoutMs: 60_000,
+    // Kafka Streams' exactly-once default. A process restarted on a wiped state directory has a new
+    // transactional id, so the transaction its predecessor left open is not fenced: the broker
+    // aborts it only after this timeout, and until then its partitions' offsets are unstable and
+    // their last stable offset is held back (processing of those partitions stalls).
+    transactionTimeoutMs: 10_000,
     maxDirtyEntriesPerStore: 10_000,
     onStreamError: 'replace-thread',
     maxThreadReplacements: 5,
