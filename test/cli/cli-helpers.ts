@@ -100,8 +100,12 @@ export class RunningCli {
   readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
   readonly #lineWaiters = new Set<() => void>()
 
-  constructor (args: string[], options: { cwd: string, env: Record<string, string> }) {
-    this.child = spawn(NODE, [CLI, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  /** `detached`: the child leads a process group of its own, so killGroup() reaches everything it
+   *  started (as a container runtime or systemd stops a service). `prefix`: a command that runs the
+   *  CLI (e.g. `unshare --pid --fork`, another PID namespace). */
+  constructor (args: string[], options: { cwd: string, env: Record<string, string>, detached?: boolean, prefix?: readonly string[] }) {
+    const command = [...(options.prefix ?? []), NODE, CLI, ...args]
+    this.child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached === true })
     this.args = args
     if (started.push(this) === 1) process.once('exit', keepLogsIfFailed)
     this.child.stdout!.on('data', chunk => { this.stdout += chunk })
@@ -157,6 +161,16 @@ export class RunningCli {
       return await Promise.race([this.exited, timeout])
     } finally {
       clearTimeout(timer)
+    }
+  }
+
+  /** Sends `signal` to the child's whole process group (a child started with `detached`). */
+  signalGroup (signal: NodeJS.Signals): void {
+    if (this.child.pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return
+    try {
+      process.kill(-this.child.pid, signal)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error // already gone
     }
   }
 
