@@ -105,7 +105,10 @@ export function sendError (reply: FastifyReply, error: HttpError): FastifyReply 
 export function installErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = toHttpError(error)
-    if (mapped.status >= 500) request.log.error({ err: error }, 'request failed')
+    // A retriable 503 (a store restoring, ownership moving, a dependency down) is expected and
+    // answered with Retry-After: dozens per rebalance must not read as failures in error logs.
+    if (mapped.retryAfterSeconds !== undefined) request.log.info({ code: mapped.body.error.code, retryAfterSeconds: mapped.retryAfterSeconds }, 'request deferred: retry later')
+    else if (mapped.status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.debug({ err: error }, 'request rejected')
     return sendError(reply, mapped)
   })
