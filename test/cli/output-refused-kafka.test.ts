@@ -5,30 +5,12 @@
 // reward-events-dlq as OUTPUT_REFUSED; the process stays ready, the other events are confirmed
 // once, and the balance counts only them.
 import t from 'tap'
-import { createKafkaLog } from '../../log/kafka/index.ts'
 import type { LogRecord } from '../../log/log-port.ts'
-import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
-import { brokers, cleanEnv, rewardEvent, RunningCli, unique, waitForStatus } from './cli-helpers.ts'
+import { rewardEvent, RunningCli, unique, waitForStatus } from './cli-helpers.ts'
+import { kafkaPlatformWorld } from './kafka-platform-world.ts'
 
 t.test('an output the broker refuses: its input dead-lettered, the process stays up', async t => {
-  const prefix = `${unique('cli-refused')}.`
-  const appId = unique('cli-refused-app')
-  const dataDir = t.testdir({})
-  const env = cleanEnv({
-    REWARDS_KAFKA_BROKERS: brokers.join(','),
-    REWARDS_TOPIC_PREFIX: prefix,
-    REWARDS_APPLICATION_ID: appId,
-    REWARDS_DATA_DIR: dataDir,
-    REWARDS_PARTITIONS: '2',
-    REWARDS_HTTP_PORT: '0'
-  })
-  const log = createKafkaLog({ brokers, clientId: unique('cli-refused-test') })
-  const topics = ['reward-events', 'redeem-events', 'reward-confirmed', 'redeem-confirmed', 'reward-events-dlq', 'redeem-events-dlq'].map(n => prefix + n)
-  t.teardown(async () => {
-    await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
-    await log.admin.deleteGroup(appId).catch(() => undefined)
-    await log.close()
-  })
+  const { prefix, dataDir, env, log } = kafkaPlatformWorld(t, 'cli-refused', 2)
 
   const cli = new RunningCli(['start', '--role', 'processor', '--create-topics'], { cwd: dataDir, env })
   t.teardown(() => cli.kill())

@@ -4,30 +4,12 @@
 // stopped instance's balance from its data directory. Without the topics (and without
 // --create-topics) start fails with a clear message.
 import t from 'tap'
-import { createKafkaLog } from '../../log/kafka/index.ts'
 import type { LogRecord } from '../../log/log-port.ts'
-import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import { brokers, cleanEnv, rewardEvent, runCli, RunningCli, unique, waitForStatus } from './cli-helpers.ts'
+import { kafkaPlatformWorld } from './kafka-platform-world.ts'
 
 t.test('rewards start on Kafka', async t => {
-  const prefix = `${unique('cli-start')}.`
-  const appId = unique('cli-app')
-  const dataDir = t.testdir({})
-  const env = cleanEnv({
-    REWARDS_KAFKA_BROKERS: brokers.join(','),
-    REWARDS_TOPIC_PREFIX: prefix,
-    REWARDS_APPLICATION_ID: appId,
-    REWARDS_DATA_DIR: dataDir,
-    REWARDS_PARTITIONS: '3',
-    REWARDS_HTTP_PORT: '0'
-  })
-  const log = createKafkaLog({ brokers, clientId: unique('cli-start-test') })
-  const topics = ['reward-events', 'redeem-events', 'reward-confirmed', 'redeem-confirmed', 'reward-events-dlq', 'redeem-events-dlq'].map(n => prefix + n)
-  t.teardown(async () => {
-    await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
-    await log.admin.deleteGroup(appId).catch(() => undefined)
-    await log.close()
-  })
+  const { prefix, appId, dataDir, env, topics, log } = kafkaPlatformWorld(t, 'cli-start', 3)
 
   const cli = new RunningCli(['start', '--role', 'processor', '--create-topics'], { cwd: dataDir, env })
   t.teardown(() => cli.kill())

@@ -11,8 +11,8 @@ import { spawn, spawnSync } from 'node:child_process'
 import { readlinkSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { Kafka, logLevel, type Consumer } from 'kafkajs'
-import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
-import { brokers, CLI, cleanEnv, NODE, RunningCli, unique, waitForStatus, type LogLine } from '../cli/cli-helpers.ts'
+import { brokers, CLI, NODE, RunningCli, unique, waitForStatus, type LogLine } from '../cli/cli-helpers.ts'
+import { kafkaPlatformWorld } from '../cli/kafka-platform-world.ts'
 
 const MEMBERS = 20
 const BATCHES = 40
@@ -64,26 +64,9 @@ function startSecond (args: string[], cwd: string, env: Record<string, string>):
 
 t.test('a second instance on the same state directory, in another PID namespace, fails fast; a SIGKILLed one is taken over at once', async t => {
   if (!canUnshare) t.comment('unshare --pid is not available here: the second instance runs in this PID namespace')
-  const prefix = `${unique('lock')}.`
-  const appId = unique('lock-app')
-  const dataDir = t.testdir({})
-  const env = cleanEnv({
-    REWARDS_KAFKA_BROKERS: brokers.join(','),
-    REWARDS_TOPIC_PREFIX: prefix,
-    REWARDS_APPLICATION_ID: appId,
-    REWARDS_DATA_DIR: dataDir,
-    REWARDS_PARTITIONS: '2',
-    REWARDS_HTTP_PORT: '0'
-  })
+  const { prefix, dataDir, env } = kafkaPlatformWorld(t, 'lock', 2)
+  // kafkajs, an independent client, produces and verifies.
   const kafka = new Kafka({ clientId: unique('lock-test'), brokers, logLevel: logLevel.NOTHING })
-  const admin = kafka.admin()
-  await admin.connect()
-  const topics = ['reward-events', 'redeem-events', 'reward-confirmed', 'redeem-confirmed', 'reward-events-dlq', 'redeem-events-dlq'].map(n => prefix + n)
-  t.teardown(async () => {
-    await admin.deleteTopics({ topics: [...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)] }).catch(() => undefined)
-    await admin.deleteGroups([appId]).catch(() => undefined)
-    await admin.disconnect()
-  })
 
   const first = new RunningCli(['start', '--role', 'processor', '--create-topics'], { cwd: dataDir, env })
   t.teardown(() => first.kill())

@@ -9,8 +9,8 @@
 // platform's own client needed a fix for batches > 24.9 days apart: issue 14, item 0).
 import t from 'tap'
 import { Kafka, logLevel, type Consumer } from 'kafkajs'
-import { REWARDS_STORES } from '../../../../processors/rewards/topics.ts'
-import { brokers, cleanEnv, RunningCli, unique, waitForStatus } from '../../../cli/cli-helpers.ts'
+import { brokers, RunningCli, unique, waitForStatus } from '../../../cli/cli-helpers.ts'
+import { kafkaPlatformWorld } from '../../../cli/kafka-platform-world.ts'
 
 const DAY = 86_400_000
 const MEMBERS = 8
@@ -39,26 +39,9 @@ async function readUntil (kafka: Kafka, topic: string, done: (values: string[]) 
 }
 
 t.test('a bad record stamped now among months-old events expires no dedupe entry', async t => {
-  const prefix = `${unique('clock')}.`
-  const appId = unique('clock-app')
-  const dataDir = t.testdir({})
-  const env = cleanEnv({
-    REWARDS_KAFKA_BROKERS: brokers.join(','),
-    REWARDS_TOPIC_PREFIX: prefix,
-    REWARDS_APPLICATION_ID: appId,
-    REWARDS_DATA_DIR: dataDir,
-    REWARDS_PARTITIONS: '2',
-    REWARDS_HTTP_PORT: '0'
-  })
+  const { prefix, dataDir, env } = kafkaPlatformWorld(t, 'clock', 2)
+  // kafkajs, an independent client, produces and verifies.
   const kafka = new Kafka({ clientId: unique('clock-test'), brokers, logLevel: logLevel.NOTHING })
-  const admin = kafka.admin()
-  await admin.connect()
-  const topics = ['reward-events', 'redeem-events', 'reward-confirmed', 'redeem-confirmed', 'reward-events-dlq', 'redeem-events-dlq'].map(n => prefix + n)
-  t.teardown(async () => {
-    await admin.deleteTopics({ topics: [...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)] }).catch(() => undefined)
-    await admin.deleteGroups([appId]).catch(() => undefined)
-    await admin.disconnect()
-  })
 
   const cli = new RunningCli(['start', '--role', 'processor', '--create-topics'], { cwd: dataDir, env })
   t.teardown(() => cli.kill())
