@@ -14,6 +14,7 @@ import { StreamsApplication } from '../../../topology/streams-application.ts'
 import { StreamsBuilder } from '../../../topology/streams-builder.ts'
 import type { CommitFailure } from '../../../topology/runtime/stream-thread.ts'
 import { BACKENDS, readUntil, tempStateDir, uniqueName } from './backends.ts'
+import { withTransactionalProducers } from './faulty-log.ts'
 
 const PARTITIONS = 2
 const BATCHES = 6
@@ -48,17 +49,7 @@ function faultyLog (log: Log): { log: Log, injected: string[] } {
       close: async () => await producer.close()
     }
   }
-  return {
-    injected,
-    log: {
-      kind: log.kind,
-      admin: log.admin,
-      createGroupConsumer: options => log.createGroupConsumer(options),
-      createPartitionReader: options => log.createPartitionReader(options),
-      createProducer: async options => options.transactionalId === undefined ? await log.createProducer(options) : wrap(await log.createProducer(options)),
-      close: async () => await log.close()
-    }
-  }
+  return { injected, log: withTransactionalProducers(log, wrap) }
 }
 
 for (const backend of BACKENDS) {

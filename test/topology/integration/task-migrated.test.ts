@@ -16,6 +16,7 @@ import { Serdes } from '../../../topology/serdes.ts'
 import { StreamsApplication } from '../../../topology/streams-application.ts'
 import { StreamsBuilder } from '../../../topology/streams-builder.ts'
 import { BACKENDS, readUntil, tempStateDir, uniqueName } from './backends.ts'
+import { withTransactionalProducers } from './faulty-log.ts'
 
 const PARTITIONS = 2
 const BATCHES = 8
@@ -52,17 +53,7 @@ function faultyLog (log: Log): { log: Log, injected: string[] } {
       close: async () => await producer.close()
     }
   }
-  return {
-    injected,
-    log: {
-      kind: log.kind,
-      admin: log.admin,
-      createGroupConsumer: options => log.createGroupConsumer(options),
-      createPartitionReader: options => log.createPartitionReader(options),
-      createProducer: async options => options.transactionalId === undefined ? await log.createProducer(options) : wrap(await log.createProducer(options)),
-      close: async () => await log.close()
-    }
-  }
+  return { injected, log: withTransactionalProducers(log, wrap) }
 }
 
 for (const backend of BACKENDS) {
