@@ -4,7 +4,7 @@
 // dependency that is down) and docs/api.md (tokens issued before a database outage keep
 // working); the data checks at the end judge the rest.
 import type { TcpProxy } from '../archive/tcp-proxy.ts'
-import type { OwnBroker } from './own-broker.ts'
+import type { OwnBroker } from '../integration/own-broker.ts'
 import type { PlatformSupervisor } from './platform-supervisor.ts'
 import type { RecoveryTimer } from './recovery-timer.ts'
 

@@ -11,7 +11,8 @@ import { OwnBroker } from './own-broker.ts'
 import { call, checksOf, dependencyLine, earn, readinessUntil } from './outage-helpers.ts'
 
 t.test('Kafka stopped and started again under rewards start', async t => {
-  const broker = await OwnBroker.start()
+  const broker = await OwnBroker.create()
+  await broker.start()
   t.teardown(() => broker.destroy())
   const database = await createTestDatabase('kafka_outage')
   t.teardown(database.drop)
@@ -21,7 +22,7 @@ t.test('Kafka stopped and started again under rewards start', async t => {
   const { client, clientSecret } = await new ClientStore(db).create({ name: 'kafka-outage', scopes: ['balances:read', 'events:write'] })
 
   const env = cleanEnv({
-    REWARDS_KAFKA_BROKERS: broker.address,
+    REWARDS_KAFKA_BROKERS: broker.bootstrap,
     REWARDS_DATABASE_URL: database.url,
     REWARDS_APPLICATION_ID: unique('kout-app'),
     REWARDS_PARTITIONS: '2',
@@ -42,7 +43,7 @@ t.test('Kafka stopped and started again under rewards start', async t => {
   t.equal((await call(`${base}/v1/events`, token, { body: earn('K-1', 'k-1', 1000) })).status, 202)
   await waitFor('first event processed', async () => (await call(`${base}/v1/members/K-1/balance`, token)).body.available === 100 || undefined, 120_000)
 
-  await broker.down()
+  await broker.stop()
   t.comment('broker stopped')
   const down = await dependencyLine(cli, 'dependency.down', 'kafka', 60_000)
   t.match(down, { level: 'warn', dependency: 'kafka', required: true, msg: /^dependency kafka is down/ }, 'the outage start is logged')
@@ -50,7 +51,7 @@ t.test('Kafka stopped and started again under rewards start', async t => {
   t.match(checksOf(unready.body).kafka, { ready: false, detail: /^down/ }, 'readiness fails naming Kafka')
   t.match(unready.body.error?.message, /kafka: down/)
 
-  await broker.up()
+  await broker.start()
   t.comment('broker started again')
   const up = await dependencyLine(cli, 'dependency.up', 'kafka', 120_000)
   t.ok(Number(up.downMs) > 0, `the outage end is logged with its duration (${String(up.downMs)} ms)`)

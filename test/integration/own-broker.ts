@@ -1,57 +1,65 @@
-// A Kafka broker of one test's own, on free ports, for faults that stop the broker (the shared one
-// on 9092 must never be stopped: other tests run on it). Started and stopped by
-// infra/local/services.sh with REWARDS_LOCAL_HOME / REWARDS_LOCAL_KAFKA_PORT /
-// REWARDS_LOCAL_CONTROLLER_PORT, reusing the broker jars already fetched into the default cache
-// (linked, not downloaded again). A TCP proxy in front of the shared broker cannot stand in for
-// this: clients reconnect to the broker's advertised 127.0.0.1:9092.
+// A Kafka broker of a test's (or a chaos run's) own, to stop and start again: the shared broker on
+// 9092 serves other tests and is never touched. infra/local/services.sh on free ports under a
+// home of its own (REWARDS_LOCAL_HOME / REWARDS_LOCAL_KAFKA_PORT / REWARDS_LOCAL_CONTROLLER_PORT),
+// reusing the jars already fetched for the shared broker (a symlink; nothing is downloaded). A TCP
+// proxy in front of the shared broker cannot stand in for this: clients reconnect to the broker's
+// advertised 127.0.0.1:9092.
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { freePort, NODE, ROOT } from '../cli/cli-helpers.ts'
+import { cleanEnv, freePort, ROOT } from '../cli/cli-helpers.ts'
 
 const run = promisify(execFile)
-const SHARED_CACHE = join(homedir(), '.cache', 'rewards-local')
+const SERVICES = join(ROOT, 'infra', 'local', 'services.sh')
 
 export class OwnBroker {
   readonly home: string
   readonly port: number
-  readonly #env: Record<string, string>
+  readonly controllerPort: number
 
   private constructor (home: string, port: number, controllerPort: number) {
     this.home = home
     this.port = port
-    this.#env = { ...process.env as Record<string, string>, REWARDS_LOCAL_HOME: home, REWARDS_LOCAL_KAFKA_PORT: String(port), REWARDS_LOCAL_CONTROLLER_PORT: String(controllerPort), NODE }
+    this.controllerPort = controllerPort
   }
 
-  /** A fresh broker (formatted on first start), ready when this resolves. */
-  static async start (): Promise<OwnBroker> {
+  /** Prepares a home whose jars are those of the shared broker's cache; throws when there are none. */
+  static async create (sharedHome = join(homedir(), '.cache', 'rewards-local')): Promise<OwnBroker> {
+    const kafkaDirs = existsSync(sharedHome) ? readdirSync(sharedHome).filter(d => d.startsWith('kafka-') && existsSync(join(sharedHome, d, 'libs', '.complete'))) : []
+    if (kafkaDirs.length === 0) throw new Error(`no Kafka jars under ${sharedHome}: run infra/local/services.sh up once`)
     const home = mkdtempSync(join(tmpdir(), 'rewards-own-broker-'))
-    for (const entry of existsSync(SHARED_CACHE) ? readdirSync(SHARED_CACHE) : []) {
-      if (entry.startsWith('kafka-')) symlinkSync(join(SHARED_CACHE, entry), join(home, entry))
+    for (const dir of kafkaDirs) {
+      mkdirSync(join(home, dir))
+      symlinkSync(join(sharedHome, dir, 'libs'), join(home, dir, 'libs'))
     }
-    const broker = new OwnBroker(home, await freePort(), await freePort())
-    await broker.up()
-    return broker
+    const port = await freePort()
+    let controllerPort = await freePort()
+    while (controllerPort === port) controllerPort = await freePort()
+    return new OwnBroker(home, port, controllerPort)
   }
 
-  get address (): string {
+  get bootstrap (): string {
     return `127.0.0.1:${this.port}`
   }
 
-  /** Starts the broker (again) and waits until a client can fetch metadata. */
-  async up (): Promise<void> {
-    await run('bash', [join(ROOT, 'infra/local/services.sh'), 'up'], { env: this.#env, timeout: 180_000 })
+  #env (): Record<string, string> {
+    return cleanEnv({ REWARDS_LOCAL_HOME: this.home, REWARDS_LOCAL_KAFKA_PORT: String(this.port), REWARDS_LOCAL_CONTROLLER_PORT: String(this.controllerPort), NODE: process.execPath })
   }
 
-  /** Stops the broker (SIGTERM, waits for it to exit). */
-  async down (): Promise<void> {
-    await run('bash', [join(ROOT, 'infra/local/services.sh'), 'down'], { env: this.#env, timeout: 120_000 })
+  /** Starts the broker (or starts it again, on its data) and waits until it answers. */
+  async start (): Promise<void> {
+    await run('bash', [SERVICES, 'up'], { env: this.#env(), timeout: 180_000 })
+  }
+
+  /** Stops it (SIGTERM, as services.sh does) and waits until it is gone. */
+  async stop (): Promise<void> {
+    await run('bash', [SERVICES, 'down'], { env: this.#env(), timeout: 90_000 })
   }
 
   async destroy (): Promise<void> {
-    await this.down().catch(() => undefined)
+    await this.stop().catch(() => undefined)
     rmSync(this.home, { recursive: true, force: true })
   }
 }
