@@ -10,9 +10,10 @@ import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { readlinkSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { Kafka, logLevel, type Consumer } from 'kafkajs'
+import { Kafka, logLevel } from 'kafkajs'
 import { brokers, CLI, NODE, RunningCli, unique, waitForStatus, type LogLine } from '../cli/cli-helpers.ts'
 import { kafkaPlatformWorld } from '../cli/kafka-platform-world.ts'
+import { readCommittedUntil, type CommittedRecord } from './kafkajs-read.ts'
 
 const MEMBERS = 20
 const BATCHES = 40
@@ -22,25 +23,10 @@ const PER_BATCH = 25
  *  namespace, which still tests the lock but not across namespaces (said in the output). */
 const canUnshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0
 
-async function readUntil (kafka: Kafka, topic: string, done: (values: string[]) => boolean, timeoutMs = 180_000): Promise<string[]> {
-  const consumer: Consumer = kafka.consumer({ groupId: unique('verify'), readUncommitted: false, sessionTimeout: 60_000 })
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  const values: string[] = []
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${topic}: condition not met within ${timeoutMs} ms; read ${values.length}`)), timeoutMs)
-      consumer.run({
-        eachMessage: async ({ message }) => {
-          values.push(message.value!.toString())
-          if (done(values)) { clearTimeout(timer); resolve() }
-        }
-      }).catch(reject)
-    })
-  } finally {
-    await consumer.disconnect()
-  }
-  return values
+/** Values of `topic` read committed (kafkajs) until `done(values)`. */
+async function readUntil (kafka: Kafka, topic: string, done: (values: string[]) => boolean): Promise<string[]> {
+  const values = (records: CommittedRecord[]): string[] => records.map(r => r.value)
+  return values(await readCommittedUntil(kafka, topic, records => done(values(records)), { timeoutMs: 180_000 }))
 }
 
 /** Runs `rewards start` (in a new PID namespace when possible) and collects its output. */

@@ -8,34 +8,19 @@
 // Each send is its own batch of close timestamps (kafkajs encodes any spread correctly; the
 // platform's own client needed a fix for batches > 24.9 days apart: issue 14, item 0).
 import t from 'tap'
-import { Kafka, logLevel, type Consumer } from 'kafkajs'
+import { Kafka, logLevel } from 'kafkajs'
 import { brokers, RunningCli, unique, waitForStatus } from '../../../cli/cli-helpers.ts'
 import { kafkaPlatformWorld } from '../../../cli/kafka-platform-world.ts'
+import { readCommittedUntil, type CommittedRecord } from '../../../fault/kafkajs-read.ts'
 
 const DAY = 86_400_000
 const MEMBERS = 8
 const EVENTS_PER_MEMBER = 5
 
-/** Reads `topic` (read_committed, from the beginning) until `done(values)` or the timeout. */
-async function readUntil (kafka: Kafka, topic: string, done: (values: string[]) => boolean, timeoutMs = 120_000): Promise<string[]> {
-  const consumer: Consumer = kafka.consumer({ groupId: unique('verify'), readUncommitted: false })
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  const values: string[] = []
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${topic}: condition not met within ${timeoutMs} ms; read ${values.length}`)), timeoutMs)
-      consumer.run({
-        eachMessage: async ({ message }) => {
-          values.push(message.value!.toString())
-          if (done(values)) { clearTimeout(timer); resolve() }
-        }
-      }).catch(reject)
-    })
-  } finally {
-    await consumer.disconnect()
-  }
-  return values
+/** Values of `topic` read committed (kafkajs) until `done(values)`. */
+async function readUntil (kafka: Kafka, topic: string, done: (values: string[]) => boolean): Promise<string[]> {
+  const values = (records: CommittedRecord[]): string[] => records.map(r => r.value)
+  return values(await readCommittedUntil(kafka, topic, records => done(values(records)), { timeoutMs: 120_000 }))
 }
 
 t.test('a bad record stamped now among months-old events expires no dedupe entry', async t => {
