@@ -1,9 +1,9 @@
 // Liveness of the process: named checks that say whether a part that must run is running (the
 // processor role: a stream thread). /health/live answers 503 while one fails, so that an
 // orchestrator restarts the process; with no checks the process is live while it answers.
-import type { CheckResult } from './readiness.ts'
+import { NamedChecks, type CheckResult, type HealthCheck } from './named-checks.ts'
 
-export type LivenessCheck = () => CheckResult
+export type LivenessCheck = HealthCheck
 
 export interface LivenessReport {
   readonly live: boolean
@@ -11,25 +11,17 @@ export interface LivenessReport {
 }
 
 export class Liveness {
-  readonly #checks = new Map<string, LivenessCheck>()
+  readonly #checks = new NamedChecks()
 
   /** Adds (or replaces) a named check; returns a function that removes it. `ready` in its result
    *  means "live". */
   add (name: string, check: LivenessCheck): () => void {
-    this.#checks.set(name, check)
-    return () => { if (this.#checks.get(name) === check) this.#checks.delete(name) }
+    return this.#checks.add(name, check)
   }
 
   /** Live when every check passes (a check that throws fails). */
   report (): LivenessReport {
-    const checks: Record<string, CheckResult> = {}
-    for (const [name, check] of this.#checks) {
-      try {
-        checks[name] = check()
-      } catch (error) {
-        checks[name] = { ready: false, detail: `check failed: ${(error as Error).message}` }
-      }
-    }
+    const checks = this.#checks.run()
     return { live: Object.values(checks).every(c => c.ready), checks }
   }
 }

@@ -4,15 +4,10 @@
 // outage this instance rides out, e.g. PostgreSQL or Redis: docs/runbooks/dependency-outage.md):
 // it stays ready and the report names it.
 
-export interface CheckResult {
-  readonly ready: boolean
-  /** Why not (or what is ready), for the /health/ready body and logs. */
-  readonly detail: string
-  /** Ready, but working with less than it should (a dependency is down). */
-  readonly degraded?: boolean
-}
+import { NamedChecks, type CheckResult, type HealthCheck } from './named-checks.ts'
 
-export type ReadinessCheck = () => CheckResult
+export type { CheckResult } from './named-checks.ts'
+export type ReadinessCheck = HealthCheck
 
 export interface ReadinessReport {
   readonly ready: boolean
@@ -23,13 +18,12 @@ export interface ReadinessReport {
 }
 
 export class Readiness {
-  readonly #checks = new Map<string, ReadinessCheck>()
+  readonly #checks = new NamedChecks()
   #shuttingDown = false
 
   /** Adds (or replaces) a named check; returns a function that removes it. */
   add (name: string, check: ReadinessCheck): () => void {
-    this.#checks.set(name, check)
-    return () => { if (this.#checks.get(name) === check) this.#checks.delete(name) }
+    return this.#checks.add(name, check)
   }
 
   /** From now on the process is not ready, whatever the checks say. */
@@ -44,14 +38,7 @@ export class Readiness {
   /** Ready when not shutting down and every check passes (a check that throws fails). With no
    *  checks at all the process is not ready: it has nothing to serve. */
   report (): ReadinessReport {
-    const checks: Record<string, CheckResult> = {}
-    for (const [name, check] of this.#checks) {
-      try {
-        checks[name] = check()
-      } catch (error) {
-        checks[name] = { ready: false, detail: `check failed: ${(error as Error).message}` }
-      }
-    }
+    const checks = this.#checks.run()
     const results = Object.values(checks)
     const ready = !this.#shuttingDown && results.length > 0 && results.every(r => r.ready)
     const degraded = Object.entries(checks).filter(([, c]) => c.degraded === true).map(([name]) => name)
