@@ -1,6 +1,7 @@
 // An isolated world for one `rewards start` test on the real broker: a unique topic prefix and
 // application id, a data directory, the environment that selects them, and a teardown that
-// removes the platform topics, the application's changelogs and its consumer group.
+// removes the platform topics, the application's changelogs and its consumer groups (the stream
+// application's and the archiver's).
 import type { Test } from 'tap'
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import type { Log } from '../../log/log-port.ts'
@@ -21,10 +22,11 @@ export interface KafkaPlatformWorld {
   readonly log: Log
 }
 
-export function kafkaPlatformWorld (t: Test, name: string, partitions: number): KafkaPlatformWorld {
+/** `dataDir`: a directory the test already made (default: the test's own `t.testdir()`). */
+export function kafkaPlatformWorld (t: Test, name: string, partitions: number, options: { dataDir?: string } = {}): KafkaPlatformWorld {
   const prefix = `${unique(name)}.`
   const appId = unique(`${name}-app`)
-  const dataDir = t.testdir({})
+  const dataDir = options.dataDir ?? t.testdir({})
   const env = cleanEnv({
     REWARDS_KAFKA_BROKERS: brokers.join(','),
     REWARDS_TOPIC_PREFIX: prefix,
@@ -37,7 +39,7 @@ export function kafkaPlatformWorld (t: Test, name: string, partitions: number): 
   const topics = PLATFORM_TOPICS.map(n => prefix + n)
   t.teardown(async () => {
     await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
-    await log.admin.deleteGroup(appId).catch(() => undefined)
+    for (const group of [appId, `${appId}-archiver`]) await log.admin.deleteGroup(group).catch(() => undefined)
     await log.close()
   })
   return { prefix, appId, dataDir, env, topics, log }

@@ -7,11 +7,10 @@ import t from 'tap'
 import { ClientStore } from '../../api/auth/client-store.ts'
 import { TcpProxy } from '../archive/tcp-proxy.ts'
 import { countRows, createTestDatabase, waitFor } from '../archive/archive-helpers.ts'
-import { brokers, cleanEnv, clientToken, RunningCli, rewardEvent, unique } from '../cli/cli-helpers.ts'
+import { clientToken, RunningCli, rewardEvent, unique } from '../cli/cli-helpers.ts'
 import { openDatabase } from '../../lib/db/database.ts'
-import { createKafkaLog } from '../../log/kafka/index.ts'
-import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import { call, checksOf, dependencyLine, readinessUntil } from './outage-helpers.ts'
+import { kafkaPlatformWorld } from '../cli/kafka-platform-world.ts'
 
 t.test('PostgreSQL unreachable at start: ready (degraded), then catches up', async t => {
   const database = await createTestDatabase('pg_boot')
@@ -23,28 +22,14 @@ t.test('PostgreSQL unreachable at start: ready (degraded), then catches up', asy
   t.teardown(() => proxy.close())
   proxy.cut()
 
-  const prefix = `${unique('pgboot')}.`
-  const appId = unique('pgboot-app')
-  const dataDir = t.testdir({})
-  const log = createKafkaLog({ brokers, clientId: unique('pgboot-test') })
-  t.teardown(async () => {
-    const topics = ['reward-events', 'redeem-events', 'reward-confirmed', 'redeem-confirmed', 'reward-events-dlq', 'redeem-events-dlq'].map(n => prefix + n)
-    await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
-    for (const group of [appId, `${appId}-archiver`]) await log.admin.deleteGroup(group).catch(() => undefined)
-    await log.close()
-  })
+  const { prefix, dataDir, env, log } = kafkaPlatformWorld(t, 'pgboot', 2)
 
   const cli = new RunningCli(['start', '--create-topics'], {
     cwd: dataDir,
-    env: cleanEnv({
-      REWARDS_KAFKA_BROKERS: brokers.join(','),
-      REWARDS_DATABASE_URL: proxied.toString(),
-      REWARDS_TOPIC_PREFIX: prefix,
-      REWARDS_APPLICATION_ID: appId,
-      REWARDS_PARTITIONS: '2',
-      REWARDS_HTTP_PORT: '0',
-      REWARDS_DATA_DIR: dataDir
-    })
+    env: {
+      ...env,
+      REWARDS_DATABASE_URL: proxied.toString()
+    }
   })
   t.teardown(() => cli.kill())
   const base = `http://127.0.0.1:${await cli.httpPort(120_000)}`

@@ -7,10 +7,9 @@
 import t from 'tap'
 import { TcpProxy } from '../archive/tcp-proxy.ts'
 import { countRows, createTestDatabase, openMigrated, waitFor } from '../archive/archive-helpers.ts'
-import { brokers, cleanEnv, clientToken, runCli, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
-import { createKafkaLog } from '../../log/kafka/index.ts'
-import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
+import { clientToken, runCli, RunningCli, waitForStatus } from '../cli/cli-helpers.ts'
 import { call, checksOf, dependencyLine, earn, readiness, readinessUntil } from './outage-helpers.ts'
+import { kafkaPlatformWorld } from '../cli/kafka-platform-world.ts'
 
 const OUTAGE_MS = 20_000
 
@@ -31,26 +30,14 @@ t.test('PostgreSQL down for 20 s under two platform processes', async t => {
   const direct = await openMigrated(database.url, t.testdir({}))
   t.teardown(() => direct.close())
 
-  const prefix = `${unique('pgout')}.`
-  const appId = unique('pgout-app')
   const root = t.testdir({ a: {}, b: {} })
-  const env = (dir: string): Record<string, string> => cleanEnv({
-    REWARDS_KAFKA_BROKERS: brokers.join(','),
+  const world = kafkaPlatformWorld(t, 'pgout', 4, { dataDir: root })
+  const env = (dir: string): Record<string, string> => ({
+    ...world.env,
     REWARDS_DATABASE_URL: proxied.toString(),
     REWARDS_REDIS_URL: 'redis://127.0.0.1:6379',
-    REWARDS_TOPIC_PREFIX: prefix,
-    REWARDS_APPLICATION_ID: appId,
     REWARDS_AUTH_ISSUER: 'https://rewards.example.test',
-    REWARDS_PARTITIONS: '4',
-    REWARDS_HTTP_PORT: '0',
     REWARDS_DATA_DIR: `${root}/${dir}`
-  })
-  const log = createKafkaLog({ brokers, clientId: unique('pgout-test') })
-  t.teardown(async () => {
-    const topics = ['reward-events', 'redeem-events', 'reward-confirmed', 'redeem-confirmed', 'reward-events-dlq', 'redeem-events-dlq'].map(n => prefix + n)
-    await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
-    for (const group of [appId, `${appId}-archiver`]) await log.admin.deleteGroup(group).catch(() => undefined)
-    await log.close()
   })
 
   const created = await runCli(['clients', 'create', '--name', 'pg-outage', '--scopes', 'balances:read,events:write', '--json'], { cwd: root, env: env('a'), timeoutMs: 120_000 })

@@ -6,10 +6,9 @@ import t from 'tap'
 import { ClientStore } from '../../api/auth/client-store.ts'
 import { TcpProxy } from '../archive/tcp-proxy.ts'
 import { createTestDatabase, openMigrated, waitFor } from '../archive/archive-helpers.ts'
-import { brokers, cleanEnv, clientToken, RunningCli, unique } from '../cli/cli-helpers.ts'
-import { createKafkaLog } from '../../log/kafka/index.ts'
-import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
+import { clientToken, RunningCli } from '../cli/cli-helpers.ts'
 import { call, checksOf, dependencyLine, earn, readinessUntil } from './outage-helpers.ts'
+import { kafkaPlatformWorld } from '../cli/kafka-platform-world.ts'
 
 t.test('Redis down and back under rewards start', async t => {
   const proxy = new TcpProxy('127.0.0.1', 6379)
@@ -17,32 +16,18 @@ t.test('Redis down and back under rewards start', async t => {
   t.teardown(() => proxy.close())
   const database = await createTestDatabase('redis_outage')
   t.teardown(database.drop)
-  const dataDir = t.testdir({})
+  const { dataDir, env } = kafkaPlatformWorld(t, 'rout', 2)
   const db = await openMigrated(database.url, dataDir)
   t.teardown(() => db.close())
   const { client, clientSecret } = await new ClientStore(db).create({ name: 'redis-outage', scopes: ['balances:read', 'events:write'] })
 
-  const prefix = `${unique('rout')}.`
-  const appId = unique('rout-app')
-  const log = createKafkaLog({ brokers, clientId: unique('rout-test') })
-  t.teardown(async () => {
-    const topics = ['reward-events', 'redeem-events', 'reward-confirmed', 'redeem-confirmed', 'reward-events-dlq', 'redeem-events-dlq'].map(n => prefix + n)
-    await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
-    for (const group of [appId, `${appId}-archiver`]) await log.admin.deleteGroup(group).catch(() => undefined)
-    await log.close()
-  })
   const cli = new RunningCli(['start', '--create-topics'], {
     cwd: dataDir,
-    env: cleanEnv({
-      REWARDS_KAFKA_BROKERS: brokers.join(','),
+    env: {
+      ...env,
       REWARDS_DATABASE_URL: database.url,
-      REWARDS_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      REWARDS_TOPIC_PREFIX: prefix,
-      REWARDS_APPLICATION_ID: appId,
-      REWARDS_PARTITIONS: '2',
-      REWARDS_HTTP_PORT: '0',
-      REWARDS_DATA_DIR: dataDir
-    })
+      REWARDS_REDIS_URL: `redis://127.0.0.1:${redisPort}`
+    }
   })
   t.teardown(() => cli.kill())
   const base = `http://127.0.0.1:${await cli.httpPort(120_000)}`
