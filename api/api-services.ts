@@ -43,7 +43,7 @@ export interface ApiServices {
 }
 
 export interface ApiServicesInput {
-  readonly config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'redisUrl'> & Partial<Pick<RewardsConfig, 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit'>>
+  readonly config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'redisUrl'> & Partial<Pick<RewardsConfig, 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'apiCorsOrigins'>>
   readonly settings: ApiSettings
   readonly registry: Registry
   readonly logger?: Logger
@@ -142,28 +142,61 @@ export async function openApiServices (input: ApiServicesInput): Promise<ApiServ
   }
 }
 
-const perServer = new WeakMap<FastifyInstance, Promise<ApiServices>>()
+interface ServerServices {
+  /** Set on first open (and cleared when that open failed, so that a later call tries again). */
+  opened?: Promise<ApiServices>
+  readonly open: () => Promise<ApiServices>
+}
 
-/** The services of this HTTP server, opened on first use and closed when the server closes.
- *  The first call must happen before the server starts listening. */
-export function apiServicesFor (server: FastifyInstance, input: Omit<ApiServicesInput, 'settings'> & { settings?: ApiSettings, advertisedAddress: () => string }): Promise<ApiServices> {
-  let services = perServer.get(server)
-  if (services === undefined) {
+const perServer = new WeakMap<FastifyInstance, ServerServices>()
+
+function servicesEntry (server: FastifyInstance, input: Omit<ApiServicesInput, 'settings'> & { settings?: ApiSettings, advertisedAddress: () => string }): ServerServices {
+  let entry = perServer.get(server)
+  if (entry === undefined) {
     const authIssuer = input.config.authIssuer ?? null
     const authJwksUrl = input.config.authJwksUrl ?? null
     const authAudience = input.config.authAudience ?? null
     const apiRateLimit = input.config.apiRateLimit
+    const corsOrigins = input.config.apiCorsOrigins
     const settings = input.settings ?? apiSettings({
       issuer: authIssuer !== null ? () => authIssuer : () => `http://${input.advertisedAddress()}`,
       ...(authJwksUrl !== null ? { jwksUrl: authJwksUrl } : {}),
       ...(authAudience !== null ? { audience: authAudience } : {}),
-      ...(apiRateLimit !== undefined ? { apiRateLimit } : {})
+      ...(apiRateLimit !== undefined ? { apiRateLimit } : {}),
+      ...(corsOrigins !== undefined ? { corsOrigins } : {})
     })
-    services = openApiServices({ ...input, settings })
-    perServer.set(server, services)
+    const created: ServerServices = {
+      open: () => {
+        if (created.opened === undefined) {
+          const opening = openApiServices({ ...input, settings })
+          created.opened = opening
+          opening.catch(() => { if (created.opened === opening) delete created.opened })
+        }
+        return created.opened
+      }
+    }
+    entry = created
+    perServer.set(server, entry)
+    // Registered now (Fastify refuses hooks once it listens), whether or not anything opens.
     server.addHook('onClose', async () => {
-      await (await services!.catch(() => undefined))?.close()
+      await (await created.opened?.catch(() => undefined))?.close()
     })
   }
-  return services
+  return entry
+}
+
+/** The services of this HTTP server, opened on first use and closed when the server closes.
+ *  The first call must happen before the server starts listening. */
+export function apiServicesFor (server: FastifyInstance, input: Omit<ApiServicesInput, 'settings'> & { settings?: ApiSettings, advertisedAddress: () => string }): Promise<ApiServices> {
+  return servicesEntry(server, input).open()
+}
+
+/** The same services, opened only when the returned function is first called (possibly after the
+ *  server listens; a failed open is tried again on the next call), or at once by apiServicesFor
+ *  if another role of the process opens them. Must be called before the server listens. A
+ *  processor-only process uses them only to check the tokens of forwarded queries: it does not
+ *  open the token store (the embedded PostgreSQL, migrations, signing keys) nor the cache to
+ *  start (docs/api.md "Roles"). */
+export function apiServicesOnDemand (server: FastifyInstance, input: Omit<ApiServicesInput, 'settings'> & { settings?: ApiSettings, advertisedAddress: () => string }): () => Promise<ApiServices> {
+  return servicesEntry(server, input).open
 }

@@ -14,10 +14,22 @@ export interface ApiSettings {
   readonly balanceCacheTtlMs: number
   readonly redemptionWaitMs: number
   readonly maxRedemptionWaitMs: number
+  /** Tokens issued per client and window (counted only once the client is authenticated). */
   readonly tokenRateLimit: { readonly max: number, readonly windowMs: number }
+  /** Failed client authentications tolerated per (client id, source address) and per source
+   *  address in a window, before the token endpoint answers 429 from there (api/auth/token-throttle.ts). */
+  readonly tokenFailureLimit: TokenFailureLimit
   /** Requests per client per /v1 route and window (api/routes/rate-limit.ts); null: no limit. */
   readonly apiRateLimit: { readonly max: number, readonly windowMs: number } | null
   readonly forwardTimeoutMs: number
+  /** Origins CORS allows on the public API ('*': any); null: CORS off (api/public-api.ts). */
+  readonly corsOrigins: readonly string[] | '*' | null
+}
+
+export interface TokenFailureLimit {
+  readonly perClientAddress: number
+  readonly perAddress: number
+  readonly windowMs: number
 }
 
 export const API_DEFAULTS = Object.freeze({
@@ -28,10 +40,14 @@ export const API_DEFAULTS = Object.freeze({
   redemptionWaitMs: 3000,
   maxRedemptionWaitMs: 30_000,
   tokenRateLimit: Object.freeze({ max: 60, windowMs: 60_000 }),
+  // Secrets are 256 random bits: the limit is against load (each check is an scrypt hash), not
+  // guessing. 10 failures for one client from one address, 30 from one address, per minute.
+  tokenFailureLimit: Object.freeze({ perClientAddress: 10, perAddress: 30, windowMs: 60_000 }) as TokenFailureLimit,
   // 1000 requests per second per client and route: far above a property gateway's steady rate,
   // low enough that one runaway client cannot take the API from the others (REWARDS_API_RATE_LIMIT).
   apiRateLimit: Object.freeze({ max: 1000, windowMs: 1000 }) as { readonly max: number, readonly windowMs: number } | null,
-  forwardTimeoutMs: 2000
+  forwardTimeoutMs: 2000,
+  corsOrigins: null as readonly string[] | '*' | null
 })
 
 export function apiSettings (overrides: Partial<ApiSettings> & { issuer: () => string }): ApiSettings {

@@ -1,9 +1,19 @@
-// Publishes the API's route schemas as an OpenAPI 3.1 document (GET /openapi.json), built from
-// the routes themselves (each route's schema is its contract) and the shared `$id` schemas. Routes
-// marked `hide: true` (instance-to-instance) are left out. No extra dependency: OpenAPI 3.1 speaks
-// JSON Schema, so the route schemas go in as they are, with `X#` references rewritten to
-// `#/components/schemas/X`.
+// Publishes the API's route schemas as an OpenAPI 3.1 document (GET /openapi.json, rendered at
+// GET /docs), built from the routes themselves (each route's schema is its contract) and the
+// shared `$id` schemas. Routes marked `hide: true` (instance-to-instance, the docs page) are left
+// out. No generator dependency: OpenAPI 3.1 speaks JSON Schema, so the route schemas go in as they
+// are, with `X#` references rewritten to `#/components/schemas/X`.
+//
+// To the statuses a route declares, the document adds those the platform answers around it
+// (api/http-errors.ts): 405 and 406 everywhere, 414 with path parameters, 413 and 415 with a
+// body, 429 on rate-limited routes, 500; error bodies are `application/problem+json`. Response
+// headers: x-request-id on every answer, RateLimit-* and Retry-After where they apply, and the
+// route-specific ones of api/openapi-headers.ts (ETag, Location…). The token server's routes come
+// from api/auth/token-openapi.ts. test/api/contract.test.ts checks live answers against it.
+import { STATUS_CODES } from 'node:http'
 import type { FastifyInstance, RouteOptions } from 'fastify'
+import { tokenServerPaths } from './auth/token-openapi.ts'
+import { COMPONENT_HEADERS, COMPONENT_RESPONSES, ROUTE_EXTRAS } from './openapi-headers.ts'
 import { SHARED_SCHEMAS } from './schemas.ts'
 
 declare module 'fastify' {
@@ -51,7 +61,64 @@ function parameters (where: 'path' | 'query' | 'header', schema: RouteSchema['pa
   }))
 }
 
-export function collectOpenApi (app: FastifyInstance, info: { title: string, version: string, tokenUrl: () => string }): () => unknown {
+const header = (name: keyof typeof COMPONENT_HEADERS): unknown => ({ $ref: `#/components/headers/${name}` })
+const response = (name: keyof typeof COMPONENT_RESPONSES): unknown => ({ $ref: `#/components/responses/${name}` })
+
+export interface OpenApiOptions {
+  readonly title: string
+  readonly version: string
+  readonly tokenUrl: () => string
+  /** The /v1 routes answer 429 beyond a per-client limit (REWARDS_API_RATE_LIMIT not off). */
+  readonly rateLimited: boolean
+  /** Document the built-in token server's routes (absent with an external IdP). */
+  readonly tokenServer: boolean
+}
+
+/** The OpenAPI operation of one route and method. */
+function operation (method: string, path: string, schema: RouteSchema, options: OpenApiOptions): unknown {
+  const limited = options.rateLimited && schema.security !== undefined
+  const extras = ROUTE_EXTRAS[`${method} ${path}`]
+  const responses: Record<string, unknown> = {}
+  for (const [status, body] of Object.entries(schema.response ?? {})) {
+    const code = Number(status)
+    const headers: Record<string, unknown> = { 'x-request-id': header('RequestId') }
+    if (code < 400 && limited) Object.assign(headers, { 'RateLimit-Limit': header('RateLimitLimit'), 'RateLimit-Remaining': header('RateLimitRemaining'), 'RateLimit-Reset': header('RateLimitReset') })
+    if (code === 503) headers['Retry-After'] = header('RetryAfter')
+    if (code === 401) headers['WWW-Authenticate'] = header('WwwAuthenticate')
+    if (code === 403) headers['WWW-Authenticate'] = header('WwwAuthenticate')
+    Object.assign(headers, extras?.responseHeaders?.[code] ?? {})
+    responses[status] = {
+      description: STATUS_CODES[code] ?? status,
+      headers,
+      content: { [code >= 400 ? 'application/problem+json' : 'application/json']: { schema: rewriteRefs(body) } }
+    }
+  }
+  Object.assign(responses, extras?.responses ?? {})
+  responses[405] ??= response('MethodNotAllowed')
+  responses[406] ??= response('NotAcceptable')
+  if (schema.params !== undefined) responses[414] ??= response('UriTooLong')
+  if (schema.body !== undefined) {
+    responses[413] ??= response('PayloadTooLarge')
+    responses[415] ??= response('UnsupportedMediaType')
+  }
+  if (limited) responses[429] ??= response('TooManyRequests')
+  responses[500] ??= response('InternalError')
+  const known = new Set(Object.keys(schema.headers?.properties ?? {}).map(name => name.toLowerCase()))
+  return {
+    ...(schema.tags !== undefined ? { tags: schema.tags } : {}),
+    ...(schema.summary !== undefined ? { summary: schema.summary } : {}),
+    ...(schema.description !== undefined ? { description: schema.description } : {}),
+    ...(schema.security !== undefined ? { security: schema.security } : {}),
+    parameters: [
+      ...parameters('path', schema.params), ...parameters('query', schema.querystring), ...parameters('header', schema.headers),
+      ...(extras?.requestHeaders ?? []).filter(p => !known.has(p.name.toLowerCase()))
+    ],
+    ...(schema.body !== undefined ? { requestBody: { required: true, content: { [schema.consumes?.[0] ?? 'application/json']: { schema: rewriteRefs(schema.body) } } } } : {}),
+    responses
+  }
+}
+
+export function collectOpenApi (app: FastifyInstance, options: OpenApiOptions): () => unknown {
   const paths: Record<string, Record<string, unknown>> = {}
   app.addHook('onRoute', (route: RouteOptions) => {
     const schema = route.schema as RouteSchema | undefined
@@ -59,27 +126,22 @@ export function collectOpenApi (app: FastifyInstance, info: { title: string, ver
     const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue
-      const responses: Record<string, unknown> = {}
-      for (const [status, body] of Object.entries(schema.response ?? {})) {
-        responses[status] = { description: status, content: { 'application/json': { schema: rewriteRefs(body) } } }
-      }
       paths[path] ??= {}
-      paths[path][method.toLowerCase()] = {
-        ...(schema.tags !== undefined ? { tags: schema.tags } : {}),
-        ...(schema.summary !== undefined ? { summary: schema.summary } : {}),
-        ...(schema.description !== undefined ? { description: schema.description } : {}),
-        ...(schema.security !== undefined ? { security: schema.security } : {}),
-        parameters: [...parameters('path', schema.params), ...parameters('query', schema.querystring), ...parameters('header', schema.headers)],
-        ...(schema.body !== undefined ? { requestBody: { required: true, content: { [schema.consumes?.[0] ?? 'application/json']: { schema: rewriteRefs(schema.body) } } } } : {}),
-        responses: Object.keys(responses).length > 0 ? responses : { 200: { description: 'OK' } }
-      }
+      paths[path][method.toLowerCase()] = operation(method, path, schema, options)
     }
   })
+  const info = options
   return () => ({
     openapi: '3.1.0',
-    info: { title: info.title, version: info.version },
-    paths,
+    info: {
+      title: info.title,
+      version: info.version,
+      description: 'Errors are RFC 9457 problems (`application/problem+json`) with a stable `code`, except the token endpoint\'s RFC 6749 errors. Every answer carries `x-request-id`. See docs/api.md.'
+    },
+    paths: { ...paths, ...(info.tokenServer ? tokenServerPaths() : {}) },
     components: {
+      headers: COMPONENT_HEADERS,
+      responses: COMPONENT_RESPONSES,
       schemas: Object.fromEntries(SHARED_SCHEMAS.map(s => [s.$id, rewriteRefs(s)])),
       securitySchemes: {
         oauth2: {

@@ -1,6 +1,7 @@
 // The HTTP server of every role: a Fastify instance with the platform-wide behaviour installed on
-// the root (x-request-id on every response, one error shape from api/http-errors.ts, HTTP
-// metrics by route and status, JSON logs) and the operations routes registered as a plugin.
+// the root (x-request-id on every response, one error shape from api/http-errors.ts, one request
+// validator that never mutates from api/strict-validation.ts, HTTP metrics by route and status,
+// JSON logs) and the operations routes registered as a plugin.
 // Other parts of the platform add their routes as plugins before listen():
 //
 //   const server = buildServer({ readiness, registry, logger, topology })
@@ -13,7 +14,8 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { Histogram, type Registry } from 'prom-client'
 import type { Logger } from '../lib/logger.ts'
 import { installHttpTracing } from '../lib/tracing/http-tracing.ts'
-import { installErrorHandling } from './http-errors.ts'
+import { answerFrameworkError, installErrorHandling } from './http-errors.ts'
+import { formatRequestIssues, strictValidatorFactory } from './strict-validation.ts'
 import { opsRoutes, type TopologyView } from './health/ops-routes.ts'
 import type { Liveness } from './health/liveness.ts'
 import type { Readiness } from './health/readiness.ts'
@@ -63,7 +65,14 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
     // (WebAssembly) takes seconds to start, many more on a loaded machine; Fastify's default of
     // 10 s failed start-up under load.
     pluginTimeout: 120_000,
-    return503OnClosing: true
+    // Errors before routing (bad URL encoding 400, path parameter over 100 characters 414) are
+    // problems like every other error (api/http-errors.ts).
+    frameworkErrors: answerFrameworkError,
+    return503OnClosing: true,
+    // Every route's body, query, params and headers are checked by one validator that never
+    // coerces, strips or fills in (not Fastify's default AJV, which does all three).
+    schemaController: { compilersFactory: { buildValidator: strictValidatorFactory as never } },
+    schemaErrorFormatter: formatRequestIssues
     // The instance is typed with Fastify's default logger type (FastifyBaseLogger), which every
     // plugin of the project is written against; with loggerInstance Fastify infers pino's own
     // Logger type instead, which its typings do not accept where FastifyInstance is expected.
@@ -72,15 +81,34 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
   // A server span per request (no-op without an OpenTelemetry SDK); before any route is added.
   installHttpTracing(app)
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks, not async ones: every request runs them, and a promise per hook shows in the
+  // balance query's cost (docs/benchmarks.md "API balance query").
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id)
+    done()
   })
-  app.addHook('onResponse', async (request, reply) => {
+  // One labelled child per method, route and status, looked up by one string: prom-client's
+  // observe({labels}) validates and hashes the labels on every call.
+  const observers = new Map<string, { observe: (seconds: number) => void }>()
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
-    duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
+    const status = String(reply.statusCode)
+    const key = `${request.method} ${status} ${route}`
+    let observer = observers.get(key)
+    if (observer === undefined) {
+      observer = duration.labels({ method: request.method, route, status_code: status })
+      observers.set(key, observer)
+    }
+    observer.observe(reply.elapsedTime / 1000)
+    if (request.log.level === 'debug' || request.log.level === 'trace') {
+      request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
+    }
+    done()
   })
   installErrorHandling(app)
+  // JSON bodies only: Fastify's default text/plain parser would let a text body reach the routes;
+  // without it any non-JSON body is 415 UNSUPPORTED_MEDIA_TYPE (the token endpoint adds its form parser).
+  app.removeContentTypeParser('text/plain')
 
   void app.register(opsRoutes, {
     readiness: deps.readiness,

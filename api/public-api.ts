@@ -1,8 +1,10 @@
 // The public HTTP API as one Fastify plugin: shared schemas, the OAuth2 token server (unless an
 // external IdP is configured), member queries, ingestion and redemptions, reports over the
 // archive (when given a database), and the OpenAPI
-// document of all of them (GET /openapi.json). Registered beside the ops routes of
-// api/ops-server.ts, it inherits their request ids, error shape and HTTP metrics.
+// document of all of them (GET /openapi.json, rendered at GET /docs). Registered beside the ops
+// routes of api/ops-server.ts, it inherits their request ids, error shape and HTTP metrics. Its
+// JSON routes answer 406 to clients that accept no JSON; CORS when configured (off by default).
+import fastifyCors from '@fastify/cors'
 import type { FastifyPluginAsync } from 'fastify'
 import { Registry } from 'prom-client'
 import type { LogProducer } from '../log/log-port.ts'
@@ -13,11 +15,13 @@ import type { ScopeGuard } from './auth/require-scope.ts'
 import type { SigningKeys } from './auth/signing-keys.ts'
 import { tokenRoutes } from './auth/token-routes.ts'
 import type { SharedCache } from './cache/shared-cache.ts'
+import { jsonNotAccepted } from './content-negotiation.ts'
+import { registerDocsPage } from './docs-page.ts'
 import { collectOpenApi } from './openapi.ts'
 import type { MemberQueries } from './query/member-queries.ts'
 import { ingestRoutes } from './routes/ingest-routes.ts'
 import { memberRoutes } from './routes/member-routes.ts'
-import { rateLimitedGuard } from './routes/rate-limit.ts'
+import { rateLimitedGuard, registerRateLimiting } from './routes/rate-limit.ts'
 import { reportRoutes, type ReportRoutesOptions } from './routes/report-routes.ts'
 import { addSharedSchemas } from './schemas.ts'
 
@@ -39,7 +43,28 @@ export interface PublicApiOptions {
 export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, options) => {
   const { settings } = options
   addSharedSchemas(app)
-  const openapi = collectOpenApi(app, { title: 'Rewards & Redeem API', version: '1', tokenUrl: () => `${settings.issuer()}/oauth/token` })
+  const openapi = collectOpenApi(app, {
+    title: 'Rewards & Redeem API',
+    version: '1',
+    tokenUrl: () => `${settings.issuer()}/oauth/token`,
+    rateLimited: settings.apiRateLimit !== null,
+    // Whether this process serves it or the auth role does, the built-in server is the API's.
+    tokenServer: settings.jwksUrl === null
+  })
+  // Browsers from these origins only; bearer tokens, no cookies: no credentials mode.
+  if (settings.corsOrigins !== null) {
+    await app.register(fastifyCors, {
+      origin: settings.corsOrigins === '*' ? '*' : [...settings.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST'],
+      exposedHeaders: ['x-request-id', 'etag', 'location', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'idempotent-replayed', 'x-cache'],
+      maxAge: 600
+    })
+  }
+  await registerDocsPage(app, openapi)
+  // A callback hook (no promise per request): see api/ops-server.ts.
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(request.url.startsWith('/docs') ? undefined : jsonNotAccepted(request))
+  })
   if (options.tokenServer !== undefined) {
     await app.register(tokenRoutes, {
       issuer: settings.issuer,
@@ -48,11 +73,13 @@ export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, optio
       clients: options.tokenServer.clients,
       keys: options.tokenServer.keys,
       cache: options.cache,
-      rateLimit: settings.tokenRateLimit
+      rateLimit: settings.tokenRateLimit,
+      failureLimit: settings.tokenFailureLimit
     })
   }
   // Every /v1 route: the token and scope, then the client's rate limit.
-  const guard = settings.apiRateLimit === null ? options.guard : rateLimitedGuard(options.guard, options.cache, settings.apiRateLimit, options.registry ?? new Registry())
+  const rateLimitStore = await registerRateLimiting(app, options.cache)
+  const guard = settings.apiRateLimit === null ? options.guard : rateLimitedGuard(rateLimitStore, options.guard, settings.apiRateLimit, options.registry ?? new Registry())
   await app.register(memberRoutes, { queries: options.queries, guard, cache: options.cache, balanceCacheTtlMs: settings.balanceCacheTtlMs })
   await app.register(ingestRoutes, {
     producer: options.producer,

@@ -12,12 +12,22 @@ export const ref = (id: string): { $ref: string } => ({ $ref: `${id}#` })
 export const SHARED_SCHEMAS = Object.freeze([
   {
     $id: 'Error',
-    description: 'The one error shape of the platform; `code` is stable',
+    title: 'Problem',
+    description: 'RFC 9457 problem details (`application/problem+json`): every error of the API but the token endpoint\'s OAuth errors. `type` is stable per `code` (docs/api.md "Errors"); `error` is the pre-RFC 9457 shape, deprecated, kept for existing clients',
     type: 'object',
-    required: ['error'],
+    required: ['type', 'title', 'status', 'detail', 'instance', 'code', 'error'],
     properties: {
+      type: { type: 'string', description: 'urn:rewards:problem:<code in kebab case>' },
+      title: { type: 'string', description: 'the same for every problem of this type' },
+      status: { type: 'integer', minimum: 400, maximum: 599 },
+      detail: { type: 'string', description: 'this occurrence, in words' },
+      instance: { type: 'string', description: 'the request path' },
+      code: { type: 'string', description: 'the stable error code' },
+      errors: { type: 'array', description: 'validation errors: each invalid field or item', items: {} },
       error: {
         type: 'object',
+        deprecated: true,
+        description: 'deprecated: use code and detail',
         required: ['code', 'message'],
         properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} }
       }
@@ -77,7 +87,8 @@ export const MemberParams = {
   properties: { memberId: { type: 'string', pattern: MEMBER_ID_PATTERN } }
 } as const
 
-/** Error responses every authenticated route can give. */
+/** Error responses every authenticated route can give (api/openapi.ts adds the HTTP-level ones:
+ *  405, 406, 413, 414, 415, 429). */
 export const COMMON_ERRORS = Object.freeze({ 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 503: ref('Error') })
 
 export function addSharedSchemas (app: FastifyInstance): void {

@@ -11,18 +11,25 @@
 //
 //   node_modules/.bin/node bench/rewards-throughput.ts [--records 100000] [--members 10000]
 //     [--partitions 12] [--backend kafka|embedded] [--guarantee both|exactly_once_v2|at_least_once] [--idle ms]
+//     [--profile /tmp/rewards]   (CPU profile of each rewards run: top functions, /tmp/rewards-<guarantee>.cpuprofile)
+//
+// "cpu µs/rec" is the process's CPU time (user + system, process.cpuUsage) over the run divided by
+// the records: less sensitive than wall time to other load on the machine, though it still counts
+// this process's own Kafka client work.
 import type { PartitionOffset, ProducerRecord } from '../log/log-port.ts'
 import { Serdes } from '../topology/serdes.ts'
 import { StreamsApplication } from '../topology/streams-application.ts'
 import { Topology } from '../topology/topology.ts'
 import { buildRewardsTopology, defaultRuleSet, REWARDS_STORES, REWARDS_TOPICS, type Balance, type RewardsTopics } from '../processors/rewards/index.ts'
 import { DemoGenerator } from '../processors/rewards/demo/index.ts'
+import { KEEP_EVERY_RECORD } from '../lib/platform-topics.ts'
 import { canonical, ReferenceModel } from '../test/processors/rewards/reference-model.ts'
 import { backendOf, parseArgs } from './lib/cli.ts'
 import { openBenchLog, partitionsOf, tempStateDir, uniqueName } from './lib/logs.ts'
+import { printTop, saveProfile, startProfile, type CpuProfile } from './lib/cpu-profile.ts'
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
 
-const args = parseArgs({ records: 100_000, members: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 900, seed: 7, idle: -1 })
+const args = parseArgs({ records: 100_000, members: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 900, seed: 7, idle: -1, profile: '' })
 const backend = backendOf(args.backend)
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const guarantees: Guarantee[] = args.guarantee === 'both' ? ['exactly_once_v2', 'at_least_once'] : [args.guarantee as Guarantee]
@@ -36,7 +43,8 @@ const SMALL_COMMITS = { maxPendingRecordsPerTask: 1000, maxDirtyEntriesPerStore:
  *  can decide redemptions before earlier earns (see test/processors/rewards/integration). */
 const IDLE = args.idle >= 0 ? { maxTaskIdleMs: args.idle } : {}
 
-interface Timing { readonly run: string, readonly totalMs: number, readonly steadyMs: number }
+interface Timing { readonly run: string, readonly totalMs: number, readonly steadyMs: number, readonly cpuUs: number }
+const profiles: Array<{ guarantee: Guarantee, profile: CpuProfile }> = []
 
 const bench = await openBenchLog(backend, 'bench-rewards-throughput')
 const { log } = bench
@@ -46,7 +54,8 @@ const passThroughOut = `${prefix}pass-through`
 const created: string[] = [...Object.values(topics), passThroughOut]
 try {
   console.log(`rewards throughput: ${args.records} demo events, ${args.members} members, ${args.partitions} partitions, ${backend} log, maxTaskIdleMs ${args.idle >= 0 ? args.idle : 'engine default'}, node ${process.version}`)
-  await log.admin.createTopics(created.map(name => ({ name, partitions: args.partitions })))
+  // No time retention: the demo's event times are months old (lib/platform-topics.ts KEEP_EVERY_RECORD).
+  await log.admin.createTopics(created.map(name => ({ name, partitions: args.partitions, config: KEEP_EVERY_RECORD })))
 
   // Pre-produce (not measured) and compute the expected balances.
   const model = new ReferenceModel()
@@ -67,18 +76,22 @@ try {
   if (total !== BigInt(args.records)) throw new Error(`inputs hold ${total} records after producing ${args.records}`)
   console.log(`pre-produced ${args.records} records in ${fmtMs(nowMs() - producedAt)} (not measured); ${model.balances.size} members with a balance`)
 
-  const run = async (name: string, topology: Topology, guarantee: Guarantee, applicationId: string, check?: (app: StreamsApplication) => Promise<void>): Promise<Timing> => {
+  const run = async (name: string, topology: Topology, guarantee: Guarantee, applicationId: string, check?: (app: StreamsApplication) => Promise<void>, profiled = false): Promise<Timing> => {
     const state = tempStateDir()
     const app = new StreamsApplication(topology, { log, config: { applicationId, stateDir: state.dir, processingGuarantee: guarantee, ...SMALL_COMMITS, ...IDLE } })
     try {
+      const stopProfile = profiled ? await startProfile() : undefined
+      const cpu0 = process.cpuUsage()
       const t0 = nowMs()
       await app.start()
       await app.waitForState('RUNNING', timeoutMs)
       const running = nowMs()
       const done = await waitForCommitted(log, applicationId, ends, { timeoutMs, isFailed: () => app.state === 'ERROR' ? (app.error ?? new Error('application in ERROR')) : undefined })
+      const cpu = process.cpuUsage(cpu0)
+      if (stopProfile) profiles.push({ guarantee, profile: await stopProfile() })
       await check?.(app)
       await app.close()
-      return { run: name, totalMs: done - t0, steadyMs: done - running }
+      return { run: name, totalMs: done - t0, steadyMs: done - running, cpuUs: cpu.user + cpu.system }
     } finally {
       if (app.state !== 'NOT_RUNNING') await app.close().catch(() => {})
       state.remove()
@@ -122,19 +135,25 @@ try {
     const rewardsId = uniqueName(`bench-rewards-${short}`)
     created.push(...Object.values(REWARDS_STORES).map(s => `${rewardsId}-${s}-changelog`))
     const base = await run(`pass-through ${guarantee}`, passThrough(), guarantee, baseId)
-    const rewards = await run(`rewards ${guarantee}`, buildRewardsTopology({ rules: defaultRuleSet(), topics }), guarantee, rewardsId, checkBalances)
+    const rewards = await run(`rewards ${guarantee}`, buildRewardsTopology({ rules: defaultRuleSet(), topics }), guarantee, rewardsId, checkBalances, args.profile !== '')
     timings.push({ guarantee, base, rewards })
     for (const t of [base, rewards]) {
       rows.push([t.run, fmtMs(t.totalMs), fmtRate(rate(args.records, t.totalMs)), fmtRate(rate(args.records, t.steadyMs)),
-        t === base ? '' : fmtRatio(base.totalMs / t.totalMs), t === base ? '' : fmtRatio(base.steadyMs / t.steadyMs)])
+        t === base ? '' : fmtRatio(base.totalMs / t.totalMs), t === base ? '' : fmtRatio(base.steadyMs / t.steadyMs), (t.cpuUs / args.records).toFixed(1)])
     }
   }
   console.log('')
-  printTable(['run', 'time', 'events/s', 'steady ev/s', 'ratio', 'steady ratio'], rows)
+  printTable(['run', 'time', 'events/s', 'steady ev/s', 'ratio', 'steady ratio', 'cpu µs/rec'], rows)
   console.log('')
   console.log('time, events/s: app.start() to committed offsets covering both inputs; steady: from RUNNING. ratio: to the')
   console.log('pass-through topology (same engine, same inputs and guarantee, no rewards work). Balances checked against the reference model:')
   console.log(mismatches.length === 0 ? 'all equal.' : mismatches.join('\n'))
+  for (const { guarantee, profile } of profiles) {
+    const file = `${args.profile}-${guarantee}.cpuprofile`
+    saveProfile(profile, file)
+    console.log(`\nrewards ${guarantee}, app.start() to input committed (profiling slows it: ignore this run's rates), ${file}`)
+    printTop(profile, 30)
+  }
 } finally {
   if (backend === 'kafka') await log.admin.deleteTopics(created).catch(() => {})
   await bench.close()

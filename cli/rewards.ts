@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs'
 import { Command } from 'commander'
 import { type CliContext } from './cli-context.ts'
+import { VERSION } from './version.ts'
 import { configCommand } from './commands/config.ts'
 import { lagCommand } from './commands/lag.ts'
 import { startCommand } from './commands/start.ts'
@@ -15,7 +16,7 @@ import { topologyCommand } from './commands/topology.ts'
 export async function buildProgram (ctx: CliContext): Promise<Command> {
   const program = new Command('rewards')
     .description('Rewards & Redeem stream platform: run roles, manage topics, inspect the topology, lag and stores')
-    .version('0.1.0', '-V, --version')
+    .version(VERSION, '-V, --version')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
       writeOut: text => ctx.out.write(text),

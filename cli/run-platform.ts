@@ -5,21 +5,20 @@ import { collectDefaultMetrics, Registry } from 'prom-client'
 import { Liveness } from '../api/health/liveness.ts'
 import { Readiness } from '../api/health/readiness.ts'
 import { buildServer } from '../api/ops-server.ts'
-import { safeConfigSummary } from '../lib/config.ts'
+import { maskUrl, safeConfigSummary, type RewardsConfig } from '../lib/config.ts'
 import { DependencyHealth } from '../lib/dependency-health.ts'
 import { offsetResetReporter } from '../lib/offset-reset-reporter.ts'
 import { describeLogLocation, openLogFromConfig } from '../lib/open-log.ts'
 import type { Log } from '../log/log-port.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
 import { EXIT } from './cli-context.ts'
+import { VERSION } from './version.ts'
+import { SHUTDOWN_TIMEOUT_MS } from './shutdown-timeout.ts'
 import { monitorDependencies } from './dependency-monitor.ts'
 import { ROLE_NAMES, ROLES as ROLE_TABLE, type Role, type RoleContext, type RoleName } from './roles/index.ts'
 import type { RoleEntry } from './roles/role.ts'
-import type { SignalTrap } from './signal-trap.ts'
+import type { StopSignals } from './graceful-stop.ts'
 
-/** Bound on a graceful shutdown: under the 30 s a container orchestrator (ECS, Kubernetes)
- *  waits between SIGTERM and SIGKILL, so we exit on our own terms. */
-export const SHUTDOWN_TIMEOUT_MS = 25_000
 
 export interface RunOptions {
   readonly config: RoleContext['config']
@@ -28,7 +27,7 @@ export interface RunOptions {
   readonly requested: RoleName[] | 'all'
   readonly createTopics: boolean
   /** Installed by the command before anything loaded; signals are routed to the shutdown here. */
-  readonly signals: SignalTrap
+  readonly signals: StopSignals
   /** The role table; default ROLES (tests pass their own). */
   readonly roles?: Readonly<Record<RoleName, RoleEntry>>
 }
@@ -39,7 +38,10 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   const names = options.requested === 'all' ? [...ROLE_NAMES] : options.requested
   const available = names.filter(name => roleTable[name].factory !== null)
   const unavailable = names.filter(name => roleTable[name].factory === null)
-  logger.info({ roles: available, config: safeConfigSummary(config) }, `rewards starting (roles: ${available.join(', ') || 'none'}; log: ${describeLogLocation(config)})`)
+  // One short line; the whole configuration (secrets masked) only at debug level, or on request
+  // with `rewards config`.
+  logger.info({ version: VERSION, roles: available }, `rewards ${VERSION} starting (roles: ${available.join(', ') || 'none'}; ${describeBackends(config)})`)
+  logger.debug({ config: safeConfigSummary(config) }, 'effective configuration')
   for (const name of unavailable) {
     logger.warn({ role: name }, `role ${name} is not available yet in this build${options.requested === 'all' ? ' (skipped)' : ''}: ${roleTable[name].summary}`)
   }
@@ -80,7 +82,6 @@ export async function runPlatform (options: RunOptions): Promise<number> {
   let listening = ''
   let exitCode: number = EXIT.OK
   let stopping: Promise<number> | undefined
-  let signals = 0
   const roles: Role[] = []
   // Probes start with the roles (monitor.start()); ctx.log is read only then.
   const monitor = monitorDependencies({ config, roles: available, health: dependencies, readiness, log: () => ctx.log() })
@@ -125,15 +126,8 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     return stopping
   }
 
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++
-    if (signals > 1) {
-      logger.warn({ signal }, `second ${signal}: exiting without finishing the shutdown`)
-      process.exit(EXIT.FAILED)
-    }
-    void shutdown(signal, EXIT.OK)
-  }
-  options.signals.handle(onSignal)
+  // A second signal is the signal handler's business (cli/graceful-stop.ts): it forces the exit.
+  options.signals.handle(signal => { void shutdown(signal, EXIT.OK) })
   // A crash anywhere still runs the shutdown (bounded by SHUTDOWN_TIMEOUT_MS) and exits 1.
   const onCrash = (error: unknown): void => {
     logger.fatal({ err: error }, `uncaught error: ${(error as Error)?.message ?? String(error)}`)
@@ -198,9 +192,43 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     }
   }
   if (roles.length === 0) logger.warn('no role is running: only the ops endpoints are served, and /health/ready stays 503')
+  else if (stopping === undefined) {
+    const urls = readyUrls(server, metricsServer, listening, available)
+    logger.info({ event: 'ready', urls, roles: available }, `ready on ${urls.base} (roles: ${available.join(', ')}; ${Object.entries(urls).filter(([name]) => name !== 'base').map(([name, url]) => `${name} ${url}`).join(', ')})`)
+  }
   // Run until a signal or a fatal error shuts us down (the HTTP listener keeps the process alive).
   const code = await stopped
   process.off('uncaughtException', onCrash)
   process.off('unhandledRejection', onCrash)
   return code
+}
+
+/** Where each backend is, for the start line: never credentials. */
+function describeBackends (config: RewardsConfig): string {
+  const archive = config.databaseUrl === null ? `embedded PostgreSQL in ${config.pgDir}` : `PostgreSQL at ${hostOf(config.databaseUrl)}`
+  const cache = config.redisUrl === null ? 'in-process cache' : `Redis at ${hostOf(config.redisUrl)}`
+  return `log: ${describeLogLocation(config)}; archive: ${archive}; cache: ${cache}`
+}
+
+function hostOf (url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return maskUrl(url)
+  }
+}
+
+/** The URLs the "ready" line gives: the base, then what is served there. */
+function readyUrls (server: FastifyInstance, metricsServer: FastifyInstance | null, listening: string, roles: readonly RoleName[]): Record<string, string> {
+  const base = `http://${listening.includes(':') && listening.split(':').length > 2 ? `[${listening.slice(0, listening.lastIndexOf(':'))}]${listening.slice(listening.lastIndexOf(':'))}` : listening}`
+  const urls: Record<string, string> = { base }
+  if (roles.includes('api')) urls.api = `${base}/v1`
+  if (server.hasRoute({ method: 'GET', url: '/docs' })) urls.docs = `${base}/docs`
+  if (server.hasRoute({ method: 'GET', url: '/openapi.json' })) urls.openapi = `${base}/openapi.json`
+  urls.health = `${base}/health/ready`
+  const metricsAddress = metricsServer?.server.address()
+  urls.metrics = metricsServer === null
+    ? `${base}/metrics`
+    : `http://${listening.slice(0, listening.lastIndexOf(':'))}:${typeof metricsAddress === 'object' && metricsAddress !== null ? metricsAddress.port : '?'}/metrics`
+  return urls
 }

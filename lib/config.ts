@@ -10,11 +10,14 @@
 //   <dataDir>/log; no database URL → embedded PostgreSQL (PGlite) in <dataDir>/pg; no Redis URL →
 //   in-process cache.
 // - Every bad value is reported at once, each message naming the variable (or the flag, when the
-//   value came from one) and what is allowed; loadConfig() then throws CONFIG_INVALID.
+//   value came from one) and what is allowed; loadConfig() then throws CONFIG_INVALID. Each value
+//   is checked and decoded by TypeBox (Value.Check / Value.Decode) against its schema in
+//   lib/config-schema.ts.
 // - Secrets (passwords in URLs) never leave this file unmasked in anything meant for printing:
 //   describeConfig() and maskUrl() are what logs and `rewards config` use.
-import { accessSync, constants } from 'node:fs'
-import { isAbsolute, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
+import { Value } from 'typebox/value'
+import { settingRules } from './config-schema.ts'
 import { RewardsError } from './errors.ts'
 import { loadNotificationsConfig, type NotificationsConfig } from '../processors/notifications/notifications-config.ts'
 
@@ -25,6 +28,9 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
  *  a custom authenticator: neither is offered. */
 export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
 
+/** auto: pretty (pino-pretty, colours) when stderr is a terminal, JSON lines otherwise. */
+export type LogFormat = 'auto' | 'pretty' | 'json'
+export const LOG_FORMATS: readonly LogFormat[] = Object.freeze(['auto', 'pretty', 'json'])
 export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = Object.freeze(['exactly_once_v2', 'at_least_once'])
 /** What the processor does when its stream thread dies (docs/engine.md "Faults and recovery"). */
@@ -34,15 +40,6 @@ export const STREAM_ERROR_POLICIES: readonly StreamErrorPolicy[] = Object.freeze
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none'
 export const AUTO_OFFSET_RESETS: readonly AutoOffsetReset[] = Object.freeze(['earliest', 'latest', 'none'])
 export const KAFKA_SASL_MECHANISMS: readonly KafkaSaslMechanism[] = Object.freeze(['plain', 'scram-sha-256', 'scram-sha-512'])
-
-function isHttpUrl (raw: string): boolean {
-  try {
-    const url = new URL(raw)
-    return url.protocol === 'http:' || url.protocol === 'https:'
-  } catch {
-    return false
-  }
-}
 
 export interface RewardsConfig {
   /** Kafka bootstrap brokers ('host:port'); null → the embedded log in `logDir`. */
@@ -79,6 +76,8 @@ export interface RewardsConfig {
   /** Partitions of the topics the platform creates. */
   readonly partitions: number
   readonly logLevel: LogLevel
+  /** How log lines are written (docs/observability.md "Logs"). */
+  readonly logFormat: LogFormat
   /** Set: GET /metrics is served on its own listener (httpHost:metricsPort) and not on the main
    *  one. Null: on the main listener. */
   readonly metricsPort: number | null
@@ -95,8 +94,15 @@ export interface RewardsConfig {
   /** Per-client limit of each /v1 route (requests per window); null → no limit; undefined in
    *  the type only for configurations built by hand (tests): the API's default then applies. */
   readonly apiRateLimit?: { readonly max: number, readonly windowMs: number } | null
+  /** Origins allowed by CORS on the public API ('*': any); null → CORS off (the default). */
+  readonly apiCorsOrigins?: readonly string[] | '*' | null
   /** Absolute path of the partner webhooks file; null → the notifications role does nothing. */
   readonly notificationsFile: string | null
+  /** The archiver is stuck when its lag is > 0 and it has made no progress for this long
+   *  (docs/archive.md "Stuck or behind"); undefined in the type for hand-built configurations. */
+  readonly archiveStallSeconds?: number
+  /** The archiver is behind when its lag exceeds this many records. */
+  readonly archiveMaxLagRecords?: number
   /** That file, validated, with each endpoint's secret read from the variable it names (masked
    *  whenever printed). */
   readonly notifications: NotificationsConfig | null
@@ -112,8 +118,9 @@ export interface RewardsConfig {
 
 export type SettingKey =
   | 'kafkaBrokers' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaTls' | 'kafkaTlsCaFile' | 'databaseUrl' | 'redisUrl' | 'dataDir' | 'httpHost' | 'httpPort' | 'applicationId'
-  | 'processingGuarantee' | 'onStreamError' | 'autoOffsetReset' | 'partitions' | 'logLevel' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
-  | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'notificationsFile'
+  | 'processingGuarantee' | 'onStreamError' | 'autoOffsetReset' | 'partitions' | 'logLevel' | 'logFormat' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
+  | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'apiCorsOrigins' | 'notificationsFile'
+  | 'archiveStallSeconds' | 'archiveMaxLagRecords'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -148,6 +155,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'autoOffsetReset', env: 'REWARDS_AUTO_OFFSET_RESET', flag: 'auto-offset-reset', valueName: 'policy', description: 'where a consumer group starts without a valid committed offset (none, or out of range): earliest, latest or none (stop)', defaultText: 'earliest' },
   { key: 'partitions', env: 'REWARDS_PARTITIONS', flag: 'partitions', valueName: 'n', description: 'partitions of the topics it creates', defaultText: '12' },
   { key: 'logLevel', env: 'REWARDS_LOG_LEVEL', flag: 'log-level', valueName: 'level', description: `log level (${LOG_LEVELS.join(', ')})`, defaultText: 'info' },
+  { key: 'logFormat', env: 'REWARDS_LOG_FORMAT', flag: 'log-format', valueName: 'format', description: `log format (${LOG_FORMATS.join(', ')}): pretty is colourised text, json one object per line`, defaultText: 'auto: pretty on a terminal, json otherwise' },
   { key: 'metricsPort', env: 'REWARDS_METRICS_PORT', flag: 'metrics-port', valueName: 'port', description: 'serve GET /metrics on this port instead of the main listener', defaultText: 'unset → on the main listener' },
   { key: 'topicPrefix', env: 'REWARDS_TOPIC_PREFIX', flag: 'topic-prefix', valueName: 'prefix', description: 'prefix of the platform topic names (tests, shared clusters)', defaultText: 'none' },
   { key: 'rulesFile', env: 'REWARDS_RULES_FILE', flag: 'rules-file', valueName: 'path', description: 'rule set file (JSON)', defaultText: 'built-in rules/2026-1.json' },
@@ -155,7 +163,10 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'authJwksUrl', env: 'REWARDS_AUTH_JWKS_URL', flag: 'auth-jwks-url', valueName: 'url', description: 'external IdP JWKS URL (Keycloak, Cognito); replaces the built-in token server', defaultText: 'unset → built-in token server' },
   { key: 'authAudience', env: 'REWARDS_AUTH_AUDIENCE', flag: 'auth-audience', valueName: 'aud', description: 'expected token audience (aud)', defaultText: 'rewards-api' },
   { key: 'apiRateLimit', env: 'REWARDS_API_RATE_LIMIT', flag: 'api-rate-limit', valueName: '<n>/<seconds>s|off', description: 'requests per client to each /v1 route per window (429 + Retry-After beyond)', defaultText: '1000/1s' },
-  { key: 'notificationsFile', env: 'REWARDS_NOTIFICATIONS_FILE', flag: 'notifications-file', valueName: 'path', description: 'partner webhooks file (JSON, see docs/notifications.md)', defaultText: 'unset → no notifications' }
+  { key: 'apiCorsOrigins', env: 'REWARDS_API_CORS_ORIGINS', flag: 'api-cors-origins', valueName: 'origin,…|*', description: 'origins a browser may call the public API from (CORS), comma-separated, or * for any', defaultText: 'unset → CORS off' },
+  { key: 'notificationsFile', env: 'REWARDS_NOTIFICATIONS_FILE', flag: 'notifications-file', valueName: 'path', description: 'partner webhooks file (JSON, see docs/notifications.md)', defaultText: 'unset → no notifications' },
+  { key: 'archiveStallSeconds', env: 'REWARDS_ARCHIVE_STALL_SECONDS', flag: 'archive-stall-seconds', valueName: 'seconds', description: 'archiver reported stuck (readiness degraded) after this long without progress while behind', defaultText: '120' },
+  { key: 'archiveMaxLagRecords', env: 'REWARDS_ARCHIVE_MAX_LAG_RECORDS', flag: 'archive-max-lag-records', valueName: 'n', description: 'archiver reported behind (readiness degraded) above this archive lag', defaultText: '100000' }
 ] satisfies SettingSpec[])
 
 export const DEFAULTS = Object.freeze({
@@ -168,7 +179,10 @@ export const DEFAULTS = Object.freeze({
   autoOffsetReset: 'earliest' as AutoOffsetReset,
   partitions: 12,
   logLevel: 'info' as LogLevel,
-  topicPrefix: ''
+  logFormat: 'auto' as LogFormat,
+  topicPrefix: '',
+  archiveStallSeconds: 120,
+  archiveMaxLagRecords: 100_000
 })
 
 /** REWARDS_API_RATE_LIMIT unset (the same as API_DEFAULTS.apiRateLimit of api/api-settings.ts). */
@@ -187,130 +201,29 @@ export interface ConfigSources {
   readonly cwd?: string
 }
 
-type Parsed = { ok: true, value: unknown } | { ok: false, allowed: string }
+/** The rule of each setting (lib/config-schema.ts): a TypeBox schema and what it allows. */
+const RULES = settingRules({
+  saslMechanisms: KAFKA_SASL_MECHANISMS,
+  processingGuarantees: PROCESSING_GUARANTEES,
+  streamErrorPolicies: STREAM_ERROR_POLICIES,
+  autoOffsetResets: AUTO_OFFSET_RESETS,
+  logLevels: LOG_LEVELS,
+  logFormats: LOG_FORMATS,
+  maxPartitions: MAX_PARTITIONS
+})
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
-const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
-const IPV6 = /^[0-9A-Fa-f:.]+$/
+/** Query parameters that carry secrets (libpq's `password`/`sslpassword`, tokens, keys). */
+const SECRET_PARAMETER = /pass|secret|token|key|auth|credential|signature/i
 
-function isHost (text: string): boolean {
-  if (text.startsWith('[') && text.endsWith(']')) return IPV6.test(text.slice(1, -1)) && text.includes(':')
-  return IPV4.test(text) || HOST.test(text)
-}
-
-function parsePort (text: string, min: number): number | undefined {
-  if (!/^\d{1,5}$/.test(text)) return undefined
-  const port = Number(text)
-  return port >= min && port <= 65535 ? port : undefined
-}
-
-function parseBroker (text: string): string | undefined {
-  const colon = text.lastIndexOf(':')
-  if (colon <= 0) return undefined
-  const host = text.slice(0, colon)
-  const port = parsePort(text.slice(colon + 1), 1)
-  return port !== undefined && isHost(host) ? `${host}:${port}` : undefined
-}
-
-function parseUrl (text: string, protocols: string[]): URL | undefined {
-  try {
-    const url = new URL(text)
-    return protocols.includes(url.protocol) && url.hostname !== '' ? url : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const PARSERS: Record<SettingKey, (raw: string, cwd: string) => Parsed> = {
-  kafkaSaslMechanism: raw => (KAFKA_SASL_MECHANISMS as readonly string[]).includes(raw.toLowerCase())
-    ? { ok: true, value: raw.toLowerCase() }
-    : { ok: false, allowed: `one of ${KAFKA_SASL_MECHANISMS.join(', ')} (OAUTHBEARER / AWS_MSK_IAM are not supported)` },
-  kafkaSaslUsername: raw => /^[^\0]{1,1000}$/.test(raw) ? { ok: true, value: raw } : { ok: false, allowed: '1–1000 characters' },
-  kafkaSaslPassword: raw => /^[^\0]{1,1000}$/.test(raw) ? { ok: true, value: raw } : { ok: false, allowed: '1–1000 characters' },
-  kafkaTls: raw => ['true', 'false'].includes(raw.toLowerCase())
-    ? { ok: true, value: raw.toLowerCase() === 'true' }
-    : { ok: false, allowed: 'true or false' },
-  kafkaTlsCaFile: (raw, cwd) => readableFile(raw, cwd, 'a readable PEM file of CA certificates'),
-  kafkaBrokers: raw => {
-    const allowed = 'a comma-separated list of host:port (port 1–65535), e.g. "kafka-1:9092,kafka-2:9092"'
-    const parts = raw.split(',').map(s => s.trim())
-    if (parts.some(p => p === '')) return { ok: false, allowed }
-    const brokers = parts.map(parseBroker)
-    return brokers.every(b => b !== undefined) ? { ok: true, value: Object.freeze([...new Set(brokers)]) } : { ok: false, allowed }
-  },
-  databaseUrl: raw => parseUrl(raw, ['postgres:', 'postgresql:']) !== undefined
-    ? { ok: true, value: raw }
-    : { ok: false, allowed: 'a PostgreSQL URL: postgres://user:password@host:5432/database' },
-  redisUrl: raw => parseUrl(raw, ['redis:', 'rediss:']) !== undefined
-    ? { ok: true, value: raw }
-    : { ok: false, allowed: 'a Redis URL: redis://[:password@]host:6379[/db] or rediss://…' },
-  dataDir: (raw, cwd) => raw.includes('\0')
-    ? { ok: false, allowed: 'a directory path' }
-    : { ok: true, value: resolve(cwd, raw) },
-  httpHost: raw => isHost(raw) || (raw.includes(':') && IPV6.test(raw))
-    ? { ok: true, value: raw }
-    : { ok: false, allowed: 'a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0' },
-  httpPort: raw => {
-    const port = parsePort(raw, 0)
-    return port === undefined ? { ok: false, allowed: 'an integer port 0–65535 (0: any free port)' } : { ok: true, value: port }
-  },
-  applicationId: raw => /^[A-Za-z0-9._-]{1,200}$/.test(raw) && raw !== '.' && raw !== '..'
-    ? { ok: true, value: raw }
-    : { ok: false, allowed: '1–200 characters of letters, digits, ".", "_" and "-" (it names topics, a consumer group and a directory)' },
-  processingGuarantee: raw => (PROCESSING_GUARANTEES as readonly string[]).includes(raw)
-    ? { ok: true, value: raw }
-    : { ok: false, allowed: PROCESSING_GUARANTEES.join(' or ') },
-  onStreamError: raw => (STREAM_ERROR_POLICIES as readonly string[]).includes(raw)
-    ? { ok: true, value: raw }
-    : { ok: false, allowed: STREAM_ERROR_POLICIES.join(' or ') },
-  autoOffsetReset: raw => (AUTO_OFFSET_RESETS as readonly string[]).includes(raw)
-    ? { ok: true, value: raw }
-    : { ok: false, allowed: AUTO_OFFSET_RESETS.join(', ') },
-  partitions: raw => {
-    const n = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN
-    return n >= 1 && n <= MAX_PARTITIONS ? { ok: true, value: n } : { ok: false, allowed: `an integer from 1 to ${MAX_PARTITIONS}` }
-  },
-  logLevel: raw => (LOG_LEVELS as readonly string[]).includes(raw)
-    ? { ok: true, value: raw }
-    : { ok: false, allowed: `one of ${LOG_LEVELS.join(', ')}` },
-  metricsPort: raw => {
-    const port = parsePort(raw, 0)
-    return port === undefined ? { ok: false, allowed: 'an integer port 0–65535' } : { ok: true, value: port }
-  },
-  authIssuer: raw => isHttpUrl(raw) ? { ok: true, value: raw } : { ok: false, allowed: 'an http(s) URL' },
-  authJwksUrl: raw => isHttpUrl(raw) ? { ok: true, value: raw } : { ok: false, allowed: 'an http(s) URL' },
-  authAudience: raw => /^[\x21-\x7e]{1,200}$/.test(raw) ? { ok: true, value: raw } : { ok: false, allowed: '1–200 printable characters without spaces' },
-  apiRateLimit: raw => {
-    if (raw === 'off') return { ok: true, value: null }
-    const m = /^(\d{1,9})\/(\d{1,5})s$/.exec(raw)
-    const max = m === null ? NaN : Number(m[1])
-    const seconds = m === null ? NaN : Number(m[2])
-    return max >= 1 && seconds >= 1 && seconds <= 3600
-      ? { ok: true, value: { max, windowMs: seconds * 1000 } }
-      : { ok: false, allowed: '<requests>/<seconds>s with 1 ≤ seconds ≤ 3600 (e.g. 1000/1s, 30000/60s), or off' }
-  },
-  topicPrefix: raw => /^[A-Za-z0-9._-]{1,100}$/.test(raw)
-    ? { ok: true, value: raw }
-    : { ok: false, allowed: 'up to 100 characters of letters, digits, ".", "_" and "-"' },
-  rulesFile: (raw, cwd) => readableFile(raw, cwd, 'a readable rule set file'),
-  notificationsFile: (raw, cwd) => readableFile(raw, cwd, 'a readable notifications file')
-}
-
-function readableFile (raw: string, cwd: string, what: string): Parsed {
-  const path = isAbsolute(raw) ? raw : resolve(cwd, raw)
-  try {
-    accessSync(path, constants.R_OK)
-    return { ok: true, value: path }
-  } catch {
-    return { ok: false, allowed: `${what} (${path} cannot be read)` }
-  }
-}
-
-/** Masks the password of a URL ('postgres://app:***@db:5432/x'); unparsable text is masked whole. */
+/** Masks the password of a URL ('postgres://app:***@db:5432/x') and the values of query
+ *  parameters named like secrets ('?sslpassword=***'); unparsable text is masked whole. */
 export function maskUrl (text: string): string {
   try {
     const url = new URL(text)
     if (url.password !== '') url.password = '***'
+    for (const name of [...new Set(url.searchParams.keys())]) {
+      if (SECRET_PARAMETER.test(name)) url.searchParams.set(name, '***')
+    }
     return url.toString()
   } catch {
     return '***'
@@ -339,14 +252,15 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
       origin[spec.key] = 'default'
       continue
     }
-    const parsed = PARSERS[spec.key](text, cwd)
-    if (parsed.ok) {
-      values[spec.key] = parsed.value
+    const rule = RULES[spec.key]
+    const schema = rule.schema(cwd)
+    if (Value.Check(schema, text)) {
+      values[spec.key] = Value.Decode(schema, text)
       origin[spec.key] = from
     } else {
       const shown = spec.secret === true ? maskUrl(text) : text
       const name = from === 'flag' ? `--${spec.flag} ${quote(shown)}` : `${spec.env}=${quote(shown)}`
-      problems.push(`${name} is invalid: expected ${parsed.allowed}`)
+      problems.push(`${name} is invalid: expected ${rule.allowed(text, cwd)}`)
     }
   }
   if (problems.length > 0) {
@@ -371,6 +285,7 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     autoOffsetReset: (values.autoOffsetReset as AutoOffsetReset | undefined) ?? DEFAULTS.autoOffsetReset,
     partitions: (values.partitions as number | undefined) ?? DEFAULTS.partitions,
     logLevel: (values.logLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
+    logFormat: (values.logFormat as LogFormat | undefined) ?? DEFAULTS.logFormat,
     metricsPort: (values.metricsPort as number | undefined) ?? null,
     topicPrefix: (values.topicPrefix as string | undefined) ?? DEFAULTS.topicPrefix,
     rulesFile: (values.rulesFile as string | undefined) ?? null,
@@ -378,7 +293,10 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     authJwksUrl: (values.authJwksUrl as string | undefined) ?? null,
     authAudience: (values.authAudience as string | undefined) ?? null,
     apiRateLimit: values.apiRateLimit === undefined ? DEFAULT_API_RATE_LIMIT : values.apiRateLimit as { max: number, windowMs: number } | null,
+    apiCorsOrigins: (values.apiCorsOrigins as string[] | '*' | undefined) ?? null,
     notificationsFile: (values.notificationsFile as string | undefined) ?? null,
+    archiveStallSeconds: (values.archiveStallSeconds as number | undefined) ?? DEFAULTS.archiveStallSeconds,
+    archiveMaxLagRecords: (values.archiveMaxLagRecords as number | undefined) ?? DEFAULTS.archiveMaxLagRecords,
     notifications: null,
     logDir: join(dataDir, 'log'),
     pgDir: join(dataDir, 'pg'),
@@ -458,14 +376,18 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     autoOffsetReset: config.autoOffsetReset,
     partitions: String(config.partitions),
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
     metricsPort: config.metricsPort === null ? '(on the main listener)' : String(config.metricsPort),
     topicPrefix: config.topicPrefix === '' ? '(none)' : config.topicPrefix,
     rulesFile: config.rulesFile ?? '(built-in 2026-1)',
-    authIssuer: config.authIssuer ?? '(this instance\'s base URL)',
-    authJwksUrl: config.authJwksUrl ?? '(built-in token server)',
+    authIssuer: config.authIssuer === null ? '(this instance\'s base URL)' : maskUrl(config.authIssuer),
+    authJwksUrl: config.authJwksUrl === null ? '(built-in token server)' : maskUrl(config.authJwksUrl),
     authAudience: config.authAudience ?? 'rewards-api',
     apiRateLimit: config.apiRateLimit === undefined ? `${DEFAULT_API_RATE_LIMIT.max}/${DEFAULT_API_RATE_LIMIT.windowMs / 1000}s` : config.apiRateLimit === null ? 'off' : `${config.apiRateLimit.max}/${config.apiRateLimit.windowMs / 1000}s`,
-    notificationsFile: config.notificationsFile ?? '(none)'
+    apiCorsOrigins: config.apiCorsOrigins === undefined || config.apiCorsOrigins === null ? '(off)' : config.apiCorsOrigins === '*' ? '*' : config.apiCorsOrigins.join(','),
+    notificationsFile: config.notificationsFile ?? '(none)',
+    archiveStallSeconds: String(config.archiveStallSeconds ?? DEFAULTS.archiveStallSeconds),
+    archiveMaxLagRecords: String(config.archiveMaxLagRecords ?? DEFAULTS.archiveMaxLagRecords)
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))
 }

@@ -4,6 +4,7 @@
 import type { Log } from '../log/log-port.ts'
 import { REWARDS_TOPICS, type RewardsTopics } from '../processors/rewards/topics.ts'
 import { RewardsError } from './errors.ts'
+import { kafkaPolicy } from './resilience/kafka-policy.ts'
 import type { RewardsConfig } from './config.ts'
 
 /** How long a topic just created may take to show in the metadata before it counts as missing. */
@@ -28,6 +29,13 @@ export interface TopicOutcome {
   readonly status: 'created' | 'exists'
 }
 
+/** Topic configs of every topic the platform creates (docs/cli.md "rewards topics create"): no
+ *  time retention. Records carry their event time as timestamp, and events are often months old
+ *  when they arrive; the broker's default retention (7 days, judged by record timestamps) would
+ *  delete them as soon as a segment rolls — before the processor or the archiver has read them,
+ *  and long before a rebuild from the topics needs them. */
+export const KEEP_EVERY_RECORD: Readonly<Record<string, string>> = Object.freeze({ 'retention.ms': '-1' })
+
 /** Creates the platform topics that are missing (all with `config.partitions` partitions) and
  *  reports each. Fails with TOPOLOGY_INVALID when the two input topics exist with different
  *  partition counts (they must be co-partitioned), naming both. */
@@ -44,7 +52,8 @@ export async function ensurePlatformTopics (log: Log, config: Pick<RewardsConfig
   }
   const missing = names.filter(n => !before.has(n)).map(name => ({
     name,
-    partitions: name === topics.rewardEvents || name === topics.redeemEvents ? inputPartitions : config.partitions
+    partitions: name === topics.rewardEvents || name === topics.redeemEvents ? inputPartitions : config.partitions,
+    config: KEEP_EVERY_RECORD
   }))
   if (missing.length > 0) await log.admin.createTopics(missing)
   const after = await describeOnceVisible(log, names)
@@ -65,7 +74,7 @@ export async function ensureNotificationsDlqTopic (log: Log, config: Pick<Reward
   const name = notificationsDlqTopic(config)
   const before = await log.admin.describeTopics([name])
   if (before.length > 0) return { name, partitions: before[0]!.partitions, status: 'exists' }
-  await log.admin.createTopics([{ name, partitions: config.partitions }])
+  await log.admin.createTopics([{ name, partitions: config.partitions, config: KEEP_EVERY_RECORD }])
   const after = await describeOnceVisible(log, [name])
   return { name, partitions: after.get(name)!, status: 'created' }
 }
@@ -75,11 +84,11 @@ export async function ensureNotificationsDlqTopic (log: Log, config: Pick<Reward
  *  and must not be reported missing then. */
 async function describeOnceVisible (log: Log, names: string[], timeoutMs = CREATED_TOPIC_VISIBLE_MS): Promise<Map<string, number>> {
   const deadline = Date.now() + timeoutMs
-  for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 1_000)) {
+  for (let backoff = kafkaPolicy.topicVisibleBackoff.next(); ; backoff = backoff.next(undefined)) {
     const after = new Map((await log.admin.describeTopics(names)).map(d => [d.name, d.partitions]))
     const notThere = names.filter(n => !after.has(n))
     if (notThere.length === 0) return after
     if (Date.now() >= deadline) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `topics still missing ${Math.round(timeoutMs / 1000)} s after creation: ${notThere.join(', ')}`)
-    await new Promise(resolve => setTimeout(resolve, delayMs))
+    await new Promise(resolve => setTimeout(resolve, backoff.duration))
   }
 }

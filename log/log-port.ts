@@ -220,10 +220,20 @@ export interface SendOptions {
  *    the same producer. */
 export interface LogProducer {
   /** Non-transactional producers: appends the records (acks=all, idempotent) and resolves when
-   *  all are durable, in order per partition. Returns each record's partition and offset. */
+   *  all are durable, in order per partition. Returns each record's partition and offset.
+   *  Transactional producers: appends the records to the open transaction, begun by the first
+   *  send after a commit or an abort (Kafka Streams sends as it processes); nothing is visible
+   *  until commitTransaction. Offsets may be -1n (not known before the commit). A failure here
+   *  fails the transaction: commitTransaction then aborts it and rejects with that failure, a
+   *  refusal's indexes counting every record of the transaction (these sends', then its own). */
   send (records: ProducerRecord[], options?: SendOptions): Promise<PartitionOffset[]>
-  /** Transactional producers: in one transaction, appends the records and (if given) commits
-   *  the consumer offsets for the group member; all or nothing. Rejects with
+  /** Transactional producers: drops the open transaction (records sent since the last commit);
+   *  nothing if none is open. Rejects with LOG_TRANSACTION_UNKNOWN when the abort fails (replace
+   *  the producer). Non-transactional producers: nothing to do. */
+  abortTransaction (): Promise<void>
+  /** Transactional producers: in one transaction, appends the records (after those already sent
+   *  into it) and (if given) commits the consumer offsets for the group member; all or nothing.
+   *  Returns the offsets of `records` only. Rejects with
    *  LOG_PRODUCER_FENCED if a newer producer with the same id exists, or if the group
    *  generation is stale; the caller must then close this producer. Other failures abort the
    *  transaction and reject with LOG_TRANSACTION_ABORTED. */

@@ -17,9 +17,22 @@
 // for the keys it holds (interactive queries never read it: they read the bytes store directly).
 // Keys and values are kept by reference (not copied): callers hand over freshly serialized
 // Buffers and must not mutate them afterwards.
+//
+// Decoded values (getDecoded, put's `decoded`): next to each value Buffer, dirty, pending or
+// cached, the layer keeps the object the typed store decoded it to (or was handed with it), so
+// reading back a value does not parse it again. Only typed stores whose serde declares
+// immutableValues use it (stores/typed-key-value-store.ts).
+//
+// Memory: a stream thread hands all its stores one ThreadCache (stores/thread-cache.ts), one
+// budget of estimated bytes (decoded objects included) for every store's read cache and write
+// cache: the least recently used clean entries of any store are evicted when it is exceeded, and
+// dirty entries past half of it make isFull() true (an early commit). A store built without one
+// gets its own unbounded ThreadCache and only its per-store bounds below.
 import { RewardsError } from '../lib/errors.ts'
 import type { BytesStore } from './key-value-store.ts'
-import { inRange, rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
+import { rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
+import { SortedIds } from './sorted-ids.ts'
+import { estimatedEntryBytes, ThreadCache, type CacheNode, type CacheOwner } from './thread-cache.ts'
 
 /** One changelog record: `value: null` is a tombstone (delete). */
 export interface ChangelogEntry {
@@ -36,14 +49,19 @@ export interface ReadOnlyBytesView {
 }
 
 export interface CachingChangelogStoreOptions {
+  /** The stream thread's shared budget (stores/thread-cache.ts). With one, the per-store byte
+   *  bounds and the read cache's entry bound default to none (the budget bounds them). */
+  readonly cache?: ThreadCache
   /** isFull() once the dirty map holds more entries than this (default 10 000). */
   readonly maxDirtyEntries?: number
-  /** isFull() once the dirty keys and values take more bytes than this (default 10 MiB, as
-   *  Kafka Streams' statestore.cache.max.bytes). */
+  /** isFull() once the dirty keys and values take more bytes than this (default 10 MiB without
+   *  a shared cache, none with one). */
   readonly maxDirtyBytes?: number
-  /** Read cache bound, entries (default 10 000; 0 disables the read cache). */
+  /** Read cache bound, entries (default 10 000 without a shared cache, none with one; 0
+   *  disables the read cache). */
   readonly maxCachedEntries?: number
-  /** Read cache bound, bytes of keys and values (default 16 MiB). */
+  /** Read cache bound, bytes of keys and values (default 16 MiB without a shared cache, none
+   *  with one). */
   readonly maxCachedBytes?: number
 }
 
@@ -60,7 +78,13 @@ interface MultiGet {
 interface Dirty {
   readonly key: Buffer
   readonly value: Buffer | null
+  /** The value decoded (see getDecoded); undefined until someone decoded it. */
+  decoded: unknown
+  /** Estimated bytes (stores/thread-cache.ts). */
+  size: number
 }
+
+type Cached = CacheNode
 
 export class CachingChangelogStore {
   readonly name: string
@@ -72,12 +96,20 @@ export class CachingChangelogStore {
   /** latin1 id of the key → latest write. Map order is write order: a rewritten key is deleted
    *  and re-set, so it moves to the end (its last write's position). */
   #dirty = new Map<string, Dirty>()
+  /** The dirty map's ids in key order (range reads). */
+  #dirtyIds = new SortedIds()
   #dirtyBytes = 0
+  /** Estimated bytes of the dirty entries, and of the pending ones (counted in #threadCache). */
+  #dirtyEstimate = 0
+  #pendingEstimate = 0
+  readonly #threadCache: ThreadCache
+  readonly #owner: CacheOwner
   /** Flushed, not yet applied (the changelog transaction is in flight). */
   #pending: ChangelogEntry[] | undefined
   #pendingById: Map<string, Dirty> | undefined
+  #pendingIds: SortedIds | undefined
   /** Read cache: latin1 id → committed value, in LRU order (oldest first). */
-  #clean = new Map<string, Buffer>()
+  #clean = new Map<string, Cached>()
   #cleanBytes = 0
   #cacheHits = 0
   #cacheMisses = 0
@@ -87,10 +119,19 @@ export class CachingChangelogStore {
   constructor (inner: BytesStore, options: CachingChangelogStoreOptions = {}) {
     this.name = inner.name
     this.inner = inner
+    const shared = options.cache !== undefined
+    this.#threadCache = options.cache ?? new ThreadCache({ maxBytes: Number.POSITIVE_INFINITY })
     this.maxDirtyEntries = options.maxDirtyEntries ?? DEFAULT_MAX_DIRTY_ENTRIES
-    this.maxDirtyBytes = options.maxDirtyBytes ?? DEFAULT_MAX_DIRTY_BYTES
-    this.maxCachedEntries = options.maxCachedEntries ?? DEFAULT_MAX_CACHED_ENTRIES
-    this.maxCachedBytes = options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES
+    this.maxDirtyBytes = options.maxDirtyBytes ?? (shared ? Number.POSITIVE_INFINITY : DEFAULT_MAX_DIRTY_BYTES)
+    this.maxCachedEntries = options.maxCachedEntries ?? (shared ? Number.POSITIVE_INFINITY : DEFAULT_MAX_CACHED_ENTRIES)
+    this.maxCachedBytes = options.maxCachedBytes ?? (shared ? Number.POSITIVE_INFINITY : DEFAULT_MAX_CACHED_BYTES)
+    this.#owner = {
+      evicted: node => {
+        if (this.#clean.get(node.id) !== node) return
+        this.#clean.delete(node.id)
+        this.#cleanBytes -= node.id.length + node.value.length
+      }
+    }
     if (!(this.maxDirtyEntries > 0) || !(this.maxDirtyBytes > 0)) throw new RangeError('dirty bounds must be positive')
     if (!(this.maxCachedEntries >= 0) || !(this.maxCachedBytes >= 0)) throw new RangeError('read cache bounds must not be negative')
     this.#committedView = {
@@ -102,25 +143,51 @@ export class CachingChangelogStore {
   }
 
   get (key: Buffer): Buffer | undefined {
+    return this.#entry(key)?.value ?? undefined
+  }
+
+  /** The value decoded by `decode`, which runs at most once per stored value: the result is kept
+   *  next to the bytes (the caller promises never to mutate it, and to use one `decode`). */
+  getDecoded<V> (key: Buffer, decode: (bytes: Buffer) => V): V | undefined {
+    const entry = this.#entry(key)
+    if (entry === undefined || entry.value === null) return undefined
+    if (entry.decoded === undefined) {
+      entry.decoded = decode(entry.value)
+      // The estimate grows by the decoded object (a pending entry's is settled at its apply).
+      const size = estimatedEntryBytes(key.length, entry.value.length, true)
+      if ('owner' in entry) this.#threadCache.resize(entry, size)
+      else if (this.#dirty.get(key.toString('latin1')) === entry) {
+        const dirtySize = key.length + size // as #write counts it: the key Buffer and its id
+        this.#dirtyEstimate += dirtySize - entry.size
+        this.#threadCache.addDirty(dirtySize - entry.size)
+        entry.size = dirtySize
+      }
+    }
+    return entry.decoded as V
+  }
+
+  #entry (key: Buffer): Dirty | Cached | undefined {
     this.#assertOpen()
     const id = key.toString('latin1')
     const dirty = this.#dirty.get(id) ?? this.#pendingById?.get(id)
-    if (dirty !== undefined) return dirty.value ?? undefined
+    if (dirty !== undefined) return dirty
     const cached = this.#clean.get(id)
     if (cached !== undefined) {
       this.#cacheHits++
-      // Most recently used goes last, but only once the cache is half full: below that nothing is
-      // evicted soon, and the Map delete + set is most of a hit's cost (approximate LRU).
-      if (this.#clean.size > this.maxCachedEntries >> 1 || this.#cleanBytes > this.maxCachedBytes >> 1) {
+      // Most recently used goes last in the store's own LRU, but only once the cache is half full
+      // (below that nothing is evicted soon, and the Map delete + set is most of a hit's cost:
+      // approximate LRU); in the shared budget's list always (a few pointer moves).
+      if (this.#clean.size > this.maxCachedEntries / 2 || this.#cleanBytes > this.maxCachedBytes / 2) {
         this.#clean.delete(id)
         this.#clean.set(id, cached)
       }
+      this.#threadCache.touch(cached)
       return cached
     }
     this.#cacheMisses++
     const value = this.inner.get(key)
-    if (value !== undefined) this.#cache(id, value)
-    return value
+    if (value === undefined) return undefined
+    return this.#cache(id, value, undefined) ?? { key, value, decoded: undefined, size: 0 }
   }
 
   /** Loads the committed values of `keys` into the read cache in one multi-get (when the bytes
@@ -144,8 +211,13 @@ export class CachingChangelogStore {
     const values = typeof inner.getMany === 'function' ? inner.getMany(wanted) : wanted.map(key => inner.get(key))
     for (let i = 0; i < ids.length; i++) {
       const value = values[i]
-      if (value !== undefined) this.#cache(ids[i] as string, value)
+      if (value !== undefined) this.#cache(ids[i] as string, value, undefined)
     }
+  }
+
+  /** The budget this store's entries count against. */
+  get threadCache (): ThreadCache {
+    return this.#threadCache
   }
 
   /** Read cache statistics (for a hit-ratio metric). */
@@ -153,13 +225,14 @@ export class CachingChangelogStore {
     return { entries: this.#clean.size, bytes: this.#cleanBytes, hits: this.#cacheHits, misses: this.#cacheMisses }
   }
 
-  put (key: Buffer, value: Buffer): void {
+  /** `decoded`: what `value` decodes to, for getDecoded (omit unless it is never mutated). */
+  put (key: Buffer, value: Buffer, decoded?: unknown): void {
     if (!Buffer.isBuffer(value)) throw new TypeError(`store ${this.name}: put needs a Buffer value; use delete()`)
-    this.#write(key, value)
+    this.#write(key, value, decoded)
   }
 
   delete (key: Buffer): void {
-    this.#write(key, null)
+    this.#write(key, null, undefined)
   }
 
   /** [from, to] (inclusive unless toExclusive) as the task sees it: dirty and pending writes
@@ -170,12 +243,15 @@ export class CachingChangelogStore {
     if (limit === 0) return []
     const reverse = options?.reverse === true
     const toExclusive = options?.toExclusive === true
-    // Overlay: latest unapplied write per key within the bounds.
+    // Overlay: latest unapplied write per key within the bounds, found through the ordered ids
+    // (only the writes within the bounds are visited).
     const overlay = new Map<string, Dirty>()
-    if (this.#pendingById !== undefined) {
-      for (const [id, entry] of this.#pendingById) if (inRange(entry.key, from, to, toExclusive)) overlay.set(id, entry)
+    const fromId = from?.toString('latin1')
+    const toId = to?.toString('latin1')
+    if (this.#pendingById !== undefined && this.#pendingIds !== undefined) {
+      for (const id of this.#pendingIds.between(fromId, toId, toExclusive)) overlay.set(id, this.#pendingById.get(id) as Dirty)
     }
-    for (const [id, entry] of this.#dirty) if (inRange(entry.key, from, to, toExclusive)) overlay.set(id, entry)
+    for (const id of this.#dirtyIds.between(fromId, toId, toExclusive)) overlay.set(id, this.#dirty.get(id) as Dirty)
     if (overlay.size === 0) return this.inner.range(from, to, options)
     // At most overlay.size of the inner rows can be shadowed, so limit + overlay.size rows
     // from the bytes store are enough to fill `limit` after merging.
@@ -198,7 +274,8 @@ export class CachingChangelogStore {
   /** Time to commit: the dirty map passed its entry or byte bound. The bound is soft (a record
    *  being processed can always write); the runtime commits when this turns true. */
   isFull (): boolean {
-    return this.#dirty.size > this.maxDirtyEntries || this.#dirtyBytes > this.maxDirtyBytes
+    return this.#dirty.size > this.maxDirtyEntries || this.#dirtyBytes > this.maxDirtyBytes ||
+      (this.#dirty.size > 0 && this.#threadCache.dirtyOverBudget)
   }
 
   get dirtyEntries (): number {
@@ -221,11 +298,16 @@ export class CachingChangelogStore {
   flush (): ChangelogEntry[] {
     this.#assertOpen()
     if (this.#pending !== undefined) throw new Error(`store ${this.name}: flush() while a previous flush is neither applied nor discarded`)
-    const entries = Array.from(this.#dirty.values())
+    const entries: ChangelogEntry[] = Array.from(this.#dirty.values())
     this.#pending = entries
     this.#pendingById = this.#dirty
+    this.#pendingIds = this.#dirtyIds
     this.#dirty = new Map()
+    this.#dirtyIds = new SortedIds()
     this.#dirtyBytes = 0
+    this.#threadCache.dirtyToPending(this.#dirtyEstimate)
+    this.#pendingEstimate = this.#dirtyEstimate
+    this.#dirtyEstimate = 0
     return entries
   }
 
@@ -235,17 +317,20 @@ export class CachingChangelogStore {
     const pending = this.#pending
     if (pending === undefined) return
     await this.inner.write(pending)
-    // Write-through: the read cache must keep equalling the bytes store, and the keys just
-    // written are the likeliest to be read next.
-    for (const { key, value } of pending) {
-      const id = key.toString('latin1')
-      if (value === null) this.#uncache(id)
-      else if (this.maxCachedEntries > 0) this.#cache(id, value)
-    }
     // Only now: if the write threw, the entries stay pending (the caller will discard or retry).
     if (this.#pending === pending) {
       this.#pending = undefined
       this.#pendingById = undefined
+      this.#pendingIds = undefined
+      this.#threadCache.removePending(this.#pendingEstimate)
+      this.#pendingEstimate = 0
+    }
+    // Write-through: the read cache must keep equalling the bytes store, and the keys just
+    // written are the likeliest to be read next.
+    for (const entry of pending) {
+      const id = entry.key.toString('latin1')
+      if (entry.value === null) this.#uncache(id)
+      else if (this.maxCachedEntries > 0) this.#cache(id, entry.value, (entry as Dirty).decoded)
     }
   }
 
@@ -253,9 +338,15 @@ export class CachingChangelogStore {
    *  last committed state. */
   discardDirty (): void {
     this.#dirty = new Map()
+    this.#dirtyIds = new SortedIds()
     this.#dirtyBytes = 0
+    this.#threadCache.addDirty(-this.#dirtyEstimate)
+    this.#threadCache.removePending(this.#pendingEstimate)
+    this.#dirtyEstimate = 0
+    this.#pendingEstimate = 0
     this.#pending = undefined
     this.#pendingById = undefined
+    this.#pendingIds = undefined
   }
 
   /** Restore: changelog records straight into the bytes store (one atomic batch). Only while
@@ -279,6 +370,7 @@ export class CachingChangelogStore {
     if (this.#closed) return
     this.#closed = true
     this.discardDirty()
+    for (const node of this.#clean.values()) this.#threadCache.remove(node)
     this.#clean = new Map()
     this.#cleanBytes = 0
     await this.inner.close()
@@ -288,37 +380,52 @@ export class CachingChangelogStore {
     return this.#closed
   }
 
-  #write (key: Buffer, value: Buffer | null): void {
+  #write (key: Buffer, value: Buffer | null, decoded: unknown): void {
     this.#assertOpen()
     if (!Buffer.isBuffer(key)) throw new TypeError(`store ${this.name}: keys must be Buffers`)
     const id = key.toString('latin1')
     const previous = this.#dirty.get(id)
     if (previous !== undefined) {
       this.#dirtyBytes -= previous.key.length + (previous.value?.length ?? 0)
+      this.#dirtyEstimate -= previous.size
+      this.#threadCache.addDirty(-previous.size)
       this.#dirty.delete(id)
+    } else {
+      this.#dirtyIds.add(id)
     }
-    this.#dirty.set(id, { key, value })
+    // The key Buffer and its latin1 id: both held.
+    const size = key.length + estimatedEntryBytes(key.length, value?.length ?? 0, decoded !== undefined)
+    this.#dirty.set(id, { key, value, decoded, size })
     this.#dirtyBytes += key.length + (value?.length ?? 0)
+    this.#dirtyEstimate += size
+    this.#threadCache.addDirty(size)
   }
 
-  #cache (id: string, value: Buffer): void {
-    if (this.maxCachedEntries === 0) return
+  /** Caches a committed value; returns its cache entry (undefined when the cache is off). */
+  #cache (id: string, value: Buffer, decoded: unknown): Cached | undefined {
+    if (this.maxCachedEntries === 0) return undefined
     this.#uncache(id)
-    this.#clean.set(id, value)
+    const entry: Cached = { id, value, decoded, size: estimatedEntryBytes(id.length, value.length, decoded !== undefined), owner: this.#owner, prev: undefined, next: undefined, linked: false }
+    this.#clean.set(id, entry)
     this.#cleanBytes += id.length + value.length
-    // Evict least recently used (Map iteration starts at the oldest insertion).
+    // This store's own bounds: evict its least recently used (Map iteration starts at the oldest
+    // insertion).
     while (this.#clean.size > this.maxCachedEntries || this.#cleanBytes > this.maxCachedBytes) {
       const oldest = this.#clean.keys().next()
       if (oldest.done === true) break
       this.#uncache(oldest.value)
     }
+    // The shared budget: may evict any store's least recently used entries (this one's last).
+    if (this.#clean.get(id) === entry) this.#threadCache.add(entry)
+    return entry
   }
 
   #uncache (id: string): void {
     const old = this.#clean.get(id)
     if (old === undefined) return
     this.#clean.delete(id)
-    this.#cleanBytes -= id.length + old.length
+    this.#cleanBytes -= id.length + old.value.length
+    this.#threadCache.remove(old)
   }
 
   #assertOpen (): void {

@@ -38,17 +38,20 @@ interface RocksModule {
 const { RocksLevel } = createRequire(import.meta.url)('@nxtedition/rocksdb') as RocksModule
 
 /** Memory per store, worst case: blockCacheBytes + 1.5 × memtableBudgetBytes (the binding cannot
- *  share a block cache between instances, and a process runs one instance per task and store:
- *  12 partitions × 3 stores = 36 instances). With the defaults: 16 + 48 MiB worst case, a few
- *  MiB in practice (memtables fill only as fast as a task writes, and the read cache of the
- *  caching layer sits in front). */
+ *  share a block cache or a write-buffer manager between instances, and a process runs one
+ *  instance per task and store: the rewards processor on 12 partitions opens 6 × 12 = 72). With
+ *  the defaults: 2 + 6 MiB worst case per store, 576 MiB for 72, about half that in practice
+ *  (a memtable is flushed once two are full: 3 × 1 MiB). 16 MiB caches and 32 MiB budgets took
+ *  the processor to 793 MiB RSS on 1M members and 2M dedupe entries (bench/rewards-memory.ts,
+ *  docs/benchmarks.md "Memory"); the state stays on disk, and the caching layer's read cache
+ *  sits in front of the block cache. */
 export interface RocksDbStoreOptions {
-  /** Block cache (HyperClockCache) per store, bytes; default 16 MiB. Index and filter blocks are
+  /** Block cache (HyperClockCache) per store, bytes; default 2 MiB. Index and filter blocks are
    *  kept in it too, so the bound is real. */
   readonly blockCacheBytes?: number
-  /** Memtable budget, bytes; default 32 MiB. The binding's level-compaction profile makes
-   *  write_buffer_size a quarter of it (8 MiB), merges 2 memtables per flush and allows up to 6
-   *  (48 MiB) before it stalls writes. */
+  /** Memtable budget, bytes; default 4 MiB. The binding's level-compaction profile makes
+   *  write_buffer_size a quarter of it (1 MiB), merges 2 memtables per flush and allows up to 6
+   *  (6 MiB) before it stalls writes. */
   readonly memtableBudgetBytes?: number
   /** fsync the WAL on every committed batch (default true). The caller writes its `.checkpoint`
    *  after applying a batch; without sync a power loss could leave the store behind a checkpoint
@@ -57,14 +60,16 @@ export interface RocksDbStoreOptions {
   readonly syncWrites?: boolean
 }
 
-const DEFAULTS = {
-  blockCacheBytes: 16 * 1024 * 1024,
-  memtableBudgetBytes: 32 * 1024 * 1024,
+export const ROCKSDB_DEFAULTS = {
+  blockCacheBytes: 2 * 1024 * 1024,
+  memtableBudgetBytes: 4 * 1024 * 1024,
   syncWrites: true
 } as const
 
 const QUERY_ENCODING = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const
 const NO_OPTIONS = {}
+const NO_SYNC = { sync: false }
+const SYNC = { sync: true }
 
 export class RocksDbStore implements BytesStore {
   readonly name: string
@@ -76,7 +81,7 @@ export class RocksDbStore implements BytesStore {
 
   constructor (name: string, options: RocksDbStoreOptions = {}) {
     this.name = name
-    this.#options = { ...DEFAULTS, ...options }
+    this.#options = { ...ROCKSDB_DEFAULTS, ...options }
     this.#writeOptions = { sync: this.#options.syncWrites }
   }
 
@@ -98,7 +103,11 @@ export class RocksDbStore implements BytesStore {
       optimize: 'point-lookup',
       cacheIndexAndFilterBlocks: true,
       // Background threads for flush and compaction; a process runs many small stores.
-      parallelism: 2
+      parallelism: 2,
+      // The binding compresses the WAL with ZSTD by default: CPU on every write (a restore spends
+      // ~15% more time in RocksDB with it, bench/engine-restore.ts) to save disk bytes of a log
+      // that is deleted at each memtable flush.
+      walCompression: false
     })
     this.#db = db
     this.#dir = dir
@@ -124,6 +133,10 @@ export class RocksDbStore implements BytesStore {
 
   /** The same atomic batch write, for callers that want no Promise. */
   writeSync (entries: ReadonlyArray<{ key: Buffer, value: Buffer | null }>): void {
+    this.#writeBatch(entries, this.#writeOptions)
+  }
+
+  #writeBatch (entries: ReadonlyArray<{ key: Buffer, value: Buffer | null }>, options: { sync: boolean }): void {
     const db = this.#open()
     if (entries.length === 0) return
     const batch = db._chainedBatch()
@@ -132,7 +145,23 @@ export class RocksDbStore implements BytesStore {
         if (value === null) batch._del(key, NO_OPTIONS)
         else batch._put(key, value, NO_OPTIONS)
       }
-      batch._writeSync(this.#writeOptions)
+      batch._writeSync(options)
+    } finally {
+      batch._closeSync()
+    }
+  }
+
+  /** A restore's batch (the changelog is the source of truth while restoring): not fsynced. The
+   *  caller ends the restore with syncWal() before anything (a checkpoint) can claim it. */
+  restoreWriteSync (entries: ReadonlyArray<{ key: Buffer, value: Buffer | null }>): void {
+    this.#writeBatch(entries, NO_SYNC)
+  }
+
+  /** fsyncs the WAL: every write before it is durable (an empty synced batch, RocksDB's idiom). */
+  syncWal (): void {
+    const batch = this.#open()._chainedBatch()
+    try {
+      batch._writeSync(SYNC)
     } finally {
       batch._closeSync()
     }
@@ -167,6 +196,12 @@ export class RocksDbStore implements BytesStore {
     const db = this.#open()
     const bytes = Number(db.getProperty('rocksdb.estimate-live-data-size')) + Number(db.getProperty('rocksdb.cur-size-all-mem-tables'))
     return Number.isFinite(bytes) ? bytes : 0
+  }
+
+  /** A numeric RocksDB property (rocksdb.cur-size-all-mem-tables, rocksdb.block-cache-usage,
+   *  rocksdb.estimate-table-readers-mem, …); NaN if the store does not know it. */
+  numericProperty (name: string): number {
+    return Number(this.#open().getProperty(name))
   }
 
   async close (): Promise<void> {

@@ -64,28 +64,41 @@ function typedPrefixScan<K, V> (reader: BytesReader, name: string, keySerde: Ser
   return decodeRows(reader.range(from, bounds.to, bounds.options), keySerde, valueSerde)
 }
 
-/** The store processors use (context.getStateStore). Reads see the task's uncommitted writes. */
+/** The store processors use (context.getStateStore). Reads see the task's uncommitted writes.
+ *
+ *  With a value serde of immutableValues, the caching layer keeps each value's decoded object
+ *  next to its bytes (dirty, pending, then in the read cache): put() hands it over with the bytes,
+ *  and a value read from the bytes store is parsed once while it stays cached. It goes wherever
+ *  the bytes go, so it never outlives an abort that drops them. (The rewards processor read a
+ *  balance and an activity head per record, each a JSON.parse of what it had written before;
+ *  docs/benchmarks.md, "Rewards hot path".) */
 export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   readonly name: string
   readonly bytes: CachingChangelogStore
   readonly keySerde: Serde<K>
   readonly valueSerde: Serde<V>
+  readonly #shareDecoded: boolean
+  readonly #decode: (bytes: Buffer) => V
 
   constructor (bytes: CachingChangelogStore, keySerde: Serde<K>, valueSerde: Serde<V>) {
     this.name = bytes.name
     this.bytes = bytes
     this.keySerde = keySerde
     this.valueSerde = valueSerde
+    this.#shareDecoded = valueSerde.immutableValues === true
+    this.#decode = bytes => valueSerde.deserialize(bytes)
   }
 
   get (key: K): V | undefined {
-    return typedGet(this.bytes, this.name, this.keySerde, this.valueSerde, key)
+    if (!this.#shareDecoded) return typedGet(this.bytes, this.name, this.keySerde, this.valueSerde, key)
+    checkKey(this.name, key)
+    return this.bytes.getDecoded(this.keySerde.serialize(key), this.#decode)
   }
 
   put (key: K, value: V): void {
     checkKey(this.name, key)
     if (value === undefined || value === null) throw new TypeError(`store ${this.name}: put(key, ${String(value)}) is not allowed; use delete()`)
-    this.bytes.put(this.keySerde.serialize(key), this.valueSerde.serialize(value))
+    this.bytes.put(this.keySerde.serialize(key), this.valueSerde.serialize(value), this.#shareDecoded ? value : undefined)
   }
 
   putIfAbsent (key: K, value: V): V | undefined {

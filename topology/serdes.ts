@@ -5,18 +5,23 @@ import { RewardsError } from '../lib/errors.ts'
 export interface Serde<T> {
   serialize (value: T): Buffer
   deserialize (bytes: Buffer): T
+  /** The users of the decoded values never mutate them, so a state store may hand the same
+   *  object to every read of the same bytes instead of decoding again (stores/typed-key-value-store.ts). */
+  readonly immutableValues?: boolean
 }
 
 export const Serdes = {
   string (): Serde<string> {
-    return { serialize: v => Buffer.from(v, 'utf8'), deserialize: b => b.toString('utf8') }
+    return { serialize: v => Buffer.from(v, 'utf8'), deserialize: b => b.toString('utf8'), immutableValues: true }
   },
   bytes (): Serde<Buffer> {
     return { serialize: v => v, deserialize: b => b }
   },
-  /** JSON with bigint written as a string would be lossy; values must be plain JSON. */
-  json<T> (): Serde<T> {
+  /** JSON with bigint written as a string would be lossy; values must be plain JSON.
+   *  `immutableValues`: see Serde (the caller promises never to mutate a decoded value). */
+  json<T> (options: { immutableValues?: boolean } = {}): Serde<T> {
     return {
+      immutableValues: options.immutableValues === true,
       serialize: v => Buffer.from(JSON.stringify(v), 'utf8'),
       deserialize: b => {
         try {

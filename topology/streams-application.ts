@@ -8,7 +8,7 @@
 // A stream thread that dies is replaced (REBALANCING again) or moves the application to ERROR,
 // as config.onStreamError says (Kafka Streams' StreamsUncaughtExceptionHandler); see
 // docs/engine.md "Faults and recovery".
-import { ExponentialBackoff } from 'cockatiel'
+import { kafkaPolicy } from '../lib/resilience/kafka-policy.ts'
 import { Registry } from 'prom-client'
 import type { Log } from '../log/log-port.ts'
 import { partitionForKey } from '../log/murmur2-partitioner.ts'
@@ -23,6 +23,7 @@ import { changelogTopicName, taskIdToString } from './runtime/stream-task.ts'
 import type { RecoveryEvent } from './runtime/commit-recovery.ts'
 import type { ProductionExceptionHandler } from './runtime/production-exception-handler.ts'
 import { StreamThread, type CommitFailure, type TaskRestored } from './runtime/stream-thread.ts'
+import type { RestoreProgressReport } from './runtime/restore-progress.ts'
 import { resolveStreamsConfig, type StreamsConfig, type StreamsConfigInput } from './runtime/streams-config.ts'
 import type { Subtopology, Topology } from './topology.ts'
 
@@ -65,7 +66,7 @@ export interface StreamsApplicationOptions {
 const INSTANCE_FATAL = ['LOG_AUTHORIZATION', 'LOG_SECURITY', 'LOG_TOPIC_NOT_FOUND', 'CONFIG_INVALID', 'TOPOLOGY_INVALID', 'STATE_DIR_LOCKED'] as const
 
 /** Between a thread's death and its replacement: 200 ms, doubling up to 30 s. */
-const replacementBackoff = new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 })
+const replacementBackoff = kafkaPolicy.threadReplacementBackoff
 
 export class StreamsApplication {
   readonly topology: Topology
@@ -77,6 +78,7 @@ export class StreamsApplication {
   readonly #stateDirectory: StateDirectory
   readonly #listeners = new Set<StateListener>()
   readonly #restoreListeners = new Set<(restored: TaskRestored) => void>()
+  readonly #restoreProgressListeners = new Set<(progress: RestoreProgressReport) => void>()
   readonly #commitFailureListeners = new Set<(failure: CommitFailure) => void>()
   readonly #recoveryListeners = new Set<(event: RecoveryEvent) => void>()
   readonly #productionExceptionHandler: ProductionExceptionHandler | undefined
@@ -121,6 +123,13 @@ export class StreamsApplication {
   onTaskRestored (listener: (restored: TaskRestored) => void): () => void {
     this.#restoreListeners.add(listener)
     return () => this.#restoreListeners.delete(listener)
+  }
+
+  /** While tasks restore, every 5 s and once at the end: records restored and remaining, rate,
+   *  ETA (the processor role can log it). */
+  onRestoreProgress (listener: (progress: RestoreProgressReport) => void): () => void {
+    this.#restoreProgressListeners.add(listener)
+    return () => this.#restoreProgressListeners.delete(listener)
   }
 
   /** Called each time a commit fails and the application recovers from it (the processor role logs
@@ -191,6 +200,7 @@ export class StreamsApplication {
       onRebalancing: () => { if (this.#state === 'RUNNING') this.#transition('REBALANCING') },
       onRunning: () => { if (this.#state === 'REBALANCING') this.#transition('RUNNING') },
       onTaskRestored: restored => { notify(this.#restoreListeners, restored) },
+      onRestoreProgress: progress => { notify(this.#restoreProgressListeners, progress) },
       onCommitFailed: failure => { notify(this.#commitFailureListeners, failure) },
       onRecovery: event => { notify(this.#recoveryListeners, event) },
       ...(this.#productionExceptionHandler === undefined ? {} : { productionExceptionHandler: this.#productionExceptionHandler })

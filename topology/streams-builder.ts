@@ -6,6 +6,7 @@ import type { Processor, ProcessorContext, ProcessorSupplier } from '../processo
 import type { Record } from '../processors/api/record.ts'
 import type { KeyValueStore, StoreKind } from '../stores/key-value-store.ts'
 import { RewardsError } from '../lib/errors.ts'
+import { ForwardingCache } from './runtime/record-cache.ts'
 import { Serdes, type Serde } from './serdes.ts'
 import { Topology, type TimestampExtractor, type TopicNameExtractor } from './topology.ts'
 
@@ -255,25 +256,29 @@ export class KGroupedStream<K, V> {
     this.#parent = parent
   }
 
-  /** Folds each key's records into a value kept in the store; emits every new value. */
+  /** Folds each key's records into a value kept in the store; emits the new values, one per key
+   *  per commit (the record cache, topology/runtime/record-cache.ts; every one when
+   *  StreamsConfig.tableRecordCache is false, and after each input in the test driver). */
   aggregate<VA> (initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, materialized: Materialized<K, VA>): KTable<K, VA> {
     const name = this.#builder.nextName('AGGREGATE')
     const storeName = materialized.storeName
+    const keySerde = materialized.keySerde ?? (Serdes.string() as unknown as Serde<K>)
+    const keyId = (key: K): string => typeof key === 'string' ? key : keySerde.serialize(key).toString('latin1')
     this.#builder.topology.addProcessor(name, () => {
-      let ctx: ProcessorContext<K, VA>
       let store: KeyValueStore<K, VA>
+      let cache: ForwardingCache<K, VA>
       return {
-        init (c) { ctx = c; store = c.getStateStore<K, VA>(storeName) },
+        init (c) { store = c.getStateStore<K, VA>(storeName); cache = new ForwardingCache(c, keyId) },
         process (record: Record<K, V>) {
           // As Kafka Streams: records with a null key or value are skipped by aggregations.
           if (record.key === null || record.key === undefined || record.value === null || record.value === undefined) return
           const next = aggregator(record.key, record.value, store.get(record.key) ?? initializer())
           store.put(record.key, next)
-          ctx.forward({ ...record, value: next })
+          cache.put({ ...record, value: next })
         }
       } satisfies Processor<K, V, K, VA>
     }, this.#parent)
-    this.#builder.addStoreFor(materialized, materialized.keySerde ?? (Serdes.string() as unknown as Serde<K>), materialized.valueSerde ?? Serdes.json<VA>(), name)
+    this.#builder.addStoreFor(materialized, keySerde, materialized.valueSerde ?? Serdes.json<VA>(), name)
     return new KTable<K, VA>(this.#builder, name, storeName)
   }
 

@@ -11,6 +11,7 @@
 //   POST   /admin/v1/signing-keys       → 201 {kid} (rotation)
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { sendError } from '../http-errors.ts'
 import type { ClientStore } from './client-store.ts'
 import type { SigningKeys } from './signing-keys.ts'
 
@@ -31,10 +32,10 @@ export const clientAdminRoutes: FastifyPluginAsync<ClientAdminRoutesOptions> = a
   const hide = { hide: true, tags: ['admin'] }
   const guard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     // Not found rather than forbidden for other hosts: the endpoint does not exist for them.
-    if (!isLoopback(request.ip) && request.socket.remoteAddress !== request.socket.localAddress) return void await reply.code(404).send({ error: { code: 'NOT_FOUND', message: `Route ${request.method}:${request.url} not found` } })
+    if (!isLoopback(request.ip) && request.socket.remoteAddress !== request.socket.localAddress) return void await sendError(reply, { status: 404, body: { error: { code: 'NOT_FOUND', message: `Route ${request.method}:${request.url} not found` } } })
     const given = request.headers.authorization
     if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
-      return void await reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong admin token (see <data-dir>/admin.json)' } })
+      return void await sendError(reply, { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'Missing or wrong admin token (see <data-dir>/admin.json)' } } })
     }
   }
 
@@ -48,7 +49,7 @@ export const clientAdminRoutes: FastifyPluginAsync<ClientAdminRoutesOptions> = a
     try {
       return await reply.code(201).send(await options.clients.create(request.body))
     } catch (error) {
-      if (error instanceof RangeError) return await reply.code(400).send({ error: { code: 'INVALID_CLIENT', message: error.message } })
+      if (error instanceof RangeError) return await sendError(reply, { status: 400, body: { error: { code: 'INVALID_CLIENT', message: error.message } } })
       throw error
     }
   })

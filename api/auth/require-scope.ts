@@ -3,9 +3,14 @@
 // invalid for any reason — one message whatever the reason, so nothing about keys, clients or
 // claims leaks; 403 `insufficient_scope` when it is valid but lacks the scope. The reason goes to
 // the debug log and to `rewards_api_auth_failures_total{reason}`; the token never does.
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+//
+// The guard is a callback preHandler: a token verified before (TokenVerifier.verifiedBefore) is
+// checked without a promise, so an authenticated query that needs no other I/O runs its hooks
+// synchronously (docs/benchmarks.md "API balance query"); only a token seen for the first time
+// waits for verify().
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify'
 import { Counter, type Registry } from 'prom-client'
-import { isRewardsError } from '../../lib/errors.ts'
+import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import { sendApiError } from '../api-errors.ts'
 import { TokenRejected, type Principal, type TokenVerifier } from './token-verifier.ts'
 
@@ -17,38 +22,80 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/
 
-export type ScopeGuard = (...anyOf: string[]) => preHandlerAsyncHookHandler
+/** A route's token and scope check, a callback preHandler: it calls `done()` once
+ *  `request.principal` is set, `done(error)` for the error handler (503 DATABASE_UNAVAILABLE), or
+ *  answers 401/403 itself and never calls `done`. */
+export type GuardHook = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+
+export type ScopeGuard = (...anyOf: string[]) => GuardHook & preHandlerHookHandler
 
 export function scopeGuard (verifier: TokenVerifier, registry: Registry): ScopeGuard {
   const failures = (registry.getSingleMetric('rewards_api_auth_failures_total') as Counter<'reason'> | undefined) ?? new Counter({
     name: 'rewards_api_auth_failures_total', help: 'Requests refused by token checks, by reason', labelNames: ['reason'], registers: [registry]
   })
-  const unauthorized = (request: FastifyRequest, reply: FastifyReply, reason: string, withError: boolean): FastifyReply => {
+  const unauthorized = (request: FastifyRequest, reply: FastifyReply, reason: string, withError: boolean): void => {
     failures.inc({ reason })
     request.log.debug({ reason }, 'bearer token refused')
     void reply.header('www-authenticate', withError ? 'Bearer realm="rewards", error="invalid_token"' : 'Bearer realm="rewards"')
-    return sendApiError(reply, 'UNAUTHORIZED')
+    void sendApiError(reply, 'UNAUTHORIZED')
   }
-  return (...anyOf: string[]) => async (request, reply) => {
-    const header = request.headers.authorization
-    if (header === undefined) return unauthorized(request, reply, 'missing', false)
-    const m = BEARER.exec(header)
-    if (m === null) return unauthorized(request, reply, 'malformed', true)
-    let principal: Principal
-    try {
-      principal = await verifier.verify(m[1]!)
-    } catch (error) {
-      if (error instanceof TokenRejected) return unauthorized(request, reply, error.reason, true)
-      // DATABASE_UNAVAILABLE (keys or revocations unreadable past their offline bound): answered
-      // 503 by the error handler; counted here with the other refusals.
-      if (isRewardsError(error, 'DATABASE_UNAVAILABLE')) failures.inc({ reason: 'database_unavailable' })
-      throw error
+  /** A verify() failure: 401 for a refused token, the error handler for anything else. */
+  const refused = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void => {
+    if (error instanceof TokenRejected) { unauthorized(request, reply, error.reason, true); return }
+    // DATABASE_UNAVAILABLE (keys or revocations unreadable past their offline bound): answered
+    // 503 by the error handler; counted here with the other refusals.
+    if (isRewardsError(error, 'DATABASE_UNAVAILABLE')) failures.inc({ reason: 'database_unavailable' })
+    done(error as Error)
+  }
+  return (...anyOf: string[]) => {
+    const scopes = anyOf.join(' ')
+    const admit = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, principal: Principal): void => {
+      if (!anyOf.some(scope => principal.scopes.has(scope))) {
+        failures.inc({ reason: 'insufficient_scope' })
+        void reply.header('www-authenticate', `Bearer realm="rewards", error="insufficient_scope", scope="${scopes}"`)
+        void sendApiError(reply, 'FORBIDDEN', { message: `This route requires the scope ${anyOf.join(' or ')}` })
+        return
+      }
+      request.principal = principal
+      done()
     }
-    if (!anyOf.some(scope => principal.scopes.has(scope))) {
-      failures.inc({ reason: 'insufficient_scope' })
-      void reply.header('www-authenticate', `Bearer realm="rewards", error="insufficient_scope", scope="${anyOf.join(' ')}"`)
-      return sendApiError(reply, 'FORBIDDEN', { message: `This route requires the scope ${anyOf.join(' or ')}` })
+    const guard = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+      const header = request.headers.authorization
+      if (header === undefined) { unauthorized(request, reply, 'missing', false); return }
+      const m = BEARER.exec(header)
+      if (m === null) { unauthorized(request, reply, 'malformed', true); return }
+      const token = m[1]!
+      let known: Principal | undefined
+      try {
+        // A token seen before and not expired: no promise (docs/api.md).
+        known = verifier.verifiedBefore(token)
+      } catch (error) {
+        refused(request, reply, done, error)
+        return
+      }
+      if (known !== undefined) { admit(request, reply, done, known); return }
+      verifier.verify(token).then(principal => { admit(request, reply, done, principal) }, (error: unknown) => { refused(request, reply, done, error) })
     }
-    request.principal = principal
+    return guard as GuardHook & preHandlerHookHandler
+  }
+}
+
+/** A guard whose verifier is opened on the first request it checks (`open`; a failed open is
+ *  answered 503 DATABASE_UNAVAILABLE and tried again on the next request). For the internal query
+ *  routes of a processor-only process, which should not open the token store to start. */
+export function onDemandGuard (open: () => Promise<ScopeGuard>): ScopeGuard {
+  return (...anyOf: string[]) => {
+    let check: GuardHook | undefined
+    const onDemand = function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+      if (check !== undefined) { check.call(this, request, reply, done); return }
+      open().then(guard => {
+        check ??= guard(...anyOf)
+        check.call(this, request, reply, done)
+      }, (error: unknown) => {
+        request.log.warn({ err: error }, 'the token store could not be opened to check a forwarded query')
+        done(new RewardsError('DATABASE_UNAVAILABLE', 'the token store cannot be opened; retry shortly', { cause: error }))
+      })
+    }
+    return onDemand as GuardHook & preHandlerHookHandler
   }
 }

@@ -5,17 +5,23 @@
 //   GET  /.well-known/openid-configuration   discovery (RFC 8414 / OpenID Discovery)
 //
 // Errors of the token endpoint are RFC 6749 §5.2 (`{ error, error_description }`), as OAuth2
-// clients expect; every other route uses the platform's error shape. The endpoint is
-// rate-limited per client id (before the secret is checked, so guessing is throttled too).
+// clients expect; what is not about OAuth (404, 405, 413, 415, 503) is a problem like everywhere
+// else (api/http-errors.ts). Failed authentications are throttled per (client id, source address)
+// and per address, issued tokens per client (api/auth/token-throttle.ts), so a wrong secret
+// cannot lock the real client out.
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { SignJWT } from 'jose'
 import { isDatabaseUnreachable } from '../../lib/db/database-errors.ts'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
+import { API_DEFAULTS, type TokenFailureLimit } from '../api-settings.ts'
 import type { SharedCache } from '../cache/shared-cache.ts'
+import { registerRateLimiting } from '../routes/rate-limit.ts'
 import { dummyHash, verifySecret } from './client-secrets.ts'
 import { KNOWN_SCOPES, type ClientStore } from './client-store.ts'
 import type { SigningKeys } from './signing-keys.ts'
+import { OAuthErrorResponse, TokenResponse } from './token-openapi.ts'
+import { tokenThrottle } from './token-throttle.ts'
 
 export interface TokenRoutesOptions {
   readonly issuer: () => string
@@ -24,8 +30,10 @@ export interface TokenRoutesOptions {
   readonly clients: ClientStore
   readonly keys: SigningKeys
   readonly cache: SharedCache
-  /** Token requests per client per window. */
+  /** Tokens issued per client per window. */
   readonly rateLimit: { readonly max: number, readonly windowMs: number }
+  /** Failed authentications tolerated per (client, address) and per address; default API_DEFAULTS. */
+  readonly failureLimit?: TokenFailureLimit
 }
 
 type OAuthError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'rate_limited'
@@ -61,25 +69,16 @@ function parseBasic (header: string): { id: string, secret: string } | undefined
   }
 }
 
-const TokenResponse = {
-  type: 'object',
-  required: ['access_token', 'token_type', 'expires_in', 'scope'],
-  properties: {
-    access_token: { type: 'string' },
-    token_type: { type: 'string', enum: ['Bearer'] },
-    expires_in: { type: 'integer' },
-    scope: { type: 'string' }
-  }
-} as const
-
-const OAuthErrorResponse = {
-  type: 'object',
-  required: ['error'],
-  properties: { error: { type: 'string' }, error_description: { type: 'string' } }
-} as const
-
 export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, options) => {
-  // application/x-www-form-urlencoded (RFC 6749 §4.4.2), parsed in this plugin's scope only.
+  await registerRateLimiting(app, options.cache)
+  const throttle = tokenThrottle(app, options.failureLimit ?? API_DEFAULTS.tokenFailureLimit, options.rateLimit)
+  const tooMany = (reply: FastifyReply, seconds: number, why: string): FastifyReply => {
+    void reply.header('retry-after', String(seconds))
+    return oauthError(reply, 429, 'rate_limited', why)
+  }
+  // application/x-www-form-urlencoded only (RFC 6749 §4.4.2), parsed in this plugin's scope only;
+  // a JSON body is 415 here.
+  app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8 * 1024 }, (_request, body, done) => {
     const params = new URLSearchParams(body as string)
     const out: Record<string, string | string[]> = {}
@@ -92,9 +91,8 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, o
 
   app.post<{ Body: Record<string, string | string[] | undefined> }>('/oauth/token', {
     schema: {
-      tags: ['auth'],
-      summary: 'OAuth2 client-credentials grant (client_secret_basic or client_secret_post)',
-      consumes: ['application/x-www-form-urlencoded'],
+      // Documented by api/auth/token-openapi.ts (the OpenAPI document lists it wherever it is served).
+      hide: true,
       response: { 200: TokenResponse, 400: OAuthErrorResponse, 401: OAuthErrorResponse, 429: OAuthErrorResponse }
     }
   }, async (request, reply) => {
@@ -112,18 +110,19 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, o
       return oauthError(reply, 401, 'invalid_client', 'client authentication is required', basic !== undefined || header === undefined)
     }
 
-    const limit = await options.cache.increment(`ratelimit:token:${clientId}`, options.rateLimit.windowMs)
-    if (limit.count > options.rateLimit.max) {
-      void reply.header('retry-after', String(Math.max(1, Math.ceil(limit.resetMs / 1000))))
-      return oauthError(reply, 429, 'rate_limited', 'too many token requests for this client; retry later')
-    }
+    // Before the (scrypt) secret check: this address's failures for this client, or for any.
+    const may = await throttle.mayTry(request, clientId)
+    if (may.refused) return tooMany(reply, may.retryAfterSeconds, 'too many failed client authentications from this address; retry later')
 
     const client = await needsDatabase(() => options.clients.find(clientId))
     const secretOk = await verifySecret(secret, client?.secretHash ?? await dummyHash())
     if (client === undefined || !secretOk || client.revokedAt !== null) {
+      await throttle.failed(request, clientId)
       request.log.info({ clientId, reason: client === undefined ? 'unknown client' : client.revokedAt !== null ? 'revoked client' : 'wrong secret' }, 'token request refused')
       return oauthError(reply, 401, 'invalid_client', 'client authentication failed', basic !== undefined)
     }
+    const issued = await throttle.issued(request, clientId)
+    if (issued.refused) return tooMany(reply, issued.retryAfterSeconds, 'too many token requests for this client; retry later')
 
     const grant = field('grant_type')
     if (grant === undefined) return oauthError(reply, 400, 'invalid_request', 'grant_type is required')
@@ -149,11 +148,11 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, o
       .send({ access_token: token, token_type: 'Bearer', expires_in: options.tokenTtlSeconds, scope })
   })
 
-  app.get('/.well-known/jwks.json', { schema: { tags: ['auth'], summary: 'Public keys that sign the access tokens' } }, async (_request, reply) => {
+  app.get('/.well-known/jwks.json', { schema: { hide: true } }, async (_request, reply) => {
     return reply.header('cache-control', 'public, max-age=60').send(await options.keys.publicJwks())
   })
 
-  app.get('/.well-known/openid-configuration', { schema: { tags: ['auth'], summary: 'Authorization server metadata (discovery)' } }, async () => {
+  app.get('/.well-known/openid-configuration', { schema: { hide: true } }, async () => {
     const issuer = options.issuer()
     return {
       issuer,

@@ -10,6 +10,7 @@
 // without the database), verify() throws DATABASE_UNAVAILABLE (HTTP 503) rather than calling a
 // valid token invalid.
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { LRUCache } from 'lru-cache'
 import type { Queryable } from '../../lib/db/database.ts'
 import { isRewardsError } from '../../lib/errors.ts'
 import { RevokedClients } from './revoked-clients.ts'
@@ -53,9 +54,10 @@ export interface TokenVerifierOptions {
 export class TokenVerifier {
   readonly #options: TokenVerifierOptions
   readonly #getKey: JWTVerifyGetKey
-  /** Tokens already verified, until they expire (bounded; oldest dropped first): the signature
-   *  check is the most expensive step of a request. Revocation is still checked every time. */
-  readonly #verified = new Map<string, { principal: Principal, expiresAtMs: number }>()
+  /** Tokens already verified, until they expire (lru-cache, bounded; least recently used dropped
+   *  first): the signature check is the most expensive step of a request. Revocation is still
+   *  checked every time. */
+  readonly #verified = new LRUCache<string, Principal>({ max: MAX_VERIFIED })
   readonly #revokedClients: RevokedClients | undefined
 
   constructor (options: TokenVerifierOptions) {
@@ -79,13 +81,23 @@ export class TokenVerifier {
     }
   }
 
+  /** A token verified before, without a promise: its principal while it has not expired and its
+   *  client's revocation is known without reading the database (TokenRejected when revoked);
+   *  undefined when verify() must decide (unknown token, or the revoked set is due a reload). */
+  verifiedBefore (token: string): Principal | undefined {
+    const known = this.#verified.get(token)
+    if (known === undefined) return undefined
+    const revoked = this.#revokedClients === undefined ? false : this.#revokedClients.revokedNow(known.clientId)
+    if (revoked === true) throw new TokenRejected('ERR_CLIENT_REVOKED')
+    return revoked === false ? known : undefined
+  }
+
   async verify (token: string): Promise<Principal> {
     const known = this.#verified.get(token)
-    if (known !== undefined && known.expiresAtMs > Date.now()) {
-      if (await this.#isRevoked(known.principal.clientId)) throw new TokenRejected('ERR_CLIENT_REVOKED')
-      return known.principal
+    if (known !== undefined) {
+      if (await this.#isRevoked(known.clientId)) throw new TokenRejected('ERR_CLIENT_REVOKED')
+      return known
     }
-    if (known !== undefined) this.#verified.delete(token)
     let payload
     try {
       ({ payload } = await jwtVerify(token, this.#getKey, {
@@ -106,8 +118,8 @@ export class TokenVerifier {
     const scope = typeof payload.scope === 'string' ? payload.scope : ''
     const principal: Principal = { clientId, scopes: new Set(scope.split(' ').filter(Boolean)) }
     // exp is required and checked above; nbf/iat in the future were refused by jwtVerify.
-    this.#verified.set(token, { principal, expiresAtMs: payload.exp! * 1000 })
-    if (this.#verified.size > MAX_VERIFIED) this.#verified.delete(this.#verified.keys().next().value!)
+    const ttl = payload.exp! * 1000 - Date.now()
+    if (ttl > 0) this.#verified.set(token, principal, { ttl })
     return principal
   }
 

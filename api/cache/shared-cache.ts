@@ -2,13 +2,17 @@
 // instance), otherwise in-process. Used for the hot-balance cache, idempotency keys and rate
 // limits.
 //
-// Redis down never fails a request: every operation is bounded by a short command timeout, and on
-// any Redis error the call falls back to the in-process cache (so idempotency and rate limits hold
+// Redis down never fails a request: every operation is bounded by a short command timeout and a
+// circuit breaker (lib/resilience/redis-policy.ts), and on any Redis error the call falls back to
+// the in-process cache (so idempotency and rate limits hold
 // per instance meanwhile, and balances are read from the stores). `rewards_api_redis_up` and
 // `rewards_api_cache_fallbacks_total` say so in the metrics; the log says so once per outage
 // (through lib/dependency-health.ts under `rewards start`: the `dependency.down` / `dependency.up`
 // lines and rewards_dependency_up{dependency="redis"}).
 import { Redis } from 'ioredis'
+import { LRUCache } from 'lru-cache'
+import { isBrokenCircuitError } from 'cockatiel'
+import { RedisPolicy, type RedisPolicySettings } from '../../lib/resilience/redis-policy.ts'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { DependencyHealth } from '../../lib/dependency-health.ts'
 import type { Logger } from '../../lib/logger.ts'
@@ -20,59 +24,33 @@ export interface SharedCache {
   /** Sets only when absent; true when set. */
   setIfAbsent (key: string, value: string, ttlMs: number): Promise<boolean>
   del (keys: string[]): Promise<void>
-  /** Increments a counter that expires `windowMs` after its first increment; returns the count
-   *  and the ms left in the window. */
-  increment (key: string, windowMs: number): Promise<{ count: number, resetMs: number }>
+  /** Runs `redis` on the Redis client while Redis is up, `fallback` (in process) otherwise or when
+   *  it fails: the cache's outage policy, for users with commands of their own (the rate limits'
+   *  store, api/routes/rate-limit-store.ts). */
+  withRedis<T> (operation: string, redis: (client: Redis) => Promise<T>, fallback: () => Promise<T>): Promise<T>
   close (): Promise<void>
 }
 
-/** Bounded in-process cache (oldest entries evicted first beyond `maxEntries`). */
+/** Bounded in-process cache: lru-cache with a TTL per entry (least recently used evicted first
+ *  beyond `maxEntries`; an expired entry is never returned). */
 export class MemoryCache implements SharedCache {
   readonly kind = 'memory' as const
-  readonly #entries = new Map<string, { value: string, expiresAtMs: number }>()
-  readonly #maxEntries: number
-  readonly #clock: () => number
+  readonly #entries: LRUCache<string, string>
 
-  constructor (options: { maxEntries?: number, clock?: () => number } = {}) {
-    this.#maxEntries = options.maxEntries ?? 100_000
-    this.#clock = options.clock ?? Date.now
+  constructor (options: { maxEntries?: number } = {}) {
+    this.#entries = new LRUCache<string, string>({ max: options.maxEntries ?? 100_000, ttlAutopurge: false })
   }
 
-  #live (key: string): { value: string, expiresAtMs: number } | undefined {
-    const entry = this.#entries.get(key)
-    if (entry === undefined) return undefined
-    if (entry.expiresAtMs <= this.#clock()) {
-      this.#entries.delete(key)
-      return undefined
-    }
-    return entry
-  }
-
-  #put (key: string, value: string, ttlMs: number): void {
-    this.#entries.delete(key)
-    this.#entries.set(key, { value, expiresAtMs: this.#clock() + ttlMs })
-    while (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!)
-  }
-
-  async get (key: string): Promise<string | null> { return this.#live(key)?.value ?? null }
-  async set (key: string, value: string, ttlMs: number): Promise<void> { this.#put(key, value, ttlMs) }
+  async get (key: string): Promise<string | null> { return this.#entries.get(key) ?? null }
+  async set (key: string, value: string, ttlMs: number): Promise<void> { this.#entries.set(key, value, { ttl: ttlMs }) }
   async setIfAbsent (key: string, value: string, ttlMs: number): Promise<boolean> {
-    if (this.#live(key) !== undefined) return false
-    this.#put(key, value, ttlMs)
+    if (this.#entries.has(key)) return false
+    this.#entries.set(key, value, { ttl: ttlMs })
     return true
   }
 
   async del (keys: string[]): Promise<void> { for (const key of keys) this.#entries.delete(key) }
-  async increment (key: string, windowMs: number): Promise<{ count: number, resetMs: number }> {
-    const entry = this.#live(key)
-    if (entry === undefined) {
-      this.#put(key, '1', windowMs)
-      return { count: 1, resetMs: windowMs }
-    }
-    const count = Number(entry.value) + 1
-    this.#entries.set(key, { value: String(count), expiresAtMs: entry.expiresAtMs })
-    return { count, resetMs: entry.expiresAtMs - this.#clock() }
-  }
+  withRedis<T> (_operation: string, _redis: (client: Redis) => Promise<T>, fallback: () => Promise<T>): Promise<T> { return fallback() }
 
   async close (): Promise<void> { this.#entries.clear() }
 }
@@ -83,8 +61,8 @@ export interface RedisCacheOptions {
   readonly logger?: Logger
   /** Where outages are reported (and logged); absent: logged here. */
   readonly health?: DependencyHealth
-  /** Bound on each command; default 100 ms. */
-  readonly commandTimeoutMs?: number
+  /** Bound on each command and the breaker (lib/resilience/redis-policy.ts); defaults there. */
+  readonly policy?: RedisPolicySettings
   /** Prefix of every key; default 'rewards:'. */
   readonly keyPrefix?: string
 }
@@ -106,24 +84,26 @@ export class RedisCache implements SharedCache {
   readonly #metrics: { up: Gauge, fallbacks: Counter<'operation'> }
   readonly #logger: Logger | undefined
   readonly #health: DependencyHealth | undefined
+  readonly #policy: RedisPolicy
   #healthy = true
 
   constructor (options: RedisCacheOptions) {
     this.#metrics = metrics(options.registry)
     this.#logger = options.logger
     this.#health = options.health
+    const policy = this.#policy = new RedisPolicy(options.policy)
     this.#redis = new Redis(options.url, {
       keyPrefix: options.keyPrefix ?? 'rewards:',
-      commandTimeout: options.commandTimeoutMs ?? 100,
-      connectTimeout: 1_000,
+      commandTimeout: policy.commandTimeoutMs,
+      connectTimeout: policy.connectTimeoutMs,
       // Fail fast instead of queueing while disconnected: the fallback answers meanwhile.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      retryStrategy: times => Math.min(times * 200, 2_000),
+      retryStrategy: times => policy.reconnectDelayMs(times),
       lazyConnect: false
     })
     this.#redis.on('error', () => { this.#markDown('connection error') })
-    this.#redis.on('ready', () => { this.#markUp() })
+    this.#redis.on('ready', () => { policy.reset(); this.#markUp() })
     this.#metrics.up.set(0)
   }
 
@@ -148,11 +128,14 @@ export class RedisCache implements SharedCache {
   async #run<T> (operation: string, redis: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
     if (this.#redis.status === 'ready') {
       try {
-        const result = await redis()
-        this.#markUp()
+        const result = await this.#policy.execute(redis)
+        // A reply that arrives after the connection dropped (the outage already marked) must not
+        // end the outage: only a client still ready says Redis is back.
+        if (this.#redis.status === 'ready') this.#markUp()
         return result
       } catch (error) {
-        this.#markDown((error as Error).message)
+        // An open breaker sent nothing: Redis is already known down.
+        if (!isBrokenCircuitError(error)) this.#markDown((error as Error).message)
       }
     }
     this.#metrics.fallbacks.inc({ operation })
@@ -177,15 +160,8 @@ export class RedisCache implements SharedCache {
     return this.#run('del', async () => { await this.#redis.del(...keys); await this.#fallback.del(keys) }, () => this.#fallback.del(keys))
   }
 
-  increment (key: string, windowMs: number): Promise<{ count: number, resetMs: number }> {
-    return this.#run('increment', async () => {
-      const [[, count], [, ttl]] = (await this.#redis.multi().incr(key).pttl(key).exec()) as [[unknown, number], [unknown, number]]
-      if (ttl < 0) {
-        await this.#redis.pexpire(key, windowMs)
-        return { count, resetMs: windowMs }
-      }
-      return { count, resetMs: ttl }
-    }, () => this.#fallback.increment(key, windowMs))
+  withRedis<T> (operation: string, redis: (client: Redis) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+    return this.#run(operation, () => redis(this.#redis), fallback)
   }
 
   async close (): Promise<void> {

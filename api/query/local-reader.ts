@@ -3,7 +3,7 @@
 // STORE_NOT_READY. Never a half-restored answer: the engine serves committed, restored state only.
 import { RewardsError } from '../../lib/errors.ts'
 import { activityPrefix, type ActivityEntry, type ActivityStoreValue } from '../../processors/rewards/activity.ts'
-import { dedupeKey, parseRedemptionIndexKey, type RedemptionDedupeEntry } from '../../processors/rewards/dedupe.ts'
+import { dedupeKey, parseRedemptionIndexKey, type EventDedupeEntry, type RedemptionDedupeEntry } from '../../processors/rewards/dedupe.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import type { StreamsApplication } from '../../topology/streams-application.ts'
@@ -29,7 +29,15 @@ export function decodeCursor (cursor: string): number | undefined {
  *  (all of them READY) so that the caller can tell "nobody has it" from "not everyone answered". */
 export interface RedemptionSearch {
   readonly decision: RedeemConfirmed | undefined
+  /** The accepted request's contentDigest; null for entries written before digests existed. */
+  readonly digest?: string | null
   readonly tasks: string[]
+}
+
+/** A decided redemption with the digest of the request that was accepted (null: older entry). */
+export interface RedemptionRecord {
+  readonly decision: RedeemConfirmed
+  readonly digest: string | null
 }
 
 /** Upper bound on entries scanned for one page (the store keeps at most activityLimitPerMember). */
@@ -54,8 +62,14 @@ export class LocalReader {
     return { local: meta.local, host: meta.host }
   }
 
+  /** The balances store's query facade, kept per application (it reads the application's state
+   *  on every call: building it per query only costs; docs/benchmarks.md "API balance query"). */
+  #balances: { app: StreamsApplication, store: ReturnType<StreamsApplication['store']> } | undefined
+
   balance (memberId: string): Balance | undefined {
-    return this.#running().store<string, Balance>(REWARDS_STORES.balances).get(memberId)
+    const app = this.#running()
+    if (this.#balances?.app !== app) this.#balances = { app, store: app.store<string, Balance>(REWARDS_STORES.balances) }
+    return this.#balances.store.get(memberId) as Balance | undefined
   }
 
   activity (memberId: string, limit: number, beforeSeq: number | undefined): ActivityPage {
@@ -91,18 +105,39 @@ export class LocalReader {
       .filter(k => k?.redemptionId === redemptionId)
       .map(k => k!.memberId)
     for (const memberId of members.sort()) {
-      const decision = this.redemption(memberId, redemptionId)
-      if (decision !== undefined) return { decision, tasks: tasks.map(t => t.task) }
+      const found = this.redemptionRecord(memberId, redemptionId)
+      if (found !== undefined) return { decision: found.decision, digest: found.digest, tasks: tasks.map(t => t.task) }
     }
     return { decision: undefined, tasks: tasks.map(t => t.task) }
   }
 
   redemption (memberId: string, redemptionId: string): RedeemConfirmed | undefined {
+    return this.redemptionRecord(memberId, redemptionId)?.decision
+  }
+
+  redemptionRecord (memberId: string, redemptionId: string): RedemptionRecord | undefined {
     this.balance(memberId)
     const key = dedupeKey(memberId, redemptionId)
     const store = this.#running().store<string, RedemptionDedupeEntry>(REWARDS_STORES.redemptionDedupe)
     // A prefix scan (the key is in the member's task, which is local): get() would place the
     // composite key on the partition of "memberId:redemptionId", not the member's.
-    return store.prefixScan(key, { limit: 1000 }).find(kv => kv.key === key)?.value.decision
+    const entry = store.prefixScan(key, { limit: 1000 }).find(kv => kv.key === key)?.value
+    return entry === undefined ? undefined : { decision: entry.decision, digest: entry.digest ?? null }
+  }
+
+  /** The digests of the member's accepted events among `eventIds` (the conflict check of
+   *  POST /v1/events, docs/api.md#conflicts): eventId → digest, null for an entry written before
+   *  digests existed; ids not accepted (or not yet processed) are absent. */
+  eventDigests (memberId: string, eventIds: readonly string[]): Map<string, string | null> {
+    this.balance(memberId)
+    const store = this.#running().store<string, EventDedupeEntry>(REWARDS_STORES.eventDedupe)
+    const found = new Map<string, string | null>()
+    for (const eventId of new Set(eventIds)) {
+      const key = dedupeKey(memberId, eventId)
+      // A prefix scan, as for redemptions: the composite key lives in the member's task.
+      const entry = store.prefixScan(key, { limit: 1000 }).find(kv => kv.key === key)?.value
+      if (entry !== undefined) found.set(eventId, entry.digest ?? null)
+    }
+    return found
   }
 }

@@ -6,13 +6,17 @@
 // with the forward, so the owner checks it too.
 //
 // Outcomes: a value, `undefined` (404), or an error: STORE_NOT_READY (503 + Retry-After: restoring,
-// rebalancing, owner not known yet) or OwnerUnavailable (503: the owner could not be reached).
+// rebalancing, owner not known yet) or OwnerUnavailable (503: the owner could not be reached, or
+// did not answer several times in a row: its breaker is open, lib/resilience/peers-policy.ts).
 import { Counter, type Registry } from 'prom-client'
+import { Agent, request } from 'undici'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
-import type { ActivityPage, LocalReader } from './local-reader.ts'
+import { CONTENT_DIGEST_HEADER } from '../routes/internal-routes.ts'
+import type { ActivityPage, LocalReader, RedemptionRecord } from './local-reader.ts'
 import { lookupRedemption, OwnersUnreachable } from './redemption-lookup.ts'
+import { PEERS_POLICY, PeersPolicy } from '../../lib/resilience/peers-policy.ts'
 
 export class OwnerUnavailable extends Error {
   readonly host: string
@@ -40,15 +44,28 @@ export interface CallContext {
 }
 
 type Route = { local: true } | { local: false, host: string }
+const LOCAL: Route = Object.freeze({ local: true })
+
+/** The response headers of a forwarded query, by lower-case name. */
+export interface ForwardedHeaders { get (name: string): string | null }
+
+/** Connections kept open to each owner (undici: keep-alive, one pool per host). A forwarded query
+ *  then costs one request on an open connection, not a TCP handshake nor fetch()'s WHATWG
+ *  objects; idle connections close after FORWARD_KEEP_ALIVE_MS and never keep the process up. */
+const FORWARD_CONNECTIONS_PER_HOST = 64
+const FORWARD_KEEP_ALIVE_MS = 30_000
 
 export class MemberQueries {
   readonly #options: MemberQueriesOptions
   readonly #served: Counter<'route' | 'where'>
   readonly #cacheLookups: Counter<'cache' | 'result'>
+  readonly #peers: PeersPolicy
+  readonly #owners = new Agent({ connections: FORWARD_CONNECTIONS_PER_HOST, keepAliveTimeout: FORWARD_KEEP_ALIVE_MS, keepAliveMaxTimeout: FORWARD_KEEP_ALIVE_MS })
 
   constructor (options: MemberQueriesOptions) {
     if (options.local === undefined && options.owners === undefined) throw new Error('MemberQueries needs a local reader or an owner map')
     this.#options = options
+    this.#peers = new PeersPolicy({ timeoutMs: options.forwardTimeoutMs ?? PEERS_POLICY.timeoutMs })
     this.#served = (options.registry.getSingleMetric('rewards_api_queries_total') as Counter<'route' | 'where'> | undefined) ?? new Counter({
       name: 'rewards_api_queries_total', help: 'Member queries by kind and where they were answered (local store, forwarded, cache)', labelNames: ['route', 'where'], registers: [options.registry]
     })
@@ -69,64 +86,125 @@ export class MemberQueries {
     this.#cacheLookups.inc({ cache: route, result: 'miss' })
   }
 
-  async #route (memberId: string): Promise<Route> {
+  /** rewards_api_queries_total's child for one route and place (prom-client's inc({labels})
+   *  validates and hashes them on every call). */
+  readonly #servedChildren = new Map<string, { inc: () => void }>()
+  #countServed (route: string, where: string): void {
+    const key = `${route} ${where}`
+    let child = this.#servedChildren.get(key)
+    if (child === undefined) {
+      child = this.#served.labels({ route, where })
+      this.#servedChildren.set(key, child)
+    }
+    child.inc()
+  }
+
+  /** Where a member's queries go: with a local application, by its metadata (no group read, no
+   *  promise); otherwise the owner from the group. */
+  #route (memberId: string): Route | Promise<Route> {
     const { local, owners } = this.#options
     if (local !== undefined) {
-      // With both, member keys are routed by the local application's metadata (no group read).
       const owner = local.owner(memberId)
-      if (owner.local) return { local: true }
+      if (owner.local) return LOCAL
       if (owner.host === null) throw new RewardsError('STORE_NOT_READY', 'the owner of this member is not known yet (rebalancing)')
       return { local: false, host: owner.host }
     }
-    return { local: false, host: await owners!.owner(memberId) }
+    return owners!.owner(memberId).then(host => ({ local: false, host }))
   }
 
-  async #query<T> (kind: string, memberId: string, call: CallContext, path: string, read: (reader: LocalReader) => T | undefined): Promise<T | undefined> {
-    const route = await this.#route(memberId)
+  async #query<T> (kind: string, memberId: string, call: CallContext, path: string, read: (reader: LocalReader) => T | undefined, post?: { body?: unknown, parse?: (body: unknown, headers: ForwardedHeaders) => T }): Promise<T | undefined> {
+    const routed = this.#route(memberId)
+    const route = routed instanceof Promise ? await routed : routed
     if (route.local) {
-      try {
-        const value = read(this.#options.local!)
-        this.#served.inc({ route: kind, where: 'local' })
-        return value
-      } catch (error) {
-        // Ownership moved between the metadata read and the store read: rebalancing.
-        if (isRewardsError(error, 'KEY_OWNED_ELSEWHERE')) throw new RewardsError('STORE_NOT_READY', 'ownership of this member is moving', { cause: error })
-        throw error
-      }
+      const value = this.#readLocal(read)
+      this.#countServed(kind, 'local')
+      return value
     }
-    const value = await this.#forward<T>(route.host, path, call)
-    this.#served.inc({ route: kind, where: 'forwarded' })
+    const value = await this.#forward<T>(route.host, path, call, post)
+    this.#countServed(kind, 'forwarded')
     return value
   }
 
-  async #forward<T> (host: string, path: string, call: CallContext): Promise<T | undefined> {
-    let response: Response
+  async #forward<T> (host: string, path: string, call: CallContext, options: { body?: unknown, parse?: (body: unknown, headers: ForwardedHeaders) => T, raw?: boolean } = {}): Promise<T | undefined> {
+    let response: Awaited<ReturnType<typeof request>>
+    let text: string
+    const headers: Record<string, string> = { 'x-request-id': call.requestId, accept: 'application/json' }
+    if (call.authorization !== undefined) headers.authorization = call.authorization
+    if (options.body !== undefined) headers['content-type'] = 'application/json'
     try {
-      response = await fetch(`http://${host}${path}`, {
-        headers: { ...(call.authorization !== undefined ? { authorization: call.authorization } : {}), 'x-request-id': call.requestId, accept: 'application/json' },
-        signal: AbortSignal.timeout(this.#options.forwardTimeoutMs ?? 2_000)
-      })
+      // The body is read inside the bounded call: an owner that stalls mid-answer is a failure too.
+      ({ response, text } = await this.#peers.execute(host, async signal => {
+        const answer = await request(`http://${host}${path}`, {
+          dispatcher: this.#owners,
+          method: options.body !== undefined ? 'POST' : 'GET',
+          headers,
+          ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+          signal
+        })
+        return { response: answer, text: await answer.body.text() }
+      }))
     } catch (error) {
       this.#options.owners?.invalidate()
       throw new OwnerUnavailable(host, error)
     }
-    if (response.status === 200) return await response.json() as T
-    const body = await response.json().catch(() => undefined) as { error?: { code?: string, message?: string } } | undefined
-    if (response.status === 404 && body?.error?.code !== 'NOT_FOUND') return undefined
-    if (response.status === 503) {
+    const status = response.statusCode
+    if (status === 200) {
+      // raw: the owner's JSON text as it came (an object; anything else is not an answer).
+      if (options.raw === true) {
+        if (text.charCodeAt(0) !== 0x7b) throw new OwnerUnavailable(host, new Error('owner answered 200 without a JSON object'))
+        return text as T
+      }
+      const body = JSON.parse(text) as unknown
+      return options.parse !== undefined ? options.parse(body, headersOf(response.headers)) : body as T
+    }
+    const body = parseOrUndefined(text) as { error?: { code?: string, message?: string } } | undefined
+    if (status === 404 && body?.error?.code !== 'NOT_FOUND') return undefined
+    if (status === 503) {
       this.#options.owners?.invalidate()
       throw new RewardsError('STORE_NOT_READY', body?.error?.message ?? `owner ${host} is not ready`)
     }
-    if (response.status === 401 || response.status === 403) {
+    if (status === 401 || status === 403) {
       // The owner refused a token this instance accepted: configurations differ. Not the client's fault.
-      throw new OwnerUnavailable(host, new Error(`owner refused the forwarded token (${response.status})`))
+      throw new OwnerUnavailable(host, new Error(`owner refused the forwarded token (${status})`))
     }
     this.#options.owners?.invalidate()
-    throw new OwnerUnavailable(host, new Error(`owner answered ${response.status}`))
+    throw new OwnerUnavailable(host, new Error(`owner answered ${status}`))
+  }
+
+  /** The member's balance as the JSON text the API answers (undefined: no such member), without
+   *  a promise when this instance owns the member: read and serialized here. Forwarded, it is the
+   *  owner's answer as it came (the same serialization of the same balance, so the ETag does not
+   *  depend on the instance asked), not parsed and serialized again. */
+  balanceJson (memberId: string, call: CallContext): string | undefined | Promise<string | undefined> {
+    const route = this.#route(memberId)
+    if (route instanceof Promise) return route.then(r => this.#balanceJson(r, memberId, call))
+    return this.#balanceJson(route, memberId, call)
+  }
+
+  #balanceJson (route: Route, memberId: string, call: CallContext): string | undefined | Promise<string | undefined> {
+    if (route.local) {
+      const balance = this.#readLocal(r => r.balance(memberId))
+      this.#countServed('balance', 'local')
+      return balance === undefined ? undefined : JSON.stringify(balance satisfies Balance)
+    }
+    return this.#forward<string>(route.host, balancePath(memberId), call, { raw: true }).then(json => {
+      this.#countServed('balance', 'forwarded')
+      return json
+    })
+  }
+
+  #readLocal<T> (read: (reader: LocalReader) => T): T {
+    try {
+      return read(this.#options.local!)
+    } catch (error) {
+      // Ownership moved between the metadata read and the store read: rebalancing.
+      if (isRewardsError(error, 'KEY_OWNED_ELSEWHERE')) throw new RewardsError('STORE_NOT_READY', 'ownership of this member is moving', { cause: error })
+      throw error
+    }
   }
 
   balance (memberId: string, call: CallContext): Promise<Balance | undefined> {
-    return this.#query('balance', memberId, call, `/internal/v1/members/${encodeURIComponent(memberId)}/balance`, r => r.balance(memberId))
+    return this.#query('balance', memberId, call, balancePath(memberId), r => r.balance(memberId))
   }
 
   activity (memberId: string, limit: number, cursor: { text: string, seq: number } | undefined, call: CallContext): Promise<ActivityPage | undefined> {
@@ -141,18 +219,61 @@ export class MemberQueries {
     return this.#query('redemption', memberId, call, `/internal/v1/members/${encodeURIComponent(memberId)}/redemptions/${encodeURIComponent(redemptionId)}`, r => r.redemption(memberId, redemptionId))
   }
 
+  /** The member's decision of a redemption with the accepted request's digest (null: unknown). */
+  redemptionRecord (memberId: string, redemptionId: string, call: CallContext): Promise<RedemptionRecord | undefined> {
+    return this.#query('redemption', memberId, call, `/internal/v1/members/${encodeURIComponent(memberId)}/redemptions/${encodeURIComponent(redemptionId)}`, r => r.redemptionRecord(memberId, redemptionId), {
+      parse: (body, headers) => ({ decision: body as RedeemConfirmed, digest: headers.get(CONTENT_DIGEST_HEADER) })
+    })
+  }
+
+  /** Digests of the member's accepted events among `eventIds` (absent: not accepted, or not
+   *  processed yet; null: an entry older than digests), from the member's task. */
+  async eventDigests (memberId: string, eventIds: readonly string[], call: CallContext): Promise<Map<string, string | null>> {
+    const found = await this.#query('event_digests', memberId, call, `/internal/v1/members/${encodeURIComponent(memberId)}/event-digests`, r => r.eventDigests(memberId, eventIds), {
+      body: { eventIds },
+      parse: body => new Map(Object.entries((body as { digests: Record<string, string | null> }).digests))
+    })
+    return found ?? new Map()
+  }
+
   /** A redemption by id alone: this instance's tasks, then every other instance of the group
    *  (api/query/redemption-lookup.ts). */
   async redemptionById (redemptionId: string, call: CallContext): Promise<RedeemConfirmed | undefined> {
+    return (await this.redemptionRecordById(redemptionId, call))?.decision
+  }
+
+  /** redemptionById with the accepted request's digest (the conflict check, docs/api.md#conflicts). */
+  async redemptionRecordById (redemptionId: string, call: CallContext): Promise<RedemptionRecord | undefined> {
     const { local, owners } = this.#options
     try {
       const result = await lookupRedemption({ ...(local !== undefined ? { local } : {}), ...(owners !== undefined ? { owners } : {}), forwardTimeoutMs: this.#options.forwardTimeoutMs ?? 2_000 }, redemptionId, call)
       if (result.kind === 'absent') return undefined
       this.#served.inc({ route: 'redemption_by_id', where: result.where })
-      return result.decision
+      return { decision: result.decision, digest: result.digest }
     } catch (error) {
       if (error instanceof OwnersUnreachable) throw new OwnerUnavailable(error.hosts.join(', '), error.cause)
       throw error
+    }
+  }
+}
+
+function balancePath (memberId: string): string {
+  return `/internal/v1/members/${encodeURIComponent(memberId)}/balance`
+}
+
+function parseOrUndefined (text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+function headersOf (headers: Record<string, string | string[] | undefined>): ForwardedHeaders {
+  return {
+    get: name => {
+      const value = headers[name.toLowerCase()]
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
     }
   }
 }

@@ -10,6 +10,7 @@
 // Retry-After, never a false 404.
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { RedeemConfirmed } from '../../processors/rewards/schemas.ts'
+import { CONTENT_DIGEST_HEADER } from '../routes/internal-routes.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
 import type { LocalReader } from './local-reader.ts'
 
@@ -27,12 +28,14 @@ export interface LookupCall {
   readonly requestId: string
 }
 
+/** `digest`: the accepted request's contentDigest; null when the entry predates digests or the
+ *  answering instance does not send it. */
 export type LookupResult =
-  | { readonly kind: 'found', readonly decision: RedeemConfirmed, readonly where: 'local' | 'forwarded' }
+  | { readonly kind: 'found', readonly decision: RedeemConfirmed, readonly digest: string | null, readonly where: 'local' | 'forwarded' }
   | { readonly kind: 'absent' }
 
 type InstanceAnswer =
-  | { readonly kind: 'found', readonly decision: RedeemConfirmed }
+  | { readonly kind: 'found', readonly decision: RedeemConfirmed, readonly digest: string | null }
   | { readonly kind: 'absent', readonly tasks: string[] }
   | { readonly kind: 'unsure', readonly error: Error }
 
@@ -57,7 +60,7 @@ export async function lookupRedemption (options: RedemptionLookupOptions, redemp
   if (local !== undefined) {
     try {
       const search = local.redemptionById(redemptionId)
-      if (search.decision !== undefined) return { kind: 'found', decision: search.decision, where: 'local' }
+      if (search.decision !== undefined) return { kind: 'found', decision: search.decision, digest: search.digest ?? null, where: 'local' }
       for (const task of search.tasks) covered.add(task)
     } catch (error) {
       if (!isRewardsError(error, 'STORE_NOT_READY') && !isRewardsError(error, 'KEY_OWNED_ELSEWHERE')) throw error
@@ -80,7 +83,7 @@ export async function lookupRedemption (options: RedemptionLookupOptions, redemp
     if (answer.kind === 'absent') for (const task of answer.tasks) covered.add(task)
     else if (answer.kind === 'unsure') unsure.push(answer.error)
   })
-  if (found !== undefined) return { kind: 'found', decision: found, where: 'forwarded' }
+  if (found !== undefined) return { kind: 'found', decision: found.decision, digest: found.digest, where: 'forwarded' }
   if (partitions > 0 && covered.size >= partitions) return { kind: 'absent' }
   // Some task was not searched: the map may be stale (a new instance), or a task is moving.
   owners.invalidate()
@@ -93,7 +96,7 @@ export async function lookupRedemption (options: RedemptionLookupOptions, redemp
 
 /** Asks every host at once; resolves with the first decision (aborting the rest) or, once every
  *  host answered, undefined. */
-function gather (hosts: string[], redemptionId: string, call: LookupCall, timeoutMs: number, onAnswer: (answer: InstanceAnswer) => void): Promise<RedeemConfirmed | undefined> {
+function gather (hosts: string[], redemptionId: string, call: LookupCall, timeoutMs: number, onAnswer: (answer: InstanceAnswer) => void): Promise<{ decision: RedeemConfirmed, digest: string | null } | undefined> {
   if (hosts.length === 0) return Promise.resolve(undefined)
   const abort = new AbortController()
   return new Promise(resolve => {
@@ -103,7 +106,7 @@ function gather (hosts: string[], redemptionId: string, call: LookupCall, timeou
         if (abort.signal.aborted) return
         if (answer.kind === 'found') {
           abort.abort()
-          resolve(answer.decision)
+          resolve({ decision: answer.decision, digest: answer.digest })
           return
         }
         onAnswer(answer)
@@ -124,7 +127,7 @@ async function askInstance (host: string, redemptionId: string, call: LookupCall
     return { kind: 'unsure', error: new OwnersUnreachable([host], error) }
   }
   const body = await response.json().catch(() => undefined) as { error?: { code?: string, message?: string, details?: { tasks?: unknown } } } | RedeemConfirmed | undefined
-  if (response.status === 200 && body !== undefined) return { kind: 'found', decision: body as RedeemConfirmed }
+  if (response.status === 200 && body !== undefined) return { kind: 'found', decision: body as RedeemConfirmed, digest: response.headers.get(CONTENT_DIGEST_HEADER) }
   const error = (body as { error?: { code?: string, message?: string, details?: { tasks?: unknown } } } | undefined)?.error
   if (response.status === 404 && error?.code === 'REDEMPTION_NOT_FOUND' && Array.isArray(error.details?.tasks)) {
     return { kind: 'absent', tasks: error.details.tasks.filter((t): t is string => typeof t === 'string') }

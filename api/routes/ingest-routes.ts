@@ -10,17 +10,17 @@
 //                                                       instance is asked (by-id index), with it
 //                                                       only the member's owner (fast path)
 //
-// Events are validated by the topology's own validator (processors/rewards/validation.ts), so a
-// body the API accepts is never dead-lettered for its shape. A batch is all or nothing.
-// `Idempotency-Key` (per client, 24 h): a repeat with the same body gets the first answer again;
-// with another body, 422. Each produce is a PRODUCER span, child of the request's (incoming
+// Bodies are validated by the topology's own validator (processors/rewards/validation.ts, through
+// ./ingest-validation.ts), so a body the API accepts is never dead-lettered for its shape; the
+// request validator of the server leaves these bodies to it (checkedByRoute) and checks the rest.
+// A batch is all or nothing.
+// An id already accepted with other content is 409 (conflicts.ts); `Idempotency-Key` on both
+// POSTs (idempotency.ts). Each produce is a PRODUCER span, child of the request's (incoming
 // `traceparent`), whose context travels in the Kafka record headers (lib/tracing/produce-span.ts).
-import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Headers, LogProducer, ProducerRecord } from '../../log/log-port.ts'
-import type { RedeemConfirmed } from '../../processors/rewards/schemas.ts'
+import type { RedeemConfirmed, RedeemEvent } from '../../processors/rewards/schemas.ts'
 import type { RewardsTopics } from '../../processors/rewards/topics.ts'
-import { validateRedeemEvent, validateRewardEvent } from '../../processors/rewards/validation.ts'
 import { isRewardsError } from '../../lib/errors.ts'
 import { requestContext } from '../../lib/tracing/http-tracing.ts'
 import { sendTraced } from '../../lib/tracing/produce-span.ts'
@@ -29,9 +29,15 @@ import type { ScopeGuard } from '../auth/require-scope.ts'
 import type { SharedCache } from '../cache/shared-cache.ts'
 import type { MemberQueries } from '../query/member-queries.ts'
 import { COMMON_ERRORS, MemberParams, ref } from '../schemas.ts'
+import { checkedByRoute, NO_QUERY } from '../strict-validation.ts'
+import { checkEventsBody, checkRedemptionBody, MAX_BATCH } from './ingest-validation.ts'
+import { checkEvents, checkRedemption } from './conflicts.ts'
+import { withIdempotency, type RouteAnswer } from './idempotency.ts'
+import { pollUntil } from '../../lib/resilience/poll-until.ts'
 import { answer, balanceCacheKey, callContext } from './member-routes.ts'
 
-export const MAX_BATCH = 1000
+export { MAX_BATCH }
+const BY_TOPOLOGY_VALIDATOR = 'processors/rewards/validation.ts'
 
 export interface IngestRoutesOptions {
   readonly producer: () => Promise<LogProducer>
@@ -44,13 +50,11 @@ export interface IngestRoutesOptions {
   readonly redemptionWaitMs: number
   readonly maxRedemptionWaitMs: number
   readonly idempotencyTtlMs?: number
+  /** How long the digests of accepted ids are remembered for the conflict check; default 24 h. */
+  readonly acceptedDigestTtlMs?: number
 }
 
-interface StoredResponse {
-  readonly hash: string
-  readonly status: number
-  readonly body: unknown
-}
+const IDEMPOTENCY_KEY_HEADER = { type: 'string', maxLength: 257, description: 'draft-ietf-httpapi-idempotency-key-header: a Structured Field string ("…") or a bare token' }
 
 function recordHeaders (request: FastifyRequest): Headers {
   return { 'x-request-id': Buffer.from(request.id) }
@@ -62,65 +66,40 @@ function preferWaitMs (request: FastifyRequest, fallback: number, max: number): 
   return m === null ? fallback : Math.min(Number(m[1]) * 1000, max)
 }
 
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+/** The wait for a redemption's decision asks its member's store again from 5 ms, doubling to
+ *  100 ms: exactly-once commits every 100 ms, so a decision normally arrives in 100–300 ms. */
+const DECISION_POLL = Object.freeze({ initialDelayMs: 5, maxDelayMs: 100 })
 
 export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app, options) => {
   const { guard, cache, topics } = options
   const idempotencyTtlMs = options.idempotencyTtlMs ?? 24 * 60 * 60 * 1000
 
-  /** Replays a stored answer for the same Idempotency-Key and body; 422 for another body. */
-  const idempotent = async (request: FastifyRequest, reply: FastifyReply, scope: string, run: () => Promise<{ status: number, body: unknown }>): Promise<FastifyReply> => {
-    const key = request.headers['idempotency-key']
-    if (key === undefined) {
-      const result = await run()
-      return reply.code(result.status).send(result.body)
-    }
-    if (typeof key !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(key)) return sendError400(reply, 'Idempotency-Key must be 1–255 visible ASCII characters')
-    const cacheKey = `idem:${scope}:${request.principal!.clientId}:${key}`
-    const hash = createHash('sha256').update(JSON.stringify(request.body)).digest('base64url')
-    const prior = await cache.get(cacheKey)
-    if (prior !== null) {
-      const stored = JSON.parse(prior) as StoredResponse
-      if (stored.hash !== hash) return sendApiError(reply, 'IDEMPOTENCY_KEY_REUSED')
-      return reply.code(stored.status).header('idempotent-replayed', 'true').send(stored.body)
-    }
-    const result = await run()
-    if (result.status < 300) await cache.set(cacheKey, JSON.stringify({ hash, ...result } satisfies StoredResponse), idempotencyTtlMs)
-    return reply.code(result.status).send(result.body)
-  }
+  const idempotency = { cache, ttlMs: idempotencyTtlMs, inFlightTtlMs: options.maxRedemptionWaitMs + 60_000 }
+  const conflicts = { cache, queries: options.queries, ttlMs: options.acceptedDigestTtlMs ?? 24 * 60 * 60 * 1000 }
 
   app.post('/v1/events', {
     schema: {
       tags: ['ingestion'],
       summary: 'Publish one reward event or a batch (array of up to 1000) to reward-events; all or nothing',
       security: [{ oauth2: ['events:write'] }],
-      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 255 } } },
-      body: { oneOf: [ref('RewardEvent'), { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: ref('RewardEvent') }] },
-      response: { 202: ref('EventsAccepted'), 422: ref('Error'), ...COMMON_ERRORS }
+      headers: { type: 'object', properties: { 'idempotency-key': IDEMPOTENCY_KEY_HEADER } },
+      querystring: NO_QUERY,
+      body: checkedByRoute({ oneOf: [ref('RewardEvent'), { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: ref('RewardEvent') }] }, BY_TOPOLOGY_VALIDATOR),
+      response: { 202: ref('EventsAccepted'), 409: ref('Error'), ...COMMON_ERRORS }
     },
-    // The schema documents the contract; the topology's validator decides (its messages and
-    // per-item indexes), so Fastify's own body validation result is set aside.
-    attachValidation: true,
     preHandler: guard('events:write')
   }, async (request, reply) => {
-    const body = request.body
-    const items = Array.isArray(body) ? body : [body]
-    if (items.length === 0 || items.length > MAX_BATCH) {
-      return sendApiError(reply, 'INVALID_EVENTS', { message: `A batch holds 1 to ${MAX_BATCH} events; got ${items.length}` })
-    }
-    const errors: Array<{ index: number, code: string, message: string }> = []
-    const events = items.map((item, index) => {
-      const result = validateRewardEvent(item)
-      if (!result.ok) errors.push({ index, code: result.code, message: result.message })
-      return result.ok ? result.value : undefined
-    })
-    if (errors.length > 0) return sendApiError(reply, 'INVALID_EVENTS', { details: { errors } })
-    return await idempotent(request, reply, 'events', async () => {
+    const checked = checkEventsBody(request.body)
+    if (!checked.ok) return sendApiError(reply, 'INVALID_EVENTS', { ...(checked.message !== undefined ? { message: checked.message } : {}), details: { errors: checked.errors } })
+    const events = checked.values
+    return await withIdempotency(request, reply, idempotency, 'events', async () => {
+      const check = await checkEvents(conflicts, events, callContext(request))
+      if (!check.ok) return { sent: sendApiError(reply, 'EVENT_ID_CONFLICT', { details: { conflicts: check.conflicts } }) }
       const headers = recordHeaders(request)
-      const records: ProducerRecord[] = events.map(event => ({ topic: topics.rewardEvents, key: Buffer.from(event!.memberId), value: Buffer.from(JSON.stringify(event)), headers }))
-      await sendTraced(await options.producer(), records, requestContext(request))
-      await cache.del([...new Set(events.map(e => balanceCacheKey(e!.memberId)))])
-      return { status: 202, body: { accepted: events.length, eventIds: events.map(e => e!.eventId) } }
+      const records: ProducerRecord[] = events.map(event => ({ topic: topics.rewardEvents, key: Buffer.from(event.memberId), value: Buffer.from(JSON.stringify(event)), headers }))
+      await sendTraced(await options.producer(), records, requestContext(request)).catch(async (error: unknown) => { await check.claim.release(); throw error })
+      await cache.del([...new Set(events.map(e => balanceCacheKey(e.memberId)))])
+      return { status: 202, body: { accepted: events.length, eventIds: events.map(e => e.eventId) } }
     })
   })
 
@@ -130,39 +109,45 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
       summary: 'Request a redemption: published to redeem-events; waits (bounded) for the decision',
       description: 'Answers 200 with the decision (CONFIRMED or REJECTED) when it arrives within the wait (default, or `Prefer: wait=<seconds>`), otherwise 202 with the status URL (also in Location).',
       security: [{ oauth2: ['redemptions:write'] }],
-      headers: { type: 'object', properties: { prefer: { type: 'string' } } },
-      body: ref('RedeemRequest'),
-      response: { 200: ref('RedeemDecision'), 202: ref('RedemptionPending'), ...COMMON_ERRORS }
+      headers: { type: 'object', properties: { prefer: { type: 'string' }, 'idempotency-key': IDEMPOTENCY_KEY_HEADER } },
+      querystring: NO_QUERY,
+      body: checkedByRoute(ref('RedeemRequest'), BY_TOPOLOGY_VALIDATOR),
+      response: { 200: ref('RedeemDecision'), 202: ref('RedemptionPending'), 409: ref('Error'), ...COMMON_ERRORS }
     },
-    attachValidation: true,
     preHandler: guard('redemptions:write')
   }, async (request, reply) => {
-    const result = validateRedeemEvent(request.body)
-    if (!result.ok) return sendApiError(reply, 'INVALID_REDEMPTION', { message: result.message, details: { code: result.code } })
-    const event = result.value
+    const checked = checkRedemptionBody(request.body)
+    if (!checked.ok) return sendApiError(reply, 'INVALID_REDEMPTION', { message: checked.errors.map(e => e.message).join('; '), details: { code: checked.errors[0]!.code, errors: checked.errors } })
+    const event = checked.values[0]!
+    return await withIdempotency(request, reply, idempotency, 'redemptions', () => redeem(request, reply, event))
+  })
+
+  /** Publishes a redemption (unless its id is taken) and waits, bounded, for its decision. */
+  const redeem = async (request: FastifyRequest, reply: FastifyReply, event: RedeemEvent): Promise<RouteAnswer | { sent: FastifyReply }> => {
+    const check = await checkRedemption(conflicts, event, callContext(request))
+    if (check.kind === 'conflict') {
+      return { sent: sendApiError(reply, 'REDEMPTION_ID_CONFLICT', { details: { redemptionId: event.redemptionId, acceptedDigest: check.acceptedDigest, sentDigest: check.sentDigest } }) }
+    }
+    if (check.kind === 'decided') return { status: 200, body: check.decision }
     await sendTraced(await options.producer(), [{ topic: topics.redeemEvents, key: Buffer.from(event.memberId), value: Buffer.from(JSON.stringify(event)), headers: recordHeaders(request) }], requestContext(request))
+      .catch(async (error: unknown) => { await check.claim.release(); throw error })
     await cache.del([balanceCacheKey(event.memberId)])
-    const deadline = Date.now() + preferWaitMs(request, options.redemptionWaitMs, options.maxRedemptionWaitMs)
-    let pause = 5
-    while (true) {
-      let decision: RedeemConfirmed | undefined
+    // Restoring, rebalancing, owner briefly unreachable: not an answer yet, keep waiting.
+    const decision = await pollUntil(async (): Promise<RedeemConfirmed | undefined> => {
       try {
-        decision = await options.queries.redemption(event.memberId, event.redemptionId, callContext(request))
+        return await options.queries.redemption(event.memberId, event.redemptionId, callContext(request))
       } catch (error) {
-        // Restoring, rebalancing, owner briefly unreachable: keep waiting within the bound.
-        if (!isRewardsError(error, 'STORE_NOT_READY') && (error as Error).name !== 'OwnerUnavailable') throw error
+        if (isRewardsError(error, 'STORE_NOT_READY') || (error as Error).name === 'OwnerUnavailable') return undefined
+        throw error
       }
-      if (decision !== undefined) {
-        await cache.del([balanceCacheKey(event.memberId)])
-        return reply.code(200).send(decision)
-      }
-      if (Date.now() + pause > deadline) break
-      await sleep(pause)
-      pause = Math.min(pause * 2, 100)
+    }, { waitMs: preferWaitMs(request, options.redemptionWaitMs, options.maxRedemptionWaitMs), ...DECISION_POLL })
+    if (decision !== undefined) {
+      await cache.del([balanceCacheKey(event.memberId)])
+      return { status: 200, body: decision }
     }
     const statusUrl = `/v1/redemptions/${encodeURIComponent(event.redemptionId)}`
-    return reply.code(202).header('location', statusUrl).send({ redemptionId: event.redemptionId, memberId: event.memberId, status: 'PENDING', statusUrl })
-  })
+    return { status: 202, headers: { location: statusUrl }, body: { redemptionId: event.redemptionId, memberId: event.memberId, status: 'PENDING', statusUrl } }
+  }
 
   app.get<{ Params: { redemptionId: string }, Querystring: { memberId?: string } }>('/v1/redemptions/:redemptionId', {
     schema: {
@@ -187,8 +172,4 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
       return decision === undefined ? sendApiError(reply, 'REDEMPTION_NOT_FOUND', { message: `No decision for redemption ${redemptionId} (unknown, or not decided yet)` }) : decision
     })
   })
-}
-
-function sendError400 (reply: FastifyReply, message: string): FastifyReply {
-  return reply.code(400).send({ error: { code: 'BAD_REQUEST', message } })
 }

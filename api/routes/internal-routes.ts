@@ -6,12 +6,20 @@
 //
 //   GET /internal/v1/members/{memberId}/balance | /activity | /redemptions/{redemptionId}
 //   GET /internal/v1/redemptions/{redemptionId}   this instance's share of a lookup by id
+//   POST /internal/v1/members/{memberId}/event-digests  digests of accepted events (conflicts)
+//
+// The redemption routes name the accepted request's digest in `rewards-content-digest` (absent
+// for entries older than digests), for the conflict check of POST /v1/redemptions.
 import type { FastifyPluginAsync } from 'fastify'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import { sendApiError } from '../api-errors.ts'
 import type { ScopeGuard } from '../auth/require-scope.ts'
 import { decodeCursor, type LocalReader } from '../query/local-reader.ts'
 import { MemberParams } from '../schemas.ts'
+import { activityLimit, ActivityQuerySchema, type ActivityQuery } from './member-routes.ts'
+
+/** Response header carrying the accepted request's contentDigest (docs/api.md#conflicts). */
+export const CONTENT_DIGEST_HEADER = 'rewards-content-digest'
 
 export interface InternalRoutesOptions {
   readonly reader: LocalReader
@@ -32,23 +40,21 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
   app.get<{ Params: { memberId: string } }>('/internal/v1/members/:memberId/balance', {
     schema: { ...hide, params: MemberParams },
     preHandler: guard('balances:read')
-  }, async (request, reply) => {
+  }, (request, reply) => {
+    // Synchronous, serialized as the public route serializes a local read (the forwarding
+    // instance passes this text on as is: api/query/member-queries.ts balanceJson).
     const balance = localOnly(() => reader.balance(request.params.memberId))
-    return balance === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND') : balance
+    return balance === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND') : reply.type('application/json; charset=utf-8').send(JSON.stringify(balance))
   })
 
-  app.get<{ Params: { memberId: string }, Querystring: { limit: number, cursor?: string } }>('/internal/v1/members/:memberId/activity', {
-    schema: {
-      ...hide,
-      params: MemberParams,
-      querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, cursor: { type: 'string', maxLength: 64 } } }
-    },
+  app.get<{ Params: { memberId: string }, Querystring: ActivityQuery }>('/internal/v1/members/:memberId/activity', {
+    schema: { ...hide, params: MemberParams, querystring: ActivityQuerySchema },
     preHandler: guard('balances:read')
   }, async (request, reply) => {
     const { memberId } = request.params
     const seq = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor)
     if (request.query.cursor !== undefined && seq === undefined) return sendApiError(reply, 'INVALID_CURSOR')
-    const page = localOnly(() => reader.activity(memberId, request.query.limit, seq))
+    const page = localOnly(() => reader.activity(memberId, activityLimit(request.query), seq))
     if (page.items.length === 0 && seq === undefined && reader.balance(memberId) === undefined) return sendApiError(reply, 'MEMBER_NOT_FOUND')
     return page
   })
@@ -57,8 +63,24 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
     schema: { ...hide, params: { type: 'object', required: ['memberId', 'redemptionId'], properties: { ...MemberParams.properties, redemptionId: { type: 'string', minLength: 1, maxLength: 128 } } } },
     preHandler: guard('redemptions:write', 'balances:read')
   }, async (request, reply) => {
-    const decision = localOnly(() => reader.redemption(request.params.memberId, request.params.redemptionId))
-    return decision === undefined ? sendApiError(reply, 'REDEMPTION_NOT_FOUND') : decision
+    const found = localOnly(() => reader.redemptionRecord(request.params.memberId, request.params.redemptionId))
+    if (found === undefined) return sendApiError(reply, 'REDEMPTION_NOT_FOUND')
+    if (found.digest !== null) void reply.header(CONTENT_DIGEST_HEADER, found.digest)
+    return found.decision
+  })
+
+  // Which of these events the member's task has accepted, and their digests (null: an entry
+  // older than digests). A POST because a batch names up to 1000 ids.
+  app.post<{ Params: { memberId: string }, Body: { eventIds: string[] } }>('/internal/v1/members/:memberId/event-digests', {
+    schema: {
+      ...hide,
+      params: MemberParams,
+      body: { type: 'object', required: ['eventIds'], additionalProperties: false, properties: { eventIds: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 128 } } } }
+    },
+    preHandler: guard('events:write')
+  }, async request => {
+    const digests = localOnly(() => reader.eventDigests(request.params.memberId, request.body.eventIds))
+    return { digests: Object.fromEntries(digests) }
   })
 
   // A redemption by id alone, from this instance's tasks (api/query/redemption-lookup.ts asks
@@ -69,6 +91,8 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
     preHandler: guard('redemptions:write', 'balances:read')
   }, async (request, reply) => {
     const search = localOnly(() => reader.redemptionById(request.params.redemptionId))
-    return search.decision ?? sendApiError(reply, 'REDEMPTION_NOT_FOUND', { details: { tasks: search.tasks } })
+    if (search.decision === undefined) return sendApiError(reply, 'REDEMPTION_NOT_FOUND', { details: { tasks: search.tasks } })
+    if (typeof search.digest === 'string') void reply.header(CONTENT_DIGEST_HEADER, search.digest)
+    return search.decision
   })
 }

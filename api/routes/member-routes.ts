@@ -6,15 +6,17 @@
 // Answered from the stores through interactive queries (local, or forwarded to the owner; see
 // api/query/member-queries.ts). Balances go through the hot-balance cache: an entry lives
 // `balanceCacheTtlMs` at most, so an answer is never older than the store's committed state by
-// more than that bound (docs/api.md); this API's own writes for a member delete its entry.
+// more than that bound (docs/api.md); this API's own writes for a member delete its entry. Both
+// reads carry a strong ETag and answer If-None-Match with 304 (api/routes/conditional-get.ts).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { Balance } from '../../processors/rewards/schemas.ts'
 import { sendApiError } from '../api-errors.ts'
 import type { ScopeGuard } from '../auth/require-scope.ts'
 import type { SharedCache } from '../cache/shared-cache.ts'
 import { decodeCursor } from '../query/local-reader.ts'
 import { OwnerUnavailable, type CallContext, type MemberQueries } from '../query/member-queries.ts'
 import { COMMON_ERRORS, MemberParams, ref } from '../schemas.ts'
+import { NO_QUERY } from '../strict-validation.ts'
+import { sendConditional } from './conditional-get.ts'
 
 export interface MemberRoutesOptions {
   readonly queries: MemberQueries
@@ -22,6 +24,24 @@ export interface MemberRoutesOptions {
   readonly cache: SharedCache
   /** 0 disables the balance cache. */
   readonly balanceCacheTtlMs: number
+}
+
+/** Query parameters arrive as text and are checked as text (never coerced): `limit` 1–100. */
+export const ActivityQuerySchema = {
+  type: 'object',
+  properties: {
+    limit: { type: 'string', pattern: '^(100|[1-9][0-9]?)$', description: 'page size, 1 to 100 (default 20)' },
+    cursor: { type: 'string', maxLength: 64, description: 'nextCursor of the previous page' }
+  },
+  additionalProperties: false
+} as const
+
+export interface ActivityQuery { readonly limit?: string, readonly cursor?: string }
+
+export const DEFAULT_ACTIVITY_LIMIT = 20
+
+export function activityLimit (query: ActivityQuery): number {
+  return query.limit === undefined ? DEFAULT_ACTIVITY_LIMIT : Number(query.limit)
 }
 
 export function balanceCacheKey (memberId: string): string {
@@ -55,53 +75,61 @@ export const memberRoutes: FastifyPluginAsync<MemberRoutesOptions> = async (app,
       summary: "A member's balance, from the stores (local or forwarded to the owning instance)",
       security: [{ oauth2: ['balances:read'] }],
       params: MemberParams,
+      querystring: NO_QUERY,
       response: { 200: ref('Balance'), 404: ref('Error'), ...COMMON_ERRORS }
     },
     preHandler: guard('balances:read')
-  }, async (request, reply) => {
+  }, (request, reply) => {
     const { memberId } = request.params
-    const key = balanceCacheKey(memberId)
-    if (options.balanceCacheTtlMs > 0) {
-      const cached = await cache.get(key)
-      if (cached !== null) {
-        queries.countCacheHit('balance')
-        return reply.header('x-cache', 'hit').type('application/json; charset=utf-8').send(cached)
-      }
-      queries.countCacheMiss('balance')
-    }
-    return await answer(reply, async () => {
-      const balance = await queries.balance(memberId, callContext(request))
-      if (balance === undefined) return sendApiError(reply, 'MEMBER_NOT_FOUND', { message: `No member ${memberId}` })
-      if (options.balanceCacheTtlMs > 0) await cache.set(key, JSON.stringify(balance), options.balanceCacheTtlMs)
-      return reply.header('x-cache', 'miss').send(balance satisfies Balance)
-    })
+    if (options.balanceCacheTtlMs > 0) return cachedBalance(request, reply, memberId)
+    // Cache off: a member this instance owns is read and answered without a promise (the
+    // balance query's cost, docs/benchmarks.md "API balance query"); a forwarded one waits for
+    // its owner.
+    const json = queries.balanceJson(memberId, callContext(request))
+    if (!(json instanceof Promise)) return sendBalance(request, reply, memberId, json, false)
+    return answer(reply, async () => sendBalance(request, reply, memberId, await json, false))
   })
 
-  app.get<{ Params: { memberId: string }, Querystring: { limit: number, cursor?: string } }>('/v1/members/:memberId/activity', {
+  /** The balance through the hot-balance cache (balanceCacheTtlMs > 0). */
+  async function cachedBalance (request: FastifyRequest, reply: FastifyReply, memberId: string): Promise<FastifyReply> {
+    const key = balanceCacheKey(memberId)
+    const cached = await cache.get(key)
+    if (cached !== null) {
+      queries.countCacheHit('balance')
+      return sendConditional(request, reply.header('x-cache', 'hit'), cached)
+    }
+    queries.countCacheMiss('balance')
+    return await answer(reply, async () => {
+      const json = await queries.balanceJson(memberId, callContext(request))
+      if (json !== undefined) await cache.set(key, json, options.balanceCacheTtlMs)
+      return sendBalance(request, reply, memberId, json, false)
+    })
+  }
+
+  function sendBalance (request: FastifyRequest, reply: FastifyReply, memberId: string, json: string | undefined, hit: boolean): FastifyReply {
+    if (json === undefined) return sendApiError(reply, 'MEMBER_NOT_FOUND', { message: `No member ${memberId}` })
+    return sendConditional(request, reply.header('x-cache', hit ? 'hit' : 'miss'), json)
+  }
+
+  app.get<{ Params: { memberId: string }, Querystring: ActivityQuery }>('/v1/members/:memberId/activity', {
     schema: {
       tags: ['members'],
       summary: "A member's accepted events and redemption decisions, newest first",
       security: [{ oauth2: ['balances:read'] }],
       params: MemberParams,
-      querystring: {
-        type: 'object',
-        properties: {
-          limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-          cursor: { type: 'string', maxLength: 64, description: 'nextCursor of the previous page' }
-        },
-        additionalProperties: false
-      },
+      querystring: ActivityQuerySchema,
       response: { 200: ref('ActivityPage'), 404: ref('Error'), ...COMMON_ERRORS }
     },
     preHandler: guard('balances:read')
   }, async (request, reply) => {
     const { memberId } = request.params
-    const { limit, cursor } = request.query
+    const { cursor } = request.query
+    const limit = activityLimit(request.query)
     const seq = cursor === undefined ? undefined : decodeCursor(cursor)
     if (cursor !== undefined && seq === undefined) return sendApiError(reply, 'INVALID_CURSOR')
     return await answer(reply, async () => {
       const page = await queries.activity(memberId, limit, cursor === undefined ? undefined : { text: cursor, seq: seq! }, callContext(request))
-      return page === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND', { message: `No member ${memberId}` }) : page
+      return page === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND', { message: `No member ${memberId}` }) : sendConditional(request, reply, JSON.stringify(page))
     })
   })
 }

@@ -1,16 +1,23 @@
 // Per-client rate limits of the public /v1 routes: a fixed window per client and route template
-// (a client's balance reads never starve its event posts), counted in the shared cache — Redis
-// across every API instance when it is up, in-process per instance when it is not (the cache's
-// own fallback, as for the token endpoint's limit). Beyond the limit: 429 RATE_LIMITED in the one
-// error shape, with Retry-After, before the route does anything (nothing is published). Every
-// answer carries RateLimit-Limit / -Remaining / -Reset (draft-ietf-httpapi-ratelimit-headers).
-// Runs after the token check, so the client id is known and unauthenticated floods are refused
-// by the (cheap, cached) signature check instead.
-import type { FastifyReply, FastifyRequest } from 'fastify'
+// (a client's balance reads never starve its event posts), counted by @fastify/rate-limit's stores
+// — in Redis across every API instance while it is up, in process per instance while it is not
+// (api/routes/rate-limit-store.ts). Beyond the limit: 429 RATE_LIMITED (a problem, with
+// Retry-After), before the route does anything (nothing is published). Every answer carries
+// RateLimit-Limit / -Remaining / -Reset (draft-ietf-httpapi-ratelimit-headers, the values of the
+// library's `enableDraftSpec`). Runs after the token check, so the client id is known and
+// unauthenticated floods are refused by the (cheap, cached) signature check instead.
+//
+// The /v1 check calls the store itself, in the guard's callback (no promise: the in-process store
+// answers synchronously), rather than through the library's per-request handler and its promises:
+// it runs on every /v1 request (docs/benchmarks.md "API balance query"). The library itself stays
+// registered (its limiters, e.g. the token endpoint's, and the same store).
+import fastifyRateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify'
 import { Counter, type Registry } from 'prom-client'
-import { sendApiError } from '../api-errors.ts'
-import type { ScopeGuard } from '../auth/require-scope.ts'
+import { apiProblem } from '../api-errors.ts'
+import type { GuardHook, ScopeGuard } from '../auth/require-scope.ts'
 import type { SharedCache } from '../cache/shared-cache.ts'
+import { rateLimitStore } from './rate-limit-store.ts'
 
 export interface RateLimit {
   /** Requests per client and route in one window. */
@@ -18,24 +25,55 @@ export interface RateLimit {
   readonly windowMs: number
 }
 
-/** The guard of the public routes, with the client's rate limit checked after its token. */
-export function rateLimitedGuard (guard: ScopeGuard, cache: SharedCache, limit: RateLimit, registry: Registry): ScopeGuard {
+/** Registers @fastify/rate-limit on `app` (no limit by itself: `global: false`; the limiters are
+ *  made with app.rateLimit / app.createRateLimit), counting in the shared cache's store, and
+ *  returns that store (for rateLimitedGuard). A limit whose store fails lets the request through
+ *  (`skipOnError`). */
+export async function registerRateLimiting (app: FastifyInstance, cache: SharedCache): Promise<FastifyRateLimitStore> {
+  const Store = rateLimitStore(cache)
+  await app.register(fastifyRateLimit, { global: false, enableDraftSpec: true, skipOnError: true, store: Store })
+  // Instances of one store class share its counters (rate-limit-store.ts).
+  return new Store({})
+}
+
+/** The guard of the public routes, with the client's rate limit checked after its token, counted
+ *  in `store` (registerRateLimiting's). */
+export function rateLimitedGuard (store: FastifyRateLimitStore, guard: ScopeGuard, limit: RateLimit, registry: Registry): ScopeGuard {
   const limited = (registry.getSingleMetric('rewards_api_rate_limited_total') as Counter<'route'> | undefined) ?? new Counter({
     name: 'rewards_api_rate_limited_total', help: 'Requests to the /v1 routes refused with 429 by the per-client rate limit, by route template', labelNames: ['route'], registers: [registry]
   })
+  const window = limit.windowMs / 1000
+  /** The client's count in this window, then its headers (and 429 beyond the limit). */
+  const count = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const routeUrl = request.routeOptions.url ?? 'unmatched'
+    const route = `${request.method} ${routeUrl}`
+    const key = `api:${request.principal!.clientId}:${route}`
+    store.incr(key, (error, result) => {
+      // skipOnError: a failing store counts nothing and lets the request through.
+      const current = error === null && result !== undefined ? result.current : 0
+      const ttlSeconds = error === null && result !== undefined ? Math.ceil(result.ttl / 1000) : 0
+      void reply.header('ratelimit-limit', limit.max)
+      if (current <= limit.max) {
+        void reply.header('ratelimit-remaining', limit.max - current).header('ratelimit-reset', ttlSeconds)
+        done()
+        return
+      }
+      limited.inc({ route: routeUrl })
+      request.log.debug({ clientId: request.principal?.clientId, route }, 'rate limited')
+      void reply.header('ratelimit-remaining', 0).header('ratelimit-reset', ttlSeconds)
+      const seconds = Math.max(1, ttlSeconds)
+      done(apiProblem('RATE_LIMITED', { message: `More than ${limit.max} requests to ${route} in ${window} s for this client; retry after ${seconds} s`, retryAfterSeconds: seconds }))
+    }, limit.windowMs, limit.max)
+  }
   return (...anyOf: string[]) => {
     const check = guard(...anyOf)
-    return async function rateLimited (this: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-      await check.call(this as never, request, reply)
-      if (reply.sent || request.principal === undefined) return reply.sent ? reply : undefined
-      const route = request.routeOptions.url ?? 'unmatched'
-      const { count, resetMs } = await cache.increment(`ratelimit:api:${request.principal.clientId}:${request.method} ${route}`, limit.windowMs)
-      const resetSeconds = Math.max(1, Math.ceil(resetMs / 1000))
-      void reply.header('ratelimit-limit', String(limit.max)).header('ratelimit-remaining', String(Math.max(0, limit.max - count))).header('ratelimit-reset', String(resetSeconds))
-      if (count <= limit.max) return undefined
-      limited.inc({ route })
-      request.log.debug({ clientId: request.principal.clientId, route }, 'rate limited')
-      return sendApiError(reply, 'RATE_LIMITED', { message: `More than ${limit.max} requests to ${request.method} ${route} in ${limit.windowMs / 1000} s for this client; retry after ${resetSeconds} s`, retryAfterSeconds: resetSeconds })
+    const rateLimited = function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+      // The check answers 401/403 itself (and then never calls back).
+      check.call(this, request, reply, error => {
+        if (error !== undefined && error !== null) done(error)
+        else count(request, reply, done)
+      })
     }
+    return rateLimited as GuardHook & preHandlerHookHandler
   }
 }

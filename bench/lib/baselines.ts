@@ -5,7 +5,7 @@
 // Each hands every record to `onRecord` (the per-record work: parse and aggregate, or keep) and
 // returns the time to read `expected` records.
 import { Consumer } from '@platformatic/kafka'
-import type { Log, LogRecord, PartitionOffset, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
+import type { Log, LogRecord, PartitionOffset, TopicPartition } from '../../log/log-port.ts'
 import { brokers, uniqueName } from './logs.ts'
 import { nowMs } from './timing.ts'
 
@@ -17,17 +17,21 @@ export interface ReadTiming {
   readonly steadyMs: number
 }
 
-/** A plain @platformatic/kafka consumer loop: no engine, no commits. */
-export async function platformaticRead (topic: string, expected: number, onRecord: (key: Buffer | null, value: Buffer | null) => void, timeoutMs = 120_000): Promise<ReadTiming> {
+/** A plain @platformatic/kafka consumer (its own group, from the earliest offset): `onRecord` per
+ *  record, no engine. `autocommitMs`: the group's offsets committed as it goes, every that many ms
+ *  (the raw consumer-group baseline); absent: no commits. Returns when `expected` records were
+ *  handed over. */
+export async function platformaticRead (topic: string, expected: number, onRecord: (key: Buffer | null, value: Buffer | null) => void, options: { readonly autocommitMs?: number, readonly timeoutMs?: number } = {}): Promise<ReadTiming> {
+  const timeoutMs = options.timeoutMs ?? 120_000
   const start = nowMs()
   const consumer = new Consumer({ clientId: uniqueName('bench-baseline'), groupId: uniqueName('bench-baseline'), bootstrapBrokers: brokers, maxWaitTime: 100 })
   let first = 0
   let count = 0
   try {
-    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: options.autocommitMs ?? false })
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`baseline read of ${topic}: ${count}/${expected} records after ${timeoutMs} ms`)), timeoutMs)
+        const timer = setTimeout(() => reject(new Error(`consumer of ${topic}: ${count}/${expected} records after ${timeoutMs} ms`)), timeoutMs)
         stream.on('error', error => { clearTimeout(timer); reject(error) })
         stream.on('data', message => {
           if (count === 0) first = nowMs()
@@ -68,42 +72,6 @@ export async function portRead (log: Log, partitions: TopicPartition[], expected
     }
   } finally {
     await reader.close()
-  }
-  const end = nowMs()
-  return { records: count, totalMs: end - start, steadyMs: end - first }
-}
-
-/** A plain consume → transform → produce loop: a @platformatic/kafka consumer, `transform` per
- *  record, and `send` awaited for every `batch` outputs (reading waits meanwhile, as the stream is
- *  iterated with backpressure). No state store, no transactions, no offset commits. */
-export async function platformaticPipe (topic: string, expected: number, transform: (key: Buffer | null, value: Buffer | null) => ProducerRecord | null, send: (records: ProducerRecord[]) => Promise<unknown>, batch = 5000, timeoutMs = 120_000): Promise<ReadTiming> {
-  const start = nowMs()
-  const consumer = new Consumer({ clientId: uniqueName('bench-pipe'), groupId: uniqueName('bench-pipe'), bootstrapBrokers: brokers, maxWaitTime: 100 })
-  let first = 0
-  let count = 0
-  try {
-    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
-    const timer = setTimeout(() => { void stream.close() }, timeoutMs)
-    try {
-      let pending: ProducerRecord[] = []
-      for await (const message of stream) {
-        if (count === 0) first = nowMs()
-        const out = transform(message.key as Buffer | null, message.value as Buffer | null)
-        if (out !== null) pending.push(out)
-        count++
-        if (pending.length >= batch || count === expected) {
-          await send(pending)
-          pending = []
-        }
-        if (count === expected) break
-      }
-      if (count < expected) throw new Error(`pipe from ${topic}: ${count}/${expected} records after ${timeoutMs} ms`)
-    } finally {
-      clearTimeout(timer)
-      await stream.close()
-    }
-  } finally {
-    await consumer.close(true)
   }
   const end = nowMs()
   return { records: count, totalMs: end - start, steadyMs: end - first }

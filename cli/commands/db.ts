@@ -2,6 +2,7 @@
 // PostgreSQL (REWARDS_DATABASE_URL) or the embedded PostgreSQL in <data-dir>/pg. `rewards start`
 // applies them too (archiver role); this runs them alone, e.g. as a deploy step.
 import { Command } from 'commander'
+import { formatTable } from '../format-table.ts'
 import { action, configFrom, EXIT, withConfigOptions, write, type CliContext } from '../cli-context.ts'
 
 export function dbCommand (ctx: CliContext): Command {
@@ -40,7 +41,7 @@ export function dbCommand (ctx: CliContext): Command {
       const rows = listMigrations().map(m => ({ version: m.version, name: m.name, appliedAt: applied.get(m.version)?.appliedAt ?? null }))
       const pending = rows.filter(r => r.appliedAt === null).length
       if (status.opts<{ json?: boolean }>().json === true) await write(ctx.out, JSON.stringify({ migrations: rows, pending }, null, 2))
-      else await write(ctx.out, [...rows.map(r => `${String(r.version).padStart(4, '0')}-${r.name.padEnd(32)} ${r.appliedAt ?? 'PENDING'}`), `${pending} pending`].join('\n'))
+      else await write(ctx.out, [formatTable(['MIGRATION', 'APPLIED'], rows.map(r => [`${String(r.version).padStart(4, '0')}-${r.name}`, String(r.appliedAt ?? 'PENDING')])), `${pending} pending`].join('\n'))
       return pending === 0 ? EXIT.OK : EXIT.FAILED
     } finally {
       await database.close()

@@ -79,10 +79,11 @@ export function demoCommand (io: DemoCommandIo = {}): Command {
         onProgress: p => {
           if (p.elapsedMs - lastPrintMs < 1000) return
           lastPrintMs = p.elapsedMs
-          const perSecond = Math.round(p.sent / Math.max(p.elapsedMs, 1) * 1000)
-          progressLine(`demo: ${p.sent}${count === 0 ? '' : `/${count}`} events (${p.rewardEvents} reward, ${p.redeemEvents} redeem), ${perSecond}/s`)
+          progressLine(demoProgressLine(p, count))
         }
       })
+      // The last line shows where it ended: 100 % of a count (or the count sent until interrupted).
+      progressLine(demoProgressLine(result, count))
       output(JSON.stringify({ sent: result.sent, rewardEvents: result.rewardEvents, redeemEvents: result.redeemEvents, elapsedMs: result.elapsedMs, seed: opts.seed, members: opts.members }))
     } finally {
       process.off('SIGINT', stop)
@@ -91,4 +92,12 @@ export function demoCommand (io: DemoCommandIo = {}): Command {
     }
   })
   return command
+}
+
+/** One progress line: count, rate and, for a count, the percentage and the ETA at this rate. */
+export function demoProgressLine (p: { sent: number, rewardEvents: number, redeemEvents: number, elapsedMs: number }, count: number): string {
+  const perSecond = Math.round(p.sent / Math.max(p.elapsedMs, 1) * 1000)
+  const ofCount = count === 0 ? '' : `/${count} (${Math.floor(p.sent / count * 100)} %)`
+  const eta = count === 0 || perSecond === 0 ? '' : `, ETA ${Math.ceil((count - p.sent) / perSecond)} s`
+  return `demo: ${p.sent}${ofCount} events (${p.rewardEvents} reward, ${p.redeemEvents} redeem), ${perSecond}/s${eta}`
 }

@@ -54,7 +54,7 @@ export function notificationsCommand (ctx: CliContext): Command {
       throw new RewardsError('CONFIG_INVALID', `${opts.endpoint === undefined ? 'no endpoint' : `no endpoint "${opts.endpoint}"`} in the notifications file ${config.notifications.file} (endpoints: ${known})`)
     }
     const [{ openLogFromConfig, describeLogLocation }, { notificationsDlqTopic }, { replayDlq, replayGroupId }, { Progress }] = await Promise.all([
-      import('../../lib/open-log.ts'), import('../../lib/platform-topics.ts'), import('../../processors/notifications/dlq-replay.ts'), import('./ops-support.ts')
+      import('../../lib/open-log.ts'), import('../../lib/platform-topics.ts'), import('../../processors/notifications/dlq-replay.ts'), import('../progress.ts')
     ])
     const dlqTopic = notificationsDlqTopic(config)
     const dryRun = opts.dryRun === true
@@ -84,7 +84,12 @@ export function notificationsCommand (ctx: CliContext): Command {
           onProgress: (read, total) => progress.update(read, total),
           onSkipped: skipped => { void write(ctx.out, `  ${skipped.why}: ${skipped.source} (DLQ ${skipped.dlq}): ${skipped.detail}; left in the DLQ`) }
         })
-        progress.done(result.read, result.total)
+        // 100 % only when everything was read: --limit, a stop or Ctrl-C leave it where it got.
+        if (result.read >= result.total) progress.done(result.total)
+        else {
+          progress.update(result.read, result.total)
+          progress.stop()
+        }
         for (const [id, n] of result.otherEndpoints) if (!configured.some(e => e.id === id)) unknown.set(id, Math.max(unknown.get(id) ?? 0, n))
         const parts = [`${result.replayed} ${dryRun ? 'would be sent' : 'delivered'}`]
         if (result.refused > 0) parts.push(`${result.refused} refused by the partner`)

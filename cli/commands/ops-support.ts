@@ -1,44 +1,11 @@
-// Shared by the ops commands (rebuild, replay, reconcile): progress display, the input
-// partitions of the application, and running the processor in this process until it has
+// Shared by the ops commands (rebuild, replay, reconcile): the input partitions of the application, and running the processor in this process until it has
 // consumed everything in its input topics. Not a command itself.
 import type { Registry } from 'prom-client'
 import type { RewardsConfig } from '../../lib/config.ts'
 import type { Log, TopicPartition } from '../../log/log-port.ts'
 import type { StreamsApplication } from '../../topology/streams-application.ts'
+import type { Progress } from '../progress.ts'
 import type { RewardsPlatform } from '../rewards-platform.ts'
-
-/** A progress line on a stream: redrawn in place on a terminal, one line per second otherwise. */
-export class Progress {
-  readonly #stream: NodeJS.WritableStream & { isTTY?: boolean }
-  readonly #label: string
-  #lastAt = 0
-  #lastText = ''
-  readonly #startedAt = Date.now()
-
-  constructor (stream: NodeJS.WritableStream, label: string) {
-    this.#stream = stream
-    this.#label = label
-  }
-
-  update (done: number, total: number, unit = 'records', force = false): void {
-    const now = Date.now()
-    if (!force && now - this.#lastAt < (this.#stream.isTTY === true ? 100 : 1000)) return
-    this.#lastAt = now
-    const pct = total > 0 ? Math.min(100, Math.floor(done * 100 / total)) : 100
-    const width = 30
-    const filled = Math.round(pct * width / 100)
-    const rate = done / Math.max(0.001, (now - this.#startedAt) / 1000)
-    const text = `${this.#label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${pct}% ${done}/${total} ${unit} (${Math.round(rate)}/s)`
-    if (text === this.#lastText) return
-    this.#lastText = text
-    this.#stream.write(this.#stream.isTTY === true ? `\r${text}` : `${text}\n`)
-  }
-
-  done (done: number, total: number, unit = 'records'): void {
-    this.update(done, total, unit, true)
-    if (this.#stream.isTTY === true) this.#stream.write('\n')
-  }
-}
 
 export async function partitionsOf (log: Log, topics: string[]): Promise<TopicPartition[]> {
   const described = await log.admin.describeTopics(topics)
@@ -68,6 +35,9 @@ export async function inputProgress (log: Log, groupId: string, inputs: TopicPar
   return { consumed: Number(consumed), total: Number(total) }
 }
 
+/** How long the in-process processor may take to consume the inputs, unless told otherwise. */
+export const DEFAULT_CATCH_UP_MS = 30 * 60_000
+
 export interface InProcessApp {
   readonly app: StreamsApplication
   close (): Promise<void>
@@ -94,7 +64,7 @@ export async function runProcessorUntilCaughtUp (options: {
   const close = async (): Promise<void> => { await app.close() }
   try {
     await app.start()
-    const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000)
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CATCH_UP_MS)
     const inputs = await partitionsOf(log, [platform.topics.rewardEvents, platform.topics.redeemEvents])
     for (;;) {
       if (app.state === 'ERROR') throw app.error instanceof Error ? app.error : new Error('stream application failed')
@@ -102,13 +72,14 @@ export async function runProcessorUntilCaughtUp (options: {
       options.progress?.update(consumed, total)
       const tasks = app.localTasks()
       if (app.state === 'RUNNING' && tasks.length > 0 && tasks.every(t => t.ready) && consumed >= total) {
-        options.progress?.done(consumed, total)
+        options.progress?.done(total)
         return { app, close }
       }
-      if (Date.now() > deadline) throw new Error(`the processor did not catch up within ${Math.round((options.timeoutMs ?? 0) / 1000)} s (${consumed}/${total} input records)`)
+      if (Date.now() > deadline) throw new Error(`the processor did not catch up within ${Math.round((options.timeoutMs ?? DEFAULT_CATCH_UP_MS) / 1000)} s (${consumed}/${total} input records)`)
       await new Promise(resolve => setTimeout(resolve, 250))
     }
   } catch (error) {
+    options.progress?.stop()
     await close().catch(() => undefined)
     throw error
   }

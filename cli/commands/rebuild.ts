@@ -10,6 +10,7 @@
 // Output topics are not touched: reprocessing emits the confirmations again (consumers dedupe
 // by eventId / redemptionId; the archive keeps both and reconcile takes the latest).
 import { Command } from 'commander'
+import { Progress } from '../progress.ts'
 import { action, configFrom, EXIT, withConfigOptions, write, type CliContext } from '../cli-context.ts'
 
 export function rebuildCommand (ctx: CliContext): Command {
@@ -105,7 +106,7 @@ export function rebuildCommand (ctx: CliContext): Command {
 
       if (opts.reprocess === true) {
         await say('  reprocessing every input record now…')
-        const running = await support.runProcessorUntilCaughtUp({ config, log, platform, registry: new Registry(), progress: new support.Progress(ctx.err, 'reprocess') })
+        const running = await support.runProcessorUntilCaughtUp({ config, log, platform, registry: new Registry(), progress: new Progress(ctx.err, 'reprocess') })
         await running.close()
         await say('Done: state rebuilt from the input topics (stores checkpointed under the state directory, changelogs recreated).')
       } else {

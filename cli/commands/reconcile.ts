@@ -8,15 +8,20 @@
 // Before comparing, both sides are brought up to date: the in-process processor consumes every
 // input record, and the archive catches up (an archiver runs in this process when none is
 // running; otherwise it waits for the running one, up to --archive-wait-seconds).
-import { Command } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { maskUrl, type RewardsConfig } from '../../lib/config.ts'
+import { createLogger } from '../../lib/logger.ts'
+import { fetchHonouringRetryAfter } from '../../lib/resilience/retry-after.ts'
 import { action, configFrom, EXIT, withConfigOptions, write, type CliContext } from '../cli-context.ts'
+import { Progress } from '../progress.ts'
 
 export function reconcileCommand (ctx: CliContext): Command {
   const command = new Command('reconcile')
     .description('Recompute every balance from the archive in SQL and compare with the balances store; exit 1 on any drift')
     .option('--api-url <url>', 'compare with the running instances over their HTTP API (GET /v1/members/{id}/balance) instead of starting the processor here')
     .option('--token <jwt>', 'bearer token for --api-url (scope balances:read)')
-    .option('--archive-wait-seconds <n>', 'how long to wait for a running archiver to catch up', '120')
+    .addOption(new Option('--archive-wait-seconds <n>', 'how long to wait for the archive to catch up with the log (the running archiver, or the one started here)').argParser(seconds('--archive-wait-seconds')).default(120))
+    .addOption(new Option('--processor-wait-seconds <n>', 'how long the processor started here may take to consume every input record').argParser(seconds('--processor-wait-seconds')).default(1800))
     .option('--ignore-lag', 'compare even when the archive or the processor is behind (expect false drift)')
     .option('--limit <n>', 'print at most this many differing members', '100')
     .option('--json', 'print the report as JSON')
@@ -33,7 +38,7 @@ export function reconcileCommand (ctx: CliContext): Command {
   withConfigOptions(command)
   command.action(action(ctx, 'reconcile', async () => {
     const config = configFrom(ctx, command)
-    const opts = command.opts<{ apiUrl?: string, token?: string, archiveWaitSeconds: string, ignoreLag?: boolean, limit: string, json?: boolean }>()
+    const opts = command.opts<{ apiUrl?: string, token?: string, archiveWaitSeconds: number, processorWaitSeconds: number, ignoreLag?: boolean, limit: string, json?: boolean }>()
     const [{ openLogFromConfig }, { rewardsPlatform }, { openDatabase }, { migrate }, { Registry }, support, recon, { startArchiver }, { groupLag }] = await Promise.all([
       import('../../lib/open-log.ts'), import('../rewards-platform.ts'), import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'),
       import('prom-client'), import('./ops-support.ts'), import('../../processors/archive/reconcile.ts'), import('../../processors/archive/archiver.ts'), import('./lag.ts')
@@ -42,11 +47,14 @@ export function reconcileCommand (ctx: CliContext): Command {
     const topics = platform.topics
     const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-reconcile` })
     const cleanups: Array<() => Promise<void>> = [() => log.close()]
-    const note = (line: string): Promise<void> => write(ctx.err, line)
+    const note = (line: string): Promise<void> => write(ctx.err, `reconcile: ${line}`)
     try {
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
-      cleanups.unshift(() => db.close())
-      await migrate(db)
+      const db = await openArchive(config, async () => {
+        const opened = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
+        cleanups.unshift(() => opened.close())
+        await migrate(opened)
+        return opened
+      })
 
       // 1. The store side.
       let readStore: (memberIds: string[]) => Promise<Map<string, unknown>>
@@ -57,8 +65,8 @@ export function reconcileCommand (ctx: CliContext): Command {
           await write(ctx.err, `rewards reconcile: ${group.members.length} instance(s) of "${config.applicationId}" are running: their stores are live there. Use --api-url to compare through their HTTP API, or stop them.`)
           return EXIT.FAILED
         }
-        await note('starting the processor here to query its stores (consuming any input not processed yet)…')
-        const running = await support.runProcessorUntilCaughtUp({ config, log, platform, registry: new Registry(), progress: new support.Progress(ctx.err, 'processor') })
+        await note(`starting the processor here to query its stores (consuming any input not processed yet, up to ${opts.processorWaitSeconds} s)…`)
+        const running = await support.runProcessorUntilCaughtUp({ config, log, platform, registry: new Registry(), progress: new Progress(ctx.err, 'processor'), timeoutMs: opts.processorWaitSeconds * 1000 })
         cleanups.unshift(() => running.close())
         const store = running.app.store<string, unknown>('balances')
         storeListsAll = true
@@ -71,15 +79,9 @@ export function reconcileCommand (ctx: CliContext): Command {
           const worker = async (): Promise<void> => {
             while (next < memberIds.length) {
               const id = memberIds[next++]!
-              let response = await fetch(`${base}/v1/members/${encodeURIComponent(id)}/balance`, { headers: opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` } })
-              // Rate limited (429) or briefly unavailable (503: restoring, rebalancing): wait as
-              // told by Retry-After and ask again, a bounded number of times.
-              for (let attempt = 0; (response.status === 429 || response.status === 503) && attempt < 30; attempt++) {
-                const seconds = Number(response.headers.get('retry-after') ?? '1')
-                await response.body?.cancel()
-                await new Promise(resolve => setTimeout(resolve, Math.min(Number.isFinite(seconds) && seconds > 0 ? seconds : 1, 10) * 1000))
-                response = await fetch(`${base}/v1/members/${encodeURIComponent(id)}/balance`, { headers: opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` } })
-              }
+              // Rate limited (429) or briefly unavailable (503: restoring, rebalancing): asked again
+              // after the server's Retry-After, a bounded number of times.
+              const response = await fetchHonouringRetryAfter(`${base}/v1/members/${encodeURIComponent(id)}/balance`, { headers: opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` } })
               if (response.status === 404) continue
               if (!response.ok) throw new Error(`GET ${base}/v1/members/${id}/balance answered ${response.status}: ${await response.text()}`)
               found.set(id, await response.json())
@@ -90,42 +92,40 @@ export function reconcileCommand (ctx: CliContext): Command {
         }
       }
 
-      // 2. The archive side: caught up with the log.
+      // 2. The archive side: caught up with the log, within --archive-wait-seconds.
       const archiverGroup = `${config.applicationId}-archiver`
       const allTopics = Object.values(topics)
       const archiverMembers = (await log.admin.describeGroup(archiverGroup)).members.length
+      const waitMs = opts.archiveWaitSeconds * 1000
       let archiveLag: number
       if (archiverMembers === 0) {
-        await note('no archiver running: archiving what is missing from here…')
-        const archiver = startArchiver({ log, db, topics, groupId: archiverGroup, registry: new Registry(), lagIntervalMs: 500 })
+        await note(`no archiver running: archiving what is missing from here (up to ${opts.archiveWaitSeconds} s)…`)
+        // Its write failures (database down, a row refused) are said, not retried in silence.
+        const archiver = startArchiver({ log, db, topics, groupId: archiverGroup, registry: new Registry(), lagIntervalMs: 500, logger: createLogger({ level: 'warn', format: config.logFormat, destination: ctx.err, base: { command: 'reconcile' } }) })
         try {
-          await archiver.ready
-          const total = Number((await groupLag(log, archiverGroup, allTopics)).totalLag)
-          const progress = new support.Progress(ctx.err, 'archive')
-          for (;;) {
-            archiveLag = await archiver.measureLag()
-            progress.update(total - archiveLag, total)
-            if (archiveLag === 0) break
-            await new Promise(resolve => setTimeout(resolve, 250))
+          const deadline = Date.now() + waitMs
+          if (!await untilOrDeadline(archiver.ready, deadline)) {
+            await note(`the archiver was given no partition of ${archiverGroup} within ${opts.archiveWaitSeconds} s (is another archiver joining the group?)`)
+            archiveLag = Number((await groupLag(log, archiverGroup, allTopics)).totalLag)
+          } else {
+            const total = Number((await groupLag(log, archiverGroup, allTopics)).totalLag)
+            archiveLag = await waitForArchive({ measure: () => archiver.measureLag(), total, deadline, progress: new Progress(ctx.err, 'archive') })
           }
-          progress.done(total, total)
         } finally {
           await archiver.close()
         }
       } else {
-        const deadline = Date.now() + Number(opts.archiveWaitSeconds) * 1000
-        for (;;) {
-          archiveLag = Number((await groupLag(log, archiverGroup, allTopics)).totalLag)
-          if (archiveLag === 0 || Date.now() > deadline) break
-          await new Promise(resolve => setTimeout(resolve, 500))
+        await note(`waiting up to ${opts.archiveWaitSeconds} s for the running archiver (${archiverMembers} member(s) of ${archiverGroup}) to catch up…`)
+        const total = Number((await groupLag(log, archiverGroup, allTopics)).totalLag)
+        archiveLag = await waitForArchive({ measure: async () => Number((await groupLag(log, archiverGroup, allTopics)).totalLag), total, deadline: Date.now() + waitMs, progress: new Progress(ctx.err, 'archive') })
+      }
+      if (archiveLag > 0) {
+        await note(`the archive is still ${archiveLag} record(s) behind the log after ${opts.archiveWaitSeconds} s`)
+        if (opts.ignoreLag !== true) {
+          await write(ctx.err, 'rewards reconcile: the archive is not caught up: cannot prove the balances (retry later, raise --archive-wait-seconds, or --ignore-lag to compare anyway)')
+          return EXIT.FAILED
         }
-        if (archiveLag > 0) {
-          await note(`the running archiver is still ${archiveLag} record(s) behind after ${opts.archiveWaitSeconds} s`)
-          if (opts.ignoreLag !== true) {
-            await write(ctx.err, 'rewards reconcile: the archive is not caught up: cannot prove the balances (retry later, or --ignore-lag)')
-            return EXIT.FAILED
-          }
-        }
+        await note('--ignore-lag: comparing anyway (members with recent activity may show as drift)')
       }
 
       // 3. SQL, then compare.
@@ -160,4 +160,51 @@ export function reconcileCommand (ctx: CliContext): Command {
     }
   }))
   return command
+}
+
+function seconds (flag: string): (value: string) => number {
+  return value => {
+    if (!/^\d{1,6}$/.test(value)) throw new InvalidArgumentError(`${flag} expects a whole number of seconds`)
+    return Number(value)
+  }
+}
+
+/** Opens and migrates the archive; a failure names the database (password masked). */
+async function openArchive<T> (config: RewardsConfig, open: () => Promise<T>): Promise<T> {
+  const where = config.databaseUrl === null ? `the embedded PostgreSQL in ${config.pgDir}` : `PostgreSQL at ${maskUrl(config.databaseUrl)}`
+  try {
+    return await open()
+  } catch (error) {
+    throw new Error(`cannot open the archive (${where}): ${(error as Error).message}`, { cause: error })
+  }
+}
+
+/** Resolves true when `promise` settles before `deadline`, false at the deadline. */
+async function untilOrDeadline (promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise.then(() => true), new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Polls the archive's lag until 0 or the deadline, showing progress; returns the last lag. */
+async function waitForArchive (options: { measure: () => Promise<number>, total: number, deadline: number, progress: Progress }): Promise<number> {
+  const { measure, total, deadline, progress } = options
+  let lag: number
+  try {
+    for (;;) {
+      lag = await measure()
+      progress.update(Math.max(0, total - lag), Math.max(total, lag))
+      if (lag === 0) {
+        progress.done(Math.max(total, 0))
+        return 0
+      }
+      if (Date.now() >= deadline) return lag
+      await new Promise(resolve => setTimeout(resolve, Math.min(500, Math.max(0, deadline - Date.now()))))
+    }
+  } finally {
+    progress.stop()
+  }
 }

@@ -25,7 +25,7 @@ export function replayCommand (ctx: CliContext): Command {
     const opts = command.opts<{ sourcePrefix?: string, dryRun?: boolean }>()
     const [{ openLogFromConfig, describeLogLocation }, { ensurePlatformTopics, platformTopics }, { openDatabase }, { migrate }, { replayFromArchive }, { Progress }] = await Promise.all([
       import('../../lib/open-log.ts'), import('../../lib/platform-topics.ts'), import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'),
-      import('../../processors/archive/replay.ts'), import('./ops-support.ts')
+      import('../../processors/archive/replay.ts'), import('../progress.ts')
     ])
     const source = platformTopics({ topicPrefix: opts.sourcePrefix ?? config.topicPrefix })
     const target = platformTopics(config)
@@ -38,19 +38,28 @@ export function replayCommand (ctx: CliContext): Command {
         await write(ctx.out, `Replaying archived ${source.rewardEvents}, ${source.redeemEvents} into ${target.rewardEvents}, ${target.redeemEvents} on ${describeLogLocation(config)}${opts.dryRun === true ? ' (dry run)' : ''}`)
         const scan = new Progress(ctx.err, 'scan target topics')
         const publish = new Progress(ctx.err, 'replay')
-        let lastPhase: 'scan' | 'publish' | undefined
-        const outcome = await replayFromArchive({
-          db,
-          log,
-          source,
-          target,
-          dryRun: opts.dryRun === true,
-          onProgress: (phase, done, total) => {
-            lastPhase = phase
-            ;(phase === 'scan' ? scan : publish).update(done, total)
-          }
-        })
-        if (lastPhase === 'publish') publish.done(outcome.archived, outcome.archived)
+        let phase: 'scan' | 'publish' | undefined
+        let outcome: Awaited<ReturnType<typeof replayFromArchive>>
+        try {
+          outcome = await replayFromArchive({
+            db,
+            log,
+            source,
+            target,
+            dryRun: opts.dryRun === true,
+            onProgress: (next, done, total) => {
+              if (next === 'publish' && phase === 'scan') scan.stop()
+              phase = next
+              ;(next === 'scan' ? scan : publish).update(done, total)
+            }
+          })
+        } catch (error) {
+          ;(phase === 'publish' ? publish : scan).stop()
+          throw error
+        }
+        if (phase === 'scan') scan.stop()
+        // The publish phase reports after each page: its last report is the whole archive.
+        publish.done(outcome.archived)
         await write(ctx.out, `${outcome.archived} archived input record(s): ${outcome.alreadyPresent} already in the topics, ${outcome.published} ${opts.dryRun === true ? 'would be ' : ''}published`)
         if (outcome.published > 0 && opts.dryRun !== true) await write(ctx.out, 'Next: `rewards rebuild` (processors stopped) so the state is recomputed from the topics.')
         return EXIT.OK

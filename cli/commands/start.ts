@@ -1,16 +1,18 @@
 // `rewards start [--role …]`: runs roles of the platform in this process, with the ops HTTP
 // endpoints on REWARDS_HTTP_HOST:REWARDS_HTTP_PORT.
 //
-// Shutdown (SIGTERM/SIGINT, or a role failing): readiness goes false at once, then the roles
-// close in reverse order (the processor commits, checkpoints its stores and leaves the group),
-// then the HTTP listeners close, then the log. Exit 0 after a signal, 1 after a failure. A second
-// signal, or shutdown taking longer than SHUTDOWN_TIMEOUT_MS, exits 1 at once.
+// Shutdown (SIGTERM, SIGINT or SIGHUP, or a role failing): readiness goes false at once, then the
+// roles close in reverse order (the processor commits, checkpoints its stores and leaves the
+// group), then the HTTP listeners close, then the log. Exit 0 after a signal, 1 after a failure. A
+// second signal, or shutdown taking longer than SHUTDOWN_TIMEOUT_MS, exits 1 at once
+// (cli/graceful-stop.ts; docs/cli.md "Stopping").
 import { Command, Option } from 'commander'
-import { createLogger } from '../../lib/logger.ts'
+import { createLogger, type Logger } from '../../lib/logger.ts'
 import { TRACING_HELP, tracingSettings } from '../../lib/tracing/tracing-settings.ts'
+import { SHUTDOWN_TIMEOUT_MS } from '../shutdown-timeout.ts'
 import { action, configFrom, withConfigOptions, type CliContext } from '../cli-context.ts'
 import { ROLE_DESCRIPTIONS, ROLE_NAMES, type RoleName } from '../roles/role.ts'
-import { SignalTrap } from '../signal-trap.ts'
+import { gracefulStop, type GracefulStop } from '../graceful-stop.ts'
 
 function parseRoles (value: string): RoleName[] | 'all' {
   const parts = value.split(',').map(s => s.trim()).filter(Boolean)
@@ -31,7 +33,8 @@ export function startCommand (ctx: CliContext): Command {
       ...ROLE_NAMES.map(name => `  ${name.padEnd(10)} ${ROLE_DESCRIPTIONS[name]}`),
       '',
       'With nothing configured it runs embedded: log and state under ./data, HTTP on 127.0.0.1:8080.',
-      'SIGTERM/SIGINT: readiness goes false, the roles close (commit, checkpoint), then HTTP; exit 0.',
+      'SIGTERM, SIGINT (Ctrl-C) or SIGHUP: readiness goes false, the roles close (commit, checkpoint),',
+      'then HTTP; exit 0. A second signal during that exits 1 at once.',
       TRACING_HELP,
       '',
       'Examples:',
@@ -40,24 +43,33 @@ export function startCommand (ctx: CliContext): Command {
     ].join('\n'))
   withConfigOptions(command)
   command.action(action(ctx, 'start', async () => {
-    const signals = new SignalTrap()
+    // Before anything loads: a signal from now on gets the graceful path.
+    let logger: Logger | undefined
+    const signals = gracefulStop({
+      timeoutMs: SHUTDOWN_TIMEOUT_MS,
+      say: message => { if (logger !== undefined) logger.warn(message); else ctx.err.write(`rewards start: ${message}\n`) }
+    })
     try {
-      return await startPlatform(ctx, command, signals)
+      const status = startPlatform(ctx, command, signals, created => { logger = created })
+      signals.outcome(status)
+      return await status
     } finally {
-      signals.release()
+      signals.uninstall()
     }
   }))
   return command
 }
 
-async function startPlatform (ctx: CliContext, command: Command, signals: SignalTrap): Promise<number> {
+async function startPlatform (ctx: CliContext, command: Command, signals: GracefulStop, onLogger: (logger: Logger) => void): Promise<number> {
   const config = configFrom(ctx, command)
   const opts = command.opts<{ role: string, createTopics?: boolean }>()
   const requested = parseRoles(opts.role)
   const tracing = tracingSettings(ctx.env)
-  const logger = createLogger({ level: config.logLevel, base: { app: 'rewards' } })
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { app: 'rewards' } })
+  onLogger(logger)
   // The engine, Fastify and the log clients load only now (keeps --help and other commands fast);
   // the OpenTelemetry SDK only when tracing is configured, and before anything it traces.
+  logger.debug('loading the engine')
   const sdk = tracing.enabled ? await (await import('../../lib/tracing/tracing-sdk.ts')).startTracing(tracing) : null
   if (sdk !== null) logger.info({ exporters: tracing.exporters, sampler: tracing.sampler, serviceName: tracing.serviceName }, `tracing on (${tracing.exporters.join(', ')}; sampler ${tracing.sampler})`)
   try {

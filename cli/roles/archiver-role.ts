@@ -5,10 +5,13 @@
 // unreachable at start, the role waits for it (migrations, then archiving, start when it can be
 // reached; meanwhile the instance is ready, degraded); down later, the archiver buffers, backs off
 // and catches up. Both show in the readiness detail and in rewards_archive_circuit_state /
-// rewards_archive_lag_records (docs/runbooks/dependency-outage.md).
+// rewards_archive_lag_records (docs/runbooks/dependency-outage.md); stuck or behind, it is
+// degraded with the reason (processors/archive/archiver-health.ts).
 import { shareArchiveDatabase } from '../../api/archive-access.ts'
+import { DEFAULTS } from '../../lib/config.ts'
 import type { Database } from '../../lib/db/database.ts'
 import type { Archiver } from '../../processors/archive/archiver.ts'
+import { archiverHealth } from '../../processors/archive/archiver-health.ts'
 import type { Role, RoleContext } from './role.ts'
 
 export function archiverRole (ctx: RoleContext): Role {
@@ -32,9 +35,7 @@ export function archiverRole (ctx: RoleContext): Role {
         : { ready: false, detail: 'starting (migrations, group join)' }
     }
     if (archiver === undefined) return { ready: false, detail: 'starting (migrations, group join)' }
-    if (!archiver.joined()) return { ready: false, detail: 'joining the archiver consumer group' }
-    const breaker = archiver.breakerState()
-    return { ready: true, ...(breaker !== 'CLOSED' ? { degraded: true } : {}), detail: `archiving; PostgreSQL circuit ${breaker}, lag ${archiver.lagRecords()} record(s)` }
+    return archiverHealth(archiver)
   })
 
   return {
@@ -62,6 +63,8 @@ export function archiverRole (ctx: RoleContext): Role {
           applicationId: config.applicationId,
           registry: ctx.registry,
           logger,
+          stallSeconds: config.archiveStallSeconds ?? DEFAULTS.archiveStallSeconds,
+          maxLagRecords: config.archiveMaxLagRecords ?? DEFAULTS.archiveMaxLagRecords,
           onFatal: error => ctx.fatal(error)
         })
         logger.info({ group: `${config.applicationId}-archiver`, database: opened.kind }, `archiver started (group ${config.applicationId}-archiver, ${opened.kind === 'pglite' ? `embedded PostgreSQL in ${config.pgDir}` : 'PostgreSQL'})`)

@@ -35,7 +35,8 @@ export function authRole (ctx: RoleContext): Role {
       clients: tokenServer.clients,
       keys: tokenServer.keys,
       cache,
-      rateLimit: settings.tokenRateLimit
+      rateLimit: settings.tokenRateLimit,
+      failureLimit: settings.tokenFailureLimit
     })
     if ((await services).db?.kind === 'pglite') await scope.register(clientAdminRoutes, { clients: tokenServer.clients, keys: tokenServer.keys, adminToken })
   })

@@ -7,7 +7,7 @@ import { StreamsApplication } from '../../topology/streams-application.ts'
 import type { Role, RoleContext } from './role.ts'
 import { restoreCompletedLog } from './restore-completed-log.ts'
 import { recoveryLog } from './recovery-log.ts'
-import { apiServicesFor } from '../../api/api-services.ts'
+import { apiServicesOnDemand } from '../../api/api-services.ts'
 import { registerStreamsQueries } from '../../api/streams-queries.ts'
 
 /** Live unless the stream application has no stream thread running: it died and is not replaced
@@ -24,9 +24,14 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
   let closing = false
   let starting: Promise<void> | undefined
   const logger = ctx.logger.child({ role: 'processor' })
-  // Interactive queries: internal routes for queries forwarded by other instances (api/).
-  const api = apiServicesFor(ctx.server, { config: ctx.config, registry: ctx.registry, logger, advertisedAddress: ctx.advertisedAddress, dependencies: ctx.dependencies })
-  registerStreamsQueries(ctx.server, () => app, () => api)
+  // Interactive queries: internal routes for queries forwarded by other instances (api/). Their
+  // token checks need the token store, which this role does not open to start: on the embedded
+  // PostgreSQL (seconds of CPU, migrations) only if a query is ever forwarded here; with
+  // REWARDS_DATABASE_URL or an external IdP, in the background once the stream application has
+  // started, so that keys and revocations are loaded before an outage (docs/api.md "Roles").
+  const api = apiServicesOnDemand(ctx.server, { config: ctx.config, registry: ctx.registry, logger, advertisedAddress: ctx.advertisedAddress, dependencies: ctx.dependencies })
+  registerStreamsQueries(ctx.server, () => app, api)
+  const preloadTokenChecks = ctx.config.databaseUrl !== null || ctx.config.authJwksUrl !== null
 
   ctx.readiness.add('processor', () => {
     if (app === undefined) return { ready: false, detail: 'starting' }
@@ -74,6 +79,13 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
         const { fields, message } = restoreCompletedLog(restored)
         logger.info(fields, message)
       })
+      // While tasks restore (every 5 s, and once when done): how far, how fast, how long still.
+      app.onRestoreProgress(p => {
+        const eta = p.etaMs === null ? 'unknown' : `${Math.ceil(p.etaMs / 1000)} s`
+        logger.info({ event: 'restore.progress', ...p }, p.done
+          ? `restore done: ${p.restored} changelog records in ${(p.elapsedMs / 1000).toFixed(1)} s`
+          : `restoring ${p.tasks} task(s): ${p.restored} changelog records done, ${p.remaining} remaining, ${Math.round(p.recordsPerSecond)} records/s, ETA ${eta}`)
+      })
       // Each recovered commit failure: operators see why rewards_commits_total{result!="committed"} moves.
       app.onCommitFailed(({ result, error, consecutive }) => {
         const action = result === 'aborted' ? 'reading again from the committed offsets' : 'producer replaced, tasks restored from their changelogs'
@@ -94,6 +106,9 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
       logger.info({ applicationId: config.applicationId, log: describeLogLocation(config), stateDir: config.stateDir, guarantee: config.processingGuarantee }, 'starting the stream application')
       starting = app.start()
       await starting
+      if (preloadTokenChecks && !closing) {
+        api().catch(error => { if (!closing) logger.warn({ err: error }, `the token checks of forwarded queries could not be loaded yet: ${(error as Error).message}`) })
+      }
     },
     async close (): Promise<void> {
       closing = true

@@ -36,11 +36,17 @@ function endSpan (request: FastifyRequest, status: number | undefined, aborted: 
 }
 
 export function installHttpTracing (app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks (no promise per request), and nothing at all to do for a request without a
+  // `traceparent` while no SDK is registered: its context is the root context (requestContext's
+  // default) and its handler runs as is (docs/benchmarks.md "API balance query").
+  app.addHook('onRequest', (request, reply, done) => {
+    const active = tracingActive()
+    if (!active && request.headers.traceparent === undefined) { done(); return }
     const parent = extractContext(request.headers)
     const route = request.routeOptions.url
-    if (!tracingActive() || (route !== undefined && UNTRACED_ROUTES.has(route))) {
+    if (!active || (route !== undefined && UNTRACED_ROUTES.has(route))) {
       contexts.set(request, parent)
+      done()
       return
     }
     const span = tracer().startSpan(route === undefined ? request.method : `${request.method} ${route}`, { kind: SpanKind.SERVER }, parent)
@@ -54,13 +60,15 @@ export function installHttpTracing (app: FastifyInstance): void {
       // The reply holds its own reference to the logger (Fastify's error handler logs through it).
       request.log = reply.log = bindTrace(request.log, spanContext)
     }
+    done()
   })
-  app.addHook('onResponse', async (request, reply) => { endSpan(request, reply.statusCode, false) })
-  app.addHook('onRequestAbort', async (request) => { endSpan(request, undefined, true) })
+  app.addHook('onResponse', (request, reply, done) => { endSpan(request, reply.statusCode, false); done() })
+  app.addHook('onRequestAbort', (request, done) => { endSpan(request, undefined, true); done() })
   app.addHook('onRoute', routeOptions => {
     const handler = routeOptions.handler
     const traced: RouteHandlerMethod = function (this: FastifyInstance, request, reply) {
-      return context.with(requestContext(request), handler, this, request, reply)
+      const ctx = contexts.get(request)
+      return ctx === undefined ? handler.call(this, request, reply) : context.with(ctx, handler, this, request, reply)
     }
     routeOptions.handler = traced as typeof routeOptions.handler
   })

@@ -39,6 +39,8 @@ export class EmbeddedProducer implements LogProducer {
   readonly #epoch: number
   #fenced: RewardsError | undefined
   #closed = false
+  /** Records sent into the open transaction (transactional producers). */
+  #open: ProducerRecord[] = []
 
   constructor (context: ProducerContext, options: ProducerOptions) {
     this.#context = context
@@ -50,7 +52,14 @@ export class EmbeddedProducer implements LogProducer {
   async send (records: ProducerRecord[]): Promise<PartitionOffset[]> {
     this.#assertOpen()
     this.#assertNotFenced()
-    return this.#context.storage.append(records)
+    if (this.#transactionalId === undefined) return this.#context.storage.append(records)
+    // The open transaction is written at its commit, in the same atomic write: offsets unknown yet.
+    for (const r of records) this.#open.push(r)
+    return records.map(r => ({ topic: r.topic, partition: r.partition ?? -1, offset: -1n }))
+  }
+
+  async abortTransaction (): Promise<void> {
+    this.#open = []
   }
 
   async commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] } }): Promise<PartitionOffset[]> {
@@ -58,6 +67,9 @@ export class EmbeddedProducer implements LogProducer {
     if (this.#transactionalId === undefined) {
       throw new RewardsError('CONFIG_INVALID', `Producer ${this.#clientId} has no transactionalId: commitTransaction needs a transactional producer`)
     }
+    // The open transaction is this commit's, whatever its outcome.
+    const sent = this.#open
+    this.#open = []
     this.#assertNotFenced()
     const offsets = batch.offsets
     if (offsets !== undefined) {
@@ -67,7 +79,8 @@ export class EmbeddedProducer implements LogProducer {
       }
     }
     try {
-      return this.#context.storage.append(batch.records, offsets === undefined ? undefined : { groupId: offsets.group.groupId, offsets: offsets.offsets })
+      const records = sent.length === 0 ? batch.records : [...sent, ...batch.records]
+      return this.#context.storage.append(records, offsets === undefined ? undefined : { groupId: offsets.group.groupId, offsets: offsets.offsets }).slice(sent.length)
     } catch (error) {
       if (isRewardsError(error, 'LOG_PRODUCER_FENCED')) throw error
       throw new RewardsError('LOG_TRANSACTION_ABORTED', `Transaction of ${this.#transactionalId} aborted: ${(error as Error).message}`, { cause: error })

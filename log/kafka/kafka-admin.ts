@@ -6,7 +6,8 @@ import type { ConnectionPool } from '@platformatic/kafka'
 import { RewardsError } from '../../lib/errors.ts'
 import type { GroupDescription, LogAdmin, PartitionOffset, TopicDescription, TopicPartition, TopicSpec } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { hasProtocolError, isNetworkError, toRewardsError, withRetry } from './kafka-errors.ts'
+import { hasProtocolError, isNetworkError, toRewardsError } from './kafka-errors.ts'
+import { withKafkaRetry } from './kafka-retry.ts'
 
 const READ_COMMITTED = 1
 const EARLIEST = -2n
@@ -28,7 +29,7 @@ export class KafkaAdmin implements LogAdmin {
       if (existing.has(spec.name)) continue
       const configs = Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value }))
       try {
-        await withRetry(() => this.#client.admin.createTopics({ topics: [spec.name], partitions: spec.partitions, replicas: -1, configs }))
+        await withKafkaRetry(() => this.#client.admin.createTopics({ topics: [spec.name], partitions: spec.partitions, replicas: -1, configs }))
       } catch (error) {
         if (hasProtocolError(error, 'TOPIC_ALREADY_EXISTS')) continue
         throw toRewardsError(error, 'LOG_CONNECTION', `createTopics ${spec.name}`)
@@ -36,13 +37,13 @@ export class KafkaAdmin implements LogAdmin {
     }
     // The controller has the topics; wait until the broker's metadata serves them too.
     const names = topics.map(t => t.name)
-    await withRetry(async () => {
+    await withKafkaRetry(async () => {
       const metadata = await this.#client.admin.metadata({ topics: [...names], forceUpdate: true })
       for (const name of names) {
         const topic = metadata.topics.get(name)
         if (topic === undefined || topic.partitions.some(p => p === undefined || p.leader < 0)) throw new RewardsError('LOG_CONNECTION', `Topic ${name} has no leader yet`)
       }
-    }, { attempts: 20, baseDelayMs: 20, maxDelayMs: 500 }).catch(() => undefined)
+    }, { attempts: 20, initialDelayMs: 20, maxDelayMs: 500 }).catch(() => undefined)
   }
 
   async deleteTopics (names: string[]): Promise<void> {
@@ -51,7 +52,7 @@ export class KafkaAdmin implements LogAdmin {
     const present = names.filter(name => existing.has(name))
     if (present.length === 0) return
     try {
-      await withRetry(() => this.#client.admin.deleteTopics({ topics: present }))
+      await withKafkaRetry(() => this.#client.admin.deleteTopics({ topics: present }))
     } catch (error) {
       if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || hasProtocolError(error, 'UNKNOWN_TOPIC_ID')) return
       throw toRewardsError(error, 'LOG_CONNECTION', 'deleteTopics')
@@ -75,7 +76,7 @@ export class KafkaAdmin implements LogAdmin {
   async listTopics (): Promise<string[]> {
     this.#client.assertOpen()
     try {
-      return await withRetry(() => this.#client.admin.listTopics({ includeInternals: false }))
+      return await withKafkaRetry(() => this.#client.admin.listTopics({ includeInternals: false }))
     } catch (error) {
       throw toRewardsError(error, 'LOG_CONNECTION', 'listTopics')
     }
@@ -85,7 +86,7 @@ export class KafkaAdmin implements LogAdmin {
     this.#client.assertOpen()
     if (partitions.length === 0) return []
     try {
-      return await withRetry(async () => {
+      return await withKafkaRetry(async () => {
         const metadata = await this.#client.metadata([...new Set(partitions.map(p => p.topic))])
         const byLeader = new Map<number, Map<string, listOffsetsV9.ListOffsetsRequestTopic>>()
         for (const tp of partitions) {
@@ -135,7 +136,7 @@ export class KafkaAdmin implements LogAdmin {
     const described = await this.describeGroup(groupId)
     if (described.members.length > 0) throw new RewardsError('LOG_GROUP_NOT_EMPTY', `Group ${groupId} has ${described.members.length} member(s)`)
     try {
-      await withRetry(() => this.#client.admin.alterConsumerGroupOffsets({ groupId, topics: [...topics].map(([name, partitionOffsets]) => ({ name, partitionOffsets: partitionOffsets.map(p => ({ partition: p.partitionIndex, offset: p.committedOffset })) })) }))
+      await withKafkaRetry(() => this.#client.admin.alterConsumerGroupOffsets({ groupId, topics: [...topics].map(([name, partitionOffsets]) => ({ name, partitionOffsets: partitionOffsets.map(p => ({ partition: p.partitionIndex, offset: p.committedOffset })) })) }))
     } catch (error) {
       if (hasProtocolError(error, 'UNKNOWN_MEMBER_ID') || hasProtocolError(error, 'ILLEGAL_GENERATION') || hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) {
         throw new RewardsError('LOG_GROUP_NOT_EMPTY', `Group ${groupId} is not empty`, { cause: error })
@@ -148,7 +149,7 @@ export class KafkaAdmin implements LogAdmin {
     this.#client.assertOpen()
     let groups
     try {
-      groups = await withRetry(() => this.#client.admin.describeGroups({ groups: [groupId] }))
+      groups = await withKafkaRetry(() => this.#client.admin.describeGroups({ groups: [groupId] }))
     } catch (error) {
       if (hasProtocolError(error, 'GROUP_ID_NOT_FOUND')) return { groupId, state: 'Dead', members: [] }
       throw toRewardsError(error, 'LOG_CONNECTION', 'describeGroup')
@@ -175,7 +176,7 @@ export class KafkaAdmin implements LogAdmin {
   async deleteGroup (groupId: string): Promise<void> {
     this.#client.assertOpen()
     try {
-      await withRetry(() => this.#client.admin.deleteGroups({ groups: [groupId] }))
+      await withKafkaRetry(() => this.#client.admin.deleteGroups({ groups: [groupId] }))
     } catch (error) {
       if (hasProtocolError(error, 'GROUP_ID_NOT_FOUND')) return
       throw toRewardsError(error, 'LOG_CONNECTION', 'deleteGroup')

@@ -7,7 +7,8 @@
 import { Admin, ConnectionPool, findCoordinatorV6 } from '@platformatic/kafka'
 import type { Broker, ClusterMetadata, Connection, ConnectionOptions } from '@platformatic/kafka'
 import { RewardsError } from '../../lib/errors.ts'
-import { isCoordinatorError, isNetworkError, toRewardsError, withRetry } from './kafka-errors.ts'
+import { isCoordinatorError, isNetworkError, toRewardsError } from './kafka-errors.ts'
+import { withKafkaRetry } from './kafka-retry.ts'
 
 /** How connections authenticate and encrypt (MSK: SCRAM-SHA-512 over TLS). Absent: plaintext. */
 export interface KafkaSecurity {
@@ -100,7 +101,7 @@ export class KafkaClient {
     this.assertOpen()
     try {
       // A copy: platformatic sorts the topics array it is given in place.
-      return await withRetry(() => this.admin.metadata({ topics: [...topics], forceUpdate }), { isClosed: () => this.#closed })
+      return await withKafkaRetry(() => this.admin.metadata({ topics: [...topics], forceUpdate }), { isClosed: () => this.#closed })
     } catch (error) {
       if (error instanceof Error && /Unknown topic/.test(error.message)) throw new RewardsError('LOG_TOPIC_NOT_FOUND', error.message, { cause: error })
       throw toRewardsError(error, 'LOG_CONNECTION', 'metadata')
@@ -131,7 +132,7 @@ export class KafkaClient {
     const cacheKey = `${type}:${key}`
     const cached = this.#coordinators.get(cacheKey)
     if (cached !== undefined) return cached
-    const nodeId = await withRetry(async () => {
+    const nodeId = await withKafkaRetry(async () => {
       const connection = await this.bootstrapConnection(pool)
       const response = await findCoordinatorV6.api.async(connection, COORDINATOR_KEY_TYPE[type], [key])
       const coordinator = response.coordinators.find(c => c.key === key) ?? response.coordinators[0]
@@ -154,7 +155,7 @@ export class KafkaClient {
   /** Runs a request against a coordinator, retrying (and finding the coordinator again) when it
    *  moved, is loading, or the connection failed. */
   async withCoordinator<T> (type: CoordinatorType, key: string, pool: ConnectionPool, request: (connection: Connection) => Promise<T>, attempts = 8): Promise<T> {
-    return await withRetry(async () => {
+    return await withKafkaRetry(async () => {
       const connection = await this.coordinatorConnection(type, key, pool)
       return await request(connection)
     }, {

@@ -1,5 +1,6 @@
 // Maps @platformatic/kafka errors (GenericError / MultipleErrors with `apiId` protocol codes and
-// `canRetry`) onto the platform's error catalogue, and retries what is safe to retry.
+// `canRetry`) onto the platform's error catalogue, and says what is safe to retry (the retries
+// themselves: lib/resilience/kafka-policy.ts).
 import { findErrorBy } from '@platformatic/kafka'
 import { RewardsError, isRewardsError } from '../../lib/errors.ts'
 import type { ErrorCode } from '../../lib/errors.ts'
@@ -131,30 +132,4 @@ export function describeError (error: unknown): string {
   visit(error, 0)
   const base = error instanceof Error ? error.message : String(error)
   return ids.size > 0 ? `${base} [${[...ids].join(', ')}]` : base
-}
-
-export interface RetryOptions {
-  readonly attempts?: number
-  readonly baseDelayMs?: number
-  readonly maxDelayMs?: number
-  /** Called before each retry (e.g. to forget a cached coordinator). */
-  readonly onRetry?: (error: unknown, attempt: number) => void
-  readonly isClosed?: () => boolean
-}
-
-/** Runs `operation`, retrying retriable failures with exponential backoff (and jitter). */
-export async function withRetry<T> (operation: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const attempts = options.attempts ?? 8
-  const baseDelayMs = options.baseDelayMs ?? 50
-  const maxDelayMs = options.maxDelayMs ?? 2000
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation()
-    } catch (error) {
-      if (attempt >= attempts || !isRetriable(error) || options.isClosed?.() === true) throw error
-      options.onRetry?.(error, attempt)
-      const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1))
-      await new Promise(resolve => setTimeout(resolve, delay / 2 + Math.random() * delay / 2))
-    }
-  }
 }

@@ -23,6 +23,8 @@ import type { KafkaAdmin } from './kafka-admin.ts'
 import { fetchCommittedOffsets } from './kafka-admin.ts'
 import type { KafkaClient } from './kafka-client.ts'
 import { describeError, hasProtocolError, isCoordinatorError, isNetworkError, isRetriable, protocolErrorOf, toRewardsError } from './kafka-errors.ts'
+import type { IBackoff } from 'cockatiel'
+import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
 import { fetchCommitted, partitionKey } from './kafka-fetcher.ts'
 import { rangeAssignor } from '../range-assignor.ts'
 
@@ -30,6 +32,13 @@ const PROTOCOL_TYPE = 'consumer'
 /** The assignment strategy name every member of our groups advertises. */
 const PROTOCOL_NAME = 'rewards-assignor'
 const GENERATION_FENCING = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'] as const
+/** A background fetch's wait on the broker for records (it answers as soon as there are some). */
+const PREFETCH_WAIT_MS = 500
+/** Per fetch response: a few MiB, decoded in one go on the event loop, so that the first records
+ *  arrive soon and decoding interleaves with processing (the next fetch is in flight meanwhile);
+ *  a 16 MiB response held the engine's loop for a second on a loaded machine (issue 16). */
+const FETCH_MAX_BYTES = 2 * 1024 * 1024
+const FETCH_PARTITION_MAX_BYTES = 256 * 1024
 
 interface Buffered {
   records: LogRecord[]
@@ -68,6 +77,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
   #polling = false
   #closed = false
   #roundRobinStart = 0
+  /** The background fetch (#startPrefetch), and its failure, thrown by the next poll. */
+  #prefetch: Promise<void> | undefined
+  #prefetchError: unknown
 
   constructor (client: KafkaClient, admin: KafkaAdmin, options: GroupConsumerOptions) {
     this.#client = client
@@ -94,11 +106,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   pause (partitions: TopicPartition[]): void {
-    for (const tp of partitions) {
-      const key = partitionKey(tp)
-      this.#paused.add(key)
-      this.#buffers.delete(key)
-    }
+    // Records fetched for a paused partition stay buffered (as the Java consumer keeps them): the
+    // engine pauses a partition whose task buffer is full and resumes it soon after, and dropping
+    // them made it fetch and decode the same records again (issue 16). A seek still drops them.
+    for (const tp of partitions) this.#paused.add(partitionKey(tp))
   }
 
   resume (partitions: TopicPartition[]): void {
@@ -130,19 +141,61 @@ export class KafkaGroupConsumer implements GroupConsumer {
     try {
       const deadline = Date.now() + maxWaitMs
       if (this.#needsRejoin) await this.#rejoin()
-      const buffered = this.#drain()
-      if (buffered.length > 0) return buffered
-      const active = this.#assignment.filter(tp => !this.#paused.has(partitionKey(tp)))
-      const remaining = Math.max(0, deadline - Date.now())
-      if (active.length === 0) {
-        await this.#idle(remaining)
-        return []
+      this.#throwPrefetchError()
+      let records = this.#drain()
+      if (records.length === 0) {
+        const remaining = Math.max(0, deadline - Date.now())
+        if (this.#prefetch !== undefined) {
+          await this.#awaitPrefetch(remaining)
+          this.#throwPrefetchError()
+        } else {
+          const active = this.#assignment.filter(tp => !this.#paused.has(partitionKey(tp)))
+          if (active.length === 0) {
+            await this.#idle(remaining)
+            return []
+          }
+          await this.#fetch(active, remaining)
+        }
+        records = this.#drain()
       }
-      await this.#fetch(active, remaining)
-      return this.#drain()
+      this.#startPrefetch()
+      return records
     } finally {
       this.#polling = false
     }
+  }
+
+  /** Fetches, in the background, the unpaused partitions that have nothing buffered, while the
+   *  caller processes what poll() returned (the Java consumer's pipelining): the next poll finds
+   *  their records buffered instead of waiting a round trip (issue 16: the loop sat idle for the
+   *  fetch after every batch). One fetch at a time; its results are dropped for partitions
+   *  paused, sought or reassigned meanwhile (#fetch checks the positions). */
+  #startPrefetch (): void {
+    if (this.#prefetch !== undefined || this.#closed || this.#needsRejoin) return
+    const wanted = this.#assignment.filter(tp => { const key = partitionKey(tp); return !this.#paused.has(key) && !this.#buffers.has(key) })
+    if (wanted.length === 0) return
+    const run = this.#fetch(wanted, PREFETCH_WAIT_MS).catch((error: unknown) => {
+      if (!this.#closed) this.#prefetchError ??= error
+    }).finally(() => {
+      if (this.#prefetch === run) this.#prefetch = undefined
+    })
+    this.#prefetch = run
+  }
+
+  /** Waits for the background fetch, at most `ms`. */
+  async #awaitPrefetch (ms: number): Promise<void> {
+    const prefetch = this.#prefetch
+    if (prefetch === undefined || ms <= 0) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([prefetch, new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })])
+    clearTimeout(timer)
+  }
+
+  #throwPrefetchError (): void {
+    const error = this.#prefetchError
+    if (error === undefined) return
+    this.#prefetchError = undefined
+    throw error
   }
 
   async commitOffsets (offsets: PartitionOffset[]): Promise<void> {
@@ -219,7 +272,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     const { groupId } = this.#options
     const subscription = encodeConsumerProtocolSubscription({ version: 0, topics: [...this.#options.topics], userData: this.#options.userData ?? null } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
     const deadline = Date.now() + this.#rebalanceTimeoutMs * 2
-    let backoffMs = 50
+    let backoff: IBackoff<unknown> | undefined
     let unreachable = 0
     for (;;) {
       if (this.#closed) throw new RewardsError('LOG_CLOSED')
@@ -261,8 +314,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
         // after a few rounds is reported (LOG_CONNECTION, retriable) instead of hanging in poll().
         if (isNetworkError(error) && ++unreachable >= 3) throw toRewardsError(error, 'LOG_CONNECTION', `join group ${groupId}`)
         if (!isRetriable(error)) throw toRewardsError(error, 'LOG_CONNECTION', `join group ${groupId}`)
-        await new Promise(resolve => setTimeout(resolve, backoffMs))
-        backoffMs = Math.min(2000, backoffMs * 2)
+        backoff = (backoff ?? kafkaPolicy.joinBackoff).next(undefined)
+        await new Promise(resolve => setTimeout(resolve, backoff!.duration))
       }
     }
   }
@@ -390,7 +443,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     const positions = active.map(tp => ({ topic: tp.topic, partition: tp.partition, offset: this.#positions.get(partitionKey(tp)) ?? 0n }))
     let fetched
     try {
-      fetched = await fetchCommitted(this.#client, this.#fetchPool, positions, { maxWaitMs: Math.min(maxWaitMs, this.#sessionTimeoutMs) })
+      fetched = await fetchCommitted(this.#client, this.#fetchPool, positions, { maxWaitMs: Math.min(maxWaitMs, this.#sessionTimeoutMs), maxBytes: FETCH_MAX_BYTES, partitionMaxBytes: FETCH_PARTITION_MAX_BYTES })
     } catch (error) {
       if (isRetriable(error)) {
         this.#client.admin.clearMetadata()

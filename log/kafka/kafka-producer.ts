@@ -22,6 +22,21 @@ import { describeError, hasProtocolError, isFencingError, protocolErrorOf, toRew
 import { refusedRecords, type Refusal } from './refused-records.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
+type Transaction = Awaited<ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>['beginTransaction']>>
+
+/** A transaction records are sent into before its commit (send() on a transactional producer). */
+interface OpenTransaction {
+  /** Resolves once the transaction is begun (after the previous one ended). */
+  readonly begun: Promise<Transaction>
+  /** The sends into it, one after the other (sequence numbers stay in order per partition). */
+  chain: Promise<unknown>
+  /** Records sent into it so far: the index of the next one. */
+  count: number
+  /** The first failed send: the transaction is aborted at its commit. */
+  error: unknown
+  refusal: Refusal | null
+  refusedTopic: string
+}
 
 /** Produce and transaction requests are retried up to this many times (platformatic counts
  *  attempts, not time; the delays below make it ~4 s for CONCURRENT_TRANSACTIONS, ~18 s else). */
@@ -40,7 +55,9 @@ export class KafkaProducer implements LogProducer {
   readonly #transactionalId: string | undefined
   readonly #pool: ConnectionPool
   /** A transaction begun (InitProducerId done) but not yet used. */
-  #pending: Awaited<ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>['beginTransaction']>> | undefined
+  #pending: Transaction | undefined
+  /** The transaction send() has records in, not yet committed or aborted. */
+  #open: OpenTransaction | undefined
   #fenced: RewardsError | undefined
   #closed = false
   /** Serialises transactions: one at a time per producer. */
@@ -86,38 +103,109 @@ export class KafkaProducer implements LogProducer {
 
   async send (records: ProducerRecord[], options: SendOptions = {}): Promise<PartitionOffset[]> {
     this.#assertUsable()
-    if (this.#transactionalId !== undefined) throw new RewardsError('CONFIG_INVALID', 'send() is for non-transactional producers; use commitTransaction()')
+    if (this.#transactionalId !== undefined) return await this.#sendInTransaction(records, options)
     if (records.length === 0) return []
     const messages = await this.#toMessages(records)
     const refusal: { found: Refusal | null } = { found: null }
     try {
       return await sendAll(messages, options.isolate ?? [], refusal, async chunk => await this.#producer.send({ messages: chunk }))
     } catch (error) {
-      if (refusal.found !== null) throw this.#refused(refusal.found, records, error)
+      if (refusal.found !== null) throw this.#refused(refusal.found, records[refusal.found.refused[0]!.index]?.topic ?? '?', error)
       throw toRewardsError(error, 'LOG_CONNECTION', 'send')
     }
   }
 
+  /** Appends to the open transaction, begun here when none is (after the previous one ended). */
+  async #sendInTransaction (records: ProducerRecord[], options: SendOptions): Promise<PartitionOffset[]> {
+    if (records.length === 0) return []
+    const open = this.#open ??= this.#begin()
+    const base = open.count
+    open.count += records.length
+    const run = open.chain.then(async () => {
+      if (open.error !== undefined) throw open.error // the transaction failed: it is aborted at commit
+      const refusal: { found: Refusal | null } = { found: null }
+      try {
+        const messages = await this.#toMessages(records)
+        const transaction = await open.begun
+        return await sendAll(messages, options.isolate ?? [], refusal, async chunk => await transaction.send({ messages: chunk }))
+      } catch (error) {
+        open.error ??= error
+        if (refusal.found !== null && open.refusal === null) {
+          open.refusal = { exact: refusal.found.exact, refused: refusal.found.refused.map(r => ({ ...r, index: r.index + base })) }
+          open.refusedTopic = records[refusal.found.refused[0]!.index]?.topic ?? '?'
+        }
+        throw toRewardsError(error, 'LOG_TRANSACTION_ABORTED', 'send')
+      }
+    })
+    open.chain = run.catch(() => undefined)
+    return await run
+  }
+
+  /** A transaction that begins once the previous one has ended (the InitProducerId's first). */
+  #begin (): OpenTransaction {
+    const begun = this.#queue.then(async () => {
+      this.#assertUsable() // a fenced producer must not begin (platformatic would re-run InitProducerId)
+      const pending = this.#pending
+      this.#pending = undefined
+      return pending ?? await this.#producer.beginTransaction()
+    })
+    begun.catch(() => undefined) // observed by the sends and the commit
+    this.#queue = begun.catch(() => undefined)
+    return { begun, chain: begun, count: 0, error: undefined, refusal: null, refusedTopic: '' }
+  }
+
+  async abortTransaction (): Promise<void> {
+    const open = this.#open
+    this.#open = undefined
+    if (open === undefined) return
+    const run = this.#queue.then(async () => {
+      await open.chain
+      let transaction: Transaction
+      try { transaction = await open.begun } catch { return } // never begun: nothing to abort
+      try {
+        await transaction.abort()
+      } catch (error) {
+        if (isFencingError(error)) throw this.#failure(error, 'abort')
+        this.#fenced = new RewardsError('LOG_TRANSACTION_UNKNOWN', `abort failed (${describeError(error)})`, { cause: error })
+        throw this.#fenced
+      }
+    })
+    this.#queue = run.catch(() => undefined)
+    await run
+  }
+
   async commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] }, isolate?: readonly TopicPartition[] }): Promise<PartitionOffset[]> {
     if (this.#transactionalId === undefined) throw new RewardsError('CONFIG_INVALID', 'commitTransaction() needs a transactionalId')
-    const run = this.#queue.then(() => this.#runTransaction(batch), () => this.#runTransaction(batch))
+    // The open transaction is this commit's: a send from now on begins the next one.
+    const open = this.#open
+    this.#open = undefined
+    const run = this.#queue.then(() => this.#runTransaction(batch, open), () => this.#runTransaction(batch, open))
     this.#queue = run.catch(() => undefined)
     return await run
   }
 
-  async #runTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] }, isolate?: readonly TopicPartition[] }): Promise<PartitionOffset[]> {
+  async #runTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] }, isolate?: readonly TopicPartition[] }, open: OpenTransaction | undefined): Promise<PartitionOffset[]> {
+    if (open !== undefined) await open.chain
     this.#assertUsable()
     const messages = await this.#toMessages(batch.records)
-    let transaction = this.#pending
-    this.#pending = undefined
+    let transaction: Transaction
     try {
-      transaction ??= await this.#producer.beginTransaction()
+      if (open !== undefined) {
+        transaction = await open.begun
+      } else {
+        const pending = this.#pending
+        this.#pending = undefined
+        transaction = pending ?? await this.#producer.beginTransaction()
+      }
     } catch (error) {
       throw this.#failure(error, 'beginTransaction')
     }
-    const refusal: { found: Refusal | null } = { found: null }
+    const base = open?.count ?? 0
+    const refusal: { found: Refusal | null } = { found: open?.refusal ?? null }
+    const refusedTopic = (): string => open?.refusal != null ? open.refusedTopic : (batch.records[(refusal.found?.refused[0]?.index ?? 0) - base]?.topic ?? '?')
     try {
-      const offsets = await sendAll(messages, batch.isolate ?? [], refusal, async chunk => await transaction.send({ messages: chunk }))
+      if (open?.error !== undefined) throw open.error
+      const offsets = await sendAll(messages, batch.isolate ?? [], refusal, async chunk => await transaction.send({ messages: chunk }), base)
       if (batch.offsets !== undefined && batch.offsets.offsets.length > 0) {
         await transaction.addConsumer({ groupId: batch.offsets.group.groupId } as unknown as Consumer)
         await this.#txnOffsetCommit(batch.offsets.group, batch.offsets.offsets)
@@ -128,7 +216,7 @@ export class KafkaProducer implements LogProducer {
       if (refusal.found !== null) {
         // Never asked to commit: if this abort fails, the next producer's InitProducerId aborts it.
         await transaction.abort().catch(() => undefined)
-        throw this.#refused(refusal.found, batch.records, error)
+        throw this.#refused(refusal.found, refusedTopic(), error)
       }
       if (!isProducerFencing(error)) {
         // Abortable: end the transaction so the partitions' LSO moves on.
@@ -163,9 +251,8 @@ export class KafkaProducer implements LogProducer {
   }
 
   /** LOG_RECORD_REFUSED naming the refused records; this producer is no longer usable. */
-  #refused (refusal: Refusal, records: ProducerRecord[], cause: unknown): RewardsError {
+  #refused (refusal: Refusal, where: string, cause: unknown): RewardsError {
     const first = refusal.refused[0]!
-    const where = `${records[first.index]?.topic ?? '?'}`
     this.#fenced = new RewardsError('LOG_RECORD_REFUSED', `the broker refused ${refusal.exact ? `${refusal.refused.length} record(s)` : `a batch of ${refusal.refused.length} record(s)`} of ${where}: ${first.code} (${first.message})`, { cause, details: { refused: refusal.refused, exact: refusal.exact } })
     return this.#fenced
   }
@@ -219,10 +306,11 @@ export class KafkaProducer implements LogProducer {
           partition = next % partitions
         }
       }
-      const headers = new Map<Buffer, Buffer>()
-      for (const [name, value] of Object.entries(r.headers ?? {})) headers.set(Buffer.from(name, 'utf8'), value)
+      let headers: Map<Buffer, Buffer> | undefined
+      for (const name in r.headers) (headers ??= new Map()).set(Buffer.from(name, 'utf8'), r.headers[name]!)
       // platformatic writes a null value as a tombstone (length -1); its type says Buffer.
-      const message: Message = { topic: r.topic, partition, value: r.value as Buffer, headers, timestamp: BigInt(r.timestamp ?? Date.now()) }
+      const message: Message = { topic: r.topic, partition, value: r.value as Buffer, timestamp: BigInt(r.timestamp ?? Date.now()) }
+      if (headers !== undefined) message.headers = headers
       if (r.key !== null) message.key = r.key
       return message
     })
@@ -231,6 +319,7 @@ export class KafkaProducer implements LogProducer {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.#open?.chain
     await this.#queue.catch(() => undefined)
     await this.#producer.close().catch(() => undefined)
     await this.#client.closePool(this.#pool).catch(() => undefined)
@@ -241,7 +330,8 @@ export class KafkaProducer implements LogProducer {
  *  exceed the broker's request and batch limits, message.max.bytes, 1 MiB by default, by far);
  *  the records of `isolate`d partitions go one per request, so that a refusal names exactly one.
  *  On a refusal, `refusal.found` says which records (indexes into `messages`). */
-async function sendAll (messages: Message[], isolate: readonly TopicPartition[], refusal: { found: Refusal | null }, send: (chunk: Message[]) => Promise<ProduceResult>): Promise<PartitionOffset[]> {
+async function sendAll (messages: Message[], isolate: readonly TopicPartition[], refusal: { found: Refusal | null }, send: (chunk: Message[]) => Promise<ProduceResult>, base = 0): Promise<PartitionOffset[]> {
+  if (isolate.length === 0) return await sendChunks(messages, refusal, send, base)
   const isolated = new Set(isolate.map(tp => `${tp.topic}:${tp.partition}`))
   const indexed = messages.map((message, index) => ({ message, index }))
   const calls: Array<Array<{ message: Message, index: number }>> = []
@@ -257,10 +347,28 @@ async function sendAll (messages: Message[], isolate: readonly TopicPartition[],
       result = await send(chunk)
     } catch (error) {
       const found = refusedRecords(error, chunk)
-      if (found !== null) refusal.found = { exact: found.exact, refused: found.refused.map(r => ({ ...r, index: call[r.index]!.index })) }
+      if (found !== null) refusal.found = { exact: found.exact, refused: found.refused.map(r => ({ ...r, index: call[r.index]!.index + base })) }
       throw error
     }
     offsetsOf(chunk, result).forEach((offset, i) => { offsets[call[i]!.index] = offset })
+  }
+  return offsets
+}
+
+/** sendAll() without isolated partitions (the usual case): no per-record bookkeeping. */
+async function sendChunks (messages: Message[], refusal: { found: Refusal | null }, send: (chunk: Message[]) => Promise<ProduceResult>, base: number): Promise<PartitionOffset[]> {
+  const offsets: PartitionOffset[] = []
+  for (const chunk of chunkBySize(messages)) {
+    const from = offsets.length
+    let result: ProduceResult
+    try {
+      result = await send(chunk)
+    } catch (error) {
+      const found = refusedRecords(error, chunk)
+      if (found !== null) refusal.found = { exact: found.exact, refused: found.refused.map(r => ({ ...r, index: r.index + from + base })) }
+      throw error
+    }
+    for (const offset of offsetsOf(chunk, result)) offsets.push(offset)
   }
   return offsets
 }
@@ -304,14 +412,22 @@ export function chunkBySize (messages: Message[], maxBytes = MAX_CHUNK_BYTES): M
 }
 
 function offsetsOf (messages: Message[], result: ProduceResult): PartitionOffset[] {
-  const base = new Map<string, bigint>()
-  for (const o of result.offsets ?? []) base.set(`${o.topic}:${o.partition}`, o.offset)
-  const next = new Map<string, bigint>()
-  return messages.map(m => {
-    const key = `${m.topic}:${m.partition!}`
-    const offset = next.get(key) ?? base.get(key) ?? -1n
-    next.set(key, offset + 1n)
-    return { topic: m.topic, partition: m.partition!, offset }
-  })
+  // Per topic, then partition: no key string built per record.
+  const next = new Map<string, Map<number, bigint>>()
+  for (const o of result.offsets ?? []) {
+    let byPartition = next.get(o.topic)
+    if (byPartition === undefined) next.set(o.topic, byPartition = new Map())
+    byPartition.set(o.partition, o.offset)
+  }
+  const out = new Array<PartitionOffset>(messages.length)
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!
+    const partition = m.partition!
+    let byPartition = next.get(m.topic)
+    if (byPartition === undefined) next.set(m.topic, byPartition = new Map())
+    const offset = byPartition.get(partition) ?? -1n
+    byPartition.set(partition, offset + 1n)
+    out[i] = { topic: m.topic, partition, offset }
+  }
+  return out
 }
-

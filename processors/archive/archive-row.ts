@@ -3,6 +3,7 @@
 // are archived as they are, valid or not: a dead letter with a malformed value still gets a row
 // (value_json null), so the archive holds every record of the platform topics.
 import type { LogRecord } from '../../log/log-port.ts'
+import { isWellFormedJson } from '../../lib/safe-text.ts'
 import type { RewardsTopics } from '../rewards/topics.ts'
 import { parseRfc3339 } from '../rewards/rfc3339.ts'
 
@@ -76,8 +77,9 @@ function parseJson (value: Buffer | null): { text: string | null, object: Record
   try {
     const text = value.toString('utf8')
     const parsed: unknown = JSON.parse(text)
-    // PostgreSQL's jsonb rejects \u0000 in strings: such a value keeps only its raw bytes.
-    if (text.includes('\\u0000')) return { text: null, object: null }
+    // PostgreSQL's jsonb rejects \u0000 and lone surrogates (\ud800) in strings: such a value
+    // keeps only its raw bytes (the topology dead-letters it: lib/safe-text.ts).
+    if (text.includes('\\u0000') || !isWellFormedJson(parsed)) return { text: null, object: null }
     const object = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, unknown> : null
     return { text, object }
   } catch {

@@ -65,25 +65,30 @@ async function existingContent (log: Log, target: ReplayTopics, onProgress?: Rep
   const total = latest.reduce((n, o) => n + Number(o.offset), 0) - earliest.reduce((n, o) => n + Number(o.offset), 0)
   if (pending.length === 0) return content
   const reader = log.createPartitionReader({ clientId: 'rewards-replay-scan' })
-  let seen = 0
+  // Progress counts offsets, not records: transaction markers and compacted records take offsets
+  // too, and counting records left the bar short of 100 % at the end of the scan.
+  const scanned = new Map(pending.map(o => [key(o), 0]))
   try {
     reader.assign(pending)
     const open = new Set(pending.map(key))
+    const starts = new Map(earliest.map(o => [key(o), o.offset]))
     while (open.size > 0) {
       for (const record of await reader.poll(500)) {
         const d = digest(record.topic === target.rewardEvents ? 'R' : 'D', record.key, record.value)
         content.set(d, (content.get(d) ?? 0) + 1)
-        seen++
       }
       for (const k of [...open]) {
         const [topic, partition] = k.split('\u0000') as [string, string]
         const tp = { topic, partition: Number(partition) }
-        if (reader.position(tp) >= ends.get(k)!) {
+        const position = reader.position(tp)
+        const end = ends.get(k)!
+        scanned.set(k, Number((position < end ? position : end) - starts.get(k)!))
+        if (position >= end) {
           open.delete(k)
           reader.unassign([tp])
         }
       }
-      onProgress?.('scan', seen, total)
+      onProgress?.('scan', [...scanned.values()].reduce((a, b) => a + b, 0), total)
     }
   } finally {
     await reader.close()

@@ -1,6 +1,7 @@
 // EARN (SPEC §3): points from the rule set at the member's tier before the event.
 import { confirmReward } from './confirm-reward.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'
+import { contentDigest } from './content-digest.ts'
 import { dedupeKey, expiryKey, isLive } from './dedupe.ts'
 import { earnPoints, tierFor } from './rules-engine.ts'
 import type { EarnEvent } from './schemas.ts'
@@ -29,7 +30,7 @@ export function handleEarn (state: RewardsState, event: EarnEvent, eventTimeMs: 
   }
 
   state.balances.put(event.memberId, after)
-  state.events.put(key, { type: 'EARN', points, seenAtMs: clockMs })
+  state.events.put(key, { type: 'EARN', points, seenAtMs: clockMs, digest: contentDigest(event) })
   state.expiry.put(expiryKey(clockMs, 'E', event.memberId, event.eventId), '1')
   return confirmReward(state, event, points, tier, after)
 }

@@ -5,6 +5,7 @@
 // store maps its redemptionId to the member (status lookups by id alone).
 import { appendActivity } from './activity.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'
+import { contentDigest } from './content-digest.ts'
 import { dedupeKey, expiryKey, isLive, redemptionIndexKey } from './dedupe.ts'
 import type { RedeemConfirmed, RedeemEvent } from './schemas.ts'
 import type { RedeemOutcome, RewardsState } from './state.ts'
@@ -33,7 +34,7 @@ export function handleRedemption (state: RewardsState, event: RedeemEvent, event
   } else {
     decision = { redemptionId: event.redemptionId, memberId: event.memberId, points: event.points, rewardCode: event.rewardCode, status: 'REJECTED', reason: 'INSUFFICIENT_POINTS', balance: before, requestedAt: event.requestedAt, processedAt }
   }
-  state.redemptions.put(key, { decision, seenAtMs: clockMs })
+  state.redemptions.put(key, { decision, seenAtMs: clockMs, digest: contentDigest(event) })
   state.redemptionIndex.put(redemptionIndexKey(event.redemptionId, event.memberId), '1')
   state.expiry.put(expiryKey(clockMs, 'R', event.memberId, event.redemptionId), '1')
   appendActivity(state.activity, state.activityLimitPerMember, { kind: 'REDEMPTION', record: decision })

@@ -4,6 +4,7 @@
 // second reversal.
 import { confirmReward } from './confirm-reward.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'
+import { contentDigest } from './content-digest.ts'
 import { dedupeKey, expiryKey, isLive } from './dedupe.ts'
 import { tierFor } from './rules-engine.ts'
 import type { ReversalEvent } from './schemas.ts'
@@ -41,7 +42,7 @@ export function handleReversal (state: RewardsState, event: ReversalEvent, event
 
   state.balances.put(event.memberId, after)
   state.events.put(originalKey, { ...original, reversedBy: event.eventId })
-  state.events.put(key, { type: 'REVERSAL', points: -original.points, seenAtMs: clockMs })
+  state.events.put(key, { type: 'REVERSAL', points: -original.points, seenAtMs: clockMs, digest: contentDigest(event) })
   state.expiry.put(expiryKey(clockMs, 'E', event.memberId, event.eventId), '1')
   return confirmReward(state, event, -original.points, tier, after)
 }

@@ -7,7 +7,7 @@
 import type { Processor, ProcessorContext } from '../api/processor.ts'
 import type { Record } from '../api/record.ts'
 import type { ActivityStoreValue } from './activity.ts'
-import { purgeExpired, type EventDedupeEntry, type RedemptionDedupeEntry } from './dedupe.ts'
+import { nextExpiryClockMs, purgeExpired, type EventDedupeEntry, type RedemptionDedupeEntry } from './dedupe.ts'
 import { DedupeClock } from './dedupe-clock.ts'
 import { dlqHeaders } from './dlq.ts'
 import { handleEarn } from './earn.ts'
@@ -18,7 +18,8 @@ import type { Balance } from './schemas.ts'
 import type { Outcome, RewardsState } from './state.ts'
 import type { RewardsMetrics } from './rewards-metrics.ts'
 import { REWARDS_NODES, REWARDS_STORES, type RewardsTopics } from './topics.ts'
-import { validateRedeemRecord, validateRewardRecord, type DlqCode } from './validation.ts'
+import { redeemRecords, rewardRecords } from './validated-records.ts'
+import type { DlqCode } from './validation.ts'
 
 export interface RewardsProcessorOptions {
   readonly rules: RuleSet
@@ -49,6 +50,10 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
   #clock: DedupeClock | undefined
   /** The dedupe clock of the record being handled (DedupeClock.at). */
   #recordClockMs = -1
+  /** No purge finds work before the dedupe clock reaches this (dedupe.ts, nextExpiryClockMs).
+   *  In memory only: after an aborted transaction brings purged entries back, they are older
+   *  than this and wait for the next purge that runs; decisions never depend on the purge. */
+  #purgeDueAtClockMs = Number.NEGATIVE_INFINITY
   readonly counters: RewardsProcessorCounters = { accepted: 0, duplicates: 0, deadLettered: {}, purged: 0 }
 
   constructor (options: RewardsProcessorOptions) {
@@ -77,16 +82,22 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
     // Stream time only says when to look (the task's stream time moves with every valid event
     // time); what is expired is decided by the dedupe clock, which only accepted events move.
     context.schedule(o.purgeIntervalMs, 'STREAM_TIME', () => {
-      this.counters.purged += purgeExpired(state, clock.current(), o.dedupeRetentionMs, o.maxPurgePerPunctuation)
+      const clockMs = clock.current()
+      if (clockMs < this.#purgeDueAtClockMs) return
+      const removed = purgeExpired(state, clockMs, o.dedupeRetentionMs, o.maxPurgePerPunctuation)
+      this.counters.purged += removed
+      // A full batch may have left expired entries: look again at the next punctuation.
+      this.#purgeDueAtClockMs = removed >= o.maxPurgePerPunctuation ? clockMs : nextExpiryClockMs(state.expiry, clockMs, o.dedupeRetentionMs)
     })
   }
 
   process (record: RawRecord): void {
     const context = this.#context!
     const state = this.#state!
-    const topic = context.recordMetadata()?.topic
+    const metadata = context.recordMetadata()
+    const topic = metadata?.topic
     if (topic === this.#options.topics.rewardEvents) {
-      const validated = validateRewardRecord(record.key, record.value)
+      const validated = rewardRecords.take(record.key, record.value, metadata)
       if (!validated.ok) { this.#deadLetter(record, REWARDS_NODES.rewardDlqSink, validated.code, validated.message); return }
       const event = validated.value
       this.#recordClockMs = this.#clock!.at(validated.eventTimeMs)
@@ -95,7 +106,7 @@ export class RewardsProcessor implements Processor<Buffer | null, Buffer | null,
         : handleReversal(state, event, validated.eventTimeMs)
       this.#emit(record, outcome, REWARDS_NODES.rewardConfirmedSink, REWARDS_NODES.rewardDlqSink)
     } else if (topic === this.#options.topics.redeemEvents) {
-      const validated = validateRedeemRecord(record.key, record.value)
+      const validated = redeemRecords.take(record.key, record.value, metadata)
       if (!validated.ok) { this.#deadLetter(record, REWARDS_NODES.redeemDlqSink, validated.code, validated.message); return }
       this.#recordClockMs = this.#clock!.at(validated.eventTimeMs)
       this.#emit(record, handleRedemption(state, validated.value, validated.eventTimeMs), REWARDS_NODES.redeemConfirmedSink, REWARDS_NODES.redeemDlqSink)

@@ -23,6 +23,9 @@ import type { Balance } from './schemas.ts'
 import { REWARDS_NODES, REWARDS_STORES, REWARDS_TOPICS, type RewardsTopics } from './topics.ts'
 
 const DAY_MS = 24 * 60 * 60 * 1000
+/** The handlers never mutate a value they read from a store (they build new ones), so the stores
+ *  may share decoded values between reads (stores/typed-key-value-store.ts). */
+const STATE_VALUES = { immutableValues: true }
 
 export const REWARDS_DEFAULTS = Object.freeze({
   /** How long (of dedupe clock: event time of accepted events, dedupe-clock.ts) an accepted
@@ -77,12 +80,12 @@ export function buildRewardsTopology (options: RewardsTopologyOptions): Topology
     .addSource(n.rewardSource, { topics: [topics.rewardEvents], ...raw, timestampExtractor: rewardEventTime })
     .addSource(n.redeemSource, { topics: [topics.redeemEvents], ...raw, timestampExtractor: redeemEventTime })
     .addProcessor(n.processor, () => new RewardsProcessor(processorOptions), n.rewardSource, n.redeemSource)
-    .addStateStore({ name: REWARDS_STORES.balances, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<Balance>(), changelog: true }, n.processor)
-    .addStateStore({ name: REWARDS_STORES.eventDedupe, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<EventDedupeEntry>(), changelog: true }, n.processor)
-    .addStateStore({ name: REWARDS_STORES.redemptionDedupe, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<RedemptionDedupeEntry>(), changelog: true }, n.processor)
+    .addStateStore({ name: REWARDS_STORES.balances, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<Balance>(STATE_VALUES), changelog: true }, n.processor)
+    .addStateStore({ name: REWARDS_STORES.eventDedupe, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<EventDedupeEntry>(STATE_VALUES), changelog: true }, n.processor)
+    .addStateStore({ name: REWARDS_STORES.redemptionDedupe, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<RedemptionDedupeEntry>(STATE_VALUES), changelog: true }, n.processor)
     .addStateStore({ name: REWARDS_STORES.redemptionIndex, kind, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }, n.processor)
     .addStateStore({ name: REWARDS_STORES.dedupeExpiry, kind, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }, n.processor)
-    .addStateStore({ name: REWARDS_STORES.activity, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<ActivityStoreValue>(), changelog: true }, n.processor)
+    .addStateStore({ name: REWARDS_STORES.activity, kind, keySerde: Serdes.string(), valueSerde: Serdes.json<ActivityStoreValue>(STATE_VALUES), changelog: true }, n.processor)
     .addSink(n.rewardConfirmedSink, topics.rewardConfirmed, confirmed, n.processor)
     .addSink(n.redeemConfirmedSink, topics.redeemConfirmed, confirmed, n.processor)
     .addSink(n.rewardDlqSink, topics.rewardEventsDlq, raw, n.processor)

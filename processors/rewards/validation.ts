@@ -6,11 +6,13 @@
 //   MALFORMED_JSON        the value is missing (tombstone), not UTF-8, or not JSON
 //   SCHEMA_VIOLATION      valid JSON that does not match the schema (types, bounds, patterns,
 //                         RFC 3339 timestamps, unknown or missing fields, originalEventId present
-//                         exactly on REVERSAL)
+//                         exactly on REVERSAL), a string that cannot be stored or shown safely
+//                         (lib/safe-text.ts), an event time outside EVENT_TIME_RANGE
 //   KEY_MISMATCH          the record key is absent or differs from memberId (raw records only)
 //   UNSUPPORTED_CURRENCY  a well-formed currency code other than USD
 import { Compile } from 'typebox/compile'
 import type { TLocalizedValidationError } from 'typebox/error'
+import { printable, unsafeStrings } from '../../lib/safe-text.ts'
 import { parseRfc3339 } from './rfc3339.ts'
 import {
   EarnEventSchema, RedeemEventSchema, ReversalEventSchema, SUPPORTED_CURRENCIES,
@@ -32,7 +34,25 @@ export type DlqCode =
 
 export type Validated<T> =
   | { readonly ok: true, readonly value: T, /** event time, ms since the epoch */ readonly eventTimeMs: number }
-  | { readonly ok: false, readonly code: DlqCode, readonly message: string }
+  | Invalid
+
+/** A refused record: the dead-letter code, one line for the DLQ header, and each problem at its
+ *  field (the HTTP API answers them as `details.errors`). */
+export interface Invalid {
+  readonly ok: false
+  readonly code: DlqCode
+  readonly message: string
+  readonly issues: readonly FieldIssue[]
+}
+
+/** The event times a record may carry (occurredAt, requestedAt), both ends included: Kafka record
+ *  timestamps cannot be negative (outputs carry the input's event time), and RFC 3339 years have
+ *  four digits. docs/rewards.md, "Validation and dead-letter codes". */
+export const EVENT_TIME_RANGE = Object.freeze({
+  minMs: Date.UTC(1970, 0, 1),
+  maxMs: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+  text: '1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z'
+})
 
 const earnValidator = Compile(EarnEventSchema)
 const reversalValidator = Compile(ReversalEventSchema)
@@ -40,17 +60,28 @@ const redeemValidator = Compile(RedeemEventSchema)
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const MAX_MESSAGE_CHARS = 1000
 
-function fail (code: DlqCode, message: string): { ok: false, code: DlqCode, message: string } {
-  return { ok: false, code, message: message.length > MAX_MESSAGE_CHARS ? message.slice(0, MAX_MESSAGE_CHARS - 1) + '…' : message }
+function fail (code: DlqCode, message: string, issues: readonly FieldIssue[] = [{ path: '', message }]): Invalid {
+  return { ok: false, code, message: message.length > MAX_MESSAGE_CHARS ? message.slice(0, MAX_MESSAGE_CHARS - 1) + '…' : message, issues }
+}
+
+function schemaViolation (issues: readonly FieldIssue[]): Invalid {
+  return fail('SCHEMA_VIOLATION', issues.map(i => i.message).join('; '), issues)
 }
 
 export function fieldName (instancePath: string): string {
-  return instancePath === '' ? 'record' : instancePath.slice(1).replaceAll('/', '.')
+  return instancePath === '' ? 'record' : printable(instancePath.slice(1).replaceAll('/', '.'))
 }
 
-/** Turns TypeBox's errors into one readable line, one clause per field. */
-export function describeSchemaErrors (errors: readonly TLocalizedValidationError[]): string {
-  const clauses: string[] = []
+/** One problem of a record, at a field: `path` is a JSON Pointer into the record ('' for the
+ *  record itself), `message` a clause a person can act on ("amountCents must be <= …"). */
+export interface FieldIssue {
+  readonly path: string
+  readonly message: string
+}
+
+/** TypeBox's errors as one issue per clause, with the path of the field it is about. */
+export function schemaIssues (errors: readonly TLocalizedValidationError[]): FieldIssue[] {
+  const issues: FieldIssue[] = []
   const byPath = new Map<string, TLocalizedValidationError[]>()
   for (const error of errors) {
     if (error.keyword === 'boolean') continue // "schema is false": repeated by additionalProperties
@@ -63,35 +94,56 @@ export function describeSchemaErrors (errors: readonly TLocalizedValidationError
     const anyOf = list.find(e => e.keyword === 'anyOf')
     if (anyOf !== undefined) {
       const allowed = list.flatMap(e => e.keyword === 'const' ? [String((e.params as { allowedValue: unknown }).allowedValue)] : [])
-      clauses.push(allowed.length > 0 ? `${field} must be one of ${allowed.join(', ')}` : `${field} ${anyOf.message}`)
+      issues.push({ path, message: allowed.length > 0 ? `${field} must be one of ${allowed.join(', ')}` : `${field} ${anyOf.message}` })
       continue
     }
     for (const error of list) {
       if (error.keyword === 'required') {
         const names = (error.params as { requiredProperties: string[] }).requiredProperties
-        clauses.push(`${path === '' ? '' : field + ': '}missing required field${names.length > 1 ? 's' : ''} ${names.join(', ')}`)
+        // One issue for the clause, at the first missing field (the message names them all).
+        issues.push({ path: `${path}/${names[0] ?? ''}`, message: `${path === '' ? '' : field + ': '}missing required field${names.length > 1 ? 's' : ''} ${names.join(', ')}` })
       } else if (error.keyword === 'additionalProperties') {
-        const names = (error.params as { additionalProperties: string[] }).additionalProperties
-        clauses.push(`${path === '' ? '' : field + ': '}unknown field${names.length > 1 ? 's' : ''} ${names.join(', ')}`)
+        const names = (error.params as { additionalProperties: string[] }).additionalProperties.map(printable)
+        issues.push({ path: `${path}/${names[0] ?? ''}`, message: `${path === '' ? '' : field + ': '}unknown field${names.length > 1 ? 's' : ''} ${names.join(', ')}` })
       } else if (error.keyword === 'format') {
-        clauses.push(`${field} must be an RFC 3339 timestamp with offset (e.g. 2026-03-01T18:30:00Z)`)
+        issues.push({ path, message: `${field} must be an RFC 3339 timestamp with offset (e.g. 2026-03-01T18:30:00Z)` })
       } else if (error.keyword === 'const') {
-        clauses.push(`${field} must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`)
+        issues.push({ path, message: `${field} must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}` })
       } else {
-        clauses.push(`${field} ${error.message}`)
+        issues.push({ path, message: `${field} ${error.message}` })
       }
     }
   }
-  return clauses.join('; ')
+  return issues
+}
+
+/** Turns TypeBox's errors into one readable line, one clause per field. */
+export function describeSchemaErrors (errors: readonly TLocalizedValidationError[]): string {
+  return schemaIssues(errors).map(i => i.message).join('; ')
 }
 
 function isObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function checkEventTime (field: string, text: string): number | string {
+/** The problems of an event time field the schema found no fault with: not an RFC 3339
+ *  date-time (stricter than the schema's format), or outside EVENT_TIME_RANGE. */
+function eventTimeIssue (field: string, text: string): FieldIssue | number {
   const ms = parseRfc3339(text)
-  return ms ?? `${field} must be an RFC 3339 timestamp with offset (e.g. 2026-03-01T18:30:00Z)`
+  if (ms === undefined) return { path: `/${field}`, message: `${field} must be an RFC 3339 timestamp with offset (e.g. 2026-03-01T18:30:00Z)` }
+  if (ms < EVENT_TIME_RANGE.minMs || ms > EVENT_TIME_RANGE.maxMs) return { path: `/${field}`, message: `${field} must be within ${EVENT_TIME_RANGE.text}` }
+  return ms
+}
+
+/** Schema issues, then unsafe strings, then the event time (unless the schema faulted it). */
+function contentIssues (value: Record<string, unknown>, schema: FieldIssue[], timeField: 'occurredAt' | 'requestedAt'): { issues: FieldIssue[], eventTimeMs?: number } {
+  const issues = [...schema, ...unsafeStrings(value).map(u => ({ path: u.path, message: `${fieldName(u.path)} ${u.reason}` }))]
+  const time = value[timeField]
+  if (typeof time !== 'string' || issues.some(i => i.path === `/${timeField}`)) return { issues }
+  const checked = eventTimeIssue(timeField, time)
+  if (typeof checked === 'number') return { issues, eventTimeMs: checked }
+  issues.push(checked)
+  return { issues }
 }
 
 function checkKey (key: string | undefined, memberId: string): string | undefined {
@@ -100,43 +152,45 @@ function checkKey (key: string | undefined, memberId: string): string | undefine
   return undefined
 }
 
+const notAnObject = (value: unknown): Invalid => fail('SCHEMA_VIOLATION', `record must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`)
+
 /** Validates a parsed reward event. `key` (the record key as text, when validating a topic
  *  record) must equal memberId; omit it where there is no key (HTTP bodies). */
 export function validateRewardEvent (value: unknown, key?: string): Validated<RewardEvent> {
-  if (!isObject(value)) return fail('SCHEMA_VIOLATION', `record must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`)
+  if (!isObject(value)) return notAnObject(value)
+  let schema: FieldIssue[]
   // Pick the variant by `type` so the errors speak about that variant only.
   if (value.type !== 'EARN' && value.type !== 'REVERSAL') {
     const others = earnValidator.Check(value) ? [] : earnValidator.Errors(value).filter(e => e.instancePath !== '/type')
-    const rest = describeSchemaErrors(others)
-    return fail('SCHEMA_VIOLATION', `type must be one of EARN, REVERSAL${rest === '' ? '' : '; ' + rest}`)
-  }
-  if (value.type === 'EARN' && 'originalEventId' in value) {
+    schema = [{ path: '/type', message: 'type must be one of EARN, REVERSAL' }, ...schemaIssues(others)]
+  } else if (value.type === 'EARN' && 'originalEventId' in value) {
     const { originalEventId: _ignored, ...rest } = value
-    const others = describeSchemaErrors(earnValidator.Errors(rest))
-    return fail('SCHEMA_VIOLATION', `originalEventId is allowed only on a REVERSAL${others === '' ? '' : '; ' + others}`)
+    schema = [{ path: '/originalEventId', message: 'originalEventId is allowed only on a REVERSAL' }, ...schemaIssues(earnValidator.Errors(rest))]
+  } else {
+    const validator = value.type === 'EARN' ? earnValidator : reversalValidator
+    schema = validator.Check(value) ? [] : schemaIssues(validator.Errors(value))
   }
-  const validator = value.type === 'EARN' ? earnValidator : reversalValidator
-  if (!validator.Check(value)) return fail('SCHEMA_VIOLATION', describeSchemaErrors(validator.Errors(value)))
+  const { issues, eventTimeMs } = contentIssues(value, schema, 'occurredAt')
+  if (issues.length > 0 || eventTimeMs === undefined) return schemaViolation(issues)
   const event = value as unknown as RewardEvent
-  const eventTimeMs = checkEventTime('occurredAt', event.occurredAt)
-  if (typeof eventTimeMs === 'string') return fail('SCHEMA_VIOLATION', eventTimeMs)
   const keyError = checkKey(key, event.memberId)
-  if (keyError !== undefined) return fail('KEY_MISMATCH', keyError)
+  if (keyError !== undefined) return fail('KEY_MISMATCH', keyError, [{ path: '/memberId', message: keyError }])
   if (!(SUPPORTED_CURRENCIES as readonly string[]).includes(event.currency)) {
-    return fail('UNSUPPORTED_CURRENCY', `currency ${event.currency} is not supported (supported: ${SUPPORTED_CURRENCIES.join(', ')})`)
+    const message = `currency ${event.currency} is not supported (supported: ${SUPPORTED_CURRENCIES.join(', ')})`
+    return fail('UNSUPPORTED_CURRENCY', message, [{ path: '/currency', message }])
   }
   return { ok: true, value: event, eventTimeMs }
 }
 
 /** Validates a parsed redemption request; `key` as for validateRewardEvent. */
 export function validateRedeemEvent (value: unknown, key?: string): Validated<RedeemEvent> {
-  if (!isObject(value)) return fail('SCHEMA_VIOLATION', `record must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`)
-  if (!redeemValidator.Check(value)) return fail('SCHEMA_VIOLATION', describeSchemaErrors(redeemValidator.Errors(value)))
+  if (!isObject(value)) return notAnObject(value)
+  const schema = redeemValidator.Check(value) ? [] : schemaIssues(redeemValidator.Errors(value))
+  const { issues, eventTimeMs } = contentIssues(value, schema, 'requestedAt')
+  if (issues.length > 0 || eventTimeMs === undefined) return schemaViolation(issues)
   const event = value as RedeemEvent
-  const eventTimeMs = checkEventTime('requestedAt', event.requestedAt)
-  if (typeof eventTimeMs === 'string') return fail('SCHEMA_VIOLATION', eventTimeMs)
   const keyError = checkKey(key, event.memberId)
-  if (keyError !== undefined) return fail('KEY_MISMATCH', keyError)
+  if (keyError !== undefined) return fail('KEY_MISMATCH', keyError, [{ path: '/memberId', message: keyError }])
   return { ok: true, value: event, eventTimeMs }
 }
 
@@ -167,7 +221,7 @@ function decodeKey (key: Buffer | null): string | { code: 'KEY_MISMATCH', messag
 
 function validateRecord<T> (key: Buffer | null, value: Buffer | null, validate: (json: unknown, key?: string) => Validated<T>): Validated<T> {
   const parsed = parseJsonBytes(value)
-  if (!parsed.ok) return parsed
+  if (!parsed.ok) return fail(parsed.code, parsed.message)
   const keyText = decodeKey(key)
   if (typeof keyText !== 'string') {
     // Schema problems are reported before key problems: validate without the key first.

@@ -11,6 +11,7 @@ import { buildServer } from '../../api/ops-server.ts'
 import { publicApi } from '../../api/public-api.ts'
 import { MemberQueries } from '../../api/query/member-queries.ts'
 import type { LocalReader } from '../../api/query/local-reader.ts'
+import type { Queryable } from '../../lib/db/database.ts'
 import { createLogger } from '../../lib/logger.ts'
 import type { LogProducer } from '../../log/log-port.ts'
 import { REWARDS_TOPICS } from '../../processors/rewards/topics.ts'
@@ -32,6 +33,8 @@ export async function startTestApi (options: {
   settings?: Partial<Omit<ApiSettings, 'issuer'>>
   redisUrl?: string | null
   dataDir?: string
+  /** Serve the report routes over this archive (undefined: 503 REPORTS_UNAVAILABLE). */
+  reports?: { db: () => Queryable | undefined }
 } = {}): Promise<TestApi> {
   const registry = new Registry()
   const logLines: string[] = []
@@ -50,7 +53,7 @@ export async function startTestApi (options: {
   const queries = new MemberQueries({ ...(reader !== undefined ? { local: reader } : { local: stubReader() }), registry })
   await server.register(tokenRoutes, {
     issuer: settings.issuer, audience: settings.audience, tokenTtlSeconds: settings.tokenTtlSeconds,
-    clients: services.tokenServer!.clients, keys: services.tokenServer!.keys, cache: services.cache, rateLimit: settings.tokenRateLimit
+    clients: services.tokenServer!.clients, keys: services.tokenServer!.keys, cache: services.cache, rateLimit: settings.tokenRateLimit, failureLimit: settings.tokenFailureLimit
   })
   await server.register(publicApi, {
     settings,
@@ -59,6 +62,7 @@ export async function startTestApi (options: {
     queries,
     topics: REWARDS_TOPICS,
     registry,
+    ...(options.reports !== undefined ? { reports: { ...options.reports, registry } } : {}),
     producer: options.producer ?? (() => Promise.reject(new Error('no producer in this test')))
   })
   await server.listen({ host: '127.0.0.1', port: 0 })

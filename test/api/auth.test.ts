@@ -76,8 +76,17 @@ t.test('client credentials through discovery, then every route check', async t =
     const challenge = response.headers.get('www-authenticate') ?? ''
     t.match(challenge, /^Bearer realm="rewards"/, `${name}: WWW-Authenticate`)
     if (token !== undefined) t.match(challenge, /error="invalid_token"/)
-    const body = await response.json() as { error: { code: string, message: string } }
-    t.same(body, { error: { code: 'UNAUTHORIZED', message: 'Missing, invalid or expired access token' } }, `${name}: one generic body`)
+    t.match(response.headers.get('content-type'), /^application\/problem\+json/, `${name}: a problem`)
+    const body = await response.json() as { instance: string }
+    t.same(body, {
+      type: 'urn:rewards:problem:unauthorized',
+      title: 'Missing, invalid or expired access token',
+      status: 401,
+      detail: 'Missing, invalid or expired access token',
+      instance: body.instance,
+      code: 'UNAUTHORIZED',
+      error: { code: 'UNAUTHORIZED', message: 'Missing, invalid or expired access token' }
+    }, `${name}: one generic body`)
   }
 
   // Missing scope: 403 insufficient_scope.

@@ -1,7 +1,7 @@
 // The ops server (api/ops-server.ts) with inject(): health, readiness through shutdown, metrics,
 // topology, x-request-id on every response, and the one error shape with the status of every
 // catalogue code (api/http-errors.ts), also for routes added later as plugins.
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, InjectOptions } from 'fastify'
 import { Registry } from 'prom-client'
 import t from 'tap'
 import { Liveness } from '../../api/health/liveness.ts'
@@ -118,19 +118,60 @@ t.test('every catalogue code has a status; retriable 503s carry Retry-After; plu
   for (const code of Object.keys(ERRORS) as ErrorCode[]) {
     const response = await app.inject(`/later/throw/${code}`)
     t.equal(response.statusCode, HTTP_STATUS_BY_CODE[code], `${code} → ${HTTP_STATUS_BY_CODE[code]}`)
-    t.same(response.json(), { error: { code, message: `thrown ${code}` } })
+    t.match(response.headers['content-type'], /^application\/problem\+json/)
+    t.match(response.json(), { type: `urn:rewards:problem:${code.toLowerCase().replaceAll('_', '-')}`, status: HTTP_STATUS_BY_CODE[code], code, detail: `thrown ${code}`, instance: `/later/throw/${code}`, error: { code, message: `thrown ${code}` } })
     t.equal(response.headers['retry-after'], response.statusCode === 503 && ERRORS[code].retriable ? '1' : undefined)
     t.ok(response.headers['x-request-id'])
   }
   t.equal(HTTP_STATUS_BY_CODE.STORE_NOT_READY, 503)
   const crash = await app.inject('/later/crash')
   t.equal(crash.statusCode, 500)
-  t.same(crash.json(), { error: { code: 'INTERNAL', message: 'Internal server error' } }, 'internal details are not leaked')
+  t.same(crash.json(), { type: 'urn:rewards:problem:internal', title: 'Internal server error', status: 500, detail: 'Internal server error', instance: '/later/crash', code: 'INTERNAL', error: { code: 'INTERNAL', message: 'Internal server error' } }, 'internal details are not leaked')
   const notFound = await app.inject({ method: 'POST', url: '/later/none' })
-  t.same(notFound.json(), { error: { code: 'NOT_FOUND', message: 'Route POST /later/none not found' } })
+  t.match(notFound.json(), { status: 404, code: 'NOT_FOUND', error: { code: 'NOT_FOUND', message: 'Route POST /later/none not found' } })
+})
+
+t.test("Fastify's own errors, 404 and 405 are problems (application/problem+json)", async t => {
+  const app = buildServer({ readiness: new Readiness(), registry: new Registry() })
+  t.teardown(() => app.close())
+  app.get('/things/:id', async () => ({ ok: true }))
+  app.post('/things/:id', async request => request.body)
+  const cases: Array<[string, InjectOptions, number, string]> = [
+    ['a wrong method on a known path', { method: 'DELETE', url: '/things/1' }, 405, 'METHOD_NOT_ALLOWED'],
+    ['an unknown path', { method: 'GET', url: '/nothing' }, 404, 'NOT_FOUND'],
+    ['a path parameter over 100 characters (FST_ERR_MAX_PARAM_LENGTH)', { method: 'GET', url: `/things/${'a'.repeat(101)}` }, 414, 'URI_TOO_LONG'],
+    ['a malformed URL (FST_ERR_BAD_URL)', { method: 'GET', url: '/things/%E0%A4%A' }, 400, 'BAD_REQUEST'],
+    ['a text/plain body', { method: 'POST', url: '/things/1', headers: { 'content-type': 'text/plain' }, payload: '{"a":1}' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a form body on a JSON route', { method: 'POST', url: '/things/1', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['unparsable JSON', { method: 'POST', url: '/things/1', headers: { 'content-type': 'application/json' }, payload: '{"a":' }, 400, 'INVALID_JSON'],
+    ['a body over 4 MiB', { method: 'POST', url: '/things/1', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ a: 'x'.repeat(4 * 1024 * 1024) }) }, 413, 'PAYLOAD_TOO_LARGE']
+  ]
+  for (const [what, request, status, code] of cases) {
+    const response = await app.inject(request)
+    t.equal(response.statusCode, status, `${what}: ${status}`)
+    t.match(response.headers['content-type'], /^application\/problem\+json/, `${what}: problem+json`)
+    t.match(response.json(), { type: `urn:rewards:problem:${code.toLowerCase().replaceAll('_', '-')}`, title: String, status, detail: String, instance: String, code, error: { code } }, `${what}: ${code}`)
+    t.ok(response.headers['x-request-id'], `${what}: x-request-id`)
+  }
+  const wrongMethod = await app.inject({ method: 'PUT', url: '/things/1' })
+  t.equal(wrongMethod.headers.allow, 'GET, HEAD, POST', 'Allow lists the methods of the path')
+})
+
+t.test('validation problems list the invalid fields in `errors`', async t => {
+  const app = buildServer({ readiness: new Readiness(), registry: new Registry() })
+  t.teardown(() => app.close())
+  app.get('/search', { schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', maximum: 10 } } } } }, async () => ({ ok: true }))
+  const response = await app.inject('/search?limit=11')
+  t.equal(response.statusCode, 400)
+  t.match(response.headers['content-type'], /^application\/problem\+json/)
+  const problem = response.json()
+  t.match(problem, { type: 'urn:rewards:problem:validation-failed', status: 400, code: 'VALIDATION_FAILED', instance: '/search' })
+  t.match(problem.errors, [{ in: 'querystring', path: '/limit', code: 'type', message: String }], 'the field and what is wrong with it')
+  t.same(problem.error.details, problem.errors, 'the deprecated member keeps its details')
 })
 
 t.test('toHttpError maps plain 4xx errors by status', async t => {
   t.same(toHttpError(Object.assign(new Error('too big'), { statusCode: 413 })), { status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE', message: 'too big' } } })
+  t.same(toHttpError(Object.assign(new Error('long'), { statusCode: 414 })).body.error.code, 'URI_TOO_LONG')
   t.same(toHttpError('weird'), { status: 500, body: { error: { code: 'INTERNAL', message: 'Internal server error' } } })
 })

@@ -1,7 +1,8 @@
-// Per-client rate limits of the /v1 routes: counted per client and route, shared by every API
-// instance through Redis, per instance without it; beyond the limit 429 RATE_LIMITED in the one
-// error shape with Retry-After and RateLimit-* headers, counted in
-// rewards_api_rate_limited_total{route}. Another client, or another route, is not affected.
+// Per-client rate limits of the /v1 routes (@fastify/rate-limit, api/routes/rate-limit.ts):
+// counted per client and route, shared by every API instance through Redis, per instance without
+// it or while it is down; beyond the limit 429 RATE_LIMITED (a problem) with Retry-After and
+// RateLimit-* headers, counted in rewards_api_rate_limited_total{route}. Another client, or
+// another route, is not affected.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,7 +10,8 @@ import t, { type Test } from 'tap'
 import { openEmbeddedLog } from '../../log/embedded/index.ts'
 import { ensurePlatformTopics } from '../../lib/platform-topics.ts'
 import { REWARDS_TOPICS } from '../../processors/rewards/index.ts'
-import { call, startApiOnly, startPlatform, type Instance, type Platform } from './api-harness.ts'
+import { TcpProxy } from '../archive/tcp-proxy.ts'
+import { call, eventually, startApiOnly, startPlatform, type Instance, type Platform } from './api-harness.ts'
 
 const REDIS_URL = process.env.REWARDS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const LIMIT = { max: 5, windowMs: 60_000 }
@@ -42,6 +44,8 @@ t.test('with Redis: one budget per client and route across API instances', async
   t.equal(first.headers.get('ratelimit-limit'), String(LIMIT.max))
   const refused = await call(`${b.url}/v1/members/m-2/balance`, x)
   t.equal(refused.status, 429, 'the next one is refused, on the other instance too (counted in Redis)')
+  t.match(refused.headers.get('content-type'), /^application\/problem\+json/)
+  t.match(refused.body, { type: 'urn:rewards:problem:rate-limited', status: 429, code: 'RATE_LIMITED' })
   t.equal(refused.body.error.code, 'RATE_LIMITED')
   t.match(refused.body.error.message, /More than 5 requests to GET \/v1\/members\/:memberId\/balance/)
   const retryAfter = Number(refused.headers.get('retry-after'))
@@ -56,7 +60,7 @@ t.test('with Redis: one budget per client and route across API instances', async
 })
 
 t.test('without Redis: the limit holds in process', async t => {
-  // (The harness's instances share one in-process cache; separate processes each have their own.)
+  // (Each instance counts on its own.)
   const { platform, a } = await setUp(t, null)
   t.equal(platform.services.cache.kind, 'memory')
   const x = await platform.token(['balances:read'])
@@ -64,4 +68,22 @@ t.test('without Redis: the limit holds in process', async t => {
   const refused = await call(`${a.url}/v1/members/m-1/balance`, x)
   t.equal(refused.status, 429, 'refused beyond the limit, counted in process')
   t.ok(Number(refused.headers.get('retry-after')) >= 1, 'with Retry-After')
+})
+
+t.test('Redis down: each instance counts on its own, no request fails', async t => {
+  const [host, port] = REDIS_URL.replace(/^redis:\/\//, '').split(':')
+  const proxy = new TcpProxy(host!, Number(port ?? 6379))
+  await proxy.listen()
+  t.teardown(() => proxy.close())
+  const { platform, a, b } = await setUp(t, `redis://127.0.0.1:${proxy.port}`)
+  const redisUp = async (): Promise<string> => (await platform.registry.metrics()).split('\n').find(l => l.startsWith('rewards_api_redis_up ')) ?? ''
+  t.equal(await eventually(redisUp, line => line.endsWith(' 1'), 10_000), 'rewards_api_redis_up 1', 'Redis up first')
+  const x = await platform.token(['balances:read'])
+  proxy.cut()
+  const statuses: number[] = []
+  for (let i = 0; i < LIMIT.max; i++) statuses.push((await call(`${a.url}/v1/members/m-1/balance`, x)).status)
+  t.notOk(statuses.some(s => s === 429 || s === 500), `no request refused or failed within the limit (${statuses.join(' ')})`)
+  t.equal((await call(`${a.url}/v1/members/m-1/balance`, x)).status, 429, 'beyond it: refused, counted by this instance')
+  t.not((await call(`${b.url}/v1/members/m-1/balance`, x)).status, 429, 'the other instance counts on its own meanwhile')
+  t.match(await platform.registry.metrics(), /rewards_api_cache_fallbacks_total\{operation="rateLimit"\} [1-9]/, 'the fallback is counted')
 })

@@ -52,14 +52,14 @@ t.test('the public API end to end on the embedded log', async t => {
   t.equal(missing.body.error.code, 'MEMBER_NOT_FOUND')
   t.equal((await call(`${base}/v1/members/bad%20id/balance`, all)).status, 400, 'member id pattern checked')
 
-  // Idempotency-Key: same body replayed; another body with the same key is 422.
+  // Idempotency-Key: same body replayed; another body with the same key is 409.
   const idem = { 'idempotency-key': 'k-1' }
   const first = await call(`${base}/v1/events`, all, { body: earn('dave', 'e-7', 1000), headers: idem })
   const again = await call(`${base}/v1/events`, all, { body: earn('dave', 'e-7', 1000), headers: idem })
   t.equal(first.status, 202)
   t.equal(again.status, 202)
   t.equal(again.headers.get('idempotent-replayed'), 'true')
-  t.equal((await call(`${base}/v1/events`, all, { body: earn('dave', 'e-8', 1000), headers: idem })).status, 422)
+  t.equal((await call(`${base}/v1/events`, all, { body: earn('dave', 'e-8', 1000), headers: idem })).status, 409)
 
   // Redemption: the decision over HTTP.
   const confirmed = await call(`${base}/v1/redemptions`, all, { body: redeem('alice', 'r-1', 2000) })

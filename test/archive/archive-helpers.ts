@@ -3,8 +3,10 @@
 // builders, and a wait loop.
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import type { Test } from 'tap'
 import { openDatabase, type Database } from '../../lib/db/database.ts'
 import { migrate } from '../../lib/db/migrate.ts'
+import { TcpProxy } from './tcp-proxy.ts'
 
 export const PG_ADMIN_URL = process.env.REWARDS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
@@ -37,6 +39,25 @@ export async function openMigrated (url: string | null, dataDir: string): Promis
   const db = await openDatabase({ databaseUrl: url, dataDir })
   await migrate(db)
   return db
+}
+
+/** A fresh migrated database for a PostgreSQL outage test: `db` reaches it through a TCP proxy
+ *  (proxy.cut() is the outage), `direct` bypasses the proxy for checks. Dropped and closed by the
+ *  test's teardown. */
+export async function proxiedTestDatabase (t: Test, timeouts: { connectTimeoutMs: number, queryTimeoutMs: number }): Promise<{ db: Database, direct: Database, proxy: TcpProxy }> {
+  const database = await createTestDatabase()
+  t.teardown(database.drop)
+  const direct = await openMigrated(database.url, t.testdir({}))
+  t.teardown(() => direct.close())
+  const pgUrl = new URL(database.url)
+  const proxy = new TcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432))
+  const port = await proxy.listen()
+  t.teardown(() => proxy.close())
+  const proxied = new URL(databaseUrl(database.name))
+  proxied.port = String(port)
+  const db = await openDatabase({ databaseUrl: proxied.toString(), dataDir: '.', ...timeouts })
+  t.teardown(() => db.close())
+  return { db, direct, proxy }
 }
 
 export function rewardEventBytes (memberId: string, eventId: string, amountCents = 10_000, occurredAt = '2026-03-01T12:00:00Z'): Buffer {

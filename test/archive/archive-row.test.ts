@@ -37,6 +37,9 @@ t.test('bad values: wrong types ignored, malformed kept raw, key fallback, dead-
   t.equal(toArchiveRow(rec('reward-events', [1, 2]), 'reward-event').valueJson, '[1,2]', 'any JSON kept as JSON')
   t.equal(toArchiveRow(rec('reward-events', { a: 'x\u0000y' }), 'reward-event').valueJson, null, 'NUL in JSON strings (refused by jsonb): bytes only')
   t.equal(toArchiveRow(rec('reward-events', null), 'reward-event').valueJson, null, 'null value (tombstone)')
+  const surrogate = toArchiveRow(rec('reward-events', { eventId: 'x\ud800y', memberId: 'M-1' }), 'reward-event')
+  t.match(surrogate, { valueJson: null, eventId: null, memberId: 'M-1' }, 'a lone surrogate (refused by jsonb): bytes only, member from the key')
+  t.equal(toArchiveRow(rec('reward-events', { eventId: 'x\u0007y' }), 'reward-event').valueJson, '{"eventId":"x\\u0007y"}', 'other control characters are storable: kept as JSON')
 })
 
 t.test('trace id from a valid traceparent only', async t => {

@@ -25,6 +25,14 @@ async function exercise (t: Test, db: Database): Promise<void> {
   t.equal(await writeArchiveRows(db, [...rows.slice(40), ...rows.slice(40)]), 0, 'already archived rows (even twice in one batch) insert nothing')
   const r = await db.query<{ n: number, v: unknown }>("SELECT count(*)::int AS n, min(value_json->>'eventId') AS v FROM archive_records")
   t.equal(r.rows[0]!.n, 50)
+
+  // Values PostgreSQL cannot hold as jsonb or text (a lone surrogate, NUL), produced to a topic
+  // around the API: archived with their bytes, never a refused row (docs/rewards.md).
+  const poison = ['{"eventId":"x\\ud800y","memberId":"M-9"}', '{"eventId":"x\\u0000y","memberId":"M-9"}', '{"eventId":"x\\udc00","k\\ud800":1}']
+    .map((text, i) => toArchiveRow({ topic: 'reward-events', partition: 0, offset: BigInt(100 + i), timestamp: 1_772_000_000_000, key: Buffer.from('M-9'), value: Buffer.from(text), headers: {} }, 'reward-event'))
+  t.equal(await writeArchiveRows(db, poison), 3, 'unstorable text archived as bytes')
+  const stored = await db.query<{ v: unknown, b: Buffer }>('SELECT value_json AS v, value AS b FROM archive_records WHERE "offset" >= 100 ORDER BY "offset"')
+  t.same(stored.rows.map(row => [row.v, Buffer.from(row.b).toString()]), poison.map(p => [null, p.value!.toString()]), 'no JSON, the bytes unchanged')
 }
 
 

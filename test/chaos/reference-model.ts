@@ -76,7 +76,11 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/
 const isString = (v: unknown, max: number): v is string => typeof v === 'string' && v.length >= 1 && v.length <= max
 const isInt = (v: unknown, min: number, max: number): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max
-const isTime = (v: unknown): v is string => typeof v === 'string' && RFC3339.test(v) && !Number.isNaN(Date.parse(v))
+// 1970-01-01T00:00:00Z to the end of 9999 (Kafka timestamps are not negative).
+const isTime = (v: unknown): v is string => typeof v === 'string' && RFC3339.test(v) && Date.parse(v) >= 0 && Date.parse(v) <= Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+/** No lone surrogate and no control character in any string value or field name. */
+const safeText = (o: Record<string, unknown>): boolean => Object.entries(o).every(([k, v]) =>
+  [k, v].every(s => typeof s !== 'string' || (s.isWellFormed() && ![...s].some(c => c.codePointAt(0)! < 0x20 || (c.codePointAt(0)! >= 0x7f && c.codePointAt(0)! < 0xa0)))))
 
 function parse (value: Buffer | null): Record<string, unknown> | undefined {
   if (value === null) return undefined
@@ -100,7 +104,7 @@ export function validateReward (key: string | null, value: Buffer | null): Valid
   const base = ['eventId', 'memberId', 'source', 'type', 'amountCents', 'currency', 'occurredAt', 'propertyId']
   const shaped = (o.type === 'EARN' && exactFields(o, base)) || (o.type === 'REVERSAL' && exactFields(o, [...base, 'originalEventId']) && isString(o.originalEventId, 128))
   if (!shaped || !isString(o.eventId, 128) || typeof o.memberId !== 'string' || !MEMBER_ID.test(o.memberId) || typeof o.source !== 'string' || !(o.source in RATES) ||
-    !isInt(o.amountCents, 0, 1e12) || typeof o.currency !== 'string' || !/^[A-Z]{3}$/.test(o.currency) || !isTime(o.occurredAt) || !isString(o.propertyId, 64)) {
+    !isInt(o.amountCents, 0, 1e12) || typeof o.currency !== 'string' || !/^[A-Z]{3}$/.test(o.currency) || !isTime(o.occurredAt) || !isString(o.propertyId, 64) || !safeText(o)) {
     return { ok: false, code: 'SCHEMA_VIOLATION' }
   }
   if (key !== o.memberId) return { ok: false, code: 'KEY_MISMATCH' }
@@ -113,7 +117,7 @@ export function validateRedeem (key: string | null, value: Buffer | null): Valid
   if (o === undefined) return { ok: false, code: 'MALFORMED_JSON' }
   if (!exactFields(o, ['redemptionId', 'memberId', 'points', 'rewardCode', 'channel', 'requestedAt']) || !isString(o.redemptionId, 128) ||
     typeof o.memberId !== 'string' || !MEMBER_ID.test(o.memberId) || !isInt(o.points, 1, 1e9) || !isString(o.rewardCode, 64) ||
-    !['HOTEL', 'CASINO', 'DINING', 'ONLINE'].includes(o.channel as string) || !isTime(o.requestedAt)) {
+    !['HOTEL', 'CASINO', 'DINING', 'ONLINE'].includes(o.channel as string) || !isTime(o.requestedAt) || !safeText(o)) {
     return { ok: false, code: 'SCHEMA_VIOLATION' }
   }
   if (key !== o.memberId) return { ok: false, code: 'KEY_MISMATCH' }

@@ -12,7 +12,7 @@ import { createLogger } from '../../lib/logger.ts'
 import { rewardsPlatform } from '../../cli/rewards-platform.ts'
 import { runPlatform } from '../../cli/run-platform.ts'
 import type { RoleContext, RoleEntry, RoleName } from '../../cli/roles/role.ts'
-import { SignalTrap } from '../../cli/signal-trap.ts'
+import { inProcessSignals } from './in-process-signals.ts'
 
 interface Harness {
   readonly events: string[]
@@ -63,7 +63,7 @@ async function run (t: Test, requested: RoleName[] | 'all') {
   const config = loadConfig({ env: {}, flags: { httpPort: '0', dataDir: dir }, cwd: dir })
   const { h, table, stream } = harness()
   const logger = createLogger({ level: 'info', destination: stream })
-  const signals = new SignalTrap()
+  const signals = inProcessSignals()
   t.teardown(() => signals.release())
   const done = runPlatform({ config, logger, platform: rewardsPlatform(config), requested, createTopics: false, signals, roles: table })
   return { h, done, base: `http://127.0.0.1:${await h.port()}` }

@@ -58,7 +58,8 @@ t.test('rewards start, embedded, with no configuration', async t => {
   t.match(view.mermaid, /reward-events/)
   const missing = await fetch(`${base}/v1/nope`)
   t.equal(missing.status, 404)
-  t.same(await missing.json(), { error: { code: 'NOT_FOUND', message: 'Route GET /v1/nope not found' } })
+  t.match(missing.headers.get('content-type'), /^application\/problem\+json/)
+  t.match(await missing.json(), { type: 'urn:rewards:problem:not-found', status: 404, code: 'NOT_FOUND', instance: '/v1/nope', error: { code: 'NOT_FOUND', message: 'Route GET /v1/nope not found' } })
 
   // The three events are processed (counted once their batch is processed).
   const deadline = Date.now() + 60_000

@@ -1,8 +1,11 @@
 // `rewards start` on the real Kafka broker, under a unique topic prefix and application id:
 // --create-topics creates the platform topics, the processor turns events into confirmations,
 // `rewards lag` shows the group caught up, SIGTERM exits 0, and `rewards store get` reads the
-// stopped instance's balance from its data directory. Without the topics (and without
+// stopped instance's balance from its data directory; the processor-only process never opened the
+// embedded PostgreSQL. Without the topics (and without
 // --create-topics) start fails with a clear message.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import type { LogRecord } from '../../log/log-port.ts'
 import { brokers, cleanEnv, rewardEvent, runCli, RunningCli, unique, waitForStatus } from './cli-helpers.ts'
@@ -15,6 +18,8 @@ t.test('rewards start on Kafka', async t => {
   t.teardown(() => cli.kill())
   const base = `http://127.0.0.1:${await cli.httpPort()}`
   await waitForStatus(`${base}/health/ready`, 200)
+  // A processor-only process does not open the token store to start (docs/api.md "Roles").
+  t.notOk(existsSync(join(dataDir, 'pg')), 'no embedded PostgreSQL was opened (no <data-dir>/pg)')
   t.same((await log.admin.describeTopics(topics)).map(d => d.partitions), [3, 3, 3, 3, 3, 3], 'platform topics created with REWARDS_PARTITIONS')
   t.equal((await log.admin.describeTopics([`${appId}-balances-changelog`]))[0]?.partitions, 3, 'the application created its changelogs')
 

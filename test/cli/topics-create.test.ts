@@ -1,6 +1,8 @@
 // `rewards topics create` against the real broker, under a unique REWARDS_TOPIC_PREFIX: creates
 // the six platform topics (inputs co-partitioned), is idempotent, and fails clearly when the
-// existing inputs are not co-partitioned.
+// existing inputs are not co-partitioned. Topic configs are read back with kafkajs (an independent
+// client): the platform's topics keep every record (no time retention).
+import kafkajs, { Kafka, logLevel } from 'kafkajs'
 import t from 'tap'
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import { brokers, cleanEnv, runCli, unique } from './cli-helpers.ts'
@@ -25,6 +27,16 @@ t.test('creates the platform topics once, then finds them', async t => {
   t.ok(created.topics.every(x => x.status === 'created' && x.partitions === 3), 'all six created with 3 partitions')
   const described = new Map((await log.admin.describeTopics(topics)).map(d => [d.name, d.partitions]))
   t.same(topics.map(n => described.get(n)), [3, 3, 3, 3, 3, 3], 'the broker has them')
+  const admin = new Kafka({ brokers, clientId: unique('cli-topics-configs'), logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: topics.map(name => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] })) })
+    const retention = new Map(configs.resources.map(r => [r.resourceName, r.configEntries.find(e => e.configName === 'retention.ms')?.configValue]))
+    // Months-old event times would otherwise be deleted by the broker's 7-day default at a segment roll.
+    t.same(topics.map(n => retention.get(n)), topics.map(() => '-1'), 'no time retention on any platform topic')
+  } finally {
+    await admin.disconnect()
+  }
 
   const second = await runCli(['topics', 'create', '--partitions', '6'], { env })
   t.equal(second.code, 0, second.stderr)

@@ -6,26 +6,13 @@ import t from 'tap'
 import { Registry } from 'prom-client'
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
-import { openDatabase } from '../../lib/db/database.ts'
 import { startArchiver, type BreakerState } from '../../processors/archive/index.ts'
 import { brokers, unique } from '../cli/cli-helpers.ts'
-import { countRows, createTestDatabase, databaseUrl, openMigrated, rewardEventBytes, waitFor } from '../archive/archive-helpers.ts'
-import { TcpProxy } from '../archive/tcp-proxy.ts'
+import { countRows, proxiedTestDatabase, rewardEventBytes, waitFor } from '../archive/archive-helpers.ts'
 
 t.test('PostgreSQL down for a while, then back: nothing lost, nothing duplicated', async t => {
   const prefix = `${unique('aout')}.`
-  const database = await createTestDatabase()
-  t.teardown(database.drop)
-  const direct = await openMigrated(database.url, t.testdir({}))
-  t.teardown(() => direct.close())
-  const pgUrl = new URL(database.url)
-  const proxy = new TcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432))
-  const port = await proxy.listen()
-  t.teardown(() => proxy.close())
-  const proxied = new URL(databaseUrl(database.name))
-  proxied.port = String(port)
-  const db = await openDatabase({ databaseUrl: proxied.toString(), dataDir: '.', connectTimeoutMs: 1000, queryTimeoutMs: 2000 })
-  t.teardown(() => db.close())
+  const { db, direct, proxy } = await proxiedTestDatabase(t, { connectTimeoutMs: 1000, queryTimeoutMs: 2000 })
 
   const log = createKafkaLog({ brokers, clientId: 'archive-outage-test' })
   t.teardown(() => log.close())

@@ -105,7 +105,7 @@ t.test('replay-dlq: dead letters delivered after recovery, same keys, valid sign
   const rest = await replay('--endpoint', 'partner')
   t.equal(rest.code, 0, `the full run exits 0\n${rest.stderr}`)
   t.match(rest.stdout, `partner: ${partnerIds.length - 5} delivered`)
-  t.match(rest.stderr, /replay-dlq partner \[#+-*\] \d+%/, 'progress on stderr')
+  t.match(rest.stderr, /replay-dlq partner: 100% (\d+)\/\1 records, \d+\/s, ETA \d+s/, 'progress on stderr, ending at 100 %')
   const replayed = delivered(receiver.at('/partner'))
   t.same(replayed.map(idOf).sort(), [...partnerIds].sort(), 'every dead-lettered record delivered exactly once across the runs')
   t.ok(replayed.every(r => r.signatureValid), 'every replayed request carries a valid signature (verified independently)')

@@ -56,6 +56,10 @@ t.test('replay --from-archive into fresh topics + rebuild gives identical balanc
   t.match(replay.stdout, /2000 archived input record\(s\): 0 already in the topics, 2000 published/)
   const again = await runCli(['replay', '--from-archive', '--source-prefix', a.prefix], { cwd, env: envFor(b), timeoutMs: 120_000 })
   t.match(again.stdout, /2000 archived input record\(s\): 2000 already in the topics, 0 published/, 'a second replay publishes nothing')
+  // Progress ends at 100 %: the publish bar, and the scan of the target topics, which counts
+  // offsets (transaction markers take some) and once stopped at 92 %.
+  t.match(replay.stderr, /replay: 100% 2000\/2000 records, \d+\/s, ETA \d+s/, 'the replay progress ends at 100 %')
+  t.match(again.stderr, /scan target topics: 100% (\d+)\/\1 records/, 'the scan progress ends at 100 %')
 
   // Rebuild B (reprocessing here), then compare B's balances with A's.
   const rebuild = await runCli(['rebuild', '--reprocess'], { cwd, env: envFor(b), timeoutMs: 180_000 })

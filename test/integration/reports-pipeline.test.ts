@@ -220,7 +220,8 @@ t.test('reports equal the figures computed from the input', async t => {
   t.equal(reversedRange.status, 400, 'from after to → 400')
   const notTaken = await get('/v1/reports/points-redeemed?property=LV-01')
   t.equal(notTaken.status, 400, 'a filter the report does not take → 400')
-  t.match(await notTaken.json(), { error: { code: 'INVALID_REPORT_PARAMS', message: /does not take property/ } })
+  // Refused by the request validator, by name (docs/api.md, "Validation").
+  t.match(await notTaken.json(), { error: { code: 'VALIDATION_FAILED', message: /unknown query parameter property/, details: [{ in: 'querystring', path: '/property', code: 'unknown' }] } })
   t.equal((await get('/v1/reports/dlq-codes', null)).status, 401, 'no token → 401')
   const forbidden = await get('/v1/reports/dlq-codes', await token('balances:read'))
   t.equal(forbidden.status, 403, 'a token without reports:read → 403')

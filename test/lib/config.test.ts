@@ -43,6 +43,7 @@ t.test('defaults: nothing set means the embedded platform', async t => {
   t.equal(config.autoOffsetReset, 'earliest', 'what Kafka Streams does')
   t.equal(config.partitions, 12)
   t.equal(config.logLevel, 'info')
+  t.equal(config.logFormat, 'auto', 'pretty on a terminal, JSON elsewhere')
   t.equal(config.metricsPort, null)
   t.equal(config.topicPrefix, '')
   t.equal(config.rulesFile, null)
@@ -67,6 +68,7 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   autoOffsetReset: { raw: 'latest', expect: 'latest' },
   partitions: { raw: '24', expect: 24 },
   logLevel: { raw: 'debug', expect: 'debug' },
+  logFormat: { raw: 'json', expect: 'json' },
   metricsPort: { raw: '9464', expect: 9464 },
   topicPrefix: { raw: 'staging.', expect: 'staging.' },
   rulesFile: { raw: 'rules.json', expect: rulesFile },
@@ -74,7 +76,10 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   authJwksUrl: { raw: 'https://idp.example/realms/rewards/protocol/openid-connect/certs', expect: 'https://idp.example/realms/rewards/protocol/openid-connect/certs' },
   authAudience: { raw: 'rewards-api-eu', expect: 'rewards-api-eu' },
   apiRateLimit: { raw: '30000/60s', expect: { max: 30000, windowMs: 60_000 } },
-  notificationsFile: { raw: 'notifications.json', expect: notificationsFile }
+  apiCorsOrigins: { raw: 'https://app.example.com, http://localhost:3000', expect: ['https://app.example.com', 'http://localhost:3000'] },
+  notificationsFile: { raw: 'notifications.json', expect: notificationsFile },
+  archiveStallSeconds: { raw: '300', expect: 300 },
+  archiveMaxLagRecords: { raw: '5000', expect: 5000 }
 }
 
 /** Settings the EXTRA ones need in turn: emptying them is refused with this message, not defaulted. */
@@ -111,6 +116,7 @@ const BAD: Record<SettingKey, string[]> = {
   autoOffsetReset: ['smallest', 'Earliest'],
   partitions: ['0', '-3', '1.5', 'twelve', '10001'],
   logLevel: ['verbose', 'INFO'],
+  logFormat: ['text', 'PRETTY'],
   metricsPort: ['x', '70000'],
   topicPrefix: ['has space', 'a/b', 'x'.repeat(101)],
   rulesFile: ['does-not-exist.json'],
@@ -118,7 +124,10 @@ const BAD: Record<SettingKey, string[]> = {
   authJwksUrl: ['jwks.json', 'file:///etc/jwks.json'],
   authAudience: ['has space', 'x'.repeat(201)],
   apiRateLimit: ['1000', '0/1s', '10/0s', '10/1m', 'on'],
-  notificationsFile: ['no-such-notifications.json']
+  apiCorsOrigins: ['app.example.com', 'https://a.example.com/path', 'https://a.example.com,'],
+  notificationsFile: ['no-such-notifications.json'],
+  archiveStallSeconds: ['0', '-1', '1.5', '10s'],
+  archiveMaxLagRecords: ['0', 'many', '1e6']
 }
 
 for (const spec of SETTINGS) {
@@ -206,6 +215,8 @@ t.test('secrets are masked in everything printable, and in error messages', asyn
   t.match(printed, 'postgres://app:***@db:5432/r')
   t.equal(maskUrl('postgresql://u:p@h/d'), 'postgresql://u:***@h/d')
   t.equal(maskUrl('redis://h:6379'), 'redis://h:6379')
+  t.equal(maskUrl('postgres://h/d?sslmode=require&sslpassword=k3y&password=pw'), 'postgres://h/d?sslmode=require&sslpassword=***&password=***', 'secrets in the query too')
+  t.equal(maskUrl('https://idp.example/jwks?access_token=abc'), 'https://idp.example/jwks?access_token=***')
   t.notMatch(failure({ env: { REWARDS_DATABASE_URL: 'mysql://app:s3cret@db/r' }, cwd }), 's3cret')
 })
 

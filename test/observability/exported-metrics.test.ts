@@ -152,6 +152,10 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
     t.same(logged.map(l => l.task).sort(), ['0_0', '0_1', '0_2'], 'one restore.completed line per task')
     t.ok(logged.every(l => Number.isInteger(l.durationMs) && (l.durationMs as number) >= 0), 'with durationMs')
     t.equal(sampleSum(scrape.text, 'rewards_task_restore_duration_seconds_count'), 3, 'rewards_task_restore_duration_seconds counts the three')
+    const progress = scrape.logLines.filter(l => l.event === 'restore.progress')
+    // restore.progress lines only when there was something to restore (then a last one says done).
+    if (logged.every(l => l.records === 0)) t.same(progress, [], 'nothing restored: no restore.progress lines')
+    else t.ok(progress.some(l => l.done === true && l.tasks === 0 && l.remaining === 0), `a last restore.progress line says done (${JSON.stringify(progress.at(-1))})`)
   })
 
   t.test('docs/metrics.md lists every exported metric, and only exported ones', async t => {

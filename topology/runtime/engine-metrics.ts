@@ -54,20 +54,28 @@ export class EngineMetrics {
   }
 }
 
-/** After a commit: records out per topic and task (`ranges` index into `records`), and the
+/** After a commit: records out per topic and task (`taskOf` a record's index), and the
  *  end-to-end latency of the slowest record of each topic, from its (event) timestamp. */
-export function observeCommitted (metrics: EngineMetrics, committedAt: number, ranges: Array<{ task: string, from: number, to: number }>, records: ProducerRecord[]): void {
+export function observeCommitted (metrics: EngineMetrics, committedAt: number, records: readonly ProducerRecord[], taskOf: (index: number) => string): void {
   const oldestByTopic = new Map<string, number>()
-  for (const { task, from, to } of ranges) {
-    const countByTopic = new Map<string, number>()
-    for (let i = from; i < to; i++) {
-      const r = records[i]!
-      countByTopic.set(r.topic, (countByTopic.get(r.topic) ?? 0) + 1)
-      const oldest = oldestByTopic.get(r.topic) ?? Number.POSITIVE_INFINITY
-      oldestByTopic.set(r.topic, r.timestamp !== undefined && r.timestamp < oldest ? r.timestamp : oldest)
+  const countsByTask = new Map<string, Map<string, number>>()
+  let lastTask: string | undefined
+  let counts = new Map<string, number>()
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
+    const task = taskOf(i)
+    // Records come in runs of one task: look its counts up once per run.
+    if (task !== lastTask) {
+      lastTask = task
+      let found = countsByTask.get(task)
+      if (found === undefined) countsByTask.set(task, found = new Map())
+      counts = found
     }
-    for (const [topic, n] of countByTopic) metrics.recordsOut.inc({ topic, task }, n)
+    counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1)
+    const oldest = oldestByTopic.get(r.topic)
+    if (oldest === undefined || (r.timestamp !== undefined && r.timestamp < oldest)) oldestByTopic.set(r.topic, r.timestamp ?? Number.POSITIVE_INFINITY)
   }
+  for (const [task, byTopic] of countsByTask) for (const [topic, n] of byTopic) metrics.recordsOut.inc({ topic, task }, n)
   for (const [topic, oldest] of oldestByTopic) {
     if (Number.isFinite(oldest)) metrics.endToEndLatency.observe({ topic }, Math.max(0, committedAt - oldest) / 1000)
   }

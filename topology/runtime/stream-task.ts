@@ -11,7 +11,8 @@ import { RewardsError } from '../../lib/errors.ts'
 import { outputHeaders, startRecordSpan } from '../../lib/tracing/record-span.ts'
 import { tracingActive } from '../../lib/tracing/tracer.ts'
 import type { SinkNode, SourceNode, Subtopology, Topology } from '../topology.ts'
-import { PartitionGroup, partitionKey } from './partition-group.ts'
+import { PartitionGroup } from './partition-group.ts'
+import { RECORD_CACHE, type RecordCacheHost } from './record-cache.ts'
 import { RecordCollector } from './record-collector.ts'
 import type { TaskStore } from './task-store.ts'
 
@@ -44,6 +45,9 @@ export interface StreamTaskOptions {
   /** The partition has no record in the log beyond those given to the task (default: always;
    *  the thread asks the consumer). Used to keep event-time order across partitions. */
   readonly caughtUp?: (tp: TopicPartition) => boolean
+  /** The DSL aggregations' record cache (record-cache.ts; StreamsConfig.tableRecordCache):
+   *  one update per key per commit. Default false: every update forwarded at once. */
+  readonly recordCache?: boolean
 }
 
 interface Punctuation {
@@ -68,19 +72,28 @@ export class StreamTask {
   readonly #contexts = new Map<string, ProcessorContext<unknown, unknown>>()
   readonly #sourceByTopic = new Map<string, SourceNode>()
   readonly #punctuations: Punctuation[] = []
-  /** Next offset to commit per input partition (last processed + 1). */
-  readonly #consumed = new Map<string, PartitionOffset>()
+  /** The last processed record per input topic (one partition each): the offsets to commit are
+   *  theirs + 1, computed at the commit rather than allocated per record. */
+  readonly #consumed = new Map<string, LogRecord>()
   #streamTimeMs = -1
-  #current: { metadata: RecordMetadata, headers: Headers } | null = null
-  /** The input record being processed: each output is traced back to it (record-collector.ts). */
+  /** The input record being processed: each output is traced back to it (record-collector.ts);
+   *  processors read its metadata and headers. */
   #currentInput: LogRecord | null = null
   /** Input records (by topic:partition:offset) that are not processed again: their outputs were
    *  refused, and the production exception handler's records are sent in their place. */
   readonly #replaced = new Map<string, { input: LogRecord, records: readonly ProducerRecord[] }>()
   /** The span of the record being processed, when tracing is on (lib/tracing/record-span.ts). */
   #span: Span | undefined
+  /** The record caches of this task's processors (record-cache.ts), in init order. */
+  readonly #caches: Array<{ flush (): void, clear (): void }> = []
+  readonly #cacheHost: RecordCacheHost | undefined
+  /** tracingActive() as of the last addRecords(): asked once per fetched batch, not per record
+   *  (the lookup of the global tracer provider showed in the engine's profile). */
+  #tracing = false
   #commitRequested = false
   #processedSinceCommit = 0
+  /** Outputs handed to the thread's sender since the last commit (takeOutputsForSend). */
+  #sentSinceCommit = 0
   #closed = false
 
   constructor (options: StreamTaskOptions) {
@@ -90,6 +103,17 @@ export class StreamTask {
     this.inputs = options.inputs
     this.#group = new PartitionGroup(options.inputs, options.maxTaskIdleMs)
     this.#collector = new RecordCollector(options.maxPendingRecords)
+    if (options.recordCache === true) {
+      this.#cacheHost = {
+        currentInput: () => this.#currentInput,
+        forwardAs: (input, forward) => {
+          const previous = this.#currentInput
+          this.#currentInput = input
+          try { forward() } finally { this.#currentInput = previous }
+        },
+        register: cache => { this.#caches.push(cache) }
+      }
+    }
     for (const name of options.subtopology.nodes) {
       const node = options.topology.node(name)!
       if (node.kind === 'source') for (const topic of node.topics) this.#sourceByTopic.set(topic, node)
@@ -118,9 +142,9 @@ export class StreamTask {
   get streamTimeMs (): number { return this.#streamTimeMs }
   get bufferedRecords (): number { return this.#group.bufferedRecords }
   bufferedIn (tp: TopicPartition): number { return this.#group.bufferedIn(tp) }
-  get commitNeeded (): boolean { return this.#processedSinceCommit > 0 || this.#collector.size > 0 }
+  get commitNeeded (): boolean { return this.#processedSinceCommit > 0 || this.#collector.size > 0 || this.#sentSinceCommit > 0 }
   get commitRequested (): boolean {
-    if (this.#commitRequested || this.#collector.isFull()) return true
+    if (this.#commitRequested || this.#sentSinceCommit + this.#collector.size >= this.#options.maxPendingRecords) return true
     for (const s of this.#options.stores.values()) if (s.isFull()) return true
     return false
   }
@@ -134,6 +158,7 @@ export class StreamTask {
     const source = this.#sourceByTopic.get(tp.topic)
     if (!source) throw new Error(`topic ${tp.topic} is not a source of task ${this.name}`)
     const extractor = source.timestampExtractor
+    this.#tracing = tracingActive()
     this.#group.add(tp, records.map(record => ({ record, timestamp: extractor ? extractor(record) : record.timestamp })))
   }
 
@@ -142,18 +167,17 @@ export class StreamTask {
     const next = this.#group.next(nowMs, this.#options.caughtUp)
     if (next === undefined) return false
     const { record, timestamp: eventTimeMs } = next
-    const replacement = this.#replaced.get(inputKey(record))
+    const replacement = this.#replaced.size === 0 ? undefined : this.#replaced.get(inputKey(record))
     if (replacement !== undefined) {
       // Neither stream time nor punctuation moves: the record is taken out of the processing.
       for (const r of replacement.records) this.#collector.send(r, null)
-      this.#consumed.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1n })
+      this.#consumed.set(record.topic, record)
       this.#processedSinceCommit++
       return true
     }
     const source = this.#sourceByTopic.get(record.topic)!
     // A record without a valid event time moves no clock (see TimestampExtractor).
     if (eventTimeMs !== null && eventTimeMs > this.#streamTimeMs) this.#streamTimeMs = eventTimeMs
-    this.#current = { metadata: { topic: record.topic, partition: record.partition, offset: record.offset }, headers: record.headers }
     this.#currentInput = record
     let key: unknown
     let value: unknown
@@ -164,11 +188,10 @@ export class StreamTask {
       throw new RewardsError('SERDE_ERROR', `task ${this.name}: cannot deserialize ${record.topic}-${record.partition}@${record.offset} at source "${source.name}": ${(cause as Error).message}`, { cause })
     }
     const typed: Record<unknown, unknown> = { key, value, timestamp: eventTimeMs ?? record.timestamp, headers: record.headers }
-    if (tracingActive()) this.#deliverTraced(record, source.children, typed)
+    if (this.#tracing) this.#deliverTraced(record, source.children, typed)
     else for (const child of source.children) this.#deliver(child, typed)
-    this.#current = null
     this.#currentInput = null
-    this.#consumed.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1n })
+    this.#consumed.set(record.topic, record)
     this.#processedSinceCommit++
     if (eventTimeMs !== null) this.#punctuate('STREAM_TIME', this.#streamTimeMs)
     return true
@@ -182,6 +205,7 @@ export class StreamTask {
   /** Everything the commit's transaction must carry: outputs, changelog records, offsets, and
    *  for each record the input that produced it (null: a changelog record or a punctuation's). */
   prepareCommit (): { records: ProducerRecord[], offsets: PartitionOffset[], sources: Array<LogRecord | null> } {
+    this.flushCaches()
     const { records, sources } = this.#collector.drainWithSources()
     for (const [name, taskStore] of this.#options.stores) {
       if (!taskStore.definition.changelog) continue
@@ -193,7 +217,13 @@ export class StreamTask {
     }
     // Stores without a changelog still flush (their dirty entries are applied after commit).
     for (const taskStore of this.#options.stores.values()) if (!taskStore.definition.changelog) taskStore.flush()
-    return { records, offsets: [...this.#consumed.values()], sources }
+    // The work so far is the commit's: what is processed while it runs is the next one's.
+    this.#commitRequested = false
+    this.#processedSinceCommit = 0
+    this.#sentSinceCommit = 0
+    const offsets: PartitionOffset[] = []
+    for (const r of this.#consumed.values()) offsets.push({ topic: r.topic, partition: r.partition, offset: r.offset + 1n })
+    return { records, offsets, sources }
   }
 
   /** From now on `input` is not processed: `records` (the production exception handler's dead
@@ -202,30 +232,48 @@ export class StreamTask {
     this.#replaced.set(inputKey(input), { input, records })
   }
 
-  /** Output records produced since the last drain, without touching the stores (test driver). */
+  /** Output records produced since the last drain, with their inputs, for the thread to send
+   *  before the commit (they still belong to the commit: commitNeeded stays true). */
+  takeOutputsForSend (): { records: ProducerRecord[], sources: Array<LogRecord | null> } {
+    const out = this.#collector.drainWithSources()
+    this.#sentSinceCommit += out.records.length
+    return out
+  }
+
+  /** Output records produced since the last drain, without touching the stores (test driver:
+   *  the record caches are flushed first, so each input's updates come out at once, as with
+   *  Kafka Streams' TopologyTestDriver, which commits after every record). */
   takeOutputs (): ProducerRecord[] {
+    this.flushCaches()
     return this.#collector.drain()
   }
 
-  /** After the transaction committed: apply flushed writes to the stores. */
-  async postCommit (): Promise<void> {
+  /** The record caches forward what they hold (record-cache.ts): before every commit. A cache
+   *  flushed may fill one downstream of it, flushed after it (init order is parents first). */
+  flushCaches (): void {
+    for (const cache of this.#caches) cache.flush()
+  }
+
+  /** After the transaction committed: apply flushed writes to the stores. The task may have
+   *  processed more records meanwhile (the thread commits in the background). */
+  async postCommit (offsets: readonly PartitionOffset[]): Promise<void> {
     for (const taskStore of this.#options.stores.values()) await taskStore.applyFlushed()
     for (const [key, { input }] of this.#replaced) {
-      if ((this.#consumed.get(partitionKey(input))?.offset ?? -1n) > input.offset) this.#replaced.delete(key)
+      if (offsets.some(o => o.topic === input.topic && o.partition === input.partition && o.offset > input.offset)) this.#replaced.delete(key)
     }
-    this.#commitRequested = false
-    this.#processedSinceCommit = 0
   }
 
   /** The transaction failed: forget uncommitted work. Returns the positions to rewind to (the
    *  last committed ones are unknown here: the caller seeks to the group's committed offsets). */
   abortUncommitted (): void {
+    for (const cache of this.#caches) cache.clear()
     this.#collector.clear()
     for (const s of this.#options.stores.values()) s.discardDirty()
     this.#group.clear()
     this.#consumed.clear()
     this.#commitRequested = false
     this.#processedSinceCommit = 0
+    this.#sentSinceCommit = 0
   }
 
   /** Input partitions whose buffer is over `max`: the thread pauses them. */
@@ -282,7 +330,7 @@ export class StreamTask {
       processor.process(record)
     } catch (cause) {
       if (cause instanceof RewardsError && (cause.code === 'PROCESSING_FAILED' || isOutputSerializationError(cause))) throw cause
-      const m = this.#current?.metadata
+      const m = this.#currentInput
       const where = m ? ` on ${m.topic}-${m.partition}@${m.offset}` : ''
       throw new RewardsError('PROCESSING_FAILED', `processor "${nodeName}" of task ${this.name} failed${where}: ${(cause as Error).message}`, { cause })
     }
@@ -313,7 +361,7 @@ export class StreamTask {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context object literal needs the task's private members
     const task = this
     const options = this.#options
-    return {
+    const context: ProcessorContext<unknown, unknown> & { [RECORD_CACHE]?: RecordCacheHost } = {
       applicationId: options.applicationId,
       taskId: options.id,
       getStateStore<K, V> (name: string): KeyValueStore<K, V> {
@@ -336,10 +384,15 @@ export class StreamTask {
         return { cancel: () => { p.cancelled = true } }
       },
       commit (): void { task.#commitRequested = true },
-      recordMetadata: () => task.#current?.metadata ?? null,
+      recordMetadata: (): RecordMetadata | null => {
+        const r = task.#currentInput
+        return r === null ? null : { topic: r.topic, partition: r.partition, offset: r.offset }
+      },
       currentStreamTimeMs: () => task.#streamTimeMs,
       currentSystemTimeMs: () => options.clock(),
-      headers: () => task.#current?.headers ?? EMPTY_HEADERS
+      headers: () => task.#currentInput?.headers ?? EMPTY_HEADERS
     }
+    if (this.#cacheHost !== undefined) context[RECORD_CACHE] = this.#cacheHost
+    return context
   }
 }

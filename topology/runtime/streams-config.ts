@@ -1,5 +1,7 @@
 // Options of a StreamsApplication (the engine), validated once and defaulted here.
 import { RewardsError } from '../../lib/errors.ts'
+import { DEFAULT_CACHE_MAX_BYTES } from '../../stores/thread-cache.ts'
+import { ROCKSDB_DEFAULTS } from '../../stores/rocksdb-store.ts'
 
 export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
 
@@ -21,6 +23,20 @@ export interface StreamsConfig {
   /** Partitions of the changelog topics the application creates when missing: the sources'. */
   readonly transactionTimeoutMs: number
   readonly maxDirtyEntriesPerStore: number
+  /** Kafka Streams' statestore.cache.max.bytes, per stream thread: one budget of estimated bytes
+   *  (decoded values included) for the read and write caches of all the thread's stores; dirty
+   *  entries past half of it commit early (stores/thread-cache.ts, docs/engine.md "State store
+   *  cache"). */
+  readonly cacheMaxBytes: number
+  /** RocksDB block cache of each store instance (one per task and store: the binding shares
+   *  none between instances), bytes; stores/rocksdb-store.ts. */
+  readonly rocksDbBlockCacheBytesPerStore: number
+  /** RocksDB memtable budget of each store instance, bytes; stores/rocksdb-store.ts. */
+  readonly rocksDbMemtableBytesPerStore: number
+  /** Kafka Streams' KTable record cache (topology/runtime/record-cache.ts): count / aggregate /
+   *  reduce forward one update per key per commit instead of one per input record. false: every
+   *  update (Kafka Streams with statestore.cache.max.bytes=0). */
+  readonly tableRecordCache: boolean
   /** What to do when the stream thread dies (Kafka Streams' StreamsUncaughtExceptionHandler):
    *  start a new one, or move the application to ERROR. */
   readonly onStreamError: StreamErrorPolicy
@@ -52,6 +68,10 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     // their last stable offset is held back (processing of those partitions stalls).
     transactionTimeoutMs: 10_000,
     maxDirtyEntriesPerStore: 10_000,
+    cacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,
+    rocksDbBlockCacheBytesPerStore: ROCKSDB_DEFAULTS.blockCacheBytes,
+    rocksDbMemtableBytesPerStore: ROCKSDB_DEFAULTS.memtableBudgetBytes,
+    tableRecordCache: true,
     onStreamError: 'replace-thread',
     maxThreadReplacements: 5,
     threadReplacementWindowMs: 10 * 60_000,
@@ -61,10 +81,12 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
   if (config.processingGuarantee !== 'exactly_once_v2' && config.processingGuarantee !== 'at_least_once') {
     throw new RewardsError('CONFIG_INVALID', `processingGuarantee must be exactly_once_v2 or at_least_once, got "${String(config.processingGuarantee)}"`)
   }
+  if (typeof config.tableRecordCache !== 'boolean') throw new RewardsError('CONFIG_INVALID', `tableRecordCache must be true or false, got ${String(config.tableRecordCache)}`)
   if (!STREAM_ERROR_POLICIES.includes(config.onStreamError)) throw new RewardsError('CONFIG_INVALID', `onStreamError must be ${STREAM_ERROR_POLICIES.join(' or ')}, got "${String(config.onStreamError)}"`)
-  for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore', 'threadReplacementWindowMs'] as const) {
+  for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore', 'threadReplacementWindowMs', 'rocksDbBlockCacheBytesPerStore', 'rocksDbMemtableBytesPerStore'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new RewardsError('CONFIG_INVALID', `${key} must be a positive integer, got ${String(config[key])}`)
   }
+  if (!Number.isInteger(config.cacheMaxBytes) || config.cacheMaxBytes < 0) throw new RewardsError('CONFIG_INVALID', `cacheMaxBytes must be an integer >= 0, got ${String(config.cacheMaxBytes)}`)
   if (!Number.isInteger(config.maxThreadReplacements) || config.maxThreadReplacements < 0) throw new RewardsError('CONFIG_INVALID', `maxThreadReplacements must be >= 0, got ${String(config.maxThreadReplacements)}`)
   if (!Number.isInteger(config.maxTaskIdleMs) || config.maxTaskIdleMs < 0) throw new RewardsError('CONFIG_INVALID', `maxTaskIdleMs must be >= 0, got ${String(config.maxTaskIdleMs)}`)
   return config

@@ -1,6 +1,6 @@
 // ProcessorStateManager's job for one task: open its stores (RocksDB or in-memory, wrapped in the
 // write cache and the typed layer), decide where each restore starts from the checkpoint, restore
-// from the changelogs, keep the changelog offsets the stores reflect, and write the checkpoint on
+// from the changelogs (through a ChangelogReader shared by all restoring tasks), keep the changelog offsets the stores reflect, and write the checkpoint on
 // a clean close.
 //
 // Exactly-once: the checkpoint file is deleted once read, and written again only when the task
@@ -9,25 +9,20 @@
 // there is none, and the stores are wiped and restored from the changelog (as Kafka Streams
 // does). At-least-once: the checkpoint is rewritten after commits.
 import { rmSync } from 'node:fs'
-import type { LogAdmin, PartitionReader, TopicPartition } from '../../log/log-port.ts'
+import type { LogAdmin, TopicPartition } from '../../log/log-port.ts'
 import { CachingChangelogStore } from '../../stores/caching-changelogging-store.ts'
 import { CheckpointFile, checkpointKey } from '../../stores/checkpoint-file.ts'
 import { InMemoryStore } from '../../stores/in-memory-store.ts'
 import type { BytesStore } from '../../stores/key-value-store.ts'
-import { RocksDbStore } from '../../stores/rocksdb-store.ts'
+import { RocksDbStore, type RocksDbStoreOptions } from '../../stores/rocksdb-store.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
+import type { ThreadCache } from '../../stores/thread-cache.ts'
 import type { ReadOnlyTypedKeyValueStore} from '../../stores/typed-key-value-store.ts';
 import { TypedKeyValueStore } from '../../stores/typed-key-value-store.ts'
 import type { AnyStoreDefinition } from '../topology.ts'
+import type { ChangelogRestore } from './changelog-reader.ts'
 import { changelogTopicName } from './stream-task.ts'
 import type { TaskStore } from './task-store.ts'
-
-export interface RestoreProgress {
-  readonly task: string
-  readonly store: string
-  readonly restored: number
-  readonly total: number
-}
 
 export interface TaskStateManagerOptions {
   readonly applicationId: string
@@ -38,6 +33,10 @@ export interface TaskStateManagerOptions {
   readonly exactlyOnce: boolean
   readonly maxDirtyEntries?: number
   readonly maxDirtyBytes?: number
+  /** The stream thread's cache budget, shared by every store of its tasks. */
+  readonly cache?: ThreadCache
+  /** Per RocksDB store instance (stores/rocksdb-store.ts). */
+  readonly rocksDb?: RocksDbStoreOptions
 }
 
 interface OpenStore {
@@ -82,12 +81,13 @@ export class TaskStateManager {
       const dir = stateDirectory.storeDir(taskName, definition.name)
       if (definition.kind === 'rocksdb') {
         if (from === undefined) rmSync(dir, { recursive: true, force: true })
-        bytes = new RocksDbStore(definition.name)
+        bytes = new RocksDbStore(definition.name, this.#options.rocksDb)
       } else {
         bytes = new InMemoryStore(definition.name)
       }
       await bytes.open(dir)
       const caching = new CachingChangelogStore(bytes, {
+        ...(this.#options.cache !== undefined ? { cache: this.#options.cache } : {}),
         ...(this.#options.maxDirtyEntries ? { maxDirtyEntries: this.#options.maxDirtyEntries } : {}),
         ...(this.#options.maxDirtyBytes ? { maxDirtyBytes: this.#options.maxDirtyBytes } : {})
       })
@@ -100,54 +100,32 @@ export class TaskStateManager {
     }
   }
 
-  /** Brings every changelogged store up to the changelog's end. */
-  async restore (admin: LogAdmin, reader: PartitionReader, onProgress?: (p: RestoreProgress) => void): Promise<void> {
+  /** What to restore: each changelogged store's partition, where to start, and how to apply a
+   *  fetched batch (one atomic write). A ChangelogReader drives it, with other tasks' restores. */
+  changelogRestores (): ChangelogRestore[] {
+    const out: ChangelogRestore[] = []
     for (const store of this.#stores.values()) {
       const tp = store.changelog
       if (!tp) continue
-      const key = checkpointKey(tp)
-      const [earliest] = await admin.listOffsets([tp], 'earliest')
-      const [latest] = await admin.listOffsets([tp], 'latest')
-      let endOffset = latest?.offset ?? 0n
-      const from = this.#restoreFrom.get(key) ?? earliest?.offset ?? 0n
-      let position = from < (earliest?.offset ?? 0n) ? earliest!.offset : from
-      const total = Number(endOffset > position ? endOffset - position : 0n)
-      let restored = 0
-      let assigned = false
-      try {
-        for (;;) {
-          if (position >= endOffset) {
-            // The end is the last stable offset, and a transaction the previous owner committed
-            // just before may not have its marker yet (markers are written after EndTxn
-            // returns): look again, and go on while it still moves. Nobody else writes this
-            // partition while we own the task.
-            const [again] = await admin.listOffsets([tp], 'latest')
-            if ((again?.offset ?? 0n) <= position) break
-            endOffset = again!.offset
-          }
-          if (!assigned) { reader.assign([{ ...tp, offset: position }]); assigned = true }
-          const records = await reader.poll(500)
-          const entries = []
-          // Everything returned is committed, even past the end measured earlier: apply it all
-          // (the position moves past every returned record).
-          for (const r of records) if (r.key !== null) entries.push({ key: r.key, value: r.value })
-          if (entries.length > 0) await store.caching.restoreBatch(entries)
-          restored += entries.length
-          position = reader.position(tp)
-          if (records.length === 0 && position < endOffset) {
-            // Nothing came: make sure the end did not move back (topic recreated, records
-            // deleted) so a restore can never hang.
-            const [now] = await admin.listOffsets([tp], 'latest')
-            if ((now?.offset ?? 0n) <= position) break
-          }
-          onProgress?.({ task: this.#options.taskName, store: store.definition.name, restored, total })
-        }
-      } finally {
-        if (assigned) reader.unassign([tp])
-      }
-      this.#changelogOffsets.set(key, { tp, offset: position > endOffset ? position : endOffset })
-      onProgress?.({ task: this.#options.taskName, store: store.definition.name, restored, total })
+      const caching = store.caching
+      const inner = caching.inner
+      out.push({
+        changelog: tp,
+        store: store.definition.name,
+        from: this.#restoreFrom.get(checkpointKey(tp)) ?? null,
+        // RocksDB: straight into the store, unsynced (restored() syncs the WAL once). A restoring
+        // store was just opened: its write cache holds nothing to keep consistent.
+        apply: inner instanceof RocksDbStore ? entries => { inner.restoreWriteSync(entries) } : entries => caching.restoreBatch(entries)
+      })
     }
+    return out
+  }
+
+  /** The restore is done: the stores hold each changelog up to `offsets` (exclusive). */
+  restored (offsets: ReadonlyArray<TopicPartition & { offset: bigint }>): void {
+    // Before any checkpoint can claim the restored records, they must be durable.
+    for (const s of this.#stores.values()) if (s.changelog && s.caching.inner instanceof RocksDbStore && !s.caching.closed) s.caching.inner.syncWal()
+    for (const { offset, ...tp } of offsets) this.#changelogOffsets.set(checkpointKey(tp), { tp: { topic: tp.topic, partition: tp.partition }, offset })
   }
 
   /** The stores as the task uses them. */

@@ -7,7 +7,7 @@ import type { Test } from 'tap'
 import { ClientStore } from '../../../api/auth/client-store.ts'
 import { rewardsPlatform } from '../../../cli/rewards-platform.ts'
 import { runPlatform } from '../../../cli/run-platform.ts'
-import { SignalTrap } from '../../../cli/signal-trap.ts'
+import { inProcessSignals } from '../../cli/in-process-signals.ts'
 import { loadConfig } from '../../../lib/config.ts'
 import { createLogger } from '../../../lib/logger.ts'
 import { platformTopics } from '../../../lib/platform-topics.ts'
@@ -62,7 +62,7 @@ export async function startInProcessPlatform (t: Test, name: string): Promise<In
       if (typeof line.msg === 'string' && line.msg.startsWith('HTTP listening')) portSeen(line.port as number)
     }
   })
-  const signals = new SignalTrap()
+  const signals = inProcessSignals()
   t.teardown(() => signals.release())
   const done = runPlatform({ config, logger: createLogger({ level: 'debug', destination: stream }), platform: rewardsPlatform(config), requested: ['processor', 'api', 'archiver', 'auth'], createTopics: true, signals })
   let stopped = false

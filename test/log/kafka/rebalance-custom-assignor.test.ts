@@ -63,9 +63,12 @@ t.test('revocation is awaited before the partitions move; userData travels both 
   t.equal(a.assignment().length, 4, 'a alone owns all partitions')
   const loops = [loop(a), loop(b)]
   const deadline = Date.now() + 60_000
-  // Balanced, and b's onPartitionsAssigned has run (assignment() can change just before it).
+  // Balanced, and both members' onPartitionsAssigned of that generation have run: assignment()
+  // changes just before the listener is called, so a's could still hold the solo generation's
+  // userData (only host-a) when both assignments already read 2.
   const settled = (): boolean => a.assignment().length === 2 && b.assignment().length === 2 &&
-    events.some(e => e.who === 'b' && e.what === 'assigned' && e.partitions > 0)
+    events.some(e => e.who === 'b' && e.what === 'assigned' && e.partitions > 0) &&
+    events.some(e => e.who === 'a' && e.what === 'assigned' && e.partitions === 2)
   while (!settled()) {
     if (Date.now() > deadline) throw new Error(`no balanced assignment: ${JSON.stringify(events)}`)
     await new Promise(resolve => setImmediate(resolve))

@@ -72,7 +72,7 @@ t.test('right credentials and CA: topics, produce, a stream application (group, 
     .aggregate(() => 0, (_k, v, sum) => sum + v, { storeName: 'sums', valueSerde: Serdes.json<number>() })
     .toStream()
     .to(output, { valueSerde: Serdes.json<number>() })
-  const app = new StreamsApplication(builder.build(), { log, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2' } })
+  const app = new StreamsApplication(builder.build(), { log, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2', tableRecordCache: false } })
   t.teardown(async () => {
     await app.close()
     await log.admin.deleteTopics([input, output, `${appId}-sums-changelog`]).catch(() => undefined)

@@ -33,6 +33,13 @@ t.test('reward-events: one dead letter per code, input unchanged, headers set', 
     { code: 'SCHEMA_VIOLATION', key: 'm', value: '[1, 2]', message: /must be a JSON object/ },
     { code: 'SCHEMA_VIOLATION', key: 'm', value: 'null', message: /must be a JSON object/ },
     { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, currency: 'usd' }), message: /currency/ },
+    // Text that cannot be stored or shown safely, and times Kafka cannot carry (docs/rewards.md).
+    { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, eventId: 'x\ud800y' }), message: /eventId must be well-formed Unicode/ },
+    { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, propertyId: 'P\u0000' }), message: /propertyId must not hold control characters \(U\+0000/ },
+    { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, propertyId: 'P\u009b1' }), message: /propertyId must not hold control characters \(U\+009B/ },
+    { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, 'x\u001b[2J': 1 }), message: /unknown field "x\\u001b\[2J"/ },
+    { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, occurredAt: '1969-12-31T23:59:59.999Z' }), message: /occurredAt must be within 1970-01-01T00:00:00Z to 9999-12-31/ },
+    { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, occurredAt: '9999-12-31T23:00:00-01:00' }), message: /occurredAt must be within/ },
     { code: 'KEY_MISMATCH', key: 'other', value: JSON.stringify(valid), message: /record key "other" does not equal memberId "m"/ },
     { code: 'KEY_MISMATCH', key: null, value: JSON.stringify(valid), message: /no key/ },
     { code: 'UNSUPPORTED_CURRENCY', key: 'm', value: JSON.stringify({ ...valid, currency: 'EUR' }), message: /EUR is not supported/ }
@@ -94,6 +101,9 @@ t.test('redeem-events: malformed, schema and key problems go to redeem-events-dl
     { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, channel: 'KIOSK' }), message: /channel must be one of HOTEL, CASINO, DINING, ONLINE/ },
     { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, rewardCode: 'r'.repeat(65) }), message: /rewardCode/ },
     { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, requestedAt: 'yesterday' }), message: /requestedAt must be an RFC 3339/ },
+    { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, rewardCode: 'R\udc00' }), message: /rewardCode must be well-formed Unicode/ },
+    { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, redemptionId: 'r\u001b[2J' }), message: /redemptionId must not hold control characters/ },
+    { code: 'SCHEMA_VIOLATION', key: 'm', value: JSON.stringify({ ...valid, requestedAt: '1969-12-31T23:00:00Z' }), message: /requestedAt must be within/ },
     { code: 'KEY_MISMATCH', key: 'n', value: JSON.stringify(valid), message: /does not equal memberId/ }
   ]
   cases.forEach(c => h.redeem(c.value, { key: c.key }))

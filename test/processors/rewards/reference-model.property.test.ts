@@ -12,7 +12,7 @@ import { canonical, redeemSummary, ReferenceModel, rewardSummary, type ModelInpu
 
 const MEMBERS = ['alice', 'bob', 'carol-7', 'D_4']
 const SOURCES = ['HOTEL', 'CASINO', 'DINING'] as const
-const CORRUPTIONS = ['json', 'null', 'key', 'no-key', 'currency', 'negative', 'source', 'time', 'extra-field', 'missing-field', 'member-pattern', 'array'] as const
+const CORRUPTIONS = ['json', 'null', 'key', 'no-key', 'currency', 'negative', 'source', 'time', 'extra-field', 'missing-field', 'member-pattern', 'array', 'control-char', 'lone-surrogate', 'before-epoch'] as const
 
 type Action =
   | { t: 'earn', m: number, source: number, amountCents: number, id: number }
@@ -49,6 +49,10 @@ function corrupt (record: Record<string, unknown>, key: string, corruption: type
     case 'missing-field': { const { memberId: _m, ...rest } = record; return { key, value: JSON.stringify(rest) } }
     case 'member-pattern': return { key: 'bad member', value: JSON.stringify({ ...record, memberId: 'bad member' }) }
     case 'array': return { key, value: JSON.stringify([record]) }
+    // Text that cannot be stored or shown safely, and a time Kafka cannot carry (docs/rewards.md).
+    case 'control-char': return { key, value: JSON.stringify('eventId' in record ? { ...record, propertyId: 'P\u0000' } : { ...record, rewardCode: 'R\u001b[2J' }) }
+    case 'lone-surrogate': return { key, value: JSON.stringify('eventId' in record ? { ...record, eventId: 'x\ud800y' } : { ...record, redemptionId: 'x\udfffy' }) }
+    case 'before-epoch': return { key, value: JSON.stringify('occurredAt' in record ? { ...record, occurredAt: '1969-12-31T23:59:59Z' } : { ...record, requestedAt: '1970-01-01T00:30:00+01:00' }) }
   }
 }
 

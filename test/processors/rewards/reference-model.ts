@@ -55,6 +55,12 @@ function timeOf (text: unknown): number {
   return probe.getTime() + (s === 60 ? 1000 : 0) - offset * 60_000
 }
 
+/** Event times the platform takes: 1970-01-01T00:00:00Z (Kafka timestamps are not negative) to the
+ *  last millisecond of 9999. */
+const inRange = (ms: number): boolean => ms >= 0 && ms <= Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+/** Every string of the record (and every field name) well-formed and free of control characters. */
+const safeText = (o: Record<string, unknown>): boolean => Object.entries(o).every(([k, v]) =>
+  [k, v].every(s => typeof s !== 'string' || (s.isWellFormed() && ![...s].some(c => c.codePointAt(0)! < 0x20 || (c.codePointAt(0)! >= 0x7f && c.codePointAt(0)! < 0xa0)))))
 const isString = (v: unknown, min: number, max: number): boolean => typeof v === 'string' && v.length >= min && v.length <= max
 const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
 const MEMBER = /^[A-Za-z0-9_-]{1,64}$/
@@ -100,7 +106,7 @@ export class ReferenceModel {
       isString(e.eventId, 1, 128) && typeof e.memberId === 'string' && MEMBER.test(e.memberId) &&
       ['HOTEL', 'CASINO', 'DINING'].includes(e.source as string) && ['EARN', 'REVERSAL'].includes(e.type as string) &&
       isInt(e.amountCents, 0, 1e12) && typeof e.currency === 'string' && /^[A-Z]{3}$/.test(e.currency) &&
-      !Number.isNaN(timeOf(e.occurredAt)) && isString(e.propertyId, 1, 64) &&
+      inRange(timeOf(e.occurredAt)) && isString(e.propertyId, 1, 64) && safeText(e) &&
       (e.type !== 'REVERSAL' || isString(e.originalEventId, 1, 128))
     if (!valid) return dlq('SCHEMA_VIOLATION')
     const memberId = e.memberId as string
@@ -151,7 +157,7 @@ export class ReferenceModel {
     const valid = onlyFields(r, ['redemptionId', 'memberId', 'points', 'rewardCode', 'channel', 'requestedAt']) &&
       isString(r.redemptionId, 1, 128) && typeof r.memberId === 'string' && MEMBER.test(r.memberId) &&
       isInt(r.points, 1, 1e9) && isString(r.rewardCode, 1, 64) &&
-      ['HOTEL', 'CASINO', 'DINING', 'ONLINE'].includes(r.channel as string) && !Number.isNaN(timeOf(r.requestedAt))
+      ['HOTEL', 'CASINO', 'DINING', 'ONLINE'].includes(r.channel as string) && inRange(timeOf(r.requestedAt)) && safeText(r)
     if (!valid) return dlq('SCHEMA_VIOLATION')
     const memberId = r.memberId as string
     if (input.key !== memberId) return dlq('KEY_MISMATCH')

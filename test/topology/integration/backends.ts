@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Log, LogRecord, TopicPartition } from '../../../log/log-port.ts'
+import type { Log, LogRecord, PartitionOffset, TopicPartition } from '../../../log/log-port.ts'
 import { openEmbeddedLog } from '../../../log/embedded/index.ts'
 import { createKafkaLog } from '../../../log/kafka/index.ts'
 
@@ -63,4 +63,27 @@ export async function readUntil (log: Log, topic: string, partitions: number, do
   } finally {
     await reader.close()
   }
+}
+
+/** Waits until `groupId` has committed offsets at or past `ends` (offset of the next record to read
+ *  per partition): what the application processed is then committed, its stores' committed view
+ *  included. Polls the group's committed offsets (a query: there is no event to await). */
+export async function waitForCommitted (log: Log, groupId: string, ends: readonly PartitionOffset[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const committed = new Map((await log.admin.listCommittedOffsets(groupId, [...ends])).map(o => [`${o.topic}:${o.partition}`, o.offset]))
+    if (ends.every(e => (committed.get(`${e.topic}:${e.partition}`) ?? -1n) >= e.offset)) return
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${groupId} to commit ${ends.map(e => `${e.topic}:${e.partition}@${e.offset}`).join(', ')}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+/** The offset after the last of `sent` per partition (what a group must commit to have read them). */
+export function endsOf (sent: readonly PartitionOffset[]): PartitionOffset[] {
+  const ends = new Map<string, PartitionOffset>()
+  for (const o of sent) {
+    const key = `${o.topic}:${o.partition}`
+    if ((ends.get(key)?.offset ?? -1n) < o.offset + 1n) ends.set(key, { topic: o.topic, partition: o.partition, offset: o.offset + 1n })
+  }
+  return [...ends.values()]
 }

@@ -32,6 +32,7 @@ function faultyLog (log: Log): { log: Log, injected: string[] } {
     let unusable: RewardsError | undefined
     return {
       send: async records => await producer.send(records),
+      abortTransaction: async () => await producer.abortTransaction(),
       async commitTransaction (batch) {
         if (unusable) throw unusable
         commits++

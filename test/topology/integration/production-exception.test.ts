@@ -45,7 +45,7 @@ t.test('an output stamped 3 h ahead: its input to the DLQ once, everything else 
     .count({ storeName: 'counts' })
     .toStream()
     .to(output, { valueSerde: Serdes.json<number>() })
-  const app = new StreamsApplication(builder.build(), { log, productionExceptionHandler: toDlq(dlq), config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2' } })
+  const app = new StreamsApplication(builder.build(), { log, productionExceptionHandler: toDlq(dlq), config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2', tableRecordCache: false } })
   const events: string[] = []
   app.onRecovery(e => events.push(e.event))
   t.teardown(async () => {
@@ -113,7 +113,7 @@ t.test('an output over max.message.bytes: the batch is isolated, then its input 
   builder.stream<string, string>(input, { valueSerde: Serdes.string() })
     .mapValues(v => v === 'huge' ? 'x'.repeat(10_000) : v)
     .to(output, { valueSerde: Serdes.string() })
-  const app = new StreamsApplication(builder.build(), { log, productionExceptionHandler: toDlq(dlq), config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2' } })
+  const app = new StreamsApplication(builder.build(), { log, productionExceptionHandler: toDlq(dlq), config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2', tableRecordCache: false } })
   const events: string[] = []
   app.onRecovery(e => events.push(e.event))
   t.teardown(async () => {
@@ -165,7 +165,7 @@ for (const backend of BACKENDS) {
       .count({ storeName: 'counts' })
       .toStream()
       .to(output, { valueSerde: refusing })
-    const app = new StreamsApplication(builder.build(), { log, productionExceptionHandler: toDlq(dlq), config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2' } })
+    const app = new StreamsApplication(builder.build(), { log, productionExceptionHandler: toDlq(dlq), config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2', tableRecordCache: false } })
     t.teardown(async () => {
       await app.close()
       await log.admin.deleteTopics([input, output, dlq, `${appId}-counts-changelog`])

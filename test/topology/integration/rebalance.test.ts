@@ -50,7 +50,7 @@ for (const backend of BACKENDS) {
     })
     const start = async (l: Log, stateDir: string, server: string): Promise<StreamsApplication> => {
       const app = new StreamsApplication(topology(input, output), {
-        log: l, config: { applicationId: appId, stateDir, applicationServer: server, sessionTimeoutMs: 6000, commitIntervalMs: 50 }
+        log: l, config: { applicationId: appId, stateDir, applicationServer: server, sessionTimeoutMs: 6000, commitIntervalMs: 50, tableRecordCache: false }
       })
       app.onStateChange(state => { if (state === 'ERROR') t.fail(`${server} failed: ${String(app.error)}`) })
       await app.start()

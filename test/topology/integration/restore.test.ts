@@ -48,7 +48,7 @@ for (const backend of BACKENDS) {
       state.remove()
     })
     const start = async (l: Log): Promise<StreamsApplication> => {
-      const app = new StreamsApplication(topology(input, output), { log: l, config: { applicationId: appId, stateDir: state.dir } })
+      const app = new StreamsApplication(topology(input, output), { log: l, config: { applicationId: appId, stateDir: state.dir, tableRecordCache: false } })
       await app.start()
       await app.waitForState('RUNNING')
       return app

@@ -36,7 +36,7 @@ async function setup (t: Test, log: Log, policy: StreamErrorPolicy, throws: numb
     .count({ storeName: 'counts' })
     .toStream()
     .to(output, { valueSerde: Serdes.json<number>() })
-  const app = new StreamsApplication(builder.build(), { log, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2', onStreamError: policy, maxThreadReplacements: 3 } })
+  const app = new StreamsApplication(builder.build(), { log, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2', onStreamError: policy, maxThreadReplacements: 3, tableRecordCache: false } })
   t.teardown(async () => {
     await app.close()
     await log.admin.deleteTopics([input, output, `${appId}-counts-changelog`])

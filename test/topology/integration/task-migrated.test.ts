@@ -38,6 +38,7 @@ function faultyLog (log: Log): { log: Log, injected: string[] } {
     let unusable: RewardsError | undefined
     return {
       send: async (records, options) => await producer.send(records, options),
+      abortTransaction: async () => await producer.abortTransaction(),
       async commitTransaction (batch) {
         if (unusable) throw unusable
         if (batch.records.length > 0) {
@@ -71,7 +72,7 @@ for (const backend of BACKENDS) {
       .count({ storeName: 'counts' })
       .toStream()
       .to(output, { valueSerde: Serdes.json<number>() })
-    const app = new StreamsApplication(builder.build(), { log, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2' } })
+    const app = new StreamsApplication(builder.build(), { log, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2', tableRecordCache: false } })
     const events: RecoveryEvent[] = []
     const restored: Array<TaskRestored & { after: string | undefined }> = []
     app.onRecovery(e => events.push(e))

@@ -4,7 +4,7 @@ import t from 'tap'
 import { StreamsBuilder } from '../../../topology/streams-builder.ts'
 import { Serdes } from '../../../topology/serdes.ts'
 import { StreamsApplication } from '../../../topology/streams-application.ts'
-import { BACKENDS, readUntil, tempStateDir, uniqueName } from './backends.ts'
+import { BACKENDS, endsOf, readUntil, tempStateDir, uniqueName, waitForCommitted } from './backends.ts'
 
 const PARTITIONS = 3
 // Record timestamps near now: the broker's time-based retention (7 days) deletes older records.
@@ -45,7 +45,7 @@ for (const backend of BACKENDS) for (const guarantee of ['exactly_once_v2', 'at_
       expected.set(word, (expected.get(word) ?? 0) + 1)
       records.push({ topic: input, key: Buffer.from(word), value: Buffer.from(word), timestamp: T0 + i })
     }
-    await producer.send(records)
+    const ends = endsOf(await producer.send(records))
     await producer.close()
 
     const latest = new Map<string, number>()
@@ -55,6 +55,9 @@ for (const backend of BACKENDS) for (const guarantee of ['exactly_once_v2', 'at_
     })
     t.same(Object.fromEntries(latest), Object.fromEntries(expected), 'final counts equal the input')
 
+    // Outputs are sent as they are produced (visible at once under at_least_once); the stores'
+    // committed view, which interactive queries read, follows at the commit of the input offsets.
+    await waitForCommitted(log, appId, ends)
     const store = app.store<string, number>('counts')
     for (const word of words) {
       const meta = app.queryMetadataForKey('counts', word)

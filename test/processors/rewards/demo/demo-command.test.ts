@@ -4,7 +4,7 @@ import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { demoCommand } from '../../../../cli/commands/demo.ts'
+import { demoCommand, demoProgressLine } from '../../../../cli/commands/demo.ts'
 import { openEmbeddedLog } from '../../../../log/embedded/index.ts'
 import { partitionForKey } from '../../../../log/murmur2-partitioner.ts'
 
@@ -19,6 +19,7 @@ t.test('publishes --count events to the embedded log', async t => {
   t.equal(summary.sent, 300)
   t.equal(summary.rewardEvents + summary.redeemEvents, 300)
   t.match(lines[0], /publishing 300 events/)
+  t.match(lines.at(-1), /^demo: 300\/300 \(100 %\) events \(\d+ reward, \d+ redeem\), \d+\/s/, 'the last progress line shows 100 %')
 
   const log = await openEmbeddedLog({ dir: join(dir, 'log') })
   t.teardown(() => log.close())
@@ -54,4 +55,9 @@ t.test('publishes --count events to the embedded log', async t => {
 t.test('rejects bad option values', async t => {
   const command = demoCommand({ env: {} }).exitOverride().configureOutput({ writeErr: () => {} })
   await t.rejects(command.parseAsync(['--rate', 'fast'], { from: 'user' }), /--rate must be an integer/)
+})
+
+t.test('progress lines: rate, percentage and ETA of a count; no ETA without one', async t => {
+  t.equal(demoProgressLine({ sent: 250, rewardEvents: 200, redeemEvents: 50, elapsedMs: 1000 }, 1000), 'demo: 250/1000 (25 %) events (200 reward, 50 redeem), 250/s, ETA 3 s')
+  t.equal(demoProgressLine({ sent: 250, rewardEvents: 200, redeemEvents: 50, elapsedMs: 1000 }, 0), 'demo: 250 events (200 reward, 50 redeem), 250/s')
 })

@@ -1,0 +1,29 @@
+// Conditional GET for the member reads (docs/api.md "ETag and caching"): a strong ETag over the
+// exact bytes of the body (SHA-256), `If-None-Match` answered 304 without a body, and
+// `Cache-Control: private, no-cache` — a cache may keep the answer (private: it is one client's
+// view) but must revalidate it on every use, as a balance may change at any moment and the
+// server's own cache already bounds its staleness to 1 s.
+import { hash } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+export const READ_CACHE_CONTROL = 'private, no-cache'
+
+export function strongEtag (body: string): string {
+  // crypto.hash: one call, no Hash object per request.
+  return `"${hash('sha256', body, 'base64url')}"`
+}
+
+/** If-None-Match uses the weak comparison (RFC 9110 §13.1.2): `W/` is ignored; `*` matches any. */
+export function noneMatch (header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  if (header.trim() === '*') return true
+  return header.split(',').some(candidate => candidate.trim().replace(/^W\//, '') === etag)
+}
+
+/** Sends a JSON body (already serialized) with its ETag, or 304 when the client has it. */
+export function sendConditional (request: FastifyRequest, reply: FastifyReply, body: string): FastifyReply {
+  const etag = strongEtag(body)
+  void reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL)
+  if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send()
+  return reply.type('application/json; charset=utf-8').send(body)
+}

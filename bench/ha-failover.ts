@@ -1,0 +1,197 @@
+// High availability measured from outside, as issue 17 states its targets (docs/benchmarks.md
+// "High availability"): --instances full platforms (`rewards start --role all`, separate data
+// directories and ports, one application id) on the real broker, --members members of state
+// (one earn each, their balances known from the reference model), a client querying balances of
+// random members continuously against the live instances, and one heartbeat member per partition
+// whose confirmations show when each partition is processed. Scenarios, in this order:
+//   kill     SIGKILL of one instance's process group while the queries go on: how long some member
+//            got a 503, wrong answers (never allowed), and when every partition confirms again
+//            (target: session timeout 10 s + 2 s); then the instance is started again
+//   rolling  SIGTERM, restart and ready again of each instance in turn: 503s (target: none) and
+//            the longest pause of confirmations on any partition (target: ≤ 2 s)
+//   cold     one instance's data directory wiped and started again: its restore rate, from its
+//            `restore.progress` done line (target: ≥ 200k records/s)
+//
+//   node_modules/.bin/node bench/ha-failover.ts [--instances 3] [--partitions 12] [--members 100000]
+//     [--scenarios kill,rolling,cold] [--concurrency 8] [--settle-seconds 10] [--heartbeat-ms 250]
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Partitioners } from 'kafkajs'
+import { buildModel, type InputRecord } from '../test/chaos/reference-model.ts'
+import { createChaosEnvironment, inputTopics } from '../test/chaos/chaos-environment.ts'
+import { instanceSpecs, PlatformSupervisor } from '../test/chaos/platform-supervisor.ts'
+import { RecoveryTimer } from '../test/chaos/recovery-timer.ts'
+import { partitionOf } from '../test/chaos/traffic-generator.ts'
+import { brokers, cleanEnv, clientToken, freePort } from '../test/cli/cli-helpers.ts'
+import { BalanceProber, type ExpectedBalance, type UnavailableWindow } from './lib/balance-prober.ts'
+import { parseArgs } from './lib/cli.ts'
+import { PartitionHeartbeat } from './lib/partition-heartbeat.ts'
+
+const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1 })
+const scenarios = new Set(String(opts.scenarios).split(',').map(s => s.trim()))
+const SESSION_TIMEOUT_MS = 10_000 // the engine's default (docs/engine.md "Configuration")
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+const say = (message: string): void => { console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`) }
+
+const env = await createChaosEnvironment({ brokers, partitions: opts.partitions, name: 'ha' })
+const cleanups: Array<() => Promise<unknown>> = [() => env.close()]
+const results: string[] = []
+try {
+  // State: one earn per member, produced straight to the input topic (not measured).
+  say(`producing ${opts.members} members' earns`)
+  const producer = env.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })
+  await producer.connect()
+  const members: string[] = []
+  const records: InputRecord[] = []
+  const nextOffset = new Map<number, number>()
+  const occurredAt = new Date(Date.now() - 3600_000).toISOString()
+  for (let i = 0; i < opts.members; i += 5000) {
+    const batch = []
+    for (let j = i; j < Math.min(opts.members, i + 5000); j++) {
+      const memberId = `${env.tag}-m${j}`
+      const value = JSON.stringify({ eventId: `${memberId}-e`, memberId, source: 'HOTEL', type: 'EARN', amountCents: 1000 + (j % 50_000), currency: 'USD', occurredAt, propertyId: 'HA' })
+      members.push(memberId)
+      const partition = partitionOf(memberId, opts.partitions)
+      const offset = nextOffset.get(partition) ?? 0
+      nextOffset.set(partition, offset + 1)
+      records.push({ partition, offset, key: memberId, value: Buffer.from(value) })
+      batch.push({ key: memberId, value })
+    }
+    await producer.send({ topic: env.topics.rewardEvents, acks: -1, messages: batch })
+  }
+  await producer.disconnect()
+  const model = buildModel(records, [])
+  const expected = new Map<string, ExpectedBalance>()
+  for (const [id, member] of model.members) expected.set(id, member.history.at(-1)!)
+
+  const baseDir = mkdtempSync(join(tmpdir(), 'ha-bench-'))
+  cleanups.push(async () => rmSync(baseDir, { recursive: true, force: true }))
+  const ports: number[] = []
+  for (let i = 0; i < opts.instances; i++) ports.push(await freePort())
+  const supervisor = new PlatformSupervisor({
+    env: cleanEnv({
+      REWARDS_KAFKA_BROKERS: env.brokers.join(','),
+      REWARDS_DATABASE_URL: env.databaseUrl,
+      REWARDS_APPLICATION_ID: env.applicationId,
+      REWARDS_TOPIC_PREFIX: env.topicPrefix,
+      REWARDS_PARTITIONS: String(opts.partitions),
+      REWARDS_PROCESSING_GUARANTEE: 'exactly_once_v2',
+      REWARDS_AUTH_ISSUER: 'http://rewards.ha.invalid',
+      REWARDS_API_RATE_LIMIT: 'off',
+      REWARDS_LOG_LEVEL: 'info',
+      ...(opts.standbys >= 0 ? { REWARDS_NUM_STANDBY_REPLICAS: String(opts.standbys) } : {})
+    }),
+    specs: instanceSpecs(baseDir, ports),
+    logDir: join(baseDir, 'logs')
+  })
+  cleanups.unshift(() => supervisor.killAll())
+  const started = Date.now()
+  supervisor.startAll()
+  await supervisor.waitAllReady(300_000)
+  const timer = new RecoveryTimer(env.admin, env.applicationId, inputTopics(env.topics))
+  const caughtUp = await timer.measure(started, 900_000)
+  if (caughtUp === null) throw new Error('the instances did not catch up within 15 minutes')
+  say(`${opts.instances} instances ready and caught up with ${opts.members} members in ${(caughtUp / 1000).toFixed(1)} s`)
+
+  const heartbeat = new PartitionHeartbeat(env.kafka, { tag: env.tag, partitions: opts.partitions, inputTopic: env.topics.rewardEvents, confirmedTopic: env.topics.rewardConfirmed, intervalMs: opts['heartbeat-ms'] })
+  await heartbeat.start()
+  cleanups.unshift(() => heartbeat.stop())
+  let token: { value: string, atMs: number } | undefined
+  const getToken = async (): Promise<string> => {
+    if (token !== undefined && Date.now() - token.atMs < 240_000) return token.value
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const urls = supervisor.liveUrls()
+        token = { value: await clientToken(urls[attempt % urls.length]!, env.client.clientId, env.client.clientSecret, 'balances:read'), atMs: Date.now() }
+        return token.value
+      } catch (error) {
+        if (attempt > 50) throw error
+        await sleep(200)
+      }
+    }
+  }
+  const prober = new BalanceProber({ urls: () => supervisor.liveUrls(), token: getToken, members, expected, concurrency: opts.concurrency })
+  prober.start()
+  cleanups.unshift(() => prober.stop())
+  const settle = opts['settle-seconds'] * 1000
+  const describe = (w: UnavailableWindow): string =>
+    `${w.answers} answers, non-200: ${JSON.stringify(w.byStatus)}, some member got a 503 during ${w.seconds503.toFixed(1)} s` +
+    (w.firstMs === null ? '' : ` (non-200 from +${(w.firstMs / 1000).toFixed(1)} s to +${(w.lastMs! / 1000).toFixed(1)} s)`) + `, p99 ${w.p99Ms.toFixed(1)} ms`
+  const wrongIn = (from: number, to: number): number => prober.wrong.filter(w => w.atMs >= from && w.atMs <= to).length
+
+  // Warm-up: the first answers pay for connections and the instances' lazily opened services.
+  const warmStart = Date.now()
+  while (prober.answers.length < 200 && Date.now() - warmStart < 120_000) await sleep(100)
+  const quietFrom = Date.now()
+  await sleep(settle)
+  const quiet = prober.window(quietFrom, Date.now())
+  results.push(`steady state (${settle / 1000} s before any fault): ${describe(quiet)}`)
+
+  if (scenarios.has('kill')) {
+    const victim = opts.instances - 1
+    say(`kill -9 of instance ${victim}`)
+    const t0 = Date.now()
+    await supervisor.kill(victim)
+    let resumed = heartbeat.firstAfter(t0)
+    while ([...resumed.values()].some(v => v === null) && Date.now() - t0 < 180_000) { await sleep(200); resumed = heartbeat.firstAfter(t0) }
+    await sleep(settle)
+    const t1 = Date.now()
+    const worst = Math.max(...[...resumed.values()].map(v => v ?? Infinity))
+    results.push(`kill -9 of 1 of ${opts.instances}: ${describe(prober.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}; ` +
+      `every partition confirms again after ${(worst / 1000).toFixed(1)} s (target ≤ ${(SESSION_TIMEOUT_MS + 2000) / 1000} s)`)
+    say(results.at(-1)!)
+    supervisor.start(victim)
+    await supervisor.waitReady(victim, 600_000)
+    await timer.measure(Date.now(), 600_000)
+    await sleep(settle)
+  }
+
+  if (scenarios.has('rolling')) {
+    say('rolling restart (SIGTERM, start, ready; one at a time)')
+    const t0 = Date.now()
+    for (let i = 0; i < opts.instances; i++) {
+      const instance = supervisor.instances[i]!
+      instance.killing = true // an expected exit: the supervisor must not restart it on its own
+      instance.cli!.child.kill('SIGTERM')
+      await instance.cli!.waitForExit(120_000)
+      supervisor.start(i)
+      await supervisor.waitReady(i, 600_000)
+      await sleep(settle)
+    }
+    const t1 = Date.now()
+    const gaps = heartbeat.maxGaps(t0, t1)
+    const worst = Math.max(...gaps.values())
+    results.push(`rolling restart of ${opts.instances}: ${describe(prober.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}; ` +
+      `longest pause of confirmations on a partition ${(worst / 1000).toFixed(1)} s (target ≤ 2 s, heartbeat every ${opts['heartbeat-ms']} ms)`)
+    say(results.at(-1)!)
+  }
+
+  if (scenarios.has('cold')) {
+    const victim = 0
+    say(`cold start of instance ${victim} (data directory wiped)`)
+    const instance = supervisor.instances[victim]!
+    instance.killing = true
+    instance.cli!.child.kill('SIGTERM')
+    await instance.cli!.waitForExit(120_000)
+    const t0 = Date.now()
+    const cli = supervisor.start(victim, { wipe: true })
+    const done = await cli.waitForLine(l => l.event === 'restore.progress' && l.done === true, 900_000)
+    const restored = done.restored as number
+    const elapsedMs = done.elapsedMs as number
+    await supervisor.waitReady(victim, 600_000)
+    const t1 = Date.now()
+    results.push(`cold start of 1 instance: ${restored} changelog records restored in ${(elapsedMs / 1000).toFixed(1)} s = ${Math.round(restored / (elapsedMs / 1000))} records/s (target ≥ 200,000); ` +
+      `queries meanwhile: ${describe(prober.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}`)
+    say(results.at(-1)!)
+  }
+
+  await prober.stop()
+  console.log(`\nhigh availability, ${opts.instances} instances, ${opts.partitions} partitions, ${opts.members} members, ${opts.concurrency} query loops, node ${process.version}`)
+  for (const line of results) console.log(`- ${line}`)
+  console.log(`- over the whole run: ${prober.answers.length} answers, ${prober.wrong.length} wrong, ${prober.refused} connections refused (dead instance, tried elsewhere)`)
+  for (const w of prober.wrong.slice(0, 5)) console.log(`  wrong: ${w.memberId} ${w.status} ${w.body}`)
+  if (prober.wrong.length > 0) process.exitCode = 1
+} finally {
+  for (const cleanup of cleanups) await cleanup().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`))
+}

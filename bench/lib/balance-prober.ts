@@ -1,0 +1,132 @@
+// A client that queries balances of random members continuously, as a loyalty desk would during
+// a failover (docs/benchmarks.md "High availability"): `concurrency` loops, each sending
+// GET /v1/members/{id}/balance to a random live instance. An instance that refuses the connection
+// (it is dead) is tried again elsewhere at once, as a load balancer would; every HTTP answer is
+// recorded: its status, and for a 200 whether it equals the expected balance. An answer that
+// marks itself stale (a `Rewards-Staleness` or `Age` header) is allowed to be older, never a 200
+// that is simply wrong.
+
+export interface ExpectedBalance {
+  readonly earned: number
+  readonly reversed: number
+  readonly events: number
+}
+
+export interface ProbeAnswer {
+  readonly atMs: number
+  readonly status: number
+  readonly stale: boolean
+  readonly ms: number
+}
+
+export interface WrongAnswer {
+  readonly atMs: number
+  readonly memberId: string
+  readonly status: number
+  readonly body: string
+}
+
+export interface UnavailableWindow {
+  /** Answers other than 200 in the interval, by status. */
+  readonly byStatus: Record<string, number>
+  /** First and last non-200 answer (ms since the interval's start), or null. */
+  readonly firstMs: number | null
+  readonly lastMs: number | null
+  /** Sum of the 100 ms slices holding at least one 503: the time during which some member got one. */
+  readonly seconds503: number
+  readonly answers: number
+  readonly p99Ms: number
+}
+
+const SLICE_MS = 100
+
+export class BalanceProber {
+  readonly answers: ProbeAnswer[] = []
+  readonly wrong: WrongAnswer[] = []
+  refused = 0
+  readonly #urls: () => string[]
+  readonly #token: () => Promise<string>
+  readonly #members: readonly string[]
+  readonly #expected: ReadonlyMap<string, ExpectedBalance>
+  readonly #concurrency: number
+  #stop = false
+  #loops: Array<Promise<void>> = []
+
+  constructor (options: { urls: () => string[], token: () => Promise<string>, members: readonly string[], expected: ReadonlyMap<string, ExpectedBalance>, concurrency: number }) {
+    this.#urls = options.urls
+    this.#token = options.token
+    this.#members = options.members
+    this.#expected = options.expected
+    this.#concurrency = options.concurrency
+  }
+
+  start (): void {
+    for (let i = 0; i < this.#concurrency; i++) this.#loops.push(this.#loop())
+  }
+
+  async stop (): Promise<void> {
+    this.#stop = true
+    await Promise.all(this.#loops)
+  }
+
+  async #loop (): Promise<void> {
+    while (!this.#stop) {
+      const urls = this.#urls()
+      if (urls.length === 0) { await new Promise(resolve => setTimeout(resolve, 50)); continue }
+      const memberId = this.#members[Math.floor(Math.random() * this.#members.length)]!
+      const url = urls[Math.floor(Math.random() * urls.length)]!
+      const started = performance.now()
+      let response: Response
+      try {
+        response = await fetch(`${url}/v1/members/${encodeURIComponent(memberId)}/balance`, {
+          headers: { authorization: `Bearer ${await this.#token()}` },
+          signal: AbortSignal.timeout(10_000)
+        })
+      } catch {
+        this.refused++ // the instance is gone: the next iteration picks another
+        await new Promise(resolve => setTimeout(resolve, 20))
+        continue
+      }
+      const body = await response.text()
+      const atMs = Date.now()
+      const stale = response.headers.has('rewards-staleness') || response.headers.has('age')
+      this.answers.push({ atMs, status: response.status, stale, ms: performance.now() - started })
+      if (response.status === 200) this.#check(memberId, body, atMs, stale)
+      else if (response.status === 404) this.wrong.push({ atMs, memberId, status: 404, body: body.slice(0, 300) })
+    }
+  }
+
+  #check (memberId: string, body: string, atMs: number, stale: boolean): void {
+    const expected = this.#expected.get(memberId)!
+    try {
+      const value = JSON.parse(body) as { earned: number, reversed: number, events: number }
+      if (value.earned === expected.earned && value.reversed === expected.reversed && value.events === expected.events) return
+      // A stale answer may predate the member's last events, never exceed them.
+      if (stale && value.events <= expected.events && value.earned <= expected.earned) return
+    } catch { /* not JSON: wrong */ }
+    this.wrong.push({ atMs, memberId, status: 200, body: body.slice(0, 300) })
+  }
+
+  /** What clients saw between fromMs and toMs. */
+  window (fromMs: number, toMs: number): UnavailableWindow {
+    const byStatus: Record<string, number> = {}
+    const slices = new Set<number>()
+    const latencies: number[] = []
+    let firstMs: number | null = null
+    let lastMs: number | null = null
+    let answers = 0
+    for (const a of this.answers) {
+      if (a.atMs < fromMs || a.atMs > toMs) continue
+      answers++
+      latencies.push(a.ms)
+      if (a.status === 200) continue
+      byStatus[a.status] = (byStatus[a.status] ?? 0) + 1
+      firstMs ??= a.atMs - fromMs
+      lastMs = a.atMs - fromMs
+      if (a.status === 503) slices.add(Math.floor(a.atMs / SLICE_MS))
+    }
+    latencies.sort((x, y) => x - y)
+    const p99Ms = latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!
+    return { byStatus, firstMs, lastMs, seconds503: slices.size * SLICE_MS / 1000, answers, p99Ms }
+  }
+}

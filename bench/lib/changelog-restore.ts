@@ -1,0 +1,48 @@
+// The restore path without the engine around it: a ChangelogReader over every partition of a
+// changelog into one RocksDbStore per partition (what the restoring tasks of one instance do),
+// timed with how much of it went into the store writes.
+import type { Log, TopicPartition } from '../../log/log-port.ts'
+import { RocksDbStore } from '../../stores/rocksdb-store.ts'
+import { ChangelogReader } from '../../topology/runtime/changelog-reader.ts'
+import { tempStateDir } from './logs.ts'
+
+export interface RestoreTiming {
+  readonly records: number
+  readonly totalMs: number
+  /** Time spent in RocksDB writes (restoreWriteSync). */
+  readonly writeMs: number
+}
+
+export async function readerRestore (log: Log, partitions: TopicPartition[], timeoutMs: number): Promise<RestoreTiming> {
+  const state = tempStateDir()
+  const reader = log.createPartitionReader({ clientId: 'bench-changelog-reader' })
+  const stores = partitions.map(tp => new RocksDbStore(`p${tp.partition}`))
+  try {
+    for (const [i, store] of stores.entries()) await store.open(`${state.dir}/${i}`)
+    let writeMs = 0
+    const t0 = performance.now()
+    const changelogs = new ChangelogReader({ admin: log.admin, reader })
+    await changelogs.register('bench', partitions.map((tp, i) => ({
+      changelog: tp,
+      store: 'totals',
+      from: null,
+      apply: entries => {
+        const w0 = performance.now()
+        stores[i]!.restoreWriteSync(entries)
+        writeMs += performance.now() - w0
+      }
+    })))
+    let records = 0
+    for (;;) {
+      if (performance.now() - t0 > timeoutMs) throw new Error('changelog reader restore timed out')
+      const done = await changelogs.step(100)
+      if (done.length > 0) { records = done[0]!.records; break }
+    }
+    for (const store of stores) store.syncWal()
+    return { records, totalMs: performance.now() - t0, writeMs }
+  } finally {
+    await reader.close()
+    for (const store of stores) await store.close()
+    state.remove()
+  }
+}

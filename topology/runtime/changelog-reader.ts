@@ -1,0 +1,264 @@
+// Restores state stores from their changelogs, for every restoring task at once (Kafka Streams'
+// StoreChangelogReader): one PartitionReader is assigned all the changelog partitions being
+// restored, and each step() is one fetch over all of them, applied as one write batch per
+// partition. The stream thread calls step() between polls of its group consumer, so a long
+// restore never holds up heartbeats, rebalances or the processing of running tasks
+// (docs/engine.md "State, checkpoints, restore").
+//
+// Done, for a partition: its position reached the changelog's end (last stable offset) and a
+// second look at the end finds it has not moved (a transaction the previous owner committed just
+// before may get its marker a moment later). Everything fetched is committed and applied, even
+// past the end first measured.
+import type { LogAdmin, LogRecord, PartitionReader, TopicPartition } from '../../log/log-port.ts'
+import { partitionKey } from './partition-group.ts'
+
+/** Changelog records written to a store in one batch at most, between turns of the event loop. */
+const APPLY_SLICE = 5000
+
+export interface ChangelogEntry {
+  readonly key: Buffer
+  readonly value: Buffer | null
+}
+
+/** One changelog partition to restore into one store. */
+export interface ChangelogRestore {
+  readonly changelog: TopicPartition
+  readonly store: string
+  /** Next offset after what the store holds (null: from the log start). */
+  readonly from: bigint | null
+  /** Applies one fetched batch (one atomic write). */
+  readonly apply: (entries: ChangelogEntry[]) => Promise<void> | void
+}
+
+export interface RestoreProgress {
+  readonly owner: string
+  readonly store: string
+  readonly changelog: TopicPartition
+  /** Records applied so far. */
+  readonly restored: number
+  /** Offsets left to read (end − position; control records and compacted gaps included). */
+  readonly remaining: number
+}
+
+export interface RestoredOwner {
+  readonly owner: string
+  /** Per changelog partition: the next offset after what its store now holds. */
+  readonly offsets: Array<TopicPartition & { offset: bigint }>
+  readonly records: number
+  readonly durationMs: number
+}
+
+interface Restoring {
+  readonly owner: string
+  readonly restore: ChangelogRestore
+  position: bigint
+  end: bigint
+  restored: number
+  /** Assigned to the reader (behind its end as last seen). */
+  assigned: boolean
+  done: boolean
+}
+
+interface Owner {
+  readonly partitions: Restoring[]
+  readonly startMs: number
+}
+
+export interface ChangelogReaderOptions {
+  readonly admin: LogAdmin
+  readonly reader: PartitionReader
+  /** After each applied batch and when a partition completes. */
+  readonly onProgress?: (progress: RestoreProgress) => void
+  readonly now?: () => number
+}
+
+export class ChangelogReader {
+  readonly #o: ChangelogReaderOptions
+  readonly #owners = new Map<string, Owner>()
+  /** Assigned partitions by partitionKey. */
+  readonly #partitions = new Map<string, Restoring>()
+  /** The fetch sent ahead (see step()). */
+  #inflight: Promise<{ records: LogRecord[], positions: Map<string, bigint> }> | undefined
+
+  constructor (options: ChangelogReaderOptions) {
+    this.#o = options
+  }
+
+  /** Owners (tasks) still restoring. */
+  get owners (): ReadonlySet<string> { return new Set(this.#owners.keys()) }
+  get restoring (): boolean { return this.#owners.size > 0 }
+
+  /** Starts restoring `owner`'s stores. Their start and end offsets are asked in one request each. */
+  async register (owner: string, restores: ChangelogRestore[]): Promise<void> {
+    if (this.#owners.has(owner)) throw new Error(`changelog reader: ${owner} is already restoring`)
+    const tps = restores.map(r => r.changelog)
+    const [earliest, latest] = tps.length === 0 ? [[], []] : await Promise.all([this.#o.admin.listOffsets(tps, 'earliest'), this.#o.admin.listOffsets(tps, 'latest')])
+    const start = new Map(earliest.map(o => [partitionKey(o), o.offset]))
+    const end = new Map(latest.map(o => [partitionKey(o), o.offset]))
+    const partitions: Restoring[] = []
+    for (const restore of restores) {
+      const key = partitionKey(restore.changelog)
+      if (this.#partitions.has(key)) throw new Error(`changelog reader: ${key} is already being restored`)
+      const logStart = start.get(key) ?? 0n
+      // Below the log start (retention, a recreated topic): what is left is all there is.
+      const position = restore.from === null || restore.from < logStart ? logStart : restore.from
+      const endOffset = end.get(key) ?? 0n
+      partitions.push({ owner, restore, position, end: endOffset, restored: 0, assigned: position < endOffset, done: false })
+    }
+    this.#owners.set(owner, { partitions, startMs: this.#now() })
+    for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
+    // Only partitions behind their end are read; the others are checked again by the next step
+    // (see the header).
+    const toRead = partitions.filter(p => p.assigned)
+    if (toRead.length > 0) this.#o.reader.assign(toRead.map(p => ({ ...p.restore.changelog, offset: p.position })))
+  }
+
+  /** Stops restoring `owner` (its task closed or moved away), wherever it got to. Returns how far
+   *  each of its stores got (a checkpoint of those offsets is valid: everything below is applied). */
+  unregister (owner: string): Array<TopicPartition & { offset: bigint }> {
+    const found = this.#owners.get(owner)
+    if (!found) return []
+    this.#owners.delete(owner)
+    const tps = found.partitions.map(p => p.restore.changelog)
+    for (const tp of tps) this.#partitions.delete(partitionKey(tp))
+    this.#unassign(found.partitions.filter(p => p.assigned).map(p => p.restore.changelog))
+    return found.partitions.map(p => ({ ...p.restore.changelog, offset: p.position }))
+  }
+
+  /** Applies one fetch over every partition still to read (waiting at most maxWaitMs), with the
+   *  next fetch already sent (the broker and the network work while this one is written); then
+   *  the ends of partitions that reached theirs are checked again. Returns the owners now
+   *  restored (no longer registered). */
+  async step (maxWaitMs: number): Promise<RestoredOwner[]> {
+    // Owners without changelogs (stateless tasks) are done at once.
+    if (this.#partitions.size === 0) return this.#completedOwners()
+    if (this.#inflight === undefined) this.#fetch(maxWaitMs)
+    let fetched = -1
+    if (this.#inflight !== undefined) {
+      const { records, positions } = await this.#inflight
+      this.#inflight = undefined
+      fetched = records.length
+      const reached: TopicPartition[] = []
+      const moved: Restoring[] = []
+      for (const [key, position] of positions) {
+        const p = this.#partitions.get(key)
+        if (p === undefined || !p.assigned) continue
+        p.position = position
+        moved.push(p)
+        if (position >= p.end) { p.assigned = false; reached.push(p.restore.changelog) }
+      }
+      this.#unassign(reached)
+      if (records.length > 0) this.#fetch(maxWaitMs)
+      // Records arrive grouped by partition: one write batch per run of the same partition.
+      let run: ChangelogEntry[] = []
+      let runOf: Restoring | undefined
+      const applyRun = async (): Promise<void> => {
+        if (runOf !== undefined && run.length > 0) {
+          // In slices, with a turn of the event loop between them: a fetch holds tens of
+          // thousands of records, and the commits and heartbeats of running tasks must not wait
+          // for all of them to be written (docs/engine.md "State, checkpoints, restore").
+          const entries = lastWritePerKey(run)
+          for (let i = 0; i < entries.length; i += APPLY_SLICE) {
+            if (i > 0) await new Promise(resolve => setImmediate(resolve))
+            await runOf.restore.apply(i === 0 && entries.length <= APPLY_SLICE ? entries : entries.slice(i, i + APPLY_SLICE))
+          }
+          runOf.restored += run.length
+        }
+        run = []
+      }
+      for (const r of records) {
+        const p = this.#partitions.get(partitionKey(r))
+        if (p !== runOf) { await applyRun(); runOf = p }
+        // A partition unregistered while the fetch was in flight: dropped.
+        if (p !== undefined && r.key !== null) run.push({ key: r.key, value: r.value })
+      }
+      await applyRun()
+      for (const p of moved) this.#progress(p)
+    }
+    // Nothing came: also make sure no end moved back (records deleted, topic recreated), so a
+    // restore can never hang.
+    const check = [...this.#partitions.values()].filter(p => !p.done && (!p.assigned || fetched === 0))
+    await this.#checkEnds(check)
+    return this.#completedOwners()
+  }
+
+  /** Sends a fetch for the assigned partitions; the positions it moved to are taken as soon as it
+   *  returns (before another fetch can move them again). */
+  #fetch (maxWaitMs: number): void {
+    const reading = [...this.#partitions.values()].filter(p => p.assigned).map(p => p.restore.changelog)
+    if (reading.length === 0) return
+    const reader = this.#o.reader
+    const inflight = reader.poll(maxWaitMs).then(records => {
+      const positions = new Map<string, bigint>()
+      for (const tp of reading) {
+        try { positions.set(partitionKey(tp), reader.position(tp)) } catch { /* unassigned meanwhile */ }
+      }
+      return { records, positions }
+    })
+    // Awaited by the next step(); a reader closed meanwhile must not be an unhandled rejection.
+    inflight.catch(() => {})
+    this.#inflight = inflight
+  }
+
+  /** Ask the end again. Moved past the position: read on. Not (or moved back): done. */
+  async #checkEnds (check: Restoring[]): Promise<void> {
+    if (check.length === 0) return
+    const latest = await this.#o.admin.listOffsets(check.map(p => p.restore.changelog), 'latest')
+    const ends = new Map(latest.map(o => [partitionKey(o), o.offset]))
+    const assign: Restoring[] = []
+    const unassign: TopicPartition[] = []
+    for (const p of check) {
+      const key = partitionKey(p.restore.changelog)
+      if (this.#partitions.get(key) !== p) continue
+      const now = ends.get(key) ?? 0n
+      if (now > p.position) {
+        p.end = now
+        if (!p.assigned) { p.assigned = true; assign.push(p) }
+      } else {
+        p.done = true
+        if (p.assigned) { p.assigned = false; unassign.push(p.restore.changelog) }
+        this.#progress(p)
+      }
+    }
+    this.#unassign(unassign)
+    if (assign.length > 0) this.#o.reader.assign(assign.map(p => ({ ...p.restore.changelog, offset: p.position })))
+  }
+
+  #completedOwners (): RestoredOwner[] {
+    const out: RestoredOwner[] = []
+    for (const [owner, { partitions, startMs }] of this.#owners) {
+      if (!partitions.every(p => p.done)) continue
+      this.#owners.delete(owner)
+      for (const p of partitions) this.#partitions.delete(partitionKey(p.restore.changelog))
+      out.push({
+        owner,
+        offsets: partitions.map(p => ({ ...p.restore.changelog, offset: p.position > p.end ? p.position : p.end })),
+        records: partitions.reduce((n, p) => n + p.restored, 0),
+        durationMs: this.#now() - startMs
+      })
+    }
+    return out
+  }
+
+  #unassign (tps: TopicPartition[]): void {
+    if (tps.length === 0) return
+    try { this.#o.reader.unassign(tps) } catch { /* not assigned */ }
+  }
+
+  #progress (p: Restoring): void {
+    const remaining = p.done ? 0 : Number(p.end > p.position ? p.end - p.position : 0n)
+    this.#o.onProgress?.({ owner: p.owner, store: p.restore.store, changelog: p.restore.changelog, restored: p.restored, remaining })
+  }
+
+  #now (): number { return this.#o.now ? this.#o.now() : performance.now() }
+}
+
+/** A changelog holds upserts: within one atomic batch only each key's last write matters, and a
+ *  restore of an uncompacted tail (a key updated on every record of its member) often repeats a
+ *  key many times per fetch. */
+export function lastWritePerKey (entries: ChangelogEntry[]): ChangelogEntry[] {
+  if (entries.length < 2) return entries
+  const last = new Map<string, ChangelogEntry>()
+  for (const entry of entries) last.set(entry.key.toString('latin1'), entry)
+  return last.size === entries.length ? entries : [...last.values()]
+}

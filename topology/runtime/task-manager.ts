@@ -1,0 +1,311 @@
+// The tasks of one stream thread and their lifecycle (Kafka Streams' TaskManager): which exist,
+// in which state (task-lifecycle.ts), and what an assignment change does to them — create and
+// restore the new ones, resume the suspended ones that came back, close with a checkpoint the
+// ones that went away. The loop (stream-thread.ts) asks it for the running tasks to process, and
+// drives the restoring ones through the changelog reader with restoreStep(); the commit
+// coordinator (commit-coordinator.ts) asks it for the tasks to commit and to rewind or rebuild
+// them after a failed commit (docs/engine.md "Architecture: loop, task manager, changelog reader").
+//
+// A standby task (task-lifecycle.ts StandbyTask) would be one more map here, registered with the
+// same changelog reader and never returned by running(): nothing outside this file would change.
+import type { GroupConsumer, LogAdmin, TopicPartition } from '../../log/log-port.ts'
+import type { Subtopology } from '../topology.ts'
+import type { ChangelogReader, ChangelogRestore, RestoredOwner } from './changelog-reader.ts'
+import { partitionKey } from './partition-group.ts'
+import type { StreamTask } from './stream-task.ts'
+import { taskIdToString } from './stream-task.ts'
+import type { TaskStateManager } from './task-state-manager.ts'
+import { TaskLifecycle } from './task-lifecycle.ts'
+
+/** What the task manager uses of a task (StreamTask; fakes in unit tests). */
+export interface ManagedTask {
+  readonly name: string
+  readonly inputs: TopicPartition[]
+  initialize (): void
+  abortUncommitted (): void
+  close (): void
+}
+
+/** What the task manager uses of a task's stores (TaskStateManager). */
+export interface ManagedState {
+  changelogRestores (): ChangelogRestore[]
+  restored (offsets: ReadonlyArray<TopicPartition & { offset: bigint }>): void
+  setQueryableState (state: 'RESTORING' | 'READY' | 'CLOSED'): void
+  checkpointAtEnd (admin: Pick<LogAdmin, 'listOffsets'>): Promise<void>
+  writeCheckpoint (): void
+  close (): Promise<void>
+}
+
+export interface ActiveTask<T extends ManagedTask = StreamTask, S extends ManagedState = TaskStateManager> {
+  readonly task: T
+  readonly state: S
+  readonly lifecycle: TaskLifecycle
+}
+
+export interface TaskRestored {
+  readonly task: string
+  readonly durationMs: number
+  readonly records: number
+}
+
+export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedState> {
+  readonly applicationId: string
+  readonly subtopologies: readonly Subtopology[]
+  readonly admin: Pick<LogAdmin, 'listOffsets' | 'listCommittedOffsets'>
+  readonly consumer: Pick<GroupConsumer, 'pause' | 'resume' | 'seek' | 'assignment'>
+  readonly restorer: Pick<ChangelogReader, 'register' | 'unregister' | 'step'>
+  /** Opens the task's stores (queryable as RESTORING) and builds the task, not yet initialised. */
+  readonly createTask: (name: string, subtopology: Subtopology, partition: number) => Promise<{ task: T, state: S }>
+  readonly onTaskRestored?: (restored: TaskRestored) => void
+  /** After each restore step's fetch, with the tasks still restoring before any completes. */
+  readonly onRestoreStep?: (restoring: number) => void
+  /** A task closed, or its restore stopped or ended (restore progress and store metrics forget it). */
+  readonly onRestoreEnded?: (task: string) => void
+  readonly onTaskClosed?: (task: string) => void
+}
+
+export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedState = TaskStateManager> {
+  readonly #o: TaskManagerOptions<T, S>
+  readonly #subByTopic = new Map<string, number>()
+  // One map per state (a task is in exactly one): the loop iterates the running ones every
+  // iteration, so they are kept ready rather than filtered.
+  readonly #running = new Map<string, ActiveTask<T, S>>()
+  /** Stores restoring, inputs paused; the changelog reader drives them in restoreStep(). */
+  readonly #restoring = new Map<string, ActiveTask<T, S>>()
+  /** Revoked, stores open, waiting for the next assignment (eager protocol). */
+  readonly #suspended = new Map<string, ActiveTask<T, S>>()
+  /** Running tasks by input partition key. */
+  readonly #byInput = new Map<string, ActiveTask<T, S>>()
+
+  constructor (options: TaskManagerOptions<T, S>) {
+    this.#o = options
+    for (const sub of options.subtopologies) for (const topic of sub.sourceTopics) this.#subByTopic.set(topic, sub.id)
+  }
+
+  /** Tasks to process (and commit). */
+  get running (): ReadonlyMap<string, ActiveTask<T, S>> { return this.#running }
+  get restoring (): ReadonlyMap<string, ActiveTask<T, S>> { return this.#restoring }
+  get suspended (): ReadonlyMap<string, ActiveTask<T, S>> { return this.#suspended }
+  /** Running and restoring tasks (a restoring task's stores answer queries with STORE_NOT_READY). */
+  get activeTasks (): ReadonlyMap<string, ActiveTask<T, S>> {
+    return this.#restoring.size === 0 ? this.#running : new Map([...this.#running, ...this.#restoring])
+  }
+
+  /** The running task reading this input partition (by partitionKey). */
+  taskForInput (key: string): ActiveTask<T, S> | undefined { return this.#byInput.get(key) }
+
+  /** Names of the tasks whose work a failed commit concerns (running and suspended). */
+  committingTaskNames (): string[] { return [...this.#running.keys(), ...this.#suspended.keys()] }
+
+  // ---- assignment changes (called from the rebalance callbacks) ----
+
+  /** Revocation, after the commit (eager protocol: everything is revoked): every running task is
+   *  suspended with its stores open, so one that comes back resumes without a restore. Restoring
+   *  tasks stay as they are until the assignment says whether they stay. */
+  suspendAll (committed: boolean): void {
+    for (const [name, active] of this.#running) {
+      if (committed) active.task.abortUncommitted() // clears buffered, unprocessed records only
+      active.lifecycle.transitionTo('SUSPENDED')
+      this.#suspended.set(name, active)
+    }
+    this.#running.clear()
+    this.#byInput.clear()
+  }
+
+  /** The new assignment: suspended tasks not kept close clean (checkpoint at the changelog end),
+   *  restoring ones not kept stop where they got (checkpoint there); kept suspended tasks run
+   *  again; new tasks open their stores and start restoring. */
+  async handleAssignment (partitions: TopicPartition[]): Promise<void> {
+    const wanted = this.#taskNames(partitions)
+    for (const [name, active] of this.#suspended) {
+      if (!wanted.has(name)) { await this.#closeTask(active, true); this.#suspended.delete(name) }
+    }
+    for (const [name, active] of this.#restoring) {
+      if (!wanted.has(name)) { await this.#closeTask(active, false); this.#restoring.delete(name) }
+    }
+    // Pauses last only as long as an assignment: pause the inputs of those still restoring again.
+    const stillRestoring = [...this.#restoring.values()].flatMap(a => a.task.inputs)
+    if (stillRestoring.length > 0) this.#o.consumer.pause(stillRestoring)
+    for (const [name, active] of this.#suspended) {
+      this.#startRunning(active)
+      this.#suspended.delete(name)
+    }
+    await this.createTasks(partitions.filter(tp => !this.#byInput.has(partitionKey(tp))))
+  }
+
+  /** Partitions lost without a revocation (the member was kicked out): their tasks close dirty. */
+  async handleLost (partitions: TopicPartition[]): Promise<void> {
+    const lost = this.#taskNames(partitions)
+    for (const [name, active] of [...this.#running, ...this.#suspended, ...this.#restoring]) {
+      if (!lost.has(name)) continue
+      await this.#closeTask(active, false)
+      this.#forget(name, active)
+    }
+  }
+
+  /** Every task closes dirty (a failed commit migrated or corrupted them). Returns the inputs of
+   *  the running and restoring ones, for the caller to rebuild those still assigned. */
+  async closeAllDirty (): Promise<TopicPartition[]> {
+    const owned = [...this.#running.values(), ...this.#restoring.values()].flatMap(a => a.task.inputs)
+    for (const active of [...this.#running.values(), ...this.#suspended.values(), ...this.#restoring.values()]) await this.#closeTask(active, false)
+    this.#clear()
+    return owned
+  }
+
+  /** Shutdown: running and suspended tasks close clean when the last commit succeeded, restoring
+   *  ones where their restore got. A task that fails to close does not keep the others open. */
+  async closeAll (committed: boolean): Promise<void> {
+    for (const active of [...this.#running.values(), ...this.#suspended.values()]) {
+      await this.#closeTask(active, committed).catch(() => {})
+    }
+    for (const active of this.#restoring.values()) await this.#closeTask(active, false).catch(() => {})
+    this.#clear()
+  }
+
+  /** A task for each (sub-topology, partition) of `partitions` not there yet, restoring. */
+  async createTasks (partitions: TopicPartition[]): Promise<void> {
+    // Concurrently (issue 16: one after the other, their store opens and changelog offset
+    // look-ups took a second for 12 tasks on a loaded machine); the first failure is thrown once
+    // all have settled (those created stay restoring).
+    const created = await Promise.allSettled([...this.#taskNames(partitions).keys()].map(name => this.#createTask(name)))
+    for (const result of created) if (result.status === 'rejected') throw result.reason
+  }
+
+  async #createTask (name: string): Promise<void> {
+    if (this.#running.has(name) || this.#restoring.has(name)) return
+    const [subText, partText] = name.split('_')
+    const { task, state } = await this.#o.createTask(name, this.#o.subtopologies[Number(subText)]!, Number(partText))
+    const active: ActiveTask<T, S> = { task, state, lifecycle: new TaskLifecycle(name) }
+    // Visible to interactive queries (as RESTORING) while it restores; its inputs are paused
+    // until then (records a poll returned meanwhile are dropped: it seeks to its committed
+    // offsets when it starts running).
+    active.lifecycle.transitionTo('RESTORING')
+    this.#restoring.set(name, active)
+    this.#o.consumer.pause(task.inputs)
+    try {
+      await this.#o.restorer.register(name, state.changelogRestores())
+    } catch (error) {
+      this.#restoring.delete(name)
+      active.lifecycle.transitionTo('CLOSED')
+      await state.close()
+      throw error
+    }
+  }
+
+  // ---- restore ----
+
+  /** One fetch for every restoring task (docs/engine.md "How a restore runs"); the tasks it
+   *  completes start running from their committed offsets. Returns how many restores ended. */
+  async restoreStep (maxWaitMs: number): Promise<number> {
+    const done = await this.#o.restorer.step(maxWaitMs)
+    this.#o.onRestoreStep?.(this.#restoring.size)
+    if (done.length === 0) return 0
+    const started: TopicPartition[] = []
+    for (const restored of done) {
+      const active = this.#restoring.get(restored.owner)
+      if (!active) continue
+      this.#restoring.delete(restored.owner)
+      this.#taskRestored(active, restored)
+      started.push(...active.task.inputs)
+    }
+    this.#o.consumer.resume(started)
+    await this.seekToCommitted(started)
+    return done.length
+  }
+
+  #taskRestored (active: ActiveTask<T, S>, restored: RestoredOwner): void {
+    const { task, state } = active
+    state.restored(restored.offsets)
+    this.#o.onRestoreEnded?.(task.name)
+    this.#o.onTaskRestored?.({ task: task.name, durationMs: restored.durationMs, records: restored.records })
+    try {
+      task.initialize()
+    } catch (error) {
+      active.lifecycle.transitionTo('CLOSED')
+      void state.close()
+      throw error
+    }
+    this.#startRunning(active)
+  }
+
+  // ---- rewinds (a failed commit: docs/engine.md "Faults and recovery") ----
+
+  /** The transaction aborted: drop the tasks' uncommitted work and read again from the committed
+   *  offsets. */
+  async rewind (tasks: Iterable<ActiveTask<T, S>>): Promise<void> {
+    const inputs: TopicPartition[] = []
+    for (const { task } of tasks) { task.abortUncommitted(); inputs.push(...task.inputs) }
+    await this.seekToCommitted(inputs)
+  }
+
+  /** Seeks the inputs still assigned to the group's committed offsets (the log start without). */
+  async seekToCommitted (inputs: TopicPartition[]): Promise<void> {
+    if (inputs.length === 0) return
+    const admin = this.#o.admin
+    const committed = new Map((await admin.listCommittedOffsets(this.#o.applicationId, inputs)).map(o => [partitionKey(o), o.offset]))
+    const missing = inputs.filter(tp => !committed.has(partitionKey(tp)))
+    const earliest = missing.length > 0 ? await admin.listOffsets(missing, 'earliest') : []
+    for (const o of earliest) committed.set(partitionKey(o), o.offset)
+    const assigned = new Set(this.#o.consumer.assignment().map(partitionKey))
+    for (const tp of inputs) {
+      if (assigned.has(partitionKey(tp))) this.#o.consumer.seek({ ...tp, offset: committed.get(partitionKey(tp)) ?? 0n })
+    }
+  }
+
+  // ---- internals ----
+
+  #startRunning (active: ActiveTask<T, S>): void {
+    active.lifecycle.transitionTo('RUNNING')
+    this.#running.set(active.task.name, active)
+    for (const tp of active.task.inputs) this.#byInput.set(partitionKey(tp), active)
+    active.state.setQueryableState('READY')
+  }
+
+  #taskNames (partitions: TopicPartition[]): Map<string, TopicPartition[]> {
+    const out = new Map<string, TopicPartition[]>()
+    for (const tp of partitions) {
+      const sub = this.#subByTopic.get(tp.topic)
+      if (sub === undefined) continue
+      const name = taskIdToString({ subtopology: sub, partition: tp.partition })
+      out.set(name, [...(out.get(name) ?? []), tp])
+    }
+    return out
+  }
+
+  #forget (name: string, active: ActiveTask<T, S>): void {
+    this.#running.delete(name); this.#suspended.delete(name); this.#restoring.delete(name)
+    for (const tp of active.task.inputs) if (this.#byInput.get(partitionKey(tp)) === active) this.#byInput.delete(partitionKey(tp))
+  }
+
+  #clear (): void {
+    this.#running.clear(); this.#suspended.clear(); this.#restoring.clear(); this.#byInput.clear()
+  }
+
+  /** clean: the commit already happened; checkpoint at the changelog end so a restart skips the
+   *  restore. Dirty: drop what is not committed and checkpoint the changelog offsets of the last
+   *  commit, which is what the stores hold (writes reach them only after their commit;
+   *  docs/engine.md "Faults and recovery", dirty close). */
+  async #closeTask (active: ActiveTask<T, S>, clean: boolean): Promise<void> {
+    const wasRestoring = active.lifecycle.is('RESTORING')
+    active.lifecycle.transitionTo('CLOSED')
+    active.task.close()
+    try {
+      if (wasRestoring) {
+        // Still restoring: the stores hold the changelogs up to where the restore got (only
+        // committed records are applied), so that is a valid checkpoint to go on from.
+        active.state.restored(this.#o.restorer.unregister(active.task.name))
+        this.#o.onRestoreEnded?.(active.task.name)
+        active.state.writeCheckpoint()
+      } else if (clean) {
+        await active.state.checkpointAtEnd(this.#o.admin)
+      } else {
+        active.task.abortUncommitted()
+        active.state.writeCheckpoint()
+      }
+    } catch {
+      // No checkpoint: the next owner here restores from the changelog (slower, still correct).
+    }
+    await active.state.close()
+    this.#o.onTaskClosed?.(active.task.name)
+  }
+}
