@@ -21,7 +21,7 @@
 import { Registry } from 'prom-client'
 import { RewardsError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
-import type { Log, LogRecord, PartitionOffset, TopicPartition } from '../../log/log-port.ts'
+import type { Log, LogRecord, PartitionOffset, TopicPartition } from '../../topology/index.ts'
 import { EndpointDelivery } from './endpoint-delivery.ts'
 import { NOTIFICATION_KINDS, type EndpointConfig, type NotificationKind } from './notifications-config.ts'
 import { NOTIFICATION_DLQ_HEADERS as H } from './notifications-dlq.ts'

@@ -24,7 +24,7 @@
 import { Registry } from 'prom-client'
 import { isRewardsError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
-import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, TopicPartition } from '../../log/log-port.ts'
+import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, TopicPartition } from '../../topology/index.ts'
 import { EndpointDelivery, type BreakerStateName } from './endpoint-delivery.ts'
 import type { EndpointConfig, NotificationKind } from './notifications-config.ts'
 import { notificationDlqHeaders, type DeadLetterReason } from './notifications-dlq.ts'

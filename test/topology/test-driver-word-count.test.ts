@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { ProcessorContext } from '../../processors/api/processor.ts'
+import type { ProcessorContext } from '../../topology/processor/processor.ts'
 import { StreamsBuilder } from '../../topology/streams-builder.ts'
 import { Serdes } from '../../topology/serdes.ts'
 import { TopologyTestDriver } from '../../topology/test-driver.ts'
