@@ -29,7 +29,7 @@
 import { BrokenCircuitError, bulkhead, circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleWhen, type BulkheadPolicy, type CircuitBreakerPolicy, type IBackoff } from 'cockatiel'
 import type { Logger } from '../../lib/logger.ts'
 import type { Headers } from '../../topology/index.ts'
-import type { EndpointConfig } from './notifications-config.ts'
+import type { EndpointConfig } from '../../lib/notifications-config.ts'
 import type { NotificationsMetrics } from './notifications-metrics.ts'
 import { callWebhook, DeliveryError } from './webhook-client.ts'
 
