@@ -7,7 +7,7 @@
 import fastifyCors from '@fastify/cors'
 import type { FastifyPluginAsync } from 'fastify'
 import { Registry } from 'prom-client'
-import type { LogProducer } from '../log/log-port.ts'
+import type { LogProducer } from '../topology/index.ts'
 import type { RewardsTopics } from '../processors/rewards/topics.ts'
 import type { ApiSettings } from './api-settings.ts'
 import type { ClientStore } from './auth/client-store.ts'

@@ -3,7 +3,7 @@
 // public API of the same process, which then answers this instance's keys without a hop.
 // Called by the processor role with one line; the token checks open on the first forwarded query.
 import type { FastifyInstance } from 'fastify'
-import type { StreamsApplication } from '../topology/streams-application.ts'
+import type { StreamsApplication } from '../topology/index.ts'
 import type { ApiServices } from './api-services.ts'
 import { onDemandGuard } from './auth/require-scope.ts'
 import { LocalReader } from './query/local-reader.ts'

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path'
 import { Value } from 'typebox/value'
 import { settingRules } from './config-schema.ts'
 import { RewardsError } from './errors.ts'
-import { loadNotificationsConfig, type NotificationsConfig } from '../processors/notifications/notifications-config.ts'
+import { loadNotificationsConfig, type NotificationsConfig } from './notifications-config.ts'
 
 export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'

@@ -2,8 +2,8 @@
 // Changelog topics are not here: the stream application creates its own
 // (`<application-id>-<store>-changelog`).
 import type { Log } from '../log/log-port.ts'
-import { REWARDS_TOPICS, type RewardsTopics } from '../processors/rewards/topics.ts'
 import { RewardsError } from './errors.ts'
+import { REWARDS_TOPICS, type RewardsTopics } from './platform-topic-names.ts'
 import { kafkaPolicy } from './resilience/kafka-policy.ts'
 import type { RewardsConfig } from './config.ts'
 

@@ -2,8 +2,8 @@
 // low-level Topology, named `KSTREAM-<OP>-<10-digit index>` unless a name is given.
 // Not supported (rejected with a clear error): grouping after a key-changing operation, which
 // would need a repartition topic — write to a topic keyed as needed and read it again instead.
-import type { Processor, ProcessorContext, ProcessorSupplier } from '../processors/api/processor.ts'
-import type { Record } from '../processors/api/record.ts'
+import type { Processor, ProcessorContext, ProcessorSupplier } from './processor/processor.ts'
+import type { Record } from './processor/record.ts'
 import type { KeyValueStore, StoreKind } from '../stores/key-value-store.ts'
 import { RewardsError } from '../lib/errors.ts'
 import { ForwardingCache } from './runtime/record-cache.ts'

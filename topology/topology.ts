@@ -3,7 +3,7 @@
 // runtime (StreamsApplication, TopologyTestDriver) takes the topology, and rejects unknown
 // parents or stores, duplicate names, cycles and a topic read by two sources.
 import type { LogRecord } from '../log/log-port.ts'
-import type { ProcessorSupplier } from '../processors/api/processor.ts'
+import type { ProcessorSupplier } from './processor/processor.ts'
 import type { StoreDefinition } from '../stores/key-value-store.ts'
 import { RewardsError } from '../lib/errors.ts'
 import type { Serde } from './serdes.ts'

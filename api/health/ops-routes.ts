@@ -13,7 +13,7 @@
 //   GET /v1/topology    { description, text, mermaid }; ?format=text|mermaid for the plain text
 import type { FastifyPluginAsync } from 'fastify'
 import type { Registry } from 'prom-client'
-import type { TopologyDescription } from '../../topology/describe.ts'
+import type { TopologyDescription } from '../../topology/index.ts'
 import { HTTP_CODES, RETRY_AFTER_SECONDS, sendError } from '../http-errors.ts'
 import type { Liveness } from './liveness.ts'
 import type { Readiness } from './readiness.ts'

@@ -5,9 +5,7 @@
 // co-partitioned: that member owns the task). Cached for `ttlMs`; refreshed at once when a
 // forward fails. See docs/decisions/0006-query-routing.md.
 import { RewardsError } from '../../lib/errors.ts'
-import type { Log } from '../../log/log-port.ts'
-import { partitionForKey } from '../../log/murmur2-partitioner.ts'
-import { decodeSubscription } from '../../topology/runtime/co-partition-assignor.ts'
+import { applicationServerOf, partitionForKey, type Log } from '../../topology/index.ts'
 
 interface OwnerSnapshot {
   readonly partitions: number
@@ -62,7 +60,7 @@ export class GroupOwnerMap {
         const [group, topics] = await Promise.all([log.admin.describeGroup(this.#groupId), log.admin.describeTopics([this.#topic])])
         const hosts = new Map<number, string | null>()
         for (const member of group.members) {
-          const host = decodeSubscription(member.userData).host
+          const host = applicationServerOf(member.userData)
           for (const tp of member.assignment) if (tp.topic === this.#topic) hosts.set(tp.partition, host)
         }
         const snapshot = { partitions: topics[0]?.partitions ?? 0, hosts, stable: group.state === 'Stable', atMs: Date.now() }

@@ -6,7 +6,7 @@ import { activityPrefix, type ActivityEntry, type ActivityStoreValue } from '../
 import { dedupeKey, parseRedemptionIndexKey, type EventDedupeEntry, type RedemptionDedupeEntry } from '../../processors/rewards/dedupe.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
-import type { StreamsApplication } from '../../topology/streams-application.ts'
+import type { StreamsApplication } from '../../topology/index.ts'
 
 export interface ActivityPage {
   readonly memberId: string

@@ -18,7 +18,7 @@
 // POSTs (idempotency.ts). Each produce is a PRODUCER span, child of the request's (incoming
 // `traceparent`), whose context travels in the Kafka record headers (lib/tracing/produce-span.ts).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { Headers, LogProducer, ProducerRecord } from '../../log/log-port.ts'
+import type { Headers, LogProducer, ProducerRecord } from '../../topology/index.ts'
 import type { RedeemConfirmed, RedeemEvent } from '../../processors/rewards/schemas.ts'
 import type { RewardsTopics } from '../../processors/rewards/topics.ts'
 import { isRewardsError } from '../../lib/errors.ts'

@@ -4,7 +4,7 @@
 // the record is kept and the archiver can commit past it.
 import type { Queryable } from '../../lib/db/database.ts'
 import { sqlStateOf } from '../../lib/db/database-errors.ts'
-import type { Log, LogProducer } from '../../log/log-port.ts'
+import type { Log, LogProducer } from '../../topology/index.ts'
 import type { ArchiveRow } from './archive-row.ts'
 
 export interface Refusal {

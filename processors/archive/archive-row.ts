@@ -2,7 +2,7 @@
 // headers) plus the value as JSON and the typed columns reporting and reconciliation use. Records
 // are archived as they are, valid or not: a dead letter with a malformed value still gets a row
 // (value_json null), so the archive holds every record of the platform topics.
-import type { LogRecord } from '../../log/log-port.ts'
+import type { LogRecord } from '../../topology/index.ts'
 import { isWellFormedJson } from '../../lib/safe-text.ts'
 import type { RewardsTopics } from '../rewards/topics.ts'
 import { parseRfc3339 } from '../rewards/rfc3339.ts'

@@ -11,7 +11,7 @@
 //   target topics is held.
 import { createHash } from 'node:crypto'
 import type { Queryable } from '../../lib/db/database.ts'
-import type { Log, LogProducer, PartitionOffset, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
+import type { Log, LogProducer, PartitionOffset, ProducerRecord, TopicPartition } from '../../topology/index.ts'
 
 export interface ReplayTopics {
   readonly rewardEvents: string

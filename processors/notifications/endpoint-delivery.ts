@@ -28,8 +28,8 @@
 // and do not count as breaker failures (the endpoint is up and answering).
 import { BrokenCircuitError, bulkhead, circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleWhen, type BulkheadPolicy, type CircuitBreakerPolicy, type IBackoff } from 'cockatiel'
 import type { Logger } from '../../lib/logger.ts'
-import type { Headers } from '../../log/log-port.ts'
-import type { EndpointConfig } from './notifications-config.ts'
+import type { Headers } from '../../topology/index.ts'
+import type { EndpointConfig } from '../../lib/notifications-config.ts'
 import type { NotificationsMetrics } from './notifications-metrics.ts'
 import { callWebhook, DeliveryError } from './webhook-client.ts'
 

@@ -1,6 +1,6 @@
 // The notifications component: confirmed records to partner webhooks (SPEC §8, docs/notifications.md).
 export { startNotifier, type Notifier, type NotifierDeps } from './notifier.ts'
-export { loadNotificationsConfig, parseNotificationsConfig, type EndpointConfig, type NotificationsConfig, type NotificationKind } from './notifications-config.ts'
+export { loadNotificationsConfig, parseNotificationsConfig, type EndpointConfig, type NotificationsConfig, type NotificationKind } from '../../lib/notifications-config.ts'
 export { signatureHeader, signatureOf, verifySignature, SIGNATURE_TOLERANCE_S, WEBHOOK_HEADERS } from './webhook-signature.ts'
 export { NOTIFICATION_DLQ_HEADERS } from './notifications-dlq.ts'
 export { idempotencyKey } from './notification-routing.ts'

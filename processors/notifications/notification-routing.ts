@@ -2,8 +2,8 @@
 // topic), its id (eventId or redemptionId), member and, for reward-confirmed, its source. The
 // routing rule (sources filter reward-confirmed only) is explained in notifications-config.ts.
 import { createHash } from 'node:crypto'
-import type { LogRecord } from '../../log/log-port.ts'
-import type { EndpointConfig, NotificationKind } from './notifications-config.ts'
+import type { LogRecord } from '../../topology/index.ts'
+import type { EndpointConfig, NotificationKind } from '../../lib/notifications-config.ts'
 
 export interface Notification {
   readonly kind: NotificationKind

@@ -2,7 +2,7 @@
 // plus headers saying which endpoint gave up on it and why. One DLQ record per (record, endpoint)
 // that failed: a record delivered to one endpoint and not another is dead-lettered for the other
 // only. Header values are UTF-8 text.
-import type { Headers, LogRecord } from '../../log/log-port.ts'
+import type { Headers, LogRecord } from '../../topology/index.ts'
 
 export const NOTIFICATION_DLQ_HEADERS = Object.freeze({
   endpoint: 'notification.endpoint',

@@ -4,7 +4,7 @@
 // nothing is pending (which also steps past transaction markers). Deliveries settle out of order
 // across endpoints and retries; the committed offset never passes an unsettled record, so a crash
 // redelivers exactly the unsettled ones (and possibly some settled after them: the receiver dedupes).
-import type { TopicPartition } from '../../log/log-port.ts'
+import type { TopicPartition } from '../../topology/index.ts'
 
 const keyOf = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`
 

@@ -6,7 +6,7 @@
 // `traceparent` header; without an SDK the record's `traceparent` is passed on as it is.
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api'
 import { markSpanFailed } from '../../lib/tracing/tracer.ts'
-import type { Headers } from '../../log/log-port.ts'
+import type { Headers } from '../../topology/index.ts'
 import { signatureHeader, WEBHOOK_HEADERS } from './webhook-signature.ts'
 
 const tracer = trace.getTracer('rewards-notifications')

@@ -6,7 +6,7 @@
 // member's activity from 1. The member's latest seq sits under the bare key `${memberId}` (an
 // ActivityHead; outside every `${memberId}:` scan): a point read per record instead of a scan,
 // which matters because scans merge the task's whole uncommitted write cache.
-import type { KeyValueStore } from '../../stores/key-value-store.ts'
+import type { KeyValueStore } from '../../topology/index.ts'
 import type { RedeemConfirmed, RewardConfirmed } from './schemas.ts'
 
 const MAX_SEQ = 999_999_999_999

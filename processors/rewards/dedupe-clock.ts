@@ -9,7 +9,7 @@
 // `<15 digits>:…` time key, so the purge's range never reaches it): written in the same commit as
 // the entries it dates, restored from the same changelog, and rolled back with them when a
 // transaction aborts — an in-memory copy would survive an abort that discarded the writes.
-import type { KeyValueStore } from '../../stores/key-value-store.ts'
+import type { KeyValueStore } from '../../topology/index.ts'
 
 export const DEDUPE_CLOCK_KEY = 'clock'
 

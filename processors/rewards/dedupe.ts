@@ -10,7 +10,7 @@
 // clock with the time the oldest entry expires (nextExpiryClockMs): a punctuation of 60 s of
 // stream time fires every few records during a catch-up, and a range read each time cost a
 // quarter of the processor's time (docs/benchmarks.md, "Rewards hot path").
-import type { KeyValueStore } from '../../stores/key-value-store.ts'
+import type { KeyValueStore } from '../../topology/index.ts'
 import { DEDUPE_CLOCK_KEY } from './dedupe-clock.ts'
 import type { RedeemConfirmed } from './schemas.ts'
 

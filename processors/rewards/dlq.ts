@@ -1,7 +1,6 @@
 // Dead-letter records: the input key, value and headers unchanged, plus headers saying why
 // (SPEC §2.3). Header values are UTF-8 text.
-import type { Headers } from '../../log/log-port.ts'
-import type { RecordMetadata } from '../api/record.ts'
+import type { Headers, RecordMetadata } from '../../topology/index.ts'
 import type { DlqCode } from './validation.ts'
 
 export const DLQ_HEADERS = Object.freeze({

@@ -9,8 +9,7 @@
 //
 // The validation here is the processor's own: its result is kept for the processor
 // (validated-records.ts), so a record is validated once and the two can never disagree.
-import type { LogRecord } from '../../log/log-port.ts'
-import type { TimestampExtractor } from '../../topology/topology.ts'
+import type { LogRecord, TimestampExtractor } from '../../topology/index.ts'
 import { redeemRecords, rewardRecords } from './validated-records.ts'
 
 /** reward-events: occurredAt of a valid event, else null. */

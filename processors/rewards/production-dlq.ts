@@ -4,7 +4,7 @@
 // an output over the topic's max.message.bytes) goes to its input topic's dead-letter topic like
 // any rejected input — unchanged, with error.code OUTPUT_REFUSED and error.message naming the
 // broker's reason — and is otherwise not processed (no balance change, no confirmation).
-import type { ProductionExceptionHandler } from '../../topology/runtime/production-exception-handler.ts'
+import type { ProductionExceptionHandler } from '../../topology/index.ts'
 import { dlqHeaders } from './dlq.ts'
 import type { RewardsMetrics } from './rewards-metrics.ts'
 import type { RewardsTopics } from './topics.ts'

@@ -4,8 +4,7 @@
 // handlers and forwards their outcome: a confirmation, nothing (a duplicate), or the unchanged
 // input to the dead-letter topic with the reason in headers. Nothing is dropped silently and no
 // bad record stops the task.
-import type { Processor, ProcessorContext } from '../api/processor.ts'
-import type { Record } from '../api/record.ts'
+import type { Processor, ProcessorContext, Record } from '../../topology/index.ts'
 import type { ActivityStoreValue } from './activity.ts'
 import { nextExpiryClockMs, purgeExpired, type EventDedupeEntry, type RedemptionDedupeEntry } from './dedupe.ts'
 import { DedupeClock } from './dedupe-clock.ts'

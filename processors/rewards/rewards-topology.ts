@@ -10,9 +10,7 @@
 //
 // Both inputs feed one processor, so they form one sub-topology: the engine runs one task per
 // partition with both topics' partition N (co-partitioned by memberId, same partition count).
-import type { StoreKind } from '../../stores/key-value-store.ts'
-import { Serdes } from '../../topology/serdes.ts'
-import { Topology } from '../../topology/topology.ts'
+import { Serdes, Topology, type StoreKind } from '../../topology/index.ts'
 import type { ActivityStoreValue } from './activity.ts'
 import type { EventDedupeEntry, RedemptionDedupeEntry } from './dedupe.ts'
 import { redeemEventTime, rewardEventTime } from './event-time.ts'

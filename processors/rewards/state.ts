@@ -1,6 +1,6 @@
 // What the event handlers (earn, reversal, redemption) work with: the rule set, the task's stores
 // and clocks. Handlers decide and write state; the processor forwards what they return.
-import type { KeyValueStore } from '../../stores/key-value-store.ts'
+import type { KeyValueStore } from '../../topology/index.ts'
 import type { ActivityStoreValue } from './activity.ts'
 import type { EventDedupeEntry, RedemptionDedupeEntry } from './dedupe.ts'
 import type { RuleSet } from './rules-engine.ts'

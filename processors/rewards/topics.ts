@@ -1,23 +1,9 @@
-// Topic and store names of the rewards topology (SPEC §2, §7). Changelog topics are
+// Topic, store and node names of the rewards topology (docs/rewards.md). Changelog topics are
 // `<application-id>-<store>-changelog`, named by the engine.
 
-export interface RewardsTopics {
-  readonly rewardEvents: string
-  readonly redeemEvents: string
-  readonly rewardConfirmed: string
-  readonly redeemConfirmed: string
-  readonly rewardEventsDlq: string
-  readonly redeemEventsDlq: string
-}
-
-export const REWARDS_TOPICS: RewardsTopics = Object.freeze({
-  rewardEvents: 'reward-events',
-  redeemEvents: 'redeem-events',
-  rewardConfirmed: 'reward-confirmed',
-  redeemConfirmed: 'redeem-confirmed',
-  rewardEventsDlq: 'reward-events-dlq',
-  redeemEventsDlq: 'redeem-events-dlq'
-})
+// The topic names are the platform's (lib/platform-topic-names.ts says why they live there);
+// re-exported so that the rewards topology's names are found in one place.
+export { REWARDS_TOPICS, type RewardsTopics } from '../../lib/platform-topic-names.ts'
 
 export const REWARDS_STORES = Object.freeze({
   /** memberId → Balance (SPEC §4). */

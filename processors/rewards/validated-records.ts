@@ -9,8 +9,7 @@
 // kept result is the result. Anything else — a record the extractor did not see (tests), records
 // fetched again after an abort, several applications in one process — just validates afresh.
 // (A WeakMap keyed by the Buffer cost more than the validation it saved: ~4 µs per set.)
-import type { LogRecord } from '../../log/log-port.ts'
-import type { RecordMetadata } from '../api/record.ts'
+import type { LogRecord, RecordMetadata } from '../../topology/index.ts'
 import { validateRedeemRecord, validateRewardRecord, type Validated } from './validation.ts'
 import type { RedeemEvent, RewardEvent } from './schemas.ts'
 

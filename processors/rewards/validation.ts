@@ -11,13 +11,17 @@
 //   KEY_MISMATCH          the record key is absent or differs from memberId (raw records only)
 //   UNSUPPORTED_CURRENCY  a well-formed currency code other than USD
 import { Compile } from 'typebox/compile'
-import type { TLocalizedValidationError } from 'typebox/error'
-import { printable, unsafeStrings } from '../../lib/safe-text.ts'
+import { unsafeStrings } from '../../lib/safe-text.ts'
+import { fieldName, schemaIssues, type FieldIssue } from '../../lib/schema-issues.ts'
 import { parseRfc3339 } from './rfc3339.ts'
 import {
   EarnEventSchema, RedeemEventSchema, ReversalEventSchema, SUPPORTED_CURRENCIES,
   type RedeemEvent, type RewardEvent
 } from './schemas.ts'
+
+// The schema-error wording is shared with the configuration files (rule sets, the notifications
+// file), so it lives in lib/; re-exported for the validation's own importers.
+export { describeSchemaErrors, fieldName, schemaIssues, type FieldIssue } from '../../lib/schema-issues.ts'
 
 /** Why an input record goes to a dead-letter topic (`error.code` header). */
 export type DlqCode =
@@ -66,60 +70,6 @@ function fail (code: DlqCode, message: string, issues: readonly FieldIssue[] = [
 
 function schemaViolation (issues: readonly FieldIssue[]): Invalid {
   return fail('SCHEMA_VIOLATION', issues.map(i => i.message).join('; '), issues)
-}
-
-export function fieldName (instancePath: string): string {
-  return instancePath === '' ? 'record' : printable(instancePath.slice(1).replaceAll('/', '.'))
-}
-
-/** One problem of a record, at a field: `path` is a JSON Pointer into the record ('' for the
- *  record itself), `message` a clause a person can act on ("amountCents must be <= …"). */
-export interface FieldIssue {
-  readonly path: string
-  readonly message: string
-}
-
-/** TypeBox's errors as one issue per clause, with the path of the field it is about. */
-export function schemaIssues (errors: readonly TLocalizedValidationError[]): FieldIssue[] {
-  const issues: FieldIssue[] = []
-  const byPath = new Map<string, TLocalizedValidationError[]>()
-  for (const error of errors) {
-    if (error.keyword === 'boolean') continue // "schema is false": repeated by additionalProperties
-    const list = byPath.get(error.instancePath) ?? []
-    list.push(error)
-    byPath.set(error.instancePath, list)
-  }
-  for (const [path, list] of byPath) {
-    const field = fieldName(path)
-    const anyOf = list.find(e => e.keyword === 'anyOf')
-    if (anyOf !== undefined) {
-      const allowed = list.flatMap(e => e.keyword === 'const' ? [String((e.params as { allowedValue: unknown }).allowedValue)] : [])
-      issues.push({ path, message: allowed.length > 0 ? `${field} must be one of ${allowed.join(', ')}` : `${field} ${anyOf.message}` })
-      continue
-    }
-    for (const error of list) {
-      if (error.keyword === 'required') {
-        const names = (error.params as { requiredProperties: string[] }).requiredProperties
-        // One issue for the clause, at the first missing field (the message names them all).
-        issues.push({ path: `${path}/${names[0] ?? ''}`, message: `${path === '' ? '' : field + ': '}missing required field${names.length > 1 ? 's' : ''} ${names.join(', ')}` })
-      } else if (error.keyword === 'additionalProperties') {
-        const names = (error.params as { additionalProperties: string[] }).additionalProperties.map(printable)
-        issues.push({ path: `${path}/${names[0] ?? ''}`, message: `${path === '' ? '' : field + ': '}unknown field${names.length > 1 ? 's' : ''} ${names.join(', ')}` })
-      } else if (error.keyword === 'format') {
-        issues.push({ path, message: `${field} must be an RFC 3339 timestamp with offset (e.g. 2026-03-01T18:30:00Z)` })
-      } else if (error.keyword === 'const') {
-        issues.push({ path, message: `${field} must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}` })
-      } else {
-        issues.push({ path, message: `${field} ${error.message}` })
-      }
-    }
-  }
-  return issues
-}
-
-/** Turns TypeBox's errors into one readable line, one clause per field. */
-export function describeSchemaErrors (errors: readonly TLocalizedValidationError[]): string {
-  return schemaIssues(errors).map(i => i.message).join('; ')
 }
 
 function isObject (value: unknown): value is Record<string, unknown> {

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { SETTINGS } from '../../lib/config.ts'
-import { MIN_SECRET_BYTES, parseNotificationsConfig } from '../../processors/notifications/notifications-config.ts'
+import { MIN_SECRET_BYTES, parseNotificationsConfig } from '../../lib/notifications-config.ts'
 import { repoRoot } from './dockerfile.ts'
 import { loadValidator, strictValidate } from './k8s-strict.ts'
 

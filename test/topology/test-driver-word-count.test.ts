@@ -1,8 +1,6 @@
 import t from 'tap'
-import type { ProcessorContext } from '../../processors/api/processor.ts'
-import { StreamsBuilder } from '../../topology/streams-builder.ts'
-import { Serdes } from '../../topology/serdes.ts'
-import { TopologyTestDriver } from '../../topology/test-driver.ts'
+// Written as an application would be: everything from the engine's public entry.
+import { Serdes, StreamsBuilder, TopologyTestDriver, type ProcessorContext } from '../../topology/index.ts'
 
 t.test('word count through flatMapValues, selectKey-free grouping and count', async t => {
   const builder = new StreamsBuilder()

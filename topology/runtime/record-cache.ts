@@ -8,8 +8,8 @@
 // the order the processors were initialised (parents first, so a cache that feeds another
 // is flushed before it), and cleared when the task drops its uncommitted work.
 import type { LogRecord } from '../../log/log-port.ts'
-import type { ProcessorContext } from '../../processors/api/processor.ts'
-import type { Record } from '../../processors/api/record.ts'
+import type { ProcessorContext } from '../processor/processor.ts'
+import type { Record } from '../processor/record.ts'
 
 /** What the task offers a caching processor, on its context under RECORD_CACHE (absent: the
  *  cache is off, StreamsConfig.tableRecordCache false: forward every update at once). */

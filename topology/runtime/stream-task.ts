@@ -4,8 +4,8 @@
 // Processing is synchronous per record: processors read and write stores without awaiting.
 import { context, trace, type Span } from '@opentelemetry/api'
 import type { Headers, LogRecord, PartitionOffset, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
-import type { Cancellable, Processor, ProcessorContext, PunctuationType, TaskId } from '../../processors/api/processor.ts'
-import type { Record, RecordMetadata } from '../../processors/api/record.ts'
+import type { Cancellable, Processor, ProcessorContext, PunctuationType, TaskId } from '../processor/processor.ts'
+import type { Record, RecordMetadata } from '../processor/record.ts'
 import type { KeyValueStore } from '../../stores/key-value-store.ts'
 import { RewardsError } from '../../lib/errors.ts'
 import { outputHeaders, startRecordSpan } from '../../lib/tracing/record-span.ts'

@@ -13,7 +13,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager'
 import { Construct } from 'constructs'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseNotificationsConfig } from '../../../processors/notifications/notifications-config.ts'
+import { parseNotificationsConfig } from '../../../lib/notifications-config.ts'
 import { acknowledge } from './acknowledge.ts'
 import type { EnvironmentName, RewardsEnvironment } from './environments.ts'
 

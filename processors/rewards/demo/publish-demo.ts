@@ -2,7 +2,7 @@
 // log): keys are memberIds (murmur2-partitioned by the producer, as every backend does), record
 // timestamps are the event times. Paced to `ratePerSecond` (0: as fast as the log takes it), in
 // batches of at most `batchSize` records, one batch in flight at a time (bounded memory).
-import type { Log, ProducerRecord } from '../../../log/log-port.ts'
+import type { Log, ProducerRecord } from '../../../topology/index.ts'
 import { REWARDS_TOPICS, type RewardsTopics } from '../topics.ts'
 import { DemoGenerator, type DemoOptions } from './demo-generator.ts'
 

@@ -7,7 +7,7 @@
 import { Registry } from 'prom-client'
 import t from 'tap'
 import { createKafkaLog } from '../../../log/kafka/index.ts'
-import { parseNotificationsConfig } from '../../../processors/notifications/notifications-config.ts'
+import { parseNotificationsConfig } from '../../../lib/notifications-config.ts'
 import { startNotifier } from '../../../processors/notifications/notifier.ts'
 import { brokers, unique } from '../../cli/cli-helpers.ts'
 import { counter, gauge, readTopic, rewardConfirmed, until } from './notifications-test-helpers.ts'

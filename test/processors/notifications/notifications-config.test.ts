@@ -9,7 +9,7 @@ import { inspect } from 'node:util'
 import t from 'tap'
 import { loadConfig } from '../../../lib/config.ts'
 import { isRewardsError } from '../../../lib/errors.ts'
-import { ENDPOINT_DEFAULTS, loadNotificationsConfig, parseNotificationsConfig } from '../../../processors/notifications/notifications-config.ts'
+import { ENDPOINT_DEFAULTS, loadNotificationsConfig, parseNotificationsConfig } from '../../../lib/notifications-config.ts'
 import { idempotencyKey, routes } from '../../../processors/notifications/notification-routing.ts'
 import { signatureHeader, verifySignature } from '../../../processors/notifications/webhook-signature.ts'
 

@@ -2,7 +2,7 @@
 // own timestamp, but moves no clock: the task's stream time and its STREAM_TIME punctuations
 // ignore it (topology/topology.ts, TimestampExtractor).
 import t from 'tap'
-import type { ProcessorContext } from '../../../processors/api/processor.ts'
+import type { ProcessorContext } from '../../../topology/processor/processor.ts'
 import { Serdes } from '../../../topology/serdes.ts'
 import { TopologyTestDriver } from '../../../topology/test-driver.ts'
 import { Topology } from '../../../topology/topology.ts'

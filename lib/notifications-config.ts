@@ -10,11 +10,16 @@
 // it is routed by kind alone: every endpoint whose kinds include redeem-confirmed gets every
 // redemption decision. An endpoint that only takes redeem-confirmed and names sources is refused
 // as a configuration that cannot mean what it says.
+//
+// It lives in lib/, beside the other settings, rather than in processors/notifications: the file
+// is validated with the rest of the configuration at start-up (lib/config.ts), and lib/ imports no
+// application (docs/engine.md "Public entry"; eslint.config.js enforces it). The notifier
+// takes the validated endpoints from here.
 import { readFileSync } from 'node:fs'
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { RewardsError } from '../../lib/errors.ts'
-import { describeSchemaErrors, fieldName } from '../rewards/validation.ts'
+import { RewardsError } from './errors.ts'
+import { describeSchemaErrors, fieldName } from './schema-issues.ts'
 
 export const NOTIFICATION_KINDS = Object.freeze(['reward-confirmed', 'redeem-confirmed'] as const)
 export type NotificationKind = typeof NOTIFICATION_KINDS[number]

@@ -1,0 +1,75 @@
+// The engine's one public entry (docs/engine.md "Public entry"). Applications — processors/ and
+// api/ — import the engine from here and from nowhere else; what is not exported here is the
+// engine's internals and may change without notice (the runtime behind StreamsApplication, the
+// store layers, the log backends, the assignor's wire format). Only cli/ (the composition root:
+// it picks the log backend and state directory), tests and benchmarks may reach deeper.
+// An ESLint rule keeps it so (eslint.config.js, "engine boundary").
+//
+// Exports are types wherever the application only needs the shape: `export type` keeps the
+// runtime import graph of an application as small as what it really calls.
+
+// The DSL (Kafka Streams' StreamsBuilder, KStream, KTable).
+export {
+  StreamsBuilder, KStream, KGroupedStream, KTable,
+  type Consumed, type Produced, type Materialized, type KeyValuePair
+} from './streams-builder.ts'
+
+// The low-level topology the DSL compiles to, and its description (text and Mermaid).
+export {
+  Topology,
+  type TimestampExtractor, type TopicNameExtractor, type SourceOptions, type SinkOptions
+} from './topology.ts'
+export {
+  describeTopology, describeAsText, describeAsMermaid,
+  type TopologyDescription, type SubtopologyDescription, type NodeDescription, type StoreDescription
+} from './describe.ts'
+
+// The Processor API.
+export type {
+  Processor, ProcessorContext, ProcessorSupplier, PunctuationType, Cancellable, TaskId
+} from './processor/processor.ts'
+export type { Record, RecordMetadata } from './processor/record.ts'
+
+// Serdes.
+export { Serdes, bytesOrNullSerde, type Serde } from './serdes.ts'
+
+// The runtime: a running application, its configuration and the events it reports.
+export {
+  StreamsApplication,
+  type StreamsApplicationOptions, type ApplicationState, type StateListener, type KeyQueryMetadata
+} from './streams-application.ts'
+export {
+  STREAM_ERROR_POLICIES,
+  type StreamsConfig, type StreamsConfigInput, type ProcessingGuarantee, type StreamErrorPolicy
+} from './runtime/streams-config.ts'
+export {
+  failOnProductionException,
+  type ProductionExceptionHandler, type ProductionExceptionResponse, type ProductionFailure
+} from './runtime/production-exception-handler.ts'
+export type { CommitFailure, TaskRestored } from './runtime/stream-thread.ts'
+export type { RecoveryEvent } from './runtime/commit-recovery.ts'
+export type { RestoreProgressReport } from './runtime/restore-progress.ts'
+export { applicationServerOf } from './streams-metadata.ts'
+
+// The test driver: runs a topology without a broker.
+export {
+  TopologyTestDriver, TestInputTopic, TestOutputTopic,
+  type TestDriverOptions, type TestRecord
+} from './test-driver.ts'
+
+// Store contracts: what a processor writes (KeyValueStore) and what a query reads
+// (ReadOnlyKeyValueStore / QueryableKeyValueStore). The stores themselves stay inside.
+export type {
+  KeyValue, RangeOptions, ReadOnlyKeyValueStore, KeyValueStore, StoreKind, StoreDefinition
+} from '../stores/key-value-store.ts'
+export type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-value-store.ts'
+
+// The log port: the types an application sees through a Log (records, producers, group
+// consumers, admin), and the default partitioner (a key's partition, as Kafka's producer picks it).
+export type {
+  Log, LogAdmin, LogProducer, GroupConsumer, GroupConsumerOptions, PartitionReader,
+  Headers, LogRecord, ProducerRecord, ProducerOptions, SendOptions,
+  TopicPartition, PartitionOffset, TopicSpec, TopicDescription,
+  GroupDescription, GroupMemberDescription, OffsetResetPolicy
+} from '../log/log-port.ts'
+export { partitionForKey } from '../log/murmur2-partitioner.ts'
