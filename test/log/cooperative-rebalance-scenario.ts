@@ -15,7 +15,7 @@ import { isRewardsError } from '../../lib/errors.ts'
 import type { GroupConsumer, Log, LogProducer, PartitionAssignor, RebalanceListener, TopicPartition } from '../../log/log-port.ts'
 
 type What = 'revoke-start' | 'revoke-end' | 'assigned' | 'lost' | 'records'
-interface Event { readonly seq: number, readonly who: string, readonly what: What, readonly partitions: number[] }
+interface Event { readonly seq: number, readonly at: number, readonly who: string, readonly what: What, readonly partitions: number[] }
 
 /** Sticky: each member keeps what it owns up to its fair share; the rest goes to the members
  *  below theirs. Members owning more are served first, so a member keeps an extra partition
@@ -61,7 +61,7 @@ function harness (t: Test, log: Log, topic: string, groupId: string): Harness {
   const failures: unknown[] = []
   let seq = 0
   const push = (who: string, what: What, partitions: number[]): void => {
-    events.push({ seq: seq++, who, what, partitions: [...partitions].sort((a, b) => a - b) })
+    events.push({ seq: seq++, at: Date.now(), who, what, partitions: [...partitions].sort((a, b) => a - b) })
   }
   const listener = (who: string, revokeWorkMs: number): RebalanceListener => ({
     async onPartitionsRevoked (partitions) {
@@ -156,6 +156,7 @@ export async function cooperativeRebalanceScenario (t: Test, log: Log, topic: st
 
   // Three members: a and b each give one partition to c.
   const t2 = h.next()
+  const cJoined = Date.now()
   const before2 = { a: partitionsOf(a.consumer), b: partitionsOf(b.consumer) }
   const c = h.member('c')
   // Two rounds: every member is told of both (a and b of nothing new, after their revocation in
@@ -184,6 +185,8 @@ export async function cooperativeRebalanceScenario (t: Test, log: Log, topic: st
     ...before2.b.filter(p => !after2.b.includes(p)).map(partition => ({ partition, oldOwner: 'b', newOwner: 'c' }))
   ])
   t.same(h.events.filter(e => e.what === 'lost'), [], 'nothing lost')
+  const lastRevoke = h.events.filter(e => e.seq >= t2 && e.what === 'revoke-end').at(-1)!
+  t.comment(`timing: c created -> c assigned ${cGot.at - cJoined} ms; last revocation done -> c assigned ${cGot.at - lastRevoke.at} ms (revocations take 300 and 1200 ms on purpose)`)
 
   // c leaves: a and b take its partitions in one round, revoking nothing.
   const cOwned = partitionsOf(c.consumer)
