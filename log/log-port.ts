@@ -98,20 +98,39 @@ export interface LogAdmin {
 
 /** Given every member's subscription, decide each member's partitions. Runs on the group leader
  *  only; `userData` travels back to each member with its assignment (the engine uses it to share
- *  the partition -> host map for interactive queries). Must be deterministic. */
+ *  the partition -> host map for interactive queries). Must be deterministic.
+ *  `ownedPartitions` is what the member holds as it joins: always empty with the eager protocol
+ *  (a member revokes everything before it rejoins), its current assignment with the cooperative
+ *  one (both backends set it; callers outside the log may leave it out). An assignor returns the
+ *  target it wants, cooperative or not: with the cooperative protocol the backend then withholds,
+ *  for this round, every partition that would change owner (log/cooperative-assignment.ts), and
+ *  hands it over in the follow-up round, once its owner revoked it. */
 export type PartitionAssignor = (input: {
-  members: ReadonlyArray<{ memberId: string, userData: Buffer | null }>
+  members: ReadonlyArray<{ memberId: string, userData: Buffer | null, ownedPartitions?: readonly TopicPartition[] }>
   partitionsPerTopic: ReadonlyMap<string, number>
 }) => Map<string, { partitions: TopicPartition[], userData: Buffer | null }>
 
+/** Eager (Kafka's classic default): before a member rejoins it revokes all its partitions, so
+ *  every partition of the group pauses during a rebalance. Cooperative (KIP-429): a member keeps
+ *  its partitions, and poll() keeps returning their records, while the group rebalances; after
+ *  the assignment it revokes only the partitions that move away and, if it revoked any, rejoins
+ *  at once so that a follow-up round hands them to their new owner. The members of one group must
+ *  all use the same protocol: a member joining a group of the other kind fails with
+ *  CONFIG_INVALID (on Kafka the broker answers INCONSISTENT_GROUP_PROTOCOL). */
+export type RebalanceProtocol = 'eager' | 'cooperative'
+
 export interface RebalanceListener {
-  /** Awaited before the member rejoins: flush, commit and close the tasks of these partitions. */
+  /** Eager: awaited before the member rejoins, with all its partitions. Cooperative: awaited
+   *  after an assignment, with only the partitions the member owned and no longer gets, before it
+   *  rejoins (and so before anybody gets them). Flush, commit and close their tasks. */
   onPartitionsRevoked (partitions: TopicPartition[]): Promise<void>
-  /** Awaited before poll() returns records of these partitions. `userData` is what the leader's
-   *  assignor returned for this member. */
+  /** Awaited before poll() returns records of these partitions. Cooperative: only the partitions
+   *  newly added (kept ones are not repeated; called with [] after a round that added nothing,
+   *  so the member always learns the new `userData`). `userData` is what the leader's assignor
+   *  returned for this member. */
   onPartitionsAssigned (partitions: TopicPartition[], userData: Buffer | null): Promise<void>
-  /** The member lost its partitions without a chance to commit (session timeout, fenced):
-   *  close their tasks without committing. */
+  /** The member lost its partitions without a chance to commit (session timeout, fenced,
+   *  unknown member), all of them, with either protocol: close their tasks without committing. */
   onPartitionsLost (partitions: TopicPartition[]): Promise<void>
 }
 
@@ -148,6 +167,8 @@ export interface GroupConsumerOptions {
   readonly assignor?: PartitionAssignor
   readonly sessionTimeoutMs?: number
   readonly rebalanceTimeoutMs?: number
+  /** Default 'eager'. See RebalanceProtocol. */
+  readonly rebalanceProtocol?: RebalanceProtocol
   /** Upper bound on records one poll() returns. */
   readonly maxPollRecords?: number
   /** Overrides the log connection's reset policy (and listener) for this consumer. */

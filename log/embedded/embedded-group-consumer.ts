@@ -5,15 +5,20 @@
 // beyond the partition's end: the log was replaced), where the reset policy says (earliest by
 // default, latest, or none: fail); a reset of a committed offset is reported (onReset). A poll() that
 // has to (re)join the group returns only once the rebalance completed, whatever maxWaitMs.
+// With rebalanceProtocol 'cooperative' (KIP-429) a member rejoins keeping its partitions, and
+// poll() keeps returning their records until the round completes; it then revokes only what
+// moved away (and asks for the follow-up round if it did) and is told only what was added
+// (#applyCooperative).
 import { RewardsError } from '../../lib/errors.ts'
 import type {
   GroupConsumer, GroupConsumerOptions, GroupMetadata, LogRecord, PartitionAssignor, PartitionOffset, TopicPartition
 } from '../log-port.ts'
 import type { AppendNotifier } from './append-notifier.ts'
-import type { GroupCoordinator } from './group-coordinator.ts'
+import type { GroupCoordinator, MemberView } from './group-coordinator.ts'
 import type { LogStorage } from './log-storage.ts'
 import { PartitionPositions, tpKey } from './partition-positions.ts'
 import { rangeAssignor } from '../range-assignor.ts'
+import { assignmentDelta } from '../cooperative-assignment.ts'
 import { WakeSignal } from './wake-signal.ts'
 
 const DEFAULT_SESSION_TIMEOUT_MS = 45_000
@@ -34,6 +39,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
   readonly #options: GroupConsumerOptions
   readonly #assignor: PartitionAssignor
   readonly #maxPollRecords: number
+  readonly #cooperative: boolean
   readonly #signal = new WakeSignal()
   readonly #positions = new PartitionPositions()
   readonly #paused = new Set<string>()
@@ -52,6 +58,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     this.#options = options
     this.#assignor = options.assignor ?? rangeAssignor
     this.#maxPollRecords = maxPollRecords
+    this.#cooperative = options.rebalanceProtocol === 'cooperative'
     for (const topic of options.topics) context.notifier.watch(topic, this.#signal)
   }
 
@@ -108,11 +115,17 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
           assignor: this.#assignor,
           sessionTimeoutMs: this.#options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
           rebalanceTimeoutMs: this.#options.rebalanceTimeoutMs ?? DEFAULT_REBALANCE_TIMEOUT_MS,
+          protocol: this.#options.rebalanceProtocol ?? 'eager',
           wake: () => { this.#signal.notify() }
         })
         continue
       }
       if (view.kind === 'rebalancing') {
+        // Cooperative: rejoin keeping the partitions, and read them until the round completes.
+        if (this.#cooperative) {
+          if (!view.rejoined) coordinator.rejoin(groupId, this.#memberId!, this.#assignment)
+          return this.#assignment.length > 0
+        }
         if (view.rejoined) return false
         if (this.#assignment.length > 0) {
           const revoked = this.#assignment.map(tp => ({ ...tp }))
@@ -125,6 +138,10 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
         continue
       }
       if (view.generationId === this.#generationId) return true
+      if (this.#cooperative) {
+        await this.#applyCooperative(view)
+        continue
+      }
       if (this.#assignment.length > 0) {
         // Cannot happen (a member rejoins only after revoking), but never keep partitions across
         // generations silently.
@@ -141,6 +158,40 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
       for (const tp of this.#assignment) this.#positions.set(tp, this.#startPosition(tp))
       await listener.onPartitionsAssigned(this.#assignment.map(tp => ({ ...tp })), view.userData)
     }
+  }
+
+  /** A cooperative round completed: revoke (awaited) what moved away, then ask for the
+   *  follow-up round that hands it over; take what was added. */
+  async #applyCooperative (view: Extract<MemberView, { kind: 'stable' }>): Promise<void> {
+    const { groupId, listener } = this.#options
+    if (view.error !== undefined) {
+      throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `The assignor of group ${groupId} failed`, { cause: view.error })
+    }
+    const { added, removed } = assignmentDelta(this.#assignment, view.assignment)
+    if (removed.length > 0) {
+      await listener.onPartitionsRevoked(removed.map(tp => ({ ...tp })))
+      const gone = new Set(removed.map(tpKey))
+      this.#assignment = this.#assignment.filter(tp => !gone.has(tpKey(tp)))
+      for (const tp of removed) {
+        this.#positions.delete(tp)
+        this.#paused.delete(tpKey(tp))
+      }
+    }
+    this.#generationId = view.generationId
+    for (const tp of added) this.#positions.set(tp, this.#startPosition(tp))
+    this.#assignment.push(...added)
+    if (removed.length > 0) this.#context.coordinator.requestRejoin(groupId, this.#memberId!)
+    await listener.onPartitionsAssigned(added.map(tp => ({ ...tp })), view.userData)
+  }
+
+  /** The generation this member's commits carry. A cooperative member takes part in a round
+   *  while it reads, so the group may complete it between two polls: it belongs to that
+   *  generation as soon as it is complete (as the Kafka backend, whose SyncGroup answer arrives
+   *  in the background), even before poll() applied the new assignment. */
+  #currentGenerationId (): number {
+    if (!this.#cooperative || this.#memberId === null) return this.#generationId
+    const view = this.#context.coordinator.view(this.#options.groupId, this.#memberId)
+    return view.kind === 'stable' && this.#generationId !== 0 ? view.generationId : this.#generationId
   }
 
   /** The committed offset, or where the reset policy says (the embedded log has no retention:
@@ -173,7 +224,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
 
   groupMetadata (): GroupMetadata | null {
     if (this.#memberId === null || this.#generationId === 0) return null
-    return { groupId: this.#options.groupId, generationId: this.#generationId, memberId: this.#memberId }
+    return { groupId: this.#options.groupId, generationId: this.#currentGenerationId(), memberId: this.#memberId }
   }
 
   pause (partitions: TopicPartition[]): void {
@@ -207,7 +258,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
   async commitOffsets (offsets: PartitionOffset[]): Promise<void> {
     this.#assertOpen()
     const { groupId } = this.#options
-    if (this.#memberId === null || !this.#context.coordinator.isCurrent(groupId, this.#memberId, this.#generationId)) {
+    if (this.#memberId === null || !this.#context.coordinator.isCurrent(groupId, this.#memberId, this.#currentGenerationId())) {
       throw new RewardsError('TASK_MIGRATED', `Offset commit refused: this member is not in the current generation of group ${groupId}`)
     }
     this.#context.storage.append([], { groupId, offsets })

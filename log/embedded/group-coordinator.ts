@@ -8,8 +8,14 @@
 // member has rejoined, so a partition is never handed over before its old owner let it go.
 // A member that stays out of poll() longer than its session timeout is removed (a consumer that
 // was abandoned without close()); one that does not rejoin within the rebalance timeout too.
+// Cooperative groups (KIP-429; docs/engine.md "Group protocol and rebalancing"): a member rejoins
+// keeping its partitions and says which it owns; the leader's target is applied through
+// cooperativeAssignment (a partition changing owner goes to nobody this round), and a member
+// that revoked something asks for the follow-up round (requestRejoin). A group's members all use
+// one protocol: a member of the other kind is refused, as the broker does.
 import { RewardsError } from '../../lib/errors.ts'
-import type { GroupDescription, PartitionAssignor, TopicPartition } from '../log-port.ts'
+import type { GroupDescription, PartitionAssignor, RebalanceProtocol, TopicPartition } from '../log-port.ts'
+import { cooperativeAssignment } from '../cooperative-assignment.ts'
 
 export interface MemberRegistration {
   readonly clientId: string
@@ -18,6 +24,7 @@ export interface MemberRegistration {
   readonly assignor: PartitionAssignor
   readonly sessionTimeoutMs: number
   readonly rebalanceTimeoutMs: number
+  readonly protocol: RebalanceProtocol
   /** Wakes the member's consumer (it is waiting in poll(), or will look at its state next). */
   readonly wake: () => void
 }
@@ -25,6 +32,8 @@ export interface MemberRegistration {
 interface Member extends MemberRegistration {
   readonly memberId: string
   rejoined: boolean
+  /** What the member owned when it (re)joined this round (cooperative; eager members own nothing). */
+  owned: TopicPartition[]
   assignment: TopicPartition[]
   assignmentUserData: Buffer | null
   active: boolean
@@ -69,23 +78,37 @@ export class GroupCoordinator {
   /** Adds a member (it is inside poll() and counts as rejoined) and starts a rebalance. */
   join (groupId: string, registration: MemberRegistration): string {
     const group = this.#group(groupId)
+    const other = group.members.values().next().value
+    if (other !== undefined && other.protocol !== registration.protocol) {
+      // The broker's INCONSISTENT_GROUP_PROTOCOL: refused, and the group does not rebalance.
+      throw new RewardsError('CONFIG_INVALID', `group ${groupId}: its members use the ${other.protocol} rebalance protocol, not ${registration.protocol}; every member of a group must use the same one`)
+    }
     const memberId = `${registration.clientId}-${++this.#memberSeq}-${crypto.randomUUID()}`
-    const member: Member = { ...registration, memberId, rejoined: true, assignment: [], assignmentUserData: null, active: true, sessionTimer: undefined }
+    const member: Member = { ...registration, memberId, rejoined: true, owned: [], assignment: [], assignmentUserData: null, active: true, sessionTimer: undefined }
     group.members.set(memberId, member)
     this.#prepareRebalance(group, member)
     return memberId
   }
 
-  /** The member revoked everything and asks to join the pending rebalance; false if it is no
-   *  longer a member (removed meanwhile). */
-  rejoin (groupId: string, memberId: string): boolean {
+  /** The member asks to join the pending rebalance: eager, having revoked everything; cooperative,
+   *  keeping `owned`. False if it is no longer a member (removed meanwhile). */
+  rejoin (groupId: string, memberId: string, owned: readonly TopicPartition[] = []): boolean {
     const group = this.#groups.get(groupId)
     const member = group?.members.get(memberId)
     if (group === undefined || member === undefined) return false
     member.rejoined = true
-    member.assignment = []
+    member.owned = owned.map(tp => ({ topic: tp.topic, partition: tp.partition }))
+    member.assignment = member.owned.map(tp => ({ ...tp }))
     if (group.state === 'PreparingRebalance') this.#maybeComplete(group)
     return true
+  }
+
+  /** A cooperative member revoked partitions after an assignment: the follow-up round hands them
+   *  to the members the assignor wanted. */
+  requestRejoin (groupId: string, memberId: string): void {
+    const group = this.#groups.get(groupId)
+    if (group === undefined || !group.members.has(memberId)) return
+    this.#prepareRebalance(group)
   }
 
   view (groupId: string, memberId: string): MemberView {
@@ -232,7 +255,8 @@ export class GroupCoordinator {
     }
     let assignment: ReturnType<PartitionAssignor> = new Map()
     try {
-      assignment = members[0]!.assignor({ members: members.map(m => ({ memberId: m.memberId, userData: m.userData })), partitionsPerTopic })
+      assignment = members[0]!.assignor({ members: members.map(m => ({ memberId: m.memberId, userData: m.userData, ownedPartitions: m.owned })), partitionsPerTopic })
+      if (members[0]!.protocol === 'cooperative') assignment = cooperativeAssignment(new Map(members.map(m => [m.memberId, m.owned])), assignment)
     } catch (error) {
       group.assignError = error
     }
@@ -241,6 +265,7 @@ export class GroupCoordinator {
       member.assignment = mine?.partitions.map(tp => ({ topic: tp.topic, partition: tp.partition })) ?? []
       member.assignmentUserData = mine?.userData ?? null
       member.rejoined = false
+      member.owned = []
       member.wake()
     }
   }

@@ -15,6 +15,10 @@
 // - positions start at the committed offset (OffsetFetch with require_stable) or, without one,
 //   where the reset policy says (auto.offset.reset: earliest by default, latest, or none: fail);
 //   a position found out of range by a fetch is reset the same way and reported (onReset).
+// - with rebalanceProtocol 'cooperative' (KIP-429), the join runs in the background while poll()
+//   keeps returning records of the partitions the member owns; the outcome is applied by the
+//   next poll() (#cooperativeStep: revoke what moves away, then rejoin at once; see
+//   log/cooperative-assignment.ts for the leader's side).
 import { encodeConsumerProtocolAssignment, encodeConsumerProtocolSubscription, decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV9, syncGroupV5 } from '@platformatic/kafka'
 import type { ConnectionPool } from '@platformatic/kafka'
 import { RewardsError } from '../../lib/errors.ts'
@@ -27,10 +31,14 @@ import type { IBackoff } from 'cockatiel'
 import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
 import { fetchCommitted, partitionKey } from './kafka-fetcher.ts'
 import { rangeAssignor } from '../range-assignor.ts'
+import { assignmentDelta, cooperativeAssignment } from '../cooperative-assignment.ts'
 
 const PROTOCOL_TYPE = 'consumer'
-/** The assignment strategy name every member of our groups advertises. */
-const PROTOCOL_NAME = 'rewards-assignor'
+/** The assignment strategy name every member of our groups advertises: one per rebalance
+ *  protocol, as Kafka's Java client names its eager "range" / "sticky" and its "cooperative-sticky"
+ *  assignors; the broker admits only members sharing a name (else INCONSISTENT_GROUP_PROTOCOL), so
+ *  eager and cooperative members never end up in one generation. */
+const PROTOCOL_NAMES = { eager: 'rewards-assignor', cooperative: 'rewards-assignor-cooperative' } as const
 const GENERATION_FENCING = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'] as const
 /** A background fetch's wait on the broker for records (it answers as soon as there are some). */
 const PREFETCH_WAIT_MS = 500
@@ -39,6 +47,15 @@ const PREFETCH_WAIT_MS = 500
  *  a 16 MiB response held the engine's loop for a second on a loaded machine (issue 16). */
 const FETCH_MAX_BYTES = 2 * 1024 * 1024
 const FETCH_PARTITION_MAX_BYTES = 256 * 1024
+
+/** What a background (cooperative) join ended with, for the next poll() to apply. */
+type JoinOutcome =
+  | { readonly kind: 'assigned', readonly owned: TopicPartition[], readonly assignment: TopicPartition[], readonly userData: Buffer | null }
+  | { readonly kind: 'lost' }
+  | { readonly kind: 'failed', readonly error: unknown }
+
+/** A JoinGroup/SyncGroup of a member that owned partitions found it removed from the group. */
+class MemberRemoved extends Error {}
 
 interface Buffered {
   records: LogRecord[]
@@ -51,6 +68,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
   readonly #admin: KafkaAdmin
   readonly #options: GroupConsumerOptions
   readonly #assignor: PartitionAssignor
+  readonly #cooperative: boolean
+  readonly #protocolName: string
   readonly #sessionTimeoutMs: number
   readonly #rebalanceTimeoutMs: number
   readonly #heartbeatIntervalMs: number
@@ -80,12 +99,16 @@ export class KafkaGroupConsumer implements GroupConsumer {
   /** The background fetch (#startPrefetch), and its failure, thrown by the next poll. */
   #prefetch: Promise<void> | undefined
   #prefetchError: unknown
+  /** The cooperative join in flight, and its outcome once settled. */
+  #join: { outcome: JoinOutcome | undefined, readonly done: Promise<void> } | undefined
 
   constructor (client: KafkaClient, admin: KafkaAdmin, options: GroupConsumerOptions) {
     this.#client = client
     this.#admin = admin
     this.#options = options
     this.#assignor = options.assignor ?? rangeAssignor
+    this.#cooperative = options.rebalanceProtocol === 'cooperative'
+    this.#protocolName = PROTOCOL_NAMES[options.rebalanceProtocol ?? 'eager']
     this.#sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000
     this.#rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? 60_000
     this.#heartbeatIntervalMs = Math.max(100, Math.min(3000, Math.floor(this.#sessionTimeoutMs / 3)))
@@ -140,7 +163,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#polling = true
     try {
       const deadline = Date.now() + maxWaitMs
-      if (this.#needsRejoin) await this.#rejoin()
+      if (this.#cooperative) await this.#cooperativeStep()
+      else if (this.#needsRejoin) await this.#rejoin()
       this.#throwPrefetchError()
       let records = this.#drain()
       if (records.length === 0) {
@@ -171,7 +195,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
    *  fetch after every batch). One fetch at a time; its results are dropped for partitions
    *  paused, sought or reassigned meanwhile (#fetch checks the positions). */
   #startPrefetch (): void {
-    if (this.#prefetch !== undefined || this.#closed || this.#needsRejoin) return
+    if (this.#prefetch !== undefined || this.#closed || (this.#needsRejoin && !this.#cooperative)) return
     const wanted = this.#assignment.filter(tp => { const key = partitionKey(tp); return !this.#paused.has(key) && !this.#buffers.has(key) })
     if (wanted.length === 0) return
     const run = this.#fetch(wanted, PREFETCH_WAIT_MS).catch((error: unknown) => {
@@ -218,7 +242,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
         throw new RewardsError('TASK_MIGRATED', `commitOffsets: ${describeError(error)}`, { cause: error })
       }
       if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) {
-        this.#markRejoin(false)
+        // A cooperative member commits while its join is in flight: that join is the rejoin.
+        if (this.#join === undefined) this.#markRejoin(false)
         throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `commitOffsets: ${describeError(error)}`, { cause: error })
       }
       throw toRewardsError(error, 'LOG_CONNECTION', 'commitOffsets')
@@ -259,7 +284,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
     this.#stopHeartbeat()
     this.#lost = false
-    const userData = await this.#joinAndSync()
+    const { assignment, userData } = await this.#joinAndSync([])
+    this.#assignment = assignment
     if (this.#closed) throw new RewardsError('LOG_CLOSED')
     await this.#initialisePositions()
     this.#needsRejoin = false
@@ -267,10 +293,98 @@ export class KafkaGroupConsumer implements GroupConsumer {
     await this.#options.listener.onPartitionsAssigned(this.assignment(), userData)
   }
 
-  /** JoinGroup + SyncGroup until one generation completes; returns this member's userData. */
-  async #joinAndSync (): Promise<Buffer | null> {
+  // --- cooperative rebalancing (KIP-429) -------------------------------------------------
+
+  /** Called by every poll() of a cooperative member: reports lost partitions, starts a join in
+   *  the background when one is needed, and applies a finished one. A member that owns nothing
+   *  waits for its join (it has nothing to return meanwhile), as an eager poll() does. */
+  async #cooperativeStep (): Promise<void> {
+    for (;;) {
+      if (this.#lost && this.#join === undefined) {
+        this.#lost = false
+        const lost = this.assignment()
+        this.#clearAssignment()
+        if (lost.length > 0) await this.#options.listener.onPartitionsLost(lost)
+      }
+      if (this.#needsRejoin && this.#join === undefined) this.#startCooperativeJoin()
+      const join = this.#join
+      if (join === undefined) return
+      if (join.outcome === undefined) {
+        if (this.#assignment.length > 0) return
+        await join.done
+      }
+      this.#join = undefined
+      await this.#applyJoin(join.outcome!)
+      if (!this.#needsRejoin && !this.#lost) return
+    }
+  }
+
+  #startCooperativeJoin (): void {
+    this.#needsRejoin = false
+    this.#stopHeartbeat()
+    const owned = this.assignment()
+    const join: { outcome: JoinOutcome | undefined, done: Promise<void> } = { outcome: undefined, done: Promise.resolve() }
+    join.done = this.#joinAndSync(owned).then(
+      ({ assignment, userData }): JoinOutcome => ({ kind: 'assigned', owned, assignment, userData }),
+      (error: unknown): JoinOutcome => error instanceof MemberRemoved ? { kind: 'lost' } : { kind: 'failed', error }
+    ).then(outcome => {
+      join.outcome = outcome
+      if (outcome.kind === 'assigned' && !this.#closed) this.#startHeartbeat()
+      this.#wake?.()
+    })
+    this.#join = join
+  }
+
+  /** Revokes (awaited) what the member owned when it joined and is not assigned any more, takes
+   *  the newly added partitions, and rejoins at once when it gave something up: the leader held
+   *  those back from their new owners until this member released them. */
+  async #applyJoin (outcome: JoinOutcome): Promise<void> {
+    const { listener } = this.#options
+    if (outcome.kind === 'failed') {
+      this.#needsRejoin = true
+      throw outcome.error
+    }
+    if (outcome.kind === 'lost') {
+      this.#lost = true
+      this.#needsRejoin = true
+      return
+    }
+    if (this.#closed) throw new RewardsError('LOG_CLOSED')
+    // The member is in the new generation: a fencing seen meanwhile (a commit of the old one)
+    // is behind it.
+    this.#lost = false
+    const released = assignmentDelta(outcome.owned, outcome.assignment).removed
+    const revoked = assignmentDelta(this.#assignment, outcome.assignment).removed
+    if (revoked.length > 0) {
+      await listener.onPartitionsRevoked(revoked)
+      this.#dropPartitions(revoked)
+    }
+    const added = assignmentDelta(this.#assignment, outcome.assignment).added
+    await this.#initialisePositionsOf(added)
+    this.#assignment.push(...added)
+    if (released.length > 0) this.#markRejoin(false)
+    await listener.onPartitionsAssigned(added, outcome.userData)
+  }
+
+  /** Forgets revoked partitions (positions, buffered records, pauses, ends). */
+  #dropPartitions (partitions: TopicPartition[]): void {
+    const keys = new Set(partitions.map(partitionKey))
+    this.#assignment = this.#assignment.filter(tp => !keys.has(partitionKey(tp)))
+    for (const key of keys) {
+      this.#positions.delete(key)
+      this.#buffers.delete(key)
+      this.#paused.delete(key)
+      this.#ends.delete(key)
+    }
+  }
+
+  /** JoinGroup + SyncGroup until one generation completes; returns this member's assignment and
+   *  userData. `owned` (cooperative) travels in the subscription (ConsumerProtocolSubscription
+   *  v1 owned_partitions); a member that owned partitions and is found removed from the group
+   *  throws MemberRemoved instead of joining afresh (they are lost, not revoked). */
+  async #joinAndSync (owned: TopicPartition[]): Promise<{ assignment: TopicPartition[], userData: Buffer | null }> {
     const { groupId } = this.#options
-    const subscription = encodeConsumerProtocolSubscription({ version: 0, topics: [...this.#options.topics], userData: this.#options.userData ?? null } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
+    const subscription = encodeConsumerProtocolSubscription({ version: this.#cooperative ? 1 : 0, topics: [...this.#options.topics], userData: this.#options.userData ?? null, ownedPartitions: toGroupAssignments(owned) } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
     const deadline = Date.now() + this.#rebalanceTimeoutMs * 2
     let backoff: IBackoff<unknown> | undefined
     let unreachable = 0
@@ -281,7 +395,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
         const connection = await this.#client.coordinatorConnection('group', groupId, this.#groupPool)
         let joined: joinGroupV9.JoinGroupResponse
         try {
-          joined = await joinGroupV9.api.async(connection, groupId, this.#sessionTimeoutMs, this.#rebalanceTimeoutMs, this.#memberId, null, PROTOCOL_TYPE, [{ name: PROTOCOL_NAME, metadata: subscription }], null)
+          joined = await joinGroupV9.api.async(connection, groupId, this.#sessionTimeoutMs, this.#rebalanceTimeoutMs, this.#memberId, null, PROTOCOL_TYPE, [{ name: this.#protocolName, metadata: subscription }], null)
         } catch (error) {
           const response = (error as { response?: joinGroupV9.JoinGroupResponse }).response
           if (hasProtocolError(error, 'MEMBER_ID_REQUIRED') && response !== undefined) {
@@ -295,18 +409,21 @@ export class KafkaGroupConsumer implements GroupConsumer {
         this.#generationId = joined.generationId
         let assignments: syncGroupV5.SyncGroupRequestAssignment[] = []
         if (joined.leader === joined.memberId && !joined.skipAssignment) assignments = await this.#assign(joined.members)
-        const synced = await syncGroupV5.api.async(connection, groupId, joined.generationId, joined.memberId, null, PROTOCOL_TYPE, PROTOCOL_NAME, assignments)
+        const synced = await syncGroupV5.api.async(connection, groupId, joined.generationId, joined.memberId, null, PROTOCOL_TYPE, this.#protocolName, assignments)
         const decoded = decodeConsumerProtocolAssignment(synced.assignment)
         const assignment: TopicPartition[] = []
         for (const { topic, partitions } of decoded.assignedPartitions) for (const partition of partitions) assignment.push({ topic, partition })
-        this.#assignment = assignment
         this.#joined = true
         const userData = decoded.userData
-        return userData === null || userData === undefined || userData.length === 0 ? null : Buffer.from(userData)
+        return { assignment, userData: userData === null || userData === undefined || userData.length === 0 ? null : Buffer.from(userData) }
       } catch (error) {
         if (hasProtocolError(error, 'UNKNOWN_MEMBER_ID') || hasProtocolError(error, 'FENCED_INSTANCE_ID')) {
           this.#memberId = ''
+          if (owned.length > 0) throw new MemberRemoved()
           continue
+        }
+        if (hasProtocolError(error, 'INCONSISTENT_GROUP_PROTOCOL')) {
+          throw new RewardsError('CONFIG_INVALID', `group ${groupId}: its members use another rebalance protocol than '${this.#options.rebalanceProtocol ?? 'eager'}' (INCONSISTENT_GROUP_PROTOCOL); every member of a group must use the same one`, { cause: error })
         }
         if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS') || hasProtocolError(error, 'ILLEGAL_GENERATION')) continue
         if (isCoordinatorError(error) || isNetworkError(error)) this.#client.forgetCoordinator('group', groupId)
@@ -324,7 +441,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
     const decoded = members.map(member => {
       const subscription = decodeConsumerProtocolSubscription(member.metadata)
       const userData = subscription.userData
-      return { memberId: member.memberId, topics: subscription.topics, userData: userData === null || userData === undefined || userData.length === 0 ? null : Buffer.from(userData) }
+      const ownedPartitions = subscription.ownedPartitions.flatMap(({ topic, partitions }) => partitions.map(partition => ({ topic, partition })))
+      return { memberId: member.memberId, topics: subscription.topics, ownedPartitions, userData: userData === null || userData === undefined || userData.length === 0 ? null : Buffer.from(userData) }
     })
     // Subscribed topics that do not exist (yet) get no partitions, as with the Java leader.
     const existing = new Set(await this.#admin.listTopics())
@@ -335,7 +453,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
       const found = metadata.topics.get(topic)
       if (found !== undefined) partitionsPerTopic.set(topic, found.partitionsCount)
     }
-    const result = this.#assignor({ members: decoded.map(m => ({ memberId: m.memberId, userData: m.userData })), partitionsPerTopic })
+    const wanted = this.#assignor({ members: decoded.map(m => ({ memberId: m.memberId, userData: m.userData, ownedPartitions: m.ownedPartitions })), partitionsPerTopic })
+    const result = this.#cooperative ? cooperativeAssignment(new Map(decoded.map(m => [m.memberId, m.ownedPartitions])), wanted) : wanted
     return decoded.map(member => {
       const assigned = result.get(member.memberId) ?? { partitions: [], userData: null }
       const byTopic = new Map<string, number[]>()
@@ -352,10 +471,15 @@ export class KafkaGroupConsumer implements GroupConsumer {
   async #initialisePositions (): Promise<void> {
     this.#positions.clear()
     this.#buffers.clear()
-    if (this.#assignment.length === 0) return
-    const committed = await fetchCommittedOffsets(this.#client, this.#groupPool, this.#options.groupId, this.#assignment)
+    await this.#initialisePositionsOf(this.#assignment)
+  }
+
+  /** Start positions of newly assigned partitions. */
+  async #initialisePositionsOf (partitions: TopicPartition[]): Promise<void> {
+    if (partitions.length === 0) return
+    const committed = await fetchCommittedOffsets(this.#client, this.#groupPool, this.#options.groupId, partitions)
     for (const c of committed) this.#positions.set(partitionKey(c), c.offset)
-    const missing = this.#assignment.filter(tp => !this.#positions.has(partitionKey(tp)))
+    const missing = partitions.filter(tp => !this.#positions.has(partitionKey(tp)))
     if (missing.length > 0) {
       const policy = this.#resetPolicy()
       if (policy === 'none') throw this.#noValidOffset(missing, 'has no committed offset')
@@ -513,4 +637,14 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
     return out
   }
+}
+
+function toGroupAssignments (partitions: TopicPartition[]): Array<{ topic: string, partitions: number[] }> {
+  const byTopic = new Map<string, number[]>()
+  for (const tp of partitions) {
+    let list = byTopic.get(tp.topic)
+    if (list === undefined) byTopic.set(tp.topic, list = [])
+    list.push(tp.partition)
+  }
+  return [...byTopic].map(([topic, list]) => ({ topic, partitions: list }))
 }

@@ -1,19 +1,20 @@
 // A member removed from the group behind its back (here by an admin; in production by a session
 // timeout) learns it from its heartbeat: its partitions are reported lost (no revoke, no commit),
 // its old generation can no longer commit, and it rejoins with a new identity at the next poll.
+// The same with either rebalance protocol (cooperative: lost partitions are all reported lost).
 import t from 'tap'
 import { Admin } from '@platformatic/kafka'
 import { isRewardsError } from '../../../lib/errors.ts'
 import type { TopicPartition } from '../../../log/log-port.ts'
 import { brokers, kafkaLog, unique } from './kafka-test-helpers.ts'
 
-t.test('a member kicked out of the group loses its partitions and rejoins', async t => {
+for (const rebalanceProtocol of ['eager', 'cooperative'] as const) t.test(`${rebalanceProtocol}: a member kicked out of the group loses its partitions and rejoins`, async t => {
   const topic = unique('lost')
   const groupId = unique('group')
   const log = await kafkaLog(t, [{ name: topic, partitions: 2 }])
   const events: string[] = []
   const consumer = log.createGroupConsumer({
-    groupId, clientId: 'kicked', topics: [topic], sessionTimeoutMs: 6000,
+    groupId, clientId: 'kicked', topics: [topic], sessionTimeoutMs: 6000, rebalanceProtocol,
     listener: {
       async onPartitionsRevoked (p: TopicPartition[]) { events.push(`revoked:${p.length}`) },
       async onPartitionsAssigned (p: TopicPartition[]) { events.push(`assigned:${p.length}`) },
