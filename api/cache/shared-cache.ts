@@ -37,8 +37,13 @@ export class MemoryCache implements SharedCache {
   readonly kind = 'memory' as const
   readonly #entries: LRUCache<string, string>
 
-  constructor (options: { maxEntries?: number } = {}) {
-    this.#entries = new LRUCache<string, string>({ max: options.maxEntries ?? 100_000, ttlAutopurge: false })
+  /** `clock` (milliseconds) is for tests: TTLs judged by wall time flake on a loaded machine. */
+  constructor (options: { maxEntries?: number, clock?: { now: () => number } } = {}) {
+    this.#entries = new LRUCache<string, string>({
+      max: options.maxEntries ?? 100_000,
+      ttlAutopurge: false,
+      ...(options.clock === undefined ? {} : { perf: options.clock, ttlResolution: 0 })
+    })
   }
 
   async get (key: string): Promise<string | null> { return this.#entries.get(key) ?? null }

@@ -4,16 +4,24 @@
 import t from 'tap'
 import { MemoryCache } from '../../../api/cache/shared-cache.ts'
 
-const until = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+// A clock the test moves: the TTL is what is under test, and wall time on a loaded machine can
+// pass a 30 ms TTL between two calls.
+const manualClock = (): { now: () => number, advance: (ms: number) => void } => {
+  let nowMs = 1_000_000
+  return { now: () => nowMs, advance: ms => { nowMs += ms } }
+}
 
 t.test('get / set / del, and entries expire after their TTL', async t => {
-  const cache = new MemoryCache()
+  const clock = manualClock()
+  const cache = new MemoryCache({ clock })
   t.teardown(() => cache.close())
   await cache.set('a', '1', 60_000)
   await cache.set('short', 'x', 30)
   t.equal(await cache.get('a'), '1')
   t.equal(await cache.get('short'), 'x')
-  await until(60) // the TTL is the thing under test: time has to pass
+  clock.advance(29)
+  t.equal(await cache.get('short'), 'x', 'not yet expired')
+  clock.advance(31)
   t.equal(await cache.get('short'), null, 'expired')
   t.equal(await cache.get('a'), '1', 'the other still there')
   await cache.del(['a', 'missing'])
@@ -21,11 +29,12 @@ t.test('get / set / del, and entries expire after their TTL', async t => {
 })
 
 t.test('setIfAbsent sets once, again after expiry', async t => {
-  const cache = new MemoryCache()
+  const clock = manualClock()
+  const cache = new MemoryCache({ clock })
   t.equal(await cache.setIfAbsent('k', 'first', 30), true)
   t.equal(await cache.setIfAbsent('k', 'second', 30), false)
   t.equal(await cache.get('k'), 'first')
-  await until(60)
+  clock.advance(60)
   t.equal(await cache.setIfAbsent('k', 'third', 1000), true, 'absent again once expired')
   t.equal(await cache.get('k'), 'third')
 })
