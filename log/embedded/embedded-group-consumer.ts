@@ -101,10 +101,12 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
           await listener.onPartitionsLost(lost)
           continue
         }
+        const userData = await this.#subscriptionUserData()
+        if (this.#closed) return false
         this.#memberId = coordinator.join(groupId, {
           clientId: this.#options.clientId,
           topics: this.#options.topics,
-          userData: this.#options.userData ?? null,
+          userData,
           assignor: this.#assignor,
           sessionTimeoutMs: this.#options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
           rebalanceTimeoutMs: this.#options.rebalanceTimeoutMs ?? DEFAULT_REBALANCE_TIMEOUT_MS,
@@ -121,7 +123,9 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
           continue
         }
         this.#dropAssignment()
-        coordinator.rejoin(groupId, this.#memberId!)
+        const userData = await this.#subscriptionUserData()
+        if (this.#closed) return false
+        coordinator.rejoin(groupId, this.#memberId!, userData)
         continue
       }
       if (view.generationId === this.#generationId) return true
@@ -141,6 +145,17 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
       for (const tp of this.#assignment) this.#positions.set(tp, this.#startPosition(tp))
       await listener.onPartitionsAssigned(this.#assignment.map(tp => ({ ...tp })), view.userData)
     }
+  }
+
+  /** The subscription's user data as of now (a function is asked at each join). */
+  async #subscriptionUserData (): Promise<Buffer | null> {
+    const { userData } = this.#options
+    return (typeof userData === 'function' ? await userData() : userData) ?? null
+  }
+
+  requestRejoin (): void {
+    if (this.#closed || this.#memberId === null) return
+    this.#context.coordinator.requestRebalance(this.#options.groupId, this.#memberId)
   }
 
   /** The committed offset, or where the reset policy says (the embedded log has no retention:

@@ -24,6 +24,8 @@ export interface MemberRegistration {
 
 interface Member extends MemberRegistration {
   readonly memberId: string
+  /** Replaced at each rejoin (the subscription says what the member holds then). */
+  userData: Buffer | null
   rejoined: boolean
   assignment: TopicPartition[]
   assignmentUserData: Buffer | null
@@ -78,14 +80,22 @@ export class GroupCoordinator {
 
   /** The member revoked everything and asks to join the pending rebalance; false if it is no
    *  longer a member (removed meanwhile). */
-  rejoin (groupId: string, memberId: string): boolean {
+  rejoin (groupId: string, memberId: string, userData?: Buffer | null): boolean {
     const group = this.#groups.get(groupId)
     const member = group?.members.get(memberId)
     if (group === undefined || member === undefined) return false
+    if (userData !== undefined) member.userData = userData
     member.rejoined = true
     member.assignment = []
     if (group.state === 'PreparingRebalance') this.#maybeComplete(group)
     return true
+  }
+
+  /** A member asks for a rebalance (every member revokes and rejoins, as for a join). */
+  requestRebalance (groupId: string, memberId: string): void {
+    const group = this.#groups.get(groupId)
+    if (group === undefined || !group.members.has(memberId)) return
+    this.#prepareRebalance(group)
   }
 
   view (groupId: string, memberId: string): MemberView {

@@ -270,7 +270,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
   /** JoinGroup + SyncGroup until one generation completes; returns this member's userData. */
   async #joinAndSync (): Promise<Buffer | null> {
     const { groupId } = this.#options
-    const subscription = encodeConsumerProtocolSubscription({ version: 0, topics: [...this.#options.topics], userData: this.#options.userData ?? null } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
+    const ours = typeof this.#options.userData === 'function' ? await this.#options.userData() : this.#options.userData
+    const subscription = encodeConsumerProtocolSubscription({ version: 0, topics: [...this.#options.topics], userData: ours ?? null } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
     const deadline = Date.now() + this.#rebalanceTimeoutMs * 2
     let backoff: IBackoff<unknown> | undefined
     let unreachable = 0
@@ -371,6 +372,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
     // assigned again starts unpaused. The engine forgets its paused partitions on revocation, so a
     // pause kept here would never be lifted and the partition would stall after any rebalance.
     this.#paused.clear()
+  }
+
+  requestRejoin (): void {
+    if (!this.#closed) this.#markRejoin(false)
   }
 
   #markRejoin (lost: boolean): void {
