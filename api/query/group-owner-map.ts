@@ -7,7 +7,7 @@
 import { RewardsError } from '../../lib/errors.ts'
 import type { Log } from '../../log/log-port.ts'
 import { partitionForKey } from '../../log/murmur2-partitioner.ts'
-import { decodeSubscription } from '../../topology/runtime/co-partition-assignor.ts'
+import { decodeSubscriptionInfo } from '../../topology/runtime/assignment/subscription-info.ts'
 
 interface OwnerSnapshot {
   readonly partitions: number
@@ -62,7 +62,7 @@ export class GroupOwnerMap {
         const [group, topics] = await Promise.all([log.admin.describeGroup(this.#groupId), log.admin.describeTopics([this.#topic])])
         const hosts = new Map<number, string | null>()
         for (const member of group.members) {
-          const host = decodeSubscription(member.userData).host
+          const host = endpointOf(member.memberId, member.userData)
           for (const tp of member.assignment) if (tp.topic === this.#topic) hosts.set(tp.partition, host)
         }
         const snapshot = { partitions: topics[0]?.partitions ?? 0, hosts, stable: group.state === 'Stable', atMs: Date.now() }
@@ -73,5 +73,16 @@ export class GroupOwnerMap {
       }
     })()
     return this.#loading
+  }
+}
+
+/** The member's host:port from its subscription (version 2, or the version 1 JSON); null when it
+ *  has none or it cannot be read. */
+function endpointOf (memberId: string, userData: Buffer | null): string | null {
+  if (userData === null || userData.length === 0) return null
+  try {
+    return decodeSubscriptionInfo(userData, memberId).endpoint
+  } catch {
+    return null
   }
 }
