@@ -156,3 +156,71 @@ for (const backend of BACKENDS) {
     t.same(wrong, [], `all ${KEYS} keys exact after the takeover`)
   })
 }
+
+for (const backend of BACKENDS) {
+  t.test(`warm-up replicas on the ${backend.name} log: a new instance warms up, a probing rebalance hands the tasks over`, async t => {
+    const { log, cleanup } = await backend.open()
+    const input = uniqueName('wu-in')
+    const output = uniqueName('wu-out')
+    const appId = uniqueName('wu')
+    const changelog = `${appId}-totals-changelog`
+    await log.admin.createTopics([{ name: input, partitions: PARTITIONS }, { name: output, partitions: PARTITIONS }])
+    const stateA = tempStateDir()
+    const stateB = tempStateDir()
+    const running: StreamsApplication[] = []
+    t.teardown(async () => {
+      for (const app of running) await app.close()
+      await log.admin.deleteTopics([input, output, changelog])
+      await cleanup()
+      stateA.remove(); stateB.remove()
+    })
+    const start = async (stateDir: string, server: string): Promise<StreamsApplication> => {
+      const app = new StreamsApplication(topology(input, output), {
+        log,
+        config: {
+          applicationId: appId, stateDir, applicationServer: server, sessionTimeoutMs: 6000, commitIntervalMs: 50, tableRecordCache: false,
+          // A new instance is never caught up (its lag is the whole changelog), the old one is.
+          numStandbyReplicas: 0, acceptableRecoveryLag: 5, maxWarmupReplicas: 2, probingRebalanceIntervalMs: 1500
+        }
+      })
+      app.onStateChange(state => { if (state === 'ERROR') t.fail(`${server} failed: ${String(app.error)}`) })
+      await app.start()
+      running.push(app)
+      return app
+    }
+    const producer = await log.createProducer({ clientId: 'wu-producer' })
+    t.teardown(() => producer.close())
+    const batch = []
+    for (let i = 0; i < 6000; i++) batch.push({ topic: input, key: Buffer.from(keyOf(i)), value: Buffer.from(JSON.stringify({ i, amount: amountOf(i) })) })
+    await producer.send(batch)
+    const inputs: TopicPartition[] = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: input, partition }))
+    const a = await start(stateA.dir, 'a.example:1')
+    await until(async () => (await log.admin.listCommittedOffsets(appId, inputs)).reduce((n, o) => n + Number(o.offset), 0) >= 6000, 'A processed the input')
+
+    const b = await start(stateB.dir, 'b.example:2')
+    const restored: TaskRestored[] = []
+    b.onTaskRestored(r => { restored.push(r) })
+    let sawWarmups = false
+    await until(() => {
+      if (b.localStandbyTasks().some(s => s.warmup)) sawWarmups = true
+      return sawWarmups && a.state === 'RUNNING' && b.state === 'RUNNING' && a.localTasks().length === 2 && b.localTasks().length === 2 &&
+        [...a.localTasks(), ...b.localTasks()].every(x => x.ready)
+    }, 'B warmed up and took two tasks over')
+    t.ok(sawWarmups, 'B first got warm-up replicas (A kept every active meanwhile)')
+    t.same(b.localStandbyTasks(), [], 'no warm-up left once promoted')
+    const onB = b.localTasks().map(x => x.task)
+    for (const task of onB) {
+      const r = restored.find(x => x.task === task)
+      t.ok(r !== undefined && r.records < 20, `${task} restored ${r?.records} records on B: its warm-up had the rest`)
+    }
+    const expected = oracle(6000)
+    const wrong: string[] = []
+    for (let k = 0; k < KEYS; k++) {
+      const key = keyOf(k)
+      const owner = running.find(app => app.queryMetadataForKey('totals', key).local)!
+      const value = owner.store<string, Totals>('totals').get(key)
+      if (JSON.stringify(value) !== JSON.stringify(expected.get(key))) wrong.push(key)
+    }
+    t.same(wrong, [], `all ${KEYS} keys exact after the hand-over`)
+  })
+}
