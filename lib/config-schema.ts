@@ -143,6 +143,10 @@ export function settingRules (lists: RuleLists): Record<SettingKey, SettingRule>
     ),
     notificationsFile: file('a readable notifications file'),
     archiveStallSeconds: fixed(decoded(raw => /^\d{1,6}$/.test(raw) && Number(raw) >= 1, Number), 'an integer number of seconds from 1 to 999999'),
-    archiveMaxLagRecords: fixed(decoded(raw => /^\d{1,12}$/.test(raw) && Number(raw) >= 1, Number), 'an integer number of records from 1')
+    archiveMaxLagRecords: fixed(decoded(raw => /^\d{1,12}$/.test(raw) && Number(raw) >= 1, Number), 'an integer number of records from 1'),
+    numStandbyReplicas: fixed(decoded(raw => /^\d{1,2}$/.test(raw), Number), 'an integer from 0 to 99'),
+    acceptableRecoveryLag: fixed(decoded(raw => /^\d{1,12}$/.test(raw), Number), 'an integer number of records from 0'),
+    maxWarmupReplicas: fixed(decoded(raw => /^\d{1,4}$/.test(raw), Number), 'an integer from 0 to 9999'),
+    probingRebalanceIntervalMs: fixed(decoded(raw => /^\d{1,10}$/.test(raw) && Number(raw) >= 1000, Number), 'an integer number of milliseconds from 1000')
   }
 }

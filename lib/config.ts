@@ -103,6 +103,15 @@ export interface RewardsConfig {
   readonly archiveStallSeconds?: number
   /** The archiver is behind when its lag exceeds this many records. */
   readonly archiveMaxLagRecords?: number
+  /** Standby replicas per stateful task (docs/engine.md "Standby tasks"); undefined in the type
+   *  for hand-built configurations (the engine's default, 1, applies). */
+  readonly numStandbyReplicas?: number
+  /** Records an instance may lag on a task and still take it over at once. */
+  readonly acceptableRecoveryLag?: number
+  /** Warm-up replicas in the whole group at once (0: tasks move at once). */
+  readonly maxWarmupReplicas?: number
+  /** Rebalance again this long after an assignment with warm-ups. */
+  readonly probingRebalanceIntervalMs?: number
   /** That file, validated, with each endpoint's secret read from the variable it names (masked
    *  whenever printed). */
   readonly notifications: NotificationsConfig | null
@@ -121,6 +130,7 @@ export type SettingKey =
   | 'processingGuarantee' | 'onStreamError' | 'autoOffsetReset' | 'partitions' | 'logLevel' | 'logFormat' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
   | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'apiCorsOrigins' | 'notificationsFile'
   | 'archiveStallSeconds' | 'archiveMaxLagRecords'
+  | 'numStandbyReplicas' | 'acceptableRecoveryLag' | 'maxWarmupReplicas' | 'probingRebalanceIntervalMs'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -166,7 +176,11 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'apiCorsOrigins', env: 'REWARDS_API_CORS_ORIGINS', flag: 'api-cors-origins', valueName: 'origin,…|*', description: 'origins a browser may call the public API from (CORS), comma-separated, or * for any', defaultText: 'unset → CORS off' },
   { key: 'notificationsFile', env: 'REWARDS_NOTIFICATIONS_FILE', flag: 'notifications-file', valueName: 'path', description: 'partner webhooks file (JSON, see docs/notifications.md)', defaultText: 'unset → no notifications' },
   { key: 'archiveStallSeconds', env: 'REWARDS_ARCHIVE_STALL_SECONDS', flag: 'archive-stall-seconds', valueName: 'seconds', description: 'archiver reported stuck (readiness degraded) after this long without progress while behind', defaultText: '120' },
-  { key: 'archiveMaxLagRecords', env: 'REWARDS_ARCHIVE_MAX_LAG_RECORDS', flag: 'archive-max-lag-records', valueName: 'n', description: 'archiver reported behind (readiness degraded) above this archive lag', defaultText: '100000' }
+  { key: 'archiveMaxLagRecords', env: 'REWARDS_ARCHIVE_MAX_LAG_RECORDS', flag: 'archive-max-lag-records', valueName: 'n', description: 'archiver reported behind (readiness degraded) above this archive lag', defaultText: '100000' },
+  { key: 'numStandbyReplicas', env: 'REWARDS_NUM_STANDBY_REPLICAS', flag: 'num-standby-replicas', valueName: 'n', description: 'standby replicas per stateful task, kept current on other instances (docs/engine.md "Standby tasks")', defaultText: '1' },
+  { key: 'acceptableRecoveryLag', env: 'REWARDS_ACCEPTABLE_RECOVERY_LAG', flag: 'acceptable-recovery-lag', valueName: 'records', description: 'an instance this close to a task\'s changelog end may take the task over at once', defaultText: '10000' },
+  { key: 'maxWarmupReplicas', env: 'REWARDS_MAX_WARMUP_REPLICAS', flag: 'max-warmup-replicas', valueName: 'n', description: 'warm-up replicas in the whole group at once (0: a task moved for balance restores at once)', defaultText: '2' },
+  { key: 'probingRebalanceIntervalMs', env: 'REWARDS_PROBING_REBALANCE_INTERVAL_MS', flag: 'probing-rebalance-interval-ms', valueName: 'ms', description: 'rebalance again this long after an assignment with warm-ups (they take over once caught up)', defaultText: '600000' }
 ] satisfies SettingSpec[])
 
 export const DEFAULTS = Object.freeze({
@@ -182,7 +196,11 @@ export const DEFAULTS = Object.freeze({
   logFormat: 'auto' as LogFormat,
   topicPrefix: '',
   archiveStallSeconds: 120,
-  archiveMaxLagRecords: 100_000
+  archiveMaxLagRecords: 100_000,
+  numStandbyReplicas: 1,
+  acceptableRecoveryLag: 10_000,
+  maxWarmupReplicas: 2,
+  probingRebalanceIntervalMs: 600_000
 })
 
 /** REWARDS_API_RATE_LIMIT unset (the same as API_DEFAULTS.apiRateLimit of api/api-settings.ts). */
@@ -297,6 +315,10 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     notificationsFile: (values.notificationsFile as string | undefined) ?? null,
     archiveStallSeconds: (values.archiveStallSeconds as number | undefined) ?? DEFAULTS.archiveStallSeconds,
     archiveMaxLagRecords: (values.archiveMaxLagRecords as number | undefined) ?? DEFAULTS.archiveMaxLagRecords,
+    numStandbyReplicas: (values.numStandbyReplicas as number | undefined) ?? DEFAULTS.numStandbyReplicas,
+    acceptableRecoveryLag: (values.acceptableRecoveryLag as number | undefined) ?? DEFAULTS.acceptableRecoveryLag,
+    maxWarmupReplicas: (values.maxWarmupReplicas as number | undefined) ?? DEFAULTS.maxWarmupReplicas,
+    probingRebalanceIntervalMs: (values.probingRebalanceIntervalMs as number | undefined) ?? DEFAULTS.probingRebalanceIntervalMs,
     notifications: null,
     logDir: join(dataDir, 'log'),
     pgDir: join(dataDir, 'pg'),
@@ -387,7 +409,11 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     apiCorsOrigins: config.apiCorsOrigins === undefined || config.apiCorsOrigins === null ? '(off)' : config.apiCorsOrigins === '*' ? '*' : config.apiCorsOrigins.join(','),
     notificationsFile: config.notificationsFile ?? '(none)',
     archiveStallSeconds: String(config.archiveStallSeconds ?? DEFAULTS.archiveStallSeconds),
-    archiveMaxLagRecords: String(config.archiveMaxLagRecords ?? DEFAULTS.archiveMaxLagRecords)
+    archiveMaxLagRecords: String(config.archiveMaxLagRecords ?? DEFAULTS.archiveMaxLagRecords),
+    numStandbyReplicas: String(config.numStandbyReplicas ?? DEFAULTS.numStandbyReplicas),
+    acceptableRecoveryLag: String(config.acceptableRecoveryLag ?? DEFAULTS.acceptableRecoveryLag),
+    maxWarmupReplicas: String(config.maxWarmupReplicas ?? DEFAULTS.maxWarmupReplicas),
+    probingRebalanceIntervalMs: String(config.probingRebalanceIntervalMs ?? DEFAULTS.probingRebalanceIntervalMs)
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))
 }

@@ -161,8 +161,10 @@ export interface GroupConsumerOptions {
   readonly clientId: string
   readonly topics: string[]
   readonly listener: RebalanceListener
-  /** Sent with the subscription (every member's is visible to the assignor and describeGroup). */
-  readonly userData?: Buffer
+  /** Sent with the subscription (every member's is visible to the assignor and describeGroup). A
+   *  function is called before each JoinGroup, so the subscription says what the member holds at
+   *  that moment (the engine sends its tasks and their changelog offsets). */
+  readonly userData?: Buffer | (() => Buffer | Promise<Buffer>)
   /** Default: range-like assignment per topic. The engine passes its co-partitioning assignor. */
   readonly assignor?: PartitionAssignor
   readonly sessionTimeoutMs?: number
@@ -194,6 +196,9 @@ export interface GroupConsumer {
    *  before any: with position() it tells whether records are still to come (the engine waits
    *  for them to keep event-time order across partitions, as Kafka Streams' KIP-695). */
   endOffset (partition: TopicPartition): bigint | undefined
+  /** Rejoins the group at the next poll() (a rebalance, with the listener callbacks as for any
+   *  other): the engine's probing rebalance (docs/engine.md "Rebalancing"). */
+  requestRejoin (): void
   /** At-least-once commit of consumed offsets (offset = next to read), outside any transaction. */
   commitOffsets (offsets: PartitionOffset[]): Promise<void>
   /** Leaves the group (fast hand-over to the others) and closes. */

@@ -17,12 +17,12 @@ import type { KeyValue, RangeOptions } from '../stores/key-value-store.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
 import type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-value-store.ts'
 import { describeAsMermaid, describeAsText, describeTopology, type TopologyDescription } from './describe.ts'
-import type { AssignmentInfo } from './runtime/co-partition-assignor.ts'
+import { QueryMetadata } from './runtime/assignment/query-metadata.ts'
 import { EngineMetrics } from './runtime/engine-metrics.ts'
 import { changelogTopicName, taskIdToString } from './runtime/stream-task.ts'
 import type { RecoveryEvent } from './runtime/commit-recovery.ts'
 import type { ProductionExceptionHandler } from './runtime/production-exception-handler.ts'
-import { StreamThread, type CommitFailure, type TaskRestored } from './runtime/stream-thread.ts'
+import { StreamThread, type CommitFailure, type StandbyTaskInfo, type TaskRestored } from './runtime/stream-thread.ts'
 import type { RestoreProgressReport } from './runtime/restore-progress.ts'
 import { resolveStreamsConfig, type StreamsConfig, type StreamsConfigInput } from './runtime/streams-config.ts'
 import type { Subtopology, Topology } from './topology.ts'
@@ -88,7 +88,8 @@ export class StreamsApplication {
   readonly #clock: () => number
   #state: ApplicationState = 'CREATED'
   #thread: StreamThread | undefined
-  #assignment: AssignmentInfo | null = null
+  /** The group's hosts of every task (active, standbys, warm-ups) from the last assignment. */
+  #queryMetadata: QueryMetadata | null = null
   #partitions = new Map<number, number>()
   #error: unknown
 
@@ -196,7 +197,8 @@ export class StreamsApplication {
       instanceId: this.#stateDirectory.instanceId(),
       metrics: this.metrics,
       clock: this.#clock,
-      onAssignment: info => { this.#assignment = info },
+      partitionsPerSubtopology: this.#partitions,
+      onAssignment: info => { this.#queryMetadata = info === null ? null : new QueryMetadata(info) },
       onRebalancing: () => { if (this.#state === 'RUNNING') this.#transition('REBALANCING') },
       onRunning: () => { if (this.#state === 'REBALANCING') this.#transition('RUNNING') },
       onTaskRestored: restored => { notify(this.#restoreListeners, restored) },
@@ -266,12 +268,23 @@ export class StreamsApplication {
   /** Which instance owns `key` of `storeName` (the partition of the key in the store's sub-topology). */
   queryMetadataForKey<K> (storeName: string, key: K): KeyQueryMetadata {
     const { sub, serialize } = this.#storeInfo<K>(storeName)
-    const partitions = this.#partitions.get(sub.id) ?? this.#assignment?.partitions[String(sub.id)] ?? 0
+    const partitions = this.#partitions.get(sub.id) ?? this.#queryMetadata?.partitions(sub.id) ?? 0
     if (partitions === 0) throw new RewardsError('STORE_NOT_READY', 'partition metadata is not known yet (not started, or rebalancing)')
     const partition = partitionForKey(serialize(key), partitions)
     const task = taskIdToString({ subtopology: sub.id, partition })
     const local = this.#thread?.activeTasks.has(task) ?? false
-    return { partition, task, host: this.#assignment?.owners[task] ?? (local ? this.config.applicationServer : null), local }
+    return { partition, task, host: this.#queryMetadata?.forPartition(sub.id, partition)?.activeHost ?? (local ? this.config.applicationServer : null), local }
+  }
+
+  /** Where every task's active, standbys and warm-ups are, as of the last assignment (null before
+   *  one): for queries served from standbys (docs/engine.md "Standby tasks"). */
+  get assignmentMetadata (): QueryMetadata | null {
+    return this.#queryMetadata
+  }
+
+  /** This instance's standby and warm-up tasks: how far their stores got and their lag. */
+  localStandbyTasks (): StandbyTaskInfo[] {
+    return this.#thread?.standbyTasks() ?? []
   }
 
   /** Interactive queries on the committed state of a store across this instance's tasks. get()

@@ -60,7 +60,7 @@ export class GroupOwnerMap {
         const [group, topics] = await Promise.all([log.admin.describeGroup(this.#groupId), log.admin.describeTopics([this.#topic])])
         const hosts = new Map<number, string | null>()
         for (const member of group.members) {
-          const host = applicationServerOf(member.userData)
+          const host = applicationServerOf(member.userData, member.memberId)
           for (const tp of member.assignment) if (tp.topic === this.#topic) hosts.set(tp.partition, host)
         }
         const snapshot = { partitions: topics[0]?.partitions ?? 0, hosts, stable: group.state === 'Stable', atMs: Date.now() }

@@ -70,6 +70,10 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
           stateDir: config.stateDir,
           processingGuarantee: config.processingGuarantee,
           onStreamError: config.onStreamError,
+          ...(config.numStandbyReplicas !== undefined ? { numStandbyReplicas: config.numStandbyReplicas } : {}),
+          ...(config.acceptableRecoveryLag !== undefined ? { acceptableRecoveryLag: config.acceptableRecoveryLag } : {}),
+          ...(config.maxWarmupReplicas !== undefined ? { maxWarmupReplicas: config.maxWarmupReplicas } : {}),
+          ...(config.probingRebalanceIntervalMs !== undefined ? { probingRebalanceIntervalMs: config.probingRebalanceIntervalMs } : {}),
           applicationServer: ctx.advertisedAddress()
         }
       })

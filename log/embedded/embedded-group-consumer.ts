@@ -108,10 +108,12 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
           await listener.onPartitionsLost(lost)
           continue
         }
+        const userData = await this.#subscriptionUserData()
+        if (this.#closed) return false
         this.#memberId = coordinator.join(groupId, {
           clientId: this.#options.clientId,
           topics: this.#options.topics,
-          userData: this.#options.userData ?? null,
+          userData,
           assignor: this.#assignor,
           sessionTimeoutMs: this.#options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
           rebalanceTimeoutMs: this.#options.rebalanceTimeoutMs ?? DEFAULT_REBALANCE_TIMEOUT_MS,
@@ -123,7 +125,11 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
       if (view.kind === 'rebalancing') {
         // Cooperative: rejoin keeping the partitions, and read them until the round completes.
         if (this.#cooperative) {
-          if (!view.rejoined) coordinator.rejoin(groupId, this.#memberId!, this.#assignment)
+          if (!view.rejoined) {
+            const userData = await this.#subscriptionUserData()
+            if (this.#closed) return false
+            coordinator.rejoin(groupId, this.#memberId!, this.#assignment, userData)
+          }
           return this.#assignment.length > 0
         }
         if (view.rejoined) return false
@@ -134,7 +140,9 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
           continue
         }
         this.#dropAssignment()
-        coordinator.rejoin(groupId, this.#memberId!)
+        const userData = await this.#subscriptionUserData()
+        if (this.#closed) return false
+        coordinator.rejoin(groupId, this.#memberId!, [], userData)
         continue
       }
       if (view.generationId === this.#generationId) return true
@@ -180,7 +188,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     this.#generationId = view.generationId
     for (const tp of added) this.#positions.set(tp, this.#startPosition(tp))
     this.#assignment.push(...added)
-    if (removed.length > 0) this.#context.coordinator.requestRejoin(groupId, this.#memberId!)
+    if (removed.length > 0) this.#context.coordinator.requestRebalance(groupId, this.#memberId!)
     await listener.onPartitionsAssigned(added.map(tp => ({ ...tp })), view.userData)
   }
 
@@ -192,6 +200,17 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     if (!this.#cooperative || this.#memberId === null) return this.#generationId
     const view = this.#context.coordinator.view(this.#options.groupId, this.#memberId)
     return view.kind === 'stable' && this.#generationId !== 0 ? view.generationId : this.#generationId
+  }
+
+  /** The subscription's user data as of now (a function is asked at each join). */
+  async #subscriptionUserData (): Promise<Buffer | null> {
+    const { userData } = this.#options
+    return (typeof userData === 'function' ? await userData() : userData) ?? null
+  }
+
+  requestRejoin (): void {
+    if (this.#closed || this.#memberId === null) return
+    this.#context.coordinator.requestRebalance(this.#options.groupId, this.#memberId)
   }
 
   /** The committed offset, or where the reset policy says (the embedded log has no retention:

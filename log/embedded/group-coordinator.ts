@@ -11,7 +11,7 @@
 // Cooperative groups (KIP-429; docs/engine.md "Group protocol and rebalancing"): a member rejoins
 // keeping its partitions and says which it owns; the leader's target is applied through
 // cooperativeAssignment (a partition changing owner goes to nobody this round), and a member
-// that revoked something asks for the follow-up round (requestRejoin). A group's members all use
+// that revoked something asks for the follow-up round (requestRebalance). A group's members all use
 // one protocol: a member of the other kind is refused, as the broker does.
 import { RewardsError } from '../../lib/errors.ts'
 import type { GroupDescription, PartitionAssignor, RebalanceProtocol, TopicPartition } from '../log-port.ts'
@@ -31,6 +31,8 @@ export interface MemberRegistration {
 
 interface Member extends MemberRegistration {
   readonly memberId: string
+  /** Replaced at each rejoin (the subscription says what the member holds then). */
+  userData: Buffer | null
   rejoined: boolean
   /** What the member owned when it (re)joined this round (cooperative; eager members own nothing). */
   owned: TopicPartition[]
@@ -91,11 +93,13 @@ export class GroupCoordinator {
   }
 
   /** The member asks to join the pending rebalance: eager, having revoked everything; cooperative,
-   *  keeping `owned`. False if it is no longer a member (removed meanwhile). */
-  rejoin (groupId: string, memberId: string, owned: readonly TopicPartition[] = []): boolean {
+   *  keeping `owned`. `userData` is its subscription of this round (what it holds now). False if it
+   *  is no longer a member (removed meanwhile). */
+  rejoin (groupId: string, memberId: string, owned: readonly TopicPartition[] = [], userData?: Buffer | null): boolean {
     const group = this.#groups.get(groupId)
     const member = group?.members.get(memberId)
     if (group === undefined || member === undefined) return false
+    if (userData !== undefined) member.userData = userData
     member.rejoined = true
     member.owned = owned.map(tp => ({ topic: tp.topic, partition: tp.partition }))
     member.assignment = member.owned.map(tp => ({ ...tp }))
@@ -103,9 +107,10 @@ export class GroupCoordinator {
     return true
   }
 
-  /** A cooperative member revoked partitions after an assignment: the follow-up round hands them
-   *  to the members the assignor wanted. */
-  requestRejoin (groupId: string, memberId: string): void {
+  /** A member asks for a rebalance: a cooperative member that revoked partitions after an
+   *  assignment (the follow-up round hands them to the members the assignor wanted), or the engine
+   *  at a probing rebalance. */
+  requestRebalance (groupId: string, memberId: string): void {
     const group = this.#groups.get(groupId)
     if (group === undefined || !group.members.has(memberId)) return
     this.#prepareRebalance(group)

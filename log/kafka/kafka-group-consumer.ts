@@ -384,7 +384,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
    *  throws MemberRemoved instead of joining afresh (they are lost, not revoked). */
   async #joinAndSync (owned: TopicPartition[]): Promise<{ assignment: TopicPartition[], userData: Buffer | null }> {
     const { groupId } = this.#options
-    const subscription = encodeConsumerProtocolSubscription({ version: this.#cooperative ? 1 : 0, topics: [...this.#options.topics], userData: this.#options.userData ?? null, ownedPartitions: toGroupAssignments(owned) } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
+    const ours = typeof this.#options.userData === 'function' ? await this.#options.userData() : this.#options.userData
+    const subscription = encodeConsumerProtocolSubscription({ version: this.#cooperative ? 1 : 0, topics: [...this.#options.topics], userData: ours ?? null, ownedPartitions: toGroupAssignments(owned) } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
     const deadline = Date.now() + this.#rebalanceTimeoutMs * 2
     let backoff: IBackoff<unknown> | undefined
     let unreachable = 0
@@ -495,6 +496,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
     // assigned again starts unpaused. The engine forgets its paused partitions on revocation, so a
     // pause kept here would never be lifted and the partition would stall after any rebalance.
     this.#paused.clear()
+  }
+
+  requestRejoin (): void {
+    if (!this.#closed) this.#markRejoin(false)
   }
 
   #markRejoin (lost: boolean): void {

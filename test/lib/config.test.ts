@@ -79,7 +79,11 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   apiCorsOrigins: { raw: 'https://app.example.com, http://localhost:3000', expect: ['https://app.example.com', 'http://localhost:3000'] },
   notificationsFile: { raw: 'notifications.json', expect: notificationsFile },
   archiveStallSeconds: { raw: '300', expect: 300 },
-  archiveMaxLagRecords: { raw: '5000', expect: 5000 }
+  archiveMaxLagRecords: { raw: '5000', expect: 5000 },
+  numStandbyReplicas: { raw: '2', expect: 2 },
+  acceptableRecoveryLag: { raw: '0', expect: 0 },
+  maxWarmupReplicas: { raw: '0', expect: 0 },
+  probingRebalanceIntervalMs: { raw: '60000', expect: 60000 }
 }
 
 /** Settings the EXTRA ones need in turn: emptying them is refused with this message, not defaulted. */
@@ -127,7 +131,11 @@ const BAD: Record<SettingKey, string[]> = {
   apiCorsOrigins: ['app.example.com', 'https://a.example.com/path', 'https://a.example.com,'],
   notificationsFile: ['no-such-notifications.json'],
   archiveStallSeconds: ['0', '-1', '1.5', '10s'],
-  archiveMaxLagRecords: ['0', 'many', '1e6']
+  archiveMaxLagRecords: ['0', 'many', '1e6'],
+  numStandbyReplicas: ['-1', 'one', '1.5', '100'],
+  acceptableRecoveryLag: ['-1', 'lots', '1e4'],
+  maxWarmupReplicas: ['-1', 'two', '10000'],
+  probingRebalanceIntervalMs: ['0', '999', '10m']
 }
 
 for (const spec of SETTINGS) {

@@ -333,4 +333,47 @@ export function runPortConformance (t: Test, makeLog: LogFactory): void {
     const group = await log.admin.describeGroup(groupId)
     t.same(group.members.map(m => text(m.userData)).sort(), ['a:1', 'b:1'])
   })
+
+  t.test('rebalance: a userData function is asked at each join; requestRejoin() rebalances', async t => {
+    const topic = unique('conf-rejoin')
+    const groupId = unique('conf-group')
+    const log = await setUp(t, makeLog, [{ name: topic, partitions: 2 }])
+    const seen: string[][] = []
+    // Records what the leader saw and hands every member the list back.
+    const assignor: PartitionAssignor = ({ members, partitionsPerTopic }) => {
+      const subscriptions = members.map(m => String(m.userData)).sort()
+      seen.push(subscriptions)
+      const out = new Map<string, { partitions: TopicPartition[], userData: Buffer | null }>()
+      const sorted = [...members].sort((x, y) => String(x.userData).localeCompare(String(y.userData)))
+      for (const m of sorted) out.set(m.memberId, { partitions: [], userData: Buffer.from(subscriptions.join(',')) })
+      let i = 0
+      for (const [name, count] of partitionsPerTopic) for (let p = 0; p < count; p++) out.get(sorted[i++ % sorted.length]!.memberId)!.partitions.push({ topic: name, partition: p })
+      return out
+    }
+    let joins = 0
+    const assigned: string[] = []
+    const a = consumerOf(t, log, {
+      groupId,
+      topics: [topic],
+      assignor,
+      // Async, as the engine's (it reads changelog end offsets before it joins).
+      userData: async () => { await new Promise(resolve => setImmediate(resolve)); return Buffer.from(`join-${++joins}`) },
+      listener: { ...noopListener, async onPartitionsAssigned (_p, data) { assigned.push(text(data) ?? '') } }
+    })
+    await a.poll(0)
+    t.equal(a.assignment().length, 2)
+    t.same(seen.at(-1), ['join-1'], 'the first join sent the function\'s first value')
+    const generation = a.groupMetadata()!.generationId
+    a.requestRejoin()
+    const deadline = Date.now() + 60_000
+    while (a.groupMetadata() === null || a.groupMetadata()!.generationId === generation || assigned.length < 2) {
+      if (Date.now() > deadline) throw new Error(`no rebalance after requestRejoin(): ${JSON.stringify(seen)}`)
+      await a.poll(50)
+    }
+    t.ok(a.groupMetadata()!.generationId > generation, 'a new generation')
+    t.same(seen.at(-1), [`join-${joins}`], 'the rejoin sent a fresh subscription')
+    t.ok(joins >= 2, `the function was asked again (${joins} joins)`)
+    t.equal(assigned.at(-1), `join-${joins}`, 'the new assignment came back')
+    t.equal(a.assignment().length, 2)
+  })
 }

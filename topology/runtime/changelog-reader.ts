@@ -9,11 +9,19 @@
 // second look at the end finds it has not moved (a transaction the previous owner committed just
 // before may get its marker a moment later). Everything fetched is committed and applied, even
 // past the end first measured.
+//
+// Standby mode (one reader of the thread's standby tasks, docs/engine.md "Standby tasks"): its
+// owners never complete. It keeps one long-polling fetch in the background over all their
+// changelog partitions, and step() applies it only once it returned, so the loop never waits for
+// the changelogs to grow; positions() tells how far each store got (for its checkpoints), lag()
+// how far behind it is as of the last refreshEnds().
 import type { LogAdmin, LogRecord, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import { partitionKey } from './partition-group.ts'
 
 /** Changelog records written to a store in one batch at most, between turns of the event loop. */
 const APPLY_SLICE = 5000
+/** Standby mode: how long a background fetch waits for records (it never holds up the loop). */
+const STANDBY_FETCH_WAIT_MS = 500
 
 export interface ChangelogEntry {
   readonly key: Buffer
@@ -70,6 +78,8 @@ export interface ChangelogReaderOptions {
   /** After each applied batch and when a partition completes. */
   readonly onProgress?: (progress: RestoreProgress) => void
   readonly now?: () => number
+  /** Standby mode (see the header): owners never complete, fetches run in the background. */
+  readonly standby?: boolean
 }
 
 export class ChangelogReader {
@@ -79,6 +89,8 @@ export class ChangelogReader {
   readonly #partitions = new Map<string, Restoring>()
   /** The fetch sent ahead (see step()). */
   #inflight: Promise<{ records: LogRecord[], positions: Map<string, bigint> }> | undefined
+  /** The fetch sent ahead has returned (standby mode applies it only then). */
+  #inflightSettled = false
 
   constructor (options: ChangelogReaderOptions) {
     this.#o = options
@@ -103,7 +115,7 @@ export class ChangelogReader {
       // Below the log start (retention, a recreated topic): what is left is all there is.
       const position = restore.from === null || restore.from < logStart ? logStart : restore.from
       const endOffset = end.get(key) ?? 0n
-      partitions.push({ owner, restore, position, end: endOffset, restored: 0, assigned: position < endOffset, done: false })
+      partitions.push({ owner, restore, position, end: endOffset, restored: 0, assigned: this.#o.standby === true || position < endOffset, done: false })
     }
     this.#owners.set(owner, { partitions, startMs: this.#now() })
     for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
@@ -125,6 +137,30 @@ export class ChangelogReader {
     return found.partitions.map(p => ({ ...p.restore.changelog, offset: p.position }))
   }
 
+  /** Per changelog partition of `owner`: the next offset after what its store holds. */
+  positions (owner: string): Array<TopicPartition & { offset: bigint }> {
+    return this.#owners.get(owner)?.partitions.map(p => ({ ...p.restore.changelog, offset: p.position })) ?? []
+  }
+
+  /** Offsets `owner`'s stores are behind their changelogs' ends (as last seen), summed. */
+  lag (owner: string): number {
+    let lag = 0n
+    for (const p of this.#owners.get(owner)?.partitions ?? []) if (p.end > p.position) lag += p.end - p.position
+    return Number(lag)
+  }
+
+  /** Asks the changelogs' ends again (standby mode: for lag() and the progress reports). */
+  async refreshEnds (): Promise<void> {
+    const partitions = [...this.#partitions.values()]
+    if (partitions.length === 0) return
+    const latest = await this.#o.admin.listOffsets(partitions.map(p => p.restore.changelog), 'latest')
+    const ends = new Map(latest.map(o => [partitionKey(o), o.offset]))
+    for (const p of partitions) {
+      const end = ends.get(partitionKey(p.restore.changelog))
+      if (end !== undefined && this.#partitions.get(partitionKey(p.restore.changelog)) === p) { p.end = end; this.#progress(p) }
+    }
+  }
+
   /** Applies one fetch over every partition still to read (waiting at most maxWaitMs), with the
    *  next fetch already sent (the broker and the network work while this one is written); then
    *  the ends of partitions that reached theirs are checked again. Returns the owners now
@@ -132,7 +168,10 @@ export class ChangelogReader {
   async step (maxWaitMs: number): Promise<RestoredOwner[]> {
     // Owners without changelogs (stateless tasks) are done at once.
     if (this.#partitions.size === 0) return this.#completedOwners()
+    const standby = this.#o.standby === true
     if (this.#inflight === undefined) this.#fetch(maxWaitMs)
+    // Standby mode never waits for the changelogs to grow.
+    if (standby && !this.#inflightSettled) return []
     let fetched = -1
     if (this.#inflight !== undefined) {
       const { records, positions } = await this.#inflight
@@ -145,10 +184,10 @@ export class ChangelogReader {
         if (p === undefined || !p.assigned) continue
         p.position = position
         moved.push(p)
-        if (position >= p.end) { p.assigned = false; reached.push(p.restore.changelog) }
+        if (standby) { if (position > p.end) p.end = position } else if (position >= p.end) { p.assigned = false; reached.push(p.restore.changelog) }
       }
       this.#unassign(reached)
-      if (records.length > 0) this.#fetch(maxWaitMs)
+      if (records.length > 0 || standby) this.#fetch(maxWaitMs)
       // Records arrive grouped by partition: one write batch per run of the same partition.
       let run: ChangelogEntry[] = []
       let runOf: Restoring | undefined
@@ -175,6 +214,7 @@ export class ChangelogReader {
       await applyRun()
       for (const p of moved) this.#progress(p)
     }
+    if (standby) return []
     // Nothing came: also make sure no end moved back (records deleted, topic recreated), so a
     // restore can never hang.
     const check = [...this.#partitions.values()].filter(p => !p.done && (!p.assigned || fetched === 0))
@@ -188,7 +228,8 @@ export class ChangelogReader {
     const reading = [...this.#partitions.values()].filter(p => p.assigned).map(p => p.restore.changelog)
     if (reading.length === 0) return
     const reader = this.#o.reader
-    const inflight = reader.poll(maxWaitMs).then(records => {
+    this.#inflightSettled = false
+    const inflight = reader.poll(this.#o.standby === true ? STANDBY_FETCH_WAIT_MS : maxWaitMs).then(records => {
       const positions = new Map<string, bigint>()
       for (const tp of reading) {
         try { positions.set(partitionKey(tp), reader.position(tp)) } catch { /* unassigned meanwhile */ }
@@ -196,7 +237,7 @@ export class ChangelogReader {
       return { records, positions }
     })
     // Awaited by the next step(); a reader closed meanwhile must not be an unhandled rejection.
-    inflight.catch(() => {})
+    inflight.then(() => { if (this.#inflight === inflight) this.#inflightSettled = true }, () => { if (this.#inflight === inflight) this.#inflightSettled = true })
     this.#inflight = inflight
   }
 

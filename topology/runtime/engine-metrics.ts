@@ -26,6 +26,8 @@ export class EngineMetrics {
   readonly productionExceptions: Counter<'topic' | 'code' | 'response'>
   readonly threadsReplaced: Counter
   readonly threadsAlive: Gauge
+  readonly standbyTasks: Gauge
+  readonly standbyLag: Gauge<'task'>
   readonly stores: StoreMetrics
 
   constructor (registry: Registry, prefix = 'rewards_') {
@@ -50,6 +52,9 @@ export class EngineMetrics {
     this.productionExceptions = getOrCreate(registry, `${prefix}production_exceptions_total`, () => new Counter({ name: `${prefix}production_exceptions_total`, help: 'Output records the broker refused, by output topic, broker error and the production exception handler\'s response', labelNames: ['topic', 'code', 'response'], registers }))
     this.threadsReplaced = getOrCreate(registry, `${prefix}stream_threads_replaced_total`, () => new Counter({ name: `${prefix}stream_threads_replaced_total`, help: 'Stream threads that died and were replaced (REWARDS_ON_STREAM_ERROR=replace-thread)', registers }))
     this.threadsAlive = getOrCreate(registry, `${prefix}stream_threads_alive`, () => new Gauge({ name: `${prefix}stream_threads_alive`, help: 'Stream threads running (0: none; /health/live fails)', registers }))
+    // Standby and warm-up tasks (docs/engine.md "Standby tasks"): how far behind their changelogs.
+    this.standbyTasks = getOrCreate(registry, `${prefix}standby_tasks`, () => new Gauge({ name: `${prefix}standby_tasks`, help: 'Standby and warm-up tasks on this instance', registers }))
+    this.standbyLag = getOrCreate(registry, `${prefix}standby_lag_records`, () => new Gauge({ name: `${prefix}standby_lag_records`, help: 'Changelog offsets a standby or warm-up task is behind the changelog ends, per task', labelNames: ['task'], registers }))
     this.stores = new StoreMetrics(registry, { prefix })
   }
 }

@@ -5,7 +5,9 @@
 // reader's (changelog-reader.ts), commits and their recovery the commit coordinator's
 // (commit-coordinator.ts) (docs/engine.md "Architecture: loop, task manager, changelog reader").
 // Rebalance callbacks run inside poll(): revoked tasks commit and are suspended, assigned tasks
-// are restored before they run.
+// are restored before they run. The group's assignor is the high-availability one
+// (assignment/group-assignor.ts): each join sends what this instance holds, each assignment
+// brings standby and warm-up tasks, kept current by a second changelog reader in standby mode.
 import type { GroupConsumer, Log, LogRecord, PartitionReader, RebalanceListener, TopicPartition } from '../../log/log-port.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
 import { ThreadCache } from '../../stores/thread-cache.ts'
@@ -13,7 +15,14 @@ import type { Subtopology, Topology } from '../topology.ts'
 import { activeTaskCreator } from './active-task-creator.ts'
 import { ChangelogReader } from './changelog-reader.ts'
 import { CommitCoordinator, type CommitFailure } from './commit-coordinator.ts'
-import { coPartitionAssignor, decodeAssignmentInfo, encodeSubscription, type AssignmentInfo } from './co-partition-assignor.ts'
+import { decodeAssignmentInfo, type AssignmentInfo } from './assignment/assignment-info.ts'
+import { highAvailabilityPartitionAssignor } from './assignment/group-assignor.ts'
+import { resolveHighAvailabilityConfig } from './assignment/high-availability-assignor.ts'
+import { encodeSubscriptionInfo, RUNNING_OFFSET_SUM } from './assignment/subscription-info.ts'
+import { changelogEndOffsetSums, checkpointedOffsetSums, sumOffsets } from './assignment/task-offsets.ts'
+import type { TaskId } from './assignment/task-ids.ts'
+import { standbyTaskCreator } from './standby-task-creator.ts'
+import { changelogTopicName } from './stream-task.ts'
 import { handleSerializationFailure, type RecoveryEvent } from './commit-recovery.ts'
 import type { EngineMetrics } from './engine-metrics.ts'
 import { partitionKey } from './partition-group.ts'
@@ -33,7 +42,10 @@ export interface StreamThreadOptions {
   readonly instanceId: string
   readonly metrics: EngineMetrics
   readonly clock: () => number
+  /** The decoded assignment (null: none, or undecodable). */
   readonly onAssignment: (info: AssignmentInfo | null) => void
+  /** Partitions per sub-topology (as checked at start): which changelog partitions each task has. */
+  readonly partitionsPerSubtopology?: ReadonlyMap<number, number>
   readonly onRebalancing: () => void
   readonly onRunning: () => void
   /** A task's stores are restored (records applied from the changelogs, 0 after a checkpoint). */
@@ -51,6 +63,19 @@ export interface StreamThreadOptions {
 const PROCESS_BATCH = 500
 const LAG_SAMPLE_INTERVAL_MS = 5000
 const NO_TASKS: ReadonlyMap<string, ActiveTask> = new Map()
+/** Standby lags are refreshed (one listOffsets) this often; checkpoints written this often. */
+const STANDBY_LAG_INTERVAL_MS = 1000
+const STANDBY_CHECKPOINT_INTERVAL_MS = 10_000
+
+/** A standby or warm-up task as the application reports it. */
+export interface StandbyTaskInfo {
+  readonly task: string
+  readonly warmup: boolean
+  /** Per changelog partition: the next offset after what its store holds. */
+  readonly offsets: ReadonlyArray<TopicPartition & { offset: bigint }>
+  /** Offsets behind the changelog ends as last refreshed. */
+  readonly lag: number
+}
 
 export class StreamThread implements RebalanceListener {
   readonly #o: StreamThreadOptions
@@ -61,6 +86,16 @@ export class StreamThread implements RebalanceListener {
   readonly #paused = new Map<string, TopicPartition>()
   #consumer: GroupConsumer | undefined
   #reader: PartitionReader | undefined
+  #standbyReader: PartitionReader | undefined
+  #restorer: ChangelogReader | undefined
+  #standbyRestorer: ChangelogReader | undefined
+  /** Changelog end offset sums read before the last join (the leader's assignor uses them). */
+  #endOffsetSums: ReadonlyMap<TaskId, bigint> = new Map()
+  /** When the assignment asks for a probing rebalance (warm-ups to promote), or null. */
+  #probeAtMs: number | null = null
+  #lastStandbyLagMs = 0
+  #lastStandbyCheckpointMs = 0
+  #standbyLagRefreshing = false
   #running = false
   #loop: Promise<void> | undefined
   #lastLagSampleMs = 0
@@ -88,6 +123,15 @@ export class StreamThread implements RebalanceListener {
 
   /** Running and restoring tasks (a restoring task's stores answer queries with STORE_NOT_READY). */
   get activeTasks (): ReadonlyMap<string, ActiveTask> { return this.#tasks?.activeTasks ?? NO_TASKS }
+  /** Standby and warm-up tasks of this thread. */
+  standbyTasks (): StandbyTaskInfo[] {
+    const out: StandbyTaskInfo[] = []
+    for (const [name, standby] of this.#tasks?.standbys ?? []) {
+      out.push({ task: name, warmup: standby.warmup, offsets: this.#standbyRestorer?.positions(name) ?? [], lag: this.#standbyRestorer?.lag(name) ?? 0 })
+    }
+    return out
+  }
+
   /** Started and its loop not yet ended (by stop() or by dying). */
   get alive (): boolean { return this.#alive }
 
@@ -98,7 +142,7 @@ export class StreamThread implements RebalanceListener {
     const progress = this.#restoreProgress = new RestoreProgressTracker({
       ...(this.#o.onRestoreProgress ? { report: this.#o.onRestoreProgress } : {})
     })
-    const restorer = new ChangelogReader({
+    const restorer = this.#restorer = new ChangelogReader({
       admin: log.admin,
       reader: this.#reader,
       onProgress: p => {
@@ -106,13 +150,27 @@ export class StreamThread implements RebalanceListener {
         metrics.stores.restored(p.owner, p.store, delta, p.remaining)
       }
     })
+    this.#standbyReader = log.createPartitionReader({ clientId: `${config.applicationId}-${instanceId}-standby` })
+    const standbyRestorer = this.#standbyRestorer = new ChangelogReader({ admin: log.admin, reader: this.#standbyReader, standby: true })
+    const { topology } = this.#o
+    const haConfig = resolveHighAvailabilityConfig({
+      numStandbyReplicas: config.numStandbyReplicas,
+      acceptableRecoveryLag: config.acceptableRecoveryLag,
+      maxWarmupReplicas: config.maxWarmupReplicas,
+      probingRebalanceIntervalMs: config.probingRebalanceIntervalMs
+    })
     const consumer = this.#consumer = log.createGroupConsumer({
       groupId: config.applicationId,
       clientId: `${config.applicationId}-${instanceId}`,
       topics: this.#o.subtopologies.flatMap(s => s.sourceTopics),
       listener: this,
-      userData: encodeSubscription({ host: config.applicationServer, previousTasks: [] }),
-      assignor: coPartitionAssignor(this.#o.subtopologies.map(s => s.sourceTopics)),
+      userData: () => this.#subscription(),
+      assignor: highAvailabilityPartitionAssignor({
+        subtopologies: this.#o.subtopologies.map(s => ({ id: s.id, sourceTopics: s.sourceTopics, stateful: s.stores.some(name => topology.storeDefinition(name)?.changelog === true) })),
+        config: haConfig,
+        endOffsetSums: () => this.#endOffsetSums,
+        now: this.#o.clock
+      }),
       sessionTimeoutMs: config.sessionTimeoutMs,
       rebalanceTimeoutMs: Math.max(60_000, config.sessionTimeoutMs),
       maxPollRecords: config.bufferedRecordsPerPartition * 4
@@ -131,7 +189,10 @@ export class StreamThread implements RebalanceListener {
         metrics.taskRestoreDuration.observe(restored.durationMs / 1000)
         onTaskRestored?.(restored)
       },
-      onTaskClosed: task => metrics.stores.removeTask(task)
+      onTaskClosed: task => metrics.stores.removeTask(task),
+      createStandby: standbyTaskCreator({ config, topology, stateDirectory: this.#o.stateDirectory, exactlyOnce: this.#commits.exactlyOnce }),
+      standbyReader: standbyRestorer,
+      onStandbyClosed: task => metrics.standbyLag.remove({ task })
     })
     this.#running = true
     metrics.threadsAlive.inc()
@@ -169,6 +230,16 @@ export class StreamThread implements RebalanceListener {
     // Restoring tasks advance by one bounded fetch per iteration, between polls (the group
     // consumer keeps polling: rebalances and running tasks go on during a long restore).
     if (tasks.restoring.size > 0) await this.#restoreStep()
+    // Standbys apply what their background fetch brought, if it returned (never waits).
+    if (tasks.standbys.size > 0) {
+      await tasks.standbyStep()
+      this.#maintainStandbys()
+    }
+    if (this.#probeAtMs !== null && this.#o.clock() >= this.#probeAtMs) {
+      // Probing rebalance: caught-up warm-ups take their actives over (docs/engine.md "Standby tasks").
+      this.#probeAtMs = null
+      this.#consumer!.requestRejoin()
+    }
     // Poll without waiting when a task can process now; otherwise wait for records, at most until
     // the earliest idle deadline (an empty, caught-up partition stops holding its task back).
     const now = this.#o.clock()
@@ -236,6 +307,64 @@ export class StreamThread implements RebalanceListener {
       this.#restoreProgress!.finished()
       this.#o.onRunning()
     }
+  }
+
+  /** Standby lags (in the background) and checkpoints, every so often. */
+  #maintainStandbys (): void {
+    const now = this.#o.clock()
+    const tasks = this.#tasks!
+    if (now - this.#lastStandbyCheckpointMs >= STANDBY_CHECKPOINT_INTERVAL_MS) {
+      this.#lastStandbyCheckpointMs = now
+      tasks.checkpointStandbys()
+    }
+    if (this.#standbyLagRefreshing || now - this.#lastStandbyLagMs < STANDBY_LAG_INTERVAL_MS) return
+    this.#lastStandbyLagMs = now
+    this.#standbyLagRefreshing = true
+    const reader = this.#standbyRestorer!
+    reader.refreshEnds().then(() => {
+      for (const name of this.#tasks?.standbys.keys() ?? []) this.#o.metrics.standbyLag.set({ task: name }, reader.lag(name))
+    }, () => { /* a lag sample is best effort */ }).finally(() => { this.#standbyLagRefreshing = false })
+  }
+
+  /** This member's subscription as of now (asked before each join): what it holds of each task.
+   *  Also reads the changelog end offsets, which the assignor uses if this member leads. */
+  async #subscription (): Promise<Buffer> {
+    const { config, log, stateDirectory, instanceId } = this.#o
+    const changelogs = this.#changelogsByTask()
+    try {
+      this.#endOffsetSums = await changelogEndOffsetSums(log.admin, changelogs)
+    } catch {
+      // The previous ones (lags are estimates; a stale end only makes a client look closer).
+    }
+    const sums = checkpointedOffsetSums(stateDirectory)
+    const previousActive: string[] = []
+    const previousStandby: string[] = []
+    const previousWarmup: string[] = []
+    const tasks = this.#tasks
+    if (tasks !== undefined) {
+      // Eager protocol: at a join every active was just suspended (stores open, caught up).
+      for (const name of [...tasks.running.keys(), ...tasks.suspended.keys()]) { previousActive.push(name); sums.set(name, RUNNING_OFFSET_SUM) }
+      for (const name of tasks.restoring.keys()) { previousActive.push(name); sums.set(name, sumOffsets(this.#restorer!.positions(name))) }
+      for (const [name, standby] of tasks.standbys) {
+        ;(standby.warmup ? previousWarmup : previousStandby).push(name)
+        sums.set(name, sumOffsets(this.#standbyRestorer!.positions(name)))
+      }
+    }
+    for (const task of [...sums.keys()]) if (!changelogs.has(task) && sums.get(task) !== RUNNING_OFFSET_SUM) sums.delete(task)
+    return encodeSubscriptionInfo({ processId: instanceId, endpoint: config.applicationServer, previousActive, previousStandby, previousWarmup, taskOffsetSums: sums })
+  }
+
+  /** Changelog partitions of every stateful task (partition p of each changelogged store). */
+  #changelogsByTask (): Map<TaskId, TopicPartition[]> {
+    const { config, topology, subtopologies, partitionsPerSubtopology } = this.#o
+    const out = new Map<TaskId, TopicPartition[]>()
+    for (const sub of subtopologies) {
+      const stores = sub.stores.filter(name => topology.storeDefinition(name)?.changelog === true)
+      const partitions = partitionsPerSubtopology?.get(sub.id) ?? 0
+      if (stores.length === 0) continue
+      for (let p = 0; p < partitions; p++) out.set(`${sub.id}_${p}`, stores.map(store => ({ topic: changelogTopicName(config.applicationId, store), partition: p })))
+    }
+    return out
   }
 
   /** Every few seconds, in the background: end offset minus position of each input partition. */
@@ -316,9 +445,17 @@ export class StreamThread implements RebalanceListener {
 
   async onPartitionsAssigned (partitions: TopicPartition[], userData: Buffer | null): Promise<void> {
     this.#o.metrics.rebalances.inc()
-    this.#o.onAssignment(decodeAssignmentInfo(userData))
+    let info: AssignmentInfo | null = null
+    try {
+      if (userData !== null) info = decodeAssignmentInfo(userData)
+    } catch {
+      info = null // not ours (another version of the leader): actives only, from the partitions
+    }
+    this.#o.onAssignment(info)
+    this.#probeAtMs = info?.probingRebalanceAtMs ?? null
     const tasks = this.#tasks!
-    await tasks.handleAssignment(partitions)
+    await tasks.handleAssignment(partitions, { standby: new Set(info?.standbyTasks ?? []), warmup: new Set(info?.warmupTasks ?? []) })
+    this.#o.metrics.standbyTasks.set(tasks.standbys.size)
     this.#o.metrics.activeTasks.set(tasks.running.size)
     if (tasks.restoring.size === 0) this.#o.onRunning()
   }
@@ -340,5 +477,7 @@ export class StreamThread implements RebalanceListener {
     await this.#consumer?.close().catch(() => {})
     await this.#commits.close()
     await this.#reader?.close().catch(() => {})
+    await this.#standbyReader?.close().catch(() => {})
+    this.#o.metrics.standbyTasks.set(0)
   }
 }

@@ -44,6 +44,15 @@ export interface StreamsConfig {
    *  failure is handled as shutdown-instance. */
   readonly maxThreadReplacements: number
   readonly threadReplacementWindowMs: number
+  /** Standby replicas per stateful task (docs/engine.md "Standby tasks"). Default 1: with one
+   *  instance there is no other client to put it on, so it costs nothing there. */
+  readonly numStandbyReplicas: number
+  /** Records a client may lag behind a task's changelogs and still count as caught up. */
+  readonly acceptableRecoveryLag: number
+  /** Warm-up replicas in the whole group at once (0: a task moved for balance restores at once). */
+  readonly maxWarmupReplicas: number
+  /** After an assignment with warm-ups, rebalance again this much later (probing rebalance). */
+  readonly probingRebalanceIntervalMs: number
 }
 
 export type StreamErrorPolicy = 'replace-thread' | 'shutdown-instance'
@@ -75,6 +84,10 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     onStreamError: 'replace-thread',
     maxThreadReplacements: 5,
     threadReplacementWindowMs: 10 * 60_000,
+    numStandbyReplicas: 1,
+    acceptableRecoveryLag: 10_000,
+    maxWarmupReplicas: 2,
+    probingRebalanceIntervalMs: 10 * 60_000,
     ...input
   }
   if (!/^[A-Za-z0-9._-]+$/.test(config.applicationId)) throw new RewardsError('CONFIG_INVALID', `applicationId "${config.applicationId}" may use only letters, digits, ".", "_" and "-"`)
@@ -88,6 +101,10 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
   }
   if (!Number.isInteger(config.cacheMaxBytes) || config.cacheMaxBytes < 0) throw new RewardsError('CONFIG_INVALID', `cacheMaxBytes must be an integer >= 0, got ${String(config.cacheMaxBytes)}`)
   if (!Number.isInteger(config.maxThreadReplacements) || config.maxThreadReplacements < 0) throw new RewardsError('CONFIG_INVALID', `maxThreadReplacements must be >= 0, got ${String(config.maxThreadReplacements)}`)
+  for (const key of ['numStandbyReplicas', 'acceptableRecoveryLag', 'maxWarmupReplicas'] as const) {
+    if (!Number.isSafeInteger(config[key]) || config[key] < 0) throw new RewardsError('CONFIG_INVALID', `${key} must be an integer >= 0, got ${String(config[key])}`)
+  }
+  if (!Number.isSafeInteger(config.probingRebalanceIntervalMs) || config.probingRebalanceIntervalMs <= 0) throw new RewardsError('CONFIG_INVALID', `probingRebalanceIntervalMs must be a positive integer, got ${String(config.probingRebalanceIntervalMs)}`)
   if (!Number.isInteger(config.maxTaskIdleMs) || config.maxTaskIdleMs < 0) throw new RewardsError('CONFIG_INVALID', `maxTaskIdleMs must be >= 0, got ${String(config.maxTaskIdleMs)}`)
   return config
 }

@@ -7,8 +7,9 @@
 //               (RESTORING, RUNNING and SUSPENDED may close; CREATED closes when its stores or
 //               its registration with the changelog reader fail)
 // Standby task: CREATED → RUNNING ⇄ SUSPENDED → CLOSED, where RUNNING means "applies its
-//               changelogs into its stores and checkpoints", never processing (not built yet:
-//               docs/engine.md "What is not there (yet)").
+//               changelogs into its stores and checkpoints", never processing (task-manager.ts;
+//               docs/engine.md "Standby tasks"). The task manager keeps standbys RUNNING through
+//               a rebalance (they hold nothing uncommitted); SUSPENDED is allowed, not used.
 
 export type TaskState = 'CREATED' | 'RESTORING' | 'RUNNING' | 'SUSPENDED' | 'CLOSED'
 export type TaskType = 'active' | 'standby'
@@ -73,12 +74,16 @@ export class TaskLifecycle {
   }
 }
 
-/** A standby replica (Kafka Streams' StandbyTask), declared so the task manager's shape carries
- *  it: it owns stores fed from their changelogs by the changelog reader, checkpoints them, and
- *  never processes, commits offsets or produces. Not created anywhere yet. */
+/** A standby replica (Kafka Streams' StandbyTask): it owns stores fed from their changelogs by
+ *  the thread's standby changelog reader, checkpoints them, and never processes, commits offsets
+ *  or produces. A warm-up replica is the same, placed to take the active over later. */
 export interface StandbyTask<S> {
   readonly type: 'standby'
   readonly name: string
   readonly state: S
   readonly lifecycle: TaskLifecycle
+  /** A warm-up (the assignment says which; it may change from one assignment to the next). */
+  warmup: boolean
+  /** The changelog offsets of the last checkpoint written ("" before any), to skip unchanged ones. */
+  checkpointed: string
 }

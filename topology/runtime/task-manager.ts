@@ -6,8 +6,11 @@
 // coordinator (commit-coordinator.ts) asks it for the tasks to commit and to rewind or rebuild
 // them after a failed commit (docs/engine.md "Architecture: loop, task manager, changelog reader").
 //
-// A standby task (task-lifecycle.ts StandbyTask) would be one more map here, registered with the
-// same changelog reader and never returned by running(): nothing outside this file would change.
+// Standby (and warm-up) tasks (task-lifecycle.ts StandbyTask) are one more map here: their stores
+// open as an active task's, registered with the thread's standby changelog reader (which never
+// completes them), checkpointed every few seconds and on close, never returned by running. A
+// standby whose task becomes active here closes at its checkpoint first, so the active restores
+// only the delta (docs/engine.md "Standby tasks").
 import type { GroupConsumer, LogAdmin, TopicPartition } from '../../log/log-port.ts'
 import type { Subtopology } from '../topology.ts'
 import type { ChangelogReader, ChangelogRestore, RestoredOwner } from './changelog-reader.ts'
@@ -15,7 +18,7 @@ import { partitionKey } from './partition-group.ts'
 import type { StreamTask } from './stream-task.ts'
 import { taskIdToString } from './stream-task.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
-import { TaskLifecycle } from './task-lifecycle.ts'
+import { TaskLifecycle, type StandbyTask } from './task-lifecycle.ts'
 
 /** What the task manager uses of a task (StreamTask; fakes in unit tests). */
 export interface ManagedTask {
@@ -62,7 +65,21 @@ export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedStat
   /** A task closed, or its restore stopped or ended (restore progress and store metrics forget it). */
   readonly onRestoreEnded?: (task: string) => void
   readonly onTaskClosed?: (task: string) => void
+  /** Opens a standby task's stores (as an active task's, same directories). Without it (or
+   *  without standbyReader) standby assignments are ignored. */
+  readonly createStandby?: (name: string, subtopology: Subtopology, partition: number) => Promise<S>
+  /** The thread's standby changelog reader (ChangelogReader in standby mode). */
+  readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'>
+  readonly onStandbyClosed?: (task: string) => void
 }
+
+/** The tasks an assignment gives this member besides its actives (their names). */
+export interface ReplicaAssignment {
+  readonly standby: ReadonlySet<string>
+  readonly warmup: ReadonlySet<string>
+}
+
+const NO_REPLICAS: ReplicaAssignment = { standby: new Set(), warmup: new Set() }
 
 export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedState = TaskStateManager> {
   readonly #o: TaskManagerOptions<T, S>
@@ -76,6 +93,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   readonly #suspended = new Map<string, ActiveTask<T, S>>()
   /** Running tasks by input partition key. */
   readonly #byInput = new Map<string, ActiveTask<T, S>>()
+  /** Standby and warm-up tasks (RUNNING from creation to close). */
+  readonly #standbys = new Map<string, StandbyTask<S>>()
 
   constructor (options: TaskManagerOptions<T, S>) {
     this.#o = options
@@ -90,6 +109,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   get activeTasks (): ReadonlyMap<string, ActiveTask<T, S>> {
     return this.#restoring.size === 0 ? this.#running : new Map([...this.#running, ...this.#restoring])
   }
+
+  get standbys (): ReadonlyMap<string, StandbyTask<S>> { return this.#standbys }
 
   /** The running task reading this input partition (by partitionKey). */
   taskForInput (key: string): ActiveTask<T, S> | undefined { return this.#byInput.get(key) }
@@ -115,8 +136,13 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   /** The new assignment: suspended tasks not kept close clean (checkpoint at the changelog end),
    *  restoring ones not kept stop where they got (checkpoint there); kept suspended tasks run
    *  again; new tasks open their stores and start restoring. */
-  async handleAssignment (partitions: TopicPartition[]): Promise<void> {
+  async handleAssignment (partitions: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS): Promise<void> {
     const wanted = this.#taskNames(partitions)
+    // Standbys not kept (gone, or active here now) close at their checkpoint first: an active of
+    // the same task opens the same store directories and restores from that checkpoint.
+    for (const [name, standby] of this.#standbys) {
+      if (wanted.has(name) || (!replicas.standby.has(name) && !replicas.warmup.has(name))) await this.#closeStandby(standby)
+    }
     for (const [name, active] of this.#suspended) {
       if (!wanted.has(name)) { await this.#closeTask(active, true); this.#suspended.delete(name) }
     }
@@ -131,6 +157,68 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       this.#suspended.delete(name)
     }
     await this.createTasks(partitions.filter(tp => !this.#byInput.has(partitionKey(tp))))
+    await this.#createStandbys(replicas, wanted)
+  }
+
+  async #createStandbys (replicas: ReplicaAssignment, actives: ReadonlyMap<string, unknown>): Promise<void> {
+    const { createStandby, standbyReader } = this.#o
+    if (createStandby === undefined || standbyReader === undefined) return
+    const names = [...replicas.standby, ...replicas.warmup].filter(name => !actives.has(name))
+    const created = await Promise.allSettled(names.map(async name => {
+      const existing = this.#standbys.get(name)
+      if (existing !== undefined) { existing.warmup = replicas.warmup.has(name); return }
+      const [subText, partText] = name.split('_')
+      const sub = this.#o.subtopologies[Number(subText)]
+      if (sub === undefined) return
+      const state = await createStandby(name, sub, Number(partText))
+      const standby: StandbyTask<S> = { type: 'standby', name, state, lifecycle: new TaskLifecycle(name, 'standby'), warmup: replicas.warmup.has(name), checkpointed: '' }
+      try {
+        await standbyReader.register(name, state.changelogRestores())
+      } catch (error) {
+        standby.lifecycle.transitionTo('CLOSED')
+        await state.close()
+        throw error
+      }
+      standby.lifecycle.transitionTo('RUNNING')
+      this.#standbys.set(name, standby)
+    }))
+    for (const result of created) if (result.status === 'rejected') throw result.reason
+  }
+
+  /** Applies what the standby reader fetched (never waits for the changelogs to grow). */
+  async standbyStep (): Promise<void> {
+    if (this.#standbys.size > 0) await this.#o.standbyReader?.step(0)
+  }
+
+  /** Checkpoints the standbys whose stores moved since their last checkpoint. */
+  checkpointStandbys (): void {
+    for (const standby of this.#standbys.values()) {
+      try { this.#checkpointStandby(standby) } catch { /* the next one, or the close, writes it */ }
+    }
+  }
+
+  #checkpointStandby (standby: StandbyTask<S>): void {
+    const positions = this.#o.standbyReader?.positions(standby.name) ?? []
+    const text = positions.map(p => `${p.topic}:${p.partition}:${p.offset}`).join(',')
+    if (text === standby.checkpointed) return
+    // restored() syncs the stores' WAL before the checkpoint claims the records.
+    standby.state.restored(positions)
+    standby.state.writeCheckpoint()
+    standby.checkpointed = text
+  }
+
+  async #closeStandby (standby: StandbyTask<S>): Promise<void> {
+    this.#standbys.delete(standby.name)
+    standby.lifecycle.transitionTo('CLOSED')
+    try {
+      const positions = this.#o.standbyReader?.unregister(standby.name) ?? []
+      standby.state.restored(positions)
+      standby.state.writeCheckpoint()
+    } catch {
+      // No checkpoint: the next owner here restores from the changelog (slower, still correct).
+    }
+    await standby.state.close()
+    this.#o.onStandbyClosed?.(standby.name)
   }
 
   /** Partitions lost without a revocation (the member was kicked out): their tasks close dirty. */
@@ -159,6 +247,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       await this.#closeTask(active, committed).catch(() => {})
     }
     for (const active of this.#restoring.values()) await this.#closeTask(active, false).catch(() => {})
+    for (const standby of [...this.#standbys.values()]) await this.#closeStandby(standby).catch(() => {})
     this.#clear()
   }
 

@@ -136,6 +136,52 @@ for (const backend of BACKENDS) {
       t.equal(done[0]!.records, 0)
       t.same(done[0]!.offsets.map(o => o.offset), [0n])
     })
+
+    t.test('standby mode: never done, follows the changelog as it grows, lag and positions', async t => {
+      const growing = uniqueName('changelog-reader-standby')
+      const expectedNow = await writeChangelog(log, growing, 50)
+      t.teardown(() => log.admin.deleteTopics([growing]).catch(() => {}))
+      const gtps = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: growing, partition }))
+      const partitionReader = log.createPartitionReader({ clientId: 'changelog-reader-standby' })
+      t.teardown(() => partitionReader.close())
+      const reader = new ChangelogReader({ admin: log.admin, reader: partitionReader, standby: true })
+      const stores = new Map<number, Map<string, string>>()
+      await reader.register('0_0', gtps.slice(0, 2).map(tp => sinkFor(tp, stores)))
+      const endsOf = async (): Promise<Map<number, bigint>> => new Map((await log.admin.listOffsets(gtps, 'latest')).map(o => [o.partition, o.offset]))
+      const follow = async (what: string): Promise<void> => {
+        const ends = await endsOf()
+        const deadline = Date.now() + 30_000
+        for (;;) {
+          const done = await reader.step(0)
+          t.same(done, [], 'a standby owner is never done')
+          if (reader.positions('0_0').every(p => p.offset >= ends.get(p.partition)!)) break
+          if (Date.now() > deadline) throw new Error(`standby did not reach ${what}`)
+          // step() returns at once while its background fetch waits for records.
+          await new Promise(resolve => setTimeout(resolve, 10))
+        }
+      }
+      const t0 = Date.now()
+      await reader.step(0)
+      t.ok(Date.now() - t0 < 400, 'step() does not wait for the background fetch')
+      await follow('the first end')
+      t.same(stores.get(0), expectedNow.get(0), 'partition 0 applied')
+      t.same(stores.get(1), expectedNow.get(1), 'partition 1 applied')
+      t.notOk(stores.has(2), 'partitions of other owners untouched')
+      // The changelog grows: the standby follows.
+      const producer = await log.createProducer({ clientId: 'changelog-reader-standby-more' })
+      await producer.send([{ topic: growing, partition: 0, key: Buffer.from('k1'), value: Buffer.from('later') }, { topic: growing, partition: 1, key: Buffer.from('k2'), value: null }])
+      await producer.close()
+      await reader.refreshEnds()
+      t.ok(reader.lag('0_0') >= 2, `lag seen after the changelog grew (${reader.lag('0_0')})`)
+      await follow('the new end')
+      t.equal(stores.get(0)!.get('k1'), 'later')
+      t.notOk(stores.get(1)!.has('k2'), 'tombstone applied')
+      await reader.refreshEnds()
+      t.equal(reader.lag('0_0'), 0, 'no lag once caught up')
+      const positions = reader.unregister('0_0')
+      const ends = await endsOf()
+      t.same(positions.map(p => p.offset), [ends.get(0), ends.get(1)], 'unregister returns where the stores got')
+    })
   })
 }
 

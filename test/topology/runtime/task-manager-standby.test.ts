@@ -1,0 +1,165 @@
+// Standby and warm-up tasks in the task manager (task-manager.ts), with fake stores, consumer and
+// changelog readers: an assignment's standbys open their stores and register with the standby
+// reader (never with the restore reader, never running); checkpoints are written only when the
+// stores moved; a standby whose task becomes active here closes at its checkpoint before the
+// active opens the same stores; a standby no longer assigned closes with a checkpoint; shutdown
+// closes them too.
+import t from 'tap'
+import type { LogAdmin, PartitionOffset, TopicPartition } from '../../../log/log-port.ts'
+import type { Subtopology } from '../../../topology/topology.ts'
+import type { ChangelogRestore, RestoredOwner } from '../../../topology/runtime/changelog-reader.ts'
+import { TaskManager, type ManagedState, type ManagedTask } from '../../../topology/runtime/task-manager.ts'
+
+type Journal = string[]
+const tp = (topic: string, partition: number): TopicPartition => ({ topic, partition })
+
+class FakeTask implements ManagedTask {
+  readonly name: string
+  readonly inputs: TopicPartition[]
+  readonly journal: Journal
+  constructor (name: string, inputs: TopicPartition[], journal: Journal) { this.name = name; this.inputs = inputs; this.journal = journal }
+  initialize (): void { this.journal.push(`${this.name}:initialize`) }
+  abortUncommitted (): void {}
+  close (): void { this.journal.push(`${this.name}:close`) }
+}
+
+class FakeState implements ManagedState {
+  offsets: Array<TopicPartition & { offset: bigint }> = []
+  closed = false
+  readonly name: string
+  readonly changelog: TopicPartition
+  readonly journal: Journal
+  constructor (name: string, changelog: TopicPartition, journal: Journal) { this.name = name; this.changelog = changelog; this.journal = journal }
+  changelogRestores (): ChangelogRestore[] { return [{ changelog: this.changelog, store: 'sums', from: null, apply: () => {} }] }
+  restored (offsets: ReadonlyArray<TopicPartition & { offset: bigint }>): void { this.offsets = [...offsets] }
+  setQueryableState (): void {}
+  async checkpointAtEnd (): Promise<void> { this.journal.push(`${this.name}:checkpointAtEnd`) }
+  writeCheckpoint (): void { this.journal.push(`${this.name}:writeCheckpoint@${this.offsets.map(o => o.offset).join(',')}`) }
+  async close (): Promise<void> { this.closed = true; this.journal.push(`${this.name}:closeStores`) }
+}
+
+/** A changelog reader: restore mode (completes owners on finish()) or standby mode (positions). */
+class FakeReader {
+  readonly registered = new Map<string, ChangelogRestore[]>()
+  readonly journal: Journal
+  readonly kind: string
+  position = 0n
+  done: RestoredOwner[] = []
+  steps = 0
+  constructor (kind: string, journal: Journal) { this.kind = kind; this.journal = journal }
+  async register (owner: string, restores: ChangelogRestore[]): Promise<void> { this.registered.set(owner, restores); this.journal.push(`${owner}:register-${this.kind}`) }
+  unregister (owner: string): Array<TopicPartition & { offset: bigint }> {
+    const out = this.positions(owner)
+    this.registered.delete(owner)
+    return out
+  }
+
+  positions (owner: string): Array<TopicPartition & { offset: bigint }> { return (this.registered.get(owner) ?? []).map(r => ({ ...r.changelog, offset: this.position })) }
+  async step (): Promise<RestoredOwner[]> { this.steps++; const d = this.done.filter(x => this.registered.delete(x.owner)); this.done = []; return d }
+  finish (owner: string): void { this.done.push({ owner, offsets: this.positions(owner), records: 0, durationMs: 1 }) }
+}
+
+const SUBTOPOLOGIES: Subtopology[] = [{ id: 0, nodes: [], sourceTopics: ['in'], stores: ['sums'] }]
+
+function setup () {
+  const journal: Journal = []
+  const restorer = new FakeReader('restore', journal)
+  const standbyReader = new FakeReader('standby', journal)
+  const standbyClosed: string[] = []
+  const consumer = {
+    assigned: [] as TopicPartition[],
+    pause (): void {},
+    resume (): void {},
+    seek (): void {},
+    assignment (): TopicPartition[] { return this.assigned }
+  }
+  const admin = {
+    async listCommittedOffsets (_g: string, tps: TopicPartition[]): Promise<PartitionOffset[]> { return tps.map(p => ({ ...p, offset: 1n })) },
+    async listOffsets (tps: TopicPartition[]): Promise<PartitionOffset[]> { return tps.map(p => ({ ...p, offset: 0n })) }
+  } satisfies Pick<LogAdmin, 'listOffsets' | 'listCommittedOffsets'>
+  const manager = new TaskManager<FakeTask, FakeState>({
+    applicationId: 'app',
+    subtopologies: SUBTOPOLOGIES,
+    admin,
+    consumer,
+    restorer,
+    standbyReader,
+    createTask: async (name, sub, partition) => {
+      journal.push(`${name}:create-active`)
+      return { task: new FakeTask(name, [tp('in', partition)], journal), state: new FakeState(name, tp('app-sums-changelog', partition), journal) }
+    },
+    createStandby: async (name, _sub, partition) => {
+      journal.push(`${name}:create-standby`)
+      return new FakeState(name, tp('app-sums-changelog', partition), journal)
+    },
+    onStandbyClosed: name => standbyClosed.push(name)
+  })
+  return { manager, journal, restorer, standbyReader, consumer, standbyClosed }
+}
+
+t.test('standbys: created, never running, checkpointed when moved, closed before their active opens', async t => {
+  const { manager, journal, restorer, standbyReader, consumer, standbyClosed } = setup()
+  consumer.assigned = [tp('in', 0)]
+  await manager.handleAssignment([tp('in', 0)], { standby: new Set(['0_1']), warmup: new Set(['0_2']) })
+  t.same([...manager.standbys.keys()].sort(), ['0_1', '0_2'])
+  t.equal(manager.standbys.get('0_1')!.warmup, false)
+  t.equal(manager.standbys.get('0_2')!.warmup, true, 'a warm-up is a standby flagged as such')
+  t.ok([...manager.standbys.values()].every(s => s.lifecycle.is('RUNNING') && s.lifecycle.type === 'standby'))
+  t.same([...standbyReader.registered.keys()].sort(), ['0_1', '0_2'], 'registered with the standby reader')
+  t.same([...restorer.registered.keys()], ['0_0'], 'the restore reader has only the active')
+  t.notOk(manager.activeTasks.has('0_1'), 'not an active task (no queries, no processing)')
+
+  await manager.standbyStep()
+  t.equal(standbyReader.steps, 1, 'standbyStep() steps the standby reader')
+
+  // Checkpoints: only when the stores moved.
+  standbyReader.position = 5n
+  journal.length = 0
+  manager.checkpointStandbys()
+  t.same(journal.sort(), ['0_1:writeCheckpoint@5', '0_2:writeCheckpoint@5'])
+  journal.length = 0
+  manager.checkpointStandbys()
+  t.same(journal, [], 'unchanged: no checkpoint written')
+
+  // 0_1 becomes active here, 0_2 stays a warm-up promoted to a standby.
+  standbyReader.position = 9n
+  journal.length = 0
+  consumer.assigned = [tp('in', 0), tp('in', 1)]
+  await manager.handleAssignment([tp('in', 0), tp('in', 1)], { standby: new Set(['0_2']), warmup: new Set() })
+  const checkpoint = journal.indexOf('0_1:writeCheckpoint@9')
+  const closeStores = journal.indexOf('0_1:closeStores')
+  const createActive = journal.indexOf('0_1:create-active')
+  t.ok(checkpoint >= 0 && checkpoint < closeStores && closeStores < createActive, `the standby checkpoints and closes before the active opens: ${journal.join(' ')}`)
+  t.same([...manager.standbys.keys()], ['0_2'])
+  t.equal(manager.standbys.get('0_2')!.warmup, false, 'the role follows the assignment')
+  t.notOk(journal.includes('0_2:create-standby'), 'a kept standby is not reopened')
+  t.same(standbyClosed, ['0_1'])
+  t.ok(restorer.registered.has('0_1'), 'the new active restores (from the standby\'s checkpoint)')
+
+  // Not assigned any more: closed with a checkpoint.
+  journal.length = 0
+  await manager.handleAssignment([tp('in', 0), tp('in', 1)])
+  t.same(journal.filter(l => l.startsWith('0_2')), ['0_2:writeCheckpoint@9', '0_2:closeStores'])
+  t.equal(manager.standbys.size, 0)
+
+  // Shutdown closes standbys too.
+  await manager.handleAssignment([tp('in', 0), tp('in', 1)], { standby: new Set(['0_3']), warmup: new Set() })
+  journal.length = 0
+  await manager.closeAll(true)
+  t.ok(journal.includes('0_3:closeStores'), 'closeAll closes the standbys')
+  t.equal(manager.standbys.size, 0)
+})
+
+t.test('no standby creator: standby assignments are ignored', async t => {
+  const journal: Journal = []
+  const manager = new TaskManager<FakeTask, FakeState>({
+    applicationId: 'app',
+    subtopologies: SUBTOPOLOGIES,
+    admin: { async listCommittedOffsets () { return [] }, async listOffsets () { return [] } },
+    consumer: { pause () {}, resume () {}, seek () {}, assignment () { return [] } },
+    restorer: new FakeReader('restore', journal),
+    createTask: async (name, _sub, partition) => ({ task: new FakeTask(name, [tp('in', partition)], journal), state: new FakeState(name, tp('c', partition), journal) })
+  })
+  await manager.handleAssignment([], { standby: new Set(['0_1']), warmup: new Set() })
+  t.equal(manager.standbys.size, 0)
+})
