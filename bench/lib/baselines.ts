@@ -17,18 +17,30 @@ export interface ReadTiming {
   readonly steadyMs: number
 }
 
+/** Where a read is (for the benchmark's watchdog). */
+export interface ReadProgress {
+  step: string
+  records: number
+  /** The client's own state (stream flowing or paused, records buffered, assignment). */
+  client?: () => string
+}
+
 /** A plain @platformatic/kafka consumer (its own group, from the earliest offset): `onRecord` per
  *  record, no engine. `autocommitMs`: the group's offsets committed as it goes, every that many ms
  *  (the raw consumer-group baseline); absent: no commits. Returns when `expected` records were
  *  handed over. */
-export async function platformaticRead (topic: string, expected: number, onRecord: (key: Buffer | null, value: Buffer | null) => void, options: { readonly autocommitMs?: number, readonly timeoutMs?: number } = {}): Promise<ReadTiming> {
+export async function platformaticRead (topic: string, expected: number, onRecord: (key: Buffer | null, value: Buffer | null) => void, options: { readonly autocommitMs?: number, readonly timeoutMs?: number, readonly groupId?: string, readonly progress?: ReadProgress } = {}): Promise<ReadTiming> {
   const timeoutMs = options.timeoutMs ?? 120_000
+  const progress = options.progress ?? { step: '', records: 0 }
   const start = nowMs()
-  const consumer = new Consumer({ clientId: uniqueName('bench-baseline'), groupId: uniqueName('bench-baseline'), bootstrapBrokers: brokers, maxWaitTime: 100 })
+  progress.step = 'joining the group'
+  const consumer = new Consumer({ clientId: uniqueName('bench-baseline'), groupId: options.groupId ?? uniqueName('bench-baseline'), bootstrapBrokers: brokers, maxWaitTime: 100 })
   let first = 0
   let count = 0
   try {
     const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: options.autocommitMs ?? false })
+    progress.step = 'reading'
+    progress.client = () => `stream flowing ${String(stream.readableFlowing)}, paused ${stream.isPaused()}, ${stream.readableLength} buffered, destroyed ${stream.destroyed}; consumer member ${consumer.memberId ?? 'none'}, generation ${String(consumer.generationId)}, assignments ${JSON.stringify(consumer.assignments)}`
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`consumer of ${topic}: ${count}/${expected} records after ${timeoutMs} ms`)), timeoutMs)
@@ -36,15 +48,19 @@ export async function platformaticRead (topic: string, expected: number, onRecor
         stream.on('data', message => {
           if (count === 0) first = nowMs()
           onRecord(message.key as Buffer | null, message.value as Buffer | null)
-          if (++count === expected) { clearTimeout(timer); resolve() }
+          progress.records = ++count
+          if (count === expected) { clearTimeout(timer); resolve() }
         })
       })
     } finally {
+      progress.step = 'closing the stream'
       await stream.close()
     }
   } finally {
+    progress.step = 'closing the consumer'
     await consumer.close(true)
   }
+  progress.step = 'done'
   const end = nowMs()
   return { records: count, totalMs: end - start, steadyMs: end - first }
 }
