@@ -63,7 +63,12 @@ function checkCounts (what: string, got: Map<string, number>, expected: Map<stri
 
 interface EngineProbe { step: string, app: StreamsApplication | undefined, applicationId: string }
 
-interface EngineTiming { readonly guarantee: string, readonly totalMs: number, readonly steadyMs: number, readonly startMs: number, readonly closeMs: number }
+interface EngineTiming { readonly guarantee: string, readonly totalMs: number, readonly steadyMs: number, readonly startMs: number, readonly closeMs: number, readonly cpuMs: number }
+
+/** CPU time (user + system) of this process since `from` (process.cpuUsage()), ms: the same
+ *  process hosts each run in turn, so it is the run's (plus the committed-offsets poller's). */
+const cpuMsSince = (from: NodeJS.CpuUsage): number => { const d = process.cpuUsage(from); return (d.user + d.system) / 1000 }
+const fmtCpu = (cpuMs: number): string => `${(cpuMs * 1000 / args.records).toFixed(1)} µs`
 
 const bench = await openBenchLog(backend, 'bench-engine-throughput')
 const { log } = bench
@@ -86,7 +91,7 @@ try {
   const tps = partitionsOf(input, args.partitions)
   const baselineName = backend === 'kafka' ? `raw @platformatic/kafka consumer group (parse, commit every ${RAW_COMMIT_INTERVAL_MS} ms)` : 'port PartitionReader (parse)'
   /** The baseline's per-record work: parse the value (what mapValues needs) and count per key. */
-  const baselineOnce = async (when: string): Promise<ReadTiming> => {
+  const baselineOnce = async (when: string): Promise<ReadTiming & { cpuMs: number }> => {
     const counts = new Map<string, number>()
     const onRecord = (key: Buffer | null, value: Buffer | null): void => {
       if (key === null || value === null) return
@@ -97,13 +102,15 @@ try {
     const groupId = uniqueName('bench-baseline')
     const progress: ReadProgress = { step: 'starting', records: 0 }
     const describe = async (): Promise<string> => `  baseline ${progress.step}, ${progress.records}/${args.records} records${progress.client ? `\n  ${progress.client()}` : ''}\n${backend === 'kafka' ? await describeCommitted(log, groupId, ends) : ''}`
+    const cpu = process.cpuUsage()
     const timing = await watchdog.phase(`baseline (${when})`, timeoutMs, () => backend === 'kafka'
       ? platformaticRead(input, args.records, onRecord, { autocommitMs: RAW_COMMIT_INTERVAL_MS, timeoutMs, groupId, progress, stallMs: BASELINE_STALL_MS })
       : portRead(log, tps, args.records, (r: LogRecord) => onRecord(r.key, r.value), timeoutMs), describe)
+    const cpuMs = cpuMsSince(cpu)
     checkCounts(baselineName, counts, expected)
-    return timing
+    return { ...timing, cpuMs }
   }
-  const runBaseline = async (when: string): Promise<ReadTiming> => {
+  const runBaseline = async (when: string): Promise<ReadTiming & { cpuMs: number }> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await baselineOnce(attempt === 1 ? when : `${when}, attempt ${attempt}`)
@@ -139,6 +146,7 @@ try {
     try {
       const stopProfile = args.profile === '' ? undefined : await startProfile()
       const t0 = nowMs()
+      const cpu = process.cpuUsage()
       probe.step = 'start()'
       await app.start()
       const started = nowMs()
@@ -147,6 +155,7 @@ try {
       const running = nowMs()
       probe.step = 'waiting for the input to be committed'
       const done = await waitForCommitted(log, applicationId, ends, { timeoutMs, isFailed: () => app.state === 'ERROR' ? (app.error ?? new Error('application in ERROR')) : undefined })
+      const cpuMs = cpuMsSince(cpu)
       if (stopProfile) profiles.push({ guarantee, profile: await stopProfile() })
       // The committed view is applied right after the commit: give it a moment, then check every key.
       probe.step = 'checking the store'
@@ -163,7 +172,7 @@ try {
       const closing = nowMs()
       probe.step = 'close()'
       await app.close()
-      return { guarantee, totalMs: done - t0, steadyMs: done - running, startMs: started - t0, closeMs: nowMs() - closing }
+      return { guarantee, totalMs: done - t0, steadyMs: done - running, startMs: started - t0, closeMs: nowMs() - closing, cpuMs }
     } finally {
       if (app.state !== 'NOT_RUNNING') await withBound(app.close(), 30_000, 'close() after a failure').catch(() => {})
       state.remove()
@@ -193,6 +202,9 @@ try {
   console.log('time/records/s: from client creation (engine: app.start()) to all input read (engine: committed offsets cover the input);')
   console.log('steady: from the first record (engine: RUNNING) to the same end. ratio: engine / the mean of the two baseline runs.')
   for (const e of engines) console.log(`engine ${e.guarantee}: start() ${fmtMs(e.startMs)}, start() to RUNNING ${fmtMs(e.totalMs - e.steadyMs - e.startMs)}, close() ${fmtMs(e.closeMs)}`)
+  const baselineCpu = (before.cpuMs + after.cpuMs) / 2
+  console.log(`CPU per record (this process, user + system): baseline ${fmtCpu(before.cpuMs)} before, ${fmtCpu(after.cpuMs)} after`)
+  for (const e of engines) console.log(`CPU per record, engine ${e.guarantee}: ${fmtCpu(e.cpuMs)} (baseline / engine ${fmtRatio(baselineCpu / e.cpuMs)})`)
   for (const e of engines) console.log(`ratio engine/raw ${e.guarantee}: ${fmtRatio(rate(args.records, e.totalMs) / baselineRate)}`)
   for (const { guarantee, profile } of profiles) {
     const file = `${args.profile}-${guarantee}.cpuprofile`
