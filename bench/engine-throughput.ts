@@ -15,24 +15,29 @@
 //   node_modules/.bin/node bench/engine-throughput.ts [--records 200000] [--keys 10000]
 //     [--partitions 12] [--backend kafka|embedded] [--guarantee both|exactly_once_v2|at_least_once]
 //     [--config commitIntervalMs=100,...]   (numeric engine config overrides)
+//     [--timeout 600]   (s: each phase's bound; the [watchdog] lines on stderr say where it waits)
+//     [--report 30]   (s between the watchdog's reports of a phase still running)
 //     [--profile /tmp/engine]   (CPU profile of each engine run: top functions, /tmp/engine-<guarantee>.cpuprofile)
 import type { LogRecord } from '../log/log-port.ts'
 import type { StreamsConfigInput } from '../topology/runtime/streams-config.ts'
 import { StreamsApplication } from '../topology/streams-application.ts'
 import { StreamsBuilder } from '../topology/streams-builder.ts'
-import { platformaticRead, portRead, type ReadTiming } from './lib/baselines.ts'
+import { BaselineStalled, platformaticRead, portRead, type ReadProgress, type ReadTiming } from './lib/baselines.ts'
 import { backendOf, parseArgs } from './lib/cli.ts'
 import { printTop, saveProfile, startProfile, type CpuProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from './lib/logs.ts'
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
+import { describeCommitted, Watchdog, withBound } from './lib/watchdog.ts'
 
-const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, profile: '', config: '' })
+const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '' })
 const backend = backendOf(args.backend)
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const isGuarantee = (g: string): g is Guarantee => g === 'exactly_once_v2' || g === 'at_least_once'
 const guarantees: Guarantee[] = args.guarantee === 'both' ? ['exactly_once_v2', 'at_least_once'] : isGuarantee(args.guarantee) ? [args.guarantee] : []
 if (guarantees.length === 0) throw new Error(`--guarantee must be both, exactly_once_v2 or at_least_once, got ${args.guarantee}`)
 const timeoutMs = args.timeout * 1000
+/** Every phase is bounded (--timeout s) and reports where it waits every --report s (stderr). */
+const watchdog = new Watchdog({ reportEveryMs: args.report * 1000, exitGraceMs: 60_000 })
 /** --config 'name=value,...': numeric StreamsConfig overrides (e.g. commitIntervalMs=100). */
 const overrides: Record<string, number> = {}
 for (const pair of args.config.split(',').filter(p => p !== '')) {
@@ -40,6 +45,8 @@ for (const pair of args.config.split(',').filter(p => p !== '')) {
   if (name === undefined || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--config wants name=number pairs, got ${pair}`)
   overrides[name] = Number(value)
 }
+/** A raw consumer that receives nothing for this long has stalled (docs/benchmarks.md, "The hang"). */
+const BASELINE_STALL_MS = 15_000
 /** The raw consumer commits as often as the engine does by default under exactly-once. */
 const RAW_COMMIT_INTERVAL_MS = overrides['commitIntervalMs'] ?? 100
 
@@ -54,7 +61,14 @@ function checkCounts (what: string, got: Map<string, number>, expected: Map<stri
   }
 }
 
-interface EngineTiming { readonly guarantee: string, readonly totalMs: number, readonly steadyMs: number, readonly startMs: number, readonly closeMs: number }
+interface EngineProbe { step: string, app: StreamsApplication | undefined, applicationId: string }
+
+interface EngineTiming { readonly guarantee: string, readonly totalMs: number, readonly steadyMs: number, readonly startMs: number, readonly closeMs: number, readonly cpuMs: number }
+
+/** CPU time (user + system) of this process since `from` (process.cpuUsage()), ms: the same
+ *  process hosts each run in turn, so it is the run's (plus the committed-offsets poller's). */
+const cpuMsSince = (from: NodeJS.CpuUsage): number => { const d = process.cpuUsage(from); return (d.user + d.system) / 1000 }
+const fmtCpu = (cpuMs: number): string => `${(cpuMs * 1000 / args.records).toFixed(1)} µs`
 
 const bench = await openBenchLog(backend, 'bench-engine-throughput')
 const { log } = bench
@@ -67,17 +81,17 @@ try {
   await log.admin.createTopics([{ name: input, partitions: args.partitions }, { name: output, partitions: args.partitions }])
   const expected = new Map<string, number>()
   const producedAt = nowMs()
-  const ends = await produce(log, input, args.partitions, args.records, i => {
+  const ends = await watchdog.phase('pre-producing', timeoutMs, () => produce(log, input, args.partitions, args.records, i => {
     const key = keyOf(i)
     expected.set(key, (expected.get(key) ?? 0) + 1)
     return { topic: input, key: Buffer.from(key), value: Buffer.from(JSON.stringify(eventOf(i))), timestamp: 1_700_000_000_000 + i }
-  })
+  }))
   console.log(`pre-produced ${args.records} records in ${fmtMs(nowMs() - producedAt)} (not measured)`)
 
   const tps = partitionsOf(input, args.partitions)
   const baselineName = backend === 'kafka' ? `raw @platformatic/kafka consumer group (parse, commit every ${RAW_COMMIT_INTERVAL_MS} ms)` : 'port PartitionReader (parse)'
   /** The baseline's per-record work: parse the value (what mapValues needs) and count per key. */
-  const runBaseline = async (): Promise<ReadTiming> => {
+  const baselineOnce = async (when: string): Promise<ReadTiming & { cpuMs: number }> => {
     const counts = new Map<string, number>()
     const onRecord = (key: Buffer | null, value: Buffer | null): void => {
       if (key === null || value === null) return
@@ -85,15 +99,39 @@ try {
       JSON.parse(value.toString('utf8'))
       counts.set(k, (counts.get(k) ?? 0) + 1)
     }
-    const timing = backend === 'kafka'
-      ? await platformaticRead(input, args.records, onRecord, { autocommitMs: RAW_COMMIT_INTERVAL_MS, timeoutMs })
-      : await portRead(log, tps, args.records, (r: LogRecord) => onRecord(r.key, r.value), timeoutMs)
+    const groupId = uniqueName('bench-baseline')
+    const progress: ReadProgress = { step: 'starting', records: 0 }
+    const describe = async (): Promise<string> => `  baseline ${progress.step}, ${progress.records}/${args.records} records${progress.client ? `\n  ${progress.client()}` : ''}\n${backend === 'kafka' ? await describeCommitted(log, groupId, ends) : ''}`
+    const cpu = process.cpuUsage()
+    const timing = await watchdog.phase(`baseline (${when})`, timeoutMs, () => backend === 'kafka'
+      ? platformaticRead(input, args.records, onRecord, { autocommitMs: RAW_COMMIT_INTERVAL_MS, timeoutMs, groupId, progress, stallMs: BASELINE_STALL_MS })
+      : portRead(log, tps, args.records, (r: LogRecord) => onRecord(r.key, r.value), timeoutMs), describe)
+    const cpuMs = cpuMsSince(cpu)
     checkCounts(baselineName, counts, expected)
-    return timing
+    return { ...timing, cpuMs }
+  }
+  const runBaseline = async (when: string): Promise<ReadTiming & { cpuMs: number }> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await baselineOnce(attempt === 1 ? when : `${when}, attempt ${attempt}`)
+      } catch (error) {
+        // The raw consumer's stall is the client's, not a measurement: read again with a new group.
+        if (!(error instanceof BaselineStalled) || attempt >= 3) throw error
+        console.error(`baseline (${when}) stalled, read again with a new group: ${error.message}`)
+      }
+    }
   }
 
-  const runEngine = async (guarantee: Guarantee): Promise<EngineTiming> => {
-    const applicationId = uniqueName(`bench-count-${guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`)
+  /** Where an engine run is, for the watchdog: its step, state, tasks and committed offsets. */
+  const describeEngine = async (probe: EngineProbe): Promise<string> => {
+    const app = probe.app
+    if (app === undefined) return `  engine ${probe.step}`
+    const tasks = app.localTasks().map(t => `${t.task}${t.ready ? '' : ' (not ready)'}`).join(', ')
+    return `  engine ${probe.step}: state ${app.state}, stream thread ${app.streamThreadAlive ? 'alive' : 'not alive'}, tasks [${tasks}]\n${await describeCommitted(log, probe.applicationId, ends)}`
+  }
+
+  const runEngine = async (guarantee: Guarantee, probe: EngineProbe): Promise<EngineTiming> => {
+    const applicationId = probe.applicationId = uniqueName(`bench-count-${guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`)
     created.push(`${applicationId}-counts-changelog`)
     const builder = new StreamsBuilder()
     builder.stream<string, Event>(input)
@@ -104,17 +142,23 @@ try {
       .to(output)
     const state = tempStateDir()
     const config: StreamsConfigInput = { ...overrides, applicationId, stateDir: state.dir, processingGuarantee: guarantee }
-    const app = new StreamsApplication(builder.build(), { log, config })
+    const app = probe.app = new StreamsApplication(builder.build(), { log, config })
     try {
       const stopProfile = args.profile === '' ? undefined : await startProfile()
       const t0 = nowMs()
+      const cpu = process.cpuUsage()
+      probe.step = 'start()'
       await app.start()
       const started = nowMs()
+      probe.step = 'waiting for RUNNING'
       await app.waitForState('RUNNING', timeoutMs)
       const running = nowMs()
+      probe.step = 'waiting for the input to be committed'
       const done = await waitForCommitted(log, applicationId, ends, { timeoutMs, isFailed: () => app.state === 'ERROR' ? (app.error ?? new Error('application in ERROR')) : undefined })
+      const cpuMs = cpuMsSince(cpu)
       if (stopProfile) profiles.push({ guarantee, profile: await stopProfile() })
       // The committed view is applied right after the commit: give it a moment, then check every key.
+      probe.step = 'checking the store'
       const store = app.store<string, number>('counts')
       const got = new Map<string, number>()
       for (let attempt = 0; ; attempt++) {
@@ -126,18 +170,22 @@ try {
         }
       }
       const closing = nowMs()
+      probe.step = 'close()'
       await app.close()
-      return { guarantee, totalMs: done - t0, steadyMs: done - running, startMs: started - t0, closeMs: nowMs() - closing }
+      return { guarantee, totalMs: done - t0, steadyMs: done - running, startMs: started - t0, closeMs: nowMs() - closing, cpuMs }
     } finally {
-      if (app.state !== 'NOT_RUNNING') await app.close().catch(() => {})
+      if (app.state !== 'NOT_RUNNING') await withBound(app.close(), 30_000, 'close() after a failure').catch(() => {})
       state.remove()
     }
   }
 
-  const before = await runBaseline()
+  const before = await runBaseline('before')
   const engines: EngineTiming[] = []
-  for (const g of guarantees) engines.push(await runEngine(g))
-  const after = await runBaseline()
+  for (const g of guarantees) {
+    const engine: EngineProbe = { step: 'creating', app: undefined, applicationId: '' }
+    engines.push(await watchdog.phase(`engine ${g}`, timeoutMs, () => runEngine(g, engine), () => describeEngine(engine)))
+  }
+  const after = await runBaseline('after')
   const baselineRate = (rate(args.records, before.totalMs) + rate(args.records, after.totalMs)) / 2
   const baselineSteady = (rate(args.records, before.steadyMs) + rate(args.records, after.steadyMs)) / 2
 
@@ -154,6 +202,9 @@ try {
   console.log('time/records/s: from client creation (engine: app.start()) to all input read (engine: committed offsets cover the input);')
   console.log('steady: from the first record (engine: RUNNING) to the same end. ratio: engine / the mean of the two baseline runs.')
   for (const e of engines) console.log(`engine ${e.guarantee}: start() ${fmtMs(e.startMs)}, start() to RUNNING ${fmtMs(e.totalMs - e.steadyMs - e.startMs)}, close() ${fmtMs(e.closeMs)}`)
+  const baselineCpu = (before.cpuMs + after.cpuMs) / 2
+  console.log(`CPU per record (this process, user + system): baseline ${fmtCpu(before.cpuMs)} before, ${fmtCpu(after.cpuMs)} after`)
+  for (const e of engines) console.log(`CPU per record, engine ${e.guarantee}: ${fmtCpu(e.cpuMs)} (baseline / engine ${fmtRatio(baselineCpu / e.cpuMs)})`)
   for (const e of engines) console.log(`ratio engine/raw ${e.guarantee}: ${fmtRatio(rate(args.records, e.totalMs) / baselineRate)}`)
   for (const { guarantee, profile } of profiles) {
     const file = `${args.profile}-${guarantee}.cpuprofile`
@@ -162,6 +213,8 @@ try {
     printTop(profile, 30)
   }
 } finally {
-  if (backend === 'kafka') await log.admin.deleteTopics(created).catch(() => {})
-  await bench.close()
+  await watchdog.phase('clean-up', 60_000, async () => {
+    if (backend === 'kafka') await log.admin.deleteTopics(created).catch(() => {})
+    await bench.close()
+  })
 }

@@ -115,6 +115,9 @@ export class CachingChangelogStore {
   #cacheMisses = 0
   #closed = false
   readonly #committedView: ReadOnlyBytesView
+  /** #idOf's last key and id. */
+  #lastKey: Buffer | undefined
+  #lastId = ''
 
   constructor (inner: BytesStore, options: CachingChangelogStoreOptions = {}) {
     this.name = inner.name
@@ -166,9 +169,19 @@ export class CachingChangelogStore {
     return entry.decoded as V
   }
 
+  /** The latin1 id of a key Buffer; the last one is remembered, as a typed store's get + put of
+   *  one key hand the same Buffer twice (keys are never mutated once handed over). */
+  #idOf (key: Buffer): string {
+    if (key === this.#lastKey) return this.#lastId
+    const id = key.toString('latin1')
+    this.#lastKey = key
+    this.#lastId = id
+    return id
+  }
+
   #entry (key: Buffer): Dirty | Cached | undefined {
     this.#assertOpen()
-    const id = key.toString('latin1')
+    const id = this.#idOf(key)
     const dirty = this.#dirty.get(id) ?? this.#pendingById?.get(id)
     if (dirty !== undefined) return dirty
     const cached = this.#clean.get(id)
@@ -383,7 +396,7 @@ export class CachingChangelogStore {
   #write (key: Buffer, value: Buffer | null, decoded: unknown): void {
     this.#assertOpen()
     if (!Buffer.isBuffer(key)) throw new TypeError(`store ${this.name}: keys must be Buffers`)
-    const id = key.toString('latin1')
+    const id = this.#idOf(key)
     const previous = this.#dirty.get(id)
     if (previous !== undefined) {
       this.#dirtyBytes -= previous.key.length + (previous.value?.length ?? 0)

@@ -79,6 +79,9 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   readonly valueSerde: Serde<V>
   readonly #shareDecoded: boolean
   readonly #decode: (bytes: Buffer) => V
+  /** The last primitive key serialized, and its bytes (see #serializeKey). */
+  #lastKey: unknown
+  #lastKeyBytes: Buffer | undefined
 
   constructor (bytes: CachingChangelogStore, keySerde: Serde<K>, valueSerde: Serde<V>) {
     this.name = bytes.name
@@ -90,15 +93,31 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 
   get (key: K): V | undefined {
-    if (!this.#shareDecoded) return typedGet(this.bytes, this.name, this.keySerde, this.valueSerde, key)
     checkKey(this.name, key)
-    return this.bytes.getDecoded(this.keySerde.serialize(key), this.#decode)
+    const keyBytes = this.#serializeKey(key)
+    if (!this.#shareDecoded) {
+      const bytes = this.bytes.get(keyBytes)
+      return bytes === undefined ? undefined : this.valueSerde.deserialize(bytes)
+    }
+    return this.bytes.getDecoded(keyBytes, this.#decode)
   }
 
   put (key: K, value: V): void {
     checkKey(this.name, key)
     if (value === undefined || value === null) throw new TypeError(`store ${this.name}: put(key, ${String(value)}) is not allowed; use delete()`)
-    this.bytes.put(this.keySerde.serialize(key), this.valueSerde.serialize(value), this.#shareDecoded ? value : undefined)
+    this.bytes.put(this.#serializeKey(key), this.valueSerde.serialize(value), this.#shareDecoded ? value : undefined)
+  }
+
+  /** The key's bytes; a primitive key read then written (an aggregation's get + put) is
+   *  serialized once: the same Buffer goes to both (the bytes layer never mutates keys). */
+  #serializeKey (key: K): Buffer {
+    if (key === this.#lastKey && this.#lastKeyBytes !== undefined) return this.#lastKeyBytes
+    const bytes = this.keySerde.serialize(key)
+    if (typeof key === 'string' || typeof key === 'number') {
+      this.#lastKey = key
+      this.#lastKeyBytes = bytes
+    }
+    return bytes
   }
 
   putIfAbsent (key: K, value: V): V | undefined {

@@ -274,7 +274,7 @@ export class KGroupedStream<K, V> {
           if (record.key === null || record.key === undefined || record.value === null || record.value === undefined) return
           const next = aggregator(record.key, record.value, store.get(record.key) ?? initializer())
           store.put(record.key, next)
-          cache.put({ ...record, value: next })
+          cache.put({ key: record.key, value: next, timestamp: record.timestamp, headers: record.headers })
         }
       } satisfies Processor<K, V, K, VA>
     }, this.#parent)
@@ -289,7 +289,8 @@ export class KGroupedStream<K, V> {
 
   /** Counts per key (a JSON number in the store). */
   count (materialized: Materialized<K, number>): KTable<K, number> {
-    return this.aggregate<number>(() => 0, (_k, _v, n) => n + 1, { valueSerde: Serdes.json<number>(), ...materialized })
+    // A number is immutable: the store may hand back the value it decoded (no parse per read).
+    return this.aggregate<number>(() => 0, (_k, _v, n) => n + 1, { valueSerde: Serdes.json<number>({ immutableValues: true }), ...materialized })
   }
 }
 

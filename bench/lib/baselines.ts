@@ -17,34 +17,65 @@ export interface ReadTiming {
   readonly steadyMs: number
 }
 
+/** A read that stopped receiving records before the end (see platformaticRead's stallMs). */
+export class BaselineStalled extends Error {}
+
+/** Where a read is (for the benchmark's watchdog). */
+export interface ReadProgress {
+  step: string
+  records: number
+  /** The client's own state (stream flowing or paused, records buffered, assignment). */
+  client?: () => string
+}
+
 /** A plain @platformatic/kafka consumer (its own group, from the earliest offset): `onRecord` per
  *  record, no engine. `autocommitMs`: the group's offsets committed as it goes, every that many ms
  *  (the raw consumer-group baseline); absent: no commits. Returns when `expected` records were
  *  handed over. */
-export async function platformaticRead (topic: string, expected: number, onRecord: (key: Buffer | null, value: Buffer | null) => void, options: { readonly autocommitMs?: number, readonly timeoutMs?: number } = {}): Promise<ReadTiming> {
+export async function platformaticRead (topic: string, expected: number, onRecord: (key: Buffer | null, value: Buffer | null) => void, options: { readonly autocommitMs?: number, readonly timeoutMs?: number, readonly groupId?: string, readonly progress?: ReadProgress, readonly stallMs?: number } = {}): Promise<ReadTiming> {
   const timeoutMs = options.timeoutMs ?? 120_000
+  const progress = options.progress ?? { step: '', records: 0 }
   const start = nowMs()
-  const consumer = new Consumer({ clientId: uniqueName('bench-baseline'), groupId: uniqueName('bench-baseline'), bootstrapBrokers: brokers, maxWaitTime: 100 })
+  progress.step = 'joining the group'
+  const consumer = new Consumer({ clientId: uniqueName('bench-baseline'), groupId: options.groupId ?? uniqueName('bench-baseline'), bootstrapBrokers: brokers, maxWaitTime: 100 })
   let first = 0
   let count = 0
   try {
     const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: options.autocommitMs ?? false })
+    progress.step = 'reading'
+    progress.client = () => `stream flowing ${String(stream.readableFlowing)}, paused ${stream.isPaused()}, ${stream.readableLength} buffered, destroyed ${stream.destroyed}; consumer member ${consumer.memberId ?? 'none'}, generation ${String(consumer.generationId)}, assignments ${JSON.stringify(consumer.assignments)}`
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`consumer of ${topic}: ${count}/${expected} records after ${timeoutMs} ms`)), timeoutMs)
-        stream.on('error', error => { clearTimeout(timer); reject(error) })
+        const timer = setTimeout(() => { clearInterval(stallCheck); reject(new Error(`consumer of ${topic}: ${count}/${expected} records after ${timeoutMs} ms`)) }, timeoutMs)
+        // The stream sometimes stops delivering for good with its offsets committed to the end
+        // (docs/benchmarks.md, "The hang"): fail such a read early so the caller can retry it.
+        let lastCount = -1
+        let lastProgressAt = nowMs()
+        const stallMs = options.stallMs ?? Number.POSITIVE_INFINITY
+        const stallCheck = setInterval(() => {
+          if (count !== lastCount) { lastCount = count; lastProgressAt = nowMs(); return }
+          if (nowMs() - lastProgressAt < stallMs) return
+          clearTimeout(timer)
+          clearInterval(stallCheck)
+          reject(new BaselineStalled(`consumer of ${topic}: no record for ${Math.round(stallMs / 1000)} s at ${count}/${expected} records`))
+        }, Math.min(1000, stallMs))
+        stream.on('error', error => { clearTimeout(timer); clearInterval(stallCheck); reject(error) })
         stream.on('data', message => {
           if (count === 0) first = nowMs()
           onRecord(message.key as Buffer | null, message.value as Buffer | null)
-          if (++count === expected) { clearTimeout(timer); resolve() }
+          progress.records = ++count
+          if (count === expected) { clearTimeout(timer); clearInterval(stallCheck); resolve() }
         })
       })
     } finally {
+      progress.step = 'closing the stream'
       await stream.close()
     }
   } finally {
+    progress.step = 'closing the consumer'
     await consumer.close(true)
   }
+  progress.step = 'done'
   const end = nowMs()
   return { records: count, totalMs: end - start, steadyMs: end - first }
 }

@@ -14,34 +14,58 @@ export interface StampedRecord {
   readonly timestamp: number | null
 }
 
+/** No valid event time, in a queue's timestamps (NaN keeps the array one of unboxed doubles). */
+const NO_TIME = Number.NaN
+
+/** One partition's records and their event times, in two arrays: no object per record. */
 class RecordQueue {
   readonly partition: TopicPartition
-  #items: StampedRecord[] = []
+  #records: Array<LogRecord | undefined> = []
+  #times: number[] = []
   #head = 0
 
   constructor (partition: TopicPartition) {
     this.partition = partition
   }
 
-  get size (): number { return this.#items.length - this.#head }
-  peek (): StampedRecord | undefined { return this.#items[this.#head] }
+  get size (): number { return this.#records.length - this.#head }
+  get empty (): boolean { return this.#head >= this.#records.length }
+  /** The head's event time: NaN when it has none, undefined when the queue is empty. */
+  headTime (): number | undefined { return this.#head < this.#records.length ? this.#times[this.#head] : undefined }
 
-  push (records: StampedRecord[]): void {
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head)
+  push (records: readonly LogRecord[], extract: ((record: LogRecord) => number | null) | undefined): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#records.length) {
+      this.#records = this.#records.slice(this.#head)
+      this.#times = this.#times.slice(this.#head)
       this.#head = 0
     }
-    for (const r of records) this.#items.push(r)
+    const out = this.#records
+    const times = this.#times
+    if (extract === undefined) {
+      for (let i = 0; i < records.length; i++) { const r = records[i]!; out.push(r); times.push(r.timestamp) }
+    } else {
+      for (let i = 0; i < records.length; i++) { const r = records[i]!; out.push(r); times.push(extract(r) ?? NO_TIME) }
+    }
   }
 
-  shift (): StampedRecord | undefined {
-    const item = this.#items[this.#head]
+  pushStamped (records: readonly StampedRecord[]): void {
+    for (const r of records) this.push([r.record], () => r.timestamp)
+  }
+
+  /** Takes the head; its event time is left in `takenTime`. */
+  shift (): LogRecord | undefined {
+    const head = this.#head
+    const item = this.#records[head]
     if (item === undefined) return undefined
-    this.#items[this.#head++] = undefined as unknown as StampedRecord // release for GC
+    this.takenTime = this.#times[head]!
+    this.#records[head] = undefined // release for GC
+    this.#head = head + 1
     return item
   }
 
-  clear (): void { this.#items = []; this.#head = 0 }
+  takenTime = NO_TIME
+
+  clear (): void { this.#records = []; this.#times = []; this.#head = 0 }
 }
 
 export const partitionKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`
@@ -54,9 +78,13 @@ export class PartitionGroup {
   #idleSinceMs: number | null = null
   #buffered = 0
 
+  /** The queue, when there is only one. */
+  readonly #only: RecordQueue | undefined
+
   constructor (partitions: TopicPartition[], maxTaskIdleMs: number) {
     for (const tp of partitions) this.#queues.set(partitionKey(tp), new RecordQueue(tp))
     this.#maxTaskIdleMs = maxTaskIdleMs
+    this.#only = this.#queues.size === 1 ? this.#queues.values().next().value : undefined
   }
 
   get bufferedRecords (): number { return this.#buffered }
@@ -66,32 +94,61 @@ export class PartitionGroup {
   }
 
   add (tp: TopicPartition, records: StampedRecord[]): void {
+    this.#queueOf(tp).pushStamped(records)
+    this.#buffered += records.length
+  }
+
+  /** Adds fetched records; `extract`: their event time (default: the record's timestamp; null:
+   *  none valid). */
+  addRecords (tp: TopicPartition, records: readonly LogRecord[], extract?: (record: LogRecord) => number | null): void {
+    this.#queueOf(tp).push(records, extract)
+    this.#buffered += records.length
+  }
+
+  #queueOf (tp: TopicPartition): RecordQueue {
+    const only = this.#only
+    if (only !== undefined && only.partition.partition === tp.partition && only.partition.topic === tp.topic) return only
     const queue = this.#queues.get(partitionKey(tp))
     if (!queue) throw new Error(`partition ${partitionKey(tp)} is not an input of this task`)
-    queue.push(records)
-    this.#buffered += records.length
+    return queue
   }
 
   /** The next record to process, or undefined when none is ready at `nowMs`. `caughtUp(tp)`:
    *  the partition has no record in the log beyond what was handed to this task. */
   next (nowMs: number, caughtUp: (tp: TopicPartition) => boolean = ALWAYS): StampedRecord | undefined {
-    const best = this.#choose(nowMs, caughtUp)
-    if (best === undefined) return undefined
-    this.#buffered--
-    return best.shift()
+    const record = this.nextRecord(nowMs, caughtUp)
+    return record === undefined ? undefined : { record, timestamp: this.takenTimestamp }
   }
+
+  /** As next(), without the wrapper object: the record's event time is in takenTimestamp. */
+  nextRecord (nowMs: number, caughtUp: (tp: TopicPartition) => boolean = ALWAYS): LogRecord | undefined {
+    // One input partition (a single-source sub-topology): no choice to make, nothing to wait for.
+    const best = this.#only ?? this.#choose(nowMs, caughtUp)
+    if (best === undefined) return undefined
+    const record = best.shift()
+    if (record === undefined) return undefined
+    this.#buffered--
+    const t = best.takenTime
+    this.takenTimestamp = Number.isNaN(t) ? null : t
+    return record
+  }
+
+  /** The event time of the record nextRecord() returned last (null: none valid). */
+  takenTimestamp: number | null = null
 
   /** Whether next() would return a record now. */
   ready (nowMs: number, caughtUp: (tp: TopicPartition) => boolean = ALWAYS): boolean {
+    if (this.#only !== undefined) return !this.#only.empty
     return this.#choose(nowMs, caughtUp) !== undefined
   }
 
   #choose (nowMs: number, caughtUp: (tp: TopicPartition) => boolean): RecordQueue | undefined {
-    for (const queue of this.#queues.values()) if (queue.peek()?.timestamp === null) return queue
+    for (const queue of this.#queues.values()) if (Number.isNaN(queue.headTime())) return queue
     let best: RecordQueue | undefined
+    let bestTime = 0
     let empty = false
     for (const queue of this.#queues.values()) {
-      const head = queue.peek()
+      const head = queue.headTime()
       if (head === undefined) {
         if (this.#buffered === 0) { this.#idleSinceMs = null; return undefined }
         // Records of this partition exist but are not here yet: taking another partition's
@@ -101,7 +158,7 @@ export class PartitionGroup {
         continue
       }
       // Heads are timed here: timeless ones were taken above.
-      if (best === undefined || head.timestamp! < best.peek()!.timestamp!) best = queue
+      if (best === undefined || head < bestTime) { best = queue; bestTime = head }
     }
     if (best === undefined) return undefined
     if (empty && this.#queues.size > 1) {

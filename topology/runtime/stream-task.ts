@@ -157,16 +157,16 @@ export class StreamTask {
   addRecords (tp: TopicPartition, records: LogRecord[]): void {
     const source = this.#sourceByTopic.get(tp.topic)
     if (!source) throw new Error(`topic ${tp.topic} is not a source of task ${this.name}`)
-    const extractor = source.timestampExtractor
     this.#tracing = tracingActive()
-    this.#group.add(tp, records.map(record => ({ record, timestamp: extractor ? extractor(record) : record.timestamp })))
+    this.#group.addRecords(tp, records, source.timestampExtractor)
   }
 
   /** Processes at most one record; false when none is ready. */
   process (nowMs: number): boolean {
-    const next = this.#group.next(nowMs, this.#options.caughtUp)
-    if (next === undefined) return false
-    const { record, timestamp: eventTimeMs } = next
+    const group = this.#group
+    const record = group.nextRecord(nowMs, this.#options.caughtUp)
+    if (record === undefined) return false
+    const eventTimeMs = group.takenTimestamp
     const replacement = this.#replaced.size === 0 ? undefined : this.#replaced.get(inputKey(record))
     if (replacement !== undefined) {
       // Neither stream time nor punctuation moves: the record is taken out of the processing.

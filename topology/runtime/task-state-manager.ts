@@ -50,6 +50,8 @@ interface OpenStore {
 export class TaskStateManager {
   readonly #options: TaskStateManagerOptions
   readonly #stores = new Map<string, OpenStore>()
+  /** RocksDB stores a restore wrote to since the last restored(): their WAL is not synced yet. */
+  readonly #unsynced = new Set<OpenStore>()
   readonly #checkpoint: CheckpointFile
   /** Per changelog partition: the next offset after what the stores hold. */
   readonly #changelogOffsets = new Map<string, { tp: TopicPartition, offset: bigint }>()
@@ -115,7 +117,9 @@ export class TaskStateManager {
         from: this.#restoreFrom.get(checkpointKey(tp)) ?? null,
         // RocksDB: straight into the store, unsynced (restored() syncs the WAL once). A restoring
         // store was just opened: its write cache holds nothing to keep consistent.
-        apply: inner instanceof RocksDbStore ? entries => { inner.restoreWriteSync(entries) } : entries => caching.restoreBatch(entries)
+        apply: inner instanceof RocksDbStore
+          ? entries => { if (entries.length > 0) { inner.restoreWriteSync(entries); this.#unsynced.add(store) } }
+          : entries => caching.restoreBatch(entries)
       })
     }
     return out
@@ -124,7 +128,10 @@ export class TaskStateManager {
   /** The restore is done: the stores hold each changelog up to `offsets` (exclusive). */
   restored (offsets: ReadonlyArray<TopicPartition & { offset: bigint }>): void {
     // Before any checkpoint can claim the restored records, they must be durable.
-    for (const s of this.#stores.values()) if (s.changelog && s.caching.inner instanceof RocksDbStore && !s.caching.closed) s.caching.inner.syncWal()
+    // Only the stores a restore wrote to: an fsync each, and a task's twelfth empty restore at a
+    // cold start needs none (they were a fifth of the engine's start-up; docs/benchmarks.md).
+    for (const s of this.#unsynced) if (s.caching.inner instanceof RocksDbStore && !s.caching.closed) s.caching.inner.syncWal()
+    this.#unsynced.clear()
     for (const { offset, ...tp } of offsets) this.#changelogOffsets.set(checkpointKey(tp), { tp: { topic: tp.topic, partition: tp.partition }, offset })
   }
 
