@@ -83,6 +83,7 @@ export interface RuleLists {
   readonly logLevels: readonly string[]
   readonly logFormats: readonly string[]
   readonly maxPartitions: number
+  readonly memoryBudgetMib: { readonly min: number, readonly max: number }
 }
 
 export function settingRules (lists: RuleLists): Record<SettingKey, SettingRule> {
@@ -143,6 +144,10 @@ export function settingRules (lists: RuleLists): Record<SettingKey, SettingRule>
     ),
     notificationsFile: file('a readable notifications file'),
     archiveStallSeconds: fixed(decoded(raw => /^\d{1,6}$/.test(raw) && Number(raw) >= 1, Number), 'an integer number of seconds from 1 to 999999'),
-    archiveMaxLagRecords: fixed(decoded(raw => /^\d{1,12}$/.test(raw) && Number(raw) >= 1, Number), 'an integer number of records from 1')
+    archiveMaxLagRecords: fixed(decoded(raw => /^\d{1,12}$/.test(raw) && Number(raw) >= 1, Number), 'an integer number of records from 1'),
+    memoryBudgetMib: fixed(
+      decoded(raw => /^\d{1,9}$/.test(raw) && Number(raw) >= lists.memoryBudgetMib.min && Number(raw) <= lists.memoryBudgetMib.max, Number),
+      `an integer number of MiB from ${lists.memoryBudgetMib.min} to ${lists.memoryBudgetMib.max}`
+    )
   }
 }

@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path'
 import { Value } from 'typebox/value'
 import { settingRules } from './config-schema.ts'
 import { RewardsError } from './errors.ts'
+import { DEFAULT_MEMORY_BUDGET_MIB, MAX_MEMORY_BUDGET_MIB, MIN_MEMORY_BUDGET_MIB } from './memory-budget.ts'
 import { loadNotificationsConfig, type NotificationsConfig } from '../processors/notifications/notifications-config.ts'
 
 export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
@@ -103,6 +104,10 @@ export interface RewardsConfig {
   readonly archiveStallSeconds?: number
   /** The archiver is behind when its lag exceeds this many records. */
   readonly archiveMaxLagRecords?: number
+  /** Memory budget of a `rewards start` process, MiB (lib/memory-budget.ts, docs/engine.md
+   *  "Memory budget"): the V8 old-space cap and MALLOC_ARENA_MAX the launcher sets, the stream
+   *  thread's cache and RocksDB's share; undefined in the type for hand-built configurations. */
+  readonly memoryBudgetMib?: number
   /** That file, validated, with each endpoint's secret read from the variable it names (masked
    *  whenever printed). */
   readonly notifications: NotificationsConfig | null
@@ -120,7 +125,7 @@ export type SettingKey =
   | 'kafkaBrokers' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaTls' | 'kafkaTlsCaFile' | 'databaseUrl' | 'redisUrl' | 'dataDir' | 'httpHost' | 'httpPort' | 'applicationId'
   | 'processingGuarantee' | 'onStreamError' | 'autoOffsetReset' | 'partitions' | 'logLevel' | 'logFormat' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
   | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'apiCorsOrigins' | 'notificationsFile'
-  | 'archiveStallSeconds' | 'archiveMaxLagRecords'
+  | 'archiveStallSeconds' | 'archiveMaxLagRecords' | 'memoryBudgetMib'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -166,7 +171,8 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'apiCorsOrigins', env: 'REWARDS_API_CORS_ORIGINS', flag: 'api-cors-origins', valueName: 'origin,…|*', description: 'origins a browser may call the public API from (CORS), comma-separated, or * for any', defaultText: 'unset → CORS off' },
   { key: 'notificationsFile', env: 'REWARDS_NOTIFICATIONS_FILE', flag: 'notifications-file', valueName: 'path', description: 'partner webhooks file (JSON, see docs/notifications.md)', defaultText: 'unset → no notifications' },
   { key: 'archiveStallSeconds', env: 'REWARDS_ARCHIVE_STALL_SECONDS', flag: 'archive-stall-seconds', valueName: 'seconds', description: 'archiver reported stuck (readiness degraded) after this long without progress while behind', defaultText: '120' },
-  { key: 'archiveMaxLagRecords', env: 'REWARDS_ARCHIVE_MAX_LAG_RECORDS', flag: 'archive-max-lag-records', valueName: 'n', description: 'archiver reported behind (readiness degraded) above this archive lag', defaultText: '100000' }
+  { key: 'archiveMaxLagRecords', env: 'REWARDS_ARCHIVE_MAX_LAG_RECORDS', flag: 'archive-max-lag-records', valueName: 'n', description: 'archiver reported behind (readiness degraded) above this archive lag', defaultText: '100000' },
+  { key: 'memoryBudgetMib', env: 'REWARDS_MEMORY_BUDGET_MIB', flag: 'memory-budget-mib', valueName: 'MiB', description: `memory budget of the process (${MIN_MEMORY_BUDGET_MIB}–${MAX_MEMORY_BUDGET_MIB}): V8 old space 3/8, stream cache 1/16, RocksDB 1/8, 2 malloc arenas (docs/engine.md "Memory budget")`, defaultText: String(DEFAULT_MEMORY_BUDGET_MIB) }
 ] satisfies SettingSpec[])
 
 export const DEFAULTS = Object.freeze({
@@ -182,7 +188,8 @@ export const DEFAULTS = Object.freeze({
   logFormat: 'auto' as LogFormat,
   topicPrefix: '',
   archiveStallSeconds: 120,
-  archiveMaxLagRecords: 100_000
+  archiveMaxLagRecords: 100_000,
+  memoryBudgetMib: DEFAULT_MEMORY_BUDGET_MIB
 })
 
 /** REWARDS_API_RATE_LIMIT unset (the same as API_DEFAULTS.apiRateLimit of api/api-settings.ts). */
@@ -209,7 +216,8 @@ const RULES = settingRules({
   autoOffsetResets: AUTO_OFFSET_RESETS,
   logLevels: LOG_LEVELS,
   logFormats: LOG_FORMATS,
-  maxPartitions: MAX_PARTITIONS
+  maxPartitions: MAX_PARTITIONS,
+  memoryBudgetMib: { min: MIN_MEMORY_BUDGET_MIB, max: MAX_MEMORY_BUDGET_MIB }
 })
 
 /** Query parameters that carry secrets (libpq's `password`/`sslpassword`, tokens, keys). */
@@ -297,6 +305,7 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     notificationsFile: (values.notificationsFile as string | undefined) ?? null,
     archiveStallSeconds: (values.archiveStallSeconds as number | undefined) ?? DEFAULTS.archiveStallSeconds,
     archiveMaxLagRecords: (values.archiveMaxLagRecords as number | undefined) ?? DEFAULTS.archiveMaxLagRecords,
+    memoryBudgetMib: (values.memoryBudgetMib as number | undefined) ?? DEFAULTS.memoryBudgetMib,
     notifications: null,
     logDir: join(dataDir, 'log'),
     pgDir: join(dataDir, 'pg'),
@@ -387,7 +396,8 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     apiCorsOrigins: config.apiCorsOrigins === undefined || config.apiCorsOrigins === null ? '(off)' : config.apiCorsOrigins === '*' ? '*' : config.apiCorsOrigins.join(','),
     notificationsFile: config.notificationsFile ?? '(none)',
     archiveStallSeconds: String(config.archiveStallSeconds ?? DEFAULTS.archiveStallSeconds),
-    archiveMaxLagRecords: String(config.archiveMaxLagRecords ?? DEFAULTS.archiveMaxLagRecords)
+    archiveMaxLagRecords: String(config.archiveMaxLagRecords ?? DEFAULTS.archiveMaxLagRecords),
+    memoryBudgetMib: String(config.memoryBudgetMib ?? DEFAULTS.memoryBudgetMib)
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))
 }

@@ -47,6 +47,7 @@ t.test('defaults: nothing set means the embedded platform', async t => {
   t.equal(config.metricsPort, null)
   t.equal(config.topicPrefix, '')
   t.equal(config.rulesFile, null)
+  t.equal(config.memoryBudgetMib, 512, 'docs/engine.md "Memory budget"')
   t.ok(Object.values(config.sources).every(s => s === 'default'))
 })
 
@@ -79,7 +80,8 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   apiCorsOrigins: { raw: 'https://app.example.com, http://localhost:3000', expect: ['https://app.example.com', 'http://localhost:3000'] },
   notificationsFile: { raw: 'notifications.json', expect: notificationsFile },
   archiveStallSeconds: { raw: '300', expect: 300 },
-  archiveMaxLagRecords: { raw: '5000', expect: 5000 }
+  archiveMaxLagRecords: { raw: '5000', expect: 5000 },
+  memoryBudgetMib: { raw: '1024', expect: 1024 }
 }
 
 /** Settings the EXTRA ones need in turn: emptying them is refused with this message, not defaulted. */
@@ -127,7 +129,8 @@ const BAD: Record<SettingKey, string[]> = {
   apiCorsOrigins: ['app.example.com', 'https://a.example.com/path', 'https://a.example.com,'],
   notificationsFile: ['no-such-notifications.json'],
   archiveStallSeconds: ['0', '-1', '1.5', '10s'],
-  archiveMaxLagRecords: ['0', 'many', '1e6']
+  archiveMaxLagRecords: ['0', 'many', '1e6'],
+  memoryBudgetMib: ['0', '255', '512MiB', '1.5', '2000000']
 }
 
 for (const spec of SETTINGS) {
