@@ -15,7 +15,7 @@
 // (--budget-mib, REWARDS_MEMORY_BUDGET_MIB's default 512), the stream cache and RocksDB sizes
 // from its shares. Each flag overrides one part (-1: the budget's; 0 for the first two: unset):
 // --malloc-arena-max N (glibc's MALLOC_ARENA_MAX), --max-old-space-mib N (node
-// --max-old-space-size), --cache-mib N (StreamsConfig.cacheMaxBytes), --block-cache-kib /
+// --max-old-space-size; drops the launcher's --max-semi-space-size too), --cache-mib N (StreamsConfig.cacheMaxBytes), --block-cache-kib /
 // --memtable-kib (StreamsConfig.rocksDb*PerStore).
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -50,8 +50,10 @@ const state = tempStateDir()
 const launch = memoryLaunch(['start', '--role', 'processor', '--memory-budget-mib', String(args['budget-mib'])], {}, [])
 const arenaMax = args['malloc-arena-max'] >= 0 ? args['malloc-arena-max'] : Number(launch?.env.MALLOC_ARENA_MAX ?? 0)
 const oldSpaceMib = args['max-old-space-mib'] >= 0 ? args['max-old-space-mib'] : Number(/--max-old-space-size=(\d+)/.exec(launch?.execArgv.join(' ') ?? '')?.[1] ?? 0)
+// The launcher's other node flags (the semi-space cap) unless the old space is overridden.
+const nodeFlags = [...(oldSpaceMib > 0 ? [`--max-old-space-size=${oldSpaceMib}`] : []), ...(args['max-old-space-mib'] >= 0 ? [] : (launch?.execArgv ?? []).filter(a => !a.startsWith('--max-old-space-size')))]
 try {
-  console.log(`rewards memory: ${args.members} members, ${args.dedupe} dedupe entries, ${args.events} catch-up events, ${args.partitions} partitions, kafka log, budget ${args['budget-mib']} MiB, MALLOC_ARENA_MAX ${arenaMax > 0 ? arenaMax : 'unset'}, max-old-space ${oldSpaceMib > 0 ? `${oldSpaceMib} MiB` : 'V8 default'}, cache ${args['cache-mib'] >= 0 ? `${args['cache-mib']} MiB` : 'budget'}, RocksDB per store: block cache ${args['block-cache-kib'] >= 0 ? `${args['block-cache-kib']} KiB` : 'budget'}, memtables ${args['memtable-kib'] >= 0 ? `${args['memtable-kib']} KiB` : 'budget'}, node ${process.version}`)
+  console.log(`rewards memory: ${args.members} members, ${args.dedupe} dedupe entries, ${args.events} catch-up events, ${args.partitions} partitions, kafka log, budget ${args['budget-mib']} MiB, MALLOC_ARENA_MAX ${arenaMax > 0 ? arenaMax : 'unset'}, node flags ${nodeFlags.length > 0 ? nodeFlags.join(' ') : 'none'}, cache ${args['cache-mib'] >= 0 ? `${args['cache-mib']} MiB` : 'budget'}, RocksDB per store: block cache ${args['block-cache-kib'] >= 0 ? `${args['block-cache-kib']} KiB` : 'budget'}, memtables ${args['memtable-kib'] >= 0 ? `${args['memtable-kib']} KiB` : 'budget'}, node ${process.version}`)
   // Inputs without time retention: the demo's event times are months old (KEEP_EVERY_RECORD).
   await log.admin.createTopics([...Object.values(topics), ...changelogs].map(name => ({ name, partitions: args.partitions, config: changelogs.includes(name) ? { 'cleanup.policy': 'compact' } : KEEP_EVERY_RECORD })))
 
@@ -119,7 +121,7 @@ try {
 
   // The processor, in a child process; its VmRSS sampled every 200 ms.
   const { MALLOC_ARENA_MAX: _inherited, ...parentEnv } = process.env
-  const child = spawn(process.execPath, [...(oldSpaceMib > 0 ? [`--max-old-space-size=${oldSpaceMib}`] : []), 'bench/lib/rewards-memory-child.ts'], {
+  const child = spawn(process.execPath, [...nodeFlags, 'bench/lib/rewards-memory-child.ts'], {
     env: { ...parentEnv, ...(arenaMax > 0 ? { MALLOC_ARENA_MAX: String(arenaMax) } : {}), REWARDS_MEMORY_CHILD: JSON.stringify({ applicationId, stateDir: state.dir, topics, partitions: args.partitions, budgetMib: args['budget-mib'], ends: ends.map(e => ({ ...e, offset: String(e.offset) })), timeoutMs: args.timeout * 1000, ...(args['cache-mib'] >= 0 ? { cacheMaxBytes: args['cache-mib'] * MIB } : {}),
         ...(args['block-cache-kib'] >= 0 ? { rocksDbBlockCacheBytesPerStore: args['block-cache-kib'] * 1024 } : {}),
         ...(args['memtable-kib'] >= 0 ? { rocksDbMemtableBytesPerStore: args['memtable-kib'] * 1024 } : {}) }) },

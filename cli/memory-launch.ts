@@ -1,5 +1,5 @@
 // The memory caps of a `rewards start` process that only exist before the process starts: V8's
-// old-space size (node --max-old-space-size) and glibc's MALLOC_ARENA_MAX (read by malloc at its
+// heap sizes (node --max-old-space-size, --max-semi-space-size) and glibc's MALLOC_ARENA_MAX (read by malloc at its
 // first call). When they are missing, the launcher replaces the process by the same command with
 // them (execve: the same pid, nothing runs twice), derived from REWARDS_MEMORY_BUDGET_MIB or
 // --memory-budget-mib (lib/memory-budget.ts; docs/engine.md "Memory budget"). A cap the user set
@@ -44,7 +44,10 @@ export function memoryLaunch (args: readonly string[], env: Readonly<Record<stri
   if (!/^\d{1,9}$/.test(text) || Number(text) < MIN_MEMORY_BUDGET_MIB || Number(text) > MAX_MEMORY_BUDGET_MIB) return null
   const budget = memoryBudget(Number(text))
   const nodeOptions = `${env.NODE_OPTIONS ?? ''} ${execArgv.join(' ')}`
-  const addArgv = /--max-old-space-size\b/.test(nodeOptions) ? [] : [`--max-old-space-size=${budget.v8OldSpaceMib}`]
+  const addArgv = [
+    ...(/--max-old-space-size\b/.test(nodeOptions) ? [] : [`--max-old-space-size=${budget.v8OldSpaceMib}`]),
+    ...(/--max-semi-space-size\b/.test(nodeOptions) ? [] : [`--max-semi-space-size=${budget.v8SemiSpaceMib}`])
+  ]
   const addEnv: Record<string, string> = env.MALLOC_ARENA_MAX === undefined || env.MALLOC_ARENA_MAX === '' ? { MALLOC_ARENA_MAX: String(budget.mallocArenaMax) } : {}
   if (addArgv.length === 0 && Object.keys(addEnv).length === 0) return null
   return { execArgv: addArgv, env: addEnv, budgetMib: budget.budgetMib }

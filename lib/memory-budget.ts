@@ -1,13 +1,17 @@
 // One memory budget for a `rewards start` process (REWARDS_MEMORY_BUDGET_MIB, docs/engine.md
 // "Memory budget"), split into the caps each part of the process understands. Measured at 1M
 // members and 2M dedupe entries (docs/benchmarks.md "Memory"): without caps the processor peaked
-// at 814 MiB, and the parts that moved it were, in order, V8's old space (V8 sizes it against the
-// machine's RAM and lets garbage pile up: 477 MiB reserved for 124 MiB live), glibc's malloc
-// arenas (one per RocksDB background thread, their free pages stay resident) and the stream
-// thread's cache budget. RocksDB's block caches and memtables are a small part at these sizes.
+// at 814 MiB, and the parts that moved it were, in order, V8's heap (sized against the machine's
+// RAM: garbage piles up, 477 MiB reserved for 124 MiB live; Node 24 lets the young generation
+// alone grow to 3 × 64 MiB), glibc's malloc arenas (one per RocksDB background thread, their free
+// pages stay resident) and the stream thread's cache budget. RocksDB's block caches and memtables
+// are a small part at these sizes.
 //
 // The split of a budget B (MiB), each part with a floor:
-// - V8 old space: 3/8 B (192 MiB at 512): the live heap stays at 110–130 MiB with the cache below.
+// - V8 old space: B/2 (256 MiB at 512). 3/8 (192 MiB) cost the processor role 1.7× CPU per record
+//   in major GCs (docs/benchmarks.md "Memory"); at 256 MiB none measurable.
+// - V8 semi-space: B/32 between 8 and 64 MiB (16 MiB at 512): the young generation then reserves
+//   48 MiB instead of 192; measured at no CPU cost, 120 MiB less peak RSS.
 // - stream thread cache (StreamsConfig.cacheMaxBytes): B/16 (32 MiB at 512).
 // - RocksDB, all store instances together: B/8 (64 MiB at 512), a third block cache and two
 //   thirds memtables, divided by the instances the process may open (the binding cannot share a
@@ -37,6 +41,8 @@ export interface MemoryBudget {
   readonly budgetMib: number
   /** node --max-old-space-size. */
   readonly v8OldSpaceMib: number
+  /** node --max-semi-space-size. */
+  readonly v8SemiSpaceMib: number
   /** StreamsConfig.cacheMaxBytes. */
   readonly cacheMaxBytes: number
   /** RocksDB block caches and memtable budgets of all store instances together. */
@@ -50,7 +56,8 @@ export function memoryBudget (budgetMib: number = DEFAULT_MEMORY_BUDGET_MIB): Me
   }
   return {
     budgetMib,
-    v8OldSpaceMib: Math.max(96, Math.floor(budgetMib * 3 / 8)),
+    v8OldSpaceMib: Math.max(128, Math.floor(budgetMib / 2)),
+    v8SemiSpaceMib: Math.min(64, Math.max(8, Math.floor(budgetMib / 32))),
     cacheMaxBytes: Math.max(16 * MIB, Math.floor(budgetMib / 16) * MIB),
     rocksDbBytes: Math.floor(budgetMib / 8) * MIB,
     mallocArenaMax: MALLOC_ARENA_MAX

@@ -26,7 +26,7 @@ const start = async (t: Test, env: Record<string, string>): Promise<{ cli: Runni
   return { cli, metrics: await (await fetch(`${base}/metrics`)).text() }
 }
 
-t.test('default: MALLOC_ARENA_MAX=2 and a 192 MiB old space, in the same process', async t => {
+t.test('default: MALLOC_ARENA_MAX=2, a 256 MiB old space and 16 MiB semi-spaces, in the same process', async t => {
   const env = cleanEnv()
   delete env.MALLOC_ARENA_MAX
   delete env.NODE_OPTIONS
@@ -35,12 +35,13 @@ t.test('default: MALLOC_ARENA_MAX=2 and a 192 MiB old space, in the same process
   const environ = environOf(pid)
   t.equal(environ.get('MALLOC_ARENA_MAX'), '2')
   t.equal(environ.get('REWARDS_MEMORY_CAPS_APPLIED'), '512')
-  t.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--max-old-space-size=192'), 'node flag in the new image')
+  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  t.ok(cmdline.includes('--max-old-space-size=256') && cmdline.includes('--max-semi-space-size=16'), 'node flags in the new image')
   t.equal(metric(metrics, /rewards_memory_budget_bytes\{part="total"\} (\d+)/), 512 * MIB)
   const heapLimit = metric(metrics, /rewards_memory_budget_bytes\{part="v8_heap_limit"\} (\d+)/)
-  // V8's own default on this machine is several GiB; capped: 192 MiB old space + the young
-  // generation's reserve (3 × a 64 MiB semi-space in Node 24).
-  t.ok(heapLimit > 192 * MIB && heapLimit <= 384 * MIB, `V8 heap limit ${heapLimit / MIB} MiB`)
+  // V8's own default on this machine is several GiB; capped: 256 MiB old space + the young
+  // generation's reserve (3 × the 16 MiB semi-space).
+  t.equal(heapLimit, (256 + 3 * 16) * MIB, `V8 heap limit ${heapLimit / MIB} MiB`)
   t.equal(metric(metrics, /rewards_memory_budget_bytes\{part="cache"\} (\d+)/), 32 * MIB)
   t.ok(metric(metrics, /rewards_rocksdb_memory_bytes\{store="[^"]+",kind="memtables"\} (\d+)/) > 0, 'RocksDB memtables per store')
   t.ok(metric(metrics, /rewards_rocksdb_open_instances\{store="[^"]+"\} (\d+)/) >= 1, 'open instances per store')
@@ -53,9 +54,9 @@ t.test('caps the user set are kept; the budget scales the rest', async t => {
   const { cli, metrics } = await start(t, cleanEnv({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-old-space-size=300', REWARDS_MEMORY_BUDGET_MIB: '1024' }))
   const pid = cli.child.pid!
   t.equal(environOf(pid).get('MALLOC_ARENA_MAX'), '4')
-  t.notOk(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--max-old-space-size'), 'no flag added')
+  t.notOk(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--max-old-space-size'), 'no old-space flag added')
   const heapLimit = metric(metrics, /rewards_memory_budget_bytes\{part="v8_heap_limit"\} (\d+)/)
-  // NODE_OPTIONS' 300 MiB + the young generation's reserve, below the budget's 384 MiB + reserve.
-  t.ok(heapLimit > 300 * MIB && heapLimit < 576 * MIB, `NODE_OPTIONS' 300 MiB kept (V8 heap limit ${heapLimit / MIB} MiB)`)
+  // NODE_OPTIONS' 300 MiB + the young generation's reserve at the 1024 MiB budget (3 × 32 MiB).
+  t.equal(heapLimit, (300 + 3 * 32) * MIB, `NODE_OPTIONS' 300 MiB kept (V8 heap limit ${heapLimit / MIB} MiB)`)
   t.equal(metric(metrics, /rewards_memory_budget_bytes\{part="cache"\} (\d+)/), 64 * MIB)
 })
