@@ -172,7 +172,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'notificationsFile', env: 'REWARDS_NOTIFICATIONS_FILE', flag: 'notifications-file', valueName: 'path', description: 'partner webhooks file (JSON, see docs/notifications.md)', defaultText: 'unset → no notifications' },
   { key: 'archiveStallSeconds', env: 'REWARDS_ARCHIVE_STALL_SECONDS', flag: 'archive-stall-seconds', valueName: 'seconds', description: 'archiver reported stuck (readiness degraded) after this long without progress while behind', defaultText: '120' },
   { key: 'archiveMaxLagRecords', env: 'REWARDS_ARCHIVE_MAX_LAG_RECORDS', flag: 'archive-max-lag-records', valueName: 'n', description: 'archiver reported behind (readiness degraded) above this archive lag', defaultText: '100000' },
-  { key: 'memoryBudgetMib', env: 'REWARDS_MEMORY_BUDGET_MIB', flag: 'memory-budget-mib', valueName: 'MiB', description: `memory budget of the process (${MIN_MEMORY_BUDGET_MIB}–${MAX_MEMORY_BUDGET_MIB}): V8 old space 3/8, stream cache 1/16, RocksDB 1/8, 2 malloc arenas (docs/engine.md "Memory budget")`, defaultText: String(DEFAULT_MEMORY_BUDGET_MIB) }
+  { key: 'memoryBudgetMib', env: 'REWARDS_MEMORY_BUDGET_MIB', flag: 'memory-budget-mib', valueName: 'MiB', description: `memory budget of the process (${MIN_MEMORY_BUDGET_MIB}–${MAX_MEMORY_BUDGET_MIB}): V8 old space 1/2, stream cache 1/16, RocksDB 1/8, 2 malloc arenas (docs/engine.md "Memory budget")`, defaultText: String(DEFAULT_MEMORY_BUDGET_MIB) }
 ] satisfies SettingSpec[])
 
 export const DEFAULTS = Object.freeze({

@@ -11,7 +11,7 @@
 // - V8 old space: B/2 (256 MiB at 512). 3/8 (192 MiB) cost the processor role 1.7× CPU per record
 //   in major GCs (docs/benchmarks.md "Memory"); at 256 MiB none measurable.
 // - V8 semi-space: B/32 between 8 and 64 MiB (16 MiB at 512): the young generation then reserves
-//   48 MiB instead of 192; measured at no CPU cost, 120 MiB less peak RSS.
+//   48 MiB instead of 192; measured at no CPU cost, about 90 MiB less peak RSS.
 // - stream thread cache (StreamsConfig.cacheMaxBytes): B/16 (32 MiB at 512).
 // - RocksDB, all store instances together: B/8 (64 MiB at 512), a third block cache and two
 //   thirds memtables, divided by the instances the process may open (the binding cannot share a
