@@ -8,14 +8,15 @@
 // 512 MiB bound; the parent also samples the child's VmRSS while it runs.
 //
 //   node_modules/.bin/node bench/rewards-memory.ts [--members 1000000] [--dedupe 10000000]
-//     [--events 100000] [--partitions 12] [--limit-mib 512] [--malloc-arena-max 0] [--cache-mib -1]
-//     [--max-old-space-mib 0] [--block-cache-kib -1] [--memtable-kib -1]
-// --malloc-arena-max N sets glibc's MALLOC_ARENA_MAX for the processor (0: unset): RocksDB's
-// background threads each get a malloc arena otherwise, and their free pages count in RSS.
-// --cache-mib N sets the stream thread's cache budget (StreamsConfig.cacheMaxBytes; -1: the
-// default). --max-old-space-mib N caps the child's V8 old space (node --max-old-space-size; 0:
-// V8's default). --block-cache-kib / --memtable-kib set the RocksDB block cache and memtable
-// budget of each store instance (StreamsConfig.rocksDb*PerStore; -1: the defaults).
+//     [--events 100000] [--partitions 12] [--limit-mib 512] [--budget-mib 512] [--malloc-arena-max -1]
+//     [--cache-mib -1] [--max-old-space-mib -1] [--block-cache-kib -1] [--memtable-kib -1]
+// By default the child runs as `rewards start --role processor` would (cli/memory-launch.ts,
+// cli/roles/processor-memory.ts): V8 old-space cap and MALLOC_ARENA_MAX from the memory budget
+// (--budget-mib, REWARDS_MEMORY_BUDGET_MIB's default 512), the stream cache and RocksDB sizes
+// from its shares. Each flag overrides one part (-1: the budget's; 0 for the first two: unset):
+// --malloc-arena-max N (glibc's MALLOC_ARENA_MAX), --max-old-space-mib N (node
+// --max-old-space-size; drops the launcher's --max-semi-space-size too), --cache-mib N (StreamsConfig.cacheMaxBytes), --block-cache-kib /
+// --memtable-kib (StreamsConfig.rocksDb*PerStore).
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { partitionForKey } from '../log/murmur2-partitioner.ts'
@@ -31,8 +32,9 @@ import { changelogTopicName } from '../topology/runtime/stream-task.ts'
 import { parseArgs } from './lib/cli.ts'
 import { openBenchLog, partitionsOf, tempStateDir, uniqueName } from './lib/logs.ts'
 import { fmtMs, nowMs } from './lib/timing.ts'
+import { memoryLaunch } from '../cli/memory-launch.ts'
 
-const args = parseArgs({ members: 1_000_000, dedupe: 10_000_000, events: 100_000, partitions: 12, timeout: 1800, 'limit-mib': 512, seed: 11, 'malloc-arena-max': 0, 'cache-mib': -1, 'max-old-space-mib': 0, 'block-cache-kib': -1, 'memtable-kib': -1 })
+const args = parseArgs({ members: 1_000_000, dedupe: 10_000_000, events: 100_000, partitions: 12, timeout: 1800, 'limit-mib': 512, seed: 11, 'budget-mib': 512, 'malloc-arena-max': -1, 'cache-mib': -1, 'max-old-space-mib': -1, 'block-cache-kib': -1, 'memtable-kib': -1 })
 const MIB = 1024 * 1024
 const START_MS = Date.parse('2026-03-01T00:00:00Z')
 const BATCH = 20_000
@@ -44,8 +46,14 @@ const applicationId = uniqueName('bench-memory')
 const topics = Object.fromEntries(Object.entries(REWARDS_TOPICS).map(([k, v]) => [k, prefix + v])) as unknown as RewardsTopics
 const changelogs = Object.values(REWARDS_STORES).map(store => changelogTopicName(applicationId, store))
 const state = tempStateDir()
+// What the launcher adds for `rewards start --role processor` (from a clean environment).
+const launch = memoryLaunch(['start', '--role', 'processor', '--memory-budget-mib', String(args['budget-mib'])], {}, [])
+const arenaMax = args['malloc-arena-max'] >= 0 ? args['malloc-arena-max'] : Number(launch?.env.MALLOC_ARENA_MAX ?? 0)
+const oldSpaceMib = args['max-old-space-mib'] >= 0 ? args['max-old-space-mib'] : Number(/--max-old-space-size=(\d+)/.exec(launch?.execArgv.join(' ') ?? '')?.[1] ?? 0)
+// The launcher's other node flags (the semi-space cap) unless the old space is overridden.
+const nodeFlags = [...(oldSpaceMib > 0 ? [`--max-old-space-size=${oldSpaceMib}`] : []), ...(args['max-old-space-mib'] >= 0 ? [] : (launch?.execArgv ?? []).filter(a => !a.startsWith('--max-old-space-size')))]
 try {
-  console.log(`rewards memory: ${args.members} members, ${args.dedupe} dedupe entries, ${args.events} catch-up events, ${args.partitions} partitions, kafka log, MALLOC_ARENA_MAX ${args['malloc-arena-max'] > 0 ? args['malloc-arena-max'] : 'unset'}, cache ${args['cache-mib'] >= 0 ? `${args['cache-mib']} MiB` : 'default'}, max-old-space ${args['max-old-space-mib'] > 0 ? `${args['max-old-space-mib']} MiB` : 'default'}, RocksDB per store: block cache ${args['block-cache-kib'] >= 0 ? `${args['block-cache-kib']} KiB` : 'default'}, memtables ${args['memtable-kib'] >= 0 ? `${args['memtable-kib']} KiB` : 'default'}, node ${process.version}`)
+  console.log(`rewards memory: ${args.members} members, ${args.dedupe} dedupe entries, ${args.events} catch-up events, ${args.partitions} partitions, kafka log, budget ${args['budget-mib']} MiB, MALLOC_ARENA_MAX ${arenaMax > 0 ? arenaMax : 'unset'}, node flags ${nodeFlags.length > 0 ? nodeFlags.join(' ') : 'none'}, cache ${args['cache-mib'] >= 0 ? `${args['cache-mib']} MiB` : 'budget'}, RocksDB per store: block cache ${args['block-cache-kib'] >= 0 ? `${args['block-cache-kib']} KiB` : 'budget'}, memtables ${args['memtable-kib'] >= 0 ? `${args['memtable-kib']} KiB` : 'budget'}, node ${process.version}`)
   // Inputs without time retention: the demo's event times are months old (KEEP_EVERY_RECORD).
   await log.admin.createTopics([...Object.values(topics), ...changelogs].map(name => ({ name, partitions: args.partitions, config: changelogs.includes(name) ? { 'cleanup.policy': 'compact' } : KEEP_EVERY_RECORD })))
 
@@ -112,8 +120,9 @@ try {
   console.log(`pre-produced ${args.events} catch-up events (not measured)`)
 
   // The processor, in a child process; its VmRSS sampled every 200 ms.
-  const child = spawn(process.execPath, [...(args['max-old-space-mib'] > 0 ? [`--max-old-space-size=${args['max-old-space-mib']}`] : []), 'bench/lib/rewards-memory-child.ts'], {
-    env: { ...process.env, ...(args['malloc-arena-max'] > 0 ? { MALLOC_ARENA_MAX: String(args['malloc-arena-max']) } : {}), REWARDS_MEMORY_CHILD: JSON.stringify({ applicationId, stateDir: state.dir, topics, ends: ends.map(e => ({ ...e, offset: String(e.offset) })), timeoutMs: args.timeout * 1000, ...(args['cache-mib'] >= 0 ? { cacheMaxBytes: args['cache-mib'] * MIB } : {}),
+  const { MALLOC_ARENA_MAX: _inherited, ...parentEnv } = process.env
+  const child = spawn(process.execPath, [...nodeFlags, 'bench/lib/rewards-memory-child.ts'], {
+    env: { ...parentEnv, ...(arenaMax > 0 ? { MALLOC_ARENA_MAX: String(arenaMax) } : {}), REWARDS_MEMORY_CHILD: JSON.stringify({ applicationId, stateDir: state.dir, topics, partitions: args.partitions, budgetMib: args['budget-mib'], ends: ends.map(e => ({ ...e, offset: String(e.offset) })), timeoutMs: args.timeout * 1000, ...(args['cache-mib'] >= 0 ? { cacheMaxBytes: args['cache-mib'] * MIB } : {}),
         ...(args['block-cache-kib'] >= 0 ? { rocksDbBlockCacheBytesPerStore: args['block-cache-kib'] * 1024 } : {}),
         ...(args['memtable-kib'] >= 0 ? { rocksDbMemtableBytesPerStore: args['memtable-kib'] * 1024 } : {}) }) },
     stdio: ['ignore', 'pipe', 'inherit']

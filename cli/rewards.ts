@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { Command } from 'commander'
 import { type CliContext } from './cli-context.ts'
 import { VERSION } from './version.ts'
+import { relaunchWithMemoryCaps } from './memory-launch.ts'
 import { configCommand } from './commands/config.ts'
 import { lagCommand } from './commands/lag.ts'
 import { startCommand } from './commands/start.ts'
@@ -54,6 +55,9 @@ async function addOptionalCommands (program: Command, ctx: CliContext): Promise<
 }
 
 async function main (): Promise<void> {
+  // `rewards start` with the processor: V8's old-space cap and MALLOC_ARENA_MAX from the memory
+  // budget, which only take effect in a new process image (cli/memory-launch.ts).
+  relaunchWithMemoryCaps()
   const ctx: CliContext = { env: process.env, cwd: process.cwd(), out: process.stdout, err: process.stderr }
   const program = await buildProgram(ctx)
   await program.parseAsync(process.argv)

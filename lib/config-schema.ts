@@ -83,6 +83,7 @@ export interface RuleLists {
   readonly logLevels: readonly string[]
   readonly logFormats: readonly string[]
   readonly maxPartitions: number
+  readonly memoryBudgetMib: { readonly min: number, readonly max: number }
 }
 
 export function settingRules (lists: RuleLists): Record<SettingKey, SettingRule> {
@@ -147,6 +148,10 @@ export function settingRules (lists: RuleLists): Record<SettingKey, SettingRule>
     numStandbyReplicas: fixed(decoded(raw => /^\d{1,2}$/.test(raw), Number), 'an integer from 0 to 99'),
     acceptableRecoveryLag: fixed(decoded(raw => /^\d{1,12}$/.test(raw), Number), 'an integer number of records from 0'),
     maxWarmupReplicas: fixed(decoded(raw => /^\d{1,4}$/.test(raw), Number), 'an integer from 0 to 9999'),
-    probingRebalanceIntervalMs: fixed(decoded(raw => /^\d{1,10}$/.test(raw) && Number(raw) >= 1000, Number), 'an integer number of milliseconds from 1000')
+    probingRebalanceIntervalMs: fixed(decoded(raw => /^\d{1,10}$/.test(raw) && Number(raw) >= 1000, Number), 'an integer number of milliseconds from 1000'),
+    memoryBudgetMib: fixed(
+      decoded(raw => /^\d{1,9}$/.test(raw) && Number(raw) >= lists.memoryBudgetMib.min && Number(raw) <= lists.memoryBudgetMib.max, Number),
+      `an integer number of MiB from ${lists.memoryBudgetMib.min} to ${lists.memoryBudgetMib.max}`
+    )
   }
 }

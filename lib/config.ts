@@ -20,6 +20,7 @@ import { Value } from 'typebox/value'
 import { settingRules } from './config-schema.ts'
 import { RewardsError } from './errors.ts'
 import { loadNotificationsConfig, type NotificationsConfig } from './notifications-config.ts'
+import { DEFAULT_MEMORY_BUDGET_MIB, MAX_MEMORY_BUDGET_MIB, MIN_MEMORY_BUDGET_MIB } from './memory-budget.ts'
 
 export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -112,6 +113,10 @@ export interface RewardsConfig {
   readonly maxWarmupReplicas?: number
   /** Rebalance again this long after an assignment with warm-ups. */
   readonly probingRebalanceIntervalMs?: number
+  /** Memory budget of a `rewards start` process, MiB (lib/memory-budget.ts, docs/engine.md
+   *  "Memory budget"): the V8 old-space cap and MALLOC_ARENA_MAX the launcher sets, the stream
+   *  thread's cache and RocksDB's share; undefined in the type for hand-built configurations. */
+  readonly memoryBudgetMib?: number
   /** That file, validated, with each endpoint's secret read from the variable it names (masked
    *  whenever printed). */
   readonly notifications: NotificationsConfig | null
@@ -130,7 +135,7 @@ export type SettingKey =
   | 'processingGuarantee' | 'onStreamError' | 'autoOffsetReset' | 'partitions' | 'logLevel' | 'logFormat' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
   | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'apiCorsOrigins' | 'notificationsFile'
   | 'archiveStallSeconds' | 'archiveMaxLagRecords'
-  | 'numStandbyReplicas' | 'acceptableRecoveryLag' | 'maxWarmupReplicas' | 'probingRebalanceIntervalMs'
+  | 'numStandbyReplicas' | 'acceptableRecoveryLag' | 'maxWarmupReplicas' | 'probingRebalanceIntervalMs' | 'memoryBudgetMib'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -180,7 +185,8 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'numStandbyReplicas', env: 'REWARDS_NUM_STANDBY_REPLICAS', flag: 'num-standby-replicas', valueName: 'n', description: 'standby replicas per stateful task, kept current on other instances (docs/engine.md "Standby tasks")', defaultText: '1' },
   { key: 'acceptableRecoveryLag', env: 'REWARDS_ACCEPTABLE_RECOVERY_LAG', flag: 'acceptable-recovery-lag', valueName: 'records', description: 'an instance this close to a task\'s changelog end may take the task over at once', defaultText: '10000' },
   { key: 'maxWarmupReplicas', env: 'REWARDS_MAX_WARMUP_REPLICAS', flag: 'max-warmup-replicas', valueName: 'n', description: 'warm-up replicas in the whole group at once (0: a task moved for balance restores at once)', defaultText: '2' },
-  { key: 'probingRebalanceIntervalMs', env: 'REWARDS_PROBING_REBALANCE_INTERVAL_MS', flag: 'probing-rebalance-interval-ms', valueName: 'ms', description: 'rebalance again this long after an assignment with warm-ups (they take over once caught up)', defaultText: '600000' }
+  { key: 'probingRebalanceIntervalMs', env: 'REWARDS_PROBING_REBALANCE_INTERVAL_MS', flag: 'probing-rebalance-interval-ms', valueName: 'ms', description: 'rebalance again this long after an assignment with warm-ups (they take over once caught up)', defaultText: '600000' },
+  { key: 'memoryBudgetMib', env: 'REWARDS_MEMORY_BUDGET_MIB', flag: 'memory-budget-mib', valueName: 'MiB', description: `memory budget of the process (${MIN_MEMORY_BUDGET_MIB}–${MAX_MEMORY_BUDGET_MIB}): V8 old space 1/2, stream cache 1/16, RocksDB 1/8, 2 malloc arenas (docs/engine.md "Memory budget")`, defaultText: String(DEFAULT_MEMORY_BUDGET_MIB) }
 ] satisfies SettingSpec[])
 
 export const DEFAULTS = Object.freeze({
@@ -200,7 +206,8 @@ export const DEFAULTS = Object.freeze({
   numStandbyReplicas: 1,
   acceptableRecoveryLag: 10_000,
   maxWarmupReplicas: 2,
-  probingRebalanceIntervalMs: 600_000
+  probingRebalanceIntervalMs: 600_000,
+  memoryBudgetMib: DEFAULT_MEMORY_BUDGET_MIB
 })
 
 /** REWARDS_API_RATE_LIMIT unset (the same as API_DEFAULTS.apiRateLimit of api/api-settings.ts). */
@@ -227,7 +234,8 @@ const RULES = settingRules({
   autoOffsetResets: AUTO_OFFSET_RESETS,
   logLevels: LOG_LEVELS,
   logFormats: LOG_FORMATS,
-  maxPartitions: MAX_PARTITIONS
+  maxPartitions: MAX_PARTITIONS,
+  memoryBudgetMib: { min: MIN_MEMORY_BUDGET_MIB, max: MAX_MEMORY_BUDGET_MIB }
 })
 
 /** Query parameters that carry secrets (libpq's `password`/`sslpassword`, tokens, keys). */
@@ -319,6 +327,7 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     acceptableRecoveryLag: (values.acceptableRecoveryLag as number | undefined) ?? DEFAULTS.acceptableRecoveryLag,
     maxWarmupReplicas: (values.maxWarmupReplicas as number | undefined) ?? DEFAULTS.maxWarmupReplicas,
     probingRebalanceIntervalMs: (values.probingRebalanceIntervalMs as number | undefined) ?? DEFAULTS.probingRebalanceIntervalMs,
+    memoryBudgetMib: (values.memoryBudgetMib as number | undefined) ?? DEFAULTS.memoryBudgetMib,
     notifications: null,
     logDir: join(dataDir, 'log'),
     pgDir: join(dataDir, 'pg'),
@@ -413,7 +422,8 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     numStandbyReplicas: String(config.numStandbyReplicas ?? DEFAULTS.numStandbyReplicas),
     acceptableRecoveryLag: String(config.acceptableRecoveryLag ?? DEFAULTS.acceptableRecoveryLag),
     maxWarmupReplicas: String(config.maxWarmupReplicas ?? DEFAULTS.maxWarmupReplicas),
-    probingRebalanceIntervalMs: String(config.probingRebalanceIntervalMs ?? DEFAULTS.probingRebalanceIntervalMs)
+    probingRebalanceIntervalMs: String(config.probingRebalanceIntervalMs ?? DEFAULTS.probingRebalanceIntervalMs),
+    memoryBudgetMib: String(config.memoryBudgetMib ?? DEFAULTS.memoryBudgetMib)
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))
 }

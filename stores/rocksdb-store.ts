@@ -13,6 +13,7 @@
 import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { RewardsError } from '../lib/errors.ts'
+import { MIN_BLOCK_CACHE_BYTES_PER_STORE, MIN_MEMTABLE_BYTES_PER_STORE } from '../lib/memory-budget.ts'
 import type { BytesStore } from './key-value-store.ts'
 import { rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
 
@@ -40,18 +41,18 @@ const { RocksLevel } = createRequire(import.meta.url)('@nxtedition/rocksdb') as 
 /** Memory per store, worst case: blockCacheBytes + 1.5 × memtableBudgetBytes (the binding cannot
  *  share a block cache or a write-buffer manager between instances, and a process runs one
  *  instance per task and store: the rewards processor on 12 partitions opens 6 × 12 = 72). With
- *  the defaults: 2 + 6 MiB worst case per store, 576 MiB for 72, about half that in practice
- *  (a memtable is flushed once two are full: 3 × 1 MiB). 16 MiB caches and 32 MiB budgets took
- *  the processor to 793 MiB RSS on 1M members and 2M dedupe entries (bench/rewards-memory.ts,
- *  docs/benchmarks.md "Memory"); the state stays on disk, and the caching layer's read cache
- *  sits in front of the block cache. */
+ *  the defaults (1 MiB / 2 MiB, the floors of lib/memory-budget.ts's per-store share): 4 MiB
+ *  worst case per store, 288 MiB for 72, far less in practice (a memtable is flushed once two are
+ *  full: 2 × 512 KiB). 16 MiB caches and 32 MiB budgets took the processor to 793 MiB RSS on 1M
+ *  members and 2M dedupe entries (bench/rewards-memory.ts, docs/benchmarks.md "Memory"); the
+ *  state stays on disk, and the caching layer's read cache sits in front of the block cache. */
 export interface RocksDbStoreOptions {
-  /** Block cache (HyperClockCache) per store, bytes; default 2 MiB. Index and filter blocks are
+  /** Block cache (HyperClockCache) per store, bytes; default 1 MiB. Index and filter blocks are
    *  kept in it too, so the bound is real. */
   readonly blockCacheBytes?: number
-  /** Memtable budget, bytes; default 4 MiB. The binding's level-compaction profile makes
-   *  write_buffer_size a quarter of it (1 MiB), merges 2 memtables per flush and allows up to 6
-   *  (6 MiB) before it stalls writes. */
+  /** Memtable budget, bytes; default 2 MiB. The binding's level-compaction profile makes
+   *  write_buffer_size a quarter of it (512 KiB), merges 2 memtables per flush and allows up to 6
+   *  (3 MiB) before it stalls writes. */
   readonly memtableBudgetBytes?: number
   /** fsync the WAL on every committed batch (default true). The caller writes its `.checkpoint`
    *  after applying a batch; without sync a power loss could leave the store behind a checkpoint
@@ -61,8 +62,8 @@ export interface RocksDbStoreOptions {
 }
 
 export const ROCKSDB_DEFAULTS = {
-  blockCacheBytes: 2 * 1024 * 1024,
-  memtableBudgetBytes: 4 * 1024 * 1024,
+  blockCacheBytes: MIN_BLOCK_CACHE_BYTES_PER_STORE,
+  memtableBudgetBytes: MIN_MEMTABLE_BYTES_PER_STORE,
   syncWrites: true
 } as const
 
@@ -70,6 +71,40 @@ const QUERY_ENCODING = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as con
 const NO_OPTIONS = {}
 const NO_SYNC = { sync: false }
 const SYNC = { sync: true }
+
+/** Every RocksDbStore open in this process: what rocksDbMemoryByStore() adds up. */
+const OPEN_STORES = new Set<RocksDbStore>()
+
+/** The memory RocksDB reports for the instances open in this process, per kind. */
+export interface RocksDbMemory {
+  /** rocksdb.block-cache-usage: data, index and filter blocks held in the block caches. */
+  readonly blockCacheBytes: number
+  /** rocksdb.cur-size-all-mem-tables: active and immutable memtables. */
+  readonly memtableBytes: number
+  /** rocksdb.estimate-table-readers-mem: table readers outside the block cache. */
+  readonly tableReaderBytes: number
+  readonly instances: number
+}
+
+/** RocksDB's own memory figures of every open instance, summed per store name (the instances of
+ *  all tasks). A few property reads per instance: meant for a metrics scrape, not a hot path. */
+export function rocksDbMemoryByStore (): Map<string, RocksDbMemory> {
+  const out = new Map<string, RocksDbMemory>()
+  for (const store of OPEN_STORES) {
+    const read = (property: string): number => {
+      const value = store.numericProperty(property)
+      return Number.isFinite(value) ? value : 0
+    }
+    const sum = out.get(store.name) ?? { blockCacheBytes: 0, memtableBytes: 0, tableReaderBytes: 0, instances: 0 }
+    out.set(store.name, {
+      blockCacheBytes: sum.blockCacheBytes + read('rocksdb.block-cache-usage'),
+      memtableBytes: sum.memtableBytes + read('rocksdb.cur-size-all-mem-tables'),
+      tableReaderBytes: sum.tableReaderBytes + read('rocksdb.estimate-table-readers-mem'),
+      instances: sum.instances + 1
+    })
+  }
+  return out
+}
 
 export class RocksDbStore implements BytesStore {
   readonly name: string
@@ -111,6 +146,7 @@ export class RocksDbStore implements BytesStore {
     })
     this.#db = db
     this.#dir = dir
+    OPEN_STORES.add(this)
   }
 
   get (key: Buffer): Buffer | undefined {
@@ -208,6 +244,7 @@ export class RocksDbStore implements BytesStore {
     const db = this.#db
     if (db === undefined) return
     this.#db = undefined
+    OPEN_STORES.delete(this)
     await db.close()
   }
 

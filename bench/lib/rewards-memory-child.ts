@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs'
 import type { PartitionOffset } from '../../log/log-port.ts'
 import { buildRewardsTopology, defaultRuleSet, type RewardsTopics } from '../../processors/rewards/index.ts'
 import { StreamsApplication } from '../../topology/streams-application.ts'
+import { processorMemoryConfig } from '../../cli/roles/processor-memory.ts'
+import { Registry } from 'prom-client'
 import { openBenchLog } from './logs.ts'
 import { nowMs, waitForCommitted } from './timing.ts'
 
@@ -15,6 +17,8 @@ interface ChildConfig {
   readonly topics: RewardsTopics
   readonly ends: Array<{ topic: string, partition: number, offset: string }>
   readonly timeoutMs: number
+  readonly partitions: number
+  readonly budgetMib: number
   /** StreamsConfig.cacheMaxBytes; undefined: the default. */
   readonly cacheMaxBytes?: number
   readonly rocksDbBlockCacheBytesPerStore?: number
@@ -25,9 +29,13 @@ const config = JSON.parse(process.env.REWARDS_MEMORY_CHILD ?? '{}') as ChildConf
 const ends: PartitionOffset[] = config.ends.map(e => ({ topic: e.topic, partition: e.partition, offset: BigInt(e.offset) }))
 const bench = await openBenchLog('kafka', 'bench-rewards-memory-child')
 let restored = 0
-const app = new StreamsApplication(buildRewardsTopology({ topics: config.topics, rules: defaultRuleSet() }), {
+const topology = buildRewardsTopology({ topics: config.topics, rules: defaultRuleSet() })
+// The processor role's memory options (cli/roles/processor-role.ts), then the bench's overrides.
+const memory = processorMemoryConfig({ memoryBudgetMib: config.budgetMib, partitions: config.partitions }, topology, new Registry())
+console.error(`child: ${JSON.stringify(memory.summary)}`)
+const app = new StreamsApplication(topology, {
   log: bench.log,
-  config: { applicationId: config.applicationId, stateDir: config.stateDir, processingGuarantee: 'exactly_once_v2', maxPendingRecordsPerTask: 1000, maxDirtyEntriesPerStore: 1000, ...(config.cacheMaxBytes !== undefined ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
+  config: { applicationId: config.applicationId, stateDir: config.stateDir, processingGuarantee: 'exactly_once_v2', ...memory.streams, ...(config.cacheMaxBytes !== undefined ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
     ...(config.rocksDbBlockCacheBytesPerStore !== undefined ? { rocksDbBlockCacheBytesPerStore: config.rocksDbBlockCacheBytesPerStore } : {}),
     ...(config.rocksDbMemtableBytesPerStore !== undefined ? { rocksDbMemtableBytesPerStore: config.rocksDbMemtableBytesPerStore } : {}) }
 })

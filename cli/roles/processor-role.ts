@@ -9,6 +9,7 @@ import { restoreCompletedLog } from './restore-completed-log.ts'
 import { recoveryLog } from './recovery-log.ts'
 import { apiServicesOnDemand } from '../../api/api-services.ts'
 import { registerStreamsQueries } from '../../api/streams-queries.ts'
+import { processorMemoryConfig } from './processor-memory.ts'
 
 /** Live unless the stream application has no stream thread running: it died and is not replaced
  *  (ERROR), or waits for its replacement. Not started yet, or shutting down: live. */
@@ -60,7 +61,10 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
         logger.info({ created, existing: outcome.length - created.length }, created.length > 0 ? `created topics ${created.join(', ')}` : 'platform topics exist')
       }
       if (closing) return
-      app = new StreamsApplication(ctx.platform.topologyWithMetrics(ctx.registry), {
+      const topology = ctx.platform.topologyWithMetrics(ctx.registry)
+      const memory = processorMemoryConfig(config, topology, ctx.registry)
+      logger.info({ event: 'memory.budget', ...memory.summary }, `memory budget ${memory.summary.budgetMib} MiB: V8 heap limit ${memory.summary.v8HeapLimitMib} MiB, cache ${memory.summary.cacheMib} MiB, RocksDB ${memory.summary.rocksDbBlockCacheKibPerStore} KiB block cache + ${memory.summary.rocksDbMemtableKibPerStore} KiB memtables per store × up to ${memory.summary.rocksDbInstances} instances`)
+      app = new StreamsApplication(topology, {
         log,
         registry: ctx.registry,
         productionExceptionHandler: ctx.platform.productionExceptionHandler(ctx.registry),
@@ -74,7 +78,8 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
           ...(config.acceptableRecoveryLag !== undefined ? { acceptableRecoveryLag: config.acceptableRecoveryLag } : {}),
           ...(config.maxWarmupReplicas !== undefined ? { maxWarmupReplicas: config.maxWarmupReplicas } : {}),
           ...(config.probingRebalanceIntervalMs !== undefined ? { probingRebalanceIntervalMs: config.probingRebalanceIntervalMs } : {}),
-          applicationServer: ctx.advertisedAddress()
+          applicationServer: ctx.advertisedAddress(),
+          ...memory.streams
         }
       })
       // `event: restore.completed` with durationMs is what the AWS RestoreTime alarm's metric

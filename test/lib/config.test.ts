@@ -47,6 +47,7 @@ t.test('defaults: nothing set means the embedded platform', async t => {
   t.equal(config.metricsPort, null)
   t.equal(config.topicPrefix, '')
   t.equal(config.rulesFile, null)
+  t.equal(config.memoryBudgetMib, 512, 'docs/engine.md "Memory budget"')
   t.ok(Object.values(config.sources).every(s => s === 'default'))
 })
 
@@ -83,7 +84,8 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   numStandbyReplicas: { raw: '2', expect: 2 },
   acceptableRecoveryLag: { raw: '0', expect: 0 },
   maxWarmupReplicas: { raw: '0', expect: 0 },
-  probingRebalanceIntervalMs: { raw: '60000', expect: 60000 }
+  probingRebalanceIntervalMs: { raw: '60000', expect: 60000 },
+  memoryBudgetMib: { raw: '1024', expect: 1024 }
 }
 
 /** Settings the EXTRA ones need in turn: emptying them is refused with this message, not defaulted. */
@@ -135,7 +137,8 @@ const BAD: Record<SettingKey, string[]> = {
   numStandbyReplicas: ['-1', 'one', '1.5', '100'],
   acceptableRecoveryLag: ['-1', 'lots', '1e4'],
   maxWarmupReplicas: ['-1', 'two', '10000'],
-  probingRebalanceIntervalMs: ['0', '999', '10m']
+  probingRebalanceIntervalMs: ['0', '999', '10m'],
+  memoryBudgetMib: ['0', '255', '512MiB', '1.5', '2000000']
 }
 
 for (const spec of SETTINGS) {

@@ -1,7 +1,7 @@
 // Options of a StreamsApplication (the engine), validated once and defaulted here.
 import { RewardsError } from '../../lib/errors.ts'
-import { DEFAULT_CACHE_MAX_BYTES } from '../../stores/thread-cache.ts'
 import { ROCKSDB_DEFAULTS } from '../../stores/rocksdb-store.ts'
+import { memoryBudget } from '../../lib/memory-budget.ts'
 
 export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
 
@@ -26,10 +26,12 @@ export interface StreamsConfig {
   /** Kafka Streams' statestore.cache.max.bytes, per stream thread: one budget of estimated bytes
    *  (decoded values included) for the read and write caches of all the thread's stores; dirty
    *  entries past half of it commit early (stores/thread-cache.ts, docs/engine.md "State store
-   *  cache"). */
+   *  cache"). Default: the share of the default memory budget (lib/memory-budget.ts: 32 MiB of
+   *  512 MiB). */
   readonly cacheMaxBytes: number
   /** RocksDB block cache of each store instance (one per task and store: the binding shares
-   *  none between instances), bytes; stores/rocksdb-store.ts. */
+   *  none between instances), bytes; stores/rocksdb-store.ts. The processor role derives it from
+   *  REWARDS_MEMORY_BUDGET_MIB and the store instances it may open (lib/memory-budget.ts). */
   readonly rocksDbBlockCacheBytesPerStore: number
   /** RocksDB memtable budget of each store instance, bytes; stores/rocksdb-store.ts. */
   readonly rocksDbMemtableBytesPerStore: number
@@ -77,7 +79,7 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     // their last stable offset is held back (processing of those partitions stalls).
     transactionTimeoutMs: 10_000,
     maxDirtyEntriesPerStore: 10_000,
-    cacheMaxBytes: DEFAULT_CACHE_MAX_BYTES,
+    cacheMaxBytes: memoryBudget().cacheMaxBytes,
     rocksDbBlockCacheBytesPerStore: ROCKSDB_DEFAULTS.blockCacheBytes,
     rocksDbMemtableBytesPerStore: ROCKSDB_DEFAULTS.memtableBudgetBytes,
     tableRecordCache: true,

@@ -1,0 +1,76 @@
+// One memory budget for a `rewards start` process (REWARDS_MEMORY_BUDGET_MIB, docs/engine.md
+// "Memory budget"), split into the caps each part of the process understands. Measured at 1M
+// members and 2M dedupe entries (docs/benchmarks.md "Memory"): without caps the processor peaked
+// at 814 MiB, and the parts that moved it were, in order, V8's heap (sized against the machine's
+// RAM: garbage piles up, 477 MiB reserved for 124 MiB live; Node 24 lets the young generation
+// alone grow to 3 × 64 MiB), glibc's malloc arenas (one per RocksDB background thread, their free
+// pages stay resident) and the stream thread's cache budget. RocksDB's block caches and memtables
+// are a small part at these sizes.
+//
+// The split of a budget B (MiB), each part with a floor:
+// - V8 old space: B/2 (256 MiB at 512). 3/8 (192 MiB) cost the processor role 1.7× CPU per record
+//   in major GCs (docs/benchmarks.md "Memory"); at 256 MiB none measurable.
+// - V8 semi-space: B/32 between 8 and 64 MiB (16 MiB at 512): the young generation then reserves
+//   48 MiB instead of 192; measured at no CPU cost, about 90 MiB less peak RSS.
+// - stream thread cache (StreamsConfig.cacheMaxBytes): B/16 (32 MiB at 512).
+// - RocksDB, all store instances together: B/8 (64 MiB at 512), a third block cache and two
+//   thirds memtables, divided by the instances the process may open (the binding cannot share a
+//   block cache or a write-buffer manager between instances: stores/rocksdb-store.ts).
+// - glibc malloc arenas: 2 (MALLOC_ARENA_MAX), whatever the budget.
+// The rest of the budget is what has no cap: young generation and code, Buffers outside the heap
+// (fetches, cached values), the Kafka client, the node binary's own pages (about 55 MiB).
+
+export const DEFAULT_MEMORY_BUDGET_MIB = 512
+/** Below this the floors alone exceed the budget. */
+export const MIN_MEMORY_BUDGET_MIB = 256
+export const MAX_MEMORY_BUDGET_MIB = 1024 * 1024
+/** glibc's default is 8 × cores arenas; 2 keeps RocksDB's threads from holding free pages each. */
+export const MALLOC_ARENA_MAX = 2
+
+const MIB = 1024 * 1024
+/** Per store instance: below these RocksDB flushes tiny memtables into tiny SST files (CPU and
+ *  file count grow); 1 MiB / 2 MiB per store measured no slower than 2 / 4 MiB. */
+export const MIN_BLOCK_CACHE_BYTES_PER_STORE = 1 * MIB
+export const MIN_MEMTABLE_BYTES_PER_STORE = 2 * MIB
+/** Per store instance: above these a store gains nothing for the rewards workload (point reads of
+ *  keys the caching layer already holds); the old defaults. */
+export const MAX_BLOCK_CACHE_BYTES_PER_STORE = 2 * MIB
+export const MAX_MEMTABLE_BYTES_PER_STORE = 4 * MIB
+
+export interface MemoryBudget {
+  readonly budgetMib: number
+  /** node --max-old-space-size. */
+  readonly v8OldSpaceMib: number
+  /** node --max-semi-space-size. */
+  readonly v8SemiSpaceMib: number
+  /** StreamsConfig.cacheMaxBytes. */
+  readonly cacheMaxBytes: number
+  /** RocksDB block caches and memtable budgets of all store instances together. */
+  readonly rocksDbBytes: number
+  readonly mallocArenaMax: number
+}
+
+export function memoryBudget (budgetMib: number = DEFAULT_MEMORY_BUDGET_MIB): MemoryBudget {
+  if (!Number.isInteger(budgetMib) || budgetMib < MIN_MEMORY_BUDGET_MIB || budgetMib > MAX_MEMORY_BUDGET_MIB) {
+    throw new RangeError(`memory budget must be an integer number of MiB from ${MIN_MEMORY_BUDGET_MIB} to ${MAX_MEMORY_BUDGET_MIB}, got ${budgetMib}`)
+  }
+  return {
+    budgetMib,
+    v8OldSpaceMib: Math.max(128, Math.floor(budgetMib / 2)),
+    v8SemiSpaceMib: Math.min(64, Math.max(8, Math.floor(budgetMib / 32))),
+    cacheMaxBytes: Math.max(16 * MIB, Math.floor(budgetMib / 16) * MIB),
+    rocksDbBytes: Math.floor(budgetMib / 8) * MIB,
+    mallocArenaMax: MALLOC_ARENA_MAX
+  }
+}
+
+/** Each store instance's share of the RocksDB budget when the process may open `instances` of
+ *  them (stores per task × tasks), clamped to the per-store floors and ceilings. */
+export function rocksDbPerStore (rocksDbBytes: number, instances: number): { blockCacheBytes: number, memtableBudgetBytes: number } {
+  const share = rocksDbBytes / Math.max(1, instances)
+  const clamp = (bytes: number, min: number, max: number): number => Math.floor(Math.min(max, Math.max(min, bytes)))
+  return {
+    blockCacheBytes: clamp(share / 3, MIN_BLOCK_CACHE_BYTES_PER_STORE, MAX_BLOCK_CACHE_BYTES_PER_STORE),
+    memtableBudgetBytes: clamp(share * 2 / 3, MIN_MEMTABLE_BYTES_PER_STORE, MAX_MEMTABLE_BYTES_PER_STORE)
+  }
+}
