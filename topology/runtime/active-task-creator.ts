@@ -9,7 +9,8 @@ import type { ThreadCache } from '../../stores/thread-cache.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import { StreamTask } from './stream-task.ts'
 import type { StreamsConfig } from './streams-config.ts'
-import { TaskStateManager } from './task-state-manager.ts'
+import type { TaskStateManager } from './task-state-manager.ts'
+import { openTaskStores } from './task-stores-opener.ts'
 
 export interface ActiveTaskCreatorOptions {
   readonly config: StreamsConfig
@@ -36,19 +37,7 @@ export function activeTaskCreator (o: ActiveTaskCreatorOptions): (name: string, 
   }
   return async (name, sub, partition) => {
     const { config, topology } = o
-    const state = new TaskStateManager({
-      applicationId: config.applicationId,
-      taskName: name,
-      partition,
-      definitions: sub.stores.map(s => topology.storeDefinition(s)!),
-      stateDirectory: o.stateDirectory,
-      exactlyOnce: o.exactlyOnce,
-      maxDirtyEntries: config.maxDirtyEntriesPerStore,
-      ...(o.cache !== undefined ? { cache: o.cache } : {}),
-      rocksDb: { blockCacheBytes: config.rocksDbBlockCacheBytesPerStore, memtableBudgetBytes: config.rocksDbMemtableBytesPerStore }
-    })
-    await state.open()
-    state.setQueryableState('RESTORING')
+    const state = await openTaskStores(o, name, sub, partition)
     const task = new StreamTask({
       applicationId: config.applicationId,
       id: { subtopology: sub.id, partition },

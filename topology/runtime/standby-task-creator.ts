@@ -5,7 +5,8 @@
 import type { StateDirectory } from '../../stores/state-directory.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import type { StreamsConfig } from './streams-config.ts'
-import { TaskStateManager } from './task-state-manager.ts'
+import type { TaskStateManager } from './task-state-manager.ts'
+import { openTaskStores } from './task-stores-opener.ts'
 
 export interface StandbyTaskCreatorOptions {
   readonly config: StreamsConfig
@@ -15,23 +16,8 @@ export interface StandbyTaskCreatorOptions {
 }
 
 export function standbyTaskCreator (o: StandbyTaskCreatorOptions): (name: string, sub: Subtopology, partition: number) => Promise<TaskStateManager> {
-  return async (name, sub, partition) => {
-    const { config, topology } = o
-    // Not in the thread's cache budget: changelog records go straight into the stores, and
-    // nothing is written or cached through their cache layer.
-    const state = new TaskStateManager({
-      applicationId: config.applicationId,
-      taskName: name,
-      partition,
-      definitions: sub.stores.map(s => topology.storeDefinition(s)!),
-      stateDirectory: o.stateDirectory,
-      exactlyOnce: o.exactlyOnce,
-      maxDirtyEntries: config.maxDirtyEntriesPerStore,
-      rocksDb: { blockCacheBytes: config.rocksDbBlockCacheBytesPerStore, memtableBudgetBytes: config.rocksDbMemtableBytesPerStore }
-    })
-    await state.open()
-    // Not queryable as an active store: a standby's copy may lag (queries on standbys: issue 17).
-    state.setQueryableState('RESTORING')
-    return state
-  }
+  // Not in the thread's cache budget: changelog records go straight into the stores, and nothing
+  // is written or cached through their cache layer. Not queryable as an active store either
+  // (RESTORING): a standby's copy may lag (queries on standbys: issue 17).
+  return async (name, sub, partition) => await openTaskStores(o, name, sub, partition)
 }
