@@ -28,7 +28,7 @@
 // cache: the least recently used clean entries of any store are evicted when it is exceeded, and
 // dirty entries past half of it make isFull() true (an early commit). A store built without one
 // gets its own unbounded ThreadCache and only its per-store bounds below.
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from '../topology/streams-error.ts'
 import type { BytesStore } from './key-value-store.ts'
 import { rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
 import { SortedIds } from './sorted-ids.ts'
@@ -442,6 +442,6 @@ export class CachingChangelogStore {
   }
 
   #assertOpen (): void {
-    if (this.#closed) throw new RewardsError('STORE_CLOSED', `State store ${this.name} is closed`)
+    if (this.#closed) throw new StreamsError('STORE_CLOSED', `State store ${this.name} is closed`)
   }
 }

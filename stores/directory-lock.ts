@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process'
 import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from '../topology/streams-error.ts'
 
 export interface LockHolder {
   readonly host: string
@@ -98,10 +98,10 @@ export class DirectoryLock {
       if (!outcome.locked) {
         closeSync(fd)
         if (outcome.error !== undefined) {
-          throw new RewardsError('STATE_DIR_LOCKED', `Cannot lock ${what}: ${outcome.error}`, { details: { dir: what } })
+          throw new StreamsError('STATE_DIR_LOCKED', `Cannot lock ${what}: ${outcome.error}`, { details: { dir: what } })
         }
         const holder = readHolder(this.path)
-        throw new RewardsError('STATE_DIR_LOCKED', `${what} is locked by another instance: ${describeHolder(holder)}; stop it or use another REWARDS_DATA_DIR`, {
+        throw new StreamsError('STATE_DIR_LOCKED', `${what} is locked by another instance: ${describeHolder(holder)}; stop it or use another REWARDS_DATA_DIR`, {
           details: { dir: what, holder }
         })
       }
@@ -116,7 +116,7 @@ export class DirectoryLock {
       this.#holder = holder
       return
     }
-    throw new RewardsError('STATE_DIR_LOCKED', `Cannot lock ${what}: its lock file ${this.path} keeps being replaced`, { details: { dir: what } })
+    throw new StreamsError('STATE_DIR_LOCKED', `Cannot lock ${what}: its lock file ${this.path} keeps being replaced`, { details: { dir: what } })
   }
 
   /** Releases the lock. The file stays (removing it would let two processes lock two different

@@ -6,7 +6,7 @@
 // record. So a write only touches the map and remembers which keys are new; the sorted index is
 // brought up to date by the next range call: new keys are sorted (k log k) and merged in (n + k),
 // deleted keys are dropped in the same pass. No per-insert O(n) splice.
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from '../topology/streams-error.ts'
 import type { BytesStore } from './key-value-store.ts'
 import { rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
 
@@ -135,7 +135,7 @@ export class InMemoryStore implements BytesStore {
   }
 
   #assertOpen (): void {
-    if (!this.#open) throw new RewardsError('STORE_CLOSED', `State store ${this.name} is not open`)
+    if (!this.#open) throw new StreamsError('STORE_CLOSED', `State store ${this.name} is not open`)
   }
 }
 

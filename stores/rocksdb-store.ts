@@ -12,7 +12,7 @@
 // key encoding, which turns a Buffer key into a UTF-8 string (0xff becomes U+FFFD).
 import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from '../topology/streams-error.ts'
 import { MIN_BLOCK_CACHE_BYTES_PER_STORE, MIN_MEMTABLE_BYTES_PER_STORE } from '../lib/memory-budget.ts'
 import type { BytesStore } from './key-value-store.ts'
 import { rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
@@ -249,7 +249,7 @@ export class RocksDbStore implements BytesStore {
   }
 
   #open (): RocksDb {
-    if (this.#db === undefined) throw new RewardsError('STORE_CLOSED', `State store ${this.name} is not open`)
+    if (this.#db === undefined) throw new StreamsError('STORE_CLOSED', `State store ${this.name} is not open`)
     return this.#db
   }
 }

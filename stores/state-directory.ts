@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto'
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from '../topology/streams-error.ts'
 import { DirectoryLock, type LockHolder } from './directory-lock.ts'
 
 const TASK_DIR = /^\d+_\d+$/
@@ -39,7 +39,7 @@ export class StateDirectory {
   #lock: DirectoryLock | undefined
 
   constructor (stateDir: string, applicationId: string) {
-    if (!/^[A-Za-z0-9._-]+$/.test(applicationId)) throw new RewardsError('CONFIG_INVALID', `application id ${JSON.stringify(applicationId)} cannot be a directory name`)
+    if (!/^[A-Za-z0-9._-]+$/.test(applicationId)) throw new StreamsError('CONFIG_INVALID', `application id ${JSON.stringify(applicationId)} cannot be a directory name`)
     this.stateDir = stateDir
     this.applicationId = applicationId
     this.appDir = join(stateDir, applicationId)
@@ -105,7 +105,7 @@ export class StateDirectory {
   /** `<appDir>/<taskId>/<storeName>` (not created: the store's open() creates it). */
   storeDir (taskId: string, storeName: string): string {
     assertTaskId(taskId)
-    if (!/^[A-Za-z0-9._-]+$/.test(storeName) || storeName.startsWith('.')) throw new RewardsError('CONFIG_INVALID', `store name ${JSON.stringify(storeName)} cannot be a directory name`)
+    if (!/^[A-Za-z0-9._-]+$/.test(storeName) || storeName.startsWith('.')) throw new StreamsError('CONFIG_INVALID', `store name ${JSON.stringify(storeName)} cannot be a directory name`)
     return join(this.appDir, taskId, storeName)
   }
 
@@ -127,7 +127,7 @@ export class StateDirectory {
 }
 
 function assertTaskId (taskId: string): void {
-  if (!TASK_DIR.test(taskId)) throw new RewardsError('CONFIG_INVALID', `task id ${JSON.stringify(taskId)} is not <subtopology>_<partition>`)
+  if (!TASK_DIR.test(taskId)) throw new StreamsError('CONFIG_INVALID', `task id ${JSON.stringify(taskId)} is not <subtopology>_<partition>`)
 }
 
 function compareTaskIds (a: string, b: string): number {

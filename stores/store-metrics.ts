@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 type Labels = 'store' | 'task'
 
 export interface StoreMetricsOptions {
-  /** Metric name prefix (default "rewards_"). */
+  /** Metric name prefix (default "streams_"). */
   readonly prefix?: string
   /** Flush latency buckets, seconds. */
   readonly flushBuckets?: number[]
@@ -33,7 +33,7 @@ export class StoreMetrics {
   readonly #storesByTask = new Map<string, Set<string>>()
 
   constructor (registry: Registry, options: StoreMetricsOptions = {}) {
-    const prefix = options.prefix ?? 'rewards_'
+    const prefix = options.prefix ?? 'streams_'
     const registers = [registry]
     const labelNames: Labels[] = ['store', 'task']
     this.storeEntries = getOrCreate(registry, `${prefix}store_entries`, () => new Gauge({

@@ -1,7 +1,7 @@
 // The outer store layer, the only one that knows serdes: KeyValueStore<K, V> for processors over
 // the caching/changelogging bytes layer, and a read-only store for interactive queries over the
 // committed view that refuses to answer unless the store is READY.
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from '../topology/streams-error.ts'
 import type { Serde } from '../topology/serdes.ts'
 import type { KeyValue, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore } from './key-value-store.ts'
 import { prefixUpperBound, type BytesRangeOptions } from './bytes-range.ts'
@@ -199,7 +199,7 @@ export class ReadOnlyTypedKeyValueStore<K, V> implements QueryableKeyValueStore<
 
   #assertReady (): void {
     if (this.#state !== 'READY') {
-      throw new RewardsError('STORE_NOT_READY', `State store ${this.name} is ${this.#state === 'RESTORING' ? 'restoring' : 'not assigned here'}`, {
+      throw new StreamsError('STORE_NOT_READY', `State store ${this.name} is ${this.#state === 'RESTORING' ? 'restoring' : 'not assigned here'}`, {
         details: { store: this.name, state: this.#state }
       })
     }

@@ -33,6 +33,9 @@ export type { Record, RecordMetadata } from './processor/record.ts'
 // Serdes.
 export { Serdes, bytesOrNullSerde, type Serde } from './serdes.ts'
 
+// Errors: a stable code per failure, retriable or not (docs/engine.md "Errors and metric names").
+export { StreamsError, STREAMS_ERRORS, isStreamsError, type StreamsErrorCode, type StreamsErrorOptions, type ErrorSpec } from './streams-error.ts'
+
 // The runtime: a running application, its configuration and the events it reports.
 export {
   StreamsApplication,

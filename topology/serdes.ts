@@ -1,6 +1,6 @@
 // Serdes turn keys and values into bytes and back. Only the outer (typed) store layer and the
 // source/sink nodes know them; everything below works on Buffers.
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from './streams-error.ts'
 
 export interface Serde<T> {
   serialize (value: T): Buffer
@@ -27,7 +27,7 @@ export const Serdes = {
         try {
           return JSON.parse(b.toString('utf8')) as T
         } catch (cause) {
-          throw new RewardsError('SERDE_ERROR', 'Value is not valid JSON', { cause })
+          throw new StreamsError('SERDE_ERROR', 'Value is not valid JSON', { cause })
         }
       }
     }
@@ -41,7 +41,7 @@ export const Serdes = {
     return {
       serialize: v => { const b = Buffer.alloc(8); b.writeBigInt64BE(v); return b },
       deserialize: b => {
-        if (b.length !== 8) throw new RewardsError('SERDE_ERROR', `long needs 8 bytes, got ${b.length}`)
+        if (b.length !== 8) throw new StreamsError('SERDE_ERROR', `long needs 8 bytes, got ${b.length}`)
         return b.readBigInt64BE()
       }
     }

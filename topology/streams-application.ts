@@ -12,7 +12,7 @@ import { kafkaPolicy } from '../lib/resilience/kafka-policy.ts'
 import { Registry } from 'prom-client'
 import type { Log } from '../log/log-port.ts'
 import { partitionForKey } from '../log/murmur2-partitioner.ts'
-import { isRewardsError, RewardsError } from '../lib/errors.ts'
+import { isStreamsError, StreamsError } from './streams-error.ts'
 import type { KeyValue, RangeOptions } from '../stores/key-value-store.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
 import type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-value-store.ts'
@@ -105,7 +105,7 @@ export class StreamsApplication {
     this.#subtopologies = topology.subtopologies()
     this.#stateDirectory = options.stateDirectory ?? new StateDirectory(this.config.stateDir, this.config.applicationId)
     if (this.#stateDirectory.appDir !== new StateDirectory(this.config.stateDir, this.config.applicationId).appDir) {
-      throw new RewardsError('CONFIG_INVALID', `the state directory given (${this.#stateDirectory.appDir}) is not the configured one (${this.config.stateDir}, application ${this.config.applicationId})`)
+      throw new StreamsError('CONFIG_INVALID', `the state directory given (${this.#stateDirectory.appDir}) is not the configured one (${this.config.stateDir}, application ${this.config.applicationId})`)
     }
     this.#setMetricState()
   }
@@ -169,7 +169,7 @@ export class StreamsApplication {
   /** Locks the state directory (a second instance on it fails here, before asking the log
    *  anything), checks the topics, creates missing changelogs, joins the group. */
   async start (): Promise<void> {
-    if (this.#state !== 'CREATED') throw new RewardsError('CONFIG_INVALID', `start() in state ${this.#state}`)
+    if (this.#state !== 'CREATED') throw new StreamsError('CONFIG_INVALID', `start() in state ${this.#state}`)
     this.#stateDirectory.lock()
     try {
       await this.#prepareTopics()
@@ -216,7 +216,7 @@ export class StreamsApplication {
     if (this.#state === 'PENDING_SHUTDOWN' || this.#state === 'NOT_RUNNING' || this.#state === 'ERROR') return
     const why = this.#whyNotReplace(error)
     if (why !== null) {
-      this.#fail(new RewardsError(isRewardsError(error) ? error.code : 'PROCESSING_FAILED', `the stream thread died and is not replaced (${why}): ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+      this.#fail(new StreamsError(isStreamsError(error) ? error.code : 'PROCESSING_FAILED', `the stream thread died and is not replaced (${why}): ${(error as Error)?.message ?? String(error)}`, { cause: error }))
       return
     }
     this.#replacements.push(this.#clock())
@@ -236,7 +236,7 @@ export class StreamsApplication {
 
   /** null: replace the thread; else why not. */
   #whyNotReplace (error: unknown): string | null {
-    if (INSTANCE_FATAL.some(code => isRewardsError(error, code))) return 'a new thread cannot cure it'
+    if (INSTANCE_FATAL.some(code => isStreamsError(error, code))) return 'a new thread cannot cure it'
     if (this.config.onStreamError === 'shutdown-instance') return 'on stream error: shutdown-instance'
     const now = this.#clock()
     this.#replacements = this.#replacements.filter(at => now - at < this.config.threadReplacementWindowMs)
@@ -269,7 +269,7 @@ export class StreamsApplication {
   queryMetadataForKey<K> (storeName: string, key: K): KeyQueryMetadata {
     const { sub, serialize } = this.#storeInfo<K>(storeName)
     const partitions = this.#partitions.get(sub.id) ?? this.#queryMetadata?.partitions(sub.id) ?? 0
-    if (partitions === 0) throw new RewardsError('STORE_NOT_READY', 'partition metadata is not known yet (not started, or rebalancing)')
+    if (partitions === 0) throw new StreamsError('STORE_NOT_READY', 'partition metadata is not known yet (not started, or rebalancing)')
     const partition = partitionForKey(serialize(key), partitions)
     const task = taskIdToString({ subtopology: sub.id, partition })
     const local = this.#thread?.activeTasks.has(task) ?? false
@@ -316,10 +316,10 @@ export class StreamsApplication {
       get (key: K): V | undefined {
         const meta = app.queryMetadataForKey(storeName, key)
         if (!meta.local) {
-          throw new RewardsError('KEY_OWNED_ELSEWHERE', `key of store ${storeName} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
+          throw new StreamsError('KEY_OWNED_ELSEWHERE', `key of store ${storeName} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
         }
         const taskStore = app.#thread!.activeTasks.get(meta.task)?.state.queryableStore(storeName)
-        if (!taskStore) throw new RewardsError('STORE_NOT_READY', `task ${meta.task} is moving`)
+        if (!taskStore) throw new StreamsError('STORE_NOT_READY', `task ${meta.task} is moving`)
         return (taskStore as unknown as QueryableKeyValueStore<K, V>).get(key)
       },
       range: (from, to, options) => collect(s => s.range(from, to, options), options),
@@ -338,7 +338,7 @@ export class StreamsApplication {
 
   #storeInfo<K> (storeName: string): { sub: Subtopology, serialize: (key: K) => Buffer } {
     const definition = this.topology.storeDefinition(storeName)
-    if (!definition) throw new RewardsError('STORE_NOT_FOUND', `no state store "${storeName}" in this topology`)
+    if (!definition) throw new StreamsError('STORE_NOT_FOUND', `no state store "${storeName}" in this topology`)
     const sub = this.#subtopologies.find(s => s.stores.includes(storeName))!
     return { sub, serialize: (key: K) => definition.keySerde.serialize(key) }
   }
@@ -350,13 +350,13 @@ export class StreamsApplication {
     const described = new Map((await admin.describeTopics([...new Set([...sources, ...sinks])])).map(d => [d.name, d.partitions]))
     const missing = [...new Set([...sources, ...sinks])].filter(t => !described.has(t))
     if (missing.length > 0) {
-      throw new RewardsError('LOG_TOPIC_NOT_FOUND', `topics missing: ${missing.join(', ')} (create them first, e.g. \`rewards topics create\`)`)
+      throw new StreamsError('LOG_TOPIC_NOT_FOUND', `topics missing: ${missing.join(', ')} (create them first, e.g. \`rewards topics create\`)`)
     }
     const changelogs = []
     for (const sub of this.#subtopologies) {
       const counts = sub.sourceTopics.map(t => described.get(t)!)
       if (new Set(counts).size > 1) {
-        throw new RewardsError('TOPOLOGY_INVALID', `source topics of sub-topology ${sub.id} are not co-partitioned: ${sub.sourceTopics.map((t, i) => `${t}=${counts[i]}`).join(', ')} partitions`)
+        throw new StreamsError('TOPOLOGY_INVALID', `source topics of sub-topology ${sub.id} are not co-partitioned: ${sub.sourceTopics.map((t, i) => `${t}=${counts[i]}`).join(', ')} partitions`)
       }
       this.#partitions.set(sub.id, counts[0]!)
       for (const store of sub.stores) {
@@ -368,7 +368,7 @@ export class StreamsApplication {
     for (const c of changelogs) {
       const n = existing.get(c.name)
       if (n !== undefined && n !== c.partitions) {
-        throw new RewardsError('TOPOLOGY_INVALID', `changelog ${c.name} has ${n} partitions but its sources have ${c.partitions}; run \`rewards rebuild\` to recreate it`)
+        throw new StreamsError('TOPOLOGY_INVALID', `changelog ${c.name} has ${n} partitions but its sources have ${c.partitions}; run \`rewards rebuild\` to recreate it`)
       }
     }
     await admin.createTopics(changelogs.filter(c => !existing.has(c.name)))

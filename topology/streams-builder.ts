@@ -5,7 +5,7 @@
 import type { Processor, ProcessorContext, ProcessorSupplier } from './processor/processor.ts'
 import type { Record } from './processor/record.ts'
 import type { KeyValueStore, StoreKind } from '../stores/key-value-store.ts'
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from './streams-error.ts'
 import { ForwardingCache } from './runtime/record-cache.ts'
 import { Serdes, type Serde } from './serdes.ts'
 import { Topology, type TimestampExtractor, type TopicNameExtractor } from './topology.ts'
@@ -212,7 +212,7 @@ export class KStream<K, V> {
 
   groupByKey (): KGroupedStream<K, V> {
     if (this.#keyChanged) {
-      throw new RewardsError('TOPOLOGY_INVALID', `groupByKey() after a key-changing operation (map, selectKey, flatMap, process) needs a repartition topic, which is not supported: write the stream .to() a topic keyed as needed and stream() it again`)
+      throw new StreamsError('TOPOLOGY_INVALID', `groupByKey() after a key-changing operation (map, selectKey, flatMap, process) needs a repartition topic, which is not supported: write the stream .to() a topic keyed as needed and stream() it again`)
     }
     return new KGroupedStream<K, V>(this.#builder, this.nodeName)
   }

@@ -9,7 +9,7 @@ import { CachingChangelogStore } from '../stores/caching-changelogging-store.ts'
 import { InMemoryStore } from '../stores/in-memory-store.ts'
 import type { KeyValueStore } from '../stores/key-value-store.ts'
 import { TypedKeyValueStore } from '../stores/typed-key-value-store.ts'
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from './streams-error.ts'
 import { StreamTask } from './runtime/stream-task.ts'
 import type { TaskStore } from './runtime/task-store.ts'
 import type { Serde } from './serdes.ts'
@@ -158,7 +158,7 @@ export class TopologyTestDriver {
   }
 
   createInputTopic<K, V> (topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestInputTopic<K, V> {
-    if (!this.#taskByTopic.has(topic)) throw new RewardsError('TOPOLOGY_INVALID', `topic "${topic}" is not a source of this topology (sources: ${[...this.#taskByTopic.keys()].join(', ')})`)
+    if (!this.#taskByTopic.has(topic)) throw new StreamsError('TOPOLOGY_INVALID', `topic "${topic}" is not a source of this topology (sources: ${[...this.#taskByTopic.keys()].join(', ')})`)
     return new TestInputTopic(this, topic, keySerde, valueSerde)
   }
 
@@ -169,7 +169,7 @@ export class TopologyTestDriver {
   /** The writable store of the task owning `partition` (default 0); reads see every write. */
   getKeyValueStore<K, V> (name: string, partition = 0): KeyValueStore<K, V> {
     const index = this.#tasks.findIndex((t, i) => t.id.partition === partition && this.#stores[i]!.has(name))
-    if (index < 0) throw new RewardsError('STORE_NOT_FOUND', `no state store "${name}" in this topology`)
+    if (index < 0) throw new StreamsError('STORE_NOT_FOUND', `no state store "${name}" in this topology`)
     return this.#stores[index]!.get(name)! as unknown as KeyValueStore<K, V>
   }
 
@@ -184,7 +184,7 @@ export class TopologyTestDriver {
 
   /** @internal used by TestInputTopic */
   pipeRaw (topic: string, key: Buffer | null, value: Buffer | null, timestamp: number | undefined, headers: Headers): void {
-    if (this.#closed) throw new RewardsError('LOG_CLOSED', 'the test driver is closed')
+    if (this.#closed) throw new StreamsError('LOG_CLOSED', 'the test driver is closed')
     const tasks = this.#taskByTopic.get(topic)!
     const partition = key === null ? 0 : partitionForKey(key, this.#partitions)
     const task = tasks[partition]!

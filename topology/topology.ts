@@ -5,7 +5,7 @@
 import type { LogRecord } from '../log/log-port.ts'
 import type { ProcessorSupplier } from './processor/processor.ts'
 import type { StoreDefinition } from '../stores/key-value-store.ts'
-import { RewardsError } from '../lib/errors.ts'
+import { StreamsError } from './streams-error.ts'
 import type { Serde } from './serdes.ts'
 
 /** Event time of a record, in ms since the epoch; null when the record has no valid event time
@@ -76,7 +76,7 @@ export interface Subtopology {
 }
 
 function invalid (message: string): never {
-  throw new RewardsError('TOPOLOGY_INVALID', message)
+  throw new StreamsError('TOPOLOGY_INVALID', message)
 }
 
 export class Topology {

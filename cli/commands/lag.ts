@@ -73,7 +73,7 @@ export function lagCommand (ctx: CliContext): Command {
     const topics = opts.topic ?? [names.rewardEvents, names.redeemEvents]
     const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-lag-cli` }).catch((error: unknown) => {
       if (isRewardsError(error, 'STATE_DIR_LOCKED')) {
-        throw new RewardsError('STATE_DIR_LOCKED', `${error.message}. A running instance on the embedded log publishes its lag as rewards_consumer_lag_records on GET http://${config.httpHost}:${config.httpPort}/metrics`, { cause: error })
+        throw new RewardsError('STATE_DIR_LOCKED', `${error.message}. A running instance on the embedded log publishes its lag as streams_consumer_lag_records on GET http://${config.httpHost}:${config.httpPort}/metrics`, { cause: error })
       }
       throw error
     })

@@ -83,7 +83,7 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
         }
       })
       // `event: restore.completed` with durationMs is what the AWS RestoreTime alarm's metric
-      // filter reads (restore-completed-log.ts); Prometheus has rewards_task_restore_duration_seconds.
+      // filter reads (restore-completed-log.ts); Prometheus has streams_task_restore_duration_seconds.
       app.onTaskRestored(restored => {
         const { fields, message } = restoreCompletedLog(restored)
         logger.info(fields, message)
@@ -95,7 +95,7 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
           ? `restore done: ${p.restored} changelog records in ${(p.elapsedMs / 1000).toFixed(1)} s`
           : `restoring ${p.tasks} task(s): ${p.restored} changelog records done, ${p.remaining} remaining, ${Math.round(p.recordsPerSecond)} records/s, ETA ${eta}`)
       })
-      // Each recovered commit failure: operators see why rewards_commits_total{result!="committed"} moves.
+      // Each recovered commit failure: operators see why streams_commits_total{result!="committed"} moves.
       app.onCommitFailed(({ result, error, consecutive }) => {
         const action = result === 'aborted' ? 'reading again from the committed offsets' : 'producer replaced, tasks restored from their changelogs'
         logger.warn({ event: 'commit.failed', result, consecutive, err: error }, `commit ${result} (${consecutive} in a row): ${action}`)

@@ -1,5 +1,5 @@
 // Admin operations of the embedded log (topics, offsets, groups).
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupDescription, LogAdmin, PartitionOffset, TopicDescription, TopicPartition, TopicSpec } from '../log-port.ts'
 import type { GroupCoordinator } from './group-coordinator.ts'
 import type { LogStorage } from './log-storage.ts'
@@ -46,7 +46,7 @@ export class EmbeddedAdmin implements LogAdmin {
     this.#assertOpen()
     return partitions.map(tp => {
       const end = this.#storage.endOffset(tp)
-      if (end === undefined) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `${tp.topic}-${tp.partition} does not exist`, { details: { topic: tp.topic, partition: tp.partition } })
+      if (end === undefined) throw new StreamsError('LOG_TOPIC_NOT_FOUND', `${tp.topic}-${tp.partition} does not exist`, { details: { topic: tp.topic, partition: tp.partition } })
       // No retention and no compaction: the log always starts at 0.
       return { topic: tp.topic, partition: tp.partition, offset: at === 'latest' ? end : 0n }
     })
@@ -66,7 +66,7 @@ export class EmbeddedAdmin implements LogAdmin {
   async alterCommittedOffsets (groupId: string, offsets: PartitionOffset[]): Promise<void> {
     this.#assertOpen()
     if (this.#coordinator.hasMembers(groupId)) {
-      throw new RewardsError('LOG_GROUP_NOT_EMPTY', `Cannot alter the offsets of group ${groupId}: it still has members`, { details: { groupId } })
+      throw new StreamsError('LOG_GROUP_NOT_EMPTY', `Cannot alter the offsets of group ${groupId}: it still has members`, { details: { groupId } })
     }
     this.#storage.append([], { groupId, offsets })
   }

@@ -9,7 +9,7 @@
 // poll() keeps returning their records until the round completes; it then revokes only what
 // moved away (and asks for the follow-up round if it did) and is told only what was added
 // (#applyCooperative).
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type {
   GroupConsumer, GroupConsumerOptions, GroupMetadata, LogRecord, PartitionAssignor, PartitionOffset, TopicPartition
 } from '../log-port.ts'
@@ -51,9 +51,9 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
   #closed = false
 
   constructor (context: GroupConsumerContext, options: GroupConsumerOptions) {
-    if (options.topics.length === 0) throw new RewardsError('CONFIG_INVALID', 'A group consumer needs at least one topic')
+    if (options.topics.length === 0) throw new StreamsError('CONFIG_INVALID', 'A group consumer needs at least one topic')
     const maxPollRecords = options.maxPollRecords ?? DEFAULT_MAX_POLL_RECORDS
-    if (!Number.isInteger(maxPollRecords) || maxPollRecords < 1) throw new RewardsError('CONFIG_INVALID', `maxPollRecords must be a positive integer, got ${maxPollRecords}`)
+    if (!Number.isInteger(maxPollRecords) || maxPollRecords < 1) throw new StreamsError('CONFIG_INVALID', `maxPollRecords must be a positive integer, got ${maxPollRecords}`)
     this.#context = context
     this.#options = options
     this.#assignor = options.assignor ?? rangeAssignor
@@ -64,7 +64,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
 
   async poll (maxWaitMs: number): Promise<LogRecord[]> {
     this.#assertOpen()
-    if (this.#polling) throw new RewardsError('CONFIG_INVALID', 'poll() called while another poll() of the same consumer is running')
+    if (this.#polling) throw new StreamsError('CONFIG_INVALID', 'poll() called while another poll() of the same consumer is running')
     this.#polling = true
     const { coordinator } = this.#context
     const { groupId } = this.#options
@@ -159,7 +159,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
         continue
       }
       if (view.error !== undefined) {
-        throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `The assignor of group ${groupId} failed`, { cause: view.error })
+        throw new StreamsError('LOG_REBALANCE_IN_PROGRESS', `The assignor of group ${groupId} failed`, { cause: view.error })
       }
       this.#generationId = view.generationId
       this.#assignment = view.assignment.map(tp => ({ ...tp }))
@@ -173,7 +173,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
   async #applyCooperative (view: Extract<MemberView, { kind: 'stable' }>): Promise<void> {
     const { groupId, listener } = this.#options
     if (view.error !== undefined) {
-      throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `The assignor of group ${groupId} failed`, { cause: view.error })
+      throw new StreamsError('LOG_REBALANCE_IN_PROGRESS', `The assignor of group ${groupId} failed`, { cause: view.error })
     }
     const { added, removed } = assignmentDelta(this.#assignment, view.assignment)
     if (removed.length > 0) {
@@ -222,7 +222,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     if (committed !== undefined && committed <= end) return committed
     const policy = offsetReset?.policy ?? 'earliest'
     if (policy === 'none') {
-      throw new RewardsError('LOG_OFFSET_OUT_OF_RANGE', `group ${groupId} ${committed === undefined ? 'has no committed offset' : `is at offset ${committed}, beyond the end ${end},`} on ${tp.topic}-${tp.partition} and the offset reset policy is none (REWARDS_AUTO_OFFSET_RESET)`)
+      throw new StreamsError('LOG_OFFSET_OUT_OF_RANGE', `group ${groupId} ${committed === undefined ? 'has no committed offset' : `is at offset ${committed}, beyond the end ${end},`} on ${tp.topic}-${tp.partition} and the offset reset policy is none (REWARDS_AUTO_OFFSET_RESET)`)
     }
     const to = policy === 'latest' ? end : 0n
     if (committed !== undefined) offsetReset?.onReset?.({ groupId, topic: tp.topic, partition: tp.partition, policy, from: committed, to })
@@ -257,8 +257,8 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
 
   seek (position: PartitionOffset): void {
     this.#assertOpen()
-    if (!this.#positions.has(position)) throw new RewardsError('TASK_MIGRATED', `seek: ${position.topic}-${position.partition} is not assigned to this consumer`)
-    if (position.offset < 0n) throw new RewardsError('CONFIG_INVALID', `seek: negative offset ${position.offset}`)
+    if (!this.#positions.has(position)) throw new StreamsError('TASK_MIGRATED', `seek: ${position.topic}-${position.partition} is not assigned to this consumer`)
+    if (position.offset < 0n) throw new StreamsError('CONFIG_INVALID', `seek: negative offset ${position.offset}`)
     this.#positions.set(position, position.offset)
     this.#signal.notify()
   }
@@ -270,7 +270,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
   position (partition: TopicPartition): bigint {
     this.#assertOpen()
     const offset = this.#positions.get(partition)
-    if (offset === undefined) throw new RewardsError('TASK_MIGRATED', `position: ${partition.topic}-${partition.partition} is not assigned to this consumer`)
+    if (offset === undefined) throw new StreamsError('TASK_MIGRATED', `position: ${partition.topic}-${partition.partition} is not assigned to this consumer`)
     return offset
   }
 
@@ -278,7 +278,7 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
     this.#assertOpen()
     const { groupId } = this.#options
     if (this.#memberId === null || !this.#context.coordinator.isCurrent(groupId, this.#memberId, this.#currentGenerationId())) {
-      throw new RewardsError('TASK_MIGRATED', `Offset commit refused: this member is not in the current generation of group ${groupId}`)
+      throw new StreamsError('TASK_MIGRATED', `Offset commit refused: this member is not in the current generation of group ${groupId}`)
     }
     this.#context.storage.append([], { groupId, offsets })
   }
@@ -294,6 +294,6 @@ export class EmbeddedGroupConsumer implements GroupConsumer {
   }
 
   #assertOpen (): void {
-    if (this.#closed) throw new RewardsError('LOG_CLOSED', `Group consumer ${this.#options.clientId} is closed`)
+    if (this.#closed) throw new StreamsError('LOG_CLOSED', `Group consumer ${this.#options.clientId} is closed`)
   }
 }

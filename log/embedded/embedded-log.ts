@@ -1,7 +1,7 @@
 // The embedded log: one RocksDB database in a directory, owned by one process (RocksDB's LOCK
 // file), with its group coordinator in memory. It owns every client it creates and closes them
 // before the database.
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupConsumer, GroupConsumerOptions, Log, LogAdmin, LogProducer, OffsetResetOptions, PartitionReader, ProducerOptions, TopicPartition } from '../log-port.ts'
 import { AppendNotifier } from './append-notifier.ts'
 import { EmbeddedAdmin } from './embedded-admin.ts'
@@ -105,6 +105,6 @@ export class EmbeddedLog implements Log {
   }
 
   #assertOpen (): void {
-    if (this.#closing !== undefined) throw new RewardsError('LOG_CLOSED', `Embedded log ${this.#dir} is closed`)
+    if (this.#closing !== undefined) throw new StreamsError('LOG_CLOSED', `Embedded log ${this.#dir} is closed`)
   }
 }

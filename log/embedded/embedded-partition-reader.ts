@@ -1,7 +1,7 @@
 // Reads chosen partitions from chosen offsets, outside any group (state-store restoration from
 // changelogs). Everything in the embedded log is committed data, so positions only ever pass
 // records (no control records to skip).
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type { LogRecord, PartitionOffset, PartitionReader, TopicPartition } from '../log-port.ts'
 import type { AppendNotifier } from './append-notifier.ts'
 import type { LogStorage } from './log-storage.ts'
@@ -31,7 +31,7 @@ export class EmbeddedPartitionReader implements PartitionReader {
   assign (positions: PartitionOffset[]): void {
     this.#assertOpen()
     for (const position of positions) {
-      if (position.offset < 0n) throw new RewardsError('CONFIG_INVALID', `assign: negative offset ${position.offset} for ${position.topic}-${position.partition}`)
+      if (position.offset < 0n) throw new StreamsError('CONFIG_INVALID', `assign: negative offset ${position.offset} for ${position.topic}-${position.partition}`)
       this.#positions.set(position, position.offset)
       this.#context.notifier.watch(position.topic, this.#signal)
     }
@@ -62,7 +62,7 @@ export class EmbeddedPartitionReader implements PartitionReader {
   position (partition: TopicPartition): bigint {
     this.#assertOpen()
     const offset = this.#positions.get(partition)
-    if (offset === undefined) throw new RewardsError('CONFIG_INVALID', `position: ${partition.topic}-${partition.partition} is not assigned to reader ${this.#clientId}`)
+    if (offset === undefined) throw new StreamsError('CONFIG_INVALID', `position: ${partition.topic}-${partition.partition} is not assigned to reader ${this.#clientId}`)
     return offset
   }
 
@@ -76,6 +76,6 @@ export class EmbeddedPartitionReader implements PartitionReader {
   }
 
   #assertOpen (): void {
-    if (this.#closed) throw new RewardsError('LOG_CLOSED', `Partition reader ${this.#clientId} is closed`)
+    if (this.#closed) throw new StreamsError('LOG_CLOSED', `Partition reader ${this.#clientId} is closed`)
   }
 }

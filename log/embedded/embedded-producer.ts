@@ -5,7 +5,7 @@
 // - offsets sent for a group generation or member that is no longer current -> LOG_PRODUCER_FENCED.
 // Once fenced, a producer stays fenced (every later call rejects): the caller must close it.
 // transactionTimeoutMs has no effect: no transaction ever stays open.
-import { RewardsError, isRewardsError } from '../../lib/errors.ts'
+import { StreamsError, isStreamsError } from '../../topology/streams-error.ts'
 import type { GroupMetadata, LogProducer, PartitionOffset, ProducerOptions, ProducerRecord } from '../log-port.ts'
 import type { GroupCoordinator } from './group-coordinator.ts'
 import type { LogStorage } from './log-storage.ts'
@@ -37,7 +37,7 @@ export class EmbeddedProducer implements LogProducer {
   readonly #clientId: string
   readonly #transactionalId: string | undefined
   readonly #epoch: number
-  #fenced: RewardsError | undefined
+  #fenced: StreamsError | undefined
   #closed = false
   /** Records sent into the open transaction (transactional producers). */
   #open: ProducerRecord[] = []
@@ -65,7 +65,7 @@ export class EmbeddedProducer implements LogProducer {
   async commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] } }): Promise<PartitionOffset[]> {
     this.#assertOpen()
     if (this.#transactionalId === undefined) {
-      throw new RewardsError('CONFIG_INVALID', `Producer ${this.#clientId} has no transactionalId: commitTransaction needs a transactional producer`)
+      throw new StreamsError('CONFIG_INVALID', `Producer ${this.#clientId} has no transactionalId: commitTransaction needs a transactional producer`)
     }
     // The open transaction is this commit's, whatever its outcome.
     const sent = this.#open
@@ -75,15 +75,15 @@ export class EmbeddedProducer implements LogProducer {
     if (offsets !== undefined) {
       const { groupId, memberId, generationId } = offsets.group
       if (!this.#context.coordinator.isCurrent(groupId, memberId, generationId)) {
-        throw this.#fenced = new RewardsError('LOG_PRODUCER_FENCED', `Transaction of ${this.#transactionalId} fenced: generation ${generationId} of member ${memberId} is not current in group ${groupId}`, { details: { groupId, memberId, generationId } })
+        throw this.#fenced = new StreamsError('LOG_PRODUCER_FENCED', `Transaction of ${this.#transactionalId} fenced: generation ${generationId} of member ${memberId} is not current in group ${groupId}`, { details: { groupId, memberId, generationId } })
       }
     }
     try {
       const records = sent.length === 0 ? batch.records : [...sent, ...batch.records]
       return this.#context.storage.append(records, offsets === undefined ? undefined : { groupId: offsets.group.groupId, offsets: offsets.offsets }).slice(sent.length)
     } catch (error) {
-      if (isRewardsError(error, 'LOG_PRODUCER_FENCED')) throw error
-      throw new RewardsError('LOG_TRANSACTION_ABORTED', `Transaction of ${this.#transactionalId} aborted: ${(error as Error).message}`, { cause: error })
+      if (isStreamsError(error, 'LOG_PRODUCER_FENCED')) throw error
+      throw new StreamsError('LOG_TRANSACTION_ABORTED', `Transaction of ${this.#transactionalId} aborted: ${(error as Error).message}`, { cause: error })
     }
   }
 
@@ -96,11 +96,11 @@ export class EmbeddedProducer implements LogProducer {
   #assertNotFenced (): void {
     if (this.#fenced !== undefined) throw this.#fenced
     if (this.#transactionalId !== undefined && !this.#context.epochs.isCurrent(this.#transactionalId, this.#epoch)) {
-      throw this.#fenced = new RewardsError('LOG_PRODUCER_FENCED', `Producer ${this.#clientId} fenced: a newer producer with transactionalId ${this.#transactionalId} exists`, { details: { transactionalId: this.#transactionalId } })
+      throw this.#fenced = new StreamsError('LOG_PRODUCER_FENCED', `Producer ${this.#clientId} fenced: a newer producer with transactionalId ${this.#transactionalId} exists`, { details: { transactionalId: this.#transactionalId } })
     }
   }
 
   #assertOpen (): void {
-    if (this.#closed) throw new RewardsError('LOG_CLOSED', `Producer ${this.#clientId} is closed`)
+    if (this.#closed) throw new StreamsError('LOG_CLOSED', `Producer ${this.#clientId} is closed`)
   }
 }

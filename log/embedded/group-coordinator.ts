@@ -13,7 +13,7 @@
 // cooperativeAssignment (a partition changing owner goes to nobody this round), and a member
 // that revoked something asks for the follow-up round (requestRebalance). A group's members all use
 // one protocol: a member of the other kind is refused, as the broker does.
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupDescription, PartitionAssignor, RebalanceProtocol, TopicPartition } from '../log-port.ts'
 import { cooperativeAssignment } from '../cooperative-assignment.ts'
 
@@ -83,7 +83,7 @@ export class GroupCoordinator {
     const other = group.members.values().next().value
     if (other !== undefined && other.protocol !== registration.protocol) {
       // The broker's INCONSISTENT_GROUP_PROTOCOL: refused, and the group does not rebalance.
-      throw new RewardsError('CONFIG_INVALID', `group ${groupId}: its members use the ${other.protocol} rebalance protocol, not ${registration.protocol}; every member of a group must use the same one`)
+      throw new StreamsError('CONFIG_INVALID', `group ${groupId}: its members use the ${other.protocol} rebalance protocol, not ${registration.protocol}; every member of a group must use the same one`)
     }
     const memberId = `${registration.clientId}-${++this.#memberSeq}-${crypto.randomUUID()}`
     const member: Member = { ...registration, memberId, rejoined: true, owned: [], assignment: [], assignmentUserData: null, active: true, sessionTimer: undefined }
@@ -185,7 +185,7 @@ export class GroupCoordinator {
   deleteGroup (groupId: string): void {
     const group = this.#groups.get(groupId)
     if (group === undefined) return
-    if (group.members.size > 0) throw new RewardsError('LOG_GROUP_NOT_EMPTY', `Group ${groupId} still has ${group.members.size} member(s)`)
+    if (group.members.size > 0) throw new StreamsError('LOG_GROUP_NOT_EMPTY', `Group ${groupId} still has ${group.members.size} member(s)`)
     clearTimeout(group.rebalanceTimer)
     this.#groups.delete(groupId)
   }

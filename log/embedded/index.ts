@@ -2,7 +2,7 @@
 // platform runs in one process with no services. See docs/decisions/0004-embedded-log.md.
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import { EmbeddedLog } from './embedded-log.ts'
 import { LogStorage } from './log-storage.ts'
 import { createRocksDatabase } from './rocks-database.ts'
@@ -27,7 +27,7 @@ export async function openEmbeddedLog (options: EmbeddedLogOptions): Promise<Emb
   try {
     await mkdir(dir, { recursive: true })
   } catch (error) {
-    throw new RewardsError('LOG_CONNECTION', `Cannot create the embedded log directory ${dir}: ${(error as Error).message}`, { cause: error })
+    throw new StreamsError('LOG_CONNECTION', `Cannot create the embedded log directory ${dir}: ${(error as Error).message}`, { cause: error })
   }
   const db = createRocksDatabase(dir)
   try {
@@ -35,9 +35,9 @@ export async function openEmbeddedLog (options: EmbeddedLogOptions): Promise<Emb
   } catch (error) {
     const text = `${(error as Error).message} ${((error as Error).cause as Error | undefined)?.message ?? ''}`
     if (/\block\b/i.test(text)) {
-      throw new RewardsError('STATE_DIR_LOCKED', `The embedded log directory ${dir} is already open in another process (or twice in this one); only one process may open it at a time`, { cause: error, details: { dir } })
+      throw new StreamsError('STATE_DIR_LOCKED', `The embedded log directory ${dir} is already open in another process (or twice in this one); only one process may open it at a time`, { cause: error, details: { dir } })
     }
-    throw new RewardsError('LOG_CONNECTION', `Cannot open the embedded log in ${dir}: ${text.trim()}`, { cause: error, details: { dir } })
+    throw new StreamsError('LOG_CONNECTION', `Cannot open the embedded log in ${dir}: ${text.trim()}`, { cause: error, details: { dir } })
   }
   try {
     const storage = await LogStorage.load(db)
@@ -47,6 +47,6 @@ export async function openEmbeddedLog (options: EmbeddedLogOptions): Promise<Emb
     })
   } catch (error) {
     await db.close().catch(() => {})
-    throw new RewardsError('LOG_CONNECTION', `Cannot load the embedded log in ${dir}: ${(error as Error).message}`, { cause: error, details: { dir } })
+    throw new StreamsError('LOG_CONNECTION', `Cannot load the embedded log in ${dir}: ${(error as Error).message}`, { cause: error, details: { dir } })
   }
 }

@@ -8,7 +8,7 @@
 // leaves either the whole batch or none of it. The in-memory end offsets move only after the
 // write returned, and readers never read past them: nothing partial is ever visible
 // (read_committed for free).
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type { LogRecord, PartitionOffset, ProducerRecord, TopicPartition, TopicSpec } from '../log-port.ts'
 import { partitionForKey } from '../murmur2-partitioner.ts'
 import { decodeRecord, encodeRecord } from './record-codec.ts'
@@ -129,9 +129,9 @@ export class LogStorage {
     let nextId = this.#nextTopicId
     for (const spec of specs) {
       if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
-        throw new RewardsError('CONFIG_INVALID', `Topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`)
+        throw new StreamsError('CONFIG_INVALID', `Topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`)
       }
-      if (spec.name.length === 0) throw new RewardsError('CONFIG_INVALID', 'Topic name must not be empty')
+      if (spec.name.length === 0) throw new StreamsError('CONFIG_INVALID', 'Topic name must not be empty')
       if (this.#topics.has(spec.name) || created.some(c => c.name === spec.name)) continue
       created.push({ name: spec.name, meta: { id: nextId++, partitions: spec.partitions, config: { ...spec.config } } })
     }
@@ -173,7 +173,7 @@ export class LogStorage {
   #partitionOf (record: ProducerRecord, topic: TopicState): number {
     if (record.partition !== undefined) {
       if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= topic.partitions) {
-        throw new RewardsError('LOG_TOPIC_NOT_FOUND', `Partition ${record.partition} does not exist in topic ${topic.name} (${topic.partitions} partitions)`)
+        throw new StreamsError('LOG_TOPIC_NOT_FOUND', `Partition ${record.partition} does not exist in topic ${topic.name} (${topic.partitions} partitions)`)
       }
       return record.partition
     }
@@ -192,7 +192,7 @@ export class LogStorage {
     const placed: Array<{ topic: TopicState, partition: number, offset: bigint, value: Buffer }> = []
     for (const record of records) {
       const topic = this.#topics.get(record.topic)
-      if (topic === undefined) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `Topic ${record.topic} does not exist`, { details: { topic: record.topic } })
+      if (topic === undefined) throw new StreamsError('LOG_TOPIC_NOT_FOUND', `Topic ${record.topic} does not exist`, { details: { topic: record.topic } })
       const partition = this.#partitionOf(record, topic)
       let ends = next.get(topic)
       if (ends === undefined) {
@@ -206,7 +206,7 @@ export class LogStorage {
     }
     const commits = commit?.offsets ?? []
     for (const offset of commits) {
-      if (offset.offset < 0n) throw new RewardsError('CONFIG_INVALID', `Negative offset ${offset.offset} for ${offset.topic}-${offset.partition}`)
+      if (offset.offset < 0n) throw new StreamsError('CONFIG_INVALID', `Negative offset ${offset.offset} for ${offset.topic}-${offset.partition}`)
     }
     this.#write(batch => {
       for (const { topic, partition, offset, value } of placed) batch.put(recordKey(topic.id, partition, offset), value)

@@ -3,10 +3,10 @@
 // (require_stable) APIs, which platformatic's Admin does not expose with those flags.
 import { listOffsetsV9, offsetFetchV9, protocolErrorsCodesById } from '@platformatic/kafka'
 import type { ConnectionPool } from '@platformatic/kafka'
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupDescription, LogAdmin, PartitionOffset, TopicDescription, TopicPartition, TopicSpec } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { hasProtocolError, isNetworkError, toRewardsError } from './kafka-errors.ts'
+import { hasProtocolError, isNetworkError, toStreamsError } from './kafka-errors.ts'
 import { withKafkaRetry } from './kafka-retry.ts'
 
 const READ_COMMITTED = 1
@@ -32,7 +32,7 @@ export class KafkaAdmin implements LogAdmin {
         await withKafkaRetry(() => this.#client.admin.createTopics({ topics: [spec.name], partitions: spec.partitions, replicas: -1, configs }))
       } catch (error) {
         if (hasProtocolError(error, 'TOPIC_ALREADY_EXISTS')) continue
-        throw toRewardsError(error, 'LOG_CONNECTION', `createTopics ${spec.name}`)
+        throw toStreamsError(error, 'LOG_CONNECTION', `createTopics ${spec.name}`)
       }
     }
     // The controller has the topics; wait until the broker's metadata serves them too.
@@ -41,7 +41,7 @@ export class KafkaAdmin implements LogAdmin {
       const metadata = await this.#client.admin.metadata({ topics: [...names], forceUpdate: true })
       for (const name of names) {
         const topic = metadata.topics.get(name)
-        if (topic === undefined || topic.partitions.some(p => p === undefined || p.leader < 0)) throw new RewardsError('LOG_CONNECTION', `Topic ${name} has no leader yet`)
+        if (topic === undefined || topic.partitions.some(p => p === undefined || p.leader < 0)) throw new StreamsError('LOG_CONNECTION', `Topic ${name} has no leader yet`)
       }
     }, { attempts: 20, initialDelayMs: 20, maxDelayMs: 500 }).catch(() => undefined)
   }
@@ -55,7 +55,7 @@ export class KafkaAdmin implements LogAdmin {
       await withKafkaRetry(() => this.#client.admin.deleteTopics({ topics: present }))
     } catch (error) {
       if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || hasProtocolError(error, 'UNKNOWN_TOPIC_ID')) return
-      throw toRewardsError(error, 'LOG_CONNECTION', 'deleteTopics')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'deleteTopics')
     }
     this.#client.admin.clearMetadata()
   }
@@ -78,7 +78,7 @@ export class KafkaAdmin implements LogAdmin {
     try {
       return await withKafkaRetry(() => this.#client.admin.listTopics({ includeInternals: false }))
     } catch (error) {
-      throw toRewardsError(error, 'LOG_CONNECTION', 'listTopics')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'listTopics')
     }
   }
 
@@ -92,7 +92,7 @@ export class KafkaAdmin implements LogAdmin {
         for (const tp of partitions) {
           const topic = metadata.topics.get(tp.topic)
           const partition = topic?.partitions[tp.partition]
-          if (topic === undefined || partition === undefined) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `No partition ${tp.topic}/${tp.partition}`)
+          if (topic === undefined || partition === undefined) throw new StreamsError('LOG_TOPIC_NOT_FOUND', `No partition ${tp.topic}/${tp.partition}`)
           let topics = byLeader.get(partition.leader)
           if (topics === undefined) byLeader.set(partition.leader, topics = new Map())
           let request = topics.get(tp.topic)
@@ -111,12 +111,12 @@ export class KafkaAdmin implements LogAdmin {
         }
         return partitions.map(tp => {
           const offset = found.get(`${tp.topic}:${tp.partition}`)
-          if (offset === undefined) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `No offset for ${tp.topic}/${tp.partition}`)
+          if (offset === undefined) throw new StreamsError('LOG_TOPIC_NOT_FOUND', `No offset for ${tp.topic}/${tp.partition}`)
           return { topic: tp.topic, partition: tp.partition, offset }
         })
       }, { onRetry: error => { if (!isNetworkError(error)) this.#client.admin.clearMetadata() } })
     } catch (error) {
-      throw toRewardsError(error, 'LOG_CONNECTION', 'listOffsets')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'listOffsets')
     }
   }
 
@@ -134,14 +134,14 @@ export class KafkaAdmin implements LogAdmin {
       list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1, committedMetadata: null })
     }
     const described = await this.describeGroup(groupId)
-    if (described.members.length > 0) throw new RewardsError('LOG_GROUP_NOT_EMPTY', `Group ${groupId} has ${described.members.length} member(s)`)
+    if (described.members.length > 0) throw new StreamsError('LOG_GROUP_NOT_EMPTY', `Group ${groupId} has ${described.members.length} member(s)`)
     try {
       await withKafkaRetry(() => this.#client.admin.alterConsumerGroupOffsets({ groupId, topics: [...topics].map(([name, partitionOffsets]) => ({ name, partitionOffsets: partitionOffsets.map(p => ({ partition: p.partitionIndex, offset: p.committedOffset })) })) }))
     } catch (error) {
       if (hasProtocolError(error, 'UNKNOWN_MEMBER_ID') || hasProtocolError(error, 'ILLEGAL_GENERATION') || hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) {
-        throw new RewardsError('LOG_GROUP_NOT_EMPTY', `Group ${groupId} is not empty`, { cause: error })
+        throw new StreamsError('LOG_GROUP_NOT_EMPTY', `Group ${groupId} is not empty`, { cause: error })
       }
-      throw toRewardsError(error, 'LOG_CONNECTION', 'alterCommittedOffsets')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'alterCommittedOffsets')
     }
   }
 
@@ -152,7 +152,7 @@ export class KafkaAdmin implements LogAdmin {
       groups = await withKafkaRetry(() => this.#client.admin.describeGroups({ groups: [groupId] }))
     } catch (error) {
       if (hasProtocolError(error, 'GROUP_ID_NOT_FOUND')) return { groupId, state: 'Dead', members: [] }
-      throw toRewardsError(error, 'LOG_CONNECTION', 'describeGroup')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'describeGroup')
     }
     const group = groups.get(groupId)
     if (group === undefined) return { groupId, state: 'Dead', members: [] }
@@ -179,7 +179,7 @@ export class KafkaAdmin implements LogAdmin {
       await withKafkaRetry(() => this.#client.admin.deleteGroups({ groups: [groupId] }))
     } catch (error) {
       if (hasProtocolError(error, 'GROUP_ID_NOT_FOUND')) return
-      throw toRewardsError(error, 'LOG_CONNECTION', 'deleteGroup')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'deleteGroup')
     }
   }
 
@@ -216,10 +216,10 @@ export async function fetchCommittedOffsets (client: KafkaClient, pool: Connecti
       }
       const out: PartitionOffset[] = []
       for (const group of response.groups) {
-        if (group.errorCode !== 0) throw new RewardsError('LOG_CONNECTION', `OffsetFetch ${protocolErrorsCodesById[group.errorCode] ?? group.errorCode}`)
+        if (group.errorCode !== 0) throw new StreamsError('LOG_CONNECTION', `OffsetFetch ${protocolErrorsCodesById[group.errorCode] ?? group.errorCode}`)
         for (const topic of group.topics) {
           for (const p of topic.partitions) {
-            if (p.errorCode !== 0) throw new RewardsError('LOG_CONNECTION', `OffsetFetch ${protocolErrorsCodesById[p.errorCode] ?? p.errorCode}`)
+            if (p.errorCode !== 0) throw new StreamsError('LOG_CONNECTION', `OffsetFetch ${protocolErrorsCodesById[p.errorCode] ?? p.errorCode}`)
             if (p.committedOffset >= 0n) out.push({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset })
           }
         }
@@ -227,6 +227,6 @@ export async function fetchCommittedOffsets (client: KafkaClient, pool: Connecti
       return out
     }, 40)
   } catch (error) {
-    throw toRewardsError(error, 'LOG_CONNECTION', 'listCommittedOffsets')
+    throw toStreamsError(error, 'LOG_CONNECTION', 'listCommittedOffsets')
   }
 }

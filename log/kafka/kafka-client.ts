@@ -6,8 +6,8 @@
 // pool and every Producer take `connectionOptions` from here.
 import { Admin, ConnectionPool, findCoordinatorV6 } from '@platformatic/kafka'
 import type { Broker, ClusterMetadata, Connection, ConnectionOptions } from '@platformatic/kafka'
-import { RewardsError } from '../../lib/errors.ts'
-import { isCoordinatorError, isNetworkError, toRewardsError } from './kafka-errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
+import { isCoordinatorError, isNetworkError, toStreamsError } from './kafka-errors.ts'
 import { withKafkaRetry } from './kafka-retry.ts'
 
 /** How connections authenticate and encrypt (MSK: SCRAM-SHA-512 over TLS). Absent: plaintext. */
@@ -80,7 +80,7 @@ export class KafkaClient {
   }
 
   assertOpen (): void {
-    if (this.#closed) throw new RewardsError('LOG_CLOSED')
+    if (this.#closed) throw new StreamsError('LOG_CLOSED')
   }
 
   /** A connection pool of its own (closed with the client, or earlier with closePool). */
@@ -103,15 +103,15 @@ export class KafkaClient {
       // A copy: platformatic sorts the topics array it is given in place.
       return await withKafkaRetry(() => this.admin.metadata({ topics: [...topics], forceUpdate }), { isClosed: () => this.#closed })
     } catch (error) {
-      if (error instanceof Error && /Unknown topic/.test(error.message)) throw new RewardsError('LOG_TOPIC_NOT_FOUND', error.message, { cause: error })
-      throw toRewardsError(error, 'LOG_CONNECTION', 'metadata')
+      if (error instanceof Error && /Unknown topic/.test(error.message)) throw new StreamsError('LOG_TOPIC_NOT_FOUND', error.message, { cause: error })
+      throw toStreamsError(error, 'LOG_CONNECTION', 'metadata')
     }
   }
 
   async partitionCount (topic: string): Promise<number> {
     const metadata = await this.metadata([topic])
     const found = metadata.topics.get(topic)
-    if (found === undefined) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `Topic ${topic} does not exist`)
+    if (found === undefined) throw new StreamsError('LOG_TOPIC_NOT_FOUND', `Topic ${topic} does not exist`)
     return found.partitionsCount
   }
 
@@ -119,7 +119,7 @@ export class KafkaClient {
     const cluster = metadata ?? await this.metadata([])
     let broker = cluster.brokers.get(nodeId)
     if (broker === undefined) broker = (await this.metadata([], true)).brokers.get(nodeId)
-    if (broker === undefined) throw new RewardsError('LOG_CONNECTION', `Unknown broker node ${nodeId}`)
+    if (broker === undefined) throw new StreamsError('LOG_CONNECTION', `Unknown broker node ${nodeId}`)
     return await pool.get(broker)
   }
 
@@ -136,7 +136,7 @@ export class KafkaClient {
       const connection = await this.bootstrapConnection(pool)
       const response = await findCoordinatorV6.api.async(connection, COORDINATOR_KEY_TYPE[type], [key])
       const coordinator = response.coordinators.find(c => c.key === key) ?? response.coordinators[0]
-      if (coordinator === undefined) throw new RewardsError('LOG_CONNECTION', `No coordinator for ${cacheKey}`)
+      if (coordinator === undefined) throw new StreamsError('LOG_CONNECTION', `No coordinator for ${cacheKey}`)
       return coordinator.nodeId
     }, { isClosed: () => this.#closed })
     this.#coordinators.set(cacheKey, nodeId)

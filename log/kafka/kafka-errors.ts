@@ -2,8 +2,8 @@
 // `canRetry`) onto the platform's error catalogue, and says what is safe to retry (the retries
 // themselves: lib/resilience/kafka-policy.ts).
 import { findErrorBy } from '@platformatic/kafka'
-import { RewardsError, isRewardsError } from '../../lib/errors.ts'
-import type { ErrorCode } from '../../lib/errors.ts'
+import { StreamsError, isStreamsError } from '../../topology/streams-error.ts'
+import type { StreamsErrorCode } from '../../topology/streams-error.ts'
 
 /** Protocol errors meaning "this producer, or this group member, can no longer commit": a newer
  *  producer or group generation exists (KIP-98 / KIP-447), or the broker lost or refuses the
@@ -39,7 +39,7 @@ export function protocolErrorOf (error: unknown, ids: readonly string[]): string
 
 /** The producer must be replaced and its tasks migrated (see PRODUCER_REPLACEMENT_ERRORS). */
 export function isFencingError (error: unknown): boolean {
-  if (isRewardsError(error, 'LOG_PRODUCER_FENCED')) return true
+  if (isStreamsError(error, 'LOG_PRODUCER_FENCED')) return true
   return protocolErrorOf(error, PRODUCER_REPLACEMENT_ERRORS) !== null
 }
 
@@ -96,28 +96,28 @@ export function securityProblem (error: unknown): string | null {
 }
 
 export function isRetriable (error: unknown): boolean {
-  if (isRewardsError(error)) return error.retriable && error.code !== 'LOG_TRANSACTION_ABORTED' && error.code !== 'LOG_TRANSACTION_UNKNOWN'
+  if (isStreamsError(error)) return error.retriable && error.code !== 'LOG_TRANSACTION_ABORTED' && error.code !== 'LOG_TRANSACTION_UNKNOWN'
   if (isFencingError(error) || isAuthorizationError(error)) return false
   if (securityProblem(error) !== null) return false
   return isNetworkError(error) || protocolErrorOf(error, RETRIABLE_PROTOCOL_ERRORS) !== null
 }
 
-/** Converts any backend error into a RewardsError (keeps RewardsErrors as they are). */
-export function toRewardsError (error: unknown, fallback: ErrorCode, message?: string): RewardsError {
-  if (isRewardsError(error)) return error
+/** Converts any backend error into a StreamsError (keeps StreamsErrors as they are). */
+export function toStreamsError (error: unknown, fallback: StreamsErrorCode, message?: string): StreamsError {
+  if (isStreamsError(error)) return error
   const cause = error
   const detail = error instanceof Error ? `${message ?? fallback}: ${describeError(error)}` : message
   const authorization = protocolErrorOf(error, AUTHORIZATION_ERRORS)
-  if (authorization !== null) return new RewardsError('LOG_AUTHORIZATION', `${message ?? fallback}: ${authorization}: grant the principal this operation (Kafka ACLs)`, { cause, details: { protocolError: authorization } })
+  if (authorization !== null) return new StreamsError('LOG_AUTHORIZATION', `${message ?? fallback}: ${authorization}: grant the principal this operation (Kafka ACLs)`, { cause, details: { protocolError: authorization } })
   const replacement = protocolErrorOf(error, PRODUCER_REPLACEMENT_ERRORS)
-  if (replacement !== null) return new RewardsError('LOG_PRODUCER_FENCED', detail, { cause, details: { protocolError: replacement } })
+  if (replacement !== null) return new StreamsError('LOG_PRODUCER_FENCED', detail, { cause, details: { protocolError: replacement } })
   const security = securityProblem(error)
-  if (security !== null) return new RewardsError('LOG_SECURITY', `${message ?? fallback}: ${security}`, { cause })
-  if (isNetworkError(error)) return new RewardsError('LOG_CONNECTION', detail, { cause })
-  if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || hasProtocolError(error, 'UNKNOWN_TOPIC_ID')) return new RewardsError('LOG_TOPIC_NOT_FOUND', detail, { cause })
-  if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) return new RewardsError('LOG_REBALANCE_IN_PROGRESS', detail, { cause })
-  if (hasProtocolError(error, 'NON_EMPTY_GROUP')) return new RewardsError('LOG_GROUP_NOT_EMPTY', detail, { cause })
-  return new RewardsError(fallback, detail, { cause })
+  if (security !== null) return new StreamsError('LOG_SECURITY', `${message ?? fallback}: ${security}`, { cause })
+  if (isNetworkError(error)) return new StreamsError('LOG_CONNECTION', detail, { cause })
+  if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || hasProtocolError(error, 'UNKNOWN_TOPIC_ID')) return new StreamsError('LOG_TOPIC_NOT_FOUND', detail, { cause })
+  if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) return new StreamsError('LOG_REBALANCE_IN_PROGRESS', detail, { cause })
+  if (hasProtocolError(error, 'NON_EMPTY_GROUP')) return new StreamsError('LOG_GROUP_NOT_EMPTY', detail, { cause })
+  return new StreamsError(fallback, detail, { cause })
 }
 
 /** One line naming the protocol error ids inside a platformatic error tree. */

@@ -21,12 +21,12 @@
 //   log/cooperative-assignment.ts for the leader's side).
 import { encodeConsumerProtocolAssignment, encodeConsumerProtocolSubscription, decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV9, syncGroupV5 } from '@platformatic/kafka'
 import type { ConnectionPool } from '@platformatic/kafka'
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupConsumer, GroupConsumerOptions, GroupMetadata, LogRecord, PartitionAssignor, PartitionOffset, TopicPartition } from '../log-port.ts'
 import type { KafkaAdmin } from './kafka-admin.ts'
 import { fetchCommittedOffsets } from './kafka-admin.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { describeError, hasProtocolError, isCoordinatorError, isNetworkError, isRetriable, protocolErrorOf, toRewardsError } from './kafka-errors.ts'
+import { describeError, hasProtocolError, isCoordinatorError, isNetworkError, isRetriable, protocolErrorOf, toStreamsError } from './kafka-errors.ts'
 import type { IBackoff } from 'cockatiel'
 import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
 import { fetchCommitted, partitionKey } from './kafka-fetcher.ts'
@@ -141,7 +141,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
 
   seek (position: PartitionOffset): void {
     const key = partitionKey(position)
-    if (!this.#isAssigned(key)) throw new RewardsError('TASK_MIGRATED', `seek: ${position.topic}/${position.partition} is not assigned`)
+    if (!this.#isAssigned(key)) throw new StreamsError('TASK_MIGRATED', `seek: ${position.topic}/${position.partition} is not assigned`)
     this.#positions.set(key, position.offset)
     this.#buffers.delete(key)
   }
@@ -153,13 +153,13 @@ export class KafkaGroupConsumer implements GroupConsumer {
   position (partition: TopicPartition): bigint {
     const key = partitionKey(partition)
     const position = this.#positions.get(key)
-    if (position === undefined || !this.#isAssigned(key)) throw new RewardsError('TASK_MIGRATED', `position: ${partition.topic}/${partition.partition} is not assigned`)
+    if (position === undefined || !this.#isAssigned(key)) throw new StreamsError('TASK_MIGRATED', `position: ${partition.topic}/${partition.partition} is not assigned`)
     return position
   }
 
   async poll (maxWaitMs: number): Promise<LogRecord[]> {
-    if (this.#closed) throw new RewardsError('LOG_CLOSED')
-    if (this.#polling) throw new RewardsError('CONFIG_INVALID', 'poll() is not reentrant')
+    if (this.#closed) throw new StreamsError('LOG_CLOSED')
+    if (this.#polling) throw new StreamsError('CONFIG_INVALID', 'poll() is not reentrant')
     this.#polling = true
     try {
       const deadline = Date.now() + maxWaitMs
@@ -223,9 +223,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   async commitOffsets (offsets: PartitionOffset[]): Promise<void> {
-    if (this.#closed) throw new RewardsError('LOG_CLOSED')
+    if (this.#closed) throw new StreamsError('LOG_CLOSED')
     if (offsets.length === 0) return
-    if (!this.#joined) throw new RewardsError('TASK_MIGRATED', 'commitOffsets before joining the group')
+    if (!this.#joined) throw new StreamsError('TASK_MIGRATED', 'commitOffsets before joining the group')
     const topics = new Map<string, offsetCommitV9.OffsetCommitRequestPartition[]>()
     for (const o of offsets) {
       let list = topics.get(o.topic)
@@ -239,14 +239,14 @@ export class KafkaGroupConsumer implements GroupConsumer {
     } catch (error) {
       if (protocolErrorOf(error, GENERATION_FENCING) !== null) {
         this.#markRejoin(true)
-        throw new RewardsError('TASK_MIGRATED', `commitOffsets: ${describeError(error)}`, { cause: error })
+        throw new StreamsError('TASK_MIGRATED', `commitOffsets: ${describeError(error)}`, { cause: error })
       }
       if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) {
         // A cooperative member commits while its join is in flight: that join is the rejoin.
         if (this.#join === undefined) this.#markRejoin(false)
-        throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `commitOffsets: ${describeError(error)}`, { cause: error })
+        throw new StreamsError('LOG_REBALANCE_IN_PROGRESS', `commitOffsets: ${describeError(error)}`, { cause: error })
       }
-      throw toRewardsError(error, 'LOG_CONNECTION', 'commitOffsets')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'commitOffsets')
     }
   }
 
@@ -286,7 +286,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#lost = false
     const { assignment, userData } = await this.#joinAndSync([])
     this.#assignment = assignment
-    if (this.#closed) throw new RewardsError('LOG_CLOSED')
+    if (this.#closed) throw new StreamsError('LOG_CLOSED')
     await this.#initialisePositions()
     this.#needsRejoin = false
     this.#startHeartbeat()
@@ -349,7 +349,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       this.#needsRejoin = true
       return
     }
-    if (this.#closed) throw new RewardsError('LOG_CLOSED')
+    if (this.#closed) throw new StreamsError('LOG_CLOSED')
     // The member is in the new generation: a fencing seen meanwhile (a commit of the old one)
     // is behind it.
     this.#lost = false
@@ -390,8 +390,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
     let backoff: IBackoff<unknown> | undefined
     let unreachable = 0
     for (;;) {
-      if (this.#closed) throw new RewardsError('LOG_CLOSED')
-      if (Date.now() > deadline) throw new RewardsError('LOG_REBALANCE_IN_PROGRESS', `Could not join group ${groupId}`)
+      if (this.#closed) throw new StreamsError('LOG_CLOSED')
+      if (Date.now() > deadline) throw new StreamsError('LOG_REBALANCE_IN_PROGRESS', `Could not join group ${groupId}`)
       try {
         const connection = await this.#client.coordinatorConnection('group', groupId, this.#groupPool)
         let joined: joinGroupV9.JoinGroupResponse
@@ -424,14 +424,14 @@ export class KafkaGroupConsumer implements GroupConsumer {
           continue
         }
         if (hasProtocolError(error, 'INCONSISTENT_GROUP_PROTOCOL')) {
-          throw new RewardsError('CONFIG_INVALID', `group ${groupId}: its members use another rebalance protocol than '${this.#options.rebalanceProtocol ?? 'eager'}' (INCONSISTENT_GROUP_PROTOCOL); every member of a group must use the same one`, { cause: error })
+          throw new StreamsError('CONFIG_INVALID', `group ${groupId}: its members use another rebalance protocol than '${this.#options.rebalanceProtocol ?? 'eager'}' (INCONSISTENT_GROUP_PROTOCOL); every member of a group must use the same one`, { cause: error })
         }
         if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS') || hasProtocolError(error, 'ILLEGAL_GENERATION')) continue
         if (isCoordinatorError(error) || isNetworkError(error)) this.#client.forgetCoordinator('group', groupId)
         // Each attempt already retried its connection with backoff: a broker still unreachable
         // after a few rounds is reported (LOG_CONNECTION, retriable) instead of hanging in poll().
-        if (isNetworkError(error) && ++unreachable >= 3) throw toRewardsError(error, 'LOG_CONNECTION', `join group ${groupId}`)
-        if (!isRetriable(error)) throw toRewardsError(error, 'LOG_CONNECTION', `join group ${groupId}`)
+        if (isNetworkError(error) && ++unreachable >= 3) throw toStreamsError(error, 'LOG_CONNECTION', `join group ${groupId}`)
+        if (!isRetriable(error)) throw toStreamsError(error, 'LOG_CONNECTION', `join group ${groupId}`)
         backoff = (backoff ?? kafkaPolicy.joinBackoff).next(undefined)
         await new Promise(resolve => setTimeout(resolve, backoff!.duration))
       }
@@ -578,7 +578,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
         this.#client.admin.clearMetadata()
         return
       }
-      throw toRewardsError(error, 'LOG_CONNECTION', 'fetch')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'fetch')
     }
     const requested = new Map(positions.map(p => [partitionKey(p), p.offset]))
     const outOfRange: TopicPartition[] = []
@@ -614,9 +614,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
     return this.#options.offsetReset?.policy ?? 'earliest'
   }
 
-  #noValidOffset (partitions: TopicPartition[], what: string): RewardsError {
+  #noValidOffset (partitions: TopicPartition[], what: string): StreamsError {
     const names = partitions.map(tp => `${tp.topic}-${tp.partition}`).join(', ')
-    return new RewardsError('LOG_OFFSET_OUT_OF_RANGE', `group ${this.#options.groupId} ${what} on ${names} and the offset reset policy is none (REWARDS_AUTO_OFFSET_RESET): set the group's offsets (rewards reprocess / kafka-consumer-groups --reset-offsets) or choose earliest or latest`)
+    return new StreamsError('LOG_OFFSET_OUT_OF_RANGE', `group ${this.#options.groupId} ${what} on ${names} and the offset reset policy is none (REWARDS_AUTO_OFFSET_RESET): set the group's offsets (rewards reprocess / kafka-consumer-groups --reset-offsets) or choose earliest or latest`)
   }
 
   /** Up to maxPollRecords buffered records of assigned, unpaused partitions (rotating the first

@@ -2,11 +2,11 @@
 // group. position() follows the fetch's next offset, so it moves past transaction markers: a
 // restorer compares it with listOffsets('latest') (the last stable offset) to know it is done.
 import type { ConnectionPool } from '@platformatic/kafka'
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type { LogRecord, PartitionOffset, PartitionReader, TopicPartition } from '../log-port.ts'
 import type { KafkaAdmin } from './kafka-admin.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { isRetriable, toRewardsError } from './kafka-errors.ts'
+import { isRetriable, toStreamsError } from './kafka-errors.ts'
 import { fetchCommitted, partitionKey } from './kafka-fetcher.ts'
 
 export class KafkaPartitionReader implements PartitionReader {
@@ -33,7 +33,7 @@ export class KafkaPartitionReader implements PartitionReader {
 
   position (partition: TopicPartition): bigint {
     const found = this.#positions.get(partitionKey(partition))
-    if (found === undefined) throw new RewardsError('CONFIG_INVALID', `${partition.topic}/${partition.partition} is not assigned to this reader`)
+    if (found === undefined) throw new StreamsError('CONFIG_INVALID', `${partition.topic}/${partition.partition} is not assigned to this reader`)
     return found.offset
   }
 
@@ -52,7 +52,7 @@ export class KafkaPartitionReader implements PartitionReader {
         this.#client.admin.clearMetadata()
         return []
       }
-      throw toRewardsError(error, 'LOG_CONNECTION', 'reader fetch')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'reader fetch')
     }
     const out: LogRecord[] = []
     const outOfRange: TopicPartition[] = []
@@ -85,6 +85,6 @@ export class KafkaPartitionReader implements PartitionReader {
   }
 
   #assertOpen (): void {
-    if (this.#closed || this.#client.closed) throw new RewardsError('LOG_CLOSED')
+    if (this.#closed || this.#client.closed) throw new StreamsError('LOG_CLOSED')
   }
 }

@@ -14,11 +14,11 @@
 //   LOG_TRANSACTION_UNKNOWN.
 import { Producer, txnOffsetCommitV4 } from '@platformatic/kafka'
 import type { ConnectionPool, Consumer, MessageToProduce, ProduceResult } from '@platformatic/kafka'
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupMetadata, LogProducer, PartitionOffset, ProducerOptions, ProducerRecord, SendOptions, TopicPartition } from '../log-port.ts'
 import { partitionForKey } from '../murmur2-partitioner.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { describeError, hasProtocolError, isFencingError, protocolErrorOf, toRewardsError, TRANSACTION_STATE_ERRORS } from './kafka-errors.ts'
+import { describeError, hasProtocolError, isFencingError, protocolErrorOf, toStreamsError, TRANSACTION_STATE_ERRORS } from './kafka-errors.ts'
 import { refusedRecords, type Refusal } from './refused-records.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
@@ -58,7 +58,7 @@ export class KafkaProducer implements LogProducer {
   #pending: Transaction | undefined
   /** The transaction send() has records in, not yet committed or aborted. */
   #open: OpenTransaction | undefined
-  #fenced: RewardsError | undefined
+  #fenced: StreamsError | undefined
   #closed = false
   /** Serialises transactions: one at a time per producer. */
   #queue: Promise<unknown> = Promise.resolve()
@@ -95,7 +95,7 @@ export class KafkaProducer implements LogProducer {
         producer.#pending = await producer.#producer.beginTransaction({ producerId: -1n, producerEpoch: -1 })
       } catch (error) {
         await producer.close().catch(() => undefined)
-        throw toRewardsError(error, 'LOG_CONNECTION', 'initProducerId')
+        throw toStreamsError(error, 'LOG_CONNECTION', 'initProducerId')
       }
     }
     return producer
@@ -111,7 +111,7 @@ export class KafkaProducer implements LogProducer {
       return await sendAll(messages, options.isolate ?? [], refusal, async chunk => await this.#producer.send({ messages: chunk }))
     } catch (error) {
       if (refusal.found !== null) throw this.#refused(refusal.found, records[refusal.found.refused[0]!.index]?.topic ?? '?', error)
-      throw toRewardsError(error, 'LOG_CONNECTION', 'send')
+      throw toStreamsError(error, 'LOG_CONNECTION', 'send')
     }
   }
 
@@ -134,7 +134,7 @@ export class KafkaProducer implements LogProducer {
           open.refusal = { exact: refusal.found.exact, refused: refusal.found.refused.map(r => ({ ...r, index: r.index + base })) }
           open.refusedTopic = records[refusal.found.refused[0]!.index]?.topic ?? '?'
         }
-        throw toRewardsError(error, 'LOG_TRANSACTION_ABORTED', 'send')
+        throw toStreamsError(error, 'LOG_TRANSACTION_ABORTED', 'send')
       }
     })
     open.chain = run.catch(() => undefined)
@@ -166,7 +166,7 @@ export class KafkaProducer implements LogProducer {
         await transaction.abort()
       } catch (error) {
         if (isFencingError(error)) throw this.#failure(error, 'abort')
-        this.#fenced = new RewardsError('LOG_TRANSACTION_UNKNOWN', `abort failed (${describeError(error)})`, { cause: error })
+        this.#fenced = new StreamsError('LOG_TRANSACTION_UNKNOWN', `abort failed (${describeError(error)})`, { cause: error })
         throw this.#fenced
       }
     })
@@ -175,7 +175,7 @@ export class KafkaProducer implements LogProducer {
   }
 
   async commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] }, isolate?: readonly TopicPartition[] }): Promise<PartitionOffset[]> {
-    if (this.#transactionalId === undefined) throw new RewardsError('CONFIG_INVALID', 'commitTransaction() needs a transactionalId')
+    if (this.#transactionalId === undefined) throw new StreamsError('CONFIG_INVALID', 'commitTransaction() needs a transactionalId')
     // The open transaction is this commit's: a send from now on begins the next one.
     const open = this.#open
     this.#open = undefined
@@ -227,7 +227,7 @@ export class KafkaProducer implements LogProducer {
           // The transaction may still commit (an EndTxn that timed out here can have reached the
           // coordinator) or abort: refuse further use; the caller replaces the producer, which
           // settles the transaction, and reads its state again from the log.
-          this.#fenced = new RewardsError('LOG_TRANSACTION_UNKNOWN', `commit failed (${describeError(error)}), then abort failed (${describeError(abortError)})`, { cause: error, details: { abortError: describeError(abortError) } })
+          this.#fenced = new StreamsError('LOG_TRANSACTION_UNKNOWN', `commit failed (${describeError(error)}), then abort failed (${describeError(abortError)})`, { cause: error, details: { abortError: describeError(abortError) } })
           throw this.#fenced
         }
       }
@@ -238,7 +238,7 @@ export class KafkaProducer implements LogProducer {
   async #txnOffsetCommit (group: GroupMetadata, offsets: PartitionOffset[]): Promise<void> {
     const producerId = this.#producer.producerId
     const producerEpoch = this.#producer.producerEpoch
-    if (producerId === undefined || producerEpoch === undefined) throw new RewardsError('LOG_TRANSACTION_ABORTED', 'producer id not initialised')
+    if (producerId === undefined || producerEpoch === undefined) throw new StreamsError('LOG_TRANSACTION_ABORTED', 'producer id not initialised')
     const topics = new Map<string, txnOffsetCommitV4.TxnOffsetCommitRequestPartition[]>()
     for (const o of offsets) {
       let list = topics.get(o.topic)
@@ -251,30 +251,30 @@ export class KafkaProducer implements LogProducer {
   }
 
   /** LOG_RECORD_REFUSED naming the refused records; this producer is no longer usable. */
-  #refused (refusal: Refusal, where: string, cause: unknown): RewardsError {
+  #refused (refusal: Refusal, where: string, cause: unknown): StreamsError {
     const first = refusal.refused[0]!
-    this.#fenced = new RewardsError('LOG_RECORD_REFUSED', `the broker refused ${refusal.exact ? `${refusal.refused.length} record(s)` : `a batch of ${refusal.refused.length} record(s)`} of ${where}: ${first.code} (${first.message})`, { cause, details: { refused: refusal.refused, exact: refusal.exact } })
+    this.#fenced = new StreamsError('LOG_RECORD_REFUSED', `the broker refused ${refusal.exact ? `${refusal.refused.length} record(s)` : `a batch of ${refusal.refused.length} record(s)`} of ${where}: ${first.code} (${first.message})`, { cause, details: { refused: refusal.refused, exact: refusal.exact } })
     return this.#fenced
   }
 
-  #failure (error: unknown, operation: string): RewardsError {
+  #failure (error: unknown, operation: string): StreamsError {
     if (isFencingError(error)) {
-      this.#fenced = toRewardsError(error, 'LOG_PRODUCER_FENCED', operation)
+      this.#fenced = toStreamsError(error, 'LOG_PRODUCER_FENCED', operation)
       return this.#fenced
     }
-    if (error instanceof RewardsError && error.code === 'LOG_CLOSED') return error
+    if (error instanceof StreamsError && error.code === 'LOG_CLOSED') return error
     const stateError = protocolErrorOf(error, TRANSACTION_STATE_ERRORS)
     if (stateError !== null) {
-      this.#fenced = new RewardsError('LOG_TRANSACTION_UNKNOWN', `${operation}: ${describeError(error)}`, { cause: error, details: { protocolError: stateError } })
+      this.#fenced = new StreamsError('LOG_TRANSACTION_UNKNOWN', `${operation}: ${describeError(error)}`, { cause: error, details: { protocolError: stateError } })
       return this.#fenced
     }
-    const mapped = toRewardsError(error, 'LOG_TRANSACTION_ABORTED', operation)
+    const mapped = toStreamsError(error, 'LOG_TRANSACTION_ABORTED', operation)
     if (mapped.code === 'LOG_AUTHORIZATION') return (this.#fenced = mapped)
-    return mapped.code === 'LOG_TRANSACTION_ABORTED' ? mapped : new RewardsError('LOG_TRANSACTION_ABORTED', mapped.message, { cause: error, details: { code: mapped.code } })
+    return mapped.code === 'LOG_TRANSACTION_ABORTED' ? mapped : new StreamsError('LOG_TRANSACTION_ABORTED', mapped.message, { cause: error, details: { code: mapped.code } })
   }
 
   #assertUsable (): void {
-    if (this.#closed || this.#client.closed) throw new RewardsError('LOG_CLOSED')
+    if (this.#closed || this.#client.closed) throw new StreamsError('LOG_CLOSED')
     if (this.#fenced !== undefined) throw this.#fenced
   }
 
@@ -287,14 +287,14 @@ export class KafkaProducer implements LogProducer {
       const metadata = await this.#client.metadata([...counts.keys()])
       for (const topic of counts.keys()) {
         const found = metadata.topics.get(topic)
-        if (found === undefined) throw new RewardsError('LOG_TOPIC_NOT_FOUND', `Topic ${topic} does not exist`)
+        if (found === undefined) throw new StreamsError('LOG_TOPIC_NOT_FOUND', `Topic ${topic} does not exist`)
         counts.set(topic, found.partitionsCount)
       }
     }
     return records.map(r => {
       let partition = r.partition
       if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= counts.get(r.topic)!)) {
-        throw new RewardsError('LOG_TOPIC_NOT_FOUND', `Topic ${r.topic} has no partition ${partition}`)
+        throw new StreamsError('LOG_TOPIC_NOT_FOUND', `Topic ${r.topic} has no partition ${partition}`)
       }
       if (partition === undefined) {
         const partitions = counts.get(r.topic)!

@@ -1,9 +1,9 @@
 // Prometheus counters of the rewards processor: records dead-lettered (by topic and error code) and
 // duplicates ignored. Counted when a record is processed: a transaction that aborts and is retried
 // counts its records again (as Kafka Streams' processor metrics do). What was committed to a
-// dead-letter topic is rewards_records_produced_total{topic=~".*-dlq"}; these say why.
+// dead-letter topic is streams_records_produced_total{topic=~".*-dlq"}; these say why.
 // Dead letters and duplicates are rare, so the label lookup per increment costs nothing that
-// matters; accepted records are not counted here (rewards_records_produced_total has them).
+// matters; accepted records are not counted here (streams_records_produced_total has them).
 import { Counter, type Registry } from 'prom-client'
 import type { DlqCode } from './validation.ts'
 

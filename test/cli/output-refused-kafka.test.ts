@@ -50,6 +50,6 @@ t.test('an output the broker refuses: its input dead-lettered, the process stays
   t.equal((await fetch(`${base}/health/ready`)).status, 200, 'still ready')
   t.equal((await fetch(`${base}/health/live`)).status, 200, 'still live')
   const metrics = await (await fetch(`${base}/metrics`)).text()
-  t.match(metrics, /rewards_production_exceptions_total\{topic="[^"]*reward-confirmed",code="INVALID_TIMESTAMP",response="CONTINUE"\} 1/, 'counted')
+  t.match(metrics, /streams_production_exceptions_total\{topic="[^"]*reward-confirmed",code="INVALID_TIMESTAMP",response="CONTINUE"\} 1/, 'counted')
   t.match(metrics, /rewards_dlq_records_total\{topic="[^"]*reward-events-dlq",code="OUTPUT_REFUSED"\} 1/, 'counted as a dead letter')
 })

@@ -45,7 +45,7 @@ t.test('rewards start, embedded, with no configuration', async t => {
   t.equal(metrics.status, 200)
   t.equal(metrics.headers.get('x-request-id'), 'test-req-1', 'x-request-id echoed')
   const text = await metrics.text()
-  t.match(text, /rewards_application_state\{state="RUNNING"\} 1/)
+  t.match(text, /streams_application_state\{state="RUNNING"\} 1/)
   t.match(text, /process_cpu_user_seconds_total/, 'default process metrics')
   t.match(text, /nodejs_eventloop_lag_seconds/)
 
@@ -65,7 +65,7 @@ t.test('rewards start, embedded, with no configuration', async t => {
   const deadline = Date.now() + 60_000
   for (;;) {
     const body = await (await fetch(`${base}/metrics`)).text()
-    const consumed = [...body.matchAll(/^rewards_records_consumed_total\{topic="reward-events"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
+    const consumed = [...body.matchAll(/^streams_records_consumed_total\{topic="reward-events"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
     if (consumed >= 3) break
     if (Date.now() > deadline) t.fail(`only ${consumed} records consumed`)
     await new Promise(resolve => setTimeout(resolve, 100))

@@ -17,7 +17,7 @@ t.test('readiness is 503 during the graceful shutdown; /metrics on its own port'
   t.match(await onMain.json(), { error: { code: 'NOT_FOUND' } })
   const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
   t.equal(metrics.status, 200)
-  t.match(await metrics.text(), /rewards_application_state\{state="RUNNING"\} 1/)
+  t.match(await metrics.text(), /streams_application_state\{state="RUNNING"\} 1/)
 
   cli.child.kill('SIGTERM')
   // Signals are delivered asynchronously: from the moment the process reacted to it until the

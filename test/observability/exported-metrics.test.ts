@@ -133,9 +133,9 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
     sampleSum(text, 'rewards_archive_rows_total', { topic: topics!.rewardEventsDlq }) >= 1 &&
     sampleSum(text, 'rewards_archive_rows_total', { topic: topics!.redeemConfirmed }) >= 1 &&
     sampleSum(text, 'rewards_api_cache_requests_total', { result: 'hit' }) >= 1 &&
-    /^rewards_consumer_lag_records\{/m.test(text) &&
+    /^streams_consumer_lag_records\{/m.test(text) &&
     /^rewards_archive_lag_records\{/m.test(text) &&
-    /^rewards_store_entries\{/m.test(text), { env: dataDir => notificationsEnv(receiver, dataDir) })
+    /^streams_store_entries\{/m.test(text), { env: dataDir => notificationsEnv(receiver, dataDir) })
 
   t.test('notifications reached the real receiver, signed, and the failing endpoint\'s went to the DLQ', async t => {
     const partner = receiver.at('/partner')
@@ -151,7 +151,7 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
     const logged = scrape.logLines.filter(l => l.event === 'restore.completed')
     t.same(logged.map(l => l.task).sort(), ['0_0', '0_1', '0_2'], 'one restore.completed line per task')
     t.ok(logged.every(l => Number.isInteger(l.durationMs) && (l.durationMs as number) >= 0), 'with durationMs')
-    t.equal(sampleSum(scrape.text, 'rewards_task_restore_duration_seconds_count'), 3, 'rewards_task_restore_duration_seconds counts the three')
+    t.equal(sampleSum(scrape.text, 'streams_task_restore_duration_seconds_count'), 3, 'streams_task_restore_duration_seconds counts the three')
     const progress = scrape.logLines.filter(l => l.event === 'restore.progress')
     // restore.progress lines only when there was something to restore (then a last one says done).
     if (logged.every(l => l.records === 0)) t.same(progress, [], 'nothing restored: no restore.progress lines')
@@ -217,7 +217,7 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
       if (inner !== undefined) checkQuery(t, `variable ${variable.name}`, inner)
     }
     const covered = new Set(panels.flatMap(p => (p.targets ?? []).flatMap(q => parsePromQL(grafanaToPromQL(q.expr ?? '')).metrics)))
-    for (const required of ['rewards_consumer_lag_records', 'rewards_store_restore_remaining_records', 'rewards_dlq_records_total', 'rewards_archive_lag_records', 'rewards_http_request_duration_seconds_bucket', 'rewards_api_cache_requests_total',
+    for (const required of ['streams_consumer_lag_records', 'streams_store_restore_remaining_records', 'rewards_dlq_records_total', 'rewards_archive_lag_records', 'rewards_http_request_duration_seconds_bucket', 'rewards_api_cache_requests_total',
       'rewards_notifications_deliveries_total', 'rewards_notifications_attempt_duration_seconds_bucket', 'rewards_notifications_circuit_state', 'rewards_notifications_dlq_records_total',
       'rewards_notifications_queued_deliveries', 'rewards_notifications_in_flight_deliveries', 'rewards_notifications_lag_records', 'rewards_notifications_paused_partitions']) {
       t.ok(covered.has(required), `the dashboard shows ${required}`)

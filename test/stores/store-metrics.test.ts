@@ -16,13 +16,13 @@ t.test('store metrics on a given registry', async t => {
   await metrics.timeFlush('0_4', 'balances', async () => {})
 
   const text = await registry.metrics()
-  t.match(text, /rewards_store_entries\{store="balances",task="0_3"\} 42/)
-  t.match(text, /rewards_store_size_bytes\{store="balances",task="0_3"\} 4096/)
-  t.match(text, /rewards_store_restore_records_total\{store="balances",task="0_3"\} 1000/)
-  t.match(text, /rewards_store_restore_remaining_records\{store="balances",task="0_3"\} 0/)
-  t.match(text, /rewards_store_flush_duration_seconds_count\{store="balances",task="0_3"\} 1/)
-  t.match(text, /rewards_store_flush_duration_seconds_count\{store="balances",task="0_4"\} 1/)
-  t.equal(globalRegistry.getSingleMetric('rewards_store_entries'), undefined, 'nothing on the global registry')
+  t.match(text, /streams_store_entries\{store="balances",task="0_3"\} 42/)
+  t.match(text, /streams_store_size_bytes\{store="balances",task="0_3"\} 4096/)
+  t.match(text, /streams_store_restore_records_total\{store="balances",task="0_3"\} 1000/)
+  t.match(text, /streams_store_restore_remaining_records\{store="balances",task="0_3"\} 0/)
+  t.match(text, /streams_store_flush_duration_seconds_count\{store="balances",task="0_3"\} 1/)
+  t.match(text, /streams_store_flush_duration_seconds_count\{store="balances",task="0_4"\} 1/)
+  t.equal(globalRegistry.getSingleMetric('streams_store_entries'), undefined, 'nothing on the global registry')
 
   t.doesNotThrow(() => new StoreMetrics(registry), 'a second instance on the same registry reuses the metrics')
 

@@ -8,7 +8,7 @@
 // through the production exception handler, aborted ones read again from the committed offsets.
 import type { IBackoff } from 'cockatiel'
 import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../streams-error.ts'
 import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
 import { withCommitSpan } from '../../lib/tracing/commit-span.ts'
 import { classifyCommitFailure, failureReason, handleRefusal, isConnectionAbort, type RecoveryEvent } from './commit-recovery.ts'
@@ -176,7 +176,7 @@ export class CommitCoordinator {
       if (this.exactlyOnce) {
         // The outputs sent so far are in the open transaction; a failed send fails the commit.
         await sender.flushHeld().catch(() => undefined)
-        if (!group) throw new RewardsError('TASK_MIGRATED', 'no group membership to commit offsets with')
+        if (!group) throw new StreamsError('TASK_MIGRATED', 'no group membership to commit offsets with')
         written = await sender.producer.commitTransaction({ records: records.slice(commitFrom), offsets: { group, offsets }, ...(isolate.length > 0 ? { isolate } : {}) })
       } else {
         await sender.flush()
@@ -287,7 +287,7 @@ export class CommitCoordinator {
     }
     if (kind === 'refused') {
       const taskOf = (index: number): StreamTask => commit.taskAt[index]!
-      const outcome = handleRefusal(error as RewardsError, { records: commit.records, sources: commit.sources, taskOf }, this.#o.productionExceptionHandler ?? failOnProductionException)
+      const outcome = handleRefusal(error as StreamsError, { records: commit.records, sources: commit.sources, taskOf }, this.#o.productionExceptionHandler ?? failOnProductionException)
       for (const tp of outcome.isolate) this.#isolate.set(partitionKey(tp), tp)
       if (outcome.isolate.length > 0) this.#isolatedCommitsLeft = ISOLATED_COMMITS
       for (const h of outcome.handled) this.#o.metrics.productionExceptions.inc(h)

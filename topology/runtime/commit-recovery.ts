@@ -2,7 +2,7 @@
 // class of each failure, the recovery events the application reports, and the production
 // exception handler's part when the broker refuses records.
 import type { LogRecord, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
-import { isRewardsError, RewardsError } from '../../lib/errors.ts'
+import { isStreamsError, StreamsError } from '../streams-error.ts'
 import type { ProductionExceptionHandler } from './production-exception-handler.ts'
 import { isOutputSerializationError, type StreamTask } from './stream-task.ts'
 
@@ -15,24 +15,24 @@ import { isOutputSerializationError, type StreamTask } from './stream-task.ts'
 export type CommitFailureClass = 'migrated' | 'corrupted' | 'refused' | 'aborted' | 'fatal'
 
 export function classifyCommitFailure (error: unknown): CommitFailureClass {
-  if (isRewardsError(error, 'LOG_PRODUCER_FENCED') || isRewardsError(error, 'TASK_MIGRATED')) return 'migrated'
-  if (isRewardsError(error, 'LOG_TRANSACTION_UNKNOWN')) return 'corrupted'
-  if (isRewardsError(error, 'LOG_RECORD_REFUSED')) return 'refused'
-  if (isRewardsError(error) && error.retriable) return 'aborted'
+  if (isStreamsError(error, 'LOG_PRODUCER_FENCED') || isStreamsError(error, 'TASK_MIGRATED')) return 'migrated'
+  if (isStreamsError(error, 'LOG_TRANSACTION_UNKNOWN')) return 'corrupted'
+  if (isStreamsError(error, 'LOG_RECORD_REFUSED')) return 'refused'
+  if (isStreamsError(error) && error.retriable) return 'aborted'
   return 'fatal'
 }
 
 /** An aborted commit because the broker could not be reached or answered too late: retried with
  *  backoff for as long as it lasts (other aborts in a row are bounded). */
 export function isConnectionAbort (error: unknown): boolean {
-  return isRewardsError(error, 'LOG_CONNECTION') || (isRewardsError(error, 'LOG_TRANSACTION_ABORTED') && error.details?.code === 'LOG_CONNECTION')
+  return isStreamsError(error, 'LOG_CONNECTION') || (isStreamsError(error, 'LOG_TRANSACTION_ABORTED') && error.details?.code === 'LOG_CONNECTION')
 }
 
 /** The protocol error behind a failure, for metric labels and logs (e.g. PRODUCER_FENCED). */
 export function failureReason (error: unknown): string {
-  const protocolError = isRewardsError(error) ? error.details?.protocolError : undefined
+  const protocolError = isStreamsError(error) ? error.details?.protocolError : undefined
   if (typeof protocolError === 'string') return protocolError
-  return isRewardsError(error) ? error.code : 'UNKNOWN'
+  return isStreamsError(error) ? error.code : 'UNKNOWN'
 }
 
 /** One line per recovery, for logs (the processor role) and the chaos suite to await. */
@@ -68,7 +68,7 @@ export function handleSerializationFailure (error: unknown, task: StreamTask, ha
   const { input, topic } = error.details
   if (input === null) throw error // a punctuation's output: no input to replace
   const answer = handler({ task: task.name, input, topic, refused: null, code: 'SERIALIZATION_FAILED', message: error.message })
-  if (answer.response !== 'CONTINUE') throw new RewardsError('SERDE_ERROR', `${error.message}; the production exception handler answered FAIL`, { cause: error })
+  if (answer.response !== 'CONTINUE') throw new StreamsError('SERDE_ERROR', `${error.message}; the production exception handler answered FAIL`, { cause: error })
   const deadLetters = answer.deadLetterRecords ?? []
   task.replaceInput(input, deadLetters)
   return {
@@ -82,7 +82,7 @@ export function handleSerializationFailure (error: unknown, task: StreamTask, ha
  *  for isolation (suspects). Throws — the thread dies — when the handler answers FAIL or when
  *  the refused record has no input record to replace (a changelog record, a punctuation's output,
  *  a dead letter): skipping those would corrupt the state or lose a record silently. */
-export function handleRefusal (error: RewardsError, commit: RefusedCommit, handler: ProductionExceptionHandler): RefusalOutcome {
+export function handleRefusal (error: StreamsError, commit: RefusedCommit, handler: ProductionExceptionHandler): RefusalOutcome {
   const refused = (error.details?.refused ?? []) as Array<{ index: number, topic: string, partition: number, code: string, message: string }>
   const outcome: RefusalOutcome = { isolate: [], events: [], handled: [] }
   if (error.details?.exact !== true) {
@@ -97,11 +97,11 @@ export function handleRefusal (error: RewardsError, commit: RefusedCommit, handl
     const input = commit.sources[r.index] ?? null
     const task = commit.taskOf(r.index)
     if (input === null) {
-      throw new RewardsError('LOG_RECORD_REFUSED', `the broker refused a record of ${record.topic} that no input record produced (a changelog record, a punctuation's output or a dead letter), so it cannot be replaced: ${r.code} (${r.message})`, { cause: error })
+      throw new StreamsError('LOG_RECORD_REFUSED', `the broker refused a record of ${record.topic} that no input record produced (a changelog record, a punctuation's output or a dead letter), so it cannot be replaced: ${r.code} (${r.message})`, { cause: error })
     }
     const answer = handler({ task: task.name, input, topic: record.topic, refused: record, code: r.code, message: r.message })
     if (answer.response !== 'CONTINUE') {
-      throw new RewardsError('LOG_RECORD_REFUSED', `the broker refused an output of ${input.topic}-${input.partition}@${input.offset} to ${record.topic} (${r.code}: ${r.message}) and the production exception handler answered FAIL`, { cause: error })
+      throw new StreamsError('LOG_RECORD_REFUSED', `the broker refused an output of ${input.topic}-${input.partition}@${input.offset} to ${record.topic} (${r.code}: ${r.message}) and the production exception handler answered FAIL`, { cause: error })
     }
     const deadLetters = answer.deadLetterRecords ?? []
     task.replaceInput(input, deadLetters)

@@ -30,7 +30,7 @@ export class EngineMetrics {
   readonly standbyLag: Gauge<'task'>
   readonly stores: StoreMetrics
 
-  constructor (registry: Registry, prefix = 'rewards_') {
+  constructor (registry: Registry, prefix = 'streams_') {
     const registers = [registry]
     this.recordsIn = getOrCreate(registry, `${prefix}records_consumed_total`, () => new Counter({ name: `${prefix}records_consumed_total`, help: 'Input records processed, per topic and task', labelNames: ['topic', 'task'], registers }))
     this.recordsOut = getOrCreate(registry, `${prefix}records_produced_total`, () => new Counter({ name: `${prefix}records_produced_total`, help: 'Records committed to output and changelog topics, per topic and task', labelNames: ['topic', 'task'], registers }))

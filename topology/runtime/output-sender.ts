@@ -6,7 +6,7 @@
 // task until the commit, for the production exception handler when the broker refuses one
 // (commit-recovery.ts), and for the metrics of records out.
 import type { LogProducer, LogRecord, PartitionOffset, ProducerRecord, SendOptions } from '../../log/log-port.ts'
-import { isRewardsError, RewardsError } from '../../lib/errors.ts'
+import { isStreamsError, StreamsError } from '../streams-error.ts'
 import type { StreamTask } from './stream-task.ts'
 
 /** Below this many unsent records pump() waits for more (a produce request has a fixed cost:
@@ -84,7 +84,7 @@ export class OutputSender {
 
   /** flush(), of the records before the hold() only. */
   async flushHeld (): Promise<void> {
-    if (this.#gated && this.#after !== undefined && !await this.#after) throw new RewardsError('TASK_MIGRATED', 'the previous commit failed: these records belong to no transaction')
+    if (this.#gated && this.#after !== undefined && !await this.#after) throw new StreamsError('TASK_MIGRATED', 'the previous commit failed: these records belong to no transaction')
     this.#flushing = true
     for (;;) {
       this.pump(1)
@@ -102,7 +102,7 @@ export class OutputSender {
 
 /** A refusal names records by their index in one send: shift them to the sender's. */
 function shiftRefusal (error: unknown, from: number): unknown {
-  if (from === 0 || !isRewardsError(error, 'LOG_RECORD_REFUSED')) return error
+  if (from === 0 || !isStreamsError(error, 'LOG_RECORD_REFUSED')) return error
   const refused = (error.details?.refused ?? []) as Array<{ index: number }>
-  return new RewardsError('LOG_RECORD_REFUSED', error.message, { cause: error.cause, details: { ...error.details, refused: refused.map(r => ({ ...r, index: r.index + from })) } })
+  return new StreamsError('LOG_RECORD_REFUSED', error.message, { cause: error.cause, details: { ...error.details, refused: refused.map(r => ({ ...r, index: r.index + from })) } })
 }

@@ -7,7 +7,7 @@ import type { Headers, LogRecord, PartitionOffset, ProducerRecord, TopicPartitio
 import type { Cancellable, Processor, ProcessorContext, PunctuationType, TaskId } from '../processor/processor.ts'
 import type { Record, RecordMetadata } from '../processor/record.ts'
 import type { KeyValueStore } from '../../stores/key-value-store.ts'
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../streams-error.ts'
 import { outputHeaders, startRecordSpan } from '../../lib/tracing/record-span.ts'
 import { tracingActive } from '../../lib/tracing/tracer.ts'
 import type { SinkNode, SourceNode, Subtopology, Topology } from '../topology.ts'
@@ -18,8 +18,8 @@ import type { TaskStore } from './task-store.ts'
 
 /** A sink could not serialize an output; `details.input` is the input record, `details.topic`
  *  the output topic. */
-export function isOutputSerializationError (error: unknown): error is RewardsError & { details: { topic: string, input: LogRecord | null } } {
-  return error instanceof RewardsError && error.code === 'SERDE_ERROR' && error.details?.outputSerialization === true
+export function isOutputSerializationError (error: unknown): error is StreamsError & { details: { topic: string, input: LogRecord | null } } {
+  return error instanceof StreamsError && error.code === 'SERDE_ERROR' && error.details?.outputSerialization === true
 }
 
 const inputKey = (r: LogRecord): string => `${r.topic}:${r.partition}:${r.offset}`
@@ -134,7 +134,7 @@ export class StreamTask {
       try {
         processor.init?.(this.#contexts.get(name)!)
       } catch (cause) {
-        throw new RewardsError('PROCESSING_FAILED', `processor "${name}" of task ${this.name} failed in init(): ${(cause as Error).message}`, { cause })
+        throw new StreamsError('PROCESSING_FAILED', `processor "${name}" of task ${this.name} failed in init(): ${(cause as Error).message}`, { cause })
       }
     }
   }
@@ -185,7 +185,7 @@ export class StreamTask {
       key = record.key === null ? null : source.keySerde.deserialize(record.key)
       value = record.value === null ? null : source.valueSerde.deserialize(record.value)
     } catch (cause) {
-      throw new RewardsError('SERDE_ERROR', `task ${this.name}: cannot deserialize ${record.topic}-${record.partition}@${record.offset} at source "${source.name}": ${(cause as Error).message}`, { cause })
+      throw new StreamsError('SERDE_ERROR', `task ${this.name}: cannot deserialize ${record.topic}-${record.partition}@${record.offset} at source "${source.name}": ${(cause as Error).message}`, { cause })
     }
     const typed: Record<unknown, unknown> = { key, value, timestamp: eventTimeMs ?? record.timestamp, headers: record.headers }
     if (this.#tracing) this.#deliverTraced(record, source.children, typed)
@@ -303,7 +303,7 @@ export class StreamTask {
       try {
         p.punctuator(timestamp)
       } catch (cause) {
-        throw new RewardsError('PROCESSING_FAILED', `punctuator of "${p.node}" in task ${this.name} failed: ${(cause as Error).message}`, { cause })
+        throw new StreamsError('PROCESSING_FAILED', `punctuator of "${p.node}" in task ${this.name} failed: ${(cause as Error).message}`, { cause })
       }
     }
   }
@@ -329,10 +329,10 @@ export class StreamTask {
     try {
       processor.process(record)
     } catch (cause) {
-      if (cause instanceof RewardsError && (cause.code === 'PROCESSING_FAILED' || isOutputSerializationError(cause))) throw cause
+      if (cause instanceof StreamsError && (cause.code === 'PROCESSING_FAILED' || isOutputSerializationError(cause))) throw cause
       const m = this.#currentInput
       const where = m ? ` on ${m.topic}-${m.partition}@${m.offset}` : ''
-      throw new RewardsError('PROCESSING_FAILED', `processor "${nodeName}" of task ${this.name} failed${where}: ${(cause as Error).message}`, { cause })
+      throw new StreamsError('PROCESSING_FAILED', `processor "${nodeName}" of task ${this.name} failed${where}: ${(cause as Error).message}`, { cause })
     }
   }
 
@@ -346,7 +346,7 @@ export class StreamTask {
     } catch (cause) {
       // An output that cannot be serialized is a refused record of its input (the production
       // exception handler decides; stream-thread.ts), not a processor bug.
-      throw new RewardsError('SERDE_ERROR', `task ${this.name}: cannot serialize the output to ${topic} at sink "${node.name}": ${(cause as Error).message}`, { cause, details: { outputSerialization: true, topic, input: this.#currentInput } })
+      throw new StreamsError('SERDE_ERROR', `task ${this.name}: cannot serialize the output to ${topic} at sink "${node.name}": ${(cause as Error).message}`, { cause, details: { outputSerialization: true, topic, input: this.#currentInput } })
     }
     this.#collector.send({
       topic,
@@ -366,19 +366,19 @@ export class StreamTask {
       taskId: options.id,
       getStateStore<K, V> (name: string): KeyValueStore<K, V> {
         const taskStore = storeNames.includes(name) ? options.stores.get(name) : undefined
-        if (!taskStore) throw new RewardsError('STORE_NOT_FOUND', `processor "${nodeName}" is not connected to state store "${name}"`)
+        if (!taskStore) throw new StreamsError('STORE_NOT_FOUND', `processor "${nodeName}" is not connected to state store "${name}"`)
         return taskStore.store as KeyValueStore<K, V>
       },
       forward (record: Record<unknown, unknown>, childName?: string): void {
         if (childName !== undefined) {
-          if (!children.includes(childName)) throw new RewardsError('TOPOLOGY_INVALID', `processor "${nodeName}" has no child "${childName}" (children: ${children.join(', ') || 'none'})`)
+          if (!children.includes(childName)) throw new StreamsError('TOPOLOGY_INVALID', `processor "${nodeName}" has no child "${childName}" (children: ${children.join(', ') || 'none'})`)
           task.#deliver(childName, record)
           return
         }
         for (const child of children) task.#deliver(child, record)
       },
       schedule (intervalMs: number, type: PunctuationType, punctuator: (timestamp: number) => void): Cancellable {
-        if (!(intervalMs >= 1)) throw new RewardsError('TOPOLOGY_INVALID', `punctuation interval must be at least 1 ms, got ${intervalMs}`)
+        if (!(intervalMs >= 1)) throw new StreamsError('TOPOLOGY_INVALID', `punctuation interval must be at least 1 ms, got ${intervalMs}`)
         const p: Punctuation = { intervalMs, type, nextMs: type === 'WALL_CLOCK_TIME' ? options.clock() + intervalMs : -1, punctuator, cancelled: false, node: nodeName }
         task.#punctuations.push(p)
         return { cancel: () => { p.cancelled = true } }

@@ -1,5 +1,5 @@
 // Options of a StreamsApplication (the engine), validated once and defaulted here.
-import { RewardsError } from '../../lib/errors.ts'
+import { StreamsError } from '../streams-error.ts'
 import { ROCKSDB_DEFAULTS } from '../../stores/rocksdb-store.ts'
 import { memoryBudget } from '../../lib/memory-budget.ts'
 
@@ -92,21 +92,21 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     probingRebalanceIntervalMs: 10 * 60_000,
     ...input
   }
-  if (!/^[A-Za-z0-9._-]+$/.test(config.applicationId)) throw new RewardsError('CONFIG_INVALID', `applicationId "${config.applicationId}" may use only letters, digits, ".", "_" and "-"`)
+  if (!/^[A-Za-z0-9._-]+$/.test(config.applicationId)) throw new StreamsError('CONFIG_INVALID', `applicationId "${config.applicationId}" may use only letters, digits, ".", "_" and "-"`)
   if (config.processingGuarantee !== 'exactly_once_v2' && config.processingGuarantee !== 'at_least_once') {
-    throw new RewardsError('CONFIG_INVALID', `processingGuarantee must be exactly_once_v2 or at_least_once, got "${String(config.processingGuarantee)}"`)
+    throw new StreamsError('CONFIG_INVALID', `processingGuarantee must be exactly_once_v2 or at_least_once, got "${String(config.processingGuarantee)}"`)
   }
-  if (typeof config.tableRecordCache !== 'boolean') throw new RewardsError('CONFIG_INVALID', `tableRecordCache must be true or false, got ${String(config.tableRecordCache)}`)
-  if (!STREAM_ERROR_POLICIES.includes(config.onStreamError)) throw new RewardsError('CONFIG_INVALID', `onStreamError must be ${STREAM_ERROR_POLICIES.join(' or ')}, got "${String(config.onStreamError)}"`)
+  if (typeof config.tableRecordCache !== 'boolean') throw new StreamsError('CONFIG_INVALID', `tableRecordCache must be true or false, got ${String(config.tableRecordCache)}`)
+  if (!STREAM_ERROR_POLICIES.includes(config.onStreamError)) throw new StreamsError('CONFIG_INVALID', `onStreamError must be ${STREAM_ERROR_POLICIES.join(' or ')}, got "${String(config.onStreamError)}"`)
   for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore', 'threadReplacementWindowMs', 'rocksDbBlockCacheBytesPerStore', 'rocksDbMemtableBytesPerStore'] as const) {
-    if (!Number.isInteger(config[key]) || config[key] <= 0) throw new RewardsError('CONFIG_INVALID', `${key} must be a positive integer, got ${String(config[key])}`)
+    if (!Number.isInteger(config[key]) || config[key] <= 0) throw new StreamsError('CONFIG_INVALID', `${key} must be a positive integer, got ${String(config[key])}`)
   }
-  if (!Number.isInteger(config.cacheMaxBytes) || config.cacheMaxBytes < 0) throw new RewardsError('CONFIG_INVALID', `cacheMaxBytes must be an integer >= 0, got ${String(config.cacheMaxBytes)}`)
-  if (!Number.isInteger(config.maxThreadReplacements) || config.maxThreadReplacements < 0) throw new RewardsError('CONFIG_INVALID', `maxThreadReplacements must be >= 0, got ${String(config.maxThreadReplacements)}`)
+  if (!Number.isInteger(config.cacheMaxBytes) || config.cacheMaxBytes < 0) throw new StreamsError('CONFIG_INVALID', `cacheMaxBytes must be an integer >= 0, got ${String(config.cacheMaxBytes)}`)
+  if (!Number.isInteger(config.maxThreadReplacements) || config.maxThreadReplacements < 0) throw new StreamsError('CONFIG_INVALID', `maxThreadReplacements must be >= 0, got ${String(config.maxThreadReplacements)}`)
   for (const key of ['numStandbyReplicas', 'acceptableRecoveryLag', 'maxWarmupReplicas'] as const) {
-    if (!Number.isSafeInteger(config[key]) || config[key] < 0) throw new RewardsError('CONFIG_INVALID', `${key} must be an integer >= 0, got ${String(config[key])}`)
+    if (!Number.isSafeInteger(config[key]) || config[key] < 0) throw new StreamsError('CONFIG_INVALID', `${key} must be an integer >= 0, got ${String(config[key])}`)
   }
-  if (!Number.isSafeInteger(config.probingRebalanceIntervalMs) || config.probingRebalanceIntervalMs <= 0) throw new RewardsError('CONFIG_INVALID', `probingRebalanceIntervalMs must be a positive integer, got ${String(config.probingRebalanceIntervalMs)}`)
-  if (!Number.isInteger(config.maxTaskIdleMs) || config.maxTaskIdleMs < 0) throw new RewardsError('CONFIG_INVALID', `maxTaskIdleMs must be >= 0, got ${String(config.maxTaskIdleMs)}`)
+  if (!Number.isSafeInteger(config.probingRebalanceIntervalMs) || config.probingRebalanceIntervalMs <= 0) throw new StreamsError('CONFIG_INVALID', `probingRebalanceIntervalMs must be a positive integer, got ${String(config.probingRebalanceIntervalMs)}`)
+  if (!Number.isInteger(config.maxTaskIdleMs) || config.maxTaskIdleMs < 0) throw new StreamsError('CONFIG_INVALID', `maxTaskIdleMs must be >= 0, got ${String(config.maxTaskIdleMs)}`)
   return config
 }

@@ -67,7 +67,7 @@ export class TaskLifecycle {
   is (...states: TaskState[]): boolean { return states.includes(this.#state) }
 
   /** Throws IllegalTaskTransitionError: a bug in the caller, not a condition to recover from
-   *  (not a RewardsError, so the commit recovery classes it fatal and the thread dies). */
+   *  (not a StreamsError, so the commit recovery classes it fatal and the thread dies). */
   transitionTo (next: TaskState): void {
     if (!allowedTransitions(this.type, this.#state).includes(next)) throw new IllegalTaskTransitionError(this.task, this.type, this.#state, next)
     this.#state = next

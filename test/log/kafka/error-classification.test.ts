@@ -8,7 +8,7 @@
 import t from 'tap'
 import { MultipleErrors, ProtocolError, protocolErrors, ResponseError, TimeoutError } from '@platformatic/kafka'
 import { isRewardsError } from '../../../lib/errors.ts'
-import { isRetriable, protocolErrorOf, toRewardsError, TRANSACTION_STATE_ERRORS } from '../../../log/kafka/kafka-errors.ts'
+import { isRetriable, protocolErrorOf, toStreamsError, TRANSACTION_STATE_ERRORS } from '../../../log/kafka/kafka-errors.ts'
 import { refusedRecords } from '../../../log/kafka/refused-records.ts'
 import { classifyCommitFailure } from '../../../topology/runtime/commit-recovery.ts'
 
@@ -21,13 +21,13 @@ function failed (apiKey: number, ...codes: string[]): Error {
 /** The engine's class of the error the producer would reject with (kafka-producer.ts #failure). */
 function engineClass (error: Error): string {
   if (protocolErrorOf(error, TRANSACTION_STATE_ERRORS) !== null) return 'corrupted'
-  return classifyCommitFailure(toRewardsError(error, 'LOG_TRANSACTION_ABORTED'))
+  return classifyCommitFailure(toStreamsError(error, 'LOG_TRANSACTION_ABORTED'))
 }
 
 t.test('producer state lost or fenced: task migrated (replace the producer)', async t => {
   for (const code of ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_ID_MAPPING', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']) {
     const error = failed(0, code)
-    const mapped = toRewardsError(error, 'LOG_TRANSACTION_ABORTED')
+    const mapped = toStreamsError(error, 'LOG_TRANSACTION_ABORTED')
     t.ok(isRewardsError(mapped, 'LOG_PRODUCER_FENCED'), `${code} → LOG_PRODUCER_FENCED`)
     t.equal(mapped.details?.protocolError, code, `${code}: named in details`)
     t.equal(engineClass(error), 'migrated', `${code}: the engine migrates the tasks`)
@@ -41,7 +41,7 @@ t.test('invalid transaction state, unknown server error: outcome unknown (task c
 
 t.test('authorization: fatal', async t => {
   for (const code of ['TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']) {
-    const mapped = toRewardsError(failed(0, code), 'LOG_TRANSACTION_ABORTED')
+    const mapped = toStreamsError(failed(0, code), 'LOG_TRANSACTION_ABORTED')
     t.ok(isRewardsError(mapped, 'LOG_AUTHORIZATION'), `${code} → LOG_AUTHORIZATION`)
     t.equal(classifyCommitFailure(mapped), 'fatal', `${code}: fatal`)
   }

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { Producer } from '@platformatic/kafka'
 import { isRewardsError } from '../../../lib/errors.ts'
-import { toRewardsError } from '../../../log/kafka/kafka-errors.ts'
+import { toStreamsError } from '../../../log/kafka/kafka-errors.ts'
 import { brokers, kafkaLog, noopListener, pollUntil, settledEnds, text, unique } from './kafka-test-helpers.ts'
 
 t.test('a newer producer aborts the zombie\'s open transaction and fences it', async t => {
@@ -38,7 +38,7 @@ t.test('a newer producer aborts the zombie\'s open transaction and fences it', a
   t.equal(consumer.position({ topic, partition: 0 }), end!.offset, 'consumer reached the LSO')
 
   const commit = await open.commit().then(() => null, (e: unknown) => e)
-  t.ok(isRewardsError(toRewardsError(commit, 'LOG_TRANSACTION_ABORTED'), 'LOG_PRODUCER_FENCED'), `A's commit fails as fenced (${String(commit)})`)
+  t.ok(isRewardsError(toStreamsError(commit, 'LOG_TRANSACTION_ABORTED'), 'LOG_PRODUCER_FENCED'), `A's commit fails as fenced (${String(commit)})`)
 
   // The same through the port: an older port producer is fenced by a newer one.
   const olderId = unique('txn')

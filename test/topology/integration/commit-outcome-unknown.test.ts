@@ -122,7 +122,7 @@ for (const backend of BACKENDS) {
     }
     const store = app.store<string, number>('counts')
     for (const key of keys) t.equal(await store.get(key), expected.get(key), `${key}: the store answers the input's count`)
-    const metrics = await app.registry.getSingleMetric('rewards_commits_total')?.get()
-    t.equal(metrics?.values.find(v => v.labels.result === 'unknown')?.value, 2, 'rewards_commits_total{result="unknown"} is 2')
+    const metrics = await app.registry.getSingleMetric('streams_commits_total')?.get()
+    t.equal(metrics?.values.find(v => v.labels.result === 'unknown')?.value, 2, 'streams_commits_total{result="unknown"} is 2')
   })
 }

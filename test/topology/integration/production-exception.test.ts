@@ -96,8 +96,8 @@ t.test('an output stamped 3 h ahead: its input to the DLQ once, everything else 
   }
   const store = app.store<string, number>('counts')
   for (const key of keys) t.equal(store.get(key), expected.get(key), `${key}: the store agrees`)
-  t.equal(await metric(app, 'rewards_production_exceptions_total', { code: 'INVALID_TIMESTAMP', response: 'CONTINUE' }), 1, 'rewards_production_exceptions_total counts it')
-  t.equal(await metric(app, 'rewards_producers_replaced_total', { reason: 'refused' }), 1, 'the producer was replaced once')
+  t.equal(await metric(app, 'streams_production_exceptions_total', { code: 'INVALID_TIMESTAMP', response: 'CONTINUE' }), 1, 'streams_production_exceptions_total counts it')
+  t.equal(await metric(app, 'streams_producers_replaced_total', { reason: 'refused' }), 1, 'the producer was replaced once')
   t.same(events, ['production.record-replaced', 'producer.replaced'], 'one line per recovery')
 })
 

@@ -24,14 +24,14 @@ function topology (input: string, output: string) {
 }
 
 async function restoredRecords (app: StreamsApplication): Promise<number> {
-  const metric = (await app.registry.getMetricsAsJSON()).find(m => m.name === 'rewards_store_restore_records_total')
+  const metric = (await app.registry.getMetricsAsJSON()).find(m => m.name === 'streams_store_restore_records_total')
   return (metric?.values ?? []).reduce((n, v) => n + v.value, 0)
 }
 
-/** Tasks whose restore was timed into rewards_task_restore_duration_seconds. */
+/** Tasks whose restore was timed into streams_task_restore_duration_seconds. */
 async function timedRestores (app: StreamsApplication): Promise<number> {
-  const histogram = app.registry.getSingleMetric('rewards_task_restore_duration_seconds') as Histogram | undefined
-  return (await histogram?.get())?.values.find(v => v.metricName === 'rewards_task_restore_duration_seconds_count')?.value ?? 0
+  const histogram = app.registry.getSingleMetric('streams_task_restore_duration_seconds') as Histogram | undefined
+  return (await histogram?.get())?.values.find(v => v.metricName === 'streams_task_restore_duration_seconds_count')?.value ?? 0
 }
 
 for (const backend of BACKENDS) {

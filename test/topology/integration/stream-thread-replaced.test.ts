@@ -83,8 +83,8 @@ for (const backend of BACKENDS) {
       seen.set(r.key!.toString(), list)
     }
     for (const [key, n] of expected) t.same(seen.get(key), Array.from({ length: n }, (_, i) => i + 1), `${key}: counts 1..${n} once each`)
-    t.equal((await app.registry.getSingleMetric('rewards_stream_threads_replaced_total')?.get())?.values[0]?.value, 1, 'rewards_stream_threads_replaced_total')
-    t.equal((await app.registry.getSingleMetric('rewards_stream_threads_alive')?.get())?.values[0]?.value, 1, 'rewards_stream_threads_alive')
+    t.equal((await app.registry.getSingleMetric('streams_stream_threads_replaced_total')?.get())?.values[0]?.value, 1, 'streams_stream_threads_replaced_total')
+    t.equal((await app.registry.getSingleMetric('streams_stream_threads_alive')?.get())?.values[0]?.value, 1, 'streams_stream_threads_alive')
   })
 }
 

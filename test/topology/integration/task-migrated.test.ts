@@ -123,9 +123,9 @@ for (const backend of BACKENDS) {
     for (const key of keys) t.same(seen.get(key), Array.from({ length: expected.get(key)! }, (_, i) => i + 1), `${key}: every count once, in order`)
     const value = async (name: string, labels: Record<string, string>): Promise<number | undefined> =>
       (await app.registry.getSingleMetric(name)?.get())?.values.find(v => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value
-    t.equal(await value('rewards_tasks_migrated_total', { reason: 'OUT_OF_ORDER_SEQUENCE_NUMBER' }), PARTITIONS, 'rewards_tasks_migrated_total{reason="OUT_OF_ORDER_SEQUENCE_NUMBER"}')
-    t.equal(await value('rewards_tasks_corrupted_total', { reason: 'INVALID_TXN_STATE' }), PARTITIONS, 'rewards_tasks_corrupted_total{reason="INVALID_TXN_STATE"}')
-    t.equal(await value('rewards_producers_replaced_total', { reason: 'migrated' }), 2, 'rewards_producers_replaced_total{reason="migrated"}')
-    t.equal(await value('rewards_commits_total', { result: 'aborted' }), 1, 'the timeout: one aborted commit, retried')
+    t.equal(await value('streams_tasks_migrated_total', { reason: 'OUT_OF_ORDER_SEQUENCE_NUMBER' }), PARTITIONS, 'streams_tasks_migrated_total{reason="OUT_OF_ORDER_SEQUENCE_NUMBER"}')
+    t.equal(await value('streams_tasks_corrupted_total', { reason: 'INVALID_TXN_STATE' }), PARTITIONS, 'streams_tasks_corrupted_total{reason="INVALID_TXN_STATE"}')
+    t.equal(await value('streams_producers_replaced_total', { reason: 'migrated' }), 2, 'streams_producers_replaced_total{reason="migrated"}')
+    t.equal(await value('streams_commits_total', { result: 'aborted' }), 1, 'the timeout: one aborted commit, retried')
   })
 }

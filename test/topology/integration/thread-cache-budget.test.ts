@@ -26,7 +26,7 @@ function topology (input: string, output: string) {
 }
 
 async function committed (app: StreamsApplication): Promise<number> {
-  const metric = (await app.registry.getMetricsAsJSON()).find(m => m.name === 'rewards_commits_total')
+  const metric = (await app.registry.getMetricsAsJSON()).find(m => m.name === 'streams_commits_total')
   return (metric?.values ?? []).filter(v => v.labels.result === 'committed').reduce((n, v) => n + v.value, 0)
 }
 
