@@ -22,7 +22,8 @@ import type { LogRecord } from '../log/log-port.ts'
 import type { StreamsConfigInput } from '../topology/runtime/streams-config.ts'
 import { StreamsApplication } from '../topology/streams-application.ts'
 import { StreamsBuilder } from '../topology/streams-builder.ts'
-import { BaselineStalled, platformaticRead, portRead, type ReadProgress, type ReadTiming } from './lib/baselines.ts'
+import { platformaticRead, portRead, type ReadProgress, type ReadTiming } from './lib/baselines.ts'
+import { KEEP_EVERY_RECORD } from '../lib/platform-topics.ts'
 import { backendOf, parseArgs } from './lib/cli.ts'
 import { printTop, saveProfile, startProfile, type CpuProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from './lib/logs.ts'
@@ -78,7 +79,9 @@ const created: string[] = [input, output]
 const profiles: Array<{ guarantee: string, profile: CpuProfile }> = []
 try {
   console.log(`engine throughput (map + count): ${args.records} records, ${args.keys} keys, ${args.partitions} partitions, ${backend} log, node ${process.version}${args.config ? `, config ${args.config}` : ''}`)
-  await log.admin.createTopics([{ name: input, partitions: args.partitions }, { name: output, partitions: args.partitions }])
+  // The records are stamped in 2023: without retention.ms=-1 the broker's 7-day time retention
+  // deletes them at its next check (every 5 min) while the bench reads (docs/benchmarks.md, "The hang").
+  await log.admin.createTopics([input, output].map(name => ({ name, partitions: args.partitions, config: KEEP_EVERY_RECORD })))
   const expected = new Map<string, number>()
   const producedAt = nowMs()
   const ends = await watchdog.phase('pre-producing', timeoutMs, () => produce(log, input, args.partitions, args.records, i => {
@@ -110,17 +113,7 @@ try {
     checkCounts(baselineName, counts, expected)
     return { ...timing, cpuMs }
   }
-  const runBaseline = async (when: string): Promise<ReadTiming & { cpuMs: number }> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await baselineOnce(attempt === 1 ? when : `${when}, attempt ${attempt}`)
-      } catch (error) {
-        // The raw consumer's stall is the client's, not a measurement: read again with a new group.
-        if (!(error instanceof BaselineStalled) || attempt >= 3) throw error
-        console.error(`baseline (${when}) stalled, read again with a new group: ${error.message}`)
-      }
-    }
-  }
+
 
   /** Where an engine run is, for the watchdog: its step, state, tasks and committed offsets. */
   const describeEngine = async (probe: EngineProbe): Promise<string> => {
@@ -179,13 +172,13 @@ try {
     }
   }
 
-  const before = await runBaseline('before')
+  const before = await baselineOnce('before')
   const engines: EngineTiming[] = []
   for (const g of guarantees) {
     const engine: EngineProbe = { step: 'creating', app: undefined, applicationId: '' }
     engines.push(await watchdog.phase(`engine ${g}`, timeoutMs, () => runEngine(g, engine), () => describeEngine(engine)))
   }
-  const after = await runBaseline('after')
+  const after = await baselineOnce('after')
   const baselineRate = (rate(args.records, before.totalMs) + rate(args.records, after.totalMs)) / 2
   const baselineSteady = (rate(args.records, before.steadyMs) + rate(args.records, after.steadyMs)) / 2
 

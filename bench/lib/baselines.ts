@@ -47,8 +47,8 @@ export async function platformaticRead (topic: string, expected: number, onRecor
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => { clearInterval(stallCheck); reject(new Error(`consumer of ${topic}: ${count}/${expected} records after ${timeoutMs} ms`)) }, timeoutMs)
-        // The stream sometimes stops delivering for good with its offsets committed to the end
-        // (docs/benchmarks.md, "The hang"): fail such a read early so the caller can retry it.
+        // A read that stops receiving fails early, naming where it stood, instead of running into
+        // the phase's bound (docs/benchmarks.md, "The hang": it was the input deleted under it).
         let lastCount = -1
         let lastProgressAt = nowMs()
         const stallMs = options.stallMs ?? Number.POSITIVE_INFINITY

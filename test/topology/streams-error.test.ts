@@ -3,13 +3,13 @@
 // metric names").
 import t from 'tap'
 import { Registry } from 'prom-client'
-import { isStreamsError, StreamsError, Topology } from '../../topology/index.ts'
+import { isStreamsError, Serdes, StreamsError, Topology } from '../../topology/index.ts'
 import { EngineMetrics } from '../../topology/runtime/engine-metrics.ts'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 
 t.test('an invalid topology fails with the engine\'s error and code', async t => {
   const error = t.throws(() => {
-    new Topology().addSource('in', { topics: ['a'] }).addProcessor('p', () => ({ process () {} }), 'nowhere').validate()
+    new Topology().addSource('in', { topics: ['a'], keySerde: Serdes.string(), valueSerde: Serdes.string() }).addProcessor('p', () => ({ process () {} }), 'nowhere').validate()
   }) as unknown
   t.ok(error instanceof StreamsError, 'a StreamsError')
   t.equal((error as StreamsError).name, 'StreamsError')
