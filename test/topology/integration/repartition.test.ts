@@ -147,6 +147,54 @@ for (const backend of BACKENDS) {
     t.same(Object.fromEntries(outerRows), { eng: '100/eve', ops: '90/-', hr: '-/hal' })
   })
 
+  t.test(`a re-keyed stream joined with a table gets the table's partition count on the ${backend.name} log`, async t => {
+    const { log, cleanup } = await backend.open()
+    const orders = uniqueName('orders')
+    const customers = uniqueName('customers')
+    const enriched = uniqueName('enriched')
+    const appId = uniqueName('rekey-join')
+    await log.admin.createTopics([{ name: orders, partitions: 2 }, { name: customers, partitions: 3 }, { name: enriched, partitions: 1 }])
+    const state = tempStateDir()
+    const repartition = `${appId}-enrich-repartition`
+    const topologyOf = (): StreamsBuilder => {
+      const builder = new StreamsBuilder()
+      const table = builder.table<string, { tier: string }>(customers, {}, { storeName: 'customers' })
+      builder.stream<string, { customer: string, amount: number }>(orders)
+        .selectKey((_k, order) => order.customer)
+        .join(table, (order, customer) => `${order.amount}@${customer.tier}`, 'enrich')
+        .to(enriched, { valueSerde: Serdes.json<string>() })
+      return builder
+    }
+    const app = new StreamsApplication(topologyOf().build(), { log, config: { applicationId: appId, stateDir: state.dir, maxTaskIdleMs: 200 } })
+    t.teardown(async () => {
+      await app.close()
+      await log.admin.deleteTopics([orders, customers, enriched, repartition, `${appId}-customers-changelog`])
+      await cleanup()
+      state.remove()
+    })
+    await app.start()
+    t.equal((await log.admin.describeTopics([repartition]))[0]?.partitions, 3, 'co-partitioned with the table (3), not its writer (2)')
+    await app.waitForState('RUNNING')
+    await produce(log, [
+      { topic: customers, key: Buffer.from('c1'), value: json({ tier: 'gold' }), timestamp: T0 },
+      { topic: customers, key: Buffer.from('c2'), value: json({ tier: 'silver' }), timestamp: T0 }
+    ])
+    await produce(log, ['c1', 'c2', 'c3', 'c2'].map((customer, i) => ({ topic: orders, key: Buffer.from(`order-${i}`), value: json({ customer, amount: i }), timestamp: T0 + 1000 + i })))
+    const out = await readUntil(log, enriched, 1, all => all.length >= 3)
+    t.same(out.map(r => `${r.key!.toString()}=${JSON.parse(r.value!.toString()) as string}`).sort(), ['c1=0@gold', 'c2=1@silver', 'c2=3@silver'])
+
+    // A second application with the same id finds the repartition topic with 3 partitions while
+    // its topology would need 2 (no table to be co-partitioned with): refused.
+    const other = new StreamsBuilder()
+    other.stream<string, { customer: string }>(orders).selectKey((_k, o) => o.customer).join(other.table(enriched, {}, { storeName: 'e' }), (o, e) => [o, e], 'enrich').to(enriched)
+    const state2 = tempStateDir()
+    t.teardown(() => { state2.remove() })
+    const app2 = new StreamsApplication(other.build(), { log, config: { applicationId: appId, stateDir: state2.dir } })
+    const error = await app2.start().then(() => null, (e: unknown) => e)
+    t.match((error as Error | null)?.message, /repartition topic .*-enrich-repartition has 3 partitions but the topology needs 1/)
+    await app2.close()
+  })
+
   t.test(`a join of tables with different partition counts is refused at start on the ${backend.name} log`, async t => {
     const { log, cleanup } = await backend.open()
     const a = uniqueName('copart-a')
