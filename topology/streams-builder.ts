@@ -12,7 +12,7 @@ import { ForwardingCache } from './runtime/record-cache.ts'
 import { Serdes, type Serde } from './serdes.ts'
 import { Topology, type TimestampExtractor, type TopicNameExtractor } from './topology.ts'
 import { asChange, Change } from './dsl/change.ts'
-import type { Grouped, Repartitioned } from './dsl/grouped.ts'
+import type { Grouped, Joined, Repartitioned } from './dsl/grouped.ts'
 import { KGroupedTable } from './dsl/kgrouped-table.ts'
 import { ktableFilter, ktableMapValues } from './dsl/ktable-ops.ts'
 import { ktableJoin, type TableJoiner } from './dsl/ktable-join.ts'
@@ -245,21 +245,27 @@ export class KStream<K, V> {
   }
 
   /** Inner stream-table join on the key: each stream record meets the table's current value. */
-  join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, name?: string): KStream<K, VR> {
-    return this.#join(table, joiner, false, name ?? this.#builder.nextName('JOIN'))
+  join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: string | Joined<K, V>): KStream<K, VR> {
+    return this.#join(table, joiner, false, 'JOIN', joined)
   }
 
   /** Left stream-table join: the joiner gets undefined when the table has no value for the key. */
-  leftJoin<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT | undefined, key: K) => VR, name?: string): KStream<K, VR> {
-    return this.#join(table, joiner as (value: V, tableValue: VT, key: K) => VR, true, name ?? this.#builder.nextName('LEFTJOIN'))
+  leftJoin<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT | undefined, key: K) => VR, joined?: string | Joined<K, V>): KStream<K, VR> {
+    return this.#join(table, joiner as (value: V, tableValue: VT, key: K) => VR, true, 'LEFTJOIN', joined)
   }
 
-  #join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, left: boolean, name: string): KStream<K, VR> {
+  #join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, left: boolean, op: string, joinedOrName: string | Joined<K, V> | undefined): KStream<K, VR> {
+    const joined: Joined<K, V> = typeof joinedOrName === 'string' ? { name: joinedOrName } : joinedOrName ?? {}
+    const name = joined.name ?? this.#builder.nextName(op)
     // After a key change the stream goes through a repartition topic, co-partitioned with the
     // table's topic (it gets its partition count at start).
     const parent = !this.#keyChanged
       ? this.nodeName
-      : addRepartition(this.#builder.topology, this.nodeName, { baseName: name, keySerde: Serdes.string() as unknown as Serde<K>, valueSerde: Serdes.json<V>() })
+      : addRepartition(this.#builder.topology, this.nodeName, {
+        baseName: name,
+        keySerde: joined.keySerde ?? (Serdes.string() as unknown as Serde<K>),
+        valueSerde: joined.valueSerde ?? Serdes.json<V>()
+      })
     const getter = table.valueGetter
     this.#builder.topology.addProcessor(name, () => {
       let ctx: ProcessorContext<K, VR>

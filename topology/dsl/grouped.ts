@@ -21,3 +21,12 @@ export interface Repartitioned<K, V> {
   readonly keySerde?: Serde<K>
   readonly valueSerde?: Serde<V>
 }
+
+/** Options of a stream-table join (Kafka Streams' Joined): the join's node name, and the serdes
+ *  of the stream's repartition topic `<applicationId>-<name>-repartition` when the stream's key
+ *  changed before the join (default string keys, JSON values). */
+export interface Joined<K, V> {
+  readonly name?: string
+  readonly keySerde?: Serde<K>
+  readonly valueSerde?: Serde<V>
+}
