@@ -195,6 +195,52 @@ for (const backend of BACKENDS) {
     await app2.close()
   })
 
+  t.test(`two instances share the tasks of both sub-topologies on the ${backend.name} log`, async t => {
+    const { log, cleanup } = await backend.open()
+    const lines = uniqueName('lines2')
+    const counts = uniqueName('counts2')
+    const appId = uniqueName('wc-two')
+    await log.admin.createTopics([{ name: lines, partitions: 4 }, { name: counts, partitions: 1 }])
+    const states = [tempStateDir(), tempStateDir()]
+    const topology = (): ReturnType<StreamsBuilder['build']> => {
+      const builder = new StreamsBuilder()
+      builder.stream<string, string>(lines, { valueSerde: Serdes.string() })
+        .flatMap((_k, line) => line.split(' ').map(word => ({ key: word, value: word })))
+        .groupByKey({ name: 'words' })
+        .count({ storeName: 'counts' })
+        .toStream()
+        .to(counts, { valueSerde: Serdes.json<number>() })
+      return builder.build()
+    }
+    const apps = states.map(state => new StreamsApplication(topology(), { log, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2', tableRecordCache: false, numStandbyReplicas: 0 } }))
+    t.teardown(async () => {
+      for (const app of apps) await app.close()
+      await log.admin.deleteTopics([lines, counts, `${appId}-words-repartition`, `${appId}-counts-changelog`])
+      await cleanup()
+      for (const state of states) state.remove()
+    })
+    for (const app of apps) await app.start()
+    await Promise.all(apps.map(app => app.waitForState('RUNNING')))
+    const expected = new Map<string, number>()
+    const records: ProducerRecord[] = []
+    for (let i = 0; i < 200; i++) {
+      const line = [`w${i % 7}`, `w${(i * 5) % 11}`]
+      for (const w of line) expected.set(w, (expected.get(w) ?? 0) + 1)
+      records.push({ topic: lines, key: Buffer.from(`line-${i}`), value: Buffer.from(line.join(' ')), timestamp: T0 + i })
+    }
+    await produce(log, records)
+    const seen = new Map<string, number[]>()
+    await readUntil(log, counts, 1, all => {
+      seen.clear()
+      for (const r of all) seen.set(r.key!.toString(), [...(seen.get(r.key!.toString()) ?? []), JSON.parse(r.value!.toString()) as number])
+      return [...expected].every(([w, n]) => seen.get(w)?.at(-1) === n)
+    })
+    for (const [w, n] of expected) t.same(seen.get(w), Array.from({ length: n }, (_, i) => i + 1), `${w}: 1..${n} once each`)
+    const tasks = apps.map(app => app.localTasks().map(x => x.task))
+    t.equal(tasks.flat().length, 8, 'four tasks per sub-topology (the repartition topic has the input\'s 4 partitions)')
+    t.ok(tasks.every(list => list.length > 0), `both instances have tasks: ${JSON.stringify(tasks)}`)
+  })
+
   t.test(`a join of tables with different partition counts is refused at start on the ${backend.name} log`, async t => {
     const { log, cleanup } = await backend.open()
     const a = uniqueName('copart-a')
