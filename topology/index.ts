@@ -13,6 +13,9 @@ export {
   StreamsBuilder, KStream, KGroupedStream, KTable,
   type Consumed, type Produced, type Materialized, type KeyValuePair
 } from './streams-builder.ts'
+export { KGroupedTable } from './dsl/kgrouped-table.ts'
+export type { Grouped, Joined, Repartitioned } from './dsl/grouped.ts'
+export type { TableJoiner } from './dsl/ktable-join.ts'
 
 // The low-level topology the DSL compiles to, and its description (text and Mermaid).
 export {

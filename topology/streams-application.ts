@@ -10,7 +10,7 @@
 // docs/engine.md "Faults and recovery".
 import { kafkaPolicy } from '../lib/resilience/kafka-policy.ts'
 import { Registry } from 'prom-client'
-import type { Log } from '../log/log-port.ts'
+import type { Log, TopicSpec } from '../log/log-port.ts'
 import { partitionForKey } from '../log/murmur2-partitioner.ts'
 import { isStreamsError, StreamsError } from './streams-error.ts'
 import type { KeyValue, RangeOptions } from '../stores/key-value-store.ts'
@@ -19,6 +19,7 @@ import type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-val
 import { describeAsMermaid, describeAsText, describeTopology, type TopologyDescription } from './describe.ts'
 import { QueryMetadata } from './runtime/assignment/query-metadata.ts'
 import { EngineMetrics } from './runtime/engine-metrics.ts'
+import { internalTopicPartitions } from './runtime/internal-topics.ts'
 import { changelogTopicName, taskIdToString } from './runtime/stream-task.ts'
 import type { RecoveryEvent } from './runtime/commit-recovery.ts'
 import type { ProductionExceptionHandler } from './runtime/production-exception-handler.ts'
@@ -95,14 +96,15 @@ export class StreamsApplication {
 
   constructor (topology: Topology, options: StreamsApplicationOptions) {
     topology.validate()
-    this.topology = topology
     this.config = resolveStreamsConfig(options.config)
+    // Repartition topics are named `<applicationId>-<name>` (docs/engine.md "Repartition topics").
+    this.topology = topology.withApplicationId(this.config.applicationId)
     this.#log = options.log
     this.registry = options.registry ?? new Registry()
     this.metrics = new EngineMetrics(this.registry)
     this.#clock = options.clock ?? Date.now
     this.#productionExceptionHandler = options.productionExceptionHandler
-    this.#subtopologies = topology.subtopologies()
+    this.#subtopologies = this.topology.subtopologies()
     this.#stateDirectory = options.stateDirectory ?? new StateDirectory(this.config.stateDir, this.config.applicationId)
     if (this.#stateDirectory.appDir !== new StateDirectory(this.config.stateDir, this.config.applicationId).appDir) {
       throw new StreamsError('CONFIG_INVALID', `the state directory given (${this.#stateDirectory.appDir}) is not the configured one (${this.config.stateDir}, application ${this.config.applicationId})`)
@@ -345,33 +347,39 @@ export class StreamsApplication {
 
   async #prepareTopics (): Promise<void> {
     const admin = this.#log.admin
-    const sources = this.topology.sourceTopics()
-    const sinks = this.topology.sinkTopics()
-    const described = new Map((await admin.describeTopics([...new Set([...sources, ...sinks])])).map(d => [d.name, d.partitions]))
-    const missing = [...new Set([...sources, ...sinks])].filter(t => !described.has(t))
+    const internal = new Set(this.topology.internalTopics().map(t => t.name))
+    const external = [...new Set([...this.topology.sourceTopics(), ...this.topology.sinkTopics()])].filter(t => !internal.has(t))
+    const described = new Map((await admin.describeTopics(external)).map(d => [d.name, d.partitions]))
+    const missing = external.filter(t => !described.has(t))
     if (missing.length > 0) {
       throw new StreamsError('LOG_TOPIC_NOT_FOUND', `topics missing: ${missing.join(', ')} (create them first, e.g. \`rewards topics create\`)`)
     }
-    const changelogs = []
+    const repartitionCounts = internalTopicPartitions(this.topology, this.#subtopologies, described)
+    // No time retention, as Kafka Streams: records keep their input's timestamps, and months-old
+    // ones would be deleted by the broker's default 7 days before the downstream task read them.
+    // Not purged after commit yet (docs/engine.md "Repartition topics").
+    const created: TopicSpec[] = [...repartitionCounts].map(([name, partitions]) => ({ name, partitions, config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' } }))
     for (const sub of this.#subtopologies) {
-      const counts = sub.sourceTopics.map(t => described.get(t)!)
+      const counts = sub.sourceTopics.map(t => described.get(t) ?? repartitionCounts.get(t)!)
       if (new Set(counts).size > 1) {
-        throw new StreamsError('TOPOLOGY_INVALID', `source topics of sub-topology ${sub.id} are not co-partitioned: ${sub.sourceTopics.map((t, i) => `${t}=${counts[i]}`).join(', ')} partitions`)
+        throw new StreamsError('TOPOLOGY_INVALID', `source topics of sub-topology ${sub.id} are not co-partitioned: ${sub.sourceTopics.map((t, i) => `${t}=${counts[i]}`).join(', ')} partitions (the two sides of a join, and the inputs of a merge feeding a stateful operation, need the same partition count: repartition() one side)`)
       }
       this.#partitions.set(sub.id, counts[0]!)
       for (const store of sub.stores) {
         if (!this.topology.storeDefinition(store)!.changelog) continue
-        changelogs.push({ name: changelogTopicName(this.config.applicationId, store), partitions: counts[0]!, config: { 'cleanup.policy': 'compact' } })
+        created.push({ name: changelogTopicName(this.config.applicationId, store), partitions: counts[0]!, config: { 'cleanup.policy': 'compact' } })
       }
     }
-    const existing = new Map((await admin.describeTopics(changelogs.map(c => c.name))).map(d => [d.name, d.partitions]))
-    for (const c of changelogs) {
+    const existing = new Map((await admin.describeTopics(created.map(c => c.name))).map(d => [d.name, d.partitions]))
+    for (const c of created) {
       const n = existing.get(c.name)
       if (n !== undefined && n !== c.partitions) {
-        throw new StreamsError('TOPOLOGY_INVALID', `changelog ${c.name} has ${n} partitions but its sources have ${c.partitions}; run \`rewards rebuild\` to recreate it`)
+        throw new StreamsError('TOPOLOGY_INVALID', internal.has(c.name)
+          ? `repartition topic ${c.name} has ${n} partitions but the topology needs ${c.partitions}; delete it (with the application stopped) to recreate it`
+          : `changelog ${c.name} has ${n} partitions but its sources have ${c.partitions}; run \`rewards rebuild\` to recreate it`)
       }
     }
-    await admin.createTopics(changelogs.filter(c => !existing.has(c.name)))
+    await admin.createTopics(created.filter(c => !existing.has(c.name)))
   }
 
   #fail (error: unknown): void {

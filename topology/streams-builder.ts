@@ -1,7 +1,9 @@
 // The DSL, like Kafka Streams' StreamsBuilder/KStream/KTable: each operation adds nodes to a
-// low-level Topology, named `KSTREAM-<OP>-<10-digit index>` unless a name is given.
-// Not supported (rejected with a clear error): grouping after a key-changing operation, which
-// would need a repartition topic — write to a topic keyed as needed and read it again instead.
+// low-level Topology, named `KSTREAM-<OP>-<10-digit index>` (`KTABLE-…` for table operations)
+// unless a name is given. A stateful operation or a join after a key-changing operation (map,
+// selectKey, flatMap, process) reads through a repartition topic (dsl/repartition.ts). A KTable's
+// nodes forward Change{new, old} values (dsl/change.ts); toStream() forwards the new values.
+// Table operations beyond toStream live in dsl/ (ktable-ops.ts, kgrouped-table.ts, ktable-join.ts).
 import type { Processor, ProcessorContext, ProcessorSupplier } from './processor/processor.ts'
 import type { Record } from './processor/record.ts'
 import type { KeyValueStore, StoreKind } from '../stores/key-value-store.ts'
@@ -9,6 +11,13 @@ import { StreamsError } from './streams-error.ts'
 import { ForwardingCache } from './runtime/record-cache.ts'
 import { Serdes, type Serde } from './serdes.ts'
 import { Topology, type TimestampExtractor, type TopicNameExtractor } from './topology.ts'
+import { asChange, Change } from './dsl/change.ts'
+import type { Grouped, Joined, Repartitioned } from './dsl/grouped.ts'
+import { KGroupedTable } from './dsl/kgrouped-table.ts'
+import { ktableFilter, ktableMapValues } from './dsl/ktable-ops.ts'
+import { ktableJoin, type TableJoiner } from './dsl/ktable-join.ts'
+import { addRepartition } from './dsl/repartition.ts'
+import { storeValueGetter, type KTableValueGetter } from './dsl/value-getter.ts'
 
 export interface Consumed<K, V> {
   readonly keySerde?: Serde<K>
@@ -40,8 +49,8 @@ export class StreamsBuilder {
   #index = 0
 
   /** A unique node name, like Kafka Streams' generated names. */
-  nextName (op: string): string {
-    return `KSTREAM-${op}-${String(this.#index++).padStart(10, '0')}`
+  nextName (op: string, prefix: 'KSTREAM' | 'KTABLE' = 'KSTREAM'): string {
+    return `${prefix}-${op}-${String(this.#index++).padStart(10, '0')}`
   }
 
   stream<K = string, V = unknown> (topics: string | string[], consumed: Consumed<K, V> = {}): KStream<K, V> {
@@ -69,9 +78,10 @@ export class StreamsBuilder {
         init (c) { ctx = c; store = c.getStateStore<K, V>(storeName) },
         process (record: Record<K, V>) {
           if (record.key === null || record.key === undefined) return // a table has no null keys
+          const old = store.get(record.key)
           if (record.value === null || record.value === undefined) store.delete(record.key)
           else store.put(record.key, record.value)
-          ctx.forward(record)
+          ctx.forward({ ...record, value: new Change(record.value, old) as unknown as V })
         }
       }
     }, source.nodeName)
@@ -210,50 +220,93 @@ export class KStream<K, V> {
     }, this.nodeName)
   }
 
-  groupByKey (): KGroupedStream<K, V> {
-    if (this.#keyChanged) {
-      throw new StreamsError('TOPOLOGY_INVALID', `groupByKey() after a key-changing operation (map, selectKey, flatMap, process) needs a repartition topic, which is not supported: write the stream .to() a topic keyed as needed and stream() it again`)
-    }
-    return new KGroupedStream<K, V>(this.#builder, this.nodeName)
+  /** Groups by the current key. After a key-changing operation the aggregation reads through a
+   *  repartition topic named `<applicationId>-<grouped.name or store name>-repartition`. */
+  groupByKey (grouped: Grouped<K, V> = {}): KGroupedStream<K, V> {
+    return new KGroupedStream<K, V>(this.#builder, this.nodeName, this.#keyChanged ? grouped : null)
+  }
+
+  /** selectKey(selector) then groupByKey(grouped): always through a repartition topic. */
+  groupBy<K2> (selector: (key: K, value: V) => K2, grouped: Grouped<K2, V> = {}): KGroupedStream<K2, V> {
+    return this.selectKey(selector).groupByKey(grouped)
+  }
+
+  /** Writes the stream through a repartition topic `<applicationId>-<name>-repartition` (created
+   *  at start, with `partitions` or the upstream count) and reads it back: records of a key then
+   *  meet in one task downstream. */
+  repartition (repartitioned: Repartitioned<K, V> = {}): KStream<K, V> {
+    const source = addRepartition(this.#builder.topology, this.nodeName, {
+      baseName: repartitioned.name ?? this.#builder.nextName('REPARTITION'),
+      keySerde: repartitioned.keySerde ?? (Serdes.string() as unknown as Serde<K>),
+      valueSerde: repartitioned.valueSerde ?? Serdes.json<V>(),
+      ...(repartitioned.partitions === undefined ? {} : { partitions: repartitioned.partitions })
+    })
+    return new KStream<K, V>(this.#builder, source, false)
   }
 
   /** Inner stream-table join on the key: each stream record meets the table's current value. */
-  join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, name?: string): KStream<K, VR> {
-    return this.#join(table, joiner, false, name ?? this.#builder.nextName('JOIN'))
+  join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: string | Joined<K, V>): KStream<K, VR> {
+    return this.#join(table, joiner, false, 'JOIN', joined)
   }
 
   /** Left stream-table join: the joiner gets undefined when the table has no value for the key. */
-  leftJoin<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT | undefined, key: K) => VR, name?: string): KStream<K, VR> {
-    return this.#join(table, joiner as (value: V, tableValue: VT, key: K) => VR, true, name ?? this.#builder.nextName('LEFTJOIN'))
+  leftJoin<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT | undefined, key: K) => VR, joined?: string | Joined<K, V>): KStream<K, VR> {
+    return this.#join(table, joiner as (value: V, tableValue: VT, key: K) => VR, true, 'LEFTJOIN', joined)
   }
 
-  #join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, left: boolean, name: string): KStream<K, VR> {
-    const storeName = table.queryableStoreName
+  #join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, left: boolean, op: string, joinedOrName: string | Joined<K, V> | undefined): KStream<K, VR> {
+    const joined: Joined<K, V> = typeof joinedOrName === 'string' ? { name: joinedOrName } : joinedOrName ?? {}
+    const name = joined.name ?? this.#builder.nextName(op)
+    // After a key change the stream goes through a repartition topic, co-partitioned with the
+    // table's topic (it gets its partition count at start).
+    const parent = !this.#keyChanged
+      ? this.nodeName
+      : addRepartition(this.#builder.topology, this.nodeName, {
+        baseName: name,
+        keySerde: joined.keySerde ?? (Serdes.string() as unknown as Serde<K>),
+        valueSerde: joined.valueSerde ?? Serdes.json<V>()
+      })
+    const getter = table.valueGetter
     this.#builder.topology.addProcessor(name, () => {
       let ctx: ProcessorContext<K, VR>
-      let store: KeyValueStore<K, VT>
+      let get: (key: K) => VT | undefined
       return {
-        init (c) { ctx = c; store = c.getStateStore<K, VT>(storeName) },
+        init (c) { ctx = c; get = getter.init(c as ProcessorContext<unknown, unknown>) },
         process (record: Record<K, V>) {
           if (record.key === null || record.key === undefined) return
-          const tableValue = store.get(record.key)
+          const tableValue = get(record.key)
           if (tableValue === undefined && !left) return
           ctx.forward({ ...record, value: joiner(record.value, tableValue as VT, record.key) })
         }
       } satisfies Processor<K, V, K, VR>
-    }, this.nodeName)
-    this.#builder.topology.connectProcessorAndStateStores(name, storeName)
-    return new KStream<K, VR>(this.#builder, name, this.#keyChanged)
+    }, parent)
+    this.#builder.topology.connectProcessorAndStateStores(name, ...getter.stores)
+    return new KStream<K, VR>(this.#builder, name, false)
   }
 }
 
 export class KGroupedStream<K, V> {
   readonly #builder: StreamsBuilder
   readonly #parent: string
+  /** Non-null: the key changed upstream, the aggregation reads through a repartition topic. */
+  readonly #repartition: Grouped<K, V> | null
 
-  constructor (builder: StreamsBuilder, parent: string) {
+  constructor (builder: StreamsBuilder, parent: string, repartition: Grouped<K, V> | null = null) {
     this.#builder = builder
     this.#parent = parent
+    this.#repartition = repartition
+  }
+
+  /** The node an aggregation into `storeName` reads from: the parent, or after a key change the
+   *  source of a repartition topic named after the Grouped name or the store. */
+  #sourceFor (storeName: string, keySerde: Serde<K>): string {
+    const grouped = this.#repartition
+    if (grouped === null) return this.#parent
+    return addRepartition(this.#builder.topology, this.#parent, {
+      baseName: grouped.name ?? storeName,
+      keySerde: grouped.keySerde ?? keySerde,
+      valueSerde: grouped.valueSerde ?? Serdes.json<V>()
+    })
   }
 
   /** Folds each key's records into a value kept in the store; emits the new values, one per key
@@ -264,20 +317,25 @@ export class KGroupedStream<K, V> {
     const storeName = materialized.storeName
     const keySerde = materialized.keySerde ?? (Serdes.string() as unknown as Serde<K>)
     const keyId = (key: K): string => typeof key === 'string' ? key : keySerde.serialize(key).toString('latin1')
+    const source = this.#sourceFor(storeName, keySerde)
     this.#builder.topology.addProcessor(name, () => {
       let store: KeyValueStore<K, VA>
-      let cache: ForwardingCache<K, VA>
+      let cache: ForwardingCache<K, Change<VA>>
       return {
-        init (c) { store = c.getStateStore<K, VA>(storeName); cache = new ForwardingCache(c, keyId) },
+        init (c) {
+          store = c.getStateStore<K, VA>(storeName)
+          cache = new ForwardingCache(c, keyId, (earlier, later) => new Change(later.newValue, earlier.oldValue))
+        },
         process (record: Record<K, V>) {
           // As Kafka Streams: records with a null key or value are skipped by aggregations.
           if (record.key === null || record.key === undefined || record.value === null || record.value === undefined) return
-          const next = aggregator(record.key, record.value, store.get(record.key) ?? initializer())
+          const old = store.get(record.key)
+          const next = aggregator(record.key, record.value, old ?? initializer())
           store.put(record.key, next)
-          cache.put({ key: record.key, value: next, timestamp: record.timestamp, headers: record.headers })
+          cache.put({ key: record.key, value: new Change(next, old), timestamp: record.timestamp, headers: record.headers })
         }
-      } satisfies Processor<K, V, K, VA>
-    }, this.#parent)
+      } satisfies Processor<K, V, K, Change<VA>>
+    }, source)
     this.#builder.addStoreFor(materialized, keySerde, materialized.valueSerde ?? Serdes.json<VA>(), name)
     return new KTable<K, VA>(this.#builder, name, storeName)
   }
@@ -297,19 +355,58 @@ export class KGroupedStream<K, V> {
 export class KTable<K, V> {
   readonly #builder: StreamsBuilder
   readonly nodeName: string
-  /** The store holding the table (queryable through interactive queries). */
-  readonly queryableStoreName: string
+  /** The store holding the table (queryable through interactive queries); null when the table
+   *  is derived without Materialized (mapValues, filter, a join): readers compute its rows. */
+  readonly queryableStoreName: string | null
+  /** @internal how joins read the table's current row of a key. */
+  readonly valueGetter: KTableValueGetter<K, V>
 
-  constructor (builder: StreamsBuilder, nodeName: string, storeName: string) {
+  constructor (builder: StreamsBuilder, nodeName: string, storeName: string | null, valueGetter?: KTableValueGetter<K, V>) {
     this.#builder = builder
     this.nodeName = nodeName
     this.queryableStoreName = storeName
+    if (valueGetter === undefined && storeName === null) throw new StreamsError('TOPOLOGY_INVALID', `KTable "${nodeName}" has neither a store nor a value getter`)
+    this.valueGetter = valueGetter ?? storeValueGetter<K, V>(storeName!)
   }
 
-  /** The table's updates as a stream. */
-  toStream (): KStream<K, V> {
-    const name = this.#builder.nextName('TOSTREAM')
-    this.#builder.topology.addProcessor(name, statelessProcessor<K, V, K, V>(r => [r]), this.nodeName)
-    return new KStream<K, V>(this.#builder, name, false)
+  /** The table's updates as a stream: each new value, null for a deleted row (a tombstone). */
+  toStream (name?: string): KStream<K, V> {
+    const nodeName = name ?? this.#builder.nextName('TOSTREAM')
+    this.#builder.topology.addProcessor(nodeName, statelessProcessor<K, unknown, K, V>(r => [{ ...r, value: asChange<V>(r.value).newValue as V }]), this.nodeName)
+    return new KStream<K, V>(this.#builder, nodeName, false)
+  }
+
+  /** Each row's value through `fn`; stored only with `materialized`. */
+  mapValues<V2> (fn: (value: V, key: K) => V2, materialized?: Materialized<K, V2>, name?: string): KTable<K, V2> {
+    return ktableMapValues(this.#builder, this, fn, materialized, name)
+  }
+
+  /** Keeps the rows matching `predicate`: a row that stops matching is deleted downstream. */
+  filter (predicate: (key: K, value: V) => boolean, materialized?: Materialized<K, V>, name?: string): KTable<K, V> {
+    return ktableFilter(this.#builder, this, predicate, materialized, name)
+  }
+
+  filterNot (predicate: (key: K, value: V) => boolean, materialized?: Materialized<K, V>, name?: string): KTable<K, V> {
+    return ktableFilter(this.#builder, this, (k, v) => !predicate(k, v), materialized, name)
+  }
+
+  /** Re-keys the rows for an aggregation with a subtractor (always through a repartition topic). */
+  groupBy<K2, V2> (selector: (key: K, value: V) => KeyValuePair<K2, V2>, grouped: Grouped<K2, V2> = {}): KGroupedTable<K2, V2> {
+    return new KGroupedTable<K2, V2>(this.#builder, this.nodeName, selector as (key: unknown, value: unknown) => KeyValuePair<K2, V2>, grouped)
+  }
+
+  /** Inner join on the key with another table (co-partitioned): a row exists while both sides have one. */
+  join<VO, VR> (other: KTable<K, VO>, joiner: TableJoiner<K, V, VO, VR>, materialized?: Materialized<K, VR>, name?: string): KTable<K, VR> {
+    return ktableJoin(this.#builder, this, other, joiner as TableJoiner<K, V | undefined, VO | undefined, VR>, 'inner', materialized, name)
+  }
+
+  /** Left join: a row for every row of this table; the joiner gets undefined for no other row. */
+  leftJoin<VO, VR> (other: KTable<K, VO>, joiner: TableJoiner<K, V, VO | undefined, VR>, materialized?: Materialized<K, VR>, name?: string): KTable<K, VR> {
+    return ktableJoin(this.#builder, this, other, joiner as TableJoiner<K, V | undefined, VO | undefined, VR>, 'left', materialized, name)
+  }
+
+  /** Outer join: a row while either side has one; the joiner gets undefined for the missing side. */
+  outerJoin<VO, VR> (other: KTable<K, VO>, joiner: TableJoiner<K, V | undefined, VO | undefined, VR>, materialized?: Materialized<K, VR>, name?: string): KTable<K, VR> {
+    return ktableJoin(this.#builder, this, other, joiner, 'outer', materialized, name)
   }
 }

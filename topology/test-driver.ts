@@ -2,7 +2,9 @@
 // processors and topologies (like Kafka Streams' TopologyTestDriver). Each piped record is
 // processed at once, in pipe order; outputs are captured per topic; stores are in-memory
 // (whatever kind the topology declares) and read through the same typed layer processors use;
-// wall-clock time is mocked and only moves with advanceWallClockTime().
+// wall-clock time is mocked and only moves with advanceWallClockTime(). Records written to a
+// repartition topic are piped at once to the sub-topology reading it (partitioned by key, as the
+// producer would), in the same call, and are not outputs (Kafka Streams' driver does the same).
 import type { Headers, LogRecord, ProducerRecord } from '../log/log-port.ts'
 import { partitionForKey } from '../log/murmur2-partitioner.ts'
 import { CachingChangelogStore } from '../stores/caching-changelogging-store.ts'
@@ -106,6 +108,8 @@ export class TopologyTestDriver {
   readonly #taskByTopic = new Map<string, StreamTask[]>()
   readonly #nextOffset = new Map<string, bigint>()
   readonly #outputs = new Map<string, ProducerRecord[]>()
+  /** Repartition topics (named for the application): piped back in, never captured. */
+  readonly #internalTopics: ReadonlySet<string>
   #nowMs: number
   #closed = false
 
@@ -114,6 +118,8 @@ export class TopologyTestDriver {
     this.#partitions = options.partitions ?? 1
     this.#nowMs = options.startTimeMs ?? 0
     const applicationId = options.applicationId ?? 'test-driver'
+    topology = topology.withApplicationId(applicationId)
+    this.#internalTopics = new Set(topology.internalTopics().map(t => t.name))
     for (const sub of topology.subtopologies()) {
       const tasks: StreamTask[] = []
       for (let partition = 0; partition < this.#partitions; partition++) {
@@ -158,7 +164,7 @@ export class TopologyTestDriver {
   }
 
   createInputTopic<K, V> (topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestInputTopic<K, V> {
-    if (!this.#taskByTopic.has(topic)) throw new StreamsError('TOPOLOGY_INVALID', `topic "${topic}" is not a source of this topology (sources: ${[...this.#taskByTopic.keys()].join(', ')})`)
+    if (!this.#taskByTopic.has(topic) || this.#internalTopics.has(topic)) throw new StreamsError('TOPOLOGY_INVALID', `topic "${topic}" is not a source of this topology (sources: ${[...this.#taskByTopic.keys()].join(', ')})`)
     return new TestInputTopic(this, topic, keySerde, valueSerde)
   }
 
@@ -185,16 +191,20 @@ export class TopologyTestDriver {
   /** @internal used by TestInputTopic */
   pipeRaw (topic: string, key: Buffer | null, value: Buffer | null, timestamp: number | undefined, headers: Headers): void {
     if (this.#closed) throw new StreamsError('LOG_CLOSED', 'the test driver is closed')
+    this.#process(topic, key, value, timestamp ?? this.#nowMs, headers)
+    this.#collectOutputs()
+  }
+
+  #process (topic: string, key: Buffer | null, value: Buffer | null, timestamp: number, headers: Headers): void {
     const tasks = this.#taskByTopic.get(topic)!
     const partition = key === null ? 0 : partitionForKey(key, this.#partitions)
     const task = tasks[partition]!
     const offsetKey = `${topic}:${partition}`
     const offset = this.#nextOffset.get(offsetKey) ?? 0n
     this.#nextOffset.set(offsetKey, offset + 1n)
-    const record: LogRecord = { topic, partition, offset, timestamp: timestamp ?? this.#nowMs, key, value, headers }
+    const record: LogRecord = { topic, partition, offset, timestamp, key, value, headers }
     task.addRecords({ topic, partition }, [record])
     while (task.process(this.#nowMs));
-    this.#collectOutputs()
   }
 
   /** @internal */
@@ -217,12 +227,22 @@ export class TopologyTestDriver {
     for (const stores of this.#stores) for (const s of stores.values()) await s.bytes.close()
   }
 
+  /** Captures the tasks' outputs; records of repartition topics are processed at once, in write
+   *  order, until no task has any left. */
   #collectOutputs (): void {
-    for (const task of this.#tasks) {
-      for (const record of task.takeOutputs()) {
-        const queue = this.#outputs.get(record.topic) ?? []
-        queue.push(record)
-        this.#outputs.set(record.topic, queue)
+    for (let more = true; more;) {
+      more = false
+      for (const task of this.#tasks) {
+        for (const record of task.takeOutputs()) {
+          if (this.#internalTopics.has(record.topic)) {
+            this.#process(record.topic, record.key, record.value, record.timestamp ?? this.#nowMs, record.headers ?? {})
+            more = true
+            continue
+          }
+          const queue = this.#outputs.get(record.topic) ?? []
+          queue.push(record)
+          this.#outputs.set(record.topic, queue)
+        }
       }
     }
   }

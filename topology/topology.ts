@@ -67,6 +67,16 @@ export type TopologyNode = SourceNode | ProcessorNode | SinkNode
 export type AnyStoreDefinition = StoreDefinition<any, any>
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
+/** A topic the application creates and owns: a repartition topic (docs/engine.md "Repartition
+ *  topics"). Declared by its short name; a runtime takes the topology through withApplicationId(),
+ *  which names it `<applicationId>-<name>` as Kafka Streams does. */
+export interface InternalTopic {
+  readonly name: string
+  /** Fixed partition count (Repartitioned's); default: computed at start from the sub-topology
+   *  that writes it, or from the topics it must be co-partitioned with. */
+  readonly partitions?: number
+}
+
 /** A connected part of the graph: its sources are co-partitioned and one task per partition runs it. */
 export interface Subtopology {
   readonly id: number
@@ -82,6 +92,45 @@ function invalid (message: string): never {
 export class Topology {
   readonly #nodes = new Map<string, TopologyNode>()
   readonly #stores = new Map<string, { definition: AnyStoreDefinition, processors: string[] }>()
+  readonly #internalTopics = new Map<string, InternalTopic>()
+  /** Set on the copy withApplicationId() returns: its internal topic names are final. */
+  #applicationId: string | undefined
+
+  /** Declares a topic the application creates (a repartition topic); sources and sinks name it
+   *  by `name` before withApplicationId(). */
+  addInternalTopic (name: string, options: { partitions?: number } = {}): this {
+    if (this.#internalTopics.has(name)) invalid(`internal topic "${name}" is declared twice (give the operation another name)`)
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) invalid(`internal topic name "${name}" may use only letters, digits, ".", "_" and "-"`)
+    if (options.partitions !== undefined && !(Number.isInteger(options.partitions) && options.partitions >= 1)) invalid(`internal topic "${name}": partitions must be a positive integer, got ${options.partitions}`)
+    this.#internalTopics.set(name, { name, ...(options.partitions === undefined ? {} : { partitions: options.partitions }) })
+    return this
+  }
+
+  internalTopics (): InternalTopic[] {
+    return [...this.#internalTopics.values()]
+  }
+
+  isInternalTopic (topic: string): boolean {
+    return this.#internalTopics.has(topic)
+  }
+
+  /** The topology as an application runs it: internal topics renamed `<applicationId>-<name>`
+   *  in their declarations, sources and sinks. The same topology when it has none. */
+  withApplicationId (applicationId: string): Topology {
+    if (this.#applicationId === applicationId || this.#internalTopics.size === 0) return this
+    if (this.#applicationId !== undefined) invalid(`this topology's internal topics are already named for application "${this.#applicationId}"`)
+    const rename = (topic: string): string => this.#internalTopics.has(topic) ? `${applicationId}-${topic}` : topic
+    const copy = new Topology()
+    copy.#applicationId = applicationId
+    for (const [name, node] of this.#nodes) {
+      if (node.kind === 'source') copy.#nodes.set(name, { ...node, topics: node.topics.map(rename), children: [...node.children] })
+      else if (node.kind === 'sink') copy.#nodes.set(name, { ...node, topic: typeof node.topic === 'string' ? rename(node.topic) : node.topic, parents: [...node.parents] })
+      else copy.#nodes.set(name, { ...node, parents: [...node.parents], children: [...node.children], stores: [...node.stores] })
+    }
+    for (const [name, store] of this.#stores) copy.#stores.set(name, { definition: store.definition, processors: [...store.processors] })
+    for (const topic of this.#internalTopics.values()) copy.#internalTopics.set(rename(topic.name), { ...topic, name: rename(topic.name) })
+    return copy
+  }
 
   addSource<K, V> (name: string, options: SourceOptions<K, V>): this {
     this.#checkNewName(name)
@@ -180,6 +229,10 @@ export class Topology {
         if (!p) invalid(`node "${node.name}" names unknown parent "${parent}"`)
         if (p.kind === 'sink') invalid(`sink "${parent}" cannot be the parent of "${node.name}"`)
       }
+    }
+    for (const topic of this.#internalTopics.keys()) {
+      const writers = this.nodes().filter(n => n.kind === 'sink' && n.topic === topic)
+      if (writers.length === 0 || !this.sourceTopics().includes(topic)) invalid(`internal topic "${topic}" needs a sink writing it and a source reading it`)
     }
     for (const [name, store] of this.#stores) {
       if (store.processors.length === 0) invalid(`state store "${name}" is not connected to any processor`)

@@ -2,7 +2,8 @@
 //   1. stop check: refuse while the application's consumer group has members (unless --force,
 //      which waits for stale members to time out instead of refusing);
 //   2. reset the group's committed offsets on the input topics to the earliest offsets;
-//   3. delete the application's changelog topics (`<application-id>-<store>-changelog`);
+//   3. delete the application's changelog topics (`<application-id>-<store>-changelog`) and
+//      repartition topics (`<application-id>-<name>-repartition`);
 //   4. delete the local state (every task directory under <data-dir>/state/<application-id>; the
 //      instance id, which keeps the transactional id stable, is kept).
 // The next start recreates the changelogs and reprocesses every input record. With --reprocess
@@ -85,6 +86,12 @@ export function rebuildCommand (ctx: CliContext): Command {
       const existing = (await log.admin.describeTopics(changelogs)).map(d => d.name)
       if (opts.dryRun !== true) await log.admin.deleteTopics(existing)
       await say(existing.length > 0 ? `  ${verb('deleted', 'would delete')} changelog topics: ${existing.join(', ')}` : '  no changelog topics to delete')
+      // Repartition topics hold records of the old run in flight (docs/engine.md "Repartition topics").
+      const repartitions = (await log.admin.describeTopics(platform.topology.withApplicationId(config.applicationId).internalTopics().map(t => t.name))).map(d => d.name)
+      if (repartitions.length > 0) {
+        if (opts.dryRun !== true) await log.admin.deleteTopics(repartitions)
+        await say(`  ${verb('deleted', 'would delete')} repartition topics: ${repartitions.join(', ')}`)
+      }
 
       // 4. Local state.
       const directory = new StateDirectory(config.stateDir, config.applicationId)

@@ -59,3 +59,14 @@ t.test('the Mermaid diagram has topics, nodes, edges and stores', async t => {
   t.match(m, /t_counts_out\(\["counts-out"\]\)/)
   t.match(m, /subgraph sub1\["Sub-topology 1"\]/)
 })
+
+t.test('a repartition topic splits the description in two sub-topologies, named for the application', async t => {
+  const builder = new StreamsBuilder()
+  builder.stream<string, string>('lines', { valueSerde: Serdes.string() })
+    .flatMap((_k, v) => v.split(' ').map(w => ({ key: w, value: w })))
+    .groupByKey({ name: 'words' })
+    .count({ storeName: 'counts' })
+  const text = describeAsText(describeTopology(builder.build().withApplicationId('wc')))
+  t.match(text, /Sub-topology: 0\n[\s\S]*Processor: words-repartition-filter \(stores: \[\]\)\n[\s\S]*Sink: words-repartition-sink \(topic: wc-words-repartition\)/)
+  t.match(text, /Sub-topology: 1\n {4}Source: words-repartition-source \(topics: \[wc-words-repartition\]\)\n {6}--> KSTREAM-AGGREGATE-\d+/)
+})

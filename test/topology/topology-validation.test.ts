@@ -49,10 +49,22 @@ t.test('a cycle is rejected by validate()', async t => {
   t.match(thrown(() => topology.validate()), /^TOPOLOGY_INVALID: .*cycle: .*p1 -> p2 -> p1/)
 })
 
-t.test('grouping after a key change needs a repartition topic: rejected with advice', async t => {
+t.test('grouping after a key change reads through a repartition topic named after the store', async t => {
   const builder = new StreamsBuilder()
-  const stream = builder.stream('a').selectKey(() => 'x')
-  t.match(thrown(() => stream.groupByKey()), /^TOPOLOGY_INVALID: .*repartition topic/)
+  builder.stream('a').selectKey(() => 'x').groupByKey().count({ storeName: 'per-x' })
+  const topology = builder.build()
+  t.same(topology.internalTopics(), [{ name: 'per-x-repartition' }])
+  t.same(topology.withApplicationId('app').internalTopics(), [{ name: 'app-per-x-repartition' }])
+  t.equal(topology.subtopologies().length, 2, 'the repartition topic splits the topology in two')
+  t.match(thrown(() => topology.withApplicationId('app').withApplicationId('other')), /^TOPOLOGY_INVALID: .*already named for application "app"/)
+})
+
+t.test('two repartition topics with one name are rejected: name one of the operations', async t => {
+  const builder = new StreamsBuilder()
+  const keyed = builder.stream('a').selectKey(() => 'x')
+  keyed.groupByKey({ name: 'by-x' }).count({ storeName: 's1' })
+  t.match(thrown(() => keyed.groupByKey({ name: 'by-x' }).count({ storeName: 's2' })), /^TOPOLOGY_INVALID: internal topic "by-x-repartition" is declared twice/)
+  t.match(thrown(() => builder.stream('b').repartition({ partitions: 0 })), /^TOPOLOGY_INVALID: .*partitions must be a positive integer/)
 })
 
 t.test('an empty topology is rejected', async t => {

@@ -39,11 +39,15 @@ export class ForwardingCache<K, V> {
   readonly #context: ProcessorContext<K, V>
   readonly #host: RecordCacheHost | undefined
   readonly #id: (key: K) => string
+  readonly #merge: ((earlier: V, later: V) => V) | undefined
   #entries = new Map<string, Entry<K, V>>()
 
-  constructor (context: ProcessorContext<K, V>, id: (key: K) => string) {
+  /** `merge`: what a later update of a cached key becomes (default: the later update); a KTable
+   *  keeps the old value of the first update and the new value of the last (a Change). */
+  constructor (context: ProcessorContext<K, V>, id: (key: K) => string, merge?: (earlier: V, later: V) => V) {
     this.#context = context
     this.#id = id
+    this.#merge = merge
     this.#host = recordCacheHost(context as ProcessorContext<unknown, unknown>)
     this.#host?.register({ flush: () => this.flush(), clear: () => { this.#entries = new Map() } })
   }
@@ -58,7 +62,7 @@ export class ForwardingCache<K, V> {
     const entry = entries.get(id)
     if (entry !== undefined) {
       entries.delete(id)
-      entry.record = record
+      entry.record = this.#merge === undefined ? record : { ...record, value: this.#merge(entry.record.value, record.value) }
       entry.input = host.currentInput()
       entries.set(id, entry)
     } else {

@@ -74,3 +74,19 @@ t.test('cache off: every update, at once', async t => {
   while (task.process(0));
   t.same(outputsOf(task.takeOutputsForSend().records), ['a=1@1', 'b=1@2', 'a=2@3'], 'one output per input')
 })
+
+t.test('a KTable cache keeps the old value of the first update and the new value of the last', async t => {
+  const { ForwardingCache, RECORD_CACHE } = await import('../../../topology/runtime/record-cache.ts')
+  const { Change } = await import('../../../topology/dsl/change.ts')
+  const forwarded: Array<{ key: string, value: InstanceType<typeof Change<number>> }> = []
+  const caches: Array<{ flush (): void }> = []
+  const context = {
+    forward: (r: { key: string, value: InstanceType<typeof Change<number>> }) => { forwarded.push(r) },
+    [RECORD_CACHE]: { currentInput: () => null, forwardAs: (_input: unknown, f: () => void) => { f() }, register: (c: { flush (): void }) => { caches.push(c) } }
+  }
+  const cache = new ForwardingCache<string, InstanceType<typeof Change<number>>>(context as never, k => k, (earlier, later) => new Change(later.newValue, earlier.oldValue))
+  for (const [n, old] of [[1, null], [2, 1], [3, 2]] as const) cache.put({ key: 'k', value: new Change<number>(n, old), timestamp: n, headers: {} })
+  t.same(forwarded, [], 'nothing before the flush')
+  caches[0]!.flush()
+  t.same(forwarded.map(r => [r.key, r.value.newValue, r.value.oldValue]), [['k', 3, null]], 'the row went from nothing to 3: a subtractor downstream removes nothing')
+})
