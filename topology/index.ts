@@ -13,6 +13,10 @@ export {
   StreamsBuilder, KStream, KGroupedStream, KTable,
   type Consumed, type Produced, type Materialized, type KeyValuePair
 } from './streams-builder.ts'
+export {
+  processMerged, processRouted,
+  type MergedProcessOptions, type RoutedProcessOptions, type OutputTypes, type OutputNodes, type RoutedStreams
+} from './dsl/process-routed.ts'
 
 // The low-level topology the DSL compiles to, and its description (text and Mermaid).
 export {

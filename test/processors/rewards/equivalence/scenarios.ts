@@ -58,7 +58,10 @@ function build (seed: number, count: number, members: number, meanGapMs: number,
     const headers: Headers = random() < 0.1 ? { traceparent: utf8(`00-${String(n).padStart(32, '0')}-00f067aa0ba902b7-01`), 'x-origin': utf8('pos') } : {}
     steps.push({ topic, key: utf8(r.key), value: utf8(r.value), timestamp: r.timestamp, headers, advanceWallMs: random() < 0.05 ? Math.floor(random() * HOUR_MS) : 0 })
     if (topic === 'reward-events' && r.value.includes('"EARN"')) {
-      try { const e = JSON.parse(r.value) as { memberId: string, eventId: string }; earns.push({ memberId: e.memberId, eventId: e.eventId, value: r.value }) } catch {}
+      try {
+        const e = JSON.parse(r.value) as { memberId: string, eventId: string }
+        earns.push({ memberId: e.memberId, eventId: e.eventId, value: r.value })
+      } catch { /* a malformed demo record: not an EARN to reverse or re-send */ }
     }
     if (topic === 'redeem-events') redeems.push(r.value)
     if (++n % extrasEvery !== 0) continue
