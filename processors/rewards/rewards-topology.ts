@@ -3,15 +3,15 @@
 // by the dedupe filter, and reward events and redemptions meet in the ledger, which owns the
 // balances and confirms each accepted event.
 //
-//   reward-events ─► validation ─┬─ valid ──► dedupe ─► ledger ─┬─► reward-confirmed
-//                                └─ invalid ─────┐      ▲  │    ├─► redeem-confirmed
-//   redeem-events ─► validation ─┬─ valid ───────┼──────┘  │    ├─ rejected ─► reward-events-dlq
-//                                └─ invalid ─┐   └─────────┼────┼───────────► reward-events-dlq
-//                                            └─────────────┴────┴─ rejected ─► redeem-events-dlq
+//   reward-events ─► validation ─┬─ invalid ──────────────────────────────────► reward-events-dlq
+//                                └─ valid ─┐
+//                                          ├─► dedupe ─► ledger ─┬─► reward-confirmed, redeem-confirmed
+//                                ┌─ valid ─┘                     └─ rejected ─► reward-events-dlq, redeem-events-dlq
+//   redeem-events ─► validation ─┴─ invalid ──────────────────────────────────► redeem-events-dlq
 //
 // Stores: the ledger owns all six (balances, event-dedupe, redemption-dedupe, redemption-index,
-// dedupe-expiry, activity); the dedupe filter reads the four dedupe ones and purges them. Every
-// node shares stores with the ledger, so the graph is one sub-topology: the engine runs one task
+// dedupe-expiry, activity); the dedupe filter reads the four dedupe ones and purges them. Both
+// inputs lead to the dedupe filter, so the graph is one sub-topology: the engine runs one task
 // per partition with both topics' partition N (co-partitioned by memberId, same partition count),
 // task ids 0_N as before the DSL, and the stores and changelog topics keep their names
 // (REWARDS_STORES).
