@@ -27,7 +27,8 @@ export interface MergedProcessOptions {
 }
 
 export interface RoutedProcessOptions<O extends string> extends MergedProcessOptions {
-  /** The outputs' names, at least one. */
+  /** The outputs' names, at least one: every key of the output types (a stream is returned per
+   *  name listed here). */
   readonly outputs: readonly O[]
 }
 
@@ -61,7 +62,7 @@ export function processMerged<K, V, K2, V2> (builder: StreamsBuilder, inputs: KS
   return new KStream<K2, V2>(builder, name, true)
 }
 
-/** A passes-on node: one output of a routed processor. Cheaper than the DSL's stateless nodes
+/** A pass-through node: one output of a routed processor. Cheaper than the DSL's stateless nodes
  *  (no array per record): it is on the path of every record the output carries. */
 function passThrough (): Processor<unknown, unknown, unknown, unknown> {
   let context: ProcessorContext<unknown, unknown>
