@@ -16,6 +16,10 @@ export {
 export { KGroupedTable } from './dsl/kgrouped-table.ts'
 export type { Grouped, Joined, Repartitioned } from './dsl/grouped.ts'
 export type { TableJoiner } from './dsl/ktable-join.ts'
+export {
+  processMerged, processRouted,
+  type MergedProcessOptions, type RoutedProcessOptions, type OutputTypes, type OutputNodes, type RoutedStreams
+} from './dsl/process-routed.ts'
 
 // The low-level topology the DSL compiles to, and its description (text and Mermaid).
 export {

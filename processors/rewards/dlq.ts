@@ -1,6 +1,6 @@
 // Dead-letter records: the input key, value and headers unchanged, plus headers saying why
 // (SPEC §2.3). Header values are UTF-8 text.
-import type { Headers, RecordMetadata } from '../../topology/index.ts'
+import type { Headers, Record, RecordMetadata } from '../../topology/index.ts'
 import type { DlqCode } from './validation.ts'
 
 export const DLQ_HEADERS = Object.freeze({
@@ -21,4 +21,9 @@ export function dlqHeaders (original: Headers, code: DlqCode, message: string, s
     headers[DLQ_HEADERS.offset] = Buffer.from(String(source.offset), 'utf8')
   }
   return headers
+}
+
+/** The dead letter of an input record: its key, value and timestamp, its headers plus why. */
+export function deadLetter (input: Record<Buffer | null, Buffer | null>, code: DlqCode, message: string, source: RecordMetadata | null): Record<Buffer | null, Buffer | null> {
+  return { key: input.key, value: input.value, timestamp: input.timestamp, headers: dlqHeaders(input.headers, code, message, source) }
 }

@@ -1,8 +1,9 @@
-// EARN (SPEC §3): points from the rule set at the member's tier before the event.
+// EARN (SPEC §3): points from the rule set at the member's tier before the event. A re-sent
+// eventId never gets here: the dedupe filter (dedupe-filter.ts) drops it before the ledger.
 import { confirmReward } from './confirm-reward.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'
 import { contentDigest } from './content-digest.ts'
-import { dedupeKey, expiryKey, isLive } from './dedupe.ts'
+import { dedupeKey, expiryKey } from './dedupe.ts'
 import { earnPoints, tierFor } from './rules-engine.ts'
 import type { EarnEvent } from './schemas.ts'
 import type { RewardOutcome, RewardsState } from './state.ts'
@@ -10,8 +11,6 @@ import type { RewardOutcome, RewardsState } from './state.ts'
 export function handleEarn (state: RewardsState, event: EarnEvent, eventTimeMs: number): RewardOutcome {
   const key = dedupeKey(event.memberId, event.eventId)
   const clockMs = state.dedupeClockMs()
-  if (isLive(state.events.get(key), clockMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
-
   const before = state.balances.get(event.memberId) ?? emptyBalance(state.rules, event.memberId)
   const tier = tierFor(state.rules, before.qualifyingPoints)
   const { points: bigPoints } = earnPoints(state.rules, { source: event.source, propertyId: event.propertyId, amountCents: event.amountCents, occurredAtMs: eventTimeMs }, tier)

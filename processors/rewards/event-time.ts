@@ -1,13 +1,14 @@
 // Event time of input records (docs/rewards.md, "Event time"): within a task, records of the two
 // inputs are taken in event-time order (occurredAt / requestedAt). Only a record the topology will
-// accept has an event time: the extractor runs the same validation as the processor (MALFORMED_JSON,
-// SCHEMA_VIOLATION, KEY_MISMATCH, UNSUPPORTED_CURRENCY), and a record that fails it has none
-// (null). The engine still hands such a record to the processor, which dead-letters it, but it
-// moves no clock: not the task's stream time, not the STREAM_TIME punctuations (the dedupe purge),
-// and it holds back no other record. Without this, one malformed record stamped with a producer's
-// wall clock among events months old would advance stream time by months.
+// accept has an event time: the extractor runs the same validation as the validation split
+// (MALFORMED_JSON, SCHEMA_VIOLATION, KEY_MISMATCH, UNSUPPORTED_CURRENCY), and a record that fails
+// it has none (null). The engine still hands such a record to the validation split, which
+// dead-letters it, but it moves no clock: not the task's stream time, not the STREAM_TIME
+// punctuations (the dedupe purge), and it holds back no other record. Without this, one malformed
+// record stamped with a producer's wall clock among events months old would advance stream time
+// by months.
 //
-// The validation here is the processor's own: its result is kept for the processor
+// The validation here is the validation split's own: its result is kept for it
 // (validated-records.ts), so a record is validated once and the two can never disagree.
 import type { LogRecord, TimestampExtractor } from '../../topology/index.ts'
 import { redeemRecords, rewardRecords } from './validated-records.ts'

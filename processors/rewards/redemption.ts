@@ -1,20 +1,19 @@
 // Redemptions (SPEC §4): CONFIRMED iff available ≥ points when processed, else REJECTED
 // INSUFFICIENT_POINTS (balance unchanged). `available` never goes negative through a redemption.
-// A re-sent redemptionId gets no second effect and no second output; its decision stays in the
-// redemption-dedupe store (for status lookups) for the dedupe retention, and the redemption-index
-// store maps its redemptionId to the member (status lookups by id alone).
+// A re-sent redemptionId gets no second effect and no second output (the dedupe filter,
+// dedupe-filter.ts, drops it before the ledger); its decision stays in the redemption-dedupe
+// store (for status lookups) for the dedupe retention, and the redemption-index store maps its
+// redemptionId to the member (status lookups by id alone).
 import { appendActivity } from './activity.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'
 import { contentDigest } from './content-digest.ts'
-import { dedupeKey, expiryKey, isLive, redemptionIndexKey } from './dedupe.ts'
+import { dedupeKey, expiryKey, redemptionIndexKey } from './dedupe.ts'
 import type { RedeemConfirmed, RedeemEvent } from './schemas.ts'
 import type { RedeemOutcome, RewardsState } from './state.ts'
 
 export function handleRedemption (state: RewardsState, event: RedeemEvent, eventTimeMs: number): RedeemOutcome {
   const key = dedupeKey(event.memberId, event.redemptionId)
   const clockMs = state.dedupeClockMs()
-  if (isLive(state.redemptions.get(key), clockMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
-
   const stored = state.balances.get(event.memberId)
   const before = stored ?? emptyBalance(state.rules, event.memberId)
   const processedAt = new Date(state.systemTimeMs()).toISOString()

@@ -1,7 +1,7 @@
 // REVERSAL (SPEC §3): takes back exactly the points its original EARN was awarded, whatever its
 // own amountCents says. The original must be a live EARN of the same member (ORIGINAL_NOT_FOUND)
 // not reversed yet (ALREADY_REVERSED). A re-sent REVERSAL (same eventId) is a duplicate, not a
-// second reversal.
+// second reversal: the dedupe filter (dedupe-filter.ts) drops it before the ledger.
 import { confirmReward } from './confirm-reward.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'
 import { contentDigest } from './content-digest.ts'
@@ -13,8 +13,6 @@ import type { RewardOutcome, RewardsState } from './state.ts'
 export function handleReversal (state: RewardsState, event: ReversalEvent, eventTimeMs: number): RewardOutcome {
   const key = dedupeKey(event.memberId, event.eventId)
   const clockMs = state.dedupeClockMs()
-  if (isLive(state.events.get(key), clockMs, state.dedupeRetentionMs)) return { kind: 'duplicate' }
-
   const originalKey = dedupeKey(event.memberId, event.originalEventId)
   const original = state.events.get(originalKey)
   if (original === undefined || !isLive(original, clockMs, state.dedupeRetentionMs) || original.type !== 'EARN') {

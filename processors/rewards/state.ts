@@ -1,5 +1,5 @@
 // What the event handlers (earn, reversal, redemption) work with: the rule set, the task's stores
-// and clocks. Handlers decide and write state; the processor forwards what they return.
+// and clocks. Handlers decide and write state; the ledger (ledger.ts) forwards what they return.
 import type { KeyValueStore } from '../../topology/index.ts'
 import type { ActivityStoreValue } from './activity.ts'
 import type { EventDedupeEntry, RedemptionDedupeEntry } from './dedupe.ts'
@@ -27,7 +27,6 @@ export interface RewardsState {
 
 export type Outcome<T> =
   | { readonly kind: 'accepted', readonly output: T }
-  | { readonly kind: 'duplicate' }
   | { readonly kind: 'rejected', readonly code: DlqCode, readonly message: string }
 
 export type RewardOutcome = Outcome<RewardConfirmed>

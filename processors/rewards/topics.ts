@@ -22,11 +22,18 @@ export const REWARDS_STORES = Object.freeze({
   activity: 'activity'
 })
 
-/** Node names inside the topology (for describe / Mermaid output). */
+/** Node names inside the topology (rewards-topology.ts; they show in `rewards topology`, in
+ *  GET /v1/topology and in processing errors). The outputs of a routed node are named
+ *  `<node>-<output>` (topology/dsl/process-routed.ts). */
 export const REWARDS_NODES = Object.freeze({
   rewardSource: 'reward-events-source',
   redeemSource: 'redeem-events-source',
-  processor: 'rewards-processor',
+  rewardValidation: 'reward-events-validation',
+  redeemValidation: 'redeem-events-validation',
+  dedupe: 'rewards-dedupe',
+  ledger: 'rewards-ledger',
+  rewardDeadLetters: 'reward-events-dead-letters',
+  redeemDeadLetters: 'redeem-events-dead-letters',
   rewardConfirmedSink: 'reward-confirmed-sink',
   redeemConfirmedSink: 'redeem-confirmed-sink',
   rewardDlqSink: 'reward-events-dlq-sink',

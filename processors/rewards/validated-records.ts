@@ -1,10 +1,11 @@
 // Each input record is validated once. The timestamp extractors (event-time.ts) validate every
-// record as it is buffered, to find its event time; the processor needs the same result a moment
-// later. The extractor's result is kept here and the processor takes it: a second validation was
-// about 4 % of the rewards topology's CPU time (docs/benchmarks.md, "Rewards hot path").
+// record as it is buffered, to find its event time; the validation split (validation-split.ts)
+// needs the same result a moment later. The extractor's result is kept here and the split takes
+// it: a second validation was about 4 % of the rewards topology's CPU time (docs/benchmarks.md,
+// "Rewards hot path").
 //
 // Kept per topic-partition in offset order (the extractor sees each partition's records in
-// order, and the processor takes them in the same order), and handed over only for the very same
+// order, and the split takes them in the same order), and handed over only for the very same
 // key and value Buffers at the same offset: validation is a pure function of those bytes, so a
 // kept result is the result. Anything else — a record the extractor did not see (tests), records
 // fetched again after an abort, several applications in one process — just validates afresh.
