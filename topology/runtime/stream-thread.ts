@@ -171,7 +171,10 @@ export class StreamThread {
       topics: this.#o.subtopologies.flatMap(s => s.sourceTopics),
       listener: this.#rebalance,
       rebalanceProtocol: config.rebalanceProtocol,
-      userData: async () => await this.#subscription.build(this.#tasks, this.#restorer, this.#standbyRestorer),
+      userData: async () => {
+        await this.#rebalance.beforeJoin()
+        return await this.#subscription.build(this.#tasks, this.#restorer, this.#standbyRestorer)
+      },
       assignor: highAvailabilityPartitionAssignor({
         subtopologies: this.#o.subtopologies.map(s => ({ id: s.id, sourceTopics: s.sourceTopics, stateful: s.stores.some(name => topology.storeDefinition(name)?.changelog === true) })),
         config: haConfig,
@@ -297,7 +300,9 @@ export class StreamThread {
     if (waitMs === 0) await new Promise(resolve => setImmediate(resolve))
     let commitRequested = false
     for (const { task } of tasks.running.values()) if (task.commitRequested) { commitRequested = true; break }
-    if (commitRequested || this.#o.clock() - commits.lastCommitMs >= this.#o.config.commitIntervalMs) {
+    const commitDue = commitRequested || this.#o.clock() - commits.lastCommitMs >= this.#o.config.commitIntervalMs
+    // Not while this member rejoins a cooperative round (thread-rebalance-listener.ts, joining).
+    if (commitDue && !this.#rebalance.joining) {
       // The previous commit still running: a task asking for a commit (bounded buffers) waits for
       // it; the interval's commit starts at the next iteration after it.
       if (!commits.inflight) commits.begin()

@@ -159,8 +159,9 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       if (running !== undefined) this.#suspend(running, committed)
       const active = this.#suspended.get(name) ?? this.#restoring.get(name)
       if (active === undefined) continue
-      await this.#closeTask(active, committed)
+      // Out of the maps first: queries and the loop never see a task whose stores are closing.
       this.#forget(name, active)
+      await this.#closeTask(active, committed)
       closed.push(name)
     }
     return closed
@@ -195,10 +196,10 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       if (wanted.has(name) || (!replicas.standby.has(name) && !replicas.warmup.has(name))) await this.#closeStandby(standby)
     }
     for (const [name, active] of this.#suspended) {
-      if (!wanted.has(name)) { await this.#closeTask(active, true); this.#suspended.delete(name) }
+      if (!wanted.has(name)) { this.#suspended.delete(name); await this.#closeTask(active, true) }
     }
     for (const [name, active] of this.#restoring) {
-      if (!wanted.has(name)) { await this.#closeTask(active, false); this.#restoring.delete(name) }
+      if (!wanted.has(name)) { this.#restoring.delete(name); await this.#closeTask(active, false) }
     }
     // Pauses last only as long as an assignment: pause the inputs of those still restoring again.
     const stillRestoring = [...this.#restoring.values()].flatMap(a => a.task.inputs)
@@ -277,8 +278,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     const lost = this.#taskNames(partitions)
     for (const [name, active] of [...this.#running, ...this.#suspended, ...this.#restoring]) {
       if (!lost.has(name)) continue
-      await this.#closeTask(active, false)
       this.#forget(name, active)
+      await this.#closeTask(active, false)
     }
   }
 
@@ -286,20 +287,21 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  the running and restoring ones, for the caller to rebuild those still assigned. */
   async closeAllDirty (): Promise<TopicPartition[]> {
     const owned = [...this.#running.values(), ...this.#restoring.values()].flatMap(a => a.task.inputs)
-    for (const active of [...this.#running.values(), ...this.#suspended.values(), ...this.#restoring.values()]) await this.#closeTask(active, false)
+    const all = [...this.#running.values(), ...this.#suspended.values(), ...this.#restoring.values()]
     this.#clear()
+    for (const active of all) await this.#closeTask(active, false)
     return owned
   }
 
   /** Shutdown: running and suspended tasks close clean when the last commit succeeded, restoring
    *  ones where their restore got. A task that fails to close does not keep the others open. */
   async closeAll (committed: boolean): Promise<void> {
-    for (const active of [...this.#running.values(), ...this.#suspended.values()]) {
-      await this.#closeTask(active, committed).catch(() => {})
-    }
-    for (const active of this.#restoring.values()) await this.#closeTask(active, false).catch(() => {})
-    for (const standby of [...this.#standbys.values()]) await this.#closeStandby(standby).catch(() => {})
+    const committedWork = [...this.#running.values(), ...this.#suspended.values()]
+    const restoring = [...this.#restoring.values()]
     this.#clear()
+    for (const active of committedWork) await this.#closeTask(active, committed).catch(() => {})
+    for (const active of restoring) await this.#closeTask(active, false).catch(() => {})
+    for (const standby of [...this.#standbys.values()]) await this.#closeStandby(standby).catch(() => {})
   }
 
   /** A task for each (sub-topology, partition) of `partitions` not there yet, restoring. */

@@ -21,7 +21,7 @@ import type { TaskManager } from './task-manager.ts'
 
 export interface ThreadRebalanceListenerOptions {
   readonly protocol: EngineRebalanceProtocol
-  readonly commits: Pick<CommitCoordinator, 'commit' | 'settle' | 'transactionOpen' | 'abortAndRewindAll'>
+  readonly commits: Pick<CommitCoordinator, 'commit' | 'settle' | 'idle' | 'transactionOpen' | 'abortAndRewindAll'>
   readonly tasks: () => TaskManager
   readonly metrics: EngineMetrics
   /** Has changelogged stores (only those get warm-ups for an active still being revoked). */
@@ -40,6 +40,21 @@ export class ThreadRebalanceListener implements RebalanceListener {
   #revoked = 0
   /** When the last assignment asks for a probing rebalance (warm-ups to promote), or null. */
   probeAtMs: number | null = null
+  #joining = false
+
+  /** Cooperative: this member is rejoining (from its JoinGroup until its assignment). No commit
+   *  starts meanwhile, as in Kafka Streams: the group's generation changes under the member when
+   *  the join completes, and a transactional offset commit of the old one fails with
+   *  ILLEGAL_GENERATION, which would close every task dirty (task migrated). The tasks go on
+   *  processing; the revocation's commit, or the first one after the assignment, carries it. */
+  get joining (): boolean { return this.#joining }
+
+  /** Called before each JoinGroup (with the subscription): waits for the commit in flight. */
+  async beforeJoin (): Promise<void> {
+    if (this.#o.protocol !== 'cooperative') return
+    this.#joining = true
+    await this.#o.commits.idle()
+  }
 
   constructor (options: ThreadRebalanceListenerOptions) {
     this.#o = options
@@ -69,6 +84,7 @@ export class ThreadRebalanceListener implements RebalanceListener {
 
   async onPartitionsAssigned (partitions: TopicPartition[], userData: Buffer | null): Promise<void> {
     const { metrics, protocol } = this.#o
+    this.#joining = false
     metrics.rebalances.inc()
     metrics.rebalanceTasksRevoked.observe({ protocol }, this.#revoked)
     this.#revoked = 0
@@ -94,6 +110,7 @@ export class ThreadRebalanceListener implements RebalanceListener {
   }
 
   async onPartitionsLost (partitions: TopicPartition[]): Promise<void> {
+    this.#joining = false
     this.#o.onRebalancing()
     const commits = this.#o.commits
     await commits.settle()
