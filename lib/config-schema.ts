@@ -79,6 +79,7 @@ export interface RuleLists {
   readonly saslMechanisms: readonly string[]
   readonly processingGuarantees: readonly string[]
   readonly streamErrorPolicies: readonly string[]
+  readonly rebalanceProtocols: readonly string[]
   readonly autoOffsetResets: readonly string[]
   readonly logLevels: readonly string[]
   readonly logFormats: readonly string[]
@@ -149,6 +150,7 @@ export function settingRules (lists: RuleLists): Record<SettingKey, SettingRule>
     acceptableRecoveryLag: fixed(decoded(raw => /^\d{1,12}$/.test(raw), Number), 'an integer number of records from 0'),
     maxWarmupReplicas: fixed(decoded(raw => /^\d{1,4}$/.test(raw), Number), 'an integer from 0 to 9999'),
     probingRebalanceIntervalMs: fixed(decoded(raw => /^\d{1,10}$/.test(raw) && Number(raw) >= 1000, Number), 'an integer number of milliseconds from 1000'),
+    rebalanceProtocol: fixed(oneOf(lists.rebalanceProtocols), lists.rebalanceProtocols.join(' or ')),
     memoryBudgetMib: fixed(
       decoded(raw => /^\d{1,9}$/.test(raw) && Number(raw) >= lists.memoryBudgetMib.min && Number(raw) <= lists.memoryBudgetMib.max, Number),
       `an integer number of MiB from ${lists.memoryBudgetMib.min} to ${lists.memoryBudgetMib.max}`

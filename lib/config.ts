@@ -37,6 +37,9 @@ export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = Object.free
 /** What the processor does when its stream thread dies (docs/engine.md "Faults and recovery"). */
 export type StreamErrorPolicy = 'replace-thread' | 'shutdown-instance'
 export const STREAM_ERROR_POLICIES: readonly StreamErrorPolicy[] = Object.freeze(['replace-thread', 'shutdown-instance'])
+/** How the stream application's group rebalances (topology/runtime/streams-config.ts). */
+export type EngineRebalanceProtocol = 'cooperative' | 'eager'
+export const ENGINE_REBALANCE_PROTOCOLS: readonly EngineRebalanceProtocol[] = Object.freeze(['cooperative', 'eager'])
 /** Kafka's auto.offset.reset values (log/log-port.ts OffsetResetPolicy). */
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none'
 export const AUTO_OFFSET_RESETS: readonly AutoOffsetReset[] = Object.freeze(['earliest', 'latest', 'none'])
@@ -113,6 +116,9 @@ export interface RewardsConfig {
   readonly maxWarmupReplicas?: number
   /** Rebalance again this long after an assignment with warm-ups. */
   readonly probingRebalanceIntervalMs?: number
+  /** cooperative or eager (docs/engine.md "Group protocol and rebalancing"); undefined in the
+   *  type for hand-built configurations (the engine's default, cooperative, applies). */
+  readonly rebalanceProtocol?: EngineRebalanceProtocol
   /** Memory budget of a `rewards start` process, MiB (lib/memory-budget.ts, docs/engine.md
    *  "Memory budget"): the V8 old-space cap and MALLOC_ARENA_MAX the launcher sets, the stream
    *  thread's cache and RocksDB's share; undefined in the type for hand-built configurations. */
@@ -135,7 +141,7 @@ export type SettingKey =
   | 'processingGuarantee' | 'onStreamError' | 'autoOffsetReset' | 'partitions' | 'logLevel' | 'logFormat' | 'metricsPort' | 'topicPrefix' | 'rulesFile'
   | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'apiCorsOrigins' | 'notificationsFile'
   | 'archiveStallSeconds' | 'archiveMaxLagRecords'
-  | 'numStandbyReplicas' | 'acceptableRecoveryLag' | 'maxWarmupReplicas' | 'probingRebalanceIntervalMs' | 'memoryBudgetMib'
+  | 'numStandbyReplicas' | 'acceptableRecoveryLag' | 'maxWarmupReplicas' | 'probingRebalanceIntervalMs' | 'rebalanceProtocol' | 'memoryBudgetMib'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -186,6 +192,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'acceptableRecoveryLag', env: 'REWARDS_ACCEPTABLE_RECOVERY_LAG', flag: 'acceptable-recovery-lag', valueName: 'records', description: 'an instance this close to a task\'s changelog end may take the task over at once', defaultText: '10000' },
   { key: 'maxWarmupReplicas', env: 'REWARDS_MAX_WARMUP_REPLICAS', flag: 'max-warmup-replicas', valueName: 'n', description: 'warm-up replicas in the whole group at once (0: a task moved for balance restores at once)', defaultText: '2' },
   { key: 'probingRebalanceIntervalMs', env: 'REWARDS_PROBING_REBALANCE_INTERVAL_MS', flag: 'probing-rebalance-interval-ms', valueName: 'ms', description: 'rebalance again this long after an assignment with warm-ups (they take over once caught up)', defaultText: '600000' },
+  { key: 'rebalanceProtocol', env: 'REWARDS_REBALANCE_PROTOCOL', flag: 'rebalance-protocol', valueName: 'cooperative|eager', description: 'cooperative: tasks that stay keep processing and answering queries during a rebalance; eager: every rebalance pauses every task. All instances must use the same (switching needs all stopped: docs/engine.md "Group protocol and rebalancing")', defaultText: 'cooperative' },
   { key: 'memoryBudgetMib', env: 'REWARDS_MEMORY_BUDGET_MIB', flag: 'memory-budget-mib', valueName: 'MiB', description: `memory budget of the process (${MIN_MEMORY_BUDGET_MIB}–${MAX_MEMORY_BUDGET_MIB}): V8 old space 1/2, stream cache 1/16, RocksDB 1/8, 2 malloc arenas (docs/engine.md "Memory budget")`, defaultText: String(DEFAULT_MEMORY_BUDGET_MIB) }
 ] satisfies SettingSpec[])
 
@@ -207,6 +214,7 @@ export const DEFAULTS = Object.freeze({
   acceptableRecoveryLag: 10_000,
   maxWarmupReplicas: 2,
   probingRebalanceIntervalMs: 600_000,
+  rebalanceProtocol: 'cooperative' as EngineRebalanceProtocol,
   memoryBudgetMib: DEFAULT_MEMORY_BUDGET_MIB
 })
 
@@ -231,6 +239,7 @@ const RULES = settingRules({
   saslMechanisms: KAFKA_SASL_MECHANISMS,
   processingGuarantees: PROCESSING_GUARANTEES,
   streamErrorPolicies: STREAM_ERROR_POLICIES,
+  rebalanceProtocols: ENGINE_REBALANCE_PROTOCOLS,
   autoOffsetResets: AUTO_OFFSET_RESETS,
   logLevels: LOG_LEVELS,
   logFormats: LOG_FORMATS,
@@ -327,6 +336,7 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     acceptableRecoveryLag: (values.acceptableRecoveryLag as number | undefined) ?? DEFAULTS.acceptableRecoveryLag,
     maxWarmupReplicas: (values.maxWarmupReplicas as number | undefined) ?? DEFAULTS.maxWarmupReplicas,
     probingRebalanceIntervalMs: (values.probingRebalanceIntervalMs as number | undefined) ?? DEFAULTS.probingRebalanceIntervalMs,
+    rebalanceProtocol: (values.rebalanceProtocol as EngineRebalanceProtocol | undefined) ?? DEFAULTS.rebalanceProtocol,
     memoryBudgetMib: (values.memoryBudgetMib as number | undefined) ?? DEFAULTS.memoryBudgetMib,
     notifications: null,
     logDir: join(dataDir, 'log'),
@@ -423,6 +433,7 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     acceptableRecoveryLag: String(config.acceptableRecoveryLag ?? DEFAULTS.acceptableRecoveryLag),
     maxWarmupReplicas: String(config.maxWarmupReplicas ?? DEFAULTS.maxWarmupReplicas),
     probingRebalanceIntervalMs: String(config.probingRebalanceIntervalMs ?? DEFAULTS.probingRebalanceIntervalMs),
+    rebalanceProtocol: config.rebalanceProtocol ?? DEFAULTS.rebalanceProtocol,
     memoryBudgetMib: String(config.memoryBudgetMib ?? DEFAULTS.memoryBudgetMib)
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))

@@ -78,6 +78,7 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
           ...(config.acceptableRecoveryLag !== undefined ? { acceptableRecoveryLag: config.acceptableRecoveryLag } : {}),
           ...(config.maxWarmupReplicas !== undefined ? { maxWarmupReplicas: config.maxWarmupReplicas } : {}),
           ...(config.probingRebalanceIntervalMs !== undefined ? { probingRebalanceIntervalMs: config.probingRebalanceIntervalMs } : {}),
+          ...(config.rebalanceProtocol !== undefined ? { rebalanceProtocol: config.rebalanceProtocol } : {}),
           applicationServer: ctx.advertisedAddress(),
           ...memory.streams
         }

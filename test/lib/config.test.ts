@@ -85,6 +85,7 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   acceptableRecoveryLag: { raw: '0', expect: 0 },
   maxWarmupReplicas: { raw: '0', expect: 0 },
   probingRebalanceIntervalMs: { raw: '60000', expect: 60000 },
+  rebalanceProtocol: { raw: 'eager', expect: 'eager' },
   memoryBudgetMib: { raw: '1024', expect: 1024 }
 }
 
@@ -138,6 +139,7 @@ const BAD: Record<SettingKey, string[]> = {
   acceptableRecoveryLag: ['-1', 'lots', '1e4'],
   maxWarmupReplicas: ['-1', 'two', '10000'],
   probingRebalanceIntervalMs: ['0', '999', '10m'],
+  rebalanceProtocol: ['Cooperative', 'sticky', 'consumer'],
   memoryBudgetMib: ['0', '255', '512MiB', '1.5', '2000000']
 }
 

@@ -129,6 +129,11 @@ export class CommitCoordinator {
     return await this.settle()
   }
 
+  /** Resolves once no commit runs in the background (without settling it: the loop does that). */
+  async idle (): Promise<void> {
+    await this.#inflight?.done
+  }
+
   /** Waits for the commit running in the background; recovers from its failure (every task read
    *  again from the committed offsets, what they processed since dropped). */
   async settle (): Promise<boolean> {

@@ -19,6 +19,8 @@ export class EngineMetrics {
   readonly activeTasks: Gauge
   readonly state: Gauge<'state'>
   readonly rebalances: Counter
+  readonly rebalanceTasksRevoked: Histogram<'protocol'>
+  readonly tasksSuspended: Counter<'task'>
   readonly taskRestoreDuration: Histogram
   readonly tasksMigrated: Counter<'reason'>
   readonly tasksCorrupted: Counter<'reason'>
@@ -42,6 +44,10 @@ export class EngineMetrics {
     this.activeTasks = getOrCreate(registry, `${prefix}active_tasks`, () => new Gauge({ name: `${prefix}active_tasks`, help: 'Tasks running on this instance', registers }))
     this.state = getOrCreate(registry, `${prefix}application_state`, () => new Gauge({ name: `${prefix}application_state`, help: '1 for the current state of the stream application', labelNames: ['state'], registers }))
     this.rebalances = getOrCreate(registry, `${prefix}rebalances_total`, () => new Counter({ name: `${prefix}rebalances_total`, help: 'Partition assignments received', registers }))
+    // Incremental rebalancing (docs/engine.md "Group protocol and rebalancing"): eager revokes
+    // every task at every rebalance, cooperative only the ones that move away.
+    this.rebalanceTasksRevoked = getOrCreate(registry, `${prefix}rebalance_tasks_revoked`, () => new Histogram({ name: `${prefix}rebalance_tasks_revoked`, help: 'Active tasks this instance revoked per rebalance (observed at each assignment), by rebalance protocol', labelNames: ['protocol'], registers, buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128] }))
+    this.tasksSuspended = getOrCreate(registry, `${prefix}tasks_suspended_total`, () => new Counter({ name: `${prefix}tasks_suspended_total`, help: 'Running active tasks suspended by a rebalance (processing and queries stop), per task', labelNames: ['task'], registers }))
     // From a task's creation to its stores restored: seconds for a checkpointed restart, minutes
     // for a wiped instance restoring large changelogs.
     this.taskRestoreDuration = getOrCreate(registry, `${prefix}task_restore_duration_seconds`, () => new Histogram({ name: `${prefix}task_restore_duration_seconds`, help: 'Time for a task to restore its state stores from their changelogs before it runs', registers, buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800] }))

@@ -4,25 +4,25 @@
 // tasks and their lifecycle are the task manager's (task-manager.ts), restores the changelog
 // reader's (changelog-reader.ts), commits and their recovery the commit coordinator's
 // (commit-coordinator.ts) (docs/engine.md "Architecture: loop, task manager, changelog reader").
-// Rebalance callbacks run inside poll(): revoked tasks commit and are suspended, assigned tasks
-// are restored before they run. The group's assignor is the high-availability one
-// (assignment/group-assignor.ts): each join sends what this instance holds, each assignment
-// brings standby and warm-up tasks, kept current by a second changelog reader in standby mode.
-import type { GroupConsumer, Log, LogRecord, PartitionReader, RebalanceListener, TopicPartition } from '../../log/log-port.ts'
+// Rebalance callbacks run inside poll() (thread-rebalance-listener.ts), cooperative by default:
+// only tasks that move away are revoked, the others keep processing. The group's assignor is the
+// high-availability one (assignment/group-assignor.ts): each join sends what this instance holds
+// (thread-subscription.ts), each assignment brings standby and warm-up tasks, kept current by a
+// second changelog reader in standby mode (standby-upkeep.ts checkpoints them and samples lags).
+import type { GroupConsumer, Log, LogRecord, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
 import { ThreadCache } from '../../stores/thread-cache.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import { activeTaskCreator } from './active-task-creator.ts'
 import { ChangelogReader } from './changelog-reader.ts'
 import { CommitCoordinator, type CommitFailure } from './commit-coordinator.ts'
-import { decodeAssignmentInfo, type AssignmentInfo } from './assignment/assignment-info.ts'
+import type { AssignmentInfo } from './assignment/assignment-info.ts'
 import { highAvailabilityPartitionAssignor } from './assignment/group-assignor.ts'
 import { resolveHighAvailabilityConfig } from './assignment/high-availability-assignor.ts'
-import { encodeSubscriptionInfo, RUNNING_OFFSET_SUM } from './assignment/subscription-info.ts'
-import { changelogEndOffsetSums, checkpointedOffsetSums, sumOffsets } from './assignment/task-offsets.ts'
-import type { TaskId } from './assignment/task-ids.ts'
 import { standbyTaskCreator } from './standby-task-creator.ts'
-import { changelogTopicName } from './stream-task.ts'
+import { StandbyUpkeep } from './standby-upkeep.ts'
+import { ThreadRebalanceListener } from './thread-rebalance-listener.ts'
+import { ThreadSubscription } from './thread-subscription.ts'
 import { handleSerializationFailure, type RecoveryEvent } from './commit-recovery.ts'
 import type { EngineMetrics } from './engine-metrics.ts'
 import { partitionKey } from './partition-group.ts'
@@ -63,9 +63,6 @@ export interface StreamThreadOptions {
 const PROCESS_BATCH = 500
 const LAG_SAMPLE_INTERVAL_MS = 5000
 const NO_TASKS: ReadonlyMap<string, ActiveTask> = new Map()
-/** Standby lags are refreshed (one listOffsets) this often; checkpoints written this often. */
-const STANDBY_LAG_INTERVAL_MS = 1000
-const STANDBY_CHECKPOINT_INTERVAL_MS = 10_000
 
 /** A standby or warm-up task as the application reports it. */
 export interface StandbyTaskInfo {
@@ -77,7 +74,7 @@ export interface StandbyTaskInfo {
   readonly lag: number
 }
 
-export class StreamThread implements RebalanceListener {
+export class StreamThread {
   readonly #o: StreamThreadOptions
   readonly #commits: CommitCoordinator
   #tasks: TaskManager | undefined
@@ -89,13 +86,9 @@ export class StreamThread implements RebalanceListener {
   #standbyReader: PartitionReader | undefined
   #restorer: ChangelogReader | undefined
   #standbyRestorer: ChangelogReader | undefined
-  /** Changelog end offset sums read before the last join (the leader's assignor uses them). */
-  #endOffsetSums: ReadonlyMap<TaskId, bigint> = new Map()
-  /** When the assignment asks for a probing rebalance (warm-ups to promote), or null. */
-  #probeAtMs: number | null = null
-  #lastStandbyLagMs = 0
-  #lastStandbyCheckpointMs = 0
-  #standbyLagRefreshing = false
+  readonly #subscription: ThreadSubscription
+  readonly #rebalance: ThreadRebalanceListener
+  readonly #standbyUpkeep: StandbyUpkeep
   #running = false
   #loop: Promise<void> | undefined
   #lastLagSampleMs = 0
@@ -119,6 +112,19 @@ export class StreamThread implements RebalanceListener {
       ...(options.onRecovery ? { onRecovery: options.onRecovery } : {}),
       ...(options.productionExceptionHandler ? { productionExceptionHandler: options.productionExceptionHandler } : {})
     })
+    this.#subscription = new ThreadSubscription({ ...options, admin: options.log.admin })
+    this.#rebalance = new ThreadRebalanceListener({
+      protocol: options.config.rebalanceProtocol,
+      commits: this.#commits,
+      tasks: () => this.#tasks!,
+      metrics: options.metrics,
+      statefulTask: task => this.#subscription.stateful(task),
+      onAssignment: options.onAssignment,
+      onRebalancing: options.onRebalancing,
+      onRunning: options.onRunning,
+      onAllSuspended: () => { this.#paused.clear() }
+    })
+    this.#standbyUpkeep = new StandbyUpkeep({ tasks: () => this.#tasks, reader: () => this.#standbyRestorer!, metrics: options.metrics })
   }
 
   /** Running and restoring tasks (a restoring task's stores answer queries with STORE_NOT_READY). */
@@ -163,12 +169,16 @@ export class StreamThread implements RebalanceListener {
       groupId: config.applicationId,
       clientId: `${config.applicationId}-${instanceId}`,
       topics: this.#o.subtopologies.flatMap(s => s.sourceTopics),
-      listener: this,
-      userData: () => this.#subscription(),
+      listener: this.#rebalance,
+      rebalanceProtocol: config.rebalanceProtocol,
+      userData: async () => {
+        await this.#rebalance.beforeJoin()
+        return await this.#subscription.build(this.#tasks, this.#restorer, this.#standbyRestorer)
+      },
       assignor: highAvailabilityPartitionAssignor({
         subtopologies: this.#o.subtopologies.map(s => ({ id: s.id, sourceTopics: s.sourceTopics, stateful: s.stores.some(name => topology.storeDefinition(name)?.changelog === true) })),
         config: haConfig,
-        endOffsetSums: () => this.#endOffsetSums,
+        endOffsetSums: () => this.#subscription.endOffsetSums,
         now: this.#o.clock
       }),
       sessionTimeoutMs: config.sessionTimeoutMs,
@@ -190,6 +200,7 @@ export class StreamThread implements RebalanceListener {
         onTaskRestored?.(restored)
       },
       onTaskClosed: task => metrics.stores.removeTask(task),
+      onTaskSuspended: task => metrics.tasksSuspended.inc({ task }),
       createStandby: standbyTaskCreator({ config, topology, stateDirectory: this.#o.stateDirectory, exactlyOnce: this.#commits.exactlyOnce }),
       standbyReader: standbyRestorer,
       onStandbyClosed: task => metrics.standbyLag.remove({ task })
@@ -233,11 +244,12 @@ export class StreamThread implements RebalanceListener {
     // Standbys apply what their background fetch brought, if it returned (never waits).
     if (tasks.standbys.size > 0) {
       await tasks.standbyStep()
-      this.#maintainStandbys()
+      this.#standbyUpkeep.maintain(this.#o.clock())
     }
-    if (this.#probeAtMs !== null && this.#o.clock() >= this.#probeAtMs) {
+    const probeAtMs = this.#rebalance.probeAtMs
+    if (probeAtMs !== null && this.#o.clock() >= probeAtMs) {
       // Probing rebalance: caught-up warm-ups take their actives over (docs/engine.md "Standby tasks").
-      this.#probeAtMs = null
+      this.#rebalance.probeAtMs = null
       this.#consumer!.requestRejoin()
     }
     // Poll without waiting when a task can process now; otherwise wait for records, at most until
@@ -288,7 +300,9 @@ export class StreamThread implements RebalanceListener {
     if (waitMs === 0) await new Promise(resolve => setImmediate(resolve))
     let commitRequested = false
     for (const { task } of tasks.running.values()) if (task.commitRequested) { commitRequested = true; break }
-    if (commitRequested || this.#o.clock() - commits.lastCommitMs >= this.#o.config.commitIntervalMs) {
+    const commitDue = commitRequested || this.#o.clock() - commits.lastCommitMs >= this.#o.config.commitIntervalMs
+    // Not while this member rejoins a cooperative round (thread-rebalance-listener.ts, joining).
+    if (commitDue && !this.#rebalance.joining) {
       // The previous commit still running: a task asking for a commit (bounded buffers) waits for
       // it; the interval's commit starts at the next iteration after it.
       if (!commits.inflight) commits.begin()
@@ -307,64 +321,6 @@ export class StreamThread implements RebalanceListener {
       this.#restoreProgress!.finished()
       this.#o.onRunning()
     }
-  }
-
-  /** Standby lags (in the background) and checkpoints, every so often. */
-  #maintainStandbys (): void {
-    const now = this.#o.clock()
-    const tasks = this.#tasks!
-    if (now - this.#lastStandbyCheckpointMs >= STANDBY_CHECKPOINT_INTERVAL_MS) {
-      this.#lastStandbyCheckpointMs = now
-      tasks.checkpointStandbys()
-    }
-    if (this.#standbyLagRefreshing || now - this.#lastStandbyLagMs < STANDBY_LAG_INTERVAL_MS) return
-    this.#lastStandbyLagMs = now
-    this.#standbyLagRefreshing = true
-    const reader = this.#standbyRestorer!
-    reader.refreshEnds().then(() => {
-      for (const name of this.#tasks?.standbys.keys() ?? []) this.#o.metrics.standbyLag.set({ task: name }, reader.lag(name))
-    }, () => { /* a lag sample is best effort */ }).finally(() => { this.#standbyLagRefreshing = false })
-  }
-
-  /** This member's subscription as of now (asked before each join): what it holds of each task.
-   *  Also reads the changelog end offsets, which the assignor uses if this member leads. */
-  async #subscription (): Promise<Buffer> {
-    const { config, log, stateDirectory, instanceId } = this.#o
-    const changelogs = this.#changelogsByTask()
-    try {
-      this.#endOffsetSums = await changelogEndOffsetSums(log.admin, changelogs)
-    } catch {
-      // The previous ones (lags are estimates; a stale end only makes a client look closer).
-    }
-    const sums = checkpointedOffsetSums(stateDirectory)
-    const previousActive: string[] = []
-    const previousStandby: string[] = []
-    const previousWarmup: string[] = []
-    const tasks = this.#tasks
-    if (tasks !== undefined) {
-      // Eager protocol: at a join every active was just suspended (stores open, caught up).
-      for (const name of [...tasks.running.keys(), ...tasks.suspended.keys()]) { previousActive.push(name); sums.set(name, RUNNING_OFFSET_SUM) }
-      for (const name of tasks.restoring.keys()) { previousActive.push(name); sums.set(name, sumOffsets(this.#restorer!.positions(name))) }
-      for (const [name, standby] of tasks.standbys) {
-        ;(standby.warmup ? previousWarmup : previousStandby).push(name)
-        sums.set(name, sumOffsets(this.#standbyRestorer!.positions(name)))
-      }
-    }
-    for (const task of [...sums.keys()]) if (!changelogs.has(task) && sums.get(task) !== RUNNING_OFFSET_SUM) sums.delete(task)
-    return encodeSubscriptionInfo({ processId: instanceId, endpoint: config.applicationServer, previousActive, previousStandby, previousWarmup, taskOffsetSums: sums })
-  }
-
-  /** Changelog partitions of every stateful task (partition p of each changelogged store). */
-  #changelogsByTask (): Map<TaskId, TopicPartition[]> {
-    const { config, topology, subtopologies, partitionsPerSubtopology } = this.#o
-    const out = new Map<TaskId, TopicPartition[]>()
-    for (const sub of subtopologies) {
-      const stores = sub.stores.filter(name => topology.storeDefinition(name)?.changelog === true)
-      const partitions = partitionsPerSubtopology?.get(sub.id) ?? 0
-      if (stores.length === 0) continue
-      for (let p = 0; p < partitions; p++) out.set(`${sub.id}_${p}`, stores.map(store => ({ topic: changelogTopicName(config.applicationId, store), partition: p })))
-    }
-    return out
   }
 
   /** Every few seconds, in the background: end offset minus position of each input partition. */
@@ -428,46 +384,6 @@ export class StreamThread implements RebalanceListener {
       if (!active || active.task.bufferedIn(tp) < max / 2) { this.#paused.delete(key); if (active) toResume.push(tp) }
     }
     if (toResume.length > 0) consumer.resume(toResume)
-  }
-
-  // ---- rebalance callbacks (awaited inside poll) ----
-
-  async onPartitionsRevoked (_partitions: TopicPartition[]): Promise<void> {
-    this.#o.onRebalancing()
-    const tasks = this.#tasks!
-    if (tasks.running.size === 0) return
-    // Eager protocol: everything is revoked. Commit, then suspend (keep stores open: if the same
-    // tasks come back, they resume without a restore).
-    const committed = await this.#commits.commit()
-    tasks.suspendAll(committed)
-    this.#paused.clear()
-  }
-
-  async onPartitionsAssigned (partitions: TopicPartition[], userData: Buffer | null): Promise<void> {
-    this.#o.metrics.rebalances.inc()
-    let info: AssignmentInfo | null = null
-    try {
-      if (userData !== null) info = decodeAssignmentInfo(userData)
-    } catch {
-      info = null // not ours (another version of the leader): actives only, from the partitions
-    }
-    this.#o.onAssignment(info)
-    this.#probeAtMs = info?.probingRebalanceAtMs ?? null
-    const tasks = this.#tasks!
-    await tasks.handleAssignment(partitions, { standby: new Set(info?.standbyTasks ?? []), warmup: new Set(info?.warmupTasks ?? []) })
-    this.#o.metrics.standbyTasks.set(tasks.standbys.size)
-    this.#o.metrics.activeTasks.set(tasks.running.size)
-    if (tasks.restoring.size === 0) this.#o.onRunning()
-  }
-
-  async onPartitionsLost (partitions: TopicPartition[]): Promise<void> {
-    this.#o.onRebalancing()
-    await this.#commits.settle()
-    // Exactly-once: the open transaction holds the lost tasks' outputs with the others': abort it,
-    // and the others read again from their committed offsets.
-    const abort = this.#commits.transactionOpen
-    await this.#tasks!.handleLost(partitions)
-    if (abort) await this.#commits.abortAndRewindAll()
   }
 
   async #shutdown (clean: boolean): Promise<void> {

@@ -4,6 +4,9 @@ import { ROCKSDB_DEFAULTS } from '../../stores/rocksdb-store.ts'
 import { memoryBudget } from '../../lib/memory-budget.ts'
 
 export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
+/** How the group rebalances (docs/engine.md "Group protocol and rebalancing"). */
+export type EngineRebalanceProtocol = 'cooperative' | 'eager'
+export const REBALANCE_PROTOCOLS: readonly EngineRebalanceProtocol[] = Object.freeze(['cooperative', 'eager'])
 
 export interface StreamsConfig {
   readonly applicationId: string
@@ -55,6 +58,11 @@ export interface StreamsConfig {
   readonly maxWarmupReplicas: number
   /** After an assignment with warm-ups, rebalance again this much later (probing rebalance). */
   readonly probingRebalanceIntervalMs: number
+  /** cooperative (KIP-429, the default): tasks that stay on an instance keep processing and
+   *  answering queries through a rebalance, only the ones that move are revoked. eager: every
+   *  rebalance suspends every task. All instances of one application must use the same one
+   *  (docs/engine.md "Group protocol and rebalancing"). */
+  readonly rebalanceProtocol: EngineRebalanceProtocol
 }
 
 export type StreamErrorPolicy = 'replace-thread' | 'shutdown-instance'
@@ -90,12 +98,14 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     acceptableRecoveryLag: 10_000,
     maxWarmupReplicas: 2,
     probingRebalanceIntervalMs: 10 * 60_000,
+    rebalanceProtocol: 'cooperative',
     ...input
   }
   if (!/^[A-Za-z0-9._-]+$/.test(config.applicationId)) throw new StreamsError('CONFIG_INVALID', `applicationId "${config.applicationId}" may use only letters, digits, ".", "_" and "-"`)
   if (config.processingGuarantee !== 'exactly_once_v2' && config.processingGuarantee !== 'at_least_once') {
     throw new StreamsError('CONFIG_INVALID', `processingGuarantee must be exactly_once_v2 or at_least_once, got "${String(config.processingGuarantee)}"`)
   }
+  if (!REBALANCE_PROTOCOLS.includes(config.rebalanceProtocol)) throw new StreamsError('CONFIG_INVALID', `rebalanceProtocol must be ${REBALANCE_PROTOCOLS.join(' or ')}, got "${String(config.rebalanceProtocol)}"`)
   if (typeof config.tableRecordCache !== 'boolean') throw new StreamsError('CONFIG_INVALID', `tableRecordCache must be true or false, got ${String(config.tableRecordCache)}`)
   if (!STREAM_ERROR_POLICIES.includes(config.onStreamError)) throw new StreamsError('CONFIG_INVALID', `onStreamError must be ${STREAM_ERROR_POLICIES.join(' or ')}, got "${String(config.onStreamError)}"`)
   for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore', 'threadReplacementWindowMs', 'rocksDbBlockCacheBytesPerStore', 'rocksDbMemtableBytesPerStore'] as const) {

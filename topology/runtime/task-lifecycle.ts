@@ -16,8 +16,9 @@ export type TaskType = 'active' | 'standby'
 
 const ACTIVE: Readonly<Record<TaskState, readonly TaskState[]>> = {
   CREATED: ['RESTORING', 'CLOSED'],
-  // A restoring task is not suspended on revocation: it has nothing to commit and, eager
-  // protocol, it either comes back in the next assignment (restore goes on) or closes.
+  // A restoring task is not suspended on revocation: it has nothing to commit. Eager protocol: it
+  // either comes back in the next assignment (restore goes on) or closes; cooperative: it is
+  // revoked only when it moves away, and closes at once.
   RESTORING: ['RUNNING', 'CLOSED'],
   RUNNING: ['SUSPENDED', 'CLOSED'],
   // Resumed without a restore: a suspended task's stores stayed open and hold its last commit.

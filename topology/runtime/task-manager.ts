@@ -6,6 +6,12 @@
 // coordinator (commit-coordinator.ts) asks it for the tasks to commit and to rewind or rebuild
 // them after a failed commit (docs/engine.md "Architecture: loop, task manager, changelog reader").
 //
+// Two rebalance protocols (docs/engine.md "Group protocol and rebalancing"). Eager: revocation
+// suspends every running task (suspendAll) and handleAssignment() gets the whole new assignment.
+// Cooperative (KIP-429): handleRevocation() closes only the tasks whose partitions moved away
+// and handleIncrementalAssignment() gets only the added partitions; every other task keeps
+// running, its stores open and queryable, through the whole rebalance.
+//
 // Standby (and warm-up) tasks (task-lifecycle.ts StandbyTask) are one more map here: their stores
 // open as an active task's, registered with the thread's standby changelog reader (which never
 // completes them), checkpointed every few seconds and on close, never returned by running. A
@@ -65,6 +71,9 @@ export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedStat
   /** A task closed, or its restore stopped or ended (restore progress and store metrics forget it). */
   readonly onRestoreEnded?: (task: string) => void
   readonly onTaskClosed?: (task: string) => void
+  /** A running active task was suspended by a revocation (eager: every one at every rebalance;
+   *  cooperative: only those that move away, just before they close). */
+  readonly onTaskSuspended?: (task: string) => void
   /** Opens a standby task's stores (as an active task's, same directories). Without it (or
    *  without standbyReader) standby assignments are ignored. */
   readonly createStandby?: (name: string, subtopology: Subtopology, partition: number) => Promise<S>
@@ -124,13 +133,56 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  suspended with its stores open, so one that comes back resumes without a restore. Restoring
    *  tasks stay as they are until the assignment says whether they stay. */
   suspendAll (committed: boolean): void {
-    for (const [name, active] of this.#running) {
-      if (committed) active.task.abortUncommitted() // clears buffered, unprocessed records only
-      active.lifecycle.transitionTo('SUSPENDED')
-      this.#suspended.set(name, active)
+    for (const active of [...this.#running.values()]) this.#suspend(active, committed)
+  }
+
+  #suspend (active: ActiveTask<T, S>, committed: boolean): void {
+    const name = active.task.name
+    if (committed) active.task.abortUncommitted() // clears buffered, unprocessed records only
+    active.lifecycle.transitionTo('SUSPENDED')
+    this.#running.delete(name)
+    for (const tp of active.task.inputs) if (this.#byInput.get(partitionKey(tp)) === active) this.#byInput.delete(partitionKey(tp))
+    this.#suspended.set(name, active)
+    this.#o.onTaskSuspended?.(name)
+  }
+
+  /** Cooperative revocation, after the commit of every running task (one transaction carries all
+   *  of them under exactly-once): the tasks of `partitions` — only the ones that move away —
+   *  are suspended and closed, clean (checkpoint at the changelog end) when the commit succeeded,
+   *  dirty otherwise; restoring ones stop where they got. Every other task is left alone. Returns
+   *  the names of the tasks closed. */
+  async handleRevocation (partitions: TopicPartition[], committed: boolean): Promise<string[]> {
+    const revoked = this.#taskNames(partitions)
+    const closed: string[] = []
+    for (const name of revoked.keys()) {
+      const running = this.#running.get(name)
+      if (running !== undefined) this.#suspend(running, committed)
+      const active = this.#suspended.get(name) ?? this.#restoring.get(name)
+      if (active === undefined) continue
+      // Out of the maps first: queries and the loop never see a task whose stores are closing.
+      this.#forget(name, active)
+      await this.#closeTask(active, committed)
+      closed.push(name)
     }
-    this.#running.clear()
-    this.#byInput.clear()
+    return closed
+  }
+
+  /** A cooperative assignment: `added` are the partitions this member gets in this round (kept
+   *  ones are not repeated). Tasks for them are created (restoring; a standby of the same task
+   *  closes at its checkpoint first); running and restoring tasks stay as they are. `assigned`
+   *  are the actives the leader's assignor wants here (AssignmentInfo, or null): a stateful one
+   *  whose partitions are not here yet is still being revoked by its owner, so it runs as a
+   *  warm-up until the follow-up round hands it over (it keeps a standby here current, and this
+   *  member tells the leader it warms up, which makes the follow-up assignment the same). */
+  async handleIncrementalAssignment (added: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS, assigned: ReadonlySet<string> | null = null, isStateful: (task: string) => boolean = () => true): Promise<void> {
+    const actives = new Set([...this.#running.keys(), ...this.#restoring.keys(), ...this.#suspended.keys(), ...this.#taskNames(added).keys()])
+    const pending = [...assigned ?? []].filter(name => !actives.has(name) && isStateful(name))
+    const wanted: ReplicaAssignment = pending.length === 0 ? replicas : { standby: replicas.standby, warmup: new Set([...replicas.warmup, ...pending]) }
+    for (const [name, standby] of this.#standbys) {
+      if (actives.has(name) || (!wanted.standby.has(name) && !wanted.warmup.has(name))) await this.#closeStandby(standby)
+    }
+    await this.createTasks(added.filter(tp => !this.#byInput.has(partitionKey(tp))))
+    await this.#createStandbys(wanted, actives)
   }
 
   /** The new assignment: suspended tasks not kept close clean (checkpoint at the changelog end),
@@ -144,10 +196,10 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       if (wanted.has(name) || (!replicas.standby.has(name) && !replicas.warmup.has(name))) await this.#closeStandby(standby)
     }
     for (const [name, active] of this.#suspended) {
-      if (!wanted.has(name)) { await this.#closeTask(active, true); this.#suspended.delete(name) }
+      if (!wanted.has(name)) { this.#suspended.delete(name); await this.#closeTask(active, true) }
     }
     for (const [name, active] of this.#restoring) {
-      if (!wanted.has(name)) { await this.#closeTask(active, false); this.#restoring.delete(name) }
+      if (!wanted.has(name)) { this.#restoring.delete(name); await this.#closeTask(active, false) }
     }
     // Pauses last only as long as an assignment: pause the inputs of those still restoring again.
     const stillRestoring = [...this.#restoring.values()].flatMap(a => a.task.inputs)
@@ -160,7 +212,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     await this.#createStandbys(replicas, wanted)
   }
 
-  async #createStandbys (replicas: ReplicaAssignment, actives: ReadonlyMap<string, unknown>): Promise<void> {
+  async #createStandbys (replicas: ReplicaAssignment, actives: { has: (name: string) => boolean }): Promise<void> {
     const { createStandby, standbyReader } = this.#o
     if (createStandby === undefined || standbyReader === undefined) return
     const names = [...replicas.standby, ...replicas.warmup].filter(name => !actives.has(name))
@@ -226,8 +278,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     const lost = this.#taskNames(partitions)
     for (const [name, active] of [...this.#running, ...this.#suspended, ...this.#restoring]) {
       if (!lost.has(name)) continue
-      await this.#closeTask(active, false)
       this.#forget(name, active)
+      await this.#closeTask(active, false)
     }
   }
 
@@ -235,20 +287,21 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  the running and restoring ones, for the caller to rebuild those still assigned. */
   async closeAllDirty (): Promise<TopicPartition[]> {
     const owned = [...this.#running.values(), ...this.#restoring.values()].flatMap(a => a.task.inputs)
-    for (const active of [...this.#running.values(), ...this.#suspended.values(), ...this.#restoring.values()]) await this.#closeTask(active, false)
+    const all = [...this.#running.values(), ...this.#suspended.values(), ...this.#restoring.values()]
     this.#clear()
+    for (const active of all) await this.#closeTask(active, false)
     return owned
   }
 
   /** Shutdown: running and suspended tasks close clean when the last commit succeeded, restoring
    *  ones where their restore got. A task that fails to close does not keep the others open. */
   async closeAll (committed: boolean): Promise<void> {
-    for (const active of [...this.#running.values(), ...this.#suspended.values()]) {
-      await this.#closeTask(active, committed).catch(() => {})
-    }
-    for (const active of this.#restoring.values()) await this.#closeTask(active, false).catch(() => {})
-    for (const standby of [...this.#standbys.values()]) await this.#closeStandby(standby).catch(() => {})
+    const committedWork = [...this.#running.values(), ...this.#suspended.values()]
+    const restoring = [...this.#restoring.values()]
     this.#clear()
+    for (const active of committedWork) await this.#closeTask(active, committed).catch(() => {})
+    for (const active of restoring) await this.#closeTask(active, false).catch(() => {})
+    for (const standby of [...this.#standbys.values()]) await this.#closeStandby(standby).catch(() => {})
   }
 
   /** A task for each (sub-topology, partition) of `partitions` not there yet, restoring. */
