@@ -113,6 +113,9 @@ export interface RewardsConfig {
   readonly maxWarmupReplicas?: number
   /** Rebalance again this long after an assignment with warm-ups. */
   readonly probingRebalanceIntervalMs?: number
+  /** Balance and activity answers a standby replica may give while the active cannot: at most
+   *  this many changelog records behind (0: only a copy holding exactly the committed state). */
+  readonly queryMaxStalenessRecords?: number
   /** Memory budget of a `rewards start` process, MiB (lib/memory-budget.ts, docs/engine.md
    *  "Memory budget"): the V8 old-space cap and MALLOC_ARENA_MAX the launcher sets, the stream
    *  thread's cache and RocksDB's share; undefined in the type for hand-built configurations. */
@@ -136,6 +139,7 @@ export type SettingKey =
   | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'apiCorsOrigins' | 'notificationsFile'
   | 'archiveStallSeconds' | 'archiveMaxLagRecords'
   | 'numStandbyReplicas' | 'acceptableRecoveryLag' | 'maxWarmupReplicas' | 'probingRebalanceIntervalMs' | 'memoryBudgetMib'
+  | 'queryMaxStalenessRecords'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -186,6 +190,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'acceptableRecoveryLag', env: 'REWARDS_ACCEPTABLE_RECOVERY_LAG', flag: 'acceptable-recovery-lag', valueName: 'records', description: 'an instance this close to a task\'s changelog end may take the task over at once', defaultText: '10000' },
   { key: 'maxWarmupReplicas', env: 'REWARDS_MAX_WARMUP_REPLICAS', flag: 'max-warmup-replicas', valueName: 'n', description: 'warm-up replicas in the whole group at once (0: a task moved for balance restores at once)', defaultText: '2' },
   { key: 'probingRebalanceIntervalMs', env: 'REWARDS_PROBING_REBALANCE_INTERVAL_MS', flag: 'probing-rebalance-interval-ms', valueName: 'ms', description: 'rebalance again this long after an assignment with warm-ups (they take over once caught up)', defaultText: '600000' },
+  { key: 'queryMaxStalenessRecords', env: 'REWARDS_QUERY_MAX_STALENESS_RECORDS', flag: 'query-max-staleness-records', valueName: 'records', description: 'a standby replica answers balance and activity queries the active cannot if at most this many changelog records behind (0: only a fully caught-up copy); such answers say so in x-rewards-served-by / x-rewards-staleness-records', defaultText: '0' },
   { key: 'memoryBudgetMib', env: 'REWARDS_MEMORY_BUDGET_MIB', flag: 'memory-budget-mib', valueName: 'MiB', description: `memory budget of the process (${MIN_MEMORY_BUDGET_MIB}–${MAX_MEMORY_BUDGET_MIB}): V8 old space 1/2, stream cache 1/16, RocksDB 1/8, 2 malloc arenas (docs/engine.md "Memory budget")`, defaultText: String(DEFAULT_MEMORY_BUDGET_MIB) }
 ] satisfies SettingSpec[])
 
@@ -207,6 +212,7 @@ export const DEFAULTS = Object.freeze({
   acceptableRecoveryLag: 10_000,
   maxWarmupReplicas: 2,
   probingRebalanceIntervalMs: 600_000,
+  queryMaxStalenessRecords: 0,
   memoryBudgetMib: DEFAULT_MEMORY_BUDGET_MIB
 })
 
@@ -328,6 +334,7 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     maxWarmupReplicas: (values.maxWarmupReplicas as number | undefined) ?? DEFAULTS.maxWarmupReplicas,
     probingRebalanceIntervalMs: (values.probingRebalanceIntervalMs as number | undefined) ?? DEFAULTS.probingRebalanceIntervalMs,
     memoryBudgetMib: (values.memoryBudgetMib as number | undefined) ?? DEFAULTS.memoryBudgetMib,
+    queryMaxStalenessRecords: (values.queryMaxStalenessRecords as number | undefined) ?? DEFAULTS.queryMaxStalenessRecords,
     notifications: null,
     logDir: join(dataDir, 'log'),
     pgDir: join(dataDir, 'pg'),
@@ -423,7 +430,8 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     acceptableRecoveryLag: String(config.acceptableRecoveryLag ?? DEFAULTS.acceptableRecoveryLag),
     maxWarmupReplicas: String(config.maxWarmupReplicas ?? DEFAULTS.maxWarmupReplicas),
     probingRebalanceIntervalMs: String(config.probingRebalanceIntervalMs ?? DEFAULTS.probingRebalanceIntervalMs),
-    memoryBudgetMib: String(config.memoryBudgetMib ?? DEFAULTS.memoryBudgetMib)
+    memoryBudgetMib: String(config.memoryBudgetMib ?? DEFAULTS.memoryBudgetMib),
+    queryMaxStalenessRecords: String(config.queryMaxStalenessRecords ?? DEFAULTS.queryMaxStalenessRecords)
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))
 }

@@ -36,8 +36,9 @@ export { Serdes, bytesOrNullSerde, type Serde } from './serdes.ts'
 // The runtime: a running application, its configuration and the events it reports.
 export {
   StreamsApplication,
-  type StreamsApplicationOptions, type ApplicationState, type StateListener, type KeyQueryMetadata
+  type StreamsApplicationOptions, type ApplicationState, type StateListener, type KeyQueryMetadata, type LocalTaskLag
 } from './streams-application.ts'
+export type { StandbyView } from './standby-queries.ts'
 export {
   STREAM_ERROR_POLICIES,
   type StreamsConfig, type StreamsConfigInput, type ProcessingGuarantee, type StreamErrorPolicy
