@@ -4,8 +4,9 @@
 // A standby's stores hold a committed prefix of each changelog (its reader is read_committed), so
 // the only question is how long that prefix is. The lag of a copy is, summed over the task's
 // changelog partitions, the last stable offset (read_committed end) − the offset its store has
-// been written up to. The end is asked of the log for each read (one listOffsets; concurrent
-// reads share one that started after they arrived), never taken from an earlier sample: a lag of
+// been written up to. The end is asked of the log for each read, never taken from an earlier
+// sample (a listOffsets sent before the read arrived is not used: the reads that arrive while one
+// is in flight share the next one, sent when it returns): a lag of
 // 0 then means the copy held every record committed before the read began, i.e. it answers what
 // the active would have answered at that moment. A copy further behind than the caller accepts
 // is refused with STORE_NOT_READY (details: lag).
@@ -33,10 +34,17 @@ export interface StandbyQueriesOptions {
 
 type Ends = Map<string, bigint>
 
+interface Asking {
+  readonly sentAt: number
+  readonly ends: Promise<Ends>
+  /** The listOffsets the reads that arrived after this one was sent wait for. */
+  next?: Promise<Ends>
+}
+
 export class StandbyQueries {
   readonly #o: StandbyQueriesOptions
   /** The listOffsets in flight per task, and when it was sent. */
-  readonly #asking = new Map<string, { sentAt: number, ends: Promise<Ends> }>()
+  readonly #asking = new Map<string, Asking>()
 
   constructor (options: StandbyQueriesOptions) {
     this.#o = options
@@ -86,15 +94,23 @@ export class StandbyQueries {
   /** The committed ends of the task's changelogs, from a listOffsets sent at or after `arrivedAt`. */
   #endsAfter (task: string, partitions: readonly TopicPartition[], arrivedAt: number): Promise<Ends> {
     const asking = this.#asking.get(task)
-    if (asking !== undefined && asking.sentAt >= arrivedAt) return asking.ends
-    const sentAt = performance.now()
-    const ends = this.#o.admin().listOffsets(partitions.map(p => ({ topic: p.topic, partition: p.partition })), 'latest')
-      .then(offsets => new Map(offsets.map(o => [partitionKey(o), o.offset])))
-    const entry = { sentAt, ends }
+    if (asking === undefined) return this.#send(task, partitions).ends
+    if (asking.sentAt >= arrivedAt) return asking.ends
+    asking.next ??= asking.ends.then(() => {}, () => {}).then(() => this.#send(task, partitions).ends)
+    return asking.next
+  }
+
+  #send (task: string, partitions: readonly TopicPartition[]): Asking {
+    const entry: Asking = {
+      sentAt: performance.now(),
+      ends: this.#o.admin().listOffsets(partitions.map(p => ({ topic: p.topic, partition: p.partition })), 'latest')
+        .then(offsets => new Map(offsets.map(o => [partitionKey(o), o.offset])))
+    }
     this.#asking.set(task, entry)
-    const forget = (): void => { if (this.#asking.get(task) === entry) this.#asking.delete(task) }
-    ends.then(forget, forget)
-    return ends
+    // Forgotten once answered, unless reads wait for a next one (which replaces it).
+    const forget = (): void => { if (this.#asking.get(task) === entry && entry.next === undefined) this.#asking.delete(task) }
+    entry.ends.then(forget, forget)
+    return entry
   }
 }
 
