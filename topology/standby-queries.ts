@@ -114,14 +114,16 @@ export class StandbyQueries {
   }
 }
 
-/** Σ max(0, end − applied) over the partitions; a partition without an end counts as unknown
- *  (the whole bound is refused: Infinity). */
+/** Σ (end − applied) over the partitions. A partition without an end, or whose end is behind what
+ *  the copy holds (the changelog was recreated, or a new leader's end is not caught up yet), makes
+ *  the lag unknown: Infinity, which every bound refuses (a copy of a changelog that no longer
+ *  exists must not pass for current). */
 export function lagOf (applied: ReadonlyArray<TopicPartition & { offset: bigint }>, ends: ReadonlyMap<string, bigint>): number {
   let lag = 0n
   for (const p of applied) {
     const end = ends.get(partitionKey(p))
-    if (end === undefined) return Number.POSITIVE_INFINITY
-    if (end > p.offset) lag += end - p.offset
+    if (end === undefined || end < p.offset) return Number.POSITIVE_INFINITY
+    lag += end - p.offset
   }
   return Number(lag)
 }
