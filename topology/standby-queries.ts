@@ -70,8 +70,9 @@ export class StandbyQueries {
     if (lag > maxLagRecords) {
       throw new RewardsError('STORE_NOT_READY', `the standby of task ${task} is ${lag} records behind (at most ${maxLagRecords} accepted)`, { details: { task, lagRecords: lag } })
     }
-    const state = this.#o.copy(task)!.state
-    return { task, lagRecords: lag, store: name => this.#storeOf(task, state, name) }
+    const copy = this.#o.copy(task)
+    if (copy === undefined) throw new RewardsError('STORE_NOT_READY', `the standby of task ${task} closed (it moved)`, { details: { task, lagRecords: null } })
+    return { task, lagRecords: lag, store: name => this.#storeOf(task, copy.state, name) }
   }
 
   #storeOf<K, V> (task: string, state: TaskStateManager, name: string): ReadOnlyKeyValueStore<K, V> {
