@@ -52,27 +52,32 @@ export class StandbyQueries {
 
   /** The lag of this instance's standby copy of `task` now, or null when it has none. */
   async lag (task: string): Promise<number | null> {
-    const copy = this.#o.copy(task)
-    if (copy === undefined) return null
-    const ends = await this.#endsAfter(task, copy.applied, performance.now())
-    // The copy may have moved on (or closed) while the end was asked: its applied offsets only
-    // grow while it lives, so the lag measured with the newer ones is still an upper bound.
-    const now = this.#o.copy(task)
-    if (now === undefined) return null
-    return lagOf(now.applied, ends)
+    return (await this.#measure(task))?.lag ?? null
   }
 
   /** A view of the standby copy of `task` if it is at most `maxLagRecords` behind; otherwise
    *  STORE_NOT_READY (details.lagRecords: how far behind, or null when there is no copy here). */
   async view (task: string, maxLagRecords: number): Promise<StandbyView> {
-    const lag = await this.lag(task)
-    if (lag === null) throw new RewardsError('STORE_NOT_READY', `no standby of task ${task} on this instance`, { details: { task, lagRecords: null } })
+    const measured = await this.#measure(task)
+    if (measured === null) throw new RewardsError('STORE_NOT_READY', `no standby of task ${task} on this instance`, { details: { task, lagRecords: null } })
+    const { lag, state } = measured
     if (lag > maxLagRecords) {
       throw new RewardsError('STORE_NOT_READY', `the standby of task ${task} is ${lag} records behind (at most ${maxLagRecords} accepted)`, { details: { task, lagRecords: lag } })
     }
+    return { task, lagRecords: lag, store: name => this.#storeOf(task, state, name) }
+  }
+
+  /** The copy's lag against ends asked after now, with the stores it was measured for. */
+  async #measure (task: string): Promise<{ lag: number, state: TaskStateManager } | null> {
     const copy = this.#o.copy(task)
-    if (copy === undefined) throw new RewardsError('STORE_NOT_READY', `the standby of task ${task} closed (it moved)`, { details: { task, lagRecords: null } })
-    return { task, lagRecords: lag, store: name => this.#storeOf(task, copy.state, name) }
+    if (copy === undefined) return null
+    const ends = await this.#endsAfter(task, copy.applied, performance.now())
+    // The copy may have moved on while the end was asked: its applied offsets only grow while it
+    // lives, so the lag measured with the newer ones is still an upper bound. Closed (or replaced
+    // by another copy of the task): none.
+    const now = this.#o.copy(task)
+    if (now === undefined || now.state !== copy.state) return null
+    return { lag: lagOf(now.applied, ends), state: now.state }
   }
 
   #storeOf<K, V> (task: string, state: TaskStateManager, name: string): ReadOnlyKeyValueStore<K, V> {
