@@ -72,9 +72,9 @@ export class StandbyQueries {
     const copy = this.#o.copy(task)
     if (copy === undefined) return null
     const ends = await this.#endsAfter(task, copy.applied, performance.now())
-    // The copy may have moved on while the end was asked: its applied offsets only grow while it
-    // lives, so the lag measured with the newer ones is still an upper bound. Closed (or replaced
-    // by another copy of the task): none.
+    // The copy may have moved on while the end was asked: what it holds now is what the reads
+    // will see (its applied offsets only grow while it lives), measured against ends asked after
+    // the read arrived. Closed (or replaced by another copy of the task): none.
     const now = this.#o.copy(task)
     if (now === undefined || now.state !== copy.state) return null
     return { lag: lagOf(now.applied, ends), state: now.state }
