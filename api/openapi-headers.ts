@@ -17,6 +17,8 @@ export const COMPONENT_HEADERS = Object.freeze({
   CacheControl: { description: '`private, no-cache`: a cache may keep the answer but must revalidate it (If-None-Match) on every use', required: true, schema: { type: 'string', enum: ['private, no-cache'] } },
   Location: { description: 'the status URL of the pending redemption', required: true, schema: { type: 'string' } },
   XCache: { description: '`hit` when answered from the hot-balance cache (at most 1 s old), `miss` otherwise', schema: { type: 'string', enum: ['hit', 'miss'] } },
+  ServedBy: { description: '`standby` when a standby replica answered because the active copy was restoring or unreachable (docs/api.md "Answers from standby replicas"); absent when the active answered', schema: { type: 'string', enum: ['standby'] } },
+  StalenessRecords: { description: 'with `x-rewards-served-by: standby`: records the standby copy was behind the changelogs\' committed ends when the read began (0: it held exactly the committed state, the answer is current); never more than REWARDS_QUERY_MAX_STALENESS_RECORDS', schema: { type: 'string', pattern: '^[0-9]+$' } },
   IdempotentReplayed: { description: '`true` when this is the stored answer of an earlier request with the same Idempotency-Key and body', schema: { type: 'string', enum: ['true'] } }
 })
 
@@ -51,15 +53,18 @@ const ifNoneMatch: HeaderParameter = { name: 'If-None-Match', in: 'header', requ
 const notModified = { description: 'Not Modified: the If-None-Match ETag is current (no body)', headers: { 'x-request-id': ref('RequestId'), ETag: ref('ETag'), 'Cache-Control': ref('CacheControl') } }
 const idempotencyKey: HeaderParameter = { name: 'Idempotency-Key', in: 'header', required: false, description: 'per client, 24 h: the same key and body replay the first answer', schema: { type: 'string', minLength: 1, maxLength: 255 } }
 
+/** Set on answers served by a standby replica (api/query/standby-fallback.ts). */
+const standbyHeaders = { 'x-rewards-served-by': ref('ServedBy'), 'x-rewards-staleness-records': ref('StalenessRecords') }
+
 export const ROUTE_EXTRAS: Readonly<Record<string, RouteExtras>> = Object.freeze({
   'GET /v1/members/{memberId}/balance': {
     requestHeaders: [ifNoneMatch],
-    responseHeaders: { 200: { ETag: ref('ETag'), 'Cache-Control': ref('CacheControl'), 'x-cache': ref('XCache') } },
+    responseHeaders: { 200: { ETag: ref('ETag'), 'Cache-Control': ref('CacheControl'), 'x-cache': ref('XCache'), ...standbyHeaders } },
     responses: { 304: notModified }
   },
   'GET /v1/members/{memberId}/activity': {
     requestHeaders: [ifNoneMatch],
-    responseHeaders: { 200: { ETag: ref('ETag'), 'Cache-Control': ref('CacheControl') } },
+    responseHeaders: { 200: { ETag: ref('ETag'), 'Cache-Control': ref('CacheControl'), ...standbyHeaders } },
     responses: { 304: notModified }
   },
   'POST /v1/events': {

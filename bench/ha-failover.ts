@@ -14,6 +14,8 @@
 //
 //   node_modules/.bin/node bench/ha-failover.ts [--instances 3] [--partitions 12] [--members 100000]
 //     [--scenarios kill,rolling,cold] [--concurrency 8] [--settle-seconds 10] [--heartbeat-ms 250]
+//     [--standbys n] [--max-staleness-records n]   (REWARDS_NUM_STANDBY_REPLICAS, REWARDS_QUERY_MAX_STALENESS_RECORDS)
+//   Each window counts the answers served by a standby copy (x-rewards-served-by) and those marked behind.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,7 +30,7 @@ import { BalanceProber, type ExpectedBalance, type UnavailableWindow } from './l
 import { parseArgs } from './lib/cli.ts'
 import { PartitionHeartbeat } from './lib/partition-heartbeat.ts'
 
-const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1 })
+const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1, 'max-staleness-records': -1 })
 const scenarios = new Set(String(opts.scenarios).split(',').map(s => s.trim()))
 const SESSION_TIMEOUT_MS = 10_000 // the engine's default (docs/engine.md "Configuration")
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
@@ -80,7 +82,8 @@ try {
       REWARDS_AUTH_ISSUER: 'http://rewards.ha.invalid',
       REWARDS_API_RATE_LIMIT: 'off',
       REWARDS_LOG_LEVEL: 'info',
-      ...(opts.standbys >= 0 ? { REWARDS_NUM_STANDBY_REPLICAS: String(opts.standbys) } : {})
+      ...(opts.standbys >= 0 ? { REWARDS_NUM_STANDBY_REPLICAS: String(opts.standbys) } : {}),
+      ...(opts['max-staleness-records'] >= 0 ? { REWARDS_QUERY_MAX_STALENESS_RECORDS: String(opts['max-staleness-records']) } : {})
     }),
     specs: instanceSpecs(baseDir, ports),
     logDir: join(baseDir, 'logs')
@@ -116,7 +119,7 @@ try {
   cleanups.unshift(() => prober.stop())
   const settle = opts['settle-seconds'] * 1000
   const describe = (w: UnavailableWindow): string =>
-    `${w.answers} answers, non-200: ${JSON.stringify(w.byStatus)}, some member got a 503 during ${w.seconds503.toFixed(1)} s` +
+    `${w.answers} answers (${w.standby} served by a standby, ${w.standbyBehind} of them marked behind), non-200: ${JSON.stringify(w.byStatus)}, some member got a 503 during ${w.seconds503.toFixed(1)} s` +
     (w.firstMs === null ? '' : ` (non-200 from +${(w.firstMs / 1000).toFixed(1)} s to +${(w.lastMs! / 1000).toFixed(1)} s)`) + `, p99 ${w.p99Ms.toFixed(1)} ms`
   const wrongIn = (from: number, to: number): number => prober.wrong.filter(w => w.atMs >= from && w.atMs <= to).length
 

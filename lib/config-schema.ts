@@ -149,6 +149,7 @@ export function settingRules (lists: RuleLists): Record<SettingKey, SettingRule>
     numStandbyReplicas: fixed(decoded(raw => /^\d{1,2}$/.test(raw), Number), 'an integer from 0 to 99'),
     acceptableRecoveryLag: fixed(decoded(raw => /^\d{1,12}$/.test(raw), Number), 'an integer number of records from 0'),
     maxWarmupReplicas: fixed(decoded(raw => /^\d{1,4}$/.test(raw), Number), 'an integer from 0 to 9999'),
+    queryMaxStalenessRecords: fixed(decoded(raw => /^\d{1,12}$/.test(raw), Number), 'an integer number of records from 0'),
     probingRebalanceIntervalMs: fixed(decoded(raw => /^\d{1,10}$/.test(raw) && Number(raw) >= 1000, Number), 'an integer number of milliseconds from 1000'),
     rebalanceProtocol: fixed(oneOf(lists.rebalanceProtocols), lists.rebalanceProtocols.join(' or ')),
     memoryBudgetMib: fixed(

@@ -119,6 +119,9 @@ export interface RewardsConfig {
   /** cooperative or eager (docs/engine.md "Group protocol and rebalancing"); undefined in the
    *  type for hand-built configurations (the engine's default, cooperative, applies). */
   readonly rebalanceProtocol?: EngineRebalanceProtocol
+  /** Balance and activity answers a standby replica may give while the active cannot: at most
+   *  this many changelog records behind (0: only a copy holding exactly the committed state). */
+  readonly queryMaxStalenessRecords?: number
   /** Memory budget of a `rewards start` process, MiB (lib/memory-budget.ts, docs/engine.md
    *  "Memory budget"): the V8 old-space cap and MALLOC_ARENA_MAX the launcher sets, the stream
    *  thread's cache and RocksDB's share; undefined in the type for hand-built configurations. */
@@ -142,6 +145,7 @@ export type SettingKey =
   | 'authIssuer' | 'authJwksUrl' | 'authAudience' | 'apiRateLimit' | 'apiCorsOrigins' | 'notificationsFile'
   | 'archiveStallSeconds' | 'archiveMaxLagRecords'
   | 'numStandbyReplicas' | 'acceptableRecoveryLag' | 'maxWarmupReplicas' | 'probingRebalanceIntervalMs' | 'rebalanceProtocol' | 'memoryBudgetMib'
+  | 'queryMaxStalenessRecords'
 
 export interface SettingSpec {
   readonly key: SettingKey
@@ -193,6 +197,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { key: 'maxWarmupReplicas', env: 'REWARDS_MAX_WARMUP_REPLICAS', flag: 'max-warmup-replicas', valueName: 'n', description: 'warm-up replicas in the whole group at once (0: a task moved for balance restores at once)', defaultText: '2' },
   { key: 'probingRebalanceIntervalMs', env: 'REWARDS_PROBING_REBALANCE_INTERVAL_MS', flag: 'probing-rebalance-interval-ms', valueName: 'ms', description: 'rebalance again this long after an assignment with warm-ups (they take over once caught up)', defaultText: '600000' },
   { key: 'rebalanceProtocol', env: 'REWARDS_REBALANCE_PROTOCOL', flag: 'rebalance-protocol', valueName: 'cooperative|eager', description: 'cooperative: tasks that stay keep processing and answering queries during a rebalance; eager: every rebalance pauses every task. All instances must use the same (switching needs all stopped: docs/engine.md "Group protocol and rebalancing")', defaultText: 'cooperative' },
+  { key: 'queryMaxStalenessRecords', env: 'REWARDS_QUERY_MAX_STALENESS_RECORDS', flag: 'query-max-staleness-records', valueName: 'records', description: 'a standby replica answers balance and activity queries the active cannot if at most this many changelog records behind (0: only a fully caught-up copy); such answers say so in x-rewards-served-by / x-rewards-staleness-records', defaultText: '0' },
   { key: 'memoryBudgetMib', env: 'REWARDS_MEMORY_BUDGET_MIB', flag: 'memory-budget-mib', valueName: 'MiB', description: `memory budget of the process (${MIN_MEMORY_BUDGET_MIB}–${MAX_MEMORY_BUDGET_MIB}): V8 old space 1/2, stream cache 1/16, RocksDB 1/8, 2 malloc arenas (docs/engine.md "Memory budget")`, defaultText: String(DEFAULT_MEMORY_BUDGET_MIB) }
 ] satisfies SettingSpec[])
 
@@ -215,6 +220,7 @@ export const DEFAULTS = Object.freeze({
   maxWarmupReplicas: 2,
   probingRebalanceIntervalMs: 600_000,
   rebalanceProtocol: 'cooperative' as EngineRebalanceProtocol,
+  queryMaxStalenessRecords: 0,
   memoryBudgetMib: DEFAULT_MEMORY_BUDGET_MIB
 })
 
@@ -338,6 +344,7 @@ export function loadConfig (sources: ConfigSources = {}): RewardsConfig {
     probingRebalanceIntervalMs: (values.probingRebalanceIntervalMs as number | undefined) ?? DEFAULTS.probingRebalanceIntervalMs,
     rebalanceProtocol: (values.rebalanceProtocol as EngineRebalanceProtocol | undefined) ?? DEFAULTS.rebalanceProtocol,
     memoryBudgetMib: (values.memoryBudgetMib as number | undefined) ?? DEFAULTS.memoryBudgetMib,
+    queryMaxStalenessRecords: (values.queryMaxStalenessRecords as number | undefined) ?? DEFAULTS.queryMaxStalenessRecords,
     notifications: null,
     logDir: join(dataDir, 'log'),
     pgDir: join(dataDir, 'pg'),
@@ -434,7 +441,8 @@ export function describeConfig (config: RewardsConfig): ConfigRow[] {
     maxWarmupReplicas: String(config.maxWarmupReplicas ?? DEFAULTS.maxWarmupReplicas),
     probingRebalanceIntervalMs: String(config.probingRebalanceIntervalMs ?? DEFAULTS.probingRebalanceIntervalMs),
     rebalanceProtocol: config.rebalanceProtocol ?? DEFAULTS.rebalanceProtocol,
-    memoryBudgetMib: String(config.memoryBudgetMib ?? DEFAULTS.memoryBudgetMib)
+    memoryBudgetMib: String(config.memoryBudgetMib ?? DEFAULTS.memoryBudgetMib),
+    queryMaxStalenessRecords: String(config.queryMaxStalenessRecords ?? DEFAULTS.queryMaxStalenessRecords)
   }
   return SETTINGS.map(spec => ({ key: spec.key, env: spec.env, flag: `--${spec.flag}`, value: show[spec.key], source: config.sources[spec.key] }))
 }

@@ -18,6 +18,7 @@ import { StateDirectory } from '../stores/state-directory.ts'
 import type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-value-store.ts'
 import { describeAsMermaid, describeAsText, describeTopology, type TopologyDescription } from './describe.ts'
 import { QueryMetadata } from './runtime/assignment/query-metadata.ts'
+import { StandbyQueries, type StandbyView } from './standby-queries.ts'
 import { EngineMetrics } from './runtime/engine-metrics.ts'
 import { internalTopicPartitions } from './runtime/internal-topics.ts'
 import { changelogTopicName, taskIdToString } from './runtime/stream-task.ts'
@@ -48,6 +49,19 @@ export interface KeyQueryMetadata {
   readonly host: string | null
   /** This instance owns the key's task. */
   readonly local: boolean
+  /** host:port of the instances keeping a standby (then a warm-up) copy of the task. */
+  readonly standbyHosts: readonly string[]
+  /** This instance keeps a standby or warm-up copy of the key's task (standbyView reads it). */
+  readonly localStandby: boolean
+}
+
+/** How far one of this instance's store copies is behind its changelog (KIP-535's LagInfo). */
+export interface LocalTaskLag {
+  readonly task: string
+  readonly role: 'active' | 'standby' | 'warmup'
+  /** Records behind the changelogs' committed ends: 0 for a running active (it writes them),
+   *  null for an active still restoring (restore progress tells more). */
+  readonly lagRecords: number | null
 }
 
 export interface StreamsApplicationOptions {
@@ -93,6 +107,7 @@ export class StreamsApplication {
   #queryMetadata: QueryMetadata | null = null
   #partitions = new Map<number, number>()
   #error: unknown
+  readonly #standbyQueries = new StandbyQueries({ admin: () => this.#log.admin, copy: task => this.#thread?.standbyCopy(task) })
 
   constructor (topology: Topology, options: StreamsApplicationOptions) {
     topology.validate()
@@ -275,7 +290,37 @@ export class StreamsApplication {
     const partition = partitionForKey(serialize(key), partitions)
     const task = taskIdToString({ subtopology: sub.id, partition })
     const local = this.#thread?.activeTasks.has(task) ?? false
-    return { partition, task, host: this.#queryMetadata?.forPartition(sub.id, partition)?.activeHost ?? (local ? this.config.applicationServer : null), local }
+    const hosts = this.#queryMetadata?.forPartition(sub.id, partition)
+    return {
+      partition,
+      task,
+      host: hosts?.activeHost ?? (local ? this.config.applicationServer : null),
+      local,
+      standbyHosts: hosts?.standbyHosts.map(h => h.host) ?? [],
+      localStandby: this.#thread?.standbyCopy(task) !== undefined
+    }
+  }
+
+  /** A read-only view of this instance's standby copy of the task holding `key` of `storeName`,
+   *  if it is at most `maxLagRecords` behind the changelogs' committed ends, measured as the read
+   *  begins (0: it holds exactly the committed state). STORE_NOT_READY otherwise
+   *  (topology/standby-queries.ts; docs/engine.md "Interactive queries"). */
+  async standbyView<K> (storeName: string, key: K, options: { maxLagRecords: number }): Promise<StandbyView> {
+    return await this.#standbyQueries.view(this.queryMetadataForKey(storeName, key).task, options.maxLagRecords)
+  }
+
+  /** The lag of every store copy on this instance, actives and standbys, with the standbys'
+   *  committed ends asked now (Kafka Streams' allLocalStorePartitionLags). */
+  async allLocalTaskLags (): Promise<LocalTaskLag[]> {
+    const out: LocalTaskLag[] = []
+    for (const [name, { state }] of this.#thread?.activeTasks ?? []) {
+      const ready = [...state.approximateEntries().keys()].every(store => state.queryableStore(store)?.state === 'READY')
+      out.push({ task: name, role: 'active', lagRecords: ready ? 0 : null })
+    }
+    const standbys = this.localStandbyTasks()
+    const lags = await Promise.all(standbys.map(s => this.#standbyQueries.lag(s.task).catch(() => null)))
+    standbys.forEach((s, i) => out.push({ task: s.task, role: s.warmup ? 'warmup' : 'standby', lagRecords: lags[i] ?? null }))
+    return out
   }
 
   /** Where every task's active, standbys and warm-ups are, as of the last assignment (null before

@@ -40,6 +40,27 @@ export interface RedemptionRecord {
   readonly digest: string | null
 }
 
+/** Where a member's task lives, as this instance's stream application knows it. */
+export interface MemberOwner {
+  readonly local: boolean
+  readonly host: string | null
+  readonly standbyHosts: readonly string[]
+  readonly localStandby: boolean
+}
+
+/** An answer read from a standby copy and how far behind that copy was (0: current). */
+export interface StandbyAnswer<T> {
+  readonly value: T | undefined
+  readonly lagRecords: number
+}
+
+function activityPage (memberId: string, all: ActivityEntry[], limit: number, beforeSeq: number | undefined): ActivityPage {
+  const older = beforeSeq === undefined ? all : all.filter(e => e.seq < beforeSeq)
+  const items = older.slice(0, limit)
+  const last = items[items.length - 1]
+  return { memberId, items, nextCursor: older.length > limit && last !== undefined ? encodeCursor(last.seq) : null }
+}
+
 /** Upper bound on entries scanned for one page (the store keeps at most activityLimitPerMember). */
 const MAX_SCAN = 10_000
 
@@ -56,10 +77,28 @@ export class LocalReader {
     return app
   }
 
-  /** Whether this instance owns the member's task; throws STORE_NOT_READY while unknown. */
-  owner (memberId: string): { local: boolean, host: string | null } {
+  /** Whether this instance owns the member's task, where its standby copies are and whether
+   *  this instance keeps one; throws STORE_NOT_READY while unknown. */
+  owner (memberId: string): MemberOwner {
     const meta = this.#running().queryMetadataForKey(REWARDS_STORES.balances, memberId)
-    return { local: meta.local, host: meta.host }
+    return { local: meta.local, host: meta.host, standbyHosts: meta.standbyHosts, localStandby: meta.localStandby }
+  }
+
+  /** The balance from this instance's standby copy of the member's task, if it is at most
+   *  `maxLagRecords` behind (STORE_NOT_READY otherwise): docs/api.md "Answers from standby
+   *  replicas". */
+  async standbyBalance (memberId: string, maxLagRecords: number): Promise<StandbyAnswer<Balance>> {
+    const view = await this.#running().standbyView(REWARDS_STORES.balances, memberId, { maxLagRecords })
+    return { value: view.store<string, Balance>(REWARDS_STORES.balances).get(memberId), lagRecords: view.lagRecords }
+  }
+
+  /** A page of the member's activity from this instance's standby copy (as standbyBalance). */
+  async standbyActivity (memberId: string, limit: number, beforeSeq: number | undefined, maxLagRecords: number): Promise<StandbyAnswer<ActivityPage>> {
+    const view = await this.#running().standbyView(REWARDS_STORES.balances, memberId, { maxLagRecords })
+    const all = view.store<string, ActivityStoreValue>(REWARDS_STORES.activity).prefixScan(activityPrefix(memberId), { limit: MAX_SCAN }).map(kv => kv.value as ActivityEntry)
+    const page = activityPage(memberId, all, limit, beforeSeq)
+    const known = page.items.length > 0 || beforeSeq !== undefined || view.store<string, Balance>(REWARDS_STORES.balances).get(memberId) !== undefined
+    return { value: known ? page : undefined, lagRecords: view.lagRecords }
   }
 
   /** The balances store's query facade, kept per application (it reads the application's state
@@ -77,10 +116,7 @@ export class LocalReader {
     this.balance(memberId)
     const store = this.#running().store<string, ActivityStoreValue>(REWARDS_STORES.activity)
     const all = store.prefixScan(activityPrefix(memberId), { limit: MAX_SCAN }).map(kv => kv.value as ActivityEntry)
-    const older = beforeSeq === undefined ? all : all.filter(e => e.seq < beforeSeq)
-    const items = older.slice(0, limit)
-    const last = items[items.length - 1]
-    return { memberId, items, nextCursor: older.length > limit && last !== undefined ? encodeCursor(last.seq) : null }
+    return activityPage(memberId, all, limit, beforeSeq)
   }
 
   /** host:port this instance advertises to the group (its internal routes), if any. */

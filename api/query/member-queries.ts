@@ -8,13 +8,16 @@
 // Outcomes: a value, `undefined` (404), or an error: STORE_NOT_READY (503 + Retry-After: restoring,
 // rebalancing, owner not known yet) or OwnerUnavailable (503: the owner could not be reached, or
 // did not answer several times in a row: its breaker is open, lib/resilience/peers-policy.ts).
+// Balances and activity then fall back to a standby copy within the staleness bound
+// (api/query/standby-fallback.ts); the error stands only when none can answer.
 import { Counter, type Registry } from 'prom-client'
 import { Agent, request } from 'undici'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
 import { CONTENT_DIGEST_HEADER } from '../routes/internal-routes.ts'
-import type { ActivityPage, LocalReader, RedemptionRecord } from './local-reader.ts'
+import type { ActivityPage, LocalReader, MemberOwner, RedemptionRecord, StandbyAnswer } from './local-reader.ts'
+import { SERVED_BY_HEADER, STALENESS_HEADER, standbyCandidates, withStalenessBound, type ServedByStandby } from './standby-fallback.ts'
 import { lookupRedemption, OwnersUnreachable } from './redemption-lookup.ts'
 import { PEERS_POLICY, PeersPolicy } from '../../lib/resilience/peers-policy.ts'
 
@@ -36,11 +39,28 @@ export interface MemberQueriesOptions {
   readonly registry: Registry
   /** Bound on one forwarded request; default 2000 ms. */
   readonly forwardTimeoutMs?: number
+  /** How far behind (changelog records) a standby copy may be to answer balances and activity
+   *  while the active cannot; default 0: only a copy holding exactly the committed state. */
+  readonly maxStalenessRecords?: number
 }
 
 export interface CallContext {
   readonly authorization: string | undefined
   readonly requestId: string
+  /** Told when a standby copy answered (the route marks its answer so). */
+  readonly servedByStandby?: (served: ServedByStandby) => void
+}
+
+/** How a standby copy answers one kind of query: here, or on another instance's internal route. */
+interface StandbyRead<T> {
+  readonly local: (reader: LocalReader, maxLagRecords: number) => Promise<StandbyAnswer<T>>
+  readonly path: string
+  readonly raw?: boolean
+}
+
+/** The active's failures a standby may answer for (anything else is the answer). */
+function activeUnavailable (error: unknown): boolean {
+  return error instanceof OwnerUnavailable || isRewardsError(error, 'STORE_NOT_READY') || isRewardsError(error, 'KEY_OWNED_ELSEWHERE')
 }
 
 type Route = { local: true } | { local: false, host: string }
@@ -125,7 +145,7 @@ export class MemberQueries {
     return value
   }
 
-  async #forward<T> (host: string, path: string, call: CallContext, options: { body?: unknown, parse?: (body: unknown, headers: ForwardedHeaders) => T, raw?: boolean } = {}): Promise<T | undefined> {
+  async #forward<T> (host: string, path: string, call: CallContext, options: { body?: unknown, parse?: (body: unknown, headers: ForwardedHeaders) => T, raw?: boolean, headers?: (headers: ForwardedHeaders) => void } = {}): Promise<T | undefined> {
     let response: Awaited<ReturnType<typeof request>>
     let text: string
     const headers: Record<string, string> = { 'x-request-id': call.requestId, accept: 'application/json' }
@@ -148,6 +168,7 @@ export class MemberQueries {
       throw new OwnerUnavailable(host, error)
     }
     const status = response.statusCode
+    if (status === 200 || status === 404) options.headers?.(headersOf(response.headers))
     if (status === 200) {
       // raw: the owner's JSON text as it came (an object; anything else is not an answer).
       if (options.raw === true) {
@@ -176,9 +197,74 @@ export class MemberQueries {
    *  owner's answer as it came (the same serialization of the same balance, so the ETag does not
    *  depend on the instance asked), not parsed and serialized again. */
   balanceJson (memberId: string, call: CallContext): string | undefined | Promise<string | undefined> {
-    const route = this.#route(memberId)
-    if (route instanceof Promise) return route.then(r => this.#balanceJson(r, memberId, call))
-    return this.#balanceJson(route, memberId, call)
+    return this.#orStandby('balance', memberId, call, () => {
+      const route = this.#route(memberId)
+      if (route instanceof Promise) return route.then(r => this.#balanceJson(r, memberId, call))
+      return this.#balanceJson(route, memberId, call)
+    }, () => ({
+      local: async (reader, bound) => {
+        const answer = await reader.standbyBalance(memberId, bound)
+        return { value: answer.value === undefined ? undefined : JSON.stringify(answer.value satisfies Balance), lagRecords: answer.lagRecords }
+      },
+      path: balancePath(memberId),
+      raw: true
+    }))
+  }
+
+  /** `active()`, or when the active copy cannot answer, a standby copy within the staleness
+   *  bound (api/query/standby-fallback.ts); without a promise when the active answers at once. */
+  #orStandby<T> (kind: string, memberId: string, call: CallContext, active: () => T | undefined | Promise<T | undefined>, standby: () => StandbyRead<T>): T | undefined | Promise<T | undefined> {
+    let answer: T | undefined | Promise<T | undefined>
+    try {
+      answer = active()
+    } catch (error) {
+      if (!activeUnavailable(error)) throw error
+      return this.#fromStandbys(kind, memberId, call, error, standby())
+    }
+    if (!(answer instanceof Promise)) return answer
+    return answer.catch(error => {
+      if (!activeUnavailable(error)) throw error
+      return this.#fromStandbys(kind, memberId, call, error, standby())
+    })
+  }
+
+  async #fromStandbys<T> (kind: string, memberId: string, call: CallContext, cause: unknown, standby: StandbyRead<T>): Promise<T | undefined> {
+    const { local, owners } = this.#options
+    const bound = this.#options.maxStalenessRecords ?? 0
+    let owner: MemberOwner | undefined
+    try { owner = local?.owner(memberId) } catch { /* not known (rebalancing): ask every instance */ }
+    const instances = owner === undefined && owners !== undefined ? (await owners.instances().catch(() => undefined))?.hosts : undefined
+    const candidates = standbyCandidates({ owner, instances, self: local?.host() ?? null, failed: cause instanceof OwnerUnavailable ? cause.host : undefined })
+    if (candidates.local) {
+      try {
+        const answer = await standby.local(local!, bound)
+        call.servedByStandby?.({ host: null, lagRecords: answer.lagRecords })
+        this.#countServed(kind, 'standby')
+        return answer.value
+      } catch (error) {
+        if (!isRewardsError(error, 'STORE_NOT_READY') && !isRewardsError(error, 'KEY_OWNED_ELSEWHERE')) throw error
+      }
+    }
+    for (const host of candidates.hosts) {
+      let lag: number | null = null
+      try {
+        const value = await this.#forward<T>(host, withStalenessBound(standby.path, bound), call, {
+          ...(standby.raw === true ? { raw: true } : {}),
+          headers: h => { if (h.get(SERVED_BY_HEADER) === 'standby') lag = Number(h.get(STALENESS_HEADER)) }
+        })
+        // The instance may have answered from its active copy (it took the task over): current.
+        if (lag !== null) {
+          call.servedByStandby?.({ host, lagRecords: lag })
+          this.#countServed(kind, 'standby')
+        } else {
+          this.#countServed(kind, 'forwarded')
+        }
+        return value
+      } catch (error) {
+        if (!activeUnavailable(error)) throw error
+      }
+    }
+    throw cause
   }
 
   #balanceJson (route: Route, memberId: string, call: CallContext): string | undefined | Promise<string | undefined> {
@@ -207,12 +293,16 @@ export class MemberQueries {
     return this.#query('balance', memberId, call, balancePath(memberId), r => r.balance(memberId))
   }
 
-  activity (memberId: string, limit: number, cursor: { text: string, seq: number } | undefined, call: CallContext): Promise<ActivityPage | undefined> {
+  async activity (memberId: string, limit: number, cursor: { text: string, seq: number } | undefined, call: CallContext): Promise<ActivityPage | undefined> {
     const query = new URLSearchParams({ limit: String(limit), ...(cursor !== undefined ? { cursor: cursor.text } : {}) })
-    return this.#query('activity', memberId, call, `/internal/v1/members/${encodeURIComponent(memberId)}/activity?${query}`, r => {
+    const path = `/internal/v1/members/${encodeURIComponent(memberId)}/activity?${query}`
+    return await this.#orStandby('activity', memberId, call, () => this.#query('activity', memberId, call, path, r => {
       const page = r.activity(memberId, limit, cursor?.seq)
       return page.items.length === 0 && cursor === undefined && r.balance(memberId) === undefined ? undefined : page
-    })
+    }), () => ({
+      local: (reader, bound) => reader.standbyActivity(memberId, limit, cursor?.seq, bound),
+      path
+    }))
   }
 
   redemption (memberId: string, redemptionId: string, call: CallContext): Promise<RedeemConfirmed | undefined> {

@@ -8,14 +8,21 @@
 //   GET /internal/v1/redemptions/{redemptionId}   this instance's share of a lookup by id
 //   POST /internal/v1/members/{memberId}/event-digests  digests of accepted events (conflicts)
 //
+// With `?maxStalenessRecords=N` (a forward that looks for a standby, api/query/standby-fallback.ts)
+// the balance and activity routes answer from this instance's standby copy when its active cannot,
+// if that copy is at most N records behind, marked with x-rewards-served-by: standby and
+// x-rewards-staleness-records.
+//
 // The redemption routes name the accepted request's digest in `rewards-content-digest` (absent
 // for entries older than digests), for the conflict check of POST /v1/redemptions.
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { Balance } from '../../processors/rewards/schemas.ts'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import { sendApiError } from '../api-errors.ts'
 import type { ScopeGuard } from '../auth/require-scope.ts'
-import { decodeCursor, type LocalReader } from '../query/local-reader.ts'
+import { decodeCursor, type LocalReader, type StandbyAnswer } from '../query/local-reader.ts'
 import { MemberParams } from '../schemas.ts'
+import { MAX_STALENESS_PARAM, SERVED_BY_HEADER, STALENESS_HEADER } from '../query/standby-fallback.ts'
 import { activityLimit, ActivityQuerySchema, type ActivityQuery } from './member-routes.ts'
 
 /** Response header carrying the accepted request's contentDigest (docs/api.md#conflicts). */
@@ -35,28 +42,56 @@ function localOnly<T> (read: () => T): T {
   }
 }
 
+/** The staleness bound a forward looking for a standby sends (absent: the active only). */
+const StalenessBound = { type: 'string', pattern: '^[0-9]{1,12}$' } as const
+interface StalenessQuery { readonly maxStalenessRecords?: string }
+
 export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (app, { reader, guard }) => {
   const hide = { hide: true, tags: ['internal'] }
-  app.get<{ Params: { memberId: string } }>('/internal/v1/members/:memberId/balance', {
-    schema: { ...hide, params: MemberParams },
+
+  /** The local active's answer, or with a bound, the local standby's when the active cannot. */
+  async function activeOrStandby<T> (reply: FastifyReply, bound: string | undefined, active: () => T, standby: (maxLagRecords: number) => Promise<StandbyAnswer<T>>): Promise<T> {
+    try {
+      return localOnly(active)
+    } catch (error) {
+      if (bound === undefined || !isRewardsError(error, 'STORE_NOT_READY')) throw error
+      let answer: StandbyAnswer<T>
+      try {
+        answer = await standby(Number(bound))
+      } catch {
+        throw error // no copy within the bound here: the active's reason stands
+      }
+      void reply.header(SERVED_BY_HEADER, 'standby').header(STALENESS_HEADER, String(answer.lagRecords))
+      return answer.value as T
+    }
+  }
+
+  app.get<{ Params: { memberId: string }, Querystring: StalenessQuery }>('/internal/v1/members/:memberId/balance', {
+    schema: { ...hide, params: MemberParams, querystring: { type: 'object', properties: { [MAX_STALENESS_PARAM]: StalenessBound }, additionalProperties: false } },
     preHandler: guard('balances:read')
   }, (request, reply) => {
+    const { memberId } = request.params
+    const bound = request.query.maxStalenessRecords
+    const send = (balance: Balance | undefined): FastifyReply => balance === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND') : reply.type('application/json; charset=utf-8').send(JSON.stringify(balance))
     // Synchronous, serialized as the public route serializes a local read (the forwarding
     // instance passes this text on as is: api/query/member-queries.ts balanceJson).
-    const balance = localOnly(() => reader.balance(request.params.memberId))
-    return balance === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND') : reply.type('application/json; charset=utf-8').send(JSON.stringify(balance))
+    if (bound === undefined) return send(localOnly(() => reader.balance(memberId)))
+    return activeOrStandby(reply, bound, () => reader.balance(memberId), maxLag => reader.standbyBalance(memberId, maxLag)).then(send)
   })
 
-  app.get<{ Params: { memberId: string }, Querystring: ActivityQuery }>('/internal/v1/members/:memberId/activity', {
-    schema: { ...hide, params: MemberParams, querystring: ActivityQuerySchema },
+  app.get<{ Params: { memberId: string }, Querystring: ActivityQuery & StalenessQuery }>('/internal/v1/members/:memberId/activity', {
+    schema: { ...hide, params: MemberParams, querystring: { ...ActivityQuerySchema, properties: { ...ActivityQuerySchema.properties, [MAX_STALENESS_PARAM]: StalenessBound } } },
     preHandler: guard('balances:read')
   }, async (request, reply) => {
     const { memberId } = request.params
     const seq = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor)
     if (request.query.cursor !== undefined && seq === undefined) return sendApiError(reply, 'INVALID_CURSOR')
-    const page = localOnly(() => reader.activity(memberId, activityLimit(request.query), seq))
-    if (page.items.length === 0 && seq === undefined && reader.balance(memberId) === undefined) return sendApiError(reply, 'MEMBER_NOT_FOUND')
-    return page
+    const limit = activityLimit(request.query)
+    const page = await activeOrStandby(reply, request.query.maxStalenessRecords, () => {
+      const found = reader.activity(memberId, limit, seq)
+      return found.items.length === 0 && seq === undefined && reader.balance(memberId) === undefined ? undefined : found
+    }, maxLag => reader.standbyActivity(memberId, limit, seq, maxLag))
+    return page === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND') : page
   })
 
   app.get<{ Params: { memberId: string, redemptionId: string } }>('/internal/v1/members/:memberId/redemptions/:redemptionId', {

@@ -8,12 +8,16 @@
 // `balanceCacheTtlMs` at most, so an answer is never older than the store's committed state by
 // more than that bound (docs/api.md); this API's own writes for a member delete its entry. Both
 // reads carry a strong ETag and answer If-None-Match with 304 (api/routes/conditional-get.ts).
+// While the member's active copy is restoring or unreachable, a standby copy within the staleness
+// bound answers instead, marked x-rewards-served-by: standby and x-rewards-staleness-records
+// (api/query/standby-fallback.ts); such answers are never put in the balance cache.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { sendApiError } from '../api-errors.ts'
 import type { ScopeGuard } from '../auth/require-scope.ts'
 import type { SharedCache } from '../cache/shared-cache.ts'
 import { decodeCursor } from '../query/local-reader.ts'
 import { OwnerUnavailable, type CallContext, type MemberQueries } from '../query/member-queries.ts'
+import { SERVED_BY_HEADER, STALENESS_HEADER } from '../query/standby-fallback.ts'
 import { COMMON_ERRORS, MemberParams, ref } from '../schemas.ts'
 import { NO_QUERY } from '../strict-validation.ts'
 import { sendConditional } from './conditional-get.ts'
@@ -52,6 +56,15 @@ export function callContext (request: FastifyRequest): CallContext {
   return { authorization: request.headers.authorization, requestId: request.id }
 }
 
+/** callContext for a member read: an answer from a standby copy marks the reply so. */
+function readContext (request: FastifyRequest, reply: FastifyReply): CallContext {
+  return {
+    authorization: request.headers.authorization,
+    requestId: request.id,
+    servedByStandby: served => { void reply.header(SERVED_BY_HEADER, 'standby').header(STALENESS_HEADER, String(served.lagRecords)) }
+  }
+}
+
 /** Runs a query; an unreachable owner becomes 503 OWNER_UNAVAILABLE (other errors go to the
  *  error handler: STORE_NOT_READY → 503 + Retry-After). */
 export async function answer<T> (reply: FastifyReply, run: () => Promise<T>): Promise<T | FastifyReply> {
@@ -85,7 +98,7 @@ export const memberRoutes: FastifyPluginAsync<MemberRoutesOptions> = async (app,
     // Cache off: a member this instance owns is read and answered without a promise (the
     // balance query's cost, docs/benchmarks.md "API balance query"); a forwarded one waits for
     // its owner.
-    const json = queries.balanceJson(memberId, callContext(request))
+    const json = queries.balanceJson(memberId, readContext(request, reply))
     if (!(json instanceof Promise)) return sendBalance(request, reply, memberId, json, false)
     return answer(reply, async () => sendBalance(request, reply, memberId, await json, false))
   })
@@ -100,8 +113,9 @@ export const memberRoutes: FastifyPluginAsync<MemberRoutesOptions> = async (app,
     }
     queries.countCacheMiss('balance')
     return await answer(reply, async () => {
-      const json = await queries.balanceJson(memberId, callContext(request))
-      if (json !== undefined) await cache.set(key, json, options.balanceCacheTtlMs)
+      const json = await queries.balanceJson(memberId, readContext(request, reply))
+      // A standby's answer is not cached: the next read should try the active again.
+      if (json !== undefined && !reply.hasHeader(SERVED_BY_HEADER)) await cache.set(key, json, options.balanceCacheTtlMs)
       return sendBalance(request, reply, memberId, json, false)
     })
   }
@@ -128,7 +142,7 @@ export const memberRoutes: FastifyPluginAsync<MemberRoutesOptions> = async (app,
     const seq = cursor === undefined ? undefined : decodeCursor(cursor)
     if (cursor !== undefined && seq === undefined) return sendApiError(reply, 'INVALID_CURSOR')
     return await answer(reply, async () => {
-      const page = await queries.activity(memberId, limit, cursor === undefined ? undefined : { text: cursor, seq: seq! }, callContext(request))
+      const page = await queries.activity(memberId, limit, cursor === undefined ? undefined : { text: cursor, seq: seq! }, readContext(request, reply))
       return page === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND', { message: `No member ${memberId}` }) : sendConditional(request, reply, JSON.stringify(page))
     })
   })

@@ -2,9 +2,11 @@
 // a failover (docs/benchmarks.md "High availability"): `concurrency` loops, each sending
 // GET /v1/members/{id}/balance to a random live instance. An instance that refuses the connection
 // (it is dead) is tried again elsewhere at once, as a load balancer would; every HTTP answer is
-// recorded: its status, and for a 200 whether it equals the expected balance. An answer that
-// marks itself stale (a `Rewards-Staleness` or `Age` header) is allowed to be older, never a 200
-// that is simply wrong.
+// recorded: its status, and for a 200 whether it equals the expected balance. An answer served by
+// a standby copy (`x-rewards-served-by: standby`, docs/api.md "Answers from standby replicas") is
+// counted as such; one that marks itself behind (`x-rewards-staleness-records` > 0, or an `Age`
+// header) is allowed to be older, never a 200 that is simply wrong: a standby at lag 0 must be
+// exact.
 
 export interface ExpectedBalance {
   readonly earned: number
@@ -16,6 +18,8 @@ export interface ProbeAnswer {
   readonly atMs: number
   readonly status: number
   readonly stale: boolean
+  /** Served by a standby copy (x-rewards-served-by: standby). */
+  readonly standby: boolean
   readonly ms: number
 }
 
@@ -35,6 +39,9 @@ export interface UnavailableWindow {
   /** Sum of the 100 ms slices holding at least one 503: the time during which some member got one. */
   readonly seconds503: number
   readonly answers: number
+  /** 200s served by a standby copy, and how many of them were behind (staleness > 0). */
+  readonly standby: number
+  readonly standbyBehind: number
   readonly p99Ms: number
 }
 
@@ -89,8 +96,9 @@ export class BalanceProber {
       }
       const body = await response.text()
       const atMs = Date.now()
-      const stale = response.headers.has('rewards-staleness') || response.headers.has('age')
-      this.answers.push({ atMs, status: response.status, stale, ms: performance.now() - started })
+      const standby = response.headers.get('x-rewards-served-by') === 'standby'
+      const stale = Number(response.headers.get('x-rewards-staleness-records') ?? '0') > 0 || response.headers.has('age')
+      this.answers.push({ atMs, status: response.status, stale, standby, ms: performance.now() - started })
       if (response.status === 200) this.#check(memberId, body, atMs, stale)
       else if (response.status === 404) this.wrong.push({ atMs, memberId, status: 404, body: body.slice(0, 300) })
     }
@@ -115,9 +123,12 @@ export class BalanceProber {
     let firstMs: number | null = null
     let lastMs: number | null = null
     let answers = 0
+    let standby = 0
+    let standbyBehind = 0
     for (const a of this.answers) {
       if (a.atMs < fromMs || a.atMs > toMs) continue
       answers++
+      if (a.status === 200 && a.standby) { standby++; if (a.stale) standbyBehind++ }
       latencies.push(a.ms)
       if (a.status === 200) continue
       byStatus[a.status] = (byStatus[a.status] ?? 0) + 1
@@ -127,6 +138,6 @@ export class BalanceProber {
     }
     latencies.sort((x, y) => x - y)
     const p99Ms = latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!
-    return { byStatus, firstMs, lastMs, seconds503: slices.size * SLICE_MS / 1000, answers, p99Ms }
+    return { byStatus, firstMs, lastMs, seconds503: slices.size * SLICE_MS / 1000, answers, standby, standbyBehind, p99Ms }
   }
 }

@@ -38,7 +38,8 @@ export function apiRole (ctx: RoleContext): Role {
       ...(local !== undefined ? { local } : {}),
       owners: new GroupOwnerMap({ log: ctx.log, groupId: ctx.config.applicationId, topic: ctx.platform.topics.rewardEvents }),
       registry: ctx.registry,
-      forwardTimeoutMs: opened.settings.forwardTimeoutMs
+      forwardTimeoutMs: opened.settings.forwardTimeoutMs,
+      maxStalenessRecords: ctx.config.queryMaxStalenessRecords ?? 0
     })
     await scope.register(publicApi, {
       settings: opened.settings,

@@ -74,7 +74,7 @@ export async function startTestApi (options: {
 export function stubReader (): LocalReader {
   const balance = { memberId: 'm-known', earned: 100, reversed: 0, redeemed: 0, available: 100, qualifyingPoints: 100, tier: 'MEMBER', lastActivityAt: '2026-01-01T00:00:00.000Z', events: 1 }
   return {
-    owner: () => ({ local: true, host: null }),
+    owner: () => ({ local: true, host: null, standbyHosts: [], localStandby: false }),
     balance: (memberId: string) => memberId === 'm-known' ? balance : undefined,
     activity: (memberId: string) => ({ memberId, items: [], nextCursor: null }),
     redemption: () => undefined,

@@ -86,7 +86,8 @@ const GOOD: Record<SettingKey, { raw: string, expect: unknown }> = {
   maxWarmupReplicas: { raw: '0', expect: 0 },
   probingRebalanceIntervalMs: { raw: '60000', expect: 60000 },
   rebalanceProtocol: { raw: 'eager', expect: 'eager' },
-  memoryBudgetMib: { raw: '1024', expect: 1024 }
+  memoryBudgetMib: { raw: '1024', expect: 1024 },
+  queryMaxStalenessRecords: { raw: '100', expect: 100 }
 }
 
 /** Settings the EXTRA ones need in turn: emptying them is refused with this message, not defaulted. */
@@ -140,7 +141,8 @@ const BAD: Record<SettingKey, string[]> = {
   maxWarmupReplicas: ['-1', 'two', '10000'],
   probingRebalanceIntervalMs: ['0', '999', '10m'],
   rebalanceProtocol: ['Cooperative', 'sticky', 'consumer'],
-  memoryBudgetMib: ['0', '255', '512MiB', '1.5', '2000000']
+  memoryBudgetMib: ['0', '255', '512MiB', '1.5', '2000000'],
+  queryMaxStalenessRecords: ['-1', 'few', '1e3']
 }
 
 for (const spec of SETTINGS) {

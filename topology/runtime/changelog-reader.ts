@@ -60,6 +60,9 @@ interface Restoring {
   readonly owner: string
   readonly restore: ChangelogRestore
   position: bigint
+  /** Next offset after what the store holds: `position` once the fetch that moved it is written
+   *  (queries on standbys compare it with the end, docs/engine.md "Interactive queries"). */
+  applied: bigint
   end: bigint
   restored: number
   /** Assigned to the reader (behind its end as last seen). */
@@ -115,7 +118,7 @@ export class ChangelogReader {
       // Below the log start (retention, a recreated topic): what is left is all there is.
       const position = restore.from === null || restore.from < logStart ? logStart : restore.from
       const endOffset = end.get(key) ?? 0n
-      partitions.push({ owner, restore, position, end: endOffset, restored: 0, assigned: this.#o.standby === true || position < endOffset, done: false })
+      partitions.push({ owner, restore, position, applied: position, end: endOffset, restored: 0, assigned: this.#o.standby === true || position < endOffset, done: false })
     }
     this.#owners.set(owner, { partitions, startMs: this.#now() })
     for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
@@ -140,6 +143,12 @@ export class ChangelogReader {
   /** Per changelog partition of `owner`: the next offset after what its store holds. */
   positions (owner: string): Array<TopicPartition & { offset: bigint }> {
     return this.#owners.get(owner)?.partitions.map(p => ({ ...p.restore.changelog, offset: p.position })) ?? []
+  }
+
+  /** Per changelog partition of `owner`: the next offset after what its store has been written
+   *  up to (behind positions() while a fetch is being applied). */
+  appliedPositions (owner: string): Array<TopicPartition & { offset: bigint }> {
+    return this.#owners.get(owner)?.partitions.map(p => ({ ...p.restore.changelog, offset: p.applied })) ?? []
   }
 
   /** Offsets `owner`'s stores are behind their changelogs' ends (as last seen), summed. */
@@ -212,7 +221,7 @@ export class ChangelogReader {
         if (p !== undefined && r.key !== null) run.push({ key: r.key, value: r.value })
       }
       await applyRun()
-      for (const p of moved) this.#progress(p)
+      for (const p of moved) { p.applied = p.position; this.#progress(p) }
     }
     if (standby) return []
     // Nothing came: also make sure no end moved back (records deleted, topic recreated), so a

@@ -30,6 +30,7 @@ import { failOnProductionException, type ProductionExceptionHandler } from './pr
 import { RestoreProgressTracker, type RestoreProgressReport } from './restore-progress.ts'
 import type { StreamsConfig } from './streams-config.ts'
 import { TaskManager, type ActiveTask, type TaskRestored } from './task-manager.ts'
+import type { TaskStateManager } from './task-state-manager.ts'
 
 export type { ActiveTask, CommitFailure, TaskRestored }
 
@@ -72,6 +73,12 @@ export interface StandbyTaskInfo {
   readonly offsets: ReadonlyArray<TopicPartition & { offset: bigint }>
   /** Offsets behind the changelog ends as last refreshed. */
   readonly lag: number
+}
+
+/** A standby's stores and, per changelog partition, the next offset after what they hold. */
+export interface StandbyCopy {
+  readonly state: TaskStateManager
+  readonly applied: ReadonlyArray<TopicPartition & { offset: bigint }>
 }
 
 export class StreamThread {
@@ -136,6 +143,14 @@ export class StreamThread {
       out.push({ task: name, warmup: standby.warmup, offsets: this.#standbyRestorer?.positions(name) ?? [], lag: this.#standbyRestorer?.lag(name) ?? 0 })
     }
     return out
+  }
+
+  /** A standby or warm-up task's stores and the changelog offsets written to them, for reads
+   *  from standbys (topology/standby-queries.ts); undefined when this thread has no such task. */
+  standbyCopy (task: string): StandbyCopy | undefined {
+    const standby = this.#tasks?.standbys.get(task)
+    if (standby === undefined || this.#standbyRestorer === undefined) return undefined
+    return { state: standby.state, applied: this.#standbyRestorer.appliedPositions(task) }
   }
 
   /** Started and its loop not yet ended (by stop() or by dying). */

@@ -155,6 +155,14 @@ export class TaskStateManager {
     return this.#stores.get(name)?.queryable
   }
 
+  /** A second read facade of a store, READY whatever the task's queryable state: reads of a
+   *  standby's copy, whose staleness the caller checked (topology/standby-queries.ts). */
+  standbyReadView (name: string): ReadOnlyTypedKeyValueStore<unknown, unknown> | undefined {
+    const view = this.#stores.get(name)?.typed.queryable()
+    view?.setState('READY')
+    return view
+  }
+
   setQueryableState (state: 'RESTORING' | 'READY' | 'CLOSED'): void {
     for (const s of this.#stores.values()) s.queryable.setState(state)
   }

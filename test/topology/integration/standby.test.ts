@@ -129,6 +129,28 @@ for (const backend of BACKENDS) {
     t.ok(changelogSizes.every(n => n >= KEYS / PARTITIONS / 2), `the standbys' changelogs hold hundreds of records (${changelogSizes.join(', ')})`)
     await until(async () => (await b.metrics.standbyLag.get()).values.filter(v => standbyOnB.includes(String(v.labels.task)) && v.value === 0).length === 2, 'the standby lag gauge at 0 for both standbys')
 
+    // Reads of B's standby copies (docs/engine.md "Interactive queries"): at lag 0 they answer
+    // exactly what A's actives hold; a key of B's own tasks has no standby copy on B.
+    const committed = oracle(produced)
+    const standbyWrong: string[] = []
+    let standbyReads = 0
+    for (let k = 0; k < KEYS; k++) {
+      const key = keyOf(k)
+      const meta = b.queryMetadataForKey('totals', key)
+      if (meta.local) {
+        const refused = await b.standbyView('totals', key, { maxLagRecords: 1000 }).then(() => null, (error: unknown) => error as { code?: string, details?: { lagRecords?: unknown } })
+        if (refused?.code !== 'STORE_NOT_READY' || refused.details?.lagRecords !== null) standbyWrong.push(`${key}: a view of B's own task (${JSON.stringify(refused)})`)
+        continue
+      }
+      if (!meta.localStandby || meta.host !== 'a.example:1' || meta.standbyHosts.join() !== 'b.example:2') standbyWrong.push(`${key}: metadata ${JSON.stringify(meta)}`)
+      const view = await b.standbyView('totals', key, { maxLagRecords: 0 })
+      const value = view.store<string, Totals>('totals').get(key)
+      standbyReads++
+      if (view.lagRecords !== 0 || JSON.stringify(value) !== JSON.stringify(committed.get(key))) standbyWrong.push(`${key}: lag ${view.lagRecords}, ${JSON.stringify(value)} != ${JSON.stringify(committed.get(key))}`)
+    }
+    t.same(standbyWrong, [], `${standbyReads} keys read from B's standby copies at lag 0, all exact`)
+    t.same((await b.allLocalTaskLags()).map(l => `${l.role} ${l.lagRecords}`).sort(), ['active 0', 'active 0', 'standby 0', 'standby 0'], 'B\'s copies and their lags')
+
     // A leaves: B takes A's tasks over from its standbys.
     const restored: TaskRestored[] = []
     b.onTaskRestored(r => { restored.push(r) })

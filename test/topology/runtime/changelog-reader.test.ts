@@ -146,7 +146,20 @@ for (const backend of BACKENDS) {
       t.teardown(() => partitionReader.close())
       const reader = new ChangelogReader({ admin: log.admin, reader: partitionReader, standby: true })
       const stores = new Map<number, Map<string, string>>()
-      await reader.register('0_0', gtps.slice(0, 2).map(tp => sinkFor(tp, stores)))
+      // While a fetch is being written, appliedPositions() (what reads of a standby trust,
+      // topology/standby-queries.ts) stays behind positions() (where the fetch got).
+      const behindWhileApplying: boolean[] = []
+      await reader.register('0_0', gtps.slice(0, 2).map(tp => {
+        const sink = sinkFor(tp, stores)
+        return {
+          ...sink,
+          apply: (entries: ChangelogEntry[]) => {
+            const at = (list: Array<TopicPartition & { offset: bigint }>): bigint => list.find(p => p.partition === tp.partition)!.offset
+            behindWhileApplying.push(at(reader.appliedPositions('0_0')) < at(reader.positions('0_0')))
+            return sink.apply(entries)
+          }
+        }
+      }))
       const endsOf = async (): Promise<Map<number, bigint>> => new Map((await log.admin.listOffsets(gtps, 'latest')).map(o => [o.partition, o.offset]))
       const follow = async (what: string): Promise<void> => {
         const ends = await endsOf()
@@ -164,6 +177,8 @@ for (const backend of BACKENDS) {
       await reader.step(0)
       t.ok(Date.now() - t0 < 400, 'step() does not wait for the background fetch')
       await follow('the first end')
+      t.ok(behindWhileApplying.length > 0 && behindWhileApplying.every(Boolean), `applied offsets behind the fetched ones during each of ${behindWhileApplying.length} writes`)
+      t.same(reader.appliedPositions('0_0'), reader.positions('0_0'), 'and equal once written')
       t.same(stores.get(0), expectedNow.get(0), 'partition 0 applied')
       t.same(stores.get(1), expectedNow.get(1), 'partition 1 applied')
       t.notOk(stores.has(2), 'partitions of other owners untouched')
