@@ -304,10 +304,24 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
 
   function dispatch (): void {
     while (buffer.length > 0 && inFlight.size < maxInFlight && fatal === undefined && batchDue()) {
-      const records = buffer.splice(0, batchMax)
+      const records = takeBatch()
+      if (records.length === 0) return
       firstBufferedAt = buffer.length > 0 ? Date.now() : 0
       start(records, maxAttempts)
     }
+  }
+
+  /** The next batch from the buffer, leaving out partitions whose earlier batch waits for a retry
+   *  (their records would overtake it). */
+  function takeBatch (): LogRecord[] {
+    const blocked = new Set<string>()
+    for (const b of inFlight) if (b.waiting) for (const key of b.keys) blocked.add(key)
+    if (blocked.size === 0) return buffer.splice(0, batchMax)
+    const taken: LogRecord[] = []
+    const kept: LogRecord[] = []
+    for (const r of buffer) (taken.length < batchMax && !blocked.has(tpKey(r)) ? taken : kept).push(r)
+    buffer = kept
+    return taken
   }
 
   function start (records: LogRecord[], attempts: number): Batch {
@@ -469,21 +483,29 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
     const keys = new Set(partitions.map(tpKey))
     const touching = [...inFlight].filter(b => [...b.keys].some(k => keys.has(k)))
     for (const b of touching) b.stopWaiting.abort()
+    const deadline = Date.now() + revokeGraceMs
     await settleWithin(touching.map(b => b.done), revokeGraceMs)
-    if (o.flushOnRevoke !== false) await handOver(r => keys.has(tpKey(r)))
+    if (o.flushOnRevoke !== false) await handOver(r => keys.has(tpKey(r)), deadline)
     await commit(partitions)
     release(partitions, false)
   }
 
-  /** Buffered records (those matching) get one attempt, in batches, one after the other. */
-  async function handOver (matching: (r: LogRecord) => boolean): Promise<void> {
+  /** Buffered records (those matching) get one attempt, in batches, one after the other, until
+   *  `deadline` (what is left then stays pending: not committed). */
+  async function handOver (matching: (r: LogRecord) => boolean, deadline: number): Promise<void> {
     const records = buffer.filter(matching)
     if (records.length === 0) return
     buffer = buffer.filter(r => !matching(r))
     for (let i = 0; i < records.length; i += batchMax) {
+      const remaining = deadline - Date.now()
+      if (remaining <= 0) { buffer = [...records.slice(i), ...buffer]; return }
       const batch = start(records.slice(i, i + batchMax), 1)
-      await batch.done
-      if (fatal !== undefined || buffer.some(matching)) return // an attempt failed: the rest stays pending
+      await settleWithin([batch.done], remaining)
+      if (inFlight.has(batch) || fatal !== undefined || buffer.some(matching)) {
+        // Out of time, or an attempt failed: the rest stays pending.
+        buffer = [...records.slice(i + batchMax), ...buffer]
+        return
+      }
     }
   }
 
@@ -582,8 +604,9 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
       closing = true
       await running
       for (const b of inFlight) b.stopWaiting.abort()
+      const deadline = Date.now() + closeGraceMs
       await settleWithin([...inFlight].map(b => b.done), closeGraceMs)
-      if (inFlight.size === 0 && fatal === undefined) await handOver(() => true)
+      if (inFlight.size === 0 && fatal === undefined) await handOver(() => true, deadline)
       const unfinished = pending()
       stopping.abort()
       try {
