@@ -536,7 +536,8 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   // ---- the loop ----
 
   function pollWaitMs (): number {
-    if (buffer.length === 0) return pollMs
+    // Paused: look again soon whether the cause is gone (nothing would wake the poll).
+    if (buffer.length === 0) return paused.size > 0 ? Math.min(pollMs, 100) : pollMs
     if ([...inFlight].some(b => b.waiting)) return Math.min(pollMs, 100)
     // A batch running: look again soon, to hand the next one over as it ends.
     if (inFlight.size >= maxInFlight) return 10
