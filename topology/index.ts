@@ -62,6 +62,15 @@ export type { RecoveryEvent } from './runtime/commit-recovery.ts'
 export type { RestoreProgressReport } from './runtime/restore-progress.ts'
 export { applicationServerOf } from './streams-metadata.ts'
 
+// The consumer runner: one group consumer whose records go to an external side effect (a
+// database, webhooks), at least once (docs/engine.md "Consumer runner").
+export {
+  startConsumerRunner,
+  type ConsumerRunner, type ConsumerRunnerOptions, type RecordHandler, type HandleOutcome,
+  type ConsumerRetryPolicy, type PartitionLag
+} from './runtime/consumer-runner.ts'
+export { OffsetTracker } from './runtime/offset-tracker.ts'
+
 // The test driver: runs a topology without a broker.
 export {
   TopologyTestDriver, TestInputTopic, TestOutputTopic,

@@ -1,39 +1,41 @@
 // The archiver: a consumer group (read-committed, as every group consumer of the log port) over
-// the six platform topics, writing every record to PostgreSQL (archive_records).
+// the six platform topics, writing every record to PostgreSQL (archive_records). The loop — poll,
+// batches, pause, retry, commit, rebalance, close — is the engine's consumer runner
+// (docs/engine.md "Consumer runner"); this file is its handler: rows, the breaker, dead letters,
+// progress.
 //
 // Guarantees and bounds:
 // - Exactly one row per record: rows are inserted with ON CONFLICT (topic, partition, offset) DO
 //   NOTHING, and offsets are committed only after the insert returned (the rows are durable). A
 //   crash between the two re-reads the batch, which inserts nothing new.
 // - Bounded memory: at most maxBufferedRecords rows are held; when full, or while PostgreSQL is
-//   failing, every assigned partition is paused and the loop keeps polling (staying in the group,
-//   answering rebalances) without fetching.
-// - PostgreSQL down: writes are retried with exponential backoff behind a circuit breaker
-//   (lib/resilience/postgres-policy.ts); nothing is committed meanwhile, so nothing is lost; when
-//   it is back the buffer is written and the partitions resume: the archiver catches up.
+//   failing, every assigned partition is paused and the runner keeps polling (staying in the
+//   group, answering rebalances) without fetching.
+// - PostgreSQL down: a batch is retried by the runner when the circuit breaker
+//   (lib/resilience/postgres-policy.ts) lets the next attempt go (its backoff, its open period);
+//   nothing is committed meanwhile, so nothing is lost; when it is back the buffer is written and
+//   the partitions resume: the archiver catches up.
 // - A row PostgreSQL refuses (a data error, not an outage: lib/db/database-errors.ts) cannot wedge
 //   it: the failed batch is bisected until the refused rows are alone, the good rows land, each
 //   refused record goes to archive_dead_letters (or, refused there too, to a dead-letter topic) and
 //   the offsets move past it (docs/archive.md, "Rows the database refuses").
 // - Stuck or behind: progress() says whether the durable offsets have not moved for stallSeconds
 //   while lag > 0, or lag is above maxLagRecords; readiness shows it (degraded, with the reason).
-// - Rebalance: on revoke the buffer is flushed (one attempt) and committed; rows that could not be
-//   written are dropped (their offsets were not committed: the next owner re-reads them).
+// - Rebalance: on revoke the runner lets the running batch end, gives the buffer one attempt and
+//   commits; rows that could not be written are dropped (their offsets were not committed: the
+//   next owner re-reads them).
 // - Archive lag (records in the log not yet durable in the archive, per assigned partition) is
 //   the `rewards_archive_lag_records` gauge and lagRecords().
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { isRewardsError } from '../../lib/errors.ts'
 import { endArchiveBatchSpan, startArchiveBatchSpan } from '../../lib/tracing/archive-batch-span.ts'
 import type { Logger } from '../../lib/logger.ts'
 import type { Database } from '../../lib/db/database.ts'
-import type { GroupConsumer, Log, LogRecord, PartitionOffset, TopicPartition } from '../../topology/index.ts'
+import { startConsumerRunner, type ConsumerRunner, type HandleOutcome, type Log, type LogRecord, type PartitionLag } from '../../topology/index.ts'
 import type { RewardsTopics } from '../rewards/topics.ts'
 import { archiveKinds, toArchiveRow, type ArchiveRow } from './archive-row.ts'
 import { writeArchiveRows } from './archive-writer.ts'
 import { DeadLetterTopic, refusalOf, writeArchiveDeadLetter, type Refusal } from './archive-dead-letters.ts'
 import { classifyDatabaseError, isDatabaseUnreachable } from '../../lib/db/database-errors.ts'
-import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
-import type { IBackoff } from 'cockatiel'
 import { NotAttemptedError, PostgresPolicy, type BreakerState, type PostgresPolicySettings } from '../../lib/resilience/postgres-policy.ts'
 
 export type { BreakerState } from '../../lib/resilience/postgres-policy.ts'
@@ -101,8 +103,6 @@ export interface ArchiverProgress {
   readonly stallSeconds: number
   readonly maxLagRecords: number
 }
-
-const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`
 
 interface Metrics {
   rows: Counter<'topic'>
@@ -172,58 +172,10 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
   })
   metrics.breaker.set(0)
 
-  let buffer: ArchiveRow[] = []
-  let firstBufferedAt = 0
-  let closing = false
-  let paused = false
   let written = 0
-  let lastLag = 0
-  let lastLagAt = 0
   let lastProgressAt = Date.now()
-  let pollBackoff: IBackoff<unknown> | undefined
   let deadLettered = 0
   const deadLetterTopic = new DeadLetterTopic(deps.log, deps.deadLetterTopic ?? `${groupId}-dead-letters`, `${groupId}-dead-letters-${process.pid}`)
-  /** Next offset not yet durable in the archive, per assigned partition. */
-  const durable = new Map<string, PartitionOffset>()
-  let markReady: () => void = () => {}
-  const ready = new Promise<void>(resolve => { markReady = resolve })
-
-  const consumer: GroupConsumer = deps.log.createGroupConsumer({
-    groupId,
-    clientId: deps.clientId ?? `${groupId}-${process.pid}`,
-    topics: [...kinds.keys()],
-    maxPollRecords: Math.min(batchSize, 1000),
-    ...(deps.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: deps.sessionTimeoutMs }),
-    listener: {
-      async onPartitionsRevoked (partitions) {
-        await flush()
-        dropBuffered(partitions)
-        for (const tp of partitions) forget(tp)
-      },
-      async onPartitionsAssigned (partitions) {
-        for (const tp of partitions) durable.set(tpKey(tp), { ...tp, offset: consumer.position(tp) })
-        paused = false
-        markReady()
-        logger?.info({ partitions: partitions.length }, `archiver assigned ${partitions.length} partition(s)`)
-      },
-      async onPartitionsLost (partitions) {
-        dropBuffered(partitions)
-        for (const tp of partitions) forget(tp)
-      }
-    }
-  })
-
-  function forget (tp: TopicPartition): void {
-    durable.delete(tpKey(tp))
-    metrics.lag.remove({ topic: tp.topic, partition: String(tp.partition) })
-  }
-
-  function dropBuffered (partitions: TopicPartition[]): void {
-    if (buffer.length === 0) return
-    const gone = new Set(partitions.map(tpKey))
-    buffer = buffer.filter(r => !gone.has(tpKey(r)))
-    metrics.buffered.set(buffer.length)
-  }
 
   interface Outcome {
     /** Leading rows of the batch now durable (archived or dead-lettered). */
@@ -280,106 +232,51 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
     return { handled: 1, inserted: 0, deadLettered: [row] }
   }
 
-  /** The first `handled` rows of the buffer are durable: count them, drop them, commit. */
-  async function settle (handled: ArchiveRow[], inserted: number, deadLetters: readonly ArchiveRow[]): Promise<void> {
+  /** `handled` rows are durable (archived, or dead-lettered): count them. The runner commits. */
+  function count (handled: readonly ArchiveRow[], inserted: number, deadLetters: readonly ArchiveRow[]): void {
     written += inserted
     const archived = handled.length - deadLetters.length
     const refused = new Set(deadLetters)
     if (inserted < archived) metrics.duplicates.inc(archived - inserted)
     const perTopic = new Map<string, number>()
-    const next = new Map<string, PartitionOffset>()
-    for (const r of handled) {
-      if (!refused.has(r)) perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1)
-      next.set(tpKey(r), { topic: r.topic, partition: r.partition, offset: r.offset + 1n })
-    }
+    for (const r of handled) if (!refused.has(r)) perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1)
     // Counted per record archived (inserted now or found already there); dead letters are not.
     for (const [topic, n] of perTopic) metrics.rows.inc({ topic }, n)
-    buffer = buffer.slice(handled.length)
-    firstBufferedAt = buffer.length > 0 ? Date.now() : 0
-    metrics.buffered.set(buffer.length)
-    const offsets = [...next.values()]
-    try {
-      await consumer.commitOffsets(offsets)
-    } catch (error) {
-      // Rows are durable; a lost commit only means re-reading them (no duplicates: ON CONFLICT).
-      logger?.warn({ err: error }, `archive offset commit failed: ${(error as Error).message}`)
-    }
-    for (const o of offsets) {
-      const k = tpKey(o)
-      if (durable.has(k)) durable.set(k, o)
-    }
-    lastProgressAt = Date.now()
   }
 
-  /** Writes the buffer in batches; commits the offsets of what was written. A failure is not
-   *  retried here (the loop retries after the breaker's backoff; a rebalance or shutdown takes what
-   *  landed). Returns true when the buffer is empty afterwards. */
-  async function flush (): Promise<boolean> {
-    while (buffer.length > 0) {
-      if (!breaker.canAttempt()) return false
-      const batch = buffer.slice(0, batchSize)
-      const outcome = await writeIsolating(batch)
-      if (outcome.handled > 0) await settle(batch.slice(0, outcome.handled), outcome.inserted, outcome.deadLettered)
-      if (outcome.error !== undefined) {
-        const error = outcome.error
-        if (!(error instanceof NotAttemptedError)) {
-          metrics.failures.inc()
-          logger?.warn({ err: error, rows: batch.length - outcome.handled, retryInMs: breaker.nextAttemptInMs(), breaker: breaker.state }, `archive write failed: ${(error as Error).message}`)
-        }
-        return false
-      }
+  /** The runner's handler: one batch of records into archive_records. */
+  async function handle (records: readonly LogRecord[]): Promise<HandleOutcome> {
+    metrics.buffered.set(runner.pendingRecords())
+    const rows = records.map(record => {
+      const kind = kinds.get(record.topic)
+      if (kind === undefined) throw new Error(`archiver: record of ${record.topic}, which it does not subscribe to`)
+      return toArchiveRow(record, kind)
+    })
+    const outcome = await writeIsolating(rows)
+    if (outcome.handled > 0) count(rows.slice(0, outcome.handled), outcome.inserted, outcome.deadLettered)
+    const error = outcome.error
+    if (error === undefined) return { handled: outcome.handled }
+    if (!(error instanceof NotAttemptedError)) {
+      metrics.failures.inc()
+      logger?.warn({ err: error, rows: rows.length - outcome.handled, retryInMs: breaker.nextAttemptInMs(), breaker: breaker.state }, `archive write failed: ${(error as Error).message}`)
     }
-    return true
+    return { handled: outcome.handled, error, retryInMs: breaker.nextAttemptInMs() }
   }
 
-  /** With nothing buffered, everything up to each partition's read position is archived: commit
-   *  the positions that passed the durable offset. They move past records only through control
-   *  records (transaction markers), which carry no data but count as offsets; without this the
-   *  archive lag of a transactional topic would never reach 0. */
-  async function advancePastControlRecords (): Promise<void> {
-    const offsets: PartitionOffset[] = []
-    for (const at of durable.values()) {
-      let position: bigint
-      try {
-        position = consumer.position(at)
-      } catch {
-        continue // no longer assigned
-      }
-      if (position > at.offset) offsets.push({ topic: at.topic, partition: at.partition, offset: position })
-    }
-    if (offsets.length === 0) return
-    try {
-      await consumer.commitOffsets(offsets)
-      for (const o of offsets) durable.set(tpKey(o), o)
-      lastProgressAt = Date.now()
-    } catch (error) {
-      logger?.warn({ err: error }, `archive offset commit failed: ${(error as Error).message}`)
-    }
+  function onLag (lags: readonly PartitionLag[]): void {
+    for (const l of lags) metrics.lag.set({ topic: l.topic, partition: String(l.partition) }, l.lag)
+    if (runner.lagRecords() === 0) lastProgressAt = Date.now()
+    metrics.buffered.set(runner.pendingRecords())
+    reportProgress()
   }
 
   async function measureLag (): Promise<number> {
-    const assigned = [...durable.values()]
-    if (assigned.length === 0) {
-      lastLag = 0
-      lastProgressAt = Date.now()
-      return 0
-    }
-    const ends = await deps.log.admin.listOffsets(assigned.map(({ topic, partition }) => ({ topic, partition })), 'latest')
-    let total = 0
-    for (const end of ends) {
-      const at = durable.get(tpKey(end))
-      if (at === undefined) continue
-      const lag = end.offset > at.offset ? Number(end.offset - at.offset) : 0
-      total += lag
-      metrics.lag.set({ topic: end.topic, partition: String(end.partition) }, lag)
-    }
-    lastLag = total
-    if (total === 0) lastProgressAt = Date.now()
-    lastLagAt = Date.now()
-    return total
+    await runner.measureLag()
+    return runner.lagRecords()
   }
 
   function progress (): ArchiverProgress {
+    const lastLag = runner.lagRecords()
     const sinceMs = lastLag > 0 ? Date.now() - lastProgressAt : 0
     return {
       lagRecords: lastLag,
@@ -397,79 +294,57 @@ export function startArchiver (deps: ArchiverDeps): Archiver {
     metrics.sinceProgress.set(p.secondsSinceProgress)
   }
 
-  async function loop (): Promise<void> {
-    while (!closing) {
-      reportProgress()
-      const mustPause = buffer.length >= maxBuffered || (buffer.length > 0 && breaker.state !== 'CLOSED')
-      if (mustPause !== paused) {
-        const assigned = consumer.assignment()
-        if (mustPause) consumer.pause(assigned)
-        else consumer.resume(assigned)
-        paused = mustPause
-      } else if (paused) {
-        consumer.pause(consumer.assignment()) // partitions assigned since
-      }
-      const waitMs = buffer.length === 0 ? 500 : Math.max(10, Math.min(flushIntervalMs, breaker.nextAttemptInMs() || flushIntervalMs))
-      let records: LogRecord[]
-      try {
-        records = await consumer.poll(waitMs)
-      } catch (error) {
-        // A retriable log error (broker unreachable, rebalance in progress) is waited out; the
-        // buffer and the committed offsets are unaffected. Anything else stops the archiver.
-        if (closing || !isRewardsError(error) || !error.retriable) throw error
-        pollBackoff = (pollBackoff ?? kafkaPolicy.pollBackoff).next(undefined)
-        logger?.warn({ err: error }, `archiver poll failed (${error.code}), retrying in ${Math.round(pollBackoff.duration)} ms`)
-        await new Promise(resolve => setTimeout(resolve, pollBackoff!.duration))
-        continue
-      }
-      pollBackoff = undefined
-      for (const record of records) {
-        const kind = kinds.get(record.topic)
-        if (kind === undefined) continue
-        if (buffer.length === 0) firstBufferedAt = Date.now()
-        buffer.push(toArchiveRow(record, kind))
-      }
-      metrics.buffered.set(buffer.length)
-      if (buffer.length >= batchSize || (buffer.length > 0 && Date.now() - firstBufferedAt >= flushIntervalMs)) {
-        await flush()
-      }
-      if (buffer.length === 0) await advancePastControlRecords()
-      if (Date.now() - lastLagAt >= lagIntervalMs) {
-        try {
-          await measureLag()
-        } catch (error) {
-          lastLagAt = Date.now()
-          logger?.debug({ err: error }, 'archive lag measurement failed')
-        }
-      }
-    }
-  }
-
-  const running = loop().catch(error => {
-    if (closing) return
-    logger?.error({ err: error }, `archiver stopped: ${(error as Error).message}`)
-    deps.onFatal?.(error)
+  // The handler's functions above read `runner`: they run only once it polled.
+  const runner: ConsumerRunner = startConsumerRunner({
+    log: deps.log,
+    groupId,
+    clientId: deps.clientId ?? `${groupId}-${process.pid}`,
+    name: 'archiver',
+    topics: [...kinds.keys()],
+    maxPollRecords: Math.min(batchSize, 1000),
+    ...(deps.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: deps.sessionTimeoutMs }),
+    handler: {
+      handle,
+      onReleased: partitions => { for (const tp of partitions) metrics.lag.remove({ topic: tp.topic, partition: String(tp.partition) }) }
+    },
+    batchMaxRecords: batchSize,
+    batchMaxWaitMs: flushIntervalMs,
+    maxPendingRecords: maxBuffered,
+    // Waits come from the breaker (retryInMs: its backoff, its open period); the runner's own
+    // backoff only spaces out the attempts it lets through.
+    retry: { initialDelayMs: 10, maxDelayMs: 1000 },
+    commitIntervalMs: 0,
+    closeGraceMs: Infinity,
+    lagIntervalMs,
+    ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+    ...(logger === undefined ? {} : { logger }),
+    onCommitted: () => {
+      lastProgressAt = Date.now()
+      metrics.buffered.set(runner.pendingRecords())
+    },
+    onLag,
+    onFatal: error => deps.onFatal?.(error)
   })
 
+  let closed = false
   return {
-    lagRecords: () => lastLag,
+    lagRecords: () => runner.lagRecords(),
     measureLag,
     rowsWritten: () => written,
     breakerState: () => breaker.state,
     deadLettered: () => deadLettered,
     progress,
-    joined: () => consumer.groupMetadata() !== null,
-    ready,
+    joined: () => runner.joined(),
+    ready: runner.ready,
     async close (): Promise<void> {
-      if (closing) return
-      closing = true
-      await running
-      if (buffer.length > 0) {
-        const done = await flush()
-        if (!done) logger?.warn({ rows: buffer.length }, 'archiver closing with rows not written (PostgreSQL unavailable): they will be re-read on the next start')
+      if (closed) return
+      closed = true
+      try {
+        await runner.close()
+      } finally {
+        metrics.buffered.set(0)
+        await deadLetterTopic.close()
       }
-      await consumer.close()
-      await deadLetterTopic.close()
     }
   }
 }

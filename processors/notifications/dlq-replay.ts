@@ -15,19 +15,18 @@
 // with a partition reader and the offsets set when records settle). A record counts as settled
 // when delivered (2xx), refused by the partner (non-retriable 4xx: it stays in the DLQ, reported),
 // not replayable (not a notification), or dead-lettered for another endpoint; offsets never pass
-// an unsettled record (offset-tracker.ts). So a re-run sends nothing already replayed, and a run
+// an unsettled record (the engine's OffsetTracker). So a re-run sends nothing already replayed, and a run
 // that stops or crashes resends at most what was in flight (at least once; the partner dedupes).
 // Each run reads up to the DLQ's end as it was when the run began.
 import { Registry } from 'prom-client'
 import { RewardsError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
-import type { Log, LogRecord, PartitionOffset, TopicPartition } from '../../topology/index.ts'
+import { OffsetTracker, type Log, type LogRecord, type PartitionOffset, type TopicPartition } from '../../topology/index.ts'
 import { EndpointDelivery } from './endpoint-delivery.ts'
 import { NOTIFICATION_KINDS, type EndpointConfig, type NotificationKind } from '../../lib/notifications-config.ts'
 import { NOTIFICATION_DLQ_HEADERS as H } from './notifications-dlq.ts'
 import { notificationsMetrics } from './notifications-metrics.ts'
 import { idempotencyKey, notificationBody, notificationOf } from './notification-routing.ts'
-import { OffsetTracker } from './offset-tracker.ts'
 
 export interface DlqReplayOptions {
   readonly log: Log

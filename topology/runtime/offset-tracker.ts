@@ -1,10 +1,11 @@
-// At-least-once commits: which offset of each partition may be committed. A record is pending from
-// the poll that returned it until every endpoint it was routed to has settled it (delivered, or
-// written to the DLQ); the committable offset is the first pending one, or the read position when
-// nothing is pending (which also steps past transaction markers). Deliveries settle out of order
-// across endpoints and retries; the committed offset never passes an unsettled record, so a crash
-// redelivers exactly the unsettled ones (and possibly some settled after them: the receiver dedupes).
-import type { TopicPartition } from '../../topology/index.ts'
+// At-least-once commits for the consumer runner (consumer-runner.ts): which offset of each
+// partition may be committed. A record is pending from the poll that returned it until its handler
+// has finished it durably; the committable offset is the first pending one, or the read position
+// when nothing is pending (which also steps past transaction markers). Records finish out of order
+// (concurrent batches, retries); the committed offset never passes an unfinished record, so a crash
+// re-reads exactly the unfinished ones (and possibly some finished after them: the sink must be
+// idempotent).
+import type { TopicPartition } from '../../log/log-port.ts'
 
 const keyOf = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`
 
