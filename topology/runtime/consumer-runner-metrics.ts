@@ -21,7 +21,7 @@ export class ConsumerRunnerMetrics {
   /** Polled and not yet handled (buffered or in the handler). */
   readonly pendingRecords: Gauge<'group'>
 
-  constructor (registry: Registry, prefix = 'rewards_') {
+  constructor (registry: Registry, prefix = 'streams_') {
     const registers = [registry]
     const n = (name: string): string => `${prefix}consumer_runner_${name}`
     this.batches = getOrCreate(registry, n('batches_total'), () => new Counter({ name: n('batches_total'), help: 'Batches the consumer runner handed to its handler, by result (handled, retried, gave_up, failed)', labelNames: ['group', 'result'], registers }))

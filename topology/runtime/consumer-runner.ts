@@ -26,7 +26,7 @@
 //   abort the rest, commit what is finished, leave the group.
 import { ExponentialBackoff, type IBackoff } from 'cockatiel'
 import { Registry } from 'prom-client'
-import { isRewardsError } from '../../lib/errors.ts'
+import { isStreamsError } from '../streams-error.ts'
 import type { Logger } from '../../lib/logger.ts'
 import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
 import type { GroupConsumer, Log, LogRecord, PartitionOffset, TopicPartition } from '../../log/log-port.ts'
@@ -557,7 +557,7 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
         polling = false
         // A retriable log error (broker unreachable, rebalance) is waited out: nothing pending is
         // committed meanwhile. Anything else stops the runner.
-        if (closing || !isRewardsError(error) || !error.retriable) throw error
+        if (closing || !isStreamsError(error) || !error.retriable) throw error
         metrics.errors.inc({ ...group, stage: 'poll' })
         pollBackoff = (pollBackoff ?? kafkaPolicy.pollBackoff).next(undefined)
         logger?.warn({ err: error }, `${name}: poll failed (${error.code}), retrying in ${Math.round(pollBackoff.duration)} ms`)

@@ -94,7 +94,7 @@ export async function pollHandleCommit (t: Test, backend: Backend): Promise<void
   for (const r of seen) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r.offset])
   t.same(new Set(seen.map(id)).size, 20, 'every record handled once')
   for (const [p, offsets] of byPartition) t.same(offsets, [...offsets].sort((a, b) => (a < b ? -1 : 1)), `partition ${p} handled in offset order`)
-  t.match(await registry.metrics(), /rewards_consumer_runner_records_handled_total\{group="[^"]+"\} 20/, 'records handled counted')
+  t.match(await registry.metrics(), /streams_consumer_runner_records_handled_total\{group="[^"]+"\} 20/, 'records handled counted')
   const lag = await runner.measureLag()
   t.same(lag.map(l => l.lag), lag.map(() => 0), 'lag 0 once all is committed')
 }
@@ -117,8 +117,8 @@ export async function retryThenPolicy (t: Test, backend: Backend): Promise<void>
     await waitForCommitted(w.log, w.groupId, ends)
     t.ok(attempts.length >= 3, `retried (${attempts.length} attempts)`)
     t.equal(new Set(handled.map(id)).size, 4, 'every record handled after the retries')
-    t.match(await registry.metrics(), /rewards_consumer_runner_batches_total\{group="[^"]+",result="retried"\} [1-9]/, 'retries counted')
-    t.match(await registry.metrics(), /rewards_consumer_runner_errors_total\{group="[^"]+",stage="handle"\} [1-9]/, 'handler errors counted')
+    t.match(await registry.metrics(), /streams_consumer_runner_batches_total\{group="[^"]+",result="retried"\} [1-9]/, 'retries counted')
+    t.match(await registry.metrics(), /streams_consumer_runner_errors_total\{group="[^"]+",stage="handle"\} [1-9]/, 'handler errors counted')
   })
 
   t.test('skip: giveUp after maxAttempts, then committed past them', async t => {
