@@ -9,6 +9,8 @@ import { RewardsError } from '../lib/errors.ts'
 import { ForwardingCache } from './runtime/record-cache.ts'
 import { Serdes, type Serde } from './serdes.ts'
 import { Topology, type TimestampExtractor, type TopicNameExtractor } from './topology.ts'
+import { windowedBy, type SessionWindowedKStream, type TimeWindowedKStream } from './dsl/windowed-stream.ts'
+import type { SessionWindows, SlidingWindows, TimeWindows } from './dsl/windows.ts'
 
 export interface Consumed<K, V> {
   readonly keySerde?: Serde<K>
@@ -291,6 +293,13 @@ export class KGroupedStream<K, V> {
   count (materialized: Materialized<K, number>): KTable<K, number> {
     // A number is immutable: the store may hand back the value it decoded (no parse per read).
     return this.aggregate<number>(() => 0, (_k, _v, n) => n + 1, { valueSerde: Serdes.json<number>({ immutableValues: true }), ...materialized })
+  }
+
+  /** Windowed aggregations (topology/dsl/windowed-stream.ts, docs/engine.md "Windows"). */
+  windowedBy (windows: SessionWindows): SessionWindowedKStream<K, V>
+  windowedBy (windows: TimeWindows | SlidingWindows): TimeWindowedKStream<K, V>
+  windowedBy (windows: TimeWindows | SlidingWindows | SessionWindows): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    return windowedBy<K, V>(this.#builder, this.#parent, windows)
   }
 }
 
