@@ -4,7 +4,7 @@ import {
   Serdes, SessionWindows, SlidingWindows, StreamsBuilder, Suppressed, TimeWindows, TopologyTestDriver, WindowedSerdes,
   type Windowed
 } from '../../topology/index.ts'
-import { RewardsError } from '../../lib/errors.ts'
+import type { RewardsError } from '../../lib/errors.ts'
 
 const str = Serdes.string()
 const num = Serdes.json<number>()
