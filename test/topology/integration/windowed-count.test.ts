@@ -2,6 +2,7 @@
 // (key, window), each count exact; the window store answers interactive queries by key and time
 // range; a restart with a wiped state dir restores the window store from its changelog.
 import t from 'tap'
+import { Admin, ConfigResourceTypes } from '@platformatic/kafka'
 import { rmSync } from 'node:fs'
 import type { Log } from '../../../log/log-port.ts'
 import { partitionForKey } from '../../../log/murmur2-partitioner.ts'
@@ -11,7 +12,7 @@ import { StreamsBuilder } from '../../../topology/streams-builder.ts'
 import { TimeWindows } from '../../../topology/dsl/windows.ts'
 import { Suppressed } from '../../../topology/dsl/suppress.ts'
 import { WindowedSerdes } from '../../../topology/dsl/windowed-serdes.ts'
-import { BACKENDS, readUntil, tempStateDir, uniqueName } from './backends.ts'
+import { BACKENDS, brokers, readUntil, tempStateDir, uniqueName } from './backends.ts'
 
 const PARTITIONS = 3
 const KEYS = 30
@@ -101,6 +102,19 @@ for (const backend of BACKENDS) {
     }
     t.same(queries(app), Object.fromEntries(expected), 'interactive queries: fetch by key and time range')
     await app.close()
+
+    if (backend.name === 'kafka') {
+      const admin = new Admin({ clientId: uniqueName('wc-admin'), bootstrapBrokers: brokers })
+      try {
+        const changelog = `${appId}-window-counts-changelog`
+        const [described] = await admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: changelog, configurationKeys: ['cleanup.policy', 'retention.ms'] }] })
+        const config = (name: string): string | null | undefined => described?.configs.find(c => c.name === name)?.value
+        t.equal(config('cleanup.policy'), 'compact,delete', 'the window store changelog is compacted and deleted')
+        t.equal(config('retention.ms'), String(10_000_000 + 24 * 60 * 60 * 1000), 'after the store retention plus a day')
+      } finally {
+        await admin.close()
+      }
+    }
 
     rmSync(state.dir, { recursive: true, force: true })
     app = await start(log)
