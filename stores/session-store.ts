@@ -7,7 +7,7 @@
 import type { Serde } from '../topology/serdes.ts'
 import type { KeyValue } from './key-value-store.ts'
 import { clampTime, dataKey, decodeData, decodeIndex, indexBound, indexKey, INDEX_END, MAX_TIME, MIN_TIME } from './window-key-schema.ts'
-import { defaultSegmentInterval, type OrderedBytes, type Windowed, type WritableOrderedBytes } from './window-store.ts'
+import { defaultSegmentInterval, storeClock, type StoreClock, type OrderedBytes, type Windowed, type WritableOrderedBytes } from './window-store.ts'
 
 export interface ReadOnlySessionStore<K, V> {
   readonly name: string
@@ -85,27 +85,27 @@ export class SessionStoreReader<K, V> implements ReadOnlySessionStore<K, V> {
 export class KeyValueSessionStore<K, V> extends SessionStoreReader<K, V> implements SessionStore<K, V> {
   readonly #writable: WritableOrderedBytes
   readonly #segmentIntervalMs: number
-  #observed = Number.NEGATIVE_INFINITY
-  #purgedBefore = Number.NEGATIVE_INFINITY
+  readonly #clock: StoreClock
 
   constructor (bytes: WritableOrderedBytes, options: SessionStoreOptions<K, V>) {
     super(bytes, options)
     this.#writable = bytes
     if (!(options.retentionMs >= 0)) throw new RangeError(`session store ${options.name}: retention must not be negative`)
     this.#segmentIntervalMs = options.segmentIntervalMs ?? defaultSegmentInterval(options.retentionMs)
+    this.#clock = storeClock(bytes)
   }
 
   get observedStreamTimeMs (): number {
-    return this.#observed
+    return this.#clock.observed
   }
 
   protected override observedTime (): number {
-    return this.#observed
+    return this.#clock.observed
   }
 
   put (session: Windowed<K>, value: V): void {
     const { start, end } = session.window
-    if (end > this.#observed) this.#observed = end
+    if (end > this.#clock.observed) this.#clock.observed = end
     if (end < this.liveFrom()) return
     const keyBytes = this.options.keySerde.serialize(session.key)
     this.#writable.put(dataKey(keyBytes, end, start), this.options.valueSerde.serialize(value))
@@ -122,12 +122,13 @@ export class KeyValueSessionStore<K, V> extends SessionStoreReader<K, V> impleme
 
   #maybePurge (): void {
     const liveFrom = this.liveFrom()
-    if (liveFrom - this.#purgedBefore < this.#segmentIntervalMs && this.#purgedBefore !== Number.NEGATIVE_INFINITY) return
+    const clock = this.#clock
+    if (liveFrom - clock.purgedBefore < this.#segmentIntervalMs && clock.purgedBefore !== Number.NEGATIVE_INFINITY) return
     for (const { key: index } of this.#writable.range(indexBound(MIN_TIME), indexBound(liveFrom), UNBOUNDED)) {
       const { key, times } = decodeIndex(index, 2)
       this.#writable.delete(dataKey(key, times[0] as number, times[1] as number))
       this.#writable.delete(index)
     }
-    this.#purgedBefore = liveFrom
+    clock.purgedBefore = liveFrom
   }
 }

@@ -146,31 +146,49 @@ export class WindowStoreReader<K, V> implements ReadOnlyWindowStore<K, V> {
   }
 }
 
+/** A store's clocks: observed stream time and how far the purge got (since opening). They belong
+ *  to the bytes store, not to one view of it: processors that share a store (the two sides of a
+ *  stream-stream join) see one observed time, as they share one store in Kafka Streams. */
+export interface StoreClock {
+  observed: number
+  purgedBefore: number
+}
+
+const CLOCKS = new WeakMap<object, StoreClock>()
+
+export function storeClock (bytes: object): StoreClock {
+  let clock = CLOCKS.get(bytes)
+  if (clock === undefined) {
+    clock = { observed: Number.NEGATIVE_INFINITY, purgedBefore: Number.NEGATIVE_INFINITY }
+    CLOCKS.set(bytes, clock)
+  }
+  return clock
+}
+
 /** The window store a processor writes. */
 export class KeyValueWindowStore<K, V> extends WindowStoreReader<K, V> implements WindowStore<K, V> {
   readonly #writable: WritableOrderedBytes
   readonly #segmentIntervalMs: number
-  #observed = Number.NEGATIVE_INFINITY
-  /** Everything before this start has been purged (since opening). */
-  #purgedBefore = Number.NEGATIVE_INFINITY
+  readonly #clock: StoreClock
 
   constructor (bytes: WritableOrderedBytes, options: WindowStoreOptions<K, V>) {
     super(bytes, options)
     this.#writable = bytes
     if (!(options.retentionMs >= 0)) throw new RangeError(`window store ${options.name}: retention must not be negative`)
     this.#segmentIntervalMs = options.segmentIntervalMs ?? defaultSegmentInterval(options.retentionMs)
+    this.#clock = storeClock(bytes)
   }
 
   get observedStreamTimeMs (): number {
-    return this.#observed
+    return this.#clock.observed
   }
 
   protected override observedTime (): number {
-    return this.#observed
+    return this.#clock.observed
   }
 
   put (key: K, value: V | undefined, windowStart: number): void {
-    if (windowStart > this.#observed) this.#observed = windowStart
+    if (windowStart > this.#clock.observed) this.#clock.observed = windowStart
     if (windowStart < this.liveFrom()) return
     const keyBytes = this.options.keySerde.serialize(key)
     const data = dataKey(keyBytes, windowStart)
@@ -187,13 +205,14 @@ export class KeyValueWindowStore<K, V> extends WindowStoreReader<K, V> implement
   /** Deletes the expired windows: one ordered scan of the time index up to the live bound. */
   #maybePurge (): void {
     const liveFrom = this.liveFrom()
-    if (liveFrom - this.#purgedBefore < this.#segmentIntervalMs && this.#purgedBefore !== Number.NEGATIVE_INFINITY) return
+    const clock = this.#clock
+    if (liveFrom - clock.purgedBefore < this.#segmentIntervalMs && clock.purgedBefore !== Number.NEGATIVE_INFINITY) return
     const expired = this.#writable.range(indexBound(MIN_TIME), indexBound(liveFrom), UNBOUNDED)
     for (const { key: index } of expired) {
       const { key, times } = decodeIndex(index, 1)
       this.#writable.delete(dataKey(key, times[0] as number))
       this.#writable.delete(index)
     }
-    this.#purgedBefore = liveFrom
+    clock.purgedBefore = liveFrom
   }
 }
