@@ -63,4 +63,7 @@ export interface StoreDefinition<K, V> {
   readonly valueSerde: Serde<V>
   /** Back the store with `<application-id>-<name>-changelog` (compacted). Default true. */
   readonly changelog: boolean
+  /** Topic configs of the changelog over the default `cleanup.policy: compact` (window and
+   *  session stores: `compact,delete` with a retention, docs/engine.md "Windows"). */
+  readonly changelogConfig?: Readonly<Record<string, string>>
 }

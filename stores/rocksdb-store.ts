@@ -68,6 +68,7 @@ export const ROCKSDB_DEFAULTS = {
 } as const
 
 const QUERY_ENCODING = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const
+const MAX_QUERY_LIMIT = 0x7fff_ffff
 const NO_OPTIONS = {}
 const NO_SYNC = { sync: false }
 const SYNC = { sync: true }
@@ -209,7 +210,8 @@ export class RocksDbStore implements BytesStore {
     if (limit === 0) return []
     const query: Record<string, unknown> = {
       ...QUERY_ENCODING,
-      limit,
+      // The binding keeps only the low 32 bits of the limit (2^53 + 4 reads 4 rows): clamp.
+      limit: Math.min(limit, MAX_QUERY_LIMIT),
       reverse: options?.reverse === true
     }
     if (from !== undefined) query.gte = from

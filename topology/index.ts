@@ -21,6 +21,15 @@ export {
   type MergedProcessOptions, type RoutedProcessOptions, type OutputTypes, type OutputNodes, type RoutedStreams
 } from './dsl/process-routed.ts'
 
+// The windowed DSL: windows, windowed streams and tables, suppression, windowed serdes.
+export { TimeWindows, SlidingWindows, SessionWindows } from './dsl/windows.ts'
+export {
+  TimeWindowedKStream, SessionWindowedKStream, WindowedKTable, type WindowedMaterialized
+} from './dsl/windowed-stream.ts'
+export { Suppressed, BufferConfig } from './dsl/suppress.ts'
+export { WindowedSerdes } from './dsl/windowed-serdes.ts'
+export { JoinWindows, joinStreams, type StreamJoined } from './dsl/windowed-join.ts'
+
 // The low-level topology the DSL compiles to, and its description (text and Mermaid).
 export {
   Topology,
@@ -83,6 +92,8 @@ export type {
   KeyValue, RangeOptions, ReadOnlyKeyValueStore, KeyValueStore, StoreKind, StoreDefinition
 } from '../stores/key-value-store.ts'
 export type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-value-store.ts'
+export type { Window, Windowed, WindowValue, ReadOnlyWindowStore } from '../stores/window-store.ts'
+export type { ReadOnlySessionStore } from '../stores/session-store.ts'
 
 // The log port: the types an application sees through a Log (records, producers, group
 // consumers, admin), and the default partitioner (a key's partition, as Kafka's producer picks it).

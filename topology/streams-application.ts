@@ -16,6 +16,9 @@ import { isStreamsError, StreamsError } from './streams-error.ts'
 import type { KeyValue, RangeOptions } from '../stores/key-value-store.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
 import type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-value-store.ts'
+import type { OrderedBytes, ReadOnlyWindowStore } from '../stores/window-store.ts'
+import type { ReadOnlySessionStore } from '../stores/session-store.ts'
+import { queryableSessionStore, queryableWindowStore, type WindowedQueryHost } from './dsl/windowed-queries.ts'
 import { describeAsMermaid, describeAsText, describeTopology, type TopologyDescription } from './describe.ts'
 import { QueryMetadata } from './runtime/assignment/query-metadata.ts'
 import { StandbyQueries, type StandbyView } from './standby-queries.ts'
@@ -375,6 +378,36 @@ export class StreamsApplication {
     }
   }
 
+  /** Interactive queries on a window store (fetch by key and time range, all keys in a time
+   *  range), like store(): a key's fetch routes to its task (KEY_OWNED_ELSEWHERE, STORE_NOT_READY). */
+  windowStore<K, V> (storeName: string): ReadOnlyWindowStore<K, V> {
+    return queryableWindowStore<K, V>(this.#windowedQueryHost(), storeName)
+  }
+
+  /** Interactive queries on a session store (a key's sessions). */
+  sessionStore<K, V> (storeName: string): ReadOnlySessionStore<K, V> {
+    return queryableSessionStore<K, V>(this.#windowedQueryHost(), storeName)
+  }
+
+  #windowedQueryHost (): WindowedQueryHost {
+    return {
+      definition: name => this.topology.storeDefinition(name),
+      bytesForKey: (name, keyBytes) => {
+        const meta = this.queryMetadataForKey(name, keyBytes)
+        if (!meta.local) {
+          throw new StreamsError('KEY_OWNED_ELSEWHERE', `key of store ${name} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
+        }
+        const taskStore = this.#thread?.activeTasks.get(meta.task)?.state.queryableStore(name)
+        if (!taskStore) throw new StreamsError('STORE_NOT_READY', `task ${meta.task} is moving`)
+        return taskStore as unknown as OrderedBytes
+      },
+      localBytes: name => [...(this.#thread?.activeTasks.values() ?? [])].flatMap(({ state }) => {
+        const store = state.queryableStore(name)
+        return store ? [store as unknown as OrderedBytes] : []
+      })
+    }
+  }
+
   /** Tasks on this instance and whether their stores are ready. */
   localTasks (): Array<{ task: string, ready: boolean }> {
     return [...(this.#thread?.activeTasks.values() ?? [])].map(({ task, state }) => ({
@@ -411,8 +444,9 @@ export class StreamsApplication {
       }
       this.#partitions.set(sub.id, counts[0]!)
       for (const store of sub.stores) {
-        if (!this.topology.storeDefinition(store)!.changelog) continue
-        created.push({ name: changelogTopicName(this.config.applicationId, store), partitions: counts[0]!, config: { 'cleanup.policy': 'compact' } })
+        const definition = this.topology.storeDefinition(store)!
+        if (!definition.changelog) continue
+        created.push({ name: changelogTopicName(this.config.applicationId, store), partitions: counts[0]!, config: { 'cleanup.policy': 'compact', ...definition.changelogConfig } })
       }
     }
     const existing = new Map((await admin.describeTopics(created.map(c => c.name))).map(d => [d.name, d.partitions]))

@@ -18,6 +18,8 @@ import { ktableFilter, ktableMapValues } from './dsl/ktable-ops.ts'
 import { ktableJoin, type TableJoiner } from './dsl/ktable-join.ts'
 import { addRepartition } from './dsl/repartition.ts'
 import { storeValueGetter, type KTableValueGetter } from './dsl/value-getter.ts'
+import { windowedBy, type SessionWindowedKStream, type TimeWindowedKStream } from './dsl/windowed-stream.ts'
+import type { SessionWindows, SlidingWindows, TimeWindows } from './dsl/windows.ts'
 
 export interface Consumed<K, V> {
   readonly keySerde?: Serde<K>
@@ -349,6 +351,13 @@ export class KGroupedStream<K, V> {
   count (materialized: Materialized<K, number>): KTable<K, number> {
     // A number is immutable: the store may hand back the value it decoded (no parse per read).
     return this.aggregate<number>(() => 0, (_k, _v, n) => n + 1, { valueSerde: Serdes.json<number>({ immutableValues: true }), ...materialized })
+  }
+
+  /** Windowed aggregations (topology/dsl/windowed-stream.ts, docs/engine.md "Windows"). */
+  windowedBy (windows: SessionWindows): SessionWindowedKStream<K, V>
+  windowedBy (windows: TimeWindows | SlidingWindows): TimeWindowedKStream<K, V>
+  windowedBy (windows: TimeWindows | SlidingWindows | SessionWindows): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    return windowedBy<K, V>(this.#builder, (storeName, keySerde) => this.#sourceFor(storeName, keySerde), windows)
   }
 }
 

@@ -16,6 +16,9 @@ import { StreamTask } from './runtime/stream-task.ts'
 import type { TaskStore } from './runtime/task-store.ts'
 import type { Serde } from './serdes.ts'
 import type { Topology } from './topology.ts'
+import type { ReadOnlyWindowStore } from '../stores/window-store.ts'
+import type { ReadOnlySessionStore } from '../stores/session-store.ts'
+import { sessionStoreReader, windowStoreReader } from './dsl/windowed-queries.ts'
 
 export interface TestDriverOptions {
   readonly applicationId?: string
@@ -102,6 +105,7 @@ export class TestOutputTopic<K, V> {
 
 export class TopologyTestDriver {
   readonly #partitions: number
+  readonly #topology: Topology
   readonly #tasks: StreamTask[] = []
   /** Per task index: store name -> typed store. */
   readonly #stores: Array<Map<string, TypedKeyValueStore<unknown, unknown>>> = []
@@ -115,6 +119,7 @@ export class TopologyTestDriver {
 
   constructor (topology: Topology, options: TestDriverOptions = {}) {
     topology.validate()
+    this.#topology = topology
     this.#partitions = options.partitions ?? 1
     this.#nowMs = options.startTimeMs ?? 0
     const applicationId = options.applicationId ?? 'test-driver'
@@ -177,6 +182,21 @@ export class TopologyTestDriver {
     const index = this.#tasks.findIndex((t, i) => t.id.partition === partition && this.#stores[i]!.has(name))
     if (index < 0) throw new StreamsError('STORE_NOT_FOUND', `no state store "${name}" in this topology`)
     return this.#stores[index]!.get(name)! as unknown as KeyValueStore<K, V>
+  }
+
+  /** A window store as interactive queries read it (task of `partition`, default 0). */
+  getWindowStore<K, V> (name: string, partition = 0): ReadOnlyWindowStore<K, V> {
+    return windowStoreReader<K, V>(name, this.#topology.storeDefinition(name), this.getKeyValueStore<Buffer, Buffer>(name, partition))
+  }
+
+  /** A session store as interactive queries read it (task of `partition`, default 0). */
+  getSessionStore<K, V> (name: string, partition = 0): ReadOnlySessionStore<K, V> {
+    return sessionStoreReader<K, V>(name, this.#topology.storeDefinition(name), this.getKeyValueStore<Buffer, Buffer>(name, partition))
+  }
+
+  /** Records the processors dropped on purpose (late records of windows), all tasks. */
+  get droppedRecordsTotal (): number {
+    return this.#tasks.reduce((n, task) => n + task.droppedRecords.total, 0)
   }
 
   /** Moves the mocked wall clock and runs due WALL_CLOCK_TIME punctuations. */

@@ -13,8 +13,9 @@ export interface RunningChild {
   output (): string
 }
 
-export function startChild (env: Record<string, string>): RunningChild {
-  const child = spawn(NODE, [APP], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+/** `app`: the child's script (default the aggregating app). */
+export function startChild (env: Record<string, string>, app = APP): RunningChild {
+  const child = spawn(NODE, [app], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let resolveRunning!: () => void
   let rejectRunning!: (e: Error) => void

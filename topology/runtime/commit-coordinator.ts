@@ -197,6 +197,7 @@ export class CommitCoordinator {
       for (const { task, state } of tasks) {
         for (const [store, entries] of state.approximateEntries()) this.#o.metrics.stores.setEntries(task.name, store, entries)
         for (const [store, bytes] of state.approximateSizesBytes()) this.#o.metrics.stores.setSizeBytes(task.name, store, bytes)
+        for (const [processor, n] of task.droppedRecords.take()) this.#o.metrics.droppedRecords.inc({ task: task.name, processor }, n)
       }
       if (!this.exactlyOnce && offsets.length > 0) await consumer.commitOffsets(offsets)
     }

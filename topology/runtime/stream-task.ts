@@ -13,6 +13,7 @@ import { tracingActive } from '../../lib/tracing/tracer.ts'
 import type { SinkNode, SourceNode, Subtopology, Topology } from '../topology.ts'
 import { PartitionGroup } from './partition-group.ts'
 import { RECORD_CACHE, type RecordCacheHost } from './record-cache.ts'
+import { DROPPED_RECORDS, DroppedRecordsCounter, type DroppedRecordsSensor } from './dropped-records.ts'
 import { RecordCollector } from './record-collector.ts'
 import type { TaskStore } from './task-store.ts'
 
@@ -87,6 +88,8 @@ export class StreamTask {
   /** The record caches of this task's processors (record-cache.ts), in init order. */
   readonly #caches: Array<{ flush (): void, clear (): void }> = []
   readonly #cacheHost: RecordCacheHost | undefined
+  /** Records processors dropped on purpose (late records of windows), per processor. */
+  readonly droppedRecords = new DroppedRecordsCounter()
   /** tracingActive() as of the last addRecords(): asked once per fetched batch, not per record
    *  (the lookup of the global tracer provider showed in the engine's profile). */
   #tracing = false
@@ -361,7 +364,7 @@ export class StreamTask {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context object literal needs the task's private members
     const task = this
     const options = this.#options
-    const context: ProcessorContext<unknown, unknown> & { [RECORD_CACHE]?: RecordCacheHost } = {
+    const context: ProcessorContext<unknown, unknown> & { [RECORD_CACHE]?: RecordCacheHost, [DROPPED_RECORDS]?: DroppedRecordsSensor } = {
       applicationId: options.applicationId,
       taskId: options.id,
       getStateStore<K, V> (name: string): KeyValueStore<K, V> {
@@ -393,6 +396,7 @@ export class StreamTask {
       headers: () => task.#currentInput?.headers ?? EMPTY_HEADERS
     }
     if (this.#cacheHost !== undefined) context[RECORD_CACHE] = this.#cacheHost
+    context[DROPPED_RECORDS] = this.droppedRecords.sensorFor(nodeName)
     return context
   }
 }
