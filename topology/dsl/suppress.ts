@@ -1,7 +1,7 @@
 // KTable.suppress(Suppressed.untilWindowCloses(...)) for windowed tables (Kafka Streams'
 // KTableSuppressProcessor with final-results semantics): each window's updates are held in a
-// buffer and only its final result is forwarded, once the task's stream time reaches the
-// window's end + grace (when the window aggregation stops accepting records for it).
+// buffer and only its final result is forwarded, once stream time as this processor observes it
+// reaches the window's end + grace (when the window aggregation stops accepting records for it).
 //
 // The buffer is a changelogged key-value store (as Kafka Streams' suppression buffer is), so a
 // crash neither loses a buffered result nor emits one twice: an emit and the buffer's delete go
@@ -56,6 +56,12 @@ export function suppressProcessor<K, V> (storeName: string, graceMs: number, key
   return () => {
     let ctx: ProcessorContext<Windowed<K>, V>
     let buffer: KeyValueStore<Buffer, Buffer>
+    // Stream time as this processor observes it: the largest timestamp of the updates it received
+    // (Kafka Streams' KTableSuppressProcessor), not the task's. The record cache forwards a
+    // commit's updates after the task's stream time moved past all of them: judged by the task's,
+    // a session buffered earlier would be evicted as final before the tombstone that merges it
+    // away, further down the same flush, arrives.
+    let observed = Number.NEGATIVE_INFINITY
     return {
       init (c) {
         ctx = c
@@ -69,7 +75,8 @@ export function suppressProcessor<K, V> (storeName: string, graceMs: number, key
         if (record.value === null || record.value === undefined) buffer.delete(key)
         else buffer.put(key, valueBytes.serialize({ value: record.value, timestamp: record.timestamp }))
         // Evict every window whose end + grace the stream time has reached, oldest end first.
-        const closed = buffer.range(undefined, timeBound(ctx.currentStreamTimeMs() - graceMs + 1), UNBOUNDED)
+        if (record.timestamp > observed) observed = record.timestamp
+        const closed = buffer.range(undefined, timeBound(observed - graceMs + 1), UNBOUNDED)
         for (const entry of closed) {
           if (entry.key.length === 8) continue
           const { value, timestamp } = valueBytes.deserialize(entry.value)
