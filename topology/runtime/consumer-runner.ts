@@ -163,6 +163,9 @@ interface Owned {
   committed: bigint
   /** Next offset after the last record accepted (buffered). */
   readTo: bigint
+  /** The largest end offset seen, from a fetch or from the log's listOffsets: a paused
+   *  partition's fetch end is stale, and lag computed from it alone read 0 while records waited. */
+  knownEnd: bigint
 }
 
 interface Batch {
@@ -229,7 +232,7 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
       async onPartitionsAssigned (partitions) {
         for (const tp of partitions) {
           const at = consumer.position(tp)
-          owned.set(tpKey(tp), { tp: { topic: tp.topic, partition: tp.partition }, abort: new AbortController(), committed: at, readTo: at })
+          owned.set(tpKey(tp), { tp: { topic: tp.topic, partition: tp.partition }, abort: new AbortController(), committed: at, readTo: at, knownEnd: at })
         }
         markReady()
         handler.onAssigned?.(partitions)
@@ -455,7 +458,11 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
     if (lags.length > 0) reportLag(lags, lags.length === owned.size)
   }
 
-  const lagOf = (at: Owned, end: bigint): PartitionLag => ({ ...at.tp, committed: at.committed, end, lag: end > at.committed ? Number(end - at.committed) : 0 })
+  const lagOf = (at: Owned, seen: bigint): PartitionLag => {
+    if (seen > at.knownEnd) at.knownEnd = seen
+    const end = at.knownEnd
+    return { ...at.tp, committed: at.committed, end, lag: end > at.committed ? Number(end - at.committed) : 0 }
+  }
 
   function reportLag (lags: readonly PartitionLag[], complete: boolean): void {
     for (const l of lags) metrics.lag.set({ ...group, topic: l.topic, partition: String(l.partition) }, l.lag)
