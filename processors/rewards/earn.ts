@@ -1,4 +1,4 @@
-// EARN (SPEC §3): points from the rule set at the member's tier before the event. A re-sent
+// EARN (docs/rewards.md, "Earning rules"): points from the rule set at the member's tier before the event. A re-sent
 // eventId never gets here: the dedupe filter (dedupe-filter.ts) drops it before the ledger.
 import { confirmReward } from './confirm-reward.ts'
 import { emptyBalance, laterActivity, withTotals } from './balance.ts'

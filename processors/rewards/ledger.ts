@@ -1,7 +1,7 @@
 // The ledger (docs/rewards.md, "Topology"): reward events and redemptions of both inputs, fresh
 // from the dedupe filter, meet the member's balance here — one processor owning the balances
 // store, so each member's earns, reversals and redemptions are applied by one task, one at a
-// time, in event-time order (SPEC §4), and a redemption is checked against the balance the
+// time, in event-time order (docs/rewards.md, "Event time and order"), and a redemption is checked against the balance the
 // earns before it left. The handlers (earn.ts, reversal.ts, redemption.ts) decide and write the
 // stores; the ledger forwards their outcome: a confirmation to reward-confirmed / redeem-confirmed,
 // or the unchanged input to the dead-letter topic with the reason in headers.

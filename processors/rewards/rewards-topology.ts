@@ -1,4 +1,4 @@
-// The platform topology (SPEC §2–§5; docs/rewards.md, "Topology"), declared with the engine's
+// The platform topology (docs/rewards.md, "Topology"), declared with the engine's
 // DSL: both inputs are validated (bad records to their dead-letter topics), re-sends are dropped
 // by the dedupe filter, and reward events and redemptions meet in the ledger, which owns the
 // balances and confirms each accepted event.
