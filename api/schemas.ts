@@ -33,10 +33,10 @@ export const SHARED_SCHEMAS = Object.freeze([
       }
     }
   },
-  { $id: 'Balance', description: 'A member balance (SPEC §4); points are JSON integers', ...BalanceSchema },
-  { $id: 'RewardEvent', description: 'A record of reward-events (SPEC §2.1)', ...RewardEventSchema },
-  { $id: 'RedeemRequest', description: 'A record of redeem-events (SPEC §2.2)', ...RedeemEventSchema },
-  { $id: 'RedeemDecision', description: 'A record of redeem-confirmed (SPEC §2.3)', ...RedeemConfirmedSchema },
+  { $id: 'Balance', description: 'A member balance (docs/contract.md "Balances and redemptions"); points are JSON integers', ...BalanceSchema },
+  { $id: 'RewardEvent', description: 'A record of reward-events (docs/contract.md "reward-events")', ...RewardEventSchema },
+  { $id: 'RedeemRequest', description: 'A record of redeem-events (docs/contract.md "redeem-events")', ...RedeemEventSchema },
+  { $id: 'RedeemDecision', description: 'A record of redeem-confirmed (docs/contract.md "Outputs")', ...RedeemConfirmedSchema },
   {
     $id: 'ActivityEntry',
     description: 'One accepted reward event or redemption decision, with the available points after it',

@@ -1,4 +1,4 @@
-// The platform's configuration (SPEC §6): every REWARDS_* environment variable, each overridable by
+// The platform's configuration (docs/contract.md "Configuration"): every REWARDS_* environment variable, each overridable by
 // a command-line flag of the same meaning, validated once at start-up into a typed, frozen object.
 // Nothing else reads process.env: commands call loadConfig() with the environment and their flags
 // and pass the result down.

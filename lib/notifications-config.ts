@@ -6,7 +6,7 @@
 //
 // Routing (see docs/notifications.md): `kinds` picks the topics. `sources` filters reward-confirmed
 // records on their `source` (HOTEL, CASINO, DINING, or "*" for all). A redeem-confirmed record has
-// neither a source nor a channel (SPEC §2.3: the decision does not copy the request's channel), so
+// neither a source nor a channel (docs/contract.md "Outputs": the decision does not copy the request's channel), so
 // it is routed by kind alone: every endpoint whose kinds include redeem-confirmed gets every
 // redemption decision. An endpoint that only takes redeem-confirmed and names sources is refused
 // as a configuration that cannot mean what it says.

@@ -1,4 +1,4 @@
-// The platform's topics (SPEC §2) under the configured prefix, and their idempotent creation.
+// The platform's topics (docs/contract.md "Topics and events") under the configured prefix, and their idempotent creation.
 // Changelog topics are not here: the stream application creates its own
 // (`<application-id>-<store>-changelog`).
 import type { Log } from '../log/log-port.ts'

@@ -1,5 +1,5 @@
 // Readiness of the process: a set of named checks (one per running role) and a shutdown flag that
-// turns readiness false at once when shutdown begins (SPEC §8: "readiness goes false before
+// turns readiness false at once when shutdown begins (docs/contract.md "Observability and shutdown": "readiness goes false before
 // shutdown"), before anything is closed. A check may be ready but degraded (a dependency whose
 // outage this instance rides out, e.g. PostgreSQL or Redis: docs/runbooks/dependency-outage.md):
 // it stays ready and the report names it.

@@ -1,6 +1,6 @@
 // Public member queries (scope balances:read):
 //
-//   GET /v1/members/{memberId}/balance                   the balance (SPEC §4)
+//   GET /v1/members/{memberId}/balance                   the balance (docs/contract.md "Balances and redemptions")
 //   GET /v1/members/{memberId}/activity?limit&cursor     newest first, paginated
 //
 // Answered from the stores through interactive queries (local, or forwarded to the owner; see

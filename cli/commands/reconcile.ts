@@ -1,5 +1,5 @@
 // `rewards reconcile`: recomputes every member's balance from the PostgreSQL archive in SQL
-// (processors/archive/reconcile.ts: SPEC §3–§4), checks every archived decision against the rules,
+// (processors/archive/reconcile.ts: docs/contract.md "Earning rules" and "Balances and redemptions"), checks every archived decision against the rules,
 // and compares the balances with the `balances` store through the query path: in this process
 // (the rewards topology started here, StreamsApplication.store('balances'), when no instance is
 // running) or over the HTTP API of the running instances (--api-url). Prints the members that

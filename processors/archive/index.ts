@@ -1,4 +1,4 @@
-// The archive component: every record of the platform topics into PostgreSQL (SPEC §7).
+// The archive component: every record of the platform topics into PostgreSQL (docs/contract.md "Storage").
 export { startArchiver, type Archiver, type ArchiverDeps, type ArchiverProgress } from './archiver.ts'
 export { archiveKinds, toArchiveRow, type ArchiveKind, type ArchiveRow } from './archive-row.ts'
 export { writeArchiveRows } from './archive-writer.ts'

@@ -1,4 +1,4 @@
-// Reconciliation (SPEC §3–§4, computed in SQL from the archive):
+// Reconciliation (docs/contract.md "Earning rules" and "Balances and redemptions", computed in SQL from the archive):
 //
 // - archiveBalances(): every member's balance from the archived decisions: the latest
 //   reward-confirmed record per (memberId, eventId) and the latest redeem-confirmed per

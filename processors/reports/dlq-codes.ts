@@ -1,4 +1,4 @@
-// dlq-codes: dead letters per input topic and error code (SPEC §2.3: MALFORMED_JSON,
+// dlq-codes: dead letters per input topic and error code (docs/contract.md "Dead letters": MALFORMED_JSON,
 // SCHEMA_VIOLATION, KEY_MISMATCH, UNSUPPORTED_CURRENCY, ORIGINAL_NOT_FOUND, ALREADY_REVERSED…),
 // from the archived rows of both DLQ topics and their `error.code` header.
 //

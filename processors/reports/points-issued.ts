@@ -1,5 +1,5 @@
 // points-issued: points issued per UTC day, source and property, from the archived decisions of
-// reward-confirmed (SPEC §2.3), gross and net:
+// reward-confirmed (docs/contract.md "Outputs"), gross and net:
 //
 //   earnedPoints   = Σ points of accepted EARN events          (gross issued)
 //   reversedPoints = −Σ points of accepted REVERSAL events     (taken back; a positive number)

@@ -1,12 +1,12 @@
 // points-redeemed: redemption decisions per UTC day and channel, from the archived decisions of
-// redeem-confirmed (SPEC §2.3):
+// redeem-confirmed (docs/contract.md "Outputs"):
 //
 //   confirmed / redeemedPoints   CONFIRMED decisions and the points they spent
 //   rejected / rejectedPoints    REJECTED decisions (INSUFFICIENT_POINTS) and the points asked
 //
 // - Each decision counts once: the latest redeem-confirmed record per (memberId, redemptionId).
 // - The day is the UTC day of requestedAt. A redemption request has a channel (HOTEL, CASINO,
-//   DINING, ONLINE) but no property (SPEC §2.2), so this report takes `source` (= the channel)
+//   DINING, ONLINE) but no property (docs/contract.md "redeem-events"), so this report takes `source` (= the channel)
 //   and refuses `property`. redeem-confirmed carries no channel: it is the first archived
 //   redeem-events record of the same (memberId, redemptionId).
 import Type from 'typebox'

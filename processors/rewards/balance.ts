@@ -1,4 +1,4 @@
-// Balance arithmetic (SPEC §4). Balances are plain JSON numbers; every sum is checked to stay a
+// Balance arithmetic (docs/contract.md "Balances and redemptions"). Balances are plain JSON numbers; every sum is checked to stay a
 // safe integer (the caller dead-letters an event that would break that, POINTS_OVERFLOW).
 import { tierFor, type RuleSet } from './rules-engine.ts'
 import type { Balance } from './schemas.ts'

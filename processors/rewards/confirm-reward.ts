@@ -1,4 +1,4 @@
-// The accepted end of EARN and REVERSAL alike: the reward-confirmed record (SPEC §2.3) and its
+// The accepted end of EARN and REVERSAL alike: the reward-confirmed record (docs/contract.md "Outputs") and its
 // entry in the member's activity.
 import { appendActivity } from './activity.ts'
 import type { Tier } from './rules-engine.ts'

@@ -1,5 +1,5 @@
 // Dead-letter records: the input key, value and headers unchanged, plus headers saying why
-// (SPEC §2.3). Header values are UTF-8 text.
+// (docs/contract.md "Dead letters"). Header values are UTF-8 text.
 import type { Headers, Record, RecordMetadata } from '../../topology/index.ts'
 import type { DlqCode } from './validation.ts'
 

@@ -1,4 +1,4 @@
-// Redemptions (SPEC §4): CONFIRMED iff available ≥ points when processed, else REJECTED
+// Redemptions (docs/contract.md "Balances and redemptions"): CONFIRMED iff available ≥ points when processed, else REJECTED
 // INSUFFICIENT_POINTS (balance unchanged). `available` never goes negative through a redemption.
 // A re-sent redemptionId gets no second effect and no second output (the dedupe filter,
 // dedupe-filter.ts, drops it before the ledger); its decision stays in the redemption-dedupe

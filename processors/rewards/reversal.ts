@@ -1,4 +1,4 @@
-// REVERSAL (SPEC §3): takes back exactly the points its original EARN was awarded, whatever its
+// REVERSAL (docs/contract.md "Earning rules"): takes back exactly the points its original EARN was awarded, whatever its
 // own amountCents says. The original must be a live EARN of the same member (ORIGINAL_NOT_FOUND)
 // not reversed yet (ALREADY_REVERSED). A re-sent REVERSAL (same eventId) is a duplicate, not a
 // second reversal: the dedupe filter (dedupe-filter.ts) drops it before the ledger.

@@ -158,7 +158,7 @@ export function loadRuleSet (path: string | URL): RuleSet {
 
 export const DEFAULT_RULE_SET_URL = new URL('../../rules/2026-1.json', import.meta.url)
 
-/** The default rule set of SPEC §3 (`2026-1`). */
+/** The default rule set of docs/contract.md "Earning rules" (`2026-1`). */
 export function defaultRuleSet (): RuleSet {
   return loadRuleSet(DEFAULT_RULE_SET_URL)
 }

@@ -1,4 +1,4 @@
-// The wire contract of SPEC §2 and §4, once: TypeBox schemas give both the TypeScript types and
+// The wire contract of docs/contract.md "Topics and events" and "Balances and redemptions", once: TypeBox schemas give both the TypeScript types and
 // the runtime validation (and are plain JSON Schema, so the HTTP API can publish and reuse them).
 //
 // Schemas carry no `$id` so that they can be nested and registered freely; the API adds its own
@@ -42,10 +42,10 @@ export const ReversalEventSchema = Type.Object({
   originalEventId: Type.String({ minLength: 1, maxLength: 128, description: 'eventId of the EARN this reverses' })
 }, { additionalProperties: false })
 
-/** A record of `reward-events` (SPEC §2.1). */
+/** A record of `reward-events` (docs/contract.md "reward-events"). */
 export const RewardEventSchema = Type.Union([EarnEventSchema, ReversalEventSchema])
 
-/** A record of `redeem-events` (SPEC §2.2). */
+/** A record of `redeem-events` (docs/contract.md "redeem-events"). */
 export const RedeemEventSchema = Type.Object({
   redemptionId: Type.String({ minLength: 1, maxLength: 128 }),
   memberId: MemberIdSchema,
@@ -57,7 +57,7 @@ export const RedeemEventSchema = Type.Object({
 
 const Points = Type.Integer({ description: 'points (JSON integer)' })
 
-/** A member's balance (SPEC §4): the `balances` store value and every API answer. */
+/** A member's balance (docs/contract.md "Balances and redemptions"): the `balances` store value and every API answer. */
 export const BalanceSchema = Type.Object({
   memberId: MemberIdSchema,
   earned: Points,
@@ -70,7 +70,7 @@ export const BalanceSchema = Type.Object({
   events: Type.Integer({ minimum: 0, description: 'count of accepted reward events (EARN and REVERSAL)' })
 }, { additionalProperties: false })
 
-/** A record of `reward-confirmed` (SPEC §2.3). */
+/** A record of `reward-confirmed` (docs/contract.md "Outputs"). */
 export const RewardConfirmedSchema = Type.Object({
   eventId: Type.String(),
   memberId: MemberIdSchema,
@@ -86,7 +86,7 @@ export const RewardConfirmedSchema = Type.Object({
 
 export const RedeemStatusSchema = Type.Union([Type.Literal('CONFIRMED'), Type.Literal('REJECTED')])
 
-/** A record of `redeem-confirmed` (SPEC §2.3). `reason` is present only when REJECTED. */
+/** A record of `redeem-confirmed` (docs/contract.md "Outputs"). `reason` is present only when REJECTED. */
 export const RedeemConfirmedSchema = Type.Object({
   redemptionId: Type.String(),
   memberId: MemberIdSchema,

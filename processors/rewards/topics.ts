@@ -6,7 +6,7 @@
 export { REWARDS_TOPICS, type RewardsTopics } from '../../lib/platform-topic-names.ts'
 
 export const REWARDS_STORES = Object.freeze({
-  /** memberId → Balance (SPEC §4). */
+  /** memberId → Balance (docs/contract.md "Balances and redemptions"). */
   balances: 'balances',
   /** `${memberId}:${eventId}` → EventDedupeEntry: accepted reward events, for dedupe and reversals. */
   eventDedupe: 'event-dedupe',

@@ -1,5 +1,5 @@
 // Validation of input records, shared by the processor (raw Kafka bytes) and the HTTP API (parsed
-// JSON bodies). Failures carry the dead-letter code of SPEC §2.3 and a message a person can act
+// JSON bodies). Failures carry the dead-letter code of docs/contract.md "Dead letters" and a message a person can act
 // on ("amountCents must be <= 1000000000000", "unknown field originalEventID").
 //
 // Checks run in this order and the first failing one decides the code:

@@ -70,7 +70,7 @@ t.test('the public API end to end on the embedded log', async t => {
   t.equal(status.status, 200)
   t.equal(status.body.status, 'CONFIRMED')
   t.equal((await call(`${base}/v1/redemptions/r-none?memberId=alice`, all)).status, 404)
-  // By id alone (the SPEC route): found through the redemption-index store, no memberId needed.
+  // By id alone (the documented route): found through the redemption-index store, no memberId needed.
   const byId = await call(`${base}/v1/redemptions/r-1`, all)
   t.equal(byId.status, 200, 'found by id without memberId')
   t.same(byId.body, status.body, 'the same decision as the memberId fast path')
@@ -97,7 +97,7 @@ t.test('the public API end to end on the embedded log', async t => {
   t.equal(invalid.body.error.code, 'INVALID_REDEMPTION')
   const pending = await call(`${base}/v1/redemptions`, all, { body: redeem('erin', 'r-4', 5), headers: { prefer: 'wait=0' } })
   t.equal(pending.status, 202)
-  t.equal(pending.body.statusUrl, '/v1/redemptions/r-4', 'the status URL is the plain SPEC path')
+  t.equal(pending.body.statusUrl, '/v1/redemptions/r-4', 'the status URL is the plain documented path')
   t.equal(pending.headers.get('location'), '/v1/redemptions/r-4')
   const decided = await eventually(() => call(`${base}${pending.body.statusUrl}`, all), r => r.status === 200)
   t.equal(decided.body.status, 'REJECTED', 'erin has no points')

@@ -212,7 +212,7 @@ export async function waitForStatus (url: string, status: number, timeoutMs = 90
   }
 }
 
-/** A reward event of SPEC §2.1 as the bytes of a record value. */
+/** A reward event of docs/contract.md "reward-events" as the bytes of a record value. */
 export function rewardEvent (memberId: string, eventId: string, amountCents: number, occurredAt = '2026-03-01T12:00:00Z'): Buffer {
   return Buffer.from(JSON.stringify({ eventId, memberId, source: 'HOTEL', type: 'EARN', amountCents, currency: 'USD', occurredAt, propertyId: 'P-1' }))
 }

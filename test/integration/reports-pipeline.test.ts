@@ -4,7 +4,7 @@
 // confirmed and rejected redemptions, and records the processor must dead-letter with six
 // different codes — waits until the archive holds every decision and dead letter, then compares
 // every report, over HTTP and through `rewards report` (table, CSV, JSON), with the figures the
-// test computes itself from its input and SPEC §3 (the oracle below does not use the project's
+// test computes itself from its input and docs/contract.md "Earning rules" (the oracle below does not use the project's
 // rules engine). Then the same archive rows go into a PGlite, and `rewards report` on the
 // embedded default gives the same figures. Bad dates → 400 / a clear CLI error; a token without
 // reports:read → 403.
@@ -21,7 +21,7 @@ import { createKafkaLog } from '../../log/kafka/index.ts'
 import { brokers, cleanEnv, clientToken, runCli, RunningCli, unique, waitForStatus } from '../cli/cli-helpers.ts'
 import { createTestDatabase, openMigrated, waitFor } from '../archive/archive-helpers.ts'
 
-// ---- The oracle: SPEC §3 written out here, independently of processors/rewards. ----
+// ---- The oracle: docs/contract.md "Earning rules" written out here, independently of processors/rewards. ----
 const RATE: Record<string, bigint> = { HOTEL: 10000n, DINING: 5000n, CASINO: 100n }
 const TIERS = [{ name: 'PLATINUM', min: 150_000, mult: 20000n }, { name: 'GOLD', min: 50_000, mult: 15000n }, { name: 'SILVER', min: 10_000, mult: 12500n }, { name: 'MEMBER', min: 0, mult: 10000n }]
 const multiplier = (qualifying: number): bigint => TIERS.find(t => qualifying >= t.min)!.mult

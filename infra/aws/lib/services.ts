@@ -6,7 +6,7 @@
 //   archiver   yes    yes         -      -
 //   auth       -      yes         yes    load balancer (/oauth/*, /.well-known/*)
 //   notifications yes -           -      -   (and HTTPS out to the partner webhooks)
-// Configuration is only the REWARDS_* environment of SPEC §6 plus secrets injected by ECS; the
+// Configuration is only the REWARDS_* environment of docs/contract.md "Configuration" plus secrets injected by ECS; the
 // notifications role also gets its webhooks file and the partners' signing secrets (notifications.ts).
 import { CfnOutput, Duration, RemovalPolicy, Size } from 'aws-cdk-lib'
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling'
@@ -148,7 +148,7 @@ export class Services extends Construct {
     for (const role of ['api', 'auth'] as const) {
       albSecurityGroup.connections.allowTo(sg[role], ec2.Port.tcp(httpPort), `load balancer to ${role}`)
     }
-    // Metrics are for the operators' scraper inside the VPC, never the public listener (SPEC §6).
+    // Metrics are for the operators' scraper inside the VPC, never the public listener (docs/contract.md "Configuration").
     listener.addAction('HideMetrics', {
       priority: 1,
       conditions: [elbv2.ListenerCondition.pathPatterns(['/metrics', '/metrics/*'])],
@@ -271,7 +271,7 @@ export class Services extends Construct {
       container.addContainerDependencies({ container: writer, condition: ecs.ContainerDependencyCondition.SUCCESS })
     }
     acknowledge(task, [
-      { id: 'AwsSolutions-ECS2', reason: 'The environment holds only non-secret configuration (REWARDS_* of SPEC §6: broker addresses, ports, guarantees); every password and URL with credentials comes from Secrets Manager through `secrets`.' },
+      { id: 'AwsSolutions-ECS2', reason: 'The environment holds only non-secret configuration (REWARDS_* of docs/contract.md "Configuration": broker addresses, ports, guarantees); every password and URL with credentials comes from Secrets Manager through `secrets`.' },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'The execution role needs ecr:GetAuthorizationToken to pull the image; that action has no resource-level permissions. Every other statement names its repository, log group or secret.' }
     ])
     this.services[role] = new ecs.FargateService(this, `${title(role)}Service`, {

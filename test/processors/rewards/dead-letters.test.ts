@@ -1,4 +1,4 @@
-// SPEC §2.3: every input record that cannot be accepted goes to the matching -dlq topic,
+// docs/contract.md "Dead letters": every input record that cannot be accepted goes to the matching -dlq topic,
 // unchanged, with error.code, error.message and source topic/partition/offset headers; a bad
 // record never stops processing.
 import t from 'tap'

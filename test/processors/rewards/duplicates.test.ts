@@ -1,4 +1,4 @@
-// SPEC §4: a duplicate eventId / redemptionId has no second effect and no second output.
+// docs/contract.md "Balances and redemptions": a duplicate eventId / redemptionId has no second effect and no second output.
 import t from 'tap'
 import { earn, harness, redeem } from './harness.ts'
 

@@ -1,4 +1,4 @@
-// SPEC §3: EARN points = floor(amountCents × rate × multiplier / 10^9); the worked example.
+// docs/contract.md "Earning rules": EARN points = floor(amountCents × rate × multiplier / 10^9); the worked example.
 import t from 'tap'
 import { earn, harness } from './harness.ts'
 

@@ -1,4 +1,4 @@
-// SPEC §2.3 output records: exactly the listed fields, keyed by memberId, the balance of §4,
+// docs/contract.md "Outputs" output records: exactly the listed fields, keyed by memberId, the balance of "Balances and redemptions",
 // processedAt from the wall clock, event time as record timestamp, input headers carried on.
 import t from 'tap'
 import { Compile } from 'typebox/compile'
@@ -8,7 +8,7 @@ import { earn, harness, redeem, reversal, START_MS } from './harness.ts'
 const rewardValidator = Compile(RewardConfirmedSchema)
 const redeemValidator = Compile(RedeemConfirmedSchema)
 
-t.test('reward-confirmed records have exactly the fields of SPEC §2.3', async t => {
+t.test('reward-confirmed records have exactly the fields of docs/contract.md "Outputs"', async t => {
   const h = harness()
   t.teardown(() => h.close())
   // $2500 of casino coin-in: 250 points.

@@ -1,4 +1,4 @@
-// SPEC §4: CONFIRMED iff available ≥ points when processed; otherwise REJECTED
+// docs/contract.md "Balances and redemptions": CONFIRMED iff available ≥ points when processed; otherwise REJECTED
 // INSUFFICIENT_POINTS; a confirmed redemption adds to redeemed.
 import t from 'tap'
 import { earn, harness, redeem, START_MS } from './harness.ts'

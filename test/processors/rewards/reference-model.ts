@@ -1,4 +1,4 @@
-// A small reference model of SPEC §2–§4, written plainly from the spec and sharing no code with
+// A small reference model of docs/contract.md, written plainly from the spec and sharing no code with
 // the processor (only the output types). It takes the input records of one task-order history
 // (per member, in processing order) and says what the platform must produce: balances, the
 // confirmations and the dead-letter codes. Rule set: the default 2026-1, hard-coded here from the

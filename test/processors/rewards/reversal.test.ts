@@ -1,4 +1,4 @@
-// SPEC §3: a REVERSAL takes back exactly the points of its original EARN, whatever its own
+// docs/contract.md "Earning rules": a REVERSAL takes back exactly the points of its original EARN, whatever its own
 // amountCents says; unknown original → ORIGINAL_NOT_FOUND; a second reversal → ALREADY_REVERSED.
 import t from 'tap'
 import { earn, harness, redeem, reversal } from './harness.ts'

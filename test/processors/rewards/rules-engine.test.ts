@@ -1,4 +1,4 @@
-// Rule sets are data: the default file is SPEC §3 exactly, and a bad file fails loading with an
+// Rule sets are data: the default file is docs/contract.md "Earning rules" exactly, and a bad file fails loading with an
 // error naming the bad field.
 import t, { type Test } from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -17,7 +17,7 @@ const good = {
   promotions: [] as unknown[]
 }
 
-t.test('the default rule set is 2026-1 of SPEC §3', async t => {
+t.test('the default rule set is 2026-1 of docs/contract.md "Earning rules"', async t => {
   const rules = defaultRuleSet()
   t.equal(rules.version, '2026-1')
   t.same(rules.baseRates, { HOTEL: 10000, DINING: 5000, CASINO: 100 })

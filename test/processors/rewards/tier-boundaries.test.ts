@@ -1,4 +1,4 @@
-// SPEC §3: the tier applied is the member's tier BEFORE the event, from qualifying points:
+// docs/contract.md "Earning rules": the tier applied is the member's tier BEFORE the event, from qualifying points:
 // MEMBER < 10 000 ≤ SILVER < 50 000 ≤ GOLD < 150 000 ≤ PLATINUM.
 import t from 'tap'
 import { earn, harness, reversal } from './harness.ts'

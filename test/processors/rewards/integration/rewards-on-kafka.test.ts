@@ -134,7 +134,7 @@ t.test(`${EVENTS} demo events, exactly-once on Kafka, restart on a wiped state d
   const actual = new Map(store.range(undefined, undefined, { limit: 1_000_000 }).map(kv => [kv.key, kv.value]))
   t.equal(actual.size, model.balances.size, 'one balance per member with accepted events')
   // Reward-event fields do not depend on how the two inputs interleave (earns and reversals share
-  // one partition, redemptions never change them); redemption decisions do (SPEC §4: event-time
+  // one partition, redemptions never change them); redemption decisions do (docs/contract.md "Balances and redemptions": event-time
   // order across the two inputs). Checked separately so a failure says which.
   const rewardFields = (b: Balance): string => JSON.stringify([b.earned, b.reversed, b.qualifyingPoints, b.tier, b.events])
   const differing = (same: (a: Balance, b: Balance) => boolean): string[] => {
