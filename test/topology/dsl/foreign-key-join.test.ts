@@ -3,8 +3,9 @@
 // rows without a foreign key; the internal topics and stores it declares; and stale responses
 // (computed for an older left value) dropped by the resolver.
 import t from 'tap'
-import { Serdes, StreamsBuilder, TopologyTestDriver } from '../../../topology/index.ts'
+import { Serdes, StreamsBuilder, TopologyTestDriver, type KTable } from '../../../topology/index.ts'
 import { addResolver } from '../../../topology/dsl/foreign-key-join.ts'
+import { internalTopicPartitions } from '../../../topology/runtime/internal-topics.ts'
 import { responseSerde, valueHash, type SubscriptionResponse } from '../../../topology/dsl/foreign-key-join-serdes.ts'
 
 interface Order { readonly product: string | null, readonly n: number }
@@ -151,4 +152,30 @@ t.test('a response computed for an older left value is dropped (stale, out of or
   r.pipeInput('a', { hash: null, foreignValue: null })
   t.same(out.readRecordsToList().map(x => [x.key, x.value]), [['a', null]], 'after a delete, only the delete\'s answer counts')
   t.equal(driver.droppedRecordsTotal, 2)
+})
+
+t.test('partition counts of the internal topics when either table comes from a repartition topic', async t => {
+  // Topics: events (4 partitions) re-keyed into an aggregation; orders (3); products (2).
+  const existing = new Map([['events', 4], ['orders', 3], ['products', 2]])
+  const counts = (leftFromAggregation: boolean, rightFromAggregation: boolean): Map<string, number> => {
+    const builder = new StreamsBuilder()
+    const aggregated = (name: string): KTable<string, unknown> => builder.stream<string, string>('events', { valueSerde: str })
+      .groupBy((_k, v) => v, { name: `${name}-by` })
+      .count({ storeName: name })
+    const left: KTable<string, unknown> = leftFromAggregation ? aggregated('left-agg') : builder.table<string, unknown>('orders', {}, { storeName: 'orders' })
+    const right: KTable<string, unknown> = rightFromAggregation
+      ? (leftFromAggregation ? left : aggregated('right-agg'))
+      : builder.table<string, unknown>('products', {}, { storeName: 'products' })
+    left.joinOnForeignKey(right, v => String(v), (v, w) => `${String(v)}/${String(w)}`, { name: 'fk' }).toStream().to('out')
+    const topology = builder.build().withApplicationId('app')
+    return internalTopicPartitions(topology, topology.subtopologies(), existing)
+  }
+  const both = counts(false, false)
+  t.same([both.get('app-fk-subscription-registration-topic'), both.get('app-fk-subscription-response-topic')], [2, 3], 'external tables: right\'s and left\'s counts')
+  const leftAgg = counts(true, false)
+  t.same([leftAgg.get('app-fk-subscription-registration-topic'), leftAgg.get('app-fk-subscription-response-topic'), leftAgg.get('app-left-agg-by-repartition')], [2, 4, 4], 'left from a repartition topic: responses follow it')
+  const rightAgg = counts(false, true)
+  t.same([rightAgg.get('app-fk-subscription-registration-topic'), rightAgg.get('app-fk-subscription-response-topic'), rightAgg.get('app-right-agg-by-repartition')], [4, 3, 4], 'right from a repartition topic: subscriptions follow it')
+  const self = counts(true, true)
+  t.same([self.get('app-fk-subscription-registration-topic'), self.get('app-fk-subscription-response-topic')], [4, 4], 'a self-join of an aggregation')
 })
