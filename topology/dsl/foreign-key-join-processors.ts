@@ -58,7 +58,9 @@ export function sendProcessor<K, V, KO> (options: {
         }
         if (change.newValue === null) {
           if (oldFk !== null) subscribe(oldFk, Instruction.DELETE_KEY_AND_PROPAGATE)
-          else answerNoRightRow() // a row without foreign key (or of unknown old value) went: its result goes
+          // A row without foreign key went, or one of unknown old value: its result (if any) goes.
+          // A delete of a row known never to have been there changes nothing.
+          else if (change.oldValue !== null || !(record.value instanceof Change)) answerNoRightRow()
           return
         }
         const moved = oldFk !== null && (newFk === null || !foreignKeySerde.serialize(oldFk).equals(foreignKeySerde.serialize(newFk)))
