@@ -16,6 +16,7 @@ export {
 export { KGroupedTable } from './dsl/kgrouped-table.ts'
 export type { Grouped, Joined, Repartitioned } from './dsl/grouped.ts'
 export type { TableJoiner } from './dsl/ktable-join.ts'
+export type { TableJoined, ForeignKeyExtractor } from './dsl/foreign-key-join.ts'
 export {
   processMerged, processRouted,
   type MergedProcessOptions, type RoutedProcessOptions, type OutputTypes, type OutputNodes, type RoutedStreams

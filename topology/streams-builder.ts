@@ -16,6 +16,7 @@ import type { Grouped, Joined, Repartitioned } from './dsl/grouped.ts'
 import { KGroupedTable } from './dsl/kgrouped-table.ts'
 import { ktableFilter, ktableMapValues } from './dsl/ktable-ops.ts'
 import { ktableJoin, type TableJoiner } from './dsl/ktable-join.ts'
+import { foreignKeyJoin, type ForeignKeyExtractor, type TableJoined } from './dsl/foreign-key-join.ts'
 import { addRepartition } from './dsl/repartition.ts'
 import { storeValueGetter, type KTableValueGetter } from './dsl/value-getter.ts'
 import { windowedBy, type SessionWindowedKStream, type TimeWindowedKStream } from './dsl/windowed-stream.ts'
@@ -412,6 +413,20 @@ export class KTable<K, V> {
   /** Left join: a row for every row of this table; the joiner gets undefined for no other row. */
   leftJoin<VO, VR> (other: KTable<K, VO>, joiner: TableJoiner<K, V, VO | undefined, VR>, materialized?: Materialized<K, VR>, name?: string): KTable<K, VR> {
     return ktableJoin(this.#builder, this, other, joiner as TableJoiner<K, V | undefined, VO | undefined, VR>, 'left', materialized, name)
+  }
+
+  /** Foreign-key join (Kafka Streams' join(other, foreignKeyExtractor, joiner, …);
+   *  dsl/foreign-key-join.ts): each row joins the other table's row of the key that
+   *  `foreignKeyExtractor` finds in its value; a result exists while that row does. The tables
+   *  need not be co-partitioned (the join has internal topics). */
+  joinOnForeignKey<KO, VO, VR> (other: KTable<KO, VO>, foreignKeyExtractor: ForeignKeyExtractor<K, V, KO>, joiner: TableJoiner<K, V, VO, VR>, tableJoined?: TableJoined<K, V, KO, VO>, materialized?: Materialized<K, VR>): KTable<K, VR> {
+    return foreignKeyJoin(this.#builder, this, other, foreignKeyExtractor, joiner as TableJoiner<K, V, VO | undefined, VR>, 'inner', tableJoined, materialized)
+  }
+
+  /** Foreign-key left join: a result for every row; the joiner gets undefined when the foreign
+   *  key has no row (or the extractor returned none). */
+  leftJoinOnForeignKey<KO, VO, VR> (other: KTable<KO, VO>, foreignKeyExtractor: ForeignKeyExtractor<K, V, KO>, joiner: TableJoiner<K, V, VO | undefined, VR>, tableJoined?: TableJoined<K, V, KO, VO>, materialized?: Materialized<K, VR>): KTable<K, VR> {
+    return foreignKeyJoin(this.#builder, this, other, foreignKeyExtractor, joiner, 'left', tableJoined, materialized)
   }
 
   /** Outer join: a row while either side has one; the joiner gets undefined for the missing side. */

@@ -31,7 +31,8 @@ export class EngineMetrics {
   readonly standbyTasks: Gauge
   readonly standbyLag: Gauge<'task'>
   readonly stores: StoreMetrics
-  /** Records processors dropped on purpose: late records of windows (runtime/dropped-records.ts). */
+  /** Records processors dropped on purpose: late records of windows, stale foreign-key join
+   *  answers (runtime/dropped-records.ts). */
   readonly droppedRecords: Counter<'task' | 'processor'>
 
   constructor (registry: Registry, prefix = 'streams_') {
@@ -63,7 +64,7 @@ export class EngineMetrics {
     // Standby and warm-up tasks (docs/engine.md "Standby tasks"): how far behind their changelogs.
     this.standbyTasks = getOrCreate(registry, `${prefix}standby_tasks`, () => new Gauge({ name: `${prefix}standby_tasks`, help: 'Standby and warm-up tasks on this instance', registers }))
     this.standbyLag = getOrCreate(registry, `${prefix}standby_lag_records`, () => new Gauge({ name: `${prefix}standby_lag_records`, help: 'Changelog offsets a standby or warm-up task is behind the changelog ends, per task', labelNames: ['task'], registers }))
-    this.droppedRecords = getOrCreate(registry, `${prefix}dropped_records_total`, () => new Counter({ name: `${prefix}dropped_records_total`, help: 'Records dropped by a processor on purpose (late records past a window\'s grace period), per task and processor', labelNames: ['task', 'processor'], registers }))
+    this.droppedRecords = getOrCreate(registry, `${prefix}dropped_records_total`, () => new Counter({ name: `${prefix}dropped_records_total`, help: 'Records dropped by a processor on purpose (late records past a window\'s grace period, stale foreign-key join answers), per task and processor', labelNames: ['task', 'processor'], registers }))
     this.stores = new StoreMetrics(registry, { prefix })
   }
 }

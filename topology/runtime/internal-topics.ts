@@ -5,7 +5,8 @@
 //   2. else, when the sub-topology reading it also reads existing topics (a join's other side, a
 //      merge), their count: the two sides of a join must be co-partitioned;
 //   3. else the largest count among the source topics of the sub-topology writing it (recursively,
-//      when those are repartition topics themselves);
+//      when those are repartition topics themselves; topics whose count is being decided, in a
+//      cycle of sub-topologies such as a foreign-key join's, left out);
 // and the repartition topics of a sub-topology that reads only repartition topics all get the
 // largest of theirs. Whether every sub-topology's source topics then agree is checked by the caller
 // (StreamsApplication, at start), which names the topics and counts when they do not.
@@ -36,8 +37,12 @@ export function internalTopicPartitions (topology: Topology, subtopologies: read
     if (coPartitioned.length > 0) {
       n = Math.max(...coPartitioned.map(t => countOf(t)))
     } else {
-      const upstream = writersOf(topic).flatMap(s => s.sourceTopics)
-      if (upstream.length === 0) throw new StreamsError('TOPOLOGY_INVALID', `repartition topic ${topic} has no writer`)
+      // Skipping the topics being decided: a foreign-key join's response topic is written by the
+      // sub-topology that reads it, and the registration topic by one reading the response topic.
+      const writers = writersOf(topic)
+      if (writers.length === 0) throw new StreamsError('TOPOLOGY_INVALID', `repartition topic ${topic} has no writer`)
+      const upstream = writers.flatMap(s => s.sourceTopics).filter(t => t !== topic && !visiting.has(t))
+      if (upstream.length === 0) throw new StreamsError('TOPOLOGY_INVALID', `cannot decide the partition count of repartition topic ${topic}: its writers depend on it (give it an explicit count with repartition({ partitions }))`)
       n = Math.max(...upstream.map(t => countOf(t)))
     }
     visiting.delete(topic)
