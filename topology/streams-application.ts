@@ -133,6 +133,8 @@ export class StreamsApplication {
     }
     this.#setMetricState()
     const globalSpecs = this.topology.globalStores()
+    // Registered whatever the topology: their HELP/TYPE lines are exported from start-up (docs/metrics.md).
+    const globalMetrics = new GlobalStoreMetrics(this.registry)
     this.#global = globalSpecs.length === 0
       ? undefined
       : new GlobalStateUpdater({
@@ -143,7 +145,7 @@ export class StreamsApplication {
         pollMs: this.config.pollMs,
         checkpointIntervalMs: this.config.commitIntervalMs,
         clock: this.#clock,
-        metrics: new GlobalStoreMetrics(this.registry),
+        metrics: globalMetrics,
         rocksDb: { blockCacheBytes: this.config.rocksDbBlockCacheBytesPerStore, memtableBudgetBytes: this.config.rocksDbMemtableBytesPerStore }
       })
   }
