@@ -7,8 +7,9 @@
 // (none, in-memory store, an offset out of the topic's range), wipes it and starts from the
 // beginning; then reads until every partition reaches the end it had when the bootstrap began.
 // The application starts its stream thread only after that (docs/engine.md "Global tables").
-// start(): keeps applying new records in the background, checkpointing every commit interval
-// (after syncing RocksDB's WAL) and sampling the lag every few seconds; close() checkpoints last.
+// start(): keeps applying new records in the background, checkpointing at most once per commit
+// interval when records were applied (after syncing RocksDB's WAL) and sampling the lag every few
+// seconds; close() checkpoints last.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Log, LogRecord, PartitionOffset, PartitionReader, TopicPartition } from '../../log/log-port.ts'
@@ -50,6 +51,8 @@ export class GlobalStateUpdater {
   #loop: Promise<void> | undefined
   #bootstrapping: Promise<void> | undefined
   #lastCheckpointMs = 0
+  /** Records applied since the last checkpoint (an idle updater writes none). */
+  #dirty = false
   #lastLagSampleMs = 0
   #lagSampling = false
 
@@ -135,7 +138,7 @@ export class GlobalStateUpdater {
       if (!this.#running) break
       this.#apply(records, 'update')
       const now = this.#o.clock()
-      if (now - this.#lastCheckpointMs >= this.#o.checkpointIntervalMs) this.#writeCheckpoint()
+      if (this.#dirty && now - this.#lastCheckpointMs >= this.#o.checkpointIntervalMs) this.#writeCheckpoint()
       this.#sampleLag(now)
     }
   }
@@ -158,6 +161,7 @@ export class GlobalStateUpdater {
 
   #apply (records: LogRecord[], phase: 'bootstrap' | 'update'): void {
     if (records.length === 0) return
+    this.#dirty = true
     // One batch per run of a topic's records (a poll mixes partitions and topics).
     let start = 0
     for (let i = 1; i <= records.length; i++) {
@@ -175,6 +179,7 @@ export class GlobalStateUpdater {
     const reader = this.#reader!
     this.#checkpoint.write(this.#partitions.filter(tp => this.#stores.get(this.#byTopic.get(tp.topic)!.spec.definition.name)!.persistent).map(tp => ({ ...tp, offset: reader.position(tp) })))
     this.#lastCheckpointMs = this.#o.clock()
+    this.#dirty = false
   }
 
   #setLag (ends: ReadonlyMap<string, bigint>): void {
