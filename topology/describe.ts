@@ -27,6 +27,8 @@ export interface StoreDescription {
 export interface TopologyDescription {
   readonly subtopologies: SubtopologyDescription[]
   readonly stores: StoreDescription[]
+  /** Global stores (docs/engine.md "Global tables"), present only when the topology has some. */
+  readonly globalStores?: Array<{ readonly name: string, readonly kind: string, readonly topic: string }>
 }
 
 const DYNAMIC_TOPIC = '<topic chosen per record>'
@@ -50,7 +52,8 @@ export function describeTopology (topology: Topology): TopologyDescription {
   const stores = topology.storeDefinitions().map(d => ({
     name: d.name, kind: d.kind, changelog: d.changelog, processors: topology.storeProcessors(d.name)
   }))
-  return { subtopologies, stores }
+  const globalStores = topology.globalStores().map(g => ({ name: g.definition.name, kind: g.definition.kind, topic: g.topic }))
+  return globalStores.length === 0 ? { subtopologies, stores } : { subtopologies, stores, globalStores }
 }
 
 /** The format of Kafka Streams' TopologyDescription#toString. */
@@ -65,6 +68,10 @@ export function describeAsText (description: TopologyDescription): string {
       if (node.successors.length > 0) lines.push(`      --> ${node.successors.join(', ')}`)
       if (node.predecessors.length > 0) lines.push(`      <-- ${node.predecessors.join(', ')}`)
     }
+  }
+  // Kafka Streams prints a global store as a sub-topology that generates no tasks.
+  for (const g of description.globalStores ?? []) {
+    lines.push(`   Sub-topology: global store (will not generate tasks)`, `    Source: ${g.topic} (topics: [${g.topic}])`, `      --> ${g.name}`, `    Global store: ${g.name} (${g.kind})`)
   }
   return lines.join('\n') + '\n'
 }

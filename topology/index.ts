@@ -14,6 +14,8 @@ export {
   type Consumed, type Produced, type Materialized, type KeyValuePair
 } from './streams-builder.ts'
 export { KGroupedTable } from './dsl/kgrouped-table.ts'
+export { GlobalKTable } from './dsl/global-table.ts'
+export type { GlobalKeySelector, GlobalValueJoiner } from './dsl/global-table-join.ts'
 export type { Grouped, Joined, Repartitioned } from './dsl/grouped.ts'
 export type { TableJoiner } from './dsl/ktable-join.ts'
 export type { TableJoined, ForeignKeyExtractor } from './dsl/foreign-key-join.ts'

@@ -31,6 +31,8 @@ import { StreamThread, type CommitFailure, type StandbyTaskInfo, type TaskRestor
 import type { RestoreProgressReport } from './runtime/restore-progress.ts'
 import { resolveStreamsConfig, type StreamsConfig, type StreamsConfigInput } from './runtime/streams-config.ts'
 import type { Subtopology, Topology } from './topology.ts'
+import { GlobalStoreMetrics } from './runtime/global-metrics.ts'
+import { GlobalStateUpdater } from './runtime/global-state-updater.ts'
 
 export type ApplicationState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR'
 
@@ -92,6 +94,8 @@ export class StreamsApplication {
   readonly registry: Registry
   readonly metrics: EngineMetrics
   readonly #log: Log
+  /** Keeps the global stores (docs/engine.md "Global tables"); undefined without global tables. */
+  readonly #global: GlobalStateUpdater | undefined
   readonly #subtopologies: Subtopology[]
   readonly #stateDirectory: StateDirectory
   readonly #listeners = new Set<StateListener>()
@@ -128,6 +132,22 @@ export class StreamsApplication {
       throw new StreamsError('CONFIG_INVALID', `the state directory given (${this.#stateDirectory.appDir}) is not the configured one (${this.config.stateDir}, application ${this.config.applicationId})`)
     }
     this.#setMetricState()
+    const globalSpecs = this.topology.globalStores()
+    // Registered whatever the topology: their HELP/TYPE lines are exported from start-up (docs/metrics.md).
+    const globalMetrics = new GlobalStoreMetrics(this.registry)
+    this.#global = globalSpecs.length === 0
+      ? undefined
+      : new GlobalStateUpdater({
+        specs: globalSpecs,
+        log: this.#log,
+        appDir: this.#stateDirectory.appDir,
+        clientId: `${this.config.applicationId}-${this.#stateDirectory.instanceId()}-global`,
+        pollMs: this.config.pollMs,
+        checkpointIntervalMs: this.config.commitIntervalMs,
+        clock: this.#clock,
+        metrics: globalMetrics,
+        rocksDb: { blockCacheBytes: this.config.rocksDbBlockCacheBytesPerStore, memtableBudgetBytes: this.config.rocksDbMemtableBytesPerStore }
+      })
   }
 
   get state (): ApplicationState { return this.#state }
@@ -199,8 +219,15 @@ export class StreamsApplication {
     }
     this.#transition('REBALANCING')
     try {
+      // The global stores catch up before any task runs (Kafka Streams' GlobalStreamThread).
+      if (this.#global !== undefined) {
+        await this.#global.bootstrap()
+        if ((this.#state as ApplicationState) !== 'REBALANCING') return // closed meanwhile
+        this.#global.start(error => { this.#globalDied(error) })
+      }
       await this.#startThread()
     } catch (error) {
+      await this.#global?.close().catch(() => {})
       this.#stateDirectory.unlock()
       this.#fail(error)
       throw error
@@ -225,7 +252,8 @@ export class StreamsApplication {
       onRestoreProgress: progress => { notify(this.#restoreProgressListeners, progress) },
       onCommitFailed: failure => { notify(this.#commitFailureListeners, failure) },
       onRecovery: event => { notify(this.#recoveryListeners, event) },
-      ...(this.#productionExceptionHandler === undefined ? {} : { productionExceptionHandler: this.#productionExceptionHandler })
+      ...(this.#productionExceptionHandler === undefined ? {} : { productionExceptionHandler: this.#productionExceptionHandler }),
+      ...(this.#global === undefined ? {} : { globalStores: this.#global.processorStores })
     })
     this.#thread = thread
     await thread.start(error => this.#threadDied(error))
@@ -254,6 +282,14 @@ export class StreamsApplication {
     })().finally(() => { this.#replacing = undefined })
   }
 
+  /** The global updater failed: the tasks would join against a store that no longer follows its
+   *  topic, so the application stops (ERROR), as Kafka Streams does on a global thread's death. */
+  #globalDied (error: unknown): void {
+    if (this.#state === 'PENDING_SHUTDOWN' || this.#state === 'NOT_RUNNING' || this.#state === 'ERROR') return
+    this.#fail(new StreamsError(isStreamsError(error) ? error.code : 'PROCESSING_FAILED', `the global store updater failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+    void this.#thread?.stop()
+  }
+
   /** null: replace the thread; else why not. */
   #whyNotReplace (error: unknown): string | null {
     if (INSTANCE_FATAL.some(code => isStreamsError(error, code))) return 'a new thread cannot cure it'
@@ -274,6 +310,7 @@ export class StreamsApplication {
     try {
       await this.#replacing
       await this.#thread?.stop()
+      await this.#global?.close()
     } finally {
       this.#stateDirectory.unlock()
       this.#transition('NOT_RUNNING')
@@ -341,6 +378,7 @@ export class StreamsApplication {
    *  throws KEY_OWNED_ELSEWHERE (details.host) for a key of another instance, and
    *  STORE_NOT_READY while its task restores or the group rebalances. Scans cover local tasks. */
   store<K, V> (storeName: string): QueryableKeyValueStore<K, V> & { readonly state: StoreState } {
+    if (this.topology.globalStore(storeName) !== undefined) return this.globalStore<K, V>(storeName)
     this.#storeInfo(storeName)
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the facade's getters need the application's private state
     const app = this
@@ -375,6 +413,26 @@ export class StreamsApplication {
       range: (from, to, options) => collect(s => s.range(from, to, options), options),
       prefixScan: (prefix, options) => collect(s => s.prefixScan(prefix, options), options),
       approximateNumEntries: () => local().reduce((n, s) => n + s.approximateNumEntries(), 0)
+    }
+  }
+
+  /** Interactive queries on a global store: this instance holds all of it, so every key and scan
+   *  is answered here (never KEY_OWNED_ELSEWHERE); STORE_NOT_READY until the bootstrap at start
+   *  ended. store() answers the same for a global store's name (docs/engine.md "Global tables"). */
+  globalStore<K, V> (storeName: string): QueryableKeyValueStore<K, V> & { readonly state: StoreState } {
+    if (this.topology.globalStore(storeName) === undefined) throw new StreamsError('STORE_NOT_FOUND', `no global store "${storeName}" in this topology`)
+    const view = (): QueryableKeyValueStore<K, V> & { state: StoreState } => {
+      const store = this.#global?.queryable(storeName)
+      if (store === undefined) throw new StreamsError('STORE_NOT_READY', `global store ${storeName} is not open (not started)`, { details: { store: storeName, state: 'CLOSED' } })
+      return store as unknown as QueryableKeyValueStore<K, V> & { state: StoreState }
+    }
+    return {
+      name: storeName,
+      get state (): StoreState { try { return view().state } catch { return 'CLOSED' } },
+      get: key => view().get(key),
+      range: (from, to, options) => view().range(from, to, options),
+      prefixScan: (prefix, options) => view().prefixScan(prefix, options),
+      approximateNumEntries: () => view().approximateNumEntries()
     }
   }
 
@@ -426,7 +484,8 @@ export class StreamsApplication {
   async #prepareTopics (): Promise<void> {
     const admin = this.#log.admin
     const internal = new Set(this.topology.internalTopics().map(t => t.name))
-    const external = [...new Set([...this.topology.sourceTopics(), ...this.topology.sinkTopics()])].filter(t => !internal.has(t))
+    const globalTopics = this.topology.globalStores().map(g => g.topic)
+    const external = [...new Set([...this.topology.sourceTopics(), ...this.topology.sinkTopics(), ...globalTopics])].filter(t => !internal.has(t))
     const described = new Map((await admin.describeTopics(external)).map(d => [d.name, d.partitions]))
     const missing = external.filter(t => !described.has(t))
     if (missing.length > 0) {

@@ -18,6 +18,8 @@ import { ktableFilter, ktableMapValues } from './dsl/ktable-ops.ts'
 import { ktableJoin, type TableJoiner } from './dsl/ktable-join.ts'
 import { foreignKeyJoin, type ForeignKeyExtractor, type TableJoined } from './dsl/foreign-key-join.ts'
 import { addRepartition } from './dsl/repartition.ts'
+import { globalTable, GlobalKTable } from './dsl/global-table.ts'
+import { addGlobalTableJoin, type GlobalKeySelector, type GlobalValueJoiner } from './dsl/global-table-join.ts'
 import { storeValueGetter, type KTableValueGetter } from './dsl/value-getter.ts'
 import { windowedBy, type SessionWindowedKStream, type TimeWindowedKStream } from './dsl/windowed-stream.ts'
 import type { SessionWindows, SlidingWindows, TimeWindows } from './dsl/windows.ts'
@@ -90,6 +92,11 @@ export class StreamsBuilder {
     }, source.nodeName)
     this.#addStore(materialized, keySerde, valueSerde, name)
     return new KTable<K, V>(this, name, storeName)
+  }
+
+  /** A table of every partition of `topic` on every instance (dsl/global-table.ts). */
+  globalTable<K = string, V = unknown> (topic: string, consumed: Consumed<K, V> = {}, materialized?: Materialized<K, V>): GlobalKTable<K, V> {
+    return globalTable(this.topology, topic, () => this.nextName('STATE-STORE', 'KTABLE'), consumed, materialized)
   }
 
   build (): Topology {
@@ -248,13 +255,27 @@ export class KStream<K, V> {
   }
 
   /** Inner stream-table join on the key: each stream record meets the table's current value. */
-  join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: string | Joined<K, V>): KStream<K, VR> {
-    return this.#join(table, joiner, false, 'JOIN', joined)
+  join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: string | Joined<K, V>): KStream<K, VR>
+  /** Inner join with a global table on `keySelector(key, value)` (dsl/global-table-join.ts). */
+  join<GK, GV, VR> (table: GlobalKTable<GK, GV>, keySelector: GlobalKeySelector<K, V, GK>, joiner: GlobalValueJoiner<K, V, GV, VR>, name?: string): KStream<K, VR>
+  join<VT, VR> (table: KTable<K, VT> | GlobalKTable<unknown, VT>, joinerOrSelector: unknown, joinedOrJoiner?: unknown, name?: string): KStream<K, VR> {
+    if (table instanceof GlobalKTable) return this.#globalJoin(table, joinerOrSelector as GlobalKeySelector<K, V, unknown>, joinedOrJoiner as GlobalValueJoiner<K, V, VT | undefined, VR>, false, name)
+    return this.#join(table, joinerOrSelector as (value: V, tableValue: VT, key: K) => VR, false, 'JOIN', joinedOrJoiner as string | Joined<K, V> | undefined)
   }
 
   /** Left stream-table join: the joiner gets undefined when the table has no value for the key. */
-  leftJoin<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT | undefined, key: K) => VR, joined?: string | Joined<K, V>): KStream<K, VR> {
-    return this.#join(table, joiner as (value: V, tableValue: VT, key: K) => VR, true, 'LEFTJOIN', joined)
+  leftJoin<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT | undefined, key: K) => VR, joined?: string | Joined<K, V>): KStream<K, VR>
+  /** Left join with a global table: the joiner gets undefined on a miss (dsl/global-table-join.ts). */
+  leftJoin<GK, GV, VR> (table: GlobalKTable<GK, GV>, keySelector: GlobalKeySelector<K, V, GK>, joiner: GlobalValueJoiner<K, V, GV | undefined, VR>, name?: string): KStream<K, VR>
+  leftJoin<VT, VR> (table: KTable<K, VT> | GlobalKTable<unknown, VT>, joinerOrSelector: unknown, joinedOrJoiner?: unknown, name?: string): KStream<K, VR> {
+    if (table instanceof GlobalKTable) return this.#globalJoin(table, joinerOrSelector as GlobalKeySelector<K, V, unknown>, joinedOrJoiner as GlobalValueJoiner<K, V, VT | undefined, VR>, true, name)
+    return this.#join(table, joinerOrSelector as (value: V, tableValue: VT, key: K) => VR, true, 'LEFTJOIN', joinedOrJoiner as string | Joined<K, V> | undefined)
+  }
+
+  #globalJoin<GK, GV, VR> (table: GlobalKTable<GK, GV>, keySelector: GlobalKeySelector<K, V, GK>, joiner: GlobalValueJoiner<K, V, GV | undefined, VR>, left: boolean, name: string | undefined): KStream<K, VR> {
+    // No repartition: every task holds the whole table. The key is kept, and so is a key change.
+    const nodeName = addGlobalTableJoin(this.#builder.topology, this.nodeName, name ?? this.#builder.nextName(left ? 'LEFTJOIN' : 'JOIN'), table, keySelector, joiner, left)
+    return new KStream<K, VR>(this.#builder, nodeName, this.#keyChanged)
   }
 
   #join<VT, VR> (table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, left: boolean, op: string, joinedOrName: string | Joined<K, V> | undefined): KStream<K, VR> {

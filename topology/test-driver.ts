@@ -19,6 +19,7 @@ import type { Topology } from './topology.ts'
 import type { ReadOnlyWindowStore } from '../stores/window-store.ts'
 import type { ReadOnlySessionStore } from '../stores/session-store.ts'
 import { sessionStoreReader, windowStoreReader } from './dsl/windowed-queries.ts'
+import { readOnlyGlobalView } from './runtime/global-state-store.ts'
 
 export interface TestDriverOptions {
   readonly applicationId?: string
@@ -114,6 +115,10 @@ export class TopologyTestDriver {
   readonly #outputs = new Map<string, ProducerRecord[]>()
   /** Repartition topics (named for the application): piped back in, never captured. */
   readonly #internalTopics: ReadonlySet<string>
+  /** Global stores (docs/engine.md "Global tables"), by name and by topic: a record piped to a
+   *  global table's topic goes straight into its store, before the next record. */
+  readonly #globalStores = new Map<string, { typed: TypedKeyValueStore<unknown, unknown>, caching: CachingChangelogStore, bytes: InMemoryStore }>()
+  readonly #globalByTopic = new Map<string, CachingChangelogStore>()
   #nowMs: number
   #closed = false
 
@@ -125,6 +130,16 @@ export class TopologyTestDriver {
     const applicationId = options.applicationId ?? 'test-driver'
     topology = topology.withApplicationId(applicationId)
     this.#internalTopics = new Set(topology.internalTopics().map(t => t.name))
+    const globalViews = new Map<string, KeyValueStore<unknown, unknown>>()
+    for (const spec of topology.globalStores()) {
+      const bytes = new InMemoryStore(spec.definition.name)
+      void bytes.open('')
+      const caching = new CachingChangelogStore(bytes, { maxDirtyEntries: Number.POSITIVE_INFINITY, maxDirtyBytes: Number.POSITIVE_INFINITY })
+      const typed = new TypedKeyValueStore<unknown, unknown>(caching, spec.definition.keySerde, spec.definition.valueSerde)
+      this.#globalStores.set(spec.definition.name, { typed, caching, bytes })
+      this.#globalByTopic.set(spec.topic, caching)
+      globalViews.set(spec.definition.name, readOnlyGlobalView(spec, typed))
+    }
     for (const sub of topology.subtopologies()) {
       const tasks: StreamTask[] = []
       for (let partition = 0; partition < this.#partitions; partition++) {
@@ -157,7 +172,8 @@ export class TopologyTestDriver {
           stores,
           maxTaskIdleMs: 0,
           maxPendingRecords: Number.POSITIVE_INFINITY,
-          clock: () => this.#nowMs
+          clock: () => this.#nowMs,
+          globalStores: globalViews
         })
         task.initialize()
         tasks.push(task)
@@ -169,6 +185,7 @@ export class TopologyTestDriver {
   }
 
   createInputTopic<K, V> (topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestInputTopic<K, V> {
+    if (this.#globalByTopic.has(topic)) return new TestInputTopic(this, topic, keySerde, valueSerde)
     if (!this.#taskByTopic.has(topic) || this.#internalTopics.has(topic)) throw new StreamsError('TOPOLOGY_INVALID', `topic "${topic}" is not a source of this topology (sources: ${[...this.#taskByTopic.keys()].join(', ')})`)
     return new TestInputTopic(this, topic, keySerde, valueSerde)
   }
@@ -179,6 +196,8 @@ export class TopologyTestDriver {
 
   /** The writable store of the task owning `partition` (default 0); reads see every write. */
   getKeyValueStore<K, V> (name: string, partition = 0): KeyValueStore<K, V> {
+    const global = this.#globalStores.get(name)
+    if (global !== undefined) return global.typed as unknown as KeyValueStore<K, V>
     const index = this.#tasks.findIndex((t, i) => t.id.partition === partition && this.#stores[i]!.has(name))
     if (index < 0) throw new StreamsError('STORE_NOT_FOUND', `no state store "${name}" in this topology`)
     return this.#stores[index]!.get(name)! as unknown as KeyValueStore<K, V>
@@ -211,6 +230,12 @@ export class TopologyTestDriver {
   /** @internal used by TestInputTopic */
   pipeRaw (topic: string, key: Buffer | null, value: Buffer | null, timestamp: number | undefined, headers: Headers): void {
     if (this.#closed) throw new StreamsError('LOG_CLOSED', 'the test driver is closed')
+    const global = this.#globalByTopic.get(topic)
+    if (global !== undefined) {
+      // A table has no null keys; a null value deletes.
+      if (key !== null) { if (value === null) global.delete(key); else global.put(key, value) }
+      return
+    }
     this.#process(topic, key, value, timestamp ?? this.#nowMs, headers)
     this.#collectOutputs()
   }
@@ -245,6 +270,7 @@ export class TopologyTestDriver {
     this.#closed = true
     for (const task of this.#tasks) task.close()
     for (const stores of this.#stores) for (const s of stores.values()) await s.bytes.close()
+    for (const g of this.#globalStores.values()) await g.bytes.close()
   }
 
   /** Captures the tasks' outputs; records of repartition topics are processed at once, in write

@@ -77,6 +77,14 @@ export interface InternalTopic {
   readonly partitions?: number
 }
 
+/** A global store (docs/engine.md "Global tables"): a full copy of every partition of `topic` on
+ *  every instance, kept by the global updater (runtime/global-state-updater.ts), outside every
+ *  sub-topology. Its key and value serdes read the topic and the store alike. */
+export interface GlobalStoreSpec {
+  readonly topic: string
+  readonly definition: AnyStoreDefinition
+}
+
 /** A connected part of the graph: its sources are co-partitioned and one task per partition runs it. */
 export interface Subtopology {
   readonly id: number
@@ -93,6 +101,7 @@ export class Topology {
   readonly #nodes = new Map<string, TopologyNode>()
   readonly #stores = new Map<string, { definition: AnyStoreDefinition, processors: string[] }>()
   readonly #internalTopics = new Map<string, InternalTopic>()
+  readonly #globalStores = new Map<string, GlobalStoreSpec>()
   /** Set on the copy withApplicationId() returns: its internal topic names are final. */
   #applicationId: string | undefined
 
@@ -129,6 +138,7 @@ export class Topology {
     }
     for (const [name, store] of this.#stores) copy.#stores.set(name, { definition: store.definition, processors: [...store.processors] })
     for (const topic of this.#internalTopics.values()) copy.#internalTopics.set(rename(topic.name), { ...topic, name: rename(topic.name) })
+    for (const [name, global] of this.#globalStores) copy.#globalStores.set(name, global)
     return copy
   }
 
@@ -164,11 +174,29 @@ export class Topology {
 
   /** Declares a store and connects it to processors (more can be connected later). */
   addStateStore<K, V> (definition: StoreDefinition<K, V>, ...processorNames: string[]): this {
-    if (this.#stores.has(definition.name)) invalid(`state store "${definition.name}" is declared twice`)
+    if (this.#stores.has(definition.name) || this.#globalStores.has(definition.name)) invalid(`state store "${definition.name}" is declared twice`)
     if (!/^[A-Za-z0-9._-]+$/.test(definition.name)) invalid(`state store name "${definition.name}" may use only letters, digits, ".", "_" and "-" (it names a topic and a directory)`)
     this.#stores.set(definition.name, { definition, processors: [] })
     for (const processor of processorNames) this.#connect(processor, definition.name)
     return this
+  }
+
+  /** Declares a global store read from `topic` (any processor may read it: no connection). */
+  addGlobalStore (spec: GlobalStoreSpec): this {
+    const name = spec.definition.name
+    if (this.#stores.has(name) || this.#globalStores.has(name)) invalid(`state store "${name}" is declared twice`)
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) invalid(`state store name "${name}" may use only letters, digits, ".", "_" and "-" (it names a directory)`)
+    if ([...this.#globalStores.values()].some(g => g.topic === spec.topic)) invalid(`topic "${spec.topic}" is already read by a global table`)
+    this.#globalStores.set(name, spec)
+    return this
+  }
+
+  globalStores (): GlobalStoreSpec[] {
+    return [...this.#globalStores.values()]
+  }
+
+  globalStore (name: string): GlobalStoreSpec | undefined {
+    return this.#globalStores.get(name)
   }
 
   connectProcessorAndStateStores (processorName: string, ...storeNames: string[]): this {
@@ -236,6 +264,9 @@ export class Topology {
     }
     for (const [name, store] of this.#stores) {
       if (store.processors.length === 0) invalid(`state store "${name}" is not connected to any processor`)
+    }
+    for (const global of this.#globalStores.values()) {
+      if (this.sourceTopics().includes(global.topic)) invalid(`topic "${global.topic}" is read by a global table and by a source; a topic can have only one reader`)
     }
     this.#checkAcyclic()
   }

@@ -6,6 +6,7 @@
 import type { GroupConsumer, TopicPartition } from '../../log/log-port.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
 import type { ThreadCache } from '../../stores/thread-cache.ts'
+import type { KeyValueStore } from '../../stores/key-value-store.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import { StreamTask } from './stream-task.ts'
 import type { StreamsConfig } from './streams-config.ts'
@@ -21,6 +22,8 @@ export interface ActiveTaskCreatorOptions {
   readonly consumer: Pick<GroupConsumer, 'endOffset' | 'position'>
   /** One cache budget for every store of the thread's tasks (stores/thread-cache.ts). */
   readonly cache?: ThreadCache
+  /** The instance's global stores (read-only), for every task's processors. */
+  readonly globalStores?: ReadonlyMap<string, KeyValueStore<unknown, unknown>>
 }
 
 export function activeTaskCreator (o: ActiveTaskCreatorOptions): (name: string, sub: Subtopology, partition: number) => Promise<{ task: StreamTask, state: TaskStateManager }> {
@@ -50,7 +53,8 @@ export function activeTaskCreator (o: ActiveTaskCreatorOptions): (name: string, 
       clock: o.clock,
       caughtUp,
       // DSL aggregations forward one update per key per commit (record-cache.ts).
-      recordCache: config.tableRecordCache
+      recordCache: config.tableRecordCache,
+      ...(o.globalStores ? { globalStores: o.globalStores } : {})
     })
     return { task, state }
   }

@@ -49,6 +49,9 @@ export interface StreamTaskOptions {
   /** The DSL aggregations' record cache (record-cache.ts; StreamsConfig.tableRecordCache):
    *  one update per key per commit. Default false: every update forwarded at once. */
   readonly recordCache?: boolean
+  /** The instance's global stores, read-only, by name: any processor may read them
+   *  (runtime/global-state-store.ts). */
+  readonly globalStores?: ReadonlyMap<string, KeyValueStore<unknown, unknown>>
 }
 
 interface Punctuation {
@@ -369,6 +372,8 @@ export class StreamTask {
       taskId: options.id,
       getStateStore<K, V> (name: string): KeyValueStore<K, V> {
         const taskStore = storeNames.includes(name) ? options.stores.get(name) : undefined
+        const globalStore = taskStore ? undefined : options.globalStores?.get(name)
+        if (globalStore) return globalStore as KeyValueStore<K, V>
         if (!taskStore) throw new StreamsError('STORE_NOT_FOUND', `processor "${nodeName}" is not connected to state store "${name}"`)
         return taskStore.store as KeyValueStore<K, V>
       },

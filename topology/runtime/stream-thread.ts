@@ -12,6 +12,7 @@
 import type { GroupConsumer, Log, LogRecord, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
 import { ThreadCache } from '../../stores/thread-cache.ts'
+import type { KeyValueStore } from '../../stores/key-value-store.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import { activeTaskCreator } from './active-task-creator.ts'
 import { ChangelogReader } from './changelog-reader.ts'
@@ -59,6 +60,8 @@ export interface StreamThreadOptions {
   readonly onRecovery?: (event: RecoveryEvent) => void
   /** Output records the broker refuses (default: fail). */
   readonly productionExceptionHandler?: ProductionExceptionHandler
+  /** The instance's global stores (read-only), for every task's processors (global-state-store.ts). */
+  readonly globalStores?: ReadonlyMap<string, KeyValueStore<unknown, unknown>>
 }
 
 const PROCESS_BATCH = 500
@@ -207,7 +210,7 @@ export class StreamThread {
       admin: log.admin,
       consumer,
       restorer,
-      createTask: activeTaskCreator({ config, topology: this.#o.topology, stateDirectory: this.#o.stateDirectory, exactlyOnce: this.#commits.exactlyOnce, clock: this.#o.clock, consumer, cache: this.#cache }),
+      createTask: activeTaskCreator({ config, topology: this.#o.topology, stateDirectory: this.#o.stateDirectory, exactlyOnce: this.#commits.exactlyOnce, clock: this.#o.clock, consumer, cache: this.#cache, ...(this.#o.globalStores ? { globalStores: this.#o.globalStores } : {}) }),
       onRestoreStep: restoring => progress.maybeReport(restoring),
       onRestoreEnded: task => progress.forget(task),
       onTaskRestored: restored => {
