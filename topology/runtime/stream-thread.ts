@@ -82,6 +82,10 @@ export interface StandbyCopy {
   readonly applied: ReadonlyArray<TopicPartition & { offset: bigint }>
 }
 
+/** Heartbeat interval of the stream thread's group consumer (capped at a third of the session
+ *  timeout): a rebalance reaches every member within it. */
+export const STREAMS_HEARTBEAT_INTERVAL_MS = 500
+
 export class StreamThread {
   readonly #o: StreamThreadOptions
   readonly #commits: CommitCoordinator
@@ -205,6 +209,9 @@ export class StreamThread {
       }),
       sessionTimeoutMs: config.sessionTimeoutMs,
       rebalanceTimeoutMs: Math.max(60_000, config.sessionTimeoutMs),
+      // Members learn of a rebalance from a heartbeat: every move waits for the slowest one's
+      // (docs/engine.md "Group protocol and rebalancing", rolling restarts).
+      heartbeatIntervalMs: STREAMS_HEARTBEAT_INTERVAL_MS,
       maxPollRecords: config.bufferedRecordsPerPartition * 4
     })
     const onTaskRestored = this.#o.onTaskRestored
