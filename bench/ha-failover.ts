@@ -141,8 +141,14 @@ try {
   results.push(`steady state (${settle / 1000} s before any fault): ${describe(quiet)}`)
 
   if (scenarios.has('kill')) {
-    const victim = opts.instances - 1
-    say(`kill -9 of instance ${victim}`)
+    // The instance running the most active tasks (an instance that joined last may hold only
+    // standbys and warm-ups until a probing rebalance: killing it would move nothing).
+    const actives = await Promise.all(supervisor.instances.map(async i => {
+      const text = await (await fetch(`${i.url}/metrics`)).text().catch(() => '')
+      return Number(/^\w*streams_active_tasks (\d+)/m.exec(text)?.[1] ?? 0)
+    }))
+    const victim = actives.indexOf(Math.max(...actives))
+    say(`kill -9 of instance ${victim} (active tasks per instance: ${actives.join(', ')})`)
     const t0 = Date.now()
     await supervisor.kill(victim)
     let resumed = heartbeat.firstAfter(t0)
@@ -150,7 +156,7 @@ try {
     await sleep(settle)
     const t1 = Date.now()
     const worst = Math.max(...[...resumed.values()].map(v => v ?? Infinity))
-    results.push(`kill -9 of 1 of ${opts.instances}: ${describe(probe.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}; ` +
+    results.push(`kill -9 of 1 of ${opts.instances} (running ${actives[victim]} of the active tasks): ${describe(probe.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}; ` +
       `every partition confirms again after ${(worst / 1000).toFixed(1)} s (target ≤ ${(SESSION_TIMEOUT_MS + 2000) / 1000} s)`)
     say(results.at(-1)!)
     supervisor.start(victim)
