@@ -68,7 +68,10 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
     // Errors before routing (bad URL encoding 400, path parameter over 100 characters 414) are
     // problems like every other error (api/http-errors.ts).
     frameworkErrors: answerFrameworkError,
-    return503OnClosing: true,
+    // A closing instance (SIGTERM: its roles closed first, then the listeners) still answers the
+    // requests that reach it on open connections: the API routes them to the instances that now
+    // own the members (docs/engine.md "Interactive queries", no 503 in a rolling restart).
+    return503OnClosing: false,
     // Every route's body, query, params and headers are checked by one validator that never
     // coerces, strips or fills in (not Fastify's default AJV, which does all three).
     schemaController: { compilersFactory: { buildValidator: strictValidatorFactory as never } },

@@ -16,7 +16,7 @@
 //     [--scenarios kill,rolling,cold] [--concurrency 8] [--settle-seconds 10] [--heartbeat-ms 250]
 //     [--standbys n] [--max-staleness-records n]   (REWARDS_NUM_STANDBY_REPLICAS, REWARDS_QUERY_MAX_STALENESS_RECORDS)
 //   Each window counts the answers served by a standby copy (x-rewards-served-by) and those marked behind.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Partitioners } from 'kafkajs'
@@ -30,7 +30,7 @@ import { BalanceProber, type ExpectedBalance, type UnavailableWindow } from './l
 import { parseArgs } from './lib/cli.ts'
 import { PartitionHeartbeat } from './lib/partition-heartbeat.ts'
 
-const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1, 'max-staleness-records': -1 })
+const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1, 'max-staleness-records': -1, 'keep-logs': '' })
 const scenarios = new Set(String(opts.scenarios).split(',').map(s => s.trim()))
 const SESSION_TIMEOUT_MS = 10_000 // the engine's default (docs/engine.md "Configuration")
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
@@ -39,6 +39,7 @@ const say = (message: string): void => { console.log(`[${new Date().toISOString(
 const env = await createChaosEnvironment({ brokers, partitions: opts.partitions, name: 'ha' })
 const cleanups: Array<() => Promise<unknown>> = [() => env.close()]
 const results: string[] = []
+let prober: BalanceProber | undefined
 try {
   // State: one earn per member, produced straight to the input topic (not measured).
   say(`producing ${opts.members} members' earns`)
@@ -68,7 +69,15 @@ try {
   for (const [id, member] of model.members) expected.set(id, member.history.at(-1)!)
 
   const baseDir = mkdtempSync(join(tmpdir(), 'ha-bench-'))
-  cleanups.push(async () => rmSync(baseDir, { recursive: true, force: true }))
+  // --keep-logs DIR: the instances' logs and every non-200 answer stay there for a look.
+  const keepLogs = String(opts['keep-logs'])
+  cleanups.push(async () => {
+    if (keepLogs !== '') {
+      cpSync(join(baseDir, 'logs'), keepLogs, { recursive: true })
+      writeFileSync(join(keepLogs, 'non-200.jsonl'), prober?.failures.map(f => JSON.stringify(f)).join('\n') ?? '')
+    }
+    rmSync(baseDir, { recursive: true, force: true })
+  })
   const ports: number[] = []
   for (let i = 0; i < opts.instances; i++) ports.push(await freePort())
   const supervisor = new PlatformSupervisor({
@@ -114,26 +123,32 @@ try {
       }
     }
   }
-  const prober = new BalanceProber({ urls: () => supervisor.liveUrls(), token: getToken, members, expected, concurrency: opts.concurrency })
-  prober.start()
-  cleanups.unshift(() => prober.stop())
+  const probe = prober = new BalanceProber({ urls: () => supervisor.liveUrls(), token: getToken, members, expected, concurrency: opts.concurrency })
+  probe.start()
+  cleanups.unshift(() => probe.stop())
   const settle = opts['settle-seconds'] * 1000
   const describe = (w: UnavailableWindow): string =>
     `${w.answers} answers (${w.standby} served by a standby, ${w.standbyBehind} of them marked behind), non-200: ${JSON.stringify(w.byStatus)}, some member got a 503 during ${w.seconds503.toFixed(1)} s` +
     (w.firstMs === null ? '' : ` (non-200 from +${(w.firstMs / 1000).toFixed(1)} s to +${(w.lastMs! / 1000).toFixed(1)} s)`) + `, p99 ${w.p99Ms.toFixed(1)} ms`
-  const wrongIn = (from: number, to: number): number => prober.wrong.filter(w => w.atMs >= from && w.atMs <= to).length
+  const wrongIn = (from: number, to: number): number => probe.wrong.filter(w => w.atMs >= from && w.atMs <= to).length
 
   // Warm-up: the first answers pay for connections and the instances' lazily opened services.
   const warmStart = Date.now()
-  while (prober.answers.length < 200 && Date.now() - warmStart < 120_000) await sleep(100)
+  while (probe.answers.length < 200 && Date.now() - warmStart < 120_000) await sleep(100)
   const quietFrom = Date.now()
   await sleep(settle)
-  const quiet = prober.window(quietFrom, Date.now())
+  const quiet = probe.window(quietFrom, Date.now())
   results.push(`steady state (${settle / 1000} s before any fault): ${describe(quiet)}`)
 
   if (scenarios.has('kill')) {
-    const victim = opts.instances - 1
-    say(`kill -9 of instance ${victim}`)
+    // The instance running the most active tasks (an instance that joined last may hold only
+    // standbys and warm-ups until a probing rebalance: killing it would move nothing).
+    const actives = await Promise.all(supervisor.instances.map(async i => {
+      const text = await (await fetch(`${i.url}/metrics`)).text().catch(() => '')
+      return Number(/^\w*streams_active_tasks (\d+)/m.exec(text)?.[1] ?? 0)
+    }))
+    const victim = actives.indexOf(Math.max(...actives))
+    say(`kill -9 of instance ${victim} (active tasks per instance: ${actives.join(', ')})`)
     const t0 = Date.now()
     await supervisor.kill(victim)
     let resumed = heartbeat.firstAfter(t0)
@@ -141,7 +156,7 @@ try {
     await sleep(settle)
     const t1 = Date.now()
     const worst = Math.max(...[...resumed.values()].map(v => v ?? Infinity))
-    results.push(`kill -9 of 1 of ${opts.instances}: ${describe(prober.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}; ` +
+    results.push(`kill -9 of 1 of ${opts.instances} (running ${actives[victim]} of the active tasks): ${describe(probe.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}; ` +
       `every partition confirms again after ${(worst / 1000).toFixed(1)} s (target ≤ ${(SESSION_TIMEOUT_MS + 2000) / 1000} s)`)
     say(results.at(-1)!)
     supervisor.start(victim)
@@ -165,7 +180,7 @@ try {
     const t1 = Date.now()
     const gaps = heartbeat.maxGaps(t0, t1)
     const worst = Math.max(...gaps.values())
-    results.push(`rolling restart of ${opts.instances}: ${describe(prober.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}; ` +
+    results.push(`rolling restart of ${opts.instances}: ${describe(probe.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}; ` +
       `longest pause of confirmations on a partition ${(worst / 1000).toFixed(1)} s (target ≤ 2 s, heartbeat every ${opts['heartbeat-ms']} ms)`)
     say(results.at(-1)!)
   }
@@ -185,16 +200,16 @@ try {
     await supervisor.waitReady(victim, 600_000)
     const t1 = Date.now()
     results.push(`cold start of 1 instance: ${restored} changelog records restored in ${(elapsedMs / 1000).toFixed(1)} s = ${Math.round(restored / (elapsedMs / 1000))} records/s (target ≥ 200,000); ` +
-      `queries meanwhile: ${describe(prober.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}`)
+      `queries meanwhile: ${describe(probe.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}`)
     say(results.at(-1)!)
   }
 
-  await prober.stop()
+  await probe.stop()
   console.log(`\nhigh availability, ${opts.instances} instances, ${opts.partitions} partitions, ${opts.members} members, ${opts.concurrency} query loops, node ${process.version}`)
   for (const line of results) console.log(`- ${line}`)
-  console.log(`- over the whole run: ${prober.answers.length} answers, ${prober.wrong.length} wrong, ${prober.refused} connections refused (dead instance, tried elsewhere)`)
-  for (const w of prober.wrong.slice(0, 5)) console.log(`  wrong: ${w.memberId} ${w.status} ${w.body}`)
-  if (prober.wrong.length > 0) process.exitCode = 1
+  console.log(`- over the whole run: ${probe.answers.length} answers, ${probe.wrong.length} wrong, ${probe.refused} connections refused (dead instance, tried elsewhere)`)
+  for (const w of probe.wrong.slice(0, 5)) console.log(`  wrong: ${w.memberId} ${w.status} ${w.body}`)
+  if (probe.wrong.length > 0) process.exitCode = 1
 } finally {
   for (const cleanup of cleanups) await cleanup().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`))
 }

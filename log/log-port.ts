@@ -169,6 +169,10 @@ export interface GroupConsumerOptions {
   readonly assignor?: PartitionAssignor
   readonly sessionTimeoutMs?: number
   readonly rebalanceTimeoutMs?: number
+  /** How often a member heartbeats (default: a third of the session timeout, at most 3 s). A
+   *  member learns that the group rebalances from its heartbeat's answer, so this bounds how long
+   *  every partition that moves waits for it (docs/engine.md "Group protocol and rebalancing"). */
+  readonly heartbeatIntervalMs?: number
   /** Default 'eager'. See RebalanceProtocol. */
   readonly rebalanceProtocol?: RebalanceProtocol
   /** Upper bound on records one poll() returns. */

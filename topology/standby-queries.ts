@@ -28,9 +28,22 @@ export interface StandbyView {
 
 export interface StandbyQueriesOptions {
   readonly admin: () => LogAdmin
-  /** The thread's standby copy of a task, if any (StreamThread.standbyCopy). */
+  /** The thread's standby copy of a task, if any (StreamThread.standbyCopy: a standby, or an
+   *  active still restoring). */
   readonly copy: (task: string) => StandbyCopy | undefined
+  /** A standby handing over to its active here: settles once the active (restoring) exists
+   *  (StreamThread.copyPending). A read arriving meanwhile waits for it. */
+  readonly pending?: (task: string) => Promise<void> | undefined
+  /** The stores of the task's running active here (StreamThread.runningState): a restoring copy
+   *  that started running while a read was measured is current. */
+  readonly running?: (task: string) => TaskStateManager | undefined
+  /** How long a read waits for a hand-over at most (default HANDOVER_WAIT_MS). */
+  readonly handoverWaitMs?: number
 }
+
+/** A hand-over closes a standby's stores and opens them again as the active's: well under a
+ *  second, longer on a loaded machine. */
+export const HANDOVER_WAIT_MS = 5000
 
 type Ends = Map<string, bigint>
 
@@ -69,15 +82,33 @@ export class StandbyQueries {
 
   /** The copy's lag against ends asked after now, with the stores it was measured for. */
   async #measure (task: string): Promise<{ lag: number, state: TaskStateManager } | null> {
-    const copy = this.#o.copy(task)
+    const arrivedAt = performance.now()
+    const copy = this.#o.copy(task) ?? await this.#afterHandover(task)
     if (copy === undefined) return null
-    const ends = await this.#endsAfter(task, copy.applied, performance.now())
+    const ends = await this.#endsAfter(task, copy.applied, arrivedAt)
     // The copy may have moved on while the end was asked: what it holds now is what the reads
     // will see (its applied offsets only grow while it lives), measured against ends asked after
-    // the read arrived. Closed (or replaced by another copy of the task): none.
+    // the read arrived. Its restore done and running: current (an active answers committed
+    // state). Closed (or replaced by another copy of the task): none.
     const now = this.#o.copy(task)
+    if (now === undefined && this.#o.running?.(task) === copy.state) return { lag: 0, state: copy.state }
     if (now === undefined || now.state !== copy.state) return null
     return { lag: lagOf(now.applied, ends), state: now.state }
+  }
+
+  /** The copy a standby handing over to its active here becomes (that active, restoring), once
+   *  the hand-over is done; undefined without a hand-over, or after HANDOVER_WAIT_MS. */
+  async #afterHandover (task: string): Promise<StandbyCopy | undefined> {
+    const pending = this.#o.pending?.(task)
+    if (pending === undefined) return undefined
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<void>(resolve => { timer = setTimeout(resolve, this.#o.handoverWaitMs ?? HANDOVER_WAIT_MS) })
+    try {
+      await Promise.race([pending, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+    return this.#o.copy(task)
   }
 
   #storeOf<K, V> (task: string, state: TaskStateManager, name: string): ReadOnlyKeyValueStore<K, V> {
@@ -86,7 +117,7 @@ export class StandbyQueries {
     const view = state.standbyReadView(name)
     if (view === undefined) throw new StreamsError('STORE_NOT_FOUND', `task ${task} has no store "${name}"`)
     const live = (): void => {
-      if (this.#o.copy(task)?.state !== state) throw new StreamsError('STORE_NOT_READY', `the standby of task ${task} closed (it moved)`, { details: { task } })
+      if (this.#o.copy(task)?.state !== state && this.#o.running?.(task) !== state) throw new StreamsError('STORE_NOT_READY', `the standby of task ${task} closed (it moved)`, { details: { task } })
     }
     return {
       name,

@@ -114,7 +114,7 @@ export class StreamsApplication {
   #queryMetadata: QueryMetadata | null = null
   #partitions = new Map<number, number>()
   #error: unknown
-  readonly #standbyQueries = new StandbyQueries({ admin: () => this.#log.admin, copy: task => this.#thread?.standbyCopy(task) })
+  readonly #standbyQueries = new StandbyQueries({ admin: () => this.#log.admin, copy: task => this.#thread?.standbyCopy(task), pending: task => this.#thread?.copyPending(task), running: task => this.#thread?.runningState(task) })
 
   constructor (topology: Topology, options: StreamsApplicationOptions) {
     topology.validate()
@@ -337,7 +337,7 @@ export class StreamsApplication {
       host: hosts?.activeHost ?? (local ? this.config.applicationServer : null),
       local,
       standbyHosts: hosts?.standbyHosts.map(h => h.host) ?? [],
-      localStandby: this.#thread?.standbyCopy(task) !== undefined
+      localStandby: this.#thread?.standbyCopy(task) !== undefined || this.#thread?.copyPending(task) !== undefined
     }
   }
 

@@ -42,7 +42,15 @@ export interface MemberQueriesOptions {
   /** How far behind (changelog records) a standby copy may be to answer balances and activity
    *  while the active cannot; default 0: only a copy holding exactly the committed state. */
   readonly maxStalenessRecords?: number
+  /** How long a balance or activity query that finds neither the active nor a standby copy
+   *  tries again (a task's move); default MOVE_RETRY_MS, 0: answers 503 at once. */
+  readonly moveRetryMs?: number
 }
+
+/** Default of MemberQueriesOptions.moveRetryMs: a move's gaps (one rebalance round, a restarted
+ *  instance's first assignment) last about a second, longer on a loaded machine. */
+export const MOVE_RETRY_MS = 3000
+const MOVE_RETRY_PAUSE_MS = 100
 
 export interface CallContext {
   readonly authorization: string | undefined
@@ -219,13 +227,38 @@ export class MemberQueries {
       answer = active()
     } catch (error) {
       if (!activeUnavailable(error)) throw error
-      return this.#fromStandbys(kind, memberId, call, error, standby())
+      return this.#whileMoving(kind, memberId, call, error, active, standby)
     }
     if (!(answer instanceof Promise)) return answer
     return answer.catch(error => {
       if (!activeUnavailable(error)) throw error
-      return this.#fromStandbys(kind, memberId, call, error, standby())
+      return this.#whileMoving(kind, memberId, call, error, active, standby)
     })
+  }
+
+  /** The active failed: a standby copy; none either (a task's move is in one of its short gaps:
+   *  the group's instances disagree about the owner for a moment, an instance restarted and has
+   *  no assignment yet), the active and the copies again every MOVE_RETRY_PAUSE_MS until
+   *  `moveRetryMs` passed (docs/api.md "Answers from standby replicas"). Then the last error. */
+  async #whileMoving<T> (kind: string, memberId: string, call: CallContext, cause: unknown, active: () => T | undefined | Promise<T | undefined>, standby: () => StandbyRead<T>): Promise<T | undefined> {
+    const deadline = performance.now() + (this.#options.moveRetryMs ?? MOVE_RETRY_MS)
+    let error = cause
+    for (;;) {
+      try {
+        return await this.#fromStandbys(kind, memberId, call, error, standby())
+      } catch (failed) {
+        if (!activeUnavailable(failed)) throw failed
+        error = failed
+      }
+      if (performance.now() + MOVE_RETRY_PAUSE_MS > deadline) throw error
+      await new Promise(resolve => setTimeout(resolve, MOVE_RETRY_PAUSE_MS))
+      try {
+        return await active()
+      } catch (failed) {
+        if (!activeUnavailable(failed)) throw failed
+        error = failed
+      }
+    }
   }
 
   async #fromStandbys<T> (kind: string, memberId: string, call: CallContext, cause: unknown, standby: StandbyRead<T>): Promise<T | undefined> {
@@ -233,6 +266,8 @@ export class MemberQueries {
     const bound = this.#options.maxStalenessRecords ?? 0
     let owner: MemberOwner | undefined
     try { owner = local?.owner(memberId) } catch { /* not known (rebalancing): ask every instance */ }
+    // No assignment yet (this instance just started): nothing named, so every instance is asked.
+    if (owner !== undefined && owner.host === null && owner.standbyHosts.length === 0 && !owner.localStandby) owner = undefined
     const instances = owner === undefined && owners !== undefined ? (await owners.instances().catch(() => undefined))?.hosts : undefined
     const candidates = standbyCandidates({ owner, instances, self: local?.host() ?? null, failed: cause instanceof OwnerUnavailable ? cause.host : undefined })
     if (candidates.local) {

@@ -50,6 +50,8 @@ const SLICE_MS = 100
 export class BalanceProber {
   readonly answers: ProbeAnswer[] = []
   readonly wrong: WrongAnswer[] = []
+  /** The first non-200 answers (instance, member, status, body), for finding where they come from. */
+  readonly failures: Array<{ atMs: number, url: string, memberId: string, status: number, body: string }> = []
   refused = 0
   readonly #urls: () => string[]
   readonly #token: () => Promise<string>
@@ -99,6 +101,7 @@ export class BalanceProber {
       const standby = response.headers.get('x-rewards-served-by') === 'standby'
       const stale = Number(response.headers.get('x-rewards-staleness-records') ?? '0') > 0 || response.headers.has('age')
       this.answers.push({ atMs, status: response.status, stale, standby, ms: performance.now() - started })
+      if (response.status !== 200 && this.failures.length < 2000) this.failures.push({ atMs, url, memberId, status: response.status, body: body.slice(0, 300) })
       if (response.status === 200) this.#check(memberId, body, atMs, stale)
       else if (response.status === 404) this.wrong.push({ atMs, memberId, status: 404, body: body.slice(0, 300) })
     }

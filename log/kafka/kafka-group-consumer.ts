@@ -111,7 +111,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#protocolName = PROTOCOL_NAMES[options.rebalanceProtocol ?? 'eager']
     this.#sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000
     this.#rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? 60_000
-    this.#heartbeatIntervalMs = Math.max(100, Math.min(3000, Math.floor(this.#sessionTimeoutMs / 3)))
+    this.#heartbeatIntervalMs = Math.max(100, Math.min(options.heartbeatIntervalMs ?? 3000, Math.floor(this.#sessionTimeoutMs / 3)))
     this.#maxPollRecords = options.maxPollRecords ?? 500
     // JoinGroup may legitimately block for the whole rebalance timeout.
     this.#groupPool = client.createPool(this.#rebalanceTimeoutMs + 5000, options.clientId)

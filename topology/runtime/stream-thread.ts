@@ -28,6 +28,7 @@ import { handleSerializationFailure, type RecoveryEvent } from './commit-recover
 import type { EngineMetrics } from './engine-metrics.ts'
 import { partitionKey } from './partition-group.ts'
 import { failOnProductionException, type ProductionExceptionHandler } from './production-exception-handler.ts'
+import { readableCopy } from './readable-copies.ts'
 import { RestoreProgressTracker, type RestoreProgressReport } from './restore-progress.ts'
 import type { StreamsConfig } from './streams-config.ts'
 import { TaskManager, type ActiveTask, type TaskRestored } from './task-manager.ts'
@@ -83,6 +84,10 @@ export interface StandbyCopy {
   readonly state: TaskStateManager
   readonly applied: ReadonlyArray<TopicPartition & { offset: bigint }>
 }
+
+/** Heartbeat interval of the stream thread's group consumer (capped at a third of the session
+ *  timeout): a rebalance reaches every member within it. */
+export const STREAMS_HEARTBEAT_INTERVAL_MS = 500
 
 export class StreamThread {
   readonly #o: StreamThreadOptions
@@ -151,10 +156,16 @@ export class StreamThread {
   /** A standby or warm-up task's stores and the changelog offsets written to them, for reads
    *  from standbys (topology/standby-queries.ts); undefined when this thread has no such task. */
   standbyCopy (task: string): StandbyCopy | undefined {
-    const standby = this.#tasks?.standbys.get(task)
-    if (standby === undefined || this.#standbyRestorer === undefined) return undefined
-    return { state: standby.state, applied: this.#standbyRestorer.appliedPositions(task) }
+    // Also a restoring active's stores: same kind of copy (topology/runtime/readable-copies.ts).
+    return readableCopy({ tasks: this.#tasks, standbyReader: this.#standbyRestorer, restorer: this.#restorer }, task)
   }
+
+  /** Settles when `task`'s standby here, handing over to its active here, has that active
+   *  (restoring); undefined when no hand-over is under way. */
+  copyPending (task: string): Promise<void> | undefined { return this.#tasks?.handover(task) }
+
+  /** The stores of `task`'s running active here, if any. */
+  runningState (task: string): TaskStateManager | undefined { return this.#tasks?.running.get(task)?.state }
 
   /** Started and its loop not yet ended (by stop() or by dying). */
   get alive (): boolean { return this.#alive }
@@ -201,6 +212,9 @@ export class StreamThread {
       }),
       sessionTimeoutMs: config.sessionTimeoutMs,
       rebalanceTimeoutMs: Math.max(60_000, config.sessionTimeoutMs),
+      // Members learn of a rebalance from a heartbeat: every move waits for the slowest one's
+      // (docs/engine.md "Group protocol and rebalancing", rolling restarts).
+      heartbeatIntervalMs: STREAMS_HEARTBEAT_INTERVAL_MS,
       maxPollRecords: config.bufferedRecordsPerPartition * 4
     })
     const onTaskRestored = this.#o.onTaskRestored

@@ -104,6 +104,9 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   readonly #byInput = new Map<string, ActiveTask<T, S>>()
   /** Standby and warm-up tasks (RUNNING from creation to close). */
   readonly #standbys = new Map<string, StandbyTask<S>>()
+  /** Tasks whose standby here closes because they become active here, until their active task
+   *  exists (reads of the copy wait for it: docs/engine.md "Interactive queries"). */
+  readonly #handovers = new Map<string, Promise<void>>()
 
   constructor (options: TaskManagerOptions<T, S>) {
     this.#o = options
@@ -120,6 +123,21 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   }
 
   get standbys (): ReadonlyMap<string, StandbyTask<S>> { return this.#standbys }
+
+  /** Settles once `task`'s standby here, closing because the task becomes active here, has its
+   *  active task created (restoring from where the standby got); undefined when no such hand-over
+   *  is under way. */
+  handover (task: string): Promise<void> | undefined { return this.#handovers.get(task) }
+
+  /** Marks the standbys of `names` as handing over to an active; the returned call ends it. */
+  #beginHandover (names: readonly string[]): () => void {
+    const mine = names.filter(name => this.#standbys.has(name) && !this.#handovers.has(name))
+    if (mine.length === 0) return () => {}
+    let end!: () => void
+    const done = new Promise<void>(resolve => { end = resolve })
+    for (const name of mine) this.#handovers.set(name, done)
+    return () => { for (const name of mine) if (this.#handovers.get(name) === done) this.#handovers.delete(name); end() }
+  }
 
   /** The running task reading this input partition (by partitionKey). */
   taskForInput (key: string): ActiveTask<T, S> | undefined { return this.#byInput.get(key) }
@@ -178,10 +196,15 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     const actives = new Set([...this.#running.keys(), ...this.#restoring.keys(), ...this.#suspended.keys(), ...this.#taskNames(added).keys()])
     const pending = [...assigned ?? []].filter(name => !actives.has(name) && isStateful(name))
     const wanted: ReplicaAssignment = pending.length === 0 ? replicas : { standby: replicas.standby, warmup: new Set([...replicas.warmup, ...pending]) }
-    for (const [name, standby] of this.#standbys) {
-      if (actives.has(name) || (!wanted.standby.has(name) && !wanted.warmup.has(name))) await this.#closeStandby(standby)
+    const handedOver = this.#beginHandover([...this.#standbys.keys()].filter(name => actives.has(name)))
+    try {
+      for (const [name, standby] of this.#standbys) {
+        if (actives.has(name) || (!wanted.standby.has(name) && !wanted.warmup.has(name))) await this.#closeStandby(standby)
+      }
+      await this.createTasks(added.filter(tp => !this.#byInput.has(partitionKey(tp))))
+    } finally {
+      handedOver()
     }
-    await this.createTasks(added.filter(tp => !this.#byInput.has(partitionKey(tp))))
     await this.#createStandbys(wanted, actives)
   }
 
@@ -190,6 +213,16 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  again; new tasks open their stores and start restoring. */
   async handleAssignment (partitions: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS): Promise<void> {
     const wanted = this.#taskNames(partitions)
+    const handedOver = this.#beginHandover([...this.#standbys.keys()].filter(name => wanted.has(name)))
+    try {
+      await this.#applyAssignment(partitions, wanted, replicas)
+    } finally {
+      handedOver()
+    }
+    await this.#createStandbys(replicas, wanted)
+  }
+
+  async #applyAssignment (partitions: TopicPartition[], wanted: Map<string, TopicPartition[]>, replicas: ReplicaAssignment): Promise<void> {
     // Standbys not kept (gone, or active here now) close at their checkpoint first: an active of
     // the same task opens the same store directories and restores from that checkpoint.
     for (const [name, standby] of this.#standbys) {
@@ -209,7 +242,6 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       this.#suspended.delete(name)
     }
     await this.createTasks(partitions.filter(tp => !this.#byInput.has(partitionKey(tp))))
-    await this.#createStandbys(replicas, wanted)
   }
 
   async #createStandbys (replicas: ReplicaAssignment, actives: { has: (name: string) => boolean }): Promise<void> {
