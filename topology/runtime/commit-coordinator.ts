@@ -16,7 +16,8 @@ import { observeCommitted, type EngineMetrics } from './engine-metrics.ts'
 import { OutputSender } from './output-sender.ts'
 import { partitionKey } from './partition-group.ts'
 import { failOnProductionException, type ProductionExceptionHandler } from './production-exception-handler.ts'
-import type { StreamTask } from './stream-task.ts'
+import { changelogTopicName, type StreamTask } from './stream-task.ts'
+import type { Subtopology, Topology } from '../topology.ts'
 import type { StreamsConfig } from './streams-config.ts'
 import type { TaskManager } from './task-manager.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
@@ -68,6 +69,12 @@ const connectionBackoff = kafkaPolicy.commitConnectionBackoff
  *  one per request for this many successful commits (or until the refused record is found). */
 const ISOLATED_COMMITS = 20
 
+/** The topics a commit writes to: fixed sink topics and the stores' changelogs. */
+export function topicsWritten (topology: Topology, subtopologies: readonly Subtopology[], applicationId: string): string[] {
+  const changelogs = subtopologies.flatMap(s => s.stores.filter(name => topology.storeDefinition(name)?.changelog === true).map(name => changelogTopicName(applicationId, name)))
+  return [...new Set([...topology.sinkTopics(), ...changelogs])]
+}
+
 export class CommitCoordinator {
   readonly #o: CommitCoordinatorOptions
   readonly exactlyOnce: boolean
@@ -99,6 +106,13 @@ export class CommitCoordinator {
   async open (): Promise<void> {
     this.#producer = await this.#createProducer()
     this.#lastCommitMs = this.#o.clock()
+  }
+
+  /** In the background, the producer looks up what the first commit needs (LogProducer.prepare):
+   *  the commit interval's clock runs from the start, and a slow first commit held every later
+   *  one back (docs/benchmarks.md, "fourth pass"). */
+  prepare (topics: readonly string[]): void {
+    void this.#producer?.prepare?.(topics, this.#o.config.applicationId).catch(() => undefined)
   }
 
   async #createProducer (): Promise<LogProducer> {
