@@ -320,9 +320,7 @@ export class StreamThread {
     // Not while this member rejoins a cooperative round (thread-rebalance-listener.ts, joining).
     if (commitDue && !this.#rebalance.joining) {
       // The previous commit still running: a task asking for a commit (bounded buffers) waits for
-      // it; the interval's commit starts at the next iteration after it. One that ended meanwhile
-      // is settled here, so the next starts now, not one poll (up to pollMs) later.
-      if (commits.inflightFinished) await commits.settle()
+      // it; the interval's commit starts at the next iteration after it.
       if (!commits.inflight) commits.begin()
       else if (commitRequested) await commits.settle()
     }
