@@ -268,6 +268,10 @@ export interface LogProducer {
    *  generation is stale; the caller must then close this producer. Other failures abort the
    *  transaction and reject with LOG_TRANSACTION_ABORTED. */
   commitTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] }, isolate?: readonly TopicPartition[] }): Promise<PartitionOffset[]>
+  /** Optional, best effort, never rejects: looks up ahead of the first send what it will need
+   *  (the topics' partitions and leaders, the group's coordinator), so that the first commit does
+   *  not pay for it. */
+  prepare?: (topics: readonly string[], groupId?: string) => Promise<void>
   close (): Promise<void>
 }
 

@@ -127,17 +127,21 @@ export function decodeCommitted (position: PartitionOffset, batches: RecordsBatc
       nextOffset = lastOffset + 1n
       continue
     }
+    // Per record only what differs: the batch's base offset and timestamp are converted once
+    // (milliseconds are exact as Numbers), the position compared only in the batch that spans it.
+    const firstTimestamp = Number(batch.firstTimestamp)
+    const spansPosition = batch.firstOffset < position.offset
     for (const record of batch.records) {
       const offset = batch.firstOffset + BigInt(record.offsetDelta)
-      if (offset < position.offset) continue
+      if (spansPosition && offset < position.offset) continue
       records.push({
         topic: position.topic,
         partition: position.partition,
         offset,
-        timestamp: Number(batch.firstTimestamp + record.timestampDelta),
+        timestamp: firstTimestamp + Number(record.timestampDelta),
         key: record.key,
         value: record.value,
-        headers: toHeaders(record.headers)
+        headers: record.headers.length === 0 ? {} : toHeaders(record.headers)
       })
     }
     nextOffset = lastOffset + 1n

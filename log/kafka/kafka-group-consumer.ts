@@ -630,11 +630,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
       const key = keys[(start + i) % keys.length]!
       const buffer = this.#buffers.get(key)
       if (buffer === undefined || this.#paused.has(key)) continue
-      while (buffer.index < buffer.records.length && out.length < this.#maxPollRecords) {
-        const record = buffer.records[buffer.index++]!
-        out.push(record)
-        this.#positions.set(key, record.offset + 1n)
-      }
+      const from = buffer.index
+      while (buffer.index < buffer.records.length && out.length < this.#maxPollRecords) out.push(buffer.records[buffer.index++]!)
+      // The position moves once per partition and poll, past the last record returned.
+      if (buffer.index > from) this.#positions.set(key, buffer.records[buffer.index - 1]!.offset + 1n)
       if (buffer.index >= buffer.records.length) {
         this.#buffers.delete(key)
         this.#positions.set(key, buffer.nextOffset)

@@ -154,6 +154,20 @@ export class KafkaProducer implements LogProducer {
     return { begun, chain: begun, count: 0, error: undefined, refusal: null, refusedTopic: '' }
   }
 
+  /** The first commit of an application otherwise looked these up one after the other, each a
+   *  round trip to a broker that may be busy: 1–3 s on a loaded machine (docs/benchmarks.md,
+   *  "fourth pass"). The metadata goes to both caches (ours for partitioning, platformatic's for
+   *  its produce requests); the group coordinator's connection is the one TxnOffsetCommit uses. */
+  async prepare (topics: readonly string[], groupId?: string): Promise<void> {
+    if (this.#closed || this.#client.closed) return
+    const names = [...topics]
+    await Promise.allSettled([
+      names.length === 0 ? undefined : this.#client.metadata(names),
+      names.length === 0 ? undefined : this.#producer.metadata({ topics: names }),
+      groupId === undefined ? undefined : this.#client.coordinatorConnection('group', groupId, this.#pool)
+    ])
+  }
+
   async abortTransaction (): Promise<void> {
     const open = this.#open
     this.#open = undefined

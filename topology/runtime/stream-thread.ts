@@ -16,7 +16,7 @@ import type { KeyValueStore } from '../../stores/key-value-store.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import { activeTaskCreator } from './active-task-creator.ts'
 import { ChangelogReader } from './changelog-reader.ts'
-import { CommitCoordinator, type CommitFailure } from './commit-coordinator.ts'
+import { CommitCoordinator, topicsWritten, type CommitFailure } from './commit-coordinator.ts'
 import type { AssignmentInfo } from './assignment/assignment-info.ts'
 import { highAvailabilityPartitionAssignor } from './assignment/group-assignor.ts'
 import { resolveHighAvailabilityConfig } from './assignment/high-availability-assignor.ts'
@@ -173,6 +173,7 @@ export class StreamThread {
   async start (onFatal: (error: unknown) => void): Promise<void> {
     const { config, log, instanceId, metrics } = this.#o
     await this.#commits.open()
+    this.#commits.prepare(topicsWritten(this.#o.topology, this.#o.subtopologies, config.applicationId))
     this.#reader = log.createPartitionReader({ clientId: `${config.applicationId}-${instanceId}-restore` })
     const progress = this.#restoreProgress = new RestoreProgressTracker({
       ...(this.#o.onRestoreProgress ? { report: this.#o.onRestoreProgress } : {})
@@ -390,9 +391,11 @@ export class StreamThread {
       }
       run = []
     }
+    // A poll returns runs of one partition: its key string is built once per run, not per record.
+    let topic: string | undefined
+    let partition = -1
     for (const r of records) {
-      const key = partitionKey(r)
-      if (key !== runKey) { flush(); runKey = key }
+      if (r.partition !== partition || r.topic !== topic) { flush(); topic = r.topic; partition = r.partition; runKey = partitionKey(r) }
       run.push(r)
     }
     flush()
