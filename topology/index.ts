@@ -31,7 +31,7 @@ export {
 } from './dsl/windowed-stream.ts'
 export { Suppressed, BufferConfig } from './dsl/suppress.ts'
 export { WindowedSerdes } from './dsl/windowed-serdes.ts'
-export { JoinWindows, joinStreams, type StreamJoined } from './dsl/windowed-join.ts'
+export { JoinWindows, joinStreams, leftJoinStreams, outerJoinStreams, type StreamJoined } from './dsl/windowed-join.ts'
 
 // The low-level topology the DSL compiles to, and its description (text and Mermaid).
 export {

@@ -6,8 +6,8 @@ import type { Kafka } from 'kafkajs'
 export interface CommittedRecord { readonly key: string, readonly value: string }
 
 /** Reads `topic` read_committed from the beginning until `done(records)`; rejects at the timeout
- *  naming how much was read. */
-export async function readCommittedUntil (kafka: Kafka, topic: string, done: (records: CommittedRecord[]) => boolean, options: { timeoutMs?: number, groupId?: string } = {}): Promise<CommittedRecord[]> {
+ *  naming how much was read. `keyEncoding` 'latin1' keeps binary keys (windowed) intact. */
+export async function readCommittedUntil (kafka: Kafka, topic: string, done: (records: CommittedRecord[]) => boolean, options: { timeoutMs?: number, groupId?: string, keyEncoding?: BufferEncoding } = {}): Promise<CommittedRecord[]> {
   const timeoutMs = options.timeoutMs ?? 300_000
   // Long session: a loaded CI machine must not make the verifier itself rebalance.
   const consumer = kafka.consumer({ groupId: options.groupId ?? `verify-${topic}-${randomBytes(4).toString('hex')}`, readUncommitted: false, sessionTimeout: 60_000, heartbeatInterval: 3000 })
@@ -19,7 +19,7 @@ export async function readCommittedUntil (kafka: Kafka, topic: string, done: (re
       const timer = setTimeout(() => reject(new Error(`${topic}: condition not met within ${timeoutMs} ms; read ${out.length}`)), timeoutMs)
       consumer.run({
         eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) out.push({ key: m.key!.toString(), value: m.value!.toString() })
+          for (const m of batch.messages) out.push({ key: m.key!.toString(options.keyEncoding), value: m.value!.toString() })
           if (done(out)) { clearTimeout(timer); resolve() }
         }
       }).catch(reject)
