@@ -36,6 +36,12 @@ export const POINTS_WINDOW_STORES = Object.freeze({
 
 export const POINTS_REPARTITION = 'points-by-property'
 
+/** The repartition topic's full name: the owner of a property's windows is the instance
+ *  assigned the property's partition of it (api/query/group-owner-map.ts). */
+export function pointsRepartitionTopic (applicationId: string): string {
+  return `${applicationId}-${POINTS_REPARTITION}-repartition`
+}
+
 export type PointsWindowSize = keyof typeof POINTS_WINDOW_STORES
 
 export interface PointsWindowSpec {
