@@ -42,6 +42,12 @@ export function pointsRepartitionTopic (applicationId: string): string {
   return `${applicationId}-${POINTS_REPARTITION}-repartition`
 }
 
+/** The topics the points windows add to a run of the topology (changelogs, repartition), for
+ *  tools and tests that delete what a run created. */
+export function pointsInternalTopics (applicationId: string): string[] {
+  return [...Object.values(POINTS_WINDOW_STORES).map(s => `${applicationId}-${s}-changelog`), pointsRepartitionTopic(applicationId)]
+}
+
 export type PointsWindowSize = keyof typeof POINTS_WINDOW_STORES
 
 export interface PointsWindowSpec {
