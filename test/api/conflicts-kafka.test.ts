@@ -3,6 +3,7 @@
 // processing" window: only the recent-accepts cache knows the ids), then two processors (the
 // "after" window: the dedupe entries' digests, read locally or through the owner). Each world has
 // topics, application id, members and clients of its own.
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import { Registry } from 'prom-client'
 import t, { type Test } from 'tap'
 import { Readiness } from '../../api/health/readiness.ts'
@@ -59,7 +60,7 @@ async function world (t: Test, cache: 'redis' | 'memory'): Promise<{ run: string
   t.teardown(async () => {
     await api.close()
     await platform.close()
-    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => changelogTopicName(run, s))]).catch(() => undefined)
+    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => changelogTopicName(run, s)), ...pointsInternalTopics(run)]).catch(() => undefined)
     await log.close()
   })
   return { run, log, platform, api, topics }
