@@ -6,7 +6,9 @@ import { activityPrefix, type ActivityEntry, type ActivityStoreValue } from '../
 import { dedupeKey, parseRedemptionIndexKey, type EventDedupeEntry, type RedemptionDedupeEntry } from '../../processors/rewards/dedupe.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
+import { POINTS_WINDOW_STORES } from '../../processors/rewards/points-windows.ts'
 import type { StreamsApplication } from '../../topology/index.ts'
+import { readPointsWindows, type PointsAnswer, type PointsParams } from './points-windows-query.ts'
 
 export interface ActivityPage {
   readonly memberId: string
@@ -82,6 +84,18 @@ export class LocalReader {
   owner (memberId: string): MemberOwner {
     const meta = this.#running().queryMetadataForKey(REWARDS_STORES.balances, memberId)
     return { local: meta.local, host: meta.host, standbyHosts: meta.standbyHosts, localStandby: meta.localStandby }
+  }
+
+  /** Whether this instance owns the property's points windows (the task of its partition of
+   *  the points repartition topic), as owner(). */
+  propertyOwner (propertyId: string): MemberOwner {
+    const meta = this.#running().queryMetadataForKey(POINTS_WINDOW_STORES.hour, propertyId)
+    return { local: meta.local, host: meta.host, standbyHosts: meta.standbyHosts, localStandby: meta.localStandby }
+  }
+
+  /** The property's points windows from this instance's stores (api/query/points-windows-query.ts). */
+  pointsWindows (propertyId: string, params: PointsParams): PointsAnswer {
+    return readPointsWindows(this.#running(), propertyId, params)
   }
 
   /** The balance from this instance's standby copy of the member's task, if it is at most
