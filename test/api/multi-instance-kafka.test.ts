@@ -2,7 +2,7 @@
 // correct whichever instance is asked (owner: local read; other processor: forwarded; API-only:
 // forwarded through the consumer group). Then one processor leaves: the other takes its tasks
 // and restores them from the changelogs; meanwhile every answer is either the right balance or
-// 503 with Retry-After — never a wrong number.
+// 503 with Retry-After (rarely, now that reads wait through a move) — never a wrong number.
 import t from 'tap'
 import { call, earn, eventually, startKafkaCluster } from './api-harness.ts'
 import { memberTasks } from './member-tasks.ts'
@@ -44,6 +44,7 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   t.match(metrics, /rewards_api_queries_total\{route="balance",where="forwarded"\} [1-9]/, 'A forwarded queries for B\'s members')
 
   // B leaves: A takes over and restores B's tasks. Query all members through the API meanwhile.
+  const tasksOfABefore = a.app!.localTasks().length
   const closing = cluster.closeB()
   const seen = { ok: 0, unavailable: 0, wrong: [] as string[] }
   const deadline = Date.now() + 60_000
@@ -66,7 +67,10 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   }
   await closing
   t.same(seen.wrong, [], `during the hand-over: ${seen.ok} correct answers, ${seen.unavailable} × 503, no wrong number`)
-  t.ok(seen.unavailable > 0, 'the hand-over was observed (503 while rebalancing/restoring)')
+  // Reads through a move wait for a copy (docs/api.md "Answers from standby replicas"), so a 503
+  // is allowed (with Retry-After, checked above) but no longer expected: the hand-over itself is
+  // what must have happened.
+  t.ok(tasksOfABefore < 6 && a.app!.localTasks().length === 6, `the hand-over happened: A ran ${tasksOfABefore} tasks, then all 6 (${seen.unavailable} × 503 meanwhile)`)
   t.ok(settled, 'afterwards every member is answered correctly by the remaining instance')
   t.equal(memberTasks(a.app!).length, 6, 'A owns every task')
 })
