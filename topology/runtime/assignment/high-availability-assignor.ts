@@ -10,7 +10,10 @@
 //    active: 0; no state, or state ahead of the changelog — truncated or wiped: the whole end
 //    sum). A client is caught up when its lag is at most acceptableRecoveryLag.
 // 2. Stateful actives, balanced by capacity (each client gets between cap*q and cap*(q+1) tasks,
-//    q = floor(tasks / total capacity): per-member loads differ by at most one), placed in turn:
+//    q = floor(tasks / total capacity): per-member loads differ by at most one), and so within
+//    each sub-topology too (a topology with a repartition has two kinds of tasks: balancing the
+//    total alone could give one client every task of one kind and another every task of the
+//    other), placed in turn:
 //      a. a caught-up warm-up takes its active over (the probing rebalance that promotes it);
 //      b. a caught-up previous owner keeps its active (tasks still warming up elsewhere last, so
 //         they are the ones left over);
@@ -22,12 +25,12 @@
 //         rebalance moves the active once the warm-up caught up. If no client is caught up, the
 //         task restores wherever it goes, so it goes straight to the client with room.
 // 3. Stateless actives fill the clients up to the same balance over all actives (previous owner
-//    first).
+//    first), within each sub-topology too.
 // 4. numStandbyReplicas standbys per stateful task, each on a different client that holds neither
 //    the active nor a warm-up of it, balanced by capacity where possible: previous standbys
 //    first, then caught-up clients, then the most state.
 // 5. probingRebalanceAtMs = nowMs + probingRebalanceIntervalMs iff there is a warm-up.
-import { compareStrings, compareTaskIds, sortTaskIds, type TaskId } from './task-ids.ts'
+import { compareStrings, compareTaskIds, parseTaskId, sortTaskIds, type TaskId } from './task-ids.ts'
 import { RUNNING_OFFSET_SUM } from './subscription-info.ts'
 
 export interface HighAvailabilityConfig {
@@ -165,6 +168,42 @@ class Shares {
   }
 }
 
+/** Shares of the total and of each sub-topology at once: a client can take a task while both
+ *  its total share and its share of the task's sub-topology have room. */
+class BalancedShares {
+  readonly #total: Shares
+  readonly #perSubtopology = new Map<string, Shares>()
+
+  constructor (capacity: ReadonlyMap<string, number>, tasks: readonly TaskId[], total: Shares) {
+    this.#total = total
+    const counts = new Map<string, number>()
+    for (const task of tasks) counts.set(subtopologyOf(task), (counts.get(subtopologyOf(task)) ?? 0) + 1)
+    for (const [subtopology, count] of counts) this.#perSubtopology.set(subtopology, new Shares(capacity, count))
+  }
+
+  canTake (client: string, task: TaskId): boolean {
+    return this.#total.canTake(client) && this.#sub(task).canTake(client)
+  }
+
+  take (client: string, task: TaskId): void {
+    this.#total.take(client)
+    this.#sub(task).take(client)
+  }
+
+  /** Clients by load in the task's sub-topology, then in total, ascending. */
+  compareLoad (task: TaskId): (a: string, b: string) => number {
+    return (a, b) => this.#sub(task).compareLoad(a, b) || this.#total.compareLoad(a, b)
+  }
+
+  #sub (task: TaskId): Shares {
+    return this.#perSubtopology.get(subtopologyOf(task))!
+  }
+}
+
+function subtopologyOf (task: TaskId): string {
+  return String(parseTaskId(task)?.[0] ?? task)
+}
+
 export function assignTasks (input: TaskAssignorInput): TaskAssignment {
   const { config, clients } = input
   const clientIds = [...clients.keys()].sort(compareStrings)
@@ -201,14 +240,15 @@ export function assignTasks (input: TaskAssignorInput): TaskAssignment {
   const preferring = (predicate: (client: string) => boolean) => (a: string, b: string): number => Number(!predicate(a)) - Number(!predicate(b))
 
   // 2. Stateful actives.
-  const shares = new Shares(capacity, stateful.length)
+  const totalShares = new Shares(capacity, stateful.length)
+  const shares = new BalancedShares(capacity, stateful, totalShares)
   const desired = new Map<TaskId, string>()
   const active = new Map<TaskId, string>()
   const activeCount = new Map(clientIds.map(id => [id, 0]))
   const warmupOf = new Map<TaskId, string>()
   const movements: TaskMovement[] = []
   const place = (task: TaskId, slot: string, runsOn: string): void => {
-    shares.take(slot)
+    shares.take(slot, task)
     desired.set(task, slot)
     active.set(task, runsOn)
     activeCount.set(runsOn, activeCount.get(runsOn)! + 1)
@@ -220,21 +260,21 @@ export function assignTasks (input: TaskAssignorInput): TaskAssignment {
   // a. Caught-up warm-ups are promoted.
   for (const task of stateful) {
     const holder = clientIds.filter(id => state(id).previousWarmup.has(task) && caughtUp(task, id))
-      .sort(first(byLag(task), compareStrings)).find(id => shares.canTake(id))
+      .sort(first(byLag(task), compareStrings)).find(id => shares.canTake(id, task))
     if (holder !== undefined) place(task, holder, holder)
   }
   // b. Caught-up previous owners keep their actives.
   for (const task of unplaced().sort(first(preferring(t => !warmingElsewhere(t)), compareTaskIds))) {
     const owner = clientIds.filter(id => state(id).previousActive.has(task) && caughtUp(task, id))
-      .sort(first(byLag(task), compareStrings)).find(id => shares.canTake(id))
+      .sort(first(byLag(task), compareStrings)).find(id => shares.canTake(id, task))
     if (owner !== undefined) place(task, owner, owner)
   }
   // c. Other caught-up clients with room, most state first.
   const caughtUpCounts = new Map(unplaced().map(t => [t, clientIds.filter(id => caughtUp(t, id)).length]))
   const caughtUpCount = (task: TaskId): number => caughtUpCounts.get(task)!
   for (const task of unplaced().sort(first((a, b) => caughtUpCount(a) - caughtUpCount(b), compareTaskIds))) {
-    const client = clientIds.filter(id => caughtUp(task, id) && shares.canTake(id))
-      .sort(first(byLag(task), preferring(id => state(id).previousStandby.has(task)), (a, b) => shares.compareLoad(a, b), compareStrings))[0]
+    const client = clientIds.filter(id => caughtUp(task, id) && shares.canTake(id, task))
+      .sort(first(byLag(task), preferring(id => state(id).previousStandby.has(task)), shares.compareLoad(task), compareStrings))[0]
     if (client !== undefined) place(task, client, client)
   }
   // d. The rest: a caught-up client keeps it while the client with room warms up, or (no client
@@ -242,14 +282,19 @@ export function assignTasks (input: TaskAssignorInput): TaskAssignment {
   let warmupsLeft = config.maxWarmupReplicas
   const heldBefore = (task: TaskId) => (id: string): boolean => state(id).previousActive.has(task) || state(id).previousStandby.has(task) || state(id).previousWarmup.has(task)
   for (const task of unplaced().sort(first(preferring(warmingElsewhere), compareTaskIds))) {
-    const withRoom = clientIds.filter(id => shares.canTake(id))
-    const candidates = withRoom.length > 0 ? withRoom : clientIds // cannot happen: the shares always leave room for what is left
-    const slot = [...candidates].sort(first(byLag(task), preferring(heldBefore(task)), (a, b) => shares.compareLoad(a, b), compareStrings))[0]!
+    // Room in both shares; else (the two balances cannot both be met: rare) in the total share;
+    // else anywhere.
+    const withRoom = clientIds.filter(id => shares.canTake(id, task))
+    const withTotalRoom = clientIds.filter(id => totalShares.canTake(id))
+    const candidates = withRoom.length > 0 ? withRoom : withTotalRoom.length > 0 ? withTotalRoom : clientIds
+    const slot = [...candidates].sort(first(byLag(task), preferring(heldBefore(task)), shares.compareLoad(task), compareStrings))[0]!
     const keeper = config.maxWarmupReplicas === 0
       ? undefined
       : clientIds.filter(id => caughtUp(task, id)).sort(first(
         preferring(id => state(id).previousActive.has(task)), byLag(task), (a, b) => activeCount.get(a)! * capacity.get(b)! - activeCount.get(b)! * capacity.get(a)!, compareStrings))[0]
-    if (keeper === undefined) {
+    // A slot that is itself caught up (reached through the total-share fallback) takes the task
+    // now: nothing to warm up.
+    if (keeper === undefined || caughtUp(task, slot)) {
       place(task, slot, slot)
       continue
     }
@@ -263,12 +308,14 @@ export function assignTasks (input: TaskAssignorInput): TaskAssignment {
   }
 
   // 3. Stateless actives, balanced over all actives.
-  const allShares = new Shares(capacity, allTasks.length, shares.counts())
+  const allShares = new Shares(capacity, allTasks.length, totalShares.counts())
+  const statelessShares = new BalancedShares(capacity, stateless, allShares)
   for (const task of stateless) {
-    const withRoom = clientIds.filter(id => allShares.canTake(id))
-    const candidates = withRoom.length > 0 ? withRoom : clientIds
-    const client = [...candidates].sort(first(preferring(id => state(id).previousActive.has(task)), (a, b) => allShares.compareLoad(a, b), compareStrings))[0]!
-    allShares.take(client)
+    const withRoom = clientIds.filter(id => statelessShares.canTake(id, task))
+    const withTotalRoom = clientIds.filter(id => allShares.canTake(id))
+    const candidates = withRoom.length > 0 ? withRoom : withTotalRoom.length > 0 ? withTotalRoom : clientIds
+    const client = [...candidates].sort(first(preferring(id => state(id).previousActive.has(task)), statelessShares.compareLoad(task), compareStrings))[0]!
+    statelessShares.take(client, task)
     active.set(task, client)
   }
 

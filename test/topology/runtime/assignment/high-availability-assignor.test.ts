@@ -156,3 +156,29 @@ t.test('config: defaults and validation', t => {
   t.same(assignTasks({ ...input(2, {}), clients: new Map() }).clients, new Map())
   t.end()
 })
+
+t.test('two sub-topologies: each is balanced over the clients, not only the total', t => {
+  // A topology with a repartition: 4 tasks of sub-topology 0 and 4 of sub-topology 1, all running
+  // on `a`; `b` joins. Balancing the total alone let `a` keep 0_* and hand 1_* over: every
+  // member's ledger on one instance. Each client must end with two tasks of each.
+  const all = [...tasks(4), '1_0', '1_1', '1_2', '1_3']
+  const twoSubtopologies = (clients: Record<string, ClientState>): TaskAssignorInput => ({
+    tasks: all,
+    statefulTasks: new Set(all),
+    changelogEndOffsetSums: new Map(all.map(id => [id, 100_000n])),
+    clients: new Map(Object.entries(clients)),
+    config: resolveHighAvailabilityConfig({ maxWarmupReplicas: 0 }),
+    nowMs: NOW
+  })
+  const i = twoSubtopologies({ a: client({ running: all }), b: client() })
+  const r = assignTasks(i)
+  t.same(violations(i, r), [])
+  const bySubtopology = (id: string): string[] => r.clients.get(id)!.active.map(task => task.split('_')[0]!)
+  t.same(bySubtopology('a').filter(s => s === '0').length, 2, 'a runs two tasks of sub-topology 0')
+  t.same(bySubtopology('a').filter(s => s === '1').length, 2, 'a runs two tasks of sub-topology 1')
+  t.same(bySubtopology('b').filter(s => s === '0').length, 2, 'b runs two tasks of sub-topology 0')
+  t.same(bySubtopology('b').filter(s => s === '1').length, 2, 'b runs two tasks of sub-topology 1')
+  // Sticky within that balance: what stays on `a` is what it ran.
+  for (const task of r.clients.get('a')!.active) t.ok(all.includes(task))
+  t.end()
+})
