@@ -144,7 +144,9 @@ export class LocalReader {
   redemptionById (redemptionId: string): RedemptionSearch {
     const app = this.#running()
     if (app.state !== 'RUNNING') throw new RewardsError('STORE_NOT_READY', `the stream application is ${app.state}`)
-    const tasks = app.localTasks()
+    // Only the tasks holding the index (the points windows' tasks hold none): "every task
+    // searched" counts the index's tasks against the input partitions (redemption-lookup.ts).
+    const tasks = app.localTasks(REWARDS_STORES.redemptionIndex)
     const restoring = tasks.filter(t => !t.ready)
     if (restoring.length > 0) throw new RewardsError('STORE_NOT_READY', `task(s) ${restoring.map(t => t.task).join(', ')} restoring`)
     const index = app.store<string, string>(REWARDS_STORES.redemptionIndex)

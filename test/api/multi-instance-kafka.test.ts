@@ -44,7 +44,7 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   t.match(metrics, /rewards_api_queries_total\{route="balance",where="forwarded"\} [1-9]/, 'A forwarded queries for B\'s members')
 
   // B leaves: A takes over and restores B's tasks. Query all members through the API meanwhile.
-  const tasksOfABefore = a.app!.localTasks().length
+  const tasksOfABefore = memberTasks(a.app!).length
   const closing = cluster.closeB()
   const seen = { ok: 0, unavailable: 0, wrong: [] as string[] }
   const deadline = Date.now() + 60_000
@@ -70,7 +70,7 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   // Reads through a move wait for a copy (docs/api.md "Answers from standby replicas"), so a 503
   // is allowed (with Retry-After, checked above) but no longer expected: the hand-over itself is
   // what must have happened.
-  t.ok(tasksOfABefore < 6 && a.app!.localTasks().length === 6, `the hand-over happened: A ran ${tasksOfABefore} tasks, then all 6 (${seen.unavailable} × 503 meanwhile)`)
+  t.ok(tasksOfABefore < 6 && memberTasks(a.app!).length === 6, `the hand-over happened: A ran ${tasksOfABefore} member tasks, then all 6 (${seen.unavailable} × 503 meanwhile)`)
   t.ok(settled, 'afterwards every member is answered correctly by the remaining instance')
   t.equal(memberTasks(a.app!).length, 6, 'A owns every task')
 })

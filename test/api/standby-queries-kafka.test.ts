@@ -38,7 +38,7 @@ t.test('standby copies answer while the owner is unreachable, then through its d
   }
   // Every standby caught up (lag 0 against the committed ends, asked now).
   const lags = await eventually(() => appA.allLocalTaskLags(), l => l.filter(x => x.role === 'standby').every(x => x.lagRecords === 0), 30_000)
-  t.same(lags.filter(x => x.role === 'standby').map(x => x.lagRecords), [0, 0], 'A\'s standbys are 0 records behind')
+  t.same(lags.filter(x => x.role === 'standby' && x.task.startsWith('0_')).map(x => x.lagRecords), [0, 0], 'A\'s standbys of member tasks are 0 records behind')
 
   // The answers above are in the hot-balance cache for at most its TTL (1 s): outlive it, so
   // that the reads below reach the stores.
