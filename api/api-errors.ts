@@ -14,6 +14,7 @@ export const API_ERRORS = Object.freeze({
   INVALID_REDEMPTION: { status: 400, message: 'The redemption request is invalid; nothing was published' },
   INVALID_CURSOR: { status: 400, message: 'Invalid activity cursor' },
   INVALID_REPORT_PARAMS: { status: 400, message: 'Invalid report parameters' },
+  INVALID_WINDOW_QUERY: { status: 400, message: 'Invalid points window query' },
   INVALID_IDEMPOTENCY_KEY: { status: 400, message: 'Idempotency-Key must be a Structured Field string ("…") or a token of 1–255 visible ASCII characters' },
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: 'Idempotency-Key was already used with a different request body' },
   IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, message: 'A request with this Idempotency-Key is still being processed; retry shortly' },

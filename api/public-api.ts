@@ -21,6 +21,7 @@ import { collectOpenApi } from './openapi.ts'
 import type { MemberQueries } from './query/member-queries.ts'
 import { ingestRoutes } from './routes/ingest-routes.ts'
 import { memberRoutes } from './routes/member-routes.ts'
+import { propertyRoutes } from './routes/property-routes.ts'
 import { rateLimitedGuard, registerRateLimiting } from './routes/rate-limit.ts'
 import { reportRoutes, type ReportRoutesOptions } from './routes/report-routes.ts'
 import { addSharedSchemas } from './schemas.ts'
@@ -90,6 +91,7 @@ export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, optio
     redemptionWaitMs: settings.redemptionWaitMs,
     maxRedemptionWaitMs: settings.maxRedemptionWaitMs
   })
+  await app.register(propertyRoutes, { queries: options.queries, guard })
   if (options.reports !== undefined) await app.register(reportRoutes, { ...options.reports, guard, topics: options.topics })
   app.get('/openapi.json', { schema: { hide: true } }, async () => openapi())
 }

@@ -17,6 +17,7 @@
 // --malloc-arena-max N (glibc's MALLOC_ARENA_MAX), --max-old-space-mib N (node
 // --max-old-space-size; drops the launcher's --max-semi-space-size too), --cache-mib N (StreamsConfig.cacheMaxBytes), --block-cache-kib /
 // --memtable-kib (StreamsConfig.rocksDb*PerStore).
+import { pointsInternalTopics } from '../processors/rewards/points-windows.ts'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { partitionForKey } from '../log/murmur2-partitioner.ts'
@@ -152,7 +153,7 @@ try {
   console.log(`sampled every 500 ms: peaks heap used ${mib(result.peak.heapUsed)}, heap reserved ${mib(result.peak.heapTotal)}, external ${mib(result.peak.external)}; at the RSS peak (${mib(at.rss)}): heap reserved ${mib(at.heapTotal)}, external ${mib(at.external)}, the rest (native: RocksDB, malloc, client) ${mib(at.rss - at.heapTotal - at.external)}`)
   console.log(`peak RSS ${result.peakRssBytes <= limit ? 'UNDER' : 'OVER'} ${args['limit-mib']} MiB`)
 } finally {
-  await log.admin.deleteTopics([...Object.values(topics), ...changelogs]).catch(() => {})
+  await log.admin.deleteTopics([...Object.values(topics), ...changelogs, ...pointsInternalTopics(applicationId)]).catch(() => {})
   await log.admin.deleteGroup(applicationId).catch(() => {})
   await bench.close()
   state.remove()

@@ -16,6 +16,7 @@
 // "cpu µs/rec" is the process's CPU time (user + system, process.cpuUsage) over the run divided by
 // the records: less sensitive than wall time to other load on the machine, though it still counts
 // this process's own Kafka client work.
+import { pointsInternalTopics } from '../processors/rewards/points-windows.ts'
 import type { PartitionOffset, ProducerRecord } from '../log/log-port.ts'
 import { Serdes } from '../topology/serdes.ts'
 import { StreamsApplication } from '../topology/streams-application.ts'
@@ -133,7 +134,7 @@ try {
     const short = guarantee === 'exactly_once_v2' ? 'eos' : 'alos'
     const baseId = uniqueName(`bench-pass-${short}`)
     const rewardsId = uniqueName(`bench-rewards-${short}`)
-    created.push(...Object.values(REWARDS_STORES).map(s => `${rewardsId}-${s}-changelog`))
+    created.push(...Object.values(REWARDS_STORES).map(s => `${rewardsId}-${s}-changelog`), ...pointsInternalTopics(rewardsId))
     const base = await run(`pass-through ${guarantee}`, passThrough(), guarantee, baseId)
     const rewards = await run(`rewards ${guarantee}`, buildRewardsTopology({ rules: defaultRuleSet(), topics }), guarantee, rewardsId, checkBalances, args.profile !== '')
     timings.push({ guarantee, base, rewards })

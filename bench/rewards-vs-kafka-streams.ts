@@ -23,6 +23,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PartitionOffset, ProducerRecord } from '../log/log-port.ts'
 import { REWARDS_STORES, REWARDS_TOPICS, type RewardsTopics } from '../processors/rewards/index.ts'
+import { pointsInternalTopics } from '../processors/rewards/points-windows.ts'
 import { DemoGenerator } from '../processors/rewards/demo/index.ts'
 import { ReferenceModel } from '../test/processors/rewards/reference-model.ts'
 import { runChild, type ChildRun } from './lib/child-run.ts'
@@ -108,7 +109,7 @@ try {
       const producedAt = nowMs()
       const ends = await produceInput(topics)
       const applicationId = `${base}-${system}-${short}`
-      created.push(...Object.values(REWARDS_STORES).map(s => `${applicationId}-${s}-changelog`))
+      created.push(...Object.values(REWARDS_STORES).map(s => `${applicationId}-${s}-changelog`), ...pointsInternalTopics(applicationId))
       console.log(`${system} ${guarantee}: input produced into ${prefix}* in ${fmtMs(nowMs() - producedAt)} (not measured); running…`)
       const dir = mkdtempSync(join(tmpdir(), `rewards-bench-${system}-`))
       try {

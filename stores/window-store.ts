@@ -53,6 +53,10 @@ export interface ReadOnlyWindowStore<K, V> {
   fetchAll (timeFrom: number, timeTo: number): Array<KeyValue<Windowed<K>, V>>
   /** Every live window. */
   all (): Array<KeyValue<Windowed<K>, V>>
+  /** The observed stream time of the store holding `key` (the task's): the largest window start
+   *  put into it, −Infinity when it holds none. A window [s, e) with grace g is closed once
+   *  the task's stream time ≥ e + g; observed ≥ e + g proves it (stream time ≥ observed). */
+  observedStreamTime (key: K): number
 }
 
 export interface WindowStore<K, V> extends ReadOnlyWindowStore<K, V> {
@@ -102,6 +106,10 @@ export class WindowStoreReader<K, V> implements ReadOnlyWindowStore<K, V> {
   protected observedTime (): number {
     const last = this.bytes.range(indexBound(MIN_TIME), INDEX_END, { limit: 1, reverse: true })[0]
     return last === undefined ? Number.NEGATIVE_INFINITY : decodeIndex(last.key, 1).times[0] as number
+  }
+
+  observedStreamTime (_key: K): number {
+    return this.observedTime()
   }
 
   fetchWindow (key: K, windowStart: number): V | undefined {

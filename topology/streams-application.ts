@@ -467,8 +467,12 @@ export class StreamsApplication {
   }
 
   /** Tasks on this instance and whether their stores are ready. */
-  localTasks (): Array<{ task: string, ready: boolean }> {
-    return [...(this.#thread?.activeTasks.values() ?? [])].map(({ task, state }) => ({
+  /** The active tasks of this instance; with `storeName`, only those of the sub-topology that
+   *  holds that store (a topology with a repartition has tasks of several kinds). */
+  localTasks (storeName?: string): Array<{ task: string, ready: boolean }> {
+    const prefix = storeName === undefined ? undefined : `${this.#storeInfo(storeName).sub.id}_`
+    const tasks = [...(this.#thread?.activeTasks.values() ?? [])].filter(({ task }) => prefix === undefined || task.name.startsWith(prefix))
+    return tasks.map(({ task, state }) => ({
       task: task.name,
       ready: [...state.approximateEntries().keys()].every(name => state.queryableStore(name)?.state === 'READY')
     }))

@@ -6,7 +6,9 @@ import { activityPrefix, type ActivityEntry, type ActivityStoreValue } from '../
 import { dedupeKey, parseRedemptionIndexKey, type EventDedupeEntry, type RedemptionDedupeEntry } from '../../processors/rewards/dedupe.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
+import { POINTS_WINDOW_STORES } from '../../processors/rewards/points-windows.ts'
 import type { StreamsApplication } from '../../topology/index.ts'
+import { readPointsWindows, type PointsAnswer, type PointsParams } from './points-windows-query.ts'
 
 export interface ActivityPage {
   readonly memberId: string
@@ -84,6 +86,18 @@ export class LocalReader {
     return { local: meta.local, host: meta.host, standbyHosts: meta.standbyHosts, localStandby: meta.localStandby }
   }
 
+  /** Whether this instance owns the property's points windows (the task of its partition of
+   *  the points repartition topic), as owner(). */
+  propertyOwner (propertyId: string): MemberOwner {
+    const meta = this.#running().queryMetadataForKey(POINTS_WINDOW_STORES.hour, propertyId)
+    return { local: meta.local, host: meta.host, standbyHosts: meta.standbyHosts, localStandby: meta.localStandby }
+  }
+
+  /** The property's points windows from this instance's stores (api/query/points-windows-query.ts). */
+  pointsWindows (propertyId: string, params: PointsParams): PointsAnswer {
+    return readPointsWindows(this.#running(), propertyId, params)
+  }
+
   /** The balance from this instance's standby copy of the member's task, if it is at most
    *  `maxLagRecords` behind (STORE_NOT_READY otherwise): docs/api.md "Answers from standby
    *  replicas". */
@@ -130,7 +144,9 @@ export class LocalReader {
   redemptionById (redemptionId: string): RedemptionSearch {
     const app = this.#running()
     if (app.state !== 'RUNNING') throw new RewardsError('STORE_NOT_READY', `the stream application is ${app.state}`)
-    const tasks = app.localTasks()
+    // Only the tasks holding the index (the points windows' tasks hold none): "every task
+    // searched" counts the index's tasks against the input partitions (redemption-lookup.ts).
+    const tasks = app.localTasks(REWARDS_STORES.redemptionIndex)
     const restoring = tasks.filter(t => !t.ready)
     if (restoring.length > 0) throw new RewardsError('STORE_NOT_READY', `task(s) ${restoring.map(t => t.task).join(', ')} restoring`)
     const index = app.store<string, string>(REWARDS_STORES.redemptionIndex)

@@ -19,6 +19,7 @@ import { CONTENT_DIGEST_HEADER } from '../routes/internal-routes.ts'
 import type { ActivityPage, LocalReader, MemberOwner, RedemptionRecord, StandbyAnswer } from './local-reader.ts'
 import { SERVED_BY_HEADER, STALENESS_HEADER, standbyCandidates, withStalenessBound, type ServedByStandby } from './standby-fallback.ts'
 import { lookupRedemption, OwnersUnreachable } from './redemption-lookup.ts'
+import type { PointsAnswer, PointsParams } from './points-windows-query.ts'
 import { PEERS_POLICY, PeersPolicy } from '../../lib/resilience/peers-policy.ts'
 
 export class OwnerUnavailable extends Error {
@@ -36,6 +37,9 @@ export interface MemberQueriesOptions {
   /** Present on API-only instances; on processor instances too, for lookups that ask every
    *  instance (redemptions by id). */
   readonly owners?: GroupOwnerMap
+  /** On API-only instances: owners of the properties' points windows (the group's partitions of
+   *  the points repartition topic); without it such an instance answers 503 for them. */
+  readonly propertyOwners?: GroupOwnerMap
   readonly registry: Registry
   /** Bound on one forwarded request; default 2000 ms. */
   readonly forwardTimeoutMs?: number
@@ -138,6 +142,37 @@ export class MemberQueries {
       return { local: false, host: owner.host }
     }
     return owners!.owner(memberId).then(host => ({ local: false, host }))
+  }
+
+  /** Where a property's points windows are read: as #route, by the property's partition of the
+   *  points repartition topic. */
+  #propertyRoute (propertyId: string): Route | Promise<Route> {
+    const { local, propertyOwners } = this.#options
+    if (local !== undefined) {
+      const owner = local.propertyOwner(propertyId)
+      if (owner.local) return LOCAL
+      if (owner.host === null) throw new RewardsError('STORE_NOT_READY', 'the owner of this property is not known yet (rebalancing)')
+      return { local: false, host: owner.host }
+    }
+    if (propertyOwners === undefined) throw new RewardsError('STORE_NOT_READY', 'this instance cannot locate the points windows')
+    return propertyOwners.owner(propertyId).then(host => ({ local: false, host }))
+  }
+
+  /** A property's points windows (GET /v1/properties/{id}/points): read here when this instance
+   *  owns the property, else forwarded with the same parameters to the owner's internal route. */
+  async pointsWindows (propertyId: string, params: PointsParams, call: CallContext): Promise<PointsAnswer> {
+    const routed = this.#propertyRoute(propertyId)
+    const route = routed instanceof Promise ? await routed : routed
+    if (route.local) {
+      const answer = this.#readLocal(r => r.pointsWindows(propertyId, params))
+      this.#countServed('points', 'local')
+      return answer
+    }
+    const query = new URLSearchParams({ from: new Date(params.fromMs).toISOString(), to: new Date(params.toMs).toISOString(), window: params.window })
+    const answer = await this.#forward<PointsAnswer>(route.host, `/internal/v1/properties/${encodeURIComponent(propertyId)}/points?${query}`, call)
+    if (answer === undefined) throw new OwnerUnavailable(route.host, new Error('owner answered 404'))
+    this.#countServed('points', 'forwarded')
+    return answer
   }
 
   async #query<T> (kind: string, memberId: string, call: CallContext, path: string, read: (reader: LocalReader) => T | undefined, post?: { body?: unknown, parse?: (body: unknown, headers: ForwardedHeaders) => T }): Promise<T | undefined> {

@@ -73,8 +73,9 @@ export async function lookupRedemption (options: RedemptionLookupOptions, redemp
   }
   if (owners === undefined) throw new Error('lookupRedemption needs a local reader or an owner map')
 
-  // The rewards topology is one sub-topology (both inputs feed one processor): its tasks are the
-  // partitions of reward-events, so every task is covered when `partitions` distinct tasks are.
+  // The members' sub-topology (both inputs feed the ledger) has one task per partition of
+  // reward-events, and instances report only those tasks (LocalReader.redemptionById), so every
+  // task is covered when `partitions` distinct tasks are.
   const { partitions, hosts } = await owners.instances()
   const self = local?.host() ?? null
   if (partitions > 0 && covered.size >= partitions) return { kind: 'absent' }

@@ -7,6 +7,7 @@
 //   GET /internal/v1/members/{memberId}/balance | /activity | /redemptions/{redemptionId}
 //   GET /internal/v1/redemptions/{redemptionId}   this instance's share of a lookup by id
 //   POST /internal/v1/members/{memberId}/event-digests  digests of accepted events (conflicts)
+//   GET /internal/v1/properties/{propertyId}/points     a property's points windows
 //
 // With `?maxStalenessRecords=N` (a forward that looks for a standby, api/query/standby-fallback.ts)
 // the balance and activity routes answer from this instance's standby copy when its active cannot,
@@ -24,6 +25,9 @@ import { decodeCursor, type LocalReader, type StandbyAnswer } from '../query/loc
 import { MemberParams } from '../schemas.ts'
 import { MAX_STALENESS_PARAM, SERVED_BY_HEADER, STALENESS_HEADER } from '../query/standby-fallback.ts'
 import { activityLimit, ActivityQuerySchema, type ActivityQuery } from './member-routes.ts'
+import type { PointsQuery } from '../query/points-windows-query.ts'
+import { pointsQuery, PointsQuerySchema, PropertyParams } from './property-routes.ts'
+import { REPORTS_SCOPE } from './report-routes.ts'
 
 /** Response header carrying the accepted request's contentDigest (docs/api.md#conflicts). */
 export const CONTENT_DIGEST_HEADER = 'rewards-content-digest'
@@ -116,6 +120,15 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
   }, async request => {
     const digests = localOnly(() => reader.eventDigests(request.params.memberId, request.body.eventIds))
     return { digests: Object.fromEntries(digests) }
+  })
+
+  app.get<{ Params: { propertyId: string }, Querystring: PointsQuery }>('/internal/v1/properties/:propertyId/points', {
+    schema: { ...hide, params: PropertyParams, querystring: PointsQuerySchema },
+    preHandler: guard(REPORTS_SCOPE)
+  }, async (request, reply) => {
+    const params = pointsQuery(reply, request.query)
+    if (!('fromMs' in params)) return params
+    return localOnly(() => reader.pointsWindows(request.params.propertyId, params))
   })
 
   // A redemption by id alone, from this instance's tasks (api/query/redemption-lookup.ts asks

@@ -13,6 +13,7 @@ import { MemberQueries } from '../../api/query/member-queries.ts'
 import { localReaderOf } from '../../api/streams-queries.ts'
 import type { Database } from '../../lib/db/database.ts'
 import type { LogProducer } from '../../log/log-port.ts'
+import { pointsRepartitionTopic } from '../../processors/rewards/points-windows.ts'
 import type { Role, RoleContext } from './role.ts'
 
 export function apiRole (ctx: RoleContext): Role {
@@ -37,6 +38,7 @@ export function apiRole (ctx: RoleContext): Role {
     const queries = new MemberQueries({
       ...(local !== undefined ? { local } : {}),
       owners: new GroupOwnerMap({ log: ctx.log, groupId: ctx.config.applicationId, topic: ctx.platform.topics.rewardEvents }),
+      propertyOwners: new GroupOwnerMap({ log: ctx.log, groupId: ctx.config.applicationId, topic: pointsRepartitionTopic(ctx.config.applicationId) }),
       registry: ctx.registry,
       forwardTimeoutMs: opened.settings.forwardTimeoutMs,
       maxStalenessRecords: ctx.config.queryMaxStalenessRecords ?? 0

@@ -12,6 +12,7 @@ import { DedupeClock } from './dedupe-clock.ts'
 import { deadLetter } from './dlq.ts'
 import { handleEarn } from './earn.ts'
 import type { FreshEvent, FreshRecord } from './ledger-records.ts'
+import type { IssuedPoints } from './points-windows.ts'
 import { handleRedemption } from './redemption.ts'
 import { handleReversal } from './reversal.ts'
 import type { RewardsMetrics } from './rewards-metrics.ts'
@@ -35,6 +36,9 @@ export interface LedgerOutputs {
   readonly 'redeem-confirmed': string
   readonly 'reward-rejected': string
   readonly 'redeem-rejected': string
+  /** Each accepted reward decision as IssuedPoints keyed by its propertyId, for the points
+   *  windows (points-windows.ts); written to no user-visible topic. */
+  readonly 'points-issued': string
 }
 
 /** The stores this node reads and writes: all of the topology's. */
@@ -83,6 +87,10 @@ export class Ledger implements Processor<Buffer | null, FreshEvent, unknown, unk
         ? handleEarn(state, fresh.event, fresh.eventTimeMs)
         : handleReversal(state, fresh.event, fresh.eventTimeMs)
       this.#emit(record, outcome, this.#outputs['reward-confirmed'], this.#outputs['reward-rejected'], this.#options.topics.rewardEventsDlq)
+      if (outcome.kind === 'accepted') {
+        const issued: IssuedPoints = { type: outcome.output.type, points: outcome.output.points }
+        this.#context!.forward({ key: fresh.event.propertyId, value: issued, timestamp: record.timestamp, headers: record.headers }, this.#outputs['points-issued'])
+      }
     } else {
       this.#emit(record, handleRedemption(state, fresh.event, fresh.eventTimeMs), this.#outputs['redeem-confirmed'], this.#outputs['redeem-rejected'], this.#options.topics.redeemEventsDlq)
     }

@@ -22,6 +22,7 @@ import { DEDUPE_FILTER_STORES, DedupeFilter } from './dedupe-filter.ts'
 import { redeemEventTime, rewardEventTime } from './event-time.ts'
 import { Ledger, LEDGER_STORES, type LedgerOutputs } from './ledger.ts'
 import type { FreshEvent, ValidEvent } from './ledger-records.ts'
+import { addPointsWindows, type IssuedPoints, type PointsWindowsOptions } from './points-windows.ts'
 import type { RewardsMetrics } from './rewards-metrics.ts'
 import type { RuleSet } from './rules-engine.ts'
 import type { Balance, RedeemConfirmed, RewardConfirmed } from './schemas.ts'
@@ -62,6 +63,8 @@ export interface RewardsTopologyOptions {
   readonly storeKind?: StoreKind
   /** Counters of dead letters and duplicates (the processor role passes its registry's). */
   readonly metrics?: RewardsMetrics
+  /** Grace and retention of the points windows; default POINTS_WINDOWS. */
+  readonly pointsWindows?: PointsWindowsOptions['windows']
 }
 
 type Bytes = Buffer | null
@@ -78,10 +81,11 @@ interface LedgerStreams {
   'redeem-confirmed': { key: string, value: RedeemConfirmed }
   'reward-rejected': { key: Bytes, value: Bytes }
   'redeem-rejected': { key: Bytes, value: Bytes }
+  'points-issued': { key: string, value: IssuedPoints }
 }
 
 const VALIDATION_OUTPUTS: ReadonlyArray<keyof ValidationOutputs> = ['valid', 'invalid']
-const LEDGER_OUTPUTS: ReadonlyArray<keyof LedgerOutputs> = ['reward-confirmed', 'redeem-confirmed', 'reward-rejected', 'redeem-rejected']
+const LEDGER_OUTPUTS: ReadonlyArray<keyof LedgerOutputs> = ['reward-confirmed', 'redeem-confirmed', 'reward-rejected', 'redeem-rejected', 'points-issued']
 
 export function buildRewardsTopology (options: RewardsTopologyOptions): Topology {
   const topics: RewardsTopics = { ...REWARDS_TOPICS, ...options.topics }
@@ -135,5 +139,9 @@ export function buildRewardsTopology (options: RewardsTopologyOptions): Topology
   ledger['redeem-confirmed'].to(topics.redeemConfirmed, { name: n.redeemConfirmedSink, keySerde: Serdes.string(), valueSerde: Serdes.json<RedeemConfirmed>() })
   rewards.invalid.merge(ledger['reward-rejected'], n.rewardDeadLetters).to(topics.rewardEventsDlq, { name: n.rewardDlqSink, ...raw })
   redeems.invalid.merge(ledger['redeem-rejected'], n.redeemDeadLetters).to(topics.redeemEventsDlq, { name: n.redeemDlqSink, ...raw })
+
+  // Points issued per property per hour and per day: a second sub-topology behind a
+  // repartition topic, queryable window stores only (points-windows.ts).
+  addPointsWindows(ledger['points-issued'], { storeKind: kind, ...(options.pointsWindows !== undefined ? { windows: options.pointsWindows } : {}) })
   return builder.build()
 }

@@ -23,6 +23,7 @@ import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import type { Log, LogProducer } from '../../log/log-port.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
+import { POINTS_WINDOW_STORES, pointsRepartitionTopic } from '../../processors/rewards/points-windows.ts'
 import { changelogTopicName } from '../../topology/runtime/stream-task.ts'
 import { buildRewardsTopology, defaultRuleSet, type RewardsTopics } from '../../processors/rewards/index.ts'
 import { StreamsApplication, type StreamsApplicationOptions } from '../../topology/streams-application.ts'
@@ -94,6 +95,18 @@ function ownerMap (platform: Platform): GroupOwnerMap {
   return new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: platform.topics.rewardEvents, ttlMs: 500 })
 }
 
+/** Owners of the properties' points windows (api/query/member-queries.ts pointsWindows). */
+function propertyOwnerMap (platform: Platform): GroupOwnerMap {
+  return new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: pointsRepartitionTopic(platform.applicationId), ttlMs: 500 })
+}
+
+/** Every topic a run of the rewards topology creates besides the platform's: changelogs and the
+ *  repartition topic. */
+export function internalTopicsOf (applicationId: string): string[] {
+  const stores = [...Object.values(REWARDS_STORES), ...Object.values(POINTS_WINDOW_STORES)]
+  return [...stores.map(s => changelogTopicName(applicationId, s)), pointsRepartitionTopic(applicationId)]
+}
+
 function producerOf (log: Log): () => Promise<LogProducer> {
   let producer: Promise<LogProducer> | undefined
   return () => {
@@ -155,7 +168,7 @@ export async function startApiOnly (platform: Platform): Promise<Instance> {
   const producer = producerOf(platform.log)
   await server.register(publicApi, {
     settings: platform.settings, guard: platform.services.guard, cache: platform.services.cache,
-    queries: new MemberQueries({ owners: ownerMap(platform), registry }),
+    queries: new MemberQueries({ owners: ownerMap(platform), propertyOwners: propertyOwnerMap(platform), registry }),
     topics: platform.topics, producer, registry
   })
   const { url, address } = await listen(server)
@@ -231,7 +244,7 @@ export async function startKafkaCluster (t: Test, name: string, partitions: numb
     await closeB()
     await a.close()
     await platform.close()
-    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => changelogTopicName(run, s))]).catch(() => undefined)
+    await log.admin.deleteTopics([...Object.values(topics), ...internalTopicsOf(run)]).catch(() => undefined)
     await log.close()
   })
   return { run, platform, a, b, api, closeB, get bClosed () { return bClosed } }

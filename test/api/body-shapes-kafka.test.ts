@@ -2,6 +2,7 @@
 // a single EARN, a single REVERSAL of it, a mixed batch (EARN and REVERSAL), a redemption. Each is
 // accepted, lands on its topic as the client sent it (same JSON text, key = memberId), and the
 // balance read over HTTP reflects it: the REVERSAL takes the points back.
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
@@ -29,7 +30,7 @@ t.test('EARN, REVERSAL, a mixed batch and a redemption: HTTP → topic → balan
     await redemptions.close()
     await node.close()
     await platform.close()
-    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => changelogTopicName(run, s))]).catch(() => undefined)
+    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => changelogTopicName(run, s)), ...pointsInternalTopics(run)]).catch(() => undefined)
     await log.close()
   })
   const token = await platform.token(['balances:read', 'events:write', 'redemptions:write'])

@@ -3,6 +3,7 @@
 // processing" window: only the recent-accepts cache knows the ids), then two processors (the
 // "after" window: the dedupe entries' digests, read locally or through the owner). Each world has
 // topics, application id, members and clients of its own.
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import { Registry } from 'prom-client'
 import t, { type Test } from 'tap'
 import { Readiness } from '../../api/health/readiness.ts'
@@ -18,6 +19,7 @@ import { contentDigest } from '../../processors/rewards/content-digest.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import { changelogTopicName } from '../../topology/runtime/stream-task.ts'
 import { call, earn, eventually, redeem, startApiOnly, startPlatform, startProcessor, type Instance, type Platform } from './api-harness.ts'
+import { memberTasks } from './member-tasks.ts'
 
 const SCOPES = ['balances:read', 'events:write', 'redemptions:write']
 
@@ -59,7 +61,7 @@ async function world (t: Test, cache: 'redis' | 'memory'): Promise<{ run: string
   t.teardown(async () => {
     await api.close()
     await platform.close()
-    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => changelogTopicName(run, s))]).catch(() => undefined)
+    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => changelogTopicName(run, s)), ...pointsInternalTopics(run)]).catch(() => undefined)
     await log.close()
   })
   return { run, log, platform, api, topics }
@@ -136,7 +138,7 @@ async function conflictsOn (t: Test, cache: 'redis' | 'memory'): Promise<void> {
   const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
   const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
   t.teardown(async () => { await b.close(); await a.close() })
-  await eventually(async () => [a.app!.state, b.app!.state, a.app!.localTasks().length + b.app!.localTasks().length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 4, 120_000)
+  await eventually(async () => [a.app!.state, b.app!.state, memberTasks(a.app!).length + memberTasks(b.app!).length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 4, 120_000)
   const m1Balance = await eventually(() => call(`${api.url}/v1/members/${m1}/balance`, token), r => r.status === 200 && r.body.events === 1 && r.body.redeemed === 200, 60_000)
   t.same([m1Balance.body.earned, m1Balance.body.redeemed], [1000, 200], 'e1 counted once with its first amount; r0 and rk decided')
 

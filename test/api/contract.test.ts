@@ -50,7 +50,7 @@ async function tokenAt (url: string, clientId: string, secret: string): Promise<
 /** Stores that are always restoring: every member query is a retriable 503. */
 function restoringReader (): LocalReader {
   const restoring = (): never => { throw new RewardsError('STORE_NOT_READY', 'restoring task 0_0') }
-  return { owner: () => ({ local: true, host: 'stub:0', standbyHosts: [], localStandby: false }), balance: restoring, activity: restoring, redemption: restoring, redemptionById: restoring, host: () => null } as unknown as LocalReader
+  return { owner: () => ({ local: true, host: 'stub:0', standbyHosts: [], localStandby: false }), propertyOwner: () => ({ local: true, host: null }), pointsWindows: restoring, balance: restoring, activity: restoring, redemption: restoring, redemptionById: restoring, host: () => null } as unknown as LocalReader
 }
 
 t.test('every documented status of every operation, live, against the document', async t => {
@@ -202,6 +202,23 @@ t.test('every documented status of every operation, live, against the document',
       [operation, 429, () => live(onStub(path), { headers: bearer(reportsToken) })]
     )
   }
+
+  // Points per property: 200 (no windows yet) on the running instance, the errors on the stub
+  // (its stores restore forever: 503), 429 last (the stub's tight limit).
+  const points = '/v1/properties/LV-01/points'
+  const pointsQuery = '?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z&window=hour'
+  const pointsOp = 'GET /v1/properties/{propertyId}/points'
+  cases.push(
+    [pointsOp, 200, () => live(main(points + pointsQuery), { headers: bearer(writeOnly) })],
+    [pointsOp, 400, () => live(main(`${points}?from=yesterday&to=today&window=hour`), { headers: bearer(writeOnly) })],
+    [pointsOp, 401, () => live(main(points + pointsQuery))],
+    [pointsOp, 403, () => live(main(points + pointsQuery), { headers: bearer(all) })],
+    [pointsOp, 405, () => live(main(points + pointsQuery), { method: 'POST', headers: json(writeOnly), body: '{}' })],
+    [pointsOp, 406, () => live(main(points + pointsQuery), { headers: bearer(writeOnly, { accept: 'text/html' }) })],
+    [pointsOp, 414, () => live(main(`/v1/properties/${longId}/points${pointsQuery}`), { headers: bearer(writeOnly) })],
+    [pointsOp, 503, () => live(onStub(points + pointsQuery), { headers: bearer(reportsToken) })],
+    [pointsOp, 429, () => live(onStub(points + pointsQuery), { headers: bearer(reportsToken) })]
+  )
 
   const exercised = new Set<string>()
   for (const [operation, status, run] of cases) {

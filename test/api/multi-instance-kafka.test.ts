@@ -5,6 +5,7 @@
 // 503 with Retry-After (rarely, now that reads wait through a move) — never a wrong number.
 import t from 'tap'
 import { call, earn, eventually, startKafkaCluster } from './api-harness.ts'
+import { memberTasks } from './member-tasks.ts'
 
 const MEMBERS = 60
 const EVENTS_PER_MEMBER = 25
@@ -15,8 +16,8 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   const cluster = await startKafkaCluster(t, 'apimi', 6)
   const { platform, a, b, api } = cluster
   await Promise.all([a.app!.waitForState('RUNNING', 120_000), b.app!.waitForState('RUNNING', 120_000)])
-  await eventually(async () => [a.app!.state, b.app!.state, a.app!.localTasks().length + b.app!.localTasks().length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 6, 60_000)
-  t.ok(a.app!.localTasks().length > 0 && b.app!.localTasks().length > 0, `tasks split: ${a.app!.localTasks().length} + ${b.app!.localTasks().length}`)
+  await eventually(async () => [a.app!.state, b.app!.state, memberTasks(a.app!).length + memberTasks(b.app!).length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 6, 60_000)
+  t.ok(memberTasks(a.app!).length > 0 && memberTasks(b.app!).length > 0, `tasks split: ${memberTasks(a.app!).length} + ${memberTasks(b.app!).length}`)
 
   const token = await platform.token(['balances:read', 'events:write'])
   const members = Array.from({ length: MEMBERS }, (_, i) => `m${i}`)
@@ -43,13 +44,13 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   t.match(metrics, /rewards_api_queries_total\{route="balance",where="forwarded"\} [1-9]/, 'A forwarded queries for B\'s members')
 
   // B leaves: A takes over and restores B's tasks. Query all members through the API meanwhile.
-  const tasksOfABefore = a.app!.localTasks().length
+  const tasksOfABefore = memberTasks(a.app!).length
   const closing = cluster.closeB()
   const seen = { ok: 0, unavailable: 0, wrong: [] as string[] }
   const deadline = Date.now() + 60_000
   let settled = false
   // Until B is gone, A owns every task and a whole pass over the members is correct.
-  while (!(settled && cluster.bClosed && a.app!.localTasks().length === 6 && a.app!.state === 'RUNNING') && Date.now() < deadline) {
+  while (!(settled && cluster.bClosed && memberTasks(a.app!).length === 6 && a.app!.state === 'RUNNING') && Date.now() < deadline) {
     settled = true
     for (const m of members) {
       const r = await call(`${api.url}/v1/members/${m}/balance`, token)
@@ -69,7 +70,7 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   // Reads through a move wait for a copy (docs/api.md "Answers from standby replicas"), so a 503
   // is allowed (with Retry-After, checked above) but no longer expected: the hand-over itself is
   // what must have happened.
-  t.ok(tasksOfABefore < 6 && a.app!.localTasks().length === 6, `the hand-over happened: A ran ${tasksOfABefore} tasks, then all 6 (${seen.unavailable} × 503 meanwhile)`)
+  t.ok(tasksOfABefore < 6 && memberTasks(a.app!).length === 6, `the hand-over happened: A ran ${tasksOfABefore} member tasks, then all 6 (${seen.unavailable} × 503 meanwhile)`)
   t.ok(settled, 'afterwards every member is answered correctly by the remaining instance')
-  t.equal(a.app!.localTasks().length, 6, 'A owns every task')
+  t.equal(memberTasks(a.app!).length, 6, 'A owns every task')
 })

@@ -5,14 +5,15 @@
 // takes over B's tasks, a lookup of B's redemption is the decision or 503 + Retry-After, never 404.
 import t from 'tap'
 import { call, earn, eventually, redeem, startKafkaCluster } from './api-harness.ts'
+import { memberTasks } from './member-tasks.ts'
 
 const now = (offsetMs = 0): string => new Date(Date.now() + offsetMs).toISOString()
 
 t.test('a redemption is found by id alone from any instance; unknown is 404; a hand-over is 503, never 404', async t => {
   const cluster = await startKafkaCluster(t, 'apiri', 4)
   const { run, platform, a, b, api } = cluster
-  await eventually(async () => [a.app!.state, b.app!.state, a.app!.localTasks().length + b.app!.localTasks().length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 4, 120_000)
-  t.ok(a.app!.localTasks().length > 0 && b.app!.localTasks().length > 0, `tasks split: ${a.app!.localTasks().length} + ${b.app!.localTasks().length}`)
+  await eventually(async () => [a.app!.state, b.app!.state, memberTasks(a.app!).length + memberTasks(b.app!).length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 4, 120_000)
+  t.ok(memberTasks(a.app!).length > 0 && memberTasks(b.app!).length > 0, `tasks split: ${memberTasks(a.app!).length} + ${memberTasks(b.app!).length}`)
 
   const token = await platform.token(['balances:read', 'events:write', 'redemptions:write'])
   const members = Array.from({ length: 12 }, (_, i) => `rm${i}`)
@@ -51,7 +52,7 @@ t.test('a redemption is found by id alone from any instance; unknown is 404; a h
   const closing = cluster.closeB()
   const seen = { ok: 0, unavailable: 0, wrong: [] as string[] }
   const deadline = Date.now() + 90_000
-  while (!(cluster.bClosed && a.app!.state === 'RUNNING' && a.app!.localTasks().length === 4 && a.app!.localTasks().every(x => x.ready) && seen.ok > 0) && Date.now() < deadline) {
+  while (!(cluster.bClosed && a.app!.state === 'RUNNING' && memberTasks(a.app!).length === 4 && memberTasks(a.app!).every(x => x.ready) && seen.ok > 0) && Date.now() < deadline) {
     const r = await call(`${api.url}/v1/redemptions/${encodeURIComponent(rb)}`, token)
     if (r.status === 200 && r.body.redemptionId === rb && r.body.status === 'REJECTED') seen.ok++
     else if (r.status === 503 && r.headers.get('retry-after') !== null) seen.unavailable++

@@ -2,6 +2,7 @@
 // application id, a data directory, the environment that selects them, and a teardown that
 // removes the platform topics, the application's changelogs and its consumer groups (the stream
 // application's and the archiver's).
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import type { Test } from 'tap'
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import type { Log } from '../../log/log-port.ts'
@@ -38,7 +39,7 @@ export function kafkaPlatformWorld (t: Test, name: string, partitions: number, o
   const log = createKafkaLog({ brokers, clientId: unique(`${name}-test`) })
   const topics = PLATFORM_TOPICS.map(n => prefix + n)
   t.teardown(async () => {
-    await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
+    await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`), ...pointsInternalTopics(appId)]).catch(() => undefined)
     for (const group of [appId, `${appId}-archiver`]) await log.admin.deleteGroup(group).catch(() => undefined)
     await log.close()
   })

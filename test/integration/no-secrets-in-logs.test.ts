@@ -9,6 +9,7 @@
 // the webhook signing secret. None may appear. Each line of the start process must be JSON with
 // level, time and msg (spans on stdout excepted), lines must show up at debug level from every
 // role, and the rejected requests must have been logged (so the search had something to find).
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import { createServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
@@ -28,7 +29,7 @@ t.test('a full run at debug level logs no secret and no token', async t => {
   t.teardown(database.drop)
   const log = createKafkaLog({ brokers, clientId: unique('hygiene-test') })
   t.teardown(async () => {
-    await log.admin.deleteTopics([...Object.values(topics), `${prefix}notifications-dlq`, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
+    await log.admin.deleteTopics([...Object.values(topics), `${prefix}notifications-dlq`, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`), ...pointsInternalTopics(appId)]).catch(() => undefined)
     await log.close()
   })
 

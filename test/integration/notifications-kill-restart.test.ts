@@ -3,6 +3,7 @@
 // processor keeps confirming at full speed (its own consumer group; nothing waits on webhooks),
 // then the notifications process is killed (SIGKILL) and restarted: every notification arrives at
 // least once, with a valid signature, none lost.
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -37,7 +38,7 @@ t.test('notifications process: partner hangs, processor unaffected; kill -9 and 
   const log = createKafkaLog({ brokers, clientId: unique('notify-kill-test') })
   const topics = ['reward-events', 'redeem-events', 'reward-confirmed', 'redeem-confirmed', 'reward-events-dlq', 'redeem-events-dlq', 'notifications-dlq'].map(n => prefix + n)
   t.teardown(async () => {
-    await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
+    await log.admin.deleteTopics([...topics, ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`), ...pointsInternalTopics(appId)]).catch(() => undefined)
     await log.admin.deleteGroup(appId).catch(() => undefined)
     await log.admin.deleteGroup(`${appId}-notifications`).catch(() => undefined)
     await log.close()

@@ -3,6 +3,7 @@
 //   archived → stop → `rewards rebuild` → start again (reprocesses everything) → stop →
 //   `rewards reconcile` exits 0 → one balance corrupted in the stopped instance's store →
 //   `rewards reconcile` exits 1 naming that member.
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { createKafkaLog } from '../../log/kafka/index.ts'
@@ -43,7 +44,7 @@ t.test('demo → rebuild → restart → reconcile 0; corrupted balance → reco
   const dataDir = join(cwd, 'data')
   t.teardown(async () => {
     const changelogs = ['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s))
-    await log.admin.deleteTopics([...Object.values(topics), ...changelogs])
+    await log.admin.deleteTopics([...Object.values(topics), ...changelogs, ...pointsInternalTopics(appId)])
   })
   const env = cleanEnv({
     REWARDS_KAFKA_BROKERS: brokers.join(','),

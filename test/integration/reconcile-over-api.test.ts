@@ -2,6 +2,7 @@
 // process): `rewards reconcile --api-url … --token …` compares the archive with the balances the
 // HTTP API answers (GET /v1/members/{id}/balance), waiting for the running archiver; exit 0.
 // Without --api-url it refuses while instances run.
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import { join } from 'node:path'
 import t from 'tap'
 import { createKafkaLog } from '../../log/kafka/index.ts'
@@ -20,7 +21,7 @@ t.test('reconcile --api-url against the running platform', async t => {
   t.teardown(() => log.close())
   await ensurePlatformTopics(log, { topicPrefix: prefix, partitions: 3 })
   const topics = platformTopics({ topicPrefix: prefix })
-  t.teardown(() => log.admin.deleteTopics([...Object.values(topics), ...['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s))]))
+  t.teardown(() => log.admin.deleteTopics([...Object.values(topics), ...['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s)), ...pointsInternalTopics(appId)]))
   const cwd = t.testdir({})
   const env = cleanEnv({
     REWARDS_KAFKA_BROKERS: brokers.join(','),

@@ -1,6 +1,7 @@
 // Real Kafka + PostgreSQL: the archive of one application (topics A) is replayed into fresh
 // topics (B) for a new application id; a rebuild of B then computes exactly the balances A has.
 // A second replay publishes nothing (no duplicates).
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import { join } from 'node:path'
 import t from 'tap'
 import { createKafkaLog } from '../../log/kafka/index.ts'
@@ -25,7 +26,7 @@ t.test('replay --from-archive into fresh topics + rebuild gives identical balanc
   const a = { prefix: `${unique('replA')}.`, app: unique('replA-app') }
   const b = { prefix: `${unique('replB')}.`, app: unique('replB-app') }
   t.teardown(async () => {
-    for (const x of [a, b]) await log.admin.deleteTopics([...Object.values(platformTopics({ topicPrefix: x.prefix })), ...STORES.map(s => changelogTopicName(x.app, s))])
+    for (const x of [a, b]) await log.admin.deleteTopics([...Object.values(platformTopics({ topicPrefix: x.prefix })), ...STORES.map(s => changelogTopicName(x.app, s)), ...pointsInternalTopics(x.app)])
   })
   const envFor = (x: { prefix: string, app: string }): Record<string, string> => cleanEnv({
     REWARDS_KAFKA_BROKERS: brokers.join(','),

@@ -8,6 +8,7 @@
 // rules engine). Then the same archive rows go into a PGlite, and `rewards report` on the
 // embedded default gives the same figures. Bad dates → 400 / a clear CLI error; a token without
 // reports:read → 403.
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -76,7 +77,7 @@ t.test('reports equal the figures computed from the input', async t => {
   t.teardown(() => log.close())
   await ensurePlatformTopics(log, { topicPrefix: prefix, partitions: 3 })
   const topics = platformTopics({ topicPrefix: prefix })
-  t.teardown(() => log.admin.deleteTopics([...Object.values(topics), ...['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s))]))
+  t.teardown(() => log.admin.deleteTopics([...Object.values(topics), ...['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity'].map(s => changelogTopicName(appId, s)), ...pointsInternalTopics(appId)]))
   const cwd = mkdtempSync(join(tmpdir(), 'reports-e2e-'))
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }))
   const env = cleanEnv({

@@ -7,6 +7,7 @@
 // part has shown its work. Extending to a new role: add it to the `roles` argument, pass what it
 // needs to be configured through `options.env` (e.g. a notifications file written in the run's
 // data directory) and drive whatever its metrics need in `drive` (see the test file).
+import { pointsInternalTopics } from '../../processors/rewards/points-windows.ts'
 import type { Test } from 'tap'
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import type { Log } from '../../log/log-port.ts'
@@ -91,7 +92,7 @@ export async function scrapeDrivenPlatform (t: Test, roles: readonly string[], d
   const topics = platformTopics({ topicPrefix: prefix })
   const log = createKafkaLog({ brokers, clientId: unique('metrics-test') })
   t.teardown(async () => {
-    await log.admin.deleteTopics([...Object.values(topics), notificationsDlqTopic({ topicPrefix: prefix }), ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
+    await log.admin.deleteTopics([...Object.values(topics), notificationsDlqTopic({ topicPrefix: prefix }), ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`), ...pointsInternalTopics(appId)]).catch(() => undefined)
     await log.close()
   })
   const dataDir = t.testdir({})

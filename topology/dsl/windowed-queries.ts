@@ -52,7 +52,8 @@ export function queryableWindowStore<K, V> (host: WindowedQueryHost, name: strin
     fetchWindow: (key, windowStart) => forKey(key).fetchWindow(key, windowStart),
     fetch: (key, timeFrom, timeTo): WindowValue<V>[] => forKey(key).fetch(key, timeFrom, timeTo),
     fetchAll: (timeFrom, timeTo) => local().flatMap(s => s.fetchAll(timeFrom, timeTo)).sort(byStart),
-    all: () => local().flatMap(s => s.all()).sort(byStart)
+    all: () => local().flatMap(s => s.all()).sort(byStart),
+    observedStreamTime: key => forKey(key).observedStreamTime(key)
   }
 }
 

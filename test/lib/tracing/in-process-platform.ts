@@ -2,6 +2,7 @@
 // PostgreSQL, for the tracing tests: they need the process's global tracer provider (or its
 // absence) to be the platform's. Unique topics, application id and database; a client with
 // `events:write` and its token; every log line parsed. Everything is removed in t's teardown.
+import { pointsInternalTopics } from '../../../processors/rewards/points-windows.ts'
 import { PassThrough } from 'node:stream'
 import type { Test } from 'tap'
 import { ClientStore } from '../../../api/auth/client-store.ts'
@@ -36,7 +37,7 @@ export async function startInProcessPlatform (t: Test, name: string): Promise<In
   t.teardown(database.drop)
   const log = createKafkaLog({ brokers, clientId: unique(`${name}-test`) })
   t.teardown(async () => {
-    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`)]).catch(() => undefined)
+    await log.admin.deleteTopics([...Object.values(topics), ...Object.values(REWARDS_STORES).map(s => `${appId}-${s}-changelog`), ...pointsInternalTopics(appId)]).catch(() => undefined)
     await log.close()
   })
   const dataDir = t.testdir({})

@@ -1,23 +1,30 @@
 // The declared topology: both inputs in one sub-topology (one task per partition sees both),
 // the six stores with changelogs, the four sinks; a member's records always meet in one task.
+// The points windows are a second sub-topology behind their repartition topic.
 // Declared with the DSL, it shows the card's graph: validation split, dedupe, ledger, sinks.
 import t from 'tap'
 import { describeAsMermaid, describeAsText, describeTopology } from '../../../topology/describe.ts'
 import { buildRewardsTopology, defaultRuleSet, REWARDS_NODES, REWARDS_STORES, REWARDS_TOPICS } from '../../../processors/rewards/index.ts'
+import { POINTS_REPARTITION, POINTS_WINDOW_STORES } from '../../../processors/rewards/points-windows.ts'
 import { earn, harness, redeem } from './harness.ts'
 
-t.test('one sub-topology reading both inputs, six changelogged stores, four sinks', async t => {
+t.test('one sub-topology reading both inputs, six changelogged stores, four sinks; the points windows behind a repartition', async t => {
   const topology = buildRewardsTopology({ rules: defaultRuleSet() })
   topology.validate()
   const subs = topology.subtopologies()
-  t.equal(subs.length, 1)
+  t.equal(subs.length, 2)
   t.equal(subs[0]!.id, 0, 'task ids 0_N, as before the DSL (state directories, checkpoints)')
   t.same([...subs[0]!.sourceTopics].sort(), [REWARDS_TOPICS.redeemEvents, REWARDS_TOPICS.rewardEvents].sort())
   t.same([...subs[0]!.stores].sort(), Object.values(REWARDS_STORES).sort())
+  t.equal(subs[1]!.id, 1)
+  t.same([...subs[1]!.sourceTopics], [`${POINTS_REPARTITION}-repartition`], 'the windows read the repartition topic only')
+  t.same([...subs[1]!.stores].sort(), Object.values(POINTS_WINDOW_STORES).sort())
   t.ok(topology.storeDefinitions().every(s => s.changelog && s.kind === 'rocksdb'))
-  t.same(topology.sinkTopics().sort(), [REWARDS_TOPICS.rewardConfirmed, REWARDS_TOPICS.redeemConfirmed, REWARDS_TOPICS.rewardEventsDlq, REWARDS_TOPICS.redeemEventsDlq].sort())
+  // User-visible sinks unchanged; the repartition topic is internal (prefixed by the application id).
+  t.same(topology.sinkTopics().filter(s => !s.endsWith('-repartition')).sort(), [REWARDS_TOPICS.rewardConfirmed, REWARDS_TOPICS.redeemConfirmed, REWARDS_TOPICS.rewardEventsDlq, REWARDS_TOPICS.redeemEventsDlq].sort())
+  t.same(topology.internalTopics().map(i => i.name), [`${POINTS_REPARTITION}-repartition`])
   // Store and changelog names are what existing state and changelog topics are called.
-  t.same(topology.storeDefinitions().map(s => s.name), ['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity'])
+  t.same(topology.storeDefinitions().map(s => s.name), ['balances', 'event-dedupe', 'redemption-dedupe', 'redemption-index', 'dedupe-expiry', 'activity', 'points-per-property-hour', 'points-per-property-day'])
 })
 
 t.test('the graph: validation split, dedupe, ledger over both inputs, sinks', async t => {

@@ -4,6 +4,7 @@
 // exactly once, and every balance equals the independent reference model's.
 //
 // REWARDS_KAFKA_BROKERS (default 127.0.0.1:9092); REWARDS_IT_EVENTS overrides the event count.
+import { pointsInternalTopics } from '../../../../processors/rewards/points-windows.ts'
 import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -56,7 +57,7 @@ t.test(`${EVENTS} demo events, exactly-once on Kafka, restart on a wiped state d
   const log = await createKafkaLog({ brokers, clientId: id })
   const state = mkdtempSync(join(tmpdir(), 'rewards-it-'))
   t.teardown(async () => {
-    const changelogs = Object.values(REWARDS_STORES).map(s => `${applicationId}-${s}-changelog`)
+    const changelogs = [...Object.values(REWARDS_STORES).map(s => `${applicationId}-${s}-changelog`), ...pointsInternalTopics(applicationId)]
     await log.admin.deleteTopics([...Object.values(topics), ...changelogs]).catch(() => undefined)
     await log.close()
     rmSync(state, { recursive: true, force: true })
