@@ -4,6 +4,7 @@
 // selectKey, flatMap, process) reads through a repartition topic (dsl/repartition.ts). A KTable's
 // nodes forward Change{new, old} values (dsl/change.ts); toStream() forwards the new values.
 // Table operations beyond toStream live in dsl/ (ktable-ops.ts, kgrouped-table.ts, ktable-join.ts).
+import { fixedKeyProcessor } from './dsl/fixed-key-processor.ts'
 import type { Processor, ProcessorContext, ProcessorSupplier } from './processor/processor.ts'
 import type { Record } from './processor/record.ts'
 import type { KeyValueStore, StoreKind } from '../stores/key-value-store.ts'
@@ -221,6 +222,16 @@ export class KStream<K, V> {
     this.#builder.topology.addProcessor(nodeName, supplier, this.nodeName)
     for (const store of options.stores ?? []) this.#builder.topology.connectProcessorAndStateStores(nodeName, store)
     return new KStream<K2, V2>(this.#builder, nodeName, true)
+  }
+
+  /** process() for a processor that changes values only (Kafka Streams' processValues): the
+   *  stream keeps its key, so no repartition follows; forwarding another key than the processed
+   *  record's throws TOPOLOGY_INVALID (dsl/fixed-key-processor.ts). */
+  processValues<V2 = never> (supplier: ProcessorSupplier<K, V, K, V2>, options: { stores?: string[], name?: string } = {}): KStream<K, V2> {
+    const nodeName = options.name ?? this.#builder.nextName('PROCESSVALUES')
+    this.#builder.topology.addProcessor(nodeName, fixedKeyProcessor(nodeName, supplier), this.nodeName)
+    for (const store of options.stores ?? []) this.#builder.topology.connectProcessorAndStateStores(nodeName, store)
+    return new KStream<K, V2>(this.#builder, nodeName, this.#keyChanged)
   }
 
   to (topic: string | TopicNameExtractor<K, V>, produced: Produced<K, V> = {}): void {
