@@ -19,6 +19,7 @@ import type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-val
 import type { OrderedBytes, ReadOnlyWindowStore } from '../stores/window-store.ts'
 import type { ReadOnlySessionStore } from '../stores/session-store.ts'
 import { queryableSessionStore, queryableWindowStore, type WindowedQueryHost } from './dsl/windowed-queries.ts'
+import { isWindowedStoreDefinition } from './dsl/windowed-store-definition.ts'
 import { describeAsMermaid, describeAsText, describeTopology, type TopologyDescription } from './describe.ts'
 import { QueryMetadata } from './runtime/assignment/query-metadata.ts'
 import { StandbyQueries, type StandbyView } from './standby-queries.ts'
@@ -324,10 +325,15 @@ export class StreamsApplication {
 
   /** Which instance owns `key` of `storeName` (the partition of the key in the store's sub-topology). */
   queryMetadataForKey<K> (storeName: string, key: K): KeyQueryMetadata {
-    const { sub, serialize } = this.#storeInfo<K>(storeName)
+    return this.#metadataForKeyBytes(storeName, this.#storeInfo<K>(storeName).serialize(key))
+  }
+
+  /** queryMetadataForKey of a key already serialized with the store's key serde. */
+  #metadataForKeyBytes (storeName: string, keyBytes: Buffer): KeyQueryMetadata {
+    const { sub } = this.#storeInfo(storeName)
     const partitions = this.#partitions.get(sub.id) ?? this.#queryMetadata?.partitions(sub.id) ?? 0
     if (partitions === 0) throw new StreamsError('STORE_NOT_READY', 'partition metadata is not known yet (not started, or rebalancing)')
-    const partition = partitionForKey(serialize(key), partitions)
+    const partition = partitionForKey(keyBytes, partitions)
     const task = taskIdToString({ subtopology: sub.id, partition })
     const local = this.#thread?.activeTasks.has(task) ?? false
     const hosts = this.#queryMetadata?.forPartition(sub.id, partition)
@@ -451,7 +457,7 @@ export class StreamsApplication {
     return {
       definition: name => this.topology.storeDefinition(name),
       bytesForKey: (name, keyBytes) => {
-        const meta = this.queryMetadataForKey(name, keyBytes)
+        const meta = this.#metadataForKeyBytes(name, keyBytes)
         if (!meta.local) {
           throw new StreamsError('KEY_OWNED_ELSEWHERE', `key of store ${name} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
         }
@@ -482,7 +488,10 @@ export class StreamsApplication {
     const definition = this.topology.storeDefinition(storeName)
     if (!definition) throw new StreamsError('STORE_NOT_FOUND', `no state store "${storeName}" in this topology`)
     const sub = this.#subtopologies.find(s => s.stores.includes(storeName))!
-    return { sub, serialize: (key: K) => definition.keySerde.serialize(key) }
+    // A window or session store is bytes to the runtime; its keys are serialized (and so
+    // partitioned) with the windowed key serde the DSL declared.
+    const keySerde = isWindowedStoreDefinition(definition) ? definition.windowed.keySerde : definition.keySerde
+    return { sub, serialize: (key: K) => keySerde.serialize(key) }
   }
 
   async #prepareTopics (): Promise<void> {
