@@ -64,5 +64,5 @@ t.test('rewards topology prints text, mermaid and JSON', async t => {
   t.match(mermaid.stdout, /flowchart|graph/)
   const json = await runCli(['topology', '--format', 'json'])
   t.equal(json.code, 0)
-  t.same((JSON.parse(json.stdout) as { stores: Array<{ name: string }> }).stores.map(s => s.name).sort(), ['activity', 'balances', 'dedupe-expiry', 'event-dedupe', 'redemption-dedupe', 'redemption-index'])
+  t.same((JSON.parse(json.stdout) as { stores: Array<{ name: string }> }).stores.map(s => s.name).sort(), ['activity', 'balances', 'dedupe-expiry', 'event-dedupe', 'points-per-property-day', 'points-per-property-hour', 'redemption-dedupe', 'redemption-index'])
 })

@@ -35,7 +35,7 @@ t.test('rewards start, embedded, with no configuration', async t => {
   t.equal(await cli.httpPort(), port)
   t.equal((await waitForStatus(`${base}/health/live`, 200)).status, 200, 'live as soon as it listens')
   const ready = await waitForStatus(`${base}/health/ready`, 200)
-  t.match(await ready.json(), { status: 'ready', checks: { processor: { ready: true, detail: /RUNNING with 12 task/ } } })
+  t.match(await ready.json(), { status: 'ready', checks: { processor: { ready: true, detail: /RUNNING with 24 task/ } } })
   for (const name of ROLE_NAMES) {
     const said = cli.lines.some(l => l.level === 'warn' && l.msg.startsWith(`role ${name} is not available yet`))
     t.equal(said, ROLES[name].factory === null, ROLES[name].factory === null ? `says role ${name} is not available yet` : `runs role ${name}`)
@@ -53,7 +53,7 @@ t.test('rewards start, embedded, with no configuration', async t => {
   t.equal(topology.status, 200)
   t.ok(topology.headers.get('x-request-id'), 'x-request-id generated')
   const view = await topology.json() as { description: { subtopologies: unknown[] }, text: string, mermaid: string }
-  t.equal(view.description.subtopologies.length, 1)
+  t.equal(view.description.subtopologies.length, 2, "the members' sub-topology and the points windows'")
   t.match(view.text, /Sub-topology: 0/)
   t.match(view.mermaid, /reward-events/)
   const missing = await fetch(`${base}/v1/nope`)

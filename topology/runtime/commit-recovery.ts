@@ -92,6 +92,10 @@ export function handleRefusal (error: StreamsError, commit: RefusedCommit, handl
     outcome.events.push({ event: 'production.isolating', partitions: [...partitions.keys()], code: refused[0]?.code ?? 'UNKNOWN' })
     return outcome
   }
+  // An input whose outputs were refused more than once (e.g. a confirmation and a repartition
+  // record, both stamped with its event time) is replaced once: the handler is asked once per
+  // input, and its answer covers every output of that input. Each refused record still counts.
+  const replaced = new Set<string>()
   for (const r of refused) {
     const record = commit.records[r.index]!
     const input = commit.sources[r.index] ?? null
@@ -99,6 +103,12 @@ export function handleRefusal (error: StreamsError, commit: RefusedCommit, handl
     if (input === null) {
       throw new StreamsError('LOG_RECORD_REFUSED', `the broker refused a record of ${record.topic} that no input record produced (a changelog record, a punctuation's output or a dead letter), so it cannot be replaced: ${r.code} (${r.message})`, { cause: error })
     }
+    const inputId = `${input.topic}-${input.partition}@${input.offset}`
+    if (replaced.has(inputId)) {
+      outcome.handled.push({ topic: record.topic, code: r.code, response: 'CONTINUE' })
+      continue
+    }
+    replaced.add(inputId)
     const answer = handler({ task: task.name, input, topic: record.topic, refused: record, code: r.code, message: r.message })
     if (answer.response !== 'CONTINUE') {
       throw new StreamsError('LOG_RECORD_REFUSED', `the broker refused an output of ${input.topic}-${input.partition}@${input.offset} to ${record.topic} (${r.code}: ${r.message}) and the production exception handler answered FAIL`, { cause: error })

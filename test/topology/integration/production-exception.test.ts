@@ -101,6 +101,47 @@ t.test('an output stamped 3 h ahead: its input to the DLQ once, everything else 
   t.same(events, ['production.record-replaced', 'producer.replaced'], 'one line per recovery')
 })
 
+t.test('an input whose two outputs are refused: the handler is asked once, one dead letter', { skip: kafka === undefined }, async t => {
+  const { log, cleanup } = await kafka!.open()
+  const input = uniqueName('refused2-in')
+  const outA = uniqueName('refused2-a')
+  const outB = uniqueName('refused2-b')
+  const dlq = `${input}-dlq`
+  const appId = uniqueName('refused2')
+  await log.admin.createTopics([{ name: input, partitions: 1 }, { name: outA, partitions: 1 }, { name: outB, partitions: 1 }, { name: dlq, partitions: 1 }])
+  const state = tempStateDir()
+  const builder = new StreamsBuilder()
+  const stamped = builder.stream<string, string>(input, { valueSerde: Serdes.string(), timestampExtractor: r => r.value?.toString() === 'future' ? Date.now() + 3 * HOUR : r.timestamp })
+  stamped.to(outA, { valueSerde: Serdes.string() })
+  stamped.to(outB, { valueSerde: Serdes.string() })
+  let asked = 0
+  const handler = toDlq(dlq)
+  const app = new StreamsApplication(builder.build(), { log, productionExceptionHandler: failure => { asked++; return handler(failure) }, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2' } })
+  const events: string[] = []
+  app.onRecovery(e => events.push(e.event))
+  t.teardown(async () => {
+    await app.close()
+    await log.admin.deleteTopics([input, outA, outB, dlq])
+    await cleanup()
+    state.remove()
+  })
+  await app.start()
+  await app.waitForState('RUNNING')
+  const producer = await log.createProducer({ clientId: 'refused2-input' })
+  t.teardown(() => producer.close())
+  await producer.send(['before', 'future', 'after'].map(value => ({ topic: input, key: Buffer.from('k'), value: Buffer.from(value) })))
+  const a = await readUntil(log, outA, 1, all => all.length >= 2, 120_000)
+  const b = await readUntil(log, outB, 1, all => all.length >= 2, 120_000)
+  const dead = await readUntil(log, dlq, 1, all => all.length >= 1, 60_000)
+  t.same(a.map(r => r.value?.toString()), ['before', 'after'], 'first output: the others, once')
+  t.same(b.map(r => r.value?.toString()), ['before', 'after'], 'second output: the others, once')
+  t.equal(dead.length, 1, 'one dead letter for the input')
+  t.equal(asked, 1, 'the handler was asked once for the input, not once per refused output')
+  t.equal(await metric(app, 'streams_production_exceptions_total', { topic: outA, code: 'INVALID_TIMESTAMP', response: 'CONTINUE' }), 1, 'the refused record of the first output counted')
+  t.equal(await metric(app, 'streams_production_exceptions_total', { topic: outB, code: 'INVALID_TIMESTAMP', response: 'CONTINUE' }), 1, 'and of the second')
+  t.same(events.filter(e => e === 'production.record-replaced'), ['production.record-replaced'], 'one log line for the replaced input')
+})
+
 t.test('an output over max.message.bytes: the batch is isolated, then its input goes to the DLQ', { skip: kafka === undefined }, async t => {
   const { log, cleanup } = await kafka!.open()
   const input = uniqueName('huge-in')
