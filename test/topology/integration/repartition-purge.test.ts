@@ -101,3 +101,50 @@ t.test('repartition topics are purged up to the committed offsets, exactly-once,
     t.same(seen.get(w), Array.from({ length: n }, (_, i) => i + 1), `${w}: updates 1..${n}, each once, across the purge and the restart`)
   }
 })
+
+t.test('foreign-key join subscription and response topics are purged too', async t => {
+  const log = await createKafkaLog({ brokers, clientId: 'engine-test' })
+  const orders = uniqueName('orders')
+  const products = uniqueName('products')
+  const out = uniqueName('fk-out')
+  const appId = uniqueName('purge-fk')
+  await log.admin.createTopics([{ name: orders, partitions: 2 }, { name: products, partitions: 2 }, { name: out, partitions: 2 }])
+  const state = tempStateDir()
+  const builder = new StreamsBuilder()
+  const orderTable = builder.table<string, { product: string, qty: number }>(orders, {}, { storeName: 'orders' })
+  const productTable = builder.table<string, string>(products, { valueSerde: Serdes.string() }, { storeName: 'products' })
+  orderTable.joinOnForeignKey(productTable, o => o.product, (o, name) => `${o.qty} x ${name}`, { name: 'fk' })
+    .toStream().to(out, { valueSerde: Serdes.json<string>() })
+  const app = new StreamsApplication(builder.build(), { log, config: { applicationId: appId, stateDir: state.dir, processingGuarantee: 'exactly_once_v2', repartitionPurgeIntervalMs: 100 } })
+  const internal = [`${appId}-fk-subscription-registration-topic`, `${appId}-fk-subscription-response-topic`]
+  t.teardown(async () => {
+    await app.close()
+    await log.admin.deleteTopics([orders, products, out, ...internal, ...(await log.admin.listTopics()).filter(n => n.startsWith(`${appId}-`) && n.endsWith('-changelog'))])
+    await log.admin.deleteGroup(appId).catch(() => undefined)
+    await log.close()
+    state.remove()
+  })
+  await app.start()
+  await app.waitForState('RUNNING')
+  await produce(log, ['lamp', 'desk'].map((p, i) => ({ topic: products, key: Buffer.from(p), value: Buffer.from(p.toUpperCase()), timestamp: T0 + i })))
+  const orderIds = Array.from({ length: 100 }, (_, i) => `o${i}`)
+  // Two rounds, the second after the first's results: its commits come after the purge interval.
+  for (const round of [1, 2]) {
+    await produce(log, orderIds.map((id, i) => ({ topic: orders, key: Buffer.from(id), value: Buffer.from(JSON.stringify({ product: i % 2 === 0 ? 'lamp' : 'desk', qty: round })), timestamp: T0 + 10 + i })))
+    const latest = new Map<string, string>()
+    await readUntil(log, out, 2, all => {
+      for (const r of all) latest.set(r.key!.toString(), JSON.parse(r.value!.toString()) as string)
+      return orderIds.every((id, i) => latest.get(id) === `${round} x ${i % 2 === 0 ? 'LAMP' : 'DESK'}`)
+    })
+    t.pass(`round ${round}: every order joined`)
+  }
+  const partitions = internal.flatMap(topic => [0, 1].map(partition => ({ topic, partition })))
+  const purged = async (): Promise<Set<string>> => new Set((await log.admin.listOffsets(partitions, 'earliest')).filter(o => o.offset > 0n).map(o => o.topic))
+  const deadline = Date.now() + 30_000
+  let topics = await purged()
+  while (topics.size < internal.length && Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    topics = await purged()
+  }
+  t.same([...topics].sort(), [...internal].sort(), 'both internal topics of the join were purged')
+})
