@@ -94,6 +94,11 @@ export interface LogAdmin {
   describeGroup (groupId: string): Promise<GroupDescription>
   /** Deletes an empty group; a missing group is ignored. */
   deleteGroup (groupId: string): Promise<void>
+  /** Deletes each partition's records below `offset` (Kafka's DeleteRecords: the log start moves
+   *  up to it; records at or after it stay). Returns the partitions' new log start offsets (low
+   *  watermarks) where the backend knows them; the embedded log deletes nothing and returns []
+   *  (docs/engine.md "Repartition topics"). */
+  deleteRecords (partitions: PartitionOffset[]): Promise<PartitionOffset[]>
 }
 
 /** Given every member's subscription, decide each member's partitions. Runs on the group leader

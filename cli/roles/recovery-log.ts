@@ -17,5 +17,7 @@ export function recoveryLog (e: RecoveryEvent): { level: 'warn' | 'error', field
       return { level: 'warn', fields: { event: e.event, partitions: e.partitions, code: e.code }, message: `the broker refused a batch of ${e.partitions.join(', ')} (${e.code}): sending its records one per request to find the refused one` }
     case 'stream-thread.replaced':
       return { level: 'error', fields: { event: e.event, replacements: e.replacements, err: e.error }, message: `stream thread died (${(e.error as Error | undefined)?.message ?? String(e.error)}): replaced (${e.replacements} in the window)` }
+    case 'repartition.purge-failed':
+      return { level: 'warn', fields: { event: e.event, partitions: e.partitions, err: e.error }, message: `purge of repartition topics failed (${(e.error as Error | undefined)?.message ?? String(e.error)}): retried after the next commit` }
   }
 }

@@ -81,4 +81,11 @@ export class EmbeddedAdmin implements LogAdmin {
     this.#coordinator.deleteGroup(groupId)
     this.#storage.deleteGroupOffsets(groupId)
   }
+
+  /** A no-op: the embedded log is single-process and keeps every record (no retention), so its
+   *  repartition topics are not purged (docs/engine.md "Repartition topics"). */
+  async deleteRecords (_partitions: PartitionOffset[]): Promise<PartitionOffset[]> {
+    this.#assertOpen()
+    return []
+  }
 }

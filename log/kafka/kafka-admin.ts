@@ -183,6 +183,24 @@ export class KafkaAdmin implements LogAdmin {
     }
   }
 
+  async deleteRecords (partitions: PartitionOffset[]): Promise<PartitionOffset[]> {
+    this.#client.assertOpen()
+    if (partitions.length === 0) return []
+    const topics = new Map<string, Array<{ partition: number, offset: bigint }>>()
+    for (const p of partitions) {
+      let list = topics.get(p.topic)
+      if (list === undefined) topics.set(p.topic, list = [])
+      list.push({ partition: p.partition, offset: p.offset })
+    }
+    try {
+      // platformatic routes each partition to its leader and retries retriable failures itself.
+      const deleted = await this.#client.admin.deleteRecords({ topics: [...topics].map(([name, list]) => ({ name, partitions: list })) })
+      return deleted.flatMap(t => t.partitions.map(p => ({ topic: t.name, partition: p.partition, offset: p.lowWatermark })))
+    } catch (error) {
+      throw toStreamsError(error, 'LOG_CONNECTION', 'deleteRecords')
+    }
+  }
+
   async close (): Promise<void> {
     await this.#client.closePool(this.#pool)
   }

@@ -44,6 +44,8 @@ export interface CommitCoordinatorOptions {
   readonly onCommitFailed?: (failure: CommitFailure) => void
   readonly onRecovery?: (event: RecoveryEvent) => void
   readonly productionExceptionHandler?: ProductionExceptionHandler
+  /** After each successful commit, with the input offsets it committed (the repartition purge). */
+  readonly onCommitted?: (offsets: readonly PartitionOffset[]) => void
 }
 
 /** What a failed commit sent: a refused record is traced back to its input and task. */
@@ -231,6 +233,7 @@ export class CommitCoordinator {
       if (this.#isolate.size > 0 && --this.#isolatedCommitsLeft <= 0) this.#isolate.clear()
       this.#o.metrics.commits.inc({ result: 'committed' })
       observeCommitted(this.#o.metrics, this.#o.clock(), records, i => taskAt[i]!.name)
+      try { this.#o.onCommitted?.(offsets) } catch { /* never fails the commit that succeeded */ }
       inflight.finished = true
     }, async (error: unknown) => {
       end()

@@ -43,6 +43,7 @@ export type RecoveryEvent =
   | { readonly event: 'production.record-replaced', readonly task: string, readonly topic: string, readonly code: string, readonly message: string, readonly input: { readonly topic: string, readonly partition: number, readonly offset: string }, readonly deadLetters: string[] }
   | { readonly event: 'production.isolating', readonly partitions: string[], readonly code: string }
   | { readonly event: 'stream-thread.replaced', readonly replacements: number, readonly error: unknown }
+  | { readonly event: 'repartition.purge-failed', readonly partitions: string[], readonly error: unknown }
 
 export interface RefusedCommit {
   readonly records: readonly ProducerRecord[]

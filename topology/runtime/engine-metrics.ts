@@ -34,6 +34,8 @@ export class EngineMetrics {
   /** Records processors dropped on purpose: late records of windows, stale foreign-key join
    *  answers (runtime/dropped-records.ts). */
   readonly droppedRecords: Counter<'task' | 'processor'>
+  /** Purges of repartition topics after commits (runtime/repartition-purger.ts), by result. */
+  readonly repartitionPurges: Counter<'result'>
 
   constructor (registry: Registry, prefix = 'streams_') {
     const registers = [registry]
@@ -65,6 +67,7 @@ export class EngineMetrics {
     this.standbyTasks = getOrCreate(registry, `${prefix}standby_tasks`, () => new Gauge({ name: `${prefix}standby_tasks`, help: 'Standby and warm-up tasks on this instance', registers }))
     this.standbyLag = getOrCreate(registry, `${prefix}standby_lag_records`, () => new Gauge({ name: `${prefix}standby_lag_records`, help: 'Changelog offsets a standby or warm-up task is behind the changelog ends, per task', labelNames: ['task'], registers }))
     this.droppedRecords = getOrCreate(registry, `${prefix}dropped_records_total`, () => new Counter({ name: `${prefix}dropped_records_total`, help: 'Records dropped by a processor on purpose (late records past a window\'s grace period, stale foreign-key join answers), per task and processor', labelNames: ['task', 'processor'], registers }))
+    this.repartitionPurges = getOrCreate(registry, `${prefix}repartition_purges_total`, () => new Counter({ name: `${prefix}repartition_purges_total`, help: 'Purges of repartition topics (records below the committed offsets deleted), by result (ok, failed)', labelNames: ['result'], registers }))
     this.stores = new StoreMetrics(registry, { prefix })
   }
 }

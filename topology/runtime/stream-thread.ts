@@ -17,6 +17,7 @@ import type { Subtopology, Topology } from '../topology.ts'
 import { activeTaskCreator } from './active-task-creator.ts'
 import { ChangelogReader } from './changelog-reader.ts'
 import { CommitCoordinator, topicsWritten, type CommitFailure } from './commit-coordinator.ts'
+import { RepartitionPurger } from './repartition-purger.ts'
 import type { AssignmentInfo } from './assignment/assignment-info.ts'
 import { highAvailabilityPartitionAssignor } from './assignment/group-assignor.ts'
 import { resolveHighAvailabilityConfig } from './assignment/high-availability-assignor.ts'
@@ -93,6 +94,7 @@ export const STREAMS_HEARTBEAT_INTERVAL_MS = 500
 export class StreamThread {
   readonly #o: StreamThreadOptions
   readonly #commits: CommitCoordinator
+  readonly #purger: RepartitionPurger
   #tasks: TaskManager | undefined
   #restoreProgress: RestoreProgressTracker | undefined
   /** Input partitions paused by back-pressure (their buffer full). */
@@ -116,7 +118,18 @@ export class StreamThread {
   constructor (options: StreamThreadOptions) {
     this.#o = options
     this.#cache = new ThreadCache({ maxBytes: options.config.cacheMaxBytes })
+    this.#purger = new RepartitionPurger({
+      intervalMs: options.config.repartitionPurgeIntervalMs,
+      clock: options.clock,
+      isRepartitionTopic: topic => options.topology.isInternalTopic(topic),
+      deleteRecords: async offsets => await options.log.admin.deleteRecords(offsets),
+      onPurged: ({ ok, offsets, error }) => {
+        options.metrics.repartitionPurges.inc({ result: ok ? 'ok' : 'failed' })
+        if (!ok) this.#commits.emit({ event: 'repartition.purge-failed', partitions: offsets.map(partitionKey), error })
+      }
+    })
     this.#commits = new CommitCoordinator({
+      onCommitted: offsets => { this.#purger.committed(offsets) },
       config: options.config,
       log: options.log,
       instanceId: options.instanceId,
@@ -435,6 +448,7 @@ export class StreamThread {
     this.#o.metrics.activeTasks.set(0)
     await this.#consumer?.close().catch(() => {})
     await this.#commits.close()
+    await this.#purger.idle()
     await this.#reader?.close().catch(() => {})
     await this.#standbyReader?.close().catch(() => {})
     this.#o.metrics.standbyTasks.set(0)

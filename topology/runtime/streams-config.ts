@@ -63,6 +63,10 @@ export interface StreamsConfig {
    *  rebalance suspends every task. All instances of one application must use the same one
    *  (docs/engine.md "Group protocol and rebalancing"). */
   readonly rebalanceProtocol: EngineRebalanceProtocol
+  /** Kafka Streams' repartition.purge.interval.ms: after a commit, at most this often, the
+   *  records of the repartition topics below the committed offsets are deleted (docs/engine.md
+   *  "Repartition topics"). */
+  readonly repartitionPurgeIntervalMs: number
 }
 
 export type StreamErrorPolicy = 'replace-thread' | 'shutdown-instance'
@@ -99,6 +103,7 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     maxWarmupReplicas: 2,
     probingRebalanceIntervalMs: 10 * 60_000,
     rebalanceProtocol: 'cooperative',
+    repartitionPurgeIntervalMs: 30_000,
     ...input
   }
   if (!/^[A-Za-z0-9._-]+$/.test(config.applicationId)) throw new StreamsError('CONFIG_INVALID', `applicationId "${config.applicationId}" may use only letters, digits, ".", "_" and "-"`)
@@ -108,7 +113,7 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
   if (!REBALANCE_PROTOCOLS.includes(config.rebalanceProtocol)) throw new StreamsError('CONFIG_INVALID', `rebalanceProtocol must be ${REBALANCE_PROTOCOLS.join(' or ')}, got "${String(config.rebalanceProtocol)}"`)
   if (typeof config.tableRecordCache !== 'boolean') throw new StreamsError('CONFIG_INVALID', `tableRecordCache must be true or false, got ${String(config.tableRecordCache)}`)
   if (!STREAM_ERROR_POLICIES.includes(config.onStreamError)) throw new StreamsError('CONFIG_INVALID', `onStreamError must be ${STREAM_ERROR_POLICIES.join(' or ')}, got "${String(config.onStreamError)}"`)
-  for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore', 'threadReplacementWindowMs', 'rocksDbBlockCacheBytesPerStore', 'rocksDbMemtableBytesPerStore'] as const) {
+  for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore', 'threadReplacementWindowMs', 'rocksDbBlockCacheBytesPerStore', 'rocksDbMemtableBytesPerStore', 'repartitionPurgeIntervalMs'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new StreamsError('CONFIG_INVALID', `${key} must be a positive integer, got ${String(config[key])}`)
   }
   if (!Number.isInteger(config.cacheMaxBytes) || config.cacheMaxBytes < 0) throw new StreamsError('CONFIG_INVALID', `cacheMaxBytes must be an integer >= 0, got ${String(config.cacheMaxBytes)}`)
