@@ -65,7 +65,9 @@ t.test('demo → rebuild → restart → reconcile 0; corrupted balance → reco
   t.equal(rebuild.code, 0, 'rebuild exits 0')
   t.match(rebuild.stdout, /reset offsets of 6 input partition\(s\).*: 3000 record\(s\) to reprocess/)
   t.match(rebuild.stdout, /deleted changelog topics: .*-balances-changelog/)
-  t.match(rebuild.stdout, /deleted local state of 3 task\(s\)/)
+  t.match(rebuild.stdout, /deleted repartition topics: .*-points-by-property-repartition/)
+  // 3 partitions: 3 member tasks (0_*) and 3 points-window tasks (1_*).
+  t.match(rebuild.stdout, /deleted local state of 6 task\(s\)/)
   const inputs = await partitionsOf(log, [topics.rewardEvents, topics.redeemEvents])
   t.equal((await inputProgress(log, appId, inputs)).consumed, 0, 'input offsets at earliest')
 
