@@ -149,9 +149,10 @@ t.test('a running platform exports what docs/metrics.md, the dashboard and the a
 
   t.test('each task\'s restore is timed and logged (the AWS RestoreTime alarm reads the log line)', async t => {
     const logged = scrape.logLines.filter(l => l.event === 'restore.completed')
-    t.same(logged.map(l => l.task).sort(), ['0_0', '0_1', '0_2'], 'one restore.completed line per task')
+    // 3 partitions: the member tasks (0_*) and the points-window tasks (1_*).
+    t.same(logged.map(l => l.task).sort(), ['0_0', '0_1', '0_2', '1_0', '1_1', '1_2'], 'one restore.completed line per task')
     t.ok(logged.every(l => Number.isInteger(l.durationMs) && (l.durationMs as number) >= 0), 'with durationMs')
-    t.equal(sampleSum(scrape.text, 'streams_task_restore_duration_seconds_count'), 3, 'streams_task_restore_duration_seconds counts the three')
+    t.equal(sampleSum(scrape.text, 'streams_task_restore_duration_seconds_count'), 6, 'streams_task_restore_duration_seconds counts the six')
     const progress = scrape.logLines.filter(l => l.event === 'restore.progress')
     // restore.progress lines only when there was something to restore (then a last one says done).
     if (logged.every(l => l.records === 0)) t.same(progress, [], 'nothing restored: no restore.progress lines')
