@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Log, LogRecord, PartitionOffset, TopicPartition } from '../../../log/log-port.ts'
+import type { Log, LogRecord, PartitionOffset, ProducerRecord, TopicPartition } from '../../../log/log-port.ts'
 import { openEmbeddedLog } from '../../../log/embedded/index.ts'
 import { createKafkaLog } from '../../../log/kafka/index.ts'
 
@@ -86,4 +86,22 @@ export function endsOf (sent: readonly PartitionOffset[]): PartitionOffset[] {
     if ((ends.get(key)?.offset ?? -1n) < o.offset + 1n) ends.set(key, { topic: o.topic, partition: o.partition, offset: o.offset + 1n })
   }
   return [...ends.values()]
+}
+
+/** Sends `records` with a producer of its own, then closes it. */
+export async function produce (log: Log, records: ProducerRecord[]): Promise<void> {
+  const producer = await log.createProducer({ clientId: uniqueName('producer') })
+  await producer.send(records)
+  await producer.close()
+}
+
+/** The last value per key of a topic (null: a tombstone), once `done` holds for it. */
+export async function latestUntil (log: Log, topic: string, partitions: number, done: (latest: Map<string, unknown>) => boolean): Promise<Map<string, unknown>> {
+  const latest = new Map<string, unknown>()
+  await readUntil(log, topic, partitions, all => {
+    latest.clear()
+    for (const r of all) latest.set(r.key!.toString(), r.value === null ? null : JSON.parse(r.value.toString()))
+    return done(latest)
+  })
+  return latest
 }

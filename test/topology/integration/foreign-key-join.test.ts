@@ -8,29 +8,12 @@ import t from 'tap'
 import { Serdes } from '../../../topology/serdes.ts'
 import { StreamsApplication } from '../../../topology/streams-application.ts'
 import { StreamsBuilder } from '../../../topology/streams-builder.ts'
-import type { Log, ProducerRecord } from '../../../log/log-port.ts'
-import { BACKENDS, readUntil, tempStateDir, uniqueName } from './backends.ts'
+import type { ProducerRecord } from '../../../log/log-port.ts'
+import { BACKENDS, latestUntil, produce, tempStateDir, uniqueName } from './backends.ts'
 
 // Record timestamps near now: the broker's time-based retention (7 days) deletes older records.
 const T0 = Date.now()
 const json = (v: unknown): Buffer | null => v === null ? null : Buffer.from(JSON.stringify(v))
-
-async function produce (log: Log, records: ProducerRecord[]): Promise<void> {
-  const producer = await log.createProducer({ clientId: uniqueName('producer') })
-  await producer.send(records)
-  await producer.close()
-}
-
-/** The last value per key of a topic (null: a tombstone), once `done` holds for it. */
-async function latestUntil (log: Log, topic: string, partitions: number, done: (latest: Map<string, unknown>) => boolean): Promise<Map<string, unknown>> {
-  const latest = new Map<string, unknown>()
-  await readUntil(log, topic, partitions, all => {
-    latest.clear()
-    for (const r of all) latest.set(r.key!.toString(), r.value === null ? null : JSON.parse(r.value.toString()))
-    return done(latest)
-  })
-  return latest
-}
 
 interface Order { readonly product: string, readonly qty: number }
 

@@ -6,18 +6,12 @@ import t from 'tap'
 import { Serdes } from '../../../topology/serdes.ts'
 import { StreamsApplication } from '../../../topology/streams-application.ts'
 import { StreamsBuilder } from '../../../topology/streams-builder.ts'
-import type { Log, ProducerRecord, TopicPartition } from '../../../log/log-port.ts'
+import type { ProducerRecord, TopicPartition } from '../../../log/log-port.ts'
 import { createKafkaLog } from '../../../log/kafka/index.ts'
-import { brokers, readUntil, tempStateDir, uniqueName } from './backends.ts'
+import { brokers, produce, readUntil, tempStateDir, uniqueName } from './backends.ts'
 
 const T0 = Date.now()
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon']
-
-async function produce (log: Log, records: ProducerRecord[]): Promise<void> {
-  const producer = await log.createProducer({ clientId: uniqueName('producer') })
-  await producer.send(records)
-  await producer.close()
-}
 
 t.test('repartition topics are purged up to the committed offsets, exactly-once, and a restart resumes', async t => {
   const log = await createKafkaLog({ brokers, clientId: 'engine-test' })
