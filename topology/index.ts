@@ -9,10 +9,11 @@
 // runtime import graph of an application as small as what it really calls.
 
 // The DSL (Kafka Streams' StreamsBuilder, KStream, KTable).
-export {
-  StreamsBuilder, KStream, KGroupedStream, KTable,
-  type Consumed, type Produced, type Materialized, type KeyValuePair
-} from './streams-builder.ts'
+export { StreamsBuilder } from './streams-builder.ts'
+export { KStream } from './dsl/kstream.ts'
+export { KGroupedStream } from './dsl/kgrouped-stream.ts'
+export { KTable } from './dsl/ktable.ts'
+export type { Consumed, Produced, Materialized, KeyValuePair } from './dsl/options.ts'
 export { KGroupedTable } from './dsl/kgrouped-table.ts'
 export { GlobalKTable } from './dsl/global-table.ts'
 export type { GlobalKeySelector, GlobalValueJoiner } from './dsl/global-table-join.ts'

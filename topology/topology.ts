@@ -1,5 +1,5 @@
 // The low-level topology, like Kafka Streams' Topology: sources, processors, sinks and state
-// stores wired by name. The DSL (streams-builder.ts) compiles to this. validate() runs when a
+// stores wired by name. The DSL (streams-builder.ts, dsl/) compiles to this. validate() runs when a
 // runtime (StreamsApplication, TopologyTestDriver) takes the topology, and rejects unknown
 // parents or stores, duplicate names, cycles and a topic read by two sources.
 import type { LogRecord } from '../log/log-port.ts'

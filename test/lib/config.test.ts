@@ -145,6 +145,10 @@ const BAD: Record<SettingKey, string[]> = {
   queryMaxStalenessRecords: ['-1', 'few', '1e3']
 }
 
+t.test('each variable is REWARDS_ and its flag in upper snake case (lib/config-settings.ts)', async t => {
+  for (const spec of SETTINGS) t.equal(spec.env, `REWARDS_${spec.flag.replaceAll('-', '_').toUpperCase()}`, spec.key)
+})
+
 for (const spec of SETTINGS) {
   t.test(`${spec.env} / --${spec.flag}`, async t => {
     const good = GOOD[spec.key]

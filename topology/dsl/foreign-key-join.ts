@@ -10,7 +10,9 @@
 // The topics are created at start like repartition topics, each with the partition count of the
 // side that reads it (runtime/internal-topics.ts).
 import { Serdes, type Serde } from '../serdes.ts'
-import { KTable, type Materialized, type StreamsBuilder } from '../streams-builder.ts'
+import { KTable } from './ktable.ts'
+import type { Materialized } from './options.ts'
+import type { StreamsBuilder } from '../streams-builder.ts'
 import { combinedKeySerde, responseSerde, subscriptionSerde } from './foreign-key-join-serdes.ts'
 import { foreignTableProcessor, receiveProcessor, resolverProcessor, sendProcessor, type ForeignKeyJoinKind } from './foreign-key-join-processors.ts'
 import type { TableJoiner } from './ktable-join.ts'

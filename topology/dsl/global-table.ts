@@ -3,7 +3,7 @@
 // co-partitioning and no repartition topic (docs/engine.md "Global tables"). The store is filled
 // by the global updater (runtime/global-state-updater.ts), never by a task; the topic is its
 // changelog, so the store has none of its own.
-import type { Consumed, Materialized } from '../streams-builder.ts'
+import type { Consumed, Materialized } from './options.ts'
 import { Serdes, type Serde } from '../serdes.ts'
 import type { Topology } from '../topology.ts'
 

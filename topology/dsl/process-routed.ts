@@ -16,7 +16,8 @@
 import { StreamsError } from '../streams-error.ts'
 import type { Processor, ProcessorContext, ProcessorSupplier } from '../processor/processor.ts'
 import type { Record } from '../processor/record.ts'
-import { KStream, type StreamsBuilder } from '../streams-builder.ts'
+import { KStream } from './kstream.ts'
+import type { StreamsBuilder } from '../streams-builder.ts'
 
 export interface MergedProcessOptions {
   /** The node's name (stable across versions: it shows in descriptions and errors); default
