@@ -34,11 +34,15 @@ for (let i = 0; i < lines.length; i++) {
   }
 }
 
-const m = [...lines.join('\n').matchAll(/^# \{ (.*) \}$/gm)].pop()
-const counts = Object.fromEntries((m?.[1] ?? '').split(', ').filter(Boolean).map((kv) => {
-  const [k, v] = kv.split(': ')
-  return [k, Number(v)]
-}))
+// test/run.sh runs the suite as several tap runs (test/suite-files.ts) into one file: each ends with
+// its own "# { total: …, pass: … }" line, and the counts are their sums.
+const counts: Record<string, number> = {}
+for (const m of lines.join('\n').matchAll(/^# \{ (.*) \}$/gm)) {
+  for (const kv of (m[1] ?? '').split(', ').filter(Boolean)) {
+    const [k, v] = kv.split(': ')
+    if (k !== undefined && Number.isFinite(Number(v))) counts[k] = (counts[k] ?? 0) + Number(v)
+  }
+}
 if (failures.length > 0) {
   console.log('\n# Failures (each failing test, with the subtests around it):')
   for (const f of failures.slice(0, 300)) console.log(f)
