@@ -20,6 +20,9 @@ export interface FetchedPartition extends TopicPartition {
   readonly nextOffset: bigint
   readonly lastStableOffset: bigint
   readonly highWatermark: bigint
+  /** Keys' and values' bytes of `records` plus a fixed overhead per record: what holding them
+   *  costs, for a consumer bounding what it buffers. */
+  readonly bytes: number
   /** Protocol error id of this partition, if any (its records are then empty). */
   readonly errorId: string | null
 }
@@ -57,7 +60,7 @@ export async function fetchCommitted (client: KafkaClient, pool: ConnectionPool,
 }
 
 function emptyResult (position: PartitionOffset, errorId: string | null): FetchedPartition {
-  return { topic: position.topic, partition: position.partition, records: [], nextOffset: position.offset, lastStableOffset: -1n, highWatermark: -1n, errorId }
+  return { topic: position.topic, partition: position.partition, records: [], nextOffset: position.offset, lastStableOffset: -1n, highWatermark: -1n, bytes: 0, errorId }
 }
 
 async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leader: number, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedPartition[]> {
@@ -90,20 +93,25 @@ async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leade
         out.push(emptyResult(position, protocolErrorsCodesById[partition.errorCode] ?? `ERROR_${partition.errorCode}`))
         continue
       }
-      const { records, nextOffset } = decodeCommitted(position, partition.records ?? [], partition.abortedTransactions ?? [])
-      out.push({ topic: position.topic, partition: position.partition, records, nextOffset, lastStableOffset: partition.lastStableOffset, highWatermark: partition.highWatermark, errorId: null })
+      const { records, nextOffset, bytes } = decodeCommitted(position, partition.records ?? [], partition.abortedTransactions ?? [])
+      out.push({ topic: position.topic, partition: position.partition, records, nextOffset, lastStableOffset: partition.lastStableOffset, highWatermark: partition.highWatermark, bytes, errorId: null })
     }
   }
   for (const missing of wanted.values()) out.push(emptyResult(missing, null))
   return out
 }
 
-export function decodeCommitted (position: PartitionOffset, batches: RecordsBatch[], abortedTransactions: Array<{ producerId: bigint, firstOffset: bigint }>): { records: LogRecord[], nextOffset: bigint } {
+/** What a decoded record is counted for besides its key and value (the record object, its
+ *  offset and headers), in `bytes`. */
+export const RECORD_OVERHEAD_BYTES = 64
+
+export function decodeCommitted (position: PartitionOffset, batches: RecordsBatch[], abortedTransactions: Array<{ producerId: bigint, firstOffset: bigint }>): { records: LogRecord[], nextOffset: bigint, bytes: number } {
   const aborted = [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
   const abortedProducers = new Set<bigint>()
   const records: LogRecord[] = []
   let nextOffset = position.offset
   let abortedIndex = 0
+  let bytes = 0
   for (const batch of batches) {
     const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
     if (lastOffset < position.offset) continue
@@ -134,6 +142,7 @@ export function decodeCommitted (position: PartitionOffset, batches: RecordsBatc
     for (const record of batch.records) {
       const offset = batch.firstOffset + BigInt(record.offsetDelta)
       if (spansPosition && offset < position.offset) continue
+      bytes += RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0)
       records.push({
         topic: position.topic,
         partition: position.partition,
@@ -146,7 +155,7 @@ export function decodeCommitted (position: PartitionOffset, batches: RecordsBatc
     }
     nextOffset = lastOffset + 1n
   }
-  return { records, nextOffset }
+  return { records, nextOffset, bytes }
 }
 
 function toHeaders (raw: Array<[Buffer | null, Buffer | null]>): Headers {

@@ -29,7 +29,7 @@ import type { KafkaClient } from './kafka-client.ts'
 import { describeError, hasProtocolError, isCoordinatorError, isNetworkError, isRetriable, protocolErrorOf, toStreamsError } from './kafka-errors.ts'
 import type { IBackoff } from 'cockatiel'
 import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
-import { fetchCommitted, partitionKey } from './kafka-fetcher.ts'
+import { fetchCommitted, partitionKey, RECORD_OVERHEAD_BYTES } from './kafka-fetcher.ts'
 import { rangeAssignor } from '../range-assignor.ts'
 import { assignmentDelta, cooperativeAssignment } from '../cooperative-assignment.ts'
 
@@ -47,6 +47,13 @@ const PREFETCH_WAIT_MS = 500
  *  a 16 MiB response held the engine's loop for a second on a loaded machine (issue 16). */
 const FETCH_MAX_BYTES = 2 * 1024 * 1024
 const FETCH_PARTITION_MAX_BYTES = 256 * 1024
+/** Fetching ahead (#startPrefetch): a partition is fetched again while fewer than this many bytes
+ *  (kafka-fetcher.ts `bytes`) of its records wait in the consumer, at the offset after them; and no
+ *  fetch starts while all partitions together hold more than BUFFER_MAX_BYTES. A response may
+ *  exceed what was asked (the broker returns at least one batch), so these bound what a new
+ *  fetch is sent for, not to the byte. */
+const BUFFER_PARTITION_MAX_BYTES = 4 * FETCH_PARTITION_MAX_BYTES
+const BUFFER_MAX_BYTES = 16 * 1024 * 1024
 
 /** What a background (cooperative) join ended with, for the next poll() to apply. */
 type JoinOutcome =
@@ -57,10 +64,14 @@ type JoinOutcome =
 /** A JoinGroup/SyncGroup of a member that owned partitions found it removed from the group. */
 class MemberRemoved extends Error {}
 
+/** A partition's fetched records not yet returned by poll(): records[index..]. */
 interface Buffered {
   records: LogRecord[]
   index: number
+  /** The offset after the last fetched batch: where this partition's next fetch starts. */
   nextOffset: bigint
+  /** `bytes` (kafka-fetcher.ts) of records[index..]. */
+  bytes: number
 }
 
 export class KafkaGroupConsumer implements GroupConsumer {
@@ -131,7 +142,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
   pause (partitions: TopicPartition[]): void {
     // Records fetched for a paused partition stay buffered (as the Java consumer keeps them): the
     // engine pauses a partition whose task buffer is full and resumes it soon after, and dropping
-    // them made it fetch and decode the same records again (issue 16). A seek still drops them.
+    // them made it fetch and decode the same records again (issue 16). So are those of a fetch in
+    // flight when it is paused (#fetch): no new fetch starts for it while paused. A seek drops both.
     for (const tp of partitions) this.#paused.add(partitionKey(tp))
   }
 
@@ -189,19 +201,28 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
   }
 
-  /** Fetches, in the background, the unpaused partitions that have nothing buffered, while the
-   *  caller processes what poll() returned (the Java consumer's pipelining): the next poll finds
-   *  their records buffered instead of waiting a round trip (issue 16: the loop sat idle for the
-   *  fetch after every batch). One fetch at a time; its results are dropped for partitions
-   *  paused, sought or reassigned meanwhile (#fetch checks the positions). */
+  /** Fetches ahead, in the background, while the caller processes what poll() returned (the Java
+   *  consumer's pipelining): every unpaused partition holding fewer than BUFFER_PARTITION_MAX_BYTES
+   *  unreturned, at the offset after what it holds, so that a partition's next records are on
+   *  their way while its buffered ones drain (issue 16: the loop waited for a fetch whenever a
+   *  partition drained). One fetch at a time; a fetch that brought records is followed by the next
+   *  at once, without waiting for a poll. Its results are dropped for partitions sought or
+   *  reassigned meanwhile (#fetch compares the offset it asked for with #fetchOffset). */
   #startPrefetch (): void {
     if (this.#prefetch !== undefined || this.#closed || (this.#needsRejoin && !this.#cooperative)) return
-    const wanted = this.#assignment.filter(tp => { const key = partitionKey(tp); return !this.#paused.has(key) && !this.#buffers.has(key) })
+    let total = 0
+    for (const buffer of this.#buffers.values()) total += buffer.bytes
+    if (total >= BUFFER_MAX_BYTES) return
+    const wanted = this.#assignment.filter(tp => { const key = partitionKey(tp); return !this.#paused.has(key) && (this.#buffers.get(key)?.bytes ?? 0) < BUFFER_PARTITION_MAX_BYTES })
     if (wanted.length === 0) return
-    const run = this.#fetch(wanted, PREFETCH_WAIT_MS).catch((error: unknown) => {
+    let progressed = false
+    const run = this.#fetch(wanted, PREFETCH_WAIT_MS, BUFFER_MAX_BYTES - total).then(brought => { progressed = brought }, (error: unknown) => {
       if (!this.#closed) this.#prefetchError ??= error
     }).finally(() => {
-      if (this.#prefetch === run) this.#prefetch = undefined
+      if (this.#prefetch !== run) return
+      this.#prefetch = undefined
+      // Not after a fetch that brought nothing (caught up, or failed: the next poll sends one).
+      if (progressed) this.#startPrefetch()
     })
     this.#prefetch = run
   }
@@ -568,33 +589,58 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#wake = undefined
   }
 
-  async #fetch (active: TopicPartition[], maxWaitMs: number): Promise<void> {
-    const positions = active.map(tp => ({ topic: tp.topic, partition: tp.partition, offset: this.#positions.get(partitionKey(tp)) ?? 0n }))
+  /** Where a partition's next fetch starts: after its buffered records, else at its position;
+   *  undefined when it is not assigned. */
+  #fetchOffset (key: string): bigint | undefined {
+    return this.#buffers.get(key)?.nextOffset ?? this.#positions.get(key)
+  }
+
+  /** One fetch of `active` (each at #fetchOffset); true when it buffered records. */
+  async #fetch (active: TopicPartition[], maxWaitMs: number, maxBytes = FETCH_MAX_BYTES): Promise<boolean> {
+    const positions = active.map(tp => ({ topic: tp.topic, partition: tp.partition, offset: this.#fetchOffset(partitionKey(tp)) ?? 0n }))
     let fetched
     try {
-      fetched = await fetchCommitted(this.#client, this.#fetchPool, positions, { maxWaitMs: Math.min(maxWaitMs, this.#sessionTimeoutMs), maxBytes: FETCH_MAX_BYTES, partitionMaxBytes: FETCH_PARTITION_MAX_BYTES })
+      fetched = await fetchCommitted(this.#client, this.#fetchPool, positions, { maxWaitMs: Math.min(maxWaitMs, this.#sessionTimeoutMs), maxBytes: Math.min(FETCH_MAX_BYTES, Math.max(maxBytes, FETCH_PARTITION_MAX_BYTES)), partitionMaxBytes: FETCH_PARTITION_MAX_BYTES })
     } catch (error) {
       if (isRetriable(error)) {
         this.#client.admin.clearMetadata()
-        return
+        return false
       }
       throw toStreamsError(error, 'LOG_CONNECTION', 'fetch')
     }
     const requested = new Map(positions.map(p => [partitionKey(p), p.offset]))
     const outOfRange: TopicPartition[] = []
+    let brought = false
     for (const result of fetched) {
       const key = partitionKey(result)
-      // The assignment, a pause or a seek may have changed while the fetch was in flight (a
-      // position is only present for an assigned partition).
-      if (this.#paused.has(key) || this.#positions.get(key) !== requested.get(key)) continue
+      // The assignment or a seek may have changed while the fetch was in flight: its results
+      // count only where the partition's next fetch would still start at the offset asked for
+      // (unassigned: undefined; sought: the buffer is gone and the position moved). A pause
+      // keeps them, as it keeps what was buffered before it (pause()).
+      const buffer = this.#buffers.get(key)
+      if ((buffer?.nextOffset ?? this.#positions.get(key)) !== requested.get(key)) continue
       if (result.lastStableOffset >= 0n) this.#ends.set(key, result.lastStableOffset)
       if (result.errorId !== null) {
-        if (result.errorId === 'OFFSET_OUT_OF_RANGE') outOfRange.push(result)
-        else this.#client.admin.clearMetadata()
+        // Out of range ahead of buffered records: handled once they drained and the position is
+        // there (a fetch from the position then meets it again), so the reset is from the position.
+        if (result.errorId === 'OFFSET_OUT_OF_RANGE') { if (buffer === undefined) outOfRange.push(result) } else this.#client.admin.clearMetadata()
         continue
       }
-      if (result.records.length > 0) this.#buffers.set(key, { records: result.records, index: 0, nextOffset: result.nextOffset })
-      else this.#positions.set(key, result.nextOffset)
+      if (result.records.length === 0) {
+        if (buffer === undefined) this.#positions.set(key, result.nextOffset)
+        else buffer.nextOffset = result.nextOffset
+        continue
+      }
+      brought = true
+      if (buffer === undefined) {
+        this.#buffers.set(key, { records: result.records, index: 0, nextOffset: result.nextOffset, bytes: result.bytes })
+        continue
+      }
+      // Appended behind what the partition still holds (the returned head dropped first).
+      if (buffer.index > 0) { buffer.records = buffer.records.slice(buffer.index); buffer.index = 0 }
+      for (const record of result.records) buffer.records.push(record)
+      buffer.nextOffset = result.nextOffset
+      buffer.bytes += result.bytes
     }
     if (outOfRange.length > 0) {
       // auto.offset.reset: never silent (the listener logs and counts every reset).
@@ -608,6 +654,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
         this.#options.offsetReset?.onReset?.({ groupId: this.#options.groupId, topic: o.topic, partition: o.partition, policy, from: requested.get(key)!, to: o.offset })
       }
     }
+    return brought
   }
 
   #resetPolicy (): 'earliest' | 'latest' | 'none' {
@@ -631,7 +678,13 @@ export class KafkaGroupConsumer implements GroupConsumer {
       const buffer = this.#buffers.get(key)
       if (buffer === undefined || this.#paused.has(key)) continue
       const from = buffer.index
-      while (buffer.index < buffer.records.length && out.length < this.#maxPollRecords) out.push(buffer.records[buffer.index++]!)
+      let bytes = 0
+      while (buffer.index < buffer.records.length && out.length < this.#maxPollRecords) {
+        const record = buffer.records[buffer.index++]!
+        bytes += RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0)
+        out.push(record)
+      }
+      buffer.bytes -= bytes
       // The position moves once per partition and poll, past the last record returned.
       if (buffer.index > from) this.#positions.set(key, buffer.records[buffer.index - 1]!.offset + 1n)
       if (buffer.index >= buffer.records.length) {
