@@ -70,6 +70,9 @@ export interface StreamThreadOptions {
 const PROCESS_BATCH = 500
 const TIME_CHECK_EVERY = 50
 const LAG_SAMPLE_INTERVAL_MS = 5000
+/** Deferred standbys opened per loop iteration (each open holds the loop: a store open per
+ *  store, tens to hundreds of ms on a loaded machine). */
+const STANDBYS_OPENED_PER_ITERATION = 2
 const NO_TASKS: ReadonlyMap<string, ActiveTask> = new Map()
 
 /** A standby or warm-up task as the application reports it. */
@@ -251,7 +254,8 @@ export class StreamThread {
       onTaskSuspended: task => metrics.tasksSuspended.inc({ task }),
       createStandby: standbyTaskCreator({ config, topology, stateDirectory: this.#o.stateDirectory, exactlyOnce: this.#commits.exactlyOnce }),
       standbyReader: standbyRestorer,
-      onStandbyClosed: task => metrics.standbyLag.remove({ task })
+      onStandbyClosed: task => metrics.standbyLag.remove({ task }),
+      deferStandbys: true
     })
     this.#running = true
     metrics.threadsAlive.inc()
@@ -289,6 +293,12 @@ export class StreamThread {
     // Restoring tasks advance by one bounded fetch per iteration, between polls (the group
     // consumer keeps polling: rebalances and running tasks go on during a long restore).
     if (tasks.restoring.size > 0) await this.#restoreStep()
+    // Standbys an assignment added open here, a few per iteration, once no active task restores:
+    // the new actives (and this member's next join) come first (docs/engine.md "Standby tasks").
+    if (tasks.pendingStandbys.size > 0 && tasks.restoring.size === 0) {
+      await tasks.createPendingStandbys(STANDBYS_OPENED_PER_ITERATION)
+      this.#o.metrics.standbyTasks.set(tasks.standbys.size)
+    }
     // Standbys apply what their background fetch brought, if it returned (never waits).
     if (tasks.standbys.size > 0) {
       await tasks.standbyStep()

@@ -81,6 +81,11 @@ export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedStat
   /** The thread's standby changelog reader (ChangelogReader in standby mode). */
   readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'>
   readonly onStandbyClosed?: (task: string) => void
+  /** Standbys an assignment adds are not opened in the rebalance callback but by
+   *  createPendingStandbys(), which the loop calls once no active task restores (the stream
+   *  thread sets it): opening their stores (seconds for 8 on a loaded machine) held the new
+   *  actives' restore and this member's next join up (docs/engine.md "Standby tasks"). */
+  readonly deferStandbys?: boolean
 }
 
 /** The tasks an assignment gives this member besides its actives (their names). */
@@ -115,6 +120,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  owner still revokes, and of which no standby or warm-up runs here: reported as warm-ups at
    *  the next join (thread-subscription.ts) with their checkpoint, without opening anything. */
   #pendingActives: ReadonlySet<string> = new Set()
+  /** Standbys and warm-ups of the last assignment not opened yet (deferStandbys): name -> warm-up. */
+  readonly #standbysToCreate = new Map<string, boolean>()
 
   constructor (options: TaskManagerOptions<T, S>) {
     this.#o = options
@@ -135,6 +142,17 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   /** Actives assigned here whose partitions are still being revoked by their owner, with no copy
    *  open here (see handleIncrementalAssignment). */
   get pendingActives (): ReadonlySet<string> { return this.#pendingActives }
+
+  /** Standbys (false) and warm-ups (true) assigned here and not opened yet (deferStandbys). */
+  get pendingStandbys (): ReadonlyMap<string, boolean> { return this.#standbysToCreate }
+
+  /** Opens up to `max` of the pending standbys and warm-ups (deferStandbys). */
+  async createPendingStandbys (max = Infinity): Promise<void> {
+    const names = [...this.#standbysToCreate.keys()].slice(0, max)
+    const warmup = new Set(names.filter(name => this.#standbysToCreate.get(name) === true))
+    for (const name of names) this.#standbysToCreate.delete(name)
+    await this.#openStandbys(names, warmup)
+  }
 
   /** Settles once every revoked task's stores are closed. */
   async closed (): Promise<void> {
@@ -287,9 +305,23 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     const { createStandby, standbyReader } = this.#o
     if (createStandby === undefined || standbyReader === undefined) return
     const names = [...replicas.standby, ...replicas.warmup].filter(name => !actives.has(name))
-    const created = await Promise.allSettled(names.map(async name => {
+    this.#standbysToCreate.clear()
+    const toOpen: string[] = []
+    for (const name of names) {
       const existing = this.#standbys.get(name)
-      if (existing !== undefined) { existing.warmup = replicas.warmup.has(name); return }
+      if (existing !== undefined) existing.warmup = replicas.warmup.has(name)
+      else if (this.#o.deferStandbys === true) this.#standbysToCreate.set(name, replicas.warmup.has(name))
+      else toOpen.push(name)
+    }
+    await this.#openStandbys(toOpen, replicas.warmup)
+  }
+
+  async #openStandbys (names: readonly string[], warmups: ReadonlySet<string>): Promise<void> {
+    const { createStandby, standbyReader } = this.#o
+    if (createStandby === undefined || standbyReader === undefined) return
+    const replicas = { warmup: warmups }
+    const created = await Promise.allSettled(names.map(async name => {
+      if (this.#standbys.has(name)) return
       await this.#closing.get(name)
       if (this.#standbys.has(name)) return
       const [subText, partText] = name.split('_')
@@ -370,6 +402,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  ones where their restore got. A task that fails to close does not keep the others open. */
   async closeAll (committed: boolean): Promise<void> {
     this.#pendingActives = new Set()
+    this.#standbysToCreate.clear()
     await this.closed()
     const committedWork = [...this.#running.values(), ...this.#suspended.values()]
     const restoring = [...this.#restoring.values()]

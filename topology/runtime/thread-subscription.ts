@@ -80,6 +80,9 @@ export class ThreadSubscription {
       // Actives given here whose owner still revokes them, with no copy open here: warm-ups at
       // their checkpoint (the sums above), so the follow-up round hands them over here
       // (task-manager.ts handleIncrementalAssignment).
+      // Standbys and warm-ups assigned and not opened yet (the loop opens them once no active
+      // restores): their checkpoint stands for them, as above.
+      for (const [name, warmup] of tasks.pendingStandbys) if (!tasks.standbys.has(name)) (warmup ? previousWarmup : previousStandby).push(name)
       for (const name of tasks.pendingActives) {
         if (!tasks.standbys.has(name) && !tasks.running.has(name) && !tasks.restoring.has(name) && !tasks.suspended.has(name)) previousWarmup.push(name)
       }
