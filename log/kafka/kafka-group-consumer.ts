@@ -32,6 +32,7 @@ import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
 import { fetchCommitted, partitionKey, RECORD_OVERHEAD_BYTES } from './kafka-fetcher.ts'
 import { rangeAssignor } from '../range-assignor.ts'
 import { assignmentDelta, cooperativeAssignment } from '../cooperative-assignment.ts'
+import { rtrace } from '../../topology/runtime/rebalance-trace.ts'
 
 const PROTOCOL_TYPE = 'consumer'
 /** The assignment strategy name every member of our groups advertises: one per rebalance
@@ -280,6 +281,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#clearAssignment()
     this.#wake?.()
     if (this.#memberId !== '') {
+      rtrace(this.#options.clientId + ' ' + 'leave.send')
       try {
         await this.#client.withCoordinator('group', this.#options.groupId, this.#groupPool, async connection => {
           await leaveGroupV5.api.async(connection, this.#options.groupId, [{ memberId: this.#memberId, groupInstanceId: null, reason: 'consumer closed' }])
@@ -288,6 +290,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
         // The session timeout removes the member anyway.
       }
     }
+    rtrace(this.#options.clientId + ' ' + 'leave.done')
     this.#joined = false
     await Promise.allSettled([this.#groupPool, this.#heartbeatPool, this.#fetchPool].map(pool => this.#client.closePool(pool)))
   }
@@ -341,6 +344,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   #startCooperativeJoin (): void {
+    rtrace(this.#options.clientId + ' ' + 'join.start', { owned: this.#assignment.length })
     this.#needsRejoin = false
     this.#stopHeartbeat()
     const owned = this.assignment()
@@ -376,15 +380,19 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#lost = false
     const released = assignmentDelta(outcome.owned, outcome.assignment).removed
     const revoked = assignmentDelta(this.#assignment, outcome.assignment).removed
+    rtrace(this.#options.clientId + ' ' + 'apply', { revoked: revoked.map(tp => `${tp.topic.slice(-12)}-${tp.partition}`), gen: this.#generationId })
     if (revoked.length > 0) {
       await listener.onPartitionsRevoked(revoked)
       this.#dropPartitions(revoked)
+      rtrace(this.#options.clientId + ' ' + 'apply.revoked')
     }
     const added = assignmentDelta(this.#assignment, outcome.assignment).added
     await this.#initialisePositionsOf(added)
+    rtrace(this.#options.clientId + ' ' + 'apply.positions', { added: added.map(tp => `${tp.topic.slice(-12)}-${tp.partition}`) })
     this.#assignment.push(...added)
     if (released.length > 0) this.#markRejoin(false)
     await listener.onPartitionsAssigned(added, outcome.userData)
+    rtrace(this.#options.clientId + ' ' + 'apply.assigned')
   }
 
   /** Forgets revoked partitions (positions, buffered records, pauses, ends). */
@@ -406,6 +414,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   async #joinAndSync (owned: TopicPartition[]): Promise<{ assignment: TopicPartition[], userData: Buffer | null }> {
     const { groupId } = this.#options
     const ours = typeof this.#options.userData === 'function' ? await this.#options.userData() : this.#options.userData
+    rtrace(this.#options.clientId + ' ' + 'join.userdata')
     const subscription = encodeConsumerProtocolSubscription({ version: this.#cooperative ? 1 : 0, topics: [...this.#options.topics], userData: ours ?? null, ownedPartitions: toGroupAssignments(owned) } as Parameters<typeof encodeConsumerProtocolSubscription>[0])
     const deadline = Date.now() + this.#rebalanceTimeoutMs * 2
     let backoff: IBackoff<unknown> | undefined
@@ -417,6 +426,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
         const connection = await this.#client.coordinatorConnection('group', groupId, this.#groupPool)
         let joined: joinGroupV9.JoinGroupResponse
         try {
+          rtrace(this.#options.clientId + ' ' + 'join.send', { member: this.#memberId.slice(-6) })
           joined = await joinGroupV9.api.async(connection, groupId, this.#sessionTimeoutMs, this.#rebalanceTimeoutMs, this.#memberId, null, PROTOCOL_TYPE, [{ name: this.#protocolName, metadata: subscription }], null)
         } catch (error) {
           const response = (error as { response?: joinGroupV9.JoinGroupResponse }).response
@@ -429,13 +439,16 @@ export class KafkaGroupConsumer implements GroupConsumer {
         }
         this.#memberId = joined.memberId
         this.#generationId = joined.generationId
+        rtrace(this.#options.clientId + ' ' + 'join.joined', { gen: joined.generationId, leader: joined.leader === joined.memberId, members: joined.members.length })
         let assignments: syncGroupV5.SyncGroupRequestAssignment[] = []
         if (joined.leader === joined.memberId && !joined.skipAssignment) assignments = await this.#assign(joined.members)
+        if (assignments.length > 0) rtrace(this.#options.clientId + ' ' + 'join.assigned')
         const synced = await syncGroupV5.api.async(connection, groupId, joined.generationId, joined.memberId, null, PROTOCOL_TYPE, this.#protocolName, assignments)
         const decoded = decodeConsumerProtocolAssignment(synced.assignment)
         const assignment: TopicPartition[] = []
         for (const { topic, partitions } of decoded.assignedPartitions) for (const partition of partitions) assignment.push({ topic, partition })
         this.#joined = true
+        rtrace(this.#options.clientId + ' ' + 'join.synced', { partitions: assignment.length })
         const userData = decoded.userData
         return { assignment, userData: userData === null || userData === undefined || userData.length === 0 ? null : Buffer.from(userData) }
       } catch (error) {
@@ -447,7 +460,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
         if (hasProtocolError(error, 'INCONSISTENT_GROUP_PROTOCOL')) {
           throw new StreamsError('CONFIG_INVALID', `group ${groupId}: its members use another rebalance protocol than '${this.#options.rebalanceProtocol ?? 'eager'}' (INCONSISTENT_GROUP_PROTOCOL); every member of a group must use the same one`, { cause: error })
         }
-        if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS') || hasProtocolError(error, 'ILLEGAL_GENERATION')) continue
+        if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS') || hasProtocolError(error, 'ILLEGAL_GENERATION')) { rtrace(this.#options.clientId + ' ' + 'join.retry', { error: describeError(error) }); continue }
         if (isCoordinatorError(error) || isNetworkError(error)) this.#client.forgetCoordinator('group', groupId)
         // Each attempt already retried its connection with backoff: a broker still unreachable
         // after a few rounds is reported (LOG_CONNECTION, retriable) instead of hanging in poll().
@@ -561,8 +574,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
     } catch (error) {
       if (generationId !== this.#generationId) return
       if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) {
+        rtrace(this.#options.clientId + ' ' + 'heartbeat.rebalance')
         this.#markRejoin(false)
       } else if (protocolErrorOf(error, GENERATION_FENCING) !== null) {
+        rtrace(this.#options.clientId + ' ' + 'heartbeat.fenced', { error: describeError(error) })
         if (hasProtocolError(error, 'UNKNOWN_MEMBER_ID')) this.#memberId = ''
         this.#markRejoin(true)
       } else if (isCoordinatorError(error) || isNetworkError(error)) {

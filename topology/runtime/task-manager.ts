@@ -25,6 +25,7 @@ import type { StreamTask } from './stream-task.ts'
 import { taskIdToString } from './stream-task.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
 import { TaskLifecycle, type StandbyTask } from './task-lifecycle.ts'
+import { rtrace } from './rebalance-trace.ts'
 
 /** What the task manager uses of a task (StreamTask; fakes in unit tests). */
 export interface ManagedTask {
@@ -80,6 +81,11 @@ export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedStat
   /** The thread's standby changelog reader (ChangelogReader in standby mode). */
   readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'>
   readonly onStandbyClosed?: (task: string) => void
+  /** Standbys an assignment adds are not opened in the rebalance callback but by
+   *  createPendingStandbys(), which the loop calls once no active task restores (the stream
+   *  thread sets it): opening their stores (seconds for 8 on a loaded machine) held the new
+   *  actives' restore and this member's next join up (docs/engine.md "Standby tasks"). */
+  readonly deferStandbys?: boolean
 }
 
 /** The tasks an assignment gives this member besides its actives (their names). */
@@ -107,6 +113,15 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   /** Tasks whose standby here closes because they become active here, until their active task
    *  exists (reads of the copy wait for it: docs/engine.md "Interactive queries"). */
   readonly #handovers = new Map<string, Promise<void>>()
+  /** Revoked tasks whose stores are still closing (cooperative: the revocation returns once they
+   *  committed); a task or standby of the same name opens only after its close ends. */
+  readonly #closing = new Map<string, Promise<void>>()
+  /** Stateful actives the last cooperative assignment gives this member whose partitions their
+   *  owner still revokes, and of which no standby or warm-up runs here: reported as warm-ups at
+   *  the next join (thread-subscription.ts) with their checkpoint, without opening anything. */
+  #pendingActives: ReadonlySet<string> = new Set()
+  /** Standbys and warm-ups of the last assignment not opened yet (deferStandbys): name -> warm-up. */
+  readonly #standbysToCreate = new Map<string, boolean>()
 
   constructor (options: TaskManagerOptions<T, S>) {
     this.#o = options
@@ -123,6 +138,36 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   }
 
   get standbys (): ReadonlyMap<string, StandbyTask<S>> { return this.#standbys }
+
+  /** Actives assigned here whose partitions are still being revoked by their owner, with no copy
+   *  open here (see handleIncrementalAssignment). */
+  get pendingActives (): ReadonlySet<string> { return this.#pendingActives }
+
+  /** Standbys (false) and warm-ups (true) assigned here and not opened yet (deferStandbys). */
+  get pendingStandbys (): ReadonlyMap<string, boolean> { return this.#standbysToCreate }
+
+  /** Opens up to `max` of the pending standbys and warm-ups (deferStandbys). */
+  async createPendingStandbys (max = Infinity): Promise<void> {
+    const names = [...this.#standbysToCreate.keys()].slice(0, max)
+    const warmup = new Set(names.filter(name => this.#standbysToCreate.get(name) === true))
+    for (const name of names) this.#standbysToCreate.delete(name)
+    await this.#openStandbys(names, warmup)
+  }
+
+  /** Settles once every revoked task's stores are closed. */
+  async closed (): Promise<void> {
+    while (this.#closing.size > 0) await Promise.allSettled([...this.#closing.values()])
+  }
+
+  /** Closes a revoked task in the background (tracked: the same task opens again here only after). */
+  #closeInBackground (name: string, active: ActiveTask<T, S>, clean: boolean): void {
+    const previous = this.#closing.get(name)
+    const done: Promise<void> = (async () => {
+      if (previous !== undefined) await previous
+      await this.#closeTask(active, clean).catch(() => { /* its stores are gone either way */ })
+    })().finally(() => { if (this.#closing.get(name) === done) this.#closing.delete(name) })
+    this.#closing.set(name, done)
+  }
 
   /** Settles once `task`'s standby here, closing because the task becomes active here, has its
    *  active task created (restoring from where the standby got); undefined when no such hand-over
@@ -179,7 +224,11 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       if (active === undefined) continue
       // Out of the maps first: queries and the loop never see a task whose stores are closing.
       this.#forget(name, active)
-      await this.#closeTask(active, committed)
+      // Their work is committed (or dropped): the new owner needs nothing more from here, so the
+      // member rejoins at once and the stores close meanwhile (checkpoints at the changelog ends
+      // and store closes held every moving task up by ~1 s on a loaded machine; docs/engine.md
+      // "Rebalancing"). The same task (as a standby, say) opens here only once they are closed.
+      this.#closeInBackground(name, active, committed)
       closed.push(name)
     }
     return closed
@@ -195,13 +244,21 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   async handleIncrementalAssignment (added: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS, assigned: ReadonlySet<string> | null = null, isStateful: (task: string) => boolean = () => true): Promise<void> {
     const actives = new Set([...this.#running.keys(), ...this.#restoring.keys(), ...this.#suspended.keys(), ...this.#taskNames(added).keys()])
     const pending = [...assigned ?? []].filter(name => !actives.has(name) && isStateful(name))
-    const wanted: ReplicaAssignment = pending.length === 0 ? replicas : { standby: replicas.standby, warmup: new Set([...replicas.warmup, ...pending]) }
+    // A pending active with a copy here (standby or warm-up) keeps it, as a warm-up, current until
+    // the hand-over. One without is not opened as a warm-up: opening its stores now and closing
+    // them for the active a moment later cost seconds on the hand-over's path and held this
+    // member's rejoin (the follow-up round) up; its checkpoint stands for it at the next join.
+    const keep = pending.filter(name => this.#standbys.has(name))
+    this.#pendingActives = new Set(pending.filter(name => !this.#standbys.has(name)))
+    const wanted: ReplicaAssignment = keep.length === 0 ? replicas : { standby: replicas.standby, warmup: new Set([...replicas.warmup, ...keep]) }
     const handedOver = this.#beginHandover([...this.#standbys.keys()].filter(name => actives.has(name)))
     try {
       for (const [name, standby] of this.#standbys) {
         if (actives.has(name) || (!wanted.standby.has(name) && !wanted.warmup.has(name))) await this.#closeStandby(standby)
       }
+      rtrace('tasks.standbysClosed')
       await this.createTasks(added.filter(tp => !this.#byInput.has(partitionKey(tp))))
+      rtrace('tasks.created')
     } finally {
       handedOver()
     }
@@ -248,9 +305,25 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     const { createStandby, standbyReader } = this.#o
     if (createStandby === undefined || standbyReader === undefined) return
     const names = [...replicas.standby, ...replicas.warmup].filter(name => !actives.has(name))
-    const created = await Promise.allSettled(names.map(async name => {
+    this.#standbysToCreate.clear()
+    const toOpen: string[] = []
+    for (const name of names) {
       const existing = this.#standbys.get(name)
-      if (existing !== undefined) { existing.warmup = replicas.warmup.has(name); return }
+      if (existing !== undefined) existing.warmup = replicas.warmup.has(name)
+      else if (this.#o.deferStandbys === true) this.#standbysToCreate.set(name, replicas.warmup.has(name))
+      else toOpen.push(name)
+    }
+    await this.#openStandbys(toOpen, replicas.warmup)
+  }
+
+  async #openStandbys (names: readonly string[], warmups: ReadonlySet<string>): Promise<void> {
+    const { createStandby, standbyReader } = this.#o
+    if (createStandby === undefined || standbyReader === undefined) return
+    const replicas = { warmup: warmups }
+    const created = await Promise.allSettled(names.map(async name => {
+      if (this.#standbys.has(name)) return
+      await this.#closing.get(name)
+      if (this.#standbys.has(name)) return
       const [subText, partText] = name.split('_')
       const sub = this.#o.subtopologies[Number(subText)]
       if (sub === undefined) return
@@ -328,6 +401,9 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   /** Shutdown: running and suspended tasks close clean when the last commit succeeded, restoring
    *  ones where their restore got. A task that fails to close does not keep the others open. */
   async closeAll (committed: boolean): Promise<void> {
+    this.#pendingActives = new Set()
+    this.#standbysToCreate.clear()
+    await this.closed()
     const committedWork = [...this.#running.values(), ...this.#suspended.values()]
     const restoring = [...this.#restoring.values()]
     this.#clear()
@@ -346,6 +422,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   }
 
   async #createTask (name: string): Promise<void> {
+    if (this.#running.has(name) || this.#restoring.has(name)) return
+    await this.#closing.get(name)
     if (this.#running.has(name) || this.#restoring.has(name)) return
     const [subText, partText] = name.split('_')
     const { task, state } = await this.#o.createTask(name, this.#o.subtopologies[Number(subText)]!, Number(partText))
@@ -384,6 +462,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     }
     this.#o.consumer.resume(started)
     await this.seekToCommitted(started)
+    rtrace('tasks.started', { n: started.length })
     return done.length
   }
 

@@ -18,6 +18,7 @@ import type { CommitCoordinator } from './commit-coordinator.ts'
 import type { EngineMetrics } from './engine-metrics.ts'
 import type { EngineRebalanceProtocol } from './streams-config.ts'
 import type { TaskManager } from './task-manager.ts'
+import { rtrace } from './rebalance-trace.ts'
 
 export interface ThreadRebalanceListenerOptions {
   readonly protocol: EngineRebalanceProtocol
@@ -53,7 +54,9 @@ export class ThreadRebalanceListener implements RebalanceListener {
   async beforeJoin (): Promise<void> {
     if (this.#o.protocol !== 'cooperative') return
     this.#joining = true
+    rtrace('beforeJoin.idle')
     await this.#o.commits.idle()
+    rtrace('beforeJoin.idle.done')
   }
 
   constructor (options: ThreadRebalanceListenerOptions) {
@@ -76,8 +79,11 @@ export class ThreadRebalanceListener implements RebalanceListener {
     // Only what moves away. A commit of every running task first (one transaction holds them
     // all under exactly-once); a failed commit was recovered from (every task rewound, or closed
     // dirty and rebuilt), and the revoked ones then close dirty.
+    rtrace('revoke.commit')
     const committed = tasks.running.size > 0 ? await this.#o.commits.commit() : await this.#o.commits.settle()
+    rtrace('revoke.committed', { committed })
     const closed = await tasks.handleRevocation(partitions, committed)
+    rtrace('revoke.closed', { closed })
     this.#revoked += closed.length
     this.#o.metrics.activeTasks.set(tasks.running.size)
   }
@@ -101,7 +107,9 @@ export class ThreadRebalanceListener implements RebalanceListener {
     if (protocol === 'eager') {
       await tasks.handleAssignment(partitions, replicas)
     } else {
+      rtrace('assign.start', { active: info?.activeTasks, standby: info?.standbyTasks, warmup: info?.warmupTasks, probe: info?.probingRebalanceAtMs })
       await tasks.handleIncrementalAssignment(partitions, replicas, info === null ? null : new Set(info.activeTasks), this.#o.statefulTask)
+      rtrace('assign.done', { restoring: [...tasks.restoring.keys()] })
     }
     metrics.standbyTasks.set(tasks.standbys.size)
     metrics.activeTasks.set(tasks.running.size)
@@ -110,6 +118,7 @@ export class ThreadRebalanceListener implements RebalanceListener {
   }
 
   async onPartitionsLost (partitions: TopicPartition[]): Promise<void> {
+    rtrace('lost', { n: partitions.length })
     this.#joining = false
     this.#o.onRebalancing()
     const commits = this.#o.commits

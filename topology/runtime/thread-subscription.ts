@@ -16,6 +16,7 @@ import type { ChangelogReader } from './changelog-reader.ts'
 import { changelogTopicName } from './stream-task.ts'
 import type { StreamsConfig } from './streams-config.ts'
 import type { TaskManager } from './task-manager.ts'
+import { rtrace } from './rebalance-trace.ts'
 
 export interface ThreadSubscriptionOptions {
   readonly config: StreamsConfig
@@ -58,7 +59,9 @@ export class ThreadSubscription {
   async build (tasks: TaskManager | undefined, restorer: ChangelogReader | undefined, standbyRestorer: ChangelogReader | undefined): Promise<Buffer> {
     const { config, admin, stateDirectory, instanceId } = this.#o
     try {
+      rtrace('subscription.ends')
       this.endOffsetSums = await changelogEndOffsetSums(admin, this.changelogs)
+      rtrace('subscription.ends.done')
     } catch {
       // The previous ones (lags are estimates; a stale end only makes a client look closer).
     }
@@ -73,6 +76,15 @@ export class ThreadSubscription {
       for (const [name, standby] of tasks.standbys) {
         ;(standby.warmup ? previousWarmup : previousStandby).push(name)
         sums.set(name, sumOffsets(standbyRestorer?.positions(name) ?? []))
+      }
+      // Actives given here whose owner still revokes them, with no copy open here: warm-ups at
+      // their checkpoint (the sums above), so the follow-up round hands them over here
+      // (task-manager.ts handleIncrementalAssignment).
+      // Standbys and warm-ups assigned and not opened yet (the loop opens them once no active
+      // restores): their checkpoint stands for them, as above.
+      for (const [name, warmup] of tasks.pendingStandbys) if (!tasks.standbys.has(name)) (warmup ? previousWarmup : previousStandby).push(name)
+      for (const name of tasks.pendingActives) {
+        if (!tasks.standbys.has(name) && !tasks.running.has(name) && !tasks.restoring.has(name) && !tasks.suspended.has(name)) previousWarmup.push(name)
       }
     }
     for (const task of [...sums.keys()]) if (!this.changelogs.has(task) && sums.get(task) !== RUNNING_OFFSET_SUM) sums.delete(task)

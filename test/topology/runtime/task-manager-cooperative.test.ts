@@ -127,6 +127,7 @@ t.test('a revocation closes only the revoked tasks; the others keep running and 
   t.equal(manager.running.size, 4)
   const kept = manager.running.get('0_0')!
   const closed = await manager.handleRevocation([tp('in', 1), tp('plain', 0)], true)
+  await manager.closed()
   t.same(closed.sort(), ['0_1', '1_0'])
   t.same(suspended.sort(), ['0_1', '1_0'], 'only the revoked tasks are suspended')
   t.same([...manager.running.keys()].sort(), ['0_0', '0_2'])
@@ -145,6 +146,7 @@ t.test('a revocation closes only the revoked tasks; the others keep running and 
 t.test('after a failed commit the revoked tasks close dirty', async t => {
   const { manager, journal } = await running()
   await manager.handleRevocation([tp('in', 2)], false)
+  await manager.closed()
   t.notOk(journal.includes('0_2:checkpointAtEnd'))
   t.ok(journal.some(line => line.startsWith('0_2:writeCheckpoint@')), 'checkpoint of the last commit')
   t.equal(manager.running.size, 3)
@@ -159,6 +161,7 @@ t.test('a revoked restoring task stops where it got; an incremental assignment c
   restorer.position = 4n
   journal.length = 0
   await manager.handleRevocation([tp('in', 1)], true)
+  await manager.closed()
   t.ok(journal.includes('0_1:writeCheckpoint@4'), 'checkpointed where its restore got')
   t.notOk(journal.includes('0_1:checkpointAtEnd'))
   t.same([...restorer.registered.keys()], [], 'unregistered from the reader')
@@ -175,28 +178,55 @@ t.test('a revoked restoring task stops where it got; an incremental assignment c
   t.same(journal, [], 'a round that adds nothing changes nothing')
 })
 
-t.test('an active still being revoked elsewhere warms up here, then takes over from its checkpoint', async t => {
+t.test('an active still being revoked elsewhere opens nothing here until its hand-over; a standby of it warms up', async t => {
   const { manager, journal, restorer, standbyReader, consumer } = await running()
-  // Round 1: the leader wants 0_3 (stateful) and 1_1 (stateless) here, their owner still holds them.
-  await manager.handleIncrementalAssignment([], { standby: new Set(['0_4']), warmup: new Set() }, new Set(['0_0', '0_1', '0_2', '1_0', '0_3', '1_1']), stateful)
-  t.same([...manager.standbys.keys()].sort(), ['0_3', '0_4'])
-  t.equal(manager.standbys.get('0_3')!.warmup, true, 'a pending active is a warm-up (reported as such at the next join)')
+  // Round 0: 0_5 runs here as a standby.
+  await manager.handleIncrementalAssignment([], { standby: new Set(['0_5']), warmup: new Set() }, new Set(['0_0', '0_1', '0_2', '1_0']), stateful)
+  journal.length = 0
+  // Round 1: the leader wants 0_3 and 0_5 (stateful) and 1_1 (stateless) here, their owner still holds them.
+  await manager.handleIncrementalAssignment([], { standby: new Set(['0_4']), warmup: new Set() }, new Set(['0_0', '0_1', '0_2', '1_0', '0_3', '0_5', '1_1']), stateful)
+  t.same([...manager.standbys.keys()].sort(), ['0_4', '0_5'])
+  t.notOk(journal.includes('0_3:create-standby'), 'no store opened for a pending active without a copy here')
+  t.same([...manager.pendingActives], ['0_3'], 'reported as a warm-up at the next join, from its checkpoint (thread-subscription.ts)')
+  t.equal(manager.standbys.get('0_5')!.warmup, true, 'a pending active with a standby here keeps it, as a warm-up')
   t.equal(manager.standbys.get('0_4')!.warmup, false)
   t.notOk(manager.standbys.has('1_1'), 'no warm-up for a stateless task')
   t.equal(manager.running.size, 4, 'the running tasks are untouched')
 
-  // Round 2: the owner revoked it; its partition is added here.
+  // Round 2: the owner revoked them; their partitions are added here.
   standbyReader.position = 7n
   journal.length = 0
-  consumer.assigned = [...consumer.assigned, tp('in', 3), tp('plain', 1)]
-  await manager.handleIncrementalAssignment([tp('in', 3), tp('plain', 1)], { standby: new Set(['0_4']), warmup: new Set() }, new Set(['0_0', '0_1', '0_2', '1_0', '0_3', '1_1']), stateful)
-  const checkpoint = journal.indexOf('0_3:writeCheckpoint@7')
-  const closeStores = journal.indexOf('0_3:closeStores')
-  const create = journal.indexOf('0_3:create-active')
+  consumer.assigned = [...consumer.assigned, tp('in', 3), tp('in', 5), tp('plain', 1)]
+  await manager.handleIncrementalAssignment([tp('in', 3), tp('in', 5), tp('plain', 1)], { standby: new Set(['0_4']), warmup: new Set() }, new Set(['0_0', '0_1', '0_2', '1_0', '0_3', '0_5', '1_1']), stateful)
+  const checkpoint = journal.indexOf('0_5:writeCheckpoint@7')
+  const closeStores = journal.indexOf('0_5:closeStores')
+  const create = journal.indexOf('0_5:create-active')
   t.ok(checkpoint >= 0 && checkpoint < closeStores && closeStores < create, `the warm-up checkpoints and closes before the active opens: ${journal.join(' ')}`)
+  t.ok(journal.includes('0_3:create-active'), 'the other opens as an active straight away')
   t.same([...manager.standbys.keys()], ['0_4'])
-  t.same([...manager.restoring.keys()].sort(), ['0_3', '1_1'])
-  t.ok(restorer.registered.has('0_3'), 'the active restores (only what the warm-up had not applied)')
+  t.same([...manager.pendingActives], [], 'nothing pending any more')
+  t.same([...manager.restoring.keys()].sort(), ['0_3', '0_5', '1_1'])
+  t.ok(restorer.registered.has('0_3') && restorer.registered.has('0_5'), 'the actives restore (only what the checkpoint or the warm-up had not applied)')
+})
+
+t.test('a revoked task closes after the revocation returns; the same task opens again only once it closed', async t => {
+  const { manager, journal } = await running()
+  let release!: () => void
+  const slow = new Promise<void>(resolve => { release = resolve })
+  const state = manager.running.get('0_1')!.state as unknown as { close: () => Promise<void> }
+  const close = state.close.bind(state)
+  state.close = async () => { await slow; await close() }
+  const closed = await manager.handleRevocation([tp('in', 1)], true)
+  t.same(closed, ['0_1'], 'the revocation returns with the tasks it closes')
+  t.notOk(manager.activeTasks.has('0_1'), 'out of the maps at once')
+  t.notOk(journal.includes('0_1:closeStores'), 'still closing')
+  const standby = manager.handleIncrementalAssignment([], { standby: new Set(['0_1']), warmup: new Set() }, new Set(['0_0', '0_2', '1_0']), stateful)
+  await new Promise(resolve => setImmediate(resolve))
+  t.notOk(journal.includes('0_1:create-standby'), 'the standby waits for the close')
+  release()
+  await standby
+  t.ok(journal.indexOf('0_1:closeStores') < journal.indexOf('0_1:create-standby'), 'closed, then opened as a standby')
+  await manager.closed()
 })
 
 t.test('a task revoked here that stays as a standby opens its standby after the active closed', async t => {

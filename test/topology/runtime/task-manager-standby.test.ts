@@ -61,7 +61,7 @@ class FakeReader {
 
 const SUBTOPOLOGIES: Subtopology[] = [{ id: 0, nodes: [], sourceTopics: ['in'], stores: ['sums'] }]
 
-function setup () {
+function setup (options: { deferStandbys?: boolean } = {}) {
   const journal: Journal = []
   const restorer = new FakeReader('restore', journal)
   const standbyReader = new FakeReader('standby', journal)
@@ -92,7 +92,8 @@ function setup () {
       journal.push(`${name}:create-standby`)
       return new FakeState(name, tp('app-sums-changelog', partition), journal)
     },
-    onStandbyClosed: name => standbyClosed.push(name)
+    onStandbyClosed: name => standbyClosed.push(name),
+    ...options
   })
   return { manager, journal, restorer, standbyReader, consumer, standbyClosed }
 }
@@ -162,4 +163,28 @@ t.test('no standby creator: standby assignments are ignored', async t => {
   })
   await manager.handleAssignment([], { standby: new Set(['0_1']), warmup: new Set() })
   t.equal(manager.standbys.size, 0)
+})
+
+t.test('deferStandbys: an assignment opens no standby; createPendingStandbys() opens them a few at a time', async t => {
+  const { manager, journal, standbyReader, consumer } = setup({ deferStandbys: true })
+  consumer.assigned = [tp('in', 0)]
+  await manager.handleAssignment([tp('in', 0)], { standby: new Set(['0_1', '0_3']), warmup: new Set(['0_2']) })
+  t.same(journal.filter(line => line.endsWith('create-standby')), [], 'nothing opened in the rebalance callback')
+  t.same([...manager.pendingStandbys].sort(), [['0_1', false], ['0_2', true], ['0_3', false]], 'pending, with their roles (reported at the next join)')
+  t.same([...manager.restoring.keys()], ['0_0'], 'the active is created at once')
+
+  await manager.createPendingStandbys(2)
+  t.equal(manager.standbys.size, 2, 'two opened')
+  t.equal(manager.pendingStandbys.size, 1)
+  await manager.createPendingStandbys()
+  t.same([...manager.standbys.keys()].sort(), ['0_1', '0_2', '0_3'])
+  t.equal(manager.standbys.get('0_2')!.warmup, true, 'a warm-up keeps its role')
+  t.same([...standbyReader.registered.keys()].sort(), ['0_1', '0_2', '0_3'])
+
+  // A new assignment replaces what is pending; open standbys follow it at once.
+  await manager.handleAssignment([tp('in', 0)], { standby: new Set(['0_1', '0_4']), warmup: new Set() })
+  t.same([...manager.pendingStandbys.keys()], ['0_4'])
+  t.same([...manager.standbys.keys()], ['0_1'], 'standbys no longer assigned closed at once')
+  await manager.closeAll(true)
+  t.equal(manager.pendingStandbys.size, 0, 'closeAll forgets what is pending')
 })
