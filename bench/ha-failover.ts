@@ -9,12 +9,16 @@
 //            (target: session timeout 10 s + 2 s); then the instance is started again
 //   rolling  SIGTERM, restart and ready again of each instance in turn: 503s (target: none) and
 //            the longest pause of confirmations on any partition (target: ≤ 2 s)
-//   cold     one instance's data directory wiped and started again: its restore rate, from its
-//            `restore.progress` done line (target: ≥ 200k records/s)
+//   cold     one instance's data directory wiped and started again: how fast its copies fill from
+//            the changelogs (target: ≥ 200k records/s), from its `standby.progress` done lines
+//            (standbys and warm-ups caught up: with standbys on, the default, a wiped instance
+//            among caught-up ones gets those) and `restore.progress` done lines (actives restored:
+//            --standbys 0 measures that alone)
 //
 //   node_modules/.bin/node bench/ha-failover.ts [--instances 3] [--partitions 12] [--members 100000]
 //     [--scenarios kill,rolling,cold] [--concurrency 8] [--settle-seconds 10] [--heartbeat-ms 250]
 //     [--standbys n] [--max-staleness-records n]   (REWARDS_NUM_STANDBY_REPLICAS, REWARDS_QUERY_MAX_STALENESS_RECORDS)
+//     [--cpu-prof DIR]   (a V8 CPU profile of the cold-started instance, written when it stops)
 //   Each window counts the answers served by a standby copy (x-rewards-served-by) and those marked behind.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -25,16 +29,58 @@ import { createChaosEnvironment, inputTopics } from '../test/chaos/chaos-environ
 import { instanceSpecs, PlatformSupervisor } from '../test/chaos/platform-supervisor.ts'
 import { RecoveryTimer } from '../test/chaos/recovery-timer.ts'
 import { partitionOf } from '../test/chaos/traffic-generator.ts'
-import { brokers, cleanEnv, clientToken, freePort } from '../test/cli/cli-helpers.ts'
+import { brokers, cleanEnv, clientToken, freePort, type LogLine, type RunningCli } from '../test/cli/cli-helpers.ts'
 import { BalanceProber, type ExpectedBalance, type UnavailableWindow } from './lib/balance-prober.ts'
 import { parseArgs } from './lib/cli.ts'
 import { PartitionHeartbeat } from './lib/partition-heartbeat.ts'
 
-const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1, 'max-staleness-records': -1, 'keep-logs': '' })
+const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1, 'max-staleness-records': -1, 'keep-logs': '', 'cpu-prof': '' })
 const scenarios = new Set(String(opts.scenarios).split(',').map(s => s.trim()))
 const SESSION_TIMEOUT_MS = 10_000 // the engine's default (docs/engine.md "Configuration")
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 const say = (message: string): void => { console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`) }
+const rate = (records: number, ms: number): number => (ms > 0 ? Math.round(records / (ms / 1000)) : 0)
+const PROGRESS_EVENTS = ['standby.progress', 'restore.progress']
+/** No new catch-up or restore for this long after the last done line: the cold start is over
+ *  (longer than the 5 s between progress lines, so a round still running has said so). */
+const COLD_QUIET_MS = 6000
+
+interface ColdKind { readonly kind: string, readonly restored: number, readonly elapsedMs: number, readonly lines: number }
+
+/** A cold start's restore as the instance logs it: its copies filled from the changelogs, by
+ *  standbys and warm-ups catching up (`standby.progress` done lines: the wiped instance joins
+ *  caught-up ones, so with standbys on it gets those) and actives restoring (`restore.progress`
+ *  done lines: with --standbys 0, or tasks without a caught-up copy elsewhere). Over once the
+ *  instance is ready, the last progress line of each kind says done, and none came for
+ *  COLD_QUIET_MS (a later round of the rebalance can bring more copies). The rate in total:
+ *  records of every done line over the span from the first one's start to the last one. */
+async function coldRestore (cli: RunningCli, ready: () => Promise<void>): Promise<{ restored: number, spanMs: number, lastAtMs: number, kinds: ColdKind[] }> {
+  const isDone = (l: LogLine): boolean => PROGRESS_EVENTS.includes(String(l.event)) && l.done === true
+  await cli.waitForLine(isDone, 900_000)
+  await ready()
+  for (;;) {
+    const progress = cli.lines.filter(l => PROGRESS_EVENTS.includes(String(l.event)))
+    const lastDone = Math.max(...progress.filter(isDone).map(l => Date.parse(String(l.time))))
+    const busy = PROGRESS_EVENTS.some(kind => { const last = progress.findLast(l => l.event === kind); return last !== undefined && last.done !== true })
+    if (!busy && Date.now() - lastDone >= COLD_QUIET_MS) break
+    await sleep(250)
+  }
+  const done = cli.lines.filter(isDone)
+  const ends = done.map(l => Date.parse(String(l.time)))
+  const starts = done.map((l, i) => ends[i]! - Number(l.elapsedMs))
+  const kinds = PROGRESS_EVENTS.map(kind => {
+    const lines = done.filter(l => l.event === kind)
+    return { kind, restored: lines.reduce((n, l) => n + Number(l.restored), 0), elapsedMs: lines.reduce((n, l) => n + Number(l.elapsedMs), 0), lines: lines.length }
+  }).filter(k => k.lines > 0)
+  return { restored: kinds.reduce((n, k) => n + k.restored, 0), spanMs: Math.max(...ends) - Math.min(...starts), lastAtMs: Math.max(...ends), kinds }
+}
+
+/** Active and standby (warm-ups included) tasks an instance holds, from its /metrics. */
+async function taskCounts (url: string): Promise<{ active: number, standby: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text().catch(() => '')
+  const gauge = (name: string): number => Number(new RegExp(`^\\w*${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0)
+  return { active: gauge('streams_active_tasks'), standby: gauge('streams_standby_tasks') }
+}
 
 const env = await createChaosEnvironment({ brokers, partitions: opts.partitions, name: 'ha' })
 const cleanups: Array<() => Promise<unknown>> = [() => env.close()]
@@ -192,16 +238,25 @@ try {
     instance.killing = true
     instance.cli!.child.kill('SIGTERM')
     await instance.cli!.waitForExit(120_000)
+    // --cpu-prof DIR: the restarted instance writes a V8 CPU profile there when it exits (SIGTERM
+    // once measured).
+    const profDir = String(opts['cpu-prof'])
     const t0 = Date.now()
-    const cli = supervisor.start(victim, { wipe: true })
-    const done = await cli.waitForLine(l => l.event === 'restore.progress' && l.done === true, 900_000)
-    const restored = done.restored as number
-    const elapsedMs = done.elapsedMs as number
-    await supervisor.waitReady(victim, 600_000)
+    const cli = supervisor.start(victim, { wipe: true, ...(profDir !== '' ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } } : {}) })
+    const restore = await coldRestore(cli, () => supervisor.waitReady(victim, 600_000))
     const t1 = Date.now()
-    results.push(`cold start of 1 instance: ${restored} changelog records restored in ${(elapsedMs / 1000).toFixed(1)} s = ${Math.round(restored / (elapsedMs / 1000))} records/s (target ≥ 200,000); ` +
-      `queries meanwhile: ${describe(probe.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}`)
+    const held = await taskCounts(instance.url)
+    const parts = restore.kinds.map(k => `${k.kind === 'standby.progress' ? 'standbys and warm-ups caught up' : 'actives restored'}: ${k.restored} records in ${(k.elapsedMs / 1000).toFixed(1)} s = ${rate(k.restored, k.elapsedMs)} records/s` + (k.lines > 1 ? ` (${k.lines} rounds)` : ''))
+    results.push(`cold start of 1 instance (standbys ${opts.standbys >= 0 ? opts.standbys : 'default'}; holding ${held.active} active, ${held.standby} standby/warm-up tasks after): ` +
+      `${restore.restored} changelog records restored in ${(restore.spanMs / 1000).toFixed(1)} s = ${rate(restore.restored, restore.spanMs)} records/s (target ≥ 200,000; ${parts.join('; ')}); ` +
+      `from process start to caught up ${((restore.lastAtMs - t0) / 1000).toFixed(1)} s; queries meanwhile: ${describe(probe.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}`)
     say(results.at(-1)!)
+    if (profDir !== '') {
+      instance.killing = true
+      cli.child.kill('SIGTERM')
+      await cli.waitForExit(120_000)
+      say(`CPU profile of the cold instance written to ${profDir}`)
+    }
   }
 
   await probe.stop()

@@ -102,6 +102,7 @@ export class StreamsApplication {
   readonly #listeners = new Set<StateListener>()
   readonly #restoreListeners = new Set<(restored: TaskRestored) => void>()
   readonly #restoreProgressListeners = new Set<(progress: RestoreProgressReport) => void>()
+  readonly #standbyProgressListeners = new Set<(progress: RestoreProgressReport) => void>()
   readonly #commitFailureListeners = new Set<(failure: CommitFailure) => void>()
   readonly #recoveryListeners = new Set<(event: RecoveryEvent) => void>()
   readonly #productionExceptionHandler: ProductionExceptionHandler | undefined
@@ -172,6 +173,14 @@ export class StreamsApplication {
   onRestoreProgress (listener: (progress: RestoreProgressReport) => void): () => void {
     this.#restoreProgressListeners.add(listener)
     return () => this.#restoreProgressListeners.delete(listener)
+  }
+
+  /** While standby and warm-up tasks catch up (from their creation to the changelog ends seen
+   *  then), every 5 s and once when all have: the same report as onRestoreProgress (docs/engine.md
+   *  "Standby tasks"). */
+  onStandbyProgress (listener: (progress: RestoreProgressReport) => void): () => void {
+    this.#standbyProgressListeners.add(listener)
+    return () => this.#standbyProgressListeners.delete(listener)
   }
 
   /** Called each time a commit fails and the application recovers from it (the processor role logs
@@ -251,6 +260,7 @@ export class StreamsApplication {
       onRunning: () => { if (this.#state === 'REBALANCING') this.#transition('RUNNING') },
       onTaskRestored: restored => { notify(this.#restoreListeners, restored) },
       onRestoreProgress: progress => { notify(this.#restoreProgressListeners, progress) },
+      onStandbyProgress: progress => { notify(this.#standbyProgressListeners, progress) },
       onCommitFailed: failure => { notify(this.#commitFailureListeners, failure) },
       onRecovery: event => { notify(this.#recoveryListeners, event) },
       ...(this.#productionExceptionHandler === undefined ? {} : { productionExceptionHandler: this.#productionExceptionHandler }),

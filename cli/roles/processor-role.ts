@@ -96,6 +96,13 @@ export function processorRole (ctx: RoleContext): Role & { readonly app: () => S
           ? `restore done: ${p.restored} changelog records in ${(p.elapsedMs / 1000).toFixed(1)} s`
           : `restoring ${p.tasks} task(s): ${p.restored} changelog records done, ${p.remaining} remaining, ${Math.round(p.recordsPerSecond)} records/s, ETA ${eta}`)
       })
+      // The same for standby and warm-up copies catching up (a cold start among caught-up instances).
+      app.onStandbyProgress(p => {
+        const eta = p.etaMs === null ? 'unknown' : `${Math.ceil(p.etaMs / 1000)} s`
+        logger.info({ event: 'standby.progress', ...p }, p.done
+          ? `standby catch-up done: ${p.restored} changelog records in ${(p.elapsedMs / 1000).toFixed(1)} s, ${Math.round(p.recordsPerSecond)} records/s`
+          : `standbys catching up, ${p.tasks} task(s): ${p.restored} changelog records done, ${p.remaining} remaining, ${Math.round(p.recordsPerSecond)} records/s, ETA ${eta}`)
+      })
       // Each recovered commit failure: operators see why streams_commits_total{result!="committed"} moves.
       app.onCommitFailed(({ result, error, consecutive }) => {
         const action = result === 'aborted' ? 'reading again from the committed offsets' : 'producer replaced, tasks restored from their changelogs'

@@ -68,15 +68,16 @@ export class PlatformSupervisor {
     this.instances = options.specs.map((spec, i) => new PlatformInstance(i, spec))
   }
 
-  /** Starts instance i (its data directory wiped first when `wipe`). Does not wait for readiness. */
-  start (i: number, options: { wipe?: boolean } = {}): RunningCli {
+  /** Starts instance i (its data directory wiped first when `wipe`; `env` added to the
+   *  supervisor's for this start only). Does not wait for readiness. */
+  start (i: number, options: { wipe?: boolean, env?: Record<string, string> } = {}): RunningCli {
     const instance = this.instances[i]!
     if (instance.alive) throw new Error(`instance ${i} is already running`)
     if (options.wipe === true) rmSync(instance.spec.dataDir, { recursive: true, force: true })
     mkdirSync(instance.spec.dataDir, { recursive: true })
     const cli = new RunningCli(this.#args, {
       cwd: instance.spec.dataDir,
-      env: { ...this.#env, REWARDS_DATA_DIR: instance.spec.dataDir, REWARDS_HTTP_PORT: String(instance.spec.port) },
+      env: { ...this.#env, ...options.env, REWARDS_DATA_DIR: instance.spec.dataDir, REWARDS_HTTP_PORT: String(instance.spec.port) },
       detached: true
     })
     instance.cli = cli

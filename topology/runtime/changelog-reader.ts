@@ -14,7 +14,10 @@
 // owners never complete. It keeps one long-polling fetch in the background over all their
 // changelog partitions, and step() applies it only once it returned, so the loop never waits for
 // the changelogs to grow; positions() tells how far each store got (for its checkpoints), lag()
-// how far behind it is as of the last refreshEnds().
+// how far behind it is as of the last refreshEnds(). A standby owner is catching up from its
+// registration until each of its partitions reached the end seen then (a cold start's restore,
+// done by standbys and warm-ups): progress reports say so (caughtUp, catchingUp), catchingUp
+// counts the owners not there yet (standby-upkeep.ts reports it, docs/engine.md "Standby tasks").
 import type { LogAdmin, LogRecord, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import { partitionKey } from './partition-group.ts'
 
@@ -46,6 +49,11 @@ export interface RestoreProgress {
   readonly restored: number
   /** Offsets left to read (end − position; control records and compacted gaps included). */
   readonly remaining: number
+  /** Standby mode: the store reached the changelog end seen when it was registered. */
+  readonly caughtUp?: boolean
+  /** Standby mode: this report belongs to the store's catch-up (it had not reached that end
+   *  before; its registration's report included). Reports after it only follow the changelog. */
+  readonly catchingUp?: boolean
 }
 
 export interface RestoredOwner {
@@ -64,6 +72,10 @@ interface Restoring {
    *  (queries on standbys compare it with the end, docs/engine.md "Interactive queries"). */
   applied: bigint
   end: bigint
+  /** Standby mode: the end seen at registration (lowered if the end moves back below it). */
+  target: bigint
+  /** Standby mode: the applied position reached `target`. */
+  caughtUp: boolean
   restored: number
   /** Assigned to the reader (behind its end as last seen). */
   assigned: boolean
@@ -94,6 +106,8 @@ export class ChangelogReader {
   #inflight: Promise<{ records: LogRecord[], positions: Map<string, bigint> }> | undefined
   /** The fetch sent ahead has returned (standby mode applies it only then). */
   #inflightSettled = false
+  /** Changelog records applied since this reader was created (before last write per key). */
+  #appliedRecords = 0
 
   constructor (options: ChangelogReaderOptions) {
     this.#o = options
@@ -102,6 +116,15 @@ export class ChangelogReader {
   /** Owners (tasks) still restoring. */
   get owners (): ReadonlySet<string> { return new Set(this.#owners.keys()) }
   get restoring (): boolean { return this.#owners.size > 0 }
+  /** Changelog records applied since the reader was created (standbys: a counter's source). */
+  get appliedRecords (): number { return this.#appliedRecords }
+
+  /** Standby mode: owners with a partition that has not reached the end seen at registration. */
+  get catchingUp (): number {
+    let n = 0
+    for (const { partitions } of this.#owners.values()) if (partitions.some(p => !p.caughtUp)) n++
+    return n
+  }
 
   /** Starts restoring `owner`'s stores. Their start and end offsets are asked in one request each. */
   async register (owner: string, restores: ChangelogRestore[]): Promise<void> {
@@ -118,10 +141,12 @@ export class ChangelogReader {
       // Below the log start (retention, a recreated topic): what is left is all there is.
       const position = restore.from === null || restore.from < logStart ? logStart : restore.from
       const endOffset = end.get(key) ?? 0n
-      partitions.push({ owner, restore, position, applied: position, end: endOffset, restored: 0, assigned: this.#o.standby === true || position < endOffset, done: false })
+      partitions.push({ owner, restore, position, applied: position, end: endOffset, target: endOffset, caughtUp: position >= endOffset, restored: 0, assigned: this.#o.standby === true || position < endOffset, done: false })
     }
     this.#owners.set(owner, { partitions, startMs: this.#now() })
     for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
+    // Standby mode: where each store starts its catch-up (the first report of its catch-up).
+    if (this.#o.standby === true) for (const p of partitions) this.#progress(p, true)
     // Only partitions behind their end are read; the others are checked again by the next step
     // (see the header).
     const toRead = partitions.filter(p => p.assigned)
@@ -166,7 +191,13 @@ export class ChangelogReader {
     const ends = new Map(latest.map(o => [partitionKey(o), o.offset]))
     for (const p of partitions) {
       const end = ends.get(partitionKey(p.restore.changelog))
-      if (end !== undefined && this.#partitions.get(partitionKey(p.restore.changelog)) === p) { p.end = end; this.#progress(p) }
+      if (end === undefined || this.#partitions.get(partitionKey(p.restore.changelog)) !== p) continue
+      p.end = end
+      // The end moved back (records deleted, topic recreated): the catch-up cannot wait for more.
+      const catchingUp = !p.caughtUp
+      if (end < p.target) p.target = end
+      if (!p.caughtUp && p.applied >= p.target) p.caughtUp = true
+      this.#progress(p, catchingUp)
     }
   }
 
@@ -211,6 +242,7 @@ export class ChangelogReader {
             await runOf.restore.apply(i === 0 && entries.length <= APPLY_SLICE ? entries : entries.slice(i, i + APPLY_SLICE))
           }
           runOf.restored += run.length
+          this.#appliedRecords += run.length
         }
         run = []
       }
@@ -221,7 +253,12 @@ export class ChangelogReader {
         if (p !== undefined && r.key !== null) run.push({ key: r.key, value: r.value })
       }
       await applyRun()
-      for (const p of moved) { p.applied = p.position; this.#progress(p) }
+      for (const p of moved) {
+        p.applied = p.position
+        const catchingUp = !p.caughtUp
+        if (catchingUp && p.applied >= p.target) p.caughtUp = true
+        this.#progress(p, catchingUp)
+      }
     }
     if (standby) return []
     // Nothing came: also make sure no end moved back (records deleted, topic recreated), so a
@@ -295,9 +332,12 @@ export class ChangelogReader {
     try { this.#o.reader.unassign(tps) } catch { /* not assigned */ }
   }
 
-  #progress (p: Restoring): void {
+  #progress (p: Restoring, catchingUp = false): void {
+    if (this.#o.onProgress === undefined) return
     const remaining = p.done ? 0 : Number(p.end > p.position ? p.end - p.position : 0n)
-    this.#o.onProgress?.({ owner: p.owner, store: p.restore.store, changelog: p.restore.changelog, restored: p.restored, remaining })
+    this.#o.onProgress(this.#o.standby === true
+      ? { owner: p.owner, store: p.restore.store, changelog: p.restore.changelog, restored: p.restored, remaining, caughtUp: p.caughtUp, catchingUp }
+      : { owner: p.owner, store: p.restore.store, changelog: p.restore.changelog, restored: p.restored, remaining })
   }
 
   #now (): number { return this.#o.now ? this.#o.now() : performance.now() }

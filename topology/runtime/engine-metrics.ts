@@ -30,6 +30,9 @@ export class EngineMetrics {
   readonly threadsAlive: Gauge
   readonly standbyTasks: Gauge
   readonly standbyLag: Gauge<'task'>
+  /** Changelog records applied to standby and warm-up tasks' stores (Kafka Streams' KIP-869
+   *  update-total): its rate is how fast standbys follow, or a cold start's copies catch up. */
+  readonly standbyRestoreRecords: Counter
   readonly stores: StoreMetrics
   /** Records processors dropped on purpose: late records of windows, stale foreign-key join
    *  answers (runtime/dropped-records.ts). */
@@ -66,6 +69,7 @@ export class EngineMetrics {
     // Standby and warm-up tasks (docs/engine.md "Standby tasks"): how far behind their changelogs.
     this.standbyTasks = getOrCreate(registry, `${prefix}standby_tasks`, () => new Gauge({ name: `${prefix}standby_tasks`, help: 'Standby and warm-up tasks on this instance', registers }))
     this.standbyLag = getOrCreate(registry, `${prefix}standby_lag_records`, () => new Gauge({ name: `${prefix}standby_lag_records`, help: 'Changelog offsets a standby or warm-up task is behind the changelog ends, per task', labelNames: ['task'], registers }))
+    this.standbyRestoreRecords = getOrCreate(registry, `${prefix}standby_restore_records_total`, () => new Counter({ name: `${prefix}standby_restore_records_total`, help: 'Changelog records applied to standby and warm-up tasks\' stores', registers }))
     this.droppedRecords = getOrCreate(registry, `${prefix}dropped_records_total`, () => new Counter({ name: `${prefix}dropped_records_total`, help: 'Records dropped by a processor on purpose (late records past a window\'s grace period, stale foreign-key join answers), per task and processor', labelNames: ['task', 'processor'], registers }))
     this.repartitionPurges = getOrCreate(registry, `${prefix}repartition_purges_total`, () => new Counter({ name: `${prefix}repartition_purges_total`, help: 'Purges of repartition topics (records below the committed offsets deleted), by result (ok, failed)', labelNames: ['result'], registers }))
     this.stores = new StoreMetrics(registry, { prefix })

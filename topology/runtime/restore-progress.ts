@@ -1,6 +1,7 @@
 // Restore progress across every restoring task: records applied and left, the rate since the
 // restore began and the time left at that rate, reported at most every few seconds (the
-// processor role logs it) and once when everything is restored.
+// processor role logs it) and once when everything is restored. The same for the catch-up of
+// standby and warm-up tasks (standby-upkeep.ts).
 import type { RestoreProgress } from './changelog-reader.ts'
 
 export interface RestoreProgressReport {
@@ -38,7 +39,8 @@ export class RestoreProgressTracker {
     this.#startMs ??= this.#now()
     const key = `${p.owner}\u0000${p.store}`
     const before = this.#stores.get(key)
-    const delta = p.restored - (before?.restored ?? 0)
+    // Fewer than last told: the store registered again (closed and reopened), counting from 0.
+    const delta = before === undefined || p.restored < before.restored ? p.restored : p.restored - before.restored
     this.#stores.set(key, { restored: p.restored, remaining: p.remaining })
     this.#restored += delta
     return delta

@@ -57,6 +57,8 @@ export interface StreamThreadOptions {
   readonly onTaskRestored?: (restored: TaskRestored) => void
   /** While tasks restore, every few seconds: records done and remaining, rate, ETA. */
   readonly onRestoreProgress?: (progress: RestoreProgressReport) => void
+  /** While standby and warm-up tasks catch up, every few seconds and once when all have. */
+  readonly onStandbyProgress?: (progress: RestoreProgressReport) => void
   /** A commit failed and is recovered from (the application goes ERROR instead when it cannot be). */
   readonly onCommitFailed?: (failure: CommitFailure) => void
   /** Each recovery: migrated or corrupted tasks, a replaced producer, a refused record replaced. */
@@ -157,7 +159,7 @@ export class StreamThread {
       onRunning: options.onRunning,
       onAllSuspended: () => { this.#paused.clear() }
     })
-    this.#standbyUpkeep = new StandbyUpkeep({ tasks: () => this.#tasks, reader: () => this.#standbyRestorer!, metrics: options.metrics })
+    this.#standbyUpkeep = new StandbyUpkeep({ tasks: () => this.#tasks, reader: () => this.#standbyRestorer!, metrics: options.metrics, ...(options.onStandbyProgress ? { onCatchUp: options.onStandbyProgress } : {}) })
   }
 
   /** Running and restoring tasks (a restoring task's stores answer queries with STORE_NOT_READY). */
@@ -205,7 +207,7 @@ export class StreamThread {
       }
     })
     this.#standbyReader = log.createPartitionReader({ clientId: `${config.applicationId}-${instanceId}-standby` })
-    const standbyRestorer = this.#standbyRestorer = new ChangelogReader({ admin: log.admin, reader: this.#standbyReader, standby: true })
+    const standbyRestorer = this.#standbyRestorer = new ChangelogReader({ admin: log.admin, reader: this.#standbyReader, standby: true, onProgress: p => { this.#standbyUpkeep.progress(p) } })
     const { topology } = this.#o
     const haConfig = resolveHighAvailabilityConfig({
       numStandbyReplicas: config.numStandbyReplicas,

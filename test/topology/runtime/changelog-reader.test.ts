@@ -144,7 +144,8 @@ for (const backend of BACKENDS) {
       const gtps = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: growing, partition }))
       const partitionReader = log.createPartitionReader({ clientId: 'changelog-reader-standby' })
       t.teardown(() => partitionReader.close())
-      const reader = new ChangelogReader({ admin: log.admin, reader: partitionReader, standby: true })
+      const progress: RestoreProgress[] = []
+      const reader = new ChangelogReader({ admin: log.admin, reader: partitionReader, standby: true, onProgress: p => progress.push(p) })
       const stores = new Map<number, Map<string, string>>()
       // While a fetch is being written, appliedPositions() (what reads of a standby trust,
       // topology/standby-queries.ts) stays behind positions() (where the fetch got).
@@ -160,6 +161,10 @@ for (const backend of BACKENDS) {
           }
         }
       }))
+      // The catch-up starts at registration: one report per store, and the owner counts as
+      // catching up until each store reached the end seen then.
+      t.same(progress.map(p => [p.changelog.partition, p.restored, p.caughtUp, p.catchingUp]), [[0, 0, false, true], [1, 0, false, true]], 'a first catch-up report per store')
+      t.equal(reader.catchingUp, 1, 'the owner is catching up')
       const endsOf = async (): Promise<Map<number, bigint>> => new Map((await log.admin.listOffsets(gtps, 'latest')).map(o => [o.partition, o.offset]))
       const follow = async (what: string): Promise<void> => {
         const ends = await endsOf()
@@ -179,6 +184,11 @@ for (const backend of BACKENDS) {
       await follow('the first end')
       t.ok(behindWhileApplying.length > 0 && behindWhileApplying.every(Boolean), `applied offsets behind the fetched ones during each of ${behindWhileApplying.length} writes`)
       t.same(reader.appliedPositions('0_0'), reader.positions('0_0'), 'and equal once written')
+      t.equal(reader.catchingUp, 0, 'caught up once the first end is applied')
+      const caughtUp = progress.filter(p => p.caughtUp === true && p.catchingUp === true)
+      t.same(caughtUp.map(p => [p.changelog.partition, p.restored]).sort(), [[0, 50], [1, 50]], 'the report that ends each store\'s catch-up, with its records')
+      t.equal(reader.appliedRecords, 100, 'records applied counted')
+      const reportsAtCatchUp = progress.length
       t.same(stores.get(0), expectedNow.get(0), 'partition 0 applied')
       t.same(stores.get(1), expectedNow.get(1), 'partition 1 applied')
       t.notOk(stores.has(2), 'partitions of other owners untouched')
@@ -193,6 +203,9 @@ for (const backend of BACKENDS) {
       t.notOk(stores.get(1)!.has('k2'), 'tombstone applied')
       await reader.refreshEnds()
       t.equal(reader.lag('0_0'), 0, 'no lag once caught up')
+      const later = progress.slice(reportsAtCatchUp)
+      t.ok(later.length > 0 && later.every(p => p.catchingUp === false && p.caughtUp === true), 'reports after the catch-up only follow the changelog')
+      t.equal(reader.catchingUp, 0)
       const positions = reader.unregister('0_0')
       const ends = await endsOf()
       t.same(positions.map(p => p.offset), [ends.get(0), ends.get(1)], 'unregister returns where the stores got')
