@@ -426,13 +426,10 @@ export class StreamsApplication {
         return stores.every(s => s.state === 'READY') ? 'READY' : 'RESTORING'
       },
       get (key: K): V | undefined {
-        const meta = app.queryMetadataForKey(storeName, key)
-        if (!meta.local) {
-          throw new StreamsError('KEY_OWNED_ELSEWHERE', `key of store ${storeName} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
-        }
-        const taskStore = app.#thread!.activeTasks.get(meta.task)?.state.queryableStore(storeName)
-        if (!taskStore) throw new StreamsError('STORE_NOT_READY', `task ${meta.task} is moving`)
-        return (taskStore as unknown as QueryableKeyValueStore<K, V>).get(key)
+        const read = app.getIfLocal<K, V>(storeName, key)
+        if (read.local) return (read as { value: V | undefined }).value
+        const meta = read as KeyQueryMetadata
+        throw new StreamsError('KEY_OWNED_ELSEWHERE', `key of store ${storeName} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
       },
       range: (from, to, options) => collect(s => s.range(from, to, options), options),
       prefixScan: (prefix, options) => collect(s => s.prefixScan(prefix, options), options),
