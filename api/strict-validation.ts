@@ -18,7 +18,7 @@
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
 import { Compile } from 'typebox/compile'
 import type { TLocalizedValidationError } from 'typebox/error'
-import { printable, unsafeStrings } from '../lib/safe-text.ts'
+import { printable, unsafeStrings, unsafeTextReason } from '../lib/safe-text.ts'
 
 /** One problem of a request, as answered in `details` of VALIDATION_FAILED. */
 export interface RequestIssue {
@@ -83,6 +83,22 @@ export function requestIssues (part: string, errors: readonly TLocalizedValidati
   })
 }
 
+/** Whether every string of a parsed JSON value (property names included) is safe: what
+ *  unsafeStrings answers, without building paths and arrays for a clean value (every request's
+ *  path parameters and query are checked; docs/benchmarks.md "API balance query, third pass"). */
+function allTextSafe (value: unknown): boolean {
+  if (typeof value === 'string') return unsafeTextReason(value) === undefined
+  if (typeof value !== 'object' || value === null) return true
+  if (Array.isArray(value)) {
+    for (const item of value) if (!allTextSafe(item)) return false
+    return true
+  }
+  for (const key of Object.keys(value)) {
+    if (unsafeTextReason(key) !== undefined || !allTextSafe((value as Record<string, unknown>)[key])) return false
+  }
+  return true
+}
+
 /** The validator factory of the root server (Fastify's schemaController.compilersFactory):
  *  called per plugin scope with the schemas shared in it. */
 export function strictValidatorFactory (shared: Readonly<Record<string, unknown>>): FastifySchemaCompiler<unknown> {
@@ -94,7 +110,7 @@ export function strictValidatorFactory (shared: Readonly<Record<string, unknown>
     const checkText = part !== 'headers'
     return (data: unknown) => {
       const issues = validator.Check(data) ? [] : requestIssues(part, validator.Errors(data))
-      if (checkText) {
+      if (checkText && !allTextSafe(data)) {
         for (const u of unsafeStrings(data)) issues.push({ in: part, path: u.path, code: 'unsafe-text', message: `${label(part, u.path)} ${u.reason}` })
       }
       // Fastify answers the issues through the error handler (VALIDATION_FAILED, details = issues).

@@ -357,6 +357,24 @@ export class StreamsApplication {
     }
   }
 
+  /** `key`'s value in this instance's active copy of `storeName` when this instance owns the key's
+   *  task, else the key's metadata (as queryMetadataForKey) for the caller to route the query:
+   *  the same answer as queryMetadataForKey then store().get(), with the key serialized and placed
+   *  once instead of twice and no metadata built for a local key (the balance query's path,
+   *  docs/benchmarks.md "API balance query, third pass"). STORE_NOT_READY as store().get. */
+  getIfLocal<K, V> (storeName: string, key: K): { readonly local: true, readonly value: V | undefined } | KeyQueryMetadata {
+    const info = this.#storeInfo<K>(storeName)
+    const keyBytes = info.serialize(key)
+    const partitions = this.#partitions.get(info.sub.id) ?? this.#queryMetadata?.partitions(info.sub.id) ?? 0
+    if (partitions === 0) throw new StreamsError('STORE_NOT_READY', 'partition metadata is not known yet (not started, or rebalancing)')
+    const task = taskIdToString({ subtopology: info.sub.id, partition: partitionForKey(keyBytes, partitions) })
+    const active = this.#thread?.activeTasks.get(task)
+    if (active === undefined) return this.#metadataForKeyBytes(storeName, keyBytes)
+    const taskStore = active.state.queryableStore(storeName)
+    if (!taskStore) throw new StreamsError('STORE_NOT_READY', `task ${task} is moving`)
+    return { local: true, value: (taskStore as unknown as QueryableKeyValueStore<K, V>).get(key) }
+  }
+
   /** A read-only view of this instance's standby copy of the task holding `key` of `storeName`,
    *  if it is at most `maxLagRecords` behind the changelogs' committed ends, measured as the read
    *  begins (0: it holds exactly the committed state). STORE_NOT_READY otherwise
@@ -418,13 +436,10 @@ export class StreamsApplication {
         return stores.every(s => s.state === 'READY') ? 'READY' : 'RESTORING'
       },
       get (key: K): V | undefined {
-        const meta = app.queryMetadataForKey(storeName, key)
-        if (!meta.local) {
-          throw new StreamsError('KEY_OWNED_ELSEWHERE', `key of store ${storeName} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
-        }
-        const taskStore = app.#thread!.activeTasks.get(meta.task)?.state.queryableStore(storeName)
-        if (!taskStore) throw new StreamsError('STORE_NOT_READY', `task ${meta.task} is moving`)
-        return (taskStore as unknown as QueryableKeyValueStore<K, V>).get(key)
+        const read = app.getIfLocal<K, V>(storeName, key)
+        if (read.local) return (read as { value: V | undefined }).value
+        const meta = read as KeyQueryMetadata
+        throw new StreamsError('KEY_OWNED_ELSEWHERE', `key of store ${storeName} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
       },
       range: (from, to, options) => collect(s => s.range(from, to, options), options),
       prefixScan: (prefix, options) => collect(s => s.prefixScan(prefix, options), options),
@@ -494,7 +509,18 @@ export class StreamsApplication {
     }))
   }
 
+  /** #storeInfo by store name (the topology does not change once built): every query asks. */
+  readonly #storeInfos = new Map<string, { sub: Subtopology, serialize: (key: never) => Buffer }>()
+
   #storeInfo<K> (storeName: string): { sub: Subtopology, serialize: (key: K) => Buffer } {
+    const known = this.#storeInfos.get(storeName)
+    if (known !== undefined) return known as { sub: Subtopology, serialize: (key: K) => Buffer }
+    const info = this.#describeStore<K>(storeName)
+    this.#storeInfos.set(storeName, info as { sub: Subtopology, serialize: (key: never) => Buffer })
+    return info
+  }
+
+  #describeStore<K> (storeName: string): { sub: Subtopology, serialize: (key: K) => Buffer } {
     const definition = this.topology.storeDefinition(storeName)
     if (!definition) throw new StreamsError('STORE_NOT_FOUND', `no state store "${storeName}" in this topology`)
     const sub = this.#subtopologies.find(s => s.stores.includes(storeName))!

@@ -7,7 +7,7 @@ import { dedupeKey, parseRedemptionIndexKey, type EventDedupeEntry, type Redempt
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import { POINTS_WINDOW_STORES } from '../../processors/rewards/points-windows.ts'
-import type { StreamsApplication } from '../../topology/index.ts'
+import type { KeyQueryMetadata, StreamsApplication } from '../../topology/index.ts'
 import { readPointsWindows, type PointsAnswer, type PointsParams } from './points-windows-query.ts'
 
 export interface ActivityPage {
@@ -123,6 +123,16 @@ export class LocalReader {
     const app = this.#running()
     if (this.#balances?.app !== app) this.#balances = { app, store: app.store<string, Balance>(REWARDS_STORES.balances) }
     return this.#balances.store.get(memberId) as Balance | undefined
+  }
+
+  /** The balance when this instance owns the member (`local: true`), else where the member's
+   *  task is (as owner()): one look-up of the member's partition for both (owner() then balance()
+   *  would place the key twice). */
+  balanceIfLocal (memberId: string): { readonly local: true, readonly value: Balance | undefined } | (MemberOwner & { readonly local: false }) {
+    const read = this.#running().getIfLocal<string, Balance>(REWARDS_STORES.balances, memberId)
+    if (read.local) return read as { readonly local: true, readonly value: Balance | undefined }
+    const meta = read as KeyQueryMetadata
+    return { local: false, host: meta.host, standbyHosts: meta.standbyHosts, localStandby: meta.localStandby }
   }
 
   activity (memberId: string, limit: number, beforeSeq: number | undefined): ActivityPage {

@@ -78,6 +78,14 @@ function activeUnavailable (error: unknown): boolean {
 type Route = { local: true } | { local: false, host: string }
 const LOCAL: Route = Object.freeze({ local: true })
 
+/** Where a member's queries go, from the local application's metadata; STORE_NOT_READY while
+ *  the owner is not known. */
+function remoteRoute (owner: MemberOwner): Route {
+  if (owner.local) return LOCAL
+  if (owner.host === null) throw new RewardsError('STORE_NOT_READY', 'the owner of this member is not known yet (rebalancing)')
+  return { local: false, host: owner.host }
+}
+
 /** The response headers of a forwarded query, by lower-case name. */
 export interface ForwardedHeaders { get (name: string): string | null }
 
@@ -135,12 +143,7 @@ export class MemberQueries {
    *  promise); otherwise the owner from the group. */
   #route (memberId: string): Route | Promise<Route> {
     const { local, owners } = this.#options
-    if (local !== undefined) {
-      const owner = local.owner(memberId)
-      if (owner.local) return LOCAL
-      if (owner.host === null) throw new RewardsError('STORE_NOT_READY', 'the owner of this member is not known yet (rebalancing)')
-      return { local: false, host: owner.host }
-    }
+    if (local !== undefined) return remoteRoute(local.owner(memberId))
     return owners!.owner(memberId).then(host => ({ local: false, host }))
   }
 
@@ -241,6 +244,15 @@ export class MemberQueries {
    *  depend on the instance asked), not parsed and serialized again. */
   balanceJson (memberId: string, call: CallContext): string | undefined | Promise<string | undefined> {
     return this.#orStandby('balance', memberId, call, () => {
+      if (this.#options.local !== undefined) {
+        // One placement of the key for the owner check and the read (LocalReader.balanceIfLocal).
+        const read = this.#readLocal(r => r.balanceIfLocal(memberId))
+        if (read.local) {
+          this.#countServed('balance', 'local')
+          return read.value === undefined ? undefined : JSON.stringify(read.value satisfies Balance)
+        }
+        return this.#balanceJson(remoteRoute(read), memberId, call)
+      }
       const route = this.#route(memberId)
       if (route instanceof Promise) return route.then(r => this.#balanceJson(r, memberId, call))
       return this.#balanceJson(route, memberId, call)
