@@ -1,7 +1,8 @@
 // The project against Kafka Streams on the same topology (issue 16): the rewards processor role
 // (`rewards start --role processor`, a Node process of its own) and the Kafka Streams reference of
-// the same topology (bench/java/rewards-streams: Processor API, the same six changelogged RocksDB
-// stores, one stream thread, the project's commit interval), one after the other on the same
+// the same topology (bench/java/rewards-streams: one Processor API processor with the same six
+// changelogged RocksDB stores, and the points windows behind their repartition topic in the DSL;
+// one stream thread, the project's commit interval), one after the other on the same
 // broker and the same seeded demo input, under exactly_once_v2 and at_least_once.
 //
 // Each run gets fresh topics (the same input records produced into its own topic prefix, not
