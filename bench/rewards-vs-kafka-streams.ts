@@ -1,7 +1,8 @@
 // The project against Kafka Streams on the same topology (issue 16): the rewards processor role
 // (`rewards start --role processor`, a Node process of its own) and the Kafka Streams reference of
-// the same topology (bench/java/rewards-streams: Processor API, the same six changelogged RocksDB
-// stores, one stream thread, the project's commit interval), one after the other on the same
+// the same topology (bench/java/rewards-streams: one Processor API processor with the same six
+// changelogged RocksDB stores, and the points windows behind their repartition topic in the DSL;
+// one stream thread, the project's commit interval), one after the other on the same
 // broker and the same seeded demo input, under exactly_once_v2 and at_least_once.
 //
 // Each run gets fresh topics (the same input records produced into its own topic prefix, not
@@ -17,6 +18,9 @@
 //     [--partitions 12] [--guarantee both|exactly_once_v2|at_least_once]
 //     [--logs <dir>: each process's output to <dir>/<system>-<eos|alos>.log] [--log-level warn: the project's]
 //     [--keep 1: leave the topics for a look afterwards]
+//     [--systems both|project|kafka-streams: one side only, no comparison between the sides]
+//     [--kafka-streams-jar <file>: run this jar instead of building bench/java/rewards-streams (an older build, for before/after pairs)]
+//     [--cpu-prof <dir>: the project's process runs with node --cpu-prof, its profile written to <dir>]
 import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,7 +37,7 @@ import { brokers, openBenchLog, partitionsOf, uniqueName } from './lib/logs.ts'
 import { addModelOutcome, compareOutputs, compareWithModel, emptyModelOutputs, readOutputs, type Comparison } from './lib/rewards-outputs.ts'
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate } from './lib/timing.ts'
 
-const args = parseArgs({ records: 200_000, members: 20_000, partitions: 12, guarantee: 'both', seed: 7, timeout: 900, logs: '', 'log-level': 'warn', keep: 0 })
+const args = parseArgs({ records: 200_000, members: 20_000, partitions: 12, guarantee: 'both', seed: 7, timeout: 900, logs: '', 'log-level': 'warn', keep: 0, systems: 'both', 'cpu-prof': '', 'kafka-streams-jar': '' })
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const guarantees: Guarantee[] = args.guarantee === 'both' ? ['exactly_once_v2', 'at_least_once'] : [args.guarantee as Guarantee]
 if (!guarantees.every(g => g === 'exactly_once_v2' || g === 'at_least_once')) throw new Error(`--guarantee must be both, exactly_once_v2 or at_least_once, got ${args.guarantee}`)
@@ -42,17 +46,18 @@ const RULES = join(ROOT, 'rules', '2026-1.json')
 const MiB = 1024 * 1024
 
 type System = 'project' | 'kafka-streams'
-const SYSTEMS: System[] = ['project', 'kafka-streams']
+const SYSTEMS: System[] = args.systems === 'both' ? ['project', 'kafka-streams'] : [args.systems as System]
+if (!SYSTEMS.every(s => s === 'project' || s === 'kafka-streams')) throw new Error(`--systems must be both, project or kafka-streams, got ${args.systems}`)
 
 /** The command of one side: the project's processor role, or the Kafka Streams jar. */
 function commandOf (system: System, o: { prefix: string, applicationId: string, guarantee: Guarantee, dir: string }): [string, string[]] {
   if (system === 'project') {
-    return [process.execPath, ['cli/rewards.ts', 'start', '--role', 'processor', '--kafka-brokers', brokers.join(','),
+    return [process.execPath, [...(args['cpu-prof'] !== '' ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : []), 'cli/rewards.ts', 'start', '--role', 'processor', '--kafka-brokers', brokers.join(','),
       '--topic-prefix', o.prefix, '--application-id', o.applicationId, '--processing-guarantee', o.guarantee,
       '--data-dir', o.dir, '--http-port', '0', '--partitions', String(args.partitions), '--rules-file', RULES,
       '--log-format', 'json', '--log-level', args['log-level']]]
   }
-  return ['java', ['-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-jar', KAFKA_STREAMS_JAR, '--bootstrap', brokers.join(','),
+  return ['java', ['-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-jar', args['kafka-streams-jar'] !== '' ? args['kafka-streams-jar'] : KAFKA_STREAMS_JAR, '--bootstrap', brokers.join(','),
     '--topic-prefix', o.prefix, '--application-id', o.applicationId, '--guarantee', o.guarantee, '--state-dir', o.dir, '--rules', RULES]]
 }
 
@@ -60,7 +65,7 @@ const topicsWith = (prefix: string): RewardsTopics => Object.fromEntries(Object.
 
 console.log(`rewards, project vs Kafka Streams: ${args.records} demo events (seed ${args.seed}), ${args.members} members, ${args.partitions} partitions, broker ${brokers.join(',')}, node ${process.version}`)
 console.log(`machine: ${availableParallelism()} cores, load average ${loadavg().map(l => l.toFixed(2)).join(' ')} (1, 5, 15 min) before the runs`)
-console.log(ensureKafkaStreamsJar())
+if (SYSTEMS.includes('kafka-streams')) console.log(args['kafka-streams-jar'] !== '' ? `Kafka Streams jar ${args['kafka-streams-jar']} (--kafka-streams-jar)` : ensureKafkaStreamsJar())
 
 // The input, generated once; the reference model's outputs alongside.
 const model = new ReferenceModel()
@@ -122,8 +127,16 @@ try {
         rmSync(dir, { recursive: true, force: true })
       }
     }
-    const project = runs.get('project')!
-    const streams = runs.get('kafka-streams')!
+    const project = runs.get('project')
+    const streams = runs.get('kafka-streams')
+    if (project === undefined || streams === undefined) {
+      const [only] = [...runs.values()]
+      const out = await readOutputs(log, only!.topics, args.partitions, only!.prefix)
+      const c = compareWithModel(out.records, expected)
+      verdicts.push(`${guarantee}, ${SYSTEMS[0]} (${out.count} records) vs reference model: ${c.differingKeys === 0 ? 'equal' : `${c.differingKeys} of ${c.keys} keys differ\n  ${c.examples.join('\n  ')}`}`)
+      if (c.differingKeys !== 0) failed = true
+      continue
+    }
     ratios.push(`${guarantee}: project / Kafka Streams = ${fmtRatio(streams.run.drainMs / project.run.drainMs)} (records/s), CPU per record ${fmtRatio(project.run.stats.cpuMs / streams.run.stats.cpuMs)}, peak RSS ${fmtRatio(project.run.stats.peakRssBytes / streams.run.stats.peakRssBytes)}`)
 
     const projectOut = await readOutputs(log, project.topics, args.partitions, project.prefix)

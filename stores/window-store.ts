@@ -10,6 +10,7 @@
 // tombstones) by an ordered scan of the time index from its start, at most once per
 // `segmentIntervalMs` of stream time (Kafka Streams' default: max(retention / 2, 60 s)).
 import type { Serde } from '../topology/serdes.ts'
+import { CachingChangelogStore } from './caching-changelogging-store.ts'
 import type { KeyValue } from './key-value-store.ts'
 import { clampTime, dataKey, decodeData, decodeIndex, indexBound, indexKey, INDEX_END, MAX_TIME, MIN_TIME } from './window-key-schema.ts'
 
@@ -79,6 +80,17 @@ export interface WindowStoreOptions<K, V> {
 
 const EMPTY = Buffer.alloc(0)
 const UNBOUNDED = { limit: Number.MAX_SAFE_INTEGER }
+
+/** The caching layer under `bytes` when `bytes` is the typed bytes-to-bytes store a processor
+ *  gets for a window store (context.getStateStore; its serdes are identities): reads and writes
+ *  of window values can then share the decoded value with it (getDecoded, put with `decoded`), as
+ *  TypedKeyValueStore does for a serde of immutableValues. Undefined for any other bytes store. */
+function cachingUnder (bytes: object): CachingChangelogStore | undefined {
+  const typed = bytes as { bytes?: unknown, keySerde?: Serde<unknown>, valueSerde?: Serde<unknown> }
+  if (!(typed.bytes instanceof CachingChangelogStore) || typed.keySerde === undefined || typed.valueSerde === undefined) return undefined
+  const probe = Buffer.alloc(1)
+  return typed.keySerde.serialize(probe) === probe && typed.valueSerde.serialize(probe) === probe ? typed.bytes : undefined
+}
 
 export function defaultSegmentInterval (retentionMs: number): number {
   return Math.max(Math.floor(retentionMs / 2), 60_000)
@@ -178,10 +190,18 @@ export class KeyValueWindowStore<K, V> extends WindowStoreReader<K, V> implement
   readonly #writable: WritableOrderedBytes
   readonly #segmentIntervalMs: number
   readonly #clock: StoreClock
+  /** Set when values are shared decoded with the caching layer (immutableValues serde). */
+  readonly #caching: CachingChangelogStore | undefined
+  readonly #decode: (bytes: Buffer) => V
+  /** The last primitive key serialized, and its bytes (a fetchWindow then put of one key). */
+  #lastKey: unknown
+  #lastKeyBytes: Buffer | undefined
 
   constructor (bytes: WritableOrderedBytes, options: WindowStoreOptions<K, V>) {
     super(bytes, options)
     this.#writable = bytes
+    this.#caching = options.valueSerde.immutableValues === true ? cachingUnder(bytes) : undefined
+    this.#decode = b => options.valueSerde.deserialize(b)
     if (!(options.retentionMs >= 0)) throw new RangeError(`window store ${options.name}: retention must not be negative`)
     this.#segmentIntervalMs = options.segmentIntervalMs ?? defaultSegmentInterval(options.retentionMs)
     this.#clock = storeClock(bytes)
@@ -195,19 +215,42 @@ export class KeyValueWindowStore<K, V> extends WindowStoreReader<K, V> implement
     return this.#clock.observed
   }
 
-  put (key: K, value: V | undefined, windowStart: number): void {
+  override fetchWindow (key: K, windowStart: number): V | undefined {
+    if (windowStart < this.liveFrom()) return undefined
+    const data = dataKey(this.#keyBytes(key), windowStart)
+    if (this.#caching !== undefined) return this.#caching.getDecoded(data, this.#decode)
+    const bytes = this.bytes.get(data)
+    return bytes === undefined ? undefined : this.options.valueSerde.deserialize(bytes)
+  }
+
+  /** `indexed`: the caller has just read this window's value from this store (fetchWindow), so
+   *  its time-index entry exists (data and index are written and deleted together) and is not
+   *  written again: one store write and one changelog record fewer per update of a window. */
+  put (key: K, value: V | undefined, windowStart: number, indexed = false): void {
     if (windowStart > this.#clock.observed) this.#clock.observed = windowStart
     if (windowStart < this.liveFrom()) return
-    const keyBytes = this.options.keySerde.serialize(key)
+    const keyBytes = this.#keyBytes(key)
     const data = dataKey(keyBytes, windowStart)
     if (value === undefined || value === null) {
       this.#writable.delete(data)
       this.#writable.delete(indexKey(keyBytes, windowStart))
     } else {
-      this.#writable.put(data, this.options.valueSerde.serialize(value))
-      this.#writable.put(indexKey(keyBytes, windowStart), EMPTY)
+      const bytes = this.options.valueSerde.serialize(value)
+      if (this.#caching !== undefined) this.#caching.put(data, bytes, value)
+      else this.#writable.put(data, bytes)
+      if (!indexed) this.#writable.put(indexKey(keyBytes, windowStart), EMPTY)
     }
     this.#maybePurge()
+  }
+
+  #keyBytes (key: K): Buffer {
+    if (key === this.#lastKey && this.#lastKeyBytes !== undefined) return this.#lastKeyBytes
+    const bytes = this.options.keySerde.serialize(key)
+    if (typeof key === 'string' || typeof key === 'number') {
+      this.#lastKey = key
+      this.#lastKeyBytes = bytes
+    }
+    return bytes
   }
 
   /** Deletes the expired windows: one ordered scan of the time index up to the live bound. */

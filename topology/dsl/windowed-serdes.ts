@@ -62,6 +62,9 @@ export interface TimestampedValue<V> {
 /** 8 bytes of timestamp, then the value's bytes (Kafka Streams' timestamped stores). */
 export function timestampedSerde<V> (inner: Serde<V>): Serde<TimestampedValue<V>> {
   return {
+    // A timestamped value is immutable when its value is (the window store then shares it
+    // decoded with the caching layer: stores/window-store.ts).
+    immutableValues: inner.immutableValues === true,
     serialize: v => {
       const value = inner.serialize(v.value)
       const out = Buffer.allocUnsafe(8 + value.length)

@@ -177,7 +177,7 @@ function timeAggregate<K, V, VA> (storeName: string, windows: TimeWindows, reten
           const old = store.fetchWindow(record.key, window.start)
           const value = aggregator(record.key, record.value, old === undefined ? initializer() : old.value)
           const timestamp = old === undefined ? record.timestamp : Math.max(old.timestamp, record.timestamp)
-          store.put(record.key, { value, timestamp }, window.start)
+          store.put(record.key, { value, timestamp }, window.start, old !== undefined)
           cache.put({ key: { key: record.key, window }, value, timestamp, headers: record.headers })
         }
       }

@@ -24,7 +24,7 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
-/** The rewards processor (processors/rewards/rewards-processor.ts with earn.ts, reversal.ts,
+/** The rewards processor (processors/rewards/ledger.ts with earn.ts, reversal.ts,
  *  redemption.ts, dedupe.ts, dedupe-clock.ts, activity.ts, confirm-reward.ts, dlq.ts): both inputs,
  *  one record at a time in event-time order, six changelogged stores of JSON text written exactly as
  *  the project writes them. Outputs: a confirmation, nothing (a duplicate), or the unchanged input
@@ -69,11 +69,19 @@ final class RewardsProcessor implements Processor<byte[], byte[], Object, Object
   private long recordClockMs = -1;
   private final MessageDigest sha256;
 
-  /** What a handler decided: a confirmation (memberId, JSON), a duplicate, or a refusal. */
-  private record Outcome(String memberId, String json, String code, String message) {
-    static final Outcome DUPLICATE = new Outcome(null, null, null, null);
-    static Outcome accepted(String memberId, String json) { return new Outcome(memberId, json, null, null); }
-    static Outcome rejected(String code, String message) { return new Outcome(null, null, code, message); }
+  /** Where a forwarded record goes: the DSL's process() has one child (the split by route in
+   *  RewardsStreamsMain), so each record carries its route. */
+  record Routed(String route, Object value) { }
+
+  /** The route of the accepted reward decisions for the points windows (ledger.ts `points-issued`):
+   *  key propertyId, value the JSON of IssuedPoints ({type, points}, as Serdes.json writes it). */
+  static final String POINTS_ISSUED = "points-issued";
+
+  /** What a handler decided: a confirmation (memberId, JSON, signed points), a duplicate, or a refusal. */
+  private record Outcome(String memberId, String json, String code, String message, long points) {
+    static final Outcome DUPLICATE = new Outcome(null, null, null, null, 0);
+    static Outcome accepted(String memberId, String json, long points) { return new Outcome(memberId, json, null, null, points); }
+    static Outcome rejected(String code, String message) { return new Outcome(null, null, code, message, 0); }
   }
 
   RewardsProcessor(RuleSet rules, String rewardTopic, String redeemTopic) {
@@ -108,8 +116,14 @@ final class RewardsProcessor implements Processor<byte[], byte[], Object, Object
       Validation.Validated v = Validation.validateRewardRecord(record.key(), record.value());
       if (!v.ok()) { deadLetter(record, REWARD_DLQ_SINK, v.code(), v.message()); return; }
       recordClockMs = clockAt(v.eventTimeMs());
-      Outcome outcome = "EARN".equals(v.json().get("type").textValue()) ? earn(v.json(), v.eventTimeMs()) : reversal(v.json(), v.eventTimeMs());
+      String type = v.json().get("type").textValue();
+      Outcome outcome = "EARN".equals(type) ? earn(v.json(), v.eventTimeMs()) : reversal(v.json(), v.eventTimeMs());
       emit(record, outcome, REWARD_CONFIRMED_SINK, REWARD_DLQ_SINK);
+      if (outcome != Outcome.DUPLICATE && outcome.code() == null) {
+        // The points windows' input: keyed by propertyId, with the input's headers and event time.
+        String issued = "{\"type\":\"" + type + "\",\"points\":" + outcome.points() + "}";
+        context.forward(new Record<Object, Object>(v.json().get("propertyId").textValue(), new Routed(POINTS_ISSUED, issued), record.timestamp(), record.headers()));
+      }
     } else if (redeemTopic.equals(topic)) {
       Validation.Validated v = Validation.validateRedeemRecord(record.key(), record.value());
       if (!v.ok()) { deadLetter(record, REDEEM_DLQ_SINK, v.code(), v.message()); return; }
@@ -125,7 +139,7 @@ final class RewardsProcessor implements Processor<byte[], byte[], Object, Object
     if (outcome.code() != null) { deadLetter(record, dlqSink, outcome.code(), outcome.message()); return; }
     advanceClock(recordClockMs);
     // Input headers (traceparent…) travel on with the confirmation; the timestamp is the event time.
-    context.forward(new Record<Object, Object>(outcome.memberId(), outcome.json(), record.timestamp(), record.headers()), sink);
+    context.forward(new Record<Object, Object>(outcome.memberId(), new Routed(sink, outcome.json()), record.timestamp(), record.headers()));
   }
 
   /** dlq.ts: the input unchanged, its headers plus error.code, error.message, source.topic,
@@ -142,7 +156,7 @@ final class RewardsProcessor implements Processor<byte[], byte[], Object, Object
     });
     Headers out = new RecordHeaders();
     headers.forEach(out::add);
-    context.forward(new Record<Object, Object>(record.key(), record.value(), record.timestamp(), out), sink);
+    context.forward(new Record<Object, Object>(record.key(), new Routed(sink, record.value()), record.timestamp(), out));
   }
 
   // --- dedupe clock (dedupe-clock.ts) ---------------------------------------------------------
@@ -335,7 +349,7 @@ final class RewardsProcessor implements Processor<byte[], byte[], Object, Object
     after.write(output);
     output.append(tail).append('}');
     appendActivity(memberId, "REWARD", after.available(), head, tail);
-    return Outcome.accepted(memberId, output.toString());
+    return Outcome.accepted(memberId, output.toString(), points);
   }
 
   // --- redemptions (redemption.ts) ------------------------------------------------------------
@@ -385,7 +399,7 @@ final class RewardsProcessor implements Processor<byte[], byte[], Object, Object
     redemptionIndex.put(redemptionId + ":" + memberId, "1");
     expiry.put(expiryKey(clockMs, 'R', memberId, redemptionId), "1");
     appendActivity(memberId, "REDEMPTION", shown.available(), head, tail);
-    return Outcome.accepted(memberId, decisionJson);
+    return Outcome.accepted(memberId, decisionJson, 0);
   }
 
   // --- activity (activity.ts) -----------------------------------------------------------------

@@ -6,22 +6,38 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
+import java.time.Duration;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.AutoOffsetReset;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.BranchedKStream;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KGroupedStream;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.common.serialization.Serdes;
 
-/** The rewards topology (processors/rewards/rewards-topology.ts) on Kafka Streams, Processor API:
+/** The rewards topology (processors/rewards/rewards-topology.ts) on Kafka Streams: the DSL around
+ *  one Processor API processor (the ledger's rules), and the points windows the DSL way:
  *
  *    reward-events ─┐                        ┌─► reward-confirmed
  *                   ├─► rewards-processor ───┼─► redeem-confirmed
  *    redeem-events ─┘   (six stores)         ├─► reward-events-dlq
- *                                            └─► redeem-events-dlq
+ *                                            ├─► redeem-events-dlq
+ *                                            └─► points-issued (key propertyId) ─► repartition
+ *                                                 ─► groupByKey ─┬─ 1 h window ─► points-per-property-hour
+ *                                                                └─ 1 d window ─► points-per-property-day
  *
  *  java -jar rewards-streams.jar --bootstrap 127.0.0.1:9092 --application-id ID --topic-prefix P
  *    --guarantee exactly_once_v2|at_least_once --state-dir DIR --rules rules/2026-1.json
@@ -80,25 +96,64 @@ public final class RewardsStreamsMain {
     return v;
   }
 
+  /** The sinks of RewardsProcessor's routes (Routed): key and value serializers by route. */
+  private static final Map<String, String> SINK_TOPICS = Map.of(
+      RewardsProcessor.REWARD_CONFIRMED_SINK, "reward-confirmed",
+      RewardsProcessor.REDEEM_CONFIRMED_SINK, "redeem-confirmed",
+      RewardsProcessor.REWARD_DLQ_SINK, "reward-events-dlq",
+      RewardsProcessor.REDEEM_DLQ_SINK, "redeem-events-dlq");
+
+  static final Duration HOUR = Duration.ofHours(1);
+  static final Duration DAY = Duration.ofDays(1);
+
+  @SuppressWarnings("unchecked")
   static Topology topology(RuleSet rules, String prefix) {
     String rewardEvents = prefix + "reward-events";
     String redeemEvents = prefix + "redeem-events";
-    ByteArrayDeserializer bytesIn = new ByteArrayDeserializer();
-    ByteArraySerializer bytesOut = new ByteArraySerializer();
-    StringSerializer text = new StringSerializer();
-    Topology t = new Topology()
-        .addSource(AutoOffsetReset.earliest(), "reward-events-source", new EventTimeExtractor(true), bytesIn, bytesIn, rewardEvents)
-        .addSource(AutoOffsetReset.earliest(), "redeem-events-source", new EventTimeExtractor(false), bytesIn, bytesIn, redeemEvents)
-        .addProcessor("rewards-processor", () -> new RewardsProcessor(rules, rewardEvents, redeemEvents), "reward-events-source", "redeem-events-source");
+    StreamsBuilder builder = new StreamsBuilder();
     // RocksDB, changelogged, with the write cache (the project's stores cache writes until commit).
     for (String store : RewardsProcessor.STORES) {
-      t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store), Serdes.String(), Serdes.String()).withCachingEnabled(), "rewards-processor");
+      builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store), Serdes.String(), Serdes.String()).withCachingEnabled());
     }
+    KStream<byte[], byte[]> rewards = builder.stream(rewardEvents, Consumed.with(Serdes.ByteArray(), Serdes.ByteArray())
+        .withTimestampExtractor(new EventTimeExtractor(true)).withOffsetResetPolicy(AutoOffsetReset.earliest()).withName("reward-events-source"));
+    KStream<byte[], byte[]> redeems = builder.stream(redeemEvents, Consumed.with(Serdes.ByteArray(), Serdes.ByteArray())
+        .withTimestampExtractor(new EventTimeExtractor(false)).withOffsetResetPolicy(AutoOffsetReset.earliest()).withName("redeem-events-source"));
+    KStream<Object, Object> out = rewards.merge(redeems, Named.as("rewards-input"))
+        .process(() -> new RewardsProcessor(rules, rewardEvents, redeemEvents), Named.as("rewards-processor"), RewardsProcessor.STORES.toArray(new String[0]));
+
     // Confirmations: key memberId (UTF-8), value the JSON text; dead letters: the input bytes.
-    return t
-        .addSink(RewardsProcessor.REWARD_CONFIRMED_SINK, prefix + "reward-confirmed", text, text, "rewards-processor")
-        .addSink(RewardsProcessor.REDEEM_CONFIRMED_SINK, prefix + "redeem-confirmed", text, text, "rewards-processor")
-        .addSink(RewardsProcessor.REWARD_DLQ_SINK, prefix + "reward-events-dlq", bytesOut, bytesOut, "rewards-processor")
-        .addSink(RewardsProcessor.REDEEM_DLQ_SINK, prefix + "redeem-events-dlq", bytesOut, bytesOut, "rewards-processor");
+    BranchedKStream<Object, Object> routes = out.split(Named.as("route-"));
+    for (Map.Entry<String, String> sink : SINK_TOPICS.entrySet()) {
+      String route = sink.getKey();
+      boolean text = route.equals(RewardsProcessor.REWARD_CONFIRMED_SINK) || route.equals(RewardsProcessor.REDEEM_CONFIRMED_SINK);
+      routes.branch((k, v) -> ((RewardsProcessor.Routed) v).route().equals(route), Branched.withConsumer(s -> {
+        KStream<Object, Object> values = s.mapValues(v -> ((RewardsProcessor.Routed) v).value(), Named.as(route + "-value"));
+        if (text) ((KStream<String, String>) (KStream<?, ?>) values).to(prefix + sink.getValue(), Produced.with(Serdes.String(), Serdes.String()).withName(route));
+        else ((KStream<byte[], byte[]>) (KStream<?, ?>) values).to(prefix + sink.getValue(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(route));
+      }, route));
+    }
+
+    // The points windows (processors/rewards/points-windows.ts, docs/rewards.md "Points issued per
+    // property"): each accepted EARN/REVERSAL decision, keyed by propertyId, through one
+    // repartition topic (<application-id>-points-by-property-repartition), counted per hour
+    // (grace 1 day, retention 35 days) and per day (grace 2 days, retention 400 days) of its event
+    // time, in two windowed stores (RocksDB, changelogged, cached). No output topic.
+    routes.branch((k, v) -> ((RewardsProcessor.Routed) v).route().equals(RewardsProcessor.POINTS_ISSUED), Branched.withConsumer(s -> {
+      KStream<String, String> issued = (KStream<String, String>) (KStream<?, ?>) s.mapValues(v -> ((RewardsProcessor.Routed) v).value(), Named.as("points-issued-value"));
+      KGroupedStream<String, String> byProperty = issued
+          .repartition(Repartitioned.<String, String>as("points-by-property").withKeySerde(Serdes.String()).withValueSerde(Serdes.String()))
+          .groupByKey(Grouped.with(Serdes.String(), Serdes.String()));
+      window(byProperty, "points-per-property-hour", HOUR, DAY, Duration.ofDays(35));
+      window(byProperty, "points-per-property-day", DAY, Duration.ofDays(2), Duration.ofDays(400));
+    }, RewardsProcessor.POINTS_ISSUED));
+    routes.noDefaultBranch();
+    return builder.build();
+  }
+
+  private static void window(KGroupedStream<String, String> byProperty, String store, Duration size, Duration grace, Duration retention) {
+    byProperty.windowedBy(TimeWindows.ofSizeAndGrace(size, grace))
+        .aggregate(() -> PointsWindow.EMPTY, (property, issued, aggregate) -> aggregate.add(issued), Named.as(store + "-aggregate"),
+            Materialized.<String, PointsWindow, WindowStore<Bytes, byte[]>>as(store).withKeySerde(Serdes.String()).withValueSerde(PointsWindow.SERDE).withRetention(retention));
   }
 }
