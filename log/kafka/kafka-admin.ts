@@ -6,20 +6,24 @@ import type { ConnectionPool } from '@platformatic/kafka'
 import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupDescription, LogAdmin, PartitionOffset, TopicDescription, TopicPartition, TopicSpec } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { hasProtocolError, isNetworkError, toStreamsError } from './kafka-errors.ts'
+import { hasProtocolError, isNetworkError, isRetriable, toStreamsError } from './kafka-errors.ts'
 import { withKafkaRetry } from './kafka-retry.ts'
 
 const READ_COMMITTED = 1
 const EARLIEST = -2n
 const LATEST = -1n
+/** How long createTopics waits for the broker's metadata to serve a topic it just created. */
+export const TOPIC_VISIBLE_TIMEOUT_MS = 30_000
 
 export class KafkaAdmin implements LogAdmin {
   readonly #client: KafkaClient
   readonly #pool: ConnectionPool
+  readonly #topicVisibleTimeoutMs: number
 
-  constructor (client: KafkaClient) {
+  constructor (client: KafkaClient, options: { topicVisibleTimeoutMs?: number } = {}) {
     this.#client = client
     this.#pool = client.createPool()
+    this.#topicVisibleTimeoutMs = options.topicVisibleTimeoutMs ?? TOPIC_VISIBLE_TIMEOUT_MS
   }
 
   async createTopics (topics: TopicSpec[]): Promise<void> {
@@ -35,15 +39,35 @@ export class KafkaAdmin implements LogAdmin {
         throw toStreamsError(error, 'LOG_CONNECTION', `createTopics ${spec.name}`)
       }
     }
-    // The controller has the topics; wait until the broker's metadata serves them too.
-    const names = topics.map(t => t.name)
-    await withKafkaRetry(async () => {
-      const metadata = await this.#client.admin.metadata({ topics: [...names], forceUpdate: true })
-      for (const name of names) {
-        const topic = metadata.topics.get(name)
-        if (topic === undefined || topic.partitions.some(p => p === undefined || p.leader < 0)) throw new StreamsError('LOG_CONNECTION', `Topic ${name} has no leader yet`)
+    await this.#untilServed(topics.map(t => t.name))
+  }
+
+  /** The controller has the topics; waits until the broker's metadata serves each of them with a
+   *  leader for every partition. The client reports a topic its metadata does not know yet as a
+   *  plain "Unknown topic" error, which no retry rule cures: that is retried here, up to
+   *  the timeout (30 s by default), then reported as retriable (LOG_CONNECTION). Proceeding earlier
+   *  would make the first producer or reader of the topic fail with LOG_TOPIC_NOT_FOUND, which
+   *  stops the instance (docs/engine.md "Faults and recovery"). */
+  async #untilServed (names: string[]): Promise<void> {
+    if (names.length === 0) return
+    const deadline = Date.now() + this.#topicVisibleTimeoutMs
+    let delay = 20
+    let missing = names
+    for (;;) {
+      try {
+        const metadata = await this.#client.admin.metadata({ topics: [...missing], forceUpdate: true })
+        missing = missing.filter(name => {
+          const topic = metadata.topics.get(name)
+          return topic === undefined || topic.partitions.some(p => p === undefined || p.leader < 0)
+        })
+      } catch (error) {
+        if (!(error instanceof Error && /Unknown topic/.test(error.message)) && !isRetriable(error)) throw toStreamsError(error, 'LOG_CONNECTION', 'metadata of created topics')
       }
-    }, { attempts: 20, initialDelayMs: 20, maxDelayMs: 500 }).catch(() => undefined)
+      if (missing.length === 0) return
+      if (Date.now() + delay > deadline) throw new StreamsError('LOG_CONNECTION', `topics created but not served by the broker's metadata after ${this.#topicVisibleTimeoutMs / 1000} s: ${missing.join(', ')}`)
+      await new Promise(resolve => setTimeout(resolve, delay))
+      delay = Math.min(delay * 2, 500)
+    }
   }
 
   async deleteTopics (names: string[]): Promise<void> {
