@@ -6,19 +6,8 @@
 // dead instance's members from its standby copies, at lag 0 and exact: no 503 then. Every 200 of
 // the whole run equals the reference model; the 503 window that is left (the rebalance after the
 // session timeout) is measured and printed.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Partitioners } from 'kafkajs'
 import t from 'tap'
-import { BalanceProber, type ExpectedBalance } from '../../bench/lib/balance-prober.ts'
-import { PartitionHeartbeat } from '../../bench/lib/partition-heartbeat.ts'
-import { brokers, cleanEnv, clientToken, freePort } from '../cli/cli-helpers.ts'
-import { createChaosEnvironment, inputTopics } from './chaos-environment.ts'
-import { instanceSpecs, PlatformSupervisor } from './platform-supervisor.ts'
-import { RecoveryTimer } from './recovery-timer.ts'
-import { buildModel, type InputRecord } from './reference-model.ts'
-import { partitionOf } from './traffic-generator.ts'
+import { startBalanceQueryCluster } from './balance-query-cluster.ts'
 
 const PARTITIONS = 4
 const MEMBERS = 2000
@@ -30,70 +19,7 @@ const SESSION_TIMEOUT_MS = 10_000
 const HEARTBEAT_MS = 3_000
 
 t.test('kill -9 of one of two platform processes: the standby answers, never a wrong balance', async t => {
-  const env = await createChaosEnvironment({ brokers, partitions: PARTITIONS, name: 'sbq' })
-  t.teardown(() => env.close())
-  const producer = env.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })
-  await producer.connect()
-  const members: string[] = []
-  const records: InputRecord[] = []
-  const nextOffset = new Map<number, number>()
-  const occurredAt = new Date(Date.now() - 3600_000).toISOString()
-  const messages = []
-  for (let j = 0; j < MEMBERS; j++) {
-    const memberId = `${env.tag}-m${j}`
-    const value = JSON.stringify({ eventId: `${memberId}-e`, memberId, source: 'HOTEL', type: 'EARN', amountCents: 1000 + j, currency: 'USD', occurredAt, propertyId: 'SBQ' })
-    const partition = partitionOf(memberId, PARTITIONS)
-    const offset = nextOffset.get(partition) ?? 0
-    nextOffset.set(partition, offset + 1)
-    members.push(memberId)
-    records.push({ partition, offset, key: memberId, value: Buffer.from(value) })
-    messages.push({ key: memberId, value })
-  }
-  await producer.send({ topic: env.topics.rewardEvents, acks: -1, messages })
-  await producer.disconnect()
-  const expected = new Map<string, ExpectedBalance>()
-  for (const [id, member] of buildModel(records, []).members) expected.set(id, member.history.at(-1)!)
-
-  const baseDir = mkdtempSync(join(tmpdir(), 'sbq-'))
-  const supervisor = new PlatformSupervisor({
-    env: cleanEnv({
-      REWARDS_KAFKA_BROKERS: env.brokers.join(','),
-      REWARDS_DATABASE_URL: env.databaseUrl,
-      REWARDS_APPLICATION_ID: env.applicationId,
-      REWARDS_TOPIC_PREFIX: env.topicPrefix,
-      REWARDS_PARTITIONS: String(PARTITIONS),
-      REWARDS_AUTH_ISSUER: 'http://rewards.sbq.invalid',
-      REWARDS_API_RATE_LIMIT: 'off',
-      REWARDS_NUM_STANDBY_REPLICAS: '1',
-      REWARDS_QUERY_MAX_STALENESS_RECORDS: '0'
-    }),
-    specs: instanceSpecs(baseDir, [await freePort(), await freePort()]),
-    logDir: join(baseDir, 'logs')
-  })
-  t.teardown(async () => {
-    await supervisor.killAll()
-    if (t.passing()) rmSync(baseDir, { recursive: true, force: true })
-    else t.comment(`instance logs kept in ${supervisor.logDir}`)
-  })
-  const started = Date.now()
-  supervisor.startAll()
-  await supervisor.waitAllReady(300_000)
-  t.ok(await new RecoveryTimer(env.admin, env.applicationId, inputTopics(env.topics)).measure(started, 300_000) !== null, 'both instances caught up')
-
-  const heartbeat = new PartitionHeartbeat(env.kafka, { tag: env.tag, partitions: PARTITIONS, inputTopic: env.topics.rewardEvents, confirmedTopic: env.topics.rewardConfirmed, intervalMs: 250 })
-  await heartbeat.start()
-  t.teardown(() => heartbeat.stop())
-  let token: string | undefined
-  const getToken = async (): Promise<string> => {
-    token ??= await clientToken(supervisor.liveUrls()[0]!, env.client.clientId, env.client.clientSecret, 'balances:read')
-    return token
-  }
-  const prober = new BalanceProber({ urls: () => supervisor.liveUrls(), token: getToken, members, expected, concurrency: 4 })
-  prober.start()
-  t.teardown(() => prober.stop())
-  // The standbys are placed by the assignment after both joined; wait for answers from both.
-  const warm = Date.now()
-  while (prober.answers.length < 200 && Date.now() - warm < 120_000) await new Promise(resolve => setTimeout(resolve, 100))
+  const { supervisor, heartbeat, prober } = await startBalanceQueryCluster(t, { name: 'sbq', partitions: PARTITIONS, members: MEMBERS, instances: 2 })
 
   const t0 = Date.now()
   await supervisor.kill(1)
