@@ -2,7 +2,7 @@
 # The whole test suite, as `npm test` runs it: brings the local services up (Kafka, PostgreSQL,
 # Redis), type-checks and lints, then runs every test with tap and prints "N passed, N failed".
 # The files run in two groups (test/suite-files.ts decides which file is in which):
-#   1. parallel: every file not listed as serial, TEST_JOBS at a time (default 3): their time is
+#   1. parallel: every file not listed as serial, TEST_JOBS at a time (default 2): their time is
 #      mostly waiting (broker round trips, session timeouts, process start-up), and each isolates
 #      itself (unique names, databases, ports, temp directories);
 #   2. serial: chaos, kill and fault tests and the ones that measure time or rates, one at a time,
@@ -34,7 +34,7 @@ else
   # tap then runs every file, serial ones included.)
   list=$(node test/suite-files.ts parallel); mapfile -t parallel <<< "$list"
   list=$(node test/suite-files.ts serial); mapfile -t serial <<< "$list"
-  jobs="${TEST_JOBS:-3}"
+  jobs="${TEST_JOBS:-2}"
   started=$SECONDS
   echo "# group parallel: ${#parallel[@]} files, ${jobs} at a time" | tee -a .tap/last-run.tap
   run_tap --jobs "$jobs" "${parallel[@]}"

@@ -23,6 +23,10 @@ export const SERIAL: Readonly<Record<string, string>> = {
   'test/chaos/rolling-restart-queries-kafka.test.ts': 'measures query availability and latency through restarts',
   'test/chaos/standby-queries-kill-kafka.test.ts': 'measures query availability and latency through a kill',
   'test/fault/': 'kill -9 / zombie / fencing tests: session timeouts and deadlines, CPU-heavy children',
+  'test/integration/': 'full platform processes through kills and outages, with deadlines and 1 s webhook timeouts: ' +
+    'at two files at a time on a loaded machine three of them timed out or saw a slow answer retried',
+  'test/log/kafka/sasl-ssl.test.ts': 'starts a broker of its own (a JVM) and asserts failures within 30 s: timed out at two files at a time',
+  'test/log/kafka/conformance.test.ts': 'produces right after creating topics: on a busy broker the new topic was not yet in the metadata',
   'test/bench/': 'benchmark checks: the Kafka Streams reference (JVM, Maven build into bench/java/*/target)',
   'test/api/rate-limit.test.ts': 'counts requests per rate-limit window',
   'test/api/token-throttle.test.ts': 'counts failures within a 3 s window: slow requests let the first ones expire',
