@@ -76,6 +76,7 @@ export function stubReader (): LocalReader {
   return {
     owner: () => ({ local: true, host: null, standbyHosts: [], localStandby: false }),
     balance: (memberId: string) => memberId === 'm-known' ? balance : undefined,
+    balanceIfLocal: (memberId: string) => ({ local: true, value: memberId === 'm-known' ? balance : undefined }),
     activity: (memberId: string) => ({ memberId, items: [], nextCursor: null }),
     redemption: () => undefined,
     redemptionById: () => ({ decision: undefined, tasks: ['0_0'] }),

@@ -50,7 +50,7 @@ async function tokenAt (url: string, clientId: string, secret: string): Promise<
 /** Stores that are always restoring: every member query is a retriable 503. */
 function restoringReader (): LocalReader {
   const restoring = (): never => { throw new RewardsError('STORE_NOT_READY', 'restoring task 0_0') }
-  return { owner: () => ({ local: true, host: 'stub:0', standbyHosts: [], localStandby: false }), propertyOwner: () => ({ local: true, host: null }), pointsWindows: restoring, balance: restoring, activity: restoring, redemption: restoring, redemptionById: restoring, host: () => null } as unknown as LocalReader
+  return { owner: () => ({ local: true, host: 'stub:0', standbyHosts: [], localStandby: false }), propertyOwner: () => ({ local: true, host: null }), pointsWindows: restoring, balance: restoring, balanceIfLocal: restoring, activity: restoring, redemption: restoring, redemptionById: restoring, host: () => null } as unknown as LocalReader
 }
 
 t.test('every documented status of every operation, live, against the document', async t => {

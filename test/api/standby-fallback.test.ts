@@ -31,14 +31,17 @@ function reader (o: { owner: MemberOwner, active: 'ready' | 'restoring' | 'elsew
     if (o.standby.lag > bound) throw new RewardsError('STORE_NOT_READY', `${o.standby.lag} records behind`)
     return { value, lagRecords: o.standby.lag }
   }
+  const balance = (): typeof BALANCE => {
+    if (o.active === 'restoring') notReady()
+    if (o.active === 'elsewhere') throw new RewardsError('KEY_OWNED_ELSEWHERE', 'owned by another instance')
+    return BALANCE
+  }
   return {
     owner: () => o.owner,
     host: () => o.self ?? null,
-    balance: () => {
-      if (o.active === 'restoring') notReady()
-      if (o.active === 'elsewhere') throw new RewardsError('KEY_OWNED_ELSEWHERE', 'owned by another instance')
-      return BALANCE
-    },
+    balance,
+    // LocalReader.balanceIfLocal: the owner check and the read in one call.
+    balanceIfLocal: () => o.owner.local ? { local: true, value: balance() } : o.owner,
     activity: () => o.active === 'ready' ? { memberId: 'm1', items: [], nextCursor: null } : notReady(),
     standbyBalance: async (_m: string, bound: number) => await standby(BALANCE, bound),
     standbyActivity: async (_m: string, _l: number, _s: number | undefined, bound: number) => await standby({ memberId: 'm1', items: [], nextCursor: null }, bound)
