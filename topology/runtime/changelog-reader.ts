@@ -11,9 +11,10 @@
 // past the end first measured.
 //
 // Standby mode (one reader of the thread's standby tasks, docs/engine.md "Standby tasks"): its
-// owners never complete. It keeps one long-polling fetch in the background over all their
-// changelog partitions, and step() applies it only once it returned, so the loop never waits for
-// the changelogs to grow; positions() tells how far each store got (for its checkpoints), lag()
+// owners never complete. A pump of its own (started by step(), never awaited by the loop) keeps
+// one long-polling fetch over all their changelog partitions and applies each as it returns, so
+// the loop never waits for the changelogs to grow nor the standbys for the loop; positions()
+// tells how far each store got, as written (for its checkpoints), lag()
 // how far behind it is as of the last refreshEnds(). A standby owner is catching up from its
 // registration until each of its partitions reached the end seen then (a cold start's restore,
 // done by standbys and warm-ups): progress reports say so (caughtUp, catchingUp), catchingUp
@@ -104,8 +105,10 @@ export class ChangelogReader {
   readonly #partitions = new Map<string, Restoring>()
   /** The fetch sent ahead (see step()). */
   #inflight: Promise<{ records: LogRecord[], positions: Map<string, bigint> }> | undefined
-  /** The fetch sent ahead has returned (standby mode applies it only then). */
-  #inflightSettled = false
+  /** Standby mode: the fetch-and-apply loop running on its own (see #startPump), and its
+   *  failure, thrown by the next step(). */
+  #pump: Promise<void> | undefined
+  #pumpError: unknown
   /** Changelog records applied since this reader was created (before last write per key). */
   #appliedRecords = 0
 
@@ -162,16 +165,17 @@ export class ChangelogReader {
     const tps = found.partitions.map(p => p.restore.changelog)
     for (const tp of tps) this.#partitions.delete(partitionKey(tp))
     this.#unassign(found.partitions.filter(p => p.assigned).map(p => p.restore.changelog))
-    return found.partitions.map(p => ({ ...p.restore.changelog, offset: p.position }))
+    return found.partitions.map(p => ({ ...p.restore.changelog, offset: p.applied }))
   }
 
   /** Per changelog partition of `owner`: the next offset after what its store holds. */
   positions (owner: string): Array<TopicPartition & { offset: bigint }> {
-    return this.#owners.get(owner)?.partitions.map(p => ({ ...p.restore.changelog, offset: p.position })) ?? []
+    return this.appliedPositions(owner)
   }
 
   /** Per changelog partition of `owner`: the next offset after what its store has been written
-   *  up to (behind positions() while a fetch is being applied). */
+   *  up to (the position a fetch reached counts once that fetch is written: standby mode writes
+   *  while the loop runs, and a checkpoint or a read may come between two slices). */
   appliedPositions (owner: string): Array<TopicPartition & { offset: bigint }> {
     return this.#owners.get(owner)?.partitions.map(p => ({ ...p.restore.changelog, offset: p.applied })) ?? []
   }
@@ -179,7 +183,7 @@ export class ChangelogReader {
   /** Offsets `owner`'s stores are behind their changelogs' ends (as last seen), summed. */
   lag (owner: string): number {
     let lag = 0n
-    for (const p of this.#owners.get(owner)?.partitions ?? []) if (p.end > p.position) lag += p.end - p.position
+    for (const p of this.#owners.get(owner)?.partitions ?? []) if (p.end > p.applied) lag += p.end - p.applied
     return Number(lag)
   }
 
@@ -206,66 +210,103 @@ export class ChangelogReader {
    *  the ends of partitions that reached theirs are checked again. Returns the owners now
    *  restored (no longer registered). */
   async step (maxWaitMs: number): Promise<RestoredOwner[]> {
+    if (this.#o.standby === true) {
+      // Standby mode: the pump fetches and applies on its own; step() starts it and reports its
+      // failure (the loop's recovery handles it as it would a failed fetch).
+      const error = this.#pumpError
+      if (error !== undefined) { this.#pumpError = undefined; throw error }
+      this.#startPump()
+      return []
+    }
     // Owners without changelogs (stateless tasks) are done at once.
     if (this.#partitions.size === 0) return this.#completedOwners()
-    const standby = this.#o.standby === true
     if (this.#inflight === undefined) this.#fetch(maxWaitMs)
-    // Standby mode never waits for the changelogs to grow.
-    if (standby && !this.#inflightSettled) return []
     let fetched = -1
     if (this.#inflight !== undefined) {
-      const { records, positions } = await this.#inflight
+      const batch = await this.#inflight
       this.#inflight = undefined
-      fetched = records.length
-      const reached: TopicPartition[] = []
-      const moved: Restoring[] = []
-      for (const [key, position] of positions) {
-        const p = this.#partitions.get(key)
-        if (p === undefined || !p.assigned) continue
-        p.position = position
-        moved.push(p)
-        if (standby) { if (position > p.end) p.end = position } else if (position >= p.end) { p.assigned = false; reached.push(p.restore.changelog) }
-      }
-      this.#unassign(reached)
-      if (records.length > 0 || standby) this.#fetch(maxWaitMs)
-      // Records arrive grouped by partition: one write batch per run of the same partition.
-      let run: ChangelogEntry[] = []
-      let runOf: Restoring | undefined
-      const applyRun = async (): Promise<void> => {
-        if (runOf !== undefined && run.length > 0) {
-          // In slices, with a turn of the event loop between them: a fetch holds tens of
-          // thousands of records, and the commits and heartbeats of running tasks must not wait
-          // for all of them to be written (docs/engine.md "State, checkpoints, restore").
-          const entries = lastWritePerKey(run)
-          for (let i = 0; i < entries.length; i += APPLY_SLICE) {
-            if (i > 0) await new Promise(resolve => setImmediate(resolve))
-            await runOf.restore.apply(i === 0 && entries.length <= APPLY_SLICE ? entries : entries.slice(i, i + APPLY_SLICE))
-          }
-          runOf.restored += run.length
-          this.#appliedRecords += run.length
-        }
-        run = []
-      }
-      for (const r of records) {
-        const p = this.#partitions.get(partitionKey(r))
-        if (p !== runOf) { await applyRun(); runOf = p }
-        // A partition unregistered while the fetch was in flight: dropped.
-        if (p !== undefined && r.key !== null) run.push({ key: r.key, value: r.value })
-      }
-      await applyRun()
-      for (const p of moved) {
-        p.applied = p.position
-        const catchingUp = !p.caughtUp
-        if (catchingUp && p.applied >= p.target) p.caughtUp = true
-        this.#progress(p, catchingUp)
-      }
+      fetched = batch.records.length
+      await this.#apply(batch, maxWaitMs)
     }
-    if (standby) return []
     // Nothing came: also make sure no end moved back (records deleted, topic recreated), so a
     // restore can never hang.
     const check = [...this.#partitions.values()].filter(p => !p.done && (!p.assigned || fetched === 0))
     await this.#checkEnds(check)
     return this.#completedOwners()
+  }
+
+  /** Standby mode: fetch and apply, over and over, while any partition is registered, on its
+   *  own rather than once per loop iteration: the stream thread's loop waits in its group poll
+   *  (100 ms when idle, a whole rebalance while one runs), and a cold start's standbys caught up
+   *  only between those waits (docs/engine.md "Standby tasks"). Writes go in slices with a turn
+   *  of the event loop between them, and a slice is written only while its partition is still
+   *  registered: a standby closed meanwhile (unregister, then its stores close) gets nothing
+   *  more, and its checkpoint claims only applied offsets (positions() in standby mode). */
+  #startPump (): void {
+    if (this.#pump !== undefined || this.#partitions.size === 0) return
+    this.#pump = (async () => {
+      while (this.#partitions.size > 0) {
+        if (this.#inflight === undefined) this.#fetch(0)
+        const inflight = this.#inflight
+        if (inflight === undefined) return
+        const batch = await inflight
+        if (this.#inflight === inflight) this.#inflight = undefined
+        await this.#apply(batch, 0)
+      }
+    })().catch((error: unknown) => { this.#pumpError = error }).finally(() => { this.#pump = undefined })
+  }
+
+  /** Applies one fetch (positions first, the next fetch sent, then the records, in slices). */
+  async #apply ({ records, positions }: { records: LogRecord[], positions: Map<string, bigint> }, maxWaitMs: number): Promise<void> {
+    const standby = this.#o.standby === true
+    const reached: TopicPartition[] = []
+    const moved: Restoring[] = []
+    for (const [key, position] of positions) {
+      const p = this.#partitions.get(key)
+      if (p === undefined || !p.assigned) continue
+      p.position = position
+      moved.push(p)
+      if (standby) { if (position > p.end) p.end = position } else if (position >= p.end) { p.assigned = false; reached.push(p.restore.changelog) }
+    }
+    this.#unassign(reached)
+    if (records.length > 0 || standby) this.#fetch(maxWaitMs)
+    // Records arrive grouped by partition: one write batch per run of the same partition.
+    let run: ChangelogEntry[] = []
+    let runOf: Restoring | undefined
+    let runKey = ''
+    const applyRun = async (): Promise<void> => {
+      if (runOf !== undefined && run.length > 0) {
+        // In slices, with a turn of the event loop between them: a fetch holds tens of
+        // thousands of records, and the commits and heartbeats of running tasks must not wait
+        // for all of them to be written (docs/engine.md "State, checkpoints, restore").
+        const entries = lastWritePerKey(run)
+        for (let i = 0; i < entries.length; i += APPLY_SLICE) {
+          if (i > 0) await new Promise(resolve => setImmediate(resolve))
+          // Unregistered meanwhile (its stores may be closing): nothing more for it.
+          if (this.#partitions.get(runKey) !== runOf) break
+          await runOf.restore.apply(i === 0 && entries.length <= APPLY_SLICE ? entries : entries.slice(i, i + APPLY_SLICE))
+        }
+        runOf.restored += run.length
+        this.#appliedRecords += run.length
+      }
+      run = []
+    }
+    for (const r of records) {
+      const key = partitionKey(r)
+      const p = this.#partitions.get(key)
+      if (p !== runOf) { await applyRun(); runOf = p; runKey = key }
+      // A partition unregistered while the fetch was in flight: dropped. The record itself is
+      // the entry (key and value), no copy per record.
+      if (p !== undefined && r.key !== null) run.push(r as ChangelogEntry)
+    }
+    await applyRun()
+    for (const p of moved) {
+      if (this.#partitions.get(partitionKey(p.restore.changelog)) !== p) continue
+      p.applied = p.position
+      const catchingUp = !p.caughtUp
+      if (catchingUp && p.applied >= p.target) p.caughtUp = true
+      this.#progress(p, catchingUp)
+    }
   }
 
   /** Sends a fetch for the assigned partitions; the positions it moved to are taken as soon as it
@@ -274,7 +315,6 @@ export class ChangelogReader {
     const reading = [...this.#partitions.values()].filter(p => p.assigned).map(p => p.restore.changelog)
     if (reading.length === 0) return
     const reader = this.#o.reader
-    this.#inflightSettled = false
     const inflight = reader.poll(this.#o.standby === true ? STANDBY_FETCH_WAIT_MS : maxWaitMs).then(records => {
       const positions = new Map<string, bigint>()
       for (const tp of reading) {
@@ -283,7 +323,7 @@ export class ChangelogReader {
       return { records, positions }
     })
     // Awaited by the next step(); a reader closed meanwhile must not be an unhandled rejection.
-    inflight.then(() => { if (this.#inflight === inflight) this.#inflightSettled = true }, () => { if (this.#inflight === inflight) this.#inflightSettled = true })
+    inflight.catch(() => {})
     this.#inflight = inflight
   }
 
