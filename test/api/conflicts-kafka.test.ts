@@ -138,7 +138,7 @@ async function conflictsOn (t: Test, cache: 'redis' | 'memory'): Promise<void> {
   const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
   const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
   t.teardown(async () => { await b.close(); await a.close() })
-  await eventually(async () => [a.app!.state, b.app!.state, memberTasks(a.app!).length, memberTasks(b.app!).length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] > 0 && s[3] > 0 && s[2] + s[3] === 4, 120_000)
+  await eventually(async () => [a.app!.state, b.app!.state, memberTasks(a.app!).length, memberTasks(b.app!).length] as const, s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] > 0 && s[3] > 0 && s[2] + s[3] === 4, 120_000)
   const m1Balance = await eventually(() => call(`${api.url}/v1/members/${m1}/balance`, token), r => r.status === 200 && r.body.events === 1 && r.body.redeemed === 200, 60_000)
   t.same([m1Balance.body.earned, m1Balance.body.redeemed], [1000, 200], 'e1 counted once with its first amount; r0 and rk decided')
 

@@ -16,7 +16,7 @@ t.test('any instance answers any member; a restore gives 503, never a wrong numb
   const cluster = await startKafkaCluster(t, 'apimi', 6)
   const { platform, a, b, api } = cluster
   await Promise.all([a.app!.waitForState('RUNNING', 120_000), b.app!.waitForState('RUNNING', 120_000)])
-  await eventually(async () => [a.app!.state, b.app!.state, memberTasks(a.app!).length, memberTasks(b.app!).length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] > 0 && s[3] > 0 && s[2] + s[3] === 6, 60_000)
+  await eventually(async () => [a.app!.state, b.app!.state, memberTasks(a.app!).length, memberTasks(b.app!).length] as const, s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] > 0 && s[3] > 0 && s[2] + s[3] === 6, 60_000)
   t.ok(memberTasks(a.app!).length > 0 && memberTasks(b.app!).length > 0, `tasks split: ${memberTasks(a.app!).length} + ${memberTasks(b.app!).length}`)
 
   const token = await platform.token(['balances:read', 'events:write'])

@@ -12,7 +12,7 @@ const now = (offsetMs = 0): string => new Date(Date.now() + offsetMs).toISOStrin
 t.test('a redemption is found by id alone from any instance; unknown is 404; a hand-over is 503, never 404', async t => {
   const cluster = await startKafkaCluster(t, 'apiri', 4)
   const { run, platform, a, b, api } = cluster
-  await eventually(async () => [a.app!.state, b.app!.state, memberTasks(a.app!).length, memberTasks(b.app!).length], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] > 0 && s[3] > 0 && s[2] + s[3] === 4, 120_000)
+  await eventually(async () => [a.app!.state, b.app!.state, memberTasks(a.app!).length, memberTasks(b.app!).length] as const, s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] > 0 && s[3] > 0 && s[2] + s[3] === 4, 120_000)
   t.ok(memberTasks(a.app!).length > 0 && memberTasks(b.app!).length > 0, `tasks split: ${memberTasks(a.app!).length} + ${memberTasks(b.app!).length}`)
 
   const token = await platform.token(['balances:read', 'events:write', 'redemptions:write'])
