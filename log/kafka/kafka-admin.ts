@@ -7,6 +7,7 @@ import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupDescription, LogAdmin, PartitionOffset, TopicDescription, TopicPartition, TopicSpec } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
 import { hasProtocolError, isNetworkError, isRetriable, toStreamsError } from './kafka-errors.ts'
+import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
 import { withKafkaRetry } from './kafka-retry.ts'
 
 const READ_COMMITTED = 1
@@ -51,9 +52,8 @@ export class KafkaAdmin implements LogAdmin {
   async #untilServed (names: string[]): Promise<void> {
     if (names.length === 0) return
     const deadline = Date.now() + this.#topicVisibleTimeoutMs
-    let delay = 20
     let missing = names
-    for (;;) {
+    for (let backoff = kafkaPolicy.topicVisibleBackoff.next(); ; backoff = backoff.next(undefined)) {
       try {
         const metadata = await this.#client.admin.metadata({ topics: [...missing], forceUpdate: true })
         missing = missing.filter(name => {
@@ -64,9 +64,8 @@ export class KafkaAdmin implements LogAdmin {
         if (!(error instanceof Error && /Unknown topic/.test(error.message)) && !isRetriable(error)) throw toStreamsError(error, 'LOG_CONNECTION', 'metadata of created topics')
       }
       if (missing.length === 0) return
-      if (Date.now() + delay > deadline) throw new StreamsError('LOG_CONNECTION', `topics created but not served by the broker's metadata after ${this.#topicVisibleTimeoutMs / 1000} s: ${missing.join(', ')}`)
-      await new Promise(resolve => setTimeout(resolve, delay))
-      delay = Math.min(delay * 2, 500)
+      if (Date.now() + backoff.duration > deadline) throw new StreamsError('LOG_CONNECTION', `topics created but not served by the broker's metadata after ${this.#topicVisibleTimeoutMs / 1000} s: ${missing.join(', ')}`)
+      await new Promise(resolve => setTimeout(resolve, backoff.duration))
     }
   }
 
