@@ -6,10 +6,10 @@
 //     ▲                                                        ▲                     │
 //     └───────────────────── the trial succeeds ───────────────┴── the trial fails ──┘
 //
-// Below the threshold each failure delays the next attempt by an exponential backoff with jitter.
+// Below the threshold each failure delays the next attempt by an exponential backoff with half jitter.
 // Only outage errors count (classifyDatabaseError 'retriable'): a row the database refuses is data,
 // not an outage, and never opens the breaker. The state is in memory: a restart starts CLOSED.
-import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleWhen, type CircuitBreakerPolicy, type IBackoff } from 'cockatiel'
+import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, halfJitterGenerator, handleWhen, type CircuitBreakerPolicy, type IBackoff } from 'cockatiel'
 import { classifyDatabaseError } from '../db/database-errors.ts'
 
 export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN'
@@ -57,7 +57,9 @@ export class PostgresPolicy {
   constructor (settings: PostgresPolicySettings = {}) {
     const s = { ...POSTGRES_POLICY_DEFAULTS, ...settings }
     this.#openMs = s.openMs
-    this.#backoff = new ExponentialBackoff({ initialDelay: s.baseBackoffMs, maxDelay: s.maxBackoffMs })
+    // Half jitter keeps each delay within [half, all] of its exponential step: cockatiel's default
+    // (decorrelated) can draw a first delay of ~0 ms, which would retry a database that is down at once.
+    this.#backoff = new ExponentialBackoff({ generator: halfJitterGenerator, initialDelay: s.baseBackoffMs, maxDelay: s.maxBackoffMs })
     this.#breaker = circuitBreaker(handleWhen(error => classifyDatabaseError(error) === 'retriable'), {
       halfOpenAfter: s.openMs,
       breaker: new ConsecutiveBreaker(s.failureThreshold)

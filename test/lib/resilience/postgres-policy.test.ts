@@ -41,10 +41,11 @@ t.test('classifies the real server\'s refusals as row-refused and outages as ret
 
 t.test('outages back off, open the breaker, half-open after openMs; a failed trial reopens, a good one closes', async t => {
   const states: BreakerState[] = []
-  const policy = new PostgresPolicy({ failureThreshold: 3, baseBackoffMs: 20, maxBackoffMs: 100, openMs: 300, onStateChange: s => states.push(s) })
+  const policy = new PostgresPolicy({ failureThreshold: 3, baseBackoffMs: 200, maxBackoffMs: 400, openMs: 600, onStateChange: s => states.push(s) })
   t.equal(policy.state, 'CLOSED')
   await t.rejects(policy.execute(fail(outage())), { code: 'ECONNREFUSED' })
-  t.ok(policy.nextAttemptInMs() > 0, `backoff after the first failure (${policy.nextAttemptInMs()} ms)`)
+  const firstBackoff = policy.nextAttemptInMs()
+  t.ok(firstBackoff > 50 && firstBackoff <= 200, `first backoff within half and all of baseBackoffMs (${firstBackoff} ms)`)
   await t.rejects(policy.execute(ok), { name: 'NotAttemptedError' }, 'not attempted during the backoff')
   await waitUntilAttemptable(policy)
   await t.rejects(policy.execute(fail(outage())))
@@ -52,7 +53,7 @@ t.test('outages back off, open the breaker, half-open after openMs; a failed tri
   await t.rejects(policy.execute(fail(outage())))
   t.equal(policy.state, 'OPEN', 'opens at the threshold')
   const openFor = policy.nextAttemptInMs()
-  t.ok(openFor > 100 && openFor <= 300, `stays open about openMs (${openFor} ms left)`)
+  t.ok(openFor > 200 && openFor <= 600, `stays open about openMs (${openFor} ms left)`)
   let called = false
   await t.rejects(policy.execute(async () => { called = true }), { name: 'NotAttemptedError' })
   t.notOk(called, 'an open breaker does not call PostgreSQL')

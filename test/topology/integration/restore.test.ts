@@ -7,7 +7,7 @@ import type { Log } from '../../../log/log-port.ts'
 import { Serdes } from '../../../topology/serdes.ts'
 import { StreamsApplication } from '../../../topology/streams-application.ts'
 import { StreamsBuilder } from '../../../topology/streams-builder.ts'
-import { BACKENDS, readUntil, tempStateDir, uniqueName } from './backends.ts'
+import { BACKENDS, endsOf, readUntil, tempStateDir, uniqueName, waitForCommitted } from './backends.ts'
 
 const PARTITIONS = 3
 const KEYS = 200
@@ -61,11 +61,14 @@ for (const backend of BACKENDS) {
       expected.set(key, (expected.get(key) ?? 0) + i)
       records.push({ topic: input, key: Buffer.from(key), value: Buffer.from(String(i)) })
     }
-    await producer.send(records)
+    const ends = endsOf(await producer.send(records))
     await producer.close()
 
     let app = await start(log)
     await readUntil(log, output, PARTITIONS, all => all.length >= RECORDS)
+    // Outputs are visible as they are sent; the stores' committed view, which the answers below
+    // read, follows at the commit of the input offsets.
+    await waitForCommitted(log, appId, ends)
     const answers = (a: StreamsApplication): Record<string, number | undefined> =>
       Object.fromEntries([...expected.keys()].map(k => [k, a.store<string, number>('sums').get(k)]))
     t.same(answers(app), Object.fromEntries(expected), 'first run answers from the stores')
