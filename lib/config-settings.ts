@@ -11,8 +11,16 @@ import {
 } from './config-schema.ts'
 import { maskUrl } from './mask-url.ts'
 import { DEFAULT_MEMORY_BUDGET_MIB, MAX_MEMORY_BUDGET_MIB, MIN_MEMORY_BUDGET_MIB } from './memory-budget.ts'
+import {
+  PROCESSING_GUARANTEES, REBALANCE_PROTOCOLS as ENGINE_REBALANCE_PROTOCOLS, STREAM_ERROR_POLICIES, STREAMS_SETTING_DEFAULTS as ENGINE,
+  type EngineRebalanceProtocol, type ProcessingGuarantee, type StreamErrorPolicy
+} from '../topology/runtime/streams-config-values.ts'
 
-export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
+// The engine's own settings take the engine's allowed values and defaults (one definition).
+export {
+  ENGINE_REBALANCE_PROTOCOLS, PROCESSING_GUARANTEES, STREAM_ERROR_POLICIES,
+  type EngineRebalanceProtocol, type ProcessingGuarantee, type StreamErrorPolicy
+}
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 /** SASL mechanisms of the Kafka client (@platformatic/kafka 2.12) that work with a username and a
  *  password. OAUTHBEARER (and so AWS_MSK_IAM, which rides on it) needs a token provider and GSSAPI
@@ -20,19 +28,12 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
 /** auto: pretty (pino-pretty, colours) when stderr is a terminal, JSON lines otherwise. */
 export type LogFormat = 'auto' | 'pretty' | 'json'
-/** What the processor does when its stream thread dies (docs/engine.md "Faults and recovery"). */
-export type StreamErrorPolicy = 'replace-thread' | 'shutdown-instance'
-/** How the stream application's group rebalances (topology/runtime/streams-config.ts). */
-export type EngineRebalanceProtocol = 'cooperative' | 'eager'
 /** Kafka's auto.offset.reset values (log/log-port.ts OffsetResetPolicy). */
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none'
 export interface ApiRateLimit { readonly max: number, readonly windowMs: number }
 
 export const LOG_FORMATS: readonly LogFormat[] = Object.freeze(['auto', 'pretty', 'json'])
 export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-export const PROCESSING_GUARANTEES: readonly ProcessingGuarantee[] = Object.freeze(['exactly_once_v2', 'at_least_once'])
-export const STREAM_ERROR_POLICIES: readonly StreamErrorPolicy[] = Object.freeze(['replace-thread', 'shutdown-instance'])
-export const ENGINE_REBALANCE_PROTOCOLS: readonly EngineRebalanceProtocol[] = Object.freeze(['cooperative', 'eager'])
 export const AUTO_OFFSET_RESETS: readonly AutoOffsetReset[] = Object.freeze(['earliest', 'latest', 'none'])
 export const KAFKA_SASL_MECHANISMS: readonly KafkaSaslMechanism[] = Object.freeze(['plain', 'scram-sha-256', 'scram-sha-512'])
 
@@ -212,8 +213,8 @@ export const SETTING_TABLE = Object.freeze({
     env: 'REWARDS_PROCESSING_GUARANTEE',
     valueName: 'guarantee',
     description: 'exactly_once_v2 or at_least_once',
-    default: 'exactly_once_v2',
-    defaultText: 'exactly_once_v2',
+    default: ENGINE.processingGuarantee,
+    defaultText: ENGINE.processingGuarantee,
     rule: oneOf(PROCESSING_GUARANTEES, PROCESSING_GUARANTEES.join(' or ')),
     show: text
   }),
@@ -223,8 +224,8 @@ export const SETTING_TABLE = Object.freeze({
     env: 'REWARDS_ON_STREAM_ERROR',
     valueName: 'policy',
     description: 'when the stream thread dies: replace-thread (at most 5 times in 10 minutes) or shutdown-instance (exit 1)',
-    default: 'replace-thread',
-    defaultText: 'replace-thread',
+    default: ENGINE.onStreamError,
+    defaultText: ENGINE.onStreamError,
     rule: oneOf(STREAM_ERROR_POLICIES, STREAM_ERROR_POLICIES.join(' or ')),
     show: text
   }),
@@ -389,8 +390,8 @@ export const SETTING_TABLE = Object.freeze({
     env: 'REWARDS_NUM_STANDBY_REPLICAS',
     valueName: 'n',
     description: 'standby replicas per stateful task, kept current on other instances (docs/engine.md "Standby tasks")',
-    default: 1,
-    defaultText: '1',
+    default: ENGINE.numStandbyReplicas,
+    defaultText: String(ENGINE.numStandbyReplicas),
     rule: wholeNumber({ digits: 2 }, 'an integer from 0 to 99'),
     show: String,
     omittable: true
@@ -400,8 +401,8 @@ export const SETTING_TABLE = Object.freeze({
     env: 'REWARDS_ACCEPTABLE_RECOVERY_LAG',
     valueName: 'records',
     description: 'an instance this close to a task\'s changelog end may take the task over at once',
-    default: 10_000,
-    defaultText: '10000',
+    default: ENGINE.acceptableRecoveryLag,
+    defaultText: String(ENGINE.acceptableRecoveryLag),
     rule: wholeNumber({ digits: 12 }, 'an integer number of records from 0'),
     show: String,
     omittable: true
@@ -411,8 +412,8 @@ export const SETTING_TABLE = Object.freeze({
     env: 'REWARDS_MAX_WARMUP_REPLICAS',
     valueName: 'n',
     description: 'warm-up replicas in the whole group at once (0: a task moved for balance restores at once)',
-    default: 2,
-    defaultText: '2',
+    default: ENGINE.maxWarmupReplicas,
+    defaultText: String(ENGINE.maxWarmupReplicas),
     rule: wholeNumber({ digits: 4 }, 'an integer from 0 to 9999'),
     show: String,
     omittable: true
@@ -422,8 +423,8 @@ export const SETTING_TABLE = Object.freeze({
     env: 'REWARDS_PROBING_REBALANCE_INTERVAL_MS',
     valueName: 'ms',
     description: 'rebalance again this long after an assignment with warm-ups (they take over once caught up)',
-    default: 600_000,
-    defaultText: '600000',
+    default: ENGINE.probingRebalanceIntervalMs,
+    defaultText: String(ENGINE.probingRebalanceIntervalMs),
     rule: wholeNumber({ digits: 10, min: 1000 }, 'an integer number of milliseconds from 1000'),
     show: String,
     omittable: true
@@ -433,8 +434,8 @@ export const SETTING_TABLE = Object.freeze({
     env: 'REWARDS_REBALANCE_PROTOCOL',
     valueName: 'cooperative|eager',
     description: 'cooperative: tasks that stay keep processing and answering queries during a rebalance; eager: every rebalance pauses every task. All instances must use the same (switching needs all stopped: docs/engine.md "Group protocol and rebalancing")',
-    default: 'cooperative',
-    defaultText: 'cooperative',
+    default: ENGINE.rebalanceProtocol,
+    defaultText: ENGINE.rebalanceProtocol,
     rule: oneOf(ENGINE_REBALANCE_PROTOCOLS, ENGINE_REBALANCE_PROTOCOLS.join(' or ')),
     show: text,
     omittable: true

@@ -1,6 +1,7 @@
 // A running stream application (Kafka Streams' KafkaStreams): runs a topology on a log with state
 // stores under a state directory, exposes its state machine, interactive queries and the key ->
-// instance metadata the API uses to forward queries.
+// instance metadata the API uses to forward queries (those two behind it: interactive-queries.ts,
+// key-query-router.ts).
 //
 //   CREATED -> REBALANCING <-> RUNNING -> PENDING_SHUTDOWN -> NOT_RUNNING
 //                     \__________\______________________________-> ERROR
@@ -11,21 +12,19 @@
 import { kafkaPolicy } from '../lib/resilience/kafka-policy.ts'
 import { Registry } from 'prom-client'
 import type { Log, TopicSpec } from '../log/log-port.ts'
-import { partitionForKey } from '../log/murmur2-partitioner.ts'
 import { isStreamsError, StreamsError } from './streams-error.ts'
-import type { KeyValue, RangeOptions } from '../stores/key-value-store.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
 import type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-value-store.ts'
-import type { OrderedBytes, ReadOnlyWindowStore } from '../stores/window-store.ts'
+import type { ReadOnlyWindowStore } from '../stores/window-store.ts'
 import type { ReadOnlySessionStore } from '../stores/session-store.ts'
-import { queryableSessionStore, queryableWindowStore, type WindowedQueryHost } from './dsl/windowed-queries.ts'
-import { isWindowedStoreDefinition } from './dsl/windowed-store-definition.ts'
 import { describeAsMermaid, describeAsText, describeTopology, type TopologyDescription } from './describe.ts'
 import { QueryMetadata } from './runtime/assignment/query-metadata.ts'
-import { StandbyQueries, type StandbyView } from './standby-queries.ts'
+import type { StandbyView } from './standby-queries.ts'
+import { InteractiveQueries, type LocalTaskLag } from './interactive-queries.ts'
+import type { KeyQueryMetadata } from './key-query-router.ts'
 import { EngineMetrics } from './runtime/engine-metrics.ts'
 import { internalTopicPartitions } from './runtime/internal-topics.ts'
-import { changelogTopicName, taskIdToString } from './runtime/stream-task.ts'
+import { changelogTopicName } from './runtime/stream-task.ts'
 import type { RecoveryEvent } from './runtime/commit-recovery.ts'
 import type { ProductionExceptionHandler } from './runtime/production-exception-handler.ts'
 import { StreamThread, type CommitFailure, type StandbyTaskInfo, type TaskRestored } from './runtime/stream-thread.ts'
@@ -48,27 +47,8 @@ const TRANSITIONS: Record<ApplicationState, ApplicationState[]> = {
 
 export type StateListener = (newState: ApplicationState, oldState: ApplicationState, error?: unknown) => void
 
-export interface KeyQueryMetadata {
-  readonly partition: number
-  readonly task: string
-  /** host:port of the owner's API, or null when unknown (rebalancing, or it has no listener). */
-  readonly host: string | null
-  /** This instance owns the key's task. */
-  readonly local: boolean
-  /** host:port of the instances keeping a standby (then a warm-up) copy of the task. */
-  readonly standbyHosts: readonly string[]
-  /** This instance keeps a standby or warm-up copy of the key's task (standbyView reads it). */
-  readonly localStandby: boolean
-}
-
-/** How far one of this instance's store copies is behind its changelog (KIP-535's LagInfo). */
-export interface LocalTaskLag {
-  readonly task: string
-  readonly role: 'active' | 'standby' | 'warmup'
-  /** Records behind the changelogs' committed ends: 0 for a running active (it writes them),
-   *  null for an active still restoring (restore progress tells more). */
-  readonly lagRecords: number | null
-}
+export type { KeyQueryMetadata } from './key-query-router.ts'
+export type { LocalTaskLag } from './interactive-queries.ts'
 
 export interface StreamsApplicationOptions {
   readonly log: Log
@@ -116,7 +96,8 @@ export class StreamsApplication {
   #queryMetadata: QueryMetadata | null = null
   #partitions = new Map<number, number>()
   #error: unknown
-  readonly #standbyQueries = new StandbyQueries({ admin: () => this.#log.admin, copy: task => this.#thread?.standbyCopy(task), pending: task => this.#thread?.copyPending(task), running: task => this.#thread?.runningState(task) })
+  /** Interactive queries: store views and key routing (topology/interactive-queries.ts). */
+  readonly #queries: InteractiveQueries
 
   constructor (topology: Topology, options: StreamsApplicationOptions) {
     topology.validate()
@@ -133,6 +114,17 @@ export class StreamsApplication {
     if (this.#stateDirectory.appDir !== new StateDirectory(this.config.stateDir, this.config.applicationId).appDir) {
       throw new StreamsError('CONFIG_INVALID', `the state directory given (${this.#stateDirectory.appDir}) is not the configured one (${this.config.stateDir}, application ${this.config.applicationId})`)
     }
+    this.#queries = new InteractiveQueries({
+      topology: this.topology,
+      subtopologies: this.#subtopologies,
+      partitions: this.#partitions,
+      applicationServer: this.config.applicationServer,
+      thread: () => this.#thread,
+      queryMetadata: () => this.#queryMetadata,
+      admin: () => this.#log.admin,
+      running: () => this.#state === 'RUNNING',
+      globalStore: name => this.#global?.queryable(name)
+    })
     this.#setMetricState()
     const globalSpecs = this.topology.globalStores()
     // Registered whatever the topology: their HELP/TYPE lines are exported from start-up (docs/metrics.md).
@@ -335,26 +327,7 @@ export class StreamsApplication {
 
   /** Which instance owns `key` of `storeName` (the partition of the key in the store's sub-topology). */
   queryMetadataForKey<K> (storeName: string, key: K): KeyQueryMetadata {
-    return this.#metadataForKeyBytes(storeName, this.#storeInfo<K>(storeName).serialize(key))
-  }
-
-  /** queryMetadataForKey of a key already serialized with the store's key serde. */
-  #metadataForKeyBytes (storeName: string, keyBytes: Buffer): KeyQueryMetadata {
-    const { sub } = this.#storeInfo(storeName)
-    const partitions = this.#partitions.get(sub.id) ?? this.#queryMetadata?.partitions(sub.id) ?? 0
-    if (partitions === 0) throw new StreamsError('STORE_NOT_READY', 'partition metadata is not known yet (not started, or rebalancing)')
-    const partition = partitionForKey(keyBytes, partitions)
-    const task = taskIdToString({ subtopology: sub.id, partition })
-    const local = this.#thread?.activeTasks.has(task) ?? false
-    const hosts = this.#queryMetadata?.forPartition(sub.id, partition)
-    return {
-      partition,
-      task,
-      host: hosts?.activeHost ?? (local ? this.config.applicationServer : null),
-      local,
-      standbyHosts: hosts?.standbyHosts.map(h => h.host) ?? [],
-      localStandby: this.#thread?.standbyCopy(task) !== undefined || this.#thread?.copyPending(task) !== undefined
-    }
+    return this.#queries.router.metadataForKey(storeName, key)
   }
 
   /** `key`'s value in this instance's active copy of `storeName` when this instance owns the key's
@@ -363,16 +336,7 @@ export class StreamsApplication {
    *  once instead of twice and no metadata built for a local key (the balance query's path,
    *  docs/benchmarks.md "API balance query, third pass"). STORE_NOT_READY as store().get. */
   getIfLocal<K, V> (storeName: string, key: K): { readonly local: true, readonly value: V | undefined } | KeyQueryMetadata {
-    const info = this.#storeInfo<K>(storeName)
-    const keyBytes = info.serialize(key)
-    const partitions = this.#partitions.get(info.sub.id) ?? this.#queryMetadata?.partitions(info.sub.id) ?? 0
-    if (partitions === 0) throw new StreamsError('STORE_NOT_READY', 'partition metadata is not known yet (not started, or rebalancing)')
-    const task = taskIdToString({ subtopology: info.sub.id, partition: partitionForKey(keyBytes, partitions) })
-    const active = this.#thread?.activeTasks.get(task)
-    if (active === undefined) return this.#metadataForKeyBytes(storeName, keyBytes)
-    const taskStore = active.state.queryableStore(storeName)
-    if (!taskStore) throw new StreamsError('STORE_NOT_READY', `task ${task} is moving`)
-    return { local: true, value: (taskStore as unknown as QueryableKeyValueStore<K, V>).get(key) }
+    return this.#queries.router.getIfLocal<K, V>(storeName, key)
   }
 
   /** A read-only view of this instance's standby copy of the task holding `key` of `storeName`,
@@ -380,21 +344,13 @@ export class StreamsApplication {
    *  begins (0: it holds exactly the committed state). STORE_NOT_READY otherwise
    *  (topology/standby-queries.ts; docs/engine.md "Interactive queries"). */
   async standbyView<K> (storeName: string, key: K, options: { maxLagRecords: number }): Promise<StandbyView> {
-    return await this.#standbyQueries.view(this.queryMetadataForKey(storeName, key).task, options.maxLagRecords)
+    return await this.#queries.standbyView(storeName, key, options)
   }
 
   /** The lag of every store copy on this instance, actives and standbys, with the standbys'
    *  committed ends asked now (Kafka Streams' allLocalStorePartitionLags). */
   async allLocalTaskLags (): Promise<LocalTaskLag[]> {
-    const out: LocalTaskLag[] = []
-    for (const [name, { state }] of this.#thread?.activeTasks ?? []) {
-      const ready = [...state.approximateEntries().keys()].every(store => state.queryableStore(store)?.state === 'READY')
-      out.push({ task: name, role: 'active', lagRecords: ready ? 0 : null })
-    }
-    const standbys = this.localStandbyTasks()
-    const lags = await Promise.all(standbys.map(s => this.#standbyQueries.lag(s.task).catch(() => null)))
-    standbys.forEach((s, i) => out.push({ task: s.task, role: s.warmup ? 'warmup' : 'standby', lagRecords: lags[i] ?? null }))
-    return out
+    return await this.#queries.allLocalTaskLags()
   }
 
   /** Where every task's active, standbys and warm-ups are, as of the last assignment (null before
@@ -412,122 +368,31 @@ export class StreamsApplication {
    *  throws KEY_OWNED_ELSEWHERE (details.host) for a key of another instance, and
    *  STORE_NOT_READY while its task restores or the group rebalances. Scans cover local tasks. */
   store<K, V> (storeName: string): QueryableKeyValueStore<K, V> & { readonly state: StoreState } {
-    if (this.topology.globalStore(storeName) !== undefined) return this.globalStore<K, V>(storeName)
-    this.#storeInfo(storeName)
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the facade's getters need the application's private state
-    const app = this
-    const local = (): Array<QueryableKeyValueStore<K, V> & { state: StoreState }> => {
-      const out = []
-      for (const { state } of this.#thread?.activeTasks.values() ?? []) {
-        const store = state.queryableStore(storeName)
-        if (store) out.push(store as unknown as QueryableKeyValueStore<K, V> & { state: StoreState })
-      }
-      return out
-    }
-    const collect = (fn: (s: QueryableKeyValueStore<K, V>) => KeyValue<K, V>[], options?: RangeOptions): KeyValue<K, V>[] => {
-      const all = local().flatMap(fn)
-      return options?.limit === undefined ? all : all.slice(0, options.limit)
-    }
-    return {
-      name: storeName,
-      get state (): StoreState {
-        const stores = local()
-        if (app.#state !== 'RUNNING' || stores.length === 0) return stores.length === 0 ? 'CLOSED' : 'RESTORING'
-        return stores.every(s => s.state === 'READY') ? 'READY' : 'RESTORING'
-      },
-      get (key: K): V | undefined {
-        const read = app.getIfLocal<K, V>(storeName, key)
-        if (read.local) return (read as { value: V | undefined }).value
-        const meta = read as KeyQueryMetadata
-        throw new StreamsError('KEY_OWNED_ELSEWHERE', `key of store ${storeName} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
-      },
-      range: (from, to, options) => collect(s => s.range(from, to, options), options),
-      prefixScan: (prefix, options) => collect(s => s.prefixScan(prefix, options), options),
-      approximateNumEntries: () => local().reduce((n, s) => n + s.approximateNumEntries(), 0)
-    }
+    return this.#queries.store<K, V>(storeName)
   }
 
   /** Interactive queries on a global store: this instance holds all of it, so every key and scan
    *  is answered here (never KEY_OWNED_ELSEWHERE); STORE_NOT_READY until the bootstrap at start
    *  ended. store() answers the same for a global store's name (docs/engine.md "Global tables"). */
   globalStore<K, V> (storeName: string): QueryableKeyValueStore<K, V> & { readonly state: StoreState } {
-    if (this.topology.globalStore(storeName) === undefined) throw new StreamsError('STORE_NOT_FOUND', `no global store "${storeName}" in this topology`)
-    const view = (): QueryableKeyValueStore<K, V> & { state: StoreState } => {
-      const store = this.#global?.queryable(storeName)
-      if (store === undefined) throw new StreamsError('STORE_NOT_READY', `global store ${storeName} is not open (not started)`, { details: { store: storeName, state: 'CLOSED' } })
-      return store as unknown as QueryableKeyValueStore<K, V> & { state: StoreState }
-    }
-    return {
-      name: storeName,
-      get state (): StoreState { try { return view().state } catch { return 'CLOSED' } },
-      get: key => view().get(key),
-      range: (from, to, options) => view().range(from, to, options),
-      prefixScan: (prefix, options) => view().prefixScan(prefix, options),
-      approximateNumEntries: () => view().approximateNumEntries()
-    }
+    return this.#queries.globalStore<K, V>(storeName)
   }
 
   /** Interactive queries on a window store (fetch by key and time range, all keys in a time
    *  range), like store(): a key's fetch routes to its task (KEY_OWNED_ELSEWHERE, STORE_NOT_READY). */
   windowStore<K, V> (storeName: string): ReadOnlyWindowStore<K, V> {
-    return queryableWindowStore<K, V>(this.#windowedQueryHost(), storeName)
+    return this.#queries.windowStore<K, V>(storeName)
   }
 
   /** Interactive queries on a session store (a key's sessions). */
   sessionStore<K, V> (storeName: string): ReadOnlySessionStore<K, V> {
-    return queryableSessionStore<K, V>(this.#windowedQueryHost(), storeName)
+    return this.#queries.sessionStore<K, V>(storeName)
   }
 
-  #windowedQueryHost (): WindowedQueryHost {
-    return {
-      definition: name => this.topology.storeDefinition(name),
-      bytesForKey: (name, keyBytes) => {
-        const meta = this.#metadataForKeyBytes(name, keyBytes)
-        if (!meta.local) {
-          throw new StreamsError('KEY_OWNED_ELSEWHERE', `key of store ${name} is owned by ${meta.host ?? 'an unknown instance'} (task ${meta.task})`, { details: { host: meta.host, task: meta.task, partition: meta.partition } })
-        }
-        const taskStore = this.#thread?.activeTasks.get(meta.task)?.state.queryableStore(name)
-        if (!taskStore) throw new StreamsError('STORE_NOT_READY', `task ${meta.task} is moving`)
-        return taskStore as unknown as OrderedBytes
-      },
-      localBytes: name => [...(this.#thread?.activeTasks.values() ?? [])].flatMap(({ state }) => {
-        const store = state.queryableStore(name)
-        return store ? [store as unknown as OrderedBytes] : []
-      })
-    }
-  }
-
-  /** Tasks on this instance and whether their stores are ready. */
   /** The active tasks of this instance; with `storeName`, only those of the sub-topology that
    *  holds that store (a topology with a repartition has tasks of several kinds). */
   localTasks (storeName?: string): Array<{ task: string, ready: boolean }> {
-    const prefix = storeName === undefined ? undefined : `${this.#storeInfo(storeName).sub.id}_`
-    const tasks = [...(this.#thread?.activeTasks.values() ?? [])].filter(({ task }) => prefix === undefined || task.name.startsWith(prefix))
-    return tasks.map(({ task, state }) => ({
-      task: task.name,
-      ready: [...state.approximateEntries().keys()].every(name => state.queryableStore(name)?.state === 'READY')
-    }))
-  }
-
-  /** #storeInfo by store name (the topology does not change once built): every query asks. */
-  readonly #storeInfos = new Map<string, { sub: Subtopology, serialize: (key: never) => Buffer }>()
-
-  #storeInfo<K> (storeName: string): { sub: Subtopology, serialize: (key: K) => Buffer } {
-    const known = this.#storeInfos.get(storeName)
-    if (known !== undefined) return known as { sub: Subtopology, serialize: (key: K) => Buffer }
-    const info = this.#describeStore<K>(storeName)
-    this.#storeInfos.set(storeName, info as { sub: Subtopology, serialize: (key: never) => Buffer })
-    return info
-  }
-
-  #describeStore<K> (storeName: string): { sub: Subtopology, serialize: (key: K) => Buffer } {
-    const definition = this.topology.storeDefinition(storeName)
-    if (!definition) throw new StreamsError('STORE_NOT_FOUND', `no state store "${storeName}" in this topology`)
-    const sub = this.#subtopologies.find(s => s.stores.includes(storeName))!
-    // A window or session store is bytes to the runtime; its keys are serialized (and so
-    // partitioned) with the windowed key serde the DSL declared.
-    const keySerde = isWindowedStoreDefinition(definition) ? definition.windowed.keySerde : definition.keySerde
-    return { sub, serialize: (key: K) => keySerde.serialize(key) }
+    return this.#queries.localTasks(storeName)
   }
 
   async #prepareTopics (): Promise<void> {

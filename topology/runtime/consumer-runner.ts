@@ -24,149 +24,28 @@
 //   dropped at once. A batch's AbortSignal aborts when one of its partitions goes.
 // - Close: stop polling, give running batches closeGraceMs, one attempt for what is buffered,
 //   abort the rest, commit what is finished, leave the group.
-import { ExponentialBackoff, type IBackoff } from 'cockatiel'
+// Its jobs, one file each: consumer-runner-types.ts (the contracts), consumer-runner-retry.ts (the
+// retry policy), consumer-runner-pause.ts (pause and resume), consumer-runner-commits.ts (commits
+// and lag), consumer-runner-partition.ts (an owned partition), consumer-runner-metrics.ts; this
+// file is the loop, the batches and the rebalance callbacks.
+import type { IBackoff } from 'cockatiel'
 import { Registry } from 'prom-client'
 import { isStreamsError } from '../streams-error.ts'
-import type { Logger } from '../../lib/logger.ts'
 import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
-import type { GroupConsumer, Log, LogRecord, PartitionOffset, TopicPartition } from '../../log/log-port.ts'
+import type { GroupConsumer, LogRecord, TopicPartition } from '../../log/log-port.ts'
 import { ConsumerRunnerMetrics } from './consumer-runner-metrics.ts'
+import { RunnerCommits } from './consumer-runner-commits.ts'
+import { PartitionPauser } from './consumer-runner-pause.ts'
+import { tpKey, type OwnedPartition } from './consumer-runner-partition.ts'
+import { BatchRetryPolicy, settleWithin, wait } from './consumer-runner-retry.ts'
+import type { ConsumerRunner, ConsumerRunnerOptions, HandleOutcome, PartitionLag } from './consumer-runner-types.ts'
 import { OffsetTracker } from './offset-tracker.ts'
 
-/** What the handler finished of a batch: its first `handled` records (default: all). */
-export interface HandleOutcome {
-  readonly handled: number
-  /** Why the rest was not finished (retried, or the policy). Missing with handled < length: an
-   *  error saying so is made up. */
-  readonly error?: unknown
-  /** Wait at least this long before retrying (e.g. a circuit breaker's open period). */
-  readonly retryInMs?: number
-}
+export type {
+  ConsumerRunner, ConsumerRunnerOptions, RecordHandler, HandleOutcome, ConsumerRetryPolicy, PartitionLag
+} from './consumer-runner-types.ts'
 
-export interface RecordHandler {
-  /** Finishes records (in offset order per partition) durably, or reports how many of the first
-   *  ones it finished. Rejecting is `{ handled: 0, error }`. `signal` aborts when one of the
-   *  records' partitions is revoked or lost, or the runner closes: the result is then ignored. */
-  handle (records: readonly LogRecord[], signal: AbortSignal): Promise<HandleOutcome | void>
-  /** Back-pressure: true while the handler cannot take more (every partition is paused). */
-  mustPause? (): boolean
-  /** With the 'skip' policy: records the retries gave up on (dead-letter them). Resolves when that
-   *  is durable; the records then count as finished. Rejects: the runner stops. */
-  giveUp? (records: readonly LogRecord[], error: unknown): Promise<void>
-  onAssigned? (partitions: readonly TopicPartition[]): void
-  /** Revoked (after the last commit) or lost partitions: their state can go. */
-  onReleased? (partitions: readonly TopicPartition[], lost: boolean): void
-}
-
-export interface ConsumerRetryPolicy {
-  /** Default 200 ms, doubling with jitter up to maxDelayMs (default 10 s). */
-  readonly initialDelayMs?: number
-  readonly maxDelayMs?: number
-  /** Attempts per batch in all; default unbounded (a dependency's outage is waited out). */
-  readonly maxAttempts?: number
-  /** Errors a later attempt cannot cure go to the policy at once; default: every error retried. */
-  readonly isRetriable?: (error: unknown) => boolean
-  /** When the attempts are spent: 'stop' (default) or 'skip' (handler.giveUp, then finished). */
-  readonly exhausted?: 'stop' | 'skip'
-}
-
-export interface PartitionLag extends TopicPartition {
-  readonly committed: bigint
-  readonly end: bigint
-  readonly lag: number
-}
-
-export interface ConsumerRunnerOptions {
-  readonly log: Log
-  readonly groupId: string
-  readonly clientId: string
-  readonly topics: readonly string[]
-  readonly handler: RecordHandler
-  /** In log lines; default the group id. */
-  readonly name?: string
-  readonly maxPollRecords?: number
-  readonly sessionTimeoutMs?: number
-  /** Records per handler call at most; default 500. */
-  readonly batchMaxRecords?: number
-  /** A partial batch is handed over after this long; default 0 (at once). */
-  readonly batchMaxWaitMs?: number
-  /** Handler calls running at once; default 1 (records then finish in order). */
-  readonly maxInFlightBatches?: number
-  /** Polled, not finished records at most (partitions pause above); default 5 batches. */
-  readonly maxPendingRecords?: number
-  /** While a batch waits to be retried: pause every partition ('all', default: the dependency is
-   *  down for all of them) or only the batch's ('batch'). */
-  readonly failurePause?: 'all' | 'batch'
-  readonly retry?: ConsumerRetryPolicy
-  /** Commit every this often; 0: after every finished batch. Default 1000 ms. */
-  readonly commitIntervalMs?: number
-  /** How long a revoke waits for running batches of the revoked partitions; default unbounded. */
-  readonly revokeGraceMs?: number
-  /** On revoke, hand buffered records of the revoked partitions over (one attempt); default true. */
-  readonly flushOnRevoke?: boolean
-  /** How long close() waits for running batches; default 5000 ms. */
-  readonly closeGraceMs?: number
-  /** Longest poll wait; default 500 ms. */
-  readonly pollMs?: number
-  /** Lag measured (one listOffsets) this often; default 5000 ms. */
-  readonly lagIntervalMs?: number
-  readonly registry?: Registry
-  /** Metric name prefix, as the engine's (engine-metrics.ts); default `rewards_`. */
-  readonly metricsPrefix?: string
-  readonly logger?: Logger
-  /** The runner stopped for good (the consumer failed, the 'stop' policy): it must be closed. */
-  readonly onFatal?: (error: unknown) => void
-  /** Offsets just committed. */
-  readonly onCommitted?: (offsets: readonly PartitionOffset[]) => void
-  /** Lag per assigned partition, after each measurement. */
-  readonly onLag?: (lags: readonly PartitionLag[]) => void
-  /** Partitions paused by the runner, when the number changes. */
-  readonly onPaused?: (paused: number) => void
-}
-
-export interface ConsumerRunner {
-  /** Resolves at the first assignment. */
-  readonly ready: Promise<void>
-  /** In the group (possibly with no partition). */
-  joined (): boolean
-  assignment (): TopicPartition[]
-  /** Polled and not finished (buffered, in the handler, waiting for a retry). */
-  pendingRecords (): number
-  /** A batch waits to be retried (the dependency is failing). */
-  failing (): boolean
-  pausedPartitions (): number
-  /** Last measured lag (sum over assigned partitions). */
-  lagRecords (): number
-  measureLag (): Promise<PartitionLag[]>
-  /** Commits what is finished now. */
-  commit (): Promise<void>
-  close (): Promise<void>
-}
-
-const tpKey = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function wait (ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise(resolve => {
-    if (signal.aborted) { resolve(); return }
-    const done = (): void => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve() }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
-}
-
-/** One assigned partition as the runner holds it. */
-interface Owned {
-  readonly tp: TopicPartition
-  /** Aborts the signal of its batches when it goes. */
-  readonly abort: AbortController
-  committed: bigint
-  /** Next offset after the last record accepted (buffered). */
-  readTo: bigint
-  /** The largest end offset seen, from a fetch or from the log's listOffsets: a paused
-   *  partition's fetch end is stale, and lag computed from it alone read 0 while records waited. */
-  knownEnd: bigint
-}
+type Owned = OwnedPartition
 
 interface Batch {
   readonly keys: ReadonlySet<string>
@@ -191,10 +70,8 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   const lagIntervalMs = o.lagIntervalMs ?? 5000
   const revokeGraceMs = o.revokeGraceMs ?? Infinity
   const closeGraceMs = o.closeGraceMs ?? 5000
-  const retry = o.retry ?? {}
-  const maxAttempts = retry.maxAttempts ?? Infinity
-  const isRetriable = retry.isRetriable ?? (() => true)
-  const retryBackoff = new ExponentialBackoff({ initialDelay: retry.initialDelayMs ?? 200, maxDelay: retry.maxDelayMs ?? 10_000 })
+  const retry = new BatchRetryPolicy(o.retry)
+  const maxAttempts = retry.maxAttempts
   const metrics = new ConsumerRunnerMetrics(o.registry ?? new Registry(), o.metricsPrefix)
 
   const owned = new Map<string, Owned>()
@@ -203,17 +80,11 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   let firstBufferedAt = 0
   const inFlight = new Set<Batch>()
   let inFlightRecords = 0
-  /** Paused by the runner (key → partition). */
-  const paused = new Map<string, TopicPartition>()
   let closing = false
   let fatal: unknown
   /** Between poll() returning records and their being accepted: positions may be ahead of them. */
   let polling = false
   let inListener = false
-  let lastCommitAt = Date.now()
-  let lastLagAt = 0
-  let lastLag = 0
-  let commitChain: Promise<void> = Promise.resolve()
   const stopping = new AbortController()
   let markReady: () => void = () => {}
   const ready = new Promise<void>(resolve => { markReady = resolve })
@@ -247,6 +118,32 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
 
   const pending = (): number => buffer.length + inFlightRecords
 
+  const paused = new PartitionPauser({
+    consumer,
+    owns: key => owned.has(key),
+    onChange: (size, before) => {
+      metrics.pausedPartitions.set(group, size)
+      logger?.[size > before ? 'info' : 'debug']({ paused: size }, `${name}: ${size} partition(s) paused`)
+      o.onPaused?.(size)
+    }
+  })
+
+  const commits = new RunnerCommits({
+    consumer,
+    admin: () => o.log.admin,
+    owned,
+    tracker,
+    readPosition,
+    metrics,
+    group,
+    name,
+    logger,
+    onCommitted: o.onCommitted,
+    onLag: o.onLag
+  })
+  const commit = (partitions?: readonly TopicPartition[]): Promise<void> => commits.commit(partitions)
+  const measureLag = (): Promise<PartitionLag[]> => commits.measureLag()
+
   /** Next offset read of an owned partition: the consumer's position when no polled record is in
    *  limbo (it passes transaction markers), else the last accepted record's. */
   function readPosition (at: Owned): bigint {
@@ -273,30 +170,11 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   // ---- pause and resume ----
 
   function applyPause (): void {
-    const assigned = consumer.assignment()
-    let want: TopicPartition[]
-    const failingBatches = [...inFlight].filter(b => b.waiting)
-    if (pending() >= maxPending || handler.mustPause?.() === true || (failingBatches.length > 0 && o.failurePause !== 'batch')) {
-      want = assigned
-    } else if (failingBatches.length > 0) {
-      const keys = new Set(failingBatches.flatMap(b => [...b.keys]))
-      want = assigned.filter(tp => keys.has(tpKey(tp)))
-    } else {
-      want = []
-    }
-    const wanted = new Set(want.map(tpKey))
-    const toPause = want.filter(tp => !paused.has(tpKey(tp)))
-    const toResume = [...paused].filter(([key]) => !wanted.has(key)).map(([, tp]) => tp)
-    if (toPause.length > 0) consumer.pause(toPause)
-    if (toResume.length > 0) consumer.resume(toResume.filter(tp => owned.has(tpKey(tp))))
-    const before = paused.size
-    for (const tp of toPause) paused.set(tpKey(tp), tp)
-    for (const tp of toResume) paused.delete(tpKey(tp))
-    if (paused.size !== before) {
-      metrics.pausedPartitions.set(group, paused.size)
-      logger?.[paused.size > before ? 'info' : 'debug']({ paused: paused.size }, `${name}: ${paused.size} partition(s) paused`)
-      o.onPaused?.(paused.size)
-    }
+    paused.apply(consumer.assignment(), {
+      full: () => pending() >= maxPending || handler.mustPause?.() === true,
+      failing: [...inFlight].filter(b => b.waiting).map(b => b.keys),
+      pauseAllOnFailure: o.failurePause !== 'batch'
+    })
   }
 
   // ---- batches ----
@@ -349,7 +227,7 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   async function run (batch: Batch, records: LogRecord[], owners: ReadonlyMap<string, Owned>, attempts: number): Promise<void> {
     const signal = AbortSignal.any([...[...owners.values()].map(at => at.abort.signal), stopping.signal])
     let rest = records
-    let backoff: IBackoff<unknown> | undefined
+    const nextDelayMs = retry.delays()
     for (let attempt = 1; rest.length > 0; attempt++) {
       if (signal.aborted) return
       const end = metrics.batchDuration.startTimer(group)
@@ -367,18 +245,17 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
       if (rest.length === 0) { metrics.batches.inc({ ...group, result: 'handled' }); return }
       const error = outcome.error ?? new Error(`${name}: the handler finished ${handled} of ${handled + rest.length} record(s)`)
       metrics.errors.inc({ ...group, stage: 'handle' })
-      const retriable = isRetriable(error)
-      if (retriable && attempts < maxAttempts && attempt >= attempts) {
+      const decision = retry.decide(error, attempt, attempts)
+      if (decision === 'requeue') {
         // A one-attempt hand-over (revoke, close): left pending, not committed.
         requeue(batch, rest, owners)
         return
       }
-      if (!retriable || attempt >= attempts) {
+      if (decision === 'exhausted') {
         await exhausted(batch, rest, owners, error, attempt)
         return
       }
-      backoff = (backoff ?? retryBackoff).next(undefined)
-      const delayMs = Math.round(Math.max(backoff.duration, outcome.retryInMs ?? 0))
+      const delayMs = nextDelayMs(outcome.retryInMs)
       metrics.batches.inc({ ...group, result: 'retried' })
       logger?.warn({ err: error, records: rest.length, attempt, retryInMs: delayMs }, `${name}: batch failed (${(error as Error).message}), retrying in ${delayMs} ms`)
       batch.waiting = true
@@ -400,7 +277,7 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   }
 
   async function exhausted (batch: Batch, records: readonly LogRecord[], owners: ReadonlyMap<string, Owned>, error: unknown, attempts: number): Promise<void> {
-    if (retry.exhausted !== 'skip' || handler.giveUp === undefined) {
+    if (!retry.skipWhenExhausted || handler.giveUp === undefined) {
       metrics.batches.inc({ ...group, result: 'failed' })
       throw Object.assign(new Error(`${name}: ${records.length} record(s) not handled after ${attempts} attempt(s): ${(error as Error).message}`), { cause: error })
     }
@@ -418,70 +295,6 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
     if (count) metrics.recordsHandled.inc(group, records.length)
     metrics.pendingRecords.set(group, pending())
     if (commitIntervalMs === 0) await commit([...batch.keys].flatMap(key => { const at = owned.get(key); return at === undefined ? [] : [at.tp] }))
-  }
-
-  // ---- commits and lag ----
-
-  /** Commits, for the partitions given (default: every owned one), the first pending offset. */
-  function commit (partitions?: readonly TopicPartition[]): Promise<void> {
-    // One commit at a time: a later one never lands before an earlier one.
-    const next = commitChain.then(() => commitNow(partitions))
-    commitChain = next.catch(() => {})
-    return next
-  }
-
-  async function commitNow (partitions?: readonly TopicPartition[]): Promise<void> {
-    lastCommitAt = Date.now()
-    const offsets: PartitionOffset[] = []
-    const targets = partitions === undefined ? [...owned.values()] : partitions.flatMap(tp => { const at = owned.get(tpKey(tp)); return at === undefined ? [] : [at] })
-    for (const at of targets) {
-      const next = tracker.committable(at.tp, readPosition(at))
-      if (next > at.committed) offsets.push({ ...at.tp, offset: next })
-    }
-    if (offsets.length > 0) {
-      try {
-        await consumer.commitOffsets(offsets)
-        for (const off of offsets) { const at = owned.get(tpKey(off)); if (at !== undefined && off.offset > at.committed) at.committed = off.offset }
-        o.onCommitted?.(offsets)
-      } catch (error) {
-        // Nothing is lost: the same offsets go next time (or the next owner re-reads).
-        metrics.errors.inc({ ...group, stage: 'commit' })
-        logger?.warn({ err: error }, `${name}: offset commit failed: ${(error as Error).message}`)
-      }
-    }
-    // A cheap lag estimate from the ends the last fetch saw; measureLag() asks the log.
-    const lags: PartitionLag[] = []
-    for (const at of owned.values()) {
-      const end = consumer.endOffset(at.tp)
-      if (end !== undefined) lags.push(lagOf(at, end))
-    }
-    if (lags.length > 0) reportLag(lags, lags.length === owned.size)
-  }
-
-  const lagOf = (at: Owned, seen: bigint): PartitionLag => {
-    if (seen > at.knownEnd) at.knownEnd = seen
-    const end = at.knownEnd
-    return { ...at.tp, committed: at.committed, end, lag: end > at.committed ? Number(end - at.committed) : 0 }
-  }
-
-  function reportLag (lags: readonly PartitionLag[], complete: boolean): void {
-    for (const l of lags) metrics.lag.set({ ...group, topic: l.topic, partition: String(l.partition) }, l.lag)
-    if (complete) lastLag = lags.reduce((sum, l) => sum + l.lag, 0)
-    o.onLag?.(lags)
-  }
-
-  async function measureLag (): Promise<PartitionLag[]> {
-    lastLagAt = Date.now()
-    const assigned = [...owned.values()]
-    if (assigned.length === 0) { lastLag = 0; o.onLag?.([]); return [] }
-    const ends = await o.log.admin.listOffsets(assigned.map(at => at.tp), 'latest')
-    const lags: PartitionLag[] = []
-    for (const end of ends) {
-      const at = owned.get(tpKey(end))
-      if (at !== undefined) lags.push(lagOf(at, end.offset))
-    }
-    reportLag(lags, true)
-    return lags
   }
 
   // ---- rebalance ----
@@ -523,21 +336,13 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
       owned.get(key)?.abort.abort()
       owned.delete(key)
       tracker.forget(tp)
-      paused.delete(key)
+      paused.forget(key)
       metrics.lag.remove({ ...group, topic: tp.topic, partition: String(tp.partition) })
     }
     if (buffer.length > 0) buffer = buffer.filter(r => !keys.has(tpKey(r)))
     metrics.pendingRecords.set(group, pending())
     metrics.pausedPartitions.set(group, paused.size)
     handler.onReleased?.(partitions, lost)
-  }
-
-  async function settleWithin (promises: readonly Promise<void>[], ms: number): Promise<void> {
-    if (promises.length === 0) return
-    if (ms === Infinity) { await Promise.allSettled(promises); return }
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([Promise.allSettled(promises), new Promise(resolve => { timer = setTimeout(resolve, ms) })])
-    clearTimeout(timer)
   }
 
   // ---- the loop ----
@@ -576,11 +381,11 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
       pollBackoff = undefined
       dispatch()
       metrics.pendingRecords.set(group, pending())
-      if (commitIntervalMs > 0 ? Date.now() - lastCommitAt >= commitIntervalMs : pending() === 0 && Date.now() - lastCommitAt >= 1000) {
+      if (commitIntervalMs > 0 ? Date.now() - commits.lastCommitAt >= commitIntervalMs : pending() === 0 && Date.now() - commits.lastCommitAt >= 1000) {
         // With nothing pending this also commits positions moved past transaction markers.
         await commit()
       }
-      if (Date.now() - lastLagAt >= lagIntervalMs) {
+      if (Date.now() - commits.lastLagAt >= lagIntervalMs) {
         try {
           await measureLag()
         } catch (error) {
@@ -604,7 +409,7 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
     pendingRecords: pending,
     failing: () => [...inFlight].some(b => b.waiting),
     pausedPartitions: () => paused.size,
-    lagRecords: () => lastLag,
+    lagRecords: () => commits.lastLag,
     measureLag,
     commit: () => commit(),
     async close (): Promise<void> {

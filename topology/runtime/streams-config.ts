@@ -2,11 +2,15 @@
 import { StreamsError } from '../streams-error.ts'
 import { ROCKSDB_DEFAULTS } from '../../stores/rocksdb-store.ts'
 import { memoryBudget } from '../../lib/memory-budget.ts'
+import {
+  REBALANCE_PROTOCOLS, STREAM_ERROR_POLICIES, STREAMS_SETTING_DEFAULTS as D,
+  type EngineRebalanceProtocol, type ProcessingGuarantee, type StreamErrorPolicy
+} from './streams-config-values.ts'
 
-export type ProcessingGuarantee = 'exactly_once_v2' | 'at_least_once'
-/** How the group rebalances (docs/engine.md "Group protocol and rebalancing"). */
-export type EngineRebalanceProtocol = 'cooperative' | 'eager'
-export const REBALANCE_PROTOCOLS: readonly EngineRebalanceProtocol[] = Object.freeze(['cooperative', 'eager'])
+export {
+  REBALANCE_PROTOCOLS, STREAM_ERROR_POLICIES,
+  type EngineRebalanceProtocol, type ProcessingGuarantee, type StreamErrorPolicy
+} from './streams-config-values.ts'
 
 export interface StreamsConfig {
   readonly applicationId: string
@@ -69,14 +73,11 @@ export interface StreamsConfig {
   readonly repartitionPurgeIntervalMs: number
 }
 
-export type StreamErrorPolicy = 'replace-thread' | 'shutdown-instance'
-export const STREAM_ERROR_POLICIES: readonly StreamErrorPolicy[] = Object.freeze(['replace-thread', 'shutdown-instance'])
-
 export type StreamsConfigInput = Pick<StreamsConfig, 'applicationId' | 'stateDir'> & Partial<StreamsConfig>
 
 export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig {
   const config: StreamsConfig = {
-    processingGuarantee: 'exactly_once_v2',
+    processingGuarantee: D.processingGuarantee,
     applicationServer: null,
     // Kafka Streams uses 100 ms under exactly-once: commits bound the latency of results.
     commitIntervalMs: input.processingGuarantee === 'at_least_once' ? 1000 : 100,
@@ -95,14 +96,14 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     rocksDbBlockCacheBytesPerStore: ROCKSDB_DEFAULTS.blockCacheBytes,
     rocksDbMemtableBytesPerStore: ROCKSDB_DEFAULTS.memtableBudgetBytes,
     tableRecordCache: true,
-    onStreamError: 'replace-thread',
+    onStreamError: D.onStreamError,
     maxThreadReplacements: 5,
     threadReplacementWindowMs: 10 * 60_000,
-    numStandbyReplicas: 1,
-    acceptableRecoveryLag: 10_000,
-    maxWarmupReplicas: 2,
-    probingRebalanceIntervalMs: 10 * 60_000,
-    rebalanceProtocol: 'cooperative',
+    numStandbyReplicas: D.numStandbyReplicas,
+    acceptableRecoveryLag: D.acceptableRecoveryLag,
+    maxWarmupReplicas: D.maxWarmupReplicas,
+    probingRebalanceIntervalMs: D.probingRebalanceIntervalMs,
+    rebalanceProtocol: D.rebalanceProtocol,
     repartitionPurgeIntervalMs: 30_000,
     ...input
   }
