@@ -1,8 +1,8 @@
 // One forwarded query to an owner instance (api/query/member-queries.ts), its body read whole as
 // text. undici's dispatch() with a handler of its own rather than request(): request() parses a
-// URL per call and hands the body over as a Readable stream whose text() cost more than the
-// rest of the hop in the forwarded balance query's profile (docs/benchmarks.md "API balance
-// query, fourth pass"). The connections are the dispatcher's (a keep-alive pool per owner).
+// URL per call and hands the body over as a Readable stream, the largest pieces of undici's share
+// of the forwarded balance query's profile (docs/benchmarks.md "API balance query, fourth
+// pass"). The connections are the dispatcher's (a keep-alive pool per owner).
 import type { Dispatcher } from 'undici'
 import type { IncomingHttpHeaders } from 'node:http'
 
@@ -23,7 +23,8 @@ export interface ForwardAnswer {
 }
 
 /** Sends `request` and resolves with the whole answer; rejects when the connection fails or
- *  `signal` aborts (its reason) before the answer is complete. */
+ *  `signal` aborts (its reason) before the answer is complete — at once, even while the request
+ *  still waits for a free connection (it is then abandoned when its turn comes). */
 export function forwardRequest (dispatcher: Dispatcher, request: ForwardRequest, signal: AbortSignal): Promise<ForwardAnswer> {
   return new Promise<ForwardAnswer>((resolve, reject) => {
     if (signal.aborted) { reject(signal.reason as Error); return }
@@ -31,7 +32,10 @@ export function forwardRequest (dispatcher: Dispatcher, request: ForwardRequest,
     let statusCode = 0
     let headers: IncomingHttpHeaders = {}
     const chunks: Buffer[] = []
-    const onAbort = (): void => { controller?.abort(signal.reason as Error) }
+    const onAbort = (): void => {
+      if (controller !== undefined) controller.abort(signal.reason as Error)
+      else reject(signal.reason as Error)
+    }
     signal.addEventListener('abort', onAbort, { once: true })
     const settle = (): void => { signal.removeEventListener('abort', onAbort) }
     dispatcher.dispatch({ origin: request.origin, path: request.path, method: request.method, headers: request.headers, ...(request.body !== undefined ? { body: request.body } : {}) }, {
