@@ -13,7 +13,8 @@
 // Besides req/s and latency, each row's CPU time of this process (both API servers, the bare one
 // and the idle engines) per request: less sensitive than req/s to other load on a shared machine,
 // it is what the route itself costs (the forwarded row's covers both hops). The engines' idle CPU,
-// measured for 2 s before the rows, is subtracted.
+// measured for 2 s before the rows, is subtracted. "of which system": the kernel's share (socket
+// reads and writes on loopback, wake-ups of the other side), not subtracted for idle.
 //
 // Prints local/constant and forwarded/constant and whether the targets are met (local ≥ 0.8×
 // constant with p99 ≤ 2 ms, forwarded p99 ≤ 10 ms). --profile constant|local|forwarded writes a
@@ -33,7 +34,7 @@ const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 
 if (!['', 'constant', 'local', 'forwarded'].includes(opts.profile)) throw new Error(`--profile must be constant, local or forwarded, got ${opts.profile}`)
 
 interface Load { rps: number, p50: number, p99: number, errors: number, total: number, loaderCpuUs: number }
-interface Result extends Load { name: string, cpuUsPerRequest: number, loaderUsPerRequest: number }
+interface Result extends Load { name: string, cpuUsPerRequest: number, sysUsPerRequest: number, loaderUsPerRequest: number }
 
 // autocannon aggregates its histograms only on a main thread: a child process, not a worker.
 const LOADER = `
@@ -61,15 +62,21 @@ function cpuMicros (): number {
   return user + system
 }
 
+function sysMicros (): number {
+  return process.cpuUsage().system
+}
+
 /** One row: the load, and this process's CPU per request (the engines' idle rate subtracted). */
 async function load (name: string, url: string, paths: string[], headers: Record<string, string>, idleCpuPerMs: number, profile?: string): Promise<Result> {
   const stopProfile = profile !== undefined ? await startProfile() : undefined
   const cpu0 = cpuMicros()
+  const sys0 = sysMicros()
   const t0 = performance.now()
   const result = await autocannon(url, paths, headers)
   const cpu = cpuMicros() - cpu0 - idleCpuPerMs * (performance.now() - t0)
+  const sys = sysMicros() - sys0
   if (stopProfile !== undefined) { const p = await stopProfile(); saveProfile(p, `api-balance-${profile!}.cpuprofile`); printTop(p, 40) }
-  return { name, ...result, cpuUsPerRequest: cpu / Math.max(1, result.total), loaderUsPerRequest: result.loaderCpuUs / Math.max(1, result.total) }
+  return { name, ...result, cpuUsPerRequest: cpu / Math.max(1, result.total), sysUsPerRequest: sys / Math.max(1, result.total), loaderUsPerRequest: result.loaderCpuUs / Math.max(1, result.total) }
 }
 
 function median (values: number[]): number {
@@ -120,10 +127,10 @@ try {
   }
   const header = `balance queries, ${opts.backend}, ${opts.connections} connections, ${opts.seconds} s per row, ${rounds.length} round(s), cache ${opts.cacheTtlMs === 0 ? 'off' : `${opts.cacheTtlMs} ms`}, rate limit ${opts.rateLimit === 0 ? 'off' : 'on'}, node ${process.version}, engines idle ${(idleCpuPerMs / 10).toFixed(1)} % CPU`
   console.log(`\n${header}`)
-  console.log('| round | route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | CPU vs constant | loader CPU µs/req | non-2xx |')
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+  console.log('| round | route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | of which system | CPU vs constant | loader CPU µs/req | non-2xx |')
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   rounds.forEach((rows, i) => {
-    for (const r of rows) console.log(`| ${i + 1} | ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / rows[0]!.rps).toFixed(2)}× | ${r.cpuUsPerRequest.toFixed(1)} | ${(r.cpuUsPerRequest / rows[0]!.cpuUsPerRequest).toFixed(2)}× | ${r.loaderUsPerRequest.toFixed(1)} | ${r.errors} |`)
+    for (const r of rows) console.log(`| ${i + 1} | ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / rows[0]!.rps).toFixed(2)}× | ${r.cpuUsPerRequest.toFixed(1)} | ${r.sysUsPerRequest.toFixed(1)} | ${(r.cpuUsPerRequest / rows[0]!.cpuUsPerRequest).toFixed(2)}× | ${r.loaderUsPerRequest.toFixed(1)} | ${r.errors} |`)
   })
   // Medians over the rounds; ratios are per round (rows of one round ran under the same load).
   const summary = [0, 1, 2].map(row => ({
@@ -133,15 +140,16 @@ try {
     p99: median(rounds.map(r => r[row]!.p99)),
     ratio: median(rounds.map(r => r[row]!.rps / r[0]!.rps)),
     cpu: median(rounds.map(r => r[row]!.cpuUsPerRequest)),
+    sys: median(rounds.map(r => r[row]!.sysUsPerRequest)),
     cpuRatio: median(rounds.map(r => r[row]!.cpuUsPerRequest / r[0]!.cpuUsPerRequest)),
     loader: median(rounds.map(r => r[row]!.loaderUsPerRequest)),
     errors: rounds.reduce((sum, r) => sum + r[row]!.errors, 0)
   }))
   if (rounds.length > 1) {
     console.log('\nmedian over the rounds:')
-    console.log('| route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | CPU vs constant | loader CPU µs/req | non-2xx |')
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
-    for (const r of summary) console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.ratio.toFixed(2)}× | ${r.cpu.toFixed(1)} | ${r.cpuRatio.toFixed(2)}× | ${r.loader.toFixed(1)} | ${r.errors} |`)
+    console.log('| route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | of which system | CPU vs constant | loader CPU µs/req | non-2xx |')
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const r of summary) console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.ratio.toFixed(2)}× | ${r.cpu.toFixed(1)} | ${r.sys.toFixed(1)} | ${r.cpuRatio.toFixed(2)}× | ${r.loader.toFixed(1)} | ${r.errors} |`)
   }
   // The targets of docs/benchmarks.md "API balance query" (authentication and rate limit on).
   const [constantRow, localRow, forwardedRow] = summary as [typeof summary[0], typeof summary[0], typeof summary[0]]

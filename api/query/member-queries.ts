@@ -11,9 +11,10 @@
 // Balances and activity then fall back to a standby copy within the staleness bound
 // (api/query/standby-fallback.ts); the error stands only when none can answer.
 import { Counter, type Registry } from 'prom-client'
-import { Agent, request } from 'undici'
+import { Agent } from 'undici'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
+import { forwardRequest, type ForwardAnswer } from './forward-request.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
 import { CONTENT_DIGEST_HEADER } from '../routes/internal-routes.ts'
 import type { ActivityPage, LocalReader, MemberOwner, RedemptionRecord, StandbyAnswer } from './local-reader.ts'
@@ -91,7 +92,8 @@ export interface ForwardedHeaders { get (name: string): string | null }
 
 /** Connections kept open to each owner (undici: keep-alive, one pool per host). A forwarded query
  *  then costs one request on an open connection, not a TCP handshake nor fetch()'s WHATWG
- *  objects; idle connections close after FORWARD_KEEP_ALIVE_MS and never keep the process up. */
+ *  objects (nor request()'s URL and body stream: forward-request.ts); idle connections close
+ *  after FORWARD_KEEP_ALIVE_MS and never keep the process up. */
 const FORWARD_CONNECTIONS_PER_HOST = 64
 const FORWARD_KEEP_ALIVE_MS = 30_000
 
@@ -192,27 +194,25 @@ export class MemberQueries {
   }
 
   async #forward<T> (host: string, path: string, call: CallContext, options: { body?: unknown, parse?: (body: unknown, headers: ForwardedHeaders) => T, raw?: boolean, headers?: (headers: ForwardedHeaders) => void } = {}): Promise<T | undefined> {
-    let response: Awaited<ReturnType<typeof request>>
-    let text: string
+    let response: ForwardAnswer
     const headers: Record<string, string> = { 'x-request-id': call.requestId, accept: 'application/json' }
     if (call.authorization !== undefined) headers.authorization = call.authorization
     if (options.body !== undefined) headers['content-type'] = 'application/json'
+    const forward = {
+      origin: `http://${host}`,
+      method: options.body !== undefined ? 'POST' as const : 'GET' as const,
+      path,
+      headers,
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {})
+    }
     try {
       // The body is read inside the bounded call: an owner that stalls mid-answer is a failure too.
-      ({ response, text } = await this.#peers.execute(host, async signal => {
-        const answer = await request(`http://${host}${path}`, {
-          dispatcher: this.#owners,
-          method: options.body !== undefined ? 'POST' : 'GET',
-          headers,
-          ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-          signal
-        })
-        return { response: answer, text: await answer.body.text() }
-      }))
+      response = await this.#peers.execute(host, signal => forwardRequest(this.#owners, forward, signal))
     } catch (error) {
       this.#options.owners?.invalidate()
       throw new OwnerUnavailable(host, error)
     }
+    const text = response.text
     const status = response.statusCode
     if (status === 200 || status === 404) options.headers?.(headersOf(response.headers))
     if (status === 200) {

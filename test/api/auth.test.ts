@@ -53,6 +53,15 @@ t.test('client credentials through discovery, then every route check', async t =
   const now = Math.floor(Date.now() / 1000)
   const pub = jwks.keys.find(k => k.kid === kid)!
   const stranger = await generateKeyPair('ES256')
+  // `good` was verified above: its altered copies must not pass for it (the guard's verified
+  // tokens are found by exact text).
+  const alter = (token: string, part: number): string => {
+    const parts = token.split('.')
+    const text = parts[part]!
+    const at = text.length >> 1
+    parts[part] = text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1)
+    return parts.join('.')
+  }
   const cases: Array<[string, string | undefined, number]> = [
     ['no token', undefined, 401],
     ['garbage', 'not-a-jwt', 401],
@@ -67,7 +76,11 @@ t.test('client credentials through discovery, then every route check', async t =
       return `${h}.${p}.${sig}`
     })(), 401],
     ['unknown kid', await new SignJWT({ scope: 'balances:read', client_id: reader.client.clientId }).setProtectedHeader({ alg: 'ES256', kid: 'unknown-kid' }).setIssuer(api.url).setAudience('rewards-api').setIssuedAt().setExpirationTime('5m').sign(stranger.privateKey), 401],
-    ['known kid, other key', await new SignJWT({ scope: 'balances:read', client_id: reader.client.clientId }).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(api.url).setAudience('rewards-api').setIssuedAt().setExpirationTime('5m').sign(stranger.privateKey), 401]
+    ['known kid, other key', await new SignJWT({ scope: 'balances:read', client_id: reader.client.clientId }).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(api.url).setAudience('rewards-api').setIssuedAt().setExpirationTime('5m').sign(stranger.privateKey), 401],
+    ['a verified token, signature altered', alter(good, 2), 401],
+    ['a verified token, payload altered', alter(good, 1), 401],
+    ['a verified token, one character more', `${good}A`, 401],
+    ['a verified token after another', `${good}.${good}`, 401]
   ]
   for (const [name, token, status] of cases) {
     if (token !== undefined) tokens.push(token)
@@ -88,6 +101,9 @@ t.test('client credentials through discovery, then every route check', async t =
       error: { code: 'UNAUTHORIZED', message: 'Missing, invalid or expired access token' }
     }, `${name}: one generic body`)
   }
+
+  // The same verified token after more than one space (RFC 6750 allows it): still accepted.
+  t.equal((await fetch(`${api.url}/v1/members/m-known/balance`, { headers: { authorization: `Bearer   ${good}` } })).status, 200, 'Bearer and spaces: 200')
 
   // Missing scope: 403 insufficient_scope.
   const writerConfig = await discover(api, writer.client.clientId, writer.clientSecret, 'basic')
