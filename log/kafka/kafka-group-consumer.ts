@@ -33,7 +33,7 @@ import { fetchCommitted, partitionKey, RECORD_OVERHEAD_BYTES } from './kafka-fet
 import { rangeAssignor } from '../range-assignor.ts'
 import { assignmentDelta, cooperativeAssignment } from '../cooperative-assignment.ts'
 import { rtrace } from '../../topology/runtime/rebalance-trace.ts'
-import { mark } from '../../topology/runtime/engine-timeline.ts'
+import { mark, timelineOn } from '../../topology/runtime/engine-timeline.ts'
 
 const PROTOCOL_TYPE = 'consumer'
 /** The assignment strategy name every member of our groups advertises: one per rebalance
@@ -625,9 +625,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
       }
       throw toStreamsError(error, 'LOG_CONNECTION', 'fetch')
     }
-    let n = 0
-    for (const result of fetched) n += result.records.length
-    mark('fetch', t, { partitions: positions.length, records: n, waitMs: maxWaitMs })
+    if (timelineOn()) {
+      let n = 0
+      for (const result of fetched) n += result.records.length
+      mark('fetch', t, { partitions: positions.length, records: n, waitMs: maxWaitMs })
+    }
     const requested = new Map(positions.map(p => [partitionKey(p), p.offset]))
     const outOfRange: TopicPartition[] = []
     let brought = false
