@@ -17,6 +17,7 @@
 //     [--config commitIntervalMs=100,...]   (numeric engine config overrides)
 //     [--timeout 600]   (s: each phase's bound; the [watchdog] lines on stderr say where it waits)
 //     [--report 30]   (s between the watchdog's reports of a phase still running)
+//     [--timeline 1]   (print each engine run's timeline: fetches, poll waits, commits and their steps)
 //     [--profile /tmp/engine]   (CPU profile of each engine run: top functions, /tmp/engine-<guarantee>.cpuprofile)
 import type { LogRecord } from '../log/log-port.ts'
 import type { StreamsConfigInput } from '../topology/runtime/streams-config.ts'
@@ -29,8 +30,10 @@ import { printTop, saveProfile, startProfile, type CpuProfile } from './lib/cpu-
 import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from './lib/logs.ts'
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
 import { describeCommitted, Watchdog, withBound } from './lib/watchdog.ts'
+import { printTimeline } from './lib/timeline.ts'
+import { startTimeline, stopTimeline } from '../topology/runtime/engine-timeline.ts'
 
-const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '' })
+const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '', timeline: 0 })
 const backend = backendOf(args.backend)
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const isGuarantee = (g: string): g is Guarantee => g === 'exactly_once_v2' || g === 'at_least_once'
@@ -138,6 +141,8 @@ try {
     const app = probe.app = new StreamsApplication(builder.build(), { log, config })
     try {
       const stopProfile = args.profile === '' ? undefined : await startProfile()
+      if (args.timeline > 0) startTimeline()
+      const elu = performance.eventLoopUtilization()
       const t0 = nowMs()
       const cpu = process.cpuUsage()
       probe.step = 'start()'
@@ -149,6 +154,7 @@ try {
       probe.step = 'waiting for the input to be committed'
       const done = await waitForCommitted(log, applicationId, ends, { timeoutMs, isFailed: () => app.state === 'ERROR' ? (app.error ?? new Error('application in ERROR')) : undefined })
       const cpuMs = cpuMsSince(cpu)
+      if (args.timeline > 0) printTimeline(guarantee, stopTimeline(), { t0, started, running, done, idleShare: 1 - performance.eventLoopUtilization(elu).utilization })
       if (stopProfile) profiles.push({ guarantee, profile: await stopProfile() })
       // The committed view is applied right after the commit: give it a moment, then check every key.
       probe.step = 'checking the store'

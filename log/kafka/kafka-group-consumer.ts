@@ -33,6 +33,7 @@ import { fetchCommitted, partitionKey, RECORD_OVERHEAD_BYTES } from './kafka-fet
 import { rangeAssignor } from '../range-assignor.ts'
 import { assignmentDelta, cooperativeAssignment } from '../cooperative-assignment.ts'
 import { rtrace } from '../../topology/runtime/rebalance-trace.ts'
+import { mark, timelineOn } from '../../topology/runtime/engine-timeline.ts'
 
 const PROTOCOL_TYPE = 'consumer'
 /** The assignment strategy name every member of our groups advertises: one per rebalance
@@ -614,6 +615,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   async #fetch (active: TopicPartition[], maxWaitMs: number, maxBytes = FETCH_MAX_BYTES): Promise<boolean> {
     const positions = active.map(tp => ({ topic: tp.topic, partition: tp.partition, offset: this.#fetchOffset(partitionKey(tp)) ?? 0n }))
     let fetched
+    const t = performance.now()
     try {
       fetched = await fetchCommitted(this.#client, this.#fetchPool, positions, { maxWaitMs: Math.min(maxWaitMs, this.#sessionTimeoutMs), maxBytes: Math.min(FETCH_MAX_BYTES, Math.max(maxBytes, FETCH_PARTITION_MAX_BYTES)), partitionMaxBytes: FETCH_PARTITION_MAX_BYTES })
     } catch (error) {
@@ -622,6 +624,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
         return false
       }
       throw toStreamsError(error, 'LOG_CONNECTION', 'fetch')
+    }
+    if (timelineOn()) {
+      let n = 0
+      for (const result of fetched) n += result.records.length
+      mark('fetch', t, { partitions: positions.length, records: n, waitMs: maxWaitMs })
     }
     const requested = new Map(positions.map(p => [partitionKey(p), p.offset]))
     const outOfRange: TopicPartition[] = []

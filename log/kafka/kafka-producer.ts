@@ -20,6 +20,7 @@ import { partitionForKey } from '../murmur2-partitioner.ts'
 import type { KafkaClient } from './kafka-client.ts'
 import { describeError, hasProtocolError, isFencingError, protocolErrorOf, toStreamsError, TRANSACTION_STATE_ERRORS } from './kafka-errors.ts'
 import { refusedRecords, type Refusal } from './refused-records.ts'
+import { mark } from '../../topology/runtime/engine-timeline.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 type Transaction = Awaited<ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>['beginTransaction']>>
@@ -143,11 +144,15 @@ export class KafkaProducer implements LogProducer {
 
   /** A transaction that begins once the previous one has ended (the InitProducerId's first). */
   #begin (): OpenTransaction {
+    const asked = performance.now()
     const begun = this.#queue.then(async () => {
       this.#assertUsable() // a fenced producer must not begin (platformatic would re-run InitProducerId)
       const pending = this.#pending
       this.#pending = undefined
-      return pending ?? await this.#producer.beginTransaction()
+      const t = performance.now()
+      const transaction = pending ?? await this.#producer.beginTransaction()
+      mark('txn.begin', t, { queued: Math.round(t - asked) })
+      return transaction
     })
     begun.catch(() => undefined) // observed by the sends and the commit
     this.#queue = begun.catch(() => undefined)
@@ -199,7 +204,9 @@ export class KafkaProducer implements LogProducer {
   }
 
   async #runTransaction (batch: { records: ProducerRecord[], offsets?: { group: GroupMetadata, offsets: PartitionOffset[] }, isolate?: readonly TopicPartition[] }, open: OpenTransaction | undefined): Promise<PartitionOffset[]> {
+    let t = performance.now()
     if (open !== undefined) await open.chain
+    mark('txn.sends', t)
     this.#assertUsable()
     const messages = await this.#toMessages(batch.records)
     let transaction: Transaction
@@ -219,12 +226,21 @@ export class KafkaProducer implements LogProducer {
     const refusedTopic = (): string => open?.refusal != null ? open.refusedTopic : (batch.records[(refusal.found?.refused[0]?.index ?? 0) - base]?.topic ?? '?')
     try {
       if (open?.error !== undefined) throw open.error
-      const offsets = await sendAll(messages, batch.isolate ?? [], refusal, async chunk => await transaction.send({ messages: chunk }), base)
-      if (batch.offsets !== undefined && batch.offsets.offsets.length > 0) {
-        await transaction.addConsumer({ groupId: batch.offsets.group.groupId } as unknown as Consumer)
-        await this.#txnOffsetCommit(batch.offsets.group, batch.offsets.offsets)
-      }
+      // The input offsets (AddOffsetsToTxn, then TxnOffsetCommit to the group coordinator) go
+      // while the records are produced, as the Java producer's sendOffsetsToTransaction does: two
+      // round trips off every commit's path (docs/benchmarks.md, "sixth pass"). Both settle before
+      // EndTxn, and before an abort (an EndTxn racing an AddOffsetsToTxn could be refused).
+      const group = batch.offsets !== undefined && batch.offsets.offsets.length > 0 ? batch.offsets : undefined
+      const offsetsSent = group === undefined ? undefined : this.#sendOffsets(transaction, group.group, group.offsets)
+      t = performance.now()
+      const [sent, committed] = await Promise.allSettled([sendAll(messages, batch.isolate ?? [], refusal, async chunk => await transaction.send({ messages: chunk }), base), offsetsSent])
+      mark('txn.send', t, { records: messages.length })
+      if (sent.status === 'rejected') throw sent.reason
+      if (committed.status === 'rejected') throw committed.reason
+      const offsets = sent.value
+      t = performance.now()
       await transaction.commit()
+      mark('txn.endTxn', t)
       return offsets
     } catch (error) {
       if (refusal.found !== null) {
@@ -247,6 +263,15 @@ export class KafkaProducer implements LogProducer {
       }
       throw this.#failure(error, 'commitTransaction')
     }
+  }
+
+  async #sendOffsets (transaction: Transaction, group: GroupMetadata, offsets: PartitionOffset[]): Promise<void> {
+    let t = performance.now()
+    await transaction.addConsumer({ groupId: group.groupId } as unknown as Consumer)
+    mark('txn.addOffsets', t)
+    t = performance.now()
+    await this.#txnOffsetCommit(group, offsets)
+    mark('txn.offsetCommit', t)
   }
 
   async #txnOffsetCommit (group: GroupMetadata, offsets: PartitionOffset[]): Promise<void> {
@@ -404,20 +429,32 @@ function findAny (error: unknown, ids: string[]): boolean {
   return visit(error)
 }
 
-/** Each record's offset: the produce response gives the base offset per partition, and records
- *  of one partition are appended in request order. */
-/** Below the broker's default message.max.bytes (1 MiB), with room for batch headers. */
+/** Below the broker's default max.message.bytes (1 MiB), with room for batch headers: the bound on
+ *  one partition's record batch in a produce request. */
 const MAX_CHUNK_BYTES = 768 * 1024
+/** The bound on one produce request (the broker accepts up to socket.request.max.bytes, 100 MiB):
+ *  a commit's records for many partitions go in one round trip, not one per 768 KiB
+ *  (docs/benchmarks.md, "sixth pass"), while encoding one stays short on the event loop. */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
-/** Splits messages, keeping their order, into chunks of at most MAX_CHUNK_BYTES (estimated). */
-export function chunkBySize (messages: Message[], maxBytes = MAX_CHUNK_BYTES): Message[][] {
+/** Splits messages, keeping their order, into chunks (produce requests, sent one after the other)
+ *  of at most `maxBytes` per partition and `maxRequestBytes` in all (estimated). */
+export function chunkBySize (messages: Message[], maxBytes = MAX_CHUNK_BYTES, maxRequestBytes = Math.max(maxBytes, MAX_REQUEST_BYTES)): Message[][] {
   const chunks: Message[][] = []
   let current: Message[] = []
   let bytes = 0
+  /** Bytes in the current chunk per topic, by partition (no key string per record). */
+  let perPartition = new Map<string, number[]>()
   for (const m of messages) {
     let size = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0)
     for (const [k, v] of m.headers instanceof Map ? m.headers : Object.entries(m.headers ?? {})) size += String(k).length + ((v as Buffer | undefined)?.length ?? 0) + 8
-    if (current.length > 0 && bytes + size > maxBytes) { chunks.push(current); current = []; bytes = 0 }
+    const partition = m.partition ?? 0
+    let sizes = perPartition.get(m.topic)
+    if (current.length > 0 && ((sizes?.[partition] ?? 0) + size > maxBytes || bytes + size > maxRequestBytes)) {
+      chunks.push(current); current = []; bytes = 0; perPartition = new Map(); sizes = undefined
+    }
+    if (sizes === undefined) perPartition.set(m.topic, sizes = [])
+    sizes[partition] = (sizes[partition] ?? 0) + size
     current.push(m)
     bytes += size
   }
@@ -425,6 +462,8 @@ export function chunkBySize (messages: Message[], maxBytes = MAX_CHUNK_BYTES): M
   return chunks
 }
 
+/** Each record's offset: the produce response gives the base offset per partition, and records
+ *  of one partition are appended in request order. */
 function offsetsOf (messages: Message[], result: ProduceResult): PartitionOffset[] {
   // Per topic, then partition: no key string built per record.
   const next = new Map<string, Map<number, bigint>>()

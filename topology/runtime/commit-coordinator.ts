@@ -14,6 +14,7 @@ import { withCommitSpan } from '../../lib/tracing/commit-span.ts'
 import { classifyCommitFailure, failureReason, handleRefusal, isConnectionAbort, type RecoveryEvent } from './commit-recovery.ts'
 import { observeCommitted, type EngineMetrics } from './engine-metrics.ts'
 import { OutputSender } from './output-sender.ts'
+import { mark } from './engine-timeline.ts'
 import { partitionKey } from './partition-group.ts'
 import { failOnProductionException, type ProductionExceptionHandler } from './production-exception-handler.ts'
 import { changelogTopicName, type StreamTask } from './stream-task.ts'
@@ -192,18 +193,26 @@ export class CommitCoordinator {
     const consumer = this.#o.consumer()
     const group = consumer.groupMetadata()
     const inflight: InflightCommit = { done: Promise.resolve(), finished: false, failure: undefined }
+    const beganAt = performance.now()
     const run = async (): Promise<void> => {
       let written: PartitionOffset[]
+      let t = performance.now()
       if (this.exactlyOnce) {
         // The outputs sent so far are in the open transaction; a failed send fails the commit.
         await sender.flushHeld().catch(() => undefined)
+        mark('commit.flush', t, { records: commitFrom })
         if (!group) throw new StreamsError('TASK_MIGRATED', 'no group membership to commit offsets with')
+        t = performance.now()
         written = await sender.producer.commitTransaction({ records: records.slice(commitFrom), offsets: { group, offsets }, ...(isolate.length > 0 ? { isolate } : {}) })
+        mark('commit.transaction', t, { records: records.length - commitFrom })
       } else {
         await sender.flush()
+        mark('commit.flush', t, { records: records.length })
         written = sender.written.slice(commitFrom)
       }
+      t = performance.now()
       for (const { task } of tasks) await task.postCommit(offsetsOf.get(task)!)
+      mark('commit.postCommit', t, { tasks: tasks.length })
       // The changelog offsets the stores now hold: a dirty close checkpoints them. The records
       // come in runs of one task and partition: the store's look-up is made once per run, not per
       // record (it was 1.4% of an at-least-once profile, docs/benchmarks.md "fourth pass").
@@ -224,10 +233,11 @@ export class CommitCoordinator {
         for (const [store, bytes] of state.approximateSizesBytes()) this.#o.metrics.stores.setSizeBytes(task.name, store, bytes)
         for (const [processor, n] of task.droppedRecords.take()) this.#o.metrics.droppedRecords.inc({ task: task.name, processor }, n)
       }
-      if (!this.exactlyOnce && offsets.length > 0) await consumer.commitOffsets(offsets)
+      if (!this.exactlyOnce && offsets.length > 0) { t = performance.now(); await consumer.commitOffsets(offsets); mark('commit.offsets', t) }
     }
     inflight.done = withCommitSpan({ applicationId: this.#o.config.applicationId, guarantee, tasks: tasks.length, offsets: offsets.length, records }, run).then(() => {
       end()
+      mark('commit', beganAt, { records: records.length, offsets: offsets.length, tasks: tasks.length })
       this.#consecutiveAborts = 0
       this.#connectionBackoff = undefined
       if (this.#isolate.size > 0 && --this.#isolatedCommitsLeft <= 0) this.#isolate.clear()

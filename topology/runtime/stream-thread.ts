@@ -34,6 +34,7 @@ import { RestoreProgressTracker, type RestoreProgressReport } from './restore-pr
 import type { StreamsConfig } from './streams-config.ts'
 import { TaskManager, type ActiveTask, type TaskRestored } from './task-manager.ts'
 import { rtrace } from './rebalance-trace.ts'
+import { mark } from './engine-timeline.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
 
 export type { ActiveTask, CommitFailure, TaskRestored }
@@ -71,6 +72,8 @@ export interface StreamThreadOptions {
 
 const PROCESS_BATCH = 500
 const TIME_CHECK_EVERY = 50
+/** The longest poll wait while a commit is in flight and work waits for the next one (ms). */
+const COMMIT_WATCH_MS = 5
 const LAG_SAMPLE_INTERVAL_MS = 5000
 /** Deferred standbys opened per loop iteration (each open holds the loop: a store open per
  *  store, tens to hundreds of ms on a loaded machine). */
@@ -290,7 +293,7 @@ export class StreamThread {
     const commits = this.#commits
     const tasks = this.#tasks!
     // A background commit that ended: a failure is recovered from before anything else.
-    if (commits.inflightFinished) await commits.settle()
+    if (commits.inflightFinished) { const t = performance.now(); await commits.settle(); mark('thread.settle', t) }
     const consumer = this.#consumer!
     // Restoring tasks advance by one bounded fetch per iteration, between polls (the group
     // consumer keeps polling: rebalances and running tasks go on during a long restore).
@@ -316,6 +319,12 @@ export class StreamThread {
     // the earliest idle deadline (an empty, caught-up partition stops holding its task back).
     const now = this.#o.clock()
     let waitMs = tasks.restoring.size > 0 ? 0 : this.#o.config.pollMs
+    // Work waits for the commit in flight: look again soon, so that the next commit begins as
+    // soon as it ends instead of after a whole poll wait (the input's last records waited up to
+    // two poll waits for their commit, docs/benchmarks.md "sixth pass"). While records flow the
+    // next commit still begins one iteration after the previous one ended: settling it at once
+    // made more, smaller commits (a RocksDB fsync per store each) for no gain ("fourth pass").
+    if (commits.inflight && !commits.inflightFinished && this.#commitNeeded()) waitMs = Math.min(waitMs, COMMIT_WATCH_MS)
     for (const { task } of tasks.running.values()) {
       if (task.bufferedRecords === 0) continue
       if (task.ready(now)) { waitMs = 0; break }
@@ -323,11 +332,14 @@ export class StreamThread {
       // At least 1 ms: a deadline just passed is handled by the next iteration without spinning.
       if (deadline !== null) waitMs = Math.max(1, Math.min(waitMs, deadline - now))
     }
+    const tPoll = performance.now()
     const records = await consumer.poll(waitMs)
+    mark('thread.poll', tPoll, { records: records.length, waitMs })
     if (!this.#running) return
     this.#dispatch(records)
     this.#applyBackPressure()
     const processStart = this.#o.clock()
+    const processStartAt = performance.now()
     for (const [name, active] of tasks.running) {
       const task = active.task
       let n = 0
@@ -360,11 +372,12 @@ export class StreamThread {
       commits.takeOutputs(task)
     }
     commits.pump()
+    mark('thread.process', processStartAt)
     // Whatever the backend's poll(0) does, give I/O callbacks a turn between iterations; also
     // after a poll that returned records at once from the consumer's buffer (no I/O awaited):
     // otherwise a backlog is processed without a turn for heartbeats and timers, past the
     // session timeout (kill-windowed-kafka.test.ts: 15k records, event loop stalled 17 s).
-    if (waitMs === 0 || records.length > 0) await new Promise(resolve => setImmediate(resolve))
+    if (waitMs === 0 || records.length > 0) { const t = performance.now(); await new Promise(resolve => setImmediate(resolve)); mark('thread.yield', t) }
     let commitRequested = false
     for (const { task } of tasks.running.values()) if (task.commitRequested) { commitRequested = true; break }
     const commitDue = commitRequested || this.#o.clock() - commits.lastCommitMs >= this.#o.config.commitIntervalMs
@@ -373,9 +386,15 @@ export class StreamThread {
       // The previous commit still running: a task asking for a commit (bounded buffers) waits for
       // it; the interval's commit starts at the next iteration after it.
       if (!commits.inflight) commits.begin()
-      else if (commitRequested) await commits.settle()
+      else if (commitRequested) { const t = performance.now(); await commits.settle(); mark('thread.settle-requested', t) }
     }
     this.#sampleLag()
+  }
+
+  /** A running task has work since the last commit. */
+  #commitNeeded (): boolean {
+    for (const { task } of this.#tasks!.running.values()) if (task.commitNeeded) return true
+    return false
   }
 
   /** One fetch for every restoring task; once none is left restoring the thread is RUNNING. */
