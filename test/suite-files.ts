@@ -28,8 +28,6 @@ export const SERIAL: Readonly<Record<string, string>> = {
   'test/log/kafka/sasl-ssl.test.ts': 'starts a broker of its own (a JVM) and asserts failures within 30 s: timed out at two files at a time',
   'test/log/kafka/conformance.test.ts': 'produces right after creating topics: on a busy broker the new topic was not yet in the metadata',
   'test/bench/': 'benchmark checks: the Kafka Streams reference (JVM, Maven build into bench/java/*/target)',
-  'test/api/rate-limit.test.ts': 'counts requests per rate-limit window',
-  'test/api/token-throttle.test.ts': 'counts failures within a 3 s window: slow requests let the first ones expire',
   'test/lib/resilience/poll-until.test.ts': 'asserts timer precision (150 ms of slack)',
   'test/topology/runtime/changelog-reader.test.ts': 'asserts a step returns within 400 ms',
   'test/log/embedded/kill-9-durability.test.ts': 'kill -9 at random moments of a writing child',

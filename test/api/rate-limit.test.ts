@@ -3,20 +3,52 @@
 // it or while it is down; beyond the limit 429 RATE_LIMITED (a problem) with Retry-After and
 // RateLimit-* headers, counted in rewards_api_rate_limited_total{route}. Another client, or
 // another route, is not affected.
+// No processor runs: the balance route answers 503 (no owner). The API instances answer it at once
+// (moveRetryMs 0) instead of retrying a task's move for 3 s: the limit is what is tested here.
+import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Registry } from 'prom-client'
 import t, { type Test } from 'tap'
+import { Readiness } from '../../api/health/readiness.ts'
+import { buildServer } from '../../api/ops-server.ts'
+import { publicApi } from '../../api/public-api.ts'
+import { GroupOwnerMap } from '../../api/query/group-owner-map.ts'
+import { MemberQueries } from '../../api/query/member-queries.ts'
 import { openEmbeddedLog } from '../../log/embedded/index.ts'
 import { ensurePlatformTopics } from '../../lib/platform-topics.ts'
 import { REWARDS_TOPICS } from '../../processors/rewards/index.ts'
 import { TcpProxy } from '../archive/tcp-proxy.ts'
-import { call, eventually, startApiOnly, startPlatform, type Instance, type Platform } from './api-harness.ts'
+import { call, eventually, startPlatform, type Platform } from './api-harness.ts'
 
 const REDIS_URL = process.env.REWARDS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const LIMIT = { max: 5, windowMs: 60_000 }
 
-async function setUp (t: Test, redisUrl: string | null): Promise<{ platform: Platform, a: Instance, b: Instance }> {
+interface ApiInstance { readonly url: string, readonly registry: Registry, close (): Promise<void> }
+
+/** An API-only instance (as api-harness.ts startApiOnly) whose queries answer 503 at once. */
+async function startApiOnly (platform: Platform): Promise<ApiInstance> {
+  const registry = new Registry()
+  const server = buildServer({ readiness: new Readiness(), registry })
+  const producer = platform.log.createProducer({ clientId: `rl-${randomUUID()}` })
+  const owners = new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: platform.topics.rewardEvents, ttlMs: 500 })
+  await server.register(publicApi, {
+    settings: platform.settings, guard: platform.services.guard, cache: platform.services.cache,
+    queries: new MemberQueries({ owners, registry, moveRetryMs: 0 }), topics: platform.topics, producer: () => producer, registry
+  })
+  await server.listen({ host: '127.0.0.1', port: 0 })
+  return {
+    url: `http://127.0.0.1:${(server.server.address() as { port: number }).port}`,
+    registry,
+    async close () {
+      await server.close()
+      await (await producer).close()
+    }
+  }
+}
+
+async function setUp (t: Test, redisUrl: string | null): Promise<{ platform: Platform, a: ApiInstance, b: ApiInstance }> {
   const dir = mkdtempSync(join(tmpdir(), 'api-ratelimit-'))
   const log = await openEmbeddedLog({ dir })
   await ensurePlatformTopics(log, { topicPrefix: '', partitions: 2 })

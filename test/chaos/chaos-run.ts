@@ -181,11 +181,11 @@ export async function runChaos (options: ChaosOptions, log: (line: string) => vo
     await Promise.race([recoveries, new Promise(resolve => { recoveryWait = setTimeout(resolve, settled ? options.settleTimeoutMs : 1000) })])
     clearTimeout(recoveryWait)
 
-    // Read everything back and check.
+    // Read everything back (each topic by a consumer of its own, all at once) and check.
     const read: Record<string, ReadRecord[]> = {}
     const incomplete: string[] = []
-    for (const topic of allTopics(env.topics)) {
-      const { records, complete } = await readTopic(env.kafka, topic, settled ? 120_000 : 10_000)
+    const topicReads = await Promise.all(allTopics(env.topics).map(async topic => ({ topic, ...await readTopic(env.kafka, topic, settled ? 120_000 : 10_000) })))
+    for (const { topic, records, complete } of topicReads) {
       read[topic] = records
       if (!complete) incomplete.push(topic)
     }

@@ -64,8 +64,10 @@ t.test('kill -9 five times while 100k records flow through the real broker', asy
   const code = await last.exited
   t.equal(code, 0, `final run exits cleanly${code === 0 ? '' : ':\n' + last.output()}`)
 
-  const inputs = (await readAllCommitted(kafka, input, RECORDS)).map(r => ({ key: r.key, value: JSON.parse(r.value) as { i: number, amount: number } }))
-  const outputs = (await readAllCommitted(kafka, output, RECORDS)).map(r => ({ key: r.key, value: JSON.parse(r.value) as Totals }))
+  // Both topics at once, by consumers of their own.
+  const [inputRecords, outputRecords] = await Promise.all([readAllCommitted(kafka, input, RECORDS), readAllCommitted(kafka, output, RECORDS)])
+  const inputs = inputRecords.map(r => ({ key: r.key, value: JSON.parse(r.value) as { i: number, amount: number } }))
+  const outputs = outputRecords.map(r => ({ key: r.key, value: JSON.parse(r.value) as Totals }))
   t.equal(inputs.length, RECORDS, 'every input record once')
   const store = JSON.parse(readFileSync(dumpFile, 'utf8')) as Record<string, Totals>
   const { problems } = checkExactlyOnce(inputs, outputs, store)

@@ -114,8 +114,13 @@ t.test(`kill -9 ${KILLS} times while a windowed and a session count run on the r
   }
   // kafkajs-read hands keys over as strings: the windowed keys are binary, so read them as latin1.
   const asBytes = (records: CommittedRecord[]): Array<{ key: Buffer, value: string }> => records.map(r => ({ key: Buffer.from(r.key, 'latin1'), value: r.value }))
-  const windows = finals(asBytes(await readCommittedUntil(kafka, windowsOut, records => records.length >= expected.windows.size, { keyEncoding: 'latin1' })), windowId)
-  const sessions = finals(asBytes(await readCommittedUntil(kafka, sessionsOut, records => records.length >= expected.sessions.size, { keyEncoding: 'latin1' })), sessionId)
+  // Both topics at once, by consumers of their own.
+  const [windowRecords, sessionRecords] = await Promise.all([
+    readCommittedUntil(kafka, windowsOut, records => records.length >= expected.windows.size, { keyEncoding: 'latin1' }),
+    readCommittedUntil(kafka, sessionsOut, records => records.length >= expected.sessions.size, { keyEncoding: 'latin1' })
+  ])
+  const windows = finals(asBytes(windowRecords), windowId)
+  const sessions = finals(asBytes(sessionRecords), sessionId)
   t.same(windows, Object.fromEntries(expected.windows), `${expected.windows.size} windows: each final result once, counts exact (kafkajs)`)
   t.same(sessions, Object.fromEntries(expected.sessions), `${expected.sessions.size} sessions: each final result once, counts exact (kafkajs)`)
 

@@ -149,16 +149,19 @@ t.test('replay-dlq: bad input is refused clearly', async t => {
   const file = join(dir, 'notifications.json')
   writeFileSync(file, JSON.stringify({ endpoints: [{ id: 'partner', url: 'http://127.0.0.1:9/x', secretEnv: 'PARTNER_SECRET', kinds: ['reward-confirmed'] }] }))
   const env = cleanEnv({ REWARDS_KAFKA_BROKERS: brokers.join(','), REWARDS_DATA_DIR: join(dir, 'data'), ...secrets })
-  const none = await runCli(['notifications', 'replay-dlq'], { env, cwd: dir })
+  // Four independent refusals: run at once (each run is mostly module loading).
+  const [none, unknown, badLimit, help] = await Promise.all([
+    runCli(['notifications', 'replay-dlq'], { env, cwd: dir }),
+    runCli(['notifications', 'replay-dlq', '--endpoint', 'nope'], { env: { ...env, REWARDS_NOTIFICATIONS_FILE: file }, cwd: dir }),
+    runCli(['notifications', 'replay-dlq', '--limit', '0'], { env: { ...env, REWARDS_NOTIFICATIONS_FILE: file }, cwd: dir }),
+    runCli(['notifications', 'replay-dlq', '--help'], { env, cwd: dir })
+  ])
   t.equal(none.code, 2)
   t.match(none.stderr, /no notifications file \(REWARDS_NOTIFICATIONS_FILE/)
-  const unknown = await runCli(['notifications', 'replay-dlq', '--endpoint', 'nope'], { env: { ...env, REWARDS_NOTIFICATIONS_FILE: file }, cwd: dir })
   t.equal(unknown.code, 2)
   t.match(unknown.stderr, /no endpoint "nope" in the notifications file .*notifications\.json \(endpoints: partner\)/)
-  const badLimit = await runCli(['notifications', 'replay-dlq', '--limit', '0'], { env: { ...env, REWARDS_NOTIFICATIONS_FILE: file }, cwd: dir })
   t.not(badLimit.code, 0)
   t.match(badLimit.stderr, /--limit must be a whole number ≥ 1/)
-  const help = await runCli(['notifications', 'replay-dlq', '--help'], { env, cwd: dir })
   t.equal(help.code, 0)
   t.match(help.stdout, /--endpoint <id>[\s\S]*--dry-run[\s\S]*--limit <n>[\s\S]*notifications-replay-<endpoint>/)
 })
