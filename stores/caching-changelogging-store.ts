@@ -139,7 +139,10 @@ export class CachingChangelogStore {
     if (!(this.maxCachedEntries >= 0) || !(this.maxCachedBytes >= 0)) throw new RangeError('read cache bounds must not be negative')
     this.#committedView = {
       name: inner.name,
-      get: key => { this.#assertOpen(); return inner.get(key) },
+      // A clean (read-cache) entry equals the bytes store: it is filled from it or written
+      // through after a commit's batch is applied, and dropped on delete and restore. Reading it
+      // first spares interactive queries a RocksDB read without ever showing uncommitted state.
+      get: key => { this.#assertOpen(); return this.#clean.get(key.toString('latin1'))?.value ?? inner.get(key) },
       range: (from, to, options) => { this.#assertOpen(); return inner.range(from, to, options) },
       approximateNumEntries: () => { this.#assertOpen(); return inner.approximateNumEntries() }
     }

@@ -41,3 +41,39 @@ for (const { kind, create } of BYTES_STORES) {
     t.throws(() => query.get('m1'), { code: 'STORE_NOT_READY', message: /not assigned here/ })
   })
 }
+
+t.test('committedView answers from the read cache only what the bytes store holds', async t => {
+  const { create } = BYTES_STORES[0]!
+  const bytes = await openBytesStore(t, create, 'cached-view')
+  const cache = new CachingChangelogStore(bytes, { maxCachedEntries: 100 })
+  const store = new TypedKeyValueStore(cache, Serdes.string(), Serdes.long())
+  const query = store.queryable()
+  query.setState('READY')
+  const reads: string[] = []
+  const innerGet = bytes.get.bind(bytes)
+  bytes.get = (key: Buffer) => { reads.push(key.toString()); return innerGet(key) }
+
+  store.put('m1', 100n)
+  cache.flush()
+  await cache.applyFlushed()
+  t.equal(query.get('m1'), 100n, 'committed value, written through to the read cache')
+  t.same(reads, [], 'answered without a bytes-store read')
+
+  store.put('m1', 40n)
+  t.equal(query.get('m1'), 100n, 'a dirty write is not visible through the cached entry')
+  cache.flush()
+  t.equal(query.get('m1'), 100n, 'nor a flushed one in flight')
+  cache.discardDirty()
+  t.equal(query.get('m1'), 100n, 'an aborted write never was')
+
+  store.delete('m1')
+  cache.flush()
+  await cache.applyFlushed()
+  t.equal(query.get('m1'), undefined, 'a committed delete drops the cached entry')
+
+  store.put('m2', 7n)
+  cache.flush()
+  await cache.applyFlushed()
+  await cache.restoreBatch([{ key: Buffer.from('m2'), value: Serdes.long().serialize(9n) }])
+  t.equal(query.get('m2'), 9n, 'a restored value replaces the cached one')
+})
