@@ -136,6 +136,11 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   #pendingActives: ReadonlySet<string> = new Set()
   /** Standbys and warm-ups of the last assignment not opened yet (deferStandbys): name -> warm-up. */
   readonly #standbysToCreate = new Map<string, boolean>()
+  /** Pending standbys whose stores are opening (createPendingStandbys): name -> warm-up. */
+  readonly #opening = new Map<string, boolean>()
+  /** Those opens, until settled; the first failure, thrown by the next createPendingStandbys(). */
+  readonly #opens = new Set<Promise<void>>()
+  #openError: unknown
 
   constructor (options: TaskManagerOptions<T, S>) {
     this.#o = options
@@ -158,14 +163,34 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   get pendingActives (): ReadonlySet<string> { return this.#pendingActives }
 
   /** Standbys (false) and warm-ups (true) assigned here and not opened yet (deferStandbys). */
-  get pendingStandbys (): ReadonlyMap<string, boolean> { return this.#standbysToCreate }
+  get pendingStandbys (): ReadonlyMap<string, boolean> {
+    return this.#opening.size === 0 ? this.#standbysToCreate : new Map([...this.#opening, ...this.#standbysToCreate])
+  }
 
-  /** Opens up to `max` of the pending standbys and warm-ups (deferStandbys). */
+  /** Starts opening pending standbys and warm-ups (deferStandbys), so that at most `max` are
+   *  opening at a time, and returns without waiting for them: RocksDB opens run off the event
+   *  loop, and the loop that awaited two per iteration stalled the running tasks (and this
+   *  member's rejoin) for their whole open in a rolling restart. An assignment waits for the
+   *  opens under way before it changes anything (standbysOpened). Throws the failure of an earlier
+   *  open. */
   async createPendingStandbys (max = Infinity): Promise<void> {
-    const names = [...this.#standbysToCreate.keys()].slice(0, max)
-    const warmup = new Set(names.filter(name => this.#standbysToCreate.get(name) === true))
-    for (const name of names) this.#standbysToCreate.delete(name)
-    await this.#openStandbys(names, warmup)
+    const error = this.#openError
+    if (error !== undefined) { this.#openError = undefined; throw error }
+    const names = [...this.#standbysToCreate.keys()].slice(0, Math.max(0, max - this.#opening.size))
+    for (const name of names) {
+      const warmup = this.#standbysToCreate.get(name) === true
+      this.#standbysToCreate.delete(name)
+      this.#opening.set(name, warmup)
+      const open: Promise<void> = this.#openStandbys([name], new Set(warmup ? [name] : []))
+        .catch((failure: unknown) => { this.#openError ??= failure })
+        .finally(() => { this.#opening.delete(name); this.#opens.delete(open) })
+      this.#opens.add(open)
+    }
+  }
+
+  /** Settles once no standby opened by createPendingStandbys() is still opening. */
+  async standbysOpened (): Promise<void> {
+    while (this.#opens.size > 0) await Promise.allSettled([...this.#opens])
   }
 
   /** Settles once every revoked task's stores are closed. */
@@ -257,6 +282,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  warm-up until the follow-up round hands it over (it keeps a standby here current, and this
    *  member tells the leader it warms up, which makes the follow-up assignment the same). */
   async handleIncrementalAssignment (added: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS, assigned: ReadonlySet<string> | null = null, isStateful: (task: string) => boolean = () => true): Promise<void> {
+    if (this.#opens.size > 0) await this.standbysOpened()
     const actives = new Set([...this.#running.keys(), ...this.#restoring.keys(), ...this.#suspended.keys(), ...this.#taskNames(added).keys()])
     const pending = [...assigned ?? []].filter(name => !actives.has(name) && isStateful(name))
     // A pending active with a copy here (standby or warm-up) keeps it, as a warm-up, current until
@@ -291,6 +317,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  restoring ones not kept stop where they got (checkpoint there); kept suspended tasks run
    *  again; new tasks open their stores and start restoring. */
   async handleAssignment (partitions: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS): Promise<void> {
+    if (this.#opens.size > 0) await this.standbysOpened()
     const wanted = this.#taskNames(partitions)
     const handedOver = this.#beginHandover([...this.#standbys.keys()].filter(name => wanted.has(name)))
     try {
@@ -466,6 +493,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   async closeAll (committed: boolean): Promise<void> {
     this.#pendingActives = new Set()
     this.#standbysToCreate.clear()
+    await this.standbysOpened()
+    this.#openError = undefined
     await this.closed()
     const committedWork = [...this.#running.values(), ...this.#suspended.values()]
     const restoring = [...this.#restoring.values()]

@@ -172,9 +172,11 @@ t.test('deferStandbys: an assignment opens no standby; createPendingStandbys() o
   t.same([...manager.restoring.keys()], ['0_0'], 'the active is created at once')
 
   await manager.createPendingStandbys(2)
+  await manager.standbysOpened()
   t.equal(manager.standbys.size, 2, 'two opened')
   t.equal(manager.pendingStandbys.size, 1)
   await manager.createPendingStandbys()
+  await manager.standbysOpened()
   t.same([...manager.standbys.keys()].sort(), ['0_1', '0_2', '0_3'])
   t.equal(manager.standbys.get('0_2')!.warmup, true, 'a warm-up keeps its role')
   t.same([...standbyReader.registered.keys()].sort(), ['0_1', '0_2', '0_3'])
@@ -196,6 +198,7 @@ t.test('deferStandbys (cooperative): a pending active without a copy opens first
   t.same([...manager.pendingActives], [], 'reported with the pending standbys')
   t.same(journal.filter(line => line.endsWith('create-standby')), [], 'nothing opened in the rebalance callback')
   await manager.createPendingStandbys(1)
+  await manager.standbysOpened()
   t.same([...manager.standbys.keys()], ['0_2'], 'the loop opens it first')
   t.equal(manager.standbys.get('0_2')!.warmup, true)
 
@@ -227,5 +230,50 @@ t.test('cooperative: a standby no longer assigned closes after the assignment re
   await reopen
   t.ok(state.closed)
   t.ok(manager.standbys.has('0_1'))
+  await manager.closeAll(true)
+})
+
+t.test('deferStandbys: createPendingStandbys() returns before the stores are open, at most `max` opening', async t => {
+  const journal: Journal = []
+  const standbyReader = new FakeReader('standby', journal)
+  const gates: Array<() => void> = []
+  let fail = false
+  const manager = new TaskManager<FakeTask, FakeState>({
+    applicationId: 'app',
+    subtopologies: SUBTOPOLOGIES,
+    admin: { async listCommittedOffsets () { return [] }, async listOffsets () { return [] } },
+    consumer: { pause () {}, resume () {}, seek () {}, assignment () { return [] } },
+    restorer: new FakeReader('restore', journal),
+    standbyReader,
+    createTask: async (name, _sub, partition) => ({ task: new FakeTask(name, [tp('in', partition)], journal), state: new FakeState(name, tp('c', partition), journal) }),
+    createStandby: async (name, _sub, partition) => {
+      await new Promise<void>(resolve => gates.push(resolve))
+      if (fail) throw new Error('disk full')
+      return new FakeState(name, tp('app-sums-changelog', partition), journal)
+    },
+    deferStandbys: true
+  })
+  await manager.handleAssignment([], { standby: new Set(['0_1', '0_2', '0_3']), warmup: new Set() })
+  await manager.createPendingStandbys(2)
+  t.equal(gates.length, 2, 'two opening, the call returned')
+  t.equal(manager.pendingStandbys.size, 3, 'those opening are still pending (reported at a join)')
+  await manager.createPendingStandbys(2)
+  t.equal(gates.length, 2, 'no third while two are opening')
+  gates.shift()!()
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(manager.standbys.size, 1, 'the first is open and registered')
+  fail = true
+  gates.shift()!()
+  await new Promise(resolve => setImmediate(resolve))
+  await t.rejects(manager.createPendingStandbys(2), /disk full/, 'a failed open is thrown by the next call')
+  await manager.createPendingStandbys(2)
+  t.equal(gates.length, 1, 'then the next one opens')
+  // An assignment waits for the opens under way.
+  const assigned = manager.handleAssignment([], { standby: new Set(['0_1']), warmup: new Set() })
+  await new Promise(resolve => setImmediate(resolve))
+  fail = false
+  gates.shift()!()
+  await assigned
+  t.same([...manager.standbys.keys()], ['0_1'], 'the assignment applied once the open settled')
   await manager.closeAll(true)
 })
