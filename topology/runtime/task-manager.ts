@@ -141,6 +141,10 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   /** Those opens, until settled; the first failure, thrown by the next createPendingStandbys(). */
   readonly #opens = new Set<Promise<void>>()
   #openError: unknown
+  /** How many standbys may be opening at once (the last createPendingStandbys() max). */
+  #openMax = 2
+  /** Assignment changes under way (see #assigning). */
+  #assignmentsRunning = 0
 
   constructor (options: TaskManagerOptions<T, S>) {
     this.#o = options
@@ -170,20 +174,31 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   /** Starts opening pending standbys and warm-ups (deferStandbys), so that at most `max` are
    *  opening at a time, and returns without waiting for them: RocksDB opens run off the event
    *  loop, and the loop that awaited two per iteration stalled the running tasks (and this
-   *  member's rejoin) for their whole open in a rolling restart. An assignment waits for the
-   *  opens under way before it changes anything (standbysOpened). Throws the failure of an earlier
-   *  open. */
+   *  member's rejoin) for their whole open in a rolling restart. Each open that ends starts the
+   *  next pending one while no active task restores (the loop may be waiting in a rebalance's
+   *  poll meanwhile: a restarted member's warm-ups then open before the follow-up round hands
+   *  their actives over). An assignment waits for the opens under way before it changes anything
+   *  (standbysOpened). Throws the failure of an earlier open. */
   async createPendingStandbys (max = Infinity): Promise<void> {
     const error = this.#openError
     if (error !== undefined) { this.#openError = undefined; throw error }
-    const names = [...this.#standbysToCreate.keys()].slice(0, Math.max(0, max - this.#opening.size))
+    this.#openMax = max
+    this.#startOpens()
+  }
+
+  #startOpens (): void {
+    const names = [...this.#standbysToCreate.keys()].slice(0, Math.max(0, this.#openMax - this.#opening.size))
     for (const name of names) {
       const warmup = this.#standbysToCreate.get(name) === true
       this.#standbysToCreate.delete(name)
       this.#opening.set(name, warmup)
       const open: Promise<void> = this.#openStandbys([name], new Set(warmup ? [name] : []))
         .catch((failure: unknown) => { this.#openError ??= failure })
-        .finally(() => { this.#opening.delete(name); this.#opens.delete(open) })
+        .finally(() => {
+          this.#opening.delete(name)
+          this.#opens.delete(open)
+          this.#openPendingNow()
+        })
       this.#opens.add(open)
     }
   }
@@ -282,7 +297,23 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  warm-up until the follow-up round hands it over (it keeps a standby here current, and this
    *  member tells the leader it warms up, which makes the follow-up assignment the same). */
   async handleIncrementalAssignment (added: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS, assigned: ReadonlySet<string> | null = null, isStateful: (task: string) => boolean = () => true): Promise<void> {
-    if (this.#opens.size > 0) await this.standbysOpened()
+    await this.#assigning(async () => { await this.#incrementalAssignment(added, replicas, assigned, isStateful) })
+  }
+
+  /** Runs an assignment change: the standby opens under way settle first and start no others
+   *  until it is applied (it decides which standbys stay); then the pending ones start opening. */
+  async #assigning (apply: () => Promise<void>): Promise<void> {
+    this.#assignmentsRunning++
+    try {
+      if (this.#opens.size > 0) await this.standbysOpened()
+      await apply()
+    } finally {
+      this.#assignmentsRunning--
+    }
+    this.#openPendingNow()
+  }
+
+  async #incrementalAssignment (added: TopicPartition[], replicas: ReplicaAssignment, assigned: ReadonlySet<string> | null, isStateful: (task: string) => boolean): Promise<void> {
     const actives = new Set([...this.#running.keys(), ...this.#restoring.keys(), ...this.#suspended.keys(), ...this.#taskNames(added).keys()])
     const pending = [...assigned ?? []].filter(name => !actives.has(name) && isStateful(name))
     // A pending active with a copy here (standby or warm-up) keeps it, as a warm-up, current until
@@ -317,7 +348,10 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  restoring ones not kept stop where they got (checkpoint there); kept suspended tasks run
    *  again; new tasks open their stores and start restoring. */
   async handleAssignment (partitions: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS): Promise<void> {
-    if (this.#opens.size > 0) await this.standbysOpened()
+    await this.#assigning(async () => { await this.#eagerAssignment(partitions, replicas) })
+  }
+
+  async #eagerAssignment (partitions: TopicPartition[], replicas: ReplicaAssignment): Promise<void> {
     const wanted = this.#taskNames(partitions)
     const handedOver = this.#beginHandover([...this.#standbys.keys()].filter(name => wanted.has(name)))
     try {
@@ -327,6 +361,13 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       handedOver()
     }
     await this.#createStandbys(replicas, wanted)
+  }
+
+  /** deferStandbys: with no active task restoring, the assignment's standbys (warm-ups first)
+   *  start opening now, in the background, rather than at the loop's next iteration, which a
+   *  member without partitions reaches only after its follow-up join. */
+  #openPendingNow (): void {
+    if (this.#o.deferStandbys === true && this.#restoring.size === 0 && this.#openError === undefined && this.#assignmentsRunning === 0) this.#startOpens()
   }
 
   async #applyAssignment (partitions: TopicPartition[], wanted: Map<string, TopicPartition[]>, replicas: ReplicaAssignment): Promise<void> {

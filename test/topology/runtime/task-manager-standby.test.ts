@@ -236,6 +236,7 @@ t.test('cooperative: a standby no longer assigned closes after the assignment re
 t.test('deferStandbys: createPendingStandbys() returns before the stores are open, at most `max` opening', async t => {
   const journal: Journal = []
   const standbyReader = new FakeReader('standby', journal)
+  const restorer = new FakeReader('restore', journal)
   const gates: Array<() => void> = []
   let fail = false
   const manager = new TaskManager<FakeTask, FakeState>({
@@ -243,7 +244,7 @@ t.test('deferStandbys: createPendingStandbys() returns before the stores are ope
     subtopologies: SUBTOPOLOGIES,
     admin: { async listCommittedOffsets () { return [] }, async listOffsets () { return [] } },
     consumer: { pause () {}, resume () {}, seek () {}, assignment () { return [] } },
-    restorer: new FakeReader('restore', journal),
+    restorer,
     standbyReader,
     createTask: async (name, _sub, partition) => ({ task: new FakeTask(name, [tp('in', partition)], journal), state: new FakeState(name, tp('c', partition), journal) }),
     createStandby: async (name, _sub, partition) => {
@@ -253,7 +254,10 @@ t.test('deferStandbys: createPendingStandbys() returns before the stores are ope
     },
     deferStandbys: true
   })
-  await manager.handleAssignment([], { standby: new Set(['0_1', '0_2', '0_3']), warmup: new Set() })
+  await manager.handleAssignment([tp('in', 0)], { standby: new Set(['0_1', '0_2', '0_3']), warmup: new Set() })
+  t.equal(gates.length, 0, 'none opening while an active restores')
+  restorer.finish('0_0')
+  await manager.restoreStep(0)
   await manager.createPendingStandbys(2)
   t.equal(gates.length, 2, 'two opening, the call returned')
   t.equal(manager.pendingStandbys.size, 3, 'those opening are still pending (reported at a join)')
@@ -262,12 +266,13 @@ t.test('deferStandbys: createPendingStandbys() returns before the stores are ope
   gates.shift()!()
   await new Promise(resolve => setImmediate(resolve))
   t.equal(manager.standbys.size, 1, 'the first is open and registered')
+  t.equal(gates.length, 2, 'and the last pending one started opening, without another call')
   fail = true
   gates.shift()!()
   await new Promise(resolve => setImmediate(resolve))
   await t.rejects(manager.createPendingStandbys(2), /disk full/, 'a failed open is thrown by the next call')
   await manager.createPendingStandbys(2)
-  t.equal(gates.length, 1, 'then the next one opens')
+  t.equal(gates.length, 1, 'the last one still opening')
   // An assignment waits for the opens under way.
   const assigned = manager.handleAssignment([], { standby: new Set(['0_1']), warmup: new Set() })
   await new Promise(resolve => setImmediate(resolve))
