@@ -85,10 +85,10 @@ export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedStat
   /** The thread's standby changelog reader (ChangelogReader in standby mode). */
   readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'>
   readonly onStandbyClosed?: (task: string) => void
-  /** Standbys an assignment adds are not opened in the rebalance callback but by
-   *  createPendingStandbys(), which the loop calls once no active task restores (the stream
-   *  thread sets it): opening their stores (seconds for 8 on a loaded machine) held the new
-   *  actives' restore and this member's next join up (docs/engine.md "Standby tasks"). */
+  /** Standbys an assignment adds are not opened in the rebalance callback but in the background,
+   *  while no active task restores (createPendingStandbys; the stream thread sets it): opening
+   *  their stores (seconds for 8 on a loaded machine) held the new actives' restore and this
+   *  member's next join up (docs/engine.md "Standby tasks"). */
   readonly deferStandbys?: boolean
 }
 
