@@ -317,12 +317,11 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     const actives = new Set([...this.#running.keys(), ...this.#restoring.keys(), ...this.#suspended.keys(), ...this.#taskNames(added).keys()])
     const pending = [...assigned ?? []].filter(name => !actives.has(name) && isStateful(name))
     // A pending active with a copy here (standby or warm-up) keeps it, as a warm-up, current until
-    // the hand-over. One without is not opened as a warm-up: opening its stores now and closing
-    // them for the active a moment later cost seconds on the hand-over's path and held this
-    // member's rejoin (the follow-up round) up; its checkpoint stands for it at the next join.
-    // With deferStandbys, one without a copy opens as a warm-up from the loop, before the other
-    // pending standbys: it catches up while its owner revokes it, off the rebalance callback (the
-    // member rejoins at once), and hands its open stores to the active in the follow-up round.
+    // the hand-over. With deferStandbys, one without opens as a warm-up in the background, before
+    // the other pending standbys: it catches up while its owner revokes it, off the rebalance
+    // callback (the member rejoins at once), and hands its open stores to the active in the
+    // follow-up round. Without deferStandbys it is not opened (opening it in the callback held
+    // this member's rejoin up); its checkpoint stands for it at the next join.
     const early = this.#o.deferStandbys === true ? pending : pending.filter(name => this.#standbys.has(name))
     this.#pendingActives = new Set(pending.filter(name => !early.includes(name) && !this.#standbys.has(name)))
     const wanted: ReplicaAssignment = early.length === 0 ? replicas : { standby: replicas.standby, warmup: new Set([...early, ...replicas.warmup]) }
@@ -471,7 +470,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   async #closeUnclaimedHandOvers (): Promise<void> {
     for (const [name, { state, offsets }] of [...this.#handedOver]) {
       this.#handedOver.delete(name)
-      await this.#closeStores(state, offsets)
+      await this.#closeStores(state, offsets).catch(() => { /* gone either way */ })
     }
   }
 
