@@ -9,6 +9,7 @@ import type { ThreadCache } from '../../stores/thread-cache.ts'
 import type { KeyValueStore } from '../../stores/key-value-store.ts'
 import type { Subtopology, Topology } from '../topology.ts'
 import { StreamTask } from './stream-task.ts'
+import type { HandedOverStores } from './task-manager.ts'
 import type { StreamsConfig } from './streams-config.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
 import { openTaskStores } from './task-stores-opener.ts'
@@ -26,7 +27,7 @@ export interface ActiveTaskCreatorOptions {
   readonly globalStores?: ReadonlyMap<string, KeyValueStore<unknown, unknown>>
 }
 
-export function activeTaskCreator (o: ActiveTaskCreatorOptions): (name: string, sub: Subtopology, partition: number) => Promise<{ task: StreamTask, state: TaskStateManager }> {
+export function activeTaskCreator (o: ActiveTaskCreatorOptions): (name: string, sub: Subtopology, partition: number, standby?: HandedOverStores<TaskStateManager>) => Promise<{ task: StreamTask, state: TaskStateManager }> {
   // An input partition is caught up when the consumer's position reached its end: an empty,
   // caught-up partition stops holding its task back (docs/engine.md "Processing model", Order).
   const caughtUp = (tp: TopicPartition): boolean => {
@@ -38,9 +39,10 @@ export function activeTaskCreator (o: ActiveTaskCreatorOptions): (name: string, 
       return true // no longer assigned: nothing will come
     }
   }
-  return async (name, sub, partition) => {
+  return async (name, sub, partition, standby) => {
     const { config, topology } = o
-    const state = await openTaskStores(o, name, sub, partition)
+    // A standby's stores here become this task's as they are (docs/engine.md "Standby tasks").
+    const state = standby !== undefined ? handOver(standby, o.cache) : await openTaskStores(o, name, sub, partition)
     const task = new StreamTask({
       applicationId: config.applicationId,
       id: { subtopology: sub.id, partition },
@@ -58,4 +60,9 @@ export function activeTaskCreator (o: ActiveTaskCreatorOptions): (name: string, 
     })
     return { task, state }
   }
+}
+
+function handOver ({ state, offsets }: HandedOverStores<TaskStateManager>, cache: ThreadCache | undefined): TaskStateManager {
+  state.handOver(offsets, cache)
+  return state
 }

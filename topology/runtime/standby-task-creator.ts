@@ -17,7 +17,8 @@ export interface StandbyTaskCreatorOptions {
 
 export function standbyTaskCreator (o: StandbyTaskCreatorOptions): (name: string, sub: Subtopology, partition: number) => Promise<TaskStateManager> {
   // Not in the thread's cache budget: changelog records go straight into the stores, and nothing
-  // is written or cached through their cache layer. Not queryable as an active store either
+  // is written or cached through their cache layer (a hand-over to the task's active here
+  // rebuilds that layer in the budget: TaskStateManager.handOver). Not queryable as an active store either
   // (RESTORING): a standby's copy may lag; reads of it check the lag first
   // (topology/standby-queries.ts).
   return async (name, sub, partition) => await openTaskStores(o, name, sub, partition)

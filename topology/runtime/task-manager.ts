@@ -15,8 +15,9 @@
 // Standby (and warm-up) tasks (task-lifecycle.ts StandbyTask) are one more map here: their stores
 // open as an active task's, registered with the thread's standby changelog reader (which never
 // completes them), checkpointed every few seconds and on close, never returned by running. A
-// standby whose task becomes active here closes at its checkpoint first, so the active restores
-// only the delta (docs/engine.md "Standby tasks").
+// standby whose task becomes active here hands its open stores to the active (no close, no
+// reopen), which restores only the delta from where the standby reader got (docs/engine.md
+// "Standby tasks").
 import type { GroupConsumer, LogAdmin, TopicPartition } from '../../log/log-port.ts'
 import type { Subtopology } from '../topology.ts'
 import type { ChangelogReader, ChangelogRestore, RestoredOwner } from './changelog-reader.ts'
@@ -64,8 +65,11 @@ export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedStat
   readonly admin: Pick<LogAdmin, 'listOffsets' | 'listCommittedOffsets'>
   readonly consumer: Pick<GroupConsumer, 'pause' | 'resume' | 'seek' | 'assignment'>
   readonly restorer: Pick<ChangelogReader, 'register' | 'unregister' | 'step'>
-  /** Opens the task's stores (queryable as RESTORING) and builds the task, not yet initialised. */
-  readonly createTask: (name: string, subtopology: Subtopology, partition: number) => Promise<{ task: T, state: S }>
+  /** Opens the task's stores (queryable as RESTORING) and builds the task, not yet initialised.
+   *  With `standby`: a standby of the task here hands its open stores over instead (the creator
+   *  makes them the active's, restoring from `standby.offsets`: TaskStateManager.handOver); if
+   *  it throws, the task manager closes them. */
+  readonly createTask: (name: string, subtopology: Subtopology, partition: number, standby?: HandedOverStores<S>) => Promise<{ task: T, state: S }>
   readonly onTaskRestored?: (restored: TaskRestored) => void
   /** After each restore step's fetch, with the tasks still restoring before any completes. */
   readonly onRestoreStep?: (restoring: number) => void
@@ -81,11 +85,18 @@ export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedStat
   /** The thread's standby changelog reader (ChangelogReader in standby mode). */
   readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'>
   readonly onStandbyClosed?: (task: string) => void
-  /** Standbys an assignment adds are not opened in the rebalance callback but by
-   *  createPendingStandbys(), which the loop calls once no active task restores (the stream
-   *  thread sets it): opening their stores (seconds for 8 on a loaded machine) held the new
-   *  actives' restore and this member's next join up (docs/engine.md "Standby tasks"). */
+  /** Standbys an assignment adds are not opened in the rebalance callback but in the background,
+   *  while no active task restores (createPendingStandbys; the stream thread sets it): opening
+   *  their stores (seconds for 8 on a loaded machine) held the new actives' restore and this
+   *  member's next join up (docs/engine.md "Standby tasks"). */
   readonly deferStandbys?: boolean
+}
+
+/** A standby's open stores, handed to its task's new active here, and how far the standby
+ *  reader had applied each changelog partition into them. */
+export interface HandedOverStores<S> {
+  readonly state: S
+  readonly offsets: ReadonlyArray<TopicPartition & { offset: bigint }>
 }
 
 /** The tasks an assignment gives this member besides its actives (their names). */
@@ -113,6 +124,9 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   /** Tasks whose standby here closes because they become active here, until their active task
    *  exists (reads of the copy wait for it: docs/engine.md "Interactive queries"). */
   readonly #handovers = new Map<string, Promise<void>>()
+  /** Stores of standbys that ended because their task becomes active here, until that active
+   *  task takes them (#createTask). */
+  readonly #handedOver = new Map<string, HandedOverStores<S>>()
   /** Revoked tasks whose stores are still closing (cooperative: the revocation returns once they
    *  committed); a task or standby of the same name opens only after its close ends. */
   readonly #closing = new Map<string, Promise<void>>()
@@ -122,6 +136,15 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   #pendingActives: ReadonlySet<string> = new Set()
   /** Standbys and warm-ups of the last assignment not opened yet (deferStandbys): name -> warm-up. */
   readonly #standbysToCreate = new Map<string, boolean>()
+  /** Pending standbys whose stores are opening (createPendingStandbys): name -> warm-up. */
+  readonly #opening = new Map<string, boolean>()
+  /** Those opens, until settled; the first failure, thrown by the next createPendingStandbys(). */
+  readonly #opens = new Set<Promise<void>>()
+  #openError: unknown
+  /** How many standbys may be opening at once (the last createPendingStandbys() max). */
+  #openMax = 2
+  /** Assignment changes under way (see #assigning). */
+  #assignmentsRunning = 0
 
   constructor (options: TaskManagerOptions<T, S>) {
     this.#o = options
@@ -144,14 +167,45 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   get pendingActives (): ReadonlySet<string> { return this.#pendingActives }
 
   /** Standbys (false) and warm-ups (true) assigned here and not opened yet (deferStandbys). */
-  get pendingStandbys (): ReadonlyMap<string, boolean> { return this.#standbysToCreate }
+  get pendingStandbys (): ReadonlyMap<string, boolean> {
+    return this.#opening.size === 0 ? this.#standbysToCreate : new Map([...this.#opening, ...this.#standbysToCreate])
+  }
 
-  /** Opens up to `max` of the pending standbys and warm-ups (deferStandbys). */
+  /** Starts opening pending standbys and warm-ups (deferStandbys), so that at most `max` are
+   *  opening at a time, and returns without waiting for them: RocksDB opens run off the event
+   *  loop, and the loop that awaited two per iteration stalled the running tasks (and this
+   *  member's rejoin) for their whole open in a rolling restart. Each open that ends starts the
+   *  next pending one while no active task restores (the loop may be waiting in a rebalance's
+   *  poll meanwhile: a restarted member's warm-ups then open before the follow-up round hands
+   *  their actives over). An assignment waits for the opens under way before it changes anything
+   *  (standbysOpened). Throws the failure of an earlier open. */
   async createPendingStandbys (max = Infinity): Promise<void> {
-    const names = [...this.#standbysToCreate.keys()].slice(0, max)
-    const warmup = new Set(names.filter(name => this.#standbysToCreate.get(name) === true))
-    for (const name of names) this.#standbysToCreate.delete(name)
-    await this.#openStandbys(names, warmup)
+    const error = this.#openError
+    if (error !== undefined) { this.#openError = undefined; throw error }
+    this.#openMax = max
+    this.#startOpens()
+  }
+
+  #startOpens (): void {
+    const names = [...this.#standbysToCreate.keys()].slice(0, Math.max(0, this.#openMax - this.#opening.size))
+    for (const name of names) {
+      const warmup = this.#standbysToCreate.get(name) === true
+      this.#standbysToCreate.delete(name)
+      this.#opening.set(name, warmup)
+      const open: Promise<void> = this.#openStandbys([name], new Set(warmup ? [name] : []))
+        .catch((failure: unknown) => { this.#openError ??= failure })
+        .finally(() => {
+          this.#opening.delete(name)
+          this.#opens.delete(open)
+          this.#openPendingNow()
+        })
+      this.#opens.add(open)
+    }
+  }
+
+  /** Settles once no standby opened by createPendingStandbys() is still opening. */
+  async standbysOpened (): Promise<void> {
+    while (this.#opens.size > 0) await Promise.allSettled([...this.#opens])
   }
 
   /** Settles once every revoked task's stores are closed. */
@@ -159,12 +213,13 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     while (this.#closing.size > 0) await Promise.allSettled([...this.#closing.values()])
   }
 
-  /** Closes a revoked task in the background (tracked: the same task opens again here only after). */
-  #closeInBackground (name: string, active: ActiveTask<T, S>, clean: boolean): void {
+  /** Closes a revoked task or a standby no longer assigned in the background (tracked: the same
+   *  task opens again here only after). */
+  #closeInBackground (name: string, close: () => Promise<void>): void {
     const previous = this.#closing.get(name)
     const done: Promise<void> = (async () => {
       if (previous !== undefined) await previous
-      await this.#closeTask(active, clean).catch(() => { /* its stores are gone either way */ })
+      await close().catch(() => { /* its stores are gone either way */ })
     })().finally(() => { if (this.#closing.get(name) === done) this.#closing.delete(name) })
     this.#closing.set(name, done)
   }
@@ -228,7 +283,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       // member rejoins at once and the stores close meanwhile (checkpoints at the changelog ends
       // and store closes held every moving task up by ~1 s on a loaded machine; docs/engine.md
       // "Rebalancing"). The same task (as a standby, say) opens here only once they are closed.
-      this.#closeInBackground(name, active, committed)
+      this.#closeInBackground(name, async () => { await this.#closeTask(active, committed) })
       closed.push(name)
     }
     return closed
@@ -242,24 +297,47 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  warm-up until the follow-up round hands it over (it keeps a standby here current, and this
    *  member tells the leader it warms up, which makes the follow-up assignment the same). */
   async handleIncrementalAssignment (added: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS, assigned: ReadonlySet<string> | null = null, isStateful: (task: string) => boolean = () => true): Promise<void> {
+    await this.#assigning(async () => { await this.#incrementalAssignment(added, replicas, assigned, isStateful) })
+  }
+
+  /** Runs an assignment change: the standby opens under way settle first and start no others
+   *  until it is applied (it decides which standbys stay); then the pending ones start opening. */
+  async #assigning (apply: () => Promise<void>): Promise<void> {
+    this.#assignmentsRunning++
+    try {
+      if (this.#opens.size > 0) await this.standbysOpened()
+      await apply()
+    } finally {
+      this.#assignmentsRunning--
+    }
+    this.#openPendingNow()
+  }
+
+  async #incrementalAssignment (added: TopicPartition[], replicas: ReplicaAssignment, assigned: ReadonlySet<string> | null, isStateful: (task: string) => boolean): Promise<void> {
     const actives = new Set([...this.#running.keys(), ...this.#restoring.keys(), ...this.#suspended.keys(), ...this.#taskNames(added).keys()])
     const pending = [...assigned ?? []].filter(name => !actives.has(name) && isStateful(name))
     // A pending active with a copy here (standby or warm-up) keeps it, as a warm-up, current until
-    // the hand-over. One without is not opened as a warm-up: opening its stores now and closing
-    // them for the active a moment later cost seconds on the hand-over's path and held this
-    // member's rejoin (the follow-up round) up; its checkpoint stands for it at the next join.
-    const keep = pending.filter(name => this.#standbys.has(name))
-    this.#pendingActives = new Set(pending.filter(name => !this.#standbys.has(name)))
-    const wanted: ReplicaAssignment = keep.length === 0 ? replicas : { standby: replicas.standby, warmup: new Set([...replicas.warmup, ...keep]) }
+    // the hand-over. With deferStandbys, one without opens as a warm-up in the background, before
+    // the other pending standbys: it catches up while its owner revokes it, off the rebalance
+    // callback (the member rejoins at once), and hands its open stores to the active in the
+    // follow-up round. Without deferStandbys it is not opened (opening it in the callback held
+    // this member's rejoin up); its checkpoint stands for it at the next join.
+    const early = this.#o.deferStandbys === true ? pending : pending.filter(name => this.#standbys.has(name))
+    this.#pendingActives = new Set(pending.filter(name => !early.includes(name) && !this.#standbys.has(name)))
+    const wanted: ReplicaAssignment = early.length === 0 ? replicas : { standby: replicas.standby, warmup: new Set([...early, ...replicas.warmup]) }
     const handedOver = this.#beginHandover([...this.#standbys.keys()].filter(name => actives.has(name)))
     try {
       for (const [name, standby] of this.#standbys) {
-        if (actives.has(name) || (!wanted.standby.has(name) && !wanted.warmup.has(name))) await this.#closeStandby(standby)
+        if (actives.has(name)) this.#handOverStandby(standby)
+        // In the background, as revoked tasks: this member rejoins (cooperative follow-up round)
+        // only once this callback returns.
+        else if (!wanted.standby.has(name) && !wanted.warmup.has(name)) this.#closeStandbyInBackground(standby)
       }
-      rtrace('tasks.standbysClosed')
+      rtrace('tasks.standbysClosed', { handedOver: [...this.#handedOver.keys()] })
       await this.createTasks(added.filter(tp => !this.#byInput.has(partitionKey(tp))))
       rtrace('tasks.created')
     } finally {
+      await this.#closeUnclaimedHandOvers()
       handedOver()
     }
     await this.#createStandbys(wanted, actives)
@@ -269,21 +347,34 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  restoring ones not kept stop where they got (checkpoint there); kept suspended tasks run
    *  again; new tasks open their stores and start restoring. */
   async handleAssignment (partitions: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS): Promise<void> {
+    await this.#assigning(async () => { await this.#eagerAssignment(partitions, replicas) })
+  }
+
+  async #eagerAssignment (partitions: TopicPartition[], replicas: ReplicaAssignment): Promise<void> {
     const wanted = this.#taskNames(partitions)
     const handedOver = this.#beginHandover([...this.#standbys.keys()].filter(name => wanted.has(name)))
     try {
       await this.#applyAssignment(partitions, wanted, replicas)
     } finally {
+      await this.#closeUnclaimedHandOvers()
       handedOver()
     }
     await this.#createStandbys(replicas, wanted)
   }
 
+  /** deferStandbys: with no active task restoring, the assignment's standbys (warm-ups first)
+   *  start opening now, in the background, rather than at the loop's next iteration, which a
+   *  member without partitions reaches only after its follow-up join. */
+  #openPendingNow (): void {
+    if (this.#o.deferStandbys === true && this.#restoring.size === 0 && this.#openError === undefined && this.#assignmentsRunning === 0) this.#startOpens()
+  }
+
   async #applyAssignment (partitions: TopicPartition[], wanted: Map<string, TopicPartition[]>, replicas: ReplicaAssignment): Promise<void> {
-    // Standbys not kept (gone, or active here now) close at their checkpoint first: an active of
-    // the same task opens the same store directories and restores from that checkpoint.
+    // Standbys of tasks active here now hand their stores over; those no longer assigned close at
+    // their checkpoint.
     for (const [name, standby] of this.#standbys) {
-      if (wanted.has(name) || (!replicas.standby.has(name) && !replicas.warmup.has(name))) await this.#closeStandby(standby)
+      if (wanted.has(name)) this.#handOverStandby(standby)
+      else if (!replicas.standby.has(name) && !replicas.warmup.has(name)) await this.#closeStandby(standby)
     }
     for (const [name, active] of this.#suspended) {
       if (!wanted.has(name)) { this.#suspended.delete(name); await this.#closeTask(active, true) }
@@ -304,7 +395,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   async #createStandbys (replicas: ReplicaAssignment, actives: { has: (name: string) => boolean }): Promise<void> {
     const { createStandby, standbyReader } = this.#o
     if (createStandby === undefined || standbyReader === undefined) return
-    const names = [...replicas.standby, ...replicas.warmup].filter(name => !actives.has(name))
+    // Warm-ups first (the assignment's order): they are to take an active over.
+    const names = [...new Set([...replicas.warmup, ...replicas.standby])].filter(name => !actives.has(name))
     this.#standbysToCreate.clear()
     const toOpen: string[] = []
     for (const name of names) {
@@ -364,6 +456,44 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     standby.checkpointed = text
   }
 
+  /** The standby ends and its open stores wait for the task's active here (#createTask), with
+   *  the offsets the standby reader applied: the active restores from there. */
+  #handOverStandby (standby: StandbyTask<S>): void {
+    this.#standbys.delete(standby.name)
+    standby.lifecycle.transitionTo('CLOSED')
+    const offsets = this.#o.standbyReader?.unregister(standby.name) ?? []
+    this.#handedOver.set(standby.name, { state: standby.state, offsets })
+    this.#o.onStandbyClosed?.(standby.name)
+  }
+
+  /** Handed-over stores no active took (its creation failed): closed at the offsets applied. */
+  async #closeUnclaimedHandOvers (): Promise<void> {
+    for (const [name, { state, offsets }] of [...this.#handedOver]) {
+      this.#handedOver.delete(name)
+      await this.#closeStores(state, offsets).catch(() => { /* gone either way */ })
+    }
+  }
+
+  async #closeStores (state: S, offsets: ReadonlyArray<TopicPartition & { offset: bigint }>): Promise<void> {
+    try {
+      state.restored(offsets)
+      state.writeCheckpoint()
+    } catch {
+      // No checkpoint: the next owner here restores from the changelog (slower, still correct).
+    }
+    await state.close()
+  }
+
+  /** The standby ends now (no more changelog records for it); its stores close in the background. */
+  #closeStandbyInBackground (standby: StandbyTask<S>): void {
+    this.#standbys.delete(standby.name)
+    standby.lifecycle.transitionTo('CLOSED')
+    let offsets: Array<TopicPartition & { offset: bigint }> = []
+    try { offsets = this.#o.standbyReader?.unregister(standby.name) ?? [] } catch { /* closes without */ }
+    this.#o.onStandbyClosed?.(standby.name)
+    this.#closeInBackground(standby.name, async () => { await this.#closeStores(standby.state, offsets) })
+  }
+
   async #closeStandby (standby: StandbyTask<S>): Promise<void> {
     this.#standbys.delete(standby.name)
     standby.lifecycle.transitionTo('CLOSED')
@@ -403,6 +533,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   async closeAll (committed: boolean): Promise<void> {
     this.#pendingActives = new Set()
     this.#standbysToCreate.clear()
+    await this.standbysOpened()
+    this.#openError = undefined
     await this.closed()
     const committedWork = [...this.#running.values(), ...this.#suspended.values()]
     const restoring = [...this.#restoring.values()]
@@ -426,7 +558,16 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     await this.#closing.get(name)
     if (this.#running.has(name) || this.#restoring.has(name)) return
     const [subText, partText] = name.split('_')
-    const { task, state } = await this.#o.createTask(name, this.#o.subtopologies[Number(subText)]!, Number(partText))
+    const standby = this.#handedOver.get(name)
+    this.#handedOver.delete(name)
+    let created: { task: T, state: S }
+    try {
+      created = await this.#o.createTask(name, this.#o.subtopologies[Number(subText)]!, Number(partText), standby)
+    } catch (error) {
+      if (standby !== undefined) await this.#closeStores(standby.state, standby.offsets).catch(() => {})
+      throw error
+    }
+    const { task, state } = created
     const active: ActiveTask<T, S> = { task, state, lifecycle: new TaskLifecycle(name) }
     // Visible to interactive queries (as RESTORING) while it restores; its inputs are paused
     // until then (records a poll returned meanwhile are dropped: it seeks to its committed

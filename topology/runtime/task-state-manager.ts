@@ -58,9 +58,12 @@ export class TaskStateManager {
   /** Where each changelog's restore starts (null: from the beginning). */
   readonly #restoreFrom = new Map<string, bigint | null>()
   #closed = false
+  /** The cache budget the stores' write cache layers count against (handOver() may set it). */
+  #cache: ThreadCache | undefined
 
   constructor (options: TaskStateManagerOptions) {
     this.#options = options
+    this.#cache = options.cache
     this.#checkpoint = new CheckpointFile(options.stateDirectory.taskDir(options.taskName))
   }
 
@@ -88,17 +91,45 @@ export class TaskStateManager {
         bytes = new InMemoryStore(definition.name)
       }
       await bytes.open(dir)
-      const caching = new CachingChangelogStore(bytes, {
-        ...(this.#options.cache !== undefined ? { cache: this.#options.cache } : {}),
-        ...(this.#options.maxDirtyEntries ? { maxDirtyEntries: this.#options.maxDirtyEntries } : {}),
-        ...(this.#options.maxDirtyBytes ? { maxDirtyBytes: this.#options.maxDirtyBytes } : {})
-      })
-      const typed = new TypedKeyValueStore<unknown, unknown>(caching, definition.keySerde, definition.valueSerde)
-      this.#stores.set(definition.name, { definition, caching, typed, queryable: typed.queryable(), changelog })
+      this.#stores.set(definition.name, this.#layers(definition, bytes, changelog))
       if (changelog && key) {
         // In-memory stores hold nothing after a restart: always from the beginning.
         this.#restoreFrom.set(key, definition.kind === 'rocksdb' && from !== undefined ? from : null)
       }
+    }
+  }
+
+  /** The write cache and typed layers over an open bytes store (queryable as RESTORING). */
+  #layers (definition: AnyStoreDefinition, bytes: BytesStore, changelog: TopicPartition | null): OpenStore {
+    const caching = new CachingChangelogStore(bytes, {
+      ...(this.#cache !== undefined ? { cache: this.#cache } : {}),
+      ...(this.#options.maxDirtyEntries ? { maxDirtyEntries: this.#options.maxDirtyEntries } : {}),
+      ...(this.#options.maxDirtyBytes ? { maxDirtyBytes: this.#options.maxDirtyBytes } : {})
+    })
+    const typed = new TypedKeyValueStore<unknown, unknown>(caching, definition.keySerde, definition.valueSerde)
+    return { definition, caching, typed, queryable: typed.queryable(), changelog }
+  }
+
+  /** A standby's stores become its task's active's, here, without closing them (task-manager.ts,
+   *  docs/engine.md "Standby tasks"): reopening several RocksDB stores per task was most of a
+   *  moved task's pause in a rolling restart. The restore goes on from `offsets`, where the
+   *  standby reader got (only the delta is read); under exactly-once the standby's checkpoint is
+   *  deleted, as an active's is once opened (a crash must not trust it); the write cache layers
+   *  are rebuilt over the same open bytes stores in the active's cache budget (a standby's never
+   *  held anything: its records go straight into the bytes stores, its reads past the cache).
+   *  Queryable as RESTORING until the restore ends. */
+  handOver (offsets: ReadonlyArray<TopicPartition & { offset: bigint }>, cache: ThreadCache | undefined): void {
+    if (this.#closed) throw new Error(`task ${this.#options.taskName}: handOver() of closed stores`)
+    if (this.#options.exactlyOnce) this.#checkpoint.delete()
+    for (const { offset, ...tp } of offsets) {
+      const key = checkpointKey(tp)
+      if (this.#restoreFrom.has(key)) this.#restoreFrom.set(key, offset)
+    }
+    this.#cache = cache
+    for (const [name, old] of this.#stores) {
+      const store = this.#layers(old.definition, old.caching.inner, old.changelog)
+      this.#stores.set(name, store)
+      if (this.#unsynced.delete(old)) this.#unsynced.add(store)
     }
   }
 

@@ -4,7 +4,7 @@
 // otherwise, a restoring one where its restore got) and never touches the others; an incremental
 // assignment creates tasks only for the added partitions; an active the leader wants here whose
 // partitions are still being revoked elsewhere runs as a warm-up until the follow-up round, then
-// becomes active from that standby's checkpoint; the standby of a task revoked here opens only
+// becomes active with that standby's open stores; the standby of a task revoked here opens only
 // after the active closed.
 import t from 'tap'
 import type { LogAdmin, PartitionOffset, TopicPartition } from '../../../log/log-port.ts'
@@ -93,9 +93,9 @@ function setup () {
     consumer,
     restorer,
     standbyReader,
-    createTask: async (name, sub, partition) => {
-      journal.push(`${name}:create-active`)
-      const state = new FakeState(name, tp(`app-sums-changelog-${sub.id}`, partition), journal)
+    createTask: async (name, sub, partition, standby) => {
+      journal.push(standby === undefined ? `${name}:create-active` : `${name}:create-active-from-standby@${standby.offsets.map(o => o.offset).join(',')}`)
+      const state = standby?.state ?? new FakeState(name, tp(`app-sums-changelog-${sub.id}`, partition), journal)
       states.set(name, state)
       return { task: new FakeTask(name, sub.sourceTopics.map(topic => tp(topic, partition)), journal), state }
     },
@@ -198,10 +198,8 @@ t.test('an active still being revoked elsewhere opens nothing here until its han
   journal.length = 0
   consumer.assigned = [...consumer.assigned, tp('in', 3), tp('in', 5), tp('plain', 1)]
   await manager.handleIncrementalAssignment([tp('in', 3), tp('in', 5), tp('plain', 1)], { standby: new Set(['0_4']), warmup: new Set() }, new Set(['0_0', '0_1', '0_2', '1_0', '0_3', '0_5', '1_1']), stateful)
-  const checkpoint = journal.indexOf('0_5:writeCheckpoint@7')
-  const closeStores = journal.indexOf('0_5:closeStores')
-  const create = journal.indexOf('0_5:create-active')
-  t.ok(checkpoint >= 0 && checkpoint < closeStores && closeStores < create, `the warm-up checkpoints and closes before the active opens: ${journal.join(' ')}`)
+  t.ok(journal.includes('0_5:create-active-from-standby@7'), `the warm-up hands its stores over at what it applied: ${journal.join(' ')}`)
+  t.notOk(journal.includes('0_5:closeStores'), 'the warm-up\'s stores stay open')
   t.ok(journal.includes('0_3:create-active'), 'the other opens as an active straight away')
   t.same([...manager.standbys.keys()], ['0_4'])
   t.same([...manager.pendingActives], [], 'nothing pending any more')

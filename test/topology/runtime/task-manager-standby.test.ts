@@ -1,8 +1,8 @@
 // Standby and warm-up tasks in the task manager (task-manager.ts), with fake stores, consumer and
 // changelog readers: an assignment's standbys open their stores and register with the standby
 // reader (never with the restore reader, never running); checkpoints are written only when the
-// stores moved; a standby whose task becomes active here closes at its checkpoint before the
-// active opens the same stores; a standby no longer assigned closes with a checkpoint; shutdown
+// stores moved; a standby whose task becomes active here hands its open stores (and the offsets
+// it applied) to the active; a standby no longer assigned closes with a checkpoint; shutdown
 // closes them too.
 import t from 'tap'
 import type { LogAdmin, PartitionOffset, TopicPartition } from '../../../log/log-port.ts'
@@ -84,9 +84,9 @@ function setup (options: { deferStandbys?: boolean } = {}) {
     consumer,
     restorer,
     standbyReader,
-    createTask: async (name, sub, partition) => {
-      journal.push(`${name}:create-active`)
-      return { task: new FakeTask(name, [tp('in', partition)], journal), state: new FakeState(name, tp('app-sums-changelog', partition), journal) }
+    createTask: async (name, sub, partition, standby) => {
+      journal.push(standby === undefined ? `${name}:create-active` : `${name}:create-active-from-standby@${standby.offsets.map(o => o.offset).join(',')}`)
+      return { task: new FakeTask(name, [tp('in', partition)], journal), state: standby?.state ?? new FakeState(name, tp('app-sums-changelog', partition), journal) }
     },
     createStandby: async (name, _sub, partition) => {
       journal.push(`${name}:create-standby`)
@@ -98,7 +98,7 @@ function setup (options: { deferStandbys?: boolean } = {}) {
   return { manager, journal, restorer, standbyReader, consumer, standbyClosed }
 }
 
-t.test('standbys: created, never running, checkpointed when moved, closed before their active opens', async t => {
+t.test('standbys: created, never running, checkpointed when moved, handed over to their active', async t => {
   const { manager, journal, restorer, standbyReader, consumer, standbyClosed } = setup()
   consumer.assigned = [tp('in', 0)]
   await manager.handleAssignment([tp('in', 0)], { standby: new Set(['0_1']), warmup: new Set(['0_2']) })
@@ -127,15 +127,13 @@ t.test('standbys: created, never running, checkpointed when moved, closed before
   journal.length = 0
   consumer.assigned = [tp('in', 0), tp('in', 1)]
   await manager.handleAssignment([tp('in', 0), tp('in', 1)], { standby: new Set(['0_2']), warmup: new Set() })
-  const checkpoint = journal.indexOf('0_1:writeCheckpoint@9')
-  const closeStores = journal.indexOf('0_1:closeStores')
-  const createActive = journal.indexOf('0_1:create-active')
-  t.ok(checkpoint >= 0 && checkpoint < closeStores && closeStores < createActive, `the standby checkpoints and closes before the active opens: ${journal.join(' ')}`)
+  t.ok(journal.includes('0_1:create-active-from-standby@9'), `the standby hands its open stores over, at what it applied: ${journal.join(' ')}`)
+  t.notOk(journal.includes('0_1:closeStores'), 'no close, no reopen')
   t.same([...manager.standbys.keys()], ['0_2'])
   t.equal(manager.standbys.get('0_2')!.warmup, false, 'the role follows the assignment')
   t.notOk(journal.includes('0_2:create-standby'), 'a kept standby is not reopened')
   t.same(standbyClosed, ['0_1'])
-  t.ok(restorer.registered.has('0_1'), 'the new active restores (from the standby\'s checkpoint)')
+  t.ok(restorer.registered.has('0_1'), 'the new active restores (from where the standby got)')
 
   // Not assigned any more: closed with a checkpoint.
   journal.length = 0
@@ -174,9 +172,11 @@ t.test('deferStandbys: an assignment opens no standby; createPendingStandbys() o
   t.same([...manager.restoring.keys()], ['0_0'], 'the active is created at once')
 
   await manager.createPendingStandbys(2)
+  await manager.standbysOpened()
   t.equal(manager.standbys.size, 2, 'two opened')
   t.equal(manager.pendingStandbys.size, 1)
   await manager.createPendingStandbys()
+  await manager.standbysOpened()
   t.same([...manager.standbys.keys()].sort(), ['0_1', '0_2', '0_3'])
   t.equal(manager.standbys.get('0_2')!.warmup, true, 'a warm-up keeps its role')
   t.same([...standbyReader.registered.keys()].sort(), ['0_1', '0_2', '0_3'])
@@ -187,4 +187,98 @@ t.test('deferStandbys: an assignment opens no standby; createPendingStandbys() o
   t.same([...manager.standbys.keys()], ['0_1'], 'standbys no longer assigned closed at once')
   await manager.closeAll(true)
   t.equal(manager.pendingStandbys.size, 0, 'closeAll forgets what is pending')
+})
+
+t.test('deferStandbys (cooperative): a pending active without a copy opens first, as a warm-up, and hands over', async t => {
+  const { manager, journal, standbyReader, consumer } = setup({ deferStandbys: true })
+  consumer.assigned = [tp('in', 0)]
+  // 0_2 is assigned here but its owner still revokes it (not among the added partitions).
+  await manager.handleIncrementalAssignment([tp('in', 0)], { standby: new Set(['0_1']), warmup: new Set() }, new Set(['0_0', '0_2']))
+  t.same([...manager.pendingStandbys], [['0_2', true], ['0_1', false]], 'the pending active first, as a warm-up')
+  t.same([...manager.pendingActives], [], 'reported with the pending standbys')
+  t.same(journal.filter(line => line.endsWith('create-standby')), [], 'nothing opened in the rebalance callback')
+  await manager.createPendingStandbys(1)
+  await manager.standbysOpened()
+  t.same([...manager.standbys.keys()], ['0_2'], 'the loop opens it first')
+  t.equal(manager.standbys.get('0_2')!.warmup, true)
+
+  // The follow-up round adds its partitions: the warm-up's stores become the active's.
+  standbyReader.position = 4n
+  consumer.assigned = [tp('in', 0), tp('in', 2)]
+  await manager.handleIncrementalAssignment([tp('in', 2)], { standby: new Set(['0_1']), warmup: new Set() }, new Set(['0_0', '0_2']))
+  t.ok(journal.includes('0_2:create-active-from-standby@4'), `handed over: ${journal.join(' ')}`)
+  t.notOk(journal.includes('0_2:closeStores'))
+  t.same([...manager.restoring.keys()].sort(), ['0_0', '0_2'])
+})
+
+t.test('cooperative: a standby no longer assigned closes after the assignment returns', async t => {
+  const { manager, journal } = setup()
+  await manager.handleIncrementalAssignment([], { standby: new Set(['0_1']), warmup: new Set() })
+  const state = manager.standbys.get('0_1')!.state
+  let release!: () => void
+  const slow = new Promise<void>(resolve => { release = resolve })
+  const close = state.close.bind(state)
+  state.close = async () => { await slow; await close() }
+  await manager.handleIncrementalAssignment([], { standby: new Set(), warmup: new Set() })
+  t.equal(manager.standbys.size, 0, 'gone at once')
+  t.ok(journal.includes('0_1:writeCheckpoint@0'), 'checkpointed')
+  t.notOk(state.closed, 'its stores still closing')
+  const reopen = manager.handleIncrementalAssignment([], { standby: new Set(['0_1']), warmup: new Set() })
+  await new Promise(resolve => setImmediate(resolve))
+  t.notOk(manager.standbys.has('0_1'), 'opened again only once closed')
+  release()
+  await reopen
+  t.ok(state.closed)
+  t.ok(manager.standbys.has('0_1'))
+  await manager.closeAll(true)
+})
+
+t.test('deferStandbys: createPendingStandbys() returns before the stores are open, at most `max` opening', async t => {
+  const journal: Journal = []
+  const standbyReader = new FakeReader('standby', journal)
+  const restorer = new FakeReader('restore', journal)
+  const gates: Array<() => void> = []
+  let fail = false
+  const manager = new TaskManager<FakeTask, FakeState>({
+    applicationId: 'app',
+    subtopologies: SUBTOPOLOGIES,
+    admin: { async listCommittedOffsets () { return [] }, async listOffsets () { return [] } },
+    consumer: { pause () {}, resume () {}, seek () {}, assignment () { return [] } },
+    restorer,
+    standbyReader,
+    createTask: async (name, _sub, partition) => ({ task: new FakeTask(name, [tp('in', partition)], journal), state: new FakeState(name, tp('c', partition), journal) }),
+    createStandby: async (name, _sub, partition) => {
+      await new Promise<void>(resolve => gates.push(resolve))
+      if (fail) throw new Error('disk full')
+      return new FakeState(name, tp('app-sums-changelog', partition), journal)
+    },
+    deferStandbys: true
+  })
+  await manager.handleAssignment([tp('in', 0)], { standby: new Set(['0_1', '0_2', '0_3']), warmup: new Set() })
+  t.equal(gates.length, 0, 'none opening while an active restores')
+  restorer.finish('0_0')
+  await manager.restoreStep(0)
+  await manager.createPendingStandbys(2)
+  t.equal(gates.length, 2, 'two opening, the call returned')
+  t.equal(manager.pendingStandbys.size, 3, 'those opening are still pending (reported at a join)')
+  await manager.createPendingStandbys(2)
+  t.equal(gates.length, 2, 'no third while two are opening')
+  gates.shift()!()
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(manager.standbys.size, 1, 'the first is open and registered')
+  t.equal(gates.length, 2, 'and the last pending one started opening, without another call')
+  fail = true
+  gates.shift()!()
+  await new Promise(resolve => setImmediate(resolve))
+  await t.rejects(manager.createPendingStandbys(2), /disk full/, 'a failed open is thrown by the next call')
+  await manager.createPendingStandbys(2)
+  t.equal(gates.length, 1, 'the last one still opening')
+  // An assignment waits for the opens under way.
+  const assigned = manager.handleAssignment([], { standby: new Set(['0_1']), warmup: new Set() })
+  await new Promise(resolve => setImmediate(resolve))
+  fail = false
+  gates.shift()!()
+  await assigned
+  t.same([...manager.standbys.keys()], ['0_1'], 'the assignment applied once the open settled')
+  await manager.closeAll(true)
 })
