@@ -41,8 +41,8 @@ export interface StandbyQueriesOptions {
   readonly handoverWaitMs?: number
 }
 
-/** A hand-over closes a standby's stores and opens them again as the active's: well under a
- *  second, longer on a loaded machine. */
+/** A hand-over gives the standby's open stores to the new active, which restores only the delta
+ *  from the standby's position: well under a second, longer on a loaded machine. */
 export const HANDOVER_WAIT_MS = 5000
 
 type Ends = Map<string, bigint>

@@ -75,9 +75,9 @@ const TIME_CHECK_EVERY = 50
 /** The longest poll wait while a commit is in flight and work waits for the next one (ms). */
 const COMMIT_WATCH_MS = 5
 const LAG_SAMPLE_INTERVAL_MS = 5000
-/** Deferred standbys opened per loop iteration (each open holds the loop: a store open per
- *  store, tens to hundreds of ms on a loaded machine). */
-const STANDBYS_OPENED_PER_ITERATION = 2
+/** Deferred standbys opening at one time (they open in the background; each finished open starts
+ *  the next): a store open per store, tens to hundreds of ms on a loaded machine. */
+const STANDBY_OPENS_AT_ONCE = 2
 const NO_TASKS: ReadonlyMap<string, ActiveTask> = new Map()
 
 /** A standby or warm-up task as the application reports it. */
@@ -301,7 +301,7 @@ export class StreamThread {
     // Standbys an assignment added open here, a few per iteration, once no active task restores:
     // the new actives (and this member's next join) come first (docs/engine.md "Standby tasks").
     if (tasks.pendingStandbys.size > 0 && tasks.restoring.size === 0) {
-      await tasks.createPendingStandbys(STANDBYS_OPENED_PER_ITERATION)
+      await tasks.createPendingStandbys(STANDBY_OPENS_AT_ONCE)
       this.#o.metrics.standbyTasks.set(tasks.standbys.size)
     }
     // Standbys apply what their background fetch brought, if it returned (never waits).
