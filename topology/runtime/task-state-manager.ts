@@ -89,7 +89,7 @@ export class TaskStateManager {
       if (definition.kind === 'rocksdb') {
         if (from === undefined) rmSync(dir, { recursive: true, force: true })
         // No fsync per applied commit: writeCheckpoint() syncs each store's WAL before the
-        // checkpoint claims its writes (docs/engine.md "Faults and recovery").
+        // checkpoint claims its writes (docs/engine.md "State, checkpoints, restore").
         bytes = new RocksDbStore(definition.name, { syncWrites: false, ...this.#options.rocksDb })
       } else {
         bytes = new InMemoryStore(definition.name)
