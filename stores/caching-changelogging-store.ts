@@ -332,6 +332,9 @@ export class CachingChangelogStore {
     this.#assertOpen()
     const pending = this.#pending
     if (pending === undefined) return
+    // id → entry, in the same order as `pending` (the flushed dirty map): the ids are not
+    // computed again below.
+    const byId = this.#pendingById!
     await this.inner.write(pending)
     // Only now: if the write threw, the entries stay pending (the caller will discard or retry).
     if (this.#pending === pending) {
@@ -343,10 +346,9 @@ export class CachingChangelogStore {
     }
     // Write-through: the read cache must keep equalling the bytes store, and the keys just
     // written are the likeliest to be read next.
-    for (const entry of pending) {
-      const id = entry.key.toString('latin1')
+    for (const [id, entry] of byId) {
       if (entry.value === null) this.#uncache(id)
-      else if (this.maxCachedEntries > 0) this.#cache(id, entry.value, (entry as Dirty).decoded)
+      else if (this.maxCachedEntries > 0) this.#cache(id, entry.value, entry.decoded)
     }
   }
 

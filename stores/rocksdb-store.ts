@@ -54,10 +54,12 @@ export interface RocksDbStoreOptions {
    *  write_buffer_size a quarter of it (512 KiB), merges 2 memtables per flush and allows up to 6
    *  (3 MiB) before it stalls writes. */
   readonly memtableBudgetBytes?: number
-  /** fsync the WAL on every committed batch (default true). The caller writes its `.checkpoint`
-   *  after applying a batch; without sync a power loss could leave the store behind a checkpoint
-   *  that claims the batch, and the restore would skip it. A kill -9 alone never loses unsynced
-   *  WAL data (it sits in the OS page cache), so at-least-once setups may turn this off. */
+  /** fsync the WAL on every committed batch (default true). A `.checkpoint` must never claim a
+   *  batch that is not durable: a power loss could leave the store behind it, and the restore
+   *  would skip the batch. With false, whoever writes a checkpoint calls syncUnsynced() first
+   *  (TaskStateManager.writeCheckpoint does: one fsync per store per checkpoint instead of one per
+   *  store per commit). A kill -9 alone never loses unsynced WAL data (it sits in the OS page
+   *  cache). */
   readonly syncWrites?: boolean
 }
 
@@ -114,6 +116,8 @@ export class RocksDbStore implements BytesStore {
   readonly #writeOptions: { sync: boolean }
   #db: RocksDb | undefined
   #dir: string | undefined
+  /** A batch was written without fsync since the last syncWal(). */
+  #unsynced = false
 
   constructor (name: string, options: RocksDbStoreOptions = {}) {
     this.name = name
@@ -183,6 +187,7 @@ export class RocksDbStore implements BytesStore {
         else batch._put(key, value, NO_OPTIONS)
       }
       batch._writeSync(options)
+      if (!options.sync) this.#unsynced = true
     } finally {
       batch._closeSync()
     }
@@ -199,9 +204,20 @@ export class RocksDbStore implements BytesStore {
     const batch = this.#open()._chainedBatch()
     try {
       batch._writeSync(SYNC)
+      this.#unsynced = false
     } finally {
       batch._closeSync()
     }
+  }
+
+  /** True when a batch was written without fsync since the last syncWal(). */
+  get hasUnsyncedWrites (): boolean {
+    return this.#unsynced
+  }
+
+  /** syncWal() if a batch was written without fsync since the last one (before a checkpoint). */
+  syncUnsynced (): void {
+    if (this.#unsynced) this.syncWal()
   }
 
   range (from: Buffer | undefined, to: Buffer | undefined, options?: BytesRangeOptions): Array<[Buffer, Buffer]> {

@@ -3,6 +3,7 @@
 // JSON-like values, and on the fixed example the API's conflict check relies on.
 import t from 'tap'
 import fc from 'fast-check'
+import { createHash } from 'node:crypto'
 import { canonicalJson, contentDigest } from '../../../processors/rewards/content-digest.ts'
 
 function reference (value: unknown): string {
@@ -25,4 +26,10 @@ t.test('key order and undefined members do not change the digest', async t => {
   t.equal(canonicalJson(a), '{"amountCents":100,"eventId":"e1","nested":{"a":[2,{"x":0,"y":1}],"b":1},"type":"EARN"}')
   t.equal(contentDigest(a), contentDigest(b))
   t.not(contentDigest(a), contentDigest({ ...a, amountCents: 101 }))
+})
+
+t.test('the digest is sha256 of the canonical JSON in UTF-8, base64url (what stored entries hold)', async t => {
+  const value = { memberId: 'm-ü', note: 'ä€😀', amountCents: 1 }
+  t.equal(contentDigest(value), `sha256:${createHash('sha256').update(Buffer.from(canonicalJson(value), 'utf8')).digest('base64url')}`)
+  t.equal(contentDigest({ a: 1 }), 'sha256:AVq9f1zFei3ZS3WQ8ErYCEJzkF7jPsXOvq5iJ2qX-GI')
 })

@@ -1,0 +1,75 @@
+// Task stores apply commits without fsync; a checkpoint is written only after every RocksDB store
+// written to since its last sync has synced its WAL (the checkpoint never claims a batch a power
+// loss could take: docs/engine.md "State, checkpoints, restore").
+import t from 'tap'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { RocksDbStore } from '../../stores/rocksdb-store.ts'
+import { StateDirectory } from '../../stores/state-directory.ts'
+import { TaskStateManager } from '../../topology/runtime/task-state-manager.ts'
+import { Serdes } from '../../topology/serdes.ts'
+import { tempDir } from './helpers.ts'
+
+t.test('rocksdb: unsynced writes are tracked until syncWal()', async t => {
+  const dir = tempDir(t)
+  const unsynced = new RocksDbStore('a', { syncWrites: false })
+  await unsynced.open(join(dir, 'a'))
+  t.teardown(() => unsynced.close())
+  t.equal(unsynced.hasUnsyncedWrites, false, 'nothing written')
+  await unsynced.write([])
+  t.equal(unsynced.hasUnsyncedWrites, false, 'an empty batch writes nothing')
+  await unsynced.write([{ key: Buffer.from('k'), value: Buffer.from('v') }])
+  t.equal(unsynced.hasUnsyncedWrites, true, 'written without fsync')
+  unsynced.syncUnsynced()
+  t.equal(unsynced.hasUnsyncedWrites, false, 'synced')
+  unsynced.restoreWriteSync([{ key: Buffer.from('r'), value: Buffer.from('v') }])
+  t.equal(unsynced.hasUnsyncedWrites, true, 'a restore batch is unsynced too')
+  unsynced.syncWal()
+  t.equal(unsynced.hasUnsyncedWrites, false)
+
+  const synced = new RocksDbStore('b')
+  await synced.open(join(dir, 'b'))
+  t.teardown(() => synced.close())
+  await synced.write([{ key: Buffer.from('k'), value: Buffer.from('v') }])
+  t.equal(synced.hasUnsyncedWrites, false, 'syncWrites (the default) fsyncs each batch')
+})
+
+t.test('task state: commits apply without fsync, writeCheckpoint syncs the written stores first', async t => {
+  const dir = tempDir(t)
+  const stateDirectory = new StateDirectory(dir, 'app-sync')
+  const definitions = ['balances', 'ledger', 'idle'].map(name => ({ name, kind: 'rocksdb' as const, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }))
+  const state = new TaskStateManager({ applicationId: 'app-sync', taskName: '0_0', partition: 0, definitions, stateDirectory, exactlyOnce: true })
+  await state.open()
+  state.restored(definitions.map(d => ({ topic: `app-sync-${d.name}-changelog`, partition: 0, offset: 0n })))
+
+  const synced: string[] = []
+  const checkpointFile = join(stateDirectory.taskDir('0_0'), '.checkpoint')
+  const syncWal = Object.getOwnPropertyDescriptor(RocksDbStore.prototype, 'syncWal')!.value as (this: RocksDbStore) => void
+  RocksDbStore.prototype.syncWal = function (this: RocksDbStore) {
+    t.notOk(existsSync(checkpointFile), `${this.name} syncs before the checkpoint is written`)
+    synced.push(this.name)
+    syncWal.call(this)
+  }
+  t.teardown(async () => {
+    RocksDbStore.prototype.syncWal = syncWal
+    await state.close()
+  })
+
+  const stores = state.taskStores()
+  for (const name of ['balances', 'ledger']) {
+    const store = stores.get(name)!
+    store.store.put('m1', name)
+    store.flush()
+    await store.applyFlushed()
+  }
+  t.same(synced, [], 'no fsync when a commit is applied')
+
+  state.advanceChangelog({ topic: 'app-sync-balances-changelog', partition: 0 }, 1n)
+  state.advanceChangelog({ topic: 'app-sync-ledger-changelog', partition: 0 }, 1n)
+  state.writeCheckpoint()
+  t.same(synced.sort(), ['balances', 'ledger'], 'the two written stores sync, the idle one does not')
+  t.match(readFileSync(checkpointFile, 'utf8'), /app-sync-balances-changelog/)
+
+  state.writeCheckpoint()
+  t.same(synced.sort(), ['balances', 'ledger'], 'nothing written since: no second fsync')
+})
