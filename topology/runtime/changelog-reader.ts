@@ -154,8 +154,10 @@ export class ChangelogReader {
     }
     this.#owners.set(owner, { partitions, startMs: this.#now() })
     for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
-    // Standby mode: where each store starts its catch-up (the first report of its catch-up).
-    if (this.#o.standby === true) for (const p of partitions) this.#progress(p, true)
+    // Where each store starts: a progress tracker times the restore from here, not from the
+    // first batch written (the first fetch of a cold start can take seconds), and knows what is
+    // left from the start. Standby mode: the first report of its catch-up.
+    for (const p of partitions) this.#progress(p, this.#o.standby === true)
     // Only partitions behind their end are read; the others are checked again by the next step
     // (see the header).
     const toRead = partitions.filter(p => p.assigned)
