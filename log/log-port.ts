@@ -216,10 +216,25 @@ export interface GroupConsumer {
 
 /** Reads chosen partitions from chosen offsets, without a group: used to restore state stores
  *  from changelogs. Reads committed data only. */
+/** A record as a restore applies it (PartitionReader.pollEntries). */
+export interface PartitionEntry {
+  readonly key: Buffer
+  readonly value: Buffer | null
+}
+
+/** One partition's entries of a PartitionReader.pollEntries(). */
+export interface PartitionEntries extends TopicPartition {
+  readonly entries: PartitionEntry[]
+}
+
 export interface PartitionReader {
   assign (positions: PartitionOffset[]): void
   unassign (partitions: TopicPartition[]): void
   poll (maxWaitMs: number): Promise<LogRecord[]>
+  /** Optional: poll() for a reader that needs only keys and values (a restore), grouped by
+   *  partition in fetch order, records without a key left out. Backends that can decode so
+   *  spare the per-record offset, timestamp and headers (log/kafka/kafka-entry-fetch.ts). */
+  pollEntries? (maxWaitMs: number): Promise<PartitionEntries[]>
   /** Next offset to read (after control records too: may pass the last returned record). */
   position (partition: TopicPartition): bigint
   close (): Promise<void>

@@ -19,7 +19,7 @@
 // registration until each of its partitions reached the end seen then (a cold start's restore,
 // done by standbys and warm-ups): progress reports say so (caughtUp, catchingUp), catchingUp
 // counts the owners not there yet (standby-upkeep.ts reports it, docs/engine.md "Standby tasks").
-import type { LogAdmin, LogRecord, PartitionReader, TopicPartition } from '../../log/log-port.ts'
+import type { LogAdmin, LogRecord, PartitionEntries, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import { partitionKey } from './partition-group.ts'
 
 /** Changelog records written to a store in one batch at most, between turns of the event loop. */
@@ -83,6 +83,12 @@ interface Restoring {
   done: boolean
 }
 
+/** One fetch: its entries per partition (in fetch order) and the positions it moved to. */
+interface Fetched {
+  readonly runs: PartitionEntries[]
+  readonly positions: Map<string, bigint>
+}
+
 interface Owner {
   readonly partitions: Restoring[]
   readonly startMs: number
@@ -104,7 +110,7 @@ export class ChangelogReader {
   /** Assigned partitions by partitionKey. */
   readonly #partitions = new Map<string, Restoring>()
   /** The fetch sent ahead (see step()). */
-  #inflight: Promise<{ records: LogRecord[], positions: Map<string, bigint> }> | undefined
+  #inflight: Promise<Fetched> | undefined
   /** Standby mode: the fetch-and-apply loop running on its own (see #startPump), and its
    *  failure, thrown by the next step(). */
   #pump: Promise<void> | undefined
@@ -148,8 +154,10 @@ export class ChangelogReader {
     }
     this.#owners.set(owner, { partitions, startMs: this.#now() })
     for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
-    // Standby mode: where each store starts its catch-up (the first report of its catch-up).
-    if (this.#o.standby === true) for (const p of partitions) this.#progress(p, true)
+    // Where each store starts: a progress tracker times the restore from here, not from the
+    // first batch written (the first fetch of a cold start can take seconds), and knows what is
+    // left from the start. Standby mode: the first report of its catch-up.
+    for (const p of partitions) this.#progress(p, this.#o.standby === true)
     // Only partitions behind their end are read; the others are checked again by the next step
     // (see the header).
     const toRead = partitions.filter(p => p.assigned)
@@ -225,7 +233,7 @@ export class ChangelogReader {
     if (this.#inflight !== undefined) {
       const batch = await this.#inflight
       this.#inflight = undefined
-      fetched = batch.records.length
+      fetched = batch.runs.length
       await this.#apply(batch, maxWaitMs)
     }
     // Nothing came: also make sure no end moved back (records deleted, topic recreated), so a
@@ -257,7 +265,7 @@ export class ChangelogReader {
   }
 
   /** Applies one fetch (positions first, the next fetch sent, then the records, in slices). */
-  async #apply ({ records, positions }: { records: LogRecord[], positions: Map<string, bigint> }, maxWaitMs: number): Promise<void> {
+  async #apply ({ runs, positions }: Fetched, maxWaitMs: number): Promise<void> {
     const standby = this.#o.standby === true
     const reached: TopicPartition[] = []
     const moved: Restoring[] = []
@@ -269,37 +277,26 @@ export class ChangelogReader {
       if (standby) { if (position > p.end) p.end = position } else if (position >= p.end) { p.assigned = false; reached.push(p.restore.changelog) }
     }
     this.#unassign(reached)
-    if (records.length > 0 || standby) this.#fetch(maxWaitMs)
-    // Records arrive grouped by partition: one write batch per run of the same partition.
-    let run: ChangelogEntry[] = []
-    let runOf: Restoring | undefined
-    let runKey = ''
-    const applyRun = async (): Promise<void> => {
-      if (runOf !== undefined && run.length > 0) {
-        // In slices, with a turn of the event loop between them: a fetch holds tens of
-        // thousands of records, and the commits and heartbeats of running tasks must not wait
-        // for all of them to be written (docs/engine.md "State, checkpoints, restore").
-        const entries = lastWritePerKey(run)
-        for (let i = 0; i < entries.length; i += APPLY_SLICE) {
-          if (i > 0) await new Promise(resolve => setImmediate(resolve))
-          // Unregistered meanwhile (its stores may be closing): nothing more for it.
-          if (this.#partitions.get(runKey) !== runOf) break
-          await runOf.restore.apply(i === 0 && entries.length <= APPLY_SLICE ? entries : entries.slice(i, i + APPLY_SLICE))
-        }
-        runOf.restored += run.length
-        this.#appliedRecords += run.length
-      }
-      run = []
-    }
-    for (const r of records) {
-      const key = partitionKey(r)
+    if (runs.length > 0 || standby) this.#fetch(maxWaitMs)
+    // One write batch per partition's run of entries.
+    for (const run of runs) {
+      const key = partitionKey(run)
       const p = this.#partitions.get(key)
-      if (p !== runOf) { await applyRun(); runOf = p; runKey = key }
-      // A partition unregistered while the fetch was in flight: dropped. The record itself is
-      // the entry (key and value), no copy per record.
-      if (p !== undefined && r.key !== null) run.push(r as ChangelogEntry)
+      // A partition unregistered while the fetch was in flight: dropped.
+      if (p === undefined || run.entries.length === 0) continue
+      // In slices, with a turn of the event loop between them: a fetch holds tens of thousands
+      // of records, and the commits and heartbeats of running tasks must not wait for all of
+      // them to be written (docs/engine.md "State, checkpoints, restore").
+      const entries = lastWritePerKey(run.entries)
+      for (let i = 0; i < entries.length; i += APPLY_SLICE) {
+        if (i > 0) await new Promise(resolve => setImmediate(resolve))
+        // Unregistered meanwhile (its stores may be closing): nothing more for it.
+        if (this.#partitions.get(key) !== p) break
+        await p.restore.apply(i === 0 && entries.length <= APPLY_SLICE ? entries : entries.slice(i, i + APPLY_SLICE))
+      }
+      p.restored += run.entries.length
+      this.#appliedRecords += run.entries.length
     }
-    await applyRun()
     for (const p of moved) {
       if (this.#partitions.get(partitionKey(p.restore.changelog)) !== p) continue
       p.applied = p.position
@@ -315,12 +312,15 @@ export class ChangelogReader {
     const reading = [...this.#partitions.values()].filter(p => p.assigned).map(p => p.restore.changelog)
     if (reading.length === 0) return
     const reader = this.#o.reader
-    const inflight = reader.poll(this.#o.standby === true ? STANDBY_FETCH_WAIT_MS : maxWaitMs).then(records => {
+    const waitMs = this.#o.standby === true ? STANDBY_FETCH_WAIT_MS : maxWaitMs
+    // Keys and values only where the log can decode so (no record objects, offsets, headers).
+    const polled = reader.pollEntries !== undefined ? reader.pollEntries(waitMs) : reader.poll(waitMs).then(groupByPartition)
+    const inflight = polled.then(runs => {
       const positions = new Map<string, bigint>()
       for (const tp of reading) {
         try { positions.set(partitionKey(tp), reader.position(tp)) } catch { /* unassigned meanwhile */ }
       }
-      return { records, positions }
+      return { runs, positions }
     })
     // Awaited by the next step(); a reader closed meanwhile must not be an unhandled rejection.
     inflight.catch(() => {})
@@ -381,6 +381,18 @@ export class ChangelogReader {
   }
 
   #now (): number { return this.#o.now ? this.#o.now() : performance.now() }
+}
+
+/** Records in fetch order as runs of one partition each (logs without pollEntries). */
+function groupByPartition (records: LogRecord[]): PartitionEntries[] {
+  const runs: PartitionEntries[] = []
+  let run: { topic: string, partition: number, entries: ChangelogEntry[] } | undefined
+  for (const r of records) {
+    if (run === undefined || run.topic !== r.topic || run.partition !== r.partition) runs.push(run = { topic: r.topic, partition: r.partition, entries: [] })
+    // The record itself is the entry (key and value), no copy per record.
+    if (r.key !== null) run.entries.push(r as ChangelogEntry)
+  }
+  return runs
 }
 
 /** A changelog holds upserts: within one atomic batch only each key's last write matters, and a

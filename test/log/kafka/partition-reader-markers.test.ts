@@ -36,6 +36,17 @@ t.test('the reader reaches the end across commit and abort markers', async t => 
   t.same(records.filter(r => r.partition === 0).map(r => text(r.key)), ['k0-0', 'k0-1', 'k1-0', 'k1-1', 'k2-0', 'k2-1'])
   t.same(records.filter(r => r.partition === 1).map(r => text(r.value)), ['committed'], 'aborted record never returned')
 
+  // The restore's entries-only fetch reads the same, grouped by partition.
+  const entriesReader = log.createPartitionReader({ clientId: 'restore-entries' })
+  t.teardown(() => entriesReader.close())
+  entriesReader.assign([{ topic: changelog, partition: 0, offset: 1n }, { topic: changelog, partition: 1, offset: 0n }])
+  const runs = []
+  for (let i = 0; i < 150 && !ends.every(end => entriesReader.position(end) >= end.offset); i++) runs.push(...await entriesReader.pollEntries!(200))
+  t.equal(entriesReader.position({ topic: changelog, partition: 0 }), 9n, 'entries: position past the last commit marker')
+  t.equal(entriesReader.position({ topic: changelog, partition: 1 }), 4n)
+  t.same(runs.filter(r => r.partition === 0).flatMap(r => r.entries.map(e => text(e.key))), ['k0-1', 'k1-0', 'k1-1', 'k2-0', 'k2-1'], 'entries from offset 1')
+  t.same(runs.filter(r => r.partition === 1).flatMap(r => r.entries.map(e => text(e.value))), ['committed'], 'entries: aborted record never returned')
+
   // restart from the middle; unassign one partition
   reader.unassign([{ topic: changelog, partition: 1 }])
   reader.assign([{ topic: changelog, partition: 0, offset: 4n }])

@@ -1,0 +1,228 @@
+// Read-committed fetches decoded straight into changelog entries (key and value only), for the
+// restore of state stores (docs/engine.md "State, checkpoints, restore"). A restore needs neither
+// offsets, timestamps nor headers per record: the generic path (kafka-fetcher.ts) builds two
+// objects per record (the client's record, then a LogRecord with a BigInt offset and a headers
+// object), reads the response through a chunked buffer byte by byte, and was most of a restore's
+// CPU. Here a partition's record batches are one contiguous Buffer, each batch's header is read
+// once, and a record costs one { key, value } whose Buffers are views of that Buffer (no copy).
+// Aborted transactions and control batches are handled as in kafka-fetcher.ts.
+import { createAPI, fetchV12, protocolErrorsCodesById, Reader, readKnownTaggedFields, readRecordsBatch, ResponseError } from '@platformatic/kafka'
+import type { ConnectionPool } from '@platformatic/kafka'
+import type { PartitionEntry, PartitionOffset, TopicPartition } from '../log-port.ts'
+import type { KafkaClient } from './kafka-client.ts'
+import { partitionKey, type FetchOptions } from './kafka-fetcher.ts'
+
+export interface FetchedEntries extends TopicPartition {
+  readonly entries: PartitionEntry[]
+  /** Offset to fetch next: past the last batch of the response, control batches included. */
+  readonly nextOffset: bigint
+  /** Protocol error id of this partition, if any (its entries are then empty). */
+  readonly errorId: string | null
+}
+
+const READ_COMMITTED = 1
+const IS_TRANSACTIONAL = 1 << 4
+const IS_CONTROL = 1 << 5
+const COMPRESSION_MASK = 0x07
+const ABORT_MARKER = 0
+/** firstOffset (8) + length (4): the rest of a batch is `length` bytes. */
+const BATCH_LENGTH_END = 12
+/** The v2 batch header up to and including its record count. */
+const BATCH_HEADER = 61
+
+interface RawPartition {
+  readonly partitionIndex: number
+  readonly errorCode: number
+  readonly abortedTransactions: Array<{ producerId: bigint, firstOffset: bigint }>
+  /** The partition's record batches, contiguous (null: none). */
+  readonly records: Buffer | null
+}
+interface RawResponse { readonly responses: Array<{ topicId: string, partitions: RawPartition[] }> }
+
+/** Fetch v12's response (see @platformatic/kafka's fetch-v12.js) with each partition's records
+ *  left undecoded. */
+function parseRaw (_correlationId: number, apiKey: number, apiVersion: number, reader: Reader): RawResponse {
+  const errors: Array<[string, [number, null]]> = []
+  reader.readInt32() // throttle_time_ms
+  const errorCode = reader.readInt16()
+  if (errorCode !== 0) errors.push(['/', [errorCode, null]])
+  reader.readInt32() // session_id
+  const responses = reader.readArray((r, i) => ({
+    topicId: r.readString(),
+    partitions: r.readArray((r, j) => {
+      const partitionIndex = r.readInt32()
+      const errorCode = r.readInt16()
+      r.readInt64() // high_watermark
+      r.readInt64() // last_stable_offset
+      r.readInt64() // log_start_offset
+      const abortedTransactions = r.readNullableArray(r => ({ producerId: r.readInt64(), firstOffset: r.readInt64() })) ?? []
+      r.readInt32() // preferred_read_replica
+      if (errorCode !== 0) errors.push([`/responses/${i}/partitions/${j}`, [errorCode, null]])
+      let records: Buffer | null = null
+      const size = r.readUnsignedVarInt()
+      if (size > 1) {
+        // One copy when the batches span the socket's chunks, a view when they do not.
+        records = r.buffer.slice(r.position, r.position + size - 1)
+        r.skip(size - 1)
+      }
+      readKnownTaggedFields(r, {})
+      return { partitionIndex, errorCode, abortedTransactions, records }
+    }, true, false)
+  }))
+  readKnownTaggedFields(reader, {})
+  const response = { responses }
+  if (errors.length > 0) throw new ResponseError(apiKey, apiVersion, Object.fromEntries(errors), response)
+  return response
+}
+
+const fetchRaw = createAPI<Parameters<typeof fetchV12.createRequest>, RawResponse>(1, 12, fetchV12.createRequest, parseRaw)
+
+/** Fetches every position (grouped by partition leader, requests in parallel), decoded as entries. */
+export async function fetchEntries (client: KafkaClient, pool: ConnectionPool, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedEntries[]> {
+  if (positions.length === 0) return []
+  const metadata = await client.metadata([...new Set(positions.map(p => p.topic))])
+  const byLeader = new Map<number, PartitionOffset[]>()
+  for (const position of positions) {
+    const leader = metadata.topics.get(position.topic)?.partitions[position.partition]?.leader ?? -1
+    let list = byLeader.get(leader)
+    if (list === undefined) byLeader.set(leader, list = [])
+    list.push(position)
+  }
+  const results = await Promise.all([...byLeader].map(async ([leader, list]) => leader < 0
+    ? list.map(p => emptyResult(p, 'LEADER_NOT_AVAILABLE'))
+    : await fetchFromLeader(client, pool, leader, list, options)))
+  return results.flat()
+}
+
+function emptyResult (position: PartitionOffset, errorId: string | null): FetchedEntries {
+  return { topic: position.topic, partition: position.partition, entries: [], nextOffset: position.offset, errorId }
+}
+
+async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leader: number, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedEntries[]> {
+  const connection = await client.connectionToNode(pool, leader)
+  const topics = new Map<string, { topicId: string, partitions: Array<{ partition: number, currentLeaderEpoch: number, fetchOffset: bigint, lastFetchedEpoch: number, partitionMaxBytes: number }> }>()
+  for (const p of positions) {
+    let topic = topics.get(p.topic)
+    if (topic === undefined) topics.set(p.topic, topic = { topicId: p.topic, partitions: [] })
+    topic.partitions.push({ partition: p.partition, currentLeaderEpoch: -1, fetchOffset: p.offset, lastFetchedEpoch: -1, partitionMaxBytes: options.partitionMaxBytes ?? 1024 * 1024 })
+  }
+  let response: RawResponse
+  try {
+    // As kafka-fetcher.ts: v12 names topics, a sessionless full fetch every time.
+    response = await fetchRaw.async(connection, options.maxWaitMs, 1, options.maxBytes ?? 16 * 1024 * 1024, READ_COMMITTED, 0, -1, [...topics.values()], [], '')
+  } catch (error) {
+    const partial = (error as { response?: RawResponse }).response
+    if (partial?.responses === undefined) throw error
+    response = partial
+  }
+  const wanted = new Map(positions.map(p => [partitionKey(p), p]))
+  const out: FetchedEntries[] = []
+  for (const topic of response.responses) {
+    for (const partition of topic.partitions) {
+      const key = partitionKey({ topic: topic.topicId, partition: partition.partitionIndex })
+      const position = wanted.get(key)
+      if (position === undefined) continue
+      wanted.delete(key)
+      if (partition.errorCode !== 0) {
+        out.push(emptyResult(position, protocolErrorsCodesById[partition.errorCode] ?? `ERROR_${partition.errorCode}`))
+        continue
+      }
+      const { entries, nextOffset } = decodeEntries(position.offset, partition.records, partition.abortedTransactions)
+      out.push({ topic: position.topic, partition: position.partition, entries, nextOffset, errorId: null })
+    }
+  }
+  for (const missing of wanted.values()) out.push(emptyResult(missing, null))
+  return out
+}
+
+/** The committed records at or after `from` in a partition's record batches (magic v2), as
+ *  entries (records without a key are skipped: a store has nothing to do with them), and the
+ *  offset to fetch next (past control batches and aborted data too). A batch cut short at the
+ *  end of the buffer (the broker's size limit) is left for the next fetch. */
+export function decodeEntries (from: bigint, buf: Buffer | null, abortedTransactions: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>): { entries: PartitionEntry[], nextOffset: bigint } {
+  const entries: PartitionEntry[] = []
+  let nextOffset = from
+  if (buf === null) return { entries, nextOffset }
+  const aborted = [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
+  const abortedProducers = new Set<bigint>()
+  let abortedIndex = 0
+  let o = 0
+  while (buf.length - o >= BATCH_HEADER) {
+    const end = o + BATCH_LENGTH_END + buf.readInt32BE(o + 8)
+    if (end > buf.length) break
+    const firstOffset = buf.readBigInt64BE(o)
+    const magic = buf.readInt8(o + 16)
+    if (magic !== 2) throw new Error(`record batch magic ${magic} at offset ${firstOffset}: only v2 batches are supported`)
+    const attributes = buf.readInt16BE(o + 21)
+    const lastOffset = firstOffset + BigInt(buf.readInt32BE(o + 23))
+    const start = o
+    o = end
+    if (lastOffset < from) continue
+    const control = (attributes & IS_CONTROL) !== 0
+    if ((attributes & IS_TRANSACTIONAL) !== 0) {
+      const producerId = buf.readBigInt64BE(start + 43)
+      while (abortedIndex < aborted.length && aborted[abortedIndex]!.firstOffset <= lastOffset) {
+        abortedProducers.add(aborted[abortedIndex]!.producerId)
+        abortedIndex++
+      }
+      if (control) {
+        // The marker's key: version (int16), type (int16); ABORT ends the producer's aborted run.
+        const marker = readRecordsBatch(Reader.from(buf.subarray(start, end))).records[0]?.key
+        if (marker !== undefined && marker !== null && marker.length >= 4 && marker.readInt16BE(2) === ABORT_MARKER) abortedProducers.delete(producerId)
+        nextOffset = lastOffset + 1n
+        continue
+      }
+      if (abortedProducers.has(producerId)) {
+        nextOffset = lastOffset + 1n
+        continue
+      }
+    } else if (control) {
+      nextOffset = lastOffset + 1n
+      continue
+    }
+    // Only the batch spanning `from` (the first one fetched, when the fetch offset falls inside
+    // a batch) needs the offset of each record.
+    const skipBelow = firstOffset < from ? Number(from - firstOffset) : 0
+    if ((attributes & COMPRESSION_MASK) !== 0) {
+      // Compressed: the client decompresses and decodes it (not on the engine's changelogs).
+      for (const record of readRecordsBatch(Reader.from(buf.subarray(start, end))).records) {
+        if (record.offsetDelta >= skipBelow && record.key !== null) entries.push({ key: record.key, value: record.value })
+      }
+    } else {
+      decodeRecords(buf, start + BATCH_HEADER, end, buf.readInt32BE(start + 57), skipBelow, entries)
+    }
+    nextOffset = lastOffset + 1n
+  }
+  return { entries, nextOffset }
+}
+
+/** Uncompressed v2 records: length, attributes, timestamp delta, offset delta, key, value,
+ *  headers (varints zigzag-encoded). Only the key and value are kept: the rest is skipped by the
+ *  record's length. */
+function decodeRecords (buf: Buffer, start: number, end: number, count: number, skipBelow: number, out: PartitionEntry[]): void {
+  let p = start
+  for (let n = 0; n < count && p < end; n++) {
+    // Inline varint reads (this loop is the restore's hottest code).
+    let v = 0
+    let shift = 0
+    let b: number
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const recordEnd = p + ((v >>> 1) ^ -(v & 1))
+    p++ // attributes
+    while ((buf[p++]! & 0x80) !== 0) { /* timestamp delta (varlong): skipped */ }
+    v = 0; shift = 0
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const offsetDelta = (v >>> 1) ^ -(v & 1)
+    v = 0; shift = 0
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const keyLength = (v >>> 1) ^ -(v & 1)
+    const key = keyLength < 0 ? null : buf.subarray(p, p + keyLength)
+    if (keyLength > 0) p += keyLength
+    v = 0; shift = 0
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const valueLength = (v >>> 1) ^ -(v & 1)
+    const value = valueLength < 0 ? null : buf.subarray(p, p + valueLength)
+    p = recordEnd
+    if (key !== null && offsetDelta >= skipBelow) out.push({ key, value })
+  }
+}

@@ -1,0 +1,105 @@
+// The restore's decoding of fetched record batches straight into keys and values, without a
+// broker (kafka-entry-fetch.ts): batches encoded as the client encodes them, then read back as the
+// generic path (kafka-fetcher.ts decodeCommitted) reads them. Aborted transactions and control
+// batches are skipped but move the next offset, records below the fetch offset inside a batch are
+// left out, as are records without a key, headers are skipped, compressed batches decode too,
+// and a batch cut short at the end of the response waits for the next fetch.
+import t from 'tap'
+import { createRecordsBatch } from '@platformatic/kafka'
+import { decodeEntries } from '../../../log/kafka/kafka-entry-fetch.ts'
+
+const TRANSACTIONAL = 1 << 4
+const CONTROL = 1 << 5
+
+interface Message { key: string | null, value: string | null, headers?: Map<Buffer, Buffer> }
+
+function batch (firstOffset: bigint, messages: Message[], options: { producerId?: bigint, attributes?: number, compression?: 'none' | 'gzip' } = {}): Buffer {
+  const writer = createRecordsBatch(messages.map(m => ({
+    topic: 't',
+    key: m.key === null ? null as unknown as Buffer : Buffer.from(m.key),
+    value: m.value === null ? null as unknown as Buffer : Buffer.from(m.value),
+    ...(m.headers ? { headers: m.headers } : {})
+  })), { producerId: options.producerId ?? -1n, compression: options.compression ?? 'none' })
+  const bytes = Buffer.from(writer.buffer)
+  bytes.writeBigInt64BE(firstOffset, 0)
+  if (options.attributes !== undefined) bytes.writeInt16BE(bytes.readInt16BE(21) | options.attributes, 21)
+  return bytes
+}
+
+function marker (offset: bigint, producerId: bigint, kind: 'commit' | 'abort'): Buffer {
+  const bytes = batch(offset, [{ key: 'xxxx', value: 'xxxxxx' }], { producerId, attributes: TRANSACTIONAL | CONTROL })
+  // The control record's key: version 0, type 0 (abort) or 1 (commit); at a fixed place in this
+  // one-record batch: header (61), length, attributes, timestamp, offset delta, key length.
+  const keyAt = 61 + 1 + 1 + 1 + 1 + 1
+  bytes.writeInt16BE(0, keyAt)
+  bytes.writeInt16BE(kind === 'abort' ? 0 : 1, keyAt + 2)
+  return bytes
+}
+
+const text = (b: Buffer | null): string | null => (b === null ? null : b.toString())
+const keys = (entries: Array<{ key: Buffer }>): Array<string | null> => entries.map(e => text(e.key))
+
+t.test('committed and aborted transactions, markers, non-transactional batches', async t => {
+  const buf = Buffer.concat([
+    batch(0n, [{ key: 'a', value: '0' }, { key: 'b', value: '1' }], { producerId: 7n, attributes: TRANSACTIONAL }),
+    batch(2n, [{ key: 'lost1', value: 'x' }, { key: 'lost2', value: 'x' }], { producerId: 8n, attributes: TRANSACTIONAL }),
+    marker(4n, 7n, 'commit'),
+    marker(5n, 8n, 'abort'),
+    batch(6n, [{ key: 'c', value: null }]),
+    batch(7n, [{ key: 'd', value: '7' }], { producerId: 9n, attributes: TRANSACTIONAL }),
+    marker(8n, 9n, 'commit')
+  ])
+  const { entries, nextOffset } = decodeEntries(0n, buf, [{ producerId: 8n, firstOffset: 2n }])
+  t.same(keys(entries), ['a', 'b', 'c', 'd'])
+  t.same(entries.map(e => text(e.value)), ['0', '1', null, '7'], 'a tombstone keeps its null value')
+  t.equal(nextOffset, 9n, 'past the last commit marker')
+})
+
+t.test('a producer aborted once and committed later; a response cut before the ABORT marker', async t => {
+  const abortedThenCommitted = Buffer.concat([
+    batch(0n, [{ key: 'lost', value: 'x' }], { producerId: 8n, attributes: TRANSACTIONAL }),
+    marker(1n, 8n, 'abort'),
+    batch(2n, [{ key: 'kept', value: 'y' }], { producerId: 8n, attributes: TRANSACTIONAL }),
+    marker(3n, 8n, 'commit')
+  ])
+  t.same(keys(decodeEntries(0n, abortedThenCommitted, [{ producerId: 8n, firstOffset: 0n }]).entries), ['kept'])
+  const cut = batch(0n, [{ key: 'lost', value: 'x' }, { key: 'lost', value: 'x' }], { producerId: 8n, attributes: TRANSACTIONAL })
+  const { entries, nextOffset } = decodeEntries(0n, cut, [{ producerId: 8n, firstOffset: 0n }])
+  t.same(entries, [])
+  t.equal(nextOffset, 2n)
+})
+
+t.test('records below the fetch offset, without a key, or with headers', async t => {
+  const headers = new Map([[Buffer.from('h1'), Buffer.from('v1')], [Buffer.from('h2'), Buffer.from('a longer header value')]])
+  const buf = Buffer.concat([
+    batch(0n, [{ key: 'k0', value: 'v0' }, { key: 'k1', value: 'v1' }]),
+    batch(2n, [{ key: 'k2', value: 'v2', headers }, { key: null, value: 'no key' }, { key: 'k4', value: 'v4', headers }, { key: 'k5', value: '' }])
+  ])
+  const { entries, nextOffset } = decodeEntries(3n, buf, [])
+  t.same(keys(entries), ['k4', 'k5'], 'from offset 3 on; the keyless record at 3 is left out')
+  t.same(entries.map(e => text(e.value)), ['v4', ''])
+  t.equal(nextOffset, 6n)
+  t.same(keys(decodeEntries(0n, buf, []).entries), ['k0', 'k1', 'k2', 'k4', 'k5'])
+})
+
+t.test('long keys and values (multi-byte lengths), compressed batches', async t => {
+  const long = 'x'.repeat(70_000)
+  const buf = Buffer.concat([
+    batch(0n, [{ key: long, value: long }, { key: 'short', value: long.slice(0, 200) }]),
+    batch(2n, [{ key: 'g1', value: 'one' }, { key: 'g2', value: 'two' }], { compression: 'gzip' })
+  ])
+  const { entries, nextOffset } = decodeEntries(1n, buf, [])
+  t.same(keys(entries), ['short', 'g1', 'g2'])
+  t.equal(entries[0]!.value!.length, 200)
+  t.equal(nextOffset, 4n)
+  t.equal(decodeEntries(0n, buf, []).entries[0]!.key.length, 70_000)
+})
+
+t.test('a batch cut short at the end of the response waits for the next fetch', async t => {
+  const whole = batch(0n, [{ key: 'a', value: '0' }])
+  const next = batch(1n, [{ key: 'b', value: '1' }, { key: 'c', value: '2' }])
+  const { entries, nextOffset } = decodeEntries(0n, Buffer.concat([whole, next.subarray(0, next.length - 3)]), [])
+  t.same(keys(entries), ['a'])
+  t.equal(nextOffset, 1n)
+  t.same(decodeEntries(0n, null, []), { entries: [], nextOffset: 0n })
+})
