@@ -31,7 +31,7 @@ import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from '.
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
 import { describeCommitted, Watchdog, withBound } from './lib/watchdog.ts'
 import { printTimeline } from './lib/timeline.ts'
-import { startTimeline, stopTimeline } from '../topology/runtime/engine-timeline.ts'
+import { startTimeline, stopTimeline } from '../lib/tracing/engine-timeline.ts'
 
 const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '', timeline: 0 })
 const backend = backendOf(args.backend)

@@ -1,7 +1,7 @@
-// Prints an engine run's timeline (topology/runtime/engine-timeline.ts): when the first fetch,
+// Prints an engine run's timeline (lib/tracing/engine-timeline.ts): when the first fetch,
 // record and commit happened, where the stream thread's loop spent its time, each fetch and
 // commit with its steps, and the event loop's idle share (docs/benchmarks.md, "sixth pass").
-import type { TimelineEvent } from '../../topology/runtime/engine-timeline.ts'
+import type { TimelineEvent } from '../../lib/tracing/engine-timeline.ts'
 
 const ms = (v: number): string => `${Math.round(v)}`
 const data = (e: TimelineEvent): string => e.data === undefined ? '' : ' ' + Object.entries(e.data).map(([k, v]) => `${k}=${v}`).join(' ')

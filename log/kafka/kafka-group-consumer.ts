@@ -33,7 +33,7 @@ import { fetchCommitted, partitionKey, RECORD_OVERHEAD_BYTES } from './kafka-fet
 import { rangeAssignor } from '../range-assignor.ts'
 import { assignmentDelta, cooperativeAssignment } from '../cooperative-assignment.ts'
 import { rtrace } from '../../topology/runtime/rebalance-trace.ts'
-import { mark, timelineOn } from '../../topology/runtime/engine-timeline.ts'
+import { mark, timelineOn } from '../../lib/tracing/engine-timeline.ts'
 
 const PROTOCOL_TYPE = 'consumer'
 /** The assignment strategy name every member of our groups advertises: one per rebalance

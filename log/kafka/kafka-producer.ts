@@ -20,7 +20,7 @@ import { partitionForKey } from '../murmur2-partitioner.ts'
 import type { KafkaClient } from './kafka-client.ts'
 import { describeError, hasProtocolError, isFencingError, protocolErrorOf, toStreamsError, TRANSACTION_STATE_ERRORS } from './kafka-errors.ts'
 import { refusedRecords, type Refusal } from './refused-records.ts'
-import { mark } from '../../topology/runtime/engine-timeline.ts'
+import { mark } from '../../lib/tracing/engine-timeline.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 type Transaction = Awaited<ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>['beginTransaction']>>

@@ -34,7 +34,7 @@ import { RestoreProgressTracker, type RestoreProgressReport } from './restore-pr
 import type { StreamsConfig } from './streams-config.ts'
 import { TaskManager, type ActiveTask, type TaskRestored } from './task-manager.ts'
 import { rtrace } from './rebalance-trace.ts'
-import { mark } from './engine-timeline.ts'
+import { mark } from '../../lib/tracing/engine-timeline.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
 
 export type { ActiveTask, CommitFailure, TaskRestored }
