@@ -73,3 +73,34 @@ t.test('task state: commits apply without fsync, writeCheckpoint syncs the writt
   state.writeCheckpoint()
   t.same(synced.sort(), ['balances', 'ledger'], 'nothing written since: no second fsync')
 })
+
+t.test('task state: a restore applies without fsync, the checkpoint that claims it syncs first', async t => {
+  const dir = tempDir(t)
+  const stateDirectory = new StateDirectory(dir, 'app-restore-sync')
+  const definitions = ['balances', 'idle'].map(name => ({ name, kind: 'rocksdb' as const, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }))
+  const state = new TaskStateManager({ applicationId: 'app-restore-sync', taskName: '0_0', partition: 0, definitions, stateDirectory, exactlyOnce: false })
+  await state.open()
+
+  const synced: string[] = []
+  const checkpointFile = join(stateDirectory.taskDir('0_0'), '.checkpoint')
+  const syncWal = Object.getOwnPropertyDescriptor(RocksDbStore.prototype, 'syncWal')!.value as (this: RocksDbStore) => void
+  RocksDbStore.prototype.syncWal = function (this: RocksDbStore) {
+    t.notOk(existsSync(checkpointFile), `${this.name} syncs before the checkpoint is written`)
+    synced.push(this.name)
+    syncWal.call(this)
+  }
+  t.teardown(async () => {
+    RocksDbStore.prototype.syncWal = syncWal
+    await state.close()
+  })
+
+  const balances = state.changelogRestores().find(r => r.store === 'balances')!
+  balances.apply([{ key: Buffer.from('m1'), value: Buffer.from('100') }])
+  state.restored(definitions.map(d => ({ topic: `app-restore-sync-${d.name}-changelog`, partition: 0, offset: d.name === 'balances' ? 1n : 0n })))
+  t.same(synced, [], 'the end of a restore does not fsync on the loop')
+  t.equal(state.taskStores().get('balances')!.store.get('m1'), '100', 'the restored record is readable')
+
+  state.writeCheckpoint()
+  t.same(synced, ['balances'], 'the checkpoint claiming the restored record syncs its store first')
+  t.match(readFileSync(checkpointFile, 'utf8'), /app-restore-sync-balances-changelog/)
+})

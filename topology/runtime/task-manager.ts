@@ -450,7 +450,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     const positions = this.#o.standbyReader?.positions(standby.name) ?? []
     const text = positions.map(p => `${p.topic}:${p.partition}:${p.offset}`).join(',')
     if (text === standby.checkpointed) return
-    // restored() syncs the stores' WAL before the checkpoint claims the records.
+    // writeCheckpoint() syncs the stores' WAL before the checkpoint claims the records.
     standby.state.restored(positions)
     standby.state.writeCheckpoint()
     standby.checkpointed = text

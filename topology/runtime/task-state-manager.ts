@@ -55,8 +55,6 @@ interface OpenStore {
 export class TaskStateManager {
   readonly #options: TaskStateManagerOptions
   readonly #stores = new Map<string, OpenStore>()
-  /** RocksDB stores a restore wrote to since the last restored(): their WAL is not synced yet. */
-  readonly #unsynced = new Set<OpenStore>()
   readonly #checkpoint: CheckpointFile
   /** Per changelog partition: the next offset after what the stores hold. */
   readonly #changelogOffsets = new Map<string, { tp: TopicPartition, offset: bigint }>()
@@ -136,7 +134,6 @@ export class TaskStateManager {
     for (const [name, old] of this.#stores) {
       const store = this.#layers(old.definition, old.caching.inner, old.changelog)
       this.#stores.set(name, store)
-      if (this.#unsynced.delete(old)) this.#unsynced.add(store)
     }
   }
 
@@ -153,10 +150,11 @@ export class TaskStateManager {
         changelog: tp,
         store: store.definition.name,
         from: this.#restoreFrom.get(checkpointKey(tp)) ?? null,
-        // RocksDB: straight into the store, unsynced (restored() syncs the WAL once). A restoring
-        // store was just opened: its write cache holds nothing to keep consistent.
+        // RocksDB: straight into the store, unsynced (writeCheckpoint() syncs the WAL before a
+        // checkpoint claims the records). A restoring store was just opened: its write cache
+        // holds nothing to keep consistent.
         apply: inner instanceof RocksDbStore
-          ? entries => { if (entries.length > 0) { inner.restoreWriteSync(entries); this.#unsynced.add(store) } }
+          ? entries => { if (entries.length > 0) inner.restoreWriteSync(entries) }
           : entries => caching.restoreBatch(entries)
       })
     }
@@ -165,11 +163,9 @@ export class TaskStateManager {
 
   /** The restore is done: the stores hold each changelog up to `offsets` (exclusive). */
   restored (offsets: ReadonlyArray<TopicPartition & { offset: bigint }>): void {
-    // Before any checkpoint can claim the restored records, they must be durable.
-    // Only the stores a restore wrote to: an fsync each, and a task's twelfth empty restore at a
-    // cold start needs none (they were a fifth of the engine's start-up; docs/benchmarks.md).
-    for (const s of this.#unsynced) if (s.caching.inner instanceof RocksDbStore && !s.caching.closed) s.caching.inner.syncWal()
-    this.#unsynced.clear()
+    // No fsync here: the restored records become durable when a checkpoint claims them
+    // (writeCheckpoint() syncs every store written since its last sync), not on the loop at the
+    // end of every restore, where an fsync per store held back a cold start.
     for (const { offset, ...tp } of offsets) this.#changelogOffsets.set(checkpointKey(tp), { tp: { topic: tp.topic, partition: tp.partition }, offset })
   }
 
