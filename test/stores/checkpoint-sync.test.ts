@@ -2,6 +2,7 @@
 // written to since its last sync has synced its WAL (the checkpoint never claims a batch a power
 // loss could take: docs/engine.md "State, checkpoints, restore").
 import t from 'tap'
+import type { Test } from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { RocksDbStore } from '../../stores/rocksdb-store.ts'
@@ -9,6 +10,28 @@ import { StateDirectory } from '../../stores/state-directory.ts'
 import { TaskStateManager } from '../../topology/runtime/task-state-manager.ts'
 import { Serdes } from '../../topology/serdes.ts'
 import { tempDir } from './helpers.ts'
+
+/** A task's stores over RocksDB, opened; every syncWal() is recorded (by store name) and checked
+ *  to come before the task's checkpoint file exists. Closed and unpatched at teardown. */
+async function openTaskState (t: Test, applicationId: string, storeNames: string[], exactlyOnce: boolean): Promise<{ state: TaskStateManager, synced: string[], checkpointFile: string }> {
+  const stateDirectory = new StateDirectory(tempDir(t), applicationId)
+  const definitions = storeNames.map(name => ({ name, kind: 'rocksdb' as const, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }))
+  const state = new TaskStateManager({ applicationId, taskName: '0_0', partition: 0, definitions, stateDirectory, exactlyOnce })
+  await state.open()
+  const synced: string[] = []
+  const checkpointFile = join(stateDirectory.taskDir('0_0'), '.checkpoint')
+  const syncWal = Object.getOwnPropertyDescriptor(RocksDbStore.prototype, 'syncWal')!.value as (this: RocksDbStore) => void
+  RocksDbStore.prototype.syncWal = function (this: RocksDbStore) {
+    t.notOk(existsSync(checkpointFile), `${this.name} syncs before the checkpoint is written`)
+    synced.push(this.name)
+    syncWal.call(this)
+  }
+  t.teardown(async () => {
+    RocksDbStore.prototype.syncWal = syncWal
+    await state.close()
+  })
+  return { state, synced, checkpointFile }
+}
 
 t.test('rocksdb: unsynced writes are tracked until syncWal()', async t => {
   const dir = tempDir(t)
@@ -35,25 +58,9 @@ t.test('rocksdb: unsynced writes are tracked until syncWal()', async t => {
 })
 
 t.test('task state: commits apply without fsync, writeCheckpoint syncs the written stores first', async t => {
-  const dir = tempDir(t)
-  const stateDirectory = new StateDirectory(dir, 'app-sync')
-  const definitions = ['balances', 'ledger', 'idle'].map(name => ({ name, kind: 'rocksdb' as const, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }))
-  const state = new TaskStateManager({ applicationId: 'app-sync', taskName: '0_0', partition: 0, definitions, stateDirectory, exactlyOnce: true })
-  await state.open()
-  state.restored(definitions.map(d => ({ topic: `app-sync-${d.name}-changelog`, partition: 0, offset: 0n })))
-
-  const synced: string[] = []
-  const checkpointFile = join(stateDirectory.taskDir('0_0'), '.checkpoint')
-  const syncWal = Object.getOwnPropertyDescriptor(RocksDbStore.prototype, 'syncWal')!.value as (this: RocksDbStore) => void
-  RocksDbStore.prototype.syncWal = function (this: RocksDbStore) {
-    t.notOk(existsSync(checkpointFile), `${this.name} syncs before the checkpoint is written`)
-    synced.push(this.name)
-    syncWal.call(this)
-  }
-  t.teardown(async () => {
-    RocksDbStore.prototype.syncWal = syncWal
-    await state.close()
-  })
+  const names = ['balances', 'ledger', 'idle']
+  const { state, synced, checkpointFile } = await openTaskState(t, 'app-sync', names, true)
+  state.restored(names.map(name => ({ topic: `app-sync-${name}-changelog`, partition: 0, offset: 0n })))
 
   const stores = state.taskStores()
   for (const name of ['balances', 'ledger']) {
@@ -75,28 +82,12 @@ t.test('task state: commits apply without fsync, writeCheckpoint syncs the writt
 })
 
 t.test('task state: a restore applies without fsync, the checkpoint that claims it syncs first', async t => {
-  const dir = tempDir(t)
-  const stateDirectory = new StateDirectory(dir, 'app-restore-sync')
-  const definitions = ['balances', 'idle'].map(name => ({ name, kind: 'rocksdb' as const, keySerde: Serdes.string(), valueSerde: Serdes.string(), changelog: true }))
-  const state = new TaskStateManager({ applicationId: 'app-restore-sync', taskName: '0_0', partition: 0, definitions, stateDirectory, exactlyOnce: false })
-  await state.open()
-
-  const synced: string[] = []
-  const checkpointFile = join(stateDirectory.taskDir('0_0'), '.checkpoint')
-  const syncWal = Object.getOwnPropertyDescriptor(RocksDbStore.prototype, 'syncWal')!.value as (this: RocksDbStore) => void
-  RocksDbStore.prototype.syncWal = function (this: RocksDbStore) {
-    t.notOk(existsSync(checkpointFile), `${this.name} syncs before the checkpoint is written`)
-    synced.push(this.name)
-    syncWal.call(this)
-  }
-  t.teardown(async () => {
-    RocksDbStore.prototype.syncWal = syncWal
-    await state.close()
-  })
+  const names = ['balances', 'idle']
+  const { state, synced, checkpointFile } = await openTaskState(t, 'app-restore-sync', names, false)
 
   const balances = state.changelogRestores().find(r => r.store === 'balances')!
   balances.apply([{ key: Buffer.from('m1'), value: Buffer.from('100') }])
-  state.restored(definitions.map(d => ({ topic: `app-restore-sync-${d.name}-changelog`, partition: 0, offset: d.name === 'balances' ? 1n : 0n })))
+  state.restored(names.map(name => ({ topic: `app-restore-sync-${name}-changelog`, partition: 0, offset: name === 'balances' ? 1n : 0n })))
   t.same(synced, [], 'the end of a restore does not fsync on the loop')
   t.equal(state.taskStores().get('balances')!.store.get('m1'), '100', 'the restored record is readable')
 
