@@ -10,7 +10,7 @@ import { createAPI, fetchV12, protocolErrorsCodesById, Reader, readKnownTaggedFi
 import type { ConnectionPool } from '@platformatic/kafka'
 import type { PartitionEntry, PartitionOffset, TopicPartition } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { partitionKey, type FetchOptions } from './kafka-fetcher.ts'
+import { fetchRequestTopics, partitionKey, positionsByLeader, type FetchOptions } from './kafka-fetcher.ts'
 
 export interface FetchedEntries extends TopicPartition {
   readonly entries: PartitionEntry[]
@@ -80,15 +80,7 @@ const fetchRaw = createAPI<Parameters<typeof fetchV12.createRequest>, RawRespons
 /** Fetches every position (grouped by partition leader, requests in parallel), decoded as entries. */
 export async function fetchEntries (client: KafkaClient, pool: ConnectionPool, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedEntries[]> {
   if (positions.length === 0) return []
-  const metadata = await client.metadata([...new Set(positions.map(p => p.topic))])
-  const byLeader = new Map<number, PartitionOffset[]>()
-  for (const position of positions) {
-    const leader = metadata.topics.get(position.topic)?.partitions[position.partition]?.leader ?? -1
-    let list = byLeader.get(leader)
-    if (list === undefined) byLeader.set(leader, list = [])
-    list.push(position)
-  }
-  const results = await Promise.all([...byLeader].map(async ([leader, list]) => leader < 0
+  const results = await Promise.all([...await positionsByLeader(client, positions)].map(async ([leader, list]) => leader < 0
     ? list.map(p => emptyResult(p, 'LEADER_NOT_AVAILABLE'))
     : await fetchFromLeader(client, pool, leader, list, options)))
   return results.flat()
@@ -100,16 +92,10 @@ function emptyResult (position: PartitionOffset, errorId: string | null): Fetche
 
 async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leader: number, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedEntries[]> {
   const connection = await client.connectionToNode(pool, leader)
-  const topics = new Map<string, { topicId: string, partitions: Array<{ partition: number, currentLeaderEpoch: number, fetchOffset: bigint, lastFetchedEpoch: number, partitionMaxBytes: number }> }>()
-  for (const p of positions) {
-    let topic = topics.get(p.topic)
-    if (topic === undefined) topics.set(p.topic, topic = { topicId: p.topic, partitions: [] })
-    topic.partitions.push({ partition: p.partition, currentLeaderEpoch: -1, fetchOffset: p.offset, lastFetchedEpoch: -1, partitionMaxBytes: options.partitionMaxBytes ?? 1024 * 1024 })
-  }
   let response: RawResponse
   try {
     // As kafka-fetcher.ts: v12 names topics, a sessionless full fetch every time.
-    response = await fetchRaw.async(connection, options.maxWaitMs, 1, options.maxBytes ?? 16 * 1024 * 1024, READ_COMMITTED, 0, -1, [...topics.values()], [], '')
+    response = await fetchRaw.async(connection, options.maxWaitMs, 1, options.maxBytes ?? 16 * 1024 * 1024, READ_COMMITTED, 0, -1, fetchRequestTopics(positions, options), [], '')
   } catch (error) {
     const partial = (error as { response?: RawResponse }).response
     if (partial?.responses === undefined) throw error

@@ -37,19 +37,34 @@ export function partitionKey (tp: TopicPartition): string {
   return `${tp.topic}\u0000${tp.partition}`
 }
 
-/** Fetches every position (grouped by partition leader, requests in parallel). */
-export async function fetchCommitted (client: KafkaClient, pool: ConnectionPool, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedPartition[]> {
-  if (positions.length === 0) return []
-  const topics = [...new Set(positions.map(p => p.topic))]
-  const metadata = await client.metadata(topics)
+/** Positions by the broker leading their partition (-1: no leader known). */
+export async function positionsByLeader (client: KafkaClient, positions: PartitionOffset[]): Promise<Map<number, PartitionOffset[]>> {
+  const metadata = await client.metadata([...new Set(positions.map(p => p.topic))])
   const byLeader = new Map<number, PartitionOffset[]>()
   for (const position of positions) {
-    const topic = metadata.topics.get(position.topic)
-    const leader = topic?.partitions[position.partition]?.leader ?? -1
+    const leader = metadata.topics.get(position.topic)?.partitions[position.partition]?.leader ?? -1
     let list = byLeader.get(leader)
     if (list === undefined) byLeader.set(leader, list = [])
     list.push(position)
   }
+  return byLeader
+}
+
+/** A fetch request's topics: one entry per topic, each position's partition at its offset. */
+export function fetchRequestTopics (positions: PartitionOffset[], options: FetchOptions): Array<{ topicId: string, partitions: Array<{ partition: number, currentLeaderEpoch: number, fetchOffset: bigint, lastFetchedEpoch: number, partitionMaxBytes: number }> }> {
+  const topics = new Map<string, { topicId: string, partitions: Array<{ partition: number, currentLeaderEpoch: number, fetchOffset: bigint, lastFetchedEpoch: number, partitionMaxBytes: number }> }>()
+  for (const p of positions) {
+    let topic = topics.get(p.topic)
+    if (topic === undefined) topics.set(p.topic, topic = { topicId: p.topic, partitions: [] })
+    topic.partitions.push({ partition: p.partition, currentLeaderEpoch: -1, fetchOffset: p.offset, lastFetchedEpoch: -1, partitionMaxBytes: options.partitionMaxBytes ?? 1024 * 1024 })
+  }
+  return [...topics.values()]
+}
+
+/** Fetches every position (grouped by partition leader, requests in parallel). */
+export async function fetchCommitted (client: KafkaClient, pool: ConnectionPool, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedPartition[]> {
+  if (positions.length === 0) return []
+  const byLeader = await positionsByLeader(client, positions)
   const results = await Promise.all([...byLeader].map(async ([leader, list]) => {
     if (leader < 0) {
       return list.map(p => emptyResult(p, 'LEADER_NOT_AVAILABLE'))
@@ -65,17 +80,11 @@ function emptyResult (position: PartitionOffset, errorId: string | null): Fetche
 
 async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leader: number, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedPartition[]> {
   const connection = await client.connectionToNode(pool, leader)
-  const requestTopics = new Map<string, { topicId: string, partitions: Array<{ partition: number, currentLeaderEpoch: number, fetchOffset: bigint, lastFetchedEpoch: number, partitionMaxBytes: number }> }>()
-  for (const p of positions) {
-    let topic = requestTopics.get(p.topic)
-    if (topic === undefined) requestTopics.set(p.topic, topic = { topicId: p.topic, partitions: [] })
-    topic.partitions.push({ partition: p.partition, currentLeaderEpoch: -1, fetchOffset: p.offset, lastFetchedEpoch: -1, partitionMaxBytes: options.partitionMaxBytes ?? 1024 * 1024 })
-  }
   let response: fetchV12.FetchResponse
   try {
     // Fetch v12 names topics (v13+ needs topic ids); session id 0 and epoch -1: a full,
     // sessionless fetch every time (positions change on every poll anyway).
-    response = await fetchV12.api.async(connection, options.maxWaitMs, 1, options.maxBytes ?? 16 * 1024 * 1024, READ_COMMITTED, 0, -1, [...requestTopics.values()], [], '')
+    response = await fetchV12.api.async(connection, options.maxWaitMs, 1, options.maxBytes ?? 16 * 1024 * 1024, READ_COMMITTED, 0, -1, fetchRequestTopics(positions, options), [], '')
   } catch (error) {
     // Partition-level errors arrive as a ResponseError carrying the parsed response.
     const partial = (error as { response?: fetchV12.FetchResponse }).response
