@@ -8,6 +8,7 @@
 import type { ChangelogReader } from './changelog-reader.ts'
 import type { Subtopology } from '../topology.ts'
 import type { TopicPartition } from '../../log/log-port.ts'
+import { rtrace } from './rebalance-trace.ts'
 import { TaskLifecycle, type StandbyTask } from './task-lifecycle.ts'
 import type { HandedOverStores, ManagedState, ReplicaAssignment } from './task-manager-types.ts'
 
@@ -18,7 +19,7 @@ export interface StandbyTasksOptions<S extends ManagedState> {
   /** Opens a standby task's stores (as an active task's, same directories). */
   readonly createStandby?: (name: string, subtopology: Subtopology, partition: number) => Promise<S>
   /** The thread's standby changelog reader (ChangelogReader in standby mode). */
-  readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'>
+  readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'> & Partial<Pick<ChangelogReader, 'expectRegistrations'>>
   readonly onStandbyClosed?: (task: string) => void
   /** See TaskManagerOptions.deferStandbys. */
   readonly deferStandbys?: boolean
@@ -67,7 +68,7 @@ export class StandbyTasks<S extends ManagedState> {
    *  opening at a time, and returns without waiting for them: RocksDB opens run off the event
    *  loop, and the loop that awaited two per iteration stalled the running tasks (and this
    *  member's rejoin) for their whole open in a rolling restart. Each open that ends starts the
-   *  next pending one while no active task restores (the loop may be waiting in a rebalance's
+   *  next pending one, also while actives restore (the loop may be waiting in a rebalance's
    *  poll meanwhile: a restarted member's warm-ups then open before the follow-up round hands
    *  their actives over). An assignment waits for the opens under way before it changes anything
    *  (TaskManager.standbysOpened). Throws the failure of an earlier open. */
@@ -79,7 +80,8 @@ export class StandbyTasks<S extends ManagedState> {
   }
 
   /** deferStandbys: the pending standbys (warm-ups first) start opening now, in the background,
-   *  when the task manager allows it, rather than at the loop's next iteration, which a member
+   *  when the task manager allows it (no assignment under way), also while actives restore (a
+   *  cold start's standbys waited for them), rather than at the loop's next iteration, which a member
    *  without partitions reaches only after its follow-up join. */
   openPendingNow (): void {
     if (this.#o.deferStandbys === true && this.#openError === undefined && this.#o.mayOpen()) this.#startOpens()
@@ -98,9 +100,11 @@ export class StandbyTasks<S extends ManagedState> {
           this.#opening.delete(name)
           this.#opens.delete(open)
           this.openPendingNow()
+          this.#o.standbyReader?.expectRegistrations?.(this.#opening.size > 0)
         })
       this.#opens.add(open)
     }
+    this.#o.standbyReader?.expectRegistrations?.(this.#opening.size > 0)
   }
 
   /** Settles once no standby opened by createPending() is still opening. */
@@ -175,7 +179,9 @@ export class StandbyTasks<S extends ManagedState> {
       const [subText, partText] = name.split('_')
       const sub = this.#o.subtopologies[Number(subText)]
       if (sub === undefined) return
+      const t0 = performance.now()
       const state = await createStandby(name, sub, Number(partText))
+      const t1 = performance.now()
       const standby: StandbyTask<S> = { type: 'standby', name, state, lifecycle: new TaskLifecycle(name, 'standby'), warmup: warmups.has(name), checkpointed: '' }
       try {
         await standbyReader.register(name, state.changelogRestores())
@@ -186,6 +192,7 @@ export class StandbyTasks<S extends ManagedState> {
       }
       standby.lifecycle.transitionTo('RUNNING')
       this.#standbys.set(name, standby)
+      rtrace('standby.opened', { name, openMs: Math.round(t1 - t0), registerMs: Math.round(performance.now() - t1), opening: this.#opening.size, pending: this.#toCreate.size })
     }))
     for (const result of created) if (result.status === 'rejected') throw result.reason
   }

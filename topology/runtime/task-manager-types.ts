@@ -62,7 +62,7 @@ export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedStat
    *  without standbyReader) standby assignments are ignored. */
   readonly createStandby?: (name: string, subtopology: Subtopology, partition: number) => Promise<S>
   /** The thread's standby changelog reader (ChangelogReader in standby mode). */
-  readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'>
+  readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'> & Partial<Pick<ChangelogReader, 'expectRegistrations'>>
   readonly onStandbyClosed?: (task: string) => void
   /** Standbys an assignment adds are not opened in the rebalance callback but in the background,
    *  while no active task restores (createPendingStandbys; the stream thread sets it): opening

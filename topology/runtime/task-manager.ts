@@ -60,7 +60,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
       ...options,
       closing: name => this.#closing.get(name),
       closeInBackground: (name, close) => { this.#closeInBackground(name, close) },
-      mayOpen: () => this.#restoring.size === 0 && this.#assignmentsRunning === 0
+      mayOpen: () => this.#assignmentsRunning === 0
     })
   }
 
@@ -230,7 +230,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     await this.#sb.assign(replicas, wanted)
   }
 
-  /** deferStandbys: with no active task restoring, the assignment's standbys start opening. */
+  /** deferStandbys: the assignment's standbys start opening (StandbyTasks.openPendingNow). */
   #openPendingNow (): void { this.#sb.openPendingNow() }
 
   async #applyAssignment (partitions: TopicPartition[], wanted: Map<string, TopicPartition[]>, replicas: ReplicaAssignment): Promise<void> {
