@@ -21,11 +21,15 @@
 // counts the owners not there yet (standby-upkeep.ts reports it, docs/engine.md "Standby tasks").
 import type { LogAdmin, LogRecord, PartitionEntries, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import { partitionKey } from './partition-group.ts'
+import { rtrace } from './rebalance-trace.ts'
 
 /** Changelog records written to a store in one batch at most, between turns of the event loop. */
 const APPLY_SLICE = 5000
 /** Standby mode: how long a background fetch waits for records (it never holds up the loop). */
 const STANDBY_FETCH_WAIT_MS = 500
+/** Standby mode, while more owners are about to register (expectRegistrations): a partition
+ *  registered while a fetch is in flight is read only by the next one. */
+const STANDBY_FETCH_WAIT_REGISTERING_MS = 10
 
 export interface ChangelogEntry {
   readonly key: Buffer
@@ -117,6 +121,8 @@ export class ChangelogReader {
   #pumpError: unknown
   /** Changelog records applied since this reader was created (before last write per key). */
   #appliedRecords = 0
+  /** Standby mode: more owners are about to register (see expectRegistrations). */
+  #registering = false
 
   constructor (options: ChangelogReaderOptions) {
     this.#o = options
@@ -134,6 +140,12 @@ export class ChangelogReader {
     for (const { partitions } of this.#owners.values()) if (partitions.some(p => !p.caughtUp)) n++
     return n
   }
+
+  /** Standby mode: whether more owners are about to register (their stores are opening). Until
+   *  they have, background fetches do not long-poll: a cold start's standbys register a few at a
+   *  time, and each one's partitions waited for the fetch in flight over those caught up already
+   *  (up to 500 ms) before their catch-up began. */
+  expectRegistrations (expect: boolean): void { this.#registering = expect }
 
   /** Starts restoring `owner`'s stores. Their start and end offsets are asked in one request each. */
   async register (owner: string, restores: ChangelogRestore[]): Promise<void> {
@@ -312,10 +324,12 @@ export class ChangelogReader {
     const reading = [...this.#partitions.values()].filter(p => p.assigned).map(p => p.restore.changelog)
     if (reading.length === 0) return
     const reader = this.#o.reader
-    const waitMs = this.#o.standby === true ? STANDBY_FETCH_WAIT_MS : maxWaitMs
+    const waitMs = this.#o.standby !== true ? maxWaitMs : this.#registering ? STANDBY_FETCH_WAIT_REGISTERING_MS : STANDBY_FETCH_WAIT_MS
     // Keys and values only where the log can decode so (no record objects, offsets, headers).
     const polled = reader.pollEntries !== undefined ? reader.pollEntries(waitMs) : reader.poll(waitMs).then(groupByPartition)
+    const sentAt = performance.now()
     const inflight = polled.then(runs => {
+      rtrace('changelog.fetched', { standby: this.#o.standby === true, waitMs, ms: Math.round(performance.now() - sentAt), partitions: reading.length, records: runs.reduce((n, r) => n + r.entries.length, 0) })
       const positions = new Map<string, bigint>()
       for (const tp of reading) {
         try { positions.set(partitionKey(tp), reader.position(tp)) } catch { /* unassigned meanwhile */ }

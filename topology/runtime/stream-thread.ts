@@ -76,8 +76,10 @@ const TIME_CHECK_EVERY = 50
 const COMMIT_WATCH_MS = 5
 const LAG_SAMPLE_INTERVAL_MS = 5000
 /** Deferred standbys opening at one time (they open in the background; each finished open starts
- *  the next): a store open per store, tens to hundreds of ms on a loaded machine. */
-const STANDBY_OPENS_AT_ONCE = 2
+ *  the next): a task's stores open together, each tens to hundreds of ms on a loaded machine, on
+ *  libuv's 4 threads; more at once would only make an assignment wait longer for those under
+ *  way (TaskManager.standbysOpened). */
+const STANDBY_OPENS_AT_ONCE = 4
 const NO_TASKS: ReadonlyMap<string, ActiveTask> = new Map()
 
 /** A standby or warm-up task as the application reports it. */
@@ -298,9 +300,10 @@ export class StreamThread {
     // Restoring tasks advance by one bounded fetch per iteration, between polls (the group
     // consumer keeps polling: rebalances and running tasks go on during a long restore).
     if (tasks.restoring.size > 0) await this.#restoreStep()
-    // Standbys an assignment added open here, a few per iteration, once no active task restores:
-    // the new actives (and this member's next join) come first (docs/engine.md "Standby tasks").
-    if (tasks.pendingStandbys.size > 0 && tasks.restoring.size === 0) {
+    // Standbys an assignment added start opening here, in the background, a few at a time, also
+    // while actives restore: a cold start's standbys waited for the actives' restore and then
+    // opened two at a time, most of its catch-up time (docs/engine.md "Standby tasks").
+    if (tasks.pendingStandbys.size > 0) {
       await tasks.createPendingStandbys(STANDBY_OPENS_AT_ONCE)
       this.#o.metrics.standbyTasks.set(tasks.standbys.size)
     }

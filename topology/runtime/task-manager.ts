@@ -12,98 +12,20 @@
 // and handleIncrementalAssignment() gets only the added partitions; every other task keeps
 // running, its stores open and queryable, through the whole rebalance.
 //
-// Standby (and warm-up) tasks (task-lifecycle.ts StandbyTask) are one more map here: their stores
-// open as an active task's, registered with the thread's standby changelog reader (which never
-// completes them), checkpointed every few seconds and on close, never returned by running. A
-// standby whose task becomes active here hands its open stores to the active (no close, no
-// reopen), which restores only the delta from where the standby reader got (docs/engine.md
-// "Standby tasks").
-import type { GroupConsumer, LogAdmin, TopicPartition } from '../../log/log-port.ts'
-import type { Subtopology } from '../topology.ts'
-import type { ChangelogReader, ChangelogRestore, RestoredOwner } from './changelog-reader.ts'
+// Standby (and warm-up) tasks are standby-tasks.ts's, which an assignment tells what to open,
+// hand over to a new active here, or close (docs/engine.md "Standby tasks").
+import type { TopicPartition } from '../../log/log-port.ts'
+import type { RestoredOwner } from './changelog-reader.ts'
 import { partitionKey } from './partition-group.ts'
 import type { StreamTask } from './stream-task.ts'
 import { taskIdToString } from './stream-task.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
 import { TaskLifecycle, type StandbyTask } from './task-lifecycle.ts'
+import { closeStores, StandbyTasks } from './standby-tasks.ts'
 import { rtrace } from './rebalance-trace.ts'
+import type { ActiveTask, ManagedState, ManagedTask, ReplicaAssignment, TaskManagerOptions } from './task-manager-types.ts'
 
-/** What the task manager uses of a task (StreamTask; fakes in unit tests). */
-export interface ManagedTask {
-  readonly name: string
-  readonly inputs: TopicPartition[]
-  initialize (): void
-  abortUncommitted (): void
-  close (): void
-}
-
-/** What the task manager uses of a task's stores (TaskStateManager). */
-export interface ManagedState {
-  changelogRestores (): ChangelogRestore[]
-  restored (offsets: ReadonlyArray<TopicPartition & { offset: bigint }>): void
-  setQueryableState (state: 'RESTORING' | 'READY' | 'CLOSED'): void
-  checkpointAtEnd (admin: Pick<LogAdmin, 'listOffsets'>): Promise<void>
-  writeCheckpoint (): void
-  close (): Promise<void>
-}
-
-export interface ActiveTask<T extends ManagedTask = StreamTask, S extends ManagedState = TaskStateManager> {
-  readonly task: T
-  readonly state: S
-  readonly lifecycle: TaskLifecycle
-}
-
-export interface TaskRestored {
-  readonly task: string
-  readonly durationMs: number
-  readonly records: number
-}
-
-export interface TaskManagerOptions<T extends ManagedTask, S extends ManagedState> {
-  readonly applicationId: string
-  readonly subtopologies: readonly Subtopology[]
-  readonly admin: Pick<LogAdmin, 'listOffsets' | 'listCommittedOffsets'>
-  readonly consumer: Pick<GroupConsumer, 'pause' | 'resume' | 'seek' | 'assignment'>
-  readonly restorer: Pick<ChangelogReader, 'register' | 'unregister' | 'step'>
-  /** Opens the task's stores (queryable as RESTORING) and builds the task, not yet initialised.
-   *  With `standby`: a standby of the task here hands its open stores over instead (the creator
-   *  makes them the active's, restoring from `standby.offsets`: TaskStateManager.handOver); if
-   *  it throws, the task manager closes them. */
-  readonly createTask: (name: string, subtopology: Subtopology, partition: number, standby?: HandedOverStores<S>) => Promise<{ task: T, state: S }>
-  readonly onTaskRestored?: (restored: TaskRestored) => void
-  /** After each restore step's fetch, with the tasks still restoring before any completes. */
-  readonly onRestoreStep?: (restoring: number) => void
-  /** A task closed, or its restore stopped or ended (restore progress and store metrics forget it). */
-  readonly onRestoreEnded?: (task: string) => void
-  readonly onTaskClosed?: (task: string) => void
-  /** A running active task was suspended by a revocation (eager: every one at every rebalance;
-   *  cooperative: only those that move away, just before they close). */
-  readonly onTaskSuspended?: (task: string) => void
-  /** Opens a standby task's stores (as an active task's, same directories). Without it (or
-   *  without standbyReader) standby assignments are ignored. */
-  readonly createStandby?: (name: string, subtopology: Subtopology, partition: number) => Promise<S>
-  /** The thread's standby changelog reader (ChangelogReader in standby mode). */
-  readonly standbyReader?: Pick<ChangelogReader, 'register' | 'unregister' | 'step' | 'positions'>
-  readonly onStandbyClosed?: (task: string) => void
-  /** Standbys an assignment adds are not opened in the rebalance callback but in the background,
-   *  while no active task restores (createPendingStandbys; the stream thread sets it): opening
-   *  their stores (seconds for 8 on a loaded machine) held the new actives' restore and this
-   *  member's next join up (docs/engine.md "Standby tasks"). */
-  readonly deferStandbys?: boolean
-}
-
-/** A standby's open stores, handed to its task's new active here, and how far the standby
- *  reader had applied each changelog partition into them. */
-export interface HandedOverStores<S> {
-  readonly state: S
-  readonly offsets: ReadonlyArray<TopicPartition & { offset: bigint }>
-}
-
-/** The tasks an assignment gives this member besides its actives (their names). */
-export interface ReplicaAssignment {
-  readonly standby: ReadonlySet<string>
-  readonly warmup: ReadonlySet<string>
-}
+export type { ActiveTask, HandedOverStores, ManagedState, ManagedTask, ReplicaAssignment, TaskManagerOptions, TaskRestored } from './task-manager-types.ts'
 
 const NO_REPLICAS: ReplicaAssignment = { standby: new Set(), warmup: new Set() }
 
@@ -119,14 +41,8 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   readonly #suspended = new Map<string, ActiveTask<T, S>>()
   /** Running tasks by input partition key. */
   readonly #byInput = new Map<string, ActiveTask<T, S>>()
-  /** Standby and warm-up tasks (RUNNING from creation to close). */
-  readonly #standbys = new Map<string, StandbyTask<S>>()
-  /** Tasks whose standby here closes because they become active here, until their active task
-   *  exists (reads of the copy wait for it: docs/engine.md "Interactive queries"). */
-  readonly #handovers = new Map<string, Promise<void>>()
-  /** Stores of standbys that ended because their task becomes active here, until that active
-   *  task takes them (#createTask). */
-  readonly #handedOver = new Map<string, HandedOverStores<S>>()
+  /** Standby and warm-up tasks, their opens and hand-overs. */
+  readonly #sb: StandbyTasks<S>
   /** Revoked tasks whose stores are still closing (cooperative: the revocation returns once they
    *  committed); a task or standby of the same name opens only after its close ends. */
   readonly #closing = new Map<string, Promise<void>>()
@@ -134,21 +50,18 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  owner still revokes, and of which no standby or warm-up runs here: reported as warm-ups at
    *  the next join (thread-subscription.ts) with their checkpoint, without opening anything. */
   #pendingActives: ReadonlySet<string> = new Set()
-  /** Standbys and warm-ups of the last assignment not opened yet (deferStandbys): name -> warm-up. */
-  readonly #standbysToCreate = new Map<string, boolean>()
-  /** Pending standbys whose stores are opening (createPendingStandbys): name -> warm-up. */
-  readonly #opening = new Map<string, boolean>()
-  /** Those opens, until settled; the first failure, thrown by the next createPendingStandbys(). */
-  readonly #opens = new Set<Promise<void>>()
-  #openError: unknown
-  /** How many standbys may be opening at once (the last createPendingStandbys() max). */
-  #openMax = 2
   /** Assignment changes under way (see #assigning). */
   #assignmentsRunning = 0
 
   constructor (options: TaskManagerOptions<T, S>) {
     this.#o = options
     for (const sub of options.subtopologies) for (const topic of sub.sourceTopics) this.#subByTopic.set(topic, sub.id)
+    this.#sb = new StandbyTasks<S>({
+      ...options,
+      closing: name => this.#closing.get(name),
+      closeInBackground: (name, close) => { this.#closeInBackground(name, close) },
+      mayOpen: () => this.#assignmentsRunning === 0
+    })
   }
 
   /** Tasks to process (and commit). */
@@ -160,53 +73,20 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     return this.#restoring.size === 0 ? this.#running : new Map([...this.#running, ...this.#restoring])
   }
 
-  get standbys (): ReadonlyMap<string, StandbyTask<S>> { return this.#standbys }
+  get standbys (): ReadonlyMap<string, StandbyTask<S>> { return this.#sb.standbys }
 
   /** Actives assigned here whose partitions are still being revoked by their owner, with no copy
    *  open here (see handleIncrementalAssignment). */
   get pendingActives (): ReadonlySet<string> { return this.#pendingActives }
 
   /** Standbys (false) and warm-ups (true) assigned here and not opened yet (deferStandbys). */
-  get pendingStandbys (): ReadonlyMap<string, boolean> {
-    return this.#opening.size === 0 ? this.#standbysToCreate : new Map([...this.#opening, ...this.#standbysToCreate])
-  }
+  get pendingStandbys (): ReadonlyMap<string, boolean> { return this.#sb.pending }
 
-  /** Starts opening pending standbys and warm-ups (deferStandbys), so that at most `max` are
-   *  opening at a time, and returns without waiting for them: RocksDB opens run off the event
-   *  loop, and the loop that awaited two per iteration stalled the running tasks (and this
-   *  member's rejoin) for their whole open in a rolling restart. Each open that ends starts the
-   *  next pending one while no active task restores (the loop may be waiting in a rebalance's
-   *  poll meanwhile: a restarted member's warm-ups then open before the follow-up round hands
-   *  their actives over). An assignment waits for the opens under way before it changes anything
-   *  (standbysOpened). Throws the failure of an earlier open. */
-  async createPendingStandbys (max = Infinity): Promise<void> {
-    const error = this.#openError
-    if (error !== undefined) { this.#openError = undefined; throw error }
-    this.#openMax = max
-    this.#startOpens()
-  }
-
-  #startOpens (): void {
-    const names = [...this.#standbysToCreate.keys()].slice(0, Math.max(0, this.#openMax - this.#opening.size))
-    for (const name of names) {
-      const warmup = this.#standbysToCreate.get(name) === true
-      this.#standbysToCreate.delete(name)
-      this.#opening.set(name, warmup)
-      const open: Promise<void> = this.#openStandbys([name], new Set(warmup ? [name] : []))
-        .catch((failure: unknown) => { this.#openError ??= failure })
-        .finally(() => {
-          this.#opening.delete(name)
-          this.#opens.delete(open)
-          this.#openPendingNow()
-        })
-      this.#opens.add(open)
-    }
-  }
+  /** Starts opening pending standbys, at most `max` at a time (StandbyTasks.createPending). */
+  async createPendingStandbys (max = Infinity): Promise<void> { await this.#sb.createPending(max) }
 
   /** Settles once no standby opened by createPendingStandbys() is still opening. */
-  async standbysOpened (): Promise<void> {
-    while (this.#opens.size > 0) await Promise.allSettled([...this.#opens])
-  }
+  async standbysOpened (): Promise<void> { await this.#sb.opened() }
 
   /** Settles once every revoked task's stores are closed. */
   async closed (): Promise<void> {
@@ -227,17 +107,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   /** Settles once `task`'s standby here, closing because the task becomes active here, has its
    *  active task created (restoring from where the standby got); undefined when no such hand-over
    *  is under way. */
-  handover (task: string): Promise<void> | undefined { return this.#handovers.get(task) }
-
-  /** Marks the standbys of `names` as handing over to an active; the returned call ends it. */
-  #beginHandover (names: readonly string[]): () => void {
-    const mine = names.filter(name => this.#standbys.has(name) && !this.#handovers.has(name))
-    if (mine.length === 0) return () => {}
-    let end!: () => void
-    const done = new Promise<void>(resolve => { end = resolve })
-    for (const name of mine) this.#handovers.set(name, done)
-    return () => { for (const name of mine) if (this.#handovers.get(name) === done) this.#handovers.delete(name); end() }
-  }
+  handover (task: string): Promise<void> | undefined { return this.#sb.handover(task) }
 
   /** The running task reading this input partition (by partitionKey). */
   taskForInput (key: string): ActiveTask<T, S> | undefined { return this.#byInput.get(key) }
@@ -305,7 +175,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   async #assigning (apply: () => Promise<void>): Promise<void> {
     this.#assignmentsRunning++
     try {
-      if (this.#opens.size > 0) await this.standbysOpened()
+      if (this.#sb.opening) await this.standbysOpened()
       await apply()
     } finally {
       this.#assignmentsRunning--
@@ -322,25 +192,23 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     // callback (the member rejoins at once), and hands its open stores to the active in the
     // follow-up round. Without deferStandbys it is not opened (opening it in the callback held
     // this member's rejoin up); its checkpoint stands for it at the next join.
-    const early = this.#o.deferStandbys === true ? pending : pending.filter(name => this.#standbys.has(name))
-    this.#pendingActives = new Set(pending.filter(name => !early.includes(name) && !this.#standbys.has(name)))
+    const standbys = this.#sb.standbys
+    const early = this.#o.deferStandbys === true ? pending : pending.filter(name => standbys.has(name))
+    this.#pendingActives = new Set(pending.filter(name => !early.includes(name) && !standbys.has(name)))
     const wanted: ReplicaAssignment = early.length === 0 ? replicas : { standby: replicas.standby, warmup: new Set([...early, ...replicas.warmup]) }
-    const handedOver = this.#beginHandover([...this.#standbys.keys()].filter(name => actives.has(name)))
+    const handedOver = this.#sb.beginHandover([...standbys.keys()].filter(name => actives.has(name)))
     try {
-      for (const [name, standby] of this.#standbys) {
-        if (actives.has(name)) this.#handOverStandby(standby)
-        // In the background, as revoked tasks: this member rejoins (cooperative follow-up round)
-        // only once this callback returns.
-        else if (!wanted.standby.has(name) && !wanted.warmup.has(name)) this.#closeStandbyInBackground(standby)
-      }
-      rtrace('tasks.standbysClosed', { handedOver: [...this.#handedOver.keys()] })
+      // Those not wanted close in the background, as revoked tasks: this member rejoins
+      // (cooperative follow-up round) only once this callback returns.
+      this.#sb.handOverOrCloseInBackground(actives, wanted)
+      rtrace('tasks.standbysClosed', { handedOver: this.#sb.handedOverNames() })
       await this.createTasks(added.filter(tp => !this.#byInput.has(partitionKey(tp))))
       rtrace('tasks.created')
     } finally {
-      await this.#closeUnclaimedHandOvers()
+      await this.#sb.closeUnclaimedHandOvers()
       handedOver()
     }
-    await this.#createStandbys(wanted, actives)
+    await this.#sb.assign(wanted, actives)
   }
 
   /** The new assignment: suspended tasks not kept close clean (checkpoint at the changelog end),
@@ -352,30 +220,23 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
 
   async #eagerAssignment (partitions: TopicPartition[], replicas: ReplicaAssignment): Promise<void> {
     const wanted = this.#taskNames(partitions)
-    const handedOver = this.#beginHandover([...this.#standbys.keys()].filter(name => wanted.has(name)))
+    const handedOver = this.#sb.beginHandover([...this.#sb.standbys.keys()].filter(name => wanted.has(name)))
     try {
       await this.#applyAssignment(partitions, wanted, replicas)
     } finally {
-      await this.#closeUnclaimedHandOvers()
+      await this.#sb.closeUnclaimedHandOvers()
       handedOver()
     }
-    await this.#createStandbys(replicas, wanted)
+    await this.#sb.assign(replicas, wanted)
   }
 
-  /** deferStandbys: with no active task restoring, the assignment's standbys (warm-ups first)
-   *  start opening now, in the background, rather than at the loop's next iteration, which a
-   *  member without partitions reaches only after its follow-up join. */
-  #openPendingNow (): void {
-    if (this.#o.deferStandbys === true && this.#restoring.size === 0 && this.#openError === undefined && this.#assignmentsRunning === 0) this.#startOpens()
-  }
+  /** deferStandbys: the assignment's standbys start opening (StandbyTasks.openPendingNow). */
+  #openPendingNow (): void { this.#sb.openPendingNow() }
 
   async #applyAssignment (partitions: TopicPartition[], wanted: Map<string, TopicPartition[]>, replicas: ReplicaAssignment): Promise<void> {
     // Standbys of tasks active here now hand their stores over; those no longer assigned close at
     // their checkpoint.
-    for (const [name, standby] of this.#standbys) {
-      if (wanted.has(name)) this.#handOverStandby(standby)
-      else if (!replicas.standby.has(name) && !replicas.warmup.has(name)) await this.#closeStandby(standby)
-    }
+    await this.#sb.handOverOrClose(wanted, replicas)
     for (const [name, active] of this.#suspended) {
       if (!wanted.has(name)) { this.#suspended.delete(name); await this.#closeTask(active, true) }
     }
@@ -392,121 +253,11 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     await this.createTasks(partitions.filter(tp => !this.#byInput.has(partitionKey(tp))))
   }
 
-  async #createStandbys (replicas: ReplicaAssignment, actives: { has: (name: string) => boolean }): Promise<void> {
-    const { createStandby, standbyReader } = this.#o
-    if (createStandby === undefined || standbyReader === undefined) return
-    // Warm-ups first (the assignment's order): they are to take an active over.
-    const names = [...new Set([...replicas.warmup, ...replicas.standby])].filter(name => !actives.has(name))
-    this.#standbysToCreate.clear()
-    const toOpen: string[] = []
-    for (const name of names) {
-      const existing = this.#standbys.get(name)
-      if (existing !== undefined) existing.warmup = replicas.warmup.has(name)
-      else if (this.#o.deferStandbys === true) this.#standbysToCreate.set(name, replicas.warmup.has(name))
-      else toOpen.push(name)
-    }
-    await this.#openStandbys(toOpen, replicas.warmup)
-  }
-
-  async #openStandbys (names: readonly string[], warmups: ReadonlySet<string>): Promise<void> {
-    const { createStandby, standbyReader } = this.#o
-    if (createStandby === undefined || standbyReader === undefined) return
-    const replicas = { warmup: warmups }
-    const created = await Promise.allSettled(names.map(async name => {
-      if (this.#standbys.has(name)) return
-      await this.#closing.get(name)
-      if (this.#standbys.has(name)) return
-      const [subText, partText] = name.split('_')
-      const sub = this.#o.subtopologies[Number(subText)]
-      if (sub === undefined) return
-      const state = await createStandby(name, sub, Number(partText))
-      const standby: StandbyTask<S> = { type: 'standby', name, state, lifecycle: new TaskLifecycle(name, 'standby'), warmup: replicas.warmup.has(name), checkpointed: '' }
-      try {
-        await standbyReader.register(name, state.changelogRestores())
-      } catch (error) {
-        standby.lifecycle.transitionTo('CLOSED')
-        await state.close()
-        throw error
-      }
-      standby.lifecycle.transitionTo('RUNNING')
-      this.#standbys.set(name, standby)
-    }))
-    for (const result of created) if (result.status === 'rejected') throw result.reason
-  }
-
   /** Applies what the standby reader fetched (never waits for the changelogs to grow). */
-  async standbyStep (): Promise<void> {
-    if (this.#standbys.size > 0) await this.#o.standbyReader?.step(0)
-  }
+  async standbyStep (): Promise<void> { await this.#sb.step() }
 
   /** Checkpoints the standbys whose stores moved since their last checkpoint. */
-  checkpointStandbys (): void {
-    for (const standby of this.#standbys.values()) {
-      try { this.#checkpointStandby(standby) } catch { /* the next one, or the close, writes it */ }
-    }
-  }
-
-  #checkpointStandby (standby: StandbyTask<S>): void {
-    const positions = this.#o.standbyReader?.positions(standby.name) ?? []
-    const text = positions.map(p => `${p.topic}:${p.partition}:${p.offset}`).join(',')
-    if (text === standby.checkpointed) return
-    // writeCheckpoint() syncs the stores' WAL before the checkpoint claims the records.
-    standby.state.restored(positions)
-    standby.state.writeCheckpoint()
-    standby.checkpointed = text
-  }
-
-  /** The standby ends and its open stores wait for the task's active here (#createTask), with
-   *  the offsets the standby reader applied: the active restores from there. */
-  #handOverStandby (standby: StandbyTask<S>): void {
-    this.#standbys.delete(standby.name)
-    standby.lifecycle.transitionTo('CLOSED')
-    const offsets = this.#o.standbyReader?.unregister(standby.name) ?? []
-    this.#handedOver.set(standby.name, { state: standby.state, offsets })
-    this.#o.onStandbyClosed?.(standby.name)
-  }
-
-  /** Handed-over stores no active took (its creation failed): closed at the offsets applied. */
-  async #closeUnclaimedHandOvers (): Promise<void> {
-    for (const [name, { state, offsets }] of [...this.#handedOver]) {
-      this.#handedOver.delete(name)
-      await this.#closeStores(state, offsets).catch(() => { /* gone either way */ })
-    }
-  }
-
-  async #closeStores (state: S, offsets: ReadonlyArray<TopicPartition & { offset: bigint }>): Promise<void> {
-    try {
-      state.restored(offsets)
-      state.writeCheckpoint()
-    } catch {
-      // No checkpoint: the next owner here restores from the changelog (slower, still correct).
-    }
-    await state.close()
-  }
-
-  /** The standby ends now (no more changelog records for it); its stores close in the background. */
-  #closeStandbyInBackground (standby: StandbyTask<S>): void {
-    this.#standbys.delete(standby.name)
-    standby.lifecycle.transitionTo('CLOSED')
-    let offsets: Array<TopicPartition & { offset: bigint }> = []
-    try { offsets = this.#o.standbyReader?.unregister(standby.name) ?? [] } catch { /* closes without */ }
-    this.#o.onStandbyClosed?.(standby.name)
-    this.#closeInBackground(standby.name, async () => { await this.#closeStores(standby.state, offsets) })
-  }
-
-  async #closeStandby (standby: StandbyTask<S>): Promise<void> {
-    this.#standbys.delete(standby.name)
-    standby.lifecycle.transitionTo('CLOSED')
-    try {
-      const positions = this.#o.standbyReader?.unregister(standby.name) ?? []
-      standby.state.restored(positions)
-      standby.state.writeCheckpoint()
-    } catch {
-      // No checkpoint: the next owner here restores from the changelog (slower, still correct).
-    }
-    await standby.state.close()
-    this.#o.onStandbyClosed?.(standby.name)
-  }
+  checkpointStandbys (): void { this.#sb.checkpoint() }
 
   /** Partitions lost without a revocation (the member was kicked out): their tasks close dirty. */
   async handleLost (partitions: TopicPartition[]): Promise<void> {
@@ -532,16 +283,14 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  ones where their restore got. A task that fails to close does not keep the others open. */
   async closeAll (committed: boolean): Promise<void> {
     this.#pendingActives = new Set()
-    this.#standbysToCreate.clear()
-    await this.standbysOpened()
-    this.#openError = undefined
+    await this.#sb.stopOpening()
     await this.closed()
     const committedWork = [...this.#running.values(), ...this.#suspended.values()]
     const restoring = [...this.#restoring.values()]
     this.#clear()
     for (const active of committedWork) await this.#closeTask(active, committed).catch(() => {})
     for (const active of restoring) await this.#closeTask(active, false).catch(() => {})
-    for (const standby of [...this.#standbys.values()]) await this.#closeStandby(standby).catch(() => {})
+    await this.#sb.closeAll()
   }
 
   /** A task for each (sub-topology, partition) of `partitions` not there yet, restoring. */
@@ -558,13 +307,12 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     await this.#closing.get(name)
     if (this.#running.has(name) || this.#restoring.has(name)) return
     const [subText, partText] = name.split('_')
-    const standby = this.#handedOver.get(name)
-    this.#handedOver.delete(name)
+    const standby = this.#sb.takeHandedOver(name)
     let created: { task: T, state: S }
     try {
       created = await this.#o.createTask(name, this.#o.subtopologies[Number(subText)]!, Number(partText), standby)
     } catch (error) {
-      if (standby !== undefined) await this.#closeStores(standby.state, standby.offsets).catch(() => {})
+      if (standby !== undefined) await closeStores(standby.state, standby.offsets).catch(() => {})
       throw error
     }
     const { task, state } = created

@@ -81,7 +81,7 @@ export class TaskStateManager {
       checkpointed = new Map() // corrupt: start over
     }
     if (this.#options.exactlyOnce) this.#checkpoint.delete()
-    for (const definition of definitions) {
+    const opening = definitions.map(definition => {
       const changelog = definition.changelog ? { topic: changelogTopicName(applicationId, definition.name), partition } : null
       const key = changelog ? checkpointKey(changelog) : null
       const from = key ? checkpointed.get(key) : undefined
@@ -95,7 +95,18 @@ export class TaskStateManager {
       } else {
         bytes = new InMemoryStore(definition.name)
       }
-      await bytes.open(dir)
+      return { definition, changelog, key, from, bytes, opened: bytes.open(dir) }
+    })
+    // The stores open together (RocksDB opens run off the event loop): one after the other, a
+    // task's several stores made each standby open of a cold start take their sum
+    // (docs/engine.md "Standby tasks"). One failing: the others close again.
+    const results = await Promise.allSettled(opening.map(o => o.opened))
+    const failed = results.find(r => r.status === 'rejected')
+    if (failed !== undefined) {
+      await Promise.allSettled(opening.filter((_, i) => results[i]!.status === 'fulfilled').map(o => o.bytes.close()))
+      throw failed.reason
+    }
+    for (const { definition, changelog, key, from, bytes } of opening) {
       this.#stores.set(definition.name, this.#layers(definition, bytes, changelog))
       if (changelog && key) {
         // In-memory stores hold nothing after a restart: always from the beginning.

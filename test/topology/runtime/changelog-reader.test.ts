@@ -230,3 +230,29 @@ t.test('lastWritePerKey keeps the last write of each key', async t => {
   // Keys that differ only in bytes invalid as UTF-8 stay apart.
   t.equal(lastWritePerKey([e('x', '1'), { key: Buffer.from([0xff]), value: null }, { key: Buffer.from([0xfe]), value: null }]).length, 3)
 })
+
+t.test('standby mode: no long poll while more owners are about to register (expectRegistrations)', async t => {
+  // A fake log: records the wait of each background fetch, which returns nothing at once.
+  const waits: number[] = []
+  const positions = new Map<string, bigint>()
+  const partitionReader = {
+    assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(`${p.topic}/${p.partition}`, p.offset) },
+    unassign (list: TopicPartition[]) { for (const p of list) positions.delete(`${p.topic}/${p.partition}`) },
+    async poll (maxWaitMs: number) { waits.push(maxWaitMs); await new Promise(resolve => setTimeout(resolve, 1)); return [] },
+    position (tp: TopicPartition) { return positions.get(`${tp.topic}/${tp.partition}`) ?? 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: 0n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader, standby: true })
+  const restore = (partition: number): ChangelogRestore => ({ changelog: { topic: 'c', partition }, store: 's', from: null, apply: () => {} })
+  reader.expectRegistrations(true)
+  await reader.register('0_0', [restore(0)])
+  await reader.step(0)
+  await new Promise(resolve => setTimeout(resolve, 20))
+  t.ok(waits.length > 0 && waits.every(w => w <= 10), `short waits while owners are about to register: ${waits.slice(0, 5).join(',')}`)
+  reader.expectRegistrations(false)
+  await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(waits.at(-1), 500, 'long polls again once they have')
+  reader.unregister('0_0')
+  await new Promise(resolve => setTimeout(resolve, 20))
+})
