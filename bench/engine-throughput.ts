@@ -19,6 +19,7 @@
 //     [--report 30]   (s between the watchdog's reports of a phase still running)
 //     [--timeline 1]   (print each engine run's timeline: fetches, poll waits, commits and their steps)
 //     [--profile /tmp/engine]   (CPU profile of each engine run: top functions, /tmp/engine-<guarantee>.cpuprofile)
+import { writeFileSync } from 'node:fs'
 import type { LogRecord } from '../log/log-port.ts'
 import type { StreamsConfigInput } from '../topology/runtime/streams-config.ts'
 import { StreamsApplication } from '../topology/streams-application.ts'
@@ -27,13 +28,14 @@ import { platformaticRead, portRead, type ReadProgress, type ReadTiming } from '
 import { KEEP_EVERY_RECORD } from '../lib/platform-topics.ts'
 import { backendOf, parseArgs } from './lib/cli.ts'
 import { printTop, saveProfile, startProfile, type CpuProfile } from './lib/cpu-profile.ts'
+import { printTopAllocations, startHeapProfile, type HeapProfile } from './lib/heap-profile.ts'
 import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from './lib/logs.ts'
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
 import { describeCommitted, Watchdog, withBound } from './lib/watchdog.ts'
 import { printTimeline } from './lib/timeline.ts'
 import { startTimeline, stopTimeline } from '../lib/tracing/engine-timeline.ts'
 
-const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '', timeline: 0 })
+const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '', timeline: 0, heap: '' })
 const backend = backendOf(args.backend)
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const isGuarantee = (g: string): g is Guarantee => g === 'exactly_once_v2' || g === 'at_least_once'
@@ -80,6 +82,7 @@ const input = uniqueName('bench-events')
 const output = uniqueName('bench-counts')
 const created: string[] = [input, output]
 const profiles: Array<{ guarantee: string, profile: CpuProfile }> = []
+const heapProfiles: Array<{ guarantee: string, profile: HeapProfile }> = []
 try {
   console.log(`engine throughput (map + count): ${args.records} records, ${args.keys} keys, ${args.partitions} partitions, ${backend} log, node ${process.version}${args.config ? `, config ${args.config}` : ''}`)
   // The records are stamped in 2023: without retention.ms=-1 the broker's 7-day time retention
@@ -141,6 +144,7 @@ try {
     const app = probe.app = new StreamsApplication(builder.build(), { log, config })
     try {
       const stopProfile = args.profile === '' ? undefined : await startProfile()
+      const stopHeap = args.heap !== '' ? await startHeapProfile() : undefined
       if (args.timeline > 0) startTimeline()
       const elu = performance.eventLoopUtilization()
       const t0 = nowMs()
@@ -156,6 +160,7 @@ try {
       const cpuMs = cpuMsSince(cpu)
       if (args.timeline > 0) printTimeline(guarantee, stopTimeline(), { t0, started, running, done, idleShare: 1 - performance.eventLoopUtilization(elu).utilization })
       if (stopProfile) profiles.push({ guarantee, profile: await stopProfile() })
+      if (stopHeap) heapProfiles.push({ guarantee, profile: await stopHeap() })
       // The committed view is applied right after the commit: give it a moment, then check every key.
       probe.step = 'checking the store'
       const store = app.store<string, number>('counts')
@@ -210,6 +215,12 @@ try {
     saveProfile(profile, file)
     console.log(`\nengine ${guarantee}, app.start() to input committed (profiling slows it: ignore this run's rates), ${file}`)
     printTop(profile, 30)
+  }
+  for (const { guarantee, profile } of heapProfiles) {
+    const file = `${args.heap}-${guarantee}.heapprofile`
+    writeFileSync(file, JSON.stringify(profile))
+    console.log(`\nengine ${guarantee}, app.start() to input committed: allocations, ${file}`)
+    printTopAllocations(profile, 40)
   }
 } finally {
   await watchdog.phase('clean-up', 60_000, async () => {
