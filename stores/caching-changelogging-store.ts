@@ -422,20 +422,41 @@ export class CachingChangelogStore {
   /** Caches a committed value; returns its cache entry (undefined when the cache is off). */
   #cache (id: string, value: Buffer, decoded: unknown): Cached | undefined {
     if (this.maxCachedEntries === 0) return undefined
+    const old = this.#clean.get(id)
+    if (old !== undefined && old.linked) {
+      // A key written again (every commit's write-through of a hot key): its entry is updated in
+      // place, not removed and made again (a Map delete and set, an object and two list moves per
+      // key per commit showed in the engine's profile, docs/benchmarks.md "Engine CPU per record").
+      this.#cleanBytes += value.length - old.value.length
+      old.value = value
+      old.decoded = decoded
+      if (this.maxCachedEntries !== Number.POSITIVE_INFINITY || this.maxCachedBytes !== Number.POSITIVE_INFINITY) {
+        this.#clean.delete(id) // most recently used last, for this store's own bounds
+        this.#clean.set(id, old)
+      }
+      this.#threadCache.touch(old)
+      this.#threadCache.resize(old, estimatedEntryBytes(id.length, value.length, decoded !== undefined))
+      this.#evictOwn()
+      return this.#clean.get(id) === old ? old : undefined
+    }
     this.#uncache(id)
     const entry: Cached = { id, value, decoded, size: estimatedEntryBytes(id.length, value.length, decoded !== undefined), owner: this.#owner, prev: undefined, next: undefined, linked: false }
     this.#clean.set(id, entry)
     this.#cleanBytes += id.length + value.length
-    // This store's own bounds: evict its least recently used (Map iteration starts at the oldest
-    // insertion).
+    this.#evictOwn()
+    // The shared budget: may evict any store's least recently used entries (this one's last).
+    if (this.#clean.get(id) === entry) this.#threadCache.add(entry)
+    return entry
+  }
+
+  /** This store's own bounds: evicts its least recently used (Map iteration starts at the oldest
+   *  insertion). */
+  #evictOwn (): void {
     while (this.#clean.size > this.maxCachedEntries || this.#cleanBytes > this.maxCachedBytes) {
       const oldest = this.#clean.keys().next()
       if (oldest.done === true) break
       this.#uncache(oldest.value)
     }
-    // The shared budget: may evict any store's least recently used entries (this one's last).
-    if (this.#clean.get(id) === entry) this.#threadCache.add(entry)
-    return entry
   }
 
   #uncache (id: string): void {

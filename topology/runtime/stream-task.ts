@@ -120,10 +120,10 @@ export class StreamTask {
     if (options.recordCache === true) {
       this.#cacheHost = {
         currentInput: () => this.#currentInput,
-        forwardAs: (input, forward) => {
+        forwardAs: (input, forward, record) => {
           const previous = this.#currentInput
           this.#currentInput = input
-          try { forward() } finally { this.#currentInput = previous }
+          try { forward(record) } finally { this.#currentInput = previous }
         },
         register: cache => { this.#caches.push(cache) }
       }
