@@ -149,21 +149,32 @@ export class CachingChangelogStore {
   }
 
   get (key: Buffer): Buffer | undefined {
-    return this.#entry(key)?.value ?? undefined
+    return this.#entry(key, this.#idOf(key))?.value ?? undefined
   }
 
   /** The value decoded by `decode`, which runs at most once per stored value: the result is kept
    *  next to the bytes (the caller promises never to mutate it, and to use one `decode`). */
   getDecoded<V> (key: Buffer, decode: (bytes: Buffer) => V): V | undefined {
-    const entry = this.#entry(key)
+    return this.#getDecoded(key, this.#idOf(key), decode)
+  }
+
+  /** getDecoded() of the key whose bytes read as latin1 are `id` (Serde.latin1Id): the key's
+   *  Buffer is only made if the bytes store must be read. */
+  getDecodedById<V> (id: string, decode: (bytes: Buffer) => V): V | undefined {
+    return this.#getDecoded(undefined, id, decode)
+  }
+
+  #getDecoded<V> (key: Buffer | undefined, id: string, decode: (bytes: Buffer) => V): V | undefined {
+    const entry = this.#entry(key, id)
     if (entry === undefined || entry.value === null) return undefined
     if (entry.decoded === undefined) {
       entry.decoded = decode(entry.value)
       // The estimate grows by the decoded object (a pending entry's is settled at its apply).
-      const size = estimatedEntryBytes(key.length, entry.value.length, true)
+      // id.length is the key's byte length (one latin1 char per byte).
+      const size = estimatedEntryBytes(id.length, entry.value.length, true)
       if ('owner' in entry) this.#threadCache.resize(entry, size)
-      else if (this.#dirty.get(key.toString('latin1')) === entry) {
-        const dirtySize = key.length + size // as #write counts it: the key Buffer and its id
+      else if (this.#dirty.get(id) === entry) {
+        const dirtySize = id.length + size // as #write counts it: the key Buffer and its id
         this.#dirtyEstimate += dirtySize - entry.size
         this.#threadCache.addDirty(dirtySize - entry.size)
         entry.size = dirtySize
@@ -182,9 +193,9 @@ export class CachingChangelogStore {
     return id
   }
 
-  #entry (key: Buffer): Dirty | Cached | undefined {
+  /** `key` undefined: made from `id` if the bytes store must be read. */
+  #entry (key: Buffer | undefined, id: string): Dirty | Cached | undefined {
     this.#assertOpen()
-    const id = this.#idOf(key)
     const dirty = this.#dirty.get(id) ?? this.#pendingById?.get(id)
     if (dirty !== undefined) return dirty
     const cached = this.#clean.get(id)
@@ -201,9 +212,10 @@ export class CachingChangelogStore {
       return cached
     }
     this.#cacheMisses++
-    const value = this.inner.get(key)
+    const keyBytes = key ?? Buffer.from(id, 'latin1')
+    const value = this.inner.get(keyBytes)
     if (value === undefined) return undefined
-    return this.#cache(id, value, undefined) ?? { key, value, decoded: undefined, size: 0 }
+    return this.#cache(id, value, undefined) ?? { key: keyBytes, value, decoded: undefined, size: 0 }
   }
 
   /** Loads the committed values of `keys` into the read cache in one multi-get (when the bytes
@@ -241,10 +253,11 @@ export class CachingChangelogStore {
     return { entries: this.#clean.size, bytes: this.#cleanBytes, hits: this.#cacheHits, misses: this.#cacheMisses }
   }
 
-  /** `decoded`: what `value` decodes to, for getDecoded (omit unless it is never mutated). */
-  put (key: Buffer, value: Buffer, decoded?: unknown): void {
+  /** `decoded`: what `value` decodes to, for getDecoded (omit unless it is never mutated).
+   *  `id`: key.toString('latin1'), when the caller has it (Serde.latin1Id). */
+  put (key: Buffer, value: Buffer, decoded?: unknown, id?: string): void {
     if (!Buffer.isBuffer(value)) throw new TypeError(`store ${this.name}: put needs a Buffer value; use delete()`)
-    this.#write(key, value, decoded)
+    this.#write(key, value, decoded, id)
   }
 
   delete (key: Buffer): void {
@@ -398,10 +411,10 @@ export class CachingChangelogStore {
     return this.#closed
   }
 
-  #write (key: Buffer, value: Buffer | null, decoded: unknown): void {
+  #write (key: Buffer, value: Buffer | null, decoded: unknown, knownId?: string): void {
     this.#assertOpen()
     if (!Buffer.isBuffer(key)) throw new TypeError(`store ${this.name}: keys must be Buffers`)
-    const id = this.#idOf(key)
+    const id = knownId ?? this.#idOf(key)
     const previous = this.#dirty.get(id)
     if (previous !== undefined) {
       this.#dirtyBytes -= previous.key.length + (previous.value?.length ?? 0)
