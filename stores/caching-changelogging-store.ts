@@ -149,21 +149,32 @@ export class CachingChangelogStore {
   }
 
   get (key: Buffer): Buffer | undefined {
-    return this.#entry(key)?.value ?? undefined
+    return this.#entry(key, this.#idOf(key))?.value ?? undefined
   }
 
   /** The value decoded by `decode`, which runs at most once per stored value: the result is kept
    *  next to the bytes (the caller promises never to mutate it, and to use one `decode`). */
   getDecoded<V> (key: Buffer, decode: (bytes: Buffer) => V): V | undefined {
-    const entry = this.#entry(key)
+    return this.#getDecoded(key, this.#idOf(key), decode)
+  }
+
+  /** getDecoded() of the key whose bytes read as latin1 are `id` (Serde.latin1Id): the key's
+   *  Buffer is only made if the bytes store must be read. */
+  getDecodedById<V> (id: string, decode: (bytes: Buffer) => V): V | undefined {
+    return this.#getDecoded(undefined, id, decode)
+  }
+
+  #getDecoded<V> (key: Buffer | undefined, id: string, decode: (bytes: Buffer) => V): V | undefined {
+    const entry = this.#entry(key, id)
     if (entry === undefined || entry.value === null) return undefined
     if (entry.decoded === undefined) {
       entry.decoded = decode(entry.value)
       // The estimate grows by the decoded object (a pending entry's is settled at its apply).
-      const size = estimatedEntryBytes(key.length, entry.value.length, true)
+      // id.length is the key's byte length (one latin1 char per byte).
+      const size = estimatedEntryBytes(id.length, entry.value.length, true)
       if ('owner' in entry) this.#threadCache.resize(entry, size)
-      else if (this.#dirty.get(key.toString('latin1')) === entry) {
-        const dirtySize = key.length + size // as #write counts it: the key Buffer and its id
+      else if (this.#dirty.get(id) === entry) {
+        const dirtySize = id.length + size // as #write counts it: the key Buffer and its id
         this.#dirtyEstimate += dirtySize - entry.size
         this.#threadCache.addDirty(dirtySize - entry.size)
         entry.size = dirtySize
@@ -182,9 +193,9 @@ export class CachingChangelogStore {
     return id
   }
 
-  #entry (key: Buffer): Dirty | Cached | undefined {
+  /** `key` undefined: made from `id` if the bytes store must be read. */
+  #entry (key: Buffer | undefined, id: string): Dirty | Cached | undefined {
     this.#assertOpen()
-    const id = this.#idOf(key)
     const dirty = this.#dirty.get(id) ?? this.#pendingById?.get(id)
     if (dirty !== undefined) return dirty
     const cached = this.#clean.get(id)
@@ -201,9 +212,10 @@ export class CachingChangelogStore {
       return cached
     }
     this.#cacheMisses++
-    const value = this.inner.get(key)
+    const keyBytes = key ?? Buffer.from(id, 'latin1')
+    const value = this.inner.get(keyBytes)
     if (value === undefined) return undefined
-    return this.#cache(id, value, undefined) ?? { key, value, decoded: undefined, size: 0 }
+    return this.#cache(id, value, undefined) ?? { key: keyBytes, value, decoded: undefined, size: 0 }
   }
 
   /** Loads the committed values of `keys` into the read cache in one multi-get (when the bytes
@@ -241,10 +253,11 @@ export class CachingChangelogStore {
     return { entries: this.#clean.size, bytes: this.#cleanBytes, hits: this.#cacheHits, misses: this.#cacheMisses }
   }
 
-  /** `decoded`: what `value` decodes to, for getDecoded (omit unless it is never mutated). */
-  put (key: Buffer, value: Buffer, decoded?: unknown): void {
+  /** `decoded`: what `value` decodes to, for getDecoded (omit unless it is never mutated).
+   *  `id`: key.toString('latin1'), when the caller has it (Serde.latin1Id). */
+  put (key: Buffer, value: Buffer, decoded?: unknown, id?: string): void {
     if (!Buffer.isBuffer(value)) throw new TypeError(`store ${this.name}: put needs a Buffer value; use delete()`)
-    this.#write(key, value, decoded)
+    this.#write(key, value, decoded, id)
   }
 
   delete (key: Buffer): void {
@@ -398,10 +411,10 @@ export class CachingChangelogStore {
     return this.#closed
   }
 
-  #write (key: Buffer, value: Buffer | null, decoded: unknown): void {
+  #write (key: Buffer, value: Buffer | null, decoded: unknown, knownId?: string): void {
     this.#assertOpen()
     if (!Buffer.isBuffer(key)) throw new TypeError(`store ${this.name}: keys must be Buffers`)
-    const id = this.#idOf(key)
+    const id = knownId ?? this.#idOf(key)
     const previous = this.#dirty.get(id)
     if (previous !== undefined) {
       this.#dirtyBytes -= previous.key.length + (previous.value?.length ?? 0)
@@ -422,20 +435,41 @@ export class CachingChangelogStore {
   /** Caches a committed value; returns its cache entry (undefined when the cache is off). */
   #cache (id: string, value: Buffer, decoded: unknown): Cached | undefined {
     if (this.maxCachedEntries === 0) return undefined
+    const old = this.#clean.get(id)
+    if (old !== undefined && old.linked) {
+      // A key written again (every commit's write-through of a hot key): its entry is updated in
+      // place, not removed and made again (a Map delete and set, an object and two list moves per
+      // key per commit showed in the engine's profile, docs/benchmarks.md "Engine CPU per record").
+      this.#cleanBytes += value.length - old.value.length
+      old.value = value
+      old.decoded = decoded
+      if (this.maxCachedEntries !== Number.POSITIVE_INFINITY || this.maxCachedBytes !== Number.POSITIVE_INFINITY) {
+        this.#clean.delete(id) // most recently used last, for this store's own bounds
+        this.#clean.set(id, old)
+      }
+      this.#threadCache.touch(old)
+      this.#threadCache.resize(old, estimatedEntryBytes(id.length, value.length, decoded !== undefined))
+      this.#evictOwn()
+      return this.#clean.get(id) === old ? old : undefined
+    }
     this.#uncache(id)
     const entry: Cached = { id, value, decoded, size: estimatedEntryBytes(id.length, value.length, decoded !== undefined), owner: this.#owner, prev: undefined, next: undefined, linked: false }
     this.#clean.set(id, entry)
     this.#cleanBytes += id.length + value.length
-    // This store's own bounds: evict its least recently used (Map iteration starts at the oldest
-    // insertion).
+    this.#evictOwn()
+    // The shared budget: may evict any store's least recently used entries (this one's last).
+    if (this.#clean.get(id) === entry) this.#threadCache.add(entry)
+    return entry
+  }
+
+  /** This store's own bounds: evicts its least recently used (Map iteration starts at the oldest
+   *  insertion). */
+  #evictOwn (): void {
     while (this.#clean.size > this.maxCachedEntries || this.#cleanBytes > this.maxCachedBytes) {
       const oldest = this.#clean.keys().next()
       if (oldest.done === true) break
       this.#uncache(oldest.value)
     }
-    // The shared budget: may evict any store's least recently used entries (this one's last).
-    if (this.#clean.get(id) === entry) this.#threadCache.add(entry)
-    return entry
   }
 
   #uncache (id: string): void {

@@ -36,7 +36,8 @@ export function estimatedEntryBytes (keyBytes: number, valueBytes: number, decod
 /** A clean entry in the shared LRU list. */
 export interface CacheNode {
   readonly id: string
-  readonly value: Buffer
+  /** Replaced in place when a commit writes the key through again (caching-changelogging-store.ts). */
+  value: Buffer
   decoded: unknown
   /** Estimated bytes (estimatedEntryBytes). */
   size: number

@@ -94,6 +94,8 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
 
   get (key: K): V | undefined {
     checkKey(this.name, key)
+    const id = this.#shareDecoded ? this.keySerde.latin1Id?.(key) : undefined
+    if (id !== undefined) return this.bytes.getDecodedById(id, this.#decode)
     const keyBytes = this.#serializeKey(key)
     if (!this.#shareDecoded) {
       const bytes = this.bytes.get(keyBytes)
@@ -105,7 +107,10 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   put (key: K, value: V): void {
     checkKey(this.name, key)
     if (value === undefined || value === null) throw new TypeError(`store ${this.name}: put(key, ${String(value)}) is not allowed; use delete()`)
-    this.bytes.put(this.#serializeKey(key), this.valueSerde.serialize(value), this.#shareDecoded ? value : undefined)
+    const id = this.keySerde.latin1Id?.(key)
+    // The id's latin1 bytes are the key's serialized bytes (Serde.latin1Id).
+    if (id !== undefined) this.bytes.put(Buffer.from(id, 'latin1'), this.valueSerde.serialize(value), this.#shareDecoded ? value : undefined, id)
+    else this.bytes.put(this.#serializeKey(key), this.valueSerde.serialize(value), this.#shareDecoded ? value : undefined)
   }
 
   /** The key's bytes; a primitive key read then written (an aggregation's get + put) is

@@ -8,11 +8,22 @@ export interface Serde<T> {
   /** The users of the decoded values never mutate them, so a state store may hand the same
    *  object to every read of the same bytes instead of decoding again (stores/typed-key-value-store.ts). */
   readonly immutableValues?: boolean
+  /** The latin1 string of serialize(value)'s bytes when it can be had without serializing
+   *  (undefined: serialize). The caching store keys its maps by that string: a string key that is
+   *  ASCII is its own id, so a store read of a key found in memory allocates nothing
+   *  (stores/typed-key-value-store.ts). */
+  latin1Id? (value: T): string | undefined
+}
+
+/** `value` when every char is ASCII: its UTF-8 bytes, read as latin1, are the string itself. */
+function asciiId (value: string): string | undefined {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return undefined
+  return value
 }
 
 export const Serdes = {
   string (): Serde<string> {
-    return { serialize: v => Buffer.from(v, 'utf8'), deserialize: b => b.toString('utf8'), immutableValues: true }
+    return { serialize: v => Buffer.from(v, 'utf8'), deserialize: b => b.toString('utf8'), immutableValues: true, latin1Id: asciiId }
   },
   bytes (): Serde<Buffer> {
     return { serialize: v => v, deserialize: b => b }

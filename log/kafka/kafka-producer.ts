@@ -447,7 +447,8 @@ export function chunkBySize (messages: Message[], maxBytes = MAX_CHUNK_BYTES, ma
   let perPartition = new Map<string, number[]>()
   for (const m of messages) {
     let size = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0)
-    for (const [k, v] of m.headers instanceof Map ? m.headers : Object.entries(m.headers ?? {})) size += String(k).length + ((v as Buffer | undefined)?.length ?? 0) + 8
+    // Most records have no headers (#toMessages leaves them unset): no entries array for those.
+    if (m.headers !== undefined) for (const [k, v] of m.headers instanceof Map ? m.headers : Object.entries(m.headers)) size += String(k).length + ((v as Buffer | undefined)?.length ?? 0) + 8
     const partition = m.partition ?? 0
     let sizes = perPartition.get(m.topic)
     if (current.length > 0 && ((sizes?.[partition] ?? 0) + size > maxBytes || bytes + size > maxRequestBytes)) {

@@ -2,7 +2,9 @@
 // write-through at applyFlushed, prefetch in one multi-get, never stale after a delete or restore.
 import t from 'tap'
 import { CachingChangelogStore } from '../../stores/caching-changelogging-store.ts'
+import { InMemoryStore } from '../../stores/in-memory-store.ts'
 import { RocksDbStore } from '../../stores/rocksdb-store.ts'
+import { ThreadCache } from '../../stores/thread-cache.ts'
 import { BYTES_STORES, b, openBytesStore } from './helpers.ts'
 
 for (const { kind, create } of BYTES_STORES) {
@@ -50,6 +52,35 @@ for (const { kind, create } of BYTES_STORES) {
     t.match(small.cacheStats, { entries: 1, bytes: 3 }, 'evicted down to the byte bound')
   })
 }
+
+t.test('a key written through again updates its cached entry in place, bounds and budget kept', async t => {
+  for (const own of [true, false]) {
+    const shared = new ThreadCache({ maxBytes: Number.POSITIVE_INFINITY })
+    const inner = new InMemoryStore('s')
+    await inner.open('')
+    const cache = new CachingChangelogStore(inner, own ? { maxCachedEntries: 2 } : { cache: shared })
+    const commit = async (k: string, v: string): Promise<void> => { cache.put(b(k), b(v)); cache.flush(); await cache.applyFlushed() }
+    await commit('a', 'v1')
+    await commit('b', 'v1')
+    const before = own ? cache.cacheStats.bytes : shared.stats.cleanBytes
+    await commit('a', 'v22') // one byte more
+    t.equal(cache.get(b('a'))?.toString(), 'v22', 'the new value is read')
+    t.equal(cache.committedView().get(b('a'))?.toString(), 'v22', 'queries see it too')
+    t.equal(cache.cacheStats.entries, 2)
+    if (own) {
+      t.equal(cache.cacheStats.bytes, before + 1, 'the store\'s bytes follow the value')
+      await commit('c', 'v1') // a was written last: b is the least recently used
+      const misses = cache.cacheStats.misses
+      cache.get(b('a'))
+      t.equal(cache.cacheStats.misses, misses, 'a stayed cached')
+      cache.get(b('b'))
+      t.equal(cache.cacheStats.misses, misses + 1, 'b was evicted')
+    } else {
+      t.equal(shared.stats.cleanEntries, 2, 'one node per key in the budget')
+      t.equal(shared.stats.cleanBytes, before + 1, 'the budget follows the value')
+    }
+  }
+})
 
 t.test('rocksdb: prefetch uses one multi-get and fills the cache', async t => {
   const bytes = await openBytesStore(t, name => new RocksDbStore(name)) as RocksDbStore

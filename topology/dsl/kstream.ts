@@ -14,7 +14,7 @@ import { addGlobalTableJoin, type GlobalKeySelector, type GlobalValueJoiner } fr
 import { KGroupedStream } from './kgrouped-stream.ts'
 import type { KTable } from './ktable.ts'
 import type { KeyValuePair, Produced } from './options.ts'
-import { statelessProcessor } from './stateless-processor.ts'
+import { oneToOneProcessor, statelessProcessor } from './stateless-processor.ts'
 import type { StreamsBuilder } from '../streams-builder.ts'
 
 export class KStream<K, V> {
@@ -37,7 +37,7 @@ export class KStream<K, V> {
   }
 
   filter (predicate: (key: K, value: V) => boolean, name?: string): KStream<K, V> {
-    return this.#add('FILTER', statelessProcessor<K, V, K, V>(r => predicate(r.key, r.value) ? [r] : []), false, name)
+    return this.#add('FILTER', oneToOneProcessor<K, V, K, V>(r => predicate(r.key, r.value) ? r : undefined), false, name)
   }
 
   filterNot (predicate: (key: K, value: V) => boolean, name?: string): KStream<K, V> {
@@ -45,15 +45,15 @@ export class KStream<K, V> {
   }
 
   map<K2, V2> (fn: (key: K, value: V) => KeyValuePair<K2, V2>, name?: string): KStream<K2, V2> {
-    return this.#add('MAP', statelessProcessor<K, V, K2, V2>(r => { const kv = fn(r.key, r.value); return [{ ...r, key: kv.key, value: kv.value }] }), true, name)
+    return this.#add('MAP', oneToOneProcessor<K, V, K2, V2>(r => { const kv = fn(r.key, r.value); return { key: kv.key, value: kv.value, timestamp: r.timestamp, headers: r.headers } }), true, name)
   }
 
   mapValues<V2> (fn: (value: V, key: K) => V2, name?: string): KStream<K, V2> {
-    return this.#add('MAPVALUES', statelessProcessor<K, V, K, V2>(r => [{ ...r, value: fn(r.value, r.key) }]), false, name)
+    return this.#add('MAPVALUES', oneToOneProcessor<K, V, K, V2>(r => ({ key: r.key, value: fn(r.value, r.key), timestamp: r.timestamp, headers: r.headers })), false, name)
   }
 
   selectKey<K2> (fn: (key: K, value: V) => K2, name?: string): KStream<K2, V> {
-    return this.#add('KEY-SELECT', statelessProcessor<K, V, K2, V>(r => [{ ...r, key: fn(r.key, r.value) }]), true, name)
+    return this.#add('KEY-SELECT', oneToOneProcessor<K, V, K2, V>(r => ({ key: fn(r.key, r.value), value: r.value, timestamp: r.timestamp, headers: r.headers })), true, name)
   }
 
   flatMap<K2, V2> (fn: (key: K, value: V) => Iterable<KeyValuePair<K2, V2>>, name?: string): KStream<K2, V2> {
@@ -65,7 +65,7 @@ export class KStream<K, V> {
   }
 
   peek (action: (key: K, value: V) => void, name?: string): KStream<K, V> {
-    return this.#add('PEEK', statelessProcessor<K, V, K, V>(r => { action(r.key, r.value); return [r] }), false, name)
+    return this.#add('PEEK', oneToOneProcessor<K, V, K, V>(r => { action(r.key, r.value); return r }), false, name)
   }
 
   /** Routes each record to the first branch whose predicate matches (records matching none are
@@ -84,7 +84,7 @@ export class KStream<K, V> {
       }
     }, this.nodeName)
     return branchNames.map(name => {
-      this.#builder.topology.addProcessor(name, statelessProcessor<K, V, K, V>(r => [r]), splitter)
+      this.#builder.topology.addProcessor(name, oneToOneProcessor<K, V, K, V>(r => r), splitter)
       return new KStream<K, V>(this.#builder, name, this.#keyChanged)
     })
   }
@@ -96,7 +96,7 @@ export class KStream<K, V> {
 
   merge (other: KStream<K, V>, name?: string): KStream<K, V> {
     const nodeName = name ?? this.#builder.nextName('MERGE')
-    this.#builder.topology.addProcessor(nodeName, statelessProcessor<K, V, K, V>(r => [r]), this.nodeName, other.nodeName)
+    this.#builder.topology.addProcessor(nodeName, oneToOneProcessor<K, V, K, V>(r => r), this.nodeName, other.nodeName)
     return new KStream<K, V>(this.#builder, nodeName, this.#keyChanged || other.#keyChanged)
   }
 

@@ -11,7 +11,7 @@ import { ktableJoin, type TableJoiner } from './ktable-join.ts'
 import { foreignKeyJoin, type ForeignKeyExtractor, type TableJoined } from './foreign-key-join.ts'
 import { KStream } from './kstream.ts'
 import type { KeyValuePair, Materialized } from './options.ts'
-import { statelessProcessor } from './stateless-processor.ts'
+import { oneToOneProcessor } from './stateless-processor.ts'
 import { storeValueGetter, type KTableValueGetter } from './value-getter.ts'
 import type { StreamsBuilder } from '../streams-builder.ts'
 
@@ -35,7 +35,7 @@ export class KTable<K, V> {
   /** The table's updates as a stream: each new value, null for a deleted row (a tombstone). */
   toStream (name?: string): KStream<K, V> {
     const nodeName = name ?? this.#builder.nextName('TOSTREAM')
-    this.#builder.topology.addProcessor(nodeName, statelessProcessor<K, unknown, K, V>(r => [{ ...r, value: asChange<V>(r.value).newValue as V }]), this.nodeName)
+    this.#builder.topology.addProcessor(nodeName, oneToOneProcessor<K, unknown, K, V>(r => ({ key: r.key, value: asChange<V>(r.value).newValue as V, timestamp: r.timestamp, headers: r.headers })), this.nodeName)
     return new KStream<K, V>(this.#builder, nodeName, false)
   }
 

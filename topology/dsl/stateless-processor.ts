@@ -1,4 +1,4 @@
-// The processor behind the DSL's record-at-a-time operations (filter, map, flatMap, peek, the
+// The processors behind the DSL's record-at-a-time operations (filter, map, flatMap, peek, the
 // branches of split, merge, a table's toStream): no state, no punctuation.
 import type { ProcessorContext, ProcessorSupplier } from '../processor/processor.ts'
 import type { Record } from '../processor/record.ts'
@@ -10,6 +10,22 @@ export function statelessProcessor<KIn, VIn, KOut, VOut> (fn: (record: Record<KI
     return {
       init (c) { ctx = c },
       process (record) { for (const out of fn(record)) ctx.forward(out) }
+    }
+  }
+}
+
+/** A processor that forwards what `fn` returns for each record, if anything (undefined: nothing):
+ *  one record at most, without the array and iterator statelessProcessor costs per record (they
+ *  showed among the engine's allocations, docs/benchmarks.md "Engine CPU per record"). */
+export function oneToOneProcessor<KIn, VIn, KOut, VOut> (fn: (record: Record<KIn, VIn>) => Record<KOut, VOut> | undefined): ProcessorSupplier<KIn, VIn, KOut, VOut> {
+  return () => {
+    let ctx: ProcessorContext<KOut, VOut>
+    return {
+      init (c) { ctx = c },
+      process (record) {
+        const out = fn(record)
+        if (out !== undefined) ctx.forward(out)
+      }
     }
   }
 }

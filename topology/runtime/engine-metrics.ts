@@ -81,22 +81,34 @@ export class EngineMetrics {
 export function observeCommitted (metrics: EngineMetrics, committedAt: number, records: readonly ProducerRecord[], taskOf: (index: number) => string): void {
   const oldestByTopic = new Map<string, number>()
   const countsByTask = new Map<string, Map<string, number>>()
-  let lastTask: string | undefined
-  let counts = new Map<string, number>()
+  // Records come in runs of one task and topic (a task's outputs, then its changelog records):
+  // the maps are updated once per run, not per record (this was a Map get + set per record twice).
+  let runTask: string | undefined
+  let runTopic: string | undefined
+  let runCount = 0
+  let runOldest = Number.POSITIVE_INFINITY
+  const endRun = (): void => {
+    if (runTask === undefined || runTopic === undefined) return
+    let counts = countsByTask.get(runTask)
+    if (counts === undefined) countsByTask.set(runTask, counts = new Map())
+    counts.set(runTopic, (counts.get(runTopic) ?? 0) + runCount)
+    const oldest = oldestByTopic.get(runTopic)
+    if (oldest === undefined || runOldest < oldest) oldestByTopic.set(runTopic, runOldest)
+  }
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!
     const task = taskOf(i)
-    // Records come in runs of one task: look its counts up once per run.
-    if (task !== lastTask) {
-      lastTask = task
-      let found = countsByTask.get(task)
-      if (found === undefined) countsByTask.set(task, found = new Map())
-      counts = found
+    if (task !== runTask || r.topic !== runTopic) {
+      endRun()
+      runTask = task
+      runTopic = r.topic
+      runCount = 0
+      runOldest = Number.POSITIVE_INFINITY
     }
-    counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1)
-    const oldest = oldestByTopic.get(r.topic)
-    if (oldest === undefined || (r.timestamp !== undefined && r.timestamp < oldest)) oldestByTopic.set(r.topic, r.timestamp ?? Number.POSITIVE_INFINITY)
+    runCount++
+    if (r.timestamp !== undefined && r.timestamp < runOldest) runOldest = r.timestamp
   }
+  endRun()
   for (const [task, byTopic] of countsByTask) for (const [topic, n] of byTopic) metrics.recordsOut.inc({ topic, task }, n)
   for (const [topic, oldest] of oldestByTopic) {
     if (Number.isFinite(oldest)) metrics.endToEndLatency.observe({ topic }, Math.max(0, committedAt - oldest) / 1000)

@@ -16,8 +16,9 @@ import type { Record } from '../processor/record.ts'
 export interface RecordCacheHost {
   /** The input record being processed (kept with a cached update). */
   currentInput (): LogRecord | null
-  /** Runs `forward` as if `input` were being processed (outputs traced back to it). */
-  forwardAs (input: LogRecord | null, forward: () => void): void
+  /** Runs `forward(record)` as if `input` were being processed (outputs traced back to it). The
+   *  record is passed along rather than captured: no closure per flushed update. */
+  forwardAs<R> (input: LogRecord | null, forward: (record: R) => void, record: R): void
   /** Called by the task before each commit (flush) and when it drops uncommitted work (clear). */
   register (cache: { flush (): void, clear (): void }): void
 }
@@ -41,6 +42,7 @@ export class ForwardingCache<K, V> {
   readonly #id: (key: K) => string
   readonly #merge: ((earlier: V, later: V) => V) | undefined
   #entries = new Map<string, Entry<K, V>>()
+  readonly #forward: (record: Record<K, V>) => void
 
   /** `merge`: what a later update of a cached key becomes (default: the later update); a KTable
    *  keeps the old value of the first update and the new value of the last (a Change). */
@@ -49,6 +51,7 @@ export class ForwardingCache<K, V> {
     this.#id = id
     this.#merge = merge
     this.#host = recordCacheHost(context as ProcessorContext<unknown, unknown>)
+    this.#forward = record => { context.forward(record) }
     this.#host?.register({ flush: () => this.flush(), clear: () => { this.#entries = new Map() } })
   }
 
@@ -75,6 +78,6 @@ export class ForwardingCache<K, V> {
     const entries = this.#entries
     this.#entries = new Map()
     const host = this.#host!
-    for (const { record, input } of entries.values()) host.forwardAs(input, () => this.#context.forward(record))
+    for (const { record, input } of entries.values()) host.forwardAs(input, this.#forward, record)
   }
 }

@@ -65,6 +65,11 @@ interface Punctuation {
 
 const EMPTY_HEADERS: Headers = Object.freeze({}) as Headers
 
+/** Where a record goes: a processor or a sink, resolved once at initialize() (a topology and a
+ *  processor look-up by name per record and hop showed in the engine's profile). */
+type Target = { readonly name: string, readonly sink: SinkNode, readonly processor: undefined } |
+  { readonly name: string, readonly sink: undefined, readonly processor: Processor<unknown, unknown, unknown, unknown> }
+
 export class StreamTask {
   readonly id: TaskId
   readonly name: string
@@ -75,6 +80,9 @@ export class StreamTask {
   readonly #processors = new Map<string, Processor<unknown, unknown, unknown, unknown>>()
   readonly #contexts = new Map<string, ProcessorContext<unknown, unknown>>()
   readonly #sourceByTopic = new Map<string, SourceNode>()
+  /** Each node's resolved target, and each source's children's (initialize()). */
+  readonly #targets = new Map<string, Target>()
+  readonly #sourceTargets = new Map<string, Target[]>()
   readonly #punctuations: Punctuation[] = []
   /** The last processed record per input topic (one partition each): the offsets to commit are
    *  theirs + 1, computed at the commit rather than allocated per record. */
@@ -112,10 +120,10 @@ export class StreamTask {
     if (options.recordCache === true) {
       this.#cacheHost = {
         currentInput: () => this.#currentInput,
-        forwardAs: (input, forward) => {
+        forwardAs: (input, forward, record) => {
           const previous = this.#currentInput
           this.#currentInput = input
-          try { forward() } finally { this.#currentInput = previous }
+          try { forward(record) } finally { this.#currentInput = previous }
         },
         register: cache => { this.#caches.push(cache) }
       }
@@ -134,7 +142,17 @@ export class StreamTask {
       if (node.kind !== 'processor') continue
       const processor = node.supplier() as Processor<unknown, unknown, unknown, unknown>
       this.#processors.set(name, processor)
-      this.#contexts.set(name, this.#makeContext(name, node.children, node.stores))
+    }
+    for (const name of this.#options.subtopology.nodes) {
+      const node = topology.node(name)!
+      if (node.kind === 'sink') this.#targets.set(name, { name, sink: node, processor: undefined })
+      else if (node.kind === 'processor') this.#targets.set(name, { name, sink: undefined, processor: this.#processors.get(name)! })
+    }
+    for (const source of this.#sourceByTopic.values()) this.#sourceTargets.set(source.name, this.#targetsOf(source.children))
+    // Contexts resolve their children's targets: all of them exist by now.
+    for (const name of this.#processors.keys()) {
+      const node = topology.node(name)!
+      if (node.kind === 'processor') this.#contexts.set(name, this.#makeContext(name, node.children, node.stores))
     }
     for (const [name, processor] of this.#processors) {
       try {
@@ -194,8 +212,9 @@ export class StreamTask {
       throw new StreamsError('SERDE_ERROR', `task ${this.name}: cannot deserialize ${record.topic}-${record.partition}@${record.offset} at source "${source.name}": ${(cause as Error).message}`, { cause })
     }
     const typed: Record<unknown, unknown> = { key, value, timestamp: eventTimeMs ?? record.timestamp, headers: record.headers }
-    if (this.#tracing) this.#deliverTraced(record, source.children, typed)
-    else for (const child of source.children) this.#deliver(child, typed)
+    const targets = this.#sourceTargets.get(source.name)!
+    if (this.#tracing) this.#deliverTraced(record, targets, typed)
+    else for (let i = 0; i < targets.length; i++) this.#deliver(targets[i]!, typed)
     this.#currentInput = null
     this.#consumed.set(record.topic, record)
     this.#processedSinceCommit++
@@ -315,10 +334,10 @@ export class StreamTask {
   }
 
   /** Delivery inside the record's CONSUMER span (its logs carry the trace; outputs its context). */
-  #deliverTraced (input: LogRecord, children: string[], record: Record<unknown, unknown>): void {
+  #deliverTraced (input: LogRecord, targets: readonly Target[], record: Record<unknown, unknown>): void {
     const span = this.#span = startRecordSpan(input, this.#options.applicationId, this.name)
     try {
-      context.with(trace.setSpan(context.active(), span), () => { for (const child of children) this.#deliver(child, record) })
+      context.with(trace.setSpan(context.active(), span), () => { for (const target of targets) this.#deliver(target, record) })
     } catch (error) {
       span.recordException(error as Error)
       throw error
@@ -328,17 +347,23 @@ export class StreamTask {
     }
   }
 
-  #deliver (nodeName: string, record: Record<unknown, unknown>): void {
-    const node = this.#options.topology.node(nodeName)!
-    if (node.kind === 'sink') { this.#sink(node, record); return }
-    const processor = this.#processors.get(nodeName)!
+  #targetsOf (names: readonly string[]): Target[] {
+    return names.map(name => {
+      const target = this.#targets.get(name)
+      if (target === undefined) throw new StreamsError('TOPOLOGY_INVALID', `node "${name}" is not in the sub-topology of task ${this.name}`)
+      return target
+    })
+  }
+
+  #deliver (target: Target, record: Record<unknown, unknown>): void {
+    if (target.sink !== undefined) { this.#sink(target.sink, record); return }
     try {
-      processor.process(record)
+      target.processor.process(record)
     } catch (cause) {
       if (cause instanceof StreamsError && (cause.code === 'PROCESSING_FAILED' || isOutputSerializationError(cause))) throw cause
       const m = this.#currentInput
       const where = m ? ` on ${m.topic}-${m.partition}@${m.offset}` : ''
-      throw new StreamsError('PROCESSING_FAILED', `processor "${nodeName}" of task ${this.name} failed${where}: ${(cause as Error).message}`, { cause })
+      throw new StreamsError('PROCESSING_FAILED', `processor "${target.name}" of task ${this.name} failed${where}: ${(cause as Error).message}`, { cause })
     }
   }
 
@@ -367,6 +392,7 @@ export class StreamTask {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context object literal needs the task's private members
     const task = this
     const options = this.#options
+    const targets = this.#targetsOf(children)
     const context: ProcessorContext<unknown, unknown> & { [RECORD_CACHE]?: RecordCacheHost, [DROPPED_RECORDS]?: DroppedRecordsSensor } = {
       applicationId: options.applicationId,
       taskId: options.id,
@@ -379,11 +405,12 @@ export class StreamTask {
       },
       forward (record: Record<unknown, unknown>, childName?: string): void {
         if (childName !== undefined) {
-          if (!children.includes(childName)) throw new StreamsError('TOPOLOGY_INVALID', `processor "${nodeName}" has no child "${childName}" (children: ${children.join(', ') || 'none'})`)
-          task.#deliver(childName, record)
+          const i = children.indexOf(childName)
+          if (i < 0) throw new StreamsError('TOPOLOGY_INVALID', `processor "${nodeName}" has no child "${childName}" (children: ${children.join(', ') || 'none'})`)
+          task.#deliver(targets[i]!, record)
           return
         }
-        for (const child of children) task.#deliver(child, record)
+        for (let i = 0; i < targets.length; i++) task.#deliver(targets[i]!, record)
       },
       schedule (intervalMs: number, type: PunctuationType, punctuator: (timestamp: number) => void): Cancellable {
         if (!(intervalMs >= 1)) throw new StreamsError('TOPOLOGY_INVALID', `punctuation interval must be at least 1 ms, got ${intervalMs}`)

@@ -82,7 +82,7 @@ t.test('a KTable cache keeps the old value of the first update and the new value
   const caches: Array<{ flush (): void }> = []
   const context = {
     forward: (r: { key: string, value: InstanceType<typeof Change<number>> }) => { forwarded.push(r) },
-    [RECORD_CACHE]: { currentInput: () => null, forwardAs: (_input: unknown, f: () => void) => { f() }, register: (c: { flush (): void }) => { caches.push(c) } }
+    [RECORD_CACHE]: { currentInput: () => null, forwardAs: <R>(_input: unknown, f: (r: R) => void, r: R) => { f(r) }, register: (c: { flush (): void }) => { caches.push(c) } }
   }
   const cache = new ForwardingCache<string, InstanceType<typeof Change<number>>>(context as never, k => k, (earlier, later) => new Change(later.newValue, earlier.oldValue))
   for (const [n, old] of [[1, null], [2, 1], [3, 2]] as const) cache.put({ key: 'k', value: new Change<number>(n, old), timestamp: n, headers: {} })
