@@ -9,6 +9,7 @@ import {
   booleanText, brokerList, directory, listenHost, oneOf, oneOfAnyCase, originList, port, rateLimit,
   readableFile, shortText, textMatching, textWhere, urlOf, wholeNumber, type SettingRule
 } from './config-schema.ts'
+import type { OffsetResetPolicy } from '../log/log-port.ts'
 import { maskUrl } from './mask-url.ts'
 import { DEFAULT_MEMORY_BUDGET_MIB, MAX_MEMORY_BUDGET_MIB, MIN_MEMORY_BUDGET_MIB } from './memory-budget.ts'
 import {
@@ -28,13 +29,13 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
 /** auto: pretty (pino-pretty, colours) when stderr is a terminal, JSON lines otherwise. */
 export type LogFormat = 'auto' | 'pretty' | 'json'
-/** Kafka's auto.offset.reset values (log/log-port.ts OffsetResetPolicy). */
-export type AutoOffsetReset = 'earliest' | 'latest' | 'none'
+/** Kafka's auto.offset.reset values: the log port's own type (one definition). */
+export type { OffsetResetPolicy }
 export interface ApiRateLimit { readonly max: number, readonly windowMs: number }
 
 export const LOG_FORMATS: readonly LogFormat[] = Object.freeze(['auto', 'pretty', 'json'])
 export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-export const AUTO_OFFSET_RESETS: readonly AutoOffsetReset[] = Object.freeze(['earliest', 'latest', 'none'])
+export const AUTO_OFFSET_RESETS: readonly OffsetResetPolicy[] = Object.freeze(['earliest', 'latest', 'none'])
 export const KAFKA_SASL_MECHANISMS: readonly KafkaSaslMechanism[] = Object.freeze(['plain', 'scram-sha-256', 'scram-sha-512'])
 
 /** Upper bound on REWARDS_PARTITIONS: far above what one group of properties needs, and low
@@ -231,7 +232,7 @@ export const SETTING_TABLE = Object.freeze({
   }),
   /** Where a consumer group starts on a partition without a valid committed offset (none, or out
    *  of the log's range): Kafka's auto.offset.reset; 'none' stops with LOG_OFFSET_OUT_OF_RANGE. */
-  autoOffsetReset: setting<AutoOffsetReset>({
+  autoOffsetReset: setting<OffsetResetPolicy>({
     env: 'REWARDS_AUTO_OFFSET_RESET',
     valueName: 'policy',
     description: 'where a consumer group starts without a valid committed offset (none, or out of range): earliest, latest or none (stop)',

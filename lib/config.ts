@@ -30,7 +30,7 @@ export {
   PROCESSING_GUARANTEES, SETTINGS, STREAM_ERROR_POLICIES
 } from './config-settings.ts'
 export type {
-  ApiRateLimit, AutoOffsetReset, EngineRebalanceProtocol, KafkaSaslMechanism, LogFormat, LogLevel, ProcessingGuarantee,
+  ApiRateLimit, EngineRebalanceProtocol, KafkaSaslMechanism, LogFormat, LogLevel, OffsetResetPolicy, ProcessingGuarantee,
   SettingKey, SettingSpec, StreamErrorPolicy
 } from './config-settings.ts'
 export { maskUrl } from './mask-url.ts'

@@ -10,12 +10,18 @@
 // The split of a budget B (MiB), each part with a floor:
 // - V8 old space: B/2 (256 MiB at 512). 3/8 (192 MiB) cost the processor role 1.7× CPU per record
 //   in major GCs (docs/benchmarks.md "Memory"); at 256 MiB none measurable.
-// - V8 semi-space: B/32 between 8 and 64 MiB (16 MiB at 512): the young generation then reserves
-//   48 MiB instead of 192; measured at no CPU cost, about 90 MiB less peak RSS.
+// - V8 semi-space: B/64 between 8 and 64 MiB (8 MiB at 512): the young generation then reserves
+//   24 MiB instead of 192 (V8's own); 16 MiB measured at no CPU cost and about 90 MiB less peak
+//   RSS than V8's own, 8 MiB another 16 MiB less (docs/benchmarks.md "Memory, third pass").
 // - stream thread cache (StreamsConfig.cacheMaxBytes): B/16 (32 MiB at 512).
 // - RocksDB, all store instances together: B/8 (64 MiB at 512), a third block cache and two
 //   thirds memtables, divided by the instances the process may open (the binding cannot share a
 //   block cache or a write-buffer manager between instances: stores/rocksdb-store.ts).
+// - input records buffered between the consumer and the tasks (StreamsConfig
+//   bufferedRecordsPerPartition): B/32 (16 MiB at 512) at BUFFERED_RECORD_BYTES each, divided
+//   over the source partitions. 1,000 per partition (the engine's default, Kafka Streams') on
+//   the rewards processor's 36 source partitions held ~30k records, each with its decoded event
+//   (processors/rewards/validated-records.ts), in a heap snapshot of the 200k comparison.
 // - glibc malloc arenas: 2 (MALLOC_ARENA_MAX), whatever the budget.
 // The rest of the budget is what has no cap: young generation and code, Buffers outside the heap
 // (fetches, cached values), the Kafka client, the node binary's own pages (about 55 MiB).
@@ -47,6 +53,8 @@ export interface MemoryBudget {
   readonly cacheMaxBytes: number
   /** RocksDB block caches and memtable budgets of all store instances together. */
   readonly rocksDbBytes: number
+  /** Input records buffered in the tasks' queues, estimated bytes (bufferedRecordsPerPartition). */
+  readonly inputRecordsBytes: number
   readonly mallocArenaMax: number
 }
 
@@ -57,9 +65,10 @@ export function memoryBudget (budgetMib: number = DEFAULT_MEMORY_BUDGET_MIB): Me
   return {
     budgetMib,
     v8OldSpaceMib: Math.max(128, Math.floor(budgetMib / 2)),
-    v8SemiSpaceMib: Math.min(64, Math.max(8, Math.floor(budgetMib / 32))),
+    v8SemiSpaceMib: Math.min(64, Math.max(8, Math.floor(budgetMib / 64))),
     cacheMaxBytes: Math.max(16 * MIB, Math.floor(budgetMib / 16) * MIB),
     rocksDbBytes: Math.floor(budgetMib / 8) * MIB,
+    inputRecordsBytes: Math.floor(budgetMib / 32) * MIB,
     mallocArenaMax: MALLOC_ARENA_MAX
   }
 }
@@ -73,4 +82,19 @@ export function rocksDbPerStore (rocksDbBytes: number, instances: number): { blo
     blockCacheBytes: clamp(share / 3, MIN_BLOCK_CACHE_BYTES_PER_STORE, MAX_BLOCK_CACHE_BYTES_PER_STORE),
     memtableBudgetBytes: clamp(share * 2 / 3, MIN_MEMTABLE_BYTES_PER_STORE, MAX_MEMTABLE_BYTES_PER_STORE)
   }
+}
+
+/** What a buffered input record takes in the processor's heap: the consumer's record (its
+ *  headers, BigInt offset, key and value views) and the decoded event its timestamp extractor
+ *  keeps for the validation (heap snapshot of the 200k comparison: ~1 KiB per record). */
+export const BUFFERED_RECORD_BYTES = 1024
+/** Below this a partition's queue runs dry between two fetches; above it nothing is gained (the
+ *  engine's default, Kafka Streams' buffered.records.per.partition). */
+export const MIN_BUFFERED_RECORDS_PER_PARTITION = 100
+export const MAX_BUFFERED_RECORDS_PER_PARTITION = 1000
+
+/** Input records buffered per source partition when the process may read `sourcePartitions`. */
+export function bufferedRecordsPerPartition (inputRecordsBytes: number, sourcePartitions: number): number {
+  const share = Math.floor(inputRecordsBytes / BUFFERED_RECORD_BYTES / Math.max(1, sourcePartitions))
+  return Math.min(MAX_BUFFERED_RECORDS_PER_PARTITION, Math.max(MIN_BUFFERED_RECORDS_PER_PARTITION, share))
 }

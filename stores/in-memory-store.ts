@@ -10,6 +10,19 @@ import { StreamsError } from '../topology/streams-error.ts'
 import type { BytesStore } from './key-value-store.ts'
 import { rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
 
+/** A value whose memory is a small part of a backing store at least this large is copied before
+ *  it is kept: a restore's values are views of a partition's records in the fetch response (up to
+ *  8 MiB: log/kafka/kafka-entry-fetch.ts), and one kept view keeps all of it resident. Node's
+ *  pooled Buffers (64 KiB slabs in Node 24, shared by many small Buffers) stay below it and are
+ *  kept as they are. */
+export const COPY_VIEWS_OF_BYTES = 128 * 1024
+
+/** `value`, or a copy of it when it is a small view of a large buffer (COPY_VIEWS_OF_BYTES). */
+export function ownedValue (value: Buffer): Buffer {
+  const backing = value.buffer.byteLength
+  return backing >= COPY_VIEWS_OF_BYTES && value.byteLength * 2 < backing ? Buffer.from(value) : value
+}
+
 interface Entry {
   readonly key: Buffer
   value: Buffer
@@ -60,11 +73,11 @@ export class InMemoryStore implements BytesStore {
       }
       const existing = this.#entries.get(id)
       if (existing !== undefined) {
-        existing.value = value
+        existing.value = ownedValue(value)
       } else {
         // Copy the key: the sorted index must not change if the caller reuses its Buffer.
         const owned = Buffer.from(key)
-        this.#entries.set(id, { key: owned, value })
+        this.#entries.set(id, { key: owned, value: ownedValue(value) })
         this.#added.push(owned)
       }
     }

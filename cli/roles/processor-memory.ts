@@ -5,7 +5,7 @@
 import { getHeapStatistics } from 'node:v8'
 import { Gauge, type Registry } from 'prom-client'
 import type { RewardsConfig } from '../../lib/config.ts'
-import { DEFAULT_MEMORY_BUDGET_MIB, memoryBudget, rocksDbPerStore } from '../../lib/memory-budget.ts'
+import { bufferedRecordsPerPartition, DEFAULT_MEMORY_BUDGET_MIB, memoryBudget, rocksDbPerStore } from '../../lib/memory-budget.ts'
 import { rocksDbMemoryByStore } from '../../stores/rocksdb-store.ts'
 import type { Topology } from '../../topology/topology.ts'
 import type { StreamsConfig } from '../../topology/runtime/streams-config.ts'
@@ -13,7 +13,7 @@ import type { StreamsConfig } from '../../topology/runtime/streams-config.ts'
 const MIB = 1024 * 1024
 
 export interface ProcessorMemory {
-  readonly streams: Pick<StreamsConfig, 'cacheMaxBytes' | 'rocksDbBlockCacheBytesPerStore' | 'rocksDbMemtableBytesPerStore'>
+  readonly streams: Pick<StreamsConfig, 'cacheMaxBytes' | 'rocksDbBlockCacheBytesPerStore' | 'rocksDbMemtableBytesPerStore' | 'bufferedRecordsPerPartition'>
   /** For the start-up log line. */
   readonly summary: {
     readonly budgetMib: number
@@ -22,27 +22,31 @@ export interface ProcessorMemory {
     readonly rocksDbInstances: number
     readonly rocksDbBlockCacheKibPerStore: number
     readonly rocksDbMemtableKibPerStore: number
+    readonly bufferedRecordsPerPartition: number
   }
 }
 
 /** The streams options of the budget: RocksDB's share divided by the instances this process may
  *  open, every persistent store of the topology on every partition (one instance holds all the
- *  tasks when it runs alone). Registers the memory metrics on `registry`. */
-export function processorMemoryConfig (config: Pick<RewardsConfig, 'memoryBudgetMib' | 'partitions'>, topology: Pick<Topology, 'storeDefinitions'>, registry: Registry): ProcessorMemory {
+ *  tasks when it runs alone), and the input records' share by the source partitions it may read.
+ *  Registers the memory metrics on `registry`. */
+export function processorMemoryConfig (config: Pick<RewardsConfig, 'memoryBudgetMib' | 'partitions'>, topology: Pick<Topology, 'storeDefinitions' | 'sourceNodes'>, registry: Registry): ProcessorMemory {
   const budget = memoryBudget(config.memoryBudgetMib ?? DEFAULT_MEMORY_BUDGET_MIB)
   const instances = topology.storeDefinitions().filter(d => d.kind === 'rocksdb').length * config.partitions
   const perStore = rocksDbPerStore(budget.rocksDbBytes, instances)
+  const buffered = bufferedRecordsPerPartition(budget.inputRecordsBytes, topology.sourceNodes().reduce((n, source) => n + source.topics.length, 0) * config.partitions)
   const heapLimit = getHeapStatistics().heap_size_limit
-  registerMemoryMetrics(registry, { total: budget.budgetMib * MIB, v8_heap_limit: heapLimit, cache: budget.cacheMaxBytes, rocksdb: budget.rocksDbBytes })
+  registerMemoryMetrics(registry, { total: budget.budgetMib * MIB, v8_heap_limit: heapLimit, cache: budget.cacheMaxBytes, rocksdb: budget.rocksDbBytes, input_records: budget.inputRecordsBytes })
   return {
-    streams: { cacheMaxBytes: budget.cacheMaxBytes, rocksDbBlockCacheBytesPerStore: perStore.blockCacheBytes, rocksDbMemtableBytesPerStore: perStore.memtableBudgetBytes },
+    streams: { cacheMaxBytes: budget.cacheMaxBytes, rocksDbBlockCacheBytesPerStore: perStore.blockCacheBytes, rocksDbMemtableBytesPerStore: perStore.memtableBudgetBytes, bufferedRecordsPerPartition: buffered },
     summary: {
       budgetMib: budget.budgetMib,
       v8HeapLimitMib: Math.round(heapLimit / MIB),
       cacheMib: budget.cacheMaxBytes / MIB,
       rocksDbInstances: instances,
       rocksDbBlockCacheKibPerStore: perStore.blockCacheBytes / 1024,
-      rocksDbMemtableKibPerStore: perStore.memtableBudgetBytes / 1024
+      rocksDbMemtableKibPerStore: perStore.memtableBudgetBytes / 1024,
+      bufferedRecordsPerPartition: buffered
     }
   }
 }

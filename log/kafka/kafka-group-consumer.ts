@@ -55,7 +55,7 @@ const FETCH_PARTITION_MAX_BYTES = 256 * 1024
  *  exceed what was asked (the broker returns at least one batch), so these bound what a new
  *  fetch is sent for, not to the byte. */
 const BUFFER_PARTITION_MAX_BYTES = 4 * FETCH_PARTITION_MAX_BYTES
-const BUFFER_MAX_BYTES = 16 * 1024 * 1024
+const BUFFER_MAX_BYTES = 4 * 1024 * 1024 // 16 MiB held ~58k decoded records (~35 MiB of heap and views) in the processor role (docs/benchmarks.md "Memory")
 
 /** What a background (cooperative) join ended with, for the next poll() to apply. */
 type JoinOutcome =

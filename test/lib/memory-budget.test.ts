@@ -1,7 +1,7 @@
 // The memory budget's defaults are what docs/engine.md "Memory budget" says, the engine's defaults
 // are the default budget's shares, and the launcher adds only the caps the user has not set.
 import t from 'tap'
-import { DEFAULT_MEMORY_BUDGET_MIB, memoryBudget, rocksDbPerStore } from '../../lib/memory-budget.ts'
+import { bufferedRecordsPerPartition, DEFAULT_MEMORY_BUDGET_MIB, memoryBudget, rocksDbPerStore } from '../../lib/memory-budget.ts'
 import { memoryLaunch, RELAUNCHED_ENV } from '../../cli/memory-launch.ts'
 import { resolveStreamsConfig } from '../../topology/runtime/streams-config.ts'
 import { ROCKSDB_DEFAULTS } from '../../stores/rocksdb-store.ts'
@@ -10,8 +10,8 @@ const MIB = 1024 * 1024
 
 t.test('the default budget and its split (docs/engine.md "Memory budget")', async t => {
   t.equal(DEFAULT_MEMORY_BUDGET_MIB, 512)
-  t.same(memoryBudget(), { budgetMib: 512, v8OldSpaceMib: 256, v8SemiSpaceMib: 16, cacheMaxBytes: 32 * MIB, rocksDbBytes: 64 * MIB, mallocArenaMax: 2 })
-  t.same(memoryBudget(1024), { budgetMib: 1024, v8OldSpaceMib: 512, v8SemiSpaceMib: 32, cacheMaxBytes: 64 * MIB, rocksDbBytes: 128 * MIB, mallocArenaMax: 2 })
+  t.same(memoryBudget(), { budgetMib: 512, v8OldSpaceMib: 256, v8SemiSpaceMib: 8, cacheMaxBytes: 32 * MIB, rocksDbBytes: 64 * MIB, inputRecordsBytes: 16 * MIB, mallocArenaMax: 2 })
+  t.same(memoryBudget(1024), { budgetMib: 1024, v8OldSpaceMib: 512, v8SemiSpaceMib: 16, cacheMaxBytes: 64 * MIB, rocksDbBytes: 128 * MIB, inputRecordsBytes: 32 * MIB, mallocArenaMax: 2 })
   t.equal(memoryBudget(256).v8SemiSpaceMib, 8, 'semi-space floor')
   t.equal(memoryBudget(256).cacheMaxBytes, 16 * MIB, 'the cache has a 16 MiB floor')
   t.throws(() => memoryBudget(255), RangeError)
@@ -25,6 +25,14 @@ t.test('RocksDB per store: the share over the instances, between the floors and 
   t.same(rocksDbPerStore(36 * MIB, 8), { blockCacheBytes: 1.5 * MIB, memtableBudgetBytes: 3 * MIB }, 'a third and two thirds of the share')
 })
 
+t.test('input records buffered per partition: the share over the source partitions, between 100 and 1,000', async t => {
+  // The rewards processor on 12 partitions: 3 source topics (two inputs, the windows' repartition).
+  t.equal(bufferedRecordsPerPartition(16 * MIB, 36), 455)
+  t.equal(bufferedRecordsPerPartition(16 * MIB, 3), 1000, 'ceiling: the engine\'s default')
+  t.equal(bufferedRecordsPerPartition(16 * MIB, 1000), 100, 'floor')
+  t.equal(bufferedRecordsPerPartition(16 * MIB, 0), 1000)
+})
+
 t.test('the engine defaults are the default budget\'s shares', async t => {
   const config = resolveStreamsConfig({ applicationId: 'a', stateDir: '/tmp/x' })
   t.equal(config.cacheMaxBytes, 32 * MIB)
@@ -34,16 +42,16 @@ t.test('the engine defaults are the default budget\'s shares', async t => {
 })
 
 t.test('the launcher adds the caps that are missing, for start with the processor only', async t => {
-  t.same(memoryLaunch(['start'], {}, []), { execArgv: ['--max-old-space-size=256', '--max-semi-space-size=16'], env: { MALLOC_ARENA_MAX: '2' }, budgetMib: 512 }, 'start runs all roles by default')
-  t.same(memoryLaunch(['start', '--role', 'api,processor'], {}, [])?.execArgv, ['--max-old-space-size=256', '--max-semi-space-size=16'])
-  t.same(memoryLaunch(['start', '--role=processor', '--memory-budget-mib', '1024'], {}, [])?.execArgv, ['--max-old-space-size=512', '--max-semi-space-size=32'], 'the flag')
-  t.same(memoryLaunch(['start'], { REWARDS_MEMORY_BUDGET_MIB: '2048' }, [])?.execArgv, ['--max-old-space-size=1024', '--max-semi-space-size=64'], 'the variable')
+  t.same(memoryLaunch(['start'], {}, []), { execArgv: ['--max-old-space-size=256', '--max-semi-space-size=8'], env: { MALLOC_ARENA_MAX: '2' }, budgetMib: 512 }, 'start runs all roles by default')
+  t.same(memoryLaunch(['start', '--role', 'api,processor'], {}, [])?.execArgv, ['--max-old-space-size=256', '--max-semi-space-size=8'])
+  t.same(memoryLaunch(['start', '--role=processor', '--memory-budget-mib', '1024'], {}, [])?.execArgv, ['--max-old-space-size=512', '--max-semi-space-size=16'], 'the flag')
+  t.same(memoryLaunch(['start'], { REWARDS_MEMORY_BUDGET_MIB: '2048' }, [])?.execArgv, ['--max-old-space-size=1024', '--max-semi-space-size=32'], 'the variable')
   t.same(memoryLaunch(['start', '--memory-budget-mib=1024'], { REWARDS_MEMORY_BUDGET_MIB: '2048' }, [])?.budgetMib, 1024, 'the flag beats the variable')
   t.equal(memoryLaunch(['start', '--role', 'api'], {}, []), null, 'not the processor')
   t.equal(memoryLaunch(['topics', 'create'], {}, []), null, 'not start')
   t.equal(memoryLaunch(['start'], { [RELAUNCHED_ENV]: '512' }, []), null, 'never twice')
   t.equal(memoryLaunch(['start'], { REWARDS_MEMORY_BUDGET_MIB: 'lots' }, []), null, 'an invalid budget is left to the configuration check')
-  t.same(memoryLaunch(['start'], { NODE_OPTIONS: '--max-old-space-size=1000' }, []), { execArgv: ['--max-semi-space-size=16'], env: { MALLOC_ARENA_MAX: '2' }, budgetMib: 512 }, 'the user\'s V8 cap is kept')
-  t.same(memoryLaunch(['start'], { MALLOC_ARENA_MAX: '8' }, []), { execArgv: ['--max-old-space-size=256', '--max-semi-space-size=16'], env: {}, budgetMib: 512 }, 'the user\'s arenas are kept')
+  t.same(memoryLaunch(['start'], { NODE_OPTIONS: '--max-old-space-size=1000' }, []), { execArgv: ['--max-semi-space-size=8'], env: { MALLOC_ARENA_MAX: '2' }, budgetMib: 512 }, 'the user\'s V8 cap is kept')
+  t.same(memoryLaunch(['start'], { MALLOC_ARENA_MAX: '8' }, []), { execArgv: ['--max-old-space-size=256', '--max-semi-space-size=8'], env: {}, budgetMib: 512 }, 'the user\'s arenas are kept')
   t.equal(memoryLaunch(['start'], { MALLOC_ARENA_MAX: '8' }, ['--max-old-space-size=300', '--max-semi-space-size=8']), null, 'all set: nothing to do')
 })
