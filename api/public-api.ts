@@ -22,7 +22,7 @@ import type { MemberQueries } from './query/member-queries.ts'
 import { ingestRoutes } from './routes/ingest-routes.ts'
 import { memberRoutes } from './routes/member-routes.ts'
 import { propertyRoutes } from './routes/property-routes.ts'
-import { rateLimitedGuard, registerRateLimiting } from './routes/rate-limit.ts'
+import { bindRateLimitToRoutes, rateLimitedGuard, registerRateLimiting } from './routes/rate-limit.ts'
 import { reportRoutes, type ReportRoutesOptions } from './routes/report-routes.ts'
 import { addSharedSchemas } from './schemas.ts'
 
@@ -81,6 +81,7 @@ export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, optio
   // Every /v1 route: the token and scope, then the client's rate limit.
   const rateLimitStore = await registerRateLimiting(app, options.cache)
   const guard = settings.apiRateLimit === null ? options.guard : rateLimitedGuard(rateLimitStore, options.guard, settings.apiRateLimit, options.registry ?? new Registry())
+  bindRateLimitToRoutes(app)
   await app.register(memberRoutes, { queries: options.queries, guard, cache: options.cache, balanceCacheTtlMs: settings.balanceCacheTtlMs })
   await app.register(ingestRoutes, {
     producer: options.producer,

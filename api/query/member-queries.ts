@@ -14,6 +14,7 @@ import { Counter, type Registry } from 'prom-client'
 import { Agent } from 'undici'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
+import { FlatJsonMemo } from './flat-json-memo.ts'
 import { forwardRequest, type ForwardAnswer } from './forward-request.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
 import { CONTENT_DIGEST_HEADER } from '../routes/internal-routes.ts'
@@ -102,6 +103,9 @@ export class MemberQueries {
   readonly #served: Counter<'route' | 'where'>
   readonly #cacheLookups: Counter<'cache' | 'result'>
   readonly #peers: PeersPolicy
+  /** The JSON text of the balances read here: JSON.stringify's, made again only when a balance
+   *  changed (docs/benchmarks.md "API balance query, fifth pass"). */
+  readonly #balanceText = new FlatJsonMemo()
   readonly #owners = new Agent({ connections: FORWARD_CONNECTIONS_PER_HOST, keepAliveTimeout: FORWARD_KEEP_ALIVE_MS, keepAliveMaxTimeout: FORWARD_KEEP_ALIVE_MS })
 
   constructor (options: MemberQueriesOptions) {
@@ -249,7 +253,7 @@ export class MemberQueries {
         const read = this.#readLocal(r => r.balanceIfLocal(memberId))
         if (read.local) {
           this.#countServed('balance', 'local')
-          return read.value === undefined ? undefined : JSON.stringify(read.value satisfies Balance)
+          return read.value === undefined ? undefined : this.#balanceText.text(memberId, read.value satisfies Balance)
         }
         return this.#balanceJson(remoteRoute(read), memberId, call)
       }
@@ -353,7 +357,7 @@ export class MemberQueries {
     if (route.local) {
       const balance = this.#readLocal(r => r.balance(memberId))
       this.#countServed('balance', 'local')
-      return balance === undefined ? undefined : JSON.stringify(balance satisfies Balance)
+      return balance === undefined ? undefined : this.#balanceText.text(memberId, balance satisfies Balance)
     }
     return this.#forward<string>(route.host, balancePath(memberId), call, { raw: true }).then(json => {
       this.#countServed('balance', 'forwarded')

@@ -8,9 +8,27 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export const READ_CACHE_CONTROL = 'private, no-cache'
 
-export function strongEtag (body: string): string {
+/** Bodies answered lately and their ETags (a member's balance is asked again and again, and
+ *  FlatJsonMemo hands out the same string for the same balance): a digest per distinct body, not
+ *  per request. Bounded; the oldest body is dropped first. */
+const etags = new Map<string, string>()
+const MAX_ETAGS = 4096
+const MAX_MEMO_BODY = 2048
+
+function digest (body: string): string {
   // crypto.hash: one call, no Hash object per request.
   return `"${hash('sha256', body, 'base64url')}"`
+}
+
+export function strongEtag (body: string): string {
+  // Long bodies (activity pages) are not kept: looking one up would read all of it.
+  if (body.length > MAX_MEMO_BODY) return digest(body)
+  const known = etags.get(body)
+  if (known !== undefined) return known
+  const etag = digest(body)
+  if (etags.size >= MAX_ETAGS) etags.delete(etags.keys().next().value!)
+  etags.set(body, etag)
+  return etag
 }
 
 /** If-None-Match uses the weak comparison (RFC 9110 §13.1.2): `W/` is ignored; `*` matches any. */

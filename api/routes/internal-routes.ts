@@ -21,6 +21,7 @@ import type { Balance } from '../../processors/rewards/schemas.ts'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import { sendApiError } from '../api-errors.ts'
 import type { ScopeGuard } from '../auth/require-scope.ts'
+import { FlatJsonMemo } from '../query/flat-json-memo.ts'
 import { decodeCursor, type LocalReader, type StandbyAnswer } from '../query/local-reader.ts'
 import { MemberParams } from '../schemas.ts'
 import { MAX_STALENESS_PARAM, SERVED_BY_HEADER, STALENESS_HEADER } from '../query/standby-fallback.ts'
@@ -51,6 +52,8 @@ const StalenessBound = { type: 'string', pattern: '^[0-9]{1,12}$' } as const
 interface StalenessQuery { readonly maxStalenessRecords?: string }
 
 export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (app, { reader, guard }) => {
+  // Balances as JSON.stringify writes them, made again only when one changed (as the public route).
+  const balanceText = new FlatJsonMemo()
   const hide = { hide: true, tags: ['internal'] }
 
   /** The local active's answer, or with a bound, the local standby's when the active cannot. */
@@ -76,7 +79,7 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
   }, (request, reply) => {
     const { memberId } = request.params
     const bound = request.query.maxStalenessRecords
-    const send = (balance: Balance | undefined): FastifyReply => balance === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND') : reply.type('application/json; charset=utf-8').send(JSON.stringify(balance))
+    const send = (balance: Balance | undefined): FastifyReply => balance === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND') : reply.type('application/json; charset=utf-8').send(balanceText.text(memberId, balance))
     // Synchronous, serialized as the public route serializes a local read (the forwarding
     // instance passes this text on as is: api/query/member-queries.ts balanceJson).
     if (bound === undefined) return send(localOnly(() => reader.balance(memberId)))

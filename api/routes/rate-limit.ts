@@ -43,11 +43,9 @@ export function rateLimitedGuard (store: FastifyRateLimitStore, guard: ScopeGuar
     name: 'rewards_api_rate_limited_total', help: 'Requests to the /v1 routes refused with 429 by the per-client rate limit, by route template', labelNames: ['route'], registers: [registry]
   })
   const window = limit.windowMs / 1000
-  /** The client's count in this window, then its headers (and 429 beyond the limit). */
-  const count = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const routeUrl = request.routeOptions.url ?? 'unmatched'
-    const route = `${request.method} ${routeUrl}`
-    const key = `api:${request.principal!.clientId}:${route}`
+  /** The client's count in this window, then its headers (and 429 beyond the limit). `route` is
+   *  `METHOD /template`, `routeUrl` the template. */
+  const count = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, route: string, routeUrl: string, key: string): void => {
     store.incr(key, (error, result) => {
       // skipOnError: a failing store counts nothing and lets the request through.
       const current = error === null && result !== undefined ? result.current : 0
@@ -67,13 +65,59 @@ export function rateLimitedGuard (store: FastifyRateLimitStore, guard: ScopeGuar
   }
   return (...anyOf: string[]) => {
     const check = guard(...anyOf)
+    /** The hook for one route, its counter key's route part computed once (bindRateLimitToRoutes). */
+    const forRoute = (method: string, url: string): preHandlerHookHandler => {
+      const route = `${method} ${url}`
+      // Each client's counter key on this route, made once: the same string every time, whose
+      // hash the counters' map has already computed (bounded: emptied beyond MAX_CLIENT_KEYS).
+      const keys = new Map<string, string>()
+      const keyOf = (clientId: string): string => {
+        let key = keys.get(clientId)
+        if (key === undefined) {
+          if (keys.size >= MAX_CLIENT_KEYS) keys.clear()
+          key = counterKey(clientId, route)
+          keys.set(clientId, key)
+        }
+        return key
+      }
+      return function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+        // The check answers 401/403 itself (and then never calls back).
+        check.call(this, request, reply, error => {
+          if (error !== undefined && error !== null) done(error)
+          else count(request, reply, done, route, url, keyOf(request.principal!.clientId))
+        })
+      } as preHandlerHookHandler
+    }
+    // Outside bindRateLimitToRoutes: the route read from the request (Fastify's routeOptions
+    // getter builds an object per call).
     const rateLimited = function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-      // The check answers 401/403 itself (and then never calls back).
+      const url = request.routeOptions.url ?? 'unmatched'
       check.call(this, request, reply, error => {
         if (error !== undefined && error !== null) done(error)
-        else count(request, reply, done)
+        else count(request, reply, done, `${request.method} ${url}`, url, counterKey(request.principal!.clientId, `${request.method} ${url}`))
       })
     }
-    return rateLimited as GuardHook & preHandlerHookHandler
+    return Object.assign(rateLimited, { [FOR_ROUTE]: forRoute }) as GuardHook & preHandlerHookHandler
   }
+}
+
+const FOR_ROUTE = Symbol('rate-limited guard for one route')
+const MAX_CLIENT_KEYS = 10_000
+
+/** The counter of one client on one route (`METHOD /template`). */
+function counterKey (clientId: string, route: string): string {
+  return `api:${clientId}:${route}`
+}
+
+/** Replaces, in every route `app` (and its plugins) registers from now on, a rateLimitedGuard
+ *  hook by one made for that route: its counter key needs the route's method and template on
+ *  every request, known when the route is added. */
+export function bindRateLimitToRoutes (app: FastifyInstance): void {
+  type Bindable = { [FOR_ROUTE]?: (method: string, url: string) => preHandlerHookHandler }
+  app.addHook('onRoute', route => {
+    const hooks = route.preHandler
+    if (hooks === undefined || typeof route.method !== 'string') return
+    const bind = (hook: preHandlerHookHandler): preHandlerHookHandler => (hook as Bindable)[FOR_ROUTE]?.(route.method as string, route.url) ?? hook
+    route.preHandler = Array.isArray(hooks) ? hooks.map(bind) : bind(hooks as preHandlerHookHandler)
+  })
 }

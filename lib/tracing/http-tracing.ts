@@ -9,6 +9,7 @@
 //   and lines they log are the request's; the request's logger gets trace_id/span_id bound.
 // - Health probes and /metrics get no span (scraped every few seconds: noise, not traces).
 import { context, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api'
+import type { ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import { bindTrace } from './log-trace-fields.ts'
 import { extractContext } from './trace-headers.ts'
@@ -17,7 +18,6 @@ import { ATTR, tracer, tracingActive } from './tracer.ts'
 const UNTRACED_ROUTES = new Set(['/health/live', '/health/ready', '/metrics'])
 
 const contexts = new WeakMap<FastifyRequest, Context>()
-const spans = new WeakMap<FastifyRequest, Span>()
 
 /** The context a request's work runs in: its server span's, or the caller's remote context, or
  *  the root context. */
@@ -25,20 +25,27 @@ export function requestContext (request: FastifyRequest): Context {
   return contexts.get(request) ?? ROOT_CONTEXT
 }
 
-function endSpan (request: FastifyRequest, status: number | undefined, aborted: boolean): void {
-  const span = spans.get(request)
-  if (span === undefined) return
-  spans.delete(request)
-  if (status !== undefined) span.setAttribute(ATTR.httpStatus, status)
-  if (aborted) span.setStatus({ code: SpanStatusCode.ERROR, message: 'request aborted by the client' })
-  else if (status !== undefined && status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
-  span.end()
+/** Ends a request's span when its response closes: with the status once the response was
+ *  sent, as aborted by the client when the connection closed first. */
+function endSpanOnClose (response: ServerResponse, span: Span): void {
+  response.once('close', () => {
+    if (response.writableFinished) {
+      span.setAttribute(ATTR.httpStatus, response.statusCode)
+      if (response.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+    } else {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'request aborted by the client' })
+    }
+    span.end()
+  })
 }
 
 export function installHttpTracing (app: FastifyInstance): void {
   // Callback hooks (no promise per request), and nothing at all to do for a request without a
   // `traceparent` while no SDK is registered: its context is the root context (requestContext's
-  // default) and its handler runs as is (docs/benchmarks.md "API balance query").
+  // default) and its handler runs as is (docs/benchmarks.md "API balance query"). A started span
+  // ends on its response's `close` (a listener on that request only), not in onResponse and
+  // onRequestAbort hooks: Fastify runs those, and adds a `close` listener for the latter, on
+  // every request of every route.
   app.addHook('onRequest', (request, reply, done) => {
     const active = tracingActive()
     if (!active && request.headers.traceparent === undefined) { done(); return }
@@ -54,7 +61,7 @@ export function installHttpTracing (app: FastifyInstance): void {
       span.setAttributes({ [ATTR.httpMethod]: request.method, [ATTR.httpRoute]: route ?? '', [ATTR.urlPath]: request.url.split('?', 1)[0]!, [ATTR.requestId]: request.id })
     }
     contexts.set(request, trace.setSpan(parent, span))
-    spans.set(request, span)
+    endSpanOnClose(reply.raw, span)
     const spanContext = span.spanContext()
     if (isSpanContextValid(spanContext)) {
       // The reply holds its own reference to the logger (Fastify's error handler logs through it).
@@ -62,8 +69,6 @@ export function installHttpTracing (app: FastifyInstance): void {
     }
     done()
   })
-  app.addHook('onResponse', (request, reply, done) => { endSpan(request, reply.statusCode, false); done() })
-  app.addHook('onRequestAbort', (request, done) => { endSpan(request, undefined, true); done() })
   app.addHook('onRoute', routeOptions => {
     const handler = routeOptions.handler
     const traced: RouteHandlerMethod = function (this: FastifyInstance, request, reply) {

@@ -100,6 +100,14 @@ t.test('without Redis: the limit holds in process', async t => {
   const refused = await call(`${a.url}/v1/members/m-1/balance`, x)
   t.equal(refused.status, 429, 'refused beyond the limit, counted in process')
   t.ok(Number(refused.headers.get('retry-after')) >= 1, 'with Retry-After')
+  // One counter per route template and method (each route's key is made when it is added).
+  t.equal((await call(`${a.url}/v1/members/m-2/balance`, x)).status, 429, 'another member: the same route template, the same budget')
+  const head = await fetch(`${a.url}/v1/members/m-1/balance`, { method: 'HEAD', headers: { authorization: `Bearer ${x}` } })
+  t.not(head.status, 429, 'HEAD of the route: a budget of its own')
+  t.equal(head.headers.get('ratelimit-remaining'), String(LIMIT.max - 1))
+  const activity = await call(`${a.url}/v1/members/m-1/activity`, x)
+  t.not(activity.status, 429, 'another route: not affected')
+  t.equal(activity.headers.get('ratelimit-remaining'), String(LIMIT.max - 1))
 })
 
 t.test('Redis down: each instance counts on its own, no request fails', async t => {
