@@ -19,8 +19,12 @@ export function emptyBalance (rules: RuleSet, memberId: string): Balance {
 
 /** The later of the balance's lastActivityAt and an event time, as a UTC RFC 3339 string. */
 export function laterActivity (current: string | null, eventTimeMs: number): string {
-  if (current !== null && Date.parse(current) >= eventTimeMs) return current
-  return new Date(eventTimeMs).toISOString()
+  const next = new Date(eventTimeMs).toISOString()
+  if (current === null) return next
+  // Both in toISOString's own form (24 characters, years 0000–9999): text order is time order,
+  // and no Date.parse per event.
+  if (current.length === 24 && next.length === 24 && current.charCodeAt(10) === 84 /* T */ && current.charCodeAt(19) === 46 /* . */ && current.charCodeAt(23) === 90 /* Z */) return current >= next ? current : next
+  return Date.parse(current) >= eventTimeMs ? current : next
 }
 
 /** A balance with the given totals; derived fields (available, qualifyingPoints, tier) computed.

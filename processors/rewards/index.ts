@@ -8,6 +8,6 @@ export {
 } from './validation.ts'
 export { defaultRuleSet, loadRuleSet, parseRuleSet, earnPoints, tierFor, DEFAULT_RULE_SET_URL, type RuleSet, type Tier, type Promotion } from './rules-engine.ts'
 export { DLQ_HEADERS } from './dlq.ts'
-export { activityKey, activityPrefix, readActivity, type ActivityEntry, type ActivityHead, type ActivityStoreValue } from './activity.ts'
+export { activityHeadKey, activityKey, activityPrefix, readActivity, type ActivityEntry, type ActivityHead, type ActivityStoreValue } from './activity.ts'
 export { dedupeKey, parseRedemptionIndexKey, redemptionIndexKey, type EventDedupeEntry, type RedemptionDedupeEntry } from './dedupe.ts'
 export { parseRfc3339, isRfc3339 } from './rfc3339.ts'

@@ -18,7 +18,7 @@ export const REWARDS_STORES = Object.freeze({
   /** `${seenAtMs, 15 digits}:${E|R}:${memberId}:${id}` → '1': expiry index of both dedupe stores. */
   dedupeExpiry: 'dedupe-expiry',
   /** `${memberId}:${999999999999 − seq, 12 digits}` → ActivityEntry: newest first, bounded per
-   *  member; `${memberId}` → ActivityHead (latest seq). */
+   *  member; `!${memberId}` → ActivityHead (latest seq). */
   activity: 'activity'
 })
 

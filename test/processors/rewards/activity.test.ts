@@ -1,7 +1,7 @@
 // The activity store: a member's accepted reward events and redemption decisions, newest first,
 // bounded per member, for GET /v1/members/{id}/activity.
 import t from 'tap'
-import { activityKey, REWARDS_STORES, type ActivityEntry } from '../../../processors/rewards/index.ts'
+import { activityHeadKey, activityKey, REWARDS_STORES, type ActivityEntry, type ActivityStoreValue } from '../../../processors/rewards/index.ts'
 import { earn, harness, redeem, reversal } from './harness.ts'
 
 t.test('newest first, with kind, ids, points and available after', async t => {
@@ -42,4 +42,30 @@ t.test('keys page with a range from the last key seen', async t => {
   t.equal(page1[1]?.key, activityKey('m', 4))
   const page2 = store.range(activityKey('m', 3), activityKey('m', 1), { limit: 2 })
   t.same(page2.map(kv => kv.value.seq), [3, 2])
+})
+
+t.test('the head sits under !memberId, before every member, outside the member scans', async t => {
+  const h = harness()
+  t.teardown(() => h.close())
+  h.reward(earn({ memberId: 'm', eventId: 'a' }))
+  h.reward(earn({ memberId: 'm', eventId: 'b' }))
+  const store = h.driver.getKeyValueStore<string, ActivityStoreValue>(REWARDS_STORES.activity)
+  t.same(store.get(activityHeadKey('m')), { seq: 2 })
+  t.equal(store.get('m'), undefined, 'nothing under the bare member id')
+  t.same(store.range(undefined, undefined, { limit: 1 }).map(kv => kv.key), ['!m'], 'heads sort first')
+  t.same(store.prefixScan('m:').map(kv => kv.key), [activityKey('m', 2), activityKey('m', 1)])
+})
+
+t.test('a head under the bare member id (earlier versions) is continued and moved', async t => {
+  const h = harness()
+  t.teardown(() => h.close())
+  const store = h.driver.getKeyValueStore<string, ActivityStoreValue>(REWARDS_STORES.activity)
+  h.reward(earn({ memberId: 'm', eventId: 'a' }))
+  // As an earlier version left it: its head under the bare id, seq 7.
+  store.delete(activityHeadKey('m'))
+  store.put('m', { seq: 7 })
+  h.reward(earn({ memberId: 'm', eventId: 'b' }))
+  t.same(h.activity('m').map(e => e.seq), [8, 1], 'seq continues from the old head')
+  t.same(store.get(activityHeadKey('m')), { seq: 8 })
+  t.equal(store.get('m'), undefined, 'the old head is gone')
 })

@@ -1,7 +1,8 @@
 // What a rewards topology writes for a scenario (scenarios.ts), as lines that can be recorded once
 // and compared later: per input record, every output record it caused, in order, with its topic,
 // partition, key and a digest of its exact bytes (key, value, headers in order, timestamp); after
-// the last input, a digest of every store of every task.
+// the last input, a digest of every store of every task (the activity heads mapped back to the
+// recorded key layout).
 //
 // The digest covers every byte but one text: in a MALFORMED_JSON dead letter's error.message, the
 // words after "record value is not valid JSON: " are V8's JSON.parse message, which can change with
@@ -49,6 +50,14 @@ function detail (value: Buffer | null, headers: Headers): string {
   return parsed?.status ?? parsed?.type ?? '-'
 }
 
+/** A store's entries as the recorded processor laid them out: it kept the activity heads under the
+ *  bare member id, now under `!memberId` (processors/rewards/activity.ts); same values. */
+function inRecordedLayout (store: string, entries: Array<{ key: string, value: unknown }>): Array<{ key: string, value: unknown }> {
+  if (store !== REWARDS_STORES.activity) return entries
+  return entries.map(e => e.key.startsWith('!') ? { key: e.key.slice(1), value: e.value } : e)
+    .sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+}
+
 /** Runs the scenario through `topology` on the test driver; returns the lines. */
 export async function recordOutputs (scenario: Scenario, topology: Topology): Promise<string[]> {
   const driver = new TopologyTestDriver(topology, { applicationId: 'rewards-equivalence', partitions: scenario.partitions, startTimeMs: scenario.startTimeMs })
@@ -75,7 +84,7 @@ export async function recordOutputs (scenario: Scenario, topology: Topology): Pr
     })
     for (const store of Object.values(REWARDS_STORES)) {
       for (let p = 0; p < scenario.partitions; p++) {
-        const entries = driver.getKeyValueStore<string, unknown>(store, p).range(undefined, undefined, { limit: 10_000_000 })
+        const entries = inRecordedLayout(store, driver.getKeyValueStore<string, unknown>(store, p).range(undefined, undefined, { limit: 10_000_000 }))
         lines.push(`store\t${store}\t${p}\t${entries.length}\t${digest(entries.flatMap(e => [e.key, JSON.stringify(e.value)]))}`)
       }
     }
