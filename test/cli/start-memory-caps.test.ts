@@ -26,7 +26,7 @@ const start = async (t: Test, env: Record<string, string>): Promise<{ cli: Runni
   return { cli, metrics: await (await fetch(`${base}/metrics`)).text() }
 }
 
-t.test('default: MALLOC_ARENA_MAX=2, a 256 MiB old space and 16 MiB semi-spaces, in the same process', async t => {
+t.test('default: MALLOC_ARENA_MAX=2, a 256 MiB old space and 8 MiB semi-spaces, in the same process', async t => {
   const env = cleanEnv()
   delete env.MALLOC_ARENA_MAX
   delete env.NODE_OPTIONS
@@ -36,12 +36,12 @@ t.test('default: MALLOC_ARENA_MAX=2, a 256 MiB old space and 16 MiB semi-spaces,
   t.equal(environ.get('MALLOC_ARENA_MAX'), '2')
   t.equal(environ.get('REWARDS_MEMORY_CAPS_APPLIED'), '512')
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-  t.ok(cmdline.includes('--max-old-space-size=256') && cmdline.includes('--max-semi-space-size=16'), 'node flags in the new image')
+  t.ok(cmdline.includes('--max-old-space-size=256') && cmdline.includes('--max-semi-space-size=8'), 'node flags in the new image')
   t.equal(metric(metrics, /rewards_memory_budget_bytes\{part="total"\} (\d+)/), 512 * MIB)
   const heapLimit = metric(metrics, /rewards_memory_budget_bytes\{part="v8_heap_limit"\} (\d+)/)
   // V8's own default on this machine is several GiB; capped: 256 MiB old space + the young
-  // generation's reserve (3 × the 16 MiB semi-space).
-  t.equal(heapLimit, (256 + 3 * 16) * MIB, `V8 heap limit ${heapLimit / MIB} MiB`)
+  // generation's reserve (3 × the 8 MiB semi-space: budget / 64).
+  t.equal(heapLimit, (256 + 3 * 8) * MIB, `V8 heap limit ${heapLimit / MIB} MiB`)
   t.equal(metric(metrics, /rewards_memory_budget_bytes\{part="cache"\} (\d+)/), 32 * MIB)
   t.ok(metric(metrics, /rewards_rocksdb_memory_bytes\{store="[^"]+",kind="memtables"\} (\d+)/) > 0, 'RocksDB memtables per store')
   t.ok(metric(metrics, /rewards_rocksdb_open_instances\{store="[^"]+"\} (\d+)/) >= 1, 'open instances per store')
@@ -56,7 +56,7 @@ t.test('caps the user set are kept; the budget scales the rest', async t => {
   t.equal(environOf(pid).get('MALLOC_ARENA_MAX'), '4')
   t.notOk(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--max-old-space-size'), 'no old-space flag added')
   const heapLimit = metric(metrics, /rewards_memory_budget_bytes\{part="v8_heap_limit"\} (\d+)/)
-  // NODE_OPTIONS' 300 MiB + the young generation's reserve at the 1024 MiB budget (3 × 32 MiB).
-  t.equal(heapLimit, (300 + 3 * 32) * MIB, `NODE_OPTIONS' 300 MiB kept (V8 heap limit ${heapLimit / MIB} MiB)`)
+  // NODE_OPTIONS' 300 MiB + the young generation's reserve at the 1024 MiB budget (3 × 16 MiB).
+  t.equal(heapLimit, (300 + 3 * 16) * MIB, `NODE_OPTIONS' 300 MiB kept (V8 heap limit ${heapLimit / MIB} MiB)`)
   t.equal(metric(metrics, /rewards_memory_budget_bytes\{part="cache"\} (\d+)/), 64 * MIB)
 })
