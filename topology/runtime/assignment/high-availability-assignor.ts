@@ -158,6 +158,13 @@ class Shares {
     this.#counts.set(client, count + 1)
   }
 
+  /** Undoes one take(). */
+  untake (client: string): void {
+    const count = this.count(client) - 1
+    if (count >= this.#cap(client) * this.#q) this.#extras--
+    this.#counts.set(client, count)
+  }
+
   /** Orders clients by load per member (count / capacity), ascending. */
   compareLoad (a: string, b: string): number {
     return this.count(a) * this.#cap(b) - this.count(b) * this.#cap(a)
@@ -188,6 +195,20 @@ class BalancedShares {
   take (client: string, task: TaskId): void {
     this.#total.take(client)
     this.#sub(task).take(client)
+  }
+
+  untake (client: string, task: TaskId): void {
+    this.#total.untake(client)
+    this.#sub(task).untake(client)
+  }
+
+  /** Room in the task's sub-topology share, whatever the total. */
+  canTakeInSubtopology (client: string, task: TaskId): boolean {
+    return this.#sub(task).canTake(client)
+  }
+
+  sameSubtopology (a: TaskId, b: TaskId): boolean {
+    return this.#sub(a) === this.#sub(b)
   }
 
   /** Clients by load in the task's sub-topology, then in total, ascending. */
@@ -282,12 +303,25 @@ export function assignTasks (input: TaskAssignorInput): TaskAssignment {
   let warmupsLeft = config.maxWarmupReplicas
   const heldBefore = (task: TaskId) => (id: string): boolean => state(id).previousActive.has(task) || state(id).previousStandby.has(task) || state(id).previousWarmup.has(task)
   for (const task of unplaced().sort(first(preferring(warmingElsewhere), compareTaskIds))) {
-    // Room in both shares; else (the two balances cannot both be met: rare) in the total share;
-    // else anywhere.
+    // Room in both shares; else a swap that makes room (below); else (the two balances cannot
+    // both be met) in the total share; else anywhere.
     const withRoom = clientIds.filter(id => shares.canTake(id, task))
+    if (withRoom.length === 0) {
+      const swap = activeSwapForRoom(task)
+      if (swap !== undefined) {
+        unplace(swap.other)
+        placeAt(task, swap.to)
+        placeAt(swap.other, swap.otherTo)
+        continue
+      }
+    }
     const withTotalRoom = clientIds.filter(id => totalShares.canTake(id))
     const candidates = withRoom.length > 0 ? withRoom : withTotalRoom.length > 0 ? withTotalRoom : clientIds
-    const slot = [...candidates].sort(first(byLag(task), preferring(heldBefore(task)), shares.compareLoad(task), compareStrings))[0]!
+    placeAt(task, [...candidates].sort(first(byLag(task), preferring(heldBefore(task)), shares.compareLoad(task), compareStrings))[0]!)
+  }
+  /** Places a task balanced on `slot`: there if caught up, or with no caught-up client (or
+   *  warm-ups off); else on a caught-up keeper while `slot` warms up. */
+  function placeAt (task: TaskId, slot: string): void {
     const keeper = config.maxWarmupReplicas === 0
       ? undefined
       : clientIds.filter(id => caughtUp(task, id)).sort(first(
@@ -296,7 +330,7 @@ export function assignTasks (input: TaskAssignorInput): TaskAssignment {
     // now: nothing to warm up.
     if (keeper === undefined || caughtUp(task, slot)) {
       place(task, slot, slot)
-      continue
+      return
     }
     place(task, slot, keeper)
     const warmup = warmupsLeft > 0
@@ -305,6 +339,42 @@ export function assignTasks (input: TaskAssignorInput): TaskAssignment {
       warmupOf.set(task, slot)
     }
     movements.push({ task, from: keeper, to: slot, warmup })
+  }
+  function unplace (task: TaskId): void {
+    const slot = desired.get(task)!
+    shares.untake(slot, task)
+    desired.delete(task)
+    active.delete(task)
+    activeCount.set(slot, activeCount.get(slot)! - 1)
+  }
+  /** No client has room in both shares for `task` (its sub-topology's room is on clients whose
+   *  total is full): find a client `to` with room in the task's sub-topology and a task `other`
+   *  of another sub-topology placed there (running where it is balanced: no movement) that a
+   *  client `otherTo` has room for once `to` takes `task`. A greedy order reaches this where a
+   *  balanced assignment exists; without the swap the total-share fallback would place the task,
+   *  and the next assignment of the unchanged group, finding the balanced one, would move it.
+   *  Swaps that keep both tasks on caught-up clients come first. */
+  function activeSwapForRoom (task: TaskId): { to: string, other: TaskId, otherTo: string } | undefined {
+    let best: { to: string, other: TaskId, otherTo: string, cost: number } | undefined
+    for (const to of clientIds) {
+      if (!shares.canTakeInSubtopology(to, task)) continue
+      for (const other of stateful) {
+        if (desired.get(other) !== to || active.get(other) !== to || shares.sameSubtopology(other, task)) continue
+        shares.untake(to, other)
+        let otherTo: string | undefined
+        if (shares.canTake(to, task)) {
+          shares.take(to, task)
+          otherTo = clientIds.filter(id => id !== to && shares.canTake(id, other)).sort(first(byLag(other), compareStrings))[0]
+          shares.untake(to, task)
+        }
+        shares.take(to, other)
+        if (otherTo === undefined) continue
+        const cost = Number(!caughtUp(task, to)) + Number(!caughtUp(other, otherTo))
+        if (best === undefined || cost < best.cost) best = { to, other, otherTo, cost }
+        if (cost === 0) return best
+      }
+    }
+    return best
   }
 
   // 3. Stateless actives, balanced over all actives.
