@@ -12,7 +12,8 @@
 //   polls; a heartbeat answering REBALANCE_IN_PROGRESS marks the member for rejoin at the next
 //   poll, one answering ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID marks its
 //   partitions lost (onPartitionsLost, no commit);
-// - positions start at the committed offset (OffsetFetch with require_stable) or, without one,
+// - fetching (positions, fetch-ahead, pauses, offset resets) is kafka-consumer-fetcher.ts's;
+//   positions start at the committed offset (OffsetFetch with require_stable) or, without one,
 //   where the reset policy says (auto.offset.reset: earliest by default, latest, or none: fail);
 //   a position found out of range by a fetch is reset the same way and reported (onReset).
 // - with rebalanceProtocol 'cooperative' (KIP-429), the join runs in the background while poll()
@@ -24,16 +25,14 @@ import type { ConnectionPool } from '@platformatic/kafka'
 import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupConsumer, GroupConsumerOptions, GroupMetadata, LogRecord, PartitionAssignor, PartitionOffset, TopicPartition } from '../log-port.ts'
 import type { KafkaAdmin } from './kafka-admin.ts'
-import { fetchCommittedOffsets } from './kafka-admin.ts'
 import type { KafkaClient } from './kafka-client.ts'
 import { describeError, hasProtocolError, isCoordinatorError, isNetworkError, isRetriable, protocolErrorOf, toStreamsError } from './kafka-errors.ts'
 import type { IBackoff } from 'cockatiel'
 import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
-import { fetchCommitted, partitionKey, RECORD_OVERHEAD_BYTES } from './kafka-fetcher.ts'
+import { KafkaConsumerFetcher } from './kafka-consumer-fetcher.ts'
 import { rangeAssignor } from '../range-assignor.ts'
 import { assignmentDelta, cooperativeAssignment } from '../cooperative-assignment.ts'
 import { rtrace } from '../../topology/runtime/rebalance-trace.ts'
-import { mark, timelineOn } from '../../lib/tracing/engine-timeline.ts'
 
 const PROTOCOL_TYPE = 'consumer'
 /** The assignment strategy name every member of our groups advertises: one per rebalance
@@ -42,21 +41,6 @@ const PROTOCOL_TYPE = 'consumer'
  *  eager and cooperative members never end up in one generation. */
 const PROTOCOL_NAMES = { eager: 'rewards-assignor', cooperative: 'rewards-assignor-cooperative' } as const
 const GENERATION_FENCING = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'] as const
-/** A background fetch's wait on the broker for records (it answers as soon as there are some). */
-const PREFETCH_WAIT_MS = 500
-/** Per fetch response: a few MiB, decoded in one go on the event loop, so that the first records
- *  arrive soon and decoding interleaves with processing (the next fetch is in flight meanwhile);
- *  a 16 MiB response held the engine's loop for a second on a loaded machine (issue 16). */
-const FETCH_MAX_BYTES = 2 * 1024 * 1024
-const FETCH_PARTITION_MAX_BYTES = 256 * 1024
-/** Fetching ahead (#startPrefetch): a partition is fetched again while fewer than this many bytes
- *  (kafka-fetcher.ts `bytes`) of its records wait in the consumer, at the offset after them; and no
- *  fetch starts while all partitions together hold more than BUFFER_MAX_BYTES. A response may
- *  exceed what was asked (the broker returns at least one batch), so these bound what a new
- *  fetch is sent for, not to the byte. */
-const BUFFER_PARTITION_MAX_BYTES = 4 * FETCH_PARTITION_MAX_BYTES
-const BUFFER_MAX_BYTES = 4 * 1024 * 1024 // 16 MiB held ~58k decoded records (~35 MiB of heap and views) in the processor role (docs/benchmarks.md "Memory")
-
 /** What a background (cooperative) join ended with, for the next poll() to apply. */
 type JoinOutcome =
   | { readonly kind: 'assigned', readonly owned: TopicPartition[], readonly assignment: TopicPartition[], readonly userData: Buffer | null }
@@ -65,16 +49,6 @@ type JoinOutcome =
 
 /** A JoinGroup/SyncGroup of a member that owned partitions found it removed from the group. */
 class MemberRemoved extends Error {}
-
-/** A partition's fetched records not yet returned by poll(): records[index..]. */
-interface Buffered {
-  records: LogRecord[]
-  index: number
-  /** The offset after the last fetched batch: where this partition's next fetch starts. */
-  nextOffset: bigint
-  /** `bytes` (kafka-fetcher.ts) of records[index..]. */
-  bytes: number
-}
 
 export class KafkaGroupConsumer implements GroupConsumer {
   readonly #client: KafkaClient
@@ -86,32 +60,22 @@ export class KafkaGroupConsumer implements GroupConsumer {
   readonly #sessionTimeoutMs: number
   readonly #rebalanceTimeoutMs: number
   readonly #heartbeatIntervalMs: number
-  readonly #maxPollRecords: number
   readonly #groupPool: ConnectionPool
   readonly #heartbeatPool: ConnectionPool
-  readonly #fetchPool: ConnectionPool
+  /** Positions, fetched records, pauses: the assignment itself lives there. */
+  readonly #fetcher: KafkaConsumerFetcher
 
   #memberId = ''
   #generationId = -1
   #joined = false
   #needsRejoin = true
   #lost = false
-  #assignment: TopicPartition[] = []
-  readonly #positions = new Map<string, bigint>()
-  readonly #paused = new Set<string>()
-  /** Last stable offset per partition from the latest fetch response. */
-  readonly #ends = new Map<string, bigint>()
-  readonly #buffers = new Map<string, Buffered>()
   #heartbeatTimer: NodeJS.Timeout | undefined
   #heartbeatInFlight = false
   #heartbeatChain = 0
   #wake: (() => void) | undefined
   #polling = false
   #closed = false
-  #roundRobinStart = 0
-  /** The background fetch (#startPrefetch), and its failure, thrown by the next poll. */
-  #prefetch: Promise<void> | undefined
-  #prefetchError: unknown
   /** The cooperative join in flight, and its outcome once settled. */
   #join: { outcome: JoinOutcome | undefined, readonly done: Promise<void> } | undefined
 
@@ -125,15 +89,14 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000
     this.#rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? 60_000
     this.#heartbeatIntervalMs = Math.max(100, Math.min(options.heartbeatIntervalMs ?? 3000, Math.floor(this.#sessionTimeoutMs / 3)))
-    this.#maxPollRecords = options.maxPollRecords ?? 500
     // JoinGroup may legitimately block for the whole rebalance timeout.
     this.#groupPool = client.createPool(this.#rebalanceTimeoutMs + 5000, options.clientId)
     this.#heartbeatPool = client.createPool(this.#sessionTimeoutMs, options.clientId)
-    this.#fetchPool = client.createPool(30_000, options.clientId)
+    this.#fetcher = new KafkaConsumerFetcher(client, admin, { ...options, maxWaitMs: this.#sessionTimeoutMs })
   }
 
   assignment (): TopicPartition[] {
-    return this.#assignment.map(tp => ({ topic: tp.topic, partition: tp.partition }))
+    return this.#fetcher.assignment.map(tp => ({ topic: tp.topic, partition: tp.partition }))
   }
 
   groupMetadata (): GroupMetadata | null {
@@ -142,33 +105,23 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   pause (partitions: TopicPartition[]): void {
-    // Records fetched for a paused partition stay buffered (as the Java consumer keeps them): the
-    // engine pauses a partition whose task buffer is full and resumes it soon after, and dropping
-    // them made it fetch and decode the same records again (issue 16). So are those of a fetch in
-    // flight when it is paused (#fetch): no new fetch starts for it while paused. A seek drops both.
-    for (const tp of partitions) this.#paused.add(partitionKey(tp))
+    this.#fetcher.pause(partitions)
   }
 
   resume (partitions: TopicPartition[]): void {
-    for (const tp of partitions) this.#paused.delete(partitionKey(tp))
+    this.#fetcher.resume(partitions)
   }
 
   seek (position: PartitionOffset): void {
-    const key = partitionKey(position)
-    if (!this.#isAssigned(key)) throw new StreamsError('TASK_MIGRATED', `seek: ${position.topic}/${position.partition} is not assigned`)
-    this.#positions.set(key, position.offset)
-    this.#buffers.delete(key)
+    this.#fetcher.seek(position)
   }
 
   endOffset (partition: TopicPartition): bigint | undefined {
-    return this.#ends.get(partitionKey(partition))
+    return this.#fetcher.endOffset(partition)
   }
 
   position (partition: TopicPartition): bigint {
-    const key = partitionKey(partition)
-    const position = this.#positions.get(key)
-    if (position === undefined || !this.#isAssigned(key)) throw new StreamsError('TASK_MIGRATED', `position: ${partition.topic}/${partition.partition} is not assigned`)
-    return position
+    return this.#fetcher.position(partition)
   }
 
   async poll (maxWaitMs: number): Promise<LogRecord[]> {
@@ -179,70 +132,13 @@ export class KafkaGroupConsumer implements GroupConsumer {
       const deadline = Date.now() + maxWaitMs
       if (this.#cooperative) await this.#cooperativeStep()
       else if (this.#needsRejoin) await this.#rejoin()
-      this.#throwPrefetchError()
-      let records = this.#drain()
-      if (records.length === 0) {
-        const remaining = Math.max(0, deadline - Date.now())
-        if (this.#prefetch !== undefined) {
-          await this.#awaitPrefetch(remaining)
-          this.#throwPrefetchError()
-        } else {
-          const active = this.#assignment.filter(tp => !this.#paused.has(partitionKey(tp)))
-          if (active.length === 0) {
-            await this.#idle(remaining)
-            return []
-          }
-          await this.#fetch(active, remaining)
-        }
-        records = this.#drain()
-      }
-      this.#startPrefetch()
+      const records = await this.#fetcher.records(Math.max(0, deadline - Date.now()), async ms => await this.#idle(ms))
+      // Fetch ahead while the caller processes these; not while an eager member must rejoin.
+      this.#fetcher.startPrefetch(() => !this.#closed && (this.#cooperative || !this.#needsRejoin))
       return records
     } finally {
       this.#polling = false
     }
-  }
-
-  /** Fetches ahead, in the background, while the caller processes what poll() returned (the Java
-   *  consumer's pipelining): every unpaused partition holding fewer than BUFFER_PARTITION_MAX_BYTES
-   *  unreturned, at the offset after what it holds, so that a partition's next records are on
-   *  their way while its buffered ones drain (issue 16: the loop waited for a fetch whenever a
-   *  partition drained). One fetch at a time; a fetch that brought records is followed by the next
-   *  at once, without waiting for a poll. Its results are dropped for partitions sought or
-   *  reassigned meanwhile (#fetch compares the offset it asked for with #fetchOffset). */
-  #startPrefetch (): void {
-    if (this.#prefetch !== undefined || this.#closed || (this.#needsRejoin && !this.#cooperative)) return
-    let total = 0
-    for (const buffer of this.#buffers.values()) total += buffer.bytes
-    if (total >= BUFFER_MAX_BYTES) return
-    const wanted = this.#assignment.filter(tp => { const key = partitionKey(tp); return !this.#paused.has(key) && (this.#buffers.get(key)?.bytes ?? 0) < BUFFER_PARTITION_MAX_BYTES })
-    if (wanted.length === 0) return
-    let progressed = false
-    const run = this.#fetch(wanted, PREFETCH_WAIT_MS, BUFFER_MAX_BYTES - total).then(brought => { progressed = brought }, (error: unknown) => {
-      if (!this.#closed) this.#prefetchError ??= error
-    }).finally(() => {
-      if (this.#prefetch !== run) return
-      this.#prefetch = undefined
-      // Not after a fetch that brought nothing (caught up, or failed: the next poll sends one).
-      if (progressed) this.#startPrefetch()
-    })
-    this.#prefetch = run
-  }
-
-  /** Waits for the background fetch, at most `ms`. */
-  async #awaitPrefetch (ms: number): Promise<void> {
-    const prefetch = this.#prefetch
-    if (prefetch === undefined || ms <= 0) return
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([prefetch, new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })])
-    clearTimeout(timer)
-  }
-
-  #throwPrefetchError (): void {
-    const error = this.#prefetchError
-    if (error === undefined) return
-    this.#prefetchError = undefined
-    throw error
   }
 
   async commitOffsets (offsets: PartitionOffset[]): Promise<void> {
@@ -279,7 +175,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     // closes its tasks before it closes the consumer.
     this.#stopHeartbeat()
     this.#closed = true
-    this.#clearAssignment()
+    this.#fetcher.stop()
     this.#wake?.()
     if (this.#memberId !== '') {
       rtrace(this.#options.clientId + ' ' + 'leave.send')
@@ -293,26 +189,25 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
     rtrace(this.#options.clientId + ' ' + 'leave.done')
     this.#joined = false
-    await Promise.allSettled([this.#groupPool, this.#heartbeatPool, this.#fetchPool].map(pool => this.#client.closePool(pool)))
+    await Promise.allSettled([...[this.#groupPool, this.#heartbeatPool].map(async pool => await this.#client.closePool(pool)), this.#fetcher.close()])
   }
 
   // --- group membership -------------------------------------------------------------------
 
   async #rejoin (): Promise<void> {
     // Heartbeats go on while the revocation callback runs (it may flush and commit for a while).
-    if (this.#assignment.length > 0) {
+    if (this.#fetcher.assignment.length > 0) {
       const partitions = this.assignment()
       const lost = this.#lost
-      this.#clearAssignment()
+      this.#fetcher.clear()
       if (lost) await this.#options.listener.onPartitionsLost(partitions)
       else await this.#options.listener.onPartitionsRevoked(partitions)
     }
     this.#stopHeartbeat()
     this.#lost = false
     const { assignment, userData } = await this.#joinAndSync([])
-    this.#assignment = assignment
     if (this.#closed) throw new StreamsError('LOG_CLOSED')
-    await this.#initialisePositions()
+    await this.#fetcher.assign(assignment, this.#groupPool)
     this.#needsRejoin = false
     this.#startHeartbeat()
     await this.#options.listener.onPartitionsAssigned(this.assignment(), userData)
@@ -328,14 +223,14 @@ export class KafkaGroupConsumer implements GroupConsumer {
       if (this.#lost && this.#join === undefined) {
         this.#lost = false
         const lost = this.assignment()
-        this.#clearAssignment()
+        this.#fetcher.clear()
         if (lost.length > 0) await this.#options.listener.onPartitionsLost(lost)
       }
       if (this.#needsRejoin && this.#join === undefined) this.#startCooperativeJoin()
       const join = this.#join
       if (join === undefined) return
       if (join.outcome === undefined) {
-        if (this.#assignment.length > 0) return
+        if (this.#fetcher.assignment.length > 0) return
         await join.done
       }
       this.#join = undefined
@@ -345,7 +240,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   #startCooperativeJoin (): void {
-    rtrace(this.#options.clientId + ' ' + 'join.start', { owned: this.#assignment.length })
+    rtrace(this.#options.clientId + ' ' + 'join.start', { owned: this.#fetcher.assignment.length })
     this.#needsRejoin = false
     this.#stopHeartbeat()
     const owned = this.assignment()
@@ -380,32 +275,19 @@ export class KafkaGroupConsumer implements GroupConsumer {
     // is behind it.
     this.#lost = false
     const released = assignmentDelta(outcome.owned, outcome.assignment).removed
-    const revoked = assignmentDelta(this.#assignment, outcome.assignment).removed
+    const revoked = assignmentDelta(this.#fetcher.assignment, outcome.assignment).removed
     rtrace(this.#options.clientId + ' ' + 'apply', { revoked: revoked.map(tp => `${tp.topic.slice(-12)}-${tp.partition}`), gen: this.#generationId })
     if (revoked.length > 0) {
       await listener.onPartitionsRevoked(revoked)
-      this.#dropPartitions(revoked)
+      this.#fetcher.drop(revoked)
       rtrace(this.#options.clientId + ' ' + 'apply.revoked')
     }
-    const added = assignmentDelta(this.#assignment, outcome.assignment).added
-    await this.#initialisePositionsOf(added)
+    const added = assignmentDelta(this.#fetcher.assignment, outcome.assignment).added
+    await this.#fetcher.add(added, this.#groupPool)
     rtrace(this.#options.clientId + ' ' + 'apply.positions', { added: added.map(tp => `${tp.topic.slice(-12)}-${tp.partition}`) })
-    this.#assignment.push(...added)
     if (released.length > 0) this.#markRejoin(false)
     await listener.onPartitionsAssigned(added, outcome.userData)
     rtrace(this.#options.clientId + ' ' + 'apply.assigned')
-  }
-
-  /** Forgets revoked partitions (positions, buffered records, pauses, ends). */
-  #dropPartitions (partitions: TopicPartition[]): void {
-    const keys = new Set(partitions.map(partitionKey))
-    this.#assignment = this.#assignment.filter(tp => !keys.has(partitionKey(tp)))
-    for (const key of keys) {
-      this.#positions.delete(key)
-      this.#buffers.delete(key)
-      this.#paused.delete(key)
-      this.#ends.delete(key)
-    }
   }
 
   /** JoinGroup + SyncGroup until one generation completes; returns this member's assignment and
@@ -504,35 +386,6 @@ export class KafkaGroupConsumer implements GroupConsumer {
     })
   }
 
-  async #initialisePositions (): Promise<void> {
-    this.#positions.clear()
-    this.#buffers.clear()
-    await this.#initialisePositionsOf(this.#assignment)
-  }
-
-  /** Start positions of newly assigned partitions. */
-  async #initialisePositionsOf (partitions: TopicPartition[]): Promise<void> {
-    if (partitions.length === 0) return
-    const committed = await fetchCommittedOffsets(this.#client, this.#groupPool, this.#options.groupId, partitions)
-    for (const c of committed) this.#positions.set(partitionKey(c), c.offset)
-    const missing = partitions.filter(tp => !this.#positions.has(partitionKey(tp)))
-    if (missing.length > 0) {
-      const policy = this.#resetPolicy()
-      if (policy === 'none') throw this.#noValidOffset(missing, 'has no committed offset')
-      for (const o of await this.#admin.listOffsets(missing, policy)) this.#positions.set(partitionKey(o), o.offset)
-    }
-  }
-
-  #clearAssignment (): void {
-    this.#assignment = []
-    this.#positions.clear()
-    this.#buffers.clear()
-    // Pausing is per assignment (as the Java consumer's, and the embedded backend's): a partition
-    // assigned again starts unpaused. The engine forgets its paused partitions on revocation, so a
-    // pause kept here would never be lifted and the partition would stall after any rebalance.
-    this.#paused.clear()
-  }
-
   requestRejoin (): void {
     if (!this.#closed) this.#markRejoin(false)
   }
@@ -589,11 +442,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
   }
 
-  // --- fetching ----------------------------------------------------------------------------
-
-  #isAssigned (key: string): boolean {
-    return this.#assignment.some(tp => partitionKey(tp) === key)
-  }
+  // --- waiting -----------------------------------------------------------------------------
 
   async #idle (ms: number): Promise<void> {
     if (ms <= 0 || this.#needsRejoin) return
@@ -603,118 +452,6 @@ export class KafkaGroupConsumer implements GroupConsumer {
       this.#wake = done
     })
     this.#wake = undefined
-  }
-
-  /** Where a partition's next fetch starts: after its buffered records, else at its position;
-   *  undefined when it is not assigned. */
-  #fetchOffset (key: string): bigint | undefined {
-    return this.#buffers.get(key)?.nextOffset ?? this.#positions.get(key)
-  }
-
-  /** One fetch of `active` (each at #fetchOffset); true when it buffered records. */
-  async #fetch (active: TopicPartition[], maxWaitMs: number, maxBytes = FETCH_MAX_BYTES): Promise<boolean> {
-    const positions = active.map(tp => ({ topic: tp.topic, partition: tp.partition, offset: this.#fetchOffset(partitionKey(tp)) ?? 0n }))
-    let fetched
-    const t = performance.now()
-    try {
-      fetched = await fetchCommitted(this.#client, this.#fetchPool, positions, { maxWaitMs: Math.min(maxWaitMs, this.#sessionTimeoutMs), maxBytes: Math.min(FETCH_MAX_BYTES, Math.max(maxBytes, FETCH_PARTITION_MAX_BYTES)), partitionMaxBytes: FETCH_PARTITION_MAX_BYTES })
-    } catch (error) {
-      if (isRetriable(error)) {
-        this.#client.admin.clearMetadata()
-        return false
-      }
-      throw toStreamsError(error, 'LOG_CONNECTION', 'fetch')
-    }
-    if (timelineOn()) {
-      let n = 0
-      for (const result of fetched) n += result.records.length
-      mark('fetch', t, { partitions: positions.length, records: n, waitMs: maxWaitMs })
-    }
-    const requested = new Map(positions.map(p => [partitionKey(p), p.offset]))
-    const outOfRange: TopicPartition[] = []
-    let brought = false
-    for (const result of fetched) {
-      const key = partitionKey(result)
-      // The assignment or a seek may have changed while the fetch was in flight: its results
-      // count only where the partition's next fetch would still start at the offset asked for
-      // (unassigned: undefined; sought: the buffer is gone and the position moved). A pause
-      // keeps them, as it keeps what was buffered before it (pause()).
-      const buffer = this.#buffers.get(key)
-      if ((buffer?.nextOffset ?? this.#positions.get(key)) !== requested.get(key)) continue
-      if (result.lastStableOffset >= 0n) this.#ends.set(key, result.lastStableOffset)
-      if (result.errorId !== null) {
-        // Out of range ahead of buffered records: handled once they drained and the position is
-        // there (a fetch from the position then meets it again), so the reset is from the position.
-        if (result.errorId === 'OFFSET_OUT_OF_RANGE') { if (buffer === undefined) outOfRange.push(result) } else this.#client.admin.clearMetadata()
-        continue
-      }
-      if (result.records.length === 0) {
-        if (buffer === undefined) this.#positions.set(key, result.nextOffset)
-        else buffer.nextOffset = result.nextOffset
-        continue
-      }
-      brought = true
-      if (buffer === undefined) {
-        this.#buffers.set(key, { records: result.records, index: 0, nextOffset: result.nextOffset, bytes: result.bytes })
-        continue
-      }
-      // Appended behind what the partition still holds (the returned head dropped first).
-      if (buffer.index > 0) { buffer.records = buffer.records.slice(buffer.index); buffer.index = 0 }
-      for (const record of result.records) buffer.records.push(record)
-      buffer.nextOffset = result.nextOffset
-      buffer.bytes += result.bytes
-    }
-    if (outOfRange.length > 0) {
-      // auto.offset.reset: never silent (the listener logs and counts every reset).
-      const policy = this.#resetPolicy()
-      if (policy === 'none') throw this.#noValidOffset(outOfRange, 'is at an offset out of range')
-      for (const o of await this.#admin.listOffsets(outOfRange, policy)) {
-        const key = partitionKey(o)
-        // Moved meanwhile (a seek, a new assignment): that position stands.
-        if (this.#positions.get(key) !== requested.get(key)) continue
-        this.#positions.set(key, o.offset)
-        this.#options.offsetReset?.onReset?.({ groupId: this.#options.groupId, topic: o.topic, partition: o.partition, policy, from: requested.get(key)!, to: o.offset })
-      }
-    }
-    return brought
-  }
-
-  #resetPolicy (): 'earliest' | 'latest' | 'none' {
-    return this.#options.offsetReset?.policy ?? 'earliest'
-  }
-
-  #noValidOffset (partitions: TopicPartition[], what: string): StreamsError {
-    const names = partitions.map(tp => `${tp.topic}-${tp.partition}`).join(', ')
-    return new StreamsError('LOG_OFFSET_OUT_OF_RANGE', `group ${this.#options.groupId} ${what} on ${names} and the offset reset policy is none (REWARDS_AUTO_OFFSET_RESET): set the group's offsets (rewards reprocess / kafka-consumer-groups --reset-offsets) or choose earliest or latest`)
-  }
-
-  /** Up to maxPollRecords buffered records of assigned, unpaused partitions (rotating the first
-   *  partition between polls for fairness); positions advance past what is returned. */
-  #drain (): LogRecord[] {
-    const out: LogRecord[] = []
-    if (this.#buffers.size === 0) return out
-    const keys = this.#assignment.map(partitionKey)
-    const start = this.#roundRobinStart++ % Math.max(1, keys.length)
-    for (let i = 0; i < keys.length && out.length < this.#maxPollRecords; i++) {
-      const key = keys[(start + i) % keys.length]!
-      const buffer = this.#buffers.get(key)
-      if (buffer === undefined || this.#paused.has(key)) continue
-      const from = buffer.index
-      let bytes = 0
-      while (buffer.index < buffer.records.length && out.length < this.#maxPollRecords) {
-        const record = buffer.records[buffer.index++]!
-        bytes += RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0)
-        out.push(record)
-      }
-      buffer.bytes -= bytes
-      // The position moves once per partition and poll, past the last record returned.
-      if (buffer.index > from) this.#positions.set(key, buffer.records[buffer.index - 1]!.offset + 1n)
-      if (buffer.index >= buffer.records.length) {
-        this.#buffers.delete(key)
-        this.#positions.set(key, buffer.nextOffset)
-      }
-    }
-    return out
   }
 }
 

@@ -1,6 +1,6 @@
 // The Kafka group consumer fetches ahead: a partition's next records are fetched (at the offset
 // after what it holds) while its buffered records drain, and the next fetch is sent as soon as a
-// poll returns (log/kafka/kafka-group-consumer.ts #startPrefetch). A fetch in flight must never
+// poll returns (log/kafka/kafka-consumer-fetcher.ts startPrefetch). A fetch in flight must never
 // hand back anything stale: after a seek, poll() continues exactly at the sought offset; a paused
 // partition returns nothing until resumed, then continues at its position; after a revocation no
 // record of the revoked partition is returned, and a partition assigned again continues at its
