@@ -101,9 +101,12 @@ export class ThreadCache {
     this.#evict()
   }
 
-  /** A hit: the node becomes the most recently used. */
+  /** A hit: the node becomes the most recently used, once the budget is half used (approximate
+   *  LRU, as the caching store's own list: below half nothing is evicted soon, and the list moves,
+   *  pointer writes into nodes spread over the heap, were ~5% of the task path's CPU in
+   *  bench/engine-task-cpu.ts; docs/benchmarks.md "Engine against the raw client, another pass"). */
   touch (node: CacheNode): void {
-    if (!node.linked || this.#tail === node) return
+    if (!node.linked || this.#tail === node || this.#cleanBytes + this.#dirtyBytes + this.#pendingBytes <= this.maxBytes / 2) return
     this.#unlink(node)
     this.#append(node)
   }

@@ -4,7 +4,7 @@
 // dropped until that producer's ABORT marker), and control batches (commit / abort markers) are
 // skipped while still advancing the next offset past them, so a reader can tell it reached the
 // last stable offset even when the log ends with a marker.
-import { fetchV12, protocolErrorsCodesById } from '@platformatic/kafka'
+import { createAPI, fetchV12, protocolErrorsCodesById, Reader, readKnownTaggedFields, readRecordsBatch, ResponseError } from '@platformatic/kafka'
 import type { ConnectionPool, RecordsBatch } from '@platformatic/kafka'
 import type { Headers, LogRecord, PartitionOffset, TopicPartition } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
@@ -13,6 +13,11 @@ const READ_COMMITTED = 1
 const IS_TRANSACTIONAL = 1 << 4
 const IS_CONTROL = 1 << 5
 const ABORT_MARKER = 0
+const COMPRESSION_MASK = 0x07
+/** firstOffset (8) + length (4): the rest of a batch is `length` bytes. */
+const BATCH_LENGTH_END = 12
+/** The v2 batch header up to and including its record count. */
+const BATCH_HEADER = 61
 
 export interface FetchedPartition extends TopicPartition {
   readonly records: LogRecord[]
@@ -78,16 +83,69 @@ function emptyResult (position: PartitionOffset, errorId: string | null): Fetche
   return { topic: position.topic, partition: position.partition, records: [], nextOffset: position.offset, lastStableOffset: -1n, highWatermark: -1n, bytes: 0, errorId }
 }
 
+/** One partition of a fetch v12 response with its record batches left undecoded (contiguous). */
+interface RawPartition {
+  readonly partitionIndex: number
+  readonly errorCode: number
+  readonly highWatermark: bigint
+  readonly lastStableOffset: bigint
+  readonly abortedTransactions: Array<{ producerId: bigint, firstOffset: bigint }>
+  /** The partition's record batches (null: none). */
+  readonly records: Buffer | null
+}
+interface RawResponse { readonly responses: Array<{ topicId: string, partitions: RawPartition[] }> }
+
+/** Fetch v12's response as @platformatic/kafka's fetch-v12.js parses it, except that each
+ *  partition's records stay one Buffer (a view of the socket's chunk, or one copy when they span
+ *  chunks) for decodeCommittedBuffer: the client's decoder reads every record field by field
+ *  through its chunked buffer, with a record object, an array of headers and BigInt varints per
+ *  record (a quarter of what the engine allocated per input record, docs/benchmarks.md "Engine
+ *  against the raw client, another pass"). */
+function parseRaw (_correlationId: number, apiKey: number, apiVersion: number, reader: Reader): RawResponse {
+  const errors: Array<[string, [number, null]]> = []
+  reader.readInt32() // throttle_time_ms
+  const errorCode = reader.readInt16()
+  if (errorCode !== 0) errors.push(['/', [errorCode, null]])
+  reader.readInt32() // session_id
+  const responses = reader.readArray((r, i) => ({
+    topicId: r.readString(),
+    partitions: r.readArray((r, j) => {
+      const partitionIndex = r.readInt32()
+      const errorCode = r.readInt16()
+      const highWatermark = r.readInt64()
+      const lastStableOffset = r.readInt64()
+      r.readInt64() // log_start_offset
+      const abortedTransactions = r.readNullableArray(r => ({ producerId: r.readInt64(), firstOffset: r.readInt64() })) ?? []
+      r.readInt32() // preferred_read_replica
+      if (errorCode !== 0) errors.push([`/responses/${i}/partitions/${j}`, [errorCode, null]])
+      let records: Buffer | null = null
+      const size = r.readUnsignedVarInt()
+      if (size > 1) {
+        records = r.buffer.slice(r.position, r.position + size - 1)
+        r.skip(size - 1)
+      }
+      readKnownTaggedFields(r, {})
+      return { partitionIndex, errorCode, highWatermark, lastStableOffset, abortedTransactions, records }
+    }, true, false)
+  }))
+  readKnownTaggedFields(reader, {})
+  const response = { responses }
+  if (errors.length > 0) throw new ResponseError(apiKey, apiVersion, Object.fromEntries(errors), response)
+  return response
+}
+
+const fetchRaw = createAPI<Parameters<typeof fetchV12.createRequest>, RawResponse>(1, 12, fetchV12.createRequest, parseRaw)
+
 async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leader: number, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedPartition[]> {
   const connection = await client.connectionToNode(pool, leader)
-  let response: fetchV12.FetchResponse
+  let response: RawResponse
   try {
     // Fetch v12 names topics (v13+ needs topic ids); session id 0 and epoch -1: a full,
     // sessionless fetch every time (positions change on every poll anyway).
-    response = await fetchV12.api.async(connection, options.maxWaitMs, 1, options.maxBytes ?? 16 * 1024 * 1024, READ_COMMITTED, 0, -1, fetchRequestTopics(positions, options), [], '')
+    response = await fetchRaw.async(connection, options.maxWaitMs, 1, options.maxBytes ?? 16 * 1024 * 1024, READ_COMMITTED, 0, -1, fetchRequestTopics(positions, options), [], '')
   } catch (error) {
     // Partition-level errors arrive as a ResponseError carrying the parsed response.
-    const partial = (error as { response?: fetchV12.FetchResponse }).response
+    const partial = (error as { response?: RawResponse }).response
     if (partial?.responses === undefined) throw error
     response = partial
   }
@@ -102,7 +160,7 @@ async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leade
         out.push(emptyResult(position, protocolErrorsCodesById[partition.errorCode] ?? `ERROR_${partition.errorCode}`))
         continue
       }
-      const { records, nextOffset, bytes } = decodeCommitted(position, partition.records ?? [], partition.abortedTransactions ?? [])
+      const { records, nextOffset, bytes } = decodeCommittedBuffer(position, partition.records, partition.abortedTransactions)
       out.push({ topic: position.topic, partition: position.partition, records, nextOffset, lastStableOffset: partition.lastStableOffset, highWatermark: partition.highWatermark, bytes, errorId: null })
     }
   }
@@ -165,6 +223,137 @@ export function decodeCommitted (position: PartitionOffset, batches: RecordsBatc
     nextOffset = lastOffset + 1n
   }
   return { records, nextOffset, bytes }
+}
+
+/** decodeCommitted over a partition's record batches as the broker sent them (magic v2, one
+ *  Buffer): the same records, offsets, timestamps, headers, next offset and bytes, read in one pass
+ *  without the client's per-record objects. Keys, values and header values are views of `buf`.
+ *  A batch cut short at the end of the buffer (the broker's size limit) is left for the next
+ *  fetch, as the client's readRecordsBatches leaves it. Compressed batches go through the client's
+ *  decoder (it decompresses them). */
+export function decodeCommittedBuffer (position: PartitionOffset, buf: Buffer | null, abortedTransactions: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>): { records: LogRecord[], nextOffset: bigint, bytes: number } {
+  const records: LogRecord[] = []
+  let nextOffset = position.offset
+  let bytes = 0
+  if (buf === null) return { records, nextOffset, bytes }
+  const aborted = abortedTransactions.length === 0 ? [] : [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
+  const abortedProducers = new Set<bigint>()
+  let abortedIndex = 0
+  let o = 0
+  while (buf.length - o >= BATCH_HEADER) {
+    const end = o + BATCH_LENGTH_END + buf.readInt32BE(o + 8)
+    if (end > buf.length) break
+    const firstOffset = buf.readBigInt64BE(o)
+    const magic = buf.readInt8(o + 16)
+    if (magic !== 2) throw new Error(`record batch magic ${magic} at offset ${firstOffset}: only v2 batches are supported`)
+    const attributes = buf.readInt16BE(o + 21)
+    const lastOffset = firstOffset + BigInt(buf.readInt32BE(o + 23))
+    const start = o
+    o = end
+    if (lastOffset < position.offset) continue
+    const control = (attributes & IS_CONTROL) !== 0
+    if ((attributes & IS_TRANSACTIONAL) !== 0) {
+      const producerId = buf.readBigInt64BE(start + 43)
+      while (abortedIndex < aborted.length && aborted[abortedIndex]!.firstOffset <= lastOffset) {
+        abortedProducers.add(aborted[abortedIndex]!.producerId)
+        abortedIndex++
+      }
+      if (control) {
+        // The marker's key: version (int16), type (int16); ABORT ends the producer's aborted run.
+        const marker = readRecordsBatch(Reader.from(buf.subarray(start, end))).records[0]?.key
+        if (marker !== undefined && marker !== null && marker.length >= 4 && marker.readInt16BE(2) === ABORT_MARKER) abortedProducers.delete(producerId)
+        nextOffset = lastOffset + 1n
+        continue
+      }
+      if (abortedProducers.has(producerId)) {
+        nextOffset = lastOffset + 1n
+        continue
+      }
+    } else if (control) {
+      nextOffset = lastOffset + 1n
+      continue
+    }
+    if ((attributes & COMPRESSION_MASK) !== 0) {
+      // Compressed: the client decompresses and decodes it; then as decodeCommitted does.
+      const decoded = decodeCommitted(position, [readRecordsBatch(Reader.from(buf.subarray(start, end)))], [])
+      for (const record of decoded.records) records.push(record)
+      bytes += decoded.bytes
+    } else {
+      // Per record only what differs: the batch's base offset and timestamp are read once
+      // (milliseconds are exact as Numbers), the position compared only in the batch spanning it.
+      const skipBelow = firstOffset < position.offset ? Number(position.offset - firstOffset) : 0
+      bytes += decodeRecords(position, buf, start + BATCH_HEADER, end, buf.readInt32BE(start + 57), firstOffset, Number(buf.readBigInt64BE(start + 27)), skipBelow, records)
+    }
+    nextOffset = lastOffset + 1n
+  }
+  return { records, nextOffset, bytes }
+}
+
+/** Uncompressed v2 records (length, attributes, timestamp delta, offset delta, key, value,
+ *  headers; varints zigzag-encoded) into LogRecords; returns their `bytes`. */
+function decodeRecords (tp: TopicPartition, buf: Buffer, start: number, end: number, count: number, firstOffset: bigint, firstTimestamp: number, skipBelow: number, out: LogRecord[]): number {
+  const { topic, partition } = tp
+  let bytes = 0
+  let p = start
+  for (let n = 0; n < count && p < end; n++) {
+    // Inline 32-bit varint reads (this loop runs once per fetched record).
+    let v = 0
+    let shift = 0
+    let b: number
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const recordEnd = p + ((v >>> 1) ^ -(v & 1))
+    p++ // attributes
+    // Timestamp delta: a varlong; past 28 bits, read it with Numbers (exact up to 2^53).
+    let t = 0
+    let scale = 1
+    do { b = buf[p++]!; t += (b & 0x7f) * scale; scale *= 128 } while ((b & 0x80) !== 0)
+    const timestampDelta = t % 2 === 0 ? t / 2 : -(t + 1) / 2
+    v = 0; shift = 0
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const offsetDelta = (v >>> 1) ^ -(v & 1)
+    v = 0; shift = 0
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const keyLength = (v >>> 1) ^ -(v & 1)
+    const key = keyLength < 0 ? null : buf.subarray(p, p + keyLength)
+    if (keyLength > 0) p += keyLength
+    v = 0; shift = 0
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const valueLength = (v >>> 1) ^ -(v & 1)
+    const value = valueLength < 0 ? null : buf.subarray(p, p + valueLength)
+    if (valueLength > 0) p += valueLength
+    v = 0; shift = 0
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const headerCount = (v >>> 1) ^ -(v & 1)
+    let headers: Headers = {}
+    if (headerCount > 0) headers = readHeaders(buf, p, headerCount)
+    p = recordEnd
+    if (offsetDelta < skipBelow) continue
+    bytes += RECORD_OVERHEAD_BYTES + (key?.length ?? 0) + (value?.length ?? 0)
+    out.push({ topic, partition, offset: firstOffset + BigInt(offsetDelta), timestamp: firstTimestamp + timestampDelta, key, value, headers })
+  }
+  return bytes
+}
+
+/** A record's headers as toHeaders() makes them from the client's [key, value] pairs. */
+function readHeaders (buf: Buffer, from: number, count: number): Headers {
+  const headers: Headers = {}
+  let p = from
+  for (let h = 0; h < count; h++) {
+    let v = 0
+    let shift = 0
+    let b: number
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const keyLength = (v >>> 1) ^ -(v & 1)
+    const key = keyLength < 0 ? null : buf.toString('utf8', p, p + keyLength)
+    if (keyLength > 0) p += keyLength
+    v = 0; shift = 0
+    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+    const valueLength = (v >>> 1) ^ -(v & 1)
+    const value = valueLength < 0 ? Buffer.alloc(0) : buf.subarray(p, p + valueLength)
+    if (valueLength > 0) p += valueLength
+    if (key !== null) headers[key] = value
+  }
+  return headers
 }
 
 function toHeaders (raw: Array<[Buffer | null, Buffer | null]>): Headers {

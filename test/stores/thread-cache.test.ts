@@ -144,3 +144,26 @@ t.test('per-store bounds still apply under a shared budget', async t => {
   t.equal(cache.stats.cleanEntries, 2, 'the store evicting by its own bound leaves the shared list too')
   t.equal(cache.stats.cleanBytes, 2 * estimatedEntryBytes(2, 4, false))
 })
+
+t.test('approximate LRU: a hit moves an entry only once half the budget is used', async t => {
+  const cache = new ThreadCache({ maxBytes: 4 * ENTRY })
+  const a = new CachingChangelogStore(await filled('a', ['a1', 'a2', 'a3', 'a4', 'a5', 'a6']), { cache })
+  a.get(b('a1'))
+  a.get(b('a2'))
+  a.get(b('a1')) // half the budget: not moved (a1 stays the oldest)
+  a.get(b('a3'))
+  a.get(b('a4'))
+  a.get(b('a5')) // over budget: evicts a1, the oldest in the list
+  const misses = a.cacheStats.misses
+  a.get(b('a1'))
+  t.equal(a.cacheStats.misses, misses + 1, 'a1 was evicted: its hit below half the budget did not move it')
+  // Now full: hits move entries again. The list is a3 a4 a5 a1 (a2 evicted by reading a1 back).
+  a.get(b('a3')) // moved: a4 is the oldest
+  a.get(b('a6')) // evicts a4
+  const before = a.cacheStats.misses
+  a.get(b('a3'))
+  t.equal(a.cacheStats.misses, before, 'a3, moved past half the budget, stayed cached')
+  a.get(b('a4'))
+  t.equal(a.cacheStats.misses, before + 1, 'a4 was evicted')
+  await a.close()
+})
