@@ -28,7 +28,10 @@
 // CPU 0, the load generator on CPU 1, with `taskset`, as a load generator on another machine
 // would be) or `both` (default: every round runs the four rows shared, then the four rows pinned;
 // each placement gets its own table, ratios and verdicts). Both placements load every row alike
-// (docs/benchmarks.md "API balance query, sixth pass").
+// (docs/benchmarks.md "API balance query, sixth pass"). Pinned is for a quiet machine: on a
+// loaded one this process (its engines and Kafka clients too) gets one core shared with the rest,
+// may stall past its consumer group's session timeout and answer 503 while tasks move; a placement
+// with non-2xx answers is reported as not a valid measurement.
 //
 // Prints local/constant and forwarded/constant and whether the targets are met (local ≥ 0.8×
 // constant with p99 ≤ 2 ms, forwarded p99 ≤ 10 ms). --profile constant|local|forwarded writes a
@@ -143,6 +146,10 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
   console.log(`\n${placement}: local/constant ${localRow.ratio.toFixed(2)}× (target ≥ 0.80×: ${verdict(localRow.ratio >= 0.8)}); local p99 ${localRow.p99} ms (target ≤ 2 ms: ${verdict(localRow.p99 <= 2)}); CPU per request ${localRow.cpuRatio.toFixed(2)}× the constant route's`)
   console.log(`${placement}: local/constant with the local row's requests ${vsSame.toFixed(2)}×, CPU per request ${cpuVsSame.toFixed(2)}×; load generator CPU per request: constant ${constantRow.loader.toFixed(1)} µs, same requests ${sameRequests.loader.toFixed(1)} µs, local ${localRow.loader.toFixed(1)} µs`)
   console.log(`${placement}: forwarded/constant ${forwardedRow.ratio.toFixed(2)}×; forwarded p99 ${forwardedRow.p99} ms (target ≤ 10 ms: ${verdict(forwardedRow.p99 <= 10)}); CPU per request ${forwardedRow.cpuRatio.toFixed(2)}× (both hops); constant p99 ${constantRow.p99} ms`)
+  // A row with non-2xx answers measured something else (503s while tasks moved: a process pinned
+  // to one core of a loaded machine can stall past its consumer group's session timeout).
+  const failed = summary.filter(r => r.errors > 0).map(r => `${r.name} ${r.errors}`)
+  if (failed.length > 0) console.log(`${placement}: NOT A VALID MEASUREMENT — non-2xx answers (${failed.join(', ')})`)
 }
 
 function median (values: number[]): number {
