@@ -11,11 +11,12 @@
 // Resources the routes use belong to the caller; server.close() closes only the listener.
 import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
-import { Histogram, type Registry } from 'prom-client'
+import type { Histogram, Registry } from 'prom-client'
 import type { Logger } from '../lib/logger.ts'
 import { installHttpTracing } from '../lib/tracing/http-tracing.ts'
 import { answerFrameworkError, installErrorHandling } from './http-errors.ts'
 import { formatRequestIssues, strictValidatorFactory } from './strict-validation.ts'
+import { RequestHistogram } from './request-histogram.ts'
 import { opsRoutes, type TopologyView } from './health/ops-routes.ts'
 import type { Liveness } from './health/liveness.ts'
 import type { Readiness } from './health/readiness.ts'
@@ -37,15 +38,24 @@ export interface OpsServerDeps {
 const REQUEST_ID = /^[A-Za-z0-9._:/+=-]{1,128}$/
 
 // `route` is the route template (/v1/members/:memberId/balance), never the raw URL: bounded series.
-function httpDuration (registry: Registry): Histogram<'method' | 'route' | 'status_code'> {
+// A RequestHistogram: the same exported metric as prom-client's Histogram, without its label
+// validation and hashing on every request (api/request-histogram.ts). Servers sharing a registry
+// share it.
+type Observe = (method: string, route: string, statusCode: number, seconds: number) => void
+function httpDuration (registry: Registry): Observe {
   const name = 'rewards_http_request_duration_seconds'
-  return (registry.getSingleMetric(name) as Histogram<'method' | 'route' | 'status_code'> | undefined) ?? new Histogram({
+  const existing = registry.getSingleMetric(name)
+  if (existing !== undefined && !(existing instanceof RequestHistogram)) {
+    const histogram = existing as Histogram<'method' | 'route' | 'status_code'>
+    return (method, route, statusCode, seconds) => { histogram.observe({ method, route, status_code: String(statusCode) }, seconds) }
+  }
+  const histogram = existing ?? new RequestHistogram({
     name,
     help: 'HTTP request latency by method, route template and status code',
-    labelNames: ['method', 'route', 'status_code'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry]
   })
+  return (method, route, statusCode, seconds) => { histogram.observe(method, route, statusCode, seconds) }
 }
 
 export function buildServer (deps: OpsServerDeps): FastifyInstance {
@@ -80,7 +90,7 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
     // plugin of the project is written against; with loggerInstance Fastify infers pino's own
     // Logger type instead, which its typings do not accept where FastifyInstance is expected.
   }) as unknown as FastifyInstance
-  const duration = httpDuration(deps.registry)
+  const observeDuration = httpDuration(deps.registry)
   // A server span per request (no-op without an OpenTelemetry SDK); before any route is added.
   installHttpTracing(app)
 
@@ -90,19 +100,8 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
     void reply.header('x-request-id', request.id)
     done()
   })
-  // One labelled child per method, route and status, looked up by one string: prom-client's
-  // observe({labels}) validates and hashes the labels on every call.
-  const observers = new Map<string, { observe: (seconds: number) => void }>()
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    const status = String(reply.statusCode)
-    const key = `${request.method} ${status} ${route}`
-    let observer = observers.get(key)
-    if (observer === undefined) {
-      observer = duration.labels({ method: request.method, route, status_code: status })
-      observers.set(key, observer)
-    }
-    observer.observe(reply.elapsedTime / 1000)
+    observeDuration(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
     if (request.log.level === 'debug' || request.log.level === 'trace') {
       request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
     }

@@ -23,14 +23,24 @@
 // row's req/s follows the CPU per request of both (its column "loader CPU µs/req"), and a longer
 // answer (the balance route's documented headers) costs the load generator too; the CPU columns
 // compare the servers alone (docs/benchmarks.md "API balance query, fifth pass").
+// --placement says where the two processes run: `shared` (as before: both anywhere on the
+// machine's cores), `pinned` (this process — the API servers, the bare one and the engines — on
+// CPU 0, the load generator on CPU 1, with `taskset`, as a load generator on another machine
+// would be) or `both` (default: every round runs the four rows shared, then the four rows pinned;
+// each placement gets its own table, ratios and verdicts). Both placements load every row alike
+// (docs/benchmarks.md "API balance query, sixth pass"). Pinned is for a quiet machine: on a
+// loaded one this process (its engines and Kafka clients too) gets one core shared with the rest,
+// may stall past its consumer group's session timeout and answer 503 while tasks move; a placement
+// with non-2xx answers is reported as not a valid measurement.
 //
 // Prints local/constant and forwarded/constant and whether the targets are met (local ≥ 0.8×
 // constant with p99 ≤ 2 ms, forwarded p99 ≤ 10 ms). --profile constant|local|forwarded writes a
 // CPU profile of this process during that row of the first round (api-balance-<row>.cpuprofile)
 // and prints its top functions.
 //
-//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded]
-import { spawn } from 'node:child_process'
+//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned]
+import { execFileSync, spawn } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import Fastify from 'fastify'
 import { ensurePlatformTopics, platformTopics } from '../lib/platform-topics.ts'
 import { call, earn, eventually, startPlatform, startProcessor } from '../test/api/api-harness.ts'
@@ -38,8 +48,17 @@ import { backendOf, parseArgs } from './lib/cli.ts'
 import { printTop, saveProfile, startProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, uniqueName } from './lib/logs.ts'
 
-const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '' })
+const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both' })
 if (!['', 'constant', 'local', 'forwarded'].includes(opts.profile)) throw new Error(`--profile must be constant, local or forwarded, got ${opts.profile}`)
+if (!['both', 'shared', 'pinned'].includes(opts.placement)) throw new Error(`--placement must be both, shared or pinned, got ${opts.placement}`)
+type Placement = 'shared' | 'pinned'
+const placements: Placement[] = opts.placement === 'both' ? ['shared', 'pinned'] : [opts.placement as Placement]
+const cpus = availableParallelism()
+if (placements.includes('pinned') && cpus < 2) throw new Error('--placement pinned needs 2 CPUs')
+/** Every thread of this process (and the threads it starts later) on `list`, e.g. '0' or '0-1'. */
+function pinThisProcess (list: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { stdio: 'ignore' })
+}
 
 interface Load { rps: number, p50: number, p99: number, errors: number, total: number, loaderCpuUs: number }
 interface Result extends Load { name: string, cpuUsPerRequest: number, sysUsPerRequest: number, loaderUsPerRequest: number }
@@ -54,10 +73,12 @@ autocannon({ url: workerData.url, connections: workerData.connections, duration:
   process.stdout.write(JSON.stringify({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors, total: r.requests.total, loaderCpuUs: cpu.user + cpu.system }))
 })`
 
-function autocannon (url: string, paths: string[], headers: Record<string, string>): Promise<Load> {
+function autocannon (url: string, paths: string[], headers: Record<string, string>, placement: Placement = 'shared'): Promise<Load> {
   return new Promise((resolve, reject) => {
     const load = { url, connections: opts.connections, seconds: opts.seconds, requests: paths.map(path => ({ method: 'GET', path, headers })) }
-    const child = spawn(process.execPath, ['-e', LOADER], { env: { ...process.env, BENCH_LOAD: JSON.stringify(load) }, stdio: ['ignore', 'pipe', 'inherit'] })
+    // Pinned: the load generator alone on CPU 1 (this process is on CPU 0 meanwhile).
+    const [command, args] = placement === 'pinned' ? ['taskset', ['-c', '1', process.execPath, '-e', LOADER]] : [process.execPath, ['-e', LOADER]]
+    const child = spawn(command, args, { env: { ...process.env, BENCH_LOAD: JSON.stringify(load) }, stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', c => { out += c })
     child.once('error', reject)
@@ -75,16 +96,60 @@ function sysMicros (): number {
 }
 
 /** One row: the load, and this process's CPU per request (the engines' idle rate subtracted). */
-async function load (name: string, url: string, paths: string[], headers: Record<string, string>, idleCpuPerMs: number, profile?: string): Promise<Result> {
+async function load (name: string, url: string, paths: string[], headers: Record<string, string>, idleCpuPerMs: number, placement: Placement, profile?: string): Promise<Result> {
   const stopProfile = profile !== undefined ? await startProfile() : undefined
   const cpu0 = cpuMicros()
   const sys0 = sysMicros()
   const t0 = performance.now()
-  const result = await autocannon(url, paths, headers)
+  const result = await autocannon(url, paths, headers, placement)
   const cpu = cpuMicros() - cpu0 - idleCpuPerMs * (performance.now() - t0)
   const sys = sysMicros() - sys0
   if (stopProfile !== undefined) { const p = await stopProfile(); saveProfile(p, `api-balance-${profile!}.cpuprofile`); printTop(p, 40) }
   return { name, ...result, cpuUsPerRequest: cpu / Math.max(1, result.total), sysUsPerRequest: sys / Math.max(1, result.total), loaderUsPerRequest: result.loaderCpuUs / Math.max(1, result.total) }
+}
+
+/** One placement's rows: each round, the medians, the ratios and the verdicts. */
+function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number): void {
+  const where = placement === 'shared' ? 'server and load generator sharing the cores (as before)' : 'server pinned to CPU 0, load generator to CPU 1'
+  const header = `balance queries, ${where}, ${opts.backend}, ${opts.connections} connections, ${opts.seconds} s per row, ${rounds.length} round(s), cache ${opts.cacheTtlMs === 0 ? 'off' : `${opts.cacheTtlMs} ms`}, rate limit ${opts.rateLimit === 0 ? 'off' : 'on'}, node ${process.version}, engines idle ${(idleCpuPerMs / 10).toFixed(1)} % CPU`
+  console.log(`\n${header}`)
+  console.log('| round | route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | of which system | CPU vs constant | loader CPU µs/req | non-2xx |')
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+  rounds.forEach((rows, i) => {
+    for (const r of rows) console.log(`| ${i + 1} | ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / rows[0]!.rps).toFixed(2)}× | ${r.cpuUsPerRequest.toFixed(1)} | ${r.sysUsPerRequest.toFixed(1)} | ${(r.cpuUsPerRequest / rows[0]!.cpuUsPerRequest).toFixed(2)}× | ${r.loaderUsPerRequest.toFixed(1)} | ${r.errors} |`)
+  })
+  // Medians over the rounds; ratios are per round (rows of one round ran under the same load).
+  const summary = [0, 1, 2, 3].map(row => ({
+    name: rounds[0]![row]!.name,
+    rps: median(rounds.map(r => r[row]!.rps)),
+    p50: median(rounds.map(r => r[row]!.p50)),
+    p99: median(rounds.map(r => r[row]!.p99)),
+    ratio: median(rounds.map(r => r[row]!.rps / r[0]!.rps)),
+    cpu: median(rounds.map(r => r[row]!.cpuUsPerRequest)),
+    sys: median(rounds.map(r => r[row]!.sysUsPerRequest)),
+    cpuRatio: median(rounds.map(r => r[row]!.cpuUsPerRequest / r[0]!.cpuUsPerRequest)),
+    loader: median(rounds.map(r => r[row]!.loaderUsPerRequest)),
+    errors: rounds.reduce((sum, r) => sum + r[row]!.errors, 0)
+  }))
+  if (rounds.length > 1) {
+    console.log(`\nmedian over the rounds (${placement}):`)
+    console.log('| route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | of which system | CPU vs constant | loader CPU µs/req | non-2xx |')
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const r of summary) console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.ratio.toFixed(2)}× | ${r.cpu.toFixed(1)} | ${r.sys.toFixed(1)} | ${r.cpuRatio.toFixed(2)}× | ${r.loader.toFixed(1)} | ${r.errors} |`)
+  }
+  // The targets of docs/benchmarks.md "API balance query" (authentication and rate limit on).
+  const [constantRow, sameRequests, localRow, forwardedRow] = summary as [typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0]]
+  const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
+  // Per round: local against the constant route sent the local row's own requests.
+  const vsSame = median(rounds.map(r => r[2]!.rps / r[1]!.rps))
+  const cpuVsSame = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[1]!.cpuUsPerRequest))
+  console.log(`\n${placement}: local/constant ${localRow.ratio.toFixed(2)}× (target ≥ 0.80×: ${verdict(localRow.ratio >= 0.8)}); local p99 ${localRow.p99} ms (target ≤ 2 ms: ${verdict(localRow.p99 <= 2)}); CPU per request ${localRow.cpuRatio.toFixed(2)}× the constant route's`)
+  console.log(`${placement}: local/constant with the local row's requests ${vsSame.toFixed(2)}×, CPU per request ${cpuVsSame.toFixed(2)}×; load generator CPU per request: constant ${constantRow.loader.toFixed(1)} µs, same requests ${sameRequests.loader.toFixed(1)} µs, local ${localRow.loader.toFixed(1)} µs`)
+  console.log(`${placement}: forwarded/constant ${forwardedRow.ratio.toFixed(2)}×; forwarded p99 ${forwardedRow.p99} ms (target ≤ 10 ms: ${verdict(forwardedRow.p99 <= 10)}); CPU per request ${forwardedRow.cpuRatio.toFixed(2)}× (both hops); constant p99 ${constantRow.p99} ms`)
+  // A row with non-2xx answers measured something else (503s while tasks moved: a process pinned
+  // to one core of a loaded machine can stall past its consumer group's session timeout).
+  const failed = summary.filter(r => r.errors > 0).map(r => `${r.name} ${r.errors}`)
+  if (failed.length > 0) console.log(`${placement}: NOT A VALID MEASUREMENT — non-2xx answers (${failed.join(', ')})`)
 }
 
 function median (values: number[]): number {
@@ -126,52 +191,25 @@ try {
   const i0 = performance.now()
   await new Promise(resolve => setTimeout(resolve, 2000))
   const idleCpuPerMs = (cpuMicros() - idle0) / (performance.now() - i0)
-  const rounds: Result[][] = []
+  const byPlacement = new Map<Placement, Result[][]>(placements.map(p => [p, []]))
   for (let round = 0; round < Math.max(1, opts.rounds); round++) {
-    const profile = (row: string): string | undefined => round === 0 && opts.profile === row ? row : undefined
-    const rows = [
-      await load('constant (bare Fastify)', bareUrl, ['/constant'], {}, idleCpuPerMs, profile('constant')),
-      await load('constant, local requests', bareUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs),
-      await load(`local keys (${local.length})`, a.url, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, profile('local')),
-      await load(`forwarded keys (${remote.length})`, a.url, remote.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, profile('forwarded'))
-    ]
-    rounds.push(rows)
+    for (const placement of placements) {
+      // The profile, if asked, in the first round's first placement.
+      const profile = (row: string): string | undefined => round === 0 && placement === placements[0] && opts.profile === row ? row : undefined
+      if (placement === 'pinned') pinThisProcess('0')
+      try {
+        byPlacement.get(placement)!.push([
+          await load('constant (bare Fastify)', bareUrl, ['/constant'], {}, idleCpuPerMs, placement, profile('constant')),
+          await load('constant, local requests', bareUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement),
+          await load(`local keys (${local.length})`, a.url, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('local')),
+          await load(`forwarded keys (${remote.length})`, a.url, remote.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('forwarded'))
+        ])
+      } finally {
+        if (placement === 'pinned') pinThisProcess(`0-${cpus - 1}`)
+      }
+    }
   }
-  const header = `balance queries, ${opts.backend}, ${opts.connections} connections, ${opts.seconds} s per row, ${rounds.length} round(s), cache ${opts.cacheTtlMs === 0 ? 'off' : `${opts.cacheTtlMs} ms`}, rate limit ${opts.rateLimit === 0 ? 'off' : 'on'}, node ${process.version}, engines idle ${(idleCpuPerMs / 10).toFixed(1)} % CPU`
-  console.log(`\n${header}`)
-  console.log('| round | route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | of which system | CPU vs constant | loader CPU µs/req | non-2xx |')
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
-  rounds.forEach((rows, i) => {
-    for (const r of rows) console.log(`| ${i + 1} | ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / rows[0]!.rps).toFixed(2)}× | ${r.cpuUsPerRequest.toFixed(1)} | ${r.sysUsPerRequest.toFixed(1)} | ${(r.cpuUsPerRequest / rows[0]!.cpuUsPerRequest).toFixed(2)}× | ${r.loaderUsPerRequest.toFixed(1)} | ${r.errors} |`)
-  })
-  // Medians over the rounds; ratios are per round (rows of one round ran under the same load).
-  const summary = [0, 1, 2, 3].map(row => ({
-    name: rounds[0]![row]!.name,
-    rps: median(rounds.map(r => r[row]!.rps)),
-    p50: median(rounds.map(r => r[row]!.p50)),
-    p99: median(rounds.map(r => r[row]!.p99)),
-    ratio: median(rounds.map(r => r[row]!.rps / r[0]!.rps)),
-    cpu: median(rounds.map(r => r[row]!.cpuUsPerRequest)),
-    sys: median(rounds.map(r => r[row]!.sysUsPerRequest)),
-    cpuRatio: median(rounds.map(r => r[row]!.cpuUsPerRequest / r[0]!.cpuUsPerRequest)),
-    loader: median(rounds.map(r => r[row]!.loaderUsPerRequest)),
-    errors: rounds.reduce((sum, r) => sum + r[row]!.errors, 0)
-  }))
-  if (rounds.length > 1) {
-    console.log('\nmedian over the rounds:')
-    console.log('| route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | of which system | CPU vs constant | loader CPU µs/req | non-2xx |')
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
-    for (const r of summary) console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.ratio.toFixed(2)}× | ${r.cpu.toFixed(1)} | ${r.sys.toFixed(1)} | ${r.cpuRatio.toFixed(2)}× | ${r.loader.toFixed(1)} | ${r.errors} |`)
-  }
-  // The targets of docs/benchmarks.md "API balance query" (authentication and rate limit on).
-  const [constantRow, sameRequests, localRow, forwardedRow] = summary as [typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0]]
-  const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
-  // Per round: local against the constant route sent the local row's own requests.
-  const vsSame = median(rounds.map(r => r[2]!.rps / r[1]!.rps))
-  const cpuVsSame = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[1]!.cpuUsPerRequest))
-  console.log(`\nlocal/constant ${localRow.ratio.toFixed(2)}× (target ≥ 0.80×: ${verdict(localRow.ratio >= 0.8)}); local p99 ${localRow.p99} ms (target ≤ 2 ms: ${verdict(localRow.p99 <= 2)}); CPU per request ${localRow.cpuRatio.toFixed(2)}× the constant route's`)
-  console.log(`local/constant with the local row's requests ${vsSame.toFixed(2)}×, CPU per request ${cpuVsSame.toFixed(2)}×; load generator CPU per request: constant ${constantRow.loader.toFixed(1)} µs, same requests ${sameRequests.loader.toFixed(1)} µs, local ${localRow.loader.toFixed(1)} µs (the load generator shares the 2 cores)`)
-  console.log(`forwarded/constant ${forwardedRow.ratio.toFixed(2)}×; forwarded p99 ${forwardedRow.p99} ms (target ≤ 10 ms: ${verdict(forwardedRow.p99 <= 10)}); CPU per request ${forwardedRow.cpuRatio.toFixed(2)}× (both hops); constant p99 ${constantRow.p99} ms`)
+  for (const placement of placements) report(placement, byPlacement.get(placement)!, idleCpuPerMs)
 } finally {
   await bare.close()
   await b.close()

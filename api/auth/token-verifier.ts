@@ -51,13 +51,21 @@ export interface TokenVerifierOptions {
   readonly offlineMaxMs?: number
 }
 
+/** A verified token, its principal, and when it expires (`exp`, ms). */
+interface Verified { readonly token: string, readonly principal: Principal, readonly expiresAtMs: number }
+
 export class TokenVerifier {
   readonly #options: TokenVerifierOptions
   readonly #getKey: JWTVerifyGetKey
   /** Tokens already verified, until they expire (lru-cache, bounded; least recently used dropped
    *  first): the signature check is the most expensive step of a request. Revocation is still
    *  checked every time. */
-  readonly #verified = new LRUCache<string, Principal>({ max: MAX_VERIFIED })
+  readonly #verified = new LRUCache<string, Verified>({ max: MAX_VERIFIED })
+  /** The verified token checked last: a client sends the same token on every request, and
+   *  comparing it with this one's text is cheaper than the LRU look-up, which hashes all of its
+   *  ~600 characters (a new string each request) — docs/benchmarks.md "API balance query, sixth
+   *  pass". Only a verified token is ever kept here, and only until its `exp`, as in the LRU. */
+  #last: Verified | undefined
   readonly #revokedClients: RevokedClients | undefined
 
   constructor (options: TokenVerifierOptions) {
@@ -85,18 +93,23 @@ export class TokenVerifier {
    *  client's revocation is known without reading the database (TokenRejected when revoked);
    *  undefined when verify() must decide (unknown token, or the revoked set is due a reload). */
   verifiedBefore (token: string): Principal | undefined {
-    const known = this.#verified.get(token)
-    if (known === undefined) return undefined
+    let entry = this.#last
+    if (entry === undefined || entry.token !== token || Date.now() >= entry.expiresAtMs) {
+      entry = this.#verified.get(token)
+      if (entry === undefined || Date.now() >= entry.expiresAtMs) return undefined
+      this.#last = entry
+    }
+    const known = entry.principal
     const revoked = this.#revokedClients === undefined ? false : this.#revokedClients.revokedNow(known.clientId)
     if (revoked === true) throw new TokenRejected('ERR_CLIENT_REVOKED')
     return revoked === false ? known : undefined
   }
 
   async verify (token: string): Promise<Principal> {
-    const known = this.#verified.get(token)
-    if (known !== undefined) {
-      if (await this.#isRevoked(known.clientId)) throw new TokenRejected('ERR_CLIENT_REVOKED')
-      return known
+    const entry = this.#verified.get(token)
+    if (entry !== undefined && Date.now() < entry.expiresAtMs) {
+      if (await this.#isRevoked(entry.principal.clientId)) throw new TokenRejected('ERR_CLIENT_REVOKED')
+      return entry.principal
     }
     let payload
     try {
@@ -118,8 +131,9 @@ export class TokenVerifier {
     const scope = typeof payload.scope === 'string' ? payload.scope : ''
     const principal: Principal = { clientId, scopes: new Set(scope.split(' ').filter(Boolean)) }
     // exp is required and checked above; nbf/iat in the future were refused by jwtVerify.
-    const ttl = payload.exp! * 1000 - Date.now()
-    if (ttl > 0) this.#verified.set(token, principal, { ttl })
+    const expiresAtMs = payload.exp! * 1000
+    const ttl = expiresAtMs - Date.now()
+    if (ttl > 0) this.#verified.set(token, { token, principal, expiresAtMs }, { ttl })
     return principal
   }
 

@@ -15,6 +15,7 @@ import { Agent } from 'undici'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import { FlatJsonMemo } from './flat-json-memo.ts'
+import { batchedChild, batchedCounter } from '../batched-counter.ts'
 import { forwardRequest, type ForwardAnswer } from './forward-request.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
 import { CONTENT_DIGEST_HEADER } from '../routes/internal-routes.ts'
@@ -112,8 +113,9 @@ export class MemberQueries {
     if (options.local === undefined && options.owners === undefined) throw new Error('MemberQueries needs a local reader or an owner map')
     this.#options = options
     this.#peers = new PeersPolicy({ timeoutMs: options.forwardTimeoutMs ?? PEERS_POLICY.timeoutMs })
-    this.#served = (options.registry.getSingleMetric('rewards_api_queries_total') as Counter<'route' | 'where'> | undefined) ?? new Counter({
-      name: 'rewards_api_queries_total', help: 'Member queries by kind and where they were answered (local store, forwarded, cache)', labelNames: ['route', 'where'], registers: [options.registry]
+    // Counted on every query: its children batch their increments (api/batched-counter.ts).
+    this.#served = batchedCounter<'route' | 'where'>(options.registry, {
+      name: 'rewards_api_queries_total', help: 'Member queries by kind and where they were answered (local store, forwarded, cache)', labelNames: ['route', 'where']
     })
     // Hits and misses as one counter, so the hit ratio is hits / all of it.
     this.#cacheLookups = (options.registry.getSingleMetric('rewards_api_cache_requests_total') as Counter<'cache' | 'result'> | undefined) ?? new Counter({
@@ -133,13 +135,13 @@ export class MemberQueries {
   }
 
   /** rewards_api_queries_total's child for one route and place (prom-client's inc({labels})
-   *  validates and hashes them on every call). */
+   *  validates and hashes them on every call; this one adds to a number until the next read). */
   readonly #servedChildren = new Map<string, { inc: () => void }>()
   #countServed (route: string, where: string): void {
     const key = `${route} ${where}`
     let child = this.#servedChildren.get(key)
     if (child === undefined) {
-      child = this.#served.labels({ route, where })
+      child = batchedChild(this.#served, { route, where })
       this.#servedChildren.set(key, child)
     }
     child.inc()
