@@ -22,6 +22,11 @@
 //   over the source partitions. 1,000 per partition (the engine's default, Kafka Streams') on
 //   the rewards processor's 36 source partitions held ~30k records, each with its decoded event
 //   (processors/rewards/validated-records.ts), in a heap snapshot of the 200k comparison.
+// - output records waiting for their commit (StreamsConfig maxPendingOutputBytes, estimated by
+//   topology/runtime/output-sender.ts: key and value bytes of each record and of its input record
+//   plus a fixed overhead): B/32 (16 MiB at 512); past it the stream thread commits early. The
+//   per-task bound (maxPendingRecordsPerTask, 5,000) let 12 tasks hold ~66k records, each keeping
+//   its input record (a view into a fetch response) until the commit.
 // - glibc malloc arenas: 2 (MALLOC_ARENA_MAX), whatever the budget.
 // The rest of the budget is what has no cap: young generation and code, Buffers outside the heap
 // (fetches, cached values), the Kafka client, the node binary's own pages (about 55 MiB).
@@ -55,6 +60,8 @@ export interface MemoryBudget {
   readonly rocksDbBytes: number
   /** Input records buffered in the tasks' queues, estimated bytes (bufferedRecordsPerPartition). */
   readonly inputRecordsBytes: number
+  /** Output records waiting for their commit, estimated bytes (StreamsConfig maxPendingOutputBytes). */
+  readonly pendingOutputsBytes: number
   readonly mallocArenaMax: number
 }
 
@@ -69,6 +76,7 @@ export function memoryBudget (budgetMib: number = DEFAULT_MEMORY_BUDGET_MIB): Me
     cacheMaxBytes: Math.max(16 * MIB, Math.floor(budgetMib / 16) * MIB),
     rocksDbBytes: Math.floor(budgetMib / 8) * MIB,
     inputRecordsBytes: Math.floor(budgetMib / 32) * MIB,
+    pendingOutputsBytes: Math.floor(budgetMib / 32) * MIB,
     mallocArenaMax: MALLOC_ARENA_MAX
   }
 }

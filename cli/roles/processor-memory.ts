@@ -13,7 +13,7 @@ import type { StreamsConfig } from '../../topology/runtime/streams-config.ts'
 const MIB = 1024 * 1024
 
 export interface ProcessorMemory {
-  readonly streams: Pick<StreamsConfig, 'cacheMaxBytes' | 'rocksDbBlockCacheBytesPerStore' | 'rocksDbMemtableBytesPerStore' | 'bufferedRecordsPerPartition'>
+  readonly streams: Pick<StreamsConfig, 'cacheMaxBytes' | 'rocksDbBlockCacheBytesPerStore' | 'rocksDbMemtableBytesPerStore' | 'bufferedRecordsPerPartition' | 'maxPendingOutputBytes'>
   /** For the start-up log line. */
   readonly summary: {
     readonly budgetMib: number
@@ -36,9 +36,9 @@ export function processorMemoryConfig (config: Pick<RewardsConfig, 'memoryBudget
   const perStore = rocksDbPerStore(budget.rocksDbBytes, instances)
   const buffered = bufferedRecordsPerPartition(budget.inputRecordsBytes, topology.sourceNodes().reduce((n, source) => n + source.topics.length, 0) * config.partitions)
   const heapLimit = getHeapStatistics().heap_size_limit
-  registerMemoryMetrics(registry, { total: budget.budgetMib * MIB, v8_heap_limit: heapLimit, cache: budget.cacheMaxBytes, rocksdb: budget.rocksDbBytes, input_records: budget.inputRecordsBytes })
+  registerMemoryMetrics(registry, { total: budget.budgetMib * MIB, v8_heap_limit: heapLimit, cache: budget.cacheMaxBytes, rocksdb: budget.rocksDbBytes, input_records: budget.inputRecordsBytes, pending_outputs: budget.pendingOutputsBytes })
   return {
-    streams: { cacheMaxBytes: budget.cacheMaxBytes, rocksDbBlockCacheBytesPerStore: perStore.blockCacheBytes, rocksDbMemtableBytesPerStore: perStore.memtableBudgetBytes, bufferedRecordsPerPartition: buffered },
+    streams: { cacheMaxBytes: budget.cacheMaxBytes, rocksDbBlockCacheBytesPerStore: perStore.blockCacheBytes, rocksDbMemtableBytesPerStore: perStore.memtableBudgetBytes, bufferedRecordsPerPartition: buffered, maxPendingOutputBytes: budget.pendingOutputsBytes },
     summary: {
       budgetMib: budget.budgetMib,
       v8HeapLimitMib: Math.round(heapLimit / MIB),

@@ -31,6 +31,13 @@ interface Kept<T> {
 /** Beyond this many untaken results a partition's queue is dropped (its task went away). */
 const MAX_KEPT_PER_PARTITION = 100_000
 
+/** What a taken (or skipped) slot holds until the array is compacted: the result and the key and
+ *  value Buffers are let go at once. The Buffers are views into the consumer's fetch response, so
+ *  one kept record held its whole response (up to a partition's fetch) resident; taken results
+ *  stayed in the array until it emptied or its first 1,024 were spliced out (docs/benchmarks.md
+ *  "Memory, fourth pass"). */
+const RELEASED: Kept<never> = { offset: -1n, key: null, value: null, result: { ok: false } as unknown as Validated<never> }
+
 class ValidationMemo<T> {
   readonly #validate: (key: Buffer | null, value: Buffer | null) => Validated<T>
   readonly #kept = new Map<string, Queue<T>>()
@@ -66,10 +73,10 @@ class ValidationMemo<T> {
     const queue = metadata === null ? undefined : this.#kept.get(`${metadata.partition}:${metadata.topic}`)
     if (queue !== undefined && metadata !== null) {
       const { items } = queue
-      while (queue.head < items.length && (items[queue.head] as Kept<T>).offset < metadata.offset) queue.head++
+      while (queue.head < items.length && (items[queue.head] as Kept<T>).offset < metadata.offset) items[queue.head++] = RELEASED
       const kept = items[queue.head]
       if (kept !== undefined && kept.offset === metadata.offset) {
-        queue.head++
+        items[queue.head++] = RELEASED
         if (queue.head === items.length) { items.length = 0; queue.head = 0 }
         if (kept.key === key && kept.value === value) return kept.result
       }

@@ -10,8 +10,8 @@ const MIB = 1024 * 1024
 
 t.test('the default budget and its split (docs/engine.md "Memory budget")', async t => {
   t.equal(DEFAULT_MEMORY_BUDGET_MIB, 512)
-  t.same(memoryBudget(), { budgetMib: 512, v8OldSpaceMib: 256, v8SemiSpaceMib: 8, cacheMaxBytes: 32 * MIB, rocksDbBytes: 64 * MIB, inputRecordsBytes: 16 * MIB, mallocArenaMax: 2 })
-  t.same(memoryBudget(1024), { budgetMib: 1024, v8OldSpaceMib: 512, v8SemiSpaceMib: 16, cacheMaxBytes: 64 * MIB, rocksDbBytes: 128 * MIB, inputRecordsBytes: 32 * MIB, mallocArenaMax: 2 })
+  t.same(memoryBudget(), { budgetMib: 512, v8OldSpaceMib: 256, v8SemiSpaceMib: 8, cacheMaxBytes: 32 * MIB, rocksDbBytes: 64 * MIB, inputRecordsBytes: 16 * MIB, pendingOutputsBytes: 16 * MIB, mallocArenaMax: 2 })
+  t.same(memoryBudget(1024), { budgetMib: 1024, v8OldSpaceMib: 512, v8SemiSpaceMib: 16, cacheMaxBytes: 64 * MIB, rocksDbBytes: 128 * MIB, inputRecordsBytes: 32 * MIB, pendingOutputsBytes: 32 * MIB, mallocArenaMax: 2 })
   t.equal(memoryBudget(256).v8SemiSpaceMib, 8, 'semi-space floor')
   t.equal(memoryBudget(256).cacheMaxBytes, 16 * MIB, 'the cache has a 16 MiB floor')
   t.throws(() => memoryBudget(255), RangeError)
@@ -38,6 +38,7 @@ t.test('the engine defaults are the default budget\'s shares', async t => {
   t.equal(config.cacheMaxBytes, 32 * MIB)
   t.equal(config.rocksDbBlockCacheBytesPerStore, 1 * MIB)
   t.equal(config.rocksDbMemtableBytesPerStore, 2 * MIB)
+  t.equal(config.maxPendingOutputBytes, 16 * MIB, 'outputs waiting for their commit')
   t.same(ROCKSDB_DEFAULTS, { blockCacheBytes: 1 * MIB, memtableBudgetBytes: 2 * MIB, syncWrites: true })
 })
 

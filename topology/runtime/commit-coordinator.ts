@@ -105,6 +105,8 @@ export class CommitCoordinator {
   get inflightFinished (): boolean { return this.#inflight?.finished === true }
   /** Exactly-once with outputs sent since the last commit: a transaction is open. */
   get transactionOpen (): boolean { return this.exactlyOnce && this.#sender !== undefined }
+  /** Estimated bytes of the outputs waiting for the next commit (maxPendingOutputBytes). */
+  get pendingOutputBytes (): number { return this.#sender?.bytes ?? 0 }
 
   async open (): Promise<void> {
     this.#producer = await this.#createProducer()

@@ -13,6 +13,11 @@ import type { StreamTask } from './stream-task.ts'
  *  metadata, AddPartitionsToTxn checks, a round trip); flush() sends whatever is left. */
 const MIN_BATCH = 2000
 
+/** Estimated heap of one pending record besides its key and value bytes: the ProducerRecord, its
+ *  headers, the slots of the four arrays and the input record it keeps (memory budget: the
+ *  pending outputs' share, lib/memory-budget.ts). */
+export const PENDING_RECORD_OVERHEAD_BYTES = 320
+
 export class OutputSender {
   readonly records: ProducerRecord[] = []
   readonly sources: Array<LogRecord | null> = []
@@ -22,6 +27,9 @@ export class OutputSender {
   readonly #producer: LogProducer
   readonly #options: () => SendOptions
   #sentUpTo = 0
+  /** Estimated bytes of the records added: key and value bytes of each and of its input record,
+   *  plus PENDING_RECORD_OVERHEAD_BYTES. */
+  #bytes = 0
   #inflight: Promise<void> | undefined
   /** The first failed send (at-least-once: a refusal's indexes shifted to this sender's). */
   #error: unknown
@@ -45,14 +53,21 @@ export class OutputSender {
   }
 
   get size (): number { return this.records.length }
+  /** Estimated bytes held until the commit (the stream thread commits early above its budget). */
+  get bytes (): number { return this.#bytes }
   get producer (): LogProducer { return this.#producer }
 
   add (task: StreamTask, records: readonly ProducerRecord[], sources: ReadonlyArray<LogRecord | null>): void {
+    let bytes = 0
     for (let i = 0; i < records.length; i++) {
-      this.records.push(records[i]!)
-      this.sources.push(sources[i] ?? null)
+      const record = records[i]!
+      const source = sources[i] ?? null
+      this.records.push(record)
+      this.sources.push(source)
       this.tasks.push(task)
+      bytes += PENDING_RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0) + (source === null || source === sources[i - 1] ? 0 : (source.key?.length ?? 0) + (source.value?.length ?? 0))
     }
+    this.#bytes += bytes
   }
 
   /** Sends what is not sent yet, unless a send is in flight (it sends the rest when it returns). */

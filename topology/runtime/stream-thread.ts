@@ -381,8 +381,9 @@ export class StreamThread {
     // otherwise a backlog is processed without a turn for heartbeats and timers, past the
     // session timeout (kill-windowed-kafka.test.ts: 15k records, event loop stalled 17 s).
     if (waitMs === 0 || records.length > 0) { const t = performance.now(); await new Promise(resolve => setImmediate(resolve)); mark('thread.yield', t) }
-    let commitRequested = false
-    for (const { task } of tasks.running.values()) if (task.commitRequested) { commitRequested = true; break }
+    // Outputs waiting for the commit past their share of the memory budget: commit early too.
+    let commitRequested = commits.pendingOutputBytes >= this.#o.config.maxPendingOutputBytes
+    if (!commitRequested) for (const { task } of tasks.running.values()) if (task.commitRequested) { commitRequested = true; break }
     const commitDue = commitRequested || this.#o.clock() - commits.lastCommitMs >= this.#o.config.commitIntervalMs
     // Not while this member rejoins a cooperative round (thread-rebalance-listener.ts, joining).
     if (commitDue && !this.#rebalance.joining) {

@@ -25,6 +25,11 @@ export interface StreamsConfig {
   readonly bufferedRecordsPerPartition: number
   /** Commit early once a task has this many output records pending. */
   readonly maxPendingRecordsPerTask: number
+  /** Commit early once the output records waiting for the commit (all tasks of the thread: the
+   *  open transaction's under exactly-once) hold this many estimated bytes, their input records
+   *  included (topology/runtime/output-sender.ts). The processor role derives it from
+   *  REWARDS_MEMORY_BUDGET_MIB (lib/memory-budget.ts); default its share of the default budget. */
+  readonly maxPendingOutputBytes: number
   readonly pollMs: number
   readonly sessionTimeoutMs: number
   /** Partitions of the changelog topics the application creates when missing: the sources'. */
@@ -84,6 +89,7 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
     maxTaskIdleMs: 50,
     bufferedRecordsPerPartition: 1000,
     maxPendingRecordsPerTask: 5000,
+    maxPendingOutputBytes: memoryBudget().pendingOutputsBytes,
     pollMs: 100,
     sessionTimeoutMs: 10_000,
     // Kafka Streams' exactly-once default. A process restarted on a wiped state directory has a new
@@ -114,7 +120,7 @@ export function resolveStreamsConfig (input: StreamsConfigInput): StreamsConfig 
   if (!REBALANCE_PROTOCOLS.includes(config.rebalanceProtocol)) throw new StreamsError('CONFIG_INVALID', `rebalanceProtocol must be ${REBALANCE_PROTOCOLS.join(' or ')}, got "${String(config.rebalanceProtocol)}"`)
   if (typeof config.tableRecordCache !== 'boolean') throw new StreamsError('CONFIG_INVALID', `tableRecordCache must be true or false, got ${String(config.tableRecordCache)}`)
   if (!STREAM_ERROR_POLICIES.includes(config.onStreamError)) throw new StreamsError('CONFIG_INVALID', `onStreamError must be ${STREAM_ERROR_POLICIES.join(' or ')}, got "${String(config.onStreamError)}"`)
-  for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore', 'threadReplacementWindowMs', 'rocksDbBlockCacheBytesPerStore', 'rocksDbMemtableBytesPerStore', 'repartitionPurgeIntervalMs'] as const) {
+  for (const key of ['commitIntervalMs', 'bufferedRecordsPerPartition', 'maxPendingRecordsPerTask', 'maxPendingOutputBytes', 'pollMs', 'sessionTimeoutMs', 'transactionTimeoutMs', 'maxDirtyEntriesPerStore', 'threadReplacementWindowMs', 'rocksDbBlockCacheBytesPerStore', 'rocksDbMemtableBytesPerStore', 'repartitionPurgeIntervalMs'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new StreamsError('CONFIG_INVALID', `${key} must be a positive integer, got ${String(config[key])}`)
   }
   if (!Number.isInteger(config.cacheMaxBytes) || config.cacheMaxBytes < 0) throw new StreamsError('CONFIG_INVALID', `cacheMaxBytes must be an integer >= 0, got ${String(config.cacheMaxBytes)}`)

@@ -39,3 +39,17 @@ t.test('records read again from an earlier offset replace what was kept', async 
   const kept = rewardRecords.validate(again)
   t.equal(rewardRecords.take(again.key, again.value, meta(again)), kept, 'the re-read record\'s result')
 })
+
+t.test('taken results go, the queue keeps working through compaction (thousands buffered at once)', async t => {
+  // The extractor runs ahead of the processor by a fetched batch: validate 2,000, take 1,500,
+  // validate 1,000 more, take the rest. Taken slots are let go (their Buffers are views into a
+  // fetch response) and the array is compacted on the way; every take still gets its result.
+  const partition = 3
+  const all = Array.from({ length: 3000 }, (_, i) => record(BigInt(1000 + i), event(`e${i}`), partition))
+  const kept = all.slice(0, 2000).map(r => rewardRecords.validate(r))
+  let same = 0
+  for (let i = 0; i < 1500; i++) if (rewardRecords.take(all[i]!.key, all[i]!.value, meta(all[i]!)) === kept[i]) same++
+  kept.push(...all.slice(2000).map(r => rewardRecords.validate(r)))
+  for (let i = 1500; i < 3000; i++) if (rewardRecords.take(all[i]!.key, all[i]!.value, meta(all[i]!)) === kept[i]) same++
+  t.equal(same, 3000, 'each take got the extractor\'s result object')
+})
