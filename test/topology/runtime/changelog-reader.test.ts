@@ -387,3 +387,26 @@ t.test('standby mode: an end the registration could not ask is set by the next r
   t.equal(reader.catchingUp, 0, 'known now: caught up at 0 of 0')
   reader.unregister('0_0')
 })
+
+t.test('a long slice is measured on its first 512 entries', async t => {
+  const e = (key: string, value: string): ChangelogEntry => ({ key: Buffer.from(key), value: Buffer.from(value) })
+  // Distinct keys first, then one key over and over: the sample sees no repeat, the slice is
+  // written whole (correct either way: the batch applies in order).
+  const slice = [...Array.from({ length: 512 }, (_, i) => e(`m${i}`, 'x')), ...Array.from({ length: 1000 }, (_, i) => e('hot', String(i)))]
+  let served = false
+  const partitionReader = {
+    assign () {},
+    unassign () {},
+    async poll () { return [] },
+    async pollEntries () { if (served) return []; served = true; return [{ topic: 'c', partition: 0, entries: slice }] },
+    position () { return served ? BigInt(slice.length) : 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[], which: string) { return tps.map(tp => ({ ...tp, offset: which === 'latest' ? BigInt(slice.length) : 0n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader })
+  const writes: ChangelogEntry[][] = []
+  await reader.register('0_0', [{ changelog: { topic: 'c', partition: 0 }, store: 's', from: null, apply: entries => { writes.push(entries) } }])
+  await untilDone(reader, 1)
+  t.same(writes.map(w => w.length), [1512], 'written whole')
+  t.equal(writes[0]!.at(-1)!.value!.toString(), '999', 'the last write of the repeated key last')
+})
