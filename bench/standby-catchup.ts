@@ -14,11 +14,13 @@
 //   until catchingUp is 0;
 // - active: the same stores restored by a ChangelogReader in active mode (step(100), the thread's
 //   restore step), until every owner is done.
-// Each prints records, seconds, records/s and CPU per record; the stores are checked against the
+// Each prints records, seconds, records/s and CPU per record (the process's: RocksDB's flushes and
+// compactions included; the main thread's alone; the garbage collector's pauses); the stores are checked against the
 // last value of every key.
 //
 //   node_modules/.bin/node bench/standby-catchup.ts [--records 300000] [--stores 4] [--partitions 12]
 //     [--keys 20000] [--txn 500] [--poll-ms 100] [--modes standby,active] [--repeat 1] [--profile /tmp/standby]
+import { PerformanceObserver } from 'node:perf_hooks'
 import type { Log, ProducerRecord } from '../log/log-port.ts'
 import { RocksDbStore } from '../stores/rocksdb-store.ts'
 import { ChangelogReader } from '../topology/runtime/changelog-reader.ts'
@@ -29,6 +31,9 @@ import { fmtMs, fmtRate, printTable, rate } from './lib/timing.ts'
 
 const args = parseArgs({ records: 300_000, stores: 4, partitions: 12, keys: 20_000, txn: 500, 'poll-ms': 100, modes: 'standby,active', repeat: 1, profile: '' })
 const modes = String(args.modes).split(',').map(m => m.trim())
+/** Garbage collection pauses of this process so far (ms). */
+let gcMs = 0
+new PerformanceObserver(list => { for (const entry of list.getEntries()) gcMs += entry.duration }).observe({ entryTypes: ['gc'] })
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 const keyOf = (store: number, i: number): string => `m-${store}-${String((i * 7919) % args.keys).padStart(7, '0')}`
@@ -60,7 +65,7 @@ async function produceChangelogs (log: Log, topics: string[]): Promise<Map<strin
   return expected
 }
 
-interface Run { readonly mode: string, readonly records: number, readonly ms: number, readonly cpuMs: number }
+interface Run { readonly mode: string, readonly records: number, readonly ms: number, readonly cpuMs: number, readonly threadCpuMs: number, readonly gcMs: number }
 
 async function restore (log: Log, mode: string, topics: string[], expected: Map<string, Map<string, string>>, profiled: boolean): Promise<{ run: Run, profile?: CpuProfile }> {
   const state = tempStateDir()
@@ -72,6 +77,8 @@ async function restore (log: Log, mode: string, topics: string[], expected: Map<
     const reader = new ChangelogReader({ admin: log.admin, reader: partitionReader, standby })
     const stopProfile = profiled ? await startProfile() : undefined
     const cpu0 = process.cpuUsage()
+    const thread0 = process.threadCpuUsage()
+    const gc0 = gcMs
     const t0 = performance.now()
     // Tasks open their stores and register concurrently, as the task manager creates them.
     await Promise.all(Array.from({ length: args.partitions }, async (_, partition) => {
@@ -102,6 +109,8 @@ async function restore (log: Log, mode: string, topics: string[], expected: Map<
     for (const store of stores.values()) store.syncWal()
     const ms = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
+    const thread = process.threadCpuUsage(thread0)
+    const gc = gcMs - gc0
     if (stopProfile) profile = await stopProfile()
     const records = reader.appliedRecords
     // Every key's last value.
@@ -113,7 +122,7 @@ async function restore (log: Log, mode: string, topics: string[], expected: Map<
       }
     }
     for (const name of reader.owners) reader.unregister(name)
-    return { run: { mode, records, ms, cpuMs: (cpu.user + cpu.system) / 1000 }, ...(profile ? { profile } : {}) }
+    return { run: { mode, records, ms, cpuMs: (cpu.user + cpu.system) / 1000, threadCpuMs: (thread.user + thread.system) / 1000, gcMs: gc }, ...(profile ? { profile } : {}) }
   } finally {
     await partitionReader.close()
     for (const store of stores.values()) await store.close()
@@ -137,13 +146,14 @@ try {
     for (const mode of modes) {
       const out = await restore(log, mode, topics, expected, args.profile !== '' && r === 0 && mode === modes[0])
       profile ??= out.profile
-      const { records, ms, cpuMs } = out.run
-      rows.push([mode, String(records), fmtMs(ms), fmtRate(rate(records, ms)), `${(cpuMs * 1000 / records).toFixed(2)} µs`])
-      console.log(`${mode}: ${records} records in ${fmtMs(ms)} = ${fmtRate(rate(records, ms))}, CPU ${(cpuMs * 1000 / records).toFixed(2)} µs/record`)
+      const { records, ms, cpuMs, threadCpuMs, gcMs } = out.run
+      const per = (v: number): string => `${(v * 1000 / records).toFixed(2)} µs`
+      rows.push([mode, String(records), fmtMs(ms), fmtRate(rate(records, ms)), per(cpuMs), per(threadCpuMs), per(gcMs)])
+      console.log(`${mode}: ${records} records in ${fmtMs(ms)} = ${fmtRate(rate(records, ms))}, CPU ${per(cpuMs)}/record (main thread ${per(threadCpuMs)}, GC pauses ${per(gcMs)})`)
     }
   }
   console.log('')
-  printTable(['mode', 'records', 'time', 'records/s', 'CPU/record'], rows)
+  printTable(['mode', 'records', 'time', 'records/s', 'CPU/record', 'main thread', 'GC pauses'], rows)
   if (profile) {
     const file = `${args.profile}.cpuprofile`
     saveProfile(profile, file)

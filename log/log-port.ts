@@ -225,6 +225,13 @@ export interface PartitionEntry {
 /** One partition's entries of a PartitionReader.pollEntries(). */
 export interface PartitionEntries extends TopicPartition {
   readonly entries: PartitionEntry[]
+  /** Optional, where the backend decodes on demand: the next up to `max` entries (none left:
+   *  empty), decoded only now. A reader takes the entries either this way or through `entries`
+   *  (which then decodes whatever was not taken yet), not both. */
+  readonly take?: (max: number) => PartitionEntry[]
+  /** With take(): the records of the run counted from the log's batch headers, before any is
+   *  decoded (records without a key included). */
+  readonly records?: number
 }
 
 export interface PartitionReader {

@@ -13,7 +13,8 @@ import type { KafkaClient } from './kafka-client.ts'
 import { fetchRequestTopics, partitionKey, positionsByLeader, type FetchOptions } from './kafka-fetcher.ts'
 
 export interface FetchedEntries extends TopicPartition {
-  readonly entries: PartitionEntry[]
+  /** The partition's committed records, decoded as they are taken. */
+  readonly run: EntryRun
   /** Offset to fetch next: past the last batch of the response, control batches included. */
   readonly nextOffset: bigint
   /** Protocol error id of this partition, if any (its entries are then empty). */
@@ -87,7 +88,7 @@ export async function fetchEntries (client: KafkaClient, pool: ConnectionPool, p
 }
 
 function emptyResult (position: PartitionOffset, errorId: string | null): FetchedEntries {
-  return { topic: position.topic, partition: position.partition, entries: [], nextOffset: position.offset, errorId }
+  return { topic: position.topic, partition: position.partition, run: new EntryRun(null, [], 0), nextOffset: position.offset, errorId }
 }
 
 async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leader: number, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedEntries[]> {
@@ -113,8 +114,8 @@ async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leade
         out.push(emptyResult(position, protocolErrorsCodesById[partition.errorCode] ?? `ERROR_${partition.errorCode}`))
         continue
       }
-      const { entries, nextOffset } = decodeEntries(position.offset, partition.records, partition.abortedTransactions)
-      out.push({ topic: position.topic, partition: position.partition, entries, nextOffset, errorId: null })
+      const { run, nextOffset } = scanEntries(position.offset, partition.records, partition.abortedTransactions)
+      out.push({ topic: position.topic, partition: position.partition, run, nextOffset, errorId: null })
     }
   }
   for (const missing of wanted.values()) out.push(emptyResult(missing, null))
@@ -126,12 +127,26 @@ async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leade
  *  offset to fetch next (past control batches and aborted data too). A batch cut short at the
  *  end of the buffer (the broker's size limit) is left for the next fetch. */
 export function decodeEntries (from: bigint, buf: Buffer | null, abortedTransactions: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>): { entries: PartitionEntry[], nextOffset: bigint } {
-  const entries: PartitionEntry[] = []
+  const { run, nextOffset } = scanEntries(from, buf, abortedTransactions)
+  return { entries: run.take(Infinity), nextOffset }
+}
+
+/** decodeEntries() in two steps: the batch headers are read now (which batches hold committed
+ *  data, the next offset), the records only as run.take() asks for them. A restore writes each
+ *  slice before it decodes the next, so the entries of a 16 MiB fetch (~100k records, a key and
+ *  a value view each) never live all at once: decoded all at once, they outlived a few young
+ *  generation collections and were copied into the old one, a fifth of a cold start's main
+ *  thread in the garbage collector (docs/benchmarks.md "Cold start, third pass"). */
+export function scanEntries (from: bigint, buf: Buffer | null, abortedTransactions: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>): { run: EntryRun, nextOffset: bigint } {
   let nextOffset = from
-  if (buf === null) return { entries, nextOffset }
+  if (buf === null) return { run: new EntryRun(null, [], 0), nextOffset }
   const aborted = [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
   const abortedProducers = new Set<bigint>()
   let abortedIndex = 0
+  // Per batch to decode: its start, end and the records to skip at its start (negative when
+  // compressed).
+  const batches: number[] = []
+  let records = 0
   let o = 0
   while (buf.length - o >= BATCH_HEADER) {
     const end = o + BATCH_LENGTH_END + buf.readInt32BE(o + 8)
@@ -169,46 +184,109 @@ export function decodeEntries (from: bigint, buf: Buffer | null, abortedTransact
     // Only the batch spanning `from` (the first one fetched, when the fetch offset falls inside
     // a batch) needs the offset of each record.
     const skipBelow = firstOffset < from ? Number(from - firstOffset) : 0
-    if ((attributes & COMPRESSION_MASK) !== 0) {
-      // Compressed: the client decompresses and decodes it (not on the engine's changelogs).
-      for (const record of readRecordsBatch(Reader.from(buf.subarray(start, end))).records) {
-        if (record.offsetDelta >= skipBelow && record.key !== null) entries.push({ key: record.key, value: record.value })
-      }
-    } else {
-      decodeRecords(buf, start + BATCH_HEADER, end, buf.readInt32BE(start + 57), skipBelow, entries)
-    }
+    const count = buf.readInt32BE(start + 57)
+    batches.push(start, end, (attributes & COMPRESSION_MASK) !== 0 ? -1 - skipBelow : skipBelow)
+    records += Math.max(0, count - skipBelow)
     nextOffset = lastOffset + 1n
   }
-  return { entries, nextOffset }
+  return { run: new EntryRun(buf, batches, records), nextOffset }
 }
 
-/** Uncompressed v2 records: length, attributes, timestamp delta, offset delta, key, value,
- *  headers (varints zigzag-encoded). Only the key and value are kept: the rest is skipped by the
- *  record's length. */
-function decodeRecords (buf: Buffer, start: number, end: number, count: number, skipBelow: number, out: PartitionEntry[]): void {
-  let p = start
-  for (let n = 0; n < count && p < end; n++) {
+/** A partition's committed records of one fetch, decoded a slice at a time (scanEntries). */
+export class EntryRun {
+  /** Records in the batches to decode, from their headers (those below the fetch offset left
+   *  out; records without a key, which take() skips, counted). */
+  readonly records: number
+  readonly #buf: Buffer | null
+  readonly #batches: number[]
+  /** Next batch (index of its triple in #batches). */
+  #batch = 0
+  /** Inside the batch being decoded: next record's position, records left, records to skip. */
+  #p = 0
+  #end = 0
+  #left = 0
+  #skipBelow = 0
+  /** A compressed batch, decoded by the client at once, and how far take() handed it out. */
+  #unpacked: PartitionEntry[] = []
+  #unpackedAt = 0
+
+  constructor (buf: Buffer | null, batches: number[], records: number) {
+    this.#buf = buf
+    this.#batches = batches
+    this.records = records
+  }
+
+  /** The next up to `max` entries, in log order (empty: none left). */
+  take (max: number): PartitionEntry[] {
+    const out: PartitionEntry[] = []
+    const buf = this.#buf
+    if (buf === null) return out
+    while (out.length < max) {
+      if (this.#unpackedAt < this.#unpacked.length) {
+        while (out.length < max && this.#unpackedAt < this.#unpacked.length) out.push(this.#unpacked[this.#unpackedAt++]!)
+        continue
+      }
+      if (this.#left === 0) {
+        if (this.#batch >= this.#batches.length) break
+        const start = this.#batches[this.#batch]!
+        const end = this.#batches[this.#batch + 1]!
+        const skip = this.#batches[this.#batch + 2]!
+        this.#batch += 3
+        if (skip < 0) {
+          // Compressed: the client decompresses and decodes it (not on the engine's changelogs).
+          const skipBelow = -1 - skip
+          this.#unpacked = []
+          this.#unpackedAt = 0
+          for (const record of readRecordsBatch(Reader.from(buf.subarray(start, end))).records) {
+            if (record.offsetDelta >= skipBelow && record.key !== null) this.#unpacked.push({ key: record.key, value: record.value })
+          }
+          continue
+        }
+        this.#p = start + BATCH_HEADER
+        this.#end = end
+        this.#left = buf.readInt32BE(start + 57)
+        this.#skipBelow = skip
+      }
+      this.#decode(buf, max, out)
+    }
+    return out
+  }
+
+  /** Uncompressed v2 records: length, attributes, timestamp delta, offset delta, key, value,
+   *  headers (varints zigzag-encoded). Only the key and value are kept: the rest is skipped by
+   *  the record's length. Stops once `out` holds `max` entries (take() resumes from there). */
+  #decode (buf: Buffer, max: number, out: PartitionEntry[]): void {
+    let p = this.#p
+    let left = this.#left
+    const end = this.#end
+    const skipBelow = this.#skipBelow
     // Inline varint reads (this loop is the restore's hottest code).
-    let v = 0
-    let shift = 0
-    let b: number
-    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
-    const recordEnd = p + ((v >>> 1) ^ -(v & 1))
-    p++ // attributes
-    while ((buf[p++]! & 0x80) !== 0) { /* timestamp delta (varlong): skipped */ }
-    v = 0; shift = 0
-    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
-    const offsetDelta = (v >>> 1) ^ -(v & 1)
-    v = 0; shift = 0
-    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
-    const keyLength = (v >>> 1) ^ -(v & 1)
-    const key = keyLength < 0 ? null : buf.subarray(p, p + keyLength)
-    if (keyLength > 0) p += keyLength
-    v = 0; shift = 0
-    do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
-    const valueLength = (v >>> 1) ^ -(v & 1)
-    const value = valueLength < 0 ? null : buf.subarray(p, p + valueLength)
-    p = recordEnd
-    if (key !== null && offsetDelta >= skipBelow) out.push({ key, value })
+    while (left > 0 && p < end && out.length < max) {
+      left--
+      let v = 0
+      let shift = 0
+      let b: number
+      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+      const recordEnd = p + ((v >>> 1) ^ -(v & 1))
+      p++ // attributes
+      while ((buf[p++]! & 0x80) !== 0) { /* timestamp delta (varlong): skipped */ }
+      v = 0; shift = 0
+      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+      const offsetDelta = (v >>> 1) ^ -(v & 1)
+      v = 0; shift = 0
+      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+      const keyLength = (v >>> 1) ^ -(v & 1)
+      const key = keyLength < 0 ? null : buf.subarray(p, p + keyLength)
+      if (keyLength > 0) p += keyLength
+      v = 0; shift = 0
+      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+      const valueLength = (v >>> 1) ^ -(v & 1)
+      const value = valueLength < 0 ? null : buf.subarray(p, p + valueLength)
+      p = recordEnd
+      if (key !== null && offsetDelta >= skipBelow) out.push({ key, value })
+    }
+    // A batch cut short (its records overrun its length): the rest of it is dropped.
+    this.#left = p < end ? left : 0
+    this.#p = p
   }
 }

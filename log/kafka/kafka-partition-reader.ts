@@ -3,11 +3,11 @@
 // restorer compares it with listOffsets('latest') (the last stable offset) to know it is done.
 import type { ConnectionPool } from '@platformatic/kafka'
 import { StreamsError } from '../../topology/streams-error.ts'
-import type { LogRecord, PartitionEntries, PartitionOffset, PartitionReader, TopicPartition } from '../log-port.ts'
+import type { LogRecord, PartitionEntries, PartitionEntry, PartitionOffset, PartitionReader, TopicPartition } from '../log-port.ts'
 import type { KafkaAdmin } from './kafka-admin.ts'
 import type { KafkaClient } from './kafka-client.ts'
 import { isRetriable, toStreamsError } from './kafka-errors.ts'
-import { fetchEntries } from './kafka-entry-fetch.ts'
+import { fetchEntries, type EntryRun } from './kafka-entry-fetch.ts'
 import { fetchCommitted, partitionKey, type FetchOptions } from './kafka-fetcher.ts'
 
 /** A restore's fetch takes up to this much of one partition (the response stays within the
@@ -49,11 +49,12 @@ export class KafkaPartitionReader implements PartitionReader {
     return out
   }
 
-  /** poll() decoded as keys and values only (a restore's fetch, kafka-entry-fetch.ts). */
+  /** poll() decoded as keys and values only (a restore's fetch, kafka-entry-fetch.ts), on
+   *  demand: take() decodes the next slice of a run (a restore writes each before the next). */
   async pollEntries (maxWaitMs: number): Promise<PartitionEntries[]> {
     const out: PartitionEntries[] = []
     await this.#poll(maxWaitMs, (client, pool, positions, options) => fetchEntries(client, pool, positions, { ...options, partitionMaxBytes: ENTRIES_PARTITION_MAX_BYTES }), result => {
-      if (result.entries.length > 0) out.push({ topic: result.topic, partition: result.partition, entries: result.entries })
+      if (result.run.records > 0) out.push(lazyEntries(result.topic, result.partition, result.run))
     })
     return out
   }
@@ -114,5 +115,18 @@ export class KafkaPartitionReader implements PartitionReader {
 
   #assertOpen (): void {
     if (this.#closed || this.#client.closed) throw new StreamsError('LOG_CLOSED')
+  }
+}
+
+/** A run whose entries decode as they are taken (take()), or all at once when `entries` is read
+ *  (what has not been taken yet). */
+function lazyEntries (topic: string, partition: number, run: EntryRun): PartitionEntries {
+  let all: PartitionEntry[] | undefined
+  return {
+    topic,
+    partition,
+    records: run.records,
+    take: max => run.take(max),
+    get entries () { return (all ??= run.take(Infinity)) }
   }
 }

@@ -25,6 +25,15 @@ import { rtrace } from './rebalance-trace.ts'
 
 /** Changelog records written to a store in one batch at most, between turns of the event loop. */
 const APPLY_SLICE = 5000
+/** Standby mode: a registered partition's target before its end was asked. */
+const UNKNOWN_END = -1n
+/** A slice's last write per key is taken only while it drops at least this share of its entries
+ *  (see #lastWrites); below, the partition's next DEDUPE_PAUSE_RECORDS records are written as
+ *  they come. */
+const DEDUPE_MIN_DROPPED = 0.1
+const DEDUPE_PAUSE_RECORDS = 50_000
+/** A slice of at least twice this many entries is first measured on its first ones. */
+const DEDUPE_SAMPLE = 512
 /** Standby mode: how long a background fetch waits for records (it never holds up the loop). */
 const STANDBY_FETCH_WAIT_MS = 500
 /** Standby mode, while more owners are about to register (expectRegistrations): a partition
@@ -85,6 +94,8 @@ interface Restoring {
   /** Assigned to the reader (behind its end as last seen). */
   assigned: boolean
   done: boolean
+  /** Records to write before the next slice's last write per key is taken (#lastWrites). */
+  dedupePause: number
 }
 
 /** One fetch: its entries per partition (in fetch order) and the positions it moved to. */
@@ -123,6 +134,9 @@ export class ChangelogReader {
   #appliedRecords = 0
   /** Standby mode: more owners are about to register (see expectRegistrations). */
   #registering = false
+  /** Standby mode: registered partitions whose end is to be asked, and whether that runs. */
+  readonly #targetsWanted: Restoring[] = []
+  #askingTargets = false
 
   constructor (options: ChangelogReaderOptions) {
     this.#o = options
@@ -147,9 +161,14 @@ export class ChangelogReader {
    *  (up to 500 ms) before their catch-up began. */
   expectRegistrations (expect: boolean): void { this.#registering = expect }
 
-  /** Starts restoring `owner`'s stores. Their start and end offsets are asked in one request each. */
+  /** Starts restoring `owner`'s stores. Their start and end offsets are asked in one request each.
+   *  Standby mode: reading starts at once, from the checkpoint (the log start, when there is
+   *  none or it is below it: the fetch finds the offset out of range and the reader goes on from
+   *  the log start), and the ends are asked in the background, one request for every
+   *  registration waiting (see #askTargets). */
   async register (owner: string, restores: ChangelogRestore[]): Promise<void> {
     if (this.#owners.has(owner)) throw new Error(`changelog reader: ${owner} is already restoring`)
+    if (this.#o.standby === true) { this.#registerStandby(owner, restores); return }
     const tps = restores.map(r => r.changelog)
     const [earliest, latest] = tps.length === 0 ? [[], []] : await Promise.all([this.#o.admin.listOffsets(tps, 'earliest'), this.#o.admin.listOffsets(tps, 'latest')])
     const start = new Map(earliest.map(o => [partitionKey(o), o.offset]))
@@ -162,18 +181,73 @@ export class ChangelogReader {
       // Below the log start (retention, a recreated topic): what is left is all there is.
       const position = restore.from === null || restore.from < logStart ? logStart : restore.from
       const endOffset = end.get(key) ?? 0n
-      partitions.push({ owner, restore, position, applied: position, end: endOffset, target: endOffset, caughtUp: position >= endOffset, restored: 0, assigned: this.#o.standby === true || position < endOffset, done: false })
+      partitions.push({ owner, restore, position, applied: position, end: endOffset, target: endOffset, caughtUp: position >= endOffset, restored: 0, assigned: position < endOffset, done: false, dedupePause: 0 })
     }
     this.#owners.set(owner, { partitions, startMs: this.#now() })
     for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
     // Where each store starts: a progress tracker times the restore from here, not from the
     // first batch written (the first fetch of a cold start can take seconds), and knows what is
-    // left from the start. Standby mode: the first report of its catch-up.
-    for (const p of partitions) this.#progress(p, this.#o.standby === true)
+    // left from the start.
+    for (const p of partitions) this.#progress(p)
     // Only partitions behind their end are read; the others are checked again by the next step
     // (see the header).
     const toRead = partitions.filter(p => p.assigned)
     if (toRead.length > 0) this.#o.reader.assign(toRead.map(p => ({ ...p.restore.changelog, offset: p.position })))
+  }
+
+  /** Standby mode's register(): the catch-up of a cold start's standby began only once two
+   *  listOffsets (log start, end) came back, and the next standby's open waited for them too
+   *  (0.2-0.65 s each on a loaded machine, docs/benchmarks.md "Cold start, third pass"). */
+  #registerStandby (owner: string, restores: ChangelogRestore[]): void {
+    const partitions: Restoring[] = []
+    for (const restore of restores) {
+      const key = partitionKey(restore.changelog)
+      if (this.#partitions.has(key)) throw new Error(`changelog reader: ${key} is already being restored`)
+      const position = restore.from ?? 0n
+      // The end is not known yet (target UNKNOWN_END): not caught up until it is.
+      partitions.push({ owner, restore, position, applied: position, end: position, target: UNKNOWN_END, caughtUp: false, restored: 0, assigned: true, done: false, dedupePause: 0 })
+    }
+    this.#owners.set(owner, { partitions, startMs: this.#now() })
+    for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
+    for (const p of partitions) this.#progress(p, true)
+    if (partitions.length > 0) this.#o.reader.assign(partitions.map(p => ({ ...p.restore.changelog, offset: p.position })))
+    this.#askTargets(partitions)
+  }
+
+  /** Standby mode: the end of each newly registered partition, its catch-up's target. One
+   *  listOffsets at a time, for every partition registered meanwhile. A failed one is left to
+   *  refreshEnds() (every second, standby-upkeep.ts), which sets the targets still unknown. */
+  #askTargets (partitions: Restoring[]): void {
+    this.#targetsWanted.push(...partitions)
+    if (this.#askingTargets) return
+    this.#askingTargets = true
+    void (async () => {
+      try {
+        while (this.#targetsWanted.length > 0) {
+          const batch = this.#targetsWanted.splice(0).filter(p => this.#partitions.get(partitionKey(p.restore.changelog)) === p)
+          if (batch.length === 0) continue
+          const latest = await this.#o.admin.listOffsets(batch.map(p => p.restore.changelog), 'latest')
+          const ends = new Map(latest.map(o => [partitionKey(o), o.offset]))
+          for (const p of batch) {
+            const end = ends.get(partitionKey(p.restore.changelog))
+            if (end === undefined || this.#partitions.get(partitionKey(p.restore.changelog)) !== p || p.target !== UNKNOWN_END) continue
+            this.#setTarget(p, end)
+          }
+        }
+      } catch {
+        this.#targetsWanted.length = 0
+      } finally {
+        this.#askingTargets = false
+      }
+    })()
+  }
+
+  /** Standby mode: the end seen at registration, asked after it. */
+  #setTarget (p: Restoring, end: bigint): void {
+    if (end > p.end) p.end = end
+    p.target = end
+    if (p.applied >= end) p.caughtUp = true
+    this.#progress(p, true)
   }
 
   /** Stops restoring `owner` (its task closed or moved away), wherever it got to. Returns how far
@@ -216,6 +290,8 @@ export class ChangelogReader {
     for (const p of partitions) {
       const end = ends.get(partitionKey(p.restore.changelog))
       if (end === undefined || this.#partitions.get(partitionKey(p.restore.changelog)) !== p) continue
+      // Registered, its end not asked yet (or that failed): this is its target.
+      if (p.target === UNKNOWN_END) { this.#setTarget(p, end); continue }
       p.end = end
       // The end moved back (records deleted, topic recreated): the catch-up cannot wait for more.
       const catchingUp = !p.caughtUp
@@ -290,30 +366,35 @@ export class ChangelogReader {
     }
     this.#unassign(reached)
     if (runs.length > 0 || standby) this.#fetch(maxWaitMs)
-    // One write batch per partition's run of entries.
+    // One write batch per slice of a partition's run of entries.
     for (const run of runs) {
       const key = partitionKey(run)
       const p = this.#partitions.get(key)
       // A partition unregistered while the fetch was in flight: dropped.
-      if (p === undefined || run.entries.length === 0) continue
+      if (p === undefined) continue
       // In slices, with a turn of the event loop between them: a fetch holds tens of thousands
       // of records, and the commits and heartbeats of running tasks must not wait for all of
-      // them to be written (docs/engine.md "State, checkpoints, restore").
-      const entries = lastWritePerKey(run.entries)
-      for (let i = 0; i < entries.length; i += APPLY_SLICE) {
-        if (i > 0) await new Promise(resolve => setImmediate(resolve))
+      // them to be written (docs/engine.md "State, checkpoints, restore"). A run that decodes on
+      // demand (take()) is decoded a slice at a time, each written before the next is decoded.
+      const take = run.take ?? sliceOf(run.entries)
+      let written = 0
+      for (let slice = 0; ; slice++) {
+        if (slice > 0) await new Promise(resolve => setImmediate(resolve))
         // Unregistered meanwhile (its stores may be closing): nothing more for it.
         if (this.#partitions.get(key) !== p) break
-        await p.restore.apply(i === 0 && entries.length <= APPLY_SLICE ? entries : entries.slice(i, i + APPLY_SLICE))
+        const entries = take(APPLY_SLICE)
+        if (entries.length === 0) break
+        written += entries.length
+        await p.restore.apply(this.#lastWrites(p, entries))
       }
-      p.restored += run.entries.length
-      this.#appliedRecords += run.entries.length
+      p.restored += written
+      this.#appliedRecords += written
     }
     for (const p of moved) {
       if (this.#partitions.get(partitionKey(p.restore.changelog)) !== p) continue
       p.applied = p.position
       const catchingUp = !p.caughtUp
-      if (catchingUp && p.applied >= p.target) p.caughtUp = true
+      if (catchingUp && p.target !== UNKNOWN_END && p.applied >= p.target) p.caughtUp = true
       this.#progress(p, catchingUp)
     }
   }
@@ -329,7 +410,7 @@ export class ChangelogReader {
     const polled = reader.pollEntries !== undefined ? reader.pollEntries(waitMs) : reader.poll(waitMs).then(groupByPartition)
     const sentAt = performance.now()
     const inflight = polled.then(runs => {
-      rtrace('changelog.fetched', { standby: this.#o.standby === true, waitMs, ms: Math.round(performance.now() - sentAt), partitions: reading.length, records: runs.reduce((n, r) => n + r.entries.length, 0) })
+      rtrace('changelog.fetched', { standby: this.#o.standby === true, waitMs, ms: Math.round(performance.now() - sentAt), partitions: reading.length, records: runs.reduce((n, r) => n + (r.records ?? r.entries.length), 0) })
       const positions = new Map<string, bigint>()
       for (const tp of reading) {
         try { positions.set(partitionKey(tp), reader.position(tp)) } catch { /* unassigned meanwhile */ }
@@ -395,6 +476,47 @@ export class ChangelogReader {
   }
 
   #now (): number { return this.#o.now ? this.#o.now() : performance.now() }
+
+  /** A slice's last write per key, while that pays on this partition: a changelog of distinct
+   *  keys (a cold start's members, event ids) loses nothing by writing every entry, and the
+   *  look-up of each key (a string and a Map entry per record) cost ~10 % of a cold start's main
+   *  thread. A slice that drops less than DEDUPE_MIN_DROPPED of its entries (measured on its
+   *  first DEDUPE_SAMPLE when it is long) turns it off for the partition's next
+   *  DEDUPE_PAUSE_RECORDS records; then the next slice measures again.
+   *  Writing duplicates is as correct: a write batch applies its entries in order. */
+  #lastWrites (p: Restoring, entries: ChangelogEntry[]): ChangelogEntry[] {
+    if (p.dedupePause > 0) {
+      p.dedupePause -= entries.length
+      return entries
+    }
+    // A cold start's partitions hold a few thousand records each: measured on whole slices, the
+    // first one (most of the partition) always paid. Its first DEDUPE_SAMPLE entries decide.
+    if (entries.length >= 2 * DEDUPE_SAMPLE && repeatedKeys(entries, DEDUPE_SAMPLE) < DEDUPE_SAMPLE * DEDUPE_MIN_DROPPED) {
+      p.dedupePause = DEDUPE_PAUSE_RECORDS - entries.length
+      return entries
+    }
+    const last = lastWritePerKey(entries)
+    if (entries.length - last.length < entries.length * DEDUPE_MIN_DROPPED) p.dedupePause = DEDUPE_PAUSE_RECORDS
+    return last
+  }
+}
+
+/** How many of the first `n` entries repeat a key seen before them. */
+function repeatedKeys (entries: ChangelogEntry[], n: number): number {
+  const seen = new Set<string>()
+  for (let i = 0; i < n; i++) seen.add(entries[i]!.key.toString('latin1'))
+  return n - seen.size
+}
+
+/** take() over entries decoded already (logs without on-demand decoding). */
+function sliceOf (entries: ChangelogEntry[]): (max: number) => ChangelogEntry[] {
+  let at = 0
+  return max => {
+    if (at === 0 && entries.length <= max) { at = entries.length; return entries }
+    const out = entries.slice(at, at + max)
+    at += out.length
+    return out
+  }
 }
 
 /** Records in fetch order as runs of one partition each (logs without pollEntries). */

@@ -3,10 +3,11 @@
 // generic path (kafka-fetcher.ts decodeCommitted) reads them. Aborted transactions and control
 // batches are skipped but move the next offset, records below the fetch offset inside a batch are
 // left out, as are records without a key, headers are skipped, compressed batches decode too,
-// and a batch cut short at the end of the response waits for the next fetch.
+// and a batch cut short at the end of the response waits for the next fetch. Decoded on demand
+// (scanEntries, EntryRun.take), slices of any size give the same entries in the same order.
 import t from 'tap'
 import { createRecordsBatch } from '@platformatic/kafka'
-import { decodeEntries } from '../../../log/kafka/kafka-entry-fetch.ts'
+import { decodeEntries, scanEntries } from '../../../log/kafka/kafka-entry-fetch.ts'
 
 const TRANSACTIONAL = 1 << 4
 const CONTROL = 1 << 5
@@ -102,4 +103,32 @@ t.test('a batch cut short at the end of the response waits for the next fetch', 
   t.same(keys(entries), ['a'])
   t.equal(nextOffset, 1n)
   t.same(decodeEntries(0n, null, []), { entries: [], nextOffset: 0n })
+})
+
+t.test('decoded on demand: slices of any size, across batches, the same entries as all at once', async t => {
+  const buf = Buffer.concat([
+    batch(0n, [{ key: 'below', value: 'x' }, { key: 'a', value: '1' }, { key: null, value: 'keyless' }, { key: 'b', value: '2' }], { producerId: 7n, attributes: TRANSACTIONAL }),
+    batch(4n, [{ key: 'lost', value: 'x' }], { producerId: 8n, attributes: TRANSACTIONAL }),
+    marker(5n, 7n, 'commit'),
+    marker(6n, 8n, 'abort'),
+    batch(7n, [{ key: 'g1', value: 'one' }, { key: 'g2', value: null }], { compression: 'gzip' }),
+    batch(9n, Array.from({ length: 7 }, (_, i) => ({ key: `c${i}`, value: String(i) })))
+  ])
+  const aborted = [{ producerId: 8n, firstOffset: 4n }]
+  const all = decodeEntries(1n, buf, aborted)
+  t.same(keys(all.entries), ['a', 'b', 'g1', 'g2', 'c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6'])
+  for (const size of [1, 2, 3, 5, 100]) {
+    const { run, nextOffset } = scanEntries(1n, buf, aborted)
+    t.equal(nextOffset, all.nextOffset)
+    // From the headers: every record of the batches kept (the keyless one too), not those below.
+    t.equal(run.records, 12)
+    const slices: string[][] = []
+    for (let slice = run.take(size); slice.length > 0; slice = run.take(size)) {
+      t.ok(slice.length <= size)
+      slices.push(keys(slice) as string[])
+    }
+    t.same(slices.flat(), keys(all.entries), `slices of ${size}`)
+    t.same(run.take(size), [], 'nothing left')
+  }
+  t.same(scanEntries(0n, null, []).run.take(10), [])
 })

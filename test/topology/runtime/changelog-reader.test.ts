@@ -169,7 +169,9 @@ for (const backend of BACKENDS) {
       }))
       // The catch-up starts at registration: one report per store, and the owner counts as
       // catching up until each store reached the end seen then.
-      t.same(progress.map(p => [p.changelog.partition, p.restored, p.caughtUp, p.catchingUp]), [[0, 0, false, true], [1, 0, false, true]], 'a first catch-up report per store')
+      // (Standby mode asks the ends after the registration: a second report per store follows
+      // once they are known, still catching up.)
+      t.same(progress.slice(0, 2).map(p => [p.changelog.partition, p.restored, p.caughtUp, p.catchingUp]), [[0, 0, false, true], [1, 0, false, true]], 'a first catch-up report per store')
       t.equal(reader.catchingUp, 1, 'the owner is catching up')
       const endsOf = async (): Promise<Map<number, bigint>> => new Map((await log.admin.listOffsets(gtps, 'latest')).map(o => [o.partition, o.offset]))
       const follow = async (what: string): Promise<void> => {
@@ -255,4 +257,156 @@ t.test('standby mode: no long poll while more owners are about to register (expe
   t.equal(waits.at(-1), 500, 'long polls again once they have')
   reader.unregister('0_0')
   await new Promise(resolve => setTimeout(resolve, 20))
+})
+
+t.test('runs decoded on demand are written a slice at a time; last write per key only while it drops entries', async t => {
+  // A fake log: one run per fetch, handed out through take(), until `runs` is empty.
+  const e = (key: string, value: string): ChangelogEntry => ({ key: Buffer.from(key), value: Buffer.from(value) })
+  const distinct = Array.from({ length: 12_000 }, (_, i) => e(`m${i}`, String(i)))
+  const repeated = Array.from({ length: 12_000 }, (_, i) => e(`k${i % 10}`, String(i)))
+  const runs = [distinct, distinct.map(x => e(x.key.toString(), 'again')), repeated]
+  let position = 0n
+  const decodedAtTake: number[] = []
+  const partitionReader = {
+    assign () {},
+    unassign () {},
+    async poll () { return [] },
+    async pollEntries () {
+      const entries = runs.shift()
+      if (entries === undefined) return []
+      position += BigInt(entries.length)
+      let at = 0
+      return [{
+        topic: 'c',
+        partition: 0,
+        records: entries.length,
+        take: (max: number) => { const out = entries.slice(at, at + max); at += out.length; decodedAtTake.push(out.length); return out },
+        get entries (): ChangelogEntry[] { throw new Error('a run that decodes on demand is taken, never read whole') }
+      }]
+    },
+    position () { return position },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[], which: string) { return tps.map(tp => ({ ...tp, offset: which === 'latest' ? 36_000n : 0n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader })
+  const writes: ChangelogEntry[][] = []
+  const store = new Map<string, string>()
+  await reader.register('0_0', [{
+    changelog: { topic: 'c', partition: 0 },
+    store: 's',
+    from: null,
+    apply: entries => { writes.push(entries); for (const { key, value } of entries) store.set(key.toString(), value!.toString()) }
+  }])
+  const done = await untilDone(reader, 1)
+  t.equal(done.get('0_0')?.records, 36_000, 'every record counted')
+  t.ok(decodedAtTake.every(n => n <= 5000), 'taken 5000 at most at a time')
+  t.ok(writes.every(w => w.length <= 5000), 'written a slice at a time')
+  // Distinct keys: the first slice is checked (nothing to drop), the next 50k records are written
+  // as they come (the third run's repeated keys included: the pause is by records).
+  t.same(writes.map(w => w.length), [5000, 5000, 2000, 5000, 5000, 2000, 5000, 5000, 2000])
+  t.equal(store.get('m0'), 'again')
+  t.equal(store.get('k3'), '11993', 'the last write of a repeated key wins, deduplicated or not')
+  t.equal(store.size, 12_010)
+})
+
+t.test('last write per key goes on while a partition repeats keys', async t => {
+  const e = (key: string, value: string): ChangelogEntry => ({ key: Buffer.from(key), value: Buffer.from(value) })
+  const repeated = Array.from({ length: 12_000 }, (_, i) => e(`k${i % 10}`, String(i)))
+  let served = false
+  const partitionReader = {
+    assign () {},
+    unassign () {},
+    async poll () { return [] },
+    async pollEntries () {
+      if (served) return []
+      served = true
+      let at = 0
+      return [{ topic: 'c', partition: 0, records: repeated.length, take: (max: number) => { const out = repeated.slice(at, at + max); at += out.length; return out }, entries: repeated }]
+    },
+    position () { return served ? 12_000n : 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[], which: string) { return tps.map(tp => ({ ...tp, offset: which === 'latest' ? 12_000n : 0n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader })
+  const writes: number[] = []
+  await reader.register('0_0', [{ changelog: { topic: 'c', partition: 0 }, store: 's', from: null, apply: entries => { writes.push(entries.length) } }])
+  await untilDone(reader, 1)
+  t.same(writes, [10, 10, 10], 'every slice deduplicated: 10 keys each')
+})
+
+t.test('standby mode: reading starts at registration, the ends asked after it, one request for the registrations waiting', async t => {
+  const assigned: Array<TopicPartition & { offset: bigint }> = []
+  const partitionReader = {
+    assign (list: Array<TopicPartition & { offset: bigint }>) { assigned.push(...list) },
+    unassign () {},
+    async poll () { await new Promise(resolve => setTimeout(resolve, 5)); return [] },
+    position (tp: TopicPartition) { return assigned.find(a => a.partition === tp.partition)?.offset ?? 0n },
+    async close () {}
+  }
+  const asked: Array<{ which: string, partitions: number[] }> = []
+  let answer: () => void = () => {}
+  const admin = {
+    async listOffsets (tps: TopicPartition[], which: string) {
+      asked.push({ which, partitions: tps.map(tp => tp.partition) })
+      await new Promise<void>(resolve => { answer = resolve })
+      return tps.map(tp => ({ ...tp, offset: tp.partition === 2 ? 7n : 0n }))
+    }
+  } as unknown as Log['admin']
+  const progress: RestoreProgress[] = []
+  const reader = new ChangelogReader({ admin, reader: partitionReader, standby: true, onProgress: p => progress.push(p) })
+  const restore = (partition: number, from: bigint | null = null): ChangelogRestore => ({ changelog: { topic: 'c', partition }, store: 's', from, apply: () => {} })
+  await reader.register('0_0', [restore(0)])
+  t.same(assigned, [{ topic: 'c', partition: 0, offset: 0n }], 'assigned at once, from the log start (no checkpoint)')
+  await reader.register('0_1', [restore(1, 5n)])
+  await reader.register('0_2', [restore(2, 3n)])
+  t.same(assigned.map(a => [a.partition, a.offset]), [[0, 0n], [1, 5n], [2, 3n]], 'from their checkpoints, without waiting for the ends')
+  t.equal(reader.catchingUp, 3, 'catching up until the ends are known')
+  t.same(asked, [{ which: 'latest', partitions: [0] }], 'one end asked; the registrations meanwhile wait for it')
+  answer()
+  await new Promise(resolve => setTimeout(resolve, 0))
+  t.same(asked.slice(1), [{ which: 'latest', partitions: [1, 2] }], 'then one request for both')
+  answer()
+  await new Promise(resolve => setTimeout(resolve, 0))
+  // 0_0 at 0 of 0, 0_1 at 5 past an end of 0: caught up; 0_2 at 3 of 7: not yet.
+  t.equal(reader.catchingUp, 1)
+  t.same(progress.filter(p => p.owner === '0_2').map(p => [p.remaining, p.caughtUp]), [[0, false], [4, false]], 'the target known, what is left reported')
+  t.equal(reader.lag('0_2'), 4)
+  reader.unregister('0_0'); reader.unregister('0_1'); reader.unregister('0_2')
+})
+
+t.test('standby mode: an end the registration could not ask is set by the next refreshEnds()', async t => {
+  let fail = true
+  const partitionReader = { assign () {}, unassign () {}, async poll () { await new Promise(resolve => setTimeout(resolve, 5)); return [] }, position () { return 0n }, async close () {} }
+  const admin = { async listOffsets (tps: TopicPartition[]) { if (fail) throw new Error('broker away'); return tps.map(tp => ({ ...tp, offset: 0n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader, standby: true })
+  await reader.register('0_0', [{ changelog: { topic: 'c', partition: 0 }, store: 's', from: null, apply: () => {} }])
+  await new Promise(resolve => setTimeout(resolve, 0))
+  t.equal(reader.catchingUp, 1, 'the end unknown: still catching up')
+  fail = false
+  await reader.refreshEnds()
+  t.equal(reader.catchingUp, 0, 'known now: caught up at 0 of 0')
+  reader.unregister('0_0')
+})
+
+t.test('a long slice is measured on its first 512 entries', async t => {
+  const e = (key: string, value: string): ChangelogEntry => ({ key: Buffer.from(key), value: Buffer.from(value) })
+  // Distinct keys first, then one key over and over: the sample sees no repeat, the slice is
+  // written whole (correct either way: the batch applies in order).
+  const slice = [...Array.from({ length: 512 }, (_, i) => e(`m${i}`, 'x')), ...Array.from({ length: 1000 }, (_, i) => e('hot', String(i)))]
+  let served = false
+  const partitionReader = {
+    assign () {},
+    unassign () {},
+    async poll () { return [] },
+    async pollEntries () { if (served) return []; served = true; return [{ topic: 'c', partition: 0, entries: slice }] },
+    position () { return served ? BigInt(slice.length) : 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[], which: string) { return tps.map(tp => ({ ...tp, offset: which === 'latest' ? BigInt(slice.length) : 0n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader })
+  const writes: ChangelogEntry[][] = []
+  await reader.register('0_0', [{ changelog: { topic: 'c', partition: 0 }, store: 's', from: null, apply: entries => { writes.push(entries) } }])
+  await untilDone(reader, 1)
+  t.same(writes.map(w => w.length), [1512], 'written whole')
+  t.equal(writes[0]!.at(-1)!.value!.toString(), '999', 'the last write of the repeated key last')
 })
