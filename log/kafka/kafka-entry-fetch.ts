@@ -6,10 +6,11 @@
 // CPU. Here a partition's record batches are one contiguous Buffer, each batch's header is read
 // once, and a record costs one { key, value } whose Buffers are views of that Buffer (no copy).
 // Aborted transactions and control batches are handled as in kafka-fetcher.ts.
-import { createAPI, fetchV12, protocolErrorsCodesById, Reader, readKnownTaggedFields, readRecordsBatch, ResponseError } from '@platformatic/kafka'
+import { protocolErrorsCodesById, Reader, readRecordsBatch } from '@platformatic/kafka'
 import type { ConnectionPool } from '@platformatic/kafka'
 import type { PartitionEntry, PartitionOffset, TopicPartition } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
+import { ABORT_MARKER, BATCH_HEADER, BATCH_LENGTH_END, COMPRESSION_MASK, fetchRaw, IS_CONTROL, IS_TRANSACTIONAL, READ_COMMITTED, type RawResponse } from './fetch-response.ts'
 import { fetchRequestTopics, partitionKey, positionsByLeader, type FetchOptions } from './kafka-fetcher.ts'
 
 export interface FetchedEntries extends TopicPartition {
@@ -21,62 +22,7 @@ export interface FetchedEntries extends TopicPartition {
   readonly errorId: string | null
 }
 
-const READ_COMMITTED = 1
-const IS_TRANSACTIONAL = 1 << 4
-const IS_CONTROL = 1 << 5
-const COMPRESSION_MASK = 0x07
-const ABORT_MARKER = 0
-/** firstOffset (8) + length (4): the rest of a batch is `length` bytes. */
-const BATCH_LENGTH_END = 12
-/** The v2 batch header up to and including its record count. */
-const BATCH_HEADER = 61
 
-interface RawPartition {
-  readonly partitionIndex: number
-  readonly errorCode: number
-  readonly abortedTransactions: Array<{ producerId: bigint, firstOffset: bigint }>
-  /** The partition's record batches, contiguous (null: none). */
-  readonly records: Buffer | null
-}
-interface RawResponse { readonly responses: Array<{ topicId: string, partitions: RawPartition[] }> }
-
-/** Fetch v12's response (see @platformatic/kafka's fetch-v12.js) with each partition's records
- *  left undecoded. */
-function parseRaw (_correlationId: number, apiKey: number, apiVersion: number, reader: Reader): RawResponse {
-  const errors: Array<[string, [number, null]]> = []
-  reader.readInt32() // throttle_time_ms
-  const errorCode = reader.readInt16()
-  if (errorCode !== 0) errors.push(['/', [errorCode, null]])
-  reader.readInt32() // session_id
-  const responses = reader.readArray((r, i) => ({
-    topicId: r.readString(),
-    partitions: r.readArray((r, j) => {
-      const partitionIndex = r.readInt32()
-      const errorCode = r.readInt16()
-      r.readInt64() // high_watermark
-      r.readInt64() // last_stable_offset
-      r.readInt64() // log_start_offset
-      const abortedTransactions = r.readNullableArray(r => ({ producerId: r.readInt64(), firstOffset: r.readInt64() })) ?? []
-      r.readInt32() // preferred_read_replica
-      if (errorCode !== 0) errors.push([`/responses/${i}/partitions/${j}`, [errorCode, null]])
-      let records: Buffer | null = null
-      const size = r.readUnsignedVarInt()
-      if (size > 1) {
-        // One copy when the batches span the socket's chunks, a view when they do not.
-        records = r.buffer.slice(r.position, r.position + size - 1)
-        r.skip(size - 1)
-      }
-      readKnownTaggedFields(r, {})
-      return { partitionIndex, errorCode, abortedTransactions, records }
-    }, true, false)
-  }))
-  readKnownTaggedFields(reader, {})
-  const response = { responses }
-  if (errors.length > 0) throw new ResponseError(apiKey, apiVersion, Object.fromEntries(errors), response)
-  return response
-}
-
-const fetchRaw = createAPI<Parameters<typeof fetchV12.createRequest>, RawResponse>(1, 12, fetchV12.createRequest, parseRaw)
 
 /** Fetches every position (grouped by partition leader, requests in parallel), decoded as entries. */
 export async function fetchEntries (client: KafkaClient, pool: ConnectionPool, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedEntries[]> {
