@@ -4,8 +4,9 @@
 // The client's own decoder reads every record field by field through its chunked buffer, with a
 // record object, an array of headers and BigInt varints per record: a quarter of what the engine
 // allocated per input record (docs/benchmarks.md "Engine against the raw client, another pass").
-// Also the record-batch constants both decoders use (Kafka's v2 batch format).
-import { createAPI, fetchV12, readKnownTaggedFields, ResponseError, type Reader } from '@platformatic/kafka'
+// Also what both decoders share of Kafka's v2 batch format: its constants, and the walk over a
+// partition's batches that keeps only committed data (walkCommittedBatches).
+import { createAPI, fetchV12, Reader, readKnownTaggedFields, readRecordsBatch, ResponseError } from '@platformatic/kafka'
 
 export const READ_COMMITTED = 1
 export const IS_TRANSACTIONAL = 1 << 4
@@ -66,3 +67,49 @@ function parseRaw (_correlationId: number, apiKey: number, apiVersion: number, r
 }
 
 export const fetchRaw = createAPI<Parameters<typeof fetchV12.createRequest>, RawResponse>(1, 12, fetchV12.createRequest, parseRaw)
+
+/** Walks the v2 record batches in `buf` from offset `from` the way a read_committed consumer
+ *  sees them: batches of aborted transactions (per `abortedTransactions`, the fetch response's
+ *  list) and control batches are passed over; `visit` gets every other batch (its bytes
+ *  [start, end), its first offset and attributes). A batch cut short at the end of the buffer (the
+ *  broker's size limit) is left for the next fetch. Returns the offset after the last batch
+ *  walked (`from` when none): where the partition's next fetch starts. */
+export function walkCommittedBatches (from: bigint, buf: Buffer, abortedTransactions: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>, visit: (start: number, end: number, firstOffset: bigint, attributes: number) => void): bigint {
+  const aborted = abortedTransactions.length === 0 ? [] : [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
+  const abortedProducers = new Set<bigint>()
+  let abortedIndex = 0
+  let nextOffset = from
+  let o = 0
+  while (buf.length - o >= BATCH_HEADER) {
+    const end = o + BATCH_LENGTH_END + buf.readInt32BE(o + 8)
+    if (end > buf.length) break
+    const firstOffset = buf.readBigInt64BE(o)
+    const magic = buf.readInt8(o + 16)
+    if (magic !== 2) throw new Error(`record batch magic ${magic} at offset ${firstOffset}: only v2 batches are supported`)
+    const attributes = buf.readInt16BE(o + 21)
+    const lastOffset = firstOffset + BigInt(buf.readInt32BE(o + 23))
+    const start = o
+    o = end
+    if (lastOffset < from) continue
+    nextOffset = lastOffset + 1n
+    const control = (attributes & IS_CONTROL) !== 0
+    if ((attributes & IS_TRANSACTIONAL) !== 0) {
+      const producerId = buf.readBigInt64BE(start + 43)
+      while (abortedIndex < aborted.length && aborted[abortedIndex]!.firstOffset <= lastOffset) {
+        abortedProducers.add(aborted[abortedIndex]!.producerId)
+        abortedIndex++
+      }
+      if (control) {
+        // The marker's key: version (int16), type (int16); ABORT ends the producer's aborted run.
+        const marker = readRecordsBatch(Reader.from(buf.subarray(start, end))).records[0]?.key
+        if (marker !== undefined && marker !== null && marker.length >= 4 && marker.readInt16BE(2) === ABORT_MARKER) abortedProducers.delete(producerId)
+        continue
+      }
+      if (abortedProducers.has(producerId)) continue
+    } else if (control) {
+      continue
+    }
+    visit(start, end, firstOffset, attributes)
+  }
+  return nextOffset
+}

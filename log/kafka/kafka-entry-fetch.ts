@@ -10,7 +10,7 @@ import { protocolErrorsCodesById, Reader, readRecordsBatch } from '@platformatic
 import type { ConnectionPool } from '@platformatic/kafka'
 import type { PartitionEntry, PartitionOffset, TopicPartition } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { ABORT_MARKER, BATCH_HEADER, BATCH_LENGTH_END, COMPRESSION_MASK, fetchRaw, IS_CONTROL, IS_TRANSACTIONAL, READ_COMMITTED, type RawResponse } from './fetch-response.ts'
+import { BATCH_HEADER, COMPRESSION_MASK, fetchRaw, READ_COMMITTED, type RawResponse, walkCommittedBatches } from './fetch-response.ts'
 import { fetchRequestTopics, partitionKey, positionsByLeader, type FetchOptions } from './kafka-fetcher.ts'
 
 export interface FetchedEntries extends TopicPartition {
@@ -84,57 +84,19 @@ export function decodeEntries (from: bigint, buf: Buffer | null, abortedTransact
  *  generation collections and were copied into the old one, a fifth of a cold start's main
  *  thread in the garbage collector (docs/benchmarks.md "Cold start, third pass"). */
 export function scanEntries (from: bigint, buf: Buffer | null, abortedTransactions: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>): { run: EntryRun, nextOffset: bigint } {
-  let nextOffset = from
-  if (buf === null) return { run: new EntryRun(null, [], 0), nextOffset }
-  const aborted = [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
-  const abortedProducers = new Set<bigint>()
-  let abortedIndex = 0
+  if (buf === null) return { run: new EntryRun(null, [], 0), nextOffset: from }
   // Per batch to decode: its start, end and the records to skip at its start (negative when
   // compressed).
   const batches: number[] = []
   let records = 0
-  let o = 0
-  while (buf.length - o >= BATCH_HEADER) {
-    const end = o + BATCH_LENGTH_END + buf.readInt32BE(o + 8)
-    if (end > buf.length) break
-    const firstOffset = buf.readBigInt64BE(o)
-    const magic = buf.readInt8(o + 16)
-    if (magic !== 2) throw new Error(`record batch magic ${magic} at offset ${firstOffset}: only v2 batches are supported`)
-    const attributes = buf.readInt16BE(o + 21)
-    const lastOffset = firstOffset + BigInt(buf.readInt32BE(o + 23))
-    const start = o
-    o = end
-    if (lastOffset < from) continue
-    const control = (attributes & IS_CONTROL) !== 0
-    if ((attributes & IS_TRANSACTIONAL) !== 0) {
-      const producerId = buf.readBigInt64BE(start + 43)
-      while (abortedIndex < aborted.length && aborted[abortedIndex]!.firstOffset <= lastOffset) {
-        abortedProducers.add(aborted[abortedIndex]!.producerId)
-        abortedIndex++
-      }
-      if (control) {
-        // The marker's key: version (int16), type (int16); ABORT ends the producer's aborted run.
-        const marker = readRecordsBatch(Reader.from(buf.subarray(start, end))).records[0]?.key
-        if (marker !== undefined && marker !== null && marker.length >= 4 && marker.readInt16BE(2) === ABORT_MARKER) abortedProducers.delete(producerId)
-        nextOffset = lastOffset + 1n
-        continue
-      }
-      if (abortedProducers.has(producerId)) {
-        nextOffset = lastOffset + 1n
-        continue
-      }
-    } else if (control) {
-      nextOffset = lastOffset + 1n
-      continue
-    }
+  const nextOffset = walkCommittedBatches(from, buf, abortedTransactions, (start, end, firstOffset, attributes) => {
     // Only the batch spanning `from` (the first one fetched, when the fetch offset falls inside
     // a batch) needs the offset of each record.
     const skipBelow = firstOffset < from ? Number(from - firstOffset) : 0
     const count = buf.readInt32BE(start + 57)
     batches.push(start, end, (attributes & COMPRESSION_MASK) !== 0 ? -1 - skipBelow : skipBelow)
     records += Math.max(0, count - skipBelow)
-    nextOffset = lastOffset + 1n
-  }
+  })
   return { run: new EntryRun(buf, batches, records), nextOffset }
 }
 

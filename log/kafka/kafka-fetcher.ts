@@ -8,7 +8,7 @@ import { protocolErrorsCodesById, Reader, readRecordsBatch } from '@platformatic
 import type { ConnectionPool, RecordsBatch } from '@platformatic/kafka'
 import type { Headers, LogRecord, PartitionOffset, TopicPartition } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { ABORT_MARKER, BATCH_HEADER, BATCH_LENGTH_END, COMPRESSION_MASK, fetchRaw, IS_CONTROL, IS_TRANSACTIONAL, READ_COMMITTED, type RawResponse } from './fetch-response.ts'
+import { ABORT_MARKER, BATCH_HEADER, COMPRESSION_MASK, fetchRaw, IS_CONTROL, IS_TRANSACTIONAL, READ_COMMITTED, type RawResponse, walkCommittedBatches } from './fetch-response.ts'
 
 
 export interface FetchedPartition extends TopicPartition {
@@ -173,46 +173,9 @@ export function decodeCommitted (position: PartitionOffset, batches: RecordsBatc
  *  decoder (it decompresses them). */
 export function decodeCommittedBuffer (position: PartitionOffset, buf: Buffer | null, abortedTransactions: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>): { records: LogRecord[], nextOffset: bigint, bytes: number } {
   const records: LogRecord[] = []
-  let nextOffset = position.offset
   let bytes = 0
-  if (buf === null) return { records, nextOffset, bytes }
-  const aborted = abortedTransactions.length === 0 ? [] : [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
-  const abortedProducers = new Set<bigint>()
-  let abortedIndex = 0
-  let o = 0
-  while (buf.length - o >= BATCH_HEADER) {
-    const end = o + BATCH_LENGTH_END + buf.readInt32BE(o + 8)
-    if (end > buf.length) break
-    const firstOffset = buf.readBigInt64BE(o)
-    const magic = buf.readInt8(o + 16)
-    if (magic !== 2) throw new Error(`record batch magic ${magic} at offset ${firstOffset}: only v2 batches are supported`)
-    const attributes = buf.readInt16BE(o + 21)
-    const lastOffset = firstOffset + BigInt(buf.readInt32BE(o + 23))
-    const start = o
-    o = end
-    if (lastOffset < position.offset) continue
-    const control = (attributes & IS_CONTROL) !== 0
-    if ((attributes & IS_TRANSACTIONAL) !== 0) {
-      const producerId = buf.readBigInt64BE(start + 43)
-      while (abortedIndex < aborted.length && aborted[abortedIndex]!.firstOffset <= lastOffset) {
-        abortedProducers.add(aborted[abortedIndex]!.producerId)
-        abortedIndex++
-      }
-      if (control) {
-        // The marker's key: version (int16), type (int16); ABORT ends the producer's aborted run.
-        const marker = readRecordsBatch(Reader.from(buf.subarray(start, end))).records[0]?.key
-        if (marker !== undefined && marker !== null && marker.length >= 4 && marker.readInt16BE(2) === ABORT_MARKER) abortedProducers.delete(producerId)
-        nextOffset = lastOffset + 1n
-        continue
-      }
-      if (abortedProducers.has(producerId)) {
-        nextOffset = lastOffset + 1n
-        continue
-      }
-    } else if (control) {
-      nextOffset = lastOffset + 1n
-      continue
-    }
+  if (buf === null) return { records, nextOffset: position.offset, bytes }
+  const nextOffset = walkCommittedBatches(position.offset, buf, abortedTransactions, (start, end, firstOffset, attributes) => {
     if ((attributes & COMPRESSION_MASK) !== 0) {
       // Compressed: the client decompresses and decodes it; then as decodeCommitted does.
       const decoded = decodeCommitted(position, [readRecordsBatch(Reader.from(buf.subarray(start, end)))], [])
@@ -224,8 +187,7 @@ export function decodeCommittedBuffer (position: PartitionOffset, buf: Buffer | 
       const skipBelow = firstOffset < position.offset ? Number(position.offset - firstOffset) : 0
       bytes += decodeRecords(position, buf, start + BATCH_HEADER, end, buf.readInt32BE(start + 57), firstOffset, Number(buf.readBigInt64BE(start + 27)), skipBelow, records)
     }
-    nextOffset = lastOffset + 1n
-  }
+  })
   return { records, nextOffset, bytes }
 }
 
