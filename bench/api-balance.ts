@@ -38,7 +38,11 @@
 // CPU profile of this process during that row of the first round (api-balance-<row>.cpuprofile)
 // and prints its top functions.
 //
-//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned]
+// --fastLane 0 turns the balance fast lane off (api/routes/balance-fast-lane.ts; on by default, as
+// in the API): the local row is then answered by the Fastify route, for A/B runs of the same tree
+// (docs/benchmarks.md "API balance query, seventh pass").
+//
+//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0]
 import { execFileSync, spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import Fastify from 'fastify'
@@ -48,7 +52,7 @@ import { backendOf, parseArgs } from './lib/cli.ts'
 import { printTop, saveProfile, startProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, uniqueName } from './lib/logs.ts'
 
-const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both' })
+const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1 })
 if (!['', 'constant', 'local', 'forwarded'].includes(opts.profile)) throw new Error(`--profile must be constant, local or forwarded, got ${opts.profile}`)
 if (!['both', 'shared', 'pinned'].includes(opts.placement)) throw new Error(`--placement must be both, shared or pinned, got ${opts.placement}`)
 type Placement = 'shared' | 'pinned'
@@ -111,7 +115,7 @@ async function load (name: string, url: string, paths: string[], headers: Record
 /** One placement's rows: each round, the medians, the ratios and the verdicts. */
 function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number): void {
   const where = placement === 'shared' ? 'server and load generator sharing the cores (as before)' : 'server pinned to CPU 0, load generator to CPU 1'
-  const header = `balance queries, ${where}, ${opts.backend}, ${opts.connections} connections, ${opts.seconds} s per row, ${rounds.length} round(s), cache ${opts.cacheTtlMs === 0 ? 'off' : `${opts.cacheTtlMs} ms`}, rate limit ${opts.rateLimit === 0 ? 'off' : 'on'}, node ${process.version}, engines idle ${(idleCpuPerMs / 10).toFixed(1)} % CPU`
+  const header = `balance queries, ${where}, ${opts.backend}, ${opts.connections} connections, ${opts.seconds} s per row, ${rounds.length} round(s), cache ${opts.cacheTtlMs === 0 ? 'off' : `${opts.cacheTtlMs} ms`}, rate limit ${opts.rateLimit === 0 ? 'off' : 'on'}, fast lane ${opts.fastLane === 0 ? 'off' : 'on'}, node ${process.version}, engines idle ${(idleCpuPerMs / 10).toFixed(1)} % CPU`
   console.log(`\n${header}`)
   console.log('| round | route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | of which system | CPU vs constant | loader CPU µs/req | non-2xx |')
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
@@ -163,7 +167,7 @@ const bench = await openBenchLog(backendOf(opts.backend), run)
 const log = bench.log
 const topics = platformTopics({ topicPrefix: `${run}-` })
 await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 6 })
-const platform = await startPlatform({ log, topics, applicationId: run, settings: { balanceCacheTtlMs: opts.cacheTtlMs, apiRateLimit: opts.rateLimit === 0 ? null : { max: 1_000_000_000, windowMs: 1000 } } })
+const platform = await startPlatform({ log, topics, applicationId: run, settings: { balanceCacheTtlMs: opts.cacheTtlMs, balanceFastLane: opts.fastLane !== 0, apiRateLimit: opts.rateLimit === 0 ? null : { max: 1_000_000_000, windowMs: 1000 } } })
 const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
 const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
 const bare = Fastify()
