@@ -12,8 +12,8 @@ export interface ApiSettings {
   readonly keyRotationMs: number
   /** Upper bound on how stale a cached balance may be (0: no cache). */
   readonly balanceCacheTtlMs: number
-  /** Answer the happy balance read in front of Fastify while the balance cache and CORS are off
-   *  (api/routes/balance-fast-lane.ts; docs/api.md "Balance fast lane"). */
+  /** Answer the happy balance read in front of Fastify (with CORS off, and the cache and rate
+   *  limit in process; api/routes/balance-fast-lane.ts; docs/api.md "Balance fast lane"). */
   readonly balanceFastLane: boolean
   readonly redemptionWaitMs: number
   readonly maxRedemptionWaitMs: number

@@ -85,9 +85,9 @@ export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, optio
   bindRateLimitToRoutes(app)
   await app.register(memberRoutes, { queries: options.queries, guard, cache: options.cache, balanceCacheTtlMs: settings.balanceCacheTtlMs })
   // The happy balance read without Fastify's per-request machinery, answered as the route would
-  // (api/routes/balance-fast-lane.ts): only while no cache entry or CORS header is involved.
-  if (settings.balanceFastLane && settings.balanceCacheTtlMs === 0 && settings.corsOrigins === null) {
-    installBalanceFastLane(app, { queries: options.queries, guard: guard('balances:read'), rateLimited: settings.apiRateLimit !== null })
+  // (api/routes/balance-fast-lane.ts): not with CORS headers, nor with Redis behind the cache.
+  if (settings.balanceFastLane && settings.corsOrigins === null) {
+    installBalanceFastLane(app, { queries: options.queries, guard: guard('balances:read'), rateLimited: settings.apiRateLimit !== null, cache: options.cache, balanceCacheTtlMs: settings.balanceCacheTtlMs })
   }
   await app.register(ingestRoutes, {
     producer: options.producer,

@@ -22,15 +22,20 @@
 // x-request-id, the RateLimit headers, x-cache, etag, cache-control, content-type,
 // content-length; Node adds Date, Connection, Keep-Alive as for Fastify) and counts what the
 // route counts (the served-query counter, the rate limit, the HTTP request histogram).
-// Installed by api/public-api.ts while the hot-balance cache is off and CORS is off.
+// With the hot-balance cache in process (no Redis), a cached balance is answered as the route
+// answers it (x-cache: hit, counted as a hit), and a miss of a local member reads the store and
+// fills the cache as the route does (x-cache: miss). Not installed with CORS on, nor with the
+// cache or the rate limit in Redis (each a promise per request).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { tracingActive } from '../../lib/tracing/tracer.ts'
 import { ADMITTED_NOW, type AdmitsNow, type GuardHook } from '../auth/require-scope.ts'
+import { MemoryCache, type SharedCache } from '../cache/shared-cache.ts'
 import { acceptsJson } from '../content-negotiation.ts'
 import { requestDurationOf, requestIdOf } from '../ops-server.ts'
 import type { MemberQueries } from '../query/member-queries.ts'
 import { READ_CACHE_CONTROL, strongEtag } from './conditional-get.ts'
+import { balanceCacheKey } from './member-routes.ts'
 import { COUNT_NOW, type CountsNow } from './rate-limit.ts'
 
 /** The route's template (the histogram's label) and the paths the lane takes: the member id as
@@ -45,6 +50,9 @@ export interface BalanceFastLaneOptions {
   readonly guard: GuardHook
   /** Whether the route's guard counts a rate limit (then the lane serves only what it can count). */
   readonly rateLimited: boolean
+  /** The hot-balance cache and its TTL (0: off); only the in-process cache can be read here. */
+  readonly cache: SharedCache
+  readonly balanceCacheTtlMs: number
 }
 
 const installed = new WeakSet<Server>()
@@ -59,6 +67,9 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
   const countNow = options.rateLimited ? (options.guard as CountsNow)[COUNT_NOW]?.('GET', BALANCE_ROUTE) : undefined
   if (observe === undefined || admittedNow === undefined || app.prefix !== '' || installed.has(server)) return false
   if (options.rateLimited && countNow === undefined) return false
+  const ttlMs = options.balanceCacheTtlMs
+  const cache = ttlMs > 0 ? options.cache : undefined
+  if (cache !== undefined && !(cache instanceof MemoryCache)) return false
   const fastify = server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>
   if (fastify.length !== 1) return false
   const handler = fastify[0]!
@@ -80,18 +91,29 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
     const principal = admittedNow(headers.authorization)
     if (principal === undefined) return false
     const memberId = path[1]!
-    const balance = queries.localBalanceNow(memberId)
-    if (balance === undefined) return false
+    const key = cache === undefined ? undefined : balanceCacheKey(memberId)
+    const cached = key === undefined ? undefined : cache!.getNow(key)
+    const balance = cached === undefined ? queries.localBalanceNow(memberId) : undefined
+    if (cached === undefined && balance === undefined) return false
     const rate = countNow?.(principal.clientId)
     if (countNow !== undefined && rate === undefined) return false
-    // From here on, the route's answer.
-    const body = queries.servedLocally(memberId, balance)
+    // From here on, the route's answer (member-routes.ts: cachedBalance, or sendBalance).
+    let body: string
+    if (cached !== undefined) {
+      queries.countCacheHit('balance')
+      body = cached
+    } else {
+      if (key !== undefined) queries.countCacheMiss('balance')
+      body = queries.servedLocally(memberId, balance!)
+      if (key !== undefined) cache!.setNow(key, body, ttlMs)
+    }
+    const hit = cached === undefined ? 'miss' : 'hit'
     const id = requestIdOf(request)
     const etag = strongEtag(body)
     const length = String(Buffer.byteLength(body))
     response.writeHead(200, rate === undefined
-      ? { 'x-request-id': id, 'x-cache': 'miss', etag, 'cache-control': READ_CACHE_CONTROL, 'content-type': JSON_UTF8, 'content-length': length }
-      : { 'x-request-id': id, 'ratelimit-limit': rate.limit, 'ratelimit-remaining': rate.remaining, 'ratelimit-reset': rate.reset, 'x-cache': 'miss', etag, 'cache-control': READ_CACHE_CONTROL, 'content-type': JSON_UTF8, 'content-length': length })
+      ? { 'x-request-id': id, 'x-cache': hit, etag, 'cache-control': READ_CACHE_CONTROL, 'content-type': JSON_UTF8, 'content-length': length }
+      : { 'x-request-id': id, 'ratelimit-limit': rate.limit, 'ratelimit-remaining': rate.remaining, 'ratelimit-reset': rate.reset, 'x-cache': hit, etag, 'cache-control': READ_CACHE_CONTROL, 'content-type': JSON_UTF8, 'content-length': length })
     response.end(body)
     observe('GET', BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
     return true

@@ -11,6 +11,7 @@ import { Registry } from 'prom-client'
 import t from 'tap'
 import { Readiness } from '../../api/health/readiness.ts'
 import { buildServer } from '../../api/ops-server.ts'
+import { MemoryCache } from '../../api/cache/shared-cache.ts'
 import { publicApi } from '../../api/public-api.ts'
 import { GroupOwnerMap } from '../../api/query/group-owner-map.ts'
 import type { LocalReader } from '../../api/query/local-reader.ts'
@@ -51,16 +52,17 @@ function comparable (answer: Answer, givenRequestId: boolean): Answer {
 
 interface ApiServer { url: string, registry: Registry, fastifyRequests: () => number, close (): Promise<void> }
 
-async function apiServer (platform: Platform, reader: LocalReader, lane: boolean, rateLimit: { max: number, windowMs: number }): Promise<ApiServer> {
+/** An API server over processor A's stores, with a hot-balance cache of its own when cacheTtlMs > 0. */
+async function apiServer (platform: Platform, reader: LocalReader, lane: boolean, rateLimit: { max: number, windowMs: number }, cacheTtlMs = 0): Promise<ApiServer> {
   const registry = new Registry()
   const server = buildServer({ readiness: new Readiness(), registry })
   let reached = 0
   server.addHook('onRequest', (_request, _reply, done) => { reached++; done() })
   const owners = new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: platform.topics.rewardEvents, ttlMs: 500 })
   await server.register(publicApi, {
-    settings: { ...platform.settings, balanceFastLane: lane, apiRateLimit: rateLimit },
+    settings: { ...platform.settings, balanceFastLane: lane, apiRateLimit: rateLimit, balanceCacheTtlMs: cacheTtlMs },
     guard: platform.services.guard,
-    cache: platform.services.cache,
+    cache: cacheTtlMs > 0 ? new MemoryCache() : platform.services.cache,
     queries: new MemberQueries({ local: reader, owners, registry }),
     topics: platform.topics,
     producer: async () => await platform.log.createProducer({ clientId: `lane-${lane}` }),
@@ -74,7 +76,8 @@ async function apiServer (platform: Platform, reader: LocalReader, lane: boolean
 async function counted (registry: Registry): Promise<string[]> {
   const text = await registry.metrics()
   return text.split('\n').filter(line =>
-    line.startsWith('rewards_http_request_duration_seconds_count') || line.startsWith('rewards_api_queries_total') || line.startsWith('rewards_api_rate_limited_total')
+    line.startsWith('rewards_http_request_duration_seconds_count') || line.startsWith('rewards_api_queries_total') || line.startsWith('rewards_api_rate_limited_total') ||
+    line.startsWith('rewards_api_cache_requests_total')
   ).sort()
 }
 
@@ -170,4 +173,26 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
   }
   t.same(await counted(laneLimited.registry), await counted(plainLimited.registry), 'rate limited: the same metrics')
   t.match((await counted(laneLimited.registry)).join('\n'), /rewards_api_rate_limited_total\{route="\/v1\/members\/:memberId\/balance"\} 2/, '2 refusals counted')
+
+  // The in-process hot-balance cache on (a cache per server): a miss read from the store and
+  // cached, then hits — a forwarded member's cached answer included — as the route answers them.
+  const laneCached = await apiServer(platform, a.reader!, true, unlimited, 60_000)
+  servers.push(laneCached)
+  const plainCached = await apiServer(platform, a.reader!, false, unlimited, 60_000)
+  servers.push(plainCached)
+  const cachedCases = [
+    ...local.slice(0, 2).map(m => ({ member: m, served: [true, true] })),
+    ...remote.slice(0, 2).map(m => ({ member: m, served: [false, true] })),
+    { member: 'nobody-here-1', served: [false, false] }
+  ]
+  for (const c of cachedCases) {
+    for (const [i, served] of c.served.entries()) {
+      const fromPlain = await send(plainCached.url, `/v1/members/${c.member}/balance`, bearer)
+      const before = laneCached.fastifyRequests()
+      const fromLane = await send(laneCached.url, `/v1/members/${c.member}/balance`, bearer)
+      t.same(comparable(fromLane, false), comparable(fromPlain, false), `cache on, ${c.member} read ${i + 1}: same status ${fromPlain.status}, x-cache ${fromPlain.headers.find(([n]) => n === 'x-cache')?.[1]}, body and headers`)
+      t.equal(laneCached.fastifyRequests() - before, served ? 0 : 1, `cache on, ${c.member} read ${i + 1}: ${served ? 'answered by the lane' : 'handed to Fastify'}`)
+    }
+  }
+  t.same(await counted(laneCached.registry), await counted(plainCached.registry), 'cache on: the same metrics (cache hits and misses included)')
 })
