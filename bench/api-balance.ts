@@ -5,6 +5,8 @@
 //              what is left is the route's own work and its longer answer (ETag, rate-limit headers…)
 //   local      GET /v1/members/{id}/balance for members this instance owns (token check + store read)
 //   forwarded  the same for members owned by the second processor instance (one more HTTP hop)
+//   local keys, Fastify route   the local row's requests to a second API server over the same
+//              processor with the balance fast lane off (api/routes/balance-fast-lane.ts)
 // The rows run one after the other, `--rounds` times (interleaved, so that a change in the
 // machine's load hits every row alike), each row with the same load generator (autocannon in a
 // child process), the same connections and the same duration; the summary gives each row's median
@@ -46,6 +48,11 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import Fastify from 'fastify'
+import { Registry } from 'prom-client'
+import { Readiness } from '../api/health/readiness.ts'
+import { buildServer } from '../api/ops-server.ts'
+import { publicApi } from '../api/public-api.ts'
+import { MemberQueries } from '../api/query/member-queries.ts'
 import { ensurePlatformTopics, platformTopics } from '../lib/platform-topics.ts'
 import { call, earn, eventually, startPlatform, startProcessor } from '../test/api/api-harness.ts'
 import { backendOf, parseArgs } from './lib/cli.ts'
@@ -123,7 +130,7 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
     for (const r of rows) console.log(`| ${i + 1} | ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / rows[0]!.rps).toFixed(2)}× | ${r.cpuUsPerRequest.toFixed(1)} | ${r.sysUsPerRequest.toFixed(1)} | ${(r.cpuUsPerRequest / rows[0]!.cpuUsPerRequest).toFixed(2)}× | ${r.loaderUsPerRequest.toFixed(1)} | ${r.errors} |`)
   })
   // Medians over the rounds; ratios are per round (rows of one round ran under the same load).
-  const summary = [0, 1, 2, 3].map(row => ({
+  const summary = rounds[0]!.map((_, row) => ({
     name: rounds[0]![row]!.name,
     rps: median(rounds.map(r => r[row]!.rps)),
     p50: median(rounds.map(r => r[row]!.p50)),
@@ -142,13 +149,15 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
     for (const r of summary) console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.ratio.toFixed(2)}× | ${r.cpu.toFixed(1)} | ${r.sys.toFixed(1)} | ${r.cpuRatio.toFixed(2)}× | ${r.loader.toFixed(1)} | ${r.errors} |`)
   }
   // The targets of docs/benchmarks.md "API balance query" (authentication and rate limit on).
-  const [constantRow, sameRequests, localRow, forwardedRow] = summary as [typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0]]
+  const [constantRow, sameRequests, localRow, forwardedRow, routeRow] = summary as [typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0]]
   const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
   // Per round: local against the constant route sent the local row's own requests.
   const vsSame = median(rounds.map(r => r[2]!.rps / r[1]!.rps))
   const cpuVsSame = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[1]!.cpuUsPerRequest))
   console.log(`\n${placement}: local/constant ${localRow.ratio.toFixed(2)}× (target ≥ 0.80×: ${verdict(localRow.ratio >= 0.8)}); local p99 ${localRow.p99} ms (target ≤ 2 ms: ${verdict(localRow.p99 <= 2)}); CPU per request ${localRow.cpuRatio.toFixed(2)}× the constant route's`)
   console.log(`${placement}: local/constant with the local row's requests ${vsSame.toFixed(2)}×, CPU per request ${cpuVsSame.toFixed(2)}×; load generator CPU per request: constant ${constantRow.loader.toFixed(1)} µs, same requests ${sameRequests.loader.toFixed(1)} µs, local ${localRow.loader.toFixed(1)} µs`)
+  const laneVsRoute = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[4]!.cpuUsPerRequest))
+  console.log(`${placement}: local keys through the Fastify route (fast lane off): local/constant ${routeRow.ratio.toFixed(2)}×, CPU per request ${routeRow.cpuRatio.toFixed(2)}× the constant route's; the local row's CPU per request ${laneVsRoute.toFixed(2)}× this row's (rounds ${rounds.map(r => (r[2]!.cpuUsPerRequest / r[4]!.cpuUsPerRequest).toFixed(2)).join(' / ')})`)
   console.log(`${placement}: forwarded/constant ${forwardedRow.ratio.toFixed(2)}×; forwarded p99 ${forwardedRow.p99} ms (target ≤ 10 ms: ${verdict(forwardedRow.p99 <= 10)}); CPU per request ${forwardedRow.cpuRatio.toFixed(2)}× (both hops); constant p99 ${constantRow.p99} ms`)
   // A row with non-2xx answers measured something else (503s while tasks moved: a process pinned
   // to one core of a loaded machine can stall past its consumer group's session timeout).
@@ -169,6 +178,20 @@ const topics = platformTopics({ topicPrefix: `${run}-` })
 await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 6 })
 const platform = await startPlatform({ log, topics, applicationId: run, settings: { balanceCacheTtlMs: opts.cacheTtlMs, balanceFastLane: opts.fastLane !== 0, apiRateLimit: opts.rateLimit === 0 ? null : { max: 1_000_000_000, windowMs: 1000 } } })
 const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
+// A second public API over processor A's stores with the balance fast lane off: the fifth row,
+// the local keys answered by the Fastify route in the same rounds (docs/benchmarks.md "API balance
+// query, seventh pass").
+const routeServer = buildServer({ readiness: new Readiness(), registry: new Registry() })
+await routeServer.register(publicApi, {
+  settings: { ...platform.settings, balanceFastLane: false },
+  guard: platform.services.guard,
+  cache: platform.services.cache,
+  queries: new MemberQueries({ local: a.reader!, registry: new Registry() }),
+  topics,
+  producer: async () => { throw new Error('the benchmark posts no events through this server') }
+})
+await routeServer.listen({ host: '127.0.0.1', port: 0 })
+const routeUrl = `http://127.0.0.1:${(routeServer.server.address() as { port: number }).port}`
 const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
 const bare = Fastify()
 const constant = async (): Promise<unknown> => ({ memberId: 'm0', earned: 100, reversed: 0, redeemed: 0, available: 100, qualifyingPoints: 100, tier: 'MEMBER', lastActivityAt: null, events: 1 })
@@ -206,7 +229,8 @@ try {
           await load('constant (bare Fastify)', bareUrl, ['/constant'], {}, idleCpuPerMs, placement, profile('constant')),
           await load('constant, local requests', bareUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement),
           await load(`local keys (${local.length})`, a.url, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('local')),
-          await load(`forwarded keys (${remote.length})`, a.url, remote.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('forwarded'))
+          await load(`forwarded keys (${remote.length})`, a.url, remote.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('forwarded')),
+          await load('local keys, Fastify route (fast lane off)', routeUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement)
         ])
       } finally {
         if (placement === 'pinned') pinThisProcess(`0-${cpus - 1}`)
@@ -216,6 +240,7 @@ try {
   for (const placement of placements) report(placement, byPlacement.get(placement)!, idleCpuPerMs)
 } finally {
   await bare.close()
+  await routeServer.close()
   await b.close()
   await a.close()
   await platform.close()

@@ -15,8 +15,8 @@
 //   - no OpenTelemetry SDK registered, the log level above debug, the server not closing;
 //   - a bearer token verified before, unexpired, its client known not revoked, with
 //     balances:read (the guard's ADMITTED_NOW);
-//   - the member's task on this instance, running and readable, the member known
-//     (MemberQueries.localBalanceNow);
+//   - the balance in the in-process hot-balance cache, or (cache off, or a miss) the member's
+//     task on this instance, running and readable, the member known (MemberQueries.localBalanceNow);
 //   - the client's rate limit counted in process and within the limit (COUNT_NOW), or no limit.
 // Then it writes what the route writes (same status, body, header names, values and order:
 // x-request-id, the RateLimit headers, x-cache, etag, cache-control, content-type,
