@@ -12,6 +12,9 @@ export interface ApiSettings {
   readonly keyRotationMs: number
   /** Upper bound on how stale a cached balance may be (0: no cache). */
   readonly balanceCacheTtlMs: number
+  /** Answer the happy balance read in front of Fastify (with CORS off, and the cache and rate
+   *  limit in process; api/routes/balance-fast-lane.ts; docs/api.md "Balance fast lane"). */
+  readonly balanceFastLane: boolean
   readonly redemptionWaitMs: number
   readonly maxRedemptionWaitMs: number
   /** Tokens issued per client and window (counted only once the client is authenticated). */
@@ -37,6 +40,7 @@ export const API_DEFAULTS = Object.freeze({
   tokenTtlSeconds: 300,
   keyRotationMs: 24 * 60 * 60 * 1000,
   balanceCacheTtlMs: 1000,
+  balanceFastLane: true,
   redemptionWaitMs: 3000,
   maxRedemptionWaitMs: 30_000,
   tokenRateLimit: Object.freeze({ max: 60, windowMs: 60_000 }),

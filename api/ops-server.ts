@@ -10,6 +10,7 @@
 //
 // Resources the routes use belong to the caller; server.close() closes only the listener.
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, Server } from 'node:http'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Histogram, Registry } from 'prom-client'
 import type { Logger } from '../lib/logger.ts'
@@ -37,11 +38,24 @@ export interface OpsServerDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._:/+=-]{1,128}$/
 
+/** A request's id: a well-formed incoming x-request-id echoed, otherwise a new one. */
+export function requestIdOf (request: IncomingMessage): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
 // `route` is the route template (/v1/members/:memberId/balance), never the raw URL: bounded series.
 // A RequestHistogram: the same exported metric as prom-client's Histogram, without its label
 // validation and hashing on every request (api/request-histogram.ts). Servers sharing a registry
 // share it.
-type Observe = (method: string, route: string, statusCode: number, seconds: number) => void
+export type Observe = (method: string, route: string, statusCode: number, seconds: number) => void
+
+/** The HTTP histogram's observe of each server built here, for what answers a request without
+ *  Fastify (api/routes/balance-fast-lane.ts): its requests are counted in the same series. */
+const durations = new WeakMap<Server, Observe>()
+export function requestDurationOf (server: Server): Observe | undefined {
+  return durations.get(server)
+}
 function httpDuration (registry: Registry): Observe {
   const name = 'rewards_http_request_duration_seconds'
   const existing = registry.getSingleMetric(name)
@@ -65,10 +79,7 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     // Echo a well-formed incoming x-request-id, otherwise generate one.
     requestIdHeader: false,
-    genReqId: request => {
-      const given = request.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
-    },
+    genReqId: requestIdOf,
     // Bounded bodies: the largest legitimate body is a batch of 1000 events.
     bodyLimit: 4 * 1024 * 1024,
     // Plugins open what the routes need before the server listens: the embedded PGlite database
@@ -91,6 +102,7 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
     // Logger type instead, which its typings do not accept where FastifyInstance is expected.
   }) as unknown as FastifyInstance
   const observeDuration = httpDuration(deps.registry)
+  durations.set(app.server, observeDuration)
   // A server span per request (no-op without an OpenTelemetry SDK); before any route is added.
   installHttpTracing(app)
 

@@ -20,6 +20,7 @@ import { registerDocsPage } from './docs-page.ts'
 import { collectOpenApi } from './openapi.ts'
 import type { MemberQueries } from './query/member-queries.ts'
 import { ingestRoutes } from './routes/ingest-routes.ts'
+import { installBalanceFastLane } from './routes/balance-fast-lane.ts'
 import { memberRoutes } from './routes/member-routes.ts'
 import { propertyRoutes } from './routes/property-routes.ts'
 import { bindRateLimitToRoutes, rateLimitedGuard, registerRateLimiting } from './routes/rate-limit.ts'
@@ -83,6 +84,11 @@ export const publicApi: FastifyPluginAsync<PublicApiOptions> = async (app, optio
   const guard = settings.apiRateLimit === null ? options.guard : rateLimitedGuard(rateLimitStore, options.guard, settings.apiRateLimit, options.registry ?? new Registry())
   bindRateLimitToRoutes(app)
   await app.register(memberRoutes, { queries: options.queries, guard, cache: options.cache, balanceCacheTtlMs: settings.balanceCacheTtlMs })
+  // The happy balance read without Fastify's per-request machinery, answered as the route would
+  // (api/routes/balance-fast-lane.ts): not with CORS headers, nor with Redis behind the cache.
+  if (settings.balanceFastLane && settings.corsOrigins === null) {
+    installBalanceFastLane(app, { queries: options.queries, guard: guard('balances:read'), rateLimited: settings.apiRateLimit !== null, cache: options.cache, balanceCacheTtlMs: settings.balanceCacheTtlMs })
+  }
   await app.register(ingestRoutes, {
     producer: options.producer,
     topics: options.topics,

@@ -5,6 +5,8 @@
 //              what is left is the route's own work and its longer answer (ETag, rate-limit headers…)
 //   local      GET /v1/members/{id}/balance for members this instance owns (token check + store read)
 //   forwarded  the same for members owned by the second processor instance (one more HTTP hop)
+//   local keys, Fastify route   the local row's requests to a second API server over the same
+//              processor with the balance fast lane off (api/routes/balance-fast-lane.ts)
 // The rows run one after the other, `--rounds` times (interleaved, so that a change in the
 // machine's load hits every row alike), each row with the same load generator (autocannon in a
 // child process), the same connections and the same duration; the summary gives each row's median
@@ -38,17 +40,26 @@
 // CPU profile of this process during that row of the first round (api-balance-<row>.cpuprofile)
 // and prints its top functions.
 //
-//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned]
+// --fastLane 0 turns the balance fast lane off (api/routes/balance-fast-lane.ts; on by default, as
+// in the API): the local row is then answered by the Fastify route, for A/B runs of the same tree
+// (docs/benchmarks.md "API balance query, seventh pass").
+//
+//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0]
 import { execFileSync, spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import Fastify from 'fastify'
+import { Registry } from 'prom-client'
+import { Readiness } from '../api/health/readiness.ts'
+import { buildServer } from '../api/ops-server.ts'
+import { publicApi } from '../api/public-api.ts'
+import { MemberQueries } from '../api/query/member-queries.ts'
 import { ensurePlatformTopics, platformTopics } from '../lib/platform-topics.ts'
 import { call, earn, eventually, startPlatform, startProcessor } from '../test/api/api-harness.ts'
 import { backendOf, parseArgs } from './lib/cli.ts'
 import { printTop, saveProfile, startProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, uniqueName } from './lib/logs.ts'
 
-const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both' })
+const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1 })
 if (!['', 'constant', 'local', 'forwarded'].includes(opts.profile)) throw new Error(`--profile must be constant, local or forwarded, got ${opts.profile}`)
 if (!['both', 'shared', 'pinned'].includes(opts.placement)) throw new Error(`--placement must be both, shared or pinned, got ${opts.placement}`)
 type Placement = 'shared' | 'pinned'
@@ -111,7 +122,7 @@ async function load (name: string, url: string, paths: string[], headers: Record
 /** One placement's rows: each round, the medians, the ratios and the verdicts. */
 function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number): void {
   const where = placement === 'shared' ? 'server and load generator sharing the cores (as before)' : 'server pinned to CPU 0, load generator to CPU 1'
-  const header = `balance queries, ${where}, ${opts.backend}, ${opts.connections} connections, ${opts.seconds} s per row, ${rounds.length} round(s), cache ${opts.cacheTtlMs === 0 ? 'off' : `${opts.cacheTtlMs} ms`}, rate limit ${opts.rateLimit === 0 ? 'off' : 'on'}, node ${process.version}, engines idle ${(idleCpuPerMs / 10).toFixed(1)} % CPU`
+  const header = `balance queries, ${where}, ${opts.backend}, ${opts.connections} connections, ${opts.seconds} s per row, ${rounds.length} round(s), cache ${opts.cacheTtlMs === 0 ? 'off' : `${opts.cacheTtlMs} ms`}, rate limit ${opts.rateLimit === 0 ? 'off' : 'on'}, fast lane ${opts.fastLane === 0 ? 'off' : 'on'}, node ${process.version}, engines idle ${(idleCpuPerMs / 10).toFixed(1)} % CPU`
   console.log(`\n${header}`)
   console.log('| round | route | req/s | p50 ms | p99 ms | vs constant | CPU µs/req | of which system | CPU vs constant | loader CPU µs/req | non-2xx |')
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
@@ -119,7 +130,7 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
     for (const r of rows) console.log(`| ${i + 1} | ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / rows[0]!.rps).toFixed(2)}× | ${r.cpuUsPerRequest.toFixed(1)} | ${r.sysUsPerRequest.toFixed(1)} | ${(r.cpuUsPerRequest / rows[0]!.cpuUsPerRequest).toFixed(2)}× | ${r.loaderUsPerRequest.toFixed(1)} | ${r.errors} |`)
   })
   // Medians over the rounds; ratios are per round (rows of one round ran under the same load).
-  const summary = [0, 1, 2, 3].map(row => ({
+  const summary = rounds[0]!.map((_, row) => ({
     name: rounds[0]![row]!.name,
     rps: median(rounds.map(r => r[row]!.rps)),
     p50: median(rounds.map(r => r[row]!.p50)),
@@ -138,13 +149,15 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
     for (const r of summary) console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.ratio.toFixed(2)}× | ${r.cpu.toFixed(1)} | ${r.sys.toFixed(1)} | ${r.cpuRatio.toFixed(2)}× | ${r.loader.toFixed(1)} | ${r.errors} |`)
   }
   // The targets of docs/benchmarks.md "API balance query" (authentication and rate limit on).
-  const [constantRow, sameRequests, localRow, forwardedRow] = summary as [typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0]]
+  const [constantRow, sameRequests, localRow, forwardedRow, routeRow] = summary as [typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0]]
   const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
   // Per round: local against the constant route sent the local row's own requests.
   const vsSame = median(rounds.map(r => r[2]!.rps / r[1]!.rps))
   const cpuVsSame = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[1]!.cpuUsPerRequest))
   console.log(`\n${placement}: local/constant ${localRow.ratio.toFixed(2)}× (target ≥ 0.80×: ${verdict(localRow.ratio >= 0.8)}); local p99 ${localRow.p99} ms (target ≤ 2 ms: ${verdict(localRow.p99 <= 2)}); CPU per request ${localRow.cpuRatio.toFixed(2)}× the constant route's`)
   console.log(`${placement}: local/constant with the local row's requests ${vsSame.toFixed(2)}×, CPU per request ${cpuVsSame.toFixed(2)}×; load generator CPU per request: constant ${constantRow.loader.toFixed(1)} µs, same requests ${sameRequests.loader.toFixed(1)} µs, local ${localRow.loader.toFixed(1)} µs`)
+  const laneVsRoute = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[4]!.cpuUsPerRequest))
+  console.log(`${placement}: local keys through the Fastify route (fast lane off): local/constant ${routeRow.ratio.toFixed(2)}×, CPU per request ${routeRow.cpuRatio.toFixed(2)}× the constant route's; the local row's CPU per request ${laneVsRoute.toFixed(2)}× this row's (rounds ${rounds.map(r => (r[2]!.cpuUsPerRequest / r[4]!.cpuUsPerRequest).toFixed(2)).join(' / ')})`)
   console.log(`${placement}: forwarded/constant ${forwardedRow.ratio.toFixed(2)}×; forwarded p99 ${forwardedRow.p99} ms (target ≤ 10 ms: ${verdict(forwardedRow.p99 <= 10)}); CPU per request ${forwardedRow.cpuRatio.toFixed(2)}× (both hops); constant p99 ${constantRow.p99} ms`)
   // A row with non-2xx answers measured something else (503s while tasks moved: a process pinned
   // to one core of a loaded machine can stall past its consumer group's session timeout).
@@ -163,8 +176,22 @@ const bench = await openBenchLog(backendOf(opts.backend), run)
 const log = bench.log
 const topics = platformTopics({ topicPrefix: `${run}-` })
 await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 6 })
-const platform = await startPlatform({ log, topics, applicationId: run, settings: { balanceCacheTtlMs: opts.cacheTtlMs, apiRateLimit: opts.rateLimit === 0 ? null : { max: 1_000_000_000, windowMs: 1000 } } })
+const platform = await startPlatform({ log, topics, applicationId: run, settings: { balanceCacheTtlMs: opts.cacheTtlMs, balanceFastLane: opts.fastLane !== 0, apiRateLimit: opts.rateLimit === 0 ? null : { max: 1_000_000_000, windowMs: 1000 } } })
 const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
+// A second public API over processor A's stores with the balance fast lane off: the fifth row,
+// the local keys answered by the Fastify route in the same rounds (docs/benchmarks.md "API balance
+// query, seventh pass").
+const routeServer = buildServer({ readiness: new Readiness(), registry: new Registry() })
+await routeServer.register(publicApi, {
+  settings: { ...platform.settings, balanceFastLane: false },
+  guard: platform.services.guard,
+  cache: platform.services.cache,
+  queries: new MemberQueries({ local: a.reader!, registry: new Registry() }),
+  topics,
+  producer: async () => { throw new Error('the benchmark posts no events through this server') }
+})
+await routeServer.listen({ host: '127.0.0.1', port: 0 })
+const routeUrl = `http://127.0.0.1:${(routeServer.server.address() as { port: number }).port}`
 const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
 const bare = Fastify()
 const constant = async (): Promise<unknown> => ({ memberId: 'm0', earned: 100, reversed: 0, redeemed: 0, available: 100, qualifyingPoints: 100, tier: 'MEMBER', lastActivityAt: null, events: 1 })
@@ -202,7 +229,8 @@ try {
           await load('constant (bare Fastify)', bareUrl, ['/constant'], {}, idleCpuPerMs, placement, profile('constant')),
           await load('constant, local requests', bareUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement),
           await load(`local keys (${local.length})`, a.url, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('local')),
-          await load(`forwarded keys (${remote.length})`, a.url, remote.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('forwarded'))
+          await load(`forwarded keys (${remote.length})`, a.url, remote.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('forwarded')),
+          await load('local keys, Fastify route (fast lane off)', routeUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement)
         ])
       } finally {
         if (placement === 'pinned') pinThisProcess(`0-${cpus - 1}`)
@@ -212,6 +240,7 @@ try {
   for (const placement of placements) report(placement, byPlacement.get(placement)!, idleCpuPerMs)
 } finally {
   await bare.close()
+  await routeServer.close()
   await b.close()
   await a.close()
   await platform.close()

@@ -29,6 +29,15 @@ export type GuardHook = (this: FastifyInstance, request: FastifyRequest, reply: 
 
 export type ScopeGuard = (...anyOf: string[]) => GuardHook & preHandlerHookHandler
 
+/** On a guard hook: the principal a request with this Authorization header is admitted as at
+ *  once — the usual `Bearer <token>` of a token verified before (TokenVerifier.verifiedBefore:
+ *  not expired, its client known not to be revoked) with one of the route's scopes — or
+ *  undefined for anything else (refused, or to be verified or checked against the revocations
+ *  with a promise). Nothing is counted or logged: for the balance fast lane
+ *  (api/routes/balance-fast-lane.ts), which hands any other request to the guard itself. */
+export const ADMITTED_NOW = Symbol('principal admitted without waiting')
+export interface AdmitsNow { readonly [ADMITTED_NOW]?: (authorization: string | undefined) => Principal | undefined }
+
 export function scopeGuard (verifier: TokenVerifier, registry: Registry): ScopeGuard {
   const failures = (registry.getSingleMetric('rewards_api_auth_failures_total') as Counter<'reason'> | undefined) ?? new Counter({
     name: 'rewards_api_auth_failures_total', help: 'Requests refused by token checks, by reason', labelNames: ['reason'], registers: [registry]
@@ -83,7 +92,17 @@ export function scopeGuard (verifier: TokenVerifier, registry: Registry): ScopeG
       if (known !== undefined) { admit(request, reply, done, known); return }
       verifier.verify(token!).then(principal => { admit(request, reply, done, principal) }, (error: unknown) => { refused(request, reply, done, error) })
     }
-    return guard as GuardHook & preHandlerHookHandler
+    const admittedNow = (authorization: string | undefined): Principal | undefined => {
+      if (authorization === undefined || !authorization.startsWith('Bearer ')) return undefined
+      let known: Principal | undefined
+      try {
+        known = verifier.verifiedBefore(authorization.slice(7))
+      } catch {
+        return undefined
+      }
+      return known !== undefined && anyOf.some(scope => known.scopes.has(scope)) ? known : undefined
+    }
+    return Object.assign(guard, { [ADMITTED_NOW]: admittedNow }) as GuardHook & preHandlerHookHandler
   }
 }
 

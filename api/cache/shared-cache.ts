@@ -47,6 +47,9 @@ export class MemoryCache implements SharedCache {
   }
 
   async get (key: string): Promise<string | null> { return this.#entries.get(key) ?? null }
+  /** get() and set() without a promise, for the balance fast lane (api/routes/balance-fast-lane.ts). */
+  getNow (key: string): string | undefined { return this.#entries.get(key) }
+  setNow (key: string, value: string, ttlMs: number): void { this.#entries.set(key, value, { ttl: ttlMs }) }
   async set (key: string, value: string, ttlMs: number): Promise<void> { this.#entries.set(key, value, { ttl: ttlMs }) }
   async setIfAbsent (key: string, value: string, ttlMs: number): Promise<boolean> {
     if (this.#entries.has(key)) return false

@@ -272,6 +272,27 @@ export class MemberQueries {
     }))
   }
 
+  /** The balance of a member whose task is on this instance, running and readable, read now; or
+   *  undefined — not local, no such member, not readable — leaving the question to balanceJson.
+   *  Counts nothing: for the balance fast lane (api/routes/balance-fast-lane.ts), which answers
+   *  only when it can answer exactly as balanceJson would. */
+  localBalanceNow (memberId: string): Balance | undefined {
+    const local = this.#options.local
+    if (local === undefined) return undefined
+    try {
+      const read = local.balanceIfLocal(memberId)
+      return read.local ? read.value : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** balanceJson's answer for a balance localBalanceNow read, counted as served locally. */
+  servedLocally (memberId: string, balance: Balance): string {
+    this.#countServed('balance', 'local')
+    return this.#balanceText.text(memberId, balance)
+  }
+
   /** `active()`, or when the active copy cannot answer, a standby copy within the staleness
    *  bound (api/query/standby-fallback.ts); without a promise when the active answers at once. */
   #orStandby<T> (kind: string, memberId: string, call: CallContext, active: () => T | undefined | Promise<T | undefined>, standby: () => StandbyRead<T>): T | undefined | Promise<T | undefined> {

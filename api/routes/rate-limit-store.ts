@@ -42,6 +42,8 @@ export function rateLimitStore (cache: SharedCache): FastifyRateLimitStoreCtor {
     }, () => call(local, method, key, timeWindow, max)).then(result => { callback(null, result) }, (error: unknown) => { callback(error as Error) })
   }
   return class SharedRateLimitStore implements FastifyRateLimitStore {
+    /** Without Redis every count is made in process, its callback called before incr/read return. */
+    readonly countsInProcess = cache.kind === 'memory'
     incr (key: string, callback: Callback, timeWindow: number, max: number): void { run('incr', key, callback, timeWindow, max) }
     read (key: string, callback: Callback, timeWindow: number, max: number): void { run('read', key, callback, timeWindow, max) }
     child (): FastifyRateLimitStore { return this }

@@ -15,7 +15,7 @@ import fastifyRateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limi
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify'
 import { Counter, type Registry } from 'prom-client'
 import { apiProblem } from '../api-errors.ts'
-import type { GuardHook, ScopeGuard } from '../auth/require-scope.ts'
+import { ADMITTED_NOW, type AdmitsNow, type GuardHook, type ScopeGuard } from '../auth/require-scope.ts'
 import type { SharedCache } from '../cache/shared-cache.ts'
 import { rateLimitStore } from './rate-limit-store.ts'
 
@@ -63,15 +63,15 @@ export function rateLimitedGuard (store: FastifyRateLimitStore, guard: ScopeGuar
       done(apiProblem('RATE_LIMITED', { message: `More than ${limit.max} requests to ${route} in ${window} s for this client; retry after ${seconds} s`, retryAfterSeconds: seconds }))
     }, limit.windowMs, limit.max)
   }
-  return (...anyOf: string[]) => {
-    const check = guard(...anyOf)
-    /** The hook for one route, its counter key's route part computed once (bindRateLimitToRoutes). */
-    const forRoute = (method: string, url: string): preHandlerHookHandler => {
-      const route = `${method} ${url}`
-      // Each client's counter key on this route, made once: the same string every time, whose
-      // hash the counters' map has already computed (bounded: emptied beyond MAX_CLIENT_KEYS).
+  /** Each client's counter key on a route (`METHOD /template`), made once: the same string every
+   *  time, whose hash the counters' map has already computed (bounded: emptied beyond
+   *  MAX_CLIENT_KEYS). */
+  const keyMakers = new Map<string, (clientId: string) => string>()
+  const keysOf = (route: string): (clientId: string) => string => {
+    let keyOf = keyMakers.get(route)
+    if (keyOf === undefined) {
       const keys = new Map<string, string>()
-      const keyOf = (clientId: string): string => {
+      keyOf = (clientId: string): string => {
         let key = keys.get(clientId)
         if (key === undefined) {
           if (keys.size >= MAX_CLIENT_KEYS) keys.clear()
@@ -80,6 +80,36 @@ export function rateLimitedGuard (store: FastifyRateLimitStore, guard: ScopeGuar
         }
         return key
       }
+      keyMakers.set(route, keyOf)
+    }
+    return keyOf
+  }
+  // The in-process store answers in its callback, before incr/read return (rate-limit-store.ts).
+  const countsInProcess = (store as { countsInProcess?: boolean }).countsInProcess === true
+  // The library's stores all have read() (a count without counting); its typings leave it out.
+  const readable = store as FastifyRateLimitStore & { read: FastifyRateLimitStore['incr'] }
+  /** COUNT_NOW: the client's count on one route, made now when it stays within the limit. */
+  const countNow = (method: string, url: string): ((clientId: string) => RateLimitHeaders | undefined) | undefined => {
+    if (!countsInProcess) return undefined
+    const keyOf = keysOf(`${method} ${url}`)
+    return clientId => {
+      const key = keyOf(clientId)
+      let seen: { current: number, ttl: number } | null = null
+      readable.read(key, (error, result) => { seen = error === null && result !== undefined ? result : null }, limit.windowMs, limit.max)
+      if (seen === null || (seen as { current: number }).current >= limit.max) return undefined
+      let counted: { current: number, ttl: number } | null = null
+      store.incr(key, (error, result) => { counted = error === null && result !== undefined ? result : null }, limit.windowMs, limit.max)
+      if (counted === null) return undefined
+      const { current, ttl } = counted as { current: number, ttl: number }
+      return { limit: limit.max, remaining: limit.max - current, reset: Math.ceil(ttl / 1000) }
+    }
+  }
+  return (...anyOf: string[]) => {
+    const check = guard(...anyOf)
+    /** The hook for one route, its counter key's route part computed once (bindRateLimitToRoutes). */
+    const forRoute = (method: string, url: string): preHandlerHookHandler => {
+      const route = `${method} ${url}`
+      const keyOf = keysOf(route)
       return function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
         // The check answers 401/403 itself (and then never calls back).
         check.call(this, request, reply, error => {
@@ -97,9 +127,19 @@ export function rateLimitedGuard (store: FastifyRateLimitStore, guard: ScopeGuar
         else count(request, reply, done, `${request.method} ${url}`, url, counterKey(request.principal!.clientId, `${request.method} ${url}`))
       })
     }
-    return Object.assign(rateLimited, { [FOR_ROUTE]: forRoute }) as GuardHook & preHandlerHookHandler
+    return Object.assign(rateLimited, { [FOR_ROUTE]: forRoute, [COUNT_NOW]: countNow, [ADMITTED_NOW]: (check as AdmitsNow)[ADMITTED_NOW] }) as GuardHook & preHandlerHookHandler
   }
 }
+
+/** The rate-limit headers of an admitted request, as rateLimitedGuard sets them. */
+export interface RateLimitHeaders { readonly limit: number, readonly remaining: number, readonly reset: number }
+
+/** On a rateLimitedGuard hook: for one route (method, template), a function that counts a
+ *  client's request now and answers its headers when the count is made in process (no Redis) and
+ *  stays within the limit; undefined without counting otherwise (a request the guard must count
+ *  and perhaps refuse itself). For the balance fast lane (api/routes/balance-fast-lane.ts). */
+export const COUNT_NOW = Symbol('count a request now')
+export interface CountsNow { readonly [COUNT_NOW]?: (method: string, url: string) => ((clientId: string) => RateLimitHeaders | undefined) | undefined }
 
 const FOR_ROUTE = Symbol('rate-limited guard for one route')
 const MAX_CLIENT_KEYS = 10_000

@@ -17,6 +17,7 @@ import { Readiness } from '../../api/health/readiness.ts'
 import { buildServer } from '../../api/ops-server.ts'
 import { publicApi } from '../../api/public-api.ts'
 import { GroupOwnerMap } from '../../api/query/group-owner-map.ts'
+import type { LocalReader } from '../../api/query/local-reader.ts'
 import { MemberQueries } from '../../api/query/member-queries.ts'
 import { registerStreamsQueries } from '../../api/streams-queries.ts'
 import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
@@ -50,6 +51,8 @@ export interface Instance {
   readonly server: FastifyInstance
   readonly app: StreamsApplication | undefined
   readonly registry: Registry
+  /** A processor's reader of its stores (for more API servers over the same instance). */
+  readonly reader?: LocalReader
   close (): Promise<void>
 }
 
@@ -152,7 +155,7 @@ export async function startProcessor (platform: Platform, options: { stateDir?: 
   if (options.waitRunning !== false) await app.waitForState('RUNNING', 120_000)
   const started = app
   return {
-    url, address, server, app: started, registry,
+    url, address, server, app: started, registry, reader,
     async close () {
       await started.close()
       await server.close()

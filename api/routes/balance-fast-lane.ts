@@ -1,0 +1,129 @@
+// The balance fast lane (docs/api.md "Balance fast lane"): GET /v1/members/{memberId}/balance
+// answered in front of Fastify's router when — and only when — the answer is the one the Fastify
+// route (api/routes/member-routes.ts) would give, byte for byte but the Date and a new request id.
+// Every other request reaches Fastify untouched, so every error, 304, forwarded read, standby
+// answer, HEAD and the rest keep their one implementation. Why: the route's server CPU per request
+// was 1.7× a bare Fastify route's, and what the route adds cannot fit in the quarter of Fastify's
+// own per-request cost that issue 16's 0.8× allows (docs/benchmarks.md "API balance query, sixth
+// pass" and "seventh pass"); the lane skips Fastify's per-request machinery (routing, Request and
+// Reply objects, the child logger, the hooks' chain, the validator) for the hot, happy read.
+//
+// It takes a request only if all of these hold, each checked before anything is counted:
+//   - GET of exactly /v1/members/{id}/balance, the id matching the route's schema, no query
+//     string, no body, no If-None-Match, no Accept-Version, no traceparent;
+//   - an Accept the route accepts (api/content-negotiation.ts);
+//   - no OpenTelemetry SDK registered, the log level above debug, the server not closing;
+//   - a bearer token verified before, unexpired, its client known not revoked, with
+//     balances:read (the guard's ADMITTED_NOW);
+//   - the balance in the in-process hot-balance cache, or (cache off, or a miss) the member's
+//     task on this instance, running and readable, the member known (MemberQueries.localBalanceNow);
+//   - the client's rate limit counted in process and within the limit (COUNT_NOW), or no limit.
+// Then it writes what the route writes (same status, body, header names, values and order:
+// x-request-id, the RateLimit headers, x-cache, etag, cache-control, content-type,
+// content-length; Node adds Date, Connection, Keep-Alive as for Fastify) and counts what the
+// route counts (the served-query counter, the rate limit, the HTTP request histogram).
+// With the hot-balance cache in process (no Redis), a cached balance is answered as the route
+// answers it (x-cache: hit, counted as a hit), and a miss of a local member reads the store and
+// fills the cache as the route does (x-cache: miss). Not installed with CORS on, nor with the
+// cache or the rate limit in Redis (each a promise per request).
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { FastifyInstance } from 'fastify'
+import { tracingActive } from '../../lib/tracing/tracer.ts'
+import { ADMITTED_NOW, type AdmitsNow, type GuardHook } from '../auth/require-scope.ts'
+import { MemoryCache, type SharedCache } from '../cache/shared-cache.ts'
+import { acceptsJson } from '../content-negotiation.ts'
+import { requestDurationOf, requestIdOf } from '../ops-server.ts'
+import type { MemberQueries } from '../query/member-queries.ts'
+import { READ_CACHE_CONTROL, strongEtag } from './conditional-get.ts'
+import { balanceCacheKey } from './member-routes.ts'
+import { COUNT_NOW, type CountsNow } from './rate-limit.ts'
+
+/** The route's template (the histogram's label) and the paths the lane takes: the member id as
+ *  the route's schema allows it (processors/rewards/schemas.ts MEMBER_ID_PATTERN), nothing to
+ *  decode, nothing after. */
+export const BALANCE_ROUTE = '/v1/members/:memberId/balance'
+const BALANCE_PATH = /^\/v1\/members\/([A-Za-z0-9_-]{1,64})\/balance$/
+
+export interface BalanceFastLaneOptions {
+  readonly queries: MemberQueries
+  /** The route's guard hook (rateLimitedGuard's or scopeGuard's, for balances:read). */
+  readonly guard: GuardHook
+  /** Whether the route's guard counts a rate limit (then the lane serves only what it can count). */
+  readonly rateLimited: boolean
+  /** The hot-balance cache and its TTL (0: off); only the in-process cache can be read here. */
+  readonly cache: SharedCache
+  readonly balanceCacheTtlMs: number
+}
+
+const installed = new WeakSet<Server>()
+
+/** Puts the lane in front of `app`'s server's request handler (Fastify's); false when it cannot
+ *  answer as the route would (a server not built by api/ops-server.ts, a prefixed plugin, a rate
+ *  limit counted in Redis, a guard without ADMITTED_NOW), and nothing is installed. */
+export function installBalanceFastLane (app: FastifyInstance, options: BalanceFastLaneOptions): boolean {
+  const server = app.server
+  const observe = requestDurationOf(server)
+  const admittedNow = (options.guard as AdmitsNow)[ADMITTED_NOW]
+  const countNow = options.rateLimited ? (options.guard as CountsNow)[COUNT_NOW]?.('GET', BALANCE_ROUTE) : undefined
+  if (observe === undefined || admittedNow === undefined || app.prefix !== '' || installed.has(server)) return false
+  if (options.rateLimited && countNow === undefined) return false
+  const ttlMs = options.balanceCacheTtlMs
+  const cache = ttlMs > 0 ? options.cache : undefined
+  if (cache !== undefined && !(cache instanceof MemoryCache)) return false
+  const fastify = server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>
+  if (fastify.length !== 1) return false
+  const handler = fastify[0]!
+  const { queries } = options
+  let closing = false
+  app.addHook('preClose', done => { closing = true; done() })
+
+  /** Answers the request and returns true, or returns false having counted nothing. */
+  const serve = (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (request.method !== 'GET' || closing) return false
+    const path = BALANCE_PATH.exec(request.url!)
+    if (path === null) return false
+    const started = performance.now()
+    const headers = request.headers
+    if (headers['if-none-match'] !== undefined || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined ||
+      headers['accept-version'] !== undefined || headers.traceparent !== undefined || !acceptsJson(headers.accept)) return false
+    const level = app.log.level
+    if (level === 'debug' || level === 'trace' || tracingActive()) return false
+    const principal = admittedNow(headers.authorization)
+    if (principal === undefined) return false
+    const memberId = path[1]!
+    const key = cache === undefined ? undefined : balanceCacheKey(memberId)
+    const cached = key === undefined ? undefined : cache!.getNow(key)
+    const balance = cached === undefined ? queries.localBalanceNow(memberId) : undefined
+    if (cached === undefined && balance === undefined) return false
+    const rate = countNow?.(principal.clientId)
+    if (countNow !== undefined && rate === undefined) return false
+    // From here on, the route's answer (member-routes.ts: cachedBalance, or sendBalance).
+    let body: string
+    if (cached !== undefined) {
+      queries.countCacheHit('balance')
+      body = cached
+    } else {
+      if (key !== undefined) queries.countCacheMiss('balance')
+      body = queries.servedLocally(memberId, balance!)
+      if (key !== undefined) cache!.setNow(key, body, ttlMs)
+    }
+    const hit = cached === undefined ? 'miss' : 'hit'
+    const id = requestIdOf(request)
+    const etag = strongEtag(body)
+    const length = String(Buffer.byteLength(body))
+    response.writeHead(200, rate === undefined
+      ? { 'x-request-id': id, 'x-cache': hit, etag, 'cache-control': READ_CACHE_CONTROL, 'content-type': JSON_UTF8, 'content-length': length }
+      : { 'x-request-id': id, 'ratelimit-limit': rate.limit, 'ratelimit-remaining': rate.remaining, 'ratelimit-reset': rate.reset, 'x-cache': hit, etag, 'cache-control': READ_CACHE_CONTROL, 'content-type': JSON_UTF8, 'content-length': length })
+    response.end(body)
+    observe('GET', BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
+    return true
+  }
+  server.removeListener('request', handler)
+  server.on('request', function (this: Server, request: IncomingMessage, response: ServerResponse) {
+    if (!serve(request, response)) handler.call(this, request, response)
+  })
+  installed.add(server)
+  return true
+}
+
+const JSON_UTF8 = 'application/json; charset=utf-8'

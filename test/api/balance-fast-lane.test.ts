@@ -1,0 +1,198 @@
+// The balance fast lane (api/routes/balance-fast-lane.ts, docs/api.md "Balance fast lane") answers
+// exactly as the Fastify route does: the same requests sent to two API servers over the same
+// processor instance — the lane on, the lane off — get the same status, body and headers (names,
+// order and values; Date and a generated x-request-id apart), and count the same metrics. The lane
+// serves the happy read (no request reaches Fastify's hooks); every other case reaches Fastify
+// untouched: bad id, missing, forged or unverified token, wrong scope, rate limited, If-None-Match,
+// a member owned by the other instance, an Accept without JSON, HEAD, a query string, traceparent.
+// Real Kafka, two processor instances.
+import { request as httpRequest } from 'node:http'
+import { Registry } from 'prom-client'
+import t from 'tap'
+import { Readiness } from '../../api/health/readiness.ts'
+import { buildServer } from '../../api/ops-server.ts'
+import { MemoryCache } from '../../api/cache/shared-cache.ts'
+import { publicApi } from '../../api/public-api.ts'
+import { GroupOwnerMap } from '../../api/query/group-owner-map.ts'
+import type { LocalReader } from '../../api/query/local-reader.ts'
+import { MemberQueries } from '../../api/query/member-queries.ts'
+import { createKafkaLog } from '../../log/kafka/index.ts'
+import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
+import { call, earn, eventually, internalTopicsOf, startPlatform, startProcessor, type Platform } from './api-harness.ts'
+
+interface Answer { status: number, body: string, headers: Array<[string, string]> }
+
+/** One request with node:http: the raw headers in the order they came. */
+function send (base: string, path: string, headers: Record<string, string>, method = 'GET'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { method, headers, agent: false }, res => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', chunk => { body += chunk })
+      res.on('end', () => {
+        const raw = res.rawHeaders
+        const pairs: Array<[string, string]> = []
+        for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!.toLowerCase(), raw[i + 1]!])
+        resolve({ status: res.statusCode!, body, headers: pairs })
+      })
+    })
+    req.once('error', reject)
+    req.end()
+  })
+}
+
+/** What a client may compare: Date dropped, a generated request id replaced by a mark. */
+function comparable (answer: Answer, givenRequestId: boolean): Answer {
+  return {
+    status: answer.status,
+    body: answer.body,
+    headers: answer.headers.filter(([name]) => name !== 'date').map(([name, value]) => name === 'x-request-id' && !givenRequestId ? [name, '(generated)'] : [name, value])
+  }
+}
+
+interface ApiServer { url: string, registry: Registry, fastifyRequests: () => number, close (): Promise<void> }
+
+/** An API server over processor A's stores, with a hot-balance cache of its own when cacheTtlMs > 0. */
+async function apiServer (platform: Platform, reader: LocalReader, lane: boolean, rateLimit: { max: number, windowMs: number }, cacheTtlMs = 0): Promise<ApiServer> {
+  const registry = new Registry()
+  const server = buildServer({ readiness: new Readiness(), registry })
+  let reached = 0
+  server.addHook('onRequest', (_request, _reply, done) => { reached++; done() })
+  const owners = new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: platform.topics.rewardEvents, ttlMs: 500 })
+  await server.register(publicApi, {
+    settings: { ...platform.settings, balanceFastLane: lane, apiRateLimit: rateLimit, balanceCacheTtlMs: cacheTtlMs },
+    guard: platform.services.guard,
+    cache: cacheTtlMs > 0 ? new MemoryCache() : platform.services.cache,
+    queries: new MemberQueries({ local: reader, owners, registry }),
+    topics: platform.topics,
+    producer: async () => await platform.log.createProducer({ clientId: `lane-${lane}` }),
+    registry
+  })
+  await server.listen({ host: '127.0.0.1', port: 0 })
+  return { url: `http://127.0.0.1:${(server.server.address() as { port: number }).port}`, registry, fastifyRequests: () => reached, close: async () => { await server.close() } }
+}
+
+/** The metrics both servers count, without the histogram's timings (sums and buckets). */
+async function counted (registry: Registry): Promise<string[]> {
+  const text = await registry.metrics()
+  return text.split('\n').filter(line =>
+    line.startsWith('rewards_http_request_duration_seconds_count') || line.startsWith('rewards_api_queries_total') || line.startsWith('rewards_api_rate_limited_total') ||
+    line.startsWith('rewards_api_cache_requests_total')
+  ).sort()
+}
+
+t.test('the fast lane answers as the Fastify route, and hands every other request to it', async t => {
+  const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
+  const run = `lane${Date.now().toString(36)}`
+  const log = createKafkaLog({ brokers, clientId: run })
+  const topics = platformTopics({ topicPrefix: `${run}-` })
+  await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 4 })
+  const platform = await startPlatform({ log, topics, applicationId: run, settings: { balanceCacheTtlMs: 0 } })
+  const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
+  const b = await startProcessor(platform, { publicApi: false, waitRunning: false })
+  const unlimited = { max: 1_000_000, windowMs: 60_000 }
+  const limited = { max: 3, windowMs: 60_000 }
+  const servers: ApiServer[] = []
+  t.teardown(async () => {
+    for (const s of servers) await s.close()
+    await b.close()
+    await a.close()
+    await platform.close()
+    await log.admin.deleteTopics([...Object.values(topics), ...internalTopicsOf(run)]).catch(() => undefined)
+    await log.close()
+  })
+  const tasks = (): number => { try { return a.app!.localTasks().length + b.app!.localTasks().length } catch { return -1 } }
+  const settled = await eventually(async () => [a.app!.state, b.app!.state, tasks()], s => s[0] === 'RUNNING' && s[1] === 'RUNNING' && s[2] === 4, 120_000)
+  t.same(settled, ['RUNNING', 'RUNNING', 4], 'both processors running, the 4 tasks assigned')
+  const token = await platform.token(['balances:read'])
+  const writeOnly = await platform.token(['events:write'])
+  const members = Array.from({ length: 12 }, (_, i) => `lane-${i}`)
+  t.ok((await call(`${a.url}/v1/events`, writeOnly, { body: members.map(m => earn(m, `${m}-e`, 1000)) })).status < 300, 'events accepted')
+  for (const m of members) await eventually(() => call(`${a.url}/v1/members/${m}/balance`, token), r => r.status === 200, 60_000)
+  const local = members.filter(m => a.app!.queryMetadataForKey('balances', m).local)
+  const remote = members.filter(m => !a.app!.queryMetadataForKey('balances', m).local)
+  t.ok(local.length > 0 && remote.length > 0, `members on both instances (${local.length} local, ${remote.length} remote)`)
+
+  const lane = await apiServer(platform, a.reader!, true, unlimited)
+  servers.push(lane)
+  const plain = await apiServer(platform, a.reader!, false, unlimited)
+  servers.push(plain)
+  const bearer = { authorization: `Bearer ${token}` }
+  const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`
+  // Sent to both servers, so that their rate-limit counts stay equal.
+  const etag = (await send(plain.url, `/v1/members/${local[0]}/balance`, bearer)).headers.find(([n]) => n === 'etag')![1]
+  await send(lane.url, `/v1/members/${local[0]}/balance`, bearer)
+  // Each case: path, headers, method, and whether the lane answers it itself.
+  const cases: Array<{ name: string, path: string, headers: Record<string, string>, method?: string, served: boolean }> = [
+    ...local.map(m => ({ name: `local member ${m}`, path: `/v1/members/${m}/balance`, headers: bearer, served: true })),
+    { name: 'a request id given', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, 'x-request-id': 'client-id-1' }, served: true },
+    { name: 'a malformed request id', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, 'x-request-id': 'bad id!' }, served: true },
+    { name: 'Accept: application/json', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, accept: 'application/json' }, served: true },
+    { name: 'unknown member', path: '/v1/members/nobody-here-0/balance', headers: bearer, served: false },
+    ...remote.slice(0, 3).map(m => ({ name: `member owned by the other instance ${m}`, path: `/v1/members/${m}/balance`, headers: bearer, served: false })),
+    { name: 'bad id', path: '/v1/members/bad!id/balance', headers: bearer, served: false },
+    { name: 'id too long', path: `/v1/members/${'x'.repeat(65)}/balance`, headers: bearer, served: false },
+    { name: 'percent-encoded id', path: `/v1/members/${local[0]!.replace('-', '%2D')}/balance`, headers: bearer, served: false },
+    { name: 'trailing slash', path: `/v1/members/${local[0]}/balance/`, headers: bearer, served: false },
+    { name: 'query string', path: `/v1/members/${local[0]}/balance?x=1`, headers: bearer, served: false },
+    { name: 'an empty query', path: `/v1/members/${local[0]}/balance?&`, headers: bearer, served: false },
+    { name: 'missing token', path: `/v1/members/${local[0]}/balance`, headers: {}, served: false },
+    { name: 'two spaces after Bearer', path: `/v1/members/${local[0]}/balance`, headers: { authorization: `Bearer  ${token}` }, served: false },
+    { name: 'forged token', path: `/v1/members/${local[0]}/balance`, headers: { authorization: `Bearer ${forged}` }, served: false },
+    { name: 'wrong scope', path: `/v1/members/${local[0]}/balance`, headers: { authorization: `Bearer ${writeOnly}` }, served: false },
+    { name: 'If-None-Match matching', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, 'if-none-match': etag }, served: false },
+    { name: 'If-None-Match other', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, 'if-none-match': '"other"' }, served: false },
+    { name: 'Accept without JSON', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, accept: 'text/html' }, served: false },
+    { name: 'Accept JSON q=0', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, accept: 'application/json;q=0' }, served: false },
+    { name: 'HEAD', path: `/v1/members/${local[0]}/balance`, headers: bearer, method: 'HEAD', served: false },
+    { name: 'POST', path: `/v1/members/${local[0]}/balance`, headers: bearer, method: 'POST', served: false },
+    { name: 'traceparent', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, served: false }
+  ]
+  // The plain server first: a token is then verified before the lane sees it, as in steady state.
+  for (const c of cases) {
+    const fromPlain = await send(plain.url, c.path, c.headers, c.method)
+    const before = lane.fastifyRequests()
+    const fromLane = await send(lane.url, c.path, c.headers, c.method)
+    const givenId = c.headers['x-request-id'] === 'client-id-1'
+    t.same(comparable(fromLane, givenId), comparable(fromPlain, givenId), `${c.name}: same status ${fromPlain.status}, body and headers`)
+    t.equal(lane.fastifyRequests() - before, c.served ? 0 : 1, `${c.name}: ${c.served ? 'answered by the lane' : 'handed to Fastify'}`)
+  }
+  t.same(await counted(lane.registry), await counted(plain.registry), 'the same request histogram series and counts, queries served')
+
+  // Rate limited: the fourth request in the window is refused by Fastify on both servers.
+  const laneLimited = await apiServer(platform, a.reader!, true, limited)
+  servers.push(laneLimited)
+  const plainLimited = await apiServer(platform, a.reader!, false, limited)
+  servers.push(plainLimited)
+  for (let i = 1; i <= 5; i++) {
+    const fromPlain = await send(plainLimited.url, `/v1/members/${local[0]}/balance`, bearer)
+    const before = laneLimited.fastifyRequests()
+    const fromLane = await send(laneLimited.url, `/v1/members/${local[0]}/balance`, bearer)
+    t.same(comparable(fromLane, false), comparable(fromPlain, false), `request ${i} with a limit of 3: same status ${fromPlain.status}, body and headers`)
+    t.equal(laneLimited.fastifyRequests() - before, i <= 3 ? 0 : 1, `request ${i}: ${i <= 3 ? 'answered by the lane' : 'handed to Fastify (429)'}`)
+  }
+  t.same(await counted(laneLimited.registry), await counted(plainLimited.registry), 'rate limited: the same metrics')
+  t.match((await counted(laneLimited.registry)).join('\n'), /rewards_api_rate_limited_total\{route="\/v1\/members\/:memberId\/balance"\} 2/, '2 refusals counted')
+
+  // The in-process hot-balance cache on (a cache per server): a miss read from the store and
+  // cached, then hits — a forwarded member's cached answer included — as the route answers them.
+  const laneCached = await apiServer(platform, a.reader!, true, unlimited, 60_000)
+  servers.push(laneCached)
+  const plainCached = await apiServer(platform, a.reader!, false, unlimited, 60_000)
+  servers.push(plainCached)
+  const cachedCases = [
+    ...local.slice(0, 2).map(m => ({ member: m, served: [true, true] })),
+    ...remote.slice(0, 2).map(m => ({ member: m, served: [false, true] })),
+    { member: 'nobody-here-1', served: [false, false] }
+  ]
+  for (const c of cachedCases) {
+    for (const [i, served] of c.served.entries()) {
+      const fromPlain = await send(plainCached.url, `/v1/members/${c.member}/balance`, bearer)
+      const before = laneCached.fastifyRequests()
+      const fromLane = await send(laneCached.url, `/v1/members/${c.member}/balance`, bearer)
+      t.same(comparable(fromLane, false), comparable(fromPlain, false), `cache on, ${c.member} read ${i + 1}: same status ${fromPlain.status}, x-cache ${fromPlain.headers.find(([n]) => n === 'x-cache')?.[1]}, body and headers`)
+      t.equal(laneCached.fastifyRequests() - before, served ? 0 : 1, `cache on, ${c.member} read ${i + 1}: ${served ? 'answered by the lane' : 'handed to Fastify'}`)
+    }
+  }
+  t.same(await counted(laneCached.registry), await counted(plainCached.registry), 'cache on: the same metrics (cache hits and misses included)')
+})
