@@ -330,7 +330,13 @@ export class KafkaProducer implements LogProducer {
         counts.set(topic, found.partitionsCount)
       }
     }
+    // One BigInt per distinct timestamp, not per record: a batch's records mostly share their
+    // input's millisecond (BigInts are immutable, so messages may share one).
+    let lastMs = Number.NaN
+    let lastTimestamp = 0n
     return records.map(r => {
+      const ms = r.timestamp ?? Date.now()
+      if (ms !== lastMs) { lastTimestamp = BigInt(ms); lastMs = ms }
       let partition = r.partition
       if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= counts.get(r.topic)!)) {
         throw new StreamsError('LOG_TOPIC_NOT_FOUND', `Topic ${r.topic} has no partition ${partition}`)
@@ -348,7 +354,7 @@ export class KafkaProducer implements LogProducer {
       let headers: Map<Buffer, Buffer> | undefined
       for (const name in r.headers) (headers ??= new Map()).set(Buffer.from(name, 'utf8'), r.headers[name]!)
       // platformatic writes a null value as a tombstone (length -1); its type says Buffer.
-      const message: Message = { topic: r.topic, partition, value: r.value as Buffer, timestamp: BigInt(r.timestamp ?? Date.now()) }
+      const message: Message = { topic: r.topic, partition, value: r.value as Buffer, timestamp: lastTimestamp }
       if (headers !== undefined) message.headers = headers
       if (r.key !== null) message.key = r.key
       return message
