@@ -76,7 +76,9 @@ interface MultiGet {
 }
 
 interface Dirty {
-  readonly key: Buffer
+  /** Undefined until flush() or a range read needs it (a write by id, putById): made from the
+   *  map's id then, so a key rewritten before the commit never gets a Buffer per write. */
+  key: Buffer | undefined
   readonly value: Buffer | null
   /** The value decoded (see getDecoded); undefined until someone decoded it. */
   decoded: unknown
@@ -118,6 +120,9 @@ export class CachingChangelogStore {
   /** #idOf's last key and id. */
   #lastKey: Buffer | undefined
   #lastId = ''
+  /** An id #entry found absent from the dirty map, until a write: the write after a read of the
+   *  same key (an aggregation's get + put) skips a second lookup. */
+  #notDirtyId: string | undefined
 
   constructor (inner: BytesStore, options: CachingChangelogStoreOptions = {}) {
     this.name = inner.name
@@ -196,8 +201,11 @@ export class CachingChangelogStore {
   /** `key` undefined: made from `id` if the bytes store must be read. */
   #entry (key: Buffer | undefined, id: string): Dirty | Cached | undefined {
     this.#assertOpen()
-    const dirty = this.#dirty.get(id) ?? this.#pendingById?.get(id)
+    const dirty = this.#dirty.get(id)
     if (dirty !== undefined) return dirty
+    this.#notDirtyId = id
+    const pending = this.#pendingById?.get(id)
+    if (pending !== undefined) return pending
     const cached = this.#clean.get(id)
     if (cached !== undefined) {
       this.#cacheHits++
@@ -257,11 +265,20 @@ export class CachingChangelogStore {
    *  `id`: key.toString('latin1'), when the caller has it (Serde.latin1Id). */
   put (key: Buffer, value: Buffer, decoded?: unknown, id?: string): void {
     if (!Buffer.isBuffer(value)) throw new TypeError(`store ${this.name}: put needs a Buffer value; use delete()`)
-    this.#write(key, value, decoded, id)
+    if (!Buffer.isBuffer(key)) throw new TypeError(`store ${this.name}: keys must be Buffers`)
+    this.#write(key, id ?? this.#idOf(key), value, decoded)
+  }
+
+  /** put() of the key whose bytes read as latin1 are `id` (Serde.latin1Id), without its Buffer:
+   *  it is made when the write is flushed (or read by range). */
+  putById (id: string, value: Buffer, decoded?: unknown): void {
+    if (!Buffer.isBuffer(value)) throw new TypeError(`store ${this.name}: put needs a Buffer value; use delete()`)
+    this.#write(undefined, id, value, decoded)
   }
 
   delete (key: Buffer): void {
-    this.#write(key, null, undefined)
+    if (!Buffer.isBuffer(key)) throw new TypeError(`store ${this.name}: keys must be Buffers`)
+    this.#write(key, this.#idOf(key), null, undefined)
   }
 
   /** [from, to] (inclusive unless toExclusive) as the task sees it: dirty and pending writes
@@ -288,7 +305,7 @@ export class CachingChangelogStore {
     const base = this.inner.range(from, to, baseOptions)
     const merged: Array<[Buffer, Buffer]> = []
     for (const row of base) if (!overlay.has(row[0].toString('latin1'))) merged.push(row)
-    for (const entry of overlay.values()) if (entry.value !== null) merged.push([entry.key, entry.value])
+    for (const [id, entry] of overlay) if (entry.value !== null) merged.push([entry.key ??= Buffer.from(id, 'latin1'), entry.value])
     merged.sort(reverse ? (a, b) => Buffer.compare(b[0], a[0]) : (a, b) => Buffer.compare(a[0], b[0]))
     if (merged.length > limit) merged.length = limit
     return merged
@@ -327,7 +344,12 @@ export class CachingChangelogStore {
   flush (): ChangelogEntry[] {
     this.#assertOpen()
     if (this.#pending !== undefined) throw new Error(`store ${this.name}: flush() while a previous flush is neither applied nor discarded`)
-    const entries: ChangelogEntry[] = Array.from(this.#dirty.values())
+    const entries = new Array<ChangelogEntry>(this.#dirty.size)
+    let i = 0
+    for (const [id, entry] of this.#dirty) {
+      entry.key ??= Buffer.from(id, 'latin1')
+      entries[i++] = entry as ChangelogEntry
+    }
     this.#pending = entries
     this.#pendingById = this.#dirty
     this.#pendingIds = this.#dirtyIds
@@ -411,13 +433,13 @@ export class CachingChangelogStore {
     return this.#closed
   }
 
-  #write (key: Buffer, value: Buffer | null, decoded: unknown, knownId?: string): void {
+  /** `key` undefined: made from `id` at the flush. id.length is the key's byte length. */
+  #write (key: Buffer | undefined, id: string, value: Buffer | null, decoded: unknown): void {
     this.#assertOpen()
-    if (!Buffer.isBuffer(key)) throw new TypeError(`store ${this.name}: keys must be Buffers`)
-    const id = knownId ?? this.#idOf(key)
-    const previous = this.#dirty.get(id)
+    const previous = id === this.#notDirtyId ? undefined : this.#dirty.get(id)
+    this.#notDirtyId = undefined
     if (previous !== undefined) {
-      this.#dirtyBytes -= previous.key.length + (previous.value?.length ?? 0)
+      this.#dirtyBytes -= id.length + (previous.value?.length ?? 0)
       this.#dirtyEstimate -= previous.size
       this.#threadCache.addDirty(-previous.size)
       this.#dirty.delete(id)
@@ -425,9 +447,9 @@ export class CachingChangelogStore {
       this.#dirtyIds.add(id)
     }
     // The key Buffer and its latin1 id: both held.
-    const size = key.length + estimatedEntryBytes(key.length, value?.length ?? 0, decoded !== undefined)
+    const size = id.length + estimatedEntryBytes(id.length, value?.length ?? 0, decoded !== undefined)
     this.#dirty.set(id, { key, value, decoded, size })
-    this.#dirtyBytes += key.length + (value?.length ?? 0)
+    this.#dirtyBytes += id.length + (value?.length ?? 0)
     this.#dirtyEstimate += size
     this.#threadCache.addDirty(size)
   }

@@ -109,7 +109,7 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
     if (value === undefined || value === null) throw new TypeError(`store ${this.name}: put(key, ${String(value)}) is not allowed; use delete()`)
     const id = this.keySerde.latin1Id?.(key)
     // The id's latin1 bytes are the key's serialized bytes (Serde.latin1Id).
-    if (id !== undefined) this.bytes.put(Buffer.from(id, 'latin1'), this.valueSerde.serialize(value), this.#shareDecoded ? value : undefined, id)
+    if (id !== undefined) this.bytes.putById(id, this.valueSerde.serialize(value), this.#shareDecoded ? value : undefined)
     else this.bytes.put(this.#serializeKey(key), this.valueSerde.serialize(value), this.#shareDecoded ? value : undefined)
   }
 

@@ -33,7 +33,8 @@ export const Serdes = {
   json<T> (options: { immutableValues?: boolean } = {}): Serde<T> {
     return {
       immutableValues: options.immutableValues === true,
-      serialize: v => Buffer.from(JSON.stringify(v), 'utf8'),
+      // A number (a count, a sum) is JSON.stringify's text of it, ASCII: latin1 skips UTF-8.
+      serialize: v => typeof v === 'number' ? Buffer.from(Number.isFinite(v) ? String(v) : 'null', 'latin1') : Buffer.from(JSON.stringify(v), 'utf8'),
       deserialize: b => {
         try {
           return JSON.parse(b.toString('utf8')) as T

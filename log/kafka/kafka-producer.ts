@@ -320,8 +320,10 @@ export class KafkaProducer implements LogProducer {
   async #toMessages (records: ProducerRecord[]): Promise<Message[]> {
     // Every topic's partition count: keys are hashed with it, and explicit partitions are checked
     // against it (platformatic would silently wrap an out-of-range partition modulo the count).
+    // Records come in runs of one topic: a topic is looked up once per run, not per record.
     const counts = new Map<string, number>()
-    for (const r of records) counts.set(r.topic, 0)
+    let seenTopic: string | undefined
+    for (const r of records) if (r.topic !== seenTopic) counts.set(seenTopic = r.topic, 0)
     if (counts.size > 0) {
       const metadata = await this.#client.metadata([...counts.keys()])
       for (const topic of counts.keys()) {
@@ -330,13 +332,19 @@ export class KafkaProducer implements LogProducer {
         counts.set(topic, found.partitionsCount)
       }
     }
+    // One BigInt per distinct timestamp, not per record: a batch's records mostly share their
+    // input's millisecond (BigInts are immutable, so messages may share one).
+    let lastMs = Number.NaN
+    let lastTimestamp = 0n
+    let lastTopic: string | undefined
+    let partitions = 0
     return records.map(r => {
+      if (r.topic !== lastTopic) { partitions = counts.get(r.topic)!; lastTopic = r.topic }
       let partition = r.partition
-      if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= counts.get(r.topic)!)) {
+      if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= partitions)) {
         throw new StreamsError('LOG_TOPIC_NOT_FOUND', `Topic ${r.topic} has no partition ${partition}`)
       }
       if (partition === undefined) {
-        const partitions = counts.get(r.topic)!
         if (r.key !== null) {
           partition = partitionForKey(r.key, partitions)
         } else {
@@ -347,8 +355,10 @@ export class KafkaProducer implements LogProducer {
       }
       let headers: Map<Buffer, Buffer> | undefined
       for (const name in r.headers) (headers ??= new Map()).set(Buffer.from(name, 'utf8'), r.headers[name]!)
+      const ms = r.timestamp ?? Date.now()
+      if (ms !== lastMs) { lastTimestamp = BigInt(ms); lastMs = ms }
       // platformatic writes a null value as a tombstone (length -1); its type says Buffer.
-      const message: Message = { topic: r.topic, partition, value: r.value as Buffer, timestamp: BigInt(r.timestamp ?? Date.now()) }
+      const message: Message = { topic: r.topic, partition, value: r.value as Buffer, timestamp: lastTimestamp }
       if (headers !== undefined) message.headers = headers
       if (r.key !== null) message.key = r.key
       return message
@@ -474,14 +484,26 @@ function offsetsOf (messages: Message[], result: ProduceResult): PartitionOffset
     byPartition.set(o.partition, o.offset)
   }
   const out = new Array<PartitionOffset>(messages.length)
+  // Records come in runs of one partition: its next offset is looked up at a run's start and
+  // stored back at its end, not per record.
+  let runTopic: string | undefined
+  let runPartition = -1
+  let runMap: Map<number, bigint> | undefined
+  let offset = -1n
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!
     const partition = m.partition!
-    let byPartition = next.get(m.topic)
-    if (byPartition === undefined) next.set(m.topic, byPartition = new Map())
-    const offset = byPartition.get(partition) ?? -1n
-    byPartition.set(partition, offset + 1n)
+    if (m.topic !== runTopic || partition !== runPartition) {
+      runMap?.set(runPartition, offset)
+      let byPartition = next.get(m.topic)
+      if (byPartition === undefined) next.set(m.topic, byPartition = new Map())
+      runTopic = m.topic
+      runPartition = partition
+      runMap = byPartition
+      offset = byPartition.get(partition) ?? -1n
+    }
     out[i] = { topic: m.topic, partition, offset }
+    offset = offset + 1n
   }
   return out
 }

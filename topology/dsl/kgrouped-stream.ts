@@ -4,9 +4,9 @@
 import type { Processor } from '../processor/processor.ts'
 import type { Record } from '../processor/record.ts'
 import type { KeyValueStore } from '../../stores/key-value-store.ts'
-import { ForwardingCache } from '../runtime/record-cache.ts'
 import { Serdes, type Serde } from '../serdes.ts'
-import { Change } from './change.ts'
+import type { Change } from './change.ts'
+import { ChangeCache } from './change-cache.ts'
 import type { Grouped } from './grouped.ts'
 import { KTable } from './ktable.ts'
 import type { Materialized } from './options.ts'
@@ -50,11 +50,11 @@ export class KGroupedStream<K, V> {
     const source = this.#sourceFor(storeName, keySerde)
     this.#builder.topology.addProcessor(name, () => {
       let store: KeyValueStore<K, VA>
-      let cache: ForwardingCache<K, Change<VA>>
+      let cache: ChangeCache<K, VA>
       return {
         init (c) {
           store = c.getStateStore<K, VA>(storeName)
-          cache = new ForwardingCache(c, keyId, (earlier, later) => new Change(later.newValue, earlier.oldValue))
+          cache = new ChangeCache(c, keyId)
         },
         process (record: Record<K, V>) {
           // As Kafka Streams: records with a null key or value are skipped by aggregations.
@@ -62,7 +62,7 @@ export class KGroupedStream<K, V> {
           const old = store.get(record.key)
           const next = aggregator(record.key, record.value, old ?? initializer())
           store.put(record.key, next)
-          cache.put({ key: record.key, value: new Change(next, old), timestamp: record.timestamp, headers: record.headers })
+          cache.put(record.key, next, old, record.timestamp, record.headers)
         }
       } satisfies Processor<K, V, K, Change<VA>>
     }, source)
