@@ -2,7 +2,7 @@
 // last write per key (tombstones included) applied, the end offsets reported, a restore from a
 // checkpoint reads only what follows it, an owner unregistered halfway leaves the others going.
 import t from 'tap'
-import type { Log, ProducerRecord, TopicPartition } from '../../../log/log-port.ts'
+import type { Log, PartitionReader, ProducerRecord, TopicPartition } from '../../../log/log-port.ts'
 import { ChangelogReader, lastWritePerKey, type ChangelogEntry, type ChangelogRestore, type RestoreProgress } from '../../../topology/runtime/changelog-reader.ts'
 import { BACKENDS, uniqueName } from '../integration/backends.ts'
 
@@ -256,6 +256,56 @@ t.test('standby mode: no long poll while more owners are about to register (expe
   await new Promise(resolve => setTimeout(resolve, 20))
   t.equal(waits.at(-1), 500, 'long polls again once they have')
   reader.unregister('0_0')
+  await new Promise(resolve => setTimeout(resolve, 20))
+})
+
+t.test('standby mode: a partition registered while a fetch is written is fetched during that write', async t => {
+  // A fake log: partition 0 has one record at first; later polls answer what is assigned and
+  // not read yet (partition 1 once registered). The write of partition 0 is held until released.
+  const positions = new Map<number, bigint>()
+  const polled: number[][] = []
+  const partitionReader = {
+    assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(p.partition, p.offset) },
+    unassign (list: TopicPartition[]) { for (const p of list) positions.delete(p.partition) },
+    async poll (maxWaitMs: number) {
+      await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 5)))
+      const fresh = [...positions].filter(([, offset]) => offset === 0n).map(([partition]) => partition)
+      polled.push(fresh)
+      for (const partition of fresh) positions.set(partition, 1n)
+      return fresh.map(partition => ({ topic: 'c', partition, offset: 0n, key: Buffer.from(`k${partition}`), value: Buffer.from('v'), timestamp: 0, headers: [] }))
+    },
+    position (tp: TopicPartition) { return positions.get(tp.partition) ?? 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: 1n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true })
+  let release!: () => void
+  const held = new Promise<void>(resolve => { release = resolve })
+  const written: number[] = []
+  const restore = (partition: number, gate?: Promise<void>): ChangelogRestore => ({
+    changelog: { topic: 'c', partition },
+    store: 's',
+    from: null,
+    apply: async () => { if (gate !== undefined) await gate; written.push(partition) }
+  })
+  reader.expectRegistrations(true)
+  await reader.register('0_0', [restore(0, held)])
+  await reader.step(0)
+  const deadline = Date.now() + 5000
+  while (!polled.some(p => p.includes(0))) { if (Date.now() > deadline) throw new Error('partition 0 never fetched'); await new Promise(resolve => setTimeout(resolve, 5)) }
+  // Partition 0 is being written (held); the fetch sent meanwhile came back empty.
+  await new Promise(resolve => setTimeout(resolve, 30))
+  await reader.register('0_1', [restore(1)])
+  while (!polled.some(p => p.includes(1))) { if (Date.now() > deadline) throw new Error('partition 1 not fetched while partition 0 is written'); await new Promise(resolve => setTimeout(resolve, 5)) }
+  t.same(written, [], 'partition 1 fetched while the write of partition 0 still runs')
+  release()
+  while (written.length < 2) { if (Date.now() > deadline) throw new Error(`written: ${written.join(',')}`); await new Promise(resolve => setTimeout(resolve, 5)) }
+  t.same(written, [0, 1], 'both written, in fetch order')
+  while (reader.catchingUp > 0) { if (Date.now() > deadline) throw new Error('not caught up'); await new Promise(resolve => setTimeout(resolve, 5)) }
+  t.same(reader.positions('0_1'), [{ topic: 'c', partition: 1, offset: 1n }], 'the later partition\'s position applied')
+  t.equal(reader.catchingUp, 0, 'both caught up')
+  reader.unregister('0_0')
+  reader.unregister('0_1')
   await new Promise(resolve => setTimeout(resolve, 20))
 })
 
