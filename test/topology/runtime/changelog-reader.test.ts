@@ -309,6 +309,60 @@ t.test('standby mode: a partition registered while a fetch is written is fetched
   await new Promise(resolve => setTimeout(resolve, 20))
 })
 
+t.test('standby mode: a partition registered while an answer waits to be written is fetched at once', async t => {
+  // A fake log: partition 0 holds 3 records, one per fetch; partition 1 one record. The first
+  // write is held, so the second answer (partition 0's next record) waits for the pump.
+  const positions = new Map<number, bigint>()
+  const ends = new Map([[0, 3n], [1, 1n]])
+  const polled: number[][] = []
+  const partitionReader = {
+    assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(p.partition, p.offset) },
+    unassign (list: TopicPartition[]) { for (const p of list) positions.delete(p.partition) },
+    async poll (maxWaitMs: number) {
+      await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 5)))
+      const behind = [...positions].filter(([partition, offset]) => offset < ends.get(partition)!)
+      polled.push(behind.map(([partition]) => partition))
+      for (const [partition, offset] of behind) positions.set(partition, offset + 1n)
+      return behind.map(([partition, offset]) => ({ topic: 'c', partition, offset, key: Buffer.from(`k${partition}`), value: Buffer.from(String(offset)), timestamp: 0, headers: [] }))
+    },
+    position (tp: TopicPartition) { return positions.get(tp.partition) ?? 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: ends.get(tp.partition)! })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true })
+  let release!: () => void
+  const held = new Promise<void>(resolve => { release = resolve })
+  const written: string[] = []
+  const restore = (partition: number): ChangelogRestore => ({
+    changelog: { topic: 'c', partition },
+    store: 's',
+    from: null,
+    apply: async entries => { if (written.length === 0) await held; for (const e of entries) written.push(`${partition}:${e.value!.toString()}`) }
+  })
+  await reader.register('0_0', [restore(0)])
+  await reader.step(0)
+  const deadline = Date.now() + 5000
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    while (!ok()) { if (Date.now() > deadline) throw new Error(what); await new Promise(resolve => setTimeout(resolve, 5)) }
+  }
+  await until('two fetches of partition 0', () => polled.filter(p => p.includes(0)).length >= 2)
+  await new Promise(resolve => setTimeout(resolve, 30))
+  t.equal(polled.length, 2, 'one answer written (held), one waiting: no third fetch without a new partition')
+  await reader.register('0_1', [restore(1)])
+  await until('partition 1 fetched while an answer waits', () => polled.some(p => p.includes(1)))
+  t.same(written, [], 'fetched while the first write still runs')
+  await new Promise(resolve => setTimeout(resolve, 30))
+  t.equal(polled.length, 3, 'two answers waiting at most')
+  release()
+  await until('all written', () => written.length === 4 && reader.catchingUp === 0)
+  t.same(written, ['0:0', '0:1', '0:2', '1:0'], 'written in fetch order')
+  t.same(reader.positions('0_0'), [{ topic: 'c', partition: 0, offset: 3n }])
+  t.same(reader.positions('0_1'), [{ topic: 'c', partition: 1, offset: 1n }])
+  reader.unregister('0_0')
+  reader.unregister('0_1')
+  await new Promise(resolve => setTimeout(resolve, 20))
+})
+
 t.test('runs decoded on demand are written a slice at a time; last write per key only while it drops entries', async t => {
   // A fake log: one run per fetch, handed out through take(), until `runs` is empty.
   const e = (key: string, value: string): ChangelogEntry => ({ key: Buffer.from(key), value: Buffer.from(value) })
