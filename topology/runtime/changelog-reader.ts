@@ -106,7 +106,8 @@ interface Fetched {
   readonly runs: PartitionEntries[]
   readonly positions: Map<string, bigint>
   /** The registrations the fetch read for, by partitionKey: an answer written later (standby
-   *  mode queues them) writes nothing into a partition registered again meanwhile. */
+   *  mode queues them) writes nothing into a partition registered again meanwhile (which reads
+   *  from where it got instead, see #apply). */
   readonly readFor: Map<string, Restoring>
 }
 
@@ -416,14 +417,20 @@ export class ChangelogReader {
     const standby = this.#o.standby === true
     const reached: TopicPartition[] = []
     const moved: Restoring[] = []
+    const stale: Restoring[] = []
     for (const [key, position] of positions) {
       const p = this.#partitions.get(key)
-      if (p === undefined || !p.assigned || readFor.get(key) !== p) continue
+      if (p === undefined || !p.assigned) continue
+      // Registered again since the fetch was sent: its answer is the previous registration's,
+      // not written; the reader may have taken it all the same (the new registration starting
+      // at the offset it asked), so it reads again from where this registration got.
+      if (readFor.get(key) !== p) { stale.push(p); continue }
       p.position = position
       moved.push(p)
       if (standby) { if (position > p.end) p.end = position } else if (position >= p.end) { p.assigned = false; reached.push(p.restore.changelog) }
     }
     this.#unassign(reached)
+    if (stale.length > 0) this.#o.reader.assign(stale.map(p => ({ ...p.restore.changelog, offset: p.position })))
     if (standby) this.#sendStandbyFetch()
     else if (runs.length > 0) this.#fetch(maxWaitMs)
     // One write batch per slice of a partition's run of entries.
@@ -431,7 +438,8 @@ export class ChangelogReader {
       const key = partitionKey(run)
       const p = this.#partitions.get(key)
       // A partition unregistered (or registered again) since the fetch was sent: dropped.
-      if (p === undefined || readFor.get(key) !== p) continue
+      const askedFor = readFor.get(key)
+      if (p === undefined || (askedFor !== undefined && askedFor !== p)) continue
       // In slices, with a turn of the event loop between them: a fetch holds tens of thousands
       // of records, and the commits and heartbeats of running tasks must not wait for all of
       // them to be written (docs/engine.md "State, checkpoints, restore"). A run that decodes on

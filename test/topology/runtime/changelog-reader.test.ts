@@ -363,6 +363,53 @@ t.test('standby mode: a partition registered while an answer waits to be written
   await new Promise(resolve => setTimeout(resolve, 20))
 })
 
+t.test('standby mode: an answer fetched for a registration that ended is not written; the new one reads it again', async t => {
+  // A fake log: partition 0 holds 3 records, all in one fetch; the first fetch is held on the
+  // wire while its owner unregisters and another registers the partition at the same offset, so
+  // the reader takes that answer (its asked offset is the current one) and moves on.
+  const positions = new Map<number, bigint>()
+  let openGate!: () => void
+  let gate: Promise<void> | undefined = new Promise<void>(resolve => { openGate = resolve })
+  const partitionReader = {
+    assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(p.partition, p.offset) },
+    unassign (list: TopicPartition[]) { for (const p of list) positions.delete(p.partition) },
+    async poll (maxWaitMs: number) {
+      const asked = positions.get(0)
+      if (gate !== undefined) { const held = gate; gate = undefined; await held } else await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 5)))
+      if (asked === undefined || positions.get(0) !== asked || asked >= 3n) return []
+      positions.set(0, 3n)
+      return [0n, 1n, 2n].filter(o => o >= asked).map(offset => ({ topic: 'c', partition: 0, offset, key: Buffer.from(`k${offset}`), value: Buffer.from('v'), timestamp: 0, headers: [] }))
+    },
+    position (tp: TopicPartition) { return positions.get(tp.partition) ?? 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: 3n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true })
+  const written = new Map<string, string[]>()
+  const restore = (owner: string): ChangelogRestore => ({
+    changelog: { topic: 'c', partition: 0 },
+    store: 's',
+    from: null,
+    apply: entries => { written.set(owner, [...written.get(owner) ?? [], ...entries.map(e => e.key.toString())]) }
+  })
+  await reader.register('old', [restore('old')])
+  await reader.step(0)
+  await new Promise(resolve => setTimeout(resolve, 10))
+  reader.unregister('old')
+  await reader.register('new', [restore('new')])
+  openGate()
+  const deadline = Date.now() + 5000
+  while (reader.catchingUp > 0 || (written.get('new')?.length ?? 0) < 3) {
+    if (Date.now() > deadline) throw new Error(`new: ${JSON.stringify(written.get('new'))}, positions ${JSON.stringify(reader.positions('new'), (_k, v: unknown) => typeof v === 'bigint' ? String(v) : v)}`)
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+  t.notOk(written.has('old'), 'nothing written for the registration that ended')
+  t.same(written.get('new'), ['k0', 'k1', 'k2'], 'the new registration got every record, read again')
+  t.same(reader.positions('new'), [{ topic: 'c', partition: 0, offset: 3n }])
+  reader.unregister('new')
+  await new Promise(resolve => setTimeout(resolve, 20))
+})
+
 t.test('runs decoded on demand are written a slice at a time; last write per key only while it drops entries', async t => {
   // A fake log: one run per fetch, handed out through take(), until `runs` is empty.
   const e = (key: string, value: string): ChangelogEntry => ({ key: Buffer.from(key), value: Buffer.from(value) })
