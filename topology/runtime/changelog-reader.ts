@@ -39,6 +39,9 @@ const STANDBY_FETCH_WAIT_MS = 500
 /** Standby mode, while more owners are about to register (expectRegistrations): a partition
  *  registered while a fetch is in flight is read only by the next one. */
 const STANDBY_FETCH_WAIT_REGISTERING_MS = 10
+/** Standby mode: answers with records fetched ahead of the one being written, at most (each up
+ *  to a fetch's 16 MiB); more than one only for partitions registered since (#sendStandbyFetch). */
+const STANDBY_ANSWERS_AHEAD = 2
 
 export interface ChangelogEntry {
   readonly key: Buffer
@@ -102,6 +105,10 @@ interface Restoring {
 interface Fetched {
   readonly runs: PartitionEntries[]
   readonly positions: Map<string, bigint>
+  /** The registrations the fetch read for, by partitionKey: an answer written later (standby
+   *  mode queues them) writes nothing into a partition registered again meanwhile (which reads
+   *  from where it got instead, see #apply). */
+  readonly readFor: Map<string, Restoring>
 }
 
 interface Owner {
@@ -130,6 +137,14 @@ export class ChangelogReader {
    *  failure, thrown by the next step(). */
   #pump: Promise<void> | undefined
   #pumpError: unknown
+  /** Standby mode: answers fetched and not written yet (fetch order), the fetch on the wire,
+   *  whether partitions registered since it was sent, the pump waiting for an answer, and
+   *  whether the pump is writing one (see #sendStandbyFetch). */
+  readonly #answers: Fetched[] = []
+  #onWire = false
+  #registeredSinceSent = false
+  #answered: { resolve: () => void, reject: (error: unknown) => void } | undefined
+  #pumpWriting = false
   /** Changelog records applied since this reader was created (before last write per key). */
   #appliedRecords = 0
   /** Standby mode: more owners are about to register (see expectRegistrations). */
@@ -212,6 +227,7 @@ export class ChangelogReader {
     for (const p of partitions) this.#progress(p, true)
     if (partitions.length > 0) this.#o.reader.assign(partitions.map(p => ({ ...p.restore.changelog, offset: p.position })))
     this.#askTargets(partitions)
+    if (partitions.length > 0) { this.#registeredSinceSent = true; if (this.#pump !== undefined) this.#sendStandbyFetch() }
   }
 
   /** Standby mode: the end of each newly registered partition, its catch-up's target. One
@@ -342,36 +358,88 @@ export class ChangelogReader {
     if (this.#pump !== undefined || this.#partitions.size === 0) return
     this.#pump = (async () => {
       while (this.#partitions.size > 0) {
-        if (this.#inflight === undefined) this.#fetch(0)
-        const inflight = this.#inflight
-        if (inflight === undefined) return
-        const batch = await inflight
-        if (this.#inflight === inflight) this.#inflight = undefined
-        await this.#apply(batch, 0)
+        this.#sendStandbyFetch()
+        if (this.#answers.length === 0) {
+          if (!this.#onWire) return
+          await new Promise<void>((resolve, reject) => { this.#answered = { resolve, reject } })
+          continue
+        }
+        const batch = this.#answers.shift()!
+        this.#pumpWriting = true
+        try { await this.#apply(batch, 0) } finally { this.#pumpWriting = false }
       }
-    })().catch((error: unknown) => { this.#pumpError = error }).finally(() => { this.#pump = undefined })
+    })().catch((error: unknown) => { this.#pumpError = error }).finally(() => { this.#pump = undefined; this.#answers.length = 0 })
+  }
+
+  /** Standby mode: sends the next fetch when none is on the wire and either no answer with
+   *  records waits for the pump, or (fewer than STANDBY_ANSWERS_AHEAD waiting) partitions
+   *  registered since the last one was sent. A cold start's standbys register while the first
+   *  ones' records are written: their partitions were read only once the pump took the answer
+   *  waiting, one whole write and one round trip later (docs/benchmarks.md "Cold start, fourth
+   *  pass"). An answer without records that comes back while the pump writes is dropped and the
+   *  fetch sent again, for the same reason: nothing is lost, the positions it moved to (past
+   *  control records, back to the log start) are the reader's, which the next answer reports. */
+  #sendStandbyFetch (): void {
+    if (this.#onWire || this.#pumpError !== undefined) return
+    if (![...this.#partitions.values()].some(p => p.assigned)) return
+    const waiting = this.#answers.length
+    if (waiting >= STANDBY_ANSWERS_AHEAD || (waiting > 0 && !this.#registeredSinceSent)) return
+    this.#onWire = true
+    this.#registeredSinceSent = false
+    const sentAt = performance.now()
+    void this.#fetchOnce(this.#registering ? STANDBY_FETCH_WAIT_REGISTERING_MS : STANDBY_FETCH_WAIT_MS).then(async fetched => {
+      const dropped = fetched.runs.length === 0 && this.#pumpWriting
+      if (!dropped) this.#answers.push(fetched)
+      // An empty answer faster than the shortest wait (a retriable error answers at once) is
+      // not asked again in a spin.
+      const early = STANDBY_FETCH_WAIT_REGISTERING_MS - (performance.now() - sentAt)
+      if (dropped && early > 0) await new Promise(resolve => setTimeout(resolve, early))
+      this.#onWire = false
+      this.#wakePump()
+      if (this.#pump !== undefined) this.#sendStandbyFetch()
+    }, (error: unknown) => {
+      this.#onWire = false
+      const answered = this.#answered
+      this.#answered = undefined
+      if (answered !== undefined) answered.reject(error)
+      else this.#pumpError ??= error
+    })
+  }
+
+  #wakePump (): void {
+    const answered = this.#answered
+    this.#answered = undefined
+    answered?.resolve()
   }
 
   /** Applies one fetch (positions first, the next fetch sent, then the records, in slices). */
-  async #apply ({ runs, positions }: Fetched, maxWaitMs: number): Promise<void> {
+  async #apply ({ runs, positions, readFor }: Fetched, maxWaitMs: number): Promise<void> {
     const standby = this.#o.standby === true
     const reached: TopicPartition[] = []
     const moved: Restoring[] = []
+    const stale: Restoring[] = []
     for (const [key, position] of positions) {
       const p = this.#partitions.get(key)
       if (p === undefined || !p.assigned) continue
+      // Registered again since the fetch was sent: its answer is the previous registration's,
+      // not written; the reader may have taken it all the same (the new registration starting
+      // at the offset it asked), so it reads again from where this registration got.
+      if (readFor.get(key) !== p) { stale.push(p); continue }
       p.position = position
       moved.push(p)
       if (standby) { if (position > p.end) p.end = position } else if (position >= p.end) { p.assigned = false; reached.push(p.restore.changelog) }
     }
     this.#unassign(reached)
-    if (runs.length > 0 || standby) this.#fetch(maxWaitMs)
+    if (stale.length > 0) this.#o.reader.assign(stale.map(p => ({ ...p.restore.changelog, offset: p.position })))
+    if (standby) this.#sendStandbyFetch()
+    else if (runs.length > 0) this.#fetch(maxWaitMs)
     // One write batch per slice of a partition's run of entries.
     for (const run of runs) {
       const key = partitionKey(run)
       const p = this.#partitions.get(key)
-      // A partition unregistered while the fetch was in flight: dropped.
-      if (p === undefined) continue
+      // A partition unregistered (or registered again) since the fetch was sent: dropped.
+      const askedFor = readFor.get(key)
+      if (p === undefined || (askedFor !== undefined && askedFor !== p)) continue
       // In slices, with a turn of the event loop between them: a fetch holds tens of thousands
       // of records, and the commits and heartbeats of running tasks must not wait for all of
       // them to be written (docs/engine.md "State, checkpoints, restore"). A run that decodes on
@@ -402,24 +470,26 @@ export class ChangelogReader {
   /** Sends a fetch for the assigned partitions; the positions it moved to are taken as soon as it
    *  returns (before another fetch can move them again). */
   #fetch (maxWaitMs: number): void {
-    const reading = [...this.#partitions.values()].filter(p => p.assigned).map(p => p.restore.changelog)
-    if (reading.length === 0) return
-    const reader = this.#o.reader
-    const waitMs = this.#o.standby !== true ? maxWaitMs : this.#registering ? STANDBY_FETCH_WAIT_REGISTERING_MS : STANDBY_FETCH_WAIT_MS
-    // Keys and values only where the log can decode so (no record objects, offsets, headers).
-    const polled = reader.pollEntries !== undefined ? reader.pollEntries(waitMs) : reader.poll(waitMs).then(groupByPartition)
-    const sentAt = performance.now()
-    const inflight = polled.then(runs => {
-      rtrace('changelog.fetched', { standby: this.#o.standby === true, waitMs, ms: Math.round(performance.now() - sentAt), partitions: reading.length, records: runs.reduce((n, r) => n + (r.records ?? r.entries.length), 0) })
-      const positions = new Map<string, bigint>()
-      for (const tp of reading) {
-        try { positions.set(partitionKey(tp), reader.position(tp)) } catch { /* unassigned meanwhile */ }
-      }
-      return { runs, positions }
-    })
+    if (![...this.#partitions.values()].some(p => p.assigned)) return
+    const inflight = this.#fetchOnce(maxWaitMs)
     // Awaited by the next step(); a reader closed meanwhile must not be an unhandled rejection.
     inflight.catch(() => {})
     this.#inflight = inflight
+  }
+
+  async #fetchOnce (waitMs: number): Promise<Fetched> {
+    const readFor = new Map([...this.#partitions].filter(([, p]) => p.assigned))
+    const reading = [...readFor.values()].map(p => p.restore.changelog)
+    const reader = this.#o.reader
+    const sentAt = performance.now()
+    // Keys and values only where the log can decode so (no record objects, offsets, headers).
+    const runs = reading.length === 0 ? [] : reader.pollEntries !== undefined ? await reader.pollEntries(waitMs) : groupByPartition(await reader.poll(waitMs))
+    rtrace('changelog.fetched', { standby: this.#o.standby === true, waitMs, ms: Math.round(performance.now() - sentAt), partitions: reading.length, records: runs.reduce((n, r) => n + (r.records ?? r.entries.length), 0) })
+    const positions = new Map<string, bigint>()
+    for (const tp of reading) {
+      try { positions.set(partitionKey(tp), reader.position(tp)) } catch { /* unassigned meanwhile */ }
+    }
+    return { runs, positions, readFor }
   }
 
   /** Ask the end again. Moved past the position: read on. Not (or moved back): done. */

@@ -46,8 +46,8 @@ export class StandbyTasks<S extends ManagedState> {
   readonly #toCreate = new Map<string, boolean>()
   /** Pending standbys whose stores are opening (createPending): name -> warm-up. */
   readonly #opening = new Map<string, boolean>()
-  /** Those opens, until settled; the first failure, thrown by the next createPending(). */
-  readonly #opens = new Set<Promise<void>>()
+  /** Those opens by name, until settled; the first failure, thrown by the next createPending(). */
+  readonly #opens = new Map<string, Promise<void>>()
   #openError: unknown
   /** How many standbys may be opening at once (the last createPending() max). */
   #openMax = 2
@@ -70,8 +70,9 @@ export class StandbyTasks<S extends ManagedState> {
    *  member's rejoin) for their whole open in a rolling restart. Each open that ends starts the
    *  next pending one, also while actives restore (the loop may be waiting in a rebalance's
    *  poll meanwhile: a restarted member's warm-ups then open before the follow-up round hands
-   *  their actives over). An assignment waits for the opens under way before it changes anything
-   *  (TaskManager.standbysOpened). Throws the failure of an earlier open. */
+   *  their actives over). An assignment waits for the opens under way of the tasks it makes
+   *  active here or drops before it changes anything; the others go on (TaskManager
+   *  standbysOpened). Throws the failure of an earlier open. */
   async createPending (max: number): Promise<void> {
     const error = this.#openError
     if (error !== undefined) { this.#openError = undefined; throw error }
@@ -98,18 +99,23 @@ export class StandbyTasks<S extends ManagedState> {
         .catch((failure: unknown) => { this.#openError ??= failure })
         .finally(() => {
           this.#opening.delete(name)
-          this.#opens.delete(open)
+          this.#opens.delete(name)
           this.openPendingNow()
           this.#o.standbyReader?.expectRegistrations?.(this.#opening.size > 0)
         })
-      this.#opens.add(open)
+      this.#opens.set(name, open)
     }
     this.#o.standbyReader?.expectRegistrations?.(this.#opening.size > 0)
   }
 
-  /** Settles once no standby opened by createPending() is still opening. */
-  async opened (): Promise<void> {
-    while (this.#opens.size > 0) await Promise.allSettled([...this.#opens])
+  /** Settles once no standby opened by createPending() is still opening (of those `which`
+   *  names, when given). */
+  async opened (which?: (name: string) => boolean): Promise<void> {
+    for (;;) {
+      const opens = [...this.#opens].filter(([name]) => which === undefined || which(name)).map(([, open]) => open)
+      if (opens.length === 0) return
+      await Promise.allSettled(opens)
+    }
   }
 
   handover (task: string): Promise<void> | undefined { return this.#handovers.get(task) }
@@ -163,6 +169,9 @@ export class StandbyTasks<S extends ManagedState> {
     for (const name of names) {
       const existing = this.#standbys.get(name)
       if (existing !== undefined) existing.warmup = replicas.warmup.has(name)
+      // Still opening (an assignment waits only for the opens of the tasks it moves or drops):
+      // it opens once, with this assignment's warm-up flag.
+      else if (this.#opening.has(name)) this.#opening.set(name, replicas.warmup.has(name))
       else if (this.#o.deferStandbys === true) this.#toCreate.set(name, replicas.warmup.has(name))
       else toOpen.push(name)
     }
@@ -182,7 +191,7 @@ export class StandbyTasks<S extends ManagedState> {
       const t0 = performance.now()
       const state = await createStandby(name, sub, Number(partText))
       const t1 = performance.now()
-      const standby: StandbyTask<S> = { type: 'standby', name, state, lifecycle: new TaskLifecycle(name, 'standby'), warmup: warmups.has(name), checkpointed: '' }
+      const standby: StandbyTask<S> = { type: 'standby', name, state, lifecycle: new TaskLifecycle(name, 'standby'), warmup: this.#opening.get(name) ?? warmups.has(name), checkpointed: '' }
       try {
         await standbyReader.register(name, state.changelogRestores())
       } catch (error) {

@@ -85,8 +85,9 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   /** Starts opening pending standbys, at most `max` at a time (StandbyTasks.createPending). */
   async createPendingStandbys (max = Infinity): Promise<void> { await this.#sb.createPending(max) }
 
-  /** Settles once no standby opened by createPendingStandbys() is still opening. */
-  async standbysOpened (): Promise<void> { await this.#sb.opened() }
+  /** Settles once no standby opened by createPendingStandbys() is still opening (of those `which`
+   *  names, when given). */
+  async standbysOpened (which?: (name: string) => boolean): Promise<void> { await this.#sb.opened(which) }
 
   /** Settles once every revoked task's stores are closed. */
   async closed (): Promise<void> {
@@ -167,15 +168,22 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
    *  warm-up until the follow-up round hands it over (it keeps a standby here current, and this
    *  member tells the leader it warms up, which makes the follow-up assignment the same). */
   async handleIncrementalAssignment (added: TopicPartition[], replicas: ReplicaAssignment = NO_REPLICAS, assigned: ReadonlySet<string> | null = null, isStateful: (task: string) => boolean = () => true): Promise<void> {
-    await this.#assigning(async () => { await this.#incrementalAssignment(added, replicas, assigned, isStateful) })
+    // The opens under way of tasks this assignment keeps as standbys or warm-ups go on; those of
+    // tasks it makes active here or drops settle first (their stores are handed over or closed).
+    const actives = new Set([...this.#running.keys(), ...this.#restoring.keys(), ...this.#suspended.keys(), ...this.#taskNames(added).keys()])
+    const kept = (name: string): boolean => !actives.has(name) && (replicas.standby.has(name) || replicas.warmup.has(name) || assigned?.has(name) === true)
+    await this.#assigning(async () => { await this.#incrementalAssignment(added, replicas, assigned, isStateful) }, name => !kept(name))
   }
 
-  /** Runs an assignment change: the standby opens under way settle first and start no others
-   *  until it is applied (it decides which standbys stay); then the pending ones start opening. */
-  async #assigning (apply: () => Promise<void>): Promise<void> {
+  /** Runs an assignment change: the standby opens under way that it concerns (`affected`; all,
+   *  without it) settle first, and none starts until it is applied (it decides which standbys
+   *  stay); then the pending ones start opening. A cold start's follow-up round, handing the
+   *  warm-ups over, waited for every open under way, also those of standbys it kept
+   *  (docs/benchmarks.md "Cold start, fourth pass"). */
+  async #assigning (apply: () => Promise<void>, affected?: (name: string) => boolean): Promise<void> {
     this.#assignmentsRunning++
     try {
-      if (this.#sb.opening) await this.standbysOpened()
+      if (this.#sb.opening) await this.standbysOpened(affected)
       await apply()
     } finally {
       this.#assignmentsRunning--

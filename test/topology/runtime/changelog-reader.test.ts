@@ -2,7 +2,7 @@
 // last write per key (tombstones included) applied, the end offsets reported, a restore from a
 // checkpoint reads only what follows it, an owner unregistered halfway leaves the others going.
 import t from 'tap'
-import type { Log, ProducerRecord, TopicPartition } from '../../../log/log-port.ts'
+import type { Log, PartitionReader, ProducerRecord, TopicPartition } from '../../../log/log-port.ts'
 import { ChangelogReader, lastWritePerKey, type ChangelogEntry, type ChangelogRestore, type RestoreProgress } from '../../../topology/runtime/changelog-reader.ts'
 import { BACKENDS, uniqueName } from '../integration/backends.ts'
 
@@ -256,6 +256,157 @@ t.test('standby mode: no long poll while more owners are about to register (expe
   await new Promise(resolve => setTimeout(resolve, 20))
   t.equal(waits.at(-1), 500, 'long polls again once they have')
   reader.unregister('0_0')
+  await new Promise(resolve => setTimeout(resolve, 20))
+})
+
+t.test('standby mode: a partition registered while a fetch is written is fetched during that write', async t => {
+  // A fake log: partition 0 has one record at first; later polls answer what is assigned and
+  // not read yet (partition 1 once registered). The write of partition 0 is held until released.
+  const positions = new Map<number, bigint>()
+  const polled: number[][] = []
+  const partitionReader = {
+    assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(p.partition, p.offset) },
+    unassign (list: TopicPartition[]) { for (const p of list) positions.delete(p.partition) },
+    async poll (maxWaitMs: number) {
+      await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 5)))
+      const fresh = [...positions].filter(([, offset]) => offset === 0n).map(([partition]) => partition)
+      polled.push(fresh)
+      for (const partition of fresh) positions.set(partition, 1n)
+      return fresh.map(partition => ({ topic: 'c', partition, offset: 0n, key: Buffer.from(`k${partition}`), value: Buffer.from('v'), timestamp: 0, headers: [] }))
+    },
+    position (tp: TopicPartition) { return positions.get(tp.partition) ?? 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: 1n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true })
+  let release!: () => void
+  const held = new Promise<void>(resolve => { release = resolve })
+  const written: number[] = []
+  const restore = (partition: number, gate?: Promise<void>): ChangelogRestore => ({
+    changelog: { topic: 'c', partition },
+    store: 's',
+    from: null,
+    apply: async () => { if (gate !== undefined) await gate; written.push(partition) }
+  })
+  reader.expectRegistrations(true)
+  await reader.register('0_0', [restore(0, held)])
+  await reader.step(0)
+  const deadline = Date.now() + 5000
+  while (!polled.some(p => p.includes(0))) { if (Date.now() > deadline) throw new Error('partition 0 never fetched'); await new Promise(resolve => setTimeout(resolve, 5)) }
+  // Partition 0 is being written (held); the fetch sent meanwhile came back empty.
+  await new Promise(resolve => setTimeout(resolve, 30))
+  await reader.register('0_1', [restore(1)])
+  while (!polled.some(p => p.includes(1))) { if (Date.now() > deadline) throw new Error('partition 1 not fetched while partition 0 is written'); await new Promise(resolve => setTimeout(resolve, 5)) }
+  t.same(written, [], 'partition 1 fetched while the write of partition 0 still runs')
+  release()
+  while (written.length < 2) { if (Date.now() > deadline) throw new Error(`written: ${written.join(',')}`); await new Promise(resolve => setTimeout(resolve, 5)) }
+  t.same(written, [0, 1], 'both written, in fetch order')
+  while (reader.catchingUp > 0) { if (Date.now() > deadline) throw new Error('not caught up'); await new Promise(resolve => setTimeout(resolve, 5)) }
+  t.same(reader.positions('0_1'), [{ topic: 'c', partition: 1, offset: 1n }], 'the later partition\'s position applied')
+  t.equal(reader.catchingUp, 0, 'both caught up')
+  reader.unregister('0_0')
+  reader.unregister('0_1')
+  await new Promise(resolve => setTimeout(resolve, 20))
+})
+
+t.test('standby mode: a partition registered while an answer waits to be written is fetched at once', async t => {
+  // A fake log: partition 0 holds 3 records, one per fetch; partition 1 one record. The first
+  // write is held, so the second answer (partition 0's next record) waits for the pump.
+  const positions = new Map<number, bigint>()
+  const ends = new Map([[0, 3n], [1, 1n]])
+  const polled: number[][] = []
+  const partitionReader = {
+    assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(p.partition, p.offset) },
+    unassign (list: TopicPartition[]) { for (const p of list) positions.delete(p.partition) },
+    async poll (maxWaitMs: number) {
+      await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 5)))
+      const behind = [...positions].filter(([partition, offset]) => offset < ends.get(partition)!)
+      polled.push(behind.map(([partition]) => partition))
+      for (const [partition, offset] of behind) positions.set(partition, offset + 1n)
+      return behind.map(([partition, offset]) => ({ topic: 'c', partition, offset, key: Buffer.from(`k${partition}`), value: Buffer.from(String(offset)), timestamp: 0, headers: [] }))
+    },
+    position (tp: TopicPartition) { return positions.get(tp.partition) ?? 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: ends.get(tp.partition)! })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true })
+  let release!: () => void
+  const held = new Promise<void>(resolve => { release = resolve })
+  const written: string[] = []
+  const restore = (partition: number): ChangelogRestore => ({
+    changelog: { topic: 'c', partition },
+    store: 's',
+    from: null,
+    apply: async entries => { if (written.length === 0) await held; for (const e of entries) written.push(`${partition}:${e.value!.toString()}`) }
+  })
+  await reader.register('0_0', [restore(0)])
+  await reader.step(0)
+  const deadline = Date.now() + 5000
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    while (!ok()) { if (Date.now() > deadline) throw new Error(what); await new Promise(resolve => setTimeout(resolve, 5)) }
+  }
+  await until('two fetches of partition 0', () => polled.filter(p => p.includes(0)).length >= 2)
+  await new Promise(resolve => setTimeout(resolve, 30))
+  t.equal(polled.length, 2, 'one answer written (held), one waiting: no third fetch without a new partition')
+  await reader.register('0_1', [restore(1)])
+  await until('partition 1 fetched while an answer waits', () => polled.some(p => p.includes(1)))
+  t.same(written, [], 'fetched while the first write still runs')
+  await new Promise(resolve => setTimeout(resolve, 30))
+  t.equal(polled.length, 3, 'two answers waiting at most')
+  release()
+  await until('all written', () => written.length === 4 && reader.catchingUp === 0)
+  t.same(written, ['0:0', '0:1', '0:2', '1:0'], 'written in fetch order')
+  t.same(reader.positions('0_0'), [{ topic: 'c', partition: 0, offset: 3n }])
+  t.same(reader.positions('0_1'), [{ topic: 'c', partition: 1, offset: 1n }])
+  reader.unregister('0_0')
+  reader.unregister('0_1')
+  await new Promise(resolve => setTimeout(resolve, 20))
+})
+
+t.test('standby mode: an answer fetched for a registration that ended is not written; the new one reads it again', async t => {
+  // A fake log: partition 0 holds 3 records, all in one fetch; the first fetch is held on the
+  // wire while its owner unregisters and another registers the partition at the same offset, so
+  // the reader takes that answer (its asked offset is the current one) and moves on.
+  const positions = new Map<number, bigint>()
+  let openGate!: () => void
+  let gate: Promise<void> | undefined = new Promise<void>(resolve => { openGate = resolve })
+  const partitionReader = {
+    assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(p.partition, p.offset) },
+    unassign (list: TopicPartition[]) { for (const p of list) positions.delete(p.partition) },
+    async poll (maxWaitMs: number) {
+      const asked = positions.get(0)
+      if (gate !== undefined) { const held = gate; gate = undefined; await held } else await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 5)))
+      if (asked === undefined || positions.get(0) !== asked || asked >= 3n) return []
+      positions.set(0, 3n)
+      return [0n, 1n, 2n].filter(o => o >= asked).map(offset => ({ topic: 'c', partition: 0, offset, key: Buffer.from(`k${offset}`), value: Buffer.from('v'), timestamp: 0, headers: [] }))
+    },
+    position (tp: TopicPartition) { return positions.get(tp.partition) ?? 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: 3n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true })
+  const written = new Map<string, string[]>()
+  const restore = (owner: string): ChangelogRestore => ({
+    changelog: { topic: 'c', partition: 0 },
+    store: 's',
+    from: null,
+    apply: entries => { written.set(owner, [...written.get(owner) ?? [], ...entries.map(e => e.key.toString())]) }
+  })
+  await reader.register('old', [restore('old')])
+  await reader.step(0)
+  await new Promise(resolve => setTimeout(resolve, 10))
+  reader.unregister('old')
+  await reader.register('new', [restore('new')])
+  openGate()
+  const deadline = Date.now() + 5000
+  while (reader.catchingUp > 0 || (written.get('new')?.length ?? 0) < 3) {
+    if (Date.now() > deadline) throw new Error(`new: ${JSON.stringify(written.get('new'))}, positions ${JSON.stringify(reader.positions('new'), (_k, v: unknown) => typeof v === 'bigint' ? String(v) : v)}`)
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+  t.notOk(written.has('old'), 'nothing written for the registration that ended')
+  t.same(written.get('new'), ['k0', 'k1', 'k2'], 'the new registration got every record, read again')
+  t.same(reader.positions('new'), [{ topic: 'c', partition: 0, offset: 3n }])
+  reader.unregister('new')
   await new Promise(resolve => setTimeout(resolve, 20))
 })
 

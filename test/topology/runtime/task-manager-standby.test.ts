@@ -280,3 +280,56 @@ t.test('deferStandbys: createPendingStandbys() returns before the stores are ope
   t.same([...manager.standbys.keys()], ['0_1'], 'the assignment applied once the open settled')
   await manager.closeAll(true)
 })
+
+t.test('deferStandbys (cooperative): an assignment waits only for the opens of tasks it moves or drops; the others go on', async t => {
+  const journal: Journal = []
+  const standbyReader = new FakeReader('standby', journal)
+  const restorer = new FakeReader('restore', journal)
+  const gates = new Map<string, () => void>()
+  const manager = new TaskManager<FakeTask, FakeState>({
+    applicationId: 'app',
+    subtopologies: SUBTOPOLOGIES,
+    admin: { async listCommittedOffsets () { return [] }, async listOffsets () { return [] } },
+    consumer: { pause () {}, resume () {}, seek () {}, assignment () { return [] } },
+    restorer,
+    standbyReader,
+    createTask: async (name, _sub, partition, standby) => {
+      journal.push(standby === undefined ? `${name}:create-active` : `${name}:create-active-from-standby`)
+      return { task: new FakeTask(name, [tp('in', partition)], journal), state: standby?.state ?? new FakeState(name, tp('c', partition), journal) }
+    },
+    createStandby: async (name, _sub, partition) => {
+      journal.push(`${name}:create-standby`)
+      await new Promise<void>(resolve => gates.set(name, resolve))
+      return new FakeState(name, tp('app-sums-changelog', partition), journal)
+    },
+    deferStandbys: true
+  })
+  const settled = async (p: Promise<void>): Promise<boolean> => {
+    let done = false
+    void p.then(() => { done = true })
+    for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+    return done
+  }
+  await manager.handleIncrementalAssignment([], { standby: new Set(['0_1', '0_3']), warmup: new Set(['0_2']) })
+  await manager.createPendingStandbys(3)
+  t.same([...gates.keys()].sort(), ['0_1', '0_2', '0_3'], 'three opening')
+
+  // 0_2 becomes active here, 0_3 is no longer assigned, 0_1 stays a standby (now a warm-up).
+  const assigned = manager.handleIncrementalAssignment([tp('in', 2)], { standby: new Set(), warmup: new Set(['0_1']) })
+  t.notOk(await settled(assigned), 'waits for the open of the task it makes active')
+  gates.get('0_2')!()
+  t.notOk(await settled(assigned), 'and for the open of the task it drops')
+  gates.get('0_3')!()
+  t.ok(await settled(assigned), 'not for the open of the standby it keeps')
+  await assigned
+  t.ok(journal.includes('0_2:create-active-from-standby'), 'the opened stores handed over to the active')
+  t.same([...manager.standbys.keys()], [], '0_3 closed, 0_1 still opening')
+  t.notOk(manager.restoring.has('0_1'))
+  gates.get('0_1')!()
+  await manager.standbysOpened()
+  t.same([...manager.standbys.keys()], ['0_1'], 'the kept one opened')
+  t.equal(manager.standbys.get('0_1')!.warmup, true, 'with the role of the assignment that kept it')
+  t.equal(journal.filter(line => line === '0_1:create-standby').length, 1, 'opened once')
+  t.ok(journal.includes('0_3:closeStores'), 'the dropped one closed once opened')
+  await manager.closeAll(true)
+})
