@@ -34,7 +34,7 @@ import { MemoryCache, type SharedCache } from '../cache/shared-cache.ts'
 import { acceptsJson } from '../content-negotiation.ts'
 import { requestDurationOf, requestIdOf } from '../ops-server.ts'
 import type { MemberQueries } from '../query/member-queries.ts'
-import { READ_CACHE_CONTROL, strongEtag } from './conditional-get.ts'
+import { JSON_UTF8, READ_CACHE_CONTROL, strongEtag } from './conditional-get.ts'
 import { balanceCacheKey } from './member-routes.ts'
 import { COUNT_NOW, type CountsNow } from './rate-limit.ts'
 
@@ -126,4 +126,3 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
   return true
 }
 
-const JSON_UTF8 = 'application/json; charset=utf-8'

@@ -38,10 +38,14 @@ export function noneMatch (header: string | undefined, etag: string): boolean {
   return header.split(',').some(candidate => candidate.trim().replace(/^W\//, '') === etag)
 }
 
+/** The content type of every JSON read: also written by the balance fast lane
+ *  (api/routes/balance-fast-lane.ts), which must answer as the route does. */
+export const JSON_UTF8 = 'application/json; charset=utf-8'
+
 /** Sends a JSON body (already serialized) with its ETag, or 304 when the client has it. */
 export function sendConditional (request: FastifyRequest, reply: FastifyReply, body: string): FastifyReply {
   const etag = strongEtag(body)
   void reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL)
   if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send()
-  return reply.type('application/json; charset=utf-8').send(body)
+  return reply.type(JSON_UTF8).send(body)
 }
