@@ -19,6 +19,8 @@
 //     [--timeout 600]   (s: each phase's bound; the [watchdog] lines on stderr say where it waits)
 //     [--report 30]   (s between the watchdog's reports of a phase still running)
 //     [--timeline 1]   (print each engine run's timeline: fetches, poll waits, commits and their steps)
+//     [--rounds 1]   (runs the guarantees' sequence this many times in the same process: the first
+//                    engine run also pays the JIT warm-up of the engine's code, the later ones not)
 //     [--profile /tmp/engine]   (CPU profile of each engine run: top functions, /tmp/engine-<guarantee>.cpuprofile)
 import { writeFileSync } from 'node:fs'
 import type { LogRecord } from '../log/log-port.ts'
@@ -34,9 +36,10 @@ import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from '.
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
 import { describeCommitted, Watchdog, withBound } from './lib/watchdog.ts'
 import { printTimeline } from './lib/timeline.ts'
+import { threadCpuByName, threadCpuSince } from './lib/proc-stats.ts'
 import { startTimeline, stopTimeline } from '../lib/tracing/engine-timeline.ts'
 
-const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '', timeline: 0, heap: '' })
+const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '', timeline: 0, heap: '', rounds: 1 })
 const backend = backendOf(args.backend)
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const isGuarantee = (g: string): g is Guarantee => g === 'exactly_once_v2' || g === 'at_least_once'
@@ -75,11 +78,14 @@ function checkCounts (what: string, got: Map<string, number>, expected: Map<stri
 
 interface EngineProbe { step: string, app: StreamsApplication | undefined, applicationId: string }
 
-interface EngineTiming { readonly guarantee: string, readonly totalMs: number, readonly steadyMs: number, readonly startMs: number, readonly closeMs: number, readonly cpuMs: number }
+interface EngineTiming { readonly guarantee: string, readonly totalMs: number, readonly steadyMs: number, readonly startMs: number, readonly closeMs: number, readonly cpuMs: number, readonly mainCpuMs: number, readonly threads: Array<[string, number]> }
 
 /** CPU time (user + system) of this process since `from` (process.cpuUsage()), ms: the same
  *  process hosts each run in turn, so it is the run's (plus the committed-offsets poller's). */
 const cpuMsSince = (from: NodeJS.CpuUsage): number => { const d = process.cpuUsage(from); return (d.user + d.system) / 1000 }
+/** CPU time of the main thread alone since `from` (process.threadCpuUsage()), ms: the process's
+ *  figure less RocksDB's background threads, libuv's pool and V8's helper threads. */
+const mainCpuMsSince = (from: NodeJS.CpuUsage): number => { const d = process.threadCpuUsage(from); return (d.user + d.system) / 1000 }
 const fmtCpu = (cpuMs: number): string => `${(cpuMs * 1000 / args.records).toFixed(1)} µs`
 
 const bench = await openBenchLog(backend, 'bench-engine-throughput')
@@ -106,7 +112,7 @@ try {
   const tps = partitionsOf(input, args.partitions)
   const baselineName = backend === 'kafka' ? `raw @platformatic/kafka consumer group (parse, commit every ${RAW_COMMIT_INTERVAL_MS} ms)` : 'port PartitionReader (parse)'
   /** The baseline's per-record work: parse the value (what mapValues needs) and count per key. */
-  const baselineOnce = async (when: string): Promise<ReadTiming & { cpuMs: number }> => {
+  const baselineOnce = async (when: string): Promise<ReadTiming & { cpuMs: number, mainCpuMs: number }> => {
     const counts = new Map<string, number>()
     const onRecord = (key: Buffer | null, value: Buffer | null): void => {
       if (key === null || value === null) return
@@ -118,12 +124,14 @@ try {
     const progress: ReadProgress = { step: 'starting', records: 0 }
     const describe = async (): Promise<string> => `  baseline ${progress.step}, ${progress.records}/${args.records} records${progress.client ? `\n  ${progress.client()}` : ''}\n${backend === 'kafka' ? await describeCommitted(log, groupId, ends) : ''}`
     const cpu = process.cpuUsage()
+    const mainCpu = process.threadCpuUsage()
     const timing = await watchdog.phase(`baseline (${when})`, timeoutMs, () => backend === 'kafka'
       ? platformaticRead(input, args.records, onRecord, { autocommitMs: RAW_COMMIT_INTERVAL_MS, timeoutMs, groupId, progress, stallMs: BASELINE_STALL_MS })
       : portRead(log, tps, args.records, (r: LogRecord) => onRecord(r.key, r.value), timeoutMs), describe)
     const cpuMs = cpuMsSince(cpu)
+    const mainCpuMs = mainCpuMsSince(mainCpu)
     checkCounts(baselineName, counts, expected)
-    return { ...timing, cpuMs }
+    return { ...timing, cpuMs, mainCpuMs }
   }
 
 
@@ -135,7 +143,7 @@ try {
     return `  engine ${probe.step}: state ${app.state}, stream thread ${app.streamThreadAlive ? 'alive' : 'not alive'}, tasks [${tasks}]\n${await describeCommitted(log, probe.applicationId, ends)}`
   }
 
-  const runEngine = async (guarantee: Guarantee, probe: EngineProbe): Promise<EngineTiming> => {
+  const runEngine = async (guarantee: Guarantee, label: string, probe: EngineProbe): Promise<EngineTiming> => {
     const applicationId = probe.applicationId = uniqueName(`bench-count-${guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`)
     created.push(`${applicationId}-counts-changelog`)
     const builder = new StreamsBuilder()
@@ -155,6 +163,8 @@ try {
       const elu = performance.eventLoopUtilization()
       const t0 = nowMs()
       const cpu = process.cpuUsage()
+      const mainCpu = process.threadCpuUsage()
+      const threadsCpu = threadCpuByName()
       probe.step = 'start()'
       await app.start()
       const started = nowMs()
@@ -164,9 +174,11 @@ try {
       probe.step = 'waiting for the input to be committed'
       const done = await waitForCommitted(log, applicationId, ends, { timeoutMs, isFailed: () => app.state === 'ERROR' ? (app.error ?? new Error('application in ERROR')) : undefined })
       const cpuMs = cpuMsSince(cpu)
-      if (args.timeline > 0) printTimeline(guarantee, stopTimeline(), { t0, started, running, done, idleShare: 1 - performance.eventLoopUtilization(elu).utilization })
-      if (stopProfile) profiles.push({ guarantee, profile: await stopProfile() })
-      if (stopHeap) heapProfiles.push({ guarantee, profile: await stopHeap() })
+      const mainCpuMs = mainCpuMsSince(mainCpu)
+      const threads = threadCpuSince(threadsCpu)
+      if (args.timeline > 0) printTimeline(label, stopTimeline(), { t0, started, running, done, idleShare: 1 - performance.eventLoopUtilization(elu).utilization })
+      if (stopProfile) profiles.push({ guarantee: label, profile: await stopProfile() })
+      if (stopHeap) heapProfiles.push({ guarantee: label, profile: await stopHeap() })
       // The committed view is applied right after the commit: give it a moment, then check every key.
       probe.step = 'checking the store'
       const store = app.store<string, number>('counts')
@@ -182,7 +194,7 @@ try {
       const closing = nowMs()
       probe.step = 'close()'
       await app.close()
-      return { guarantee, totalMs: done - t0, steadyMs: done - running, startMs: started - t0, closeMs: nowMs() - closing, cpuMs }
+      return { guarantee: label, totalMs: done - t0, steadyMs: done - running, startMs: started - t0, closeMs: nowMs() - closing, cpuMs, mainCpuMs, threads }
     } finally {
       if (app.state !== 'NOT_RUNNING') await withBound(app.close(), 30_000, 'close() after a failure').catch(() => {})
       state.remove()
@@ -191,9 +203,12 @@ try {
 
   const before = await baselineOnce('before')
   const engines: EngineTiming[] = []
-  for (const g of guarantees) {
-    const engine: EngineProbe = { step: 'creating', app: undefined, applicationId: '' }
-    engines.push(await watchdog.phase(`engine ${g}`, timeoutMs, () => runEngine(g, engine), () => describeEngine(engine)))
+  for (let round = 1; round <= args.rounds; round++) {
+    for (const g of guarantees) {
+      const label = args.rounds > 1 ? `${g} round ${round}` : g
+      const engine: EngineProbe = { step: 'creating', app: undefined, applicationId: '' }
+      engines.push(await watchdog.phase(`engine ${label}`, timeoutMs, () => runEngine(g, label, engine), () => describeEngine(engine)))
+    }
   }
   const after = await baselineOnce('after')
   const baselineRate = (rate(args.records, before.totalMs) + rate(args.records, after.totalMs)) / 2
@@ -214,16 +229,18 @@ try {
   for (const e of engines) console.log(`engine ${e.guarantee}: start() ${fmtMs(e.startMs)}, start() to RUNNING ${fmtMs(e.totalMs - e.steadyMs - e.startMs)}, close() ${fmtMs(e.closeMs)}`)
   const baselineCpu = (before.cpuMs + after.cpuMs) / 2
   console.log(`CPU per record (this process, user + system): baseline ${fmtCpu(before.cpuMs)} before, ${fmtCpu(after.cpuMs)} after`)
+  console.log(`CPU per record, baseline main thread: ${fmtCpu(before.mainCpuMs)} before, ${fmtCpu(after.mainCpuMs)} after`)
   for (const e of engines) console.log(`CPU per record, engine ${e.guarantee}: ${fmtCpu(e.cpuMs)} (baseline / engine ${fmtRatio(baselineCpu / e.cpuMs)})`)
+  for (const e of engines) console.log(`CPU per record, engine ${e.guarantee}: main thread ${fmtCpu(e.mainCpuMs)}, other threads ${fmtCpu(e.cpuMs - e.mainCpuMs)} (by thread name, /proc, 10 ms ticks: ${e.threads.map(([name, ms]) => `${name} ${fmtCpu(ms)}`).join(', ')})`)
   for (const e of engines) console.log(`ratio engine/raw ${e.guarantee}: ${fmtRatio(rate(args.records, e.totalMs) / baselineRate)}`)
   for (const { guarantee, profile } of profiles) {
-    const file = `${args.profile}-${guarantee}.cpuprofile`
+    const file = `${args.profile}-${guarantee.replaceAll(' ', '-')}.cpuprofile`
     saveProfile(profile, file)
     console.log(`\nengine ${guarantee}, app.start() to input committed (profiling slows it: ignore this run's rates), ${file}`)
     printTop(profile, 30)
   }
   for (const { guarantee, profile } of heapProfiles) {
-    const file = `${args.heap}-${guarantee}.heapprofile`
+    const file = `${args.heap}-${guarantee.replaceAll(' ', '-')}.heapprofile`
     writeFileSync(file, JSON.stringify(profile))
     console.log(`\nengine ${guarantee}, app.start() to input committed: allocations, ${file}`)
     printTopAllocations(profile, 40)
