@@ -7,7 +7,8 @@ import { HTTP_CODES, HttpProblem } from './http-errors.ts'
 const JSON_TYPES = new Set(['application/json', 'application/problem+json', 'application/*', '*/*'])
 
 export function acceptsJson (accept: string | undefined): boolean {
-  if (accept === undefined || accept.trim() === '') return true
+  if (accept === undefined || accept === 'application/json' || accept === '*/*') return true
+  if (accept.trim() === '') return true
   return accept.split(',').some(range => {
     const [type, ...params] = range.split(';').map(part => part.trim().toLowerCase())
     const q = params.find(p => p.startsWith('q='))

@@ -46,6 +46,11 @@ export interface ReadOnlyBytesView {
   get (key: Buffer): Buffer | undefined
   range (from: Buffer | undefined, to: Buffer | undefined, options?: BytesRangeOptions): Array<[Buffer, Buffer]>
   approximateNumEntries (): number
+  /** The committed value of the key whose bytes read as latin1 are `id`, decoded: the read
+   *  cache's decoded object when it has one (never to be mutated: immutableValues serdes only),
+   *  else `decode` of the bytes. For interactive queries of hot keys (docs/benchmarks.md "API
+   *  balance query, fifth pass"): no key Buffer, no parse of what the processor decoded already. */
+  getDecodedById?: <V>(id: string, decode: (bytes: Buffer) => V) => V | undefined
 }
 
 export interface CachingChangelogStoreOptions {
@@ -148,6 +153,13 @@ export class CachingChangelogStore {
       // through after a commit's batch is applied, and dropped on delete and restore. Reading it
       // first spares interactive queries a RocksDB read without ever showing uncommitted state.
       get: key => { this.#assertOpen(); return this.#clean.get(key.toString('latin1'))?.value ?? inner.get(key) },
+      getDecodedById: <V>(id: string, decode: (bytes: Buffer) => V): V | undefined => {
+        this.#assertOpen()
+        const cached = this.#clean.get(id)
+        if (cached !== undefined) return cached.decoded !== undefined ? cached.decoded as V : decode(cached.value)
+        const value = inner.get(Buffer.from(id, 'latin1'))
+        return value === undefined ? undefined : decode(value)
+      },
       range: (from, to, options) => { this.#assertOpen(); return inner.range(from, to, options) },
       approximateNumEntries: () => { this.#assertOpen(); return inner.approximateNumEntries() }
     }

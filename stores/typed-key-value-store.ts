@@ -164,6 +164,8 @@ export class ReadOnlyTypedKeyValueStore<K, V> implements QueryableKeyValueStore<
   readonly #view: ReadOnlyBytesView
   readonly #keySerde: Serde<K>
   readonly #valueSerde: Serde<V>
+  readonly #decodedById: ReadOnlyBytesView['getDecodedById']
+  readonly #decode: (bytes: Buffer) => V
   #state: StoreState
 
   constructor (view: ReadOnlyBytesView, keySerde: Serde<K>, valueSerde: Serde<V>, state: StoreState = 'RESTORING') {
@@ -172,6 +174,10 @@ export class ReadOnlyTypedKeyValueStore<K, V> implements QueryableKeyValueStore<
     this.#keySerde = keySerde
     this.#valueSerde = valueSerde
     this.#state = state
+    // Immutable values: the read cache's decoded object is shared with queries (as with the
+    // processors), a hot key's query parses nothing.
+    this.#decodedById = valueSerde.immutableValues === true ? view.getDecodedById : undefined
+    this.#decode = bytes => valueSerde.deserialize(bytes)
   }
 
   get state (): StoreState {
@@ -184,6 +190,11 @@ export class ReadOnlyTypedKeyValueStore<K, V> implements QueryableKeyValueStore<
 
   get (key: K): V | undefined {
     this.#assertReady()
+    if (this.#decodedById !== undefined) {
+      checkKey(this.name, key)
+      const id = this.#keySerde.latin1Id?.(key)
+      if (id !== undefined) return this.#decodedById(id, this.#decode)
+    }
     return typedGet(this.#view, this.name, this.#keySerde, this.#valueSerde, key)
   }
 

@@ -10,7 +10,7 @@
 // did not answer several times in a row: its breaker is open, lib/resilience/peers-policy.ts).
 // Balances and activity then fall back to a standby copy within the staleness bound
 // (api/query/standby-fallback.ts); the error stands only when none can answer.
-import { Counter, type Registry } from 'prom-client'
+import type { Counter, Registry } from 'prom-client'
 import { Agent } from 'undici'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
@@ -118,20 +118,33 @@ export class MemberQueries {
       name: 'rewards_api_queries_total', help: 'Member queries by kind and where they were answered (local store, forwarded, cache)', labelNames: ['route', 'where']
     })
     // Hits and misses as one counter, so the hit ratio is hits / all of it.
-    this.#cacheLookups = (options.registry.getSingleMetric('rewards_api_cache_requests_total') as Counter<'cache' | 'result'> | undefined) ?? new Counter({
-      name: 'rewards_api_cache_requests_total', help: 'Hot-balance cache lookups by cache and result (hit, miss)', labelNames: ['cache', 'result'], registers: [options.registry]
+    // Counted on every cached query too: batched the same way.
+    this.#cacheLookups = batchedCounter<'cache' | 'result'>(options.registry, {
+      name: 'rewards_api_cache_requests_total', help: 'Hot-balance cache lookups by cache and result (hit, miss)', labelNames: ['cache', 'result']
     })
   }
 
   /** Counts a query answered from the hot-balance cache. */
   countCacheHit (route: string): void {
-    this.#cacheLookups.inc({ cache: route, result: 'hit' })
-    this.#served.inc({ route, where: 'cache' })
+    this.#countLookup(route, 'hit')
+    this.#countServed(route, 'cache')
   }
 
   /** Counts a hot-balance cache lookup that found nothing (the stores answer instead). */
   countCacheMiss (route: string): void {
-    this.#cacheLookups.inc({ cache: route, result: 'miss' })
+    this.#countLookup(route, 'miss')
+  }
+
+  /** rewards_api_cache_requests_total's child for one cache and result (as #countServed). */
+  readonly #lookupChildren = new Map<string, { inc: () => void }>()
+  #countLookup (cache: string, result: string): void {
+    const key = `${cache} ${result}`
+    let child = this.#lookupChildren.get(key)
+    if (child === undefined) {
+      child = batchedChild(this.#cacheLookups, { cache, result })
+      this.#lookupChildren.set(key, child)
+    }
+    child.inc()
   }
 
   /** rewards_api_queries_total's child for one route and place (prom-client's inc({labels})

@@ -57,6 +57,24 @@ export interface BalanceFastLaneOptions {
 
 const installed = new WeakSet<Server>()
 
+/** A body's ETag and Content-Length, found once per distinct body: the balance texts are the same
+ *  strings again and again (api/query/flat-json-memo.ts), so one look-up replaces the ETag memo's
+ *  and a byte count per request. Bounded; the oldest body is dropped first. */
+interface BodyFacts { readonly etag: string, readonly length: string }
+const facts = new Map<string, BodyFacts>()
+const MAX_FACTS = 4096
+const MAX_FACTS_BODY = 2048
+
+function factsOf (body: string): BodyFacts {
+  const known = facts.get(body)
+  if (known !== undefined) return known
+  const made = { etag: strongEtag(body), length: String(Buffer.byteLength(body)) }
+  if (body.length > MAX_FACTS_BODY) return made
+  if (facts.size >= MAX_FACTS) facts.delete(facts.keys().next().value!)
+  facts.set(body, made)
+  return made
+}
+
 /** Puts the lane in front of `app`'s server's request handler (Fastify's); false when it cannot
  *  answer as the route would (a server not built by api/ops-server.ts, a prefixed plugin, a rate
  *  limit counted in Redis, a guard without ADMITTED_NOW), and nothing is installed. */
@@ -109,11 +127,12 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
     }
     const hit = cached === undefined ? 'miss' : 'hit'
     const id = requestIdOf(request)
-    const etag = strongEtag(body)
-    const length = String(Buffer.byteLength(body))
+    const { etag, length } = factsOf(body)
+    // A flat array: Node's writeHead walks it as is (an object is walked with for…in and an own-
+    // property check per name); the same header lines, in the same order.
     response.writeHead(200, rate === undefined
-      ? { 'x-request-id': id, 'x-cache': hit, etag, 'cache-control': READ_CACHE_CONTROL, 'content-type': JSON_UTF8, 'content-length': length }
-      : { 'x-request-id': id, 'ratelimit-limit': rate.limit, 'ratelimit-remaining': rate.remaining, 'ratelimit-reset': rate.reset, 'x-cache': hit, etag, 'cache-control': READ_CACHE_CONTROL, 'content-type': JSON_UTF8, 'content-length': length })
+      ? ['x-request-id', id, 'x-cache', hit, 'etag', etag, 'cache-control', READ_CACHE_CONTROL, 'content-type', JSON_UTF8, 'content-length', length]
+      : ['x-request-id', id, 'ratelimit-limit', String(rate.limit), 'ratelimit-remaining', String(rate.remaining), 'ratelimit-reset', String(rate.reset), 'x-cache', hit, 'etag', etag, 'cache-control', READ_CACHE_CONTROL, 'content-type', JSON_UTF8, 'content-length', length])
     response.end(body)
     observe('GET', BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
     return true

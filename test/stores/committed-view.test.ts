@@ -77,3 +77,28 @@ t.test('committedView answers from the read cache only what the bytes store hold
   await cache.restoreBatch([{ key: Buffer.from('m2'), value: Serdes.long().serialize(9n) }])
   t.equal(query.get('m2'), 9n, 'a restored value replaces the cached one')
 })
+
+t.test('committedView of immutable values: the read cache\'s decoded object, committed state only', async t => {
+  const { create } = BYTES_STORES[0]!
+  const bytes = await openBytesStore(t, create, 'decoded-view')
+  const cache = new CachingChangelogStore(bytes, { maxCachedEntries: 100 })
+  const store = new TypedKeyValueStore(cache, Serdes.string(), Serdes.json<{ n: number }>({ immutableValues: true }))
+  const query = store.queryable()
+  query.setState('READY')
+
+  const first = { n: 1 }
+  store.put('m1', first)
+  t.equal(query.get('m1'), undefined, 'the dirty write is not seen')
+  cache.flush()
+  t.equal(query.get('m1'), undefined, 'nor the one in flight')
+  await cache.applyFlushed()
+  t.equal(query.get('m1'), first, 'committed: the object the task put, not parsed again')
+  store.put('m1', { n: 2 })
+  t.equal(query.get('m1'), first, 'still the committed object')
+  cache.discardDirty()
+
+  // A key the read cache does not hold: read from the bytes store and decoded.
+  await bytes.write([{ key: Buffer.from('m9'), value: Buffer.from('{"n":9}') }])
+  t.same(query.get('m9'), { n: 9 }, 'an uncached key is read and decoded')
+  t.equal(query.get('nobody'), undefined)
+})
