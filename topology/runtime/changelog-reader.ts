@@ -22,6 +22,7 @@
 import type { LogAdmin, LogRecord, PartitionEntries, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import { partitionKey } from './partition-group.ts'
 import { rtrace } from './rebalance-trace.ts'
+import { MIN_FETCH_WAIT_MS, readForRegistration, StandbyAnswerQueue, writableFor, type FetchAnswer } from './standby-answer-queue.ts'
 
 /** Changelog records written to a store in one batch at most, between turns of the event loop. */
 const APPLY_SLICE = 5000
@@ -38,10 +39,7 @@ const DEDUPE_SAMPLE = 512
 const STANDBY_FETCH_WAIT_MS = 500
 /** Standby mode, while more owners are about to register (expectRegistrations): a partition
  *  registered while a fetch is in flight is read only by the next one. */
-const STANDBY_FETCH_WAIT_REGISTERING_MS = 10
-/** Standby mode: answers with records fetched ahead of the one being written, at most (each up
- *  to a fetch's 16 MiB); more than one only for partitions registered since (#sendStandbyFetch). */
-const STANDBY_ANSWERS_AHEAD = 2
+const STANDBY_FETCH_WAIT_REGISTERING_MS = MIN_FETCH_WAIT_MS
 
 export interface ChangelogEntry {
   readonly key: Buffer
@@ -101,15 +99,10 @@ interface Restoring {
   dedupePause: number
 }
 
-/** One fetch: its entries per partition (in fetch order) and the positions it moved to. */
-interface Fetched {
-  readonly runs: PartitionEntries[]
-  readonly positions: Map<string, bigint>
-  /** The registrations the fetch read for, by partitionKey: an answer written later (standby
-   *  mode queues them) writes nothing into a partition registered again meanwhile (which reads
-   *  from where it got instead, see #apply). */
-  readonly readFor: Map<string, Restoring>
-}
+/** One fetch (standby-answer-queue.ts): an answer written later (standby mode queues them)
+ *  writes nothing into a partition registered again meanwhile (which reads from where it got
+ *  instead, see #apply). */
+type Fetched = FetchAnswer<Restoring>
 
 interface Owner {
   readonly partitions: Restoring[]
@@ -137,14 +130,15 @@ export class ChangelogReader {
    *  failure, thrown by the next step(). */
   #pump: Promise<void> | undefined
   #pumpError: unknown
-  /** Standby mode: answers fetched and not written yet (fetch order), the fetch on the wire,
-   *  whether partitions registered since it was sent, the pump waiting for an answer, and
-   *  whether the pump is writing one (see #sendStandbyFetch). */
-  readonly #answers: Fetched[] = []
-  #onWire = false
-  #registeredSinceSent = false
-  #answered: { resolve: () => void, reject: (error: unknown) => void } | undefined
-  #pumpWriting = false
+  /** Standby mode: the pump's fetches and the answers not written yet. */
+  readonly #answers = new StandbyAnswerQueue<Fetched>({
+    fetch: async waitMs => await this.#fetchOnce(waitMs),
+    toRead: () => [...this.#partitions.values()].some(p => p.assigned),
+    waitMs: () => this.#registering ? STANDBY_FETCH_WAIT_REGISTERING_MS : STANDBY_FETCH_WAIT_MS,
+    running: () => this.#pump !== undefined,
+    failed: () => this.#pumpError !== undefined,
+    fail: error => { this.#pumpError ??= error }
+  })
   /** Changelog records applied since this reader was created (before last write per key). */
   #appliedRecords = 0
   /** Standby mode: more owners are about to register (see expectRegistrations). */
@@ -227,7 +221,7 @@ export class ChangelogReader {
     for (const p of partitions) this.#progress(p, true)
     if (partitions.length > 0) this.#o.reader.assign(partitions.map(p => ({ ...p.restore.changelog, offset: p.position })))
     this.#askTargets(partitions)
-    if (partitions.length > 0) { this.#registeredSinceSent = true; if (this.#pump !== undefined) this.#sendStandbyFetch() }
+    if (partitions.length > 0) { this.#answers.registered(); if (this.#pump !== undefined) this.#answers.send() }
   }
 
   /** Standby mode: the end of each newly registered partition, its catch-up's target. One
@@ -358,62 +352,22 @@ export class ChangelogReader {
     if (this.#pump !== undefined || this.#partitions.size === 0) return
     this.#pump = (async () => {
       while (this.#partitions.size > 0) {
-        this.#sendStandbyFetch()
-        if (this.#answers.length === 0) {
-          if (!this.#onWire) return
-          await new Promise<void>((resolve, reject) => { this.#answered = { resolve, reject } })
+        this.#answers.send()
+        const batch = this.#answers.take()
+        if (batch === undefined) {
+          if (!this.#answers.onWire) return
+          await this.#answers.answered()
           continue
         }
-        const batch = this.#answers.shift()!
-        this.#pumpWriting = true
-        try { await this.#apply(batch, 0) } finally { this.#pumpWriting = false }
+        this.#answers.writing(true)
+        try { await this.#apply(batch, 0) } finally { this.#answers.writing(false) }
       }
-    })().catch((error: unknown) => { this.#pumpError = error }).finally(() => { this.#pump = undefined; this.#answers.length = 0 })
-  }
-
-  /** Standby mode: sends the next fetch when none is on the wire and either no answer with
-   *  records waits for the pump, or (fewer than STANDBY_ANSWERS_AHEAD waiting) partitions
-   *  registered since the last one was sent. A cold start's standbys register while the first
-   *  ones' records are written: their partitions were read only once the pump took the answer
-   *  waiting, one whole write and one round trip later (docs/benchmarks.md "Cold start, fourth
-   *  pass"). An answer without records that comes back while the pump writes is dropped and the
-   *  fetch sent again, for the same reason: nothing is lost, the positions it moved to (past
-   *  control records, back to the log start) are the reader's, which the next answer reports. */
-  #sendStandbyFetch (): void {
-    if (this.#onWire || this.#pumpError !== undefined) return
-    if (![...this.#partitions.values()].some(p => p.assigned)) return
-    const waiting = this.#answers.length
-    if (waiting >= STANDBY_ANSWERS_AHEAD || (waiting > 0 && !this.#registeredSinceSent)) return
-    this.#onWire = true
-    this.#registeredSinceSent = false
-    const sentAt = performance.now()
-    void this.#fetchOnce(this.#registering ? STANDBY_FETCH_WAIT_REGISTERING_MS : STANDBY_FETCH_WAIT_MS).then(async fetched => {
-      const dropped = fetched.runs.length === 0 && this.#pumpWriting
-      if (!dropped) this.#answers.push(fetched)
-      // An empty answer faster than the shortest wait (a retriable error answers at once) is
-      // not asked again in a spin.
-      const early = STANDBY_FETCH_WAIT_REGISTERING_MS - (performance.now() - sentAt)
-      if (dropped && early > 0) await new Promise(resolve => setTimeout(resolve, early))
-      this.#onWire = false
-      this.#wakePump()
-      if (this.#pump !== undefined) this.#sendStandbyFetch()
-    }, (error: unknown) => {
-      this.#onWire = false
-      const answered = this.#answered
-      this.#answered = undefined
-      if (answered !== undefined) answered.reject(error)
-      else this.#pumpError ??= error
-    })
-  }
-
-  #wakePump (): void {
-    const answered = this.#answered
-    this.#answered = undefined
-    answered?.resolve()
+    })().catch((error: unknown) => { this.#pumpError = error }).finally(() => { this.#pump = undefined; this.#answers.clear() })
   }
 
   /** Applies one fetch (positions first, the next fetch sent, then the records, in slices). */
-  async #apply ({ runs, positions, readFor }: Fetched, maxWaitMs: number): Promise<void> {
+  async #apply (fetched: Fetched, maxWaitMs: number): Promise<void> {
+    const { runs, positions } = fetched
     const standby = this.#o.standby === true
     const reached: TopicPartition[] = []
     const moved: Restoring[] = []
@@ -424,22 +378,21 @@ export class ChangelogReader {
       // Registered again since the fetch was sent: its answer is the previous registration's,
       // not written; the reader may have taken it all the same (the new registration starting
       // at the offset it asked), so it reads again from where this registration got.
-      if (readFor.get(key) !== p) { stale.push(p); continue }
+      if (!readForRegistration(fetched, key, p)) { stale.push(p); continue }
       p.position = position
       moved.push(p)
       if (standby) { if (position > p.end) p.end = position } else if (position >= p.end) { p.assigned = false; reached.push(p.restore.changelog) }
     }
     this.#unassign(reached)
     if (stale.length > 0) this.#o.reader.assign(stale.map(p => ({ ...p.restore.changelog, offset: p.position })))
-    if (standby) this.#sendStandbyFetch()
+    if (standby) this.#answers.send()
     else if (runs.length > 0) this.#fetch(maxWaitMs)
     // One write batch per slice of a partition's run of entries.
     for (const run of runs) {
       const key = partitionKey(run)
       const p = this.#partitions.get(key)
       // A partition unregistered (or registered again) since the fetch was sent: dropped.
-      const askedFor = readFor.get(key)
-      if (p === undefined || (askedFor !== undefined && askedFor !== p)) continue
+      if (p === undefined || !writableFor(fetched, key, p)) continue
       // In slices, with a turn of the event loop between them: a fetch holds tens of thousands
       // of records, and the commits and heartbeats of running tasks must not wait for all of
       // them to be written (docs/engine.md "State, checkpoints, restore"). A run that decodes on
