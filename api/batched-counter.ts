@@ -56,3 +56,15 @@ export function batchedChild<T extends string> (counter: Counter<T>, labels: Rec
   const entry = p
   return { inc: () => { entry.n++ } }
 }
+
+/** A counter of two labels counted by their values: `count(a, b)` adds 1 to the series
+ *  { [first]: a, [second]: b }, its child (batchedChild) made once per pair of values. */
+export function pairCounter<A extends string, B extends string> (counter: Counter<A | B>, first: A, second: B): (a: string, b: string) => void {
+  const children = new Map<string, { inc: () => void }>()
+  return (a, b) => {
+    const key = `${a} ${b}`
+    let child = children.get(key)
+    if (child === undefined) children.set(key, child = batchedChild(counter, { [first]: a, [second]: b } as Record<A | B, string>))
+    child.inc()
+  }
+}

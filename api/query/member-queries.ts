@@ -15,7 +15,7 @@ import { Agent } from 'undici'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import { FlatJsonMemo } from './flat-json-memo.ts'
-import { batchedChild, batchedCounter } from '../batched-counter.ts'
+import { batchedCounter, pairCounter } from '../batched-counter.ts'
 import { forwardRequest, type ForwardAnswer } from './forward-request.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
 import { CONTENT_DIGEST_HEADER } from '../routes/internal-routes.ts'
@@ -102,7 +102,8 @@ const FORWARD_KEEP_ALIVE_MS = 30_000
 export class MemberQueries {
   readonly #options: MemberQueriesOptions
   readonly #served: Counter<'route' | 'where'>
-  readonly #cacheLookups: Counter<'cache' | 'result'>
+  readonly #countServed: (route: string, where: string) => void
+  readonly #countLookup: (cache: string, result: string) => void
   readonly #peers: PeersPolicy
   /** The JSON text of the balances read here: JSON.stringify's, made again only when a balance
    *  changed (docs/benchmarks.md "API balance query, fifth pass"). */
@@ -119,9 +120,13 @@ export class MemberQueries {
     })
     // Hits and misses as one counter, so the hit ratio is hits / all of it.
     // Counted on every cached query too: batched the same way.
-    this.#cacheLookups = batchedCounter<'cache' | 'result'>(options.registry, {
+    const cacheLookups = batchedCounter<'cache' | 'result'>(options.registry, {
       name: 'rewards_api_cache_requests_total', help: 'Hot-balance cache lookups by cache and result (hit, miss)', labelNames: ['cache', 'result']
     })
+    // One child per pair of label values: prom-client's inc({labels}) validates and hashes them on
+    // every call; a batched child adds to a number until the next read.
+    this.#countServed = pairCounter(this.#served, 'route', 'where')
+    this.#countLookup = pairCounter(cacheLookups, 'cache', 'result')
   }
 
   /** Counts a query answered from the hot-balance cache. */
@@ -133,31 +138,6 @@ export class MemberQueries {
   /** Counts a hot-balance cache lookup that found nothing (the stores answer instead). */
   countCacheMiss (route: string): void {
     this.#countLookup(route, 'miss')
-  }
-
-  /** rewards_api_cache_requests_total's child for one cache and result (as #countServed). */
-  readonly #lookupChildren = new Map<string, { inc: () => void }>()
-  #countLookup (cache: string, result: string): void {
-    const key = `${cache} ${result}`
-    let child = this.#lookupChildren.get(key)
-    if (child === undefined) {
-      child = batchedChild(this.#cacheLookups, { cache, result })
-      this.#lookupChildren.set(key, child)
-    }
-    child.inc()
-  }
-
-  /** rewards_api_queries_total's child for one route and place (prom-client's inc({labels})
-   *  validates and hashes them on every call; this one adds to a number until the next read). */
-  readonly #servedChildren = new Map<string, { inc: () => void }>()
-  #countServed (route: string, where: string): void {
-    const key = `${route} ${where}`
-    let child = this.#servedChildren.get(key)
-    if (child === undefined) {
-      child = batchedChild(this.#served, { route, where })
-      this.#servedChildren.set(key, child)
-    }
-    child.inc()
   }
 
   /** Where a member's queries go: with a local application, by its metadata (no group read, no

@@ -4,7 +4,7 @@
 // series is added to the counter at its first read): compared as sets of lines / values.
 import t from 'tap'
 import { Counter, Registry } from 'prom-client'
-import { batchedChild, batchedCounter } from '../../api/batched-counter.ts'
+import { batchedChild, batchedCounter, pairCounter } from '../../api/batched-counter.ts'
 
 const CONFIG = { name: 'rewards_api_queries_total', help: 'Member queries by kind and where they were answered (local store, forwarded, cache)', labelNames: ['route', 'where'] as const }
 
@@ -48,4 +48,18 @@ t.test('a counter registered some other way: its children count directly', async
   t.equal(batchedCounter(registry, { ...CONFIG, labelNames: [...CONFIG.labelNames] }), plain)
   batchedChild(plain, { route: 'points', where: 'local' }).inc()
   t.match(await registry.metrics(), /rewards_api_queries_total\{route="points",where="local"\} 1/)
+})
+
+t.test('pairCounter counts each pair of label values in its own series', async t => {
+  const registry = new Registry()
+  const counter = batchedCounter<'route' | 'where'>(registry, { ...CONFIG, labelNames: [...CONFIG.labelNames] })
+  const count = pairCounter(counter, 'route', 'where')
+  for (let i = 0; i < 5; i++) count('balance', 'local')
+  count('balance', 'forwarded')
+  count('activity', 'local')
+  const text = await registry.metrics()
+  t.match(text, /rewards_api_queries_total\{route="balance",where="local"\} 5/)
+  t.match(text, /rewards_api_queries_total\{route="balance",where="forwarded"\} 1/)
+  t.match(text, /rewards_api_queries_total\{route="activity",where="local"\} 1/)
+  t.notMatch(text, /route="local"/, 'the values go to their own labels')
 })
