@@ -34,7 +34,7 @@ import { MemoryCache, type SharedCache } from '../cache/shared-cache.ts'
 import { acceptsJson } from '../content-negotiation.ts'
 import { requestDurationOf, requestIdOf } from '../ops-server.ts'
 import type { MemberQueries } from '../query/member-queries.ts'
-import { JSON_UTF8, READ_CACHE_CONTROL, strongEtag } from './conditional-get.ts'
+import { bodyFacts, JSON_UTF8, READ_CACHE_CONTROL } from './conditional-get.ts'
 import { balanceCacheKey } from './member-routes.ts'
 import { COUNT_NOW, type CountsNow } from './rate-limit.ts'
 
@@ -56,24 +56,6 @@ export interface BalanceFastLaneOptions {
 }
 
 const installed = new WeakSet<Server>()
-
-/** A body's ETag and Content-Length, found once per distinct body: the balance texts are the same
- *  strings again and again (api/query/flat-json-memo.ts), so one look-up replaces the ETag memo's
- *  and a byte count per request. Bounded; the oldest body is dropped first. */
-interface BodyFacts { readonly etag: string, readonly length: string }
-const facts = new Map<string, BodyFacts>()
-const MAX_FACTS = 4096
-const MAX_FACTS_BODY = 2048
-
-function factsOf (body: string): BodyFacts {
-  const known = facts.get(body)
-  if (known !== undefined) return known
-  const made = { etag: strongEtag(body), length: String(Buffer.byteLength(body)) }
-  if (body.length > MAX_FACTS_BODY) return made
-  if (facts.size >= MAX_FACTS) facts.delete(facts.keys().next().value!)
-  facts.set(body, made)
-  return made
-}
 
 /** Puts the lane in front of `app`'s server's request handler (Fastify's); false when it cannot
  *  answer as the route would (a server not built by api/ops-server.ts, a prefixed plugin, a rate
@@ -127,7 +109,7 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
     }
     const hit = cached === undefined ? 'miss' : 'hit'
     const id = requestIdOf(request)
-    const { etag, length } = factsOf(body)
+    const { etag, length } = bodyFacts(body)
     // A flat array: Node's writeHead walks it as is (an object is walked with for…in and an own-
     // property check per name); the same header lines, in the same order.
     response.writeHead(200, rate === undefined

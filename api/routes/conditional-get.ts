@@ -8,11 +8,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export const READ_CACHE_CONTROL = 'private, no-cache'
 
-/** Bodies answered lately and their ETags (a member's balance is asked again and again, and
- *  FlatJsonMemo hands out the same string for the same balance): a digest per distinct body, not
- *  per request. Bounded; the oldest body is dropped first. */
-const etags = new Map<string, string>()
-const MAX_ETAGS = 4096
+/** A body's ETag and its Content-Length in bytes (as the header's text). */
+export interface BodyFacts { readonly etag: string, readonly length: string }
+
+/** Bodies answered lately and their facts (a member's balance is asked again and again, and
+ *  FlatJsonMemo hands out the same string for the same balance): a digest and a byte count per
+ *  distinct body, not per request. Bounded; the oldest body is dropped first. */
+const known = new Map<string, BodyFacts>()
+const MAX_BODIES = 4096
 const MAX_MEMO_BODY = 2048
 
 function digest (body: string): string {
@@ -20,15 +23,21 @@ function digest (body: string): string {
   return `"${hash('sha256', body, 'base64url')}"`
 }
 
-export function strongEtag (body: string): string {
+/** The body's ETag and Content-Length, found once per distinct body (the balance fast lane writes
+ *  both; the route's reply counts the length itself). */
+export function bodyFacts (body: string): BodyFacts {
+  const facts = known.get(body)
+  if (facts !== undefined) return facts
+  const made = { etag: digest(body), length: String(Buffer.byteLength(body)) }
   // Long bodies (activity pages) are not kept: looking one up would read all of it.
-  if (body.length > MAX_MEMO_BODY) return digest(body)
-  const known = etags.get(body)
-  if (known !== undefined) return known
-  const etag = digest(body)
-  if (etags.size >= MAX_ETAGS) etags.delete(etags.keys().next().value!)
-  etags.set(body, etag)
-  return etag
+  if (body.length > MAX_MEMO_BODY) return made
+  if (known.size >= MAX_BODIES) known.delete(known.keys().next().value!)
+  known.set(body, made)
+  return made
+}
+
+export function strongEtag (body: string): string {
+  return body.length > MAX_MEMO_BODY ? digest(body) : bodyFacts(body).etag
 }
 
 /** If-None-Match uses the weak comparison (RFC 9110 §13.1.2): `W/` is ignored; `*` matches any. */
