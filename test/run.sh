@@ -14,14 +14,8 @@ cd "$(dirname "$0")/.."
 # services.sh prints the REWARDS_* environment of the services it started or found.
 eval "$(bash infra/local/services.sh up)"
 mkdir -p .tap
-# `npm run check` (tsc, then eslint), the two at once: each is one busy thread for a minute or
-# more, so on two cores side by side they take the longer one's time, not the sum.
-tsc --noEmit & tsc_pid=$!
-eslint . & eslint_pid=$!
-checked=0
-wait "$tsc_pid" || checked=1
-wait "$eslint_pid" || checked=1
-if [[ $checked -ne 0 ]]; then echo "npm test: tsc or eslint failed (above)" >&2; exit 1; fi
+# tsc and eslint side by side (test/check.sh); either failing stops the run before any test.
+npm run --silent check
 # Every node process of the run (test files, and the platform and CLI processes they spawn, which
 # keep this environment: test/cli/cli-helpers.ts cleanEnv) reuses the stripped TypeScript and V8
 # code of the modules it loads: a platform process loads its modules in about half the CPU.
