@@ -1,7 +1,7 @@
 // A commit far larger than the broker's request and batch limits (1 MiB) still goes through, in
 // one transaction, and a non-transactional send of the same size too.
 import t from 'tap'
-import { chunkBySize } from '../../../log/kafka/kafka-producer.ts'
+import { chunkBySize } from '../../../log/kafka/produce-requests.ts'
 import { kafkaLog, pollUntil, unique } from './kafka-test-helpers.ts'
 
 t.test('a 6 MiB transaction and a 6 MiB send are split into requests the broker accepts', async t => {
