@@ -40,11 +40,14 @@
 // CPU profile of this process during that row of the first round (api-balance-<row>.cpuprofile)
 // and prints its top functions.
 //
+// --loopStats 1 adds, per row, this process's event-loop delay (p50, p99, max) and GC pauses
+// (bench/lib/loop-stats.ts): what a p99 of the in-process servers is made of.
+//
 // --fastLane 0 turns the balance fast lane off (api/routes/balance-fast-lane.ts; on by default, as
 // in the API): the local row is then answered by the Fastify route, for A/B runs of the same tree
 // (docs/benchmarks.md "API balance query, seventh pass").
 //
-//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0]
+//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0] [--loopStats 0|1]
 import { execFileSync, spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import Fastify from 'fastify'
@@ -58,8 +61,9 @@ import { call, earn, eventually, startPlatform, startProcessor } from '../test/a
 import { backendOf, parseArgs } from './lib/cli.ts'
 import { printTop, saveProfile, startProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, uniqueName } from './lib/logs.ts'
+import { watchLoop, type LoopStats } from './lib/loop-stats.ts'
 
-const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1 })
+const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1, loopStats: 0 })
 if (!['', 'constant', 'local', 'forwarded'].includes(opts.profile)) throw new Error(`--profile must be constant, local or forwarded, got ${opts.profile}`)
 if (!['both', 'shared', 'pinned'].includes(opts.placement)) throw new Error(`--placement must be both, shared or pinned, got ${opts.placement}`)
 type Placement = 'shared' | 'pinned'
@@ -72,7 +76,7 @@ function pinThisProcess (list: string): void {
 }
 
 interface Load { rps: number, p50: number, p99: number, errors: number, total: number, loaderCpuUs: number }
-interface Result extends Load { name: string, cpuUsPerRequest: number, sysUsPerRequest: number, loaderUsPerRequest: number }
+interface Result extends Load { name: string, cpuUsPerRequest: number, sysUsPerRequest: number, loaderUsPerRequest: number, loop?: LoopStats }
 
 // autocannon aggregates its histograms only on a main thread: a child process, not a worker.
 const LOADER = `
@@ -109,14 +113,16 @@ function sysMicros (): number {
 /** One row: the load, and this process's CPU per request (the engines' idle rate subtracted). */
 async function load (name: string, url: string, paths: string[], headers: Record<string, string>, idleCpuPerMs: number, placement: Placement, profile?: string): Promise<Result> {
   const stopProfile = profile !== undefined ? await startProfile() : undefined
+  const stopLoop = opts.loopStats !== 0 ? watchLoop() : undefined
   const cpu0 = cpuMicros()
   const sys0 = sysMicros()
   const t0 = performance.now()
   const result = await autocannon(url, paths, headers, placement)
   const cpu = cpuMicros() - cpu0 - idleCpuPerMs * (performance.now() - t0)
   const sys = sysMicros() - sys0
+  const loop = stopLoop?.()
   if (stopProfile !== undefined) { const p = await stopProfile(); saveProfile(p, `api-balance-${profile!}.cpuprofile`); printTop(p, 40) }
-  return { name, ...result, cpuUsPerRequest: cpu / Math.max(1, result.total), sysUsPerRequest: sys / Math.max(1, result.total), loaderUsPerRequest: result.loaderCpuUs / Math.max(1, result.total) }
+  return { name, ...result, cpuUsPerRequest: cpu / Math.max(1, result.total), sysUsPerRequest: sys / Math.max(1, result.total), loaderUsPerRequest: result.loaderCpuUs / Math.max(1, result.total), ...(loop !== undefined ? { loop } : {}) }
 }
 
 /** One placement's rows: each round, the medians, the ratios and the verdicts. */
@@ -129,6 +135,15 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
   rounds.forEach((rows, i) => {
     for (const r of rows) console.log(`| ${i + 1} | ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / rows[0]!.rps).toFixed(2)}× | ${r.cpuUsPerRequest.toFixed(1)} | ${r.sysUsPerRequest.toFixed(1)} | ${(r.cpuUsPerRequest / rows[0]!.cpuUsPerRequest).toFixed(2)}× | ${r.loaderUsPerRequest.toFixed(1)} | ${r.errors} |`)
   })
+  if (opts.loopStats !== 0) {
+    // This process's event loop during each row (docs/benchmarks.md "API balance query, sixth pass
+    // on the forwarded path"): a request's latency includes the loop's delay when it arrives.
+    console.log('\n| round | route | p99 ms | loop delay p50 ms | loop delay p99 ms | loop delay max ms | GC pauses | GC total ms | GC longest ms |')
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+    rounds.forEach((rows, i) => {
+      for (const r of rows) if (r.loop !== undefined) console.log(`| ${i + 1} | ${r.name} | ${r.p99} | ${r.loop.delayP50.toFixed(2)} | ${r.loop.delayP99.toFixed(2)} | ${r.loop.delayMax.toFixed(1)} | ${r.loop.gcCount} | ${r.loop.gcTotalMs.toFixed(1)} | ${r.loop.gcMaxMs.toFixed(2)} |`)
+    })
+  }
   // Medians over the rounds; ratios are per round (rows of one round ran under the same load).
   const summary = rounds[0]!.map((_, row) => ({
     name: rounds[0]![row]!.name,

@@ -122,6 +122,8 @@ export function onDemandGuard (open: () => Promise<ScopeGuard>): ScopeGuard {
         done(new RewardsError('DATABASE_UNAVAILABLE', 'the token store cannot be opened; retry shortly', { cause: error }))
       })
     }
-    return onDemand as GuardHook & preHandlerHookHandler
+    // Admitted at once only by the opened guard (until then, none: the hook opens it).
+    const admittedNow = (authorization: string | undefined): Principal | undefined => (check as AdmitsNow | undefined)?.[ADMITTED_NOW]?.(authorization)
+    return Object.assign(onDemand, { [ADMITTED_NOW]: admittedNow }) as GuardHook & preHandlerHookHandler
   }
 }

@@ -1,8 +1,10 @@
 // The balance fast lane (docs/api.md "Balance fast lane"): GET /v1/members/{memberId}/balance
 // answered in front of Fastify's router when — and only when — the answer is the one the Fastify
 // route (api/routes/member-routes.ts) would give, byte for byte but the Date and a new request id.
-// Every other request reaches Fastify untouched, so every error, 304, forwarded read, standby
-// answer, HEAD and the rest keep their one implementation. Why: the route's server CPU per request
+// Every other request reaches Fastify untouched, so every error, 304, standby answer, HEAD and
+// the rest keep their one implementation. A member owned by another instance (cache off) is
+// forwarded from here with the route's own query (MemberQueries.balanceJson); only its happy 200
+// is answered here, any other outcome is handed to the route (api/routes/balance-handoff.ts). Why: the route's server CPU per request
 // was 1.7× a bare Fastify route's, and what the route adds cannot fit in the quarter of Fastify's
 // own per-request cost that issue 16's 0.8× allows (docs/benchmarks.md "API balance query, sixth
 // pass" and "seventh pass"); the lane skips Fastify's per-request machinery (routing, Request and
@@ -16,7 +18,8 @@
 //   - a bearer token verified before, unexpired, its client known not revoked, with
 //     balances:read (the guard's ADMITTED_NOW);
 //   - the balance in the in-process hot-balance cache, or (cache off, or a miss) the member's
-//     task on this instance, running and readable, the member known (MemberQueries.localBalanceNow);
+//     task on this instance, running and readable, the member known (MemberQueries.localBalanceNow),
+//     or (cache off) the member not readable here and the client within its rate limit: forwarded;
 //   - the client's rate limit counted in process and within the limit (COUNT_NOW), or no limit.
 // Then it writes what the route writes (same status, body, header names, values and order:
 // x-request-id, the RateLimit headers, x-cache, etag, cache-control, content-type,
@@ -36,7 +39,9 @@ import { requestDurationOf, requestIdOf } from '../ops-server.ts'
 import type { MemberQueries } from '../query/member-queries.ts'
 import { bodyFacts, JSON_UTF8, READ_CACHE_CONTROL } from './conditional-get.ts'
 import { balanceCacheKey } from './member-routes.ts'
-import { COUNT_NOW, type CountsNow } from './rate-limit.ts'
+import type { ServedByStandby } from '../query/standby-fallback.ts'
+import { handOver, type SettledBalance } from './balance-handoff.ts'
+import { COUNT_NOW, type CountsNow, type RateLimitHeaders } from './rate-limit.ts'
 
 /** The route's template (the histogram's label) and the paths the lane takes: the member id as
  *  the route's schema allows it (processors/rewards/schemas.ts MEMBER_ID_PATTERN), nothing to
@@ -94,7 +99,13 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
     const key = cache === undefined ? undefined : balanceCacheKey(memberId)
     const cached = key === undefined ? undefined : cache!.getNow(key)
     const balance = cached === undefined ? queries.localBalanceNow(memberId) : undefined
-    if (cached === undefined && balance === undefined) return false
+    if (cached === undefined && balance === undefined) {
+      // Not here (cache off): the route's query, forwarded to the owner, answered here when it is
+      // a 200 from the owner's active copy; the rate limit counted then (within it now).
+      if (key !== undefined || (countNow !== undefined && !countNow.within(principal.clientId))) return false
+      forward(request, response, memberId, principal.clientId, started)
+      return true
+    }
     const rate = countNow?.(principal.clientId)
     if (countNow !== undefined && rate === undefined) return false
     // From here on, the route's answer (member-routes.ts: cachedBalance, or sendBalance).
@@ -107,8 +118,13 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
       body = queries.servedLocally(memberId, balance!)
       if (key !== undefined) cache!.setNow(key, body, ttlMs)
     }
-    const hit = cached === undefined ? 'miss' : 'hit'
-    const id = requestIdOf(request)
+    write(response, requestIdOf(request), rate, cached === undefined ? 'miss' : 'hit', body)
+    observe('GET', BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
+    return true
+  }
+
+  /** The route's answer of a balance read (member-routes.ts sendBalance, then sendConditional). */
+  const write = (response: ServerResponse, id: string, rate: RateLimitHeaders | undefined, hit: string, body: string): void => {
     const { etag, length } = bodyFacts(body)
     // A flat array: Node's writeHead walks it as is (an object is walked with for…in and an own-
     // property check per name); the same header lines, in the same order.
@@ -116,8 +132,36 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
       ? ['x-request-id', id, 'x-cache', hit, 'etag', etag, 'cache-control', READ_CACHE_CONTROL, 'content-type', JSON_UTF8, 'content-length', length]
       : ['x-request-id', id, 'ratelimit-limit', String(rate.limit), 'ratelimit-remaining', String(rate.remaining), 'ratelimit-reset', String(rate.reset), 'x-cache', hit, 'etag', etag, 'cache-control', READ_CACHE_CONTROL, 'content-type', JSON_UTF8, 'content-length', length])
     response.end(body)
-    observe('GET', BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
-    return true
+  }
+
+  /** MemberQueries.balanceJson as the route calls it; a 200 of the owner's active copy within the
+   *  rate limit is answered here, any other outcome handed to the route (balance-handoff.ts) with
+   *  the request id the forward carried. */
+  const forward = (request: IncomingMessage, response: ServerResponse, memberId: string, clientId: string, started: number): void => {
+    const id = requestIdOf(request)
+    let standby: ServedByStandby | undefined
+    const call = { authorization: request.headers.authorization, requestId: id, servedByStandby: (served: ServedByStandby) => { standby = served } }
+    const settle = (settled: SettledBalance): void => {
+      const rate = !settled.failed && settled.json !== undefined && standby === undefined ? countNow?.(clientId) : undefined
+      if (!settled.failed && settled.json !== undefined && standby === undefined && (countNow === undefined || rate !== undefined)) {
+        write(response, id, rate, 'miss', settled.json)
+        observe('GET', BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
+        return
+      }
+      handOver(request, standby === undefined ? settled : { ...settled, standby })
+      // Fastify's request id (genReqId echoes a well-formed x-request-id): the forward's.
+      request.headers['x-request-id'] = id
+      handler.call(server, request, response)
+    }
+    let json: string | undefined | Promise<string | undefined>
+    try {
+      json = queries.balanceJson(memberId, call)
+    } catch (error) {
+      settle({ failed: true, error })
+      return
+    }
+    if (json instanceof Promise) json.then(text => { settle({ failed: false, json: text }) }, (error: unknown) => { settle({ failed: true, error }) })
+    else settle({ failed: false, json })
   }
   server.removeListener('request', handler)
   server.on('request', function (this: Server, request: IncomingMessage, response: ServerResponse) {

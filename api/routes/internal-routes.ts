@@ -22,6 +22,7 @@ import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import { sendApiError } from '../api-errors.ts'
 import type { ScopeGuard } from '../auth/require-scope.ts'
 import { FlatJsonMemo } from '../query/flat-json-memo.ts'
+import { installInternalBalanceLane } from './internal-balance-lane.ts'
 import { decodeCursor, type LocalReader, type StandbyAnswer } from '../query/local-reader.ts'
 import { MemberParams } from '../schemas.ts'
 import { MAX_STALENESS_PARAM, SERVED_BY_HEADER, STALENESS_HEADER } from '../query/standby-fallback.ts'
@@ -36,6 +37,8 @@ export const CONTENT_DIGEST_HEADER = 'rewards-content-digest'
 export interface InternalRoutesOptions {
   readonly reader: LocalReader
   readonly guard: ScopeGuard
+  /** The balance route's fast lane (api/routes/internal-balance-lane.ts); default on. */
+  readonly fastLane?: boolean
 }
 
 function localOnly<T> (read: () => T): T {
@@ -51,10 +54,12 @@ function localOnly<T> (read: () => T): T {
 const StalenessBound = { type: 'string', pattern: '^[0-9]{1,12}$' } as const
 interface StalenessQuery { readonly maxStalenessRecords?: string }
 
-export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (app, { reader, guard }) => {
+export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (app, { reader, guard, fastLane }) => {
   // Balances as JSON.stringify writes them, made again only when one changed (as the public route).
   const balanceText = new FlatJsonMemo()
   const hide = { hide: true, tags: ['internal'] }
+  // One hook for the route and its lane: an on-demand guard admits at once only once it opened.
+  const balanceGuard = guard('balances:read')
 
   /** The local active's answer, or with a bound, the local standby's when the active cannot. */
   async function activeOrStandby<T> (reply: FastifyReply, bound: string | undefined, active: () => T, standby: (maxLagRecords: number) => Promise<StandbyAnswer<T>>): Promise<T> {
@@ -75,7 +80,7 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
 
   app.get<{ Params: { memberId: string }, Querystring: StalenessQuery }>('/internal/v1/members/:memberId/balance', {
     schema: { ...hide, params: MemberParams, querystring: { type: 'object', properties: { [MAX_STALENESS_PARAM]: StalenessBound }, additionalProperties: false } },
-    preHandler: guard('balances:read')
+    preHandler: balanceGuard
   }, (request, reply) => {
     const { memberId } = request.params
     const bound = request.query.maxStalenessRecords
@@ -85,6 +90,10 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
     if (bound === undefined) return send(localOnly(() => reader.balance(memberId)))
     return activeOrStandby(reply, bound, () => reader.balance(memberId), maxLag => reader.standbyBalance(memberId, maxLag)).then(send)
   })
+  // The owner's half of a forwarded balance query without Fastify's per-request machinery, when it
+  // answers exactly as the route above (docs/benchmarks.md "API balance query, sixth pass on the
+  // forwarded path").
+  if (fastLane !== false) installInternalBalanceLane(app, { reader, guard: balanceGuard, balanceText })
 
   app.get<{ Params: { memberId: string }, Querystring: ActivityQuery & StalenessQuery }>('/internal/v1/members/:memberId/activity', {
     schema: { ...hide, params: MemberParams, querystring: { ...ActivityQuerySchema, properties: { ...ActivityQuerySchema.properties, [MAX_STALENESS_PARAM]: StalenessBound } } },

@@ -20,6 +20,7 @@ import { OwnerUnavailable, type CallContext, type MemberQueries } from '../query
 import { SERVED_BY_HEADER, STALENESS_HEADER } from '../query/standby-fallback.ts'
 import { COMMON_ERRORS, MemberParams, ref } from '../schemas.ts'
 import { NO_QUERY } from '../strict-validation.ts'
+import { takeHandedOver } from './balance-handoff.ts'
 import { sendConditional } from './conditional-get.ts'
 
 export interface MemberRoutesOptions {
@@ -98,7 +99,9 @@ export const memberRoutes: FastifyPluginAsync<MemberRoutesOptions> = async (app,
     // Cache off: a member this instance owns is read and answered without a promise (the
     // balance query's cost, docs/benchmarks.md "API balance query"); a forwarded one waits for
     // its owner.
-    const json = queries.balanceJson(memberId, readContext(request, reply))
+    // A forward the balance fast lane made and handed over (api/routes/balance-handoff.ts): its outcome.
+    const context = readContext(request, reply)
+    const json = takeHandedOver(request.raw, context) ?? queries.balanceJson(memberId, context)
     if (!(json instanceof Promise)) return sendBalance(request, reply, memberId, json, false)
     return answer(reply, async () => sendBalance(request, reply, memberId, await json, false))
   })

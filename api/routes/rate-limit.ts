@@ -89,20 +89,23 @@ export function rateLimitedGuard (store: FastifyRateLimitStore, guard: ScopeGuar
   // The library's stores all have read() (a count without counting); its typings leave it out.
   const readable = store as FastifyRateLimitStore & { read: FastifyRateLimitStore['incr'] }
   /** COUNT_NOW: the client's count on one route, made now when it stays within the limit. */
-  const countNow = (method: string, url: string): ((clientId: string) => RateLimitHeaders | undefined) | undefined => {
+  const countNow = (method: string, url: string): CountNow | undefined => {
     if (!countsInProcess) return undefined
     const keyOf = keysOf(`${method} ${url}`)
-    return clientId => {
-      const key = keyOf(clientId)
+    const within = (clientId: string): boolean => {
       let seen: { current: number, ttl: number } | null = null
-      readable.read(key, (error, result) => { seen = error === null && result !== undefined ? result : null }, limit.windowMs, limit.max)
-      if (seen === null || (seen as { current: number }).current >= limit.max) return undefined
+      readable.read(keyOf(clientId), (error, result) => { seen = error === null && result !== undefined ? result : null }, limit.windowMs, limit.max)
+      return seen !== null && (seen as { current: number }).current < limit.max
+    }
+    return Object.assign((clientId: string): RateLimitHeaders | undefined => {
+      if (!within(clientId)) return undefined
+      const key = keyOf(clientId)
       let counted: { current: number, ttl: number } | null = null
       store.incr(key, (error, result) => { counted = error === null && result !== undefined ? result : null }, limit.windowMs, limit.max)
       if (counted === null) return undefined
       const { current, ttl } = counted as { current: number, ttl: number }
       return { limit: limit.max, remaining: limit.max - current, reset: Math.ceil(ttl / 1000) }
-    }
+    }, { within })
   }
   return (...anyOf: string[]) => {
     const check = guard(...anyOf)
@@ -139,7 +142,13 @@ export interface RateLimitHeaders { readonly limit: number, readonly remaining: 
  *  stays within the limit; undefined without counting otherwise (a request the guard must count
  *  and perhaps refuse itself). For the balance fast lane (api/routes/balance-fast-lane.ts). */
 export const COUNT_NOW = Symbol('count a request now')
-export interface CountsNow { readonly [COUNT_NOW]?: (method: string, url: string) => ((clientId: string) => RateLimitHeaders | undefined) | undefined }
+export interface CountsNow { readonly [COUNT_NOW]?: (method: string, url: string) => CountNow | undefined }
+
+/** Counts a client's request now (its headers), or undefined without counting; `within` tells
+ *  without counting whether a request now would be within the limit (the balance fast lane's
+ *  forward counts only once its answer is known: docs/benchmarks.md "API balance query, sixth
+ *  pass on the forwarded path"). */
+export type CountNow = ((clientId: string) => RateLimitHeaders | undefined) & { readonly within: (clientId: string) => boolean }
 
 const FOR_ROUTE = Symbol('rate-limited guard for one route')
 const MAX_CLIENT_KEYS = 10_000

@@ -54,7 +54,7 @@ function comparable (answer: Answer, givenRequestId: boolean): Answer {
 interface ApiServer { url: string, registry: Registry, fastifyRequests: () => number, close (): Promise<void> }
 
 /** An API server over processor A's stores, with a hot-balance cache of its own when cacheTtlMs > 0. */
-async function apiServer (platform: Platform, reader: LocalReader, lane: boolean, rateLimit: { max: number, windowMs: number }, cacheTtlMs = 0): Promise<ApiServer> {
+async function apiServer (platform: Platform, reader: LocalReader, lane: boolean, rateLimit: { max: number, windowMs: number }, cacheTtlMs = 0, moveRetryMs?: number): Promise<ApiServer> {
   const registry = new Registry()
   const server = buildServer({ readiness: new Readiness(), registry })
   let reached = 0
@@ -64,7 +64,7 @@ async function apiServer (platform: Platform, reader: LocalReader, lane: boolean
     settings: { ...platform.settings, balanceFastLane: lane, apiRateLimit: rateLimit, balanceCacheTtlMs: cacheTtlMs },
     guard: platform.services.guard,
     cache: cacheTtlMs > 0 ? new MemoryCache() : platform.services.cache,
-    queries: new MemberQueries({ local: reader, owners, registry }),
+    queries: new MemberQueries({ local: reader, owners, registry, ...(moveRetryMs !== undefined ? { moveRetryMs } : {}) }),
     topics: platform.topics,
     producer: async () => await platform.log.createProducer({ clientId: `lane-${lane}` }),
     registry
@@ -120,6 +120,7 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
   const plain = await apiServer(platform, a.reader!, false, unlimited)
   servers.push(plain)
   const bearer = { authorization: `Bearer ${token}` }
+  const unknown = Array.from({ length: 6 }, (_, i) => `nobody-here-${i}`)
   const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`
   // Sent to both servers, so that their rate-limit counts stay equal.
   const etag = (await send(plain.url, `/v1/members/${local[0]}/balance`, bearer)).headers.find(([n]) => n === 'etag')![1]
@@ -130,8 +131,11 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
     { name: 'a request id given', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, 'x-request-id': 'client-id-1' }, served: true },
     { name: 'a malformed request id', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, 'x-request-id': 'bad id!' }, served: true },
     { name: 'Accept: application/json', path: `/v1/members/${local[0]}/balance`, headers: { ...bearer, accept: 'application/json' }, served: true },
-    { name: 'unknown member', path: '/v1/members/nobody-here-0/balance', headers: bearer, served: false },
-    ...remote.slice(0, 3).map(m => ({ name: `member owned by the other instance ${m}`, path: `/v1/members/${m}/balance`, headers: bearer, served: false })),
+    // Unknown members, some placed here and some on the other instance (forwarded by the lane,
+    // the owner's 404 handed to the route: api/routes/balance-handoff.ts).
+    ...unknown.map(m => ({ name: `unknown member ${m} (${a.app!.queryMetadataForKey('balances', m).local ? 'here' : 'forwarded'})`, path: `/v1/members/${m}/balance`, headers: bearer, served: false })),
+    ...remote.map(m => ({ name: `member owned by the other instance ${m} (forwarded by the lane)`, path: `/v1/members/${m}/balance`, headers: bearer, served: true })),
+    { name: 'forwarded, a request id given', path: `/v1/members/${remote[0]}/balance`, headers: { ...bearer, 'x-request-id': 'client-id-1' }, served: true },
     { name: 'bad id', path: '/v1/members/bad!id/balance', headers: bearer, served: false },
     { name: 'id too long', path: `/v1/members/${'x'.repeat(65)}/balance`, headers: bearer, served: false },
     { name: 'percent-encoded id', path: `/v1/members/${local[0]!.replace('-', '%2D')}/balance`, headers: bearer, served: false },
@@ -175,6 +179,46 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
   }
   t.same(await counted(laneLimited.registry), await counted(plainLimited.registry), 'rate limited: the same metrics')
   t.match((await counted(laneLimited.registry)).join('\n'), /rewards_api_rate_limited_total\{route="\/v1\/members\/:memberId\/balance"\} 2/, '2 refusals counted')
+
+  // A forwarded member within a limit of 3 (servers of their own: their own counts): the lane
+  // answers the first three, the route refuses the 4th and 5th.
+  const laneLimitedFwd = await apiServer(platform, a.reader!, true, limited)
+  servers.push(laneLimitedFwd)
+  const plainLimitedFwd = await apiServer(platform, a.reader!, false, limited)
+  servers.push(plainLimitedFwd)
+  for (let i = 1; i <= 5; i++) {
+    const fromPlain = await send(plainLimitedFwd.url, `/v1/members/${remote[0]}/balance`, bearer)
+    const before = laneLimitedFwd.fastifyRequests()
+    const fromLane = await send(laneLimitedFwd.url, `/v1/members/${remote[0]}/balance`, bearer)
+    t.same(comparable(fromLane, false), comparable(fromPlain, false), `forwarded request ${i} with a limit of 3: same status ${fromPlain.status}, body and headers`)
+    t.equal(laneLimitedFwd.fastifyRequests() - before, i <= 3 ? 0 : 1, `forwarded request ${i}: ${i <= 3 ? 'answered by the lane' : 'handed to Fastify (429)'}`)
+  }
+  t.same(await counted(laneLimitedFwd.registry), await counted(plainLimitedFwd.registry), 'forwarded, rate limited: the same metrics')
+
+  // An owner that cannot be reached (a closed port, no standby, no retry): the lane's forward
+  // fails and the route answers its 503 OWNER_UNAVAILABLE, the same on both servers.
+  const unreachable = new Proxy(a.reader!, {
+    get (target, name) {
+      const gone = { local: false, host: '127.0.0.1:1', standbyHosts: [], localStandby: false }
+      if (name === 'balanceIfLocal' || name === 'owner') return () => gone
+      const value = Reflect.get(target, name) as unknown
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    }
+  })
+  const laneGone = await apiServer(platform, unreachable, true, unlimited, 0, 0)
+  servers.push(laneGone)
+  const plainGone = await apiServer(platform, unreachable, false, unlimited, 0, 0)
+  servers.push(plainGone)
+  for (const given of [false, true]) {
+    const headers = given ? { ...bearer, 'x-request-id': 'client-id-1' } : bearer
+    const fromPlain = await send(plainGone.url, `/v1/members/${remote[0]}/balance`, headers)
+    const before = laneGone.fastifyRequests()
+    const fromLane = await send(laneGone.url, `/v1/members/${remote[0]}/balance`, headers)
+    t.equal(fromPlain.status, 503, 'owner unreachable: 503')
+    t.same(comparable(fromLane, given), comparable(fromPlain, given), `owner unreachable${given ? ', a request id given' : ''}: same status, body and headers`)
+    t.equal(laneGone.fastifyRequests() - before, 1, 'owner unreachable: the outcome handed to the route')
+  }
+  t.same(await counted(laneGone.registry), await counted(plainGone.registry), 'owner unreachable: the same metrics')
 
   // The in-process hot-balance cache on (a cache per server): a miss read from the store and
   // cached, then hits — a forwarded member's cached answer included — as the route answers them.
