@@ -7,9 +7,10 @@
 // - transaction(fn): BEGIN … COMMIT on one connection; a thrown error rolls back.
 // - PGlite is single-process: a second process opening the same directory corrupts nothing but
 //   gets an error; the embedded default runs every role in one process.
+// - PGlite: a new data dir is a copy of a cached initdb result (./pglite-template.ts), not initdb.
 // - pg: bounded pool, connect and query timeouts so an unreachable server fails fast (the archiver
 //   retries with backoff behind a circuit breaker; see processors/archive/).
-import { mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
 import { defaultTemplateCacheDir, discardTemplate, seedFromTemplate } from './pglite-template.ts'
@@ -52,8 +53,9 @@ export async function openDatabase (config: DatabaseConfig): Promise<Database> {
   try {
     return await openPglite(dir)
   } catch (error) {
-    if (!seeded || cacheDir === null) throw error
     // The copy this call just made does not open: drop it and the template, initialise normally.
+    // Not when another process has opened it meanwhile (its postmaster.pid): that one's, then.
+    if (!seeded || cacheDir === null || existsSync(`${dir}/postmaster.pid`)) throw error
     discardTemplate(cacheDir)
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })

@@ -113,6 +113,12 @@ export async function seedFromTemplate (dir: string, options: TemplateOptions): 
     // writes its files in place).
     cpSync(template, scratch, { recursive: true, mode: constants.COPYFILE_FICLONE })
     rmSync(join(scratch, COMPLETE_MARKER))
+    if (existsSync(join(scratch, 'postmaster.pid'))) {
+      // Copied from a database that was open (never built so): no use, and openDatabase would
+      // take the copy's lock file for another process's.
+      discardTemplate(options.cacheDir)
+      return false
+    }
     if (!isNewDataDir(dir)) return false
     // rename(2) replaces an empty directory; elsewhere remove it first (rmdir removes only an
     // empty one: a dir filled meanwhile stays, and the rename then fails).

@@ -83,6 +83,19 @@ t.test('an incomplete template is rebuilt', async t => {
   t.same(readdirSync(cacheDir), [templateKey()], 'no scratch dirs left')
 })
 
+t.test('a template holding a lock file is dropped, not copied', async t => {
+  const root = t.testdir({ cache: {} })
+  const template = join(root, 'cache', templateKey())
+  mkdirSync(template)
+  writeFileSync(join(template, 'PG_VERSION'), '17\n')
+  writeFileSync(join(template, 'postmaster.pid'), '-42\n')
+  writeFileSync(join(template, 'rewards-template.json'), '{}\n')
+  t.equal(await seedFromTemplate(join(root, 'data', 'pg'), { cacheDir: join(root, 'cache') }), false)
+  t.notOk(existsSync(join(root, 'data', 'pg')), 'the data dir is left to initdb')
+  t.notOk(existsSync(template), 'the template was dropped')
+  t.same(readdirSync(join(root, 'data')), [], 'no scratch copy left')
+})
+
 t.test('processes seeding the same new dir at once', async t => {
   const root = t.testdir({ cache: {} })
   const moduleUrl = new URL('../../lib/db/pglite-template.ts', import.meta.url).href
