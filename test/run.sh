@@ -15,7 +15,11 @@ cd "$(dirname "$0")/.."
 eval "$(bash infra/local/services.sh up)"
 mkdir -p .tap
 # tsc and eslint side by side (test/check.sh); either failing stops the run before any test.
+# Meanwhile the embedded database's template is built (test/warm-pglite-template.ts): every test
+# that opens a new embedded database then copies it instead of running initdb.
+node test/warm-pglite-template.ts & warm=$!
 npm run --silent check
+wait "$warm" || echo "# embedded database template not built: each new embedded database runs initdb"
 # Every node process of the run (test files, and the platform and CLI processes they spawn, which
 # keep this environment: test/cli/cli-helpers.ts cleanEnv) reuses the stripped TypeScript and V8
 # code of the modules it loads: a platform process loads its modules in about half the CPU.

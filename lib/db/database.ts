@@ -7,11 +7,13 @@
 // - transaction(fn): BEGIN … COMMIT on one connection; a thrown error rolls back.
 // - PGlite is single-process: a second process opening the same directory corrupts nothing but
 //   gets an error; the embedded default runs every role in one process.
+// - PGlite: a new data dir is a copy of a cached initdb result (./pglite-template.ts), not initdb.
 // - pg: bounded pool, connect and query timeouts so an unreachable server fails fast (the archiver
 //   retries with backoff behind a circuit breaker; see processors/archive/).
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
+import { defaultTemplateCacheDir, discardTemplate, seedFromTemplate } from './pglite-template.ts'
 
 export interface Queryable {
   query<T = Record<string, unknown>> (sql: string, params?: unknown[]): Promise<{ rows: T[] }>
@@ -35,6 +37,9 @@ export interface DatabaseConfig {
   readonly connectTimeoutMs?: number
   /** pg: client-side query timeout; default 30000 ms. */
   readonly queryTimeoutMs?: number
+  /** PGlite: where the template a new data dir is copied from is cached (lib/db/pglite-template.ts);
+   *  default `defaultTemplateCacheDir()`, null → every new data dir runs initdb itself. */
+  readonly pgliteCacheDir?: string | null
 }
 
 export async function openDatabase (config: DatabaseConfig): Promise<Database> {
@@ -42,8 +47,20 @@ export async function openDatabase (config: DatabaseConfig): Promise<Database> {
     return openPostgres(config.databaseUrl, config)
   }
   const dir = config.pgDir ?? `${config.dataDir.replace(/\/$/, '')}/pg`
+  const cacheDir = config.pgliteCacheDir === undefined ? defaultTemplateCacheDir() : config.pgliteCacheDir
+  const seeded = await seedFromTemplate(dir, { cacheDir })
   mkdirSync(dir, { recursive: true })
-  return await openPglite(dir)
+  try {
+    return await openPglite(dir)
+  } catch (error) {
+    // The copy this call just made does not open: drop it and the template, initialise normally.
+    // Not when another process has opened it meanwhile (its postmaster.pid): that one's, then.
+    if (!seeded || cacheDir === null || existsSync(`${dir}/postmaster.pid`)) throw error
+    discardTemplate(cacheDir)
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir, { recursive: true })
+    return await openPglite(dir)
+  }
 }
 
 function openPostgres (url: string, config: DatabaseConfig): Database {
