@@ -61,3 +61,16 @@ for (const start of starts) {
 const sends = steps.filter(s => s.what === 'changelog.fetched' && s.data.standby === true).map(s => s.at - Number(s.data.ms)).sort((a, b) => a - b)
 const waits = opened.map(s => { const sent = sends.find(at => at >= s.at); return sent === undefined ? NaN : sent - s.at }).filter(w => !Number.isNaN(w))
 if (waits.length > 0) console.log(`registration to the first fetch sent for it: mean ${Math.round(waits.reduce((n, w) => n + w, 0) / waits.length)} ms, max ${Math.max(...waits)} ms (${waits.join(', ')})`)
+// The span in three parts (docs/benchmarks.md "Cold start, sixth pass"): until the last copy is
+// open and registered, until the last fetch that brought records of the catch-up, and the writes
+// after it to the done line.
+const lastDone = done.at(-1)
+const catchUpFetches = steps.filter(s => s.what === 'changelog.fetched' && s.data.standby === true && Number(s.data.records) > 0 && lastDone !== undefined && s.at <= lastDone.at)
+if (lastDone !== undefined && opened.length > 0 && catchUpFetches.length > 0) {
+  const opensEnd = opened.at(-1)!.at - spanStart
+  // The big fetches, not the changelogs' new records trickling in meanwhile (a few dozen each).
+  const big = catchUpFetches.filter(s => Number(s.data.records) >= 1000)
+  const lastFetch = (big.at(-1) ?? catchUpFetches.at(-1)!).at - spanStart
+  const end = lastDone.at - spanStart
+  console.log(`span ${end} ms: opens end at ${opensEnd} ms, last fetch of ≥ 1000 records back at ${lastFetch} ms, then ${end - lastFetch} ms to the done line (writes)`)
+}

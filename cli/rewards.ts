@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The `rewards` command line (docs/cli.md). This entry point is the one place that reads
 // process.env: it hands the environment to the commands, which validate it once into the typed
-// configuration (lib/config.ts).
+// configuration (lib/config.ts), and libuv's thread pool size (uv-threadpool.ts, first: before
+// anything uses the pool).
+import './uv-threadpool.ts'
 import { existsSync } from 'node:fs'
 import { Command } from 'commander'
 import { type CliContext } from './cli-context.ts'

@@ -76,10 +76,11 @@ const TIME_CHECK_EVERY = 50
 const COMMIT_WATCH_MS = 5
 const LAG_SAMPLE_INTERVAL_MS = 5000
 /** Deferred standbys opening at one time (they open in the background; each finished open starts
- *  the next): a task's stores open together, each tens to hundreds of ms on a loaded machine, on
- *  libuv's 4 threads; more at once would only make an assignment wait longer for those under
- *  way (TaskManager.standbysOpened). */
-const STANDBY_OPENS_AT_ONCE = 4
+ *  the next). An open is mostly fsyncs (RocksDB's MANIFEST, CURRENT, OPTIONS, directory), not CPU:
+ *  56 stores opened at once took 0.2-0.4 s where a cold start's 14 tasks, four at a time, took
+ *  1-1.6 s (docs/benchmarks.md "Cold start, sixth pass (branch coldstart5)"). An assignment
+ *  waits only for the opens of the tasks it moves or drops (TaskManager.standbysOpened). */
+const STANDBY_OPENS_AT_ONCE = 16
 const NO_TASKS: ReadonlyMap<string, ActiveTask> = new Map()
 
 /** A standby or warm-up task as the application reports it. */

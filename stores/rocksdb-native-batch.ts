@@ -1,0 +1,50 @@
+// A restore's batch writes straight through @nxtedition/rocksdb's native batch functions (12.2.x
+// binding.js: batch_init / batch_put / batch_del / batch_write / batch_clear), one WriteBatch per
+// store reused from write to write. The chained batch (`db._chainedBatch()._put`) runs an
+// assert, two null checks and two typeof conversions per record in JavaScript, and passes an
+// options object the binding probes for a "column" property (a named-property lookup from a C
+// string per record); undefined options skip that probe. A restore writes every changelog
+// record, so that overhead was ~0.3 µs of the main thread per record of ~1.5 µs for the write
+// (docs/benchmarks.md "Cold start, sixth pass (branch coldstart5)").
+//
+// The binding keeps the database's native handle under a symbol it does not export: when it is
+// not found (another binding version), nativeBatchWriter() returns undefined and the store keeps
+// the chained batch.
+import { createRequire } from 'node:module'
+
+interface NativeBatchBinding {
+  batch_init (): object
+  batch_put (batch: object, key: Buffer, value: Buffer, options: undefined): void
+  batch_del (batch: object, key: Buffer, options: undefined): void
+  batch_write (database: object, batch: object, options: { sync: boolean }): void
+  batch_clear (batch: object): void
+}
+
+const binding = createRequire(import.meta.url)('@nxtedition/rocksdb/binding') as Partial<NativeBatchBinding>
+
+/** Writes entries as one atomic batch (a del for a null value), synchronously. */
+export type NativeBatchWrite = (entries: ReadonlyArray<{ key: Buffer, value: Buffer | null }>, options: { sync: boolean }) => void
+
+/** A batch writer for an open RocksLevel `db`, or undefined if this binding does not expose what
+ *  it needs. The writer must not be used once `db` is closed (the caller checks it is open). */
+export function nativeBatchWriter (db: object): NativeBatchWrite | undefined {
+  const { batch_init: init, batch_put: put, batch_del: del, batch_write: write, batch_clear: clear } = binding
+  if (init === undefined || put === undefined || del === undefined || write === undefined || clear === undefined) return undefined
+  const contextKey = Object.getOwnPropertySymbols(db).find(s => s.description === 'context')
+  const database = contextKey === undefined ? undefined : (db as Record<symbol, unknown>)[contextKey]
+  if (database === null || typeof database !== 'object') return undefined
+  const batch = init()
+  return (entries, options) => {
+    // Cleared after every write, also a failed one (a put that threw leaves a partial batch).
+    try {
+      for (let i = 0; i < entries.length; i++) {
+        const { key, value } = entries[i]!
+        if (value === null) del(batch, key, undefined)
+        else put(batch, key, value, undefined)
+      }
+      write(database, batch, options)
+    } finally {
+      clear(batch)
+    }
+  }
+}
