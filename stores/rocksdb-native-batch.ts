@@ -11,6 +11,7 @@
 // not found (another binding version), nativeBatchWriter() returns undefined and the store keeps
 // the chained batch.
 import { createRequire } from 'node:module'
+import { keyOrder, MAX_ORDERED } from './batch-key-order.ts'
 
 interface NativeBatchBinding {
   batch_init (): object
@@ -22,7 +23,8 @@ interface NativeBatchBinding {
 
 const binding = createRequire(import.meta.url)('@nxtedition/rocksdb/binding') as Partial<NativeBatchBinding>
 
-/** Writes entries as one atomic batch (a del for a null value), synchronously. */
+/** Writes entries as one atomic batch (a del for a null value), synchronously; of several
+ *  writes of one key, the last one is kept. */
 export type NativeBatchWrite = (entries: ReadonlyArray<{ key: Buffer, value: Buffer | null }>, options: { sync: boolean }) => void
 
 /** A batch writer for an open RocksLevel `db`, or undefined if this binding does not expose what
@@ -37,8 +39,10 @@ export function nativeBatchWriter (db: object): NativeBatchWrite | undefined {
   return (entries, options) => {
     // Cleared after every write, also a failed one (a put that threw leaves a partial batch).
     try {
-      for (let i = 0; i < entries.length; i++) {
-        const { key, value } = entries[i]!
+      // Close to key order: the memtable inserts cost less (batch-key-order.ts).
+      const order = keyOrder(entries)
+      for (let j = 0; j < entries.length; j++) {
+        const { key, value } = entries[order === undefined ? j : order[j]! & (MAX_ORDERED - 1)]!
         if (value === null) del(batch, key, undefined)
         else put(batch, key, value, undefined)
       }
