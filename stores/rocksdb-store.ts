@@ -147,7 +147,13 @@ export class RocksDbStore implements BytesStore {
       // The binding compresses the WAL with ZSTD by default: CPU on every write (a restore spends
       // ~15% more time in RocksDB with it, bench/engine-restore.ts) to save disk bytes of a log
       // that is deleted at each memtable flush.
-      walCompression: false
+      walCompression: false,
+      // Without this the binding sets ZSTD dictionaries (16 KiB dictionary, 1.6 MiB of training
+      // samples) on every level it compresses (L2 and below): each compaction into those levels
+      // buffers its output's data blocks for the training, and malloc keeps those pages resident
+      // afterwards. The level profile's ZSTD for L2 and below stays; only the dictionary goes
+      // (docs/benchmarks.md "Memory at 500k, fourth pass (branch memory5)").
+      compression: false
     })
     this.#db = db
     this.#dir = dir
