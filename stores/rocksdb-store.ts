@@ -41,13 +41,13 @@ const { RocksLevel } = createRequire(import.meta.url)('@nxtedition/rocksdb') as 
 /** Memory per store, worst case: blockCacheBytes + 1.5 × memtableBudgetBytes (the binding cannot
  *  share a block cache or a write-buffer manager between instances, and a process runs one
  *  instance per task and store: the rewards processor on 12 partitions opens 8 × 12 = 96). With
- *  the defaults (1 MiB / 1 MiB, the floors of lib/memory-budget.ts's per-store share): 2.5 MiB
- *  worst case per store, 240 MiB for 96, far less in practice (a memtable is flushed once two are
+ *  the defaults (512 KiB / 1 MiB, the floors of lib/memory-budget.ts's per-store share): 2 MiB
+ *  worst case per store, 192 MiB for 96, far less in practice (a memtable is flushed once two are
  *  full: 2 × 256 KiB). 16 MiB caches and 32 MiB budgets took the processor to 793 MiB RSS on 1M
  *  members and 2M dedupe entries (bench/rewards-memory.ts, docs/benchmarks.md "Memory"); the
  *  state stays on disk, and the caching layer's read cache sits in front of the block cache. */
 export interface RocksDbStoreOptions {
-  /** Block cache (HyperClockCache) per store, bytes; default 1 MiB. Index and filter blocks are
+  /** Block cache (HyperClockCache) per store, bytes; default 512 KiB. Index and filter blocks are
    *  kept in it too, so the bound is real. */
   readonly blockCacheBytes?: number
   /** Memtable budget, bytes; default 1 MiB. The binding's level-compaction profile makes
