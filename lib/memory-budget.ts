@@ -40,9 +40,14 @@ export const MALLOC_ARENA_MAX = 2
 
 const MIB = 1024 * 1024
 /** Per store instance: below these RocksDB flushes tiny memtables into tiny SST files (CPU and
- *  file count grow); 1 MiB / 2 MiB per store measured no slower than 2 / 4 MiB. */
-export const MIN_BLOCK_CACHE_BYTES_PER_STORE = 1 * MIB
-export const MIN_MEMTABLE_BYTES_PER_STORE = 2 * MIB
+ *  file count grow) and evicts the index and filter blocks its point lookups need. The rewards
+ *  processor opens 96 instances, whose 64 MiB share (0.67 MiB each) is below both floors: with
+ *  1 MiB caches and 2 MiB memtable budgets they held ~37 + 43 MiB at the 500k comparison's peak,
+ *  with 512 KiB and 1 MiB (256 KiB write buffers, at most 1.5 MiB of memtables a store) ~18 + 23
+ *  MiB, at no CPU per record cost (docs/benchmarks.md "Memory at 500k, fourth pass (branch
+ *  memory5)"). */
+export const MIN_BLOCK_CACHE_BYTES_PER_STORE = MIB / 2
+export const MIN_MEMTABLE_BYTES_PER_STORE = 1 * MIB
 /** Per store instance: above these a store gains nothing for the rewards workload (point reads of
  *  keys the caching layer already holds); the old defaults. */
 export const MAX_BLOCK_CACHE_BYTES_PER_STORE = 2 * MIB

@@ -41,19 +41,19 @@ const { RocksLevel } = createRequire(import.meta.url)('@nxtedition/rocksdb') as 
 
 /** Memory per store, worst case: blockCacheBytes + 1.5 × memtableBudgetBytes (the binding cannot
  *  share a block cache or a write-buffer manager between instances, and a process runs one
- *  instance per task and store: the rewards processor on 12 partitions opens 6 × 12 = 72). With
- *  the defaults (1 MiB / 2 MiB, the floors of lib/memory-budget.ts's per-store share): 4 MiB
- *  worst case per store, 288 MiB for 72, far less in practice (a memtable is flushed once two are
- *  full: 2 × 512 KiB). 16 MiB caches and 32 MiB budgets took the processor to 793 MiB RSS on 1M
+ *  instance per task and store: the rewards processor on 12 partitions opens 8 × 12 = 96). With
+ *  the defaults (512 KiB / 1 MiB, the floors of lib/memory-budget.ts's per-store share): 2 MiB
+ *  worst case per store, 192 MiB for 96, far less in practice (a memtable is flushed once two are
+ *  full: 2 × 256 KiB). 16 MiB caches and 32 MiB budgets took the processor to 793 MiB RSS on 1M
  *  members and 2M dedupe entries (bench/rewards-memory.ts, docs/benchmarks.md "Memory"); the
  *  state stays on disk, and the caching layer's read cache sits in front of the block cache. */
 export interface RocksDbStoreOptions {
-  /** Block cache (HyperClockCache) per store, bytes; default 1 MiB. Index and filter blocks are
+  /** Block cache (HyperClockCache) per store, bytes; default 512 KiB. Index and filter blocks are
    *  kept in it too, so the bound is real. */
   readonly blockCacheBytes?: number
-  /** Memtable budget, bytes; default 2 MiB. The binding's level-compaction profile makes
-   *  write_buffer_size a quarter of it (512 KiB), merges 2 memtables per flush and allows up to 6
-   *  (3 MiB) before it stalls writes. */
+  /** Memtable budget, bytes; default 1 MiB. The binding's level-compaction profile makes
+   *  write_buffer_size a quarter of it (256 KiB), merges 2 memtables per flush and allows up to 6
+   *  (1.5 MiB) before it stalls writes. */
   readonly memtableBudgetBytes?: number
   /** fsync the WAL on every committed batch (default true). A `.checkpoint` must never claim a
    *  batch that is not durable: a power loss could leave the store behind it, and the restore
@@ -151,7 +151,13 @@ export class RocksDbStore implements BytesStore {
       // The binding compresses the WAL with ZSTD by default: CPU on every write (a restore spends
       // ~15% more time in RocksDB with it, bench/engine-restore.ts) to save disk bytes of a log
       // that is deleted at each memtable flush.
-      walCompression: false
+      walCompression: false,
+      // Without this the binding sets ZSTD dictionaries (16 KiB dictionary, 1.6 MiB of training
+      // samples) on every level it compresses (L2 and below): each compaction into those levels
+      // buffers its output's data blocks for the training, and malloc keeps those pages resident
+      // afterwards. The level profile's ZSTD for L2 and below stays; only the dictionary goes
+      // (docs/benchmarks.md "Memory at 500k, fourth pass (branch memory5)").
+      compression: false
     })
     this.#db = db
     this.#dir = dir

@@ -19,8 +19,8 @@ t.test('the default budget and its split (docs/engine.md "Memory budget")', asyn
 })
 
 t.test('RocksDB per store: the share over the instances, between the floors and the ceilings', async t => {
-  // The rewards processor alone on 12 partitions: 6 stores × 12 = 72 instances.
-  t.same(rocksDbPerStore(64 * MIB, 72), { blockCacheBytes: 1 * MIB, memtableBudgetBytes: 2 * MIB }, 'floors')
+  // The rewards processor alone on 12 partitions: 8 stores × 12 = 96 instances.
+  t.same(rocksDbPerStore(64 * MIB, 96), { blockCacheBytes: MIB / 2, memtableBudgetBytes: 1 * MIB }, 'floors')
   t.same(rocksDbPerStore(64 * MIB, 1), { blockCacheBytes: 2 * MIB, memtableBudgetBytes: 4 * MIB }, 'ceilings')
   t.same(rocksDbPerStore(36 * MIB, 8), { blockCacheBytes: 1.5 * MIB, memtableBudgetBytes: 3 * MIB }, 'a third and two thirds of the share')
 })
@@ -36,10 +36,10 @@ t.test('input records buffered per partition: the share over the source partitio
 t.test('the engine defaults are the default budget\'s shares', async t => {
   const config = resolveStreamsConfig({ applicationId: 'a', stateDir: '/tmp/x' })
   t.equal(config.cacheMaxBytes, 32 * MIB)
-  t.equal(config.rocksDbBlockCacheBytesPerStore, 1 * MIB)
-  t.equal(config.rocksDbMemtableBytesPerStore, 2 * MIB)
+  t.equal(config.rocksDbBlockCacheBytesPerStore, MIB / 2)
+  t.equal(config.rocksDbMemtableBytesPerStore, 1 * MIB)
   t.equal(config.maxPendingOutputBytes, 16 * MIB, 'outputs waiting for their commit')
-  t.same(ROCKSDB_DEFAULTS, { blockCacheBytes: 1 * MIB, memtableBudgetBytes: 2 * MIB, syncWrites: true })
+  t.same(ROCKSDB_DEFAULTS, { blockCacheBytes: MIB / 2, memtableBudgetBytes: 1 * MIB, syncWrites: true })
 })
 
 t.test('the launcher adds the caps that are missing, for start with the processor only', async t => {
