@@ -47,7 +47,7 @@ t.test('default: MALLOC_ARENA_MAX=2, a 256 MiB old space and 8 MiB semi-spaces, 
   t.ok(metric(metrics, /rewards_rocksdb_open_instances\{store="[^"]+"\} (\d+)/) >= 1, 'open instances per store')
   t.ok(metric(metrics, /process_resident_memory_bytes (\d+)/) > 0, 'process RSS (prom-client default)')
   const line = cli.lines.find(l => (l as { event?: string }).event === 'memory.budget')
-  t.match(line, { budgetMib: 512, cacheMib: 32, rocksDbBlockCacheKibPerStore: 1024, rocksDbMemtableKibPerStore: 2048 })
+  t.match(line, { budgetMib: 512, cacheMib: 32, rocksDbBlockCacheKibPerStore: 512, rocksDbMemtableKibPerStore: 1024 })
 })
 
 t.test('caps the user set are kept; the budget scales the rest', async t => {
