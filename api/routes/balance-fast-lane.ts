@@ -31,10 +31,8 @@
 // cache or the rate limit in Redis (each a promise per request).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { tracingActive } from '../../lib/tracing/tracer.ts'
 import { ADMITTED_NOW, type AdmitsNow, type GuardHook } from '../auth/require-scope.ts'
 import { MemoryCache, type SharedCache } from '../cache/shared-cache.ts'
-import { acceptsJson } from '../content-negotiation.ts'
 import { requestDurationOf, requestIdOf } from '../ops-server.ts'
 import type { MemberQueries } from '../query/member-queries.ts'
 import { bodyFacts, JSON_UTF8, READ_CACHE_CONTROL } from './conditional-get.ts'
@@ -42,6 +40,7 @@ import { balanceCacheKey } from './member-routes.ts'
 import type { ServedByStandby } from '../query/standby-fallback.ts'
 import { handOver, type SettledBalance } from './balance-handoff.ts'
 import { COUNT_NOW, type CountsNow, type RateLimitHeaders } from './rate-limit.ts'
+import { installInFront, plainJsonRead, type RequestListener } from './request-lane.ts'
 
 /** The route's template (the histogram's label) and the paths the lane takes: the member id as
  *  the route's schema allows it (processors/rewards/schemas.ts MEMBER_ID_PATTERN), nothing to
@@ -75,24 +74,16 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
   const ttlMs = options.balanceCacheTtlMs
   const cache = ttlMs > 0 ? options.cache : undefined
   if (cache !== undefined && !(cache instanceof MemoryCache)) return false
-  const fastify = server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>
-  if (fastify.length !== 1) return false
-  const handler = fastify[0]!
   const { queries } = options
-  let closing = false
-  app.addHook('preClose', done => { closing = true; done() })
 
   /** Answers the request and returns true, or returns false having counted nothing. */
-  const serve = (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (request.method !== 'GET' || closing) return false
+  const serve = (request: IncomingMessage, response: ServerResponse, next: RequestListener): boolean => {
+    if (request.method !== 'GET') return false
     const path = BALANCE_PATH.exec(request.url!)
     if (path === null) return false
     const started = performance.now()
     const headers = request.headers
-    if (headers['if-none-match'] !== undefined || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined ||
-      headers['accept-version'] !== undefined || headers.traceparent !== undefined || !acceptsJson(headers.accept)) return false
-    const level = app.log.level
-    if (level === 'debug' || level === 'trace' || tracingActive()) return false
+    if (headers['if-none-match'] !== undefined || !plainJsonRead(app, headers)) return false
     const principal = admittedNow(headers.authorization)
     if (principal === undefined) return false
     const memberId = path[1]!
@@ -103,7 +94,7 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
       // Not here (cache off): the route's query, forwarded to the owner, answered here when it is
       // a 200 from the owner's active copy; the rate limit counted then (within it now).
       if (key !== undefined || (countNow !== undefined && !countNow.within(principal.clientId))) return false
-      forward(request, response, memberId, principal.clientId, started)
+      forward(request, response, next, memberId, principal.clientId, started)
       return true
     }
     const rate = countNow?.(principal.clientId)
@@ -137,7 +128,7 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
   /** MemberQueries.balanceJson as the route calls it; a 200 of the owner's active copy within the
    *  rate limit is answered here, any other outcome handed to the route (balance-handoff.ts) with
    *  the request id the forward carried. */
-  const forward = (request: IncomingMessage, response: ServerResponse, memberId: string, clientId: string, started: number): void => {
+  const forward = (request: IncomingMessage, response: ServerResponse, next: RequestListener, memberId: string, clientId: string, started: number): void => {
     const id = requestIdOf(request)
     let standby: ServedByStandby | undefined
     const call = { authorization: request.headers.authorization, requestId: id, servedByStandby: (served: ServedByStandby) => { standby = served } }
@@ -151,7 +142,7 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
       handOver(request, standby === undefined ? settled : { ...settled, standby })
       // Fastify's request id (genReqId echoes a well-formed x-request-id): the forward's.
       request.headers['x-request-id'] = id
-      handler.call(server, request, response)
+      next.call(server, request, response)
     }
     let json: string | undefined | Promise<string | undefined>
     try {
@@ -163,10 +154,7 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
     if (json instanceof Promise) json.then(text => { settle({ failed: false, json: text }) }, (error: unknown) => { settle({ failed: true, error }) })
     else settle({ failed: false, json })
   }
-  server.removeListener('request', handler)
-  server.on('request', function (this: Server, request: IncomingMessage, response: ServerResponse) {
-    if (!serve(request, response)) handler.call(this, request, response)
-  })
+  if (!installInFront(app, serve)) return false
   installed.add(server)
   return true
 }

@@ -21,13 +21,12 @@
 // Fastify untouched.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { tracingActive } from '../../lib/tracing/tracer.ts'
 import { ADMITTED_NOW, type AdmitsNow, type GuardHook } from '../auth/require-scope.ts'
-import { acceptsJson } from '../content-negotiation.ts'
 import { requestDurationOf, requestIdOf } from '../ops-server.ts'
 import type { FlatJsonMemo } from '../query/flat-json-memo.ts'
 import type { LocalReader } from '../query/local-reader.ts'
 import { bodyFacts, JSON_UTF8 } from './conditional-get.ts'
+import { installInFront, plainJsonRead } from './request-lane.ts'
 
 export const INTERNAL_BALANCE_ROUTE = '/internal/v1/members/:memberId/balance'
 const INTERNAL_BALANCE_PATH = /^\/internal\/v1\/members\/([A-Za-z0-9_-]{1,64})\/balance$/
@@ -49,24 +48,16 @@ export function installInternalBalanceLane (app: FastifyInstance, options: Inter
   const observe = requestDurationOf(server)
   const admittedNow = (options.guard as AdmitsNow)[ADMITTED_NOW]
   if (observe === undefined || admittedNow === undefined || app.prefix !== '' || installed.has(server)) return false
-  const listeners = server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>
-  if (listeners.length !== 1) return false
-  const handler = listeners[0]!
   const { reader, balanceText } = options
-  let closing = false
-  app.addHook('preClose', done => { closing = true; done() })
 
   /** Answers the request and returns true, or returns false having counted nothing. */
   const serve = (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (request.method !== 'GET' || closing) return false
+    if (request.method !== 'GET') return false
     const path = INTERNAL_BALANCE_PATH.exec(request.url!)
     if (path === null) return false
     const started = performance.now()
     const headers = request.headers
-    if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined ||
-      headers['accept-version'] !== undefined || headers.traceparent !== undefined || !acceptsJson(headers.accept)) return false
-    const level = app.log.level
-    if (level === 'debug' || level === 'trace' || tracingActive()) return false
+    if (!plainJsonRead(app, headers)) return false
     if (admittedNow(headers.authorization) === undefined) return false
     const memberId = path[1]!
     let balance
@@ -84,10 +75,7 @@ export function installInternalBalanceLane (app: FastifyInstance, options: Inter
     observe('GET', INTERNAL_BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
     return true
   }
-  server.removeListener('request', handler)
-  server.on('request', function (this: Server, request: IncomingMessage, response: ServerResponse) {
-    if (!serve(request, response)) handler.call(this, request, response)
-  })
+  if (!installInFront(app, serve)) return false
   installed.add(server)
   return true
 }
