@@ -6,7 +6,6 @@
 // untouched: bad id, missing, forged or unverified token, wrong scope, rate limited, If-None-Match,
 // a member owned by the other instance, an Accept without JSON, HEAD, a query string, traceparent.
 // Real Kafka, two processor instances.
-import { request as httpRequest } from 'node:http'
 import { Registry } from 'prom-client'
 import t from 'tap'
 import { Readiness } from '../../api/health/readiness.ts'
@@ -20,36 +19,7 @@ import { createKafkaLog } from '../../log/kafka/index.ts'
 import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
 import { call, earn, eventually, internalTopicsOf, startPlatform, startProcessor, type Platform } from './api-harness.ts'
 import { memberTasks } from './member-tasks.ts'
-
-interface Answer { status: number, body: string, headers: Array<[string, string]> }
-
-/** One request with node:http: the raw headers in the order they came. */
-function send (base: string, path: string, headers: Record<string, string>, method = 'GET'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${path}`, { method, headers, agent: false }, res => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', chunk => { body += chunk })
-      res.on('end', () => {
-        const raw = res.rawHeaders
-        const pairs: Array<[string, string]> = []
-        for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!.toLowerCase(), raw[i + 1]!])
-        resolve({ status: res.statusCode!, body, headers: pairs })
-      })
-    })
-    req.once('error', reject)
-    req.end()
-  })
-}
-
-/** What a client may compare: Date dropped, a generated request id replaced by a mark. */
-function comparable (answer: Answer, givenRequestId: boolean): Answer {
-  return {
-    status: answer.status,
-    body: answer.body,
-    headers: answer.headers.filter(([name]) => name !== 'date').map(([name, value]) => name === 'x-request-id' && !givenRequestId ? [name, '(generated)'] : [name, value])
-  }
-}
+import { comparable, send } from './raw-answer.ts'
 
 interface ApiServer { url: string, registry: Registry, fastifyRequests: () => number, close (): Promise<void> }
 
