@@ -81,6 +81,22 @@ export class KafkaAdmin implements LogAdmin {
       throw toStreamsError(error, 'LOG_CONNECTION', 'deleteTopics')
     }
     this.#client.admin.clearMetadata()
+    await this.#untilGone(present)
+  }
+
+  /** The controller has deleted the topics; the broker's metadata drops them a moment later, and
+   *  until then listTopics still names them and a re-create fails with TOPIC_ALREADY_EXISTS. Waits
+   *  for the metadata to stop listing them (same backoff and timeout as #untilServed). */
+  async #untilGone (names: string[]): Promise<void> {
+    const deadline = Date.now() + this.#topicVisibleTimeoutMs
+    let listed = names
+    for (let backoff = kafkaPolicy.topicVisibleBackoff.next(); ; backoff = backoff.next(undefined)) {
+      const existing = new Set(await this.listTopics())
+      listed = listed.filter(name => existing.has(name))
+      if (listed.length === 0) return
+      if (Date.now() + backoff.duration > deadline) throw new StreamsError('LOG_CONNECTION', `topics deleted but still listed by the broker's metadata after ${this.#topicVisibleTimeoutMs / 1000} s: ${listed.join(', ')}`)
+      await new Promise(resolve => setTimeout(resolve, backoff.duration))
+    }
   }
 
   async describeTopics (names: string[]): Promise<TopicDescription[]> {
