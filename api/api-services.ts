@@ -3,11 +3,10 @@
 // migrations applied; the process's one handle, shared with the archiver: lib/db/shared-database.ts),
 // the token verifier and scope guard, and the shared cache (Redis or in-process). The processor role (internal query routes) and the api role (public routes) both
 // use it, so a `--role all` process has one of each.
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { RewardsConfig } from '../lib/config.ts'
-import type { Database } from '../lib/db/database.ts'
+import { archiveDatabaseConfig, type Database, type DatabaseConfig } from '../lib/db/database.ts'
 import { isDatabaseUnreachable } from '../lib/db/database-errors.ts'
 import { migrate, migrationMessage } from '../lib/db/migrate.ts'
 import { migrateWhenReachable } from '../lib/db/migrate-when-reachable.ts'
@@ -56,13 +55,13 @@ export interface ApiServicesInput {
 /** Where the token server's tables live: the configured PostgreSQL or, embedded, the archive's
  *  PGlite in <dataDir>/pg (one database, one migration set: lib/db/migrations). `rewards clients`
  *  opens the same (or, while `rewards start` holds it, asks the platform). */
-export function authDatabaseConfig (config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir'>): { databaseUrl: string | null, dataDir: string, pgDir: string } {
-  return { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: join(config.dataDir, 'pg') }
+export function authDatabaseConfig (config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'pgliteCacheDir'>): DatabaseConfig {
+  return archiveDatabaseConfig(config)
 }
 
 /** Opens (or shares) the token server's database, migrated, with the clients of an older
  *  <dataDir>/auth-pg imported once. */
-export async function openAuthDatabase (config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir'>, logger?: Logger): Promise<Database> {
+export async function openAuthDatabase (config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'pgliteCacheDir'>, logger?: Logger): Promise<Database> {
   const db = await acquireDatabase(authDatabaseConfig(config))
   try {
     const outcome = await migrate(db)

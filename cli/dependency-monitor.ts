@@ -74,9 +74,9 @@ export function monitorDependencies (options: DependencyMonitorOptions): Depende
       if (watched.includes('database')) {
         // A pool of its own (one connection, short timeouts): the probe must not queue behind the
         // archiver's batches, nor wait for its longer query timeout.
-        const opening = import('../lib/db/database.ts').then(({ openDatabase }) => openDatabase({
-          databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1, connectTimeoutMs: probeOptions.timeoutMs, queryTimeoutMs: probeOptions.timeoutMs
-        }))
+        const opening = import('../lib/db/database.ts').then(({ archiveDatabaseConfig, openDatabase }) => openDatabase(archiveDatabaseConfig(config, {
+          maxConnections: 1, connectTimeoutMs: probeOptions.timeoutMs, queryTimeoutMs: probeOptions.timeoutMs
+        })))
         closeDatabase = async () => { await (await opening).close() }
         probes.push(startDependencyProbe(health, 'database', async () => { await (await opening).query('SELECT 1') }, probeOptions))
       }

@@ -108,6 +108,10 @@ export const readableFile = (what: string): SettingRule => rule(
 /** A directory path, decoded to its absolute path (it need not exist yet). */
 export const directory = (allowed: string): SettingRule => rule(cwd => decoded(raw => !raw.includes('\0'), raw => resolve(cwd, raw)), allowed)
 
+/** A directory path decoded to its absolute path, or `off` (null). */
+export const directoryOrOff = (allowed: string): SettingRule =>
+  rule(cwd => decoded(raw => !raw.includes('\0'), raw => (raw === 'off' ? null : resolve(cwd, raw))), allowed)
+
 /** A URL of one of `protocols` ('postgres:', …) with a host name. */
 export const urlOf = (protocols: readonly string[], allowed: string): SettingRule => textWhere(raw => urlWith(raw, protocols), allowed)
 

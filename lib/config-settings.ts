@@ -6,11 +6,12 @@
 // commander names the option back), `rewards config`, and the tests that walk SETTINGS.
 // A new setting is one more row here (and a line in docs/cli.md "Configuration").
 import {
-  booleanText, brokerList, directory, listenHost, oneOf, oneOfAnyCase, originList, port, rateLimit,
+  booleanText, brokerList, directory, directoryOrOff, listenHost, oneOf, oneOfAnyCase, originList, port, rateLimit,
   readableFile, shortText, textMatching, textWhere, urlOf, wholeNumber, type SettingRule
 } from './config-schema.ts'
 import type { OffsetResetPolicy } from '../log/log-port.ts'
 import { maskUrl } from './mask-url.ts'
+import { standardTemplateCacheDir } from './db/pglite-template.ts'
 import { DEFAULT_MEMORY_BUDGET_MIB, MAX_MEMORY_BUDGET_MIB, MIN_MEMORY_BUDGET_MIB } from './memory-budget.ts'
 import {
   PROCESSING_GUARANTEES, REBALANCE_PROTOCOLS as ENGINE_REBALANCE_PROTOCOLS, STREAM_ERROR_POLICIES, STREAMS_SETTING_DEFAULTS as ENGINE,
@@ -178,6 +179,18 @@ export const SETTING_TABLE = Object.freeze({
     defaultText: './data',
     rule: directory('a directory path'),
     show: text
+  }),
+  /** Where the embedded PostgreSQL's initialised template is cached (lib/db/pglite-template.ts):
+   *  a new <data-dir>/pg is a copy of it instead of a fresh initdb; null → no template ('off'). */
+  pgliteCacheDir: setting<string | null>({
+    env: 'REWARDS_PGLITE_CACHE_DIR',
+    valueName: 'dir|off',
+    description: 'cache of the embedded PostgreSQL\'s initialised template (off: initdb in every new data dir)',
+    default: standardTemplateCacheDir(),
+    defaultText: '$XDG_CACHE_HOME/rewards/pglite, else ~/.cache/rewards/pglite',
+    rule: directoryOrOff('a directory path, or off'),
+    show: orText('off'),
+    omittable: true
   }),
   httpHost: setting<string>({
     env: 'REWARDS_HTTP_HOST',

@@ -14,8 +14,8 @@ export function dbCommand (ctx: CliContext): Command {
   withConfigOptions(migrateCmd)
   migrateCmd.action(action(ctx, 'db migrate', async () => {
     const config = configFrom(ctx, migrateCmd)
-    const [{ openDatabase }, { migrate }, { maskUrl }] = await Promise.all([import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'), import('../../lib/config.ts')])
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
+    const [{ archiveDatabaseConfig, openDatabase }, { migrate }, { maskUrl }] = await Promise.all([import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'), import('../../lib/config.ts')])
+    const database = await openDatabase(archiveDatabaseConfig(config))
     try {
       const where = database.kind === 'pglite' ? `embedded PostgreSQL in ${config.pgDir}` : maskUrl(config.databaseUrl!)
       const outcome = await migrate(database, { onApply: m => { ctx.err.write(`applying ${String(m.version).padStart(4, '0')}-${m.name}…\n`) } })
@@ -34,8 +34,8 @@ export function dbCommand (ctx: CliContext): Command {
   withConfigOptions(status)
   status.action(action(ctx, 'db status', async () => {
     const config = configFrom(ctx, status)
-    const [{ openDatabase }, { appliedMigrations, listMigrations }] = await Promise.all([import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts')])
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
+    const [{ archiveDatabaseConfig, openDatabase }, { appliedMigrations, listMigrations }] = await Promise.all([import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts')])
+    const database = await openDatabase(archiveDatabaseConfig(config))
     try {
       const applied = new Map((await appliedMigrations(database)).map(m => [m.version, m]))
       const rows = listMigrations().map(m => ({ version: m.version, name: m.name, appliedAt: applied.get(m.version)?.appliedAt ?? null }))

@@ -39,7 +39,7 @@ export function reconcileCommand (ctx: CliContext): Command {
   command.action(action(ctx, 'reconcile', async () => {
     const config = configFrom(ctx, command)
     const opts = command.opts<{ apiUrl?: string, token?: string, archiveWaitSeconds: number, processorWaitSeconds: number, ignoreLag?: boolean, limit: string, json?: boolean }>()
-    const [{ openLogFromConfig }, { rewardsPlatform }, { openDatabase }, { migrate }, { Registry }, support, recon, { startArchiver }, { groupLag }] = await Promise.all([
+    const [{ openLogFromConfig }, { rewardsPlatform }, { archiveDatabaseConfig, openDatabase }, { migrate }, { Registry }, support, recon, { startArchiver }, { groupLag }] = await Promise.all([
       import('../../lib/open-log.ts'), import('../rewards-platform.ts'), import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'),
       import('prom-client'), import('./ops-support.ts'), import('../../processors/archive/reconcile.ts'), import('../../processors/archive/archiver.ts'), import('./lag.ts')
     ])
@@ -50,7 +50,7 @@ export function reconcileCommand (ctx: CliContext): Command {
     const note = (line: string): Promise<void> => write(ctx.err, `reconcile: ${line}`)
     try {
       const db = await openArchive(config, async () => {
-        const opened = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
+        const opened = await openDatabase(archiveDatabaseConfig(config))
         cleanups.unshift(() => opened.close())
         await migrate(opened)
         return opened

@@ -23,7 +23,7 @@ export function replayCommand (ctx: CliContext): Command {
   command.action(action(ctx, 'replay', async () => {
     const config = configFrom(ctx, command)
     const opts = command.opts<{ sourcePrefix?: string, dryRun?: boolean }>()
-    const [{ openLogFromConfig, describeLogLocation }, { ensurePlatformTopics, platformTopics }, { openDatabase }, { migrate }, { replayFromArchive }, { Progress }] = await Promise.all([
+    const [{ openLogFromConfig, describeLogLocation }, { ensurePlatformTopics, platformTopics }, { archiveDatabaseConfig, openDatabase }, { migrate }, { replayFromArchive }, { Progress }] = await Promise.all([
       import('../../lib/open-log.ts'), import('../../lib/platform-topics.ts'), import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'),
       import('../../processors/archive/replay.ts'), import('../progress.ts')
     ])
@@ -31,7 +31,7 @@ export function replayCommand (ctx: CliContext): Command {
     const target = platformTopics(config)
     const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-replay` })
     try {
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir })
+      const db = await openDatabase(archiveDatabaseConfig(config))
       try {
         await migrate(db)
         if (opts.dryRun !== true) await ensurePlatformTopics(log, config)

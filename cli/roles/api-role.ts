@@ -28,8 +28,8 @@ export function apiRole (ctx: RoleContext): Role {
     const opened = await services
     if (ctx.config.databaseUrl !== null) {
       // pg connects on first query: nothing is reached until a report is asked for.
-      const { openDatabase } = await import('../../lib/db/database.ts')
-      reportsDb = await openDatabase({ databaseUrl: ctx.config.databaseUrl, dataDir: ctx.config.dataDir, maxConnections: 2 })
+      const { archiveDatabaseConfig, openDatabase } = await import('../../lib/db/database.ts')
+      reportsDb = await openDatabase(archiveDatabaseConfig(ctx.config, { maxConnections: 2 }))
     }
     // Decided when the server starts: the processor role (if any) has registered its reader by then.
     const local = localReaderOf(ctx.server)

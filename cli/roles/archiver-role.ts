@@ -42,11 +42,11 @@ export function archiverRole (ctx: RoleContext): Role {
     name: 'archiver',
     async start (): Promise<void> {
       const { config } = ctx
-      const [{ acquireDatabase, databaseLocation }, { migrateWhenReachable }, { startArchiver }, { ensurePlatformTopics }] = await Promise.all([
-        import('../../lib/db/shared-database.ts'), import('../../lib/db/migrate-when-reachable.ts'), import('../../processors/archive/archiver.ts'), import('../../lib/platform-topics.ts')
+      const [{ archiveDatabaseConfig }, { acquireDatabase, databaseLocation }, { migrateWhenReachable }, { startArchiver }, { ensurePlatformTopics }] = await Promise.all([
+        import('../../lib/db/database.ts'), import('../../lib/db/shared-database.ts'), import('../../lib/db/migrate-when-reachable.ts'), import('../../processors/archive/archiver.ts'), import('../../lib/platform-topics.ts')
       ])
       // The process's one handle (shared with the token server's tables in the same database).
-      const location = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgDir: config.pgDir }
+      const location = archiveDatabaseConfig(config)
       const opened = db = await acquireDatabase(location)
       const schema = migrateWhenReachable(opened, { location: databaseLocation(location), logger, signal: abandon.signal })
       const archive = async (): Promise<void> => {

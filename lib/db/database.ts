@@ -11,9 +11,11 @@
 // - pg: bounded pool, connect and query timeouts so an unreachable server fails fast (the archiver
 //   retries with backoff behind a circuit breaker; see processors/archive/).
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
-import { defaultTemplateCacheDir, discardTemplate, seedFromTemplate } from './pglite-template.ts'
+import { discardTemplate, seedFromTemplate, standardTemplateCacheDir } from './pglite-template.ts'
+import type { RewardsConfig } from '../config.ts'
 
 export interface Queryable {
   query<T = Record<string, unknown>> (sql: string, params?: unknown[]): Promise<{ rows: T[] }>
@@ -38,8 +40,23 @@ export interface DatabaseConfig {
   /** pg: client-side query timeout; default 30000 ms. */
   readonly queryTimeoutMs?: number
   /** PGlite: where the template a new data dir is copied from is cached (lib/db/pglite-template.ts);
-   *  default `defaultTemplateCacheDir()`, null → every new data dir runs initdb itself. */
+   *  default `standardTemplateCacheDir()`, null → every new data dir runs initdb itself. */
   readonly pgliteCacheDir?: string | null
+}
+
+/** The archive's database as the platform's settings name it (docs/cli.md "Configuration"),
+ *  with this user's pool options. */
+export function archiveDatabaseConfig (
+  config: Pick<RewardsConfig, 'databaseUrl' | 'dataDir' | 'pgliteCacheDir'>,
+  pool: Pick<DatabaseConfig, 'maxConnections' | 'connectTimeoutMs' | 'queryTimeoutMs'> = {}
+): DatabaseConfig {
+  return {
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    pgDir: join(config.dataDir, 'pg'),
+    ...(config.pgliteCacheDir !== undefined ? { pgliteCacheDir: config.pgliteCacheDir } : {}),
+    ...pool
+  }
 }
 
 export async function openDatabase (config: DatabaseConfig): Promise<Database> {
@@ -47,7 +64,7 @@ export async function openDatabase (config: DatabaseConfig): Promise<Database> {
     return openPostgres(config.databaseUrl, config)
   }
   const dir = config.pgDir ?? `${config.dataDir.replace(/\/$/, '')}/pg`
-  const cacheDir = config.pgliteCacheDir === undefined ? defaultTemplateCacheDir() : config.pgliteCacheDir
+  const cacheDir = config.pgliteCacheDir === undefined ? standardTemplateCacheDir() : config.pgliteCacheDir
   const seeded = await seedFromTemplate(dir, { cacheDir })
   mkdirSync(dir, { recursive: true })
   try {

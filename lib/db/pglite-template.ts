@@ -13,7 +13,7 @@
 //   initialises the directory itself.
 import { cpSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { basename, dirname, join, resolve } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
@@ -23,12 +23,9 @@ const TEMPLATE_FORMAT = 1
 /** Written last into a template: a template dir without it is not used. */
 const COMPLETE_MARKER = 'rewards-template.json'
 
-/** Where templates are cached: `$REWARDS_PGLITE_CACHE_DIR`, else `$XDG_CACHE_HOME/rewards/pglite`,
- *  else `~/.cache/rewards/pglite`; `REWARDS_PGLITE_CACHE_DIR=off` → null (no template). */
-export function defaultTemplateCacheDir (env: NodeJS.ProcessEnv = process.env): string | null {
-  const configured = env.REWARDS_PGLITE_CACHE_DIR
-  if (configured === 'off') return null
-  if (configured !== undefined && configured !== '') return resolve(configured)
+/** Where templates are cached unless configured (REWARDS_PGLITE_CACHE_DIR, lib/config-settings.ts):
+ *  `$XDG_CACHE_HOME/rewards/pglite`, else `~/.cache/rewards/pglite`. */
+export function standardTemplateCacheDir (env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache')
   return join(base, 'rewards', 'pglite')
 }

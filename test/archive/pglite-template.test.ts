@@ -6,9 +6,11 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { openDatabase, type Database } from '../../lib/db/database.ts'
+import { archiveDatabaseConfig, openDatabase, type Database } from '../../lib/db/database.ts'
 import { appliedMigrations, migrate } from '../../lib/db/migrate.ts'
-import { defaultTemplateCacheDir, ensureTemplate, seedFromTemplate, templateKey } from '../../lib/db/pglite-template.ts'
+import { loadConfig } from '../../lib/config.ts'
+import { ensureTemplate, seedFromTemplate, standardTemplateCacheDir, templateKey } from '../../lib/db/pglite-template.ts'
+import { cleanEnv, runCli } from '../cli/cli-helpers.ts'
 
 /** Every user-visible schema object with its definition, and the databases and extensions. */
 async function schemaOf (db: Database): Promise<unknown> {
@@ -27,11 +29,33 @@ async function schemaOf (db: Database): Promise<unknown> {
   }
 }
 
-t.test('cache location', async t => {
-  t.equal(defaultTemplateCacheDir({ REWARDS_PGLITE_CACHE_DIR: 'off' }), null)
-  t.equal(defaultTemplateCacheDir({ REWARDS_PGLITE_CACHE_DIR: '/x/y' }), '/x/y')
-  t.equal(defaultTemplateCacheDir({ XDG_CACHE_HOME: '/c' }), '/c/rewards/pglite')
+t.test('cache location: the REWARDS_PGLITE_CACHE_DIR setting', async t => {
+  const cacheDir = (env: Record<string, string>, flags: Record<string, string> = {}): string | null | undefined =>
+    loadConfig({ env, flags, cwd: '/w' }).pgliteCacheDir
+  t.equal(cacheDir({ REWARDS_PGLITE_CACHE_DIR: 'off' }), null, 'off: no template')
+  t.equal(cacheDir({ REWARDS_PGLITE_CACHE_DIR: '/x/y' }), '/x/y')
+  t.equal(cacheDir({ REWARDS_PGLITE_CACHE_DIR: 'rel' }), '/w/rel', 'relative to the working directory')
+  t.equal(cacheDir({}, { pgliteCacheDir: '/from/flag' }), '/from/flag', 'the flag')
+  t.equal(cacheDir({}), standardTemplateCacheDir(), 'unset: the standard cache')
+  t.equal(standardTemplateCacheDir({ XDG_CACHE_HOME: '/c' }), '/c/rewards/pglite')
+  t.match(standardTemplateCacheDir({}), /\/\.cache\/rewards\/pglite$/)
+  t.throws(() => loadConfig({ env: { REWARDS_PGLITE_CACHE_DIR: 'a\0b' } }), /REWARDS_PGLITE_CACHE_DIR=.* is invalid: expected a directory path, or off/)
+  t.same(archiveDatabaseConfig({ databaseUrl: null, dataDir: '/d', pgliteCacheDir: null }), { databaseUrl: null, dataDir: '/d', pgDir: '/d/pg', pgliteCacheDir: null }, 'passed to the database')
+  t.same(archiveDatabaseConfig({ databaseUrl: null, dataDir: '/d' }), { databaseUrl: null, dataDir: '/d', pgDir: '/d/pg' }, 'left to its default when a hand-built configuration omits it')
   t.match(templateKey(), /^pglite-\d+\.\d+\.\d+.*-f\d+$/, 'keyed by the PGlite version')
+})
+
+t.test('the CLI builds the template where REWARDS_PGLITE_CACHE_DIR says, and not at all when off', async t => {
+  const root = t.testdir({ env: {}, off: {} })
+  const viaEnv = await runCli(['db', 'migrate', '--data-dir', join(root, 'env', 'data')], { env: cleanEnv({ REWARDS_PGLITE_CACHE_DIR: join(root, 'env', 'cache') }), timeoutMs: 120_000 })
+  t.equal(viaEnv.code, 0, viaEnv.stderr)
+  t.ok(existsSync(join(root, 'env', 'cache', templateKey(), 'PG_VERSION')), 'built in the directory the variable names')
+  const off = await runCli(['db', 'migrate', '--data-dir', join(root, 'off', 'data')], { env: cleanEnv({ REWARDS_PGLITE_CACHE_DIR: 'off', XDG_CACHE_HOME: join(root, 'off', 'xdg') }), timeoutMs: 120_000 })
+  t.equal(off.code, 0, off.stderr)
+  t.ok(existsSync(join(root, 'off', 'data', 'pg', 'PG_VERSION')), 'the data dir initialised itself')
+  t.notOk(existsSync(join(root, 'off', 'xdg')), 'off: no template anywhere')
+  const shown = await runCli(['config'], { env: cleanEnv({ REWARDS_PGLITE_CACHE_DIR: 'off' }) })
+  t.match(shown.stdout, /REWARDS_PGLITE_CACHE_DIR\s+--pglite-cache-dir\s+off\s+env/, '`rewards config` shows it')
 })
 
 t.test('a seeded, migrated data dir equals one PGlite initialised itself', async t => {
