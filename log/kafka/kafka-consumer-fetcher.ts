@@ -15,6 +15,13 @@ import { mark, timelineOn } from '../../lib/tracing/engine-timeline.ts'
 
 /** A background fetch's wait on the broker for records (it answers as soon as there are some). */
 const PREFETCH_WAIT_MS = 500
+/** The same when the fetch leaves out assigned partitions (paused, or holding a full buffer): it
+ *  asks only for caught-up partitions then, the broker holds it for its whole wait, and one fetch
+ *  at a time means the partitions left out get nothing meanwhile once they drain or resume. With
+ *  500 ms the engine's loop sat in empty polls for most of the last second of a 200k-record run,
+ *  8 partitions at their end holding the fetch while 4 had records to read (docs/benchmarks.md,
+ *  "branch engine7"). */
+const PARTIAL_PREFETCH_WAIT_MS = 20
 /** Per fetch response: a few MiB, decoded in one go on the event loop, so that the first records
  *  arrive soon and decoding interleaves with processing (the next fetch is in flight meanwhile);
  *  a 16 MiB response held the engine's loop for a second on a loaded machine (issue 16). */
@@ -181,7 +188,8 @@ export class KafkaConsumerFetcher {
     const wanted = this.#assignment.filter(tp => { const key = partitionKey(tp); return !this.#paused.has(key) && (this.#buffers.get(key)?.bytes ?? 0) < BUFFER_PARTITION_MAX_BYTES })
     if (wanted.length === 0) return
     let progressed = false
-    const run = this.#fetch(wanted, PREFETCH_WAIT_MS, BUFFER_MAX_BYTES - total).then(brought => { progressed = brought }, (error: unknown) => {
+    const waitMs = wanted.length === this.#assignment.length ? PREFETCH_WAIT_MS : PARTIAL_PREFETCH_WAIT_MS
+    const run = this.#fetch(wanted, waitMs, BUFFER_MAX_BYTES - total).then(brought => { progressed = brought }, (error: unknown) => {
       if (!this.#closed) this.#prefetchError ??= error
     }).finally(() => {
       if (this.#prefetch !== run) return
