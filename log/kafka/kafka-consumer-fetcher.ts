@@ -60,6 +60,11 @@ export class KafkaConsumerFetcher {
   #assignment: TopicPartition[] = []
   readonly #positions = new Map<string, bigint>()
   readonly #paused = new Set<string>()
+  /** The next partial fetch ahead's wait: PARTIAL_PREFETCH_WAIT_MS, doubled by each one that brings
+   *  nothing, up to PREFETCH_WAIT_MS, so that a partition paused for long (a failing dependency)
+   *  beside caught-up ones does not cost a fetch every 20 ms; back to the start when a fetch
+   *  brings records or a partition resumes. */
+  #partialWaitMs = PARTIAL_PREFETCH_WAIT_MS
   /** Last stable offset per partition from the latest fetch response. */
   readonly #ends = new Map<string, bigint>()
   readonly #buffers = new Map<string, Buffered>()
@@ -130,6 +135,7 @@ export class KafkaConsumerFetcher {
 
   resume (partitions: TopicPartition[]): void {
     for (const tp of partitions) this.#paused.delete(partitionKey(tp))
+    this.#partialWaitMs = PARTIAL_PREFETCH_WAIT_MS
   }
 
   seek (position: PartitionOffset): void {
@@ -188,8 +194,11 @@ export class KafkaConsumerFetcher {
     const wanted = this.#assignment.filter(tp => { const key = partitionKey(tp); return !this.#paused.has(key) && (this.#buffers.get(key)?.bytes ?? 0) < BUFFER_PARTITION_MAX_BYTES })
     if (wanted.length === 0) return
     let progressed = false
-    const waitMs = wanted.length === this.#assignment.length ? PREFETCH_WAIT_MS : PARTIAL_PREFETCH_WAIT_MS
-    const run = this.#fetch(wanted, waitMs, BUFFER_MAX_BYTES - total).then(brought => { progressed = brought }, (error: unknown) => {
+    const partial = wanted.length < this.#assignment.length
+    const run = this.#fetch(wanted, partial ? this.#partialWaitMs : PREFETCH_WAIT_MS, BUFFER_MAX_BYTES - total).then(brought => {
+      progressed = brought
+      if (partial) this.#partialWaitMs = brought ? PARTIAL_PREFETCH_WAIT_MS : Math.min(PREFETCH_WAIT_MS, this.#partialWaitMs * 2)
+    }, (error: unknown) => {
       if (!this.#closed) this.#prefetchError ??= error
     }).finally(() => {
       if (this.#prefetch !== run) return
