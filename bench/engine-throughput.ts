@@ -12,17 +12,26 @@
 // "steady" from its first record. The raw consumer runs before the engine runs and again after
 // them; the ratio is engine rate / the mean of the two. After each engine run the store is checked
 // against the expected count of every key.
+// The window (the issue's figure since branch engine7, docs/benchmarks.md): both sides measured
+// the same way, from the first input record handed to the per-record code (the raw consumer's
+// handler, the engine's mapValues) to the group's committed offsets seen covering the input
+// (polled every 20 ms on both sides); start-up (client creation, group join, topic checks, store
+// opens) is printed apart, outside it on both sides. With it: the event loop's utilization and the
+// main thread's CPU share over the window, and the local broker's CPU per record (it shares the
+// machine's cores). The older figures above are printed as before.
 //
-//   node_modules/.bin/node bench/engine-throughput.ts [--records 200000] [--keys 10000]
+//   node_modules/.bin/node bench/engine-throughput.ts [--records 1000000] [--keys 10000]
 //     [--partitions 12] [--backend kafka|embedded] [--guarantee both|exactly_once_v2|at_least_once]
 //     [--config commitIntervalMs=100,...]   (numeric engine config overrides)
 //     [--timeout 600]   (s: each phase's bound; the [watchdog] lines on stderr say where it waits)
 //     [--report 30]   (s between the watchdog's reports of a phase still running)
-//     [--timeline 1]   (print each engine run's timeline: fetches, poll waits, commits and their steps)
+//     [--timeline 1]   (print each engine run's timeline: fetches, poll waits, commits and their steps;
+//                      with BENCH_TIMELINE_DUMP=/tmp/x also its events as JSON, /tmp/x-<guarantee>.json)
 //     [--rounds 1]   (runs the guarantees' sequence this many times in the same process: the first
 //                    engine run also pays the JIT warm-up of the engine's code, the later ones not)
 //     [--profile /tmp/engine]   (CPU profile of each engine run: top functions, /tmp/engine-<guarantee>.cpuprofile)
-import { writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import type { EventLoopUtilization } from 'node:perf_hooks'
 import type { LogRecord } from '../log/log-port.ts'
 import type { StreamsConfigInput } from '../topology/runtime/streams-config.ts'
 import { StreamsApplication } from '../topology/streams-application.ts'
@@ -36,10 +45,10 @@ import { openBenchLog, partitionsOf, produce, tempStateDir, uniqueName } from '.
 import { fmtMs, fmtRate, fmtRatio, nowMs, printTable, rate, waitForCommitted } from './lib/timing.ts'
 import { describeCommitted, Watchdog, withBound } from './lib/watchdog.ts'
 import { printTimeline } from './lib/timeline.ts'
-import { threadCpuByName, threadCpuSince } from './lib/proc-stats.ts'
+import { procStats, threadCpuByName, threadCpuSince } from './lib/proc-stats.ts'
 import { startTimeline, stopTimeline } from '../lib/tracing/engine-timeline.ts'
 
-const args = parseArgs({ records: 200_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '', timeline: 0, heap: '', rounds: 1 })
+const args = parseArgs({ records: 1_000_000, keys: 10_000, partitions: 12, backend: 'kafka', guarantee: 'both', timeout: 600, report: 30, profile: '', config: '', timeline: 0, heap: '', rounds: 1 })
 const backend = backendOf(args.backend)
 type Guarantee = 'exactly_once_v2' | 'at_least_once'
 const isGuarantee = (g: string): g is Guarantee => g === 'exactly_once_v2' || g === 'at_least_once'
@@ -78,7 +87,74 @@ function checkCounts (what: string, got: Map<string, number>, expected: Map<stri
 
 interface EngineProbe { step: string, app: StreamsApplication | undefined, applicationId: string }
 
-interface EngineTiming { readonly guarantee: string, readonly totalMs: number, readonly steadyMs: number, readonly startMs: number, readonly closeMs: number, readonly cpuMs: number, readonly mainCpuMs: number, readonly threads: Array<[string, number]> }
+interface EngineTiming { readonly guarantee: string, readonly totalMs: number, readonly steadyMs: number, readonly startMs: number, readonly closeMs: number, readonly cpuMs: number, readonly mainCpuMs: number, readonly threads: Array<[string, number]>, readonly window: Window }
+
+/** The common measure of both sides (docs/benchmarks.md, "branch engine7"): from the first input
+ *  record handed to the per-record code (the raw consumer's handler; the engine's mapValues) to
+ *  the first time the group's committed offsets are seen covering the whole input (polled every
+ *  COMMITTED_POLL_MS on both sides). Start-up (client creation, group join, topic checks, store
+ *  opens) is outside it on both sides and printed on its own; the commit of the last records is
+ *  inside it on both. */
+interface Window {
+  /** Client creation (engine: app.start()) to the first record. */
+  readonly startupMs: number
+  /** First record to input committed. */
+  readonly ms: number
+  /** First record to last record (each input record once: the engine's count includes re-processing after an abort). */
+  readonly recordsMs: number
+  /** Last record to input committed. */
+  readonly tailMs: number
+  /** Event loop utilization over the window (performance.eventLoopUtilization()). */
+  readonly elu: number
+  /** Main thread CPU over the window (process.threadCpuUsage()), ms. */
+  readonly mainCpuMs: number
+  /** The local broker's CPU from client creation (engine: app.start()) to input committed, ms (NaN: not found). */
+  readonly brokerCpuMs: number
+}
+
+/** Polling interval of the committed offsets, both sides: bounds the window's error. */
+const COMMITTED_POLL_MS = 20
+
+/** Timestamps of the first and the `records`-th record seen by the per-record code, and the
+ *  event loop and main-thread CPU snapshots at the first. */
+class FirstLast {
+  readonly #records: number
+  #n = 0
+  firstAt = 0
+  lastAt = 0
+  #elu: EventLoopUtilization | undefined
+  #cpu: NodeJS.CpuUsage | undefined
+  constructor (records: number) { this.#records = records }
+  record (): void {
+    if (++this.#n === 1) { this.firstAt = nowMs(); this.#elu = performance.eventLoopUtilization(); this.#cpu = process.threadCpuUsage() }
+    if (this.#n === this.#records) this.lastAt = nowMs()
+  }
+  /** The input seen committed at `at` (nowMs()): the window ends; `t0` its client's creation. */
+  end (at: number, t0: number, broker0: number): Window {
+    return {
+      startupMs: this.firstAt - t0,
+      ms: at - this.firstAt,
+      recordsMs: this.lastAt - this.firstAt,
+      tailMs: at - this.lastAt,
+      elu: this.#elu === undefined ? 0 : performance.eventLoopUtilization(this.#elu).utilization,
+      mainCpuMs: this.#cpu === undefined ? 0 : mainCpuMsSince(this.#cpu),
+      brokerCpuMs: brokerCpuMs() - broker0
+    }
+  }
+}
+
+/** The local Kafka broker's process (the JVM running kafka.Kafka), if it runs on this machine: on
+ *  a 2-core machine its CPU is taken from the same cores as the bench's. */
+const brokerPid = ((): number | undefined => {
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(pid)) continue
+      try { if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka')) return Number(pid) } catch { /* gone */ }
+    }
+  } catch { /* no /proc */ }
+  return undefined
+})()
+const brokerCpuMs = (): number => brokerPid === undefined ? Number.NaN : (procStats(brokerPid)?.cpuMs ?? Number.NaN)
 
 /** CPU time (user + system) of this process since `from` (process.cpuUsage()), ms: the same
  *  process hosts each run in turn, so it is the run's (plus the committed-offsets poller's). */
@@ -112,9 +188,11 @@ try {
   const tps = partitionsOf(input, args.partitions)
   const baselineName = backend === 'kafka' ? `raw @platformatic/kafka consumer group (parse, commit every ${RAW_COMMIT_INTERVAL_MS} ms)` : 'port PartitionReader (parse)'
   /** The baseline's per-record work: parse the value (what mapValues needs) and count per key. */
-  const baselineOnce = async (when: string): Promise<ReadTiming & { cpuMs: number, mainCpuMs: number }> => {
+  const baselineOnce = async (when: string): Promise<ReadTiming & { cpuMs: number, mainCpuMs: number, window: Window }> => {
     const counts = new Map<string, number>()
+    const seen = new FirstLast(args.records)
     const onRecord = (key: Buffer | null, value: Buffer | null): void => {
+      seen.record()
       if (key === null || value === null) return
       const k = key.toString('utf8')
       JSON.parse(value.toString('utf8'))
@@ -125,13 +203,31 @@ try {
     const describe = async (): Promise<string> => `  baseline ${progress.step}, ${progress.records}/${args.records} records${progress.client ? `\n  ${progress.client()}` : ''}\n${backend === 'kafka' ? await describeCommitted(log, groupId, ends) : ''}`
     const cpu = process.cpuUsage()
     const mainCpu = process.threadCpuUsage()
-    const timing = await watchdog.phase(`baseline (${when})`, timeoutMs, () => backend === 'kafka'
-      ? platformaticRead(input, args.records, onRecord, { autocommitMs: RAW_COMMIT_INTERVAL_MS, timeoutMs, groupId, progress, stallMs: BASELINE_STALL_MS })
-      : portRead(log, tps, args.records, (r: LogRecord) => onRecord(r.key, r.value), timeoutMs), describe)
+    const broker0 = brokerCpuMs()
+    const t0 = nowMs()
+    // The raw group's committed offsets, polled as the engine's are (the window's end on both sides).
+    let stopCommitted = false
+    const committed = backend === 'kafka'
+      ? waitForCommitted(log, groupId, ends, { timeoutMs, intervalMs: COMMITTED_POLL_MS, isFailed: () => stopCommitted ? new Error('stopped') : undefined }).then(at => seen.end(at, t0, broker0))
+      : undefined
+    committed?.catch(() => {})
+    let timing: ReadTiming
+    let window: Window | undefined
+    try {
+      timing = await watchdog.phase(`baseline (${when})`, timeoutMs, async () => {
+        const read = await (backend === 'kafka'
+          ? platformaticRead(input, args.records, onRecord, { autocommitMs: RAW_COMMIT_INTERVAL_MS, timeoutMs, groupId, progress, stallMs: BASELINE_STALL_MS })
+          : portRead(log, tps, args.records, (r: LogRecord) => onRecord(r.key, r.value), timeoutMs))
+        window = committed === undefined ? seen.end(seen.lastAt, t0, broker0) : await committed
+        return read
+      }, describe)
+    } finally {
+      stopCommitted = true
+    }
     const cpuMs = cpuMsSince(cpu)
     const mainCpuMs = mainCpuMsSince(mainCpu)
     checkCounts(baselineName, counts, expected)
-    return { ...timing, cpuMs, mainCpuMs }
+    return { ...timing, cpuMs, mainCpuMs, window: window! }
   }
 
 
@@ -147,8 +243,9 @@ try {
     const applicationId = probe.applicationId = uniqueName(`bench-count-${guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`)
     created.push(`${applicationId}-counts-changelog`)
     const builder = new StreamsBuilder()
+    const seen = new FirstLast(args.records)
     builder.stream<string, Event>(input)
-      .mapValues(event => event.amount)
+      .mapValues(event => { seen.record(); return event.amount })
       .groupByKey()
       .count({ storeName: 'counts' })
       .toStream()
@@ -165,6 +262,7 @@ try {
       const cpu = process.cpuUsage()
       const mainCpu = process.threadCpuUsage()
       const threadsCpu = threadCpuByName()
+      const broker0 = brokerCpuMs()
       probe.step = 'start()'
       await app.start()
       const started = nowMs()
@@ -172,11 +270,12 @@ try {
       await app.waitForState('RUNNING', timeoutMs)
       const running = nowMs()
       probe.step = 'waiting for the input to be committed'
-      const done = await waitForCommitted(log, applicationId, ends, { timeoutMs, isFailed: () => app.state === 'ERROR' ? (app.error ?? new Error('application in ERROR')) : undefined })
+      const done = await waitForCommitted(log, applicationId, ends, { timeoutMs, intervalMs: COMMITTED_POLL_MS, isFailed: () => app.state === 'ERROR' ? (app.error ?? new Error('application in ERROR')) : undefined })
+      const window = seen.end(done, t0, broker0)
       const cpuMs = cpuMsSince(cpu)
       const mainCpuMs = mainCpuMsSince(mainCpu)
       const threads = threadCpuSince(threadsCpu)
-      if (args.timeline > 0) printTimeline(label, stopTimeline(), { t0, started, running, done, idleShare: 1 - performance.eventLoopUtilization(elu).utilization })
+      if (args.timeline > 0) { const ev = stopTimeline(); if (process.env['BENCH_TIMELINE_DUMP'] !== undefined) writeFileSync(`${process.env['BENCH_TIMELINE_DUMP']}-${label.replaceAll(' ', '-')}.json`, JSON.stringify({ t0, events: ev })); printTimeline(label, ev, { t0, started, running, done, idleShare: 1 - performance.eventLoopUtilization(elu).utilization }) }
       if (stopProfile) profiles.push({ guarantee: label, profile: await stopProfile() })
       if (stopHeap) heapProfiles.push({ guarantee: label, profile: await stopHeap() })
       // The committed view is applied right after the commit: give it a moment, then check every key.
@@ -194,7 +293,7 @@ try {
       const closing = nowMs()
       probe.step = 'close()'
       await app.close()
-      return { guarantee: label, totalMs: done - t0, steadyMs: done - running, startMs: started - t0, closeMs: nowMs() - closing, cpuMs, mainCpuMs, threads }
+      return { guarantee: label, totalMs: done - t0, steadyMs: done - running, startMs: started - t0, closeMs: nowMs() - closing, cpuMs, mainCpuMs, threads, window }
     } finally {
       if (app.state !== 'NOT_RUNNING') await withBound(app.close(), 30_000, 'close() after a failure').catch(() => {})
       state.remove()
@@ -233,6 +332,22 @@ try {
   for (const e of engines) console.log(`CPU per record, engine ${e.guarantee}: ${fmtCpu(e.cpuMs)} (baseline / engine ${fmtRatio(baselineCpu / e.cpuMs)})`)
   for (const e of engines) console.log(`CPU per record, engine ${e.guarantee}: main thread ${fmtCpu(e.mainCpuMs)}, other threads ${fmtCpu(e.cpuMs - e.mainCpuMs)} (by thread name, /proc, 10 ms ticks: ${e.threads.map(([name, ms]) => `${name} ${fmtCpu(ms)}`).join(', ')})`)
   for (const e of engines) console.log(`ratio engine/raw ${e.guarantee}: ${fmtRatio(rate(args.records, e.totalMs) / baselineRate)}`)
+  // The common window of both sides (Window): first record to input committed.
+  const windowRate = (w: Window): number => rate(args.records, w.ms)
+  const baselineWindowRate = (windowRate(before.window) + windowRate(after.window)) / 2
+  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`
+  const windowRow = (name: string, w: Window, ratio: string): string[] => [name, fmtMs(w.startupMs), fmtMs(w.recordsMs), fmtMs(w.tailMs), fmtMs(w.ms), fmtRate(windowRate(w)), ratio, pct(w.elu), pct(w.mainCpuMs / w.ms), Number.isNaN(w.brokerCpuMs) ? '-' : fmtCpu(w.brokerCpuMs)]
+  console.log('')
+  printTable(['run', 'start-up', 'first to last record', 'last record to committed', 'window', 'window rec/s', 'window ratio', 'loop busy', 'main CPU busy', 'broker CPU/record'], [
+    windowRow('baseline (before)', before.window, ''),
+    windowRow('baseline (after)', after.window, ''),
+    ...engines.map(e => windowRow(`engine ${e.guarantee}`, e.window, fmtRatio(windowRate(e.window) / baselineWindowRate)))
+  ])
+  console.log('')
+  console.log('window: from the first input record handed to the per-record code (raw: its handler; engine: mapValues) to the group\'s committed')
+  console.log(`offsets seen covering the input (polled every ${COMMITTED_POLL_MS} ms, both sides). start-up (client creation or app.start() to the first record) is outside it.`)
+  console.log('loop busy: event loop utilization over the window; main CPU busy: main thread CPU / window; broker CPU: the local broker from start-up to committed.')
+  for (const e of engines) console.log(`window ratio engine/raw ${e.guarantee}: ${fmtRatio(windowRate(e.window) / baselineWindowRate)}`)
   for (const { guarantee, profile } of profiles) {
     const file = `${args.profile}-${guarantee.replaceAll(' ', '-')}.cpuprofile`
     saveProfile(profile, file)

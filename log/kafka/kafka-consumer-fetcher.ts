@@ -15,6 +15,13 @@ import { mark, timelineOn } from '../../lib/tracing/engine-timeline.ts'
 
 /** A background fetch's wait on the broker for records (it answers as soon as there are some). */
 const PREFETCH_WAIT_MS = 500
+/** The same when the fetch leaves out assigned partitions (paused, or holding a full buffer): it
+ *  asks only for caught-up partitions then, the broker holds it for its whole wait, and one fetch
+ *  at a time means the partitions left out get nothing meanwhile once they drain or resume. With
+ *  500 ms the engine's loop sat in empty polls for most of the last second of a 200k-record run,
+ *  8 partitions at their end holding the fetch while 4 had records to read (docs/benchmarks.md,
+ *  "branch engine7"). */
+const PARTIAL_PREFETCH_WAIT_MS = 20
 /** Per fetch response: a few MiB, decoded in one go on the event loop, so that the first records
  *  arrive soon and decoding interleaves with processing (the next fetch is in flight meanwhile);
  *  a 16 MiB response held the engine's loop for a second on a loaded machine (issue 16). */
@@ -53,6 +60,11 @@ export class KafkaConsumerFetcher {
   #assignment: TopicPartition[] = []
   readonly #positions = new Map<string, bigint>()
   readonly #paused = new Set<string>()
+  /** The next partial fetch ahead's wait: PARTIAL_PREFETCH_WAIT_MS, doubled by each one that brings
+   *  nothing, up to PREFETCH_WAIT_MS, so that a partition paused for long (a failing dependency)
+   *  beside caught-up ones does not cost a fetch every 20 ms; back to the start when a fetch
+   *  brings records or a partition resumes. */
+  #partialWaitMs = PARTIAL_PREFETCH_WAIT_MS
   /** Last stable offset per partition from the latest fetch response. */
   readonly #ends = new Map<string, bigint>()
   readonly #buffers = new Map<string, Buffered>()
@@ -123,6 +135,7 @@ export class KafkaConsumerFetcher {
 
   resume (partitions: TopicPartition[]): void {
     for (const tp of partitions) this.#paused.delete(partitionKey(tp))
+    this.#partialWaitMs = PARTIAL_PREFETCH_WAIT_MS
   }
 
   seek (position: PartitionOffset): void {
@@ -181,7 +194,11 @@ export class KafkaConsumerFetcher {
     const wanted = this.#assignment.filter(tp => { const key = partitionKey(tp); return !this.#paused.has(key) && (this.#buffers.get(key)?.bytes ?? 0) < BUFFER_PARTITION_MAX_BYTES })
     if (wanted.length === 0) return
     let progressed = false
-    const run = this.#fetch(wanted, PREFETCH_WAIT_MS, BUFFER_MAX_BYTES - total).then(brought => { progressed = brought }, (error: unknown) => {
+    const partial = wanted.length < this.#assignment.length
+    const run = this.#fetch(wanted, partial ? this.#partialWaitMs : PREFETCH_WAIT_MS, BUFFER_MAX_BYTES - total).then(brought => {
+      progressed = brought
+      if (partial) this.#partialWaitMs = brought ? PARTIAL_PREFETCH_WAIT_MS : Math.min(PREFETCH_WAIT_MS, this.#partialWaitMs * 2)
+    }, (error: unknown) => {
       if (!this.#closed) this.#prefetchError ??= error
     }).finally(() => {
       if (this.#prefetch !== run) return

@@ -329,6 +329,10 @@ export class StreamThread {
     // next commit still begins one iteration after the previous one ended: settling it at once
     // made more, smaller commits (a RocksDB fsync per store each) for no gain ("fourth pass").
     if (commits.inflight && !commits.inflightFinished && this.#commitNeeded()) waitMs = Math.min(waitMs, COMMIT_WATCH_MS)
+    // Work to commit and no commit in flight: wait at most until the next commit is due, so that
+    // it begins on time rather than up to a poll wait late (the input's last records waited up to
+    // pollMs for their commit after the interval had passed, docs/benchmarks.md "branch engine7").
+    else if (waitMs > 0 && !commits.inflight && !this.#rebalance.joining && this.#commitNeeded()) waitMs = Math.max(1, Math.min(waitMs, commits.lastCommitMs + this.#o.config.commitIntervalMs - now))
     for (const { task } of tasks.running.values()) {
       if (task.bufferedRecords === 0) continue
       if (task.ready(now)) { waitMs = 0; break }

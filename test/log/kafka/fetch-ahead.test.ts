@@ -9,6 +9,7 @@
 import t from 'tap'
 import type { GroupConsumer, Log, LogRecord, TopicPartition } from '../../../log/log-port.ts'
 import { kafkaLog, noopListener, unique } from './kafka-test-helpers.ts'
+import { startTimeline, stopTimeline } from '../../../lib/tracing/engine-timeline.ts'
 
 const PER_PARTITION = 6000
 const VALUE = 'x'.repeat(90)
@@ -110,6 +111,32 @@ t.test('a pause while a fetch ahead is in flight returns nothing until resumed, 
   all.push(...await pollUntil(consumer, records => offsetsOf(records, 0).length + offsetsOf(all, 0).length >= PER_PARTITION, 60_000))
   t.same(offsetsOf(all, 0), range(0, PER_PARTITION), 'partition 0: every offset once, in order, across the pause')
   t.same(offsetsOf(all, 1), range(0, PER_PARTITION), 'partition 1: every offset once, in order')
+})
+
+t.test('a partition paused for long beside caught-up ones: the fetches ahead back off to the full wait', async t => {
+  const topic = unique('ahead-backoff')
+  const log = await kafkaLog(t, [{ name: topic, partitions: 2 }])
+  await fill(log, topic, 2)
+  const consumer = log.createGroupConsumer({ groupId: unique('group'), clientId: 'c', topics: [topic], listener: noopListener, maxPollRecords: 500 })
+  t.teardown(() => consumer.close())
+  const all = await pollUntil(consumer, records => offsetsOf(records, 0).length > 0)
+  consumer.pause([{ topic, partition: 0 }])
+  await pollUntil(consumer, records => offsetsOf(records, 1).length + offsetsOf(all, 1).length >= PER_PARTITION, 60_000)
+  // Partition 1 is at its end and partition 0 stays paused: each fetch ahead asks for partition 1
+  // alone and brings nothing. At a fixed 20 ms wait that would be ~100 fetches (and as many
+  // empty polls) in these 2 s; doubling to 500 ms it is about a dozen.
+  startTimeline()
+  let polls = 0
+  let read = 0
+  const until = Date.now() + 2000
+  try {
+    while (Date.now() < until) { read += (await consumer.poll(200)).length; polls++ }
+  } finally {
+    t.equal(read, 0, 'nothing to read')
+    const fetches = stopTimeline().filter(e => e.what === 'fetch').length
+    t.ok(fetches <= 20, `${fetches} fetches in 2 s`)
+    t.ok(polls <= 25, `${polls} polls of 200 ms in 2 s (an empty fetch ahead ends a poll early)`)
+  }
 })
 
 for (const protocol of ['eager', 'cooperative'] as const) {
