@@ -2,10 +2,12 @@
 // changelog into one RocksDbStore per partition (what the restoring tasks of one instance do),
 // timed with how much of it went into the store writes.
 import type { Log, TopicPartition } from '../../log/log-port.ts'
+import type { RestoreColumns } from '../../stores/restore-columns.ts'
 import { RocksDbStore } from '../../stores/rocksdb-store.ts'
 import { ChangelogReader } from '../../topology/runtime/changelog-reader.ts'
-import { tempStateDir } from './logs.ts'
 import { readFileSync } from 'node:fs'
+import { PerformanceObserver } from 'node:perf_hooks'
+import { tempStateDir } from './logs.ts'
 
 /** The main thread's minor page faults so far (Linux; 0 elsewhere): field 10 of its stat line. */
 function mainThreadMinorFaults (): number {
@@ -26,6 +28,8 @@ export interface RestoreTiming {
   /** The main thread's minor page faults meanwhile (first touches of fresh memory: on this project's
    *  VMs each costs ~17 µs, docs/benchmarks.md "Cold start, seventh pass"). */
   readonly minorFaults: number
+  /** Garbage collection pauses meanwhile (perf_hooks 'gc' entries), ms. */
+  readonly gcMs: number
 }
 
 export async function readerRestore (log: Log, partitions: TopicPartition[], timeoutMs: number): Promise<RestoreTiming> {
@@ -38,6 +42,9 @@ export async function readerRestore (log: Log, partitions: TopicPartition[], tim
     const t0 = performance.now()
     const cpu0 = process.threadCpuUsage()
     const faults0 = mainThreadMinorFaults()
+    let gcMs = 0
+    const gc = new PerformanceObserver(list => { for (const entry of list.getEntries()) gcMs += entry.duration })
+    gc.observe({ entryTypes: ['gc'] })
     const changelogs = new ChangelogReader({ admin: log.admin, reader })
     await changelogs.register('bench', partitions.map((tp, i) => ({
       changelog: tp,
@@ -49,7 +56,7 @@ export async function readerRestore (log: Log, partitions: TopicPartition[], tim
         writeMs += performance.now() - w0
       },
       // As the engine's tasks do (task-state-manager.ts): offsets into the fetched bytes.
-      applyColumns: columns => {
+      applyColumns: (columns: RestoreColumns) => {
         const w0 = performance.now()
         stores[i]!.restoreWriteColumnsSync(columns)
         writeMs += performance.now() - w0
@@ -63,8 +70,11 @@ export async function readerRestore (log: Log, partitions: TopicPartition[], tim
     }
     const cpu = process.threadCpuUsage(cpu0)
     const minorFaults = mainThreadMinorFaults() - faults0
+    // Entries of the last pauses are delivered on a later turn.
+    await new Promise(resolve => setImmediate(resolve))
+    gc.disconnect()
     for (const store of stores) store.syncWal()
-    return { records, totalMs: performance.now() - t0, writeMs, mainThreadCpuUs: cpu.user + cpu.system, minorFaults }
+    return { records, totalMs: performance.now() - t0, writeMs, mainThreadCpuUs: cpu.user + cpu.system, minorFaults, gcMs }
   } finally {
     await reader.close()
     for (const store of stores) await store.close()
