@@ -140,7 +140,7 @@ try {
     [`baseline: ${baselineName} (after)`, fmtMs(after.totalMs), fmtRate(rate(args.records, after.totalMs)), fmtRate(rate(args.records, after.steadyMs)), '', '']
   ]
   if (reader) rows.push(['reference: port PartitionReader, all partitions', fmtMs(reader.totalMs), fmtRate(rate(args.records, reader.totalMs)), fmtRate(rate(args.records, reader.steadyMs)), fmtRatio(rate(args.records, reader.totalMs) / baselineRate), fmtRatio(rate(args.records, reader.steadyMs) / baselineSteady)])
-  rows.push([`restore path alone: ChangelogReader into RocksDB (writes ${fmtMs(alone.writeMs)}; main thread CPU ${fmtMs(alone.mainThreadCpuUs / 1000)} = ${(alone.mainThreadCpuUs / args.records).toFixed(2)} µs/record)`, fmtMs(alone.totalMs), fmtRate(rate(args.records, alone.totalMs)), '', fmtRatio(rate(args.records, alone.totalMs) / baselineRate), ''])
+  rows.push([`restore path alone: ChangelogReader into RocksDB (writes ${fmtMs(alone.writeMs)}; main thread CPU ${fmtMs(alone.mainThreadCpuUs / 1000)} = ${(alone.mainThreadCpuUs / args.records).toFixed(2)} µs/record; GC ${fmtMs(alone.gcMs)}; ${alone.minorFaults} minor faults)`, fmtMs(alone.totalMs), fmtRate(rate(args.records, alone.totalMs)), '', fmtRatio(rate(args.records, alone.totalMs) / baselineRate), ''])
   rows.push([`engine: start() to RUNNING, empty changelog (${fmtMs(overheadBeforeMs)}, ${fmtMs(overheadAfterMs)})`, fmtMs(overheadMs), '', '', '', ''])
   rows.push(['engine: start() to RUNNING, restoring', fmtMs(engineMs), fmtRate(rate(args.records, engineMs)),
     restoreOnlyMs === undefined ? 'n/a (noise)' : fmtRate(rate(args.records, restoreOnlyMs)),

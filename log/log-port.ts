@@ -232,6 +232,12 @@ export interface PartitionEntries extends TopicPartition {
   /** With take(): the records of the run counted from the log's batch headers, before any is
    *  decoded (records without a key included). */
   readonly records?: number
+  /** Optional, with take(): the bytes takeColumns() points into, where the run can be decoded
+   *  so (undefined: take() only). */
+  readonly columnBuffer?: Buffer
+  /** take() as offsets into columnBuffer (stores/restore-columns.ts): fills `at` with the next up
+   *  to `max` records, returns how many (0: none left). May alternate with take(). */
+  readonly takeColumns?: (max: number, at: Int32Array) => number
 }
 
 export interface PartitionReader {

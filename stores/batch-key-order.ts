@@ -42,3 +42,26 @@ export function keyOrder (entries: ReadonlyArray<{ readonly key: Buffer }>): Flo
   }
   return scratch.subarray(0, n).sort()
 }
+
+/** keyOrder() for a slice as offsets (restore-columns.ts): record i's key is `buf` from
+ *  `at[4i]`, `at[4i + 1]` bytes long. Valid until the next call of either. */
+export function columnKeyOrder (buf: Buffer, at: Int32Array, n: number): Float64Array | undefined {
+  if (n < MIN_ORDERED || n > MAX_ORDERED) return undefined
+  const first = at[0]!
+  let common = at[1]!
+  for (let i = 1, j = 4; i < n && common > 0; i++, j += 4) {
+    const start = at[j]!
+    const max = common < at[j + 1]! ? common : at[j + 1]!
+    let c = 0
+    while (c < max && buf[start + c] === buf[first + c]) c++
+    common = c
+  }
+  for (let i = 0, j = 0; i < n; i++, j += 4) {
+    const start = at[j]!
+    const length = at[j + 1]!
+    let v = 0
+    for (let b = common; b < common + KEY_BYTES; b++) v = v * 256 + (b < length ? buf[start + b]! : 0)
+    scratch[i] = v * MAX_ORDERED + i
+  }
+  return scratch.subarray(0, n).sort()
+}

@@ -11,7 +11,8 @@
 // not found (another binding version), nativeBatchWriter() returns undefined and the store keeps
 // the chained batch.
 import { createRequire } from 'node:module'
-import { keyOrder, MAX_ORDERED } from './batch-key-order.ts'
+import { columnKeyOrder, keyOrder, MAX_ORDERED } from './batch-key-order.ts'
+import { COLUMNS_PER_RECORD, type RestoreColumns } from './restore-columns.ts'
 
 interface NativeBatchBinding {
   batch_init (): object
@@ -27,16 +28,34 @@ const binding = createRequire(import.meta.url)('@nxtedition/rocksdb/binding') as
  *  writes of one key, the last one is kept. */
 export type NativeBatchWrite = (entries: ReadonlyArray<{ key: Buffer, value: Buffer | null }>, options: { sync: boolean }) => void
 
+/** NativeBatchWrite for a slice as offsets into one buffer (restore-columns.ts). */
+export type NativeColumnsWrite = (columns: RestoreColumns, options: { sync: boolean }) => void
+
+export interface NativeBatchWriters {
+  readonly write: NativeBatchWrite
+  readonly writeColumns: NativeColumnsWrite
+}
+
+/** Keys and values up to this long are copied into a scratch buffer and passed as a view of it
+ *  made once per length (batch_put copies them into the batch: the view need not outlive the
+ *  call); longer ones as views of the fetched bytes, one per record. */
+const SCRATCH_MAX = 256
+
 /** A batch writer for an open RocksLevel `db`, or undefined if this binding does not expose what
  *  it needs. The writer must not be used once `db` is closed (the caller checks it is open). */
 export function nativeBatchWriter (db: object): NativeBatchWrite | undefined {
-  const { batch_init: init, batch_put: put, batch_del: del, batch_write: write, batch_clear: clear } = binding
-  if (init === undefined || put === undefined || del === undefined || write === undefined || clear === undefined) return undefined
+  return nativeBatchWriters(db)?.write
+}
+
+/** nativeBatchWriter() and its columnar form, sharing one native batch. */
+export function nativeBatchWriters (db: object): NativeBatchWriters | undefined {
+  const { batch_init: init, batch_put: put, batch_del: del, batch_write: writeBatch, batch_clear: clear } = binding
+  if (init === undefined || put === undefined || del === undefined || writeBatch === undefined || clear === undefined) return undefined
   const contextKey = Object.getOwnPropertySymbols(db).find(s => s.description === 'context')
   const database = contextKey === undefined ? undefined : (db as Record<symbol, unknown>)[contextKey]
   if (database === null || typeof database !== 'object') return undefined
   const batch = init()
-  return (entries, options) => {
+  const write: NativeBatchWrite = (entries, options) => {
     // Cleared after every write, also a failed one (a put that threw leaves a partial batch).
     try {
       // Close to key order: the memtable inserts cost less (batch-key-order.ts).
@@ -46,9 +65,45 @@ export function nativeBatchWriter (db: object): NativeBatchWrite | undefined {
         if (value === null) del(batch, key, undefined)
         else put(batch, key, value, undefined)
       }
-      write(database, batch, options)
+      writeBatch(database, batch, options)
     } finally {
       clear(batch)
     }
+  }
+  const keys = new Scratch()
+  const values = new Scratch()
+  const writeColumns: NativeColumnsWrite = ({ buf, at, count }, options) => {
+    try {
+      const order = columnKeyOrder(buf, at, count)
+      for (let i = 0; i < count; i++) {
+        const j = (order === undefined ? i : order[i]! & (MAX_ORDERED - 1)) * COLUMNS_PER_RECORD
+        const key = keys.view(buf, at[j]!, at[j + 1]!)
+        const valueLength = at[j + 3]!
+        if (valueLength < 0) del(batch, key, undefined)
+        else put(batch, key, values.view(buf, at[j + 2]!, valueLength), undefined)
+      }
+      writeBatch(database, batch, options)
+    } finally {
+      clear(batch)
+    }
+  }
+  return { write, writeColumns }
+}
+
+/** Bytes of `buf` as a Buffer valid until the next view(): short ones copied into one reused
+ *  buffer, through a view per length made once. */
+class Scratch {
+  readonly #buf = Buffer.allocUnsafe(SCRATCH_MAX)
+  readonly #views: Buffer[] = []
+
+  constructor () {
+    for (let n = 0; n <= SCRATCH_MAX; n++) this.#views.push(this.#buf.subarray(0, n))
+  }
+
+  view (buf: Buffer, start: number, length: number): Buffer {
+    if (length > SCRATCH_MAX) return buf.subarray(start, start + length)
+    const out = this.#buf
+    for (let b = 0; b < length; b++) out[b] = buf[start + b]!
+    return this.#views[length]!
   }
 }

@@ -16,7 +16,8 @@ import { StreamsError } from '../topology/streams-error.ts'
 import { MIN_BLOCK_CACHE_BYTES_PER_STORE, MIN_MEMTABLE_BYTES_PER_STORE } from '../lib/memory-budget.ts'
 import type { BytesStore } from './key-value-store.ts'
 import { rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
-import { nativeBatchWriter, type NativeBatchWrite } from './rocksdb-native-batch.ts'
+import { nativeBatchWriters, type NativeBatchWrite, type NativeColumnsWrite } from './rocksdb-native-batch.ts'
+import { columnEntries, type RestoreColumns } from './restore-columns.ts'
 
 /** The part of @nxtedition/rocksdb (no type declarations shipped) this file uses. */
 interface RocksBatch {
@@ -120,6 +121,7 @@ export class RocksDbStore implements BytesStore {
   /** Restore writes without the chained batch's per-record overhead (rocksdb-native-batch.ts);
    *  undefined while closed or if the binding does not allow it. */
   #restoreWrite: NativeBatchWrite | undefined
+  #restoreWriteColumns: NativeColumnsWrite | undefined
   /** A batch was written without fsync since the last syncWal(). */
   #unsynced = false
 
@@ -161,7 +163,9 @@ export class RocksDbStore implements BytesStore {
     })
     this.#db = db
     this.#dir = dir
-    this.#restoreWrite = nativeBatchWriter(db)
+    const writers = nativeBatchWriters(db)
+    this.#restoreWrite = writers?.write
+    this.#restoreWriteColumns = writers?.writeColumns
     OPEN_STORES.add(this)
   }
 
@@ -212,6 +216,17 @@ export class RocksDbStore implements BytesStore {
     if (write === undefined) { this.#writeBatch(entries, NO_SYNC); return }
     if (entries.length === 0) return
     write(entries, NO_SYNC)
+    this.#unsynced = true
+  }
+
+  /** restoreWriteSync() of a slice as offsets into the fetched bytes (restore-columns.ts): no
+   *  object or Buffer view per record on the way. */
+  restoreWriteColumnsSync (columns: RestoreColumns): void {
+    this.#open()
+    const write = this.#restoreWriteColumns
+    if (write === undefined) { this.restoreWriteSync(columnEntries(columns)); return }
+    if (columns.count === 0) return
+    write(columns, NO_SYNC)
     this.#unsynced = true
   }
 
@@ -279,6 +294,7 @@ export class RocksDbStore implements BytesStore {
     if (db === undefined) return
     this.#db = undefined
     this.#restoreWrite = undefined
+    this.#restoreWriteColumns = undefined
     OPEN_STORES.delete(this)
     await db.close()
   }

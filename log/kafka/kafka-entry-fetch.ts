@@ -12,6 +12,7 @@ import type { PartitionEntry, PartitionOffset, TopicPartition } from '../log-por
 import type { KafkaClient } from './kafka-client.ts'
 import { BATCH_HEADER, COMPRESSION_MASK, fetchRaw, READ_COMMITTED, type RawResponse, walkCommittedBatches } from './fetch-response.ts'
 import { fetchRequestTopics, partitionKey, positionsByLeader, type FetchOptions } from './kafka-fetcher.ts'
+import { COLUMNS_PER_RECORD } from '../../stores/restore-columns.ts'
 
 export interface FetchedEntries extends TopicPartition {
   /** The partition's committed records, decoded as they are taken. */
@@ -124,6 +125,39 @@ export class EntryRun {
     this.records = records
   }
 
+  /** The bytes takeColumns() points into, when it can decode this run: no compressed batch
+   *  (those are decoded by the client into Buffers of their own); undefined otherwise. */
+  get columnBuffer (): Buffer | undefined {
+    if (this.#buf === null) return undefined
+    for (let i = 2; i < this.#batches.length; i += 3) if (this.#batches[i]! < 0) return undefined
+    return this.#buf
+  }
+
+  /** take() as offsets into columnBuffer (stores/restore-columns.ts): the next up to `max`
+   *  records' key start and length, value start and length (−1: null), COLUMNS_PER_RECORD Int32s
+   *  each from `at[0]`. Returns how many (0: none left). Only where columnBuffer is defined; may
+   *  alternate with take(). */
+  takeColumns (max: number, at: Int32Array): number {
+    const buf = this.#buf
+    if (buf === null) return 0
+    let n = 0
+    while (n < max) {
+      if (this.#left === 0) {
+        if (this.#batch >= this.#batches.length) break
+        const start = this.#batches[this.#batch]!
+        const skip = this.#batches[this.#batch + 2]!
+        if (skip < 0) throw new Error('takeColumns: a compressed batch (see columnBuffer)')
+        this.#end = this.#batches[this.#batch + 1]!
+        this.#batch += 3
+        this.#p = start + BATCH_HEADER
+        this.#left = buf.readInt32BE(start + 57)
+        this.#skipBelow = skip
+      }
+      n = this.#decodeColumns(buf, max, at, n)
+    }
+    return n
+  }
+
   /** The next up to `max` entries, in log order (empty: none left). */
   take (max: number): PartitionEntry[] {
     const out: PartitionEntry[] = []
@@ -158,6 +192,49 @@ export class EntryRun {
       this.#decode(buf, max, out)
     }
     return out
+  }
+
+  /** #decode() into offsets (takeColumns): the same walk, no object or view per record. */
+  #decodeColumns (buf: Buffer, max: number, at: Int32Array, n: number): number {
+    let p = this.#p
+    let left = this.#left
+    const end = this.#end
+    const skipBelow = this.#skipBelow
+    let j = n * COLUMNS_PER_RECORD
+    while (left > 0 && p < end && n < max) {
+      left--
+      let v = 0
+      let shift = 0
+      let b: number
+      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+      const recordEnd = p + ((v >>> 1) ^ -(v & 1))
+      p++ // attributes
+      while ((buf[p++]! & 0x80) !== 0) { /* timestamp delta (varlong): skipped */ }
+      v = 0; shift = 0
+      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+      const offsetDelta = (v >>> 1) ^ -(v & 1)
+      v = 0; shift = 0
+      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+      const keyLength = (v >>> 1) ^ -(v & 1)
+      const keyStart = p
+      if (keyLength > 0) p += keyLength
+      v = 0; shift = 0
+      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
+      const valueLength = (v >>> 1) ^ -(v & 1)
+      const valueStart = p
+      if (keyLength >= 0 && offsetDelta >= skipBelow) {
+        at[j] = keyStart
+        at[j + 1] = keyLength
+        at[j + 2] = valueStart
+        at[j + 3] = valueLength < 0 ? -1 : valueLength
+        j += COLUMNS_PER_RECORD
+        n++
+      }
+      p = recordEnd
+    }
+    this.#left = p < end ? left : 0
+    this.#p = p
+    return n
   }
 
   /** Uncompressed v2 records: length, attributes, timestamp delta, offset delta, key, value,

@@ -122,11 +122,13 @@ export class KafkaPartitionReader implements PartitionReader {
  *  (what has not been taken yet). */
 function lazyEntries (topic: string, partition: number, run: EntryRun): PartitionEntries {
   let all: PartitionEntry[] | undefined
+  const columnBuffer = run.columnBuffer
   return {
     topic,
     partition,
     records: run.records,
     take: max => run.take(max),
+    ...(columnBuffer === undefined ? {} : { columnBuffer, takeColumns: (max: number, at: Int32Array) => run.takeColumns(max, at) }),
     get entries () { return (all ??= run.take(Infinity)) }
   }
 }

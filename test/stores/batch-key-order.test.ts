@@ -1,9 +1,9 @@
 // A restore batch's write order (stores/batch-key-order.ts): close to key order, every record
 // once, the writes of one key in their batch order. And a store restored through it ends where
-// the batch order would have left it.
+// the batch order would have left it. The same order for a batch given as offsets (columnKeyOrder).
 import t from 'tap'
 import { join } from 'node:path'
-import { keyOrder, MAX_ORDERED } from '../../stores/batch-key-order.ts'
+import { columnKeyOrder, keyOrder, MAX_ORDERED } from '../../stores/batch-key-order.ts'
 import { RocksDbStore } from '../../stores/rocksdb-store.ts'
 import { tempDir } from './helpers.ts'
 
@@ -66,4 +66,19 @@ t.test('rocksdb: a restore batch written in key order keeps the last write of ea
   }
   t.pass(`${expected.size} keys as the batch order leaves them`)
   await store.close()
+})
+
+t.test('columnKeyOrder: the order keyOrder gives the same keys as entries', async t => {
+  for (const n of [10, 32, 600, MAX_ORDERED, MAX_ORDERED + 1]) {
+    const keys = Array.from({ length: n }, (_, i) => i % 50 === 3 ? b('m') : i % 77 === 5 ? b('') : b(`member-${String(scattered(Math.max(1, n >> 1), i)).padStart(6, '0')}-${i % 3}`))
+    // Keys one after the other with a byte between them, as in a fetched batch.
+    const buf = Buffer.concat(keys.flatMap(k => [b('#'), k]))
+    const at = new Int32Array(n * 4)
+    let p = 0
+    keys.forEach((k, i) => { at[i * 4] = p + 1; at[i * 4 + 1] = k.length; p += 1 + k.length })
+    const expected = keyOrder(keys.map(key => ({ key })))
+    const expectedCopy = expected === undefined ? undefined : [...expected]
+    const got = columnKeyOrder(buf, at, n)
+    t.same(got === undefined ? undefined : [...got], expectedCopy, `${n} records`)
+  }
 })

@@ -2,6 +2,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { CachingChangelogStore } from '../../stores/caching-changelogging-store.ts'
+import { COLUMNS_PER_RECORD } from '../../stores/restore-columns.ts'
 import { RocksDbStore } from '../../stores/rocksdb-store.ts'
 import { TypedKeyValueStore } from '../../stores/typed-key-value-store.ts'
 import { Serdes } from '../../topology/serdes.ts'
@@ -67,5 +68,54 @@ t.test('rocksdb: restore batches (native batch writer) apply in order and surviv
   t.same(bytes.get(b('k3')), b('new'), 'the last write of a key in a batch wins')
   t.same(bytes.get(Buffer.from([0xff, 0x00])), b('binary key'), 'a binary key as it is')
   t.same(bytes.get(b('k4')), b(''), 'an empty value is a value')
+  await bytes.close()
+})
+
+t.test('rocksdb: restore batches as offsets into one buffer (restoreWriteColumnsSync) match the changelog', async t => {
+  const dir = join(tempDir(t), '0_5', 'restored')
+  let bytes = new RocksDbStore('restored')
+  await bytes.open(dir)
+  // 3000 records, three writes per key in changing order, some deletes, keys and values of every
+  // length class: empty value, short (copied into scratch), over 256 bytes (a view).
+  const parts: Buffer[] = []
+  const records: Array<[number, number, number, number]> = []
+  const expected = new Map<string, string | null>()
+  let at = 0
+  const add = (key: Buffer, value: Buffer | null): void => {
+    parts.push(Buffer.from('hdr'), key)
+    const keyStart = at + 3
+    at = keyStart + key.length
+    const valueStart = at
+    if (value !== null) { parts.push(value); at += value.length }
+    records.push([keyStart, key.length, valueStart, value === null ? -1 : value.length])
+    expected.set(key.toString('latin1'), value === null ? null : value.toString('latin1'))
+  }
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 1000; i++) {
+      const k = (i * 7 + round * 13) % 1000
+      const key = Buffer.from(k % 97 === 0 ? `long-${'x'.repeat(300)}-${k}` : `member-${String(k).padStart(4, '0')}`)
+      const value = round === 2 && k % 5 === 0 ? null : k % 11 === 0 ? Buffer.alloc(0) : Buffer.from(k % 89 === 0 ? `${round}:${'v'.repeat(400)}` : `${round}:${k}`)
+      add(key, value)
+    }
+  }
+  add(Buffer.from([0xff, 0x00]), Buffer.from('binary key'))
+  const buf = Buffer.concat(parts)
+  const offsets = new Int32Array(records.length * COLUMNS_PER_RECORD)
+  records.forEach((r, i) => offsets.set(r, i * COLUMNS_PER_RECORD))
+  // In two batches, the first a slice of the array (count below its length).
+  bytes.restoreWriteColumnsSync({ buf, at: offsets, count: 1500 })
+  bytes.restoreWriteColumnsSync({ buf, at: offsets.subarray(1500 * COLUMNS_PER_RECORD), count: records.length - 1500 })
+  bytes.restoreWriteColumnsSync({ buf, at: offsets, count: 0 })
+  t.equal(bytes.hasUnsyncedWrites, true, 'not fsynced')
+  bytes.syncWal()
+  await bytes.close()
+  t.throws(() => { bytes.restoreWriteColumnsSync({ buf, at: offsets, count: 1 }) }, /not open/, 'no write once closed')
+
+  bytes = new RocksDbStore('restored')
+  await bytes.open(dir)
+  const rows = new Map(bytes.range(undefined, undefined, { limit: 10_000 }).map(([k, v]) => [k.toString('latin1'), v.toString('latin1')]))
+  const live = new Map([...expected].filter((e): e is [string, string] => e[1] !== null))
+  t.ok(live.size < expected.size, 'some keys deleted')
+  t.same(rows, live, 'the last write of every key, deletes applied')
   await bytes.close()
 })

@@ -20,6 +20,7 @@
 // done by standbys and warm-ups): progress reports say so (caughtUp, catchingUp), catchingUp
 // counts the owners not there yet (standby-upkeep.ts reports it, docs/engine.md "Standby tasks").
 import type { LogAdmin, LogRecord, PartitionEntries, PartitionReader, TopicPartition } from '../../log/log-port.ts'
+import { columnEntries, COLUMNS_PER_RECORD, type RestoreColumns } from '../../stores/restore-columns.ts'
 import { partitionKey } from './partition-group.ts'
 import { rtrace } from './rebalance-trace.ts'
 import { MIN_FETCH_WAIT_MS, readForRegistration, StandbyAnswerQueue, writableFor, type FetchAnswer } from './standby-answer-queue.ts'
@@ -54,6 +55,9 @@ export interface ChangelogRestore {
   readonly from: bigint | null
   /** Applies one fetched batch (one atomic write). */
   readonly apply: (entries: ChangelogEntry[]) => Promise<void> | void
+  /** Optional: apply() of a batch as offsets into the fetched bytes (stores/restore-columns.ts),
+   *  used where the log decodes so. Synchronous: `columns.at` is reused for the next batch. */
+  readonly applyColumns?: (columns: RestoreColumns) => void
 }
 
 export interface RestoreProgress {
@@ -141,6 +145,8 @@ export class ChangelogReader {
   })
   /** Changelog records applied since this reader was created (before last write per key). */
   #appliedRecords = 0
+  /** The offsets of the slice being written (applyColumns), reused slice after slice. */
+  readonly #columns = new Int32Array(APPLY_SLICE * COLUMNS_PER_RECORD)
   /** Standby mode: more owners are about to register (see expectRegistrations). */
   #registering = false
   /** Standby mode: registered partitions whose end is to be asked, and whether that runs. */
@@ -398,11 +404,24 @@ export class ChangelogReader {
       // them to be written (docs/engine.md "State, checkpoints, restore"). A run that decodes on
       // demand (take()) is decoded a slice at a time, each written before the next is decoded.
       const take = run.take ?? sliceOf(run.entries)
+      // As offsets into the fetched bytes where both the log and the store can (no object or
+      // Buffer view per record), unless the slice's last write per key is taken (#lastWrites).
+      const { columnBuffer, takeColumns } = run
+      const applyColumns = p.restore.applyColumns
       let written = 0
       for (let slice = 0; ; slice++) {
         if (slice > 0) await new Promise(resolve => setImmediate(resolve))
         // Unregistered meanwhile (its stores may be closing): nothing more for it.
         if (this.#partitions.get(key) !== p) break
+        if (columnBuffer !== undefined && takeColumns !== undefined && applyColumns !== undefined) {
+          const count = takeColumns(APPLY_SLICE, this.#columns)
+          if (count === 0) break
+          written += count
+          const columns: RestoreColumns = { buf: columnBuffer, at: this.#columns, count }
+          if (this.#asTheyCome(p, count, n => repeatedColumnKeys(columns, n))) applyColumns(columns)
+          else await p.restore.apply(this.#lastWritesOf(p, columnEntries(columns)))
+          continue
+        }
         const entries = take(APPLY_SLICE)
         if (entries.length === 0) break
         written += entries.length
@@ -508,16 +527,27 @@ export class ChangelogReader {
    *  DEDUPE_PAUSE_RECORDS records; then the next slice measures again.
    *  Writing duplicates is as correct: a write batch applies its entries in order. */
   #lastWrites (p: Restoring, entries: ChangelogEntry[]): ChangelogEntry[] {
+    return this.#asTheyCome(p, entries.length, n => repeatedKeys(entries, n)) ? entries : this.#lastWritesOf(p, entries)
+  }
+
+  /** #lastWrites' choice for a slice of `count` records: true to write it as it comes;
+   *  `repeated(n)` counts the slice's first n records that repeat a key before them. */
+  #asTheyCome (p: Restoring, count: number, repeated: (n: number) => number): boolean {
     if (p.dedupePause > 0) {
-      p.dedupePause -= entries.length
-      return entries
+      p.dedupePause -= count
+      return true
     }
     // A cold start's partitions hold a few thousand records each: measured on whole slices, the
     // first one (most of the partition) always paid. Its first DEDUPE_SAMPLE entries decide.
-    if (entries.length >= 2 * DEDUPE_SAMPLE && repeatedKeys(entries, DEDUPE_SAMPLE) < DEDUPE_SAMPLE * DEDUPE_MIN_DROPPED) {
-      p.dedupePause = DEDUPE_PAUSE_RECORDS - entries.length
-      return entries
+    if (count >= 2 * DEDUPE_SAMPLE && repeated(DEDUPE_SAMPLE) < DEDUPE_SAMPLE * DEDUPE_MIN_DROPPED) {
+      p.dedupePause = DEDUPE_PAUSE_RECORDS - count
+      return true
     }
+    return false
+  }
+
+  /** The slice's last write per key (#lastWrites), pausing that when it drops too few. */
+  #lastWritesOf (p: Restoring, entries: ChangelogEntry[]): ChangelogEntry[] {
     const last = lastWritePerKey(entries)
     if (entries.length - last.length < entries.length * DEDUPE_MIN_DROPPED) p.dedupePause = DEDUPE_PAUSE_RECORDS
     return last
@@ -528,6 +558,13 @@ export class ChangelogReader {
 function repeatedKeys (entries: ChangelogEntry[], n: number): number {
   const seen = new Set<string>()
   for (let i = 0; i < n; i++) seen.add(entries[i]!.key.toString('latin1'))
+  return n - seen.size
+}
+
+/** repeatedKeys() of a slice as offsets (restore-columns.ts). */
+function repeatedColumnKeys ({ buf, at }: RestoreColumns, n: number): number {
+  const seen = new Set<string>()
+  for (let i = 0, j = 0; i < n; i++, j += COLUMNS_PER_RECORD) seen.add(buf.toString('latin1', at[j]!, at[j]! + at[j + 1]!))
   return n - seen.size
 }
 

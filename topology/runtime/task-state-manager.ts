@@ -20,6 +20,7 @@ import { CheckpointFile, checkpointKey } from '../../stores/checkpoint-file.ts'
 import { InMemoryStore } from '../../stores/in-memory-store.ts'
 import type { BytesStore } from '../../stores/key-value-store.ts'
 import { RocksDbStore, type RocksDbStoreOptions } from '../../stores/rocksdb-store.ts'
+import type { RestoreColumns } from '../../stores/restore-columns.ts'
 import type { StateDirectory } from '../../stores/state-directory.ts'
 import type { ThreadCache } from '../../stores/thread-cache.ts'
 import type { ReadOnlyTypedKeyValueStore} from '../../stores/typed-key-value-store.ts';
@@ -166,7 +167,8 @@ export class TaskStateManager {
         // holds nothing to keep consistent.
         apply: inner instanceof RocksDbStore
           ? entries => { if (entries.length > 0) inner.restoreWriteSync(entries) }
-          : entries => caching.restoreBatch(entries)
+          : entries => caching.restoreBatch(entries),
+        ...(inner instanceof RocksDbStore ? { applyColumns: (columns: RestoreColumns) => { if (columns.count > 0) inner.restoreWriteColumnsSync(columns) } } : {})
       })
     }
     return out

@@ -4,10 +4,13 @@
 // batches are skipped but move the next offset, records below the fetch offset inside a batch are
 // left out, as are records without a key, headers are skipped, compressed batches decode too,
 // and a batch cut short at the end of the response waits for the next fetch. Decoded on demand
-// (scanEntries, EntryRun.take), slices of any size give the same entries in the same order.
+// (scanEntries, EntryRun.take), slices of any size give the same entries in the same order; as
+// offsets into the fetched bytes (EntryRun.takeColumns) too, alternating with take(), and a run
+// holding a compressed batch offers no columns.
 import t from 'tap'
 import { createRecordsBatch } from '@platformatic/kafka'
 import { decodeEntries, scanEntries } from '../../../log/kafka/kafka-entry-fetch.ts'
+import { columnEntries, COLUMNS_PER_RECORD } from '../../../stores/restore-columns.ts'
 
 const TRANSACTIONAL = 1 << 4
 const CONTROL = 1 << 5
@@ -131,4 +134,46 @@ t.test('decoded on demand: slices of any size, across batches, the same entries 
     t.same(run.take(size), [], 'nothing left')
   }
   t.same(scanEntries(0n, null, []).run.take(10), [])
+})
+
+t.test('as offsets (takeColumns): the same records as take(), in slices, alternating with it', async t => {
+  const buf = Buffer.concat([
+    batch(0n, [{ key: 'below', value: 'x' }, { key: 'a', value: '1' }, { key: null, value: 'keyless' }, { key: 'b', value: '2' }], { producerId: 7n, attributes: TRANSACTIONAL }),
+    batch(4n, [{ key: 'lost', value: 'x' }], { producerId: 8n, attributes: TRANSACTIONAL }),
+    marker(5n, 7n, 'commit'),
+    marker(6n, 8n, 'abort'),
+    batch(7n, [{ key: '', value: 'empty key' }, { key: 'tomb', value: null }, { key: 'k'.repeat(300), value: 'v'.repeat(70_000) }]),
+    batch(10n, Array.from({ length: 7 }, (_, i) => ({ key: `c${i}`, value: i === 3 ? '' : String(i) })))
+  ])
+  const aborted = [{ producerId: 8n, firstOffset: 4n }]
+  const all = decodeEntries(1n, buf, aborted).entries
+  const expected = all.map(e => [text(e.key), text(e.value)])
+  t.equal(expected.length, 12)
+  for (const size of [1, 2, 3, 5, 100]) {
+    const { run } = scanEntries(1n, buf, aborted)
+    const columnBuffer = run.columnBuffer
+    t.equal(columnBuffer, buf, 'uncompressed: the fetched bytes')
+    const at = new Int32Array(size * COLUMNS_PER_RECORD)
+    const got: Array<[string | null, string | null]> = []
+    for (let slice = 0; ; slice++) {
+      if (slice % 3 === 2) {
+        // take() in between: the run goes on from where takeColumns() left it.
+        const entries = run.take(size)
+        if (entries.length === 0) break
+        got.push(...entries.map(e => [text(e.key), text(e.value)] as [string | null, string | null]))
+        continue
+      }
+      const count = run.takeColumns(size, at)
+      if (count === 0) break
+      t.ok(count <= size)
+      got.push(...columnEntries({ buf: columnBuffer!, at, count }).map(e => [text(e.key), text(e.value)] as [string | null, string | null]))
+    }
+    t.same(got, expected, `slices of ${size}`)
+    t.equal(run.takeColumns(size, at), 0, 'nothing left')
+  }
+  t.equal(scanEntries(0n, null, []).run.columnBuffer, undefined)
+  t.equal(scanEntries(0n, null, []).run.takeColumns(10, new Int32Array(40)), 0)
+  const compressed = Buffer.concat([batch(0n, [{ key: 'a', value: '1' }]), batch(1n, [{ key: 'g', value: 'z' }], { compression: 'gzip' })])
+  t.equal(scanEntries(0n, compressed, []).run.columnBuffer, undefined, 'a compressed batch: take() only')
+  t.throws(() => scanEntries(0n, compressed, []).run.takeColumns(10, new Int32Array(40)))
 })

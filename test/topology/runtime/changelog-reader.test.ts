@@ -485,6 +485,79 @@ t.test('last write per key goes on while a partition repeats keys', async t => {
   t.same(writes, [10, 10, 10], 'every slice deduplicated: 10 keys each')
 })
 
+t.test('runs offered as offsets (takeColumns) are written so, unless the slice\'s last write per key is taken', async t => {
+  // A fake log whose runs are keys and values in one buffer, taken as offsets or as entries.
+  const run = (records: Array<[string, string | null]>): { buf: Buffer, at: number[] } => {
+    const parts: Buffer[] = []
+    const at: number[] = []
+    let p = 0
+    for (const [key, value] of records) {
+      parts.push(Buffer.from(key))
+      at.push(p, key.length)
+      p += key.length
+      at.push(p, value === null ? -1 : value.length)
+      if (value !== null) { parts.push(Buffer.from(value)); p += value.length }
+    }
+    return { buf: Buffer.concat(parts), at }
+  }
+  const distinct = Array.from({ length: 12_000 }, (_, i): [string, string | null] => [`m${i}`, i % 1000 === 7 ? null : String(i)])
+  const repeated = Array.from({ length: 3000 }, (_, i): [string, string | null] => [`k${i % 10}`, String(i)])
+  for (const [name, runs, columnWrites, entryWrites] of [
+    ['distinct keys', [distinct, distinct.map(([k, v]): [string, string | null] => [k, v === null ? 'back' : null])], [5000, 5000, 2000, 5000, 5000, 2000], []],
+    ['repeated keys', [repeated, repeated], [], [10, 10]]
+  ] as const) {
+    const queue = runs.map(r => run(r))
+    const total = runs.reduce((n, r) => n + r.length, 0)
+    let position = 0n
+    const partitionReader = {
+      assign () {},
+      unassign () {},
+      async poll () { return [] },
+      async pollEntries () {
+        const next = queue.shift()
+        if (next === undefined) return []
+        const { buf, at } = next
+        const count = at.length / 4
+        position += BigInt(count)
+        let i = 0
+        return [{
+          topic: 'c',
+          partition: 0,
+          records: count,
+          columnBuffer: buf,
+          takeColumns: (max: number, out: Int32Array) => { const n = Math.min(max, count - i); out.set(at.slice(i * 4, (i + n) * 4)); i += n; return n },
+          take: (max: number) => { const out: ChangelogEntry[] = []; for (; out.length < max && i < count; i++) out.push({ key: buf.subarray(at[i * 4]!, at[i * 4]! + at[i * 4 + 1]!), value: at[i * 4 + 3]! < 0 ? null : buf.subarray(at[i * 4 + 2]!, at[i * 4 + 2]! + at[i * 4 + 3]!) }); return out },
+          get entries (): ChangelogEntry[] { throw new Error('taken, never read whole') }
+        }]
+      },
+      position () { return position },
+      async close () {}
+    }
+    const admin = { async listOffsets (tps: TopicPartition[], which: string) { return tps.map(tp => ({ ...tp, offset: which === 'latest' ? BigInt(total) : 0n })) } } as unknown as Log['admin']
+    const reader = new ChangelogReader({ admin, reader: partitionReader })
+    const store = new Map<string, string>()
+    const written = { columns: [] as number[], entries: [] as number[] }
+    const set = (key: Buffer, value: Buffer | null): void => { if (value === null) store.delete(key.toString()); else store.set(key.toString(), value.toString()) }
+    await reader.register('0_0', [{
+      changelog: { topic: 'c', partition: 0 },
+      store: 's',
+      from: null,
+      apply: entries => { written.entries.push(entries.length); for (const { key, value } of entries) set(key, value) },
+      applyColumns: ({ buf, at, count }) => {
+        written.columns.push(count)
+        for (let i = 0; i < count * 4; i += 4) set(buf.subarray(at[i]!, at[i]! + at[i + 1]!), at[i + 3]! < 0 ? null : buf.subarray(at[i + 2]!, at[i + 2]! + at[i + 3]!))
+      }
+    }])
+    const done = await untilDone(reader, 1)
+    t.equal(done.get('0_0')?.records, total, `${name}: every record counted`)
+    t.same(written.columns, columnWrites, `${name}: written as offsets`)
+    t.same(written.entries, entryWrites, `${name}: written as entries (deduplicated)`)
+    const expected = new Map<string, string>()
+    for (const r of runs) for (const [k, v] of r) { if (v === null) expected.delete(k); else expected.set(k, v) }
+    t.same(store, expected, `${name}: the store holds the last write of every key`)
+  }
+})
+
 t.test('standby mode: reading starts at registration, the ends asked after it, one request for the registrations waiting', async t => {
   const assigned: Array<TopicPartition & { offset: bigint }> = []
   const partitionReader = {

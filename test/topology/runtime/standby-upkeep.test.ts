@@ -1,7 +1,7 @@
 // StandbyUpkeep with a fake standby reader and task manager: the catch-up of standby copies
 // reported like an active restore (progress every interval, a last `done` report with the
 // records and the rate), standbys closed before catching up no longer counted, a checkpoint as
-// soon as every standby caught up, the records applied counted in
+// soon as every standby caught up (none in a catch-up's first interval), the records applied counted in
 // streams_standby_restore_records_total, lags refreshed at most every second.
 import { Registry } from 'prom-client'
 import t from 'tap'
@@ -116,4 +116,33 @@ t.test('records applied feed streams_standby_restore_records_total; lags refresh
   await new Promise(resolve => setImmediate(resolve))
   upkeep.maintain(clock.now + 1100)
   t.equal(reader.refreshed, refreshed + 1)
+})
+
+t.test('no interval checkpoint in a catch-up\'s first interval; then every interval; one at its end', async t => {
+  const { upkeep, reader, checkpoints, clock } = setup()
+  upkeep.maintain(clock.now)
+  t.equal(checkpoints(), 1, 'no catch-up: the interval checkpoint as before')
+  clock.now += 20_000
+  reader.owners = new Set(['0_0'])
+  reader.catchingUp = 1
+  upkeep.progress(report('0_0', 0, 0, 1_000_000, false))
+  upkeep.maintain(clock.now)
+  t.equal(checkpoints(), 1, 'a catch-up just began: its start claims nothing worth a WAL fsync')
+  clock.now += 9_000
+  upkeep.maintain(clock.now)
+  t.equal(checkpoints(), 1)
+  clock.now += 1_000
+  upkeep.maintain(clock.now)
+  t.equal(checkpoints(), 2, 'a long catch-up checkpoints every interval after its first')
+  clock.now += 5_000
+  upkeep.progress(report('0_0', 0, 1_000_000, 0, true))
+  reader.catchingUp = 0
+  upkeep.maintain(clock.now)
+  t.equal(checkpoints(), 3, 'and at its end')
+  clock.now += 10_000
+  reader.owners = new Set(['0_0', '0_1'])
+  reader.catchingUp = 1
+  upkeep.progress(report('0_1', 1, 0, 5_000, false))
+  upkeep.maintain(clock.now)
+  t.equal(checkpoints(), 3, 'the next catch-up starts its own interval')
 })
