@@ -36,19 +36,35 @@
 // with non-2xx answers is reported as not a valid measurement.
 //
 // Prints local/constant and forwarded/constant and whether the targets are met (local ≥ 0.8×
-// constant with p99 ≤ 2 ms, forwarded p99 ≤ 10 ms). --profile constant|local|forwarded writes a
+// constant with p99 ≤ 2 ms, forwarded p99 ≤ 10 ms). --profile constant|local|forwarded (or several,
+// comma-separated: local,constant) writes a
 // CPU profile of this process during that row of the first round (api-balance-<row>.cpuprofile)
 // and prints its top functions.
 //
 // --loopStats 1 adds, per row, this process's event-loop delay (p50, p99, max) and GC pauses
 // (bench/lib/loop-stats.ts): what a p99 of the in-process servers is made of.
 //
+// --answerRow 1 adds a sixth row: the bare server sent the local row's requests and answering with
+// the local row's answer — its documented headers, in order, and a balance body (a new x-request-id
+// each time, the rest as first read from the lane) — from a Fastify route: what the longer answer
+// costs the load generator and the socket write, the lane's own work aside (docs/benchmarks.md
+// "API balance query, eighth pass").
+//
+// --inProcess N measures, after the rows, the servers' own JavaScript per request with no socket:
+// N requests per row emitted on each server's 'request' event (an IncomingMessage with the row's
+// headers, a ServerResponse with no socket, so the answer is built and buffered, never written):
+// no HTTP parse, no syscall, no load generator — steady on a loaded machine, for A/B of the lane's
+// own code against the bare route's (docs/benchmarks.md "API balance query, eighth pass").
+//
 // --fastLane 0 turns the balance fast lane off (api/routes/balance-fast-lane.ts; on by default, as
 // in the API): the local row is then answered by the Fastify route, for A/B runs of the same tree
 // (docs/benchmarks.md "API balance query, seventh pass").
 //
-//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0] [--loopStats 0|1]
+//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0] [--loopStats 0|1] [--inProcess 0] [--answerRow 0|1]
 import { execFileSync, spawn } from 'node:child_process'
+import { get, IncomingMessage, ServerResponse, type Server } from 'node:http'
+import { randomUUID } from 'node:crypto'
+import { Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
 import Fastify from 'fastify'
 import { Registry } from 'prom-client'
@@ -63,8 +79,9 @@ import { printTop, saveProfile, startProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, uniqueName } from './lib/logs.ts'
 import { watchLoop, type LoopStats } from './lib/loop-stats.ts'
 
-const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1, loopStats: 0 })
-if (!['', 'constant', 'local', 'forwarded'].includes(opts.profile)) throw new Error(`--profile must be constant, local or forwarded, got ${opts.profile}`)
+const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1, loopStats: 0, inProcess: 0, answerRow: 0 })
+const profiled = opts.profile === '' ? [] : opts.profile.split(',')
+if (!profiled.every(row => ['constant', 'local', 'forwarded'].includes(row))) throw new Error(`--profile must be constant, local or forwarded (or several, comma-separated), got ${opts.profile}`)
 if (!['both', 'shared', 'pinned'].includes(opts.placement)) throw new Error(`--placement must be both, shared or pinned, got ${opts.placement}`)
 type Placement = 'shared' | 'pinned'
 const placements: Placement[] = opts.placement === 'both' ? ['shared', 'pinned'] : [opts.placement as Placement]
@@ -171,6 +188,12 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
   const cpuVsSame = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[1]!.cpuUsPerRequest))
   console.log(`\n${placement}: local/constant ${localRow.ratio.toFixed(2)}× (target ≥ 0.80×: ${verdict(localRow.ratio >= 0.8)}); local p99 ${localRow.p99} ms (target ≤ 2 ms: ${verdict(localRow.p99 <= 2)}); CPU per request ${localRow.cpuRatio.toFixed(2)}× the constant route's`)
   console.log(`${placement}: local/constant with the local row's requests ${vsSame.toFixed(2)}×, CPU per request ${cpuVsSame.toFixed(2)}×; load generator CPU per request: constant ${constantRow.loader.toFixed(1)} µs, same requests ${sameRequests.loader.toFixed(1)} µs, local ${localRow.loader.toFixed(1)} µs`)
+  if (rounds[0]!.length > 5) {
+    const answerRow = summary[5]!
+    const vsAnswer = median(rounds.map(r => r[2]!.rps / r[5]!.rps))
+    const cpuVsAnswer = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[5]!.cpuUsPerRequest))
+    console.log(`${placement}: the bare route answering the local row's bytes: ${answerRow.ratio.toFixed(2)}× the constant's req/s, CPU per request ${answerRow.cpuRatio.toFixed(2)}×, load generator ${answerRow.loader.toFixed(1)} µs/req; the local row against it: req/s ${vsAnswer.toFixed(2)}×, CPU per request ${cpuVsAnswer.toFixed(2)}× (rounds ${rounds.map(r => (r[2]!.rps / r[5]!.rps).toFixed(2)).join(' / ')})`)
+  }
   const laneVsRoute = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[4]!.cpuUsPerRequest))
   console.log(`${placement}: local keys through the Fastify route (fast lane off): local/constant ${routeRow.ratio.toFixed(2)}×, CPU per request ${routeRow.cpuRatio.toFixed(2)}× the constant route's; the local row's CPU per request ${laneVsRoute.toFixed(2)}× this row's (rounds ${rounds.map(r => (r[2]!.cpuUsPerRequest / r[4]!.cpuUsPerRequest).toFixed(2)).join(' / ')})`)
   console.log(`${placement}: forwarded/constant ${forwardedRow.ratio.toFixed(2)}×; forwarded p99 ${forwardedRow.p99} ms (target ≤ 10 ms: ${verdict(forwardedRow.p99 <= 10)}); CPU per request ${forwardedRow.cpuRatio.toFixed(2)}× (both hops); constant p99 ${constantRow.p99} ms`)
@@ -178,6 +201,37 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
   // to one core of a loaded machine can stall past its consumer group's session timeout).
   const failed = summary.filter(r => r.errors > 0).map(r => `${r.name} ${r.errors}`)
   if (failed.length > 0) console.log(`${placement}: NOT A VALID MEASUREMENT — non-2xx answers (${failed.join(', ')})`)
+}
+
+/** --inProcess: CPU µs per request of `server`'s JavaScript alone, `count` requests for `paths` in
+ *  turn emitted on its 'request' event without a socket (the answer buffered in the response). */
+async function inProcessCpu (server: Server, paths: string[], headers: Record<string, string>, count: number): Promise<{ us: number, status: number }> {
+  const socket = new Socket()
+  let status = 0
+  const one = (path: string): void => {
+    const request = new IncomingMessage(socket)
+    request.method = 'GET'
+    request.url = path
+    request.httpVersionMajor = 1
+    request.httpVersionMinor = 1
+    request.httpVersion = '1.1'
+    request.headers = { host: '127.0.0.1', ...headers }
+    request.complete = true
+    request.push(null)
+    const response = new ServerResponse(request)
+    server.emit('request', request, response)
+    status = response.statusCode
+  }
+  await new Promise(resolve => setImmediate(resolve))
+  const cpu0 = process.cpuUsage()
+  for (let i = 0; i < count; i++) {
+    one(paths[i % paths.length]!)
+    // Let the responses' deferred work (nextTicks, the requests' end) run as it would between reads.
+    if ((i & 1023) === 1023) await new Promise(resolve => setImmediate(resolve))
+  }
+  await new Promise(resolve => setImmediate(resolve))
+  const cpu = process.cpuUsage(cpu0)
+  return { us: (cpu.user + cpu.system) / count, status }
 }
 
 function median (values: number[]): number {
@@ -213,7 +267,29 @@ const constant = async (): Promise<unknown> => ({ memberId: 'm0', earned: 100, r
 bare.get('/constant', constant)
 // The same constant for the local row's exact requests (its paths, its bearer header, ignored).
 bare.get('/v1/members/:memberId/balance', constant)
+// --answerRow: the local row's answer, filled in once a member is readable (its header lines in
+// order but Node's own Date, Connection and Keep-Alive; its body).
+const answer: { headers: Array<[string, string]>, body: string } = { headers: [], body: '' }
+bare.get('/answer/v1/members/:memberId/balance', (_request, reply) => {
+  for (const [name, value] of answer.headers) void reply.header(name, name === 'x-request-id' ? randomUUID() : value)
+  void reply.send(answer.body)
+})
 await bare.listen({ host: '127.0.0.1', port: 0 })
+/** One answer of the lane, its raw header lines in order and its body. */
+function rawAnswer (url: string, headers: Record<string, string>): Promise<{ headers: Array<[string, string]>, body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, response => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', chunk => { body += chunk as string })
+      response.on('end', () => {
+        const lines: Array<[string, string]> = []
+        for (let i = 0; i < response.rawHeaders.length; i += 2) lines.push([response.rawHeaders[i]!, response.rawHeaders[i + 1]!])
+        resolve({ headers: lines.filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length'].includes(name.toLowerCase())), body })
+      })
+    }).once('error', reject)
+  })
+}
 try {
   // localTasks() throws STORE_CLOSED for a task closing during the first rebalance: not yet.
   const tasks = (): number => { try { return a.app!.localTasks().length + b.app!.localTasks().length } catch { return -1 } }
@@ -226,6 +302,7 @@ try {
   const remote = members.filter(m => !a.app!.queryMetadataForKey('balances', m).local)
   const auth = { authorization: `Bearer ${token}` }
   const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`
+  if (opts.answerRow !== 0) Object.assign(answer, await rawAnswer(`${a.url}/v1/members/${local[0]!}/balance`, auth))
   // Warm-up (both servers, both paths), then the engines' idle CPU rate.
   await autocannon(a.url, [...local, ...remote].map(m => `/v1/members/${m}/balance`), auth)
   await autocannon(bareUrl, ['/constant'], {})
@@ -237,7 +314,7 @@ try {
   for (let round = 0; round < Math.max(1, opts.rounds); round++) {
     for (const placement of placements) {
       // The profile, if asked, in the first round's first placement.
-      const profile = (row: string): string | undefined => round === 0 && placement === placements[0] && opts.profile === row ? row : undefined
+      const profile = (row: string): string | undefined => round === 0 && placement === placements[0] && profiled.includes(row) ? row : undefined
       if (placement === 'pinned') pinThisProcess('0')
       try {
         byPlacement.get(placement)!.push([
@@ -245,7 +322,8 @@ try {
           await load('constant, local requests', bareUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement),
           await load(`local keys (${local.length})`, a.url, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('local')),
           await load(`forwarded keys (${remote.length})`, a.url, remote.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('forwarded')),
-          await load('local keys, Fastify route (fast lane off)', routeUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement)
+          await load('local keys, Fastify route (fast lane off)', routeUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement),
+          ...(opts.answerRow !== 0 ? [await load('constant, the local row\'s answer', bareUrl, local.map(m => `/answer/v1/members/${m}/balance`), auth, idleCpuPerMs, placement)] : [])
         ])
       } finally {
         if (placement === 'pinned') pinThisProcess(`0-${cpus - 1}`)
@@ -253,6 +331,33 @@ try {
     }
   }
   for (const placement of placements) report(placement, byPlacement.get(placement)!, idleCpuPerMs)
+  if (opts.inProcess > 0) {
+    // The servers' own JavaScript per request (no socket, no parse, no load generator), rounds
+    // interleaved; the engines' idle CPU is not subtracted (a few % of a core: noise at this size).
+    const localPaths = local.map(m => `/v1/members/${m}/balance`)
+    const rows: Array<[string, Server, string[], Record<string, string>]> = [
+      ['constant (bare Fastify)', bare.server, ['/constant'], {}],
+      ['constant, local requests', bare.server, localPaths, auth],
+      [`local keys (${local.length})`, a.server.server, localPaths, auth],
+      ['local keys, Fastify route (fast lane off)', routeServer.server, localPaths, auth],
+      ...(opts.answerRow !== 0 ? [['constant, the local row\'s answer', bare.server, local.map(m => `/answer/v1/members/${m}/balance`), auth] as [string, Server, string[], Record<string, string>]] : [])
+    ]
+    const results = rows.map(() => [] as number[])
+    for (let round = 0; round < Math.max(3, opts.rounds); round++) {
+      for (const [i, [name, server, paths, headers]] of rows.entries()) {
+        const { us, status } = await inProcessCpu(server, paths, headers, opts.inProcess)
+        if (status !== 200) throw new Error(`in process: ${name} answered ${status}`)
+        results[i]!.push(us)
+      }
+    }
+    console.log(`\nin process (no socket: the servers' JavaScript per request), ${opts.inProcess} requests per row and round, ${results[0]!.length} rounds`)
+    console.log('| route | CPU µs/req, each round | median | vs constant (median of rounds) |')
+    console.log('|---|---|---:|---:|')
+    rows.forEach(([name], i) => {
+      const ratio = median(results[i]!.map((us, round) => us / results[0]![round]!))
+      console.log(`| ${name} | ${results[i]!.map(us => us.toFixed(2)).join(' / ')} | ${median(results[i]!).toFixed(2)} | ${ratio.toFixed(2)}× |`)
+    })
+  }
 } finally {
   await bare.close()
   await routeServer.close()
