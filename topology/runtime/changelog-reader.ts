@@ -21,6 +21,8 @@
 // counts the owners not there yet (standby-upkeep.ts reports it, docs/engine.md "Standby tasks").
 import type { LogAdmin, LogRecord, PartitionEntries, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import { columnEntries, COLUMNS_PER_RECORD, type RestoreColumns } from '../../stores/restore-columns.ts'
+import { LastWrites, repeatedColumnKeys } from './restore-last-writes.ts'
+import type { ChangelogEntry, ChangelogRestore, RestoredOwner, RestoreProgress } from './changelog-restore.ts'
 import { partitionKey } from './partition-group.ts'
 import { rtrace } from './rebalance-trace.ts'
 import { MIN_FETCH_WAIT_MS, readForRegistration, StandbyAnswerQueue, writableFor, type FetchAnswer } from './standby-answer-queue.ts'
@@ -29,59 +31,11 @@ import { MIN_FETCH_WAIT_MS, readForRegistration, StandbyAnswerQueue, writableFor
 const APPLY_SLICE = 5000
 /** Standby mode: a registered partition's target before its end was asked. */
 const UNKNOWN_END = -1n
-/** A slice's last write per key is taken only while it drops at least this share of its entries
- *  (see #lastWrites); below, the partition's next DEDUPE_PAUSE_RECORDS records are written as
- *  they come. */
-const DEDUPE_MIN_DROPPED = 0.1
-const DEDUPE_PAUSE_RECORDS = 50_000
-/** A slice of at least twice this many entries is first measured on its first ones. */
-const DEDUPE_SAMPLE = 512
 /** Standby mode: how long a background fetch waits for records (it never holds up the loop). */
 const STANDBY_FETCH_WAIT_MS = 500
 /** Standby mode, while more owners are about to register (expectRegistrations): a partition
  *  registered while a fetch is in flight is read only by the next one. */
 const STANDBY_FETCH_WAIT_REGISTERING_MS = MIN_FETCH_WAIT_MS
-
-export interface ChangelogEntry {
-  readonly key: Buffer
-  readonly value: Buffer | null
-}
-
-/** One changelog partition to restore into one store. */
-export interface ChangelogRestore {
-  readonly changelog: TopicPartition
-  readonly store: string
-  /** Next offset after what the store holds (null: from the log start). */
-  readonly from: bigint | null
-  /** Applies one fetched batch (one atomic write). */
-  readonly apply: (entries: ChangelogEntry[]) => Promise<void> | void
-  /** Optional: apply() of a batch as offsets into the fetched bytes (stores/restore-columns.ts),
-   *  used where the log decodes so. Synchronous: `columns.at` is reused for the next batch. */
-  readonly applyColumns?: (columns: RestoreColumns) => void
-}
-
-export interface RestoreProgress {
-  readonly owner: string
-  readonly store: string
-  readonly changelog: TopicPartition
-  /** Records applied so far. */
-  readonly restored: number
-  /** Offsets left to read (end − position; control records and compacted gaps included). */
-  readonly remaining: number
-  /** Standby mode: the store reached the changelog end seen when it was registered. */
-  readonly caughtUp?: boolean
-  /** Standby mode: this report belongs to the store's catch-up (it had not reached that end
-   *  before; its registration's report included). Reports after it only follow the changelog. */
-  readonly catchingUp?: boolean
-}
-
-export interface RestoredOwner {
-  readonly owner: string
-  /** Per changelog partition: the next offset after what its store now holds. */
-  readonly offsets: Array<TopicPartition & { offset: bigint }>
-  readonly records: number
-  readonly durationMs: number
-}
 
 interface Restoring {
   readonly owner: string
@@ -99,8 +53,8 @@ interface Restoring {
   /** Assigned to the reader (behind its end as last seen). */
   assigned: boolean
   done: boolean
-  /** Records to write before the next slice's last write per key is taken (#lastWrites). */
-  dedupePause: number
+  /** Whether a slice is written as it comes or as its last write per key (restore-last-writes.ts). */
+  readonly lastWrites: LastWrites
 }
 
 /** One fetch (standby-answer-queue.ts): an answer written later (standby mode queues them)
@@ -196,7 +150,7 @@ export class ChangelogReader {
       // Below the log start (retention, a recreated topic): what is left is all there is.
       const position = restore.from === null || restore.from < logStart ? logStart : restore.from
       const endOffset = end.get(key) ?? 0n
-      partitions.push({ owner, restore, position, applied: position, end: endOffset, target: endOffset, caughtUp: position >= endOffset, restored: 0, assigned: position < endOffset, done: false, dedupePause: 0 })
+      partitions.push({ owner, restore, position, applied: position, end: endOffset, target: endOffset, caughtUp: position >= endOffset, restored: 0, assigned: position < endOffset, done: false, lastWrites: new LastWrites() })
     }
     this.#owners.set(owner, { partitions, startMs: this.#now() })
     for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
@@ -220,7 +174,7 @@ export class ChangelogReader {
       if (this.#partitions.has(key)) throw new Error(`changelog reader: ${key} is already being restored`)
       const position = restore.from ?? 0n
       // The end is not known yet (target UNKNOWN_END): not caught up until it is.
-      partitions.push({ owner, restore, position, applied: position, end: position, target: UNKNOWN_END, caughtUp: false, restored: 0, assigned: true, done: false, dedupePause: 0 })
+      partitions.push({ owner, restore, position, applied: position, end: position, target: UNKNOWN_END, caughtUp: false, restored: 0, assigned: true, done: false, lastWrites: new LastWrites() })
     }
     this.#owners.set(owner, { partitions, startMs: this.#now() })
     for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
@@ -405,7 +359,7 @@ export class ChangelogReader {
       // demand (take()) is decoded a slice at a time, each written before the next is decoded.
       const take = run.take ?? sliceOf(run.entries)
       // As offsets into the fetched bytes where both the log and the store can (no object or
-      // Buffer view per record), unless the slice's last write per key is taken (#lastWrites).
+      // Buffer view per record), unless the slice's last write per key is taken (restore-last-writes.ts).
       const { columnBuffer, takeColumns } = run
       const applyColumns = p.restore.applyColumns
       let written = 0
@@ -418,14 +372,14 @@ export class ChangelogReader {
           if (count === 0) break
           written += count
           const columns: RestoreColumns = { buf: columnBuffer, at: this.#columns, count }
-          if (this.#asTheyCome(p, count, n => repeatedColumnKeys(columns, n))) applyColumns(columns)
-          else await p.restore.apply(this.#lastWritesOf(p, columnEntries(columns)))
+          if (p.lastWrites.asTheyCome(count, n => repeatedColumnKeys(columns, n))) applyColumns(columns)
+          else await p.restore.apply(p.lastWrites.of(columnEntries(columns)))
           continue
         }
         const entries = take(APPLY_SLICE)
         if (entries.length === 0) break
         written += entries.length
-        await p.restore.apply(this.#lastWrites(p, entries))
+        await p.restore.apply(p.lastWrites.slice(entries))
       }
       p.restored += written
       this.#appliedRecords += written
@@ -519,53 +473,6 @@ export class ChangelogReader {
 
   #now (): number { return this.#o.now ? this.#o.now() : performance.now() }
 
-  /** A slice's last write per key, while that pays on this partition: a changelog of distinct
-   *  keys (a cold start's members, event ids) loses nothing by writing every entry, and the
-   *  look-up of each key (a string and a Map entry per record) cost ~10 % of a cold start's main
-   *  thread. A slice that drops less than DEDUPE_MIN_DROPPED of its entries (measured on its
-   *  first DEDUPE_SAMPLE when it is long) turns it off for the partition's next
-   *  DEDUPE_PAUSE_RECORDS records; then the next slice measures again.
-   *  Writing duplicates is as correct: a write batch applies its entries in order. */
-  #lastWrites (p: Restoring, entries: ChangelogEntry[]): ChangelogEntry[] {
-    return this.#asTheyCome(p, entries.length, n => repeatedKeys(entries, n)) ? entries : this.#lastWritesOf(p, entries)
-  }
-
-  /** #lastWrites' choice for a slice of `count` records: true to write it as it comes;
-   *  `repeated(n)` counts the slice's first n records that repeat a key before them. */
-  #asTheyCome (p: Restoring, count: number, repeated: (n: number) => number): boolean {
-    if (p.dedupePause > 0) {
-      p.dedupePause -= count
-      return true
-    }
-    // A cold start's partitions hold a few thousand records each: measured on whole slices, the
-    // first one (most of the partition) always paid. Its first DEDUPE_SAMPLE entries decide.
-    if (count >= 2 * DEDUPE_SAMPLE && repeated(DEDUPE_SAMPLE) < DEDUPE_SAMPLE * DEDUPE_MIN_DROPPED) {
-      p.dedupePause = DEDUPE_PAUSE_RECORDS - count
-      return true
-    }
-    return false
-  }
-
-  /** The slice's last write per key (#lastWrites), pausing that when it drops too few. */
-  #lastWritesOf (p: Restoring, entries: ChangelogEntry[]): ChangelogEntry[] {
-    const last = lastWritePerKey(entries)
-    if (entries.length - last.length < entries.length * DEDUPE_MIN_DROPPED) p.dedupePause = DEDUPE_PAUSE_RECORDS
-    return last
-  }
-}
-
-/** How many of the first `n` entries repeat a key seen before them. */
-function repeatedKeys (entries: ChangelogEntry[], n: number): number {
-  const seen = new Set<string>()
-  for (let i = 0; i < n; i++) seen.add(entries[i]!.key.toString('latin1'))
-  return n - seen.size
-}
-
-/** repeatedKeys() of a slice as offsets (restore-columns.ts). */
-function repeatedColumnKeys ({ buf, at }: RestoreColumns, n: number): number {
-  const seen = new Set<string>()
-  for (let i = 0, j = 0; i < n; i++, j += COLUMNS_PER_RECORD) seen.add(buf.toString('latin1', at[j]!, at[j]! + at[j + 1]!))
-  return n - seen.size
 }
 
 /** take() over entries decoded already (logs without on-demand decoding). */
@@ -589,14 +496,4 @@ function groupByPartition (records: LogRecord[]): PartitionEntries[] {
     if (r.key !== null) run.entries.push(r as ChangelogEntry)
   }
   return runs
-}
-
-/** A changelog holds upserts: within one atomic batch only each key's last write matters, and a
- *  restore of an uncompacted tail (a key updated on every record of its member) often repeats a
- *  key many times per fetch. */
-export function lastWritePerKey (entries: ChangelogEntry[]): ChangelogEntry[] {
-  if (entries.length < 2) return entries
-  const last = new Map<string, ChangelogEntry>()
-  for (const entry of entries) last.set(entry.key.toString('latin1'), entry)
-  return last.size === entries.length ? entries : [...last.values()]
 }

@@ -2,7 +2,7 @@
 // restore began and the time left at that rate, reported at most every few seconds (the
 // processor role logs it) and once when everything is restored. The same for the catch-up of
 // standby and warm-up tasks (standby-upkeep.ts).
-import type { RestoreProgress } from './changelog-reader.ts'
+import type { RestoreProgress } from './changelog-restore.ts'
 
 export interface RestoreProgressReport {
   /** Tasks still restoring (0 in the last report). */

@@ -7,7 +7,8 @@
 // the others are caught up and it gets standbys and warm-ups), reported like an active restore's
 // every few seconds and once when every standby caught up (the processor role logs
 // `event: standby.progress`).
-import type { ChangelogReader, RestoreProgress } from './changelog-reader.ts'
+import type { ChangelogReader } from './changelog-reader.ts'
+import type { RestoreProgress } from './changelog-restore.ts'
 import type { EngineMetrics } from './engine-metrics.ts'
 import { RestoreProgressTracker, type RestoreProgressReport } from './restore-progress.ts'
 import type { TaskManager } from './task-manager.ts'

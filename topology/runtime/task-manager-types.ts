@@ -2,7 +2,8 @@
 // tasks it keeps, and its options.
 import type { GroupConsumer, LogAdmin, TopicPartition } from '../../log/log-port.ts'
 import type { Subtopology } from '../topology.ts'
-import type { ChangelogReader, ChangelogRestore } from './changelog-reader.ts'
+import type { ChangelogReader } from './changelog-reader.ts'
+import type { ChangelogRestore } from './changelog-restore.ts'
 import type { StreamTask } from './stream-task.ts'
 import type { TaskLifecycle } from './task-lifecycle.ts'
 import type { TaskStateManager } from './task-state-manager.ts'

@@ -15,7 +15,7 @@
 // Standby (and warm-up) tasks are standby-tasks.ts's, which an assignment tells what to open,
 // hand over to a new active here, or close (docs/engine.md "Standby tasks").
 import type { TopicPartition } from '../../log/log-port.ts'
-import type { RestoredOwner } from './changelog-reader.ts'
+import type { RestoredOwner } from './changelog-restore.ts'
 import { partitionKey } from './partition-group.ts'
 import type { StreamTask } from './stream-task.ts'
 import { taskIdToString } from './stream-task.ts'

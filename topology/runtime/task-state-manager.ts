@@ -26,7 +26,7 @@ import type { ThreadCache } from '../../stores/thread-cache.ts'
 import type { ReadOnlyTypedKeyValueStore} from '../../stores/typed-key-value-store.ts';
 import { TypedKeyValueStore } from '../../stores/typed-key-value-store.ts'
 import type { AnyStoreDefinition } from '../topology.ts'
-import type { ChangelogRestore } from './changelog-reader.ts'
+import type { ChangelogRestore } from './changelog-restore.ts'
 import { changelogTopicName } from './stream-task.ts'
 import type { TaskStore } from './task-store.ts'
 

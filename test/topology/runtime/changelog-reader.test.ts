@@ -3,7 +3,9 @@
 // checkpoint reads only what follows it, an owner unregistered halfway leaves the others going.
 import t from 'tap'
 import type { Log, PartitionReader, ProducerRecord, TopicPartition } from '../../../log/log-port.ts'
-import { ChangelogReader, lastWritePerKey, type ChangelogEntry, type ChangelogRestore, type RestoreProgress } from '../../../topology/runtime/changelog-reader.ts'
+import { ChangelogReader } from '../../../topology/runtime/changelog-reader.ts'
+import type { ChangelogEntry, ChangelogRestore, RestoreProgress } from '../../../topology/runtime/changelog-restore.ts'
+import { lastWritePerKey } from '../../../topology/runtime/restore-last-writes.ts'
 import { BACKENDS, uniqueName } from '../integration/backends.ts'
 
 const PARTITIONS = 4

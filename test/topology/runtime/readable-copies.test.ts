@@ -6,7 +6,7 @@
 import t from 'tap'
 import type { LogAdmin, PartitionOffset, TopicPartition } from '../../../log/log-port.ts'
 import type { Subtopology } from '../../../topology/topology.ts'
-import type { ChangelogRestore, RestoredOwner } from '../../../topology/runtime/changelog-reader.ts'
+import type { ChangelogRestore, RestoredOwner } from '../../../topology/runtime/changelog-restore.ts'
 import { readableCopy } from '../../../topology/runtime/readable-copies.ts'
 import type { StandbyCopy } from '../../../topology/runtime/stream-thread.ts'
 import { TaskManager, type ManagedState, type ManagedTask } from '../../../topology/runtime/task-manager.ts'

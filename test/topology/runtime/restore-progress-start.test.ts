@@ -3,7 +3,8 @@
 // must count them. Without a broker: a fake log whose first fetch takes 2 s on a fake clock.
 import t from 'tap'
 import type { LogAdmin, LogRecord, PartitionOffset, PartitionReader, TopicPartition } from '../../../log/log-port.ts'
-import { ChangelogReader, type RestoreProgress } from '../../../topology/runtime/changelog-reader.ts'
+import { ChangelogReader } from '../../../topology/runtime/changelog-reader.ts'
+import type { RestoreProgress } from '../../../topology/runtime/changelog-restore.ts'
 import { RestoreProgressTracker } from '../../../topology/runtime/restore-progress.ts'
 
 t.test('elapsed time and rate count from the registration', async t => {

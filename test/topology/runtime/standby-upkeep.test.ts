@@ -5,7 +5,7 @@
 // streams_standby_restore_records_total, lags refreshed at most every second.
 import { Registry } from 'prom-client'
 import t from 'tap'
-import type { RestoreProgress } from '../../../topology/runtime/changelog-reader.ts'
+import type { RestoreProgress } from '../../../topology/runtime/changelog-restore.ts'
 import { EngineMetrics } from '../../../topology/runtime/engine-metrics.ts'
 import type { RestoreProgressReport } from '../../../topology/runtime/restore-progress.ts'
 import { StandbyUpkeep } from '../../../topology/runtime/standby-upkeep.ts'
