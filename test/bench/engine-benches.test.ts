@@ -1,0 +1,46 @@
+// CI check of the engine and API benchmarks (benchmarks are not timed tests: docs/benchmarks.md):
+// each runs on a small input against the real broker and exits 0, which each does only when its
+// own checks held — engine-throughput: every key's count in the engine's store and the raw
+// consumer's equals the input's; engine-restore: every restored key equals what was written;
+// api-balance: its two processor instances and servers start and answer each row. The figures
+// they print are not checked, only that the lines the docs quote are there.
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+async function runBench (args: string[]): Promise<{ code: number | null, output: string }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8') })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8') })
+  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
+  return { code, output }
+}
+
+t.test('engine-throughput: map + count under both guarantees against the raw consumer', async t => {
+  t.setTimeout(240_000)
+  const { code, output } = await runBench(['bench/engine-throughput.ts', '--records', '5000', '--keys', '100', '--timeout', '120'])
+  t.equal(code, 0, 'exits 0: every count checked', { output })
+  for (const guarantee of ['exactly_once_v2', 'at_least_once']) {
+    t.match(output, new RegExp(`ratio engine/raw ${guarantee}: \\d+\\.\\d+x`), `${guarantee}: the ratio`)
+    t.match(output, new RegExp(`window ratio engine/raw ${guarantee}: \\d+\\.\\d+x`), `${guarantee}: the window ratio`)
+  }
+})
+
+t.test('engine-restore: a changelog restored through the reader and the engine', async t => {
+  t.setTimeout(240_000)
+  const { code, output } = await runBench(['bench/engine-restore.ts', '--records', '5000', '--keys', '1000'])
+  t.equal(code, 0, 'exits 0: every restored key checked', { output })
+  t.match(output, /restore path alone: ChangelogReader into RocksDB .* µs\/record/, 'the restore path line')
+  t.match(output, /engine: start\(\) to RUNNING, restoring/, 'the engine line')
+})
+
+t.test('api-balance: the bare route, local and forwarded balance reads', async t => {
+  t.setTimeout(240_000)
+  const { code, output } = await runBench(['bench/api-balance.ts', '--seconds', '1', '--rounds', '1', '--members', '50', '--connections', '4', '--placement', 'shared'])
+  t.equal(code, 0, 'exits 0', { output })
+  t.match(output, /shared: local\/constant \d+\.\d+×/, 'the local ratio')
+  t.match(output, /shared: forwarded\/constant \d+\.\d+×; forwarded p99 \d+ ms/, 'the forwarded line')
+})
