@@ -11,7 +11,7 @@ import {
 } from './config-schema.ts'
 import type { OffsetResetPolicy } from '../log/log-port.ts'
 import { maskUrl } from './mask-url.ts'
-import { standardTemplateCacheDir } from './db/pglite-template.ts'
+import { standardTemplateCacheDir } from './db/pglite-cache-dir.ts'
 import { DEFAULT_MEMORY_BUDGET_MIB, MAX_MEMORY_BUDGET_MIB, MIN_MEMORY_BUDGET_MIB } from './memory-budget.ts'
 import {
   PROCESSING_GUARANTEES, REBALANCE_PROTOCOLS as ENGINE_REBALANCE_PROTOCOLS, STREAM_ERROR_POLICIES, STREAMS_SETTING_DEFAULTS as ENGINE,

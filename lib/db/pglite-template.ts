@@ -12,23 +12,16 @@
 // - Any failure (cache unwritable, copy error, a lost rename race) leaves the normal path: PGlite
 //   initialises the directory itself.
 import { cpSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
+export { standardTemplateCacheDir } from './pglite-cache-dir.ts'
 
 /** Bump when what a template holds changes. */
 const TEMPLATE_FORMAT = 1
 /** Written last into a template: a template dir without it is not used. */
 const COMPLETE_MARKER = 'rewards-template.json'
-
-/** Where templates are cached unless configured (REWARDS_PGLITE_CACHE_DIR, lib/config-settings.ts):
- *  `$XDG_CACHE_HOME/rewards/pglite`, else `~/.cache/rewards/pglite`. */
-export function standardTemplateCacheDir (env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache')
-  return join(base, 'rewards', 'pglite')
-}
 
 let pgliteVersion: string | undefined
 function installedPgliteVersion (): string {
