@@ -115,6 +115,8 @@ export class EntryRun {
   #end = 0
   #left = 0
   #skipBelow = 0
+  /** #decode()'s offsets, reused take() after take(). */
+  #scratch = new Int32Array(0)
   /** A compressed batch, decoded by the client at once, and how far take() handed it out. */
   #unpacked: PartitionEntry[] = []
   #unpackedAt = 0
@@ -194,13 +196,18 @@ export class EntryRun {
     return out
   }
 
-  /** #decode() into offsets (takeColumns): the same walk, no object or view per record. */
+  /** Uncompressed v2 records: length, attributes, timestamp delta, offset delta, key, value,
+   *  headers (varints zigzag-encoded). Only the key and value are kept, as offsets into `buf`
+   *  (stores/restore-columns.ts) from record `n` of `at` on: the rest is skipped by the record's
+   *  length. Stops once `at` holds `max` records (take()/takeColumns() resume from there); returns
+   *  how many it holds. No object or view per record: this loop is the restore's hottest code. */
   #decodeColumns (buf: Buffer, max: number, at: Int32Array, n: number): number {
     let p = this.#p
     let left = this.#left
     const end = this.#end
     const skipBelow = this.#skipBelow
     let j = n * COLUMNS_PER_RECORD
+    // Inline varint reads.
     while (left > 0 && p < end && n < max) {
       left--
       let v = 0
@@ -232,46 +239,21 @@ export class EntryRun {
       }
       p = recordEnd
     }
+    // A batch cut short (its records overrun its length): the rest of it is dropped.
     this.#left = p < end ? left : 0
     this.#p = p
     return n
   }
 
-  /** Uncompressed v2 records: length, attributes, timestamp delta, offset delta, key, value,
-   *  headers (varints zigzag-encoded). Only the key and value are kept: the rest is skipped by
-   *  the record's length. Stops once `out` holds `max` entries (take() resumes from there). */
+  /** #decodeColumns() as entries (views of `buf`), for take(): one walk of the records for both. */
   #decode (buf: Buffer, max: number, out: PartitionEntry[]): void {
-    let p = this.#p
-    let left = this.#left
-    const end = this.#end
-    const skipBelow = this.#skipBelow
-    // Inline varint reads (this loop is the restore's hottest code).
-    while (left > 0 && p < end && out.length < max) {
-      left--
-      let v = 0
-      let shift = 0
-      let b: number
-      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
-      const recordEnd = p + ((v >>> 1) ^ -(v & 1))
-      p++ // attributes
-      while ((buf[p++]! & 0x80) !== 0) { /* timestamp delta (varlong): skipped */ }
-      v = 0; shift = 0
-      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
-      const offsetDelta = (v >>> 1) ^ -(v & 1)
-      v = 0; shift = 0
-      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
-      const keyLength = (v >>> 1) ^ -(v & 1)
-      const key = keyLength < 0 ? null : buf.subarray(p, p + keyLength)
-      if (keyLength > 0) p += keyLength
-      v = 0; shift = 0
-      do { b = buf[p++]!; v |= (b & 0x7f) << shift; shift += 7 } while ((b & 0x80) !== 0)
-      const valueLength = (v >>> 1) ^ -(v & 1)
-      const value = valueLength < 0 ? null : buf.subarray(p, p + valueLength)
-      p = recordEnd
-      if (key !== null && offsetDelta >= skipBelow) out.push({ key, value })
+    // No more than the run holds: a small run does not take a slice-sized array.
+    const want = Math.min(max - out.length, this.records)
+    if (this.#scratch.length < want * COLUMNS_PER_RECORD) this.#scratch = new Int32Array(want * COLUMNS_PER_RECORD)
+    const at = this.#scratch
+    const n = this.#decodeColumns(buf, want, at, 0)
+    for (let i = 0, j = 0; i < n; i++, j += COLUMNS_PER_RECORD) {
+      out.push({ key: buf.subarray(at[j]!, at[j]! + at[j + 1]!), value: at[j + 3]! < 0 ? null : buf.subarray(at[j + 2]!, at[j + 2]! + at[j + 3]!) })
     }
-    // A batch cut short (its records overrun its length): the rest of it is dropped.
-    this.#left = p < end ? left : 0
-    this.#p = p
   }
 }
