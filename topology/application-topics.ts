@@ -4,7 +4,7 @@
 import type { LogAdmin, TopicSpec } from '../log/log-port.ts'
 import { StreamsError } from './streams-error.ts'
 import { internalTopicPartitions } from './runtime/internal-topics.ts'
-import { changelogTopicName } from './runtime/stream-task.ts'
+import { changelogTopicName } from './runtime/task-names.ts'
 import type { Subtopology, Topology } from './topology.ts'
 
 /** Checks the topics, creates the missing internal ones and fills `partitions` (sub-topology id

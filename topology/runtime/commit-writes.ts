@@ -3,7 +3,8 @@
 // stores now hold (a dirty close checkpoints them).
 import type { PartitionOffset } from '../../log/log-port.ts'
 import type { Subtopology, Topology } from '../topology.ts'
-import { changelogTopicName, type StreamTask } from './stream-task.ts'
+import type { StreamTask } from './stream-task.ts'
+import { changelogTopicName } from './task-names.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
 
 /** The topics a commit writes to: fixed sink topics and the stores' changelogs. */
