@@ -8,13 +8,14 @@
 //   3. await store.applyFlushed()       pending entries go to the bytes store in one atomic batch
 //   (abort instead of 3: store.discardDirty() drops pending and dirty writes alike)
 // Until step 3 the bytes store holds exactly the state of the last committed transaction, which is
-// what interactive queries read (committedView()) and what a crash leaves on disk.
+// what interactive queries read (committedView(), stores/committed-bytes-view.ts) and what a crash
+// leaves on disk.
 //
 // Reads from the task see its own writes: dirty first, then pending, then the read cache, then the
-// bytes store. The read cache (bounded LRU of committed values) keeps hot keys in memory, so a
-// member's next record skips RocksDB; it is filled by reads, by prefetch() (one MultiGet for a
-// fetched batch's keys) and by applyFlushed() (write-through), and always equals the bytes store
-// for the keys it holds (interactive queries never read it: they read the bytes store directly).
+// bytes store. The read cache (stores/store-read-cache.ts, a bounded LRU of committed values)
+// keeps hot keys in memory, so a member's next record skips RocksDB; it is filled by reads, by
+// prefetch() (one MultiGet for a fetched batch's keys) and by applyFlushed() (write-through),
+// and always equals the bytes store for the keys it holds.
 // Keys and values are kept by reference (not copied): callers hand over freshly serialized
 // Buffers and must not mutate them afterwards.
 //
@@ -32,48 +33,16 @@ import { StreamsError } from '../topology/streams-error.ts'
 import type { BytesStore } from './key-value-store.ts'
 import { rangeLimit, type BytesRangeOptions } from './bytes-range.ts'
 import { SortedIds } from './sorted-ids.ts'
-import { estimatedEntryBytes, ThreadCache, type CacheNode, type CacheOwner } from './thread-cache.ts'
+import { cachingStoreBounds, type CachingChangelogStoreOptions } from './caching-store-options.ts'
+import { committedBytesView, type ReadOnlyBytesView } from './committed-bytes-view.ts'
+import { StoreReadCache } from './store-read-cache.ts'
+import { estimatedEntryBytes, type CacheNode, type ThreadCache } from './thread-cache.ts'
 
 /** One changelog record: `value: null` is a tombstone (delete). */
 export interface ChangelogEntry {
   readonly key: Buffer
   readonly value: Buffer | null
 }
-
-/** What interactive queries may read: the committed state only. */
-export interface ReadOnlyBytesView {
-  readonly name: string
-  get (key: Buffer): Buffer | undefined
-  range (from: Buffer | undefined, to: Buffer | undefined, options?: BytesRangeOptions): Array<[Buffer, Buffer]>
-  approximateNumEntries (): number
-  /** The committed value of the key whose bytes read as latin1 are `id`, decoded: the read
-   *  cache's decoded object when it has one (never to be mutated: immutableValues serdes only),
-   *  else `decode` of the bytes. For interactive queries of hot keys (docs/benchmarks.md "API
-   *  balance query, fifth pass"): no key Buffer, no parse of what the processor decoded already. */
-  getDecodedById?: <V>(id: string, decode: (bytes: Buffer) => V) => V | undefined
-}
-
-export interface CachingChangelogStoreOptions {
-  /** The stream thread's shared budget (stores/thread-cache.ts). With one, the per-store byte
-   *  bounds and the read cache's entry bound default to none (the budget bounds them). */
-  readonly cache?: ThreadCache
-  /** isFull() once the dirty map holds more entries than this (default 10 000). */
-  readonly maxDirtyEntries?: number
-  /** isFull() once the dirty keys and values take more bytes than this (default 10 MiB without
-   *  a shared cache, none with one). */
-  readonly maxDirtyBytes?: number
-  /** Read cache bound, entries (default 10 000 without a shared cache, none with one; 0
-   *  disables the read cache). */
-  readonly maxCachedEntries?: number
-  /** Read cache bound, bytes of keys and values (default 16 MiB without a shared cache, none
-   *  with one). */
-  readonly maxCachedBytes?: number
-}
-
-const DEFAULT_MAX_DIRTY_ENTRIES = 10_000
-const DEFAULT_MAX_DIRTY_BYTES = 10 * 1024 * 1024
-const DEFAULT_MAX_CACHED_ENTRIES = 10_000
-const DEFAULT_MAX_CACHED_BYTES = 16 * 1024 * 1024
 
 /** A bytes store that can read many keys in one call (RocksDbStore's MultiGet). */
 interface MultiGet {
@@ -90,8 +59,6 @@ interface Dirty {
   /** Estimated bytes (stores/thread-cache.ts). */
   size: number
 }
-
-type Cached = CacheNode
 
 export class CachingChangelogStore {
   readonly name: string
@@ -110,16 +77,12 @@ export class CachingChangelogStore {
   #dirtyEstimate = 0
   #pendingEstimate = 0
   readonly #threadCache: ThreadCache
-  readonly #owner: CacheOwner
   /** Flushed, not yet applied (the changelog transaction is in flight). */
   #pending: ChangelogEntry[] | undefined
   #pendingById: Map<string, Dirty> | undefined
   #pendingIds: SortedIds | undefined
-  /** Read cache: latin1 id → committed value, in LRU order (oldest first). */
-  #clean = new Map<string, Cached>()
-  #cleanBytes = 0
-  #cacheHits = 0
-  #cacheMisses = 0
+  /** Committed values of hot keys (stores/store-read-cache.ts). */
+  readonly #readCache: StoreReadCache
   #closed = false
   readonly #committedView: ReadOnlyBytesView
   /** #idOf's last key and id. */
@@ -132,37 +95,14 @@ export class CachingChangelogStore {
   constructor (inner: BytesStore, options: CachingChangelogStoreOptions = {}) {
     this.name = inner.name
     this.inner = inner
-    const shared = options.cache !== undefined
-    this.#threadCache = options.cache ?? new ThreadCache({ maxBytes: Number.POSITIVE_INFINITY })
-    this.maxDirtyEntries = options.maxDirtyEntries ?? DEFAULT_MAX_DIRTY_ENTRIES
-    this.maxDirtyBytes = options.maxDirtyBytes ?? (shared ? Number.POSITIVE_INFINITY : DEFAULT_MAX_DIRTY_BYTES)
-    this.maxCachedEntries = options.maxCachedEntries ?? (shared ? Number.POSITIVE_INFINITY : DEFAULT_MAX_CACHED_ENTRIES)
-    this.maxCachedBytes = options.maxCachedBytes ?? (shared ? Number.POSITIVE_INFINITY : DEFAULT_MAX_CACHED_BYTES)
-    this.#owner = {
-      evicted: node => {
-        if (this.#clean.get(node.id) !== node) return
-        this.#clean.delete(node.id)
-        this.#cleanBytes -= node.id.length + node.value.length
-      }
-    }
-    if (!(this.maxDirtyEntries > 0) || !(this.maxDirtyBytes > 0)) throw new RangeError('dirty bounds must be positive')
-    if (!(this.maxCachedEntries >= 0) || !(this.maxCachedBytes >= 0)) throw new RangeError('read cache bounds must not be negative')
-    this.#committedView = {
-      name: inner.name,
-      // A clean (read-cache) entry equals the bytes store: it is filled from it or written
-      // through after a commit's batch is applied, and dropped on delete and restore. Reading it
-      // first spares interactive queries a RocksDB read without ever showing uncommitted state.
-      get: key => { this.#assertOpen(); return this.#clean.get(key.toString('latin1'))?.value ?? inner.get(key) },
-      getDecodedById: <V>(id: string, decode: (bytes: Buffer) => V): V | undefined => {
-        this.#assertOpen()
-        const cached = this.#clean.get(id)
-        if (cached !== undefined) return cached.decoded !== undefined ? cached.decoded as V : decode(cached.value)
-        const value = inner.get(Buffer.from(id, 'latin1'))
-        return value === undefined ? undefined : decode(value)
-      },
-      range: (from, to, options) => { this.#assertOpen(); return inner.range(from, to, options) },
-      approximateNumEntries: () => { this.#assertOpen(); return inner.approximateNumEntries() }
-    }
+    const bounds = cachingStoreBounds(options)
+    this.#threadCache = bounds.cache
+    this.maxDirtyEntries = bounds.maxDirtyEntries
+    this.maxDirtyBytes = bounds.maxDirtyBytes
+    this.maxCachedEntries = bounds.maxCachedEntries
+    this.maxCachedBytes = bounds.maxCachedBytes
+    this.#readCache = new StoreReadCache(this.#threadCache, this.maxCachedEntries, this.maxCachedBytes)
+    this.#committedView = committedBytesView(this, inner, this.#readCache)
   }
 
   get (key: Buffer): Buffer | undefined {
@@ -211,31 +151,19 @@ export class CachingChangelogStore {
   }
 
   /** `key` undefined: made from `id` if the bytes store must be read. */
-  #entry (key: Buffer | undefined, id: string): Dirty | Cached | undefined {
+  #entry (key: Buffer | undefined, id: string): Dirty | CacheNode | undefined {
     this.#assertOpen()
     const dirty = this.#dirty.get(id)
     if (dirty !== undefined) return dirty
     this.#notDirtyId = id
     const pending = this.#pendingById?.get(id)
     if (pending !== undefined) return pending
-    const cached = this.#clean.get(id)
-    if (cached !== undefined) {
-      this.#cacheHits++
-      // Most recently used goes last in the store's own LRU, but only once the cache is half full
-      // (below that nothing is evicted soon, and the Map delete + set is most of a hit's cost:
-      // approximate LRU); in the shared budget's list always (a few pointer moves).
-      if (this.#clean.size > this.maxCachedEntries / 2 || this.#cleanBytes > this.maxCachedBytes / 2) {
-        this.#clean.delete(id)
-        this.#clean.set(id, cached)
-      }
-      this.#threadCache.touch(cached)
-      return cached
-    }
-    this.#cacheMisses++
+    const cached = this.#readCache.lookup(id)
+    if (cached !== undefined) return cached
     const keyBytes = key ?? Buffer.from(id, 'latin1')
     const value = this.inner.get(keyBytes)
     if (value === undefined) return undefined
-    return this.#cache(id, value, undefined) ?? { key: keyBytes, value, decoded: undefined, size: 0 }
+    return this.#readCache.cache(id, value, undefined) ?? { key: keyBytes, value, decoded: undefined, size: 0 }
   }
 
   /** Loads the committed values of `keys` into the read cache in one multi-get (when the bytes
@@ -249,7 +177,7 @@ export class CachingChangelogStore {
     const seen = new Set<string>()
     for (const key of keys) {
       const id = key.toString('latin1')
-      if (seen.has(id) || this.#dirty.has(id) || this.#pendingById?.has(id) === true || this.#clean.has(id)) continue
+      if (seen.has(id) || this.#dirty.has(id) || this.#pendingById?.has(id) === true || this.#readCache.has(id)) continue
       seen.add(id)
       ids.push(id)
       wanted.push(key)
@@ -259,7 +187,7 @@ export class CachingChangelogStore {
     const values = typeof inner.getMany === 'function' ? inner.getMany(wanted) : wanted.map(key => inner.get(key))
     for (let i = 0; i < ids.length; i++) {
       const value = values[i]
-      if (value !== undefined) this.#cache(ids[i] as string, value, undefined)
+      if (value !== undefined) this.#readCache.cache(ids[i] as string, value, undefined)
     }
   }
 
@@ -270,7 +198,7 @@ export class CachingChangelogStore {
 
   /** Read cache statistics (for a hit-ratio metric). */
   get cacheStats (): { entries: number, bytes: number, hits: number, misses: number } {
-    return { entries: this.#clean.size, bytes: this.#cleanBytes, hits: this.#cacheHits, misses: this.#cacheMisses }
+    return this.#readCache.stats
   }
 
   /** `decoded`: what `value` decodes to, for getDecoded (omit unless it is never mutated).
@@ -394,8 +322,8 @@ export class CachingChangelogStore {
     // Write-through: the read cache must keep equalling the bytes store, and the keys just
     // written are the likeliest to be read next.
     for (const [id, entry] of byId) {
-      if (entry.value === null) this.#uncache(id)
-      else if (this.maxCachedEntries > 0) this.#cache(id, entry.value, entry.decoded)
+      if (entry.value === null) this.#readCache.uncache(id)
+      else if (this.maxCachedEntries > 0) this.#readCache.cache(id, entry.value, entry.decoded)
     }
   }
 
@@ -422,7 +350,7 @@ export class CachingChangelogStore {
       throw new Error(`store ${this.name}: restoreBatch() with unapplied writes`)
     }
     await this.inner.write(entries)
-    if (this.#clean.size > 0) for (const { key } of entries) this.#uncache(key.toString('latin1'))
+    if (this.#readCache.size > 0) for (const { key } of entries) this.#readCache.uncache(key.toString('latin1'))
   }
 
   /** Read-only view of the bytes store alone: committed state, for interactive queries. */
@@ -435,9 +363,7 @@ export class CachingChangelogStore {
     if (this.#closed) return
     this.#closed = true
     this.discardDirty()
-    for (const node of this.#clean.values()) this.#threadCache.remove(node)
-    this.#clean = new Map()
-    this.#cleanBytes = 0
+    this.#readCache.clear()
     await this.inner.close()
   }
 
@@ -464,54 +390,6 @@ export class CachingChangelogStore {
     this.#dirtyBytes += id.length + (value?.length ?? 0)
     this.#dirtyEstimate += size
     this.#threadCache.addDirty(size)
-  }
-
-  /** Caches a committed value; returns its cache entry (undefined when the cache is off). */
-  #cache (id: string, value: Buffer, decoded: unknown): Cached | undefined {
-    if (this.maxCachedEntries === 0) return undefined
-    const old = this.#clean.get(id)
-    if (old !== undefined && old.linked) {
-      // A key written again (every commit's write-through of a hot key): its entry is updated in
-      // place, not removed and made again (a Map delete and set, an object and two list moves per
-      // key per commit showed in the engine's profile, docs/benchmarks.md "Engine CPU per record").
-      this.#cleanBytes += value.length - old.value.length
-      old.value = value
-      old.decoded = decoded
-      if (this.maxCachedEntries !== Number.POSITIVE_INFINITY || this.maxCachedBytes !== Number.POSITIVE_INFINITY) {
-        this.#clean.delete(id) // most recently used last, for this store's own bounds
-        this.#clean.set(id, old)
-      }
-      this.#threadCache.touch(old)
-      this.#threadCache.resize(old, estimatedEntryBytes(id.length, value.length, decoded !== undefined))
-      this.#evictOwn()
-      return this.#clean.get(id) === old ? old : undefined
-    }
-    this.#uncache(id)
-    const entry: Cached = { id, value, decoded, size: estimatedEntryBytes(id.length, value.length, decoded !== undefined), owner: this.#owner, prev: undefined, next: undefined, linked: false }
-    this.#clean.set(id, entry)
-    this.#cleanBytes += id.length + value.length
-    this.#evictOwn()
-    // The shared budget: may evict any store's least recently used entries (this one's last).
-    if (this.#clean.get(id) === entry) this.#threadCache.add(entry)
-    return entry
-  }
-
-  /** This store's own bounds: evicts its least recently used (Map iteration starts at the oldest
-   *  insertion). */
-  #evictOwn (): void {
-    while (this.#clean.size > this.maxCachedEntries || this.#cleanBytes > this.maxCachedBytes) {
-      const oldest = this.#clean.keys().next()
-      if (oldest.done === true) break
-      this.#uncache(oldest.value)
-    }
-  }
-
-  #uncache (id: string): void {
-    const old = this.#clean.get(id)
-    if (old === undefined) return
-    this.#clean.delete(id)
-    this.#cleanBytes -= id.length + old.value.length
-    this.#threadCache.remove(old)
   }
 
   #assertOpen (): void {

@@ -5,7 +5,8 @@ import { StreamsError } from '../topology/streams-error.ts'
 import type { Serde } from '../topology/serdes.ts'
 import type { KeyValue, KeyValueStore, RangeOptions, ReadOnlyKeyValueStore } from './key-value-store.ts'
 import { prefixUpperBound, type BytesRangeOptions } from './bytes-range.ts'
-import type { CachingChangelogStore, ReadOnlyBytesView } from './caching-changelogging-store.ts'
+import type { CachingChangelogStore } from './caching-changelogging-store.ts'
+import type { ReadOnlyBytesView } from './committed-bytes-view.ts'
 
 /** RESTORING: the task is catching up from the changelog; READY: serving; CLOSED: gone from this
  *  instance (closed or migrated). */

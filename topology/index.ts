@@ -59,8 +59,9 @@ export { StreamsError, STREAMS_ERRORS, isStreamsError, type StreamsErrorCode, ty
 // The runtime: a running application, its configuration and the events it reports.
 export {
   StreamsApplication,
-  type StreamsApplicationOptions, type ApplicationState, type StateListener, type KeyQueryMetadata, type LocalTaskLag
+  type StreamsApplicationOptions, type KeyQueryMetadata, type LocalTaskLag
 } from './streams-application.ts'
+export type { ApplicationState, StateListener } from './application-state.ts'
 export type { StandbyView } from './standby-queries.ts'
 export {
   STREAM_ERROR_POLICIES,

@@ -7,7 +7,7 @@ import { StreamsError } from './streams-error.ts'
 import type { QueryableKeyValueStore } from '../stores/typed-key-value-store.ts'
 import { isWindowedStoreDefinition } from './dsl/windowed-store-definition.ts'
 import type { QueryMetadata } from './runtime/assignment/query-metadata.ts'
-import { taskIdToString } from './runtime/stream-task.ts'
+import { taskIdToString } from './runtime/task-names.ts'
 import type { StreamThread } from './runtime/stream-thread.ts'
 import type { Subtopology, Topology } from './topology.ts'
 

@@ -1,17 +1,14 @@
 // A running stream application (Kafka Streams' KafkaStreams): runs a topology on a log with state
 // stores under a state directory, exposes its state machine, interactive queries and the key ->
 // instance metadata the API uses to forward queries (those two behind it: interactive-queries.ts,
-// key-query-router.ts).
-//
-//   CREATED -> REBALANCING <-> RUNNING -> PENDING_SHUTDOWN -> NOT_RUNNING
-//                     \__________\______________________________-> ERROR
+// key-query-router.ts). The states: application-state.ts; the topics it checks and creates
+// before joining its group: application-topics.ts.
 //
 // A stream thread that dies is replaced (REBALANCING again) or moves the application to ERROR,
 // as config.onStreamError says (Kafka Streams' StreamsUncaughtExceptionHandler); see
 // docs/engine.md "Faults and recovery".
-import { kafkaPolicy } from '../lib/resilience/kafka-policy.ts'
 import { Registry } from 'prom-client'
-import type { Log, TopicSpec } from '../log/log-port.ts'
+import type { Log } from '../log/log-port.ts'
 import { isStreamsError, StreamsError } from './streams-error.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
 import type { QueryableKeyValueStore, StoreState } from '../stores/typed-key-value-store.ts'
@@ -23,29 +20,17 @@ import type { StandbyView } from './standby-queries.ts'
 import { InteractiveQueries, type LocalTaskLag } from './interactive-queries.ts'
 import type { KeyQueryMetadata } from './key-query-router.ts'
 import { EngineMetrics } from './runtime/engine-metrics.ts'
-import { internalTopicPartitions } from './runtime/internal-topics.ts'
-import { changelogTopicName } from './runtime/stream-task.ts'
 import type { RecoveryEvent } from './runtime/commit-recovery.ts'
 import type { ProductionExceptionHandler } from './runtime/production-exception-handler.ts'
 import { StreamThread, type CommitFailure, type StandbyTaskInfo, type TaskRestored } from './runtime/stream-thread.ts'
 import type { RestoreProgressReport } from './runtime/restore-progress.ts'
 import { resolveStreamsConfig, type StreamsConfig, type StreamsConfigInput } from './runtime/streams-config.ts'
 import type { Subtopology, Topology } from './topology.ts'
+import { APPLICATION_STATES, assertTransition, type ApplicationState, type StateListener } from './application-state.ts'
+import { prepareTopics } from './application-topics.ts'
+import { ThreadReplacements } from './thread-replacement.ts'
 import { GlobalStoreMetrics } from './runtime/global-metrics.ts'
 import { GlobalStateUpdater } from './runtime/global-state-updater.ts'
-
-export type ApplicationState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR'
-
-const TRANSITIONS: Record<ApplicationState, ApplicationState[]> = {
-  CREATED: ['REBALANCING', 'PENDING_SHUTDOWN', 'ERROR'],
-  REBALANCING: ['RUNNING', 'PENDING_SHUTDOWN', 'ERROR', 'REBALANCING'],
-  RUNNING: ['REBALANCING', 'PENDING_SHUTDOWN', 'ERROR'],
-  PENDING_SHUTDOWN: ['NOT_RUNNING', 'ERROR'],
-  NOT_RUNNING: [],
-  ERROR: ['PENDING_SHUTDOWN', 'NOT_RUNNING']
-}
-
-export type StateListener = (newState: ApplicationState, oldState: ApplicationState, error?: unknown) => void
 
 export type { KeyQueryMetadata } from './key-query-router.ts'
 export type { LocalTaskLag } from './interactive-queries.ts'
@@ -62,12 +47,6 @@ export interface StreamsApplicationOptions {
    *  client exists); default: one for config.stateDir, locked by start(). Released by close(). */
   readonly stateDirectory?: StateDirectory
 }
-
-/** Errors no new thread can cure: the application goes ERROR whatever onStreamError says. */
-const INSTANCE_FATAL = ['LOG_AUTHORIZATION', 'LOG_SECURITY', 'LOG_TOPIC_NOT_FOUND', 'CONFIG_INVALID', 'TOPOLOGY_INVALID', 'STATE_DIR_LOCKED'] as const
-
-/** Between a thread's death and its replacement: 200 ms, doubling up to 30 s. */
-const replacementBackoff = kafkaPolicy.threadReplacementBackoff
 
 export class StreamsApplication {
   readonly topology: Topology
@@ -86,8 +65,7 @@ export class StreamsApplication {
   readonly #commitFailureListeners = new Set<(failure: CommitFailure) => void>()
   readonly #recoveryListeners = new Set<(event: RecoveryEvent) => void>()
   readonly #productionExceptionHandler: ProductionExceptionHandler | undefined
-  /** When each replacement happened, within the current window. */
-  #replacements: number[] = []
+  readonly #replacements: ThreadReplacements
   #replacing: Promise<void> | undefined
   readonly #clock: () => number
   #state: ApplicationState = 'CREATED'
@@ -109,6 +87,7 @@ export class StreamsApplication {
     this.metrics = new EngineMetrics(this.registry)
     this.#clock = options.clock ?? Date.now
     this.#productionExceptionHandler = options.productionExceptionHandler
+    this.#replacements = new ThreadReplacements(this.config)
     this.#subtopologies = this.topology.subtopologies()
     this.#stateDirectory = options.stateDirectory ?? new StateDirectory(this.config.stateDir, this.config.applicationId)
     if (this.#stateDirectory.appDir !== new StateDirectory(this.config.stateDir, this.config.applicationId).appDir) {
@@ -214,7 +193,7 @@ export class StreamsApplication {
     if (this.#state !== 'CREATED') throw new StreamsError('CONFIG_INVALID', `start() in state ${this.#state}`)
     this.#stateDirectory.lock()
     try {
-      await this.#prepareTopics()
+      await prepareTopics(this.#log.admin, this.topology, this.#subtopologies, this.config.applicationId, this.#partitions)
     } catch (error) {
       this.#stateDirectory.unlock()
       throw error
@@ -265,20 +244,18 @@ export class StreamsApplication {
   /** The stream thread died (it closed its tasks dirty, its clients, and left the group). */
   #threadDied (error: unknown): void {
     if (this.#state === 'PENDING_SHUTDOWN' || this.#state === 'NOT_RUNNING' || this.#state === 'ERROR') return
-    const why = this.#whyNotReplace(error)
+    const why = this.#replacements.whyNotReplace(error, this.#clock())
     if (why !== null) {
       this.#fail(new StreamsError(isStreamsError(error) ? error.code : 'PROCESSING_FAILED', `the stream thread died and is not replaced (${why}): ${(error as Error)?.message ?? String(error)}`, { cause: error }))
       return
     }
-    this.#replacements.push(this.#clock())
-    const replacements = this.#replacements.length
+    const replacements = this.#replacements.record(this.#clock())
     this.metrics.threadsReplaced.inc()
     notify(this.#recoveryListeners, { event: 'stream-thread.replaced', replacements, error })
     if (this.#state === 'RUNNING') this.#transition('REBALANCING')
-    let backoff = replacementBackoff.next()
-    for (let i = 1; i < replacements; i++) backoff = backoff.next(undefined)
+    const backoffMs = this.#replacements.backoffMs(replacements)
     this.#replacing = (async () => {
-      await new Promise(resolve => setTimeout(resolve, backoff.duration))
+      await new Promise(resolve => setTimeout(resolve, backoffMs))
       if (this.#state === 'PENDING_SHUTDOWN' || this.#state === 'NOT_RUNNING') return
       // A start that fails (e.g. the broker is unreachable) counts as one more death.
       await this.#startThread().catch(startError => { this.#threadDied(startError) })
@@ -291,18 +268,6 @@ export class StreamsApplication {
     if (this.#state === 'PENDING_SHUTDOWN' || this.#state === 'NOT_RUNNING' || this.#state === 'ERROR') return
     this.#fail(new StreamsError(isStreamsError(error) ? error.code : 'PROCESSING_FAILED', `the global store updater failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
     void this.#thread?.stop()
-  }
-
-  /** null: replace the thread; else why not. */
-  #whyNotReplace (error: unknown): string | null {
-    if (INSTANCE_FATAL.some(code => isStreamsError(error, code))) return 'a new thread cannot cure it'
-    if (this.config.onStreamError === 'shutdown-instance') return 'on stream error: shutdown-instance'
-    const now = this.#clock()
-    this.#replacements = this.#replacements.filter(at => now - at < this.config.threadReplacementWindowMs)
-    if (this.#replacements.length >= this.config.maxThreadReplacements) {
-      return `${this.#replacements.length} replacements within ${Math.round(this.config.threadReplacementWindowMs / 1000)} s already`
-    }
-    return null
   }
 
   /** Graceful shutdown: readiness goes false first (PENDING_SHUTDOWN), then in-flight work is
@@ -395,45 +360,6 @@ export class StreamsApplication {
     return this.#queries.localTasks(storeName)
   }
 
-  async #prepareTopics (): Promise<void> {
-    const admin = this.#log.admin
-    const internal = new Set(this.topology.internalTopics().map(t => t.name))
-    const globalTopics = this.topology.globalStores().map(g => g.topic)
-    const external = [...new Set([...this.topology.sourceTopics(), ...this.topology.sinkTopics(), ...globalTopics])].filter(t => !internal.has(t))
-    const described = new Map((await admin.describeTopics(external)).map(d => [d.name, d.partitions]))
-    const missing = external.filter(t => !described.has(t))
-    if (missing.length > 0) {
-      throw new StreamsError('LOG_TOPIC_NOT_FOUND', `topics missing: ${missing.join(', ')} (create them first, e.g. \`rewards topics create\`)`)
-    }
-    const repartitionCounts = internalTopicPartitions(this.topology, this.#subtopologies, described)
-    // No time retention, as Kafka Streams: records keep their input's timestamps, and months-old
-    // ones would be deleted by the broker's default 7 days before the downstream task read them.
-    // Not purged after commit yet (docs/engine.md "Repartition topics").
-    const created: TopicSpec[] = [...repartitionCounts].map(([name, partitions]) => ({ name, partitions, config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' } }))
-    for (const sub of this.#subtopologies) {
-      const counts = sub.sourceTopics.map(t => described.get(t) ?? repartitionCounts.get(t)!)
-      if (new Set(counts).size > 1) {
-        throw new StreamsError('TOPOLOGY_INVALID', `source topics of sub-topology ${sub.id} are not co-partitioned: ${sub.sourceTopics.map((t, i) => `${t}=${counts[i]}`).join(', ')} partitions (the two sides of a join, and the inputs of a merge feeding a stateful operation, need the same partition count: repartition() one side)`)
-      }
-      this.#partitions.set(sub.id, counts[0]!)
-      for (const store of sub.stores) {
-        const definition = this.topology.storeDefinition(store)!
-        if (!definition.changelog) continue
-        created.push({ name: changelogTopicName(this.config.applicationId, store), partitions: counts[0]!, config: { 'cleanup.policy': 'compact', ...definition.changelogConfig } })
-      }
-    }
-    const existing = new Map((await admin.describeTopics(created.map(c => c.name))).map(d => [d.name, d.partitions]))
-    for (const c of created) {
-      const n = existing.get(c.name)
-      if (n !== undefined && n !== c.partitions) {
-        throw new StreamsError('TOPOLOGY_INVALID', internal.has(c.name)
-          ? `repartition topic ${c.name} has ${n} partitions but the topology needs ${c.partitions}; delete it (with the application stopped) to recreate it`
-          : `changelog ${c.name} has ${n} partitions but its sources have ${c.partitions}; run \`rewards rebuild\` to recreate it`)
-      }
-    }
-    await admin.createTopics(created.filter(c => !existing.has(c.name)))
-  }
-
   #fail (error: unknown): void {
     this.#error = error
     if (this.#state !== 'ERROR' && this.#state !== 'NOT_RUNNING') this.#transition('ERROR', error)
@@ -442,7 +368,7 @@ export class StreamsApplication {
   #transition (next: ApplicationState, error?: unknown): void {
     const old = this.#state
     if (old === next && next !== 'REBALANCING') return
-    if (!TRANSITIONS[old].includes(next)) throw new Error(`illegal state transition ${old} -> ${next}`)
+    assertTransition(old, next)
     this.#state = next
     this.#setMetricState()
     for (const l of this.#listeners) {
@@ -451,7 +377,7 @@ export class StreamsApplication {
   }
 
   #setMetricState (): void {
-    for (const s of Object.keys(TRANSITIONS)) this.metrics.state.set({ state: s }, s === this.#state ? 1 : 0)
+    for (const s of APPLICATION_STATES) this.metrics.state.set({ state: s }, s === this.#state ? 1 : 0)
   }
 }
 

@@ -6,12 +6,12 @@
 // - rebalance callbacks run inside poll() and are awaited: the member revokes everything
 //   (eager protocol) before it sends JoinGroup, so nobody gets its partitions before
 //   onPartitionsRevoked resolved; onPartitionsAssigned resolves before poll() returns records;
-// - the leader runs the PartitionAssignor of the options; its per-member userData travels back
-//   in the SyncGroup assignment;
-// - heartbeats run on a timer (their own connection pool) while the engine is busy between
-//   polls; a heartbeat answering REBALANCE_IN_PROGRESS marks the member for rejoin at the next
-//   poll, one answering ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID marks its
-//   partitions lost (onPartitionsLost, no commit);
+// - the leader runs the PartitionAssignor of the options (group-leader-assignment.ts); its
+//   per-member userData travels back in the SyncGroup assignment;
+// - heartbeats (group-heartbeat.ts) run on a timer (their own connection pool) while the engine
+//   is busy between polls; a heartbeat answering REBALANCE_IN_PROGRESS marks the member for
+//   rejoin at the next poll, one answering ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID /
+//   FENCED_INSTANCE_ID marks its partitions lost (onPartitionsLost, no commit);
 // - fetching (positions, fetch-ahead, pauses, offset resets) is kafka-consumer-fetcher.ts's;
 //   positions start at the committed offset (OffsetFetch with require_stable) or, without one,
 //   where the reset policy says (auto.offset.reset: earliest by default, latest, or none: fail);
@@ -20,7 +20,7 @@
 //   keeps returning records of the partitions the member owns; the outcome is applied by the
 //   next poll() (#cooperativeStep: revoke what moves away, then rejoin at once; see
 //   log/cooperative-assignment.ts for the leader's side).
-import { encodeConsumerProtocolAssignment, encodeConsumerProtocolSubscription, decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV9, syncGroupV5 } from '@platformatic/kafka'
+import { encodeConsumerProtocolSubscription, decodeConsumerProtocolAssignment, joinGroupV9, leaveGroupV5, offsetCommitV9, syncGroupV5 } from '@platformatic/kafka'
 import type { ConnectionPool } from '@platformatic/kafka'
 import { StreamsError } from '../../topology/streams-error.ts'
 import type { GroupConsumer, GroupConsumerOptions, GroupMetadata, LogRecord, PartitionAssignor, PartitionOffset, TopicPartition } from '../log-port.ts'
@@ -31,7 +31,9 @@ import type { IBackoff } from 'cockatiel'
 import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
 import { KafkaConsumerFetcher } from './kafka-consumer-fetcher.ts'
 import { rangeAssignor } from '../range-assignor.ts'
-import { assignmentDelta, cooperativeAssignment } from '../cooperative-assignment.ts'
+import { assignmentDelta } from '../cooperative-assignment.ts'
+import { GENERATION_FENCING, GroupHeartbeat } from './group-heartbeat.ts'
+import { leaderAssignment, toGroupAssignments } from './group-leader-assignment.ts'
 import { rtrace } from '../../topology/runtime/rebalance-trace.ts'
 
 const PROTOCOL_TYPE = 'consumer'
@@ -40,7 +42,6 @@ const PROTOCOL_TYPE = 'consumer'
  *  assignors; the broker admits only members sharing a name (else INCONSISTENT_GROUP_PROTOCOL), so
  *  eager and cooperative members never end up in one generation. */
 const PROTOCOL_NAMES = { eager: 'rewards-assignor', cooperative: 'rewards-assignor-cooperative' } as const
-const GENERATION_FENCING = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'] as const
 /** What a background (cooperative) join ended with, for the next poll() to apply. */
 type JoinOutcome =
   | { readonly kind: 'assigned', readonly owned: TopicPartition[], readonly assignment: TopicPartition[], readonly userData: Buffer | null }
@@ -59,9 +60,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
   readonly #protocolName: string
   readonly #sessionTimeoutMs: number
   readonly #rebalanceTimeoutMs: number
-  readonly #heartbeatIntervalMs: number
   readonly #groupPool: ConnectionPool
   readonly #heartbeatPool: ConnectionPool
+  readonly #heartbeat: GroupHeartbeat
   /** Positions, fetched records, pauses: the assignment itself lives there. */
   readonly #fetcher: KafkaConsumerFetcher
 
@@ -70,9 +71,6 @@ export class KafkaGroupConsumer implements GroupConsumer {
   #joined = false
   #needsRejoin = true
   #lost = false
-  #heartbeatTimer: NodeJS.Timeout | undefined
-  #heartbeatInFlight = false
-  #heartbeatChain = 0
   #wake: (() => void) | undefined
   #polling = false
   #closed = false
@@ -88,10 +86,20 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#protocolName = PROTOCOL_NAMES[options.rebalanceProtocol ?? 'eager']
     this.#sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000
     this.#rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? 60_000
-    this.#heartbeatIntervalMs = Math.max(100, Math.min(options.heartbeatIntervalMs ?? 3000, Math.floor(this.#sessionTimeoutMs / 3)))
+    const heartbeatIntervalMs = Math.max(100, Math.min(options.heartbeatIntervalMs ?? 3000, Math.floor(this.#sessionTimeoutMs / 3)))
     // JoinGroup may legitimately block for the whole rebalance timeout.
     this.#groupPool = client.createPool(this.#rebalanceTimeoutMs + 5000, options.clientId)
     this.#heartbeatPool = client.createPool(this.#sessionTimeoutMs, options.clientId)
+    this.#heartbeat = new GroupHeartbeat(client, this.#heartbeatPool, options.groupId, options.clientId, heartbeatIntervalMs, {
+      isClosed: () => this.#closed,
+      generation: () => this.#joined ? { generationId: this.#generationId, memberId: this.#memberId } : undefined,
+      isGeneration: generationId => generationId === this.#generationId,
+      rebalanceInProgress: () => { this.#markRejoin(false) },
+      fenced: unknownMember => {
+        if (unknownMember) this.#memberId = ''
+        this.#markRejoin(true)
+      }
+    })
     this.#fetcher = new KafkaConsumerFetcher(client, admin, { ...options, maxWaitMs: this.#sessionTimeoutMs })
   }
 
@@ -173,7 +181,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     if (this.#closed) return
     // No listener callback here (unlike the Java consumer, like the embedded backend): the engine
     // closes its tasks before it closes the consumer.
-    this.#stopHeartbeat()
+    this.#heartbeat.stop()
     this.#closed = true
     this.#fetcher.stop()
     this.#wake?.()
@@ -203,13 +211,13 @@ export class KafkaGroupConsumer implements GroupConsumer {
       if (lost) await this.#options.listener.onPartitionsLost(partitions)
       else await this.#options.listener.onPartitionsRevoked(partitions)
     }
-    this.#stopHeartbeat()
+    this.#heartbeat.stop()
     this.#lost = false
     const { assignment, userData } = await this.#joinAndSync([])
     if (this.#closed) throw new StreamsError('LOG_CLOSED')
     await this.#fetcher.assign(assignment, this.#groupPool)
     this.#needsRejoin = false
-    this.#startHeartbeat()
+    this.#heartbeat.start()
     await this.#options.listener.onPartitionsAssigned(this.assignment(), userData)
   }
 
@@ -242,7 +250,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   #startCooperativeJoin (): void {
     rtrace(this.#options.clientId + ' ' + 'join.start', { owned: this.#fetcher.assignment.length })
     this.#needsRejoin = false
-    this.#stopHeartbeat()
+    this.#heartbeat.stop()
     const owned = this.assignment()
     const join: { outcome: JoinOutcome | undefined, done: Promise<void> } = { outcome: undefined, done: Promise.resolve() }
     join.done = this.#joinAndSync(owned).then(
@@ -250,7 +258,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       (error: unknown): JoinOutcome => error instanceof MemberRemoved ? { kind: 'lost' } : { kind: 'failed', error }
     ).then(outcome => {
       join.outcome = outcome
-      if (outcome.kind === 'assigned' && !this.#closed) this.#startHeartbeat()
+      if (outcome.kind === 'assigned' && !this.#closed) this.#heartbeat.start()
       this.#wake?.()
     })
     this.#join = join
@@ -324,7 +332,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
         this.#generationId = joined.generationId
         rtrace(this.#options.clientId + ' ' + 'join.joined', { gen: joined.generationId, leader: joined.leader === joined.memberId, members: joined.members.length })
         let assignments: syncGroupV5.SyncGroupRequestAssignment[] = []
-        if (joined.leader === joined.memberId && !joined.skipAssignment) assignments = await this.#assign(joined.members)
+        if (joined.leader === joined.memberId && !joined.skipAssignment) assignments = await leaderAssignment(this.#client, this.#admin, this.#assignor, this.#cooperative, joined.members)
         if (assignments.length > 0) rtrace(this.#options.clientId + ' ' + 'join.assigned')
         const synced = await syncGroupV5.api.async(connection, groupId, joined.generationId, joined.memberId, null, PROTOCOL_TYPE, this.#protocolName, assignments)
         const decoded = decodeConsumerProtocolAssignment(synced.assignment)
@@ -355,37 +363,6 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
   }
 
-  async #assign (members: joinGroupV9.JoinGroupResponseMember[]): Promise<syncGroupV5.SyncGroupRequestAssignment[]> {
-    const decoded = members.map(member => {
-      const subscription = decodeConsumerProtocolSubscription(member.metadata)
-      const userData = subscription.userData
-      const ownedPartitions = subscription.ownedPartitions.flatMap(({ topic, partitions }) => partitions.map(partition => ({ topic, partition })))
-      return { memberId: member.memberId, topics: subscription.topics, ownedPartitions, userData: userData === null || userData === undefined || userData.length === 0 ? null : Buffer.from(userData) }
-    })
-    // Subscribed topics that do not exist (yet) get no partitions, as with the Java leader.
-    const existing = new Set(await this.#admin.listTopics())
-    const topics = [...new Set(decoded.flatMap(m => m.topics))].filter(topic => existing.has(topic)).sort()
-    const metadata = await this.#client.metadata(topics, true)
-    const partitionsPerTopic = new Map<string, number>()
-    for (const topic of topics) {
-      const found = metadata.topics.get(topic)
-      if (found !== undefined) partitionsPerTopic.set(topic, found.partitionsCount)
-    }
-    const wanted = this.#assignor({ members: decoded.map(m => ({ memberId: m.memberId, userData: m.userData, ownedPartitions: m.ownedPartitions })), partitionsPerTopic })
-    const result = this.#cooperative ? cooperativeAssignment(new Map(decoded.map(m => [m.memberId, m.ownedPartitions])), wanted) : wanted
-    return decoded.map(member => {
-      const assigned = result.get(member.memberId) ?? { partitions: [], userData: null }
-      const byTopic = new Map<string, number[]>()
-      for (const tp of assigned.partitions) {
-        let list = byTopic.get(tp.topic)
-        if (list === undefined) byTopic.set(tp.topic, list = [])
-        list.push(tp.partition)
-      }
-      const assignment = encodeConsumerProtocolAssignment({ version: 0, assignedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })), userData: assigned.userData ?? null } as Parameters<typeof encodeConsumerProtocolAssignment>[0])
-      return { memberId: member.memberId, assignment }
-    })
-  }
-
   requestRejoin (): void {
     if (!this.#closed) this.#markRejoin(false)
   }
@@ -394,52 +371,6 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.#needsRejoin = true
     if (lost) this.#lost = true
     this.#wake?.()
-  }
-
-  #startHeartbeat (): void {
-    this.#stopHeartbeat()
-    // Each start opens a new chain; a heartbeat still in flight from an older chain (stopped for
-    // a rejoin) must not reschedule itself next to the new one.
-    const chain = ++this.#heartbeatChain
-    const beat = (): void => {
-      this.#heartbeatTimer = setTimeout(() => {
-        void this.#heartbeat().finally(() => { if (chain === this.#heartbeatChain && !this.#closed) beat() })
-      }, this.#heartbeatIntervalMs)
-      this.#heartbeatTimer.unref()
-    }
-    beat()
-  }
-
-  #stopHeartbeat (): void {
-    this.#heartbeatChain++
-    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer)
-    this.#heartbeatTimer = undefined
-  }
-
-  async #heartbeat (): Promise<void> {
-    if (this.#heartbeatInFlight || this.#closed || !this.#joined) return
-    this.#heartbeatInFlight = true
-    const { groupId } = this.#options
-    const generationId = this.#generationId
-    const memberId = this.#memberId
-    try {
-      const connection = await this.#client.coordinatorConnection('group', groupId, this.#heartbeatPool)
-      await heartbeatV4.api.async(connection, groupId, generationId, memberId, null)
-    } catch (error) {
-      if (generationId !== this.#generationId) return
-      if (hasProtocolError(error, 'REBALANCE_IN_PROGRESS')) {
-        rtrace(this.#options.clientId + ' ' + 'heartbeat.rebalance')
-        this.#markRejoin(false)
-      } else if (protocolErrorOf(error, GENERATION_FENCING) !== null) {
-        rtrace(this.#options.clientId + ' ' + 'heartbeat.fenced', { error: describeError(error) })
-        if (hasProtocolError(error, 'UNKNOWN_MEMBER_ID')) this.#memberId = ''
-        this.#markRejoin(true)
-      } else if (isCoordinatorError(error) || isNetworkError(error)) {
-        this.#client.forgetCoordinator('group', groupId)
-      }
-    } finally {
-      this.#heartbeatInFlight = false
-    }
   }
 
   // --- waiting -----------------------------------------------------------------------------
@@ -453,14 +384,4 @@ export class KafkaGroupConsumer implements GroupConsumer {
     })
     this.#wake = undefined
   }
-}
-
-function toGroupAssignments (partitions: TopicPartition[]): Array<{ topic: string, partitions: number[] }> {
-  const byTopic = new Map<string, number[]>()
-  for (const tp of partitions) {
-    let list = byTopic.get(tp.topic)
-    if (list === undefined) byTopic.set(tp.topic, list = [])
-    list.push(tp.partition)
-  }
-  return [...byTopic].map(([topic, list]) => ({ topic, partitions: list }))
 }

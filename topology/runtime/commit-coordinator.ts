@@ -7,60 +7,24 @@
 // closed dirty and rebuilt with a new producer (through the task manager), refused records go
 // through the production exception handler, aborted ones read again from the committed offsets.
 import type { IBackoff } from 'cockatiel'
-import type { GroupConsumer, Log, LogProducer, LogRecord, PartitionOffset, ProducerRecord, TopicPartition } from '../../log/log-port.ts'
+import type { LogProducer, PartitionOffset, TopicPartition } from '../../log/log-port.ts'
 import { StreamsError } from '../streams-error.ts'
 import { kafkaPolicy } from '../../lib/resilience/kafka-policy.ts'
 import { withCommitSpan } from '../../lib/tracing/commit-span.ts'
 import { classifyCommitFailure, failureReason, handleRefusal, isConnectionAbort, type RecoveryEvent } from './commit-recovery.ts'
-import { observeCommitted, type EngineMetrics } from './engine-metrics.ts'
+import { observeCommitted } from './engine-metrics.ts'
 import { OutputSender } from './output-sender.ts'
 import { mark } from '../../lib/tracing/engine-timeline.ts'
 import { partitionKey } from './partition-group.ts'
-import { failOnProductionException, type ProductionExceptionHandler } from './production-exception-handler.ts'
-import { changelogTopicName, type StreamTask } from './stream-task.ts'
-import type { Subtopology, Topology } from '../topology.ts'
-import type { StreamsConfig } from './streams-config.ts'
-import type { TaskManager } from './task-manager.ts'
+import { failOnProductionException } from './production-exception-handler.ts'
+import type { StreamTask } from './stream-task.ts'
+import type { CommitCoordinatorOptions, CommitFailure, FailedCommit, InflightCommit } from './commit-coordinator-types.ts'
+import { advanceChangelogOffsets } from './commit-writes.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
 
-export interface CommitFailure {
-  /** aborted: read again from the committed offsets; fenced: another instance took the tasks;
-   *  unknown: the transaction's abort failed too, so the producer was replaced and the tasks
-   *  restored from their changelogs (correct whether it committed or not). */
-  readonly result: 'aborted' | 'fenced' | 'unknown' | 'refused'
-  readonly error: unknown
-  /** Failed commits in a row (aborted, other than for the connection); the thread dies past 10. */
-  readonly consecutive: number
-}
-
-export interface CommitCoordinatorOptions {
-  readonly config: StreamsConfig
-  readonly log: Log
-  readonly instanceId: string
-  readonly metrics: EngineMetrics
-  readonly clock: () => number
-  /** The thread's group consumer and task manager (created after the producer). */
-  readonly consumer: () => Pick<GroupConsumer, 'groupMetadata' | 'commitOffsets' | 'assignment'>
-  readonly tasks: () => TaskManager
-  readonly onCommitFailed?: (failure: CommitFailure) => void
-  readonly onRecovery?: (event: RecoveryEvent) => void
-  readonly productionExceptionHandler?: ProductionExceptionHandler
-  /** After each successful commit, with the input offsets it committed (the repartition purge). */
-  readonly onCommitted?: (offsets: readonly PartitionOffset[]) => void
-}
-
-/** What a failed commit sent: a refused record is traced back to its input and task. */
-interface FailedCommit {
-  readonly records: readonly ProducerRecord[]
-  readonly sources: ReadonlyArray<LogRecord | null>
-  readonly taskAt: readonly StreamTask[]
-}
-
-interface InflightCommit {
-  done: Promise<void>
-  finished: boolean
-  failure: { readonly error: unknown, readonly commit: FailedCommit } | undefined
-}
+// stream-thread.ts imports these from here.
+export type { CommitFailure } from './commit-coordinator-types.ts'
+export { topicsWritten } from './commit-writes.ts'
 
 const MAX_CONSECUTIVE_ABORTS = 10
 /** A replacement producer's InitProducerId waits while the coordinator settles the old one's
@@ -71,12 +35,6 @@ const connectionBackoff = kafkaPolicy.commitConnectionBackoff
 /** After a refusal the broker named only by partition batch, that partition's records are sent
  *  one per request for this many successful commits (or until the refused record is found). */
 const ISOLATED_COMMITS = 20
-
-/** The topics a commit writes to: fixed sink topics and the stores' changelogs. */
-export function topicsWritten (topology: Topology, subtopologies: readonly Subtopology[], applicationId: string): string[] {
-  const changelogs = subtopologies.flatMap(s => s.stores.filter(name => topology.storeDefinition(name)?.changelog === true).map(name => changelogTopicName(applicationId, name)))
-  return [...new Set([...topology.sinkTopics(), ...changelogs])]
-}
 
 export class CommitCoordinator {
   readonly #o: CommitCoordinatorOptions
@@ -215,22 +173,8 @@ export class CommitCoordinator {
       t = performance.now()
       for (const { task } of tasks) await task.postCommit(offsetsOf.get(task)!)
       mark('commit.postCommit', t, { tasks: tasks.length })
-      // The changelog offsets the stores now hold: a dirty close checkpoints them. The records
-      // come in runs of one task and partition: the store's look-up is made once per run, not per
-      // record (it was 1.4% of an at-least-once profile, docs/benchmarks.md "fourth pass").
-      // The run keeps its highest offset and adds 1 once at its end: no BigInt made per record.
-      let runState: TaskStateManager | undefined
-      let runTp: PartitionOffset | undefined
-      let runLast = -1n
-      const endRun = (): void => { if (runState !== undefined && runTp !== undefined && runState.ownsChangelog(runTp)) runState.advanceChangelog(runTp, runLast + 1n) }
-      for (let i = 0; i < written.length; i++) {
-        const w = written[i]
-        if (w === undefined || w.offset < 0n) continue
-        const state = stateOf.get(taskAt[commitFrom + i]!)
-        if (state !== runState || w.topic !== runTp?.topic || w.partition !== runTp.partition) { endRun(); runState = state; runTp = w; runLast = w.offset }
-        if (w.offset > runLast) runLast = w.offset
-      }
-      endRun()
+      // The changelog offsets the stores now hold: a dirty close checkpoints them.
+      advanceChangelogOffsets(written, commitFrom, taskAt, stateOf)
       for (const { task, state } of tasks) {
         for (const [store, entries] of state.approximateEntries()) this.#o.metrics.stores.setEntries(task.name, store, entries)
         for (const [store, bytes] of state.approximateSizesBytes()) this.#o.metrics.stores.setSizeBytes(task.name, store, bytes)

@@ -3,31 +3,18 @@
 // runner"). The archiver and the notifier are built on it; what they own is their handler.
 //
 // It owns the group consumer (from the log port: Kafka or the embedded log), the poll loop, the
-// batches handed to the handler, retries with backoff, pause and resume, commits, the rebalance
-// callbacks, the close and the metrics. Guarantees:
-// - At-least-once into an idempotent sink: every polled record is pending (offset-tracker.ts)
-//   until the handler has finished it; the committed offset of a partition never passes a pending
-//   record. With nothing pending the read position is committed (it steps past transaction
-//   markers, which occupy offsets without carrying data).
-// - Bounded: at most maxPendingRecords records polled and not finished; above it, while the
-//   handler says it is full (mustPause) or while a batch waits to be retried (the dependency is
-//   down), partitions are paused and the loop keeps polling (heartbeats, rebalances) without
-//   fetching.
-// - Retries: a batch the handler did not finish is retried after an exponential backoff (cockatiel,
-//   decorrelated jitter) or the handler's own hint (retryInMs: a circuit breaker's open period),
-//   up to maxAttempts; then the policy: 'stop' (the runner fails, nothing of the batch committed)
-//   or 'skip' (the handler's giveUp, e.g. a dead letter, then the records count as finished).
-//   A retriable poll failure (broker unreachable, rebalance) is waited out (the log's poll backoff).
-// - Rebalance: before revoked partitions go, batches waiting for a retry stop waiting, batches
-//   running get revokeGraceMs to finish, buffered records get one attempt (flushOnRevoke), and what
-//   is finished is committed; the rest is dropped (the next owner re-reads it). Lost partitions are
-//   dropped at once. A batch's AbortSignal aborts when one of its partitions goes.
-// - Close: stop polling, give running batches closeGraceMs, one attempt for what is buffered,
-//   abort the rest, commit what is finished, leave the group.
-// Its jobs, one file each: consumer-runner-types.ts (the contracts), consumer-runner-retry.ts (the
-// retry policy), consumer-runner-pause.ts (pause and resume), consumer-runner-commits.ts (commits
-// and lag), consumer-runner-partition.ts (an owned partition), consumer-runner-metrics.ts; this
-// file is the loop, the batches and the rebalance callbacks.
+// batches handed to the handler, retries, pause and resume, commits, the rebalance callbacks, the
+// close and the metrics. Its guarantees, in full in docs/engine.md "Consumer runner":
+// at-least-once into an idempotent sink (a partition's committed offset never passes a pending
+// record, offset-tracker.ts); bounded (maxPendingRecords, the handler's mustPause and a batch
+// waiting for a retry pause partitions while the loop keeps polling); retries with backoff or the
+// handler's hint, then 'stop' or 'skip' (giveUp); on revoke, batches get revokeGraceMs and
+// buffered records one attempt before what is finished is committed (a batch's AbortSignal aborts
+// when one of its partitions goes); close: the same with closeGraceMs, then leave the group.
+// Its jobs, one file each: consumer-runner-types.ts (contracts), -settings.ts (options resolved),
+// -retry.ts (retry policy), -pause.ts (pause, resume), -commits.ts (commits, lag), -partition.ts
+// (an owned partition), -buffer.ts (records waiting for a batch), -metrics.ts; this file is the
+// loop, the batches and the rebalance callbacks.
 import type { IBackoff } from 'cockatiel'
 import { Registry } from 'prom-client'
 import { isStreamsError } from '../streams-error.ts'
@@ -38,14 +25,14 @@ import { RunnerCommits } from './consumer-runner-commits.ts'
 import { PartitionPauser } from './consumer-runner-pause.ts'
 import { tpKey, type OwnedPartition } from './consumer-runner-partition.ts'
 import { BatchRetryPolicy, settleWithin, wait } from './consumer-runner-retry.ts'
+import { RunnerBuffer } from './consumer-runner-buffer.ts'
+import { runnerSettings } from './consumer-runner-settings.ts'
 import type { ConsumerRunner, ConsumerRunnerOptions, HandleOutcome, PartitionLag } from './consumer-runner-types.ts'
 import { OffsetTracker } from './offset-tracker.ts'
 
 export type {
   ConsumerRunner, ConsumerRunnerOptions, RecordHandler, HandleOutcome, ConsumerRetryPolicy, PartitionLag
 } from './consumer-runner-types.ts'
-
-type Owned = OwnedPartition
 
 interface Batch {
   readonly keys: ReadonlySet<string>
@@ -57,27 +44,16 @@ interface Batch {
 }
 
 export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
-  const name = o.name ?? o.groupId
+  const { name, batchMax, batchWaitMs, maxInFlight, maxPending, commitIntervalMs, pollMs, lagIntervalMs, revokeGraceMs, closeGraceMs } = runnerSettings(o)
   const group = { group: o.groupId }
   const logger = o.logger
   const handler = o.handler
-  const batchMax = Math.max(1, o.batchMaxRecords ?? 500)
-  const batchWaitMs = o.batchMaxWaitMs ?? 0
-  const maxInFlight = Math.max(1, o.maxInFlightBatches ?? 1)
-  const maxPending = Math.max(batchMax, o.maxPendingRecords ?? batchMax * 5)
-  const commitIntervalMs = o.commitIntervalMs ?? 1000
-  const pollMs = o.pollMs ?? 500
-  const lagIntervalMs = o.lagIntervalMs ?? 5000
-  const revokeGraceMs = o.revokeGraceMs ?? Infinity
-  const closeGraceMs = o.closeGraceMs ?? 5000
   const retry = new BatchRetryPolicy(o.retry)
-  const maxAttempts = retry.maxAttempts
   const metrics = new ConsumerRunnerMetrics(o.registry ?? new Registry(), o.metricsPrefix)
 
-  const owned = new Map<string, Owned>()
+  const owned = new Map<string, OwnedPartition>()
   const tracker = new OffsetTracker()
-  let buffer: LogRecord[] = []
-  let firstBufferedAt = 0
+  const buffer = new RunnerBuffer()
   const inFlight = new Set<Batch>()
   let inFlightRecords = 0
   let closing = false
@@ -146,7 +122,7 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
 
   /** Next offset read of an owned partition: the consumer's position when no polled record is in
    *  limbo (it passes transaction markers), else the last accepted record's. */
-  function readPosition (at: Owned): bigint {
+  function readPosition (at: OwnedPartition): bigint {
     if (polling && !inListener) return at.readTo
     try {
       const position = consumer.position(at.tp)
@@ -162,7 +138,6 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
       if (at === undefined) continue // not ours (revoked meanwhile): the next owner reads it
       tracker.track(r, r.offset)
       at.readTo = r.offset + 1n
-      if (buffer.length === 0) firstBufferedAt = Date.now()
       buffer.push(r)
     }
   }
@@ -180,15 +155,14 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   // ---- batches ----
 
   function batchDue (): boolean {
-    return buffer.length >= batchMax || Date.now() - firstBufferedAt >= batchWaitMs
+    return buffer.due(batchMax, batchWaitMs)
   }
 
   function dispatch (): void {
     while (buffer.length > 0 && inFlight.size < maxInFlight && fatal === undefined && batchDue()) {
       const records = takeBatch()
       if (records.length === 0) return
-      firstBufferedAt = buffer.length > 0 ? Date.now() : 0
-      start(records, maxAttempts)
+      start(records, retry.maxAttempts)
     }
   }
 
@@ -197,16 +171,11 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   function takeBatch (): LogRecord[] {
     const blocked = new Set<string>()
     for (const b of inFlight) if (b.waiting) for (const key of b.keys) blocked.add(key)
-    if (blocked.size === 0) return buffer.splice(0, batchMax)
-    const taken: LogRecord[] = []
-    const kept: LogRecord[] = []
-    for (const r of buffer) (taken.length < batchMax && !blocked.has(tpKey(r)) ? taken : kept).push(r)
-    buffer = kept
-    return taken
+    return buffer.take(batchMax, blocked)
   }
 
   function start (records: LogRecord[], attempts: number): Batch {
-    const owners = new Map<string, Owned>()
+    const owners = new Map<string, OwnedPartition>()
     for (const r of records) { const at = owned.get(tpKey(r)); if (at !== undefined) owners.set(tpKey(r), at) }
     const batch: Batch = { keys: new Set(owners.keys()), stopWaiting: new AbortController(), records: records.length, waiting: false, done: Promise.resolve() }
     inFlight.add(batch)
@@ -222,9 +191,9 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   }
 
   /** Still ours: the partition was not revoked (and maybe assigned again) since the batch began. */
-  const stillOwned = (owners: ReadonlyMap<string, Owned>, r: LogRecord): boolean => owned.get(tpKey(r)) === owners.get(tpKey(r)) && owned.has(tpKey(r))
+  const stillOwned = (owners: ReadonlyMap<string, OwnedPartition>, r: LogRecord): boolean => owned.get(tpKey(r)) === owners.get(tpKey(r)) && owned.has(tpKey(r))
 
-  async function run (batch: Batch, records: LogRecord[], owners: ReadonlyMap<string, Owned>, attempts: number): Promise<void> {
+  async function run (batch: Batch, records: LogRecord[], owners: ReadonlyMap<string, OwnedPartition>, attempts: number): Promise<void> {
     const signal = AbortSignal.any([...[...owners.values()].map(at => at.abort.signal), stopping.signal])
     let rest = records
     const nextDelayMs = retry.delays()
@@ -266,17 +235,13 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   }
 
   /** Records a batch ends without: back to the front of the buffer (still pending). */
-  function requeue (batch: Batch, records: readonly LogRecord[], owners: ReadonlyMap<string, Owned>): void {
-    const kept = records.filter(r => stillOwned(owners, r))
-    if (kept.length > 0) {
-      if (buffer.length === 0) firstBufferedAt = Date.now()
-      buffer = [...kept, ...buffer]
-    }
+  function requeue (batch: Batch, records: readonly LogRecord[], owners: ReadonlyMap<string, OwnedPartition>): void {
+    buffer.requeue(records.filter(r => stillOwned(owners, r)))
     inFlightRecords -= records.length
     batch.records -= records.length
   }
 
-  async function exhausted (batch: Batch, records: readonly LogRecord[], owners: ReadonlyMap<string, Owned>, error: unknown, attempts: number): Promise<void> {
+  async function exhausted (batch: Batch, records: readonly LogRecord[], owners: ReadonlyMap<string, OwnedPartition>, error: unknown, attempts: number): Promise<void> {
     if (!retry.skipWhenExhausted || handler.giveUp === undefined) {
       metrics.batches.inc({ ...group, result: 'failed' })
       throw Object.assign(new Error(`${name}: ${records.length} record(s) not handled after ${attempts} attempt(s): ${(error as Error).message}`), { cause: error })
@@ -288,7 +253,7 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   }
 
   /** Records the handler finished: no longer pending; committed at once when commitIntervalMs is 0. */
-  async function finish (batch: Batch, records: readonly LogRecord[], owners: ReadonlyMap<string, Owned>, count = true): Promise<void> {
+  async function finish (batch: Batch, records: readonly LogRecord[], owners: ReadonlyMap<string, OwnedPartition>, count = true): Promise<void> {
     for (const r of records) if (stillOwned(owners, r)) tracker.settle(r, r.offset)
     inFlightRecords -= records.length
     batch.records -= records.length
@@ -313,17 +278,16 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
   /** Buffered records (those matching) get one attempt, in batches, one after the other, until
    *  `deadline` (what is left then stays pending: not committed). */
   async function handOver (matching: (r: LogRecord) => boolean, deadline: number): Promise<void> {
-    const records = buffer.filter(matching)
+    const records = buffer.remove(matching)
     if (records.length === 0) return
-    buffer = buffer.filter(r => !matching(r))
     for (let i = 0; i < records.length; i += batchMax) {
       const remaining = deadline - Date.now()
-      if (remaining <= 0) { buffer = [...records.slice(i), ...buffer]; return }
+      if (remaining <= 0) { buffer.prepend(records.slice(i)); return }
       const batch = start(records.slice(i, i + batchMax), 1)
       await settleWithin([batch.done], remaining)
       if (inFlight.has(batch) || fatal !== undefined || buffer.some(matching)) {
         // Out of time, or an attempt failed: the rest stays pending.
-        buffer = [...records.slice(i + batchMax), ...buffer]
+        buffer.prepend(records.slice(i + batchMax))
         return
       }
     }
@@ -339,7 +303,7 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
       paused.forget(key)
       metrics.lag.remove({ ...group, topic: tp.topic, partition: String(tp.partition) })
     }
-    if (buffer.length > 0) buffer = buffer.filter(r => !keys.has(tpKey(r)))
+    buffer.remove(r => keys.has(tpKey(r)))
     metrics.pendingRecords.set(group, pending())
     metrics.pausedPartitions.set(group, paused.size)
     handler.onReleased?.(partitions, lost)
@@ -353,7 +317,7 @@ export function startConsumerRunner (o: ConsumerRunnerOptions): ConsumerRunner {
     if ([...inFlight].some(b => b.waiting)) return Math.min(pollMs, 100)
     // A batch running: look again soon, to hand the next one over as it ends.
     if (inFlight.size >= maxInFlight) return 10
-    return Math.max(1, Math.min(pollMs, firstBufferedAt + batchWaitMs - Date.now()))
+    return Math.max(1, Math.min(pollMs, buffer.firstAt + batchWaitMs - Date.now()))
   }
 
   async function loop (): Promise<void> {

@@ -10,12 +10,16 @@ import type { KeyValueStore } from '../../stores/key-value-store.ts'
 import { StreamsError } from '../streams-error.ts'
 import { outputHeaders, startRecordSpan } from '../../lib/tracing/record-span.ts'
 import { tracingActive } from '../../lib/tracing/tracer.ts'
-import type { SinkNode, SourceNode, Subtopology, Topology } from '../topology.ts'
+import type { SinkNode, SourceNode } from '../topology.ts'
 import { PartitionGroup } from './partition-group.ts'
 import { RECORD_CACHE, type RecordCacheHost } from './record-cache.ts'
 import { DROPPED_RECORDS, DroppedRecordsCounter, type DroppedRecordsSensor } from './dropped-records.ts'
 import { RecordCollector } from './record-collector.ts'
-import type { TaskStore } from './task-store.ts'
+import type { Punctuation, StreamTaskOptions, Target } from './stream-task-types.ts'
+import { changelogTopicName, taskIdToString } from './task-names.ts'
+
+// Imported from here by task-manager.ts, tests and benchmarks.
+export { changelogTopicName, taskIdToString } from './task-names.ts'
 
 /** A sink could not serialize an output; `details.input` is the input record, `details.topic`
  *  the output topic. */
@@ -25,50 +29,7 @@ export function isOutputSerializationError (error: unknown): error is StreamsErr
 
 const inputKey = (r: LogRecord): string => `${r.topic}:${r.partition}:${r.offset}`
 
-export const taskIdToString = (id: TaskId): string => `${id.subtopology}_${id.partition}`
-
-export function changelogTopicName (applicationId: string, storeName: string): string {
-  return `${applicationId}-${storeName}-changelog`
-}
-
-export interface StreamTaskOptions {
-  readonly applicationId: string
-  readonly id: TaskId
-  readonly topology: Topology
-  readonly subtopology: Subtopology
-  /** The task's input partitions: partition `id.partition` of every source topic. */
-  readonly inputs: TopicPartition[]
-  readonly stores: Map<string, TaskStore>
-  readonly maxTaskIdleMs: number
-  /** Ask for a commit once this many output records are pending. */
-  readonly maxPendingRecords: number
-  readonly clock: () => number
-  /** The partition has no record in the log beyond those given to the task (default: always;
-   *  the thread asks the consumer). Used to keep event-time order across partitions. */
-  readonly caughtUp?: (tp: TopicPartition) => boolean
-  /** The DSL aggregations' record cache (record-cache.ts; StreamsConfig.tableRecordCache):
-   *  one update per key per commit. Default false: every update forwarded at once. */
-  readonly recordCache?: boolean
-  /** The instance's global stores, read-only, by name: any processor may read them
-   *  (runtime/global-state-store.ts). */
-  readonly globalStores?: ReadonlyMap<string, KeyValueStore<unknown, unknown>>
-}
-
-interface Punctuation {
-  readonly intervalMs: number
-  readonly type: PunctuationType
-  nextMs: number
-  readonly punctuator: (timestamp: number) => void
-  cancelled: boolean
-  readonly node: string
-}
-
 const EMPTY_HEADERS: Headers = Object.freeze({}) as Headers
-
-/** Where a record goes: a processor or a sink, resolved once at initialize() (a topology and a
- *  processor look-up by name per record and hop showed in the engine's profile). */
-type Target = { readonly name: string, readonly sink: SinkNode, readonly processor: undefined } |
-  { readonly name: string, readonly sink: undefined, readonly processor: Processor<unknown, unknown, unknown, unknown> }
 
 export class StreamTask {
   readonly id: TaskId

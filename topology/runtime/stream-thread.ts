@@ -9,72 +9,39 @@
 // high-availability one (assignment/group-assignor.ts): each join sends what this instance holds
 // (thread-subscription.ts), each assignment brings standby and warm-up tasks, kept current by a
 // second changelog reader in standby mode (standby-upkeep.ts checkpoints them and samples lags).
-import type { GroupConsumer, Log, LogRecord, PartitionReader, TopicPartition } from '../../log/log-port.ts'
-import type { StateDirectory } from '../../stores/state-directory.ts'
+import type { GroupConsumer, PartitionReader } from '../../log/log-port.ts'
 import { ThreadCache } from '../../stores/thread-cache.ts'
-import type { KeyValueStore } from '../../stores/key-value-store.ts'
-import type { Subtopology, Topology } from '../topology.ts'
 import { activeTaskCreator } from './active-task-creator.ts'
 import { ChangelogReader } from './changelog-reader.ts'
 import { CommitCoordinator, topicsWritten, type CommitFailure } from './commit-coordinator.ts'
 import { RepartitionPurger } from './repartition-purger.ts'
-import type { AssignmentInfo } from './assignment/assignment-info.ts'
 import { highAvailabilityPartitionAssignor } from './assignment/group-assignor.ts'
 import { resolveHighAvailabilityConfig } from './assignment/high-availability-assignor.ts'
 import { standbyTaskCreator } from './standby-task-creator.ts'
 import { StandbyUpkeep } from './standby-upkeep.ts'
 import { ThreadRebalanceListener } from './thread-rebalance-listener.ts'
 import { ThreadSubscription } from './thread-subscription.ts'
-import { handleSerializationFailure, type RecoveryEvent } from './commit-recovery.ts'
-import type { EngineMetrics } from './engine-metrics.ts'
+import { handleSerializationFailure } from './commit-recovery.ts'
 import { partitionKey } from './partition-group.ts'
-import { failOnProductionException, type ProductionExceptionHandler } from './production-exception-handler.ts'
+import { failOnProductionException } from './production-exception-handler.ts'
 import { readableCopy } from './readable-copies.ts'
-import { RestoreProgressTracker, type RestoreProgressReport } from './restore-progress.ts'
-import type { StreamsConfig } from './streams-config.ts'
+import { RestoreProgressTracker } from './restore-progress.ts'
 import { TaskManager, type ActiveTask, type TaskRestored } from './task-manager.ts'
 import { rtrace } from './rebalance-trace.ts'
 import { mark } from '../../lib/tracing/engine-timeline.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
+import { ConsumerLagSampler } from './consumer-lag-sampler.ts'
+import { ThreadInputFeed } from './thread-input-feed.ts'
+import type { StandbyCopy, StandbyTaskInfo, StreamThreadOptions } from './stream-thread-types.ts'
 
 export type { ActiveTask, CommitFailure, TaskRestored }
-
-export interface StreamThreadOptions {
-  readonly config: StreamsConfig
-  readonly topology: Topology
-  readonly subtopologies: Subtopology[]
-  readonly log: Log
-  readonly stateDirectory: StateDirectory
-  readonly instanceId: string
-  readonly metrics: EngineMetrics
-  readonly clock: () => number
-  /** The decoded assignment (null: none, or undecodable). */
-  readonly onAssignment: (info: AssignmentInfo | null) => void
-  /** Partitions per sub-topology (as checked at start): which changelog partitions each task has. */
-  readonly partitionsPerSubtopology?: ReadonlyMap<number, number>
-  readonly onRebalancing: () => void
-  readonly onRunning: () => void
-  /** A task's stores are restored (records applied from the changelogs, 0 after a checkpoint). */
-  readonly onTaskRestored?: (restored: TaskRestored) => void
-  /** While tasks restore, every few seconds: records done and remaining, rate, ETA. */
-  readonly onRestoreProgress?: (progress: RestoreProgressReport) => void
-  /** While standby and warm-up tasks catch up, every few seconds and once when all have. */
-  readonly onStandbyProgress?: (progress: RestoreProgressReport) => void
-  /** A commit failed and is recovered from (the application goes ERROR instead when it cannot be). */
-  readonly onCommitFailed?: (failure: CommitFailure) => void
-  /** Each recovery: migrated or corrupted tasks, a replaced producer, a refused record replaced. */
-  readonly onRecovery?: (event: RecoveryEvent) => void
-  /** Output records the broker refuses (default: fail). */
-  readonly productionExceptionHandler?: ProductionExceptionHandler
-  /** The instance's global stores (read-only), for every task's processors (global-state-store.ts). */
-  readonly globalStores?: ReadonlyMap<string, KeyValueStore<unknown, unknown>>
-}
+// Imported from here by the application, standby queries and tests.
+export type { StandbyCopy, StandbyTaskInfo } from './stream-thread-types.ts'
 
 const PROCESS_BATCH = 500
 const TIME_CHECK_EVERY = 50
 /** The longest poll wait while a commit is in flight and work waits for the next one (ms). */
 const COMMIT_WATCH_MS = 5
-const LAG_SAMPLE_INTERVAL_MS = 5000
 /** Deferred standbys opening at one time (they open in the background; each finished open starts
  *  the next). An open is mostly fsyncs (RocksDB's MANIFEST, CURRENT, OPTIONS, directory), not CPU:
  *  56 stores opened at once took 0.2-0.4 s where a cold start's 14 tasks, four at a time, took
@@ -82,22 +49,6 @@ const LAG_SAMPLE_INTERVAL_MS = 5000
  *  waits only for the opens of the tasks it moves or drops (TaskManager.standbysOpened). */
 const STANDBY_OPENS_AT_ONCE = 16
 const NO_TASKS: ReadonlyMap<string, ActiveTask> = new Map()
-
-/** A standby or warm-up task as the application reports it. */
-export interface StandbyTaskInfo {
-  readonly task: string
-  readonly warmup: boolean
-  /** Per changelog partition: the next offset after what its store holds. */
-  readonly offsets: ReadonlyArray<TopicPartition & { offset: bigint }>
-  /** Offsets behind the changelog ends as last refreshed. */
-  readonly lag: number
-}
-
-/** A standby's stores and, per changelog partition, the next offset after what they hold. */
-export interface StandbyCopy {
-  readonly state: TaskStateManager
-  readonly applied: ReadonlyArray<TopicPartition & { offset: bigint }>
-}
 
 /** Heartbeat interval of the stream thread's group consumer (capped at a third of the session
  *  timeout): a rebalance reaches every member within it. */
@@ -109,8 +60,8 @@ export class StreamThread {
   readonly #purger: RepartitionPurger
   #tasks: TaskManager | undefined
   #restoreProgress: RestoreProgressTracker | undefined
-  /** Input partitions paused by back-pressure (their buffer full). */
-  readonly #paused = new Map<string, TopicPartition>()
+  /** Polled records into the tasks' buffers, and back-pressure (thread-input-feed.ts). */
+  readonly #input: ThreadInputFeed
   #consumer: GroupConsumer | undefined
   #reader: PartitionReader | undefined
   #standbyReader: PartitionReader | undefined
@@ -121,15 +72,16 @@ export class StreamThread {
   readonly #standbyUpkeep: StandbyUpkeep
   #running = false
   #loop: Promise<void> | undefined
-  #lastLagSampleMs = 0
   #alive = false
-  #lagSampling = false
+  readonly #lag: ConsumerLagSampler
   /** One cache budget for every store of this thread's tasks (stores/thread-cache.ts). */
   readonly #cache: ThreadCache
 
   constructor (options: StreamThreadOptions) {
     this.#o = options
     this.#cache = new ThreadCache({ maxBytes: options.config.cacheMaxBytes })
+    this.#input = new ThreadInputFeed(() => this.#tasks!, () => this.#consumer!, options.metrics, options.config.bufferedRecordsPerPartition)
+    this.#lag = new ConsumerLagSampler(options.log.admin, options.metrics, options.clock)
     this.#purger = new RepartitionPurger({
       intervalMs: options.config.repartitionPurgeIntervalMs,
       clock: options.clock,
@@ -163,7 +115,7 @@ export class StreamThread {
       onAssignment: options.onAssignment,
       onRebalancing: options.onRebalancing,
       onRunning: options.onRunning,
-      onAllSuspended: () => { this.#paused.clear() }
+      onAllSuspended: () => { this.#input.clear() }
     })
     this.#standbyUpkeep = new StandbyUpkeep({ tasks: () => this.#tasks, reader: () => this.#standbyRestorer!, metrics: options.metrics, ...(options.onStandbyProgress ? { onCatchUp: options.onStandbyProgress } : {}) })
   }
@@ -344,8 +296,8 @@ export class StreamThread {
     const records = await consumer.poll(waitMs)
     mark('thread.poll', tPoll, { records: records.length, waitMs })
     if (!this.#running) return
-    this.#dispatch(records)
-    this.#applyBackPressure()
+    this.#input.dispatch(records)
+    this.#input.applyBackPressure()
     const processStart = this.#o.clock()
     const processStartAt = performance.now()
     for (const [name, active] of tasks.running) {
@@ -397,7 +349,7 @@ export class StreamThread {
       if (!commits.inflight) commits.begin()
       else if (commitRequested) { const t = performance.now(); await commits.settle(); mark('thread.settle-requested', t) }
     }
-    this.#sampleLag()
+    this.#lag.maybeSample(this.#consumer!, tasks)
   }
 
   /** A running task has work since the last commit. */
@@ -417,71 +369,6 @@ export class StreamThread {
       this.#restoreProgress!.finished()
       this.#o.onRunning()
     }
-  }
-
-  /** Every few seconds, in the background: end offset minus position of each input partition. */
-  #sampleLag (): void {
-    const now = this.#o.clock()
-    if (this.#lagSampling || now - this.#lastLagSampleMs < LAG_SAMPLE_INTERVAL_MS) return
-    this.#lastLagSampleMs = now
-    const consumer = this.#consumer!
-    const assigned = consumer.assignment()
-    if (assigned.length === 0) return
-    this.#lagSampling = true
-    this.#o.log.admin.listOffsets(assigned, 'latest').then(ends => {
-      for (const end of ends) {
-        let position: bigint
-        try { position = consumer.position(end) } catch { continue } // moved away meanwhile
-        const buffered = BigInt(this.#tasks!.taskForInput(partitionKey(end))?.task.bufferedIn(end) ?? 0)
-        const lag = end.offset - position + buffered
-        this.#o.metrics.consumerLag.set({ topic: end.topic, partition: String(end.partition) }, Number(lag > 0n ? lag : 0n))
-      }
-    }, () => { /* a lag sample is best effort */ }).finally(() => { this.#lagSampling = false })
-  }
-
-  #dispatch (records: LogRecord[]): void {
-    if (records.length === 0) return
-    let run: LogRecord[] = []
-    let runKey = ''
-    const flush = (): void => {
-      if (run.length === 0) return
-      const active = this.#tasks!.taskForInput(runKey)
-      // Records of a partition whose task is gone (revoked meanwhile) are dropped: the next owner
-      // reads them again from the committed offset.
-      if (active) {
-        active.task.addRecords(run[0]!, run)
-        this.#o.metrics.recordsIn.inc({ topic: run[0]!.topic, task: active.task.name }, run.length)
-      }
-      run = []
-    }
-    // A poll returns runs of one partition: its key string is built once per run, not per record.
-    let topic: string | undefined
-    let partition = -1
-    for (const r of records) {
-      if (r.partition !== partition || r.topic !== topic) { flush(); topic = r.topic; partition = r.partition; runKey = partitionKey(r) }
-      run.push(r)
-    }
-    flush()
-  }
-
-  /** Pauses partitions whose buffer is full, resumes those drained below half. */
-  #applyBackPressure (): void {
-    const max = this.#o.config.bufferedRecordsPerPartition
-    const consumer = this.#consumer!
-    const toPause: TopicPartition[] = []
-    for (const { task } of this.#tasks!.running.values()) {
-      for (const tp of task.partitionsOver(max)) {
-        const key = partitionKey(tp)
-        if (!this.#paused.has(key)) { this.#paused.set(key, tp); toPause.push(tp) }
-      }
-    }
-    if (toPause.length > 0) consumer.pause(toPause)
-    const toResume: TopicPartition[] = []
-    for (const [key, tp] of this.#paused) {
-      const active = this.#tasks!.taskForInput(key)
-      if (!active || active.task.bufferedIn(tp) < max / 2) { this.#paused.delete(key); if (active) toResume.push(tp) }
-    }
-    if (toResume.length > 0) consumer.resume(toResume)
   }
 
   async #shutdown (clean: boolean): Promise<void> {

@@ -18,11 +18,13 @@ import type { TopicPartition } from '../../log/log-port.ts'
 import type { RestoredOwner } from './changelog-restore.ts'
 import { partitionKey } from './partition-group.ts'
 import type { StreamTask } from './stream-task.ts'
-import { taskIdToString } from './stream-task.ts'
+import { partitionsByTask } from './task-names.ts'
+import { BackgroundCloses } from './background-closes.ts'
 import type { TaskStateManager } from './task-state-manager.ts'
 import { TaskLifecycle, type StandbyTask } from './task-lifecycle.ts'
 import { closeStores, StandbyTasks } from './standby-tasks.ts'
 import { rtrace } from './rebalance-trace.ts'
+import { closeActiveTask, initialiseRestored, seekToCommitted } from './active-task-steps.ts'
 import type { ActiveTask, ManagedState, ManagedTask, ReplicaAssignment, TaskManagerOptions } from './task-manager-types.ts'
 
 export type { ActiveTask, HandedOverStores, ManagedState, ManagedTask, ReplicaAssignment, TaskManagerOptions, TaskRestored } from './task-manager-types.ts'
@@ -45,7 +47,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   readonly #sb: StandbyTasks<S>
   /** Revoked tasks whose stores are still closing (cooperative: the revocation returns once they
    *  committed); a task or standby of the same name opens only after its close ends. */
-  readonly #closing = new Map<string, Promise<void>>()
+  readonly #closing = new BackgroundCloses()
   /** Stateful actives the last cooperative assignment gives this member whose partitions their
    *  owner still revokes, and of which no standby or warm-up runs here: reported as warm-ups at
    *  the next join (thread-subscription.ts) with their checkpoint, without opening anything. */
@@ -90,20 +92,11 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   async standbysOpened (which?: (name: string) => boolean): Promise<void> { await this.#sb.opened(which) }
 
   /** Settles once every revoked task's stores are closed. */
-  async closed (): Promise<void> {
-    while (this.#closing.size > 0) await Promise.allSettled([...this.#closing.values()])
-  }
+  async closed (): Promise<void> { await this.#closing.settled() }
 
   /** Closes a revoked task or a standby no longer assigned in the background (tracked: the same
    *  task opens again here only after). */
-  #closeInBackground (name: string, close: () => Promise<void>): void {
-    const previous = this.#closing.get(name)
-    const done: Promise<void> = (async () => {
-      if (previous !== undefined) await previous
-      await close().catch(() => { /* its stores are gone either way */ })
-    })().finally(() => { if (this.#closing.get(name) === done) this.#closing.delete(name) })
-    this.#closing.set(name, done)
-  }
+  #closeInBackground (name: string, close: () => Promise<void>): void { this.#closing.run(name, close) }
 
   /** Settles once `task`'s standby here, closing because the task becomes active here, has its
    *  active task created (restoring from where the standby got); undefined when no such hand-over
@@ -363,20 +356,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     return done.length
   }
 
-  #taskRestored (active: ActiveTask<T, S>, restored: RestoredOwner): void {
-    const { task, state } = active
-    state.restored(restored.offsets)
-    this.#o.onRestoreEnded?.(task.name)
-    this.#o.onTaskRestored?.({ task: task.name, durationMs: restored.durationMs, records: restored.records })
-    try {
-      task.initialize()
-    } catch (error) {
-      active.lifecycle.transitionTo('CLOSED')
-      void state.close()
-      throw error
-    }
-    this.#startRunning(active)
-  }
+  #taskRestored (active: ActiveTask<T, S>, restored: RestoredOwner): void { initialiseRestored(active, restored, this.#o); this.#startRunning(active) }
 
   // ---- rewinds (a failed commit: docs/engine.md "Faults and recovery") ----
 
@@ -389,18 +369,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
   }
 
   /** Seeks the inputs still assigned to the group's committed offsets (the log start without). */
-  async seekToCommitted (inputs: TopicPartition[]): Promise<void> {
-    if (inputs.length === 0) return
-    const admin = this.#o.admin
-    const committed = new Map((await admin.listCommittedOffsets(this.#o.applicationId, inputs)).map(o => [partitionKey(o), o.offset]))
-    const missing = inputs.filter(tp => !committed.has(partitionKey(tp)))
-    const earliest = missing.length > 0 ? await admin.listOffsets(missing, 'earliest') : []
-    for (const o of earliest) committed.set(partitionKey(o), o.offset)
-    const assigned = new Set(this.#o.consumer.assignment().map(partitionKey))
-    for (const tp of inputs) {
-      if (assigned.has(partitionKey(tp))) this.#o.consumer.seek({ ...tp, offset: committed.get(partitionKey(tp)) ?? 0n })
-    }
-  }
+  async seekToCommitted (inputs: TopicPartition[]): Promise<void> { await seekToCommitted(inputs, this.#o) }
 
   // ---- internals ----
 
@@ -411,16 +380,7 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     active.state.setQueryableState('READY')
   }
 
-  #taskNames (partitions: TopicPartition[]): Map<string, TopicPartition[]> {
-    const out = new Map<string, TopicPartition[]>()
-    for (const tp of partitions) {
-      const sub = this.#subByTopic.get(tp.topic)
-      if (sub === undefined) continue
-      const name = taskIdToString({ subtopology: sub, partition: tp.partition })
-      out.set(name, [...(out.get(name) ?? []), tp])
-    }
-    return out
-  }
+  #taskNames (partitions: TopicPartition[]): Map<string, TopicPartition[]> { return partitionsByTask(partitions, this.#subByTopic) }
 
   #forget (name: string, active: ActiveTask<T, S>): void {
     this.#running.delete(name); this.#suspended.delete(name); this.#restoring.delete(name)
@@ -431,31 +391,6 @@ export class TaskManager<T extends ManagedTask = StreamTask, S extends ManagedSt
     this.#running.clear(); this.#suspended.clear(); this.#restoring.clear(); this.#byInput.clear()
   }
 
-  /** clean: the commit already happened; checkpoint at the changelog end so a restart skips the
-   *  restore. Dirty: drop what is not committed and checkpoint the changelog offsets of the last
-   *  commit, which is what the stores hold (writes reach them only after their commit;
-   *  docs/engine.md "Faults and recovery", dirty close). */
-  async #closeTask (active: ActiveTask<T, S>, clean: boolean): Promise<void> {
-    const wasRestoring = active.lifecycle.is('RESTORING')
-    active.lifecycle.transitionTo('CLOSED')
-    active.task.close()
-    try {
-      if (wasRestoring) {
-        // Still restoring: the stores hold the changelogs up to where the restore got (only
-        // committed records are applied), so that is a valid checkpoint to go on from.
-        active.state.restored(this.#o.restorer.unregister(active.task.name))
-        this.#o.onRestoreEnded?.(active.task.name)
-        active.state.writeCheckpoint()
-      } else if (clean) {
-        await active.state.checkpointAtEnd(this.#o.admin)
-      } else {
-        active.task.abortUncommitted()
-        active.state.writeCheckpoint()
-      }
-    } catch {
-      // No checkpoint: the next owner here restores from the changelog (slower, still correct).
-    }
-    await active.state.close()
-    this.#o.onTaskClosed?.(active.task.name)
-  }
+  /** Closes with a checkpoint (clean) or at the last commit's offsets (active-task-steps.ts). */
+  async #closeTask (active: ActiveTask<T, S>, clean: boolean): Promise<void> { await closeActiveTask(active, clean, this.#o) }
 }

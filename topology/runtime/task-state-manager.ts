@@ -27,7 +27,7 @@ import type { ReadOnlyTypedKeyValueStore} from '../../stores/typed-key-value-sto
 import { TypedKeyValueStore } from '../../stores/typed-key-value-store.ts'
 import type { AnyStoreDefinition } from '../topology.ts'
 import type { ChangelogRestore } from './changelog-restore.ts'
-import { changelogTopicName } from './stream-task.ts'
+import { changelogTopicName } from './task-names.ts'
 import type { TaskStore } from './task-store.ts'
 
 export interface TaskStateManagerOptions {

@@ -13,7 +13,7 @@ import { encodeSubscriptionInfo, RUNNING_OFFSET_SUM } from './assignment/subscri
 import { changelogEndOffsetSums, checkpointedOffsetSums, sumOffsets } from './assignment/task-offsets.ts'
 import type { TaskId } from './assignment/task-ids.ts'
 import type { ChangelogReader } from './changelog-reader.ts'
-import { changelogTopicName } from './stream-task.ts'
+import { changelogTopicName } from './task-names.ts'
 import type { StreamsConfig } from './streams-config.ts'
 import type { TaskManager } from './task-manager.ts'
 import { rtrace } from './rebalance-trace.ts'

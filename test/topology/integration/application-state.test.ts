@@ -1,7 +1,8 @@
 // The application's state machine and its listeners, and what a failing processor does.
 import t from 'tap'
 import { Serdes } from '../../../topology/serdes.ts'
-import { StreamsApplication, type ApplicationState } from '../../../topology/streams-application.ts'
+import type { ApplicationState } from '../../../topology/application-state.ts'
+import { StreamsApplication } from '../../../topology/streams-application.ts'
 import { StreamsBuilder } from '../../../topology/streams-builder.ts'
 import { isRewardsError } from '../../../lib/errors.ts'
 import { BACKENDS, tempStateDir, uniqueName } from './backends.ts'
