@@ -1,6 +1,8 @@
 // `rewards start --role processor` runs within its memory budget without any flag: the launcher
 // replaced the process (same pid) by one with MALLOC_ARENA_MAX and a V8 old-space cap, and the
 // processor reports the budget and RocksDB's memory on /metrics (docs/engine.md "Memory budget").
+// Its malloc asks for transparent huge pages (GLIBC_TUNABLES glibc.malloc.hugetlb=1): where the
+// kernel grants them on request, the process holds some.
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { cleanEnv, RunningCli, waitForStatus } from './cli-helpers.ts'
@@ -26,15 +28,21 @@ const start = async (t: Test, env: Record<string, string>): Promise<{ cli: Runni
   return { cli, metrics: await (await fetch(`${base}/metrics`)).text() }
 }
 
-t.test('default: MALLOC_ARENA_MAX=2, a 256 MiB old space and 8 MiB semi-spaces, in the same process', async t => {
+t.test('default: MALLOC_ARENA_MAX=2, huge pages for malloc, a 256 MiB old space and 8 MiB semi-spaces, in the same process', async t => {
   const env = cleanEnv()
   delete env.MALLOC_ARENA_MAX
   delete env.NODE_OPTIONS
+  delete env.GLIBC_TUNABLES
   const { cli, metrics } = await start(t, env)
   const pid = cli.child.pid!
   const environ = environOf(pid)
   t.equal(environ.get('MALLOC_ARENA_MAX'), '2')
   t.equal(environ.get('REWARDS_MEMORY_CAPS_APPLIED'), '512')
+  t.equal(environ.get('GLIBC_TUNABLES'), 'glibc.malloc.hugetlb=1')
+  if (/\[(madvise|always)\]/.test(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))) {
+    const hugeKib = Number(/AnonHugePages:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1])
+    t.ok(hugeKib > 0, `transparent huge pages in use: ${hugeKib} KiB`)
+  }
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
   t.ok(cmdline.includes('--max-old-space-size=256') && cmdline.includes('--max-semi-space-size=8'), 'node flags in the new image')
   t.equal(metric(metrics, /rewards_memory_budget_bytes\{part="total"\} (\d+)/), 512 * MIB)

@@ -43,7 +43,7 @@ t.test('the engine defaults are the default budget\'s shares', async t => {
 })
 
 t.test('the launcher adds the caps that are missing, for start with the processor only', async t => {
-  t.same(memoryLaunch(['start'], {}, []), { execArgv: ['--max-old-space-size=256', '--max-semi-space-size=8'], env: { MALLOC_ARENA_MAX: '2' }, budgetMib: 512 }, 'start runs all roles by default')
+  t.same(memoryLaunch(['start'], {}, []), { execArgv: ['--max-old-space-size=256', '--max-semi-space-size=8'], env: { MALLOC_ARENA_MAX: '2', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }, budgetMib: 512 }, 'start runs all roles by default')
   t.same(memoryLaunch(['start', '--role', 'api,processor'], {}, [])?.execArgv, ['--max-old-space-size=256', '--max-semi-space-size=8'])
   t.same(memoryLaunch(['start', '--role=processor', '--memory-budget-mib', '1024'], {}, [])?.execArgv, ['--max-old-space-size=512', '--max-semi-space-size=16'], 'the flag')
   t.same(memoryLaunch(['start'], { REWARDS_MEMORY_BUDGET_MIB: '2048' }, [])?.execArgv, ['--max-old-space-size=1024', '--max-semi-space-size=32'], 'the variable')
@@ -52,7 +52,8 @@ t.test('the launcher adds the caps that are missing, for start with the processo
   t.equal(memoryLaunch(['topics', 'create'], {}, []), null, 'not start')
   t.equal(memoryLaunch(['start'], { [RELAUNCHED_ENV]: '512' }, []), null, 'never twice')
   t.equal(memoryLaunch(['start'], { REWARDS_MEMORY_BUDGET_MIB: 'lots' }, []), null, 'an invalid budget is left to the configuration check')
-  t.same(memoryLaunch(['start'], { NODE_OPTIONS: '--max-old-space-size=1000' }, []), { execArgv: ['--max-semi-space-size=8'], env: { MALLOC_ARENA_MAX: '2' }, budgetMib: 512 }, 'the user\'s V8 cap is kept')
-  t.same(memoryLaunch(['start'], { MALLOC_ARENA_MAX: '8' }, []), { execArgv: ['--max-old-space-size=256', '--max-semi-space-size=8'], env: {}, budgetMib: 512 }, 'the user\'s arenas are kept')
-  t.equal(memoryLaunch(['start'], { MALLOC_ARENA_MAX: '8' }, ['--max-old-space-size=300', '--max-semi-space-size=8']), null, 'all set: nothing to do')
+  t.same(memoryLaunch(['start'], { NODE_OPTIONS: '--max-old-space-size=1000' }, []), { execArgv: ['--max-semi-space-size=8'], env: { MALLOC_ARENA_MAX: '2', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }, budgetMib: 512 }, 'the user\'s V8 cap is kept')
+  t.same(memoryLaunch(['start'], { MALLOC_ARENA_MAX: '8' }, []), { execArgv: ['--max-old-space-size=256', '--max-semi-space-size=8'], env: { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }, budgetMib: 512 }, 'the user\'s arenas are kept')
+  t.same(memoryLaunch(['start'], { MALLOC_ARENA_MAX: '8', GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' }, ['--max-old-space-size=300', '--max-semi-space-size=8'])?.env, { GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1' }, 'huge pages added to the user\'s tunables')
+  t.equal(memoryLaunch(['start'], { MALLOC_ARENA_MAX: '8', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }, ['--max-old-space-size=300', '--max-semi-space-size=8']), null, 'all set (huge pages off by the user): nothing to do')
 })
