@@ -59,8 +59,8 @@
 // Open loop (always, after each round's saturated rows): the constant, local and forwarded rows
 // again at one fixed offered rate, evenly spaced, whether or not earlier requests were answered
 // (bench/lib/open-loop.ts): their p50/p99/p999 are answer times, not a queue behind the 2 cores
-// as in the saturated rows. The rate: --openRate N req/s, or (default) --openFraction (0.1) of the
-// bare route's saturated req/s in the first round, rounded to 50; --openSeconds (default
+// as in the saturated rows. The rate: --openRate N req/s, or (default) --openFraction (0.05) of the
+// bare route's saturated req/s in the first round (below every row's saturation, the forwarded row's included), rounded to 50; --openSeconds (default
 // --seconds). The verdicts say on which rows each p99 bound is judged: both are printed
 // (docs/benchmarks.md "API balance query, ninth pass").
 //
@@ -68,7 +68,7 @@
 // in the API): the local row is then answered by the Fastify route, for A/B runs of the same tree
 // (docs/benchmarks.md "API balance query, seventh pass").
 //
-//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0] [--loopStats 0|1] [--inProcess 0] [--answerRow 0|1] [--openRate 0] [--openFraction 0.1] [--openSeconds 0]
+//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0] [--loopStats 0|1] [--inProcess 0] [--answerRow 0|1] [--openRate 0] [--openFraction 0.05] [--openSeconds 0]
 import { execFileSync, spawn } from 'node:child_process'
 import { get, IncomingMessage, ServerResponse, type Server } from 'node:http'
 import { randomUUID } from 'node:crypto'
@@ -88,7 +88,7 @@ import { openBenchLog, uniqueName } from './lib/logs.ts'
 import { watchLoop, type LoopStats } from './lib/loop-stats.ts'
 import { openLoop, reportOpenLoop, type OpenRow } from './lib/open-loop.ts'
 
-const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1, loopStats: 0, inProcess: 0, answerRow: 0, openRate: 0, openFraction: 0.1, openSeconds: 0 })
+const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1, loopStats: 0, inProcess: 0, answerRow: 0, openRate: 0, openFraction: 0.05, openSeconds: 0 })
 const profiled = opts.profile === '' ? [] : opts.profile.split(',')
 if (!profiled.every(row => ['constant', 'local', 'forwarded'].includes(row))) throw new Error(`--profile must be constant, local or forwarded (or several, comma-separated), got ${opts.profile}`)
 if (!['both', 'shared', 'pinned'].includes(opts.placement)) throw new Error(`--placement must be both, shared or pinned, got ${opts.placement}`)
@@ -361,7 +361,7 @@ try {
   }
   for (const placement of placements) {
     report(placement, byPlacement.get(placement)!, idleCpuPerMs)
-    reportOpenLoop(placement, openRate, openRule, openByPlacement.get(placement)!)
+    reportOpenLoop(placement, openRate, openRule, opts.connections, openByPlacement.get(placement)!)
   }
   if (opts.inProcess > 0) {
     // The servers' own JavaScript per request (no socket, no parse, no load generator), rounds

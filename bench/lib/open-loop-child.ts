@@ -12,6 +12,10 @@ const pool = new Pool(job.url, { connections: job.connections, pipelining: 1, ke
 const latencies: number[] = []
 const lateness: number[] = []
 let errors = 0
+// Requests sent and not yet answered, and the most at once: above the pool's connections, requests
+// waited in the pool for a connection (the server fell behind the offered rate for a while).
+let inFlight = 0
+let maxInFlight = 0
 let sent = 0
 let done = 0
 // The first second is a warm-up (the child's own JIT, the connections opening): sent on the same
@@ -31,7 +35,9 @@ const origin = new URL(job.url).origin
 function one (path: string, recorded: boolean): void {
   const t0 = performance.now()
   let status = 0
+  if (recorded && ++inFlight > maxInFlight) maxInFlight = inFlight
   const end = (failed: boolean): void => {
+    if (recorded) inFlight--
     if (recorded) {
       if (!failed) latencies.push((performance.now() - t0) * 1000)
       if (failed || status < 200 || status > 299) errors++
@@ -79,6 +85,7 @@ function finish (): void {
     p999Us: percentile(sorted, 0.999),
     maxUs: sorted[sorted.length - 1] ?? 0,
     lateP99Us: percentile(late, 0.99),
+    maxInFlight,
     loaderCpuUs: cpu.user + cpu.system
   }))
   void pool.close()

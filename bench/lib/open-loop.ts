@@ -17,6 +17,8 @@ export interface OpenLoad {
   readonly maxUs: number
   /** p99 of how late the loader sent a request against its schedule, µs (not in the latencies). */
   readonly lateP99Us: number
+  /** The most requests sent and not yet answered at once (above the connections: a queue). */
+  readonly maxInFlight: number
   readonly loaderCpuUs: number
 }
 
@@ -59,12 +61,12 @@ const ms = (us: number): string => (us / 1000).toFixed(2)
 /** Prints one placement's open-loop rows (rows: constant, local, forwarded in each round), their
  *  medians over the rounds, the p99 ratios to the constant route, and the p99 verdicts judged on
  *  these rows (issue 16: local ≤ 2 ms, forwarded ≤ 10 ms). */
-export function reportOpenLoop (placement: string, rate: number, rule: string, rounds: OpenRow[][]): void {
+export function reportOpenLoop (placement: string, rate: number, rule: string, connections: number, rounds: OpenRow[][]): void {
   console.log(`\n${placement}, open loop: ${rate} req/s offered to every row (${rule}), evenly spaced, ${rounds[0]![0]!.total} requests per row recorded after a 1 s warm-up; latency from the request handed to the loader's connection pool to its answer's last byte`)
-  console.log('| round | route | offered req/s | achieved req/s | p50 ms | p99 ms | p999 ms | max ms | p99 vs constant | loader late p99 ms | CPU µs/req | non-2xx |')
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+  console.log('| round | route | offered req/s | achieved req/s | p50 ms | p99 ms | p999 ms | max ms | p99 vs constant | loader late p99 ms | max in flight | CPU µs/req | non-2xx |')
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   rounds.forEach((rows, i) => {
-    for (const r of rows) console.log(`| ${i + 1} | ${r.name} | ${r.offered} | ${Math.round(r.achieved)} | ${ms(r.p50Us)} | ${ms(r.p99Us)} | ${ms(r.p999Us)} | ${ms(r.maxUs)} | ${(r.p99Us / rows[0]!.p99Us).toFixed(2)}× | ${ms(r.lateP99Us)} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.errors} |`)
+    for (const r of rows) console.log(`| ${i + 1} | ${r.name} | ${r.offered} | ${Math.round(r.achieved)} | ${ms(r.p50Us)} | ${ms(r.p99Us)} | ${ms(r.p999Us)} | ${ms(r.maxUs)} | ${(r.p99Us / rows[0]!.p99Us).toFixed(2)}× | ${ms(r.lateP99Us)} | ${r.maxInFlight} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.errors} |`)
   })
   const summary = rounds[0]!.map((_, row) => ({
     name: rounds[0]![row]!.name,
@@ -89,6 +91,9 @@ export function reportOpenLoop (placement: string, rate: number, rule: string, r
   // A row that did not keep up with the offered rate measured a queue, not an answer time.
   const behind = summary.filter(r => r.achieved < 0.95 * rate).map(r => `${r.name} ${Math.round(r.achieved)} req/s`)
   if (behind.length > 0) console.log(`${placement}: open loop NOT A VALID LATENCY MEASUREMENT — rows below 95 % of the offered rate (${behind.join(', ')})`)
+  // Or it kept up on average but fell behind for a while: requests queued for a connection.
+  const queued = rounds.flatMap((rows, i) => rows.filter(r => r.maxInFlight > connections).map(r => `round ${i + 1} ${r.name} ${r.maxInFlight} in flight`))
+  if (queued.length > 0) console.log(`${placement}: open loop: the server fell behind the offered rate for a while, requests queued for the ${connections} connections (${queued.join(', ')}): those rows' percentiles include that queue`)
   const failed = summary.filter(r => r.errors > 0).map(r => `${r.name} ${r.errors}`)
   if (failed.length > 0) console.log(`${placement}: open loop NOT A VALID MEASUREMENT — non-2xx answers (${failed.join(', ')})`)
 }
