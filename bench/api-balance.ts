@@ -216,7 +216,7 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
  *  turn emitted on its 'request' event without a socket (the answer buffered in the response). */
 async function inProcessCpu (server: Server, paths: string[], headers: Record<string, string>, count: number): Promise<{ us: number, status: number }> {
   const socket = new Socket()
-  let status = 0
+  let last: ServerResponse | undefined
   const one = (path: string): void => {
     const request = new IncomingMessage(socket)
     request.method = 'GET'
@@ -229,7 +229,7 @@ async function inProcessCpu (server: Server, paths: string[], headers: Record<st
     request.push(null)
     const response = new ServerResponse(request)
     server.emit('request', request, response)
-    status = response.statusCode
+    last = response
   }
   await new Promise(resolve => setImmediate(resolve))
   const cpu0 = process.cpuUsage()
@@ -240,7 +240,8 @@ async function inProcessCpu (server: Server, paths: string[], headers: Record<st
   }
   await new Promise(resolve => setImmediate(resolve))
   const cpu = process.cpuUsage(cpu0)
-  return { us: (cpu.user + cpu.system) / count, status }
+  // Answered, and 200 (a response not yet ended still reads 200: e.g. an expired token's check).
+  return { us: (cpu.user + cpu.system) / count, status: last?.writableEnded === true ? last.statusCode : 0 }
 }
 
 function median (values: number[]): number {
@@ -309,7 +310,15 @@ try {
   for (const m of members) await eventually(() => call(`${a.url}/v1/members/${m}/balance`, token), r => r.status === 200, 60_000)
   const local = members.filter(m => a.app!.queryMetadataForKey('balances', m).local)
   const remote = members.filter(m => !a.app!.queryMetadataForKey('balances', m).local)
+  // Tokens expire after 300 s: a fresh one for each round and for the in-process rows (the header
+  // object is shared by the rows, so its value is replaced in place).
   const auth = { authorization: `Bearer ${token}` }
+  const freshToken = async (): Promise<void> => {
+    const fresh = await platform.token(['balances:read', 'events:write'], { fresh: true })
+    // Verified once (the servers share the guard's verifier) before the rows send it.
+    await call(`${a.url}/v1/members/${members[0]!}/balance`, fresh)
+    auth.authorization = `Bearer ${fresh}`
+  }
   const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`
   if (opts.answerRow !== 0) Object.assign(answer, await rawAnswer(`${a.url}/v1/members/${local[0]!}/balance`, auth))
   // Warm-up (both servers, both paths), then the engines' idle CPU rate.
@@ -335,6 +344,7 @@ try {
     return { name, ...result, cpuUsPerRequest: cpu / Math.max(1, result.total + openRate) }
   }
   for (let round = 0; round < Math.max(1, opts.rounds); round++) {
+    if (round > 0) await freshToken()
     for (const placement of placements) {
       // The profile, if asked, in the first round's first placement.
       const profile = (row: string): string | undefined => round === 0 && placement === placements[0] && profiled.includes(row) ? row : undefined
@@ -364,6 +374,7 @@ try {
     reportOpenLoop(placement, openRate, openRule, opts.connections, openByPlacement.get(placement)!)
   }
   if (opts.inProcess > 0) {
+    await freshToken()
     // The servers' own JavaScript per request (no socket, no parse, no load generator), rounds
     // interleaved; the engines' idle CPU is not subtracted (a few % of a core: noise at this size).
     const localPaths = local.map(m => `/v1/members/${m}/balance`)
@@ -378,7 +389,7 @@ try {
     for (let round = 0; round < Math.max(3, opts.rounds); round++) {
       for (const [i, [name, server, paths, headers]] of rows.entries()) {
         const { us, status } = await inProcessCpu(server, paths, headers, opts.inProcess)
-        if (status !== 200) throw new Error(`in process: ${name} answered ${status}`)
+        if (status !== 200) throw new Error(`in process: ${name} answered ${status === 0 ? 'nothing at once' : status}`)
         results[i]!.push(us)
       }
     }
