@@ -280,12 +280,6 @@ export class MemberQueries {
     }
   }
 
-  /** Counts a balance answered from this instance's store whose text the caller kept (the balance
-   *  fast lane's per-member answer, api/routes/member-answers.ts): as servedLocally counts it. */
-  countServedLocally (): void {
-    this.#countServed('balance', 'local')
-  }
-
   /** balanceJson's answer for a balance localBalanceNow read, counted as served locally. */
   servedLocally (memberId: string, balance: Balance): string {
     this.#countServed('balance', 'local')

@@ -41,7 +41,6 @@ import type { ServedByStandby } from '../query/standby-fallback.ts'
 import { handOver, type SettledBalance } from './balance-handoff.ts'
 import { COUNT_NOW, type CountsNow, type RateLimitHeaders } from './rate-limit.ts'
 import { installInFront, plainJsonRead, type RequestListener } from './request-lane.ts'
-import { MemberAnswers } from './member-answers.ts'
 
 /** The route's template (the histogram's label) and the paths the lane takes: the member id as
  *  the route's schema allows it (processors/rewards/schemas.ts MEMBER_ID_PATTERN), nothing to
@@ -76,8 +75,6 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
   const cache = ttlMs > 0 ? options.cache : undefined
   if (cache !== undefined && !(cache instanceof MemoryCache)) return false
   const { queries } = options
-  // The last answer per member, reused while the store hands the same balance object (member-answers.ts).
-  const answers = new MemberAnswers()
 
   /** Answers the request and returns true, or returns false having counted nothing. */
   const serve = (request: IncomingMessage, response: ServerResponse, next: RequestListener): boolean => {
@@ -103,24 +100,23 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
     const rate = countNow?.(principal.clientId)
     if (countNow !== undefined && rate === undefined) return false
     // From here on, the route's answer (member-routes.ts: cachedBalance, or sendBalance).
+    let body: string
     if (cached !== undefined) {
       queries.countCacheHit('balance')
-      const { etag, length } = bodyFacts(cached)
-      write(response, requestIdOf(request), rate, 'hit', cached, etag, length)
+      body = cached
     } else {
       if (key !== undefined) queries.countCacheMiss('balance')
-      let answer = answers.of(memberId, balance!)
-      if (answer === undefined) answer = answers.keep(memberId, balance!, queries.servedLocally(memberId, balance!))
-      else queries.countServedLocally()
-      if (key !== undefined) cache!.setNow(key, answer.body, ttlMs)
-      write(response, requestIdOf(request), rate, 'miss', answer.body, answer.etag, answer.length)
+      body = queries.servedLocally(memberId, balance!)
+      if (key !== undefined) cache!.setNow(key, body, ttlMs)
     }
+    write(response, requestIdOf(request), rate, cached === undefined ? 'miss' : 'hit', body)
     observe('GET', BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
     return true
   }
 
   /** The route's answer of a balance read (member-routes.ts sendBalance, then sendConditional). */
-  const write = (response: ServerResponse, id: string, rate: RateLimitHeaders | undefined, hit: string, body: string, etag: string, length: string): void => {
+  const write = (response: ServerResponse, id: string, rate: RateLimitHeaders | undefined, hit: string, body: string): void => {
+    const { etag, length } = bodyFacts(body)
     // A flat array: Node's writeHead walks it as is (an object is walked with for…in and an own-
     // property check per name); the same header lines, in the same order.
     response.writeHead(200, rate === undefined
@@ -139,8 +135,7 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
     const settle = (settled: SettledBalance): void => {
       const rate = !settled.failed && settled.json !== undefined && standby === undefined ? countNow?.(clientId) : undefined
       if (!settled.failed && settled.json !== undefined && standby === undefined && (countNow === undefined || rate !== undefined)) {
-        const { etag, length } = bodyFacts(settled.json)
-        write(response, id, rate, 'miss', settled.json, etag, length)
+        write(response, id, rate, 'miss', settled.json)
         observe('GET', BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
         return
       }

@@ -1,8 +1,8 @@
-// The balance fast lane's per-member answer (api/routes/member-answers.ts) is never stale: a new
-// event's balance gets a new body and ETag from the lane at once (the same as the Fastify route's),
-// and once the member's task moves to another instance the lane no longer answers from this
-// instance's store — it forwards to the new owner — and once the task moves back it answers the
-// current balance again. Real Kafka; a second processor started and stopped to move the tasks.
+// The balance fast lane's answers are never stale: a new event's balance gets a new body and ETag
+// from the lane at once (the same as the Fastify route's), and once the member's task moves to
+// another instance the lane no longer answers from this instance's store — it forwards to the new
+// owner — and once the task moves back it answers the current balance again. Real Kafka; a second
+// processor started and stopped to move the tasks.
 import { Registry } from 'prom-client'
 import t from 'tap'
 import { Readiness } from '../../api/health/readiness.ts'
@@ -38,7 +38,7 @@ async function apiServer (platform: Platform, reader: LocalReader, lane: boolean
 
 const header = (answer: Answer, name: string): string | undefined => answer.headers.find(([n]) => n === name)?.[1]
 
-t.test('the lane\'s per-member answer follows new events and task moves', async t => {
+t.test('the lane\'s answers follow new events and task moves', async t => {
   const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
   const run = `answers${Date.now().toString(36)}`
   const log = createKafkaLog({ brokers, clientId: run })
