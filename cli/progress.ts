@@ -24,14 +24,15 @@ export class Progress {
       barCompleteChar: '#',
       barIncompleteChar: '-',
       format: terminal
-        ? `${label} [{bar}] {percentage}% {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`
-        : `${label}: {percentage}% {value}/{total} ${unit}, {rate}/s, ETA {eta_formatted}`
+        ? `${label} [{bar}] {percentage}% {value}/{total} ${unit} | {rate}/s | ETA {etaText}`
+        : `${label}: {percentage}% {value}/{total} ${unit}, {rate}/s, ETA {etaText}`
     })
   }
 
   update (done: number, total: number): void {
     if (!this.#started) this.#startedAt = Date.now()
-    const payload = { rate: Math.round(done / Math.max(0.001, (Date.now() - this.#startedAt) / 1000)) }
+    const rate = Math.round(done / Math.max(0.001, (Date.now() - this.#startedAt) / 1000))
+    const payload = { rate, etaText: etaText(Math.min(done, total), total, rate) }
     if (!this.#started) {
       this.#started = true
       this.#total = total
@@ -55,4 +56,18 @@ export class Progress {
   stop (): void {
     this.#bar.stop()
   }
+}
+
+/**
+ * The ETA shown: cli-progress's own `{eta_formatted}` prints `LLs` or `NFs` (its `NULL` / `INF`
+ * through a two-character pad) when no rate is known yet or nothing is left, so it is computed
+ * here from the average rate: `0s` once done, `?` while the rate is unknown.
+ */
+export function etaText (done: number, total: number, ratePerSecond: number): string {
+  if (done >= total) return '0s'
+  if (!(ratePerSecond > 0)) return '?'
+  const seconds = Math.ceil((total - done) / ratePerSecond)
+  if (seconds >= 3600) return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`
+  if (seconds >= 60) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`
+  return `${seconds}s`
 }
