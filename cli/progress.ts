@@ -9,6 +9,7 @@ export const PLAIN_LINE_INTERVAL_MS = 2000
 export class Progress {
   readonly #bar: cliProgress.SingleBar
   #startedAt = 0
+  #firstDone = 0
   #started = false
   #total = 0
 
@@ -30,8 +31,13 @@ export class Progress {
   }
 
   update (done: number, total: number): void {
-    if (!this.#started) this.#startedAt = Date.now()
-    const rate = Math.round(done / Math.max(0.001, (Date.now() - this.#startedAt) / 1000))
+    if (!this.#started) {
+      this.#startedAt = Date.now()
+      this.#firstDone = done
+    }
+    // The rate of what was done since the first update: work already done then (a step that
+    // found 2000 records at once) is not a rate (it printed 2000000/s).
+    const rate = Math.round((done - this.#firstDone) / Math.max(0.001, (Date.now() - this.#startedAt) / 1000))
     const payload = { rate, etaText: etaText(Math.min(done, total), total, rate) }
     if (!this.#started) {
       this.#started = true

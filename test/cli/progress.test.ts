@@ -33,6 +33,14 @@ test('finished between two samples: ETA 0s, never LLs', async (t) => {
   t.notMatch(text(), /LL|NF|NULL|INF/)
 })
 
+test('work found done at the first update is not a rate', async (t) => {
+  const { stream, text } = capture()
+  const progress = new Progress(stream, 'replay')
+  progress.update(2000, 8665)
+  progress.stop()
+  t.match(text().trim().split('\n').at(-1), /^replay: 23% 2000\/8665 records, 0\/s, ETA \?$/)
+})
+
 test('under way: the ETA from the average rate', async (t) => {
   t.equal(etaText(0, 100, 0), '?')
   t.equal(etaText(50, 100, 10), '5s')
