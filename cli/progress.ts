@@ -9,6 +9,7 @@ export const PLAIN_LINE_INTERVAL_MS = 2000
 export class Progress {
   readonly #bar: cliProgress.SingleBar
   #startedAt = 0
+  #firstDone = 0
   #started = false
   #total = 0
 
@@ -24,14 +25,20 @@ export class Progress {
       barCompleteChar: '#',
       barIncompleteChar: '-',
       format: terminal
-        ? `${label} [{bar}] {percentage}% {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`
-        : `${label}: {percentage}% {value}/{total} ${unit}, {rate}/s, ETA {eta_formatted}`
+        ? `${label} [{bar}] {percentage}% {value}/{total} ${unit} | {rate}/s | ETA {etaText}`
+        : `${label}: {percentage}% {value}/{total} ${unit}, {rate}/s, ETA {etaText}`
     })
   }
 
   update (done: number, total: number): void {
-    if (!this.#started) this.#startedAt = Date.now()
-    const payload = { rate: Math.round(done / Math.max(0.001, (Date.now() - this.#startedAt) / 1000)) }
+    if (!this.#started) {
+      this.#startedAt = Date.now()
+      this.#firstDone = done
+    }
+    // The rate of what was done since the first update: work already done then (a step that
+    // found 2000 records at once) is not a rate (it printed 2000000/s).
+    const rate = Math.round((done - this.#firstDone) / Math.max(0.001, (Date.now() - this.#startedAt) / 1000))
+    const payload = { rate, etaText: etaText(Math.min(done, total), total, rate) }
     if (!this.#started) {
       this.#started = true
       this.#total = total
@@ -55,4 +62,18 @@ export class Progress {
   stop (): void {
     this.#bar.stop()
   }
+}
+
+/**
+ * The ETA shown: cli-progress's own `{eta_formatted}` prints `LLs` or `NFs` (its `NULL` / `INF`
+ * through a two-character pad) when no rate is known yet or nothing is left, so it is computed
+ * here from the average rate: `0s` once done, `?` while the rate is unknown.
+ */
+export function etaText (done: number, total: number, ratePerSecond: number): string {
+  if (done >= total) return '0s'
+  if (!(ratePerSecond > 0)) return '?'
+  const seconds = Math.ceil((total - done) / ratePerSecond)
+  if (seconds >= 3600) return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`
+  if (seconds >= 60) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`
+  return `${seconds}s`
 }

@@ -59,6 +59,9 @@ export async function runProcessorUntilCaughtUp (options: {
   const app = new StreamsApplication(platform.topology, {
     log,
     registry: options.registry,
+    // As the processor role: an input whose output the broker refuses goes to its dead-letter
+    // topic (OUTPUT_REFUSED, docs/rewards.md) instead of stopping the stream thread.
+    productionExceptionHandler: platform.productionExceptionHandler(options.registry),
     config: { applicationId: config.applicationId, stateDir: config.stateDir, processingGuarantee: config.processingGuarantee }
   })
   const close = async (): Promise<void> => { await app.close() }

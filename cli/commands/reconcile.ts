@@ -45,7 +45,14 @@ export function reconcileCommand (ctx: CliContext): Command {
     ])
     const platform = rewardsPlatform(config)
     const topics = platform.topics
-    const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-reconcile` })
+    const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-reconcile` }).catch((error: unknown) => error as Error)
+    if (log instanceof Error) {
+      // The embedded platform holds its log and PGlite while it runs; --api-url does not help
+      // there, as the archive side needs PGlite too (as rewards report, cli/commands/report.ts).
+      if (config.kafkaBrokers !== null || (log as { code?: unknown }).code !== 'STATE_DIR_LOCKED') throw log
+      await write(ctx.err, `rewards reconcile: the embedded platform in ${config.dataDir} is running (${log.message}); stop it first: on the embedded log, reconcile reads the log and the archive itself`)
+      return EXIT.FAILED
+    }
     const cleanups: Array<() => Promise<void>> = [() => log.close()]
     const note = (line: string): Promise<void> => write(ctx.err, `reconcile: ${line}`)
     try {

@@ -75,7 +75,10 @@ function traceIdOf (traceparent: string | undefined): string | null {
 function parseJson (value: Buffer | null): { text: string | null, object: Record<string, unknown> | null } {
   if (value === null) return { text: null, object: null }
   try {
-    const text = value.toString('utf8')
+    // A leading byte order mark is dropped as the topology's decoder drops it (TextDecoder, in
+    // processors/rewards/validation.ts), so a record it accepted gets its typed columns here too.
+    const decoded = value.toString('utf8')
+    const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded
     const parsed: unknown = JSON.parse(text)
     // PostgreSQL's jsonb rejects \u0000 and lone surrogates (\ud800) in strings: such a value
     // keeps only its raw bytes (the topology dead-letters it: lib/safe-text.ts).

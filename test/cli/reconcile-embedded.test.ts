@@ -1,5 +1,6 @@
 // The embedded default, end to end through the command line with no configuration: `rewards start`
-// archives to the embedded PostgreSQL (PGlite in ./data/pg, same migrations as PostgreSQL), then,
+// archives to the embedded PostgreSQL (PGlite in ./data/pg, same migrations as PostgreSQL); while
+// it runs, `rewards reconcile` refuses saying so (the log and PGlite are single-process); then,
 // with the platform stopped, `rewards reconcile` catches both sides up in-process and exits 0,
 // and `rewards db status` shows every migration applied.
 import { join } from 'node:path'
@@ -26,6 +27,9 @@ t.test('embedded: start archives to PGlite; reconcile exits 0; db status all app
     const rows = [...text.matchAll(/^rewards_archive_rows_total\{topic="([^"]+)"\} (\d+)/gm)]
     return rows.some(m => m[1] === 'reward-confirmed' && Number(m[2]) > 0)
   }, 120_000, 500)
+  const whileRunning = await runCli(['reconcile'], { cwd, env, timeoutMs: 60_000 })
+  t.equal(whileRunning.code, 1, 'reconcile refuses while the embedded platform runs')
+  t.match(whileRunning.stderr, /^rewards reconcile: the embedded platform in .* is running \(.*\); stop it first/)
   cli.child.kill('SIGTERM')
   t.match(await cli.waitForExit(60_000), { code: 0 }, 'graceful stop')
 
