@@ -7,10 +7,14 @@
 //   forwarded  the same for members owned by the second processor instance (one more HTTP hop)
 //   local keys, Fastify route   the local row's requests to a second API server over the same
 //              processor with the balance fast lane off (api/routes/balance-fast-lane.ts)
-// The rows run one after the other, `--rounds` times (interleaved, so that a change in the
-// machine's load hits every row alike), each row with the same load generator (autocannon in a
-// child process), the same connections and the same duration; the summary gives each row's median
-// over the rounds. The hot-balance cache is off (--cacheTtlMs 0) so every query reaches a store;
+// Each round runs the rows in alternating slices of --slice seconds (default 1; the order reversed
+// every other cycle) until each row has had --seconds, so that a slow period of the machine falls
+// on every row alike (bench/lib/paired-slices.ts); each slice with the same load generator
+// (autocannon in a child process) and the same connections. A row's figures in a round are over
+// all its slices (p50/p99: the median of its slices'); the ratio lines give the median of the
+// pairs of adjacent slices of all rounds, their quartiles and range, and each round's ratio
+// (docs/benchmarks.md "API balance query, tenth pass"). --slice 0: each row its --seconds in one
+// piece, one row after the other, as before the tenth pass; the ratios then the rounds' median. The hot-balance cache is off (--cacheTtlMs 0) so every query reaches a store;
 // --cacheTtlMs 1000 measures the cached path instead. Two processor instances on Kafka (or the
 // embedded log). The per-client rate limit is on (its counter is part of every request's cost)
 // with a budget this one client cannot exhaust (in process: the benchmark runs without Redis).
@@ -38,7 +42,7 @@
 // Prints local/constant and forwarded/constant and whether the targets are met (local ≥ 0.8×
 // constant with p99 ≤ 2 ms, forwarded p99 ≤ 10 ms). --profile constant|local|forwarded (or several,
 // comma-separated: local,constant) writes a
-// CPU profile of this process during that row of the first round (api-balance-<row>.cpuprofile)
+// CPU profile of this process during that row of the first round (its first slice; api-balance-<row>.cpuprofile)
 // and prints its top functions.
 //
 // --loopStats 1 adds, per row, this process's event-loop delay (p50, p99, max) and GC pauses
@@ -68,11 +72,10 @@
 // in the API): the local row is then answered by the Fastify route, for A/B runs of the same tree
 // (docs/benchmarks.md "API balance query, seventh pass").
 //
-//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0] [--loopStats 0|1] [--inProcess 0] [--answerRow 0|1] [--openRate 0] [--openFraction 0.05] [--openSeconds 0]
-import { execFileSync, spawn } from 'node:child_process'
-import { get, IncomingMessage, ServerResponse, type Server } from 'node:http'
+//   node bench/api-balance.ts [--backend kafka|embedded] [--seconds 10] [--rounds 1] [--connections 20] [--members 200] [--cacheTtlMs 0] [--rateLimit 1] [--profile constant|local|forwarded] [--placement both|shared|pinned] [--fastLane 1|0] [--loopStats 0|1] [--inProcess 0] [--answerRow 0|1] [--openRate 0] [--openFraction 0.05] [--openSeconds 0] [--slice 1]
+import { execFileSync } from 'node:child_process'
+import { get, type Server } from 'node:http'
 import { randomUUID } from 'node:crypto'
-import { Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
 import Fastify from 'fastify'
 import { Registry } from 'prom-client'
@@ -82,13 +85,16 @@ import { publicApi } from '../api/public-api.ts'
 import { MemberQueries } from '../api/query/member-queries.ts'
 import { ensurePlatformTopics, platformTopics } from '../lib/platform-topics.ts'
 import { call, earn, eventually, startPlatform, startProcessor } from '../test/api/api-harness.ts'
+import { autocannon as autocannonChild } from './lib/autocannon-child.ts'
 import { backendOf, parseArgs } from './lib/cli.ts'
 import { printTop, saveProfile, startProfile } from './lib/cpu-profile.ts'
 import { openBenchLog, uniqueName } from './lib/logs.ts'
-import { watchLoop, type LoopStats } from './lib/loop-stats.ts'
+import { watchLoop } from './lib/loop-stats.ts'
+import { inProcessCpu } from './lib/in-process-requests.ts'
 import { openLoop, reportOpenLoop, type OpenRow } from './lib/open-loop.ts'
+import { combineSlices, cycleOrder, describeSpread, median, pairedSpread, type Load, type Result } from './lib/paired-slices.ts'
 
-const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1, loopStats: 0, inProcess: 0, answerRow: 0, openRate: 0, openFraction: 0.05, openSeconds: 0 })
+const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1, loopStats: 0, inProcess: 0, answerRow: 0, openRate: 0, openFraction: 0.05, openSeconds: 0, slice: 1 })
 const profiled = opts.profile === '' ? [] : opts.profile.split(',')
 if (!profiled.every(row => ['constant', 'local', 'forwarded'].includes(row))) throw new Error(`--profile must be constant, local or forwarded (or several, comma-separated), got ${opts.profile}`)
 if (!['both', 'shared', 'pinned'].includes(opts.placement)) throw new Error(`--placement must be both, shared or pinned, got ${opts.placement}`)
@@ -101,30 +107,10 @@ function pinThisProcess (list: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { stdio: 'ignore' })
 }
 
-interface Load { rps: number, p50: number, p99: number, errors: number, total: number, loaderCpuUs: number }
-interface Result extends Load { name: string, cpuUsPerRequest: number, sysUsPerRequest: number, loaderUsPerRequest: number, loop?: LoopStats }
 
-// autocannon aggregates its histograms only on a main thread: a child process, not a worker.
-const LOADER = `
-const workerData = JSON.parse(process.env.BENCH_LOAD)
-const autocannon = require(${JSON.stringify(new URL('../node_modules/autocannon/autocannon.js', import.meta.url).pathname)})
-autocannon({ url: workerData.url, connections: workerData.connections, duration: workerData.seconds, requests: workerData.requests }, (err, r) => {
-  if (err) throw err
-  const cpu = process.cpuUsage()
-  process.stdout.write(JSON.stringify({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors, total: r.requests.total, loaderCpuUs: cpu.user + cpu.system }))
-})`
-
-function autocannon (url: string, paths: string[], headers: Record<string, string>, placement: Placement = 'shared'): Promise<Load> {
-  return new Promise((resolve, reject) => {
-    const load = { url, connections: opts.connections, seconds: opts.seconds, requests: paths.map(path => ({ method: 'GET', path, headers })) }
-    // Pinned: the load generator alone on CPU 1 (this process is on CPU 0 meanwhile).
-    const [command, args] = placement === 'pinned' ? ['taskset', ['-c', '1', process.execPath, '-e', LOADER]] : [process.execPath, ['-e', LOADER]]
-    const child = spawn(command, args, { env: { ...process.env, BENCH_LOAD: JSON.stringify(load) }, stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', c => { out += c })
-    child.once('error', reject)
-    child.once('close', code => code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`load generator exited ${code}`)))
-  })
+function autocannon (url: string, paths: string[], headers: Record<string, string>, placement: Placement = 'shared', seconds: number = opts.seconds): Promise<Load> {
+  // Pinned: the load generator alone on CPU 1 (this process is on CPU 0 meanwhile).
+  return autocannonChild({ url, paths, headers, connections: opts.connections, seconds, pinned: placement === 'pinned' })
 }
 
 function cpuMicros (): number {
@@ -136,14 +122,15 @@ function sysMicros (): number {
   return process.cpuUsage().system
 }
 
-/** One row: the load, and this process's CPU per request (the engines' idle rate subtracted). */
-async function load (name: string, url: string, paths: string[], headers: Record<string, string>, idleCpuPerMs: number, placement: Placement, profile?: string): Promise<Result> {
+/** One row (or one slice of a row): the load, and this process's CPU per request (the engines'
+ *  idle rate subtracted). */
+async function load (name: string, url: string, paths: string[], headers: Record<string, string>, idleCpuPerMs: number, placement: Placement, profile?: string, seconds = opts.seconds): Promise<Result> {
   const stopProfile = profile !== undefined ? await startProfile() : undefined
   const stopLoop = opts.loopStats !== 0 ? watchLoop() : undefined
   const cpu0 = cpuMicros()
   const sys0 = sysMicros()
   const t0 = performance.now()
-  const result = await autocannon(url, paths, headers, placement)
+  const result = await autocannon(url, paths, headers, placement, seconds)
   const cpu = cpuMicros() - cpu0 - idleCpuPerMs * (performance.now() - t0)
   const sys = sysMicros() - sys0
   const loop = stopLoop?.()
@@ -192,62 +179,38 @@ function report (placement: Placement, rounds: Result[][], idleCpuPerMs: number)
   // The targets of docs/benchmarks.md "API balance query" (authentication and rate limit on).
   const [constantRow, sameRequests, localRow, forwardedRow, routeRow] = summary as [typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0], typeof summary[0]]
   const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
-  // Per round: local against the constant route sent the local row's own requests.
-  const vsSame = median(rounds.map(r => r[2]!.rps / r[1]!.rps))
-  const cpuVsSame = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[1]!.cpuUsPerRequest))
-  console.log(`\n${placement}: local/constant ${localRow.ratio.toFixed(2)}× (saturated closed-loop rows; target ≥ 0.80×: ${verdict(localRow.ratio >= 0.8)}); local p99 judged on the saturated closed-loop rows (${opts.connections} connections, the CPU the queue): ${localRow.p99} ms (target ≤ 2 ms: ${verdict(localRow.p99 <= 2)}), the bare route's own ${constantRow.p99} ms; CPU per request ${localRow.cpuRatio.toFixed(2)}× the constant route's`)
-  console.log(`${placement}: local/constant with the local row's requests ${vsSame.toFixed(2)}×, CPU per request ${cpuVsSame.toFixed(2)}×; load generator CPU per request: constant ${constantRow.loader.toFixed(1)} µs, same requests ${sameRequests.loader.toFixed(1)} µs, local ${localRow.loader.toFixed(1)} µs`)
+  // Row `row` against row `base`: with --slice, the median of the pairs of adjacent slices of
+  // every round (bench/lib/paired-slices.ts), its spread, and each round's ratio of its rows'
+  // totals; without, the median of the rounds' ratios.
+  const sliced = opts.slice > 0
+  const paired = (row: number, base: number, of: (x: Result, y: Result) => number): { value: number, how: string } => {
+    const perRound = `rounds ${rounds.map(r => of(r[row]!, r[base]!).toFixed(2)).join(' / ')}`
+    if (!sliced) return { value: median(rounds.map(r => of(r[row]!, r[base]!))), how: perRound }
+    const spread = pairedSpread(rounds, row, base, of)
+    return { value: spread.median, how: `${describeSpread(spread, opts.slice)}; ${perRound}` }
+  }
+  const rps = (x: Result, y: Result): number => x.rps / y.rps
+  const cpuPerRequest = (x: Result, y: Result): number => x.cpuUsPerRequest / y.cpuUsPerRequest
+  const localVs = paired(2, 0, rps)
+  const localCpu = paired(2, 0, cpuPerRequest)
+  const vsSame = paired(2, 1, rps)
+  const cpuVsSame = paired(2, 1, cpuPerRequest)
+  const p99How = sliced ? ', the median of its slices\' p99' : ''
+  console.log(`\n${placement}: local/constant ${localVs.value.toFixed(2)}× (saturated closed-loop rows; ${localVs.how}; target ≥ 0.80×: ${verdict(localVs.value >= 0.8)}); local p99 judged on the saturated closed-loop rows (${opts.connections} connections, the CPU the queue${p99How}): ${localRow.p99} ms (target ≤ 2 ms: ${verdict(localRow.p99 <= 2)}), the bare route's own ${constantRow.p99} ms; CPU per request ${localCpu.value.toFixed(2)}× the constant route's (${localCpu.how})`)
+  console.log(`${placement}: local/constant with the local row's requests ${vsSame.value.toFixed(2)}×, CPU per request ${cpuVsSame.value.toFixed(2)}× (${cpuVsSame.how}); load generator CPU per request: constant ${constantRow.loader.toFixed(1)} µs, same requests ${sameRequests.loader.toFixed(1)} µs, local ${localRow.loader.toFixed(1)} µs`)
   if (rounds[0]!.length > 5) {
     const answerRow = summary[5]!
-    const vsAnswer = median(rounds.map(r => r[2]!.rps / r[5]!.rps))
-    const cpuVsAnswer = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[5]!.cpuUsPerRequest))
-    console.log(`${placement}: the bare route answering the local row's bytes: ${answerRow.ratio.toFixed(2)}× the constant's req/s, CPU per request ${answerRow.cpuRatio.toFixed(2)}×, load generator ${answerRow.loader.toFixed(1)} µs/req; the local row against it: req/s ${vsAnswer.toFixed(2)}×, CPU per request ${cpuVsAnswer.toFixed(2)}× (rounds ${rounds.map(r => (r[2]!.rps / r[5]!.rps).toFixed(2)).join(' / ')})`)
+    const vsAnswer = paired(2, 5, rps)
+    const cpuVsAnswer = paired(2, 5, cpuPerRequest)
+    console.log(`${placement}: the bare route answering the local row's bytes: ${answerRow.ratio.toFixed(2)}× the constant's req/s, CPU per request ${answerRow.cpuRatio.toFixed(2)}×, load generator ${answerRow.loader.toFixed(1)} µs/req; the local row against it: req/s ${vsAnswer.value.toFixed(2)}× (${vsAnswer.how}), CPU per request ${cpuVsAnswer.value.toFixed(2)}× (${cpuVsAnswer.how})`)
   }
-  const laneVsRoute = median(rounds.map(r => r[2]!.cpuUsPerRequest / r[4]!.cpuUsPerRequest))
-  console.log(`${placement}: local keys through the Fastify route (fast lane off): local/constant ${routeRow.ratio.toFixed(2)}×, CPU per request ${routeRow.cpuRatio.toFixed(2)}× the constant route's; the local row's CPU per request ${laneVsRoute.toFixed(2)}× this row's (rounds ${rounds.map(r => (r[2]!.cpuUsPerRequest / r[4]!.cpuUsPerRequest).toFixed(2)).join(' / ')})`)
+  const laneVsRoute = paired(2, 4, cpuPerRequest)
+  console.log(`${placement}: local keys through the Fastify route (fast lane off): local/constant ${routeRow.ratio.toFixed(2)}×, CPU per request ${routeRow.cpuRatio.toFixed(2)}× the constant route's; the local row's CPU per request ${laneVsRoute.value.toFixed(2)}× this row's (${laneVsRoute.how})`)
   console.log(`${placement}: forwarded/constant ${forwardedRow.ratio.toFixed(2)}×; forwarded p99 judged on the saturated closed-loop rows: ${forwardedRow.p99} ms (target ≤ 10 ms: ${verdict(forwardedRow.p99 <= 10)}); CPU per request ${forwardedRow.cpuRatio.toFixed(2)}× (both hops); constant p99 ${constantRow.p99} ms`)
   // A row with non-2xx answers measured something else (503s while tasks moved: a process pinned
   // to one core of a loaded machine can stall past its consumer group's session timeout).
   const failed = summary.filter(r => r.errors > 0).map(r => `${r.name} ${r.errors}`)
   if (failed.length > 0) console.log(`${placement}: NOT A VALID MEASUREMENT — non-2xx answers (${failed.join(', ')})`)
-}
-
-/** --inProcess: CPU µs per request of `server`'s JavaScript alone, `count` requests for `paths` in
- *  turn emitted on its 'request' event without a socket (the answer buffered in the response). */
-async function inProcessCpu (server: Server, paths: string[], headers: Record<string, string>, count: number): Promise<{ us: number, status: number }> {
-  const socket = new Socket()
-  let last: ServerResponse | undefined
-  const one = (path: string): void => {
-    const request = new IncomingMessage(socket)
-    request.method = 'GET'
-    request.url = path
-    request.httpVersionMajor = 1
-    request.httpVersionMinor = 1
-    request.httpVersion = '1.1'
-    request.headers = { host: '127.0.0.1', ...headers }
-    request.complete = true
-    request.push(null)
-    const response = new ServerResponse(request)
-    server.emit('request', request, response)
-    last = response
-  }
-  await new Promise(resolve => setImmediate(resolve))
-  const cpu0 = process.cpuUsage()
-  for (let i = 0; i < count; i++) {
-    one(paths[i % paths.length]!)
-    // Let the responses' deferred work (nextTicks, the requests' end) run as it would between reads.
-    if ((i & 1023) === 1023) await new Promise(resolve => setImmediate(resolve))
-  }
-  await new Promise(resolve => setImmediate(resolve))
-  const cpu = process.cpuUsage(cpu0)
-  // Answered, and 200 (a response not yet ended still reads 200: e.g. an expired token's check).
-  return { us: (cpu.user + cpu.system) / count, status: last?.writableEnded === true ? last.statusCode : 0 }
-}
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 const run = uniqueName('apibench')
@@ -350,14 +313,33 @@ try {
       const profile = (row: string): string | undefined => round === 0 && placement === placements[0] && profiled.includes(row) ? row : undefined
       if (placement === 'pinned') pinThisProcess('0')
       try {
-        byPlacement.get(placement)!.push([
-          await load('constant (bare Fastify)', bareUrl, ['/constant'], {}, idleCpuPerMs, placement, profile('constant')),
-          await load('constant, local requests', bareUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement),
-          await load(`local keys (${local.length})`, a.url, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('local')),
-          await load(`forwarded keys (${remote.length})`, a.url, remote.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement, profile('forwarded')),
-          await load('local keys, Fastify route (fast lane off)', routeUrl, local.map(m => `/v1/members/${m}/balance`), auth, idleCpuPerMs, placement),
-          ...(opts.answerRow !== 0 ? [await load('constant, the local row\'s answer', bareUrl, local.map(m => `/answer/v1/members/${m}/balance`), auth, idleCpuPerMs, placement)] : [])
-        ])
+        const localPaths = local.map(m => `/v1/members/${m}/balance`)
+        const rows: Array<[name: string, url: string, paths: string[], headers: Record<string, string>, profiled?: string]> = [
+          ['constant (bare Fastify)', bareUrl, ['/constant'], {}, 'constant'],
+          ['constant, local requests', bareUrl, localPaths, auth],
+          [`local keys (${local.length})`, a.url, localPaths, auth, 'local'],
+          [`forwarded keys (${remote.length})`, a.url, remote.map(m => `/v1/members/${m}/balance`), auth, 'forwarded'],
+          ['local keys, Fastify route (fast lane off)', routeUrl, localPaths, auth],
+          ...(opts.answerRow !== 0 ? [['constant, the local row\'s answer', bareUrl, local.map(m => `/answer/v1/members/${m}/balance`), auth] as [string, string, string[], Record<string, string>]] : [])
+        ]
+        if (opts.slice <= 0) {
+          // --slice 0: each row its full seconds in one piece, one row after the other.
+          const results: Result[] = []
+          for (const [name, url, paths, headers, p] of rows) results.push(await load(name, url, paths, headers, idleCpuPerMs, placement, p === undefined ? undefined : profile(p)))
+          byPlacement.get(placement)!.push(results)
+        } else {
+          // The rows in alternating slices (bench/lib/paired-slices.ts), the order reversed every
+          // other cycle; a profile covers the row's first slice.
+          const slices = rows.map(() => [] as Result[])
+          const cycles = Math.max(1, Math.round(opts.seconds / opts.slice))
+          for (let cycle = 0; cycle < cycles; cycle++) {
+            for (const i of cycleOrder(rows.map((_, i) => i), cycle)) {
+              const [name, url, paths, headers, p] = rows[i]!
+              slices[i]!.push(await load(name, url, paths, headers, idleCpuPerMs, placement, cycle === 0 && p !== undefined ? profile(p) : undefined, opts.slice))
+            }
+          }
+          byPlacement.get(placement)!.push(rows.map(([name], i) => combineSlices(name, slices[i]!)))
+        }
         if (openRate <= 0) openRate = Math.max(50, Math.round(byPlacement.get(placement)![0]![0]!.rps * opts.openFraction / 50) * 50)
         openByPlacement.get(placement)!.push([
           await open('constant (bare Fastify)', bareUrl, ['/constant'], {}, placement),

@@ -20,7 +20,9 @@
 //   - the balance in the in-process hot-balance cache, or (cache off, or a miss) the member's
 //     task on this instance, running and readable, the member known (MemberQueries.localBalanceNow),
 //     or (cache off) the member not readable here and the client within its rate limit: forwarded;
-//   - the client's rate limit counted in process and within the limit (COUNT_NOW), or no limit.
+//   - the client's rate limit counted in process and within the limit (COUNT_NOW), or no limit
+//     (a request beyond it is the one exception to "nothing counted": counted, then handed to the
+//     route, which counts it again and answers 429; a count past the limit changes no header).
 // Then it writes what the route writes (same status, body, header names, values and order:
 // x-request-id, the RateLimit headers, x-cache, etag, cache-control, content-type,
 // content-length; Node adds Date, Connection, Keep-Alive as for Fastify) and counts what the

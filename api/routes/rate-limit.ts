@@ -97,14 +97,19 @@ export function rateLimitedGuard (store: FastifyRateLimitStore, guard: ScopeGuar
       readable.read(keyOf(clientId), (error, result) => { seen = error === null && result !== undefined ? result : null }, limit.windowMs, limit.max)
       return seen !== null && (seen as { current: number }).current < limit.max
     }
+    // One store call per request (the count), its callback made once: a request beyond the limit
+    // is counted here and again by the guard it is handed to, which refuses it — a count past the
+    // limit moves nothing a client sees (remaining stays 0, the window's reset is not moved: the
+    // store neither continues nor backs off past it) (docs/benchmarks.md "API balance query,
+    // tenth pass").
+    let counted: { current: number, ttl: number } | null = null
+    const seen = (error: Error | null, result?: { current: number, ttl: number }): void => { counted = error === null && result !== undefined ? result : null }
     return Object.assign((clientId: string): RateLimitHeaders | undefined => {
-      if (!within(clientId)) return undefined
-      const key = keyOf(clientId)
-      let counted: { current: number, ttl: number } | null = null
-      store.incr(key, (error, result) => { counted = error === null && result !== undefined ? result : null }, limit.windowMs, limit.max)
-      if (counted === null) return undefined
-      const { current, ttl } = counted as { current: number, ttl: number }
-      return { limit: limit.max, remaining: limit.max - current, reset: Math.ceil(ttl / 1000) }
+      counted = null
+      store.incr(keyOf(clientId), seen, limit.windowMs, limit.max)
+      const now = counted as { current: number, ttl: number } | null
+      if (now === null || now.current > limit.max) return undefined
+      return { limit: limit.max, remaining: limit.max - now.current, reset: Math.ceil(now.ttl / 1000) }
     }, { within })
   }
   return (...anyOf: string[]) => {
@@ -139,12 +144,13 @@ export interface RateLimitHeaders { readonly limit: number, readonly remaining: 
 
 /** On a rateLimitedGuard hook: for one route (method, template), a function that counts a
  *  client's request now and answers its headers when the count is made in process (no Redis) and
- *  stays within the limit; undefined without counting otherwise (a request the guard must count
- *  and perhaps refuse itself). For the balance fast lane (api/routes/balance-fast-lane.ts). */
+ *  stays within the limit; undefined otherwise (a request the guard must count and refuse itself;
+ *  one beyond the limit has been counted here too, which changes nothing the client sees). For
+ *  the balance fast lane (api/routes/balance-fast-lane.ts). */
 export const COUNT_NOW = Symbol('count a request now')
 export interface CountsNow { readonly [COUNT_NOW]?: (method: string, url: string) => CountNow | undefined }
 
-/** Counts a client's request now (its headers), or undefined without counting; `within` tells
+/** Counts a client's request now (its headers), or undefined beyond the limit; `within` tells
  *  without counting whether a request now would be within the limit (the balance fast lane's
  *  forward counts only once its answer is known: docs/benchmarks.md "API balance query, sixth
  *  pass on the forwarded path"). */

@@ -42,7 +42,7 @@ t.test('api-balance: the bare route, local and forwarded balance reads', async t
   t.setTimeout(360_000)
   const { code, output } = await runBench(['bench/api-balance.ts', '--seconds', '1', '--rounds', '1', '--members', '50', '--connections', '4', '--placement', 'shared'])
   t.equal(code, 0, 'exits 0', { output })
-  t.match(output, /shared: local\/constant \d+\.\d+×/, 'the local ratio')
+  t.match(output, /shared: local\/constant \d+\.\d+× \(saturated closed-loop rows; median of \d+ paired 1 s slices, quartiles /, 'the local ratio, from paired slices')
   t.match(output, /shared: forwarded\/constant \d+\.\d+×; forwarded p99 judged on the saturated closed-loop rows: \d+ ms/, 'the forwarded line')
   t.match(output, /shared: local p99 judged at the fixed offered rate \(open loop, \d+ req\/s\): \d+\.\d+ ms/, 'the open loop\'s local line')
   t.match(output, /shared: forwarded p99 judged at the fixed offered rate \(open loop, \d+ req\/s\): \d+\.\d+ ms/, 'the open loop\'s forwarded line')
