@@ -20,6 +20,8 @@
 //     [--standbys n] [--max-staleness-records n]   (REWARDS_NUM_STANDBY_REPLICAS, REWARDS_QUERY_MAX_STALENESS_RECORDS)
 //     [--cpu-prof DIR]   (a V8 CPU profile of the cold-started instance, written when it stops)
 //   Each window counts the answers served by a standby copy (x-rewards-served-by) and those marked behind.
+//   The cold start also prints the CPU of the bench's processes over its span (cold instance,
+//   other instances, this process's query loops, the broker) per restored record, from /proc.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,6 +35,7 @@ import { brokers, cleanEnv, clientToken, freePort, type LogLine, type RunningCli
 import { BalanceProber, type ExpectedBalance, type UnavailableWindow } from './lib/balance-prober.ts'
 import { parseArgs } from './lib/cli.ts'
 import { PartitionHeartbeat } from './lib/partition-heartbeat.ts'
+import { describeCpu, findPid, ProcCpuSampler } from './lib/proc-cpu.ts'
 
 const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1, 'max-staleness-records': -1, 'keep-logs': '', 'cpu-prof': '' })
 const scenarios = new Set(String(opts.scenarios).split(',').map(s => s.trim()))
@@ -243,14 +246,26 @@ try {
     const profDir = String(opts['cpu-prof'])
     const t0 = Date.now()
     const cli = supervisor.start(victim, { wipe: true, ...(profDir !== '' ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } } : {}) })
+    // Every process of the bench, over the span (bench/lib/proc-cpu.ts): the rate follows them all.
+    const broker = findPid('kafka.Kafka')
+    const others = supervisor.instances.filter((_, i) => i !== victim)
+    const cpu = new ProcCpuSampler(() => new Map([
+      ['cold instance', [cli.child.pid ?? 0]],
+      ['other instances', others.map(o => o.cli?.child.pid ?? 0)],
+      ['query client (this process)', [process.pid]],
+      ...(broker !== undefined ? [['broker', [broker]] as [string, number[]]] : [])
+    ]))
     const restore = await coldRestore(cli, () => supervisor.waitReady(victim, 600_000))
     const t1 = Date.now()
+    cpu.stop()
     const held = await taskCounts(instance.url)
     const parts = restore.kinds.map(k => `${k.kind === 'standby.progress' ? 'standbys and warm-ups caught up' : 'actives restored'}: ${k.restored} records in ${(k.elapsedMs / 1000).toFixed(1)} s = ${rate(k.restored, k.elapsedMs)} records/s` + (k.lines > 1 ? ` (${k.lines} rounds)` : ''))
     results.push(`cold start of 1 instance (standbys ${opts.standbys >= 0 ? opts.standbys : 'default'}; holding ${held.active} active, ${held.standby} standby/warm-up tasks after): ` +
       `${restore.restored} changelog records restored in ${(restore.spanMs / 1000).toFixed(1)} s = ${rate(restore.restored, restore.spanMs)} records/s (target ≥ 200,000; ${parts.join('; ')}); ` +
       `from process start to caught up ${((restore.lastAtMs - t0) / 1000).toFixed(1)} s; queries meanwhile: ${describe(probe.window(t0, t1))}; wrong answers ${wrongIn(t0, t1)}`)
     say(results.at(-1)!)
+    const spanCpu = cpu.window(restore.lastAtMs - restore.spanMs, restore.lastAtMs)
+    if (spanCpu !== undefined) { results.push(`cold start span, ${describeCpu(spanCpu, restore.restored)}`); say(results.at(-1)!) }
     if (profDir !== '') {
       instance.killing = true
       cli.child.kill('SIGTERM')

@@ -11,10 +11,10 @@
 // past the end first measured.
 //
 // Standby mode (one reader of the thread's standby tasks, docs/engine.md "Standby tasks"): its
-// owners never complete. A pump of its own (started by step(), never awaited by the loop) keeps
-// one long-polling fetch over all their changelog partitions and applies each as it returns, so
-// the loop never waits for the changelogs to grow nor the standbys for the loop; positions()
-// tells how far each store got, as written (for its checkpoints), lag()
+// owners never complete. A pump of its own (started by a registration or step(), never awaited
+// by the loop) keeps one long-polling fetch over all their changelog partitions and applies
+// each as it returns, so the loop never waits for the changelogs to grow nor the standbys for
+// the loop; positions() tells how far each store got, as written (for its checkpoints), lag()
 // how far behind it is as of the last refreshEnds(). A standby owner is catching up from its
 // registration until each of its partitions reached the end seen then (a cold start's restore,
 // done by standbys and warm-ups): progress reports say so (caughtUp, catchingUp), catchingUp
@@ -181,7 +181,9 @@ export class ChangelogReader {
     for (const p of partitions) this.#progress(p, true)
     if (partitions.length > 0) this.#o.reader.assign(partitions.map(p => ({ ...p.restore.changelog, offset: p.position })))
     this.#askTargets(partitions)
-    if (partitions.length > 0) { this.#answers.registered(); if (this.#pump !== undefined) this.#answers.send() }
+    // The pump starts here too: step() waits for the loop, which a rebalance under way holds
+    // (docs/benchmarks.md "Cold start, ninth pass").
+    if (partitions.length > 0) { this.#answers.registered(); if (this.#pump !== undefined) this.#answers.send(); else this.#startPump() }
   }
 
   /** Standby mode: the end of each newly registered partition, its catch-up's target. One

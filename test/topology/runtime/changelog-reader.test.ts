@@ -261,6 +261,39 @@ t.test('standby mode: no long poll while more owners are about to register (expe
   await new Promise(resolve => setTimeout(resolve, 20))
 })
 
+t.test('standby mode: reading starts at registration, without a step() of the loop', async t => {
+  // The stream thread's loop calls step() between polls of its group consumer; a rebalance under
+  // way holds that poll, and a cold start's standbys registered meanwhile waited for its end.
+  const positions = new Map<number, bigint>()
+  const partitionReader = {
+    assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(p.partition, p.offset) },
+    unassign (list: TopicPartition[]) { for (const p of list) positions.delete(p.partition) },
+    async poll (maxWaitMs: number) {
+      await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 5)))
+      const fresh = [...positions].filter(([, offset]) => offset === 0n).map(([partition]) => partition)
+      for (const partition of fresh) positions.set(partition, 1n)
+      return fresh.map(partition => ({ topic: 'c', partition, offset: 0n, key: Buffer.from(`k${partition}`), value: Buffer.from('v'), timestamp: 0, headers: [] }))
+    },
+    position (tp: TopicPartition) { return positions.get(tp.partition) ?? 0n },
+    async close () {}
+  }
+  const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: 1n })) } } as unknown as Log['admin']
+  const reader = new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true })
+  const written: number[] = []
+  const restore = (partition: number): ChangelogRestore => ({ changelog: { topic: 'c', partition }, store: 's', from: null, apply: () => { written.push(partition) } })
+  await reader.register('0_0', [restore(0)])
+  await reader.register('0_1', [restore(1)])
+  const deadline = Date.now() + 5000
+  while (reader.catchingUp > 0) { if (Date.now() > deadline) throw new Error(`not caught up, written: ${written.join(',')}`); await new Promise(resolve => setTimeout(resolve, 5)) }
+  t.same(written.sort(), [0, 1], 'both written with no step() called')
+  t.same(reader.positions('0_1'), [{ topic: 'c', partition: 1, offset: 1n }], 'positions applied')
+  reader.unregister('0_0')
+  reader.unregister('0_1')
+  await reader.step(0)
+  t.pass('a step() after the pump stopped throws nothing')
+  await new Promise(resolve => setTimeout(resolve, 20))
+})
+
 t.test('standby mode: a partition registered while a fetch is written is fetched during that write', async t => {
   // A fake log: partition 0 has one record at first; later polls answer what is assigned and
   // not read yet (partition 1 once registered). The write of partition 0 is held until released.
