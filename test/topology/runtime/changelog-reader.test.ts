@@ -261,16 +261,18 @@ t.test('standby mode: no long poll while more owners are about to register (expe
   await new Promise(resolve => setTimeout(resolve, 20))
 })
 
-t.test('standby mode: reading starts at registration, without a step() of the loop', async t => {
-  // The stream thread's loop calls step() between polls of its group consumer; a rebalance under
-  // way holds that poll, and a cold start's standbys registered meanwhile waited for its end.
+/** A standby reader over a fake log where every changelog partition holds one record (offset 0,
+ *  end 1): a poll answers the partitions assigned and not read yet (each poll's list in `polled`). */
+function oneRecordLog (): { reader: ChangelogReader, polled: number[][] } {
   const positions = new Map<number, bigint>()
+  const polled: number[][] = []
   const partitionReader = {
     assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(p.partition, p.offset) },
     unassign (list: TopicPartition[]) { for (const p of list) positions.delete(p.partition) },
     async poll (maxWaitMs: number) {
       await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 5)))
       const fresh = [...positions].filter(([, offset]) => offset === 0n).map(([partition]) => partition)
+      polled.push(fresh)
       for (const partition of fresh) positions.set(partition, 1n)
       return fresh.map(partition => ({ topic: 'c', partition, offset: 0n, key: Buffer.from(`k${partition}`), value: Buffer.from('v'), timestamp: 0, headers: [] }))
     },
@@ -278,7 +280,13 @@ t.test('standby mode: reading starts at registration, without a step() of the lo
     async close () {}
   }
   const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: 1n })) } } as unknown as Log['admin']
-  const reader = new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true })
+  return { reader: new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true }), polled }
+}
+
+t.test('standby mode: reading starts at registration, without a step() of the loop', async t => {
+  // The stream thread's loop calls step() between polls of its group consumer; a rebalance under
+  // way holds that poll, and a cold start's standbys registered meanwhile waited for its end.
+  const { reader } = oneRecordLog()
   const written: number[] = []
   const restore = (partition: number): ChangelogRestore => ({ changelog: { topic: 'c', partition }, store: 's', from: null, apply: () => { written.push(partition) } })
   await reader.register('0_0', [restore(0)])
@@ -297,23 +305,7 @@ t.test('standby mode: reading starts at registration, without a step() of the lo
 t.test('standby mode: a partition registered while a fetch is written is fetched during that write', async t => {
   // A fake log: partition 0 has one record at first; later polls answer what is assigned and
   // not read yet (partition 1 once registered). The write of partition 0 is held until released.
-  const positions = new Map<number, bigint>()
-  const polled: number[][] = []
-  const partitionReader = {
-    assign (list: Array<TopicPartition & { offset: bigint }>) { for (const p of list) positions.set(p.partition, p.offset) },
-    unassign (list: TopicPartition[]) { for (const p of list) positions.delete(p.partition) },
-    async poll (maxWaitMs: number) {
-      await new Promise(resolve => setTimeout(resolve, Math.min(maxWaitMs, 5)))
-      const fresh = [...positions].filter(([, offset]) => offset === 0n).map(([partition]) => partition)
-      polled.push(fresh)
-      for (const partition of fresh) positions.set(partition, 1n)
-      return fresh.map(partition => ({ topic: 'c', partition, offset: 0n, key: Buffer.from(`k${partition}`), value: Buffer.from('v'), timestamp: 0, headers: [] }))
-    },
-    position (tp: TopicPartition) { return positions.get(tp.partition) ?? 0n },
-    async close () {}
-  }
-  const admin = { async listOffsets (tps: TopicPartition[]) { return tps.map(tp => ({ ...tp, offset: 1n })) } } as unknown as Log['admin']
-  const reader = new ChangelogReader({ admin, reader: partitionReader as unknown as PartitionReader, standby: true })
+  const { reader, polled } = oneRecordLog()
   let release!: () => void
   const held = new Promise<void>(resolve => { release = resolve })
   const written: number[] = []
