@@ -215,10 +215,14 @@ t.test('standby mode: an answer fetched for a registration that ended is not wri
 
 t.test('standby mode: reading starts at registration, the ends asked after it, one request for the registrations waiting', async t => {
   const assigned: Array<TopicPartition & { offset: bigint }> = []
+  // Every fetch is held until the test ends: an empty answer written meanwhile would report the
+  // partitions' progress once more, at a moment set by the machine's load.
+  let endPolls: () => void = () => {}
+  const pollsHeld = new Promise<void>(resolve => { endPolls = resolve })
   const partitionReader = {
     assign (list: Array<TopicPartition & { offset: bigint }>) { assigned.push(...list) },
     unassign () {},
-    async poll () { await new Promise(resolve => setTimeout(resolve, 5)); return [] },
+    async poll () { await pollsHeld; return [] },
     position (tp: TopicPartition) { return assigned.find(a => a.partition === tp.partition)?.offset ?? 0n },
     async close () {}
   }
@@ -251,6 +255,7 @@ t.test('standby mode: reading starts at registration, the ends asked after it, o
   t.same(progress.filter(p => p.owner === '0_2').map(p => [p.remaining, p.caughtUp]), [[0, false], [4, false]], 'the target known, what is left reported')
   t.equal(reader.lag('0_2'), 4)
   reader.unregister('0_0'); reader.unregister('0_1'); reader.unregister('0_2')
+  endPolls()
 })
 
 t.test('standby mode: an end the registration could not ask is set by the next refreshEnds()', async t => {
