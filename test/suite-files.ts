@@ -29,7 +29,7 @@ export const SERIAL: Readonly<Record<string, string>> = {
   'test/log/kafka/conformance.test.ts': 'produces right after creating topics: on a busy broker the new topic was not yet in the metadata',
   'test/bench/': 'benchmark checks: the Kafka Streams reference (JVM, Maven build into bench/java/*/target)',
   'test/lib/resilience/poll-until.test.ts': 'asserts timer precision (150 ms of slack)',
-  'test/topology/runtime/changelog-reader.test.ts': 'asserts a step returns within 400 ms',
+  'test/topology/runtime/changelog-reader-standby-log.test.ts': 'asserts a step returns within 400 ms',
   'test/log/embedded/kill-9-durability.test.ts': 'kill -9 at random moments of a writing child',
   'test/stores/rocksdb-kill-durability.test.ts': 'kill -9 at random moments of a writing child'
 }

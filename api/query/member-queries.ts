@@ -1,38 +1,31 @@
 // Member queries from any instance: answered from the local stores when this instance owns the
 // member, otherwise forwarded over HTTP to the owner's internal routes
-// (/internal/v1/members/…, api/routes/internal-routes.ts), which answer from their own stores and
-// never forward again. The owner comes from the local stream application's key metadata or, on an
-// API-only instance, from the consumer group (GroupOwnerMap). The caller's bearer token travels
-// with the forward, so the owner checks it too.
+// (/internal/v1/members/…, api/routes/internal-routes.ts; api/query/owner-forwarder.ts), which
+// answer from their own stores and never forward again. The owner comes from the local stream
+// application's key metadata or, on an API-only instance, from the consumer group
+// (GroupOwnerMap). The caller's bearer token travels with the forward, so the owner checks it too.
 //
 // Outcomes: a value, `undefined` (404), or an error: STORE_NOT_READY (503 + Retry-After: restoring,
 // rebalancing, owner not known yet) or OwnerUnavailable (503: the owner could not be reached, or
 // did not answer several times in a row: its breaker is open, lib/resilience/peers-policy.ts).
 // Balances and activity then fall back to a standby copy within the staleness bound
-// (api/query/standby-fallback.ts); the error stands only when none can answer.
+// (api/query/standby-reads.ts); the error stands only when none can answer.
 import type { Counter, Registry } from 'prom-client'
-import { Agent } from 'undici'
 import { isRewardsError, RewardsError } from '../../lib/errors.ts'
 import type { Balance, RedeemConfirmed } from '../../processors/rewards/schemas.ts'
 import { FlatJsonMemo } from './flat-json-memo.ts'
 import { batchedCounter, pairCounter } from '../batched-counter.ts'
-import { forwardRequest, type ForwardAnswer } from './forward-request.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
 import { CONTENT_DIGEST_HEADER } from '../routes/internal-routes.ts'
-import type { ActivityPage, LocalReader, MemberOwner, RedemptionRecord, StandbyAnswer } from './local-reader.ts'
-import { SERVED_BY_HEADER, STALENESS_HEADER, standbyCandidates, withStalenessBound, type ServedByStandby } from './standby-fallback.ts'
+import type { ActivityPage, LocalReader, MemberOwner, RedemptionRecord } from './local-reader.ts'
+import { OwnerForwarder, OwnerUnavailable, type CallContext, type ForwardedHeaders } from './owner-forwarder.ts'
+import { StandbyReads } from './standby-reads.ts'
 import { lookupRedemption, OwnersUnreachable } from './redemption-lookup.ts'
 import type { PointsAnswer, PointsParams } from './points-windows-query.ts'
-import { PEERS_POLICY, PeersPolicy } from '../../lib/resilience/peers-policy.ts'
 
-export class OwnerUnavailable extends Error {
-  readonly host: string
-  constructor (host: string, cause: unknown) {
-    super(`owner ${host} did not answer`, { cause })
-    this.name = 'OwnerUnavailable'
-    this.host = host
-  }
-}
+// Users import these from here (the query API's one entry).
+export { OwnerUnavailable, type CallContext, type ForwardedHeaders } from './owner-forwarder.ts'
+export { MOVE_RETRY_MS } from './standby-reads.ts'
 
 export interface MemberQueriesOptions {
   /** Present on instances running the stream application. */
@@ -54,30 +47,6 @@ export interface MemberQueriesOptions {
   readonly moveRetryMs?: number
 }
 
-/** Default of MemberQueriesOptions.moveRetryMs: a move's gaps (one rebalance round, a restarted
- *  instance's first assignment) last about a second, longer on a loaded machine. */
-export const MOVE_RETRY_MS = 3000
-const MOVE_RETRY_PAUSE_MS = 100
-
-export interface CallContext {
-  readonly authorization: string | undefined
-  readonly requestId: string
-  /** Told when a standby copy answered (the route marks its answer so). */
-  readonly servedByStandby?: (served: ServedByStandby) => void
-}
-
-/** How a standby copy answers one kind of query: here, or on another instance's internal route. */
-interface StandbyRead<T> {
-  readonly local: (reader: LocalReader, maxLagRecords: number) => Promise<StandbyAnswer<T>>
-  readonly path: string
-  readonly raw?: boolean
-}
-
-/** The active's failures a standby may answer for (anything else is the answer). */
-function activeUnavailable (error: unknown): boolean {
-  return error instanceof OwnerUnavailable || isRewardsError(error, 'STORE_NOT_READY') || isRewardsError(error, 'KEY_OWNED_ELSEWHERE')
-}
-
 type Route = { local: true } | { local: false, host: string }
 const LOCAL: Route = Object.freeze({ local: true })
 
@@ -89,31 +58,21 @@ function remoteRoute (owner: MemberOwner): Route {
   return { local: false, host: owner.host }
 }
 
-/** The response headers of a forwarded query, by lower-case name. */
-export interface ForwardedHeaders { get (name: string): string | null }
-
-/** Connections kept open to each owner (undici: keep-alive, one pool per host). A forwarded query
- *  then costs one request on an open connection, not a TCP handshake nor fetch()'s WHATWG
- *  objects (nor request()'s URL and body stream: forward-request.ts); idle connections close
- *  after FORWARD_KEEP_ALIVE_MS and never keep the process up. */
-const FORWARD_CONNECTIONS_PER_HOST = 64
-const FORWARD_KEEP_ALIVE_MS = 30_000
-
 export class MemberQueries {
   readonly #options: MemberQueriesOptions
   readonly #served: Counter<'route' | 'where'>
   readonly #countServed: (route: string, where: string) => void
   readonly #countLookup: (cache: string, result: string) => void
-  readonly #peers: PeersPolicy
+  readonly #forwarder: OwnerForwarder
+  readonly #standbys: StandbyReads
   /** The JSON text of the balances read here: JSON.stringify's, made again only when a balance
    *  changed (docs/benchmarks.md "API balance query, fifth pass"). */
   readonly #balanceText = new FlatJsonMemo()
-  readonly #owners = new Agent({ connections: FORWARD_CONNECTIONS_PER_HOST, keepAliveTimeout: FORWARD_KEEP_ALIVE_MS, keepAliveMaxTimeout: FORWARD_KEEP_ALIVE_MS })
 
   constructor (options: MemberQueriesOptions) {
     if (options.local === undefined && options.owners === undefined) throw new Error('MemberQueries needs a local reader or an owner map')
     this.#options = options
-    this.#peers = new PeersPolicy({ timeoutMs: options.forwardTimeoutMs ?? PEERS_POLICY.timeoutMs })
+    this.#forwarder = new OwnerForwarder({ owners: options.owners, timeoutMs: options.forwardTimeoutMs })
     // Counted on every query: its children batch their increments (api/batched-counter.ts).
     this.#served = batchedCounter<'route' | 'where'>(options.registry, {
       name: 'rewards_api_queries_total', help: 'Member queries by kind and where they were answered (local store, forwarded, cache)', labelNames: ['route', 'where']
@@ -127,6 +86,9 @@ export class MemberQueries {
     // every call; a batched child adds to a number until the next read.
     this.#countServed = pairCounter(this.#served, 'route', 'where')
     this.#countLookup = pairCounter(cacheLookups, 'cache', 'result')
+    this.#standbys = new StandbyReads({
+      local: options.local, owners: options.owners, maxStalenessRecords: options.maxStalenessRecords, moveRetryMs: options.moveRetryMs, forwarder: this.#forwarder, countServed: this.#countServed
+    })
   }
 
   /** Counts a query answered from the hot-balance cache. */
@@ -173,7 +135,7 @@ export class MemberQueries {
       return answer
     }
     const query = new URLSearchParams({ from: new Date(params.fromMs).toISOString(), to: new Date(params.toMs).toISOString(), window: params.window })
-    const answer = await this.#forward<PointsAnswer>(route.host, `/internal/v1/properties/${encodeURIComponent(propertyId)}/points?${query}`, call)
+    const answer = await this.#forwarder.forward<PointsAnswer>(route.host, `/internal/v1/properties/${encodeURIComponent(propertyId)}/points?${query}`, call)
     if (answer === undefined) throw new OwnerUnavailable(route.host, new Error('owner answered 404'))
     this.#countServed('points', 'forwarded')
     return answer
@@ -187,54 +149,9 @@ export class MemberQueries {
       this.#countServed(kind, 'local')
       return value
     }
-    const value = await this.#forward<T>(route.host, path, call, post)
+    const value = await this.#forwarder.forward<T>(route.host, path, call, post)
     this.#countServed(kind, 'forwarded')
     return value
-  }
-
-  async #forward<T> (host: string, path: string, call: CallContext, options: { body?: unknown, parse?: (body: unknown, headers: ForwardedHeaders) => T, raw?: boolean, headers?: (headers: ForwardedHeaders) => void } = {}): Promise<T | undefined> {
-    let response: ForwardAnswer
-    const headers: Record<string, string> = { 'x-request-id': call.requestId, accept: 'application/json' }
-    if (call.authorization !== undefined) headers.authorization = call.authorization
-    if (options.body !== undefined) headers['content-type'] = 'application/json'
-    const forward = {
-      origin: `http://${host}`,
-      method: options.body !== undefined ? 'POST' as const : 'GET' as const,
-      path,
-      headers,
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {})
-    }
-    try {
-      // The body is read inside the bounded call: an owner that stalls mid-answer is a failure too.
-      response = await this.#peers.execute(host, signal => forwardRequest(this.#owners, forward, signal))
-    } catch (error) {
-      this.#options.owners?.invalidate()
-      throw new OwnerUnavailable(host, error)
-    }
-    const text = response.text
-    const status = response.statusCode
-    if (status === 200 || status === 404) options.headers?.(headersOf(response.headers))
-    if (status === 200) {
-      // raw: the owner's JSON text as it came (an object; anything else is not an answer).
-      if (options.raw === true) {
-        if (text.charCodeAt(0) !== 0x7b) throw new OwnerUnavailable(host, new Error('owner answered 200 without a JSON object'))
-        return text as T
-      }
-      const body = JSON.parse(text) as unknown
-      return options.parse !== undefined ? options.parse(body, headersOf(response.headers)) : body as T
-    }
-    const body = parseOrUndefined(text) as { error?: { code?: string, message?: string } } | undefined
-    if (status === 404 && body?.error?.code !== 'NOT_FOUND') return undefined
-    if (status === 503) {
-      this.#options.owners?.invalidate()
-      throw new RewardsError('STORE_NOT_READY', body?.error?.message ?? `owner ${host} is not ready`)
-    }
-    if (status === 401 || status === 403) {
-      // The owner refused a token this instance accepted: configurations differ. Not the client's fault.
-      throw new OwnerUnavailable(host, new Error(`owner refused the forwarded token (${status})`))
-    }
-    this.#options.owners?.invalidate()
-    throw new OwnerUnavailable(host, new Error(`owner answered ${status}`))
   }
 
   /** The member's balance as the JSON text the API answers (undefined: no such member), without
@@ -242,7 +159,7 @@ export class MemberQueries {
    *  owner's answer as it came (the same serialization of the same balance, so the ETag does not
    *  depend on the instance asked), not parsed and serialized again. */
   balanceJson (memberId: string, call: CallContext): string | undefined | Promise<string | undefined> {
-    return this.#orStandby('balance', memberId, call, () => {
+    return this.#standbys.orStandby('balance', memberId, call, () => {
       if (this.#options.local !== undefined) {
         // One placement of the key for the owner check and the read (LocalReader.balanceIfLocal).
         const read = this.#readLocal(r => r.balanceIfLocal(memberId))
@@ -286,96 +203,13 @@ export class MemberQueries {
     return this.#balanceText.text(memberId, balance)
   }
 
-  /** `active()`, or when the active copy cannot answer, a standby copy within the staleness
-   *  bound (api/query/standby-fallback.ts); without a promise when the active answers at once. */
-  #orStandby<T> (kind: string, memberId: string, call: CallContext, active: () => T | undefined | Promise<T | undefined>, standby: () => StandbyRead<T>): T | undefined | Promise<T | undefined> {
-    let answer: T | undefined | Promise<T | undefined>
-    try {
-      answer = active()
-    } catch (error) {
-      if (!activeUnavailable(error)) throw error
-      return this.#whileMoving(kind, memberId, call, error, active, standby)
-    }
-    if (!(answer instanceof Promise)) return answer
-    return answer.catch(error => {
-      if (!activeUnavailable(error)) throw error
-      return this.#whileMoving(kind, memberId, call, error, active, standby)
-    })
-  }
-
-  /** The active failed: a standby copy; none either (a task's move is in one of its short gaps:
-   *  the group's instances disagree about the owner for a moment, an instance restarted and has
-   *  no assignment yet), the active and the copies again every MOVE_RETRY_PAUSE_MS until
-   *  `moveRetryMs` passed (docs/api.md "Answers from standby replicas"). Then the last error. */
-  async #whileMoving<T> (kind: string, memberId: string, call: CallContext, cause: unknown, active: () => T | undefined | Promise<T | undefined>, standby: () => StandbyRead<T>): Promise<T | undefined> {
-    const deadline = performance.now() + (this.#options.moveRetryMs ?? MOVE_RETRY_MS)
-    let error = cause
-    for (;;) {
-      try {
-        return await this.#fromStandbys(kind, memberId, call, error, standby())
-      } catch (failed) {
-        if (!activeUnavailable(failed)) throw failed
-        error = failed
-      }
-      if (performance.now() + MOVE_RETRY_PAUSE_MS > deadline) throw error
-      await new Promise(resolve => setTimeout(resolve, MOVE_RETRY_PAUSE_MS))
-      try {
-        return await active()
-      } catch (failed) {
-        if (!activeUnavailable(failed)) throw failed
-        error = failed
-      }
-    }
-  }
-
-  async #fromStandbys<T> (kind: string, memberId: string, call: CallContext, cause: unknown, standby: StandbyRead<T>): Promise<T | undefined> {
-    const { local, owners } = this.#options
-    const bound = this.#options.maxStalenessRecords ?? 0
-    let owner: MemberOwner | undefined
-    try { owner = local?.owner(memberId) } catch { /* not known (rebalancing): ask every instance */ }
-    // No assignment yet (this instance just started): nothing named, so every instance is asked.
-    if (owner !== undefined && owner.host === null && owner.standbyHosts.length === 0 && !owner.localStandby) owner = undefined
-    const instances = owner === undefined && owners !== undefined ? (await owners.instances().catch(() => undefined))?.hosts : undefined
-    const candidates = standbyCandidates({ owner, instances, self: local?.host() ?? null, failed: cause instanceof OwnerUnavailable ? cause.host : undefined })
-    if (candidates.local) {
-      try {
-        const answer = await standby.local(local!, bound)
-        call.servedByStandby?.({ host: null, lagRecords: answer.lagRecords })
-        this.#countServed(kind, 'standby')
-        return answer.value
-      } catch (error) {
-        if (!isRewardsError(error, 'STORE_NOT_READY') && !isRewardsError(error, 'KEY_OWNED_ELSEWHERE')) throw error
-      }
-    }
-    for (const host of candidates.hosts) {
-      let lag: number | null = null
-      try {
-        const value = await this.#forward<T>(host, withStalenessBound(standby.path, bound), call, {
-          ...(standby.raw === true ? { raw: true } : {}),
-          headers: h => { if (h.get(SERVED_BY_HEADER) === 'standby') lag = Number(h.get(STALENESS_HEADER)) }
-        })
-        // The instance may have answered from its active copy (it took the task over): current.
-        if (lag !== null) {
-          call.servedByStandby?.({ host, lagRecords: lag })
-          this.#countServed(kind, 'standby')
-        } else {
-          this.#countServed(kind, 'forwarded')
-        }
-        return value
-      } catch (error) {
-        if (!activeUnavailable(error)) throw error
-      }
-    }
-    throw cause
-  }
-
   #balanceJson (route: Route, memberId: string, call: CallContext): string | undefined | Promise<string | undefined> {
     if (route.local) {
       const balance = this.#readLocal(r => r.balance(memberId))
       this.#countServed('balance', 'local')
       return balance === undefined ? undefined : this.#balanceText.text(memberId, balance satisfies Balance)
     }
-    return this.#forward<string>(route.host, balancePath(memberId), call, { raw: true }).then(json => {
+    return this.#forwarder.forward<string>(route.host, balancePath(memberId), call, { raw: true }).then(json => {
       this.#countServed('balance', 'forwarded')
       return json
     })
@@ -398,7 +232,7 @@ export class MemberQueries {
   async activity (memberId: string, limit: number, cursor: { text: string, seq: number } | undefined, call: CallContext): Promise<ActivityPage | undefined> {
     const query = new URLSearchParams({ limit: String(limit), ...(cursor !== undefined ? { cursor: cursor.text } : {}) })
     const path = `/internal/v1/members/${encodeURIComponent(memberId)}/activity?${query}`
-    return await this.#orStandby('activity', memberId, call, () => this.#query('activity', memberId, call, path, r => {
+    return await this.#standbys.orStandby('activity', memberId, call, () => this.#query('activity', memberId, call, path, r => {
       const page = r.activity(memberId, limit, cursor?.seq)
       return page.items.length === 0 && cursor === undefined && r.balance(memberId) === undefined ? undefined : page
     }), () => ({
@@ -451,21 +285,4 @@ export class MemberQueries {
 
 function balancePath (memberId: string): string {
   return `/internal/v1/members/${encodeURIComponent(memberId)}/balance`
-}
-
-function parseOrUndefined (text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
-
-function headersOf (headers: Record<string, string | string[] | undefined>): ForwardedHeaders {
-  return {
-    get: name => {
-      const value = headers[name.toLowerCase()]
-      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
-    }
-  }
 }

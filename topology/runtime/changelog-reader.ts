@@ -11,61 +11,27 @@
 // past the end first measured.
 //
 // Standby mode (one reader of the thread's standby tasks, docs/engine.md "Standby tasks"): its
-// owners never complete. A pump of its own (started by a registration or step(), never awaited
-// by the loop) keeps one long-polling fetch over all their changelog partitions and applies
-// each as it returns, so the loop never waits for the changelogs to grow nor the standbys for
-// the loop; positions() tells how far each store got, as written (for its checkpoints), lag()
-// how far behind it is as of the last refreshEnds(). A standby owner is catching up from its
-// registration until each of its partitions reached the end seen then (a cold start's restore,
-// done by standbys and warm-ups): progress reports say so (caughtUp, catchingUp), catchingUp
-// counts the owners not there yet (standby-upkeep.ts reports it, docs/engine.md "Standby tasks").
+// owners never complete. A pump of its own (standby-pump.ts: started by a registration or
+// step(), never awaited by the loop) keeps one long-polling fetch over all their changelog
+// partitions and has each written as it returns, so the loop never waits for the changelogs to
+// grow nor the standbys for the loop; positions() tells how far each store got, as written (for
+// its checkpoints), lag() how far behind it is as of the last refreshEnds(). A standby owner is
+// catching up from its registration until each of its partitions reached the end seen then (a
+// cold start's restore, done by standbys and warm-ups): progress reports say so (caughtUp,
+// catchingUp), catchingUp counts the owners not there yet (standby-upkeep.ts reports it,
+// docs/engine.md "Standby tasks").
 import type { LogAdmin, LogRecord, PartitionEntries, PartitionReader, TopicPartition } from '../../log/log-port.ts'
 import { columnEntries, COLUMNS_PER_RECORD, type RestoreColumns } from '../../stores/restore-columns.ts'
 import { LastWrites, repeatedColumnKeys } from './restore-last-writes.ts'
+import { UNKNOWN_END, type Fetched, type Owner, type Restoring } from './changelog-reader-types.ts'
 import type { ChangelogEntry, ChangelogRestore, RestoredOwner, RestoreProgress } from './changelog-restore.ts'
 import { partitionKey } from './partition-group.ts'
 import { rtrace } from './rebalance-trace.ts'
-import { MIN_FETCH_WAIT_MS, readForRegistration, StandbyAnswerQueue, writableFor, type FetchAnswer } from './standby-answer-queue.ts'
+import { readForRegistration, writableFor } from './standby-answer-queue.ts'
+import { StandbyPump } from './standby-pump.ts'
 
 /** Changelog records written to a store in one batch at most, between turns of the event loop. */
 const APPLY_SLICE = 5000
-/** Standby mode: a registered partition's target before its end was asked. */
-const UNKNOWN_END = -1n
-/** Standby mode: how long a background fetch waits for records (it never holds up the loop). */
-const STANDBY_FETCH_WAIT_MS = 500
-/** Standby mode, while more owners are about to register (expectRegistrations): a partition
- *  registered while a fetch is in flight is read only by the next one. */
-const STANDBY_FETCH_WAIT_REGISTERING_MS = MIN_FETCH_WAIT_MS
-
-interface Restoring {
-  readonly owner: string
-  readonly restore: ChangelogRestore
-  position: bigint
-  /** Next offset after what the store holds: `position` once the fetch that moved it is written
-   *  (queries on standbys compare it with the end, docs/engine.md "Interactive queries"). */
-  applied: bigint
-  end: bigint
-  /** Standby mode: the end seen at registration (lowered if the end moves back below it). */
-  target: bigint
-  /** Standby mode: the applied position reached `target`. */
-  caughtUp: boolean
-  restored: number
-  /** Assigned to the reader (behind its end as last seen). */
-  assigned: boolean
-  done: boolean
-  /** Whether a slice is written as it comes or as its last write per key (restore-last-writes.ts). */
-  readonly lastWrites: LastWrites
-}
-
-/** One fetch (standby-answer-queue.ts): an answer written later (standby mode queues them)
- *  writes nothing into a partition registered again meanwhile (which reads from where it got
- *  instead, see #apply). */
-type Fetched = FetchAnswer<Restoring>
-
-interface Owner {
-  readonly partitions: Restoring[]
-  readonly startMs: number
-}
 
 export interface ChangelogReaderOptions {
   readonly admin: LogAdmin
@@ -84,31 +50,26 @@ export class ChangelogReader {
   readonly #partitions = new Map<string, Restoring>()
   /** The fetch sent ahead (see step()). */
   #inflight: Promise<Fetched> | undefined
-  /** Standby mode: the fetch-and-apply loop running on its own (see #startPump), and its
-   *  failure, thrown by the next step(). */
-  #pump: Promise<void> | undefined
-  #pumpError: unknown
-  /** Standby mode: the pump's fetches and the answers not written yet. */
-  readonly #answers = new StandbyAnswerQueue<Fetched>({
-    fetch: async waitMs => await this.#fetchOnce(waitMs),
-    toRead: () => [...this.#partitions.values()].some(p => p.assigned),
-    waitMs: () => this.#registering ? STANDBY_FETCH_WAIT_REGISTERING_MS : STANDBY_FETCH_WAIT_MS,
-    running: () => this.#pump !== undefined,
-    failed: () => this.#pumpError !== undefined,
-    fail: error => { this.#pumpError ??= error }
-  })
+  /** Standby mode: registrations, and the fetches and writes running on their own. */
+  readonly #standby: StandbyPump
   /** Changelog records applied since this reader was created (before last write per key). */
   #appliedRecords = 0
   /** The offsets of the slice being written (applyColumns), reused slice after slice. */
   readonly #columns = new Int32Array(APPLY_SLICE * COLUMNS_PER_RECORD)
-  /** Standby mode: more owners are about to register (see expectRegistrations). */
-  #registering = false
-  /** Standby mode: registered partitions whose end is to be asked, and whether that runs. */
-  readonly #targetsWanted: Restoring[] = []
-  #askingTargets = false
 
   constructor (options: ChangelogReaderOptions) {
     this.#o = options
+    this.#standby = new StandbyPump({
+      admin: options.admin,
+      reader: options.reader,
+      owners: this.#owners,
+      partitions: this.#partitions,
+      fetch: waitMs => this.#fetchOnce(waitMs),
+      apply: fetched => this.#apply(fetched, 0),
+      setTarget: (p, end) => { this.#setTarget(p, end) },
+      progress: (p, catchingUp) => { this.#progress(p, catchingUp) },
+      now: () => this.#now()
+    })
   }
 
   /** Owners (tasks) still restoring. */
@@ -124,20 +85,16 @@ export class ChangelogReader {
     return n
   }
 
-  /** Standby mode: whether more owners are about to register (their stores are opening). Until
-   *  they have, background fetches do not long-poll: a cold start's standbys register a few at a
-   *  time, and each one's partitions waited for the fetch in flight over those caught up already
-   *  (up to 500 ms) before their catch-up began. */
-  expectRegistrations (expect: boolean): void { this.#registering = expect }
+  /** Standby mode: whether more owners are about to register (their stores are opening): no
+   *  long polls until they have (standby-pump.ts). */
+  expectRegistrations (expect: boolean): void { this.#standby.expectRegistrations(expect) }
 
   /** Starts restoring `owner`'s stores. Their start and end offsets are asked in one request each.
-   *  Standby mode: reading starts at once, from the checkpoint (the log start, when there is
-   *  none or it is below it: the fetch finds the offset out of range and the reader goes on from
-   *  the log start), and the ends are asked in the background, one request for every
-   *  registration waiting (see #askTargets). */
+   *  Standby mode: reading starts at once, from the checkpoint, and the ends are asked in the
+   *  background (StandbyPump.register). */
   async register (owner: string, restores: ChangelogRestore[]): Promise<void> {
     if (this.#owners.has(owner)) throw new Error(`changelog reader: ${owner} is already restoring`)
-    if (this.#o.standby === true) { this.#registerStandby(owner, restores); return }
+    if (this.#o.standby === true) { this.#standby.register(owner, restores); return }
     const tps = restores.map(r => r.changelog)
     const [earliest, latest] = tps.length === 0 ? [[], []] : await Promise.all([this.#o.admin.listOffsets(tps, 'earliest'), this.#o.admin.listOffsets(tps, 'latest')])
     const start = new Map(earliest.map(o => [partitionKey(o), o.offset]))
@@ -162,56 +119,6 @@ export class ChangelogReader {
     // (see the header).
     const toRead = partitions.filter(p => p.assigned)
     if (toRead.length > 0) this.#o.reader.assign(toRead.map(p => ({ ...p.restore.changelog, offset: p.position })))
-  }
-
-  /** Standby mode's register(): the catch-up of a cold start's standby began only once two
-   *  listOffsets (log start, end) came back, and the next standby's open waited for them too
-   *  (0.2-0.65 s each on a loaded machine, docs/benchmarks.md "Cold start, third pass"). */
-  #registerStandby (owner: string, restores: ChangelogRestore[]): void {
-    const partitions: Restoring[] = []
-    for (const restore of restores) {
-      const key = partitionKey(restore.changelog)
-      if (this.#partitions.has(key)) throw new Error(`changelog reader: ${key} is already being restored`)
-      const position = restore.from ?? 0n
-      // The end is not known yet (target UNKNOWN_END): not caught up until it is.
-      partitions.push({ owner, restore, position, applied: position, end: position, target: UNKNOWN_END, caughtUp: false, restored: 0, assigned: true, done: false, lastWrites: new LastWrites() })
-    }
-    this.#owners.set(owner, { partitions, startMs: this.#now() })
-    for (const p of partitions) this.#partitions.set(partitionKey(p.restore.changelog), p)
-    for (const p of partitions) this.#progress(p, true)
-    if (partitions.length > 0) this.#o.reader.assign(partitions.map(p => ({ ...p.restore.changelog, offset: p.position })))
-    this.#askTargets(partitions)
-    // The pump starts here too: step() waits for the loop, which a rebalance under way holds
-    // (docs/benchmarks.md "Cold start, ninth pass").
-    if (partitions.length > 0) { this.#answers.registered(); if (this.#pump !== undefined) this.#answers.send(); else this.#startPump() }
-  }
-
-  /** Standby mode: the end of each newly registered partition, its catch-up's target. One
-   *  listOffsets at a time, for every partition registered meanwhile. A failed one is left to
-   *  refreshEnds() (every second, standby-upkeep.ts), which sets the targets still unknown. */
-  #askTargets (partitions: Restoring[]): void {
-    this.#targetsWanted.push(...partitions)
-    if (this.#askingTargets) return
-    this.#askingTargets = true
-    void (async () => {
-      try {
-        while (this.#targetsWanted.length > 0) {
-          const batch = this.#targetsWanted.splice(0).filter(p => this.#partitions.get(partitionKey(p.restore.changelog)) === p)
-          if (batch.length === 0) continue
-          const latest = await this.#o.admin.listOffsets(batch.map(p => p.restore.changelog), 'latest')
-          const ends = new Map(latest.map(o => [partitionKey(o), o.offset]))
-          for (const p of batch) {
-            const end = ends.get(partitionKey(p.restore.changelog))
-            if (end === undefined || this.#partitions.get(partitionKey(p.restore.changelog)) !== p || p.target !== UNKNOWN_END) continue
-            this.#setTarget(p, end)
-          }
-        }
-      } catch {
-        this.#targetsWanted.length = 0
-      } finally {
-        this.#askingTargets = false
-      }
-    })()
   }
 
   /** Standby mode: the end seen at registration, asked after it. */
@@ -281,9 +188,7 @@ export class ChangelogReader {
     if (this.#o.standby === true) {
       // Standby mode: the pump fetches and applies on its own; step() starts it and reports its
       // failure (the loop's recovery handles it as it would a failed fetch).
-      const error = this.#pumpError
-      if (error !== undefined) { this.#pumpError = undefined; throw error }
-      this.#startPump()
+      this.#standby.step()
       return []
     }
     // Owners without changelogs (stateless tasks) are done at once.
@@ -301,30 +206,6 @@ export class ChangelogReader {
     const check = [...this.#partitions.values()].filter(p => !p.done && (!p.assigned || fetched === 0))
     await this.#checkEnds(check)
     return this.#completedOwners()
-  }
-
-  /** Standby mode: fetch and apply, over and over, while any partition is registered, on its
-   *  own rather than once per loop iteration: the stream thread's loop waits in its group poll
-   *  (100 ms when idle, a whole rebalance while one runs), and a cold start's standbys caught up
-   *  only between those waits (docs/engine.md "Standby tasks"). Writes go in slices with a turn
-   *  of the event loop between them, and a slice is written only while its partition is still
-   *  registered: a standby closed meanwhile (unregister, then its stores close) gets nothing
-   *  more, and its checkpoint claims only applied offsets (positions() in standby mode). */
-  #startPump (): void {
-    if (this.#pump !== undefined || this.#partitions.size === 0) return
-    this.#pump = (async () => {
-      while (this.#partitions.size > 0) {
-        this.#answers.send()
-        const batch = this.#answers.take()
-        if (batch === undefined) {
-          if (!this.#answers.onWire) return
-          await this.#answers.answered()
-          continue
-        }
-        this.#answers.writing(true)
-        try { await this.#apply(batch, 0) } finally { this.#answers.writing(false) }
-      }
-    })().catch((error: unknown) => { this.#pumpError = error }).finally(() => { this.#pump = undefined; this.#answers.clear() })
   }
 
   /** Applies one fetch (positions first, the next fetch sent, then the records, in slices). */
@@ -347,7 +228,7 @@ export class ChangelogReader {
     }
     this.#unassign(reached)
     if (stale.length > 0) this.#o.reader.assign(stale.map(p => ({ ...p.restore.changelog, offset: p.position })))
-    if (standby) this.#answers.send()
+    if (standby) this.#standby.send()
     else if (runs.length > 0) this.#fetch(maxWaitMs)
     // One write batch per slice of a partition's run of entries.
     for (const run of runs) {
