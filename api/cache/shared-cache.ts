@@ -73,7 +73,12 @@ export interface RedisCacheOptions {
   readonly policy?: RedisPolicySettings
   /** Prefix of every key; default 'rewards:'. */
   readonly keyPrefix?: string
+  /** How often a Redis reported down but still connected is PINGed; default RECHECK_MS. */
+  readonly recheckMs?: number
 }
+
+/** Default of RedisCacheOptions.recheckMs: as often as the Kafka and PostgreSQL probes. */
+export const RECHECK_MS = 2_000
 
 function metrics (registry: Registry): { up: Gauge, fallbacks: Counter<'operation'> } {
   const up = (registry.getSingleMetric('rewards_api_redis_up') as Gauge | undefined) ?? new Gauge({
@@ -93,7 +98,9 @@ export class RedisCache implements SharedCache {
   readonly #logger: Logger | undefined
   readonly #health: DependencyHealth | undefined
   readonly #policy: RedisPolicy
+  readonly #recheck: NodeJS.Timeout
   #healthy = true
+  #rechecking = false
 
   constructor (options: RedisCacheOptions) {
     this.#metrics = metrics(options.registry)
@@ -113,6 +120,24 @@ export class RedisCache implements SharedCache {
     this.#redis.on('error', () => { this.#markDown('connection error') })
     this.#redis.on('ready', () => { policy.reset(); this.#markUp() })
     this.#metrics.up.set(0)
+    // A Redis that hung (connected, not answering) and answers again sends no 'ready' event:
+    // without a request it would stay reported down (readiness degraded, the outage's duration
+    // counted to the next request). So while down and connected, a PING every RECHECK_MS ends
+    // the outage (docs/runbooks/dependency-outage.md). Never while up: one slow PING on a loaded
+    // machine must not start an outage that no request saw.
+    this.#recheck = setInterval(() => { void this.#recheckDown() }, options.recheckMs ?? RECHECK_MS)
+    this.#recheck.unref()
+  }
+
+  async #recheckDown (): Promise<void> {
+    if (this.#healthy || this.#rechecking || this.#redis.status !== 'ready') return
+    this.#rechecking = true
+    try {
+      await this.#redis.ping()
+      if (this.#redis.status === 'ready') { this.#policy.reset(); this.#markUp() }
+    } catch { /* still not answering: stays down */ } finally {
+      this.#rechecking = false
+    }
   }
 
   #markDown (why: string): void {
@@ -173,6 +198,7 @@ export class RedisCache implements SharedCache {
   }
 
   async close (): Promise<void> {
+    clearInterval(this.#recheck)
     this.#redis.disconnect()
     await this.#fallback.close()
   }
