@@ -90,6 +90,17 @@ function metrics (registry: Registry): { up: Gauge, fallbacks: Counter<'operatio
   return { up, fallbacks }
 }
 
+/** What the dependency.down line and readiness say (docs/runbooks/dependency-outage.md: "the
+ *  error"): the client's message (ECONNREFUSED with the address, NOAUTH, WRONGPASS…; never the
+ *  password), the code or first cause when it has none (Node's AggregateError of a host name
+ *  with several addresses). */
+function connectionErrorReason (error: unknown): string {
+  const e = error as { message?: unknown, code?: unknown, errors?: Array<{ message?: unknown }> } | undefined
+  const first = e?.errors?.[0]?.message
+  for (const text of [e?.message, first, e?.code]) if (typeof text === 'string' && text !== '') return `connection error: ${text}`
+  return 'connection error'
+}
+
 export class RedisCache implements SharedCache {
   readonly kind = 'redis' as const
   readonly #redis: Redis
@@ -117,7 +128,7 @@ export class RedisCache implements SharedCache {
       retryStrategy: times => policy.reconnectDelayMs(times),
       lazyConnect: false
     })
-    this.#redis.on('error', () => { this.#markDown('connection error') })
+    this.#redis.on('error', error => { this.#markDown(connectionErrorReason(error)) })
     this.#redis.on('ready', () => { policy.reset(); this.#markUp() })
     this.#metrics.up.set(0)
     // A Redis that hung (connected, not answering) and answers again sends no 'ready' event:

@@ -43,3 +43,17 @@ t.test('a hung Redis that answers again ends the outage without traffic', async 
   await cache.set('k', 'v', 5_000)
   t.equal(await cache.get('k'), 'v', 'commands go to Redis again (the breaker was reset)')
 })
+
+t.test('an unreachable Redis is reported with the client\'s error, not a generic one', async t => {
+  // A port nobody listens on: a listener of ours, closed.
+  const probe = new TcpProxy('127.0.0.1', 6379)
+  const port = await probe.listen()
+  await probe.close()
+  const registry = new Registry()
+  const health = new DependencyHealth({ registry })
+  health.declare('redis', { required: false, impact: 'test' })
+  const cache = new RedisCache({ url: `redis://127.0.0.1:${port}`, registry, health })
+  t.teardown(() => cache.close())
+  await until('reported down', () => health.status('redis')?.state === 'down')
+  t.match(health.status('redis')!.detail, new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}`), 'the reason names the error and the address')
+})
