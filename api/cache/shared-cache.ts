@@ -73,7 +73,12 @@ export interface RedisCacheOptions {
   readonly policy?: RedisPolicySettings
   /** Prefix of every key; default 'rewards:'. */
   readonly keyPrefix?: string
+  /** How often a Redis reported down but still connected is PINGed; default RECHECK_MS. */
+  readonly recheckMs?: number
 }
+
+/** Default of RedisCacheOptions.recheckMs: as often as the Kafka and PostgreSQL probes. */
+export const RECHECK_MS = 2_000
 
 function metrics (registry: Registry): { up: Gauge, fallbacks: Counter<'operation'> } {
   const up = (registry.getSingleMetric('rewards_api_redis_up') as Gauge | undefined) ?? new Gauge({
@@ -85,6 +90,17 @@ function metrics (registry: Registry): { up: Gauge, fallbacks: Counter<'operatio
   return { up, fallbacks }
 }
 
+/** What the dependency.down line and readiness say (docs/runbooks/dependency-outage.md: "the
+ *  error"): the client's message (ECONNREFUSED with the address, NOAUTH, WRONGPASS…; never the
+ *  password), the code or first cause when it has none (Node's AggregateError of a host name
+ *  with several addresses). */
+function connectionErrorReason (error: unknown): string {
+  const e = error as { message?: unknown, code?: unknown, errors?: Array<{ message?: unknown }> } | undefined
+  const first = e?.errors?.[0]?.message
+  for (const text of [e?.message, first, e?.code]) if (typeof text === 'string' && text !== '') return `connection error: ${text}`
+  return 'connection error'
+}
+
 export class RedisCache implements SharedCache {
   readonly kind = 'redis' as const
   readonly #redis: Redis
@@ -93,7 +109,9 @@ export class RedisCache implements SharedCache {
   readonly #logger: Logger | undefined
   readonly #health: DependencyHealth | undefined
   readonly #policy: RedisPolicy
+  readonly #recheck: NodeJS.Timeout
   #healthy = true
+  #rechecking = false
 
   constructor (options: RedisCacheOptions) {
     this.#metrics = metrics(options.registry)
@@ -110,9 +128,27 @@ export class RedisCache implements SharedCache {
       retryStrategy: times => policy.reconnectDelayMs(times),
       lazyConnect: false
     })
-    this.#redis.on('error', () => { this.#markDown('connection error') })
+    this.#redis.on('error', error => { this.#markDown(connectionErrorReason(error)) })
     this.#redis.on('ready', () => { policy.reset(); this.#markUp() })
     this.#metrics.up.set(0)
+    // A Redis that hung (connected, not answering) and answers again sends no 'ready' event:
+    // without a request it would stay reported down (readiness degraded, the outage's duration
+    // counted to the next request). So while down and connected, a PING every RECHECK_MS ends
+    // the outage (docs/runbooks/dependency-outage.md). Never while up: one slow PING on a loaded
+    // machine must not start an outage that no request saw.
+    this.#recheck = setInterval(() => { void this.#recheckDown() }, options.recheckMs ?? RECHECK_MS)
+    this.#recheck.unref()
+  }
+
+  async #recheckDown (): Promise<void> {
+    if (this.#healthy || this.#rechecking || this.#redis.status !== 'ready') return
+    this.#rechecking = true
+    try {
+      await this.#redis.ping()
+      if (this.#redis.status === 'ready') { this.#policy.reset(); this.#markUp() }
+    } catch { /* still not answering: stays down */ } finally {
+      this.#rechecking = false
+    }
   }
 
   #markDown (why: string): void {
@@ -173,6 +209,7 @@ export class RedisCache implements SharedCache {
   }
 
   async close (): Promise<void> {
+    clearInterval(this.#recheck)
     this.#redis.disconnect()
     await this.#fallback.close()
   }

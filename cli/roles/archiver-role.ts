@@ -27,14 +27,22 @@ export function archiverRole (ctx: RoleContext): Role {
   const abandon = new AbortController()
   let running: Promise<void> | undefined
 
+  // Set once the instance was declared ready without the archive (PostgreSQL down at start): its
+  // late migrations and group join are then degraded, not unready, so that PostgreSQL coming back
+  // does not take every instance that started during the outage out of the load balancer at once
+  // (docs/runbooks/dependency-outage.md "Starting while a dependency is down").
+  let readyWithoutArchive = false
+  const starting = (): { ready: boolean, degraded?: boolean, detail: string } => readyWithoutArchive
+    ? { ready: true, degraded: true, detail: 'PostgreSQL is back: migrating, then joining the archiver consumer group (records wait in Kafka)' }
+    : { ready: false, detail: 'starting (migrations, group join)' }
   ctx.readiness.add('archiver', () => {
     if (waitingForDatabase) {
       // Known down: ready, degraded (the records wait in Kafka). Otherwise the migrations run.
-      return ctx.dependencies.status('database')?.state === 'down'
-        ? { ready: true, degraded: true, detail: 'waiting for PostgreSQL: migrations and archiving start when it can be reached (records wait in Kafka)' }
-        : { ready: false, detail: 'starting (migrations, group join)' }
+      if (ctx.dependencies.status('database')?.state !== 'down') return starting()
+      readyWithoutArchive = true
+      return { ready: true, degraded: true, detail: 'waiting for PostgreSQL: migrations and archiving start when it can be reached (records wait in Kafka)' }
     }
-    if (archiver === undefined) return { ready: false, detail: 'starting (migrations, group join)' }
+    if (archiver === undefined || (readyWithoutArchive && !archiver.joined())) return starting()
     return archiverHealth(archiver)
   })
 

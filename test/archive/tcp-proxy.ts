@@ -44,6 +44,16 @@ export class TcpProxy {
     this.#cut = false
   }
 
+  /** A hang, not a cut: the open connections stay up but nothing flows either way (a paused
+   *  container, a black-holed network) until thaw(). New connections still open. */
+  freeze (): void {
+    for (const s of this.#sockets) s.pause()
+  }
+
+  thaw (): void {
+    for (const s of this.#sockets) s.resume()
+  }
+
   async close (): Promise<void> {
     this.cut()
     await new Promise<void>(resolve => this.#server.close(() => resolve()))
