@@ -35,7 +35,7 @@ import { brokers, cleanEnv, clientToken, freePort, type LogLine, type RunningCli
 import { BalanceProber, type ExpectedBalance, type UnavailableWindow } from './lib/balance-prober.ts'
 import { parseArgs } from './lib/cli.ts'
 import { PartitionHeartbeat } from './lib/partition-heartbeat.ts'
-import { describeCpu, findPid, ProcCpuSampler } from './lib/proc-cpu.ts'
+import { describeCpu, describeThreads, findPid, ProcCpuSampler } from './lib/proc-cpu.ts'
 
 const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1, 'max-staleness-records': -1, 'keep-logs': '', 'cpu-prof': '' })
 const scenarios = new Set(String(opts.scenarios).split(',').map(s => s.trim()))
@@ -254,7 +254,7 @@ try {
       ['other instances', others.map(o => o.cli?.child.pid ?? 0)],
       ['query client (this process)', [process.pid]],
       ...(broker !== undefined ? [['broker', [broker]] as [string, number[]]] : [])
-    ]))
+    ]), 100, () => cli.child.pid)
     const restore = await coldRestore(cli, () => supervisor.waitReady(victim, 600_000))
     const t1 = Date.now()
     cpu.stop()
@@ -266,6 +266,8 @@ try {
     say(results.at(-1)!)
     const spanCpu = cpu.window(restore.lastAtMs - restore.spanMs, restore.lastAtMs)
     if (spanCpu !== undefined) { results.push(`cold start span, ${describeCpu(spanCpu, restore.restored)}`); say(results.at(-1)!) }
+    // The cold instance's share by thread (main, V8's GC and JIT, libuv's pool, RocksDB's own).
+    if (spanCpu?.threads !== undefined) { results.push(`cold instance by thread over the span: ${describeThreads(spanCpu.threads)}`); say(results.at(-1)!) }
     if (profDir !== '') {
       instance.killing = true
       cli.child.kill('SIGTERM')

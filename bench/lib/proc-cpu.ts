@@ -5,20 +5,68 @@
 // the CPU of every process of the bench per restored record, not only the cold instance's.
 import { readdirSync, readFileSync } from 'node:fs'
 
-interface Sample { readonly at: number, readonly busyMs: number, readonly totalMs: number, readonly byName: Map<string, number> }
+interface Sample {
+  readonly at: number
+  readonly busyMs: number
+  readonly totalMs: number
+  readonly byName: Map<string, number>
+  /** For the process split by thread: its total and each live thread's kind and ms, by tid. */
+  readonly split?: { readonly totalMs: number, readonly threads: Map<number, ThreadCpu> }
+}
+
+interface ThreadCpu { readonly kind: string, readonly ms: number }
 
 /** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
 const TICK_MS = 10
 
-/** User + system ms of a process (all its threads), or undefined once it is gone. */
-export function processCpuMs (pid: number): number | undefined {
+/** User + system ms of a /proc stat file (a process: all its threads, the ended ones too; a
+ *  thread: its own), or undefined once it is gone. */
+function statCpuMs (path: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const stat = readFileSync(path, 'utf8')
     // Fields after the command (which may hold spaces): state is the 3rd, utime the 14th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return (Number(fields[11]) + Number(fields[12])) * TICK_MS
   } catch { return undefined }
 }
+
+/** User + system ms of a process (all its threads), or undefined once it is gone. */
+export function processCpuMs (pid: number): number | undefined {
+  return statCpuMs(`/proc/${pid}/stat`)
+}
+
+/** The group a thread of a Node process counts in, by its name (/proc/<pid>/task/<tid>/comm):
+ *  V8's workers run the concurrent GC and the background JIT, libuv's pool the RocksDB opens
+ *  and other fs work, RocksDB's own threads the flushes and compactions. */
+export function threadKind (pid: number, tid: number, comm: string): string {
+  if (tid === pid) return 'main'
+  if (comm.startsWith('V8')) return 'V8 workers'
+  if (comm.startsWith('libuv-worker')) return 'libuv pool'
+  if (comm.startsWith('rocksdb:')) return 'RocksDB background'
+  return 'other threads'
+}
+
+/** Each live thread's kind and CPU ms, by tid (an empty map once the process is gone). */
+function threadsCpu (pid: number): Map<number, ThreadCpu> {
+  const out = new Map<number, ThreadCpu>()
+  let tids: string[]
+  try { tids = readdirSync(`/proc/${pid}/task`) } catch { return out }
+  for (const entry of tids) {
+    const tid = Number(entry)
+    const ms = statCpuMs(`/proc/${pid}/task/${entry}/stat`)
+    if (ms === undefined) continue // ended between the listing and the read
+    let comm: string
+    try { comm = readFileSync(`/proc/${pid}/task/${entry}/comm`, 'utf8').trim() } catch { continue }
+    out.set(tid, { kind: threadKind(pid, tid, comm), ms })
+  }
+  return out
+}
+
+/** The name, in a window's split by thread kind, of the CPU of threads that ended inside it (the
+ *  process's total minus what its live threads gained): where threads that live for one job
+ *  show, such as the 15 threads RocksDB starts at each store open to load table handlers
+ *  (docs/benchmarks.md "Quiet machine after the ninth passes"). */
+export const ENDED_THREADS = 'threads ended in the window'
 
 /** The machine's busy and total ms (all cores) since boot, from /proc/stat's first line. */
 function machineMs (): { busyMs: number, totalMs: number } | undefined {
@@ -46,20 +94,27 @@ export interface WindowCpu {
   readonly byName: Map<string, number>
   readonly machineBusyMs: number
   readonly machineTotalMs: number
+  /** The split process's CPU per thread kind (threadKind(), ENDED_THREADS), when asked for. */
+  readonly threads?: Map<string, number>
 }
 
 export class ProcCpuSampler {
   readonly #samples: Sample[] = []
   readonly #timer: NodeJS.Timeout
 
-  /** `pids()` names the processes of each sample (it may change: a restarted instance). */
-  constructor (pids: () => Map<string, number[]>, everyMs = 100) {
+  /** `pids()` names the processes of each sample (it may change: a restarted instance);
+   *  `split()`, when given, the one process whose CPU is also split by thread kind. */
+  constructor (pids: () => Map<string, number[]>, everyMs = 100, split?: () => number | undefined) {
     const take = (): void => {
       const machine = machineMs()
       if (machine === undefined) return
       const byName = new Map<string, number>()
       for (const [name, list] of pids()) byName.set(name, list.reduce((n, pid) => n + (processCpuMs(pid) ?? 0), 0))
-      this.#samples.push({ at: Date.now(), ...machine, byName })
+      const pid = split?.()
+      // The threads before the total: the total then holds at least what they had.
+      const threads = pid !== undefined ? threadsCpu(pid) : undefined
+      const totalMs = pid !== undefined ? processCpuMs(pid) : undefined
+      this.#samples.push({ at: Date.now(), ...machine, byName, ...(threads !== undefined && totalMs !== undefined ? { split: { totalMs, threads } } : {}) })
     }
     take()
     this.#timer = setInterval(take, everyMs)
@@ -78,8 +133,24 @@ export class ProcCpuSampler {
     const byName = new Map<string, number>()
     // A pid that changed inside the window (a restart) starts from 0: count what b saw then.
     for (const [name, ms] of b.byName) byName.set(name, ms >= (a.byName.get(name) ?? 0) ? ms - (a.byName.get(name) ?? 0) : ms)
-    return { ms: b.at - a.at, byName, machineBusyMs: b.busyMs - a.busyMs, machineTotalMs: b.totalMs - a.totalMs }
+    const threads = a.split !== undefined && b.split !== undefined ? threadsDelta(a.split, b.split) : undefined
+    return { ms: b.at - a.at, byName, machineBusyMs: b.busyMs - a.busyMs, machineTotalMs: b.totalMs - a.totalMs, ...(threads !== undefined ? { threads } : {}) }
   }
+}
+
+/** Per kind, what the threads live at `b` gained since `a` (0 before for one born since), and
+ *  ENDED_THREADS: the rest of the process's gain. */
+function threadsDelta (a: NonNullable<Sample['split']>, b: NonNullable<Sample['split']>): Map<string, number> | undefined {
+  if (b.totalMs < a.totalMs) return undefined // another process (a restart)
+  const out = new Map<string, number>()
+  let live = 0
+  for (const [tid, t] of b.threads) {
+    const gained = t.ms - (a.threads.get(tid)?.ms ?? 0)
+    out.set(t.kind, (out.get(t.kind) ?? 0) + gained)
+    live += gained
+  }
+  out.set(ENDED_THREADS, Math.max(0, b.totalMs - a.totalMs - live))
+  return out
 }
 
 /** One line: each name's CPU ms and µs per record over the window, and the machine's share. */
@@ -88,4 +159,9 @@ export function describeCpu (cpu: WindowCpu, records: number): string {
   const parts = [...cpu.byName].map(([name, ms]) => `${name} ${ms} ms (${perRecord(ms)})`)
   const ours = [...cpu.byName.values()].reduce((n, v) => n + v, 0)
   return `CPU over ${cpu.ms} ms: ${parts.join(', ')}; together ${ours} ms (${perRecord(ours)}); machine busy ${cpu.machineBusyMs} of ${cpu.machineTotalMs} ms`
+}
+
+/** One line: the split process's CPU ms per thread kind over the window, largest first. */
+export function describeThreads (threads: Map<string, number>): string {
+  return [...threads].sort((x, y) => y[1] - x[1]).map(([kind, ms]) => `${kind} ${ms} ms`).join(', ')
 }
