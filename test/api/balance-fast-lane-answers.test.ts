@@ -84,6 +84,18 @@ t.test('the lane\'s answers follow new events and task moves', async t => {
     if (byLane) t.equal(lane.fastifyRequests() - before, 0, `${what}: answered by the lane`)
     return answer
   }
+  /** After a task move the group may rebalance once more (a probing rebalance, the leaver's
+   *  tasks settling): a read in it is handed to the route, which waits for the task. Reads until
+   *  one is the lane's own, each checked equal to the route's. */
+  const fromLaneOnceSettled = async (what: string): Promise<Answer> => {
+    for (let attempt = 1; ; attempt++) {
+      const before = lane.fastifyRequests()
+      const answer = await fromLane(`${what} (read ${attempt})`, false)
+      if (lane.fastifyRequests() === before) { t.pass(`${what}: answered by the lane (read ${attempt})`); return answer }
+      if (attempt === 20) { t.fail(`${what}: 20 reads, none answered by the lane`); return answer }
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  }
   const first = await fromLane('first read')
   const again = await fromLane('second read, nothing changed')
   t.equal(header(again, 'etag'), header(first, 'etag'), 'the same ETag while the balance is unchanged')
@@ -114,7 +126,7 @@ t.test('the lane\'s answers follow new events and task moves', async t => {
     b = undefined
     await eventually(async () => [a.app!.state, a.app!.queryMetadataForKey('balances', member).local], s => s[0] === 'RUNNING' && s[1] === true, 120_000)
     await eventually(() => call(`${a.url}${path}`, token), r => r.status === 200, 60_000)
-    const back = await fromLane('back on A')
+    const back = await fromLaneOnceSettled('back on A')
     t.equal(earnedOf(back), third, 'the balance written while B owned the member')
     t.not(header(back, 'etag'), header(changed, 'etag'), 'not the ETag A answered before the move')
   }
