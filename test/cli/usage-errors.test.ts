@@ -20,3 +20,21 @@ t.test('store get on a locked state directory names the holder: pid, host, since
   t.match(result.stderr, new RegExp(`pid ${process.pid} on host \\S+.*, since \\d{4}-\\d\\d-\\d\\dT`), 'the holder as the lock file names it')
   t.notMatch(result.stderr, /pid \?/)
 })
+
+t.test('a usage error of any command exits 1 and points to that command\'s --help', async t => {
+  const cases: Array<[string[], string, RegExp]> = [
+    [['start', '--kafka-broker', 'x'], 'rewards start', /unknown option '--kafka-broker'\s+\(Did you mean --kafka-brokers\?\)/],
+    [['topology', '--format', 'xml'], 'rewards topology', /argument 'xml' is invalid\. Allowed choices are text, mermaid, json/],
+    [['store', 'get', 'balances'], 'rewards store get', /missing required argument 'key'/],
+    [['clients', 'create'], 'rewards clients create', /required option '--name <name>' not specified/],
+    [['demo', '--rate', '-1'], 'rewards demo', /--rate must be an integer ≥ 0/],
+    [['lag', 'extra'], 'rewards lag', /too many arguments for 'lag'/]
+  ]
+  const results = await Promise.all(cases.map(([args]) => runCli(args, { env: cleanEnv() })))
+  cases.forEach(([args, command, what], i) => {
+    const result = results[i]!
+    t.equal(result.code, 1, `${args.join(' ')}: exit 1`)
+    t.match(result.stderr, what, `${args.join(' ')}: says what is wrong`)
+    t.ok(result.stderr.includes(`(run \`${command} --help\` for usage)`), `${args.join(' ')}: points to \`${command} --help\`: ${result.stderr}`)
+  })
+})
