@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { StateDirectory } from '../../stores/state-directory.ts'
-import { cleanEnv, runCli } from './cli-helpers.ts'
+import { cleanEnv, freePort, runCli } from './cli-helpers.ts'
 
 t.test('store get on a locked state directory names the holder: pid, host, since when', async t => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rewards-usage-'))
@@ -37,4 +37,17 @@ t.test('a usage error of any command exits 1 and points to that command\'s --hel
     t.match(result.stderr, what, `${args.join(' ')}: says what is wrong`)
     t.ok(result.stderr.includes(`(run \`${command} --help\` for usage)`), `${args.join(' ')}: points to \`${command} --help\`: ${result.stderr}`)
   })
+})
+
+t.test('rewards start with no broker at the address: its fatal line names the code and the cause', async t => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rewards-nokafka-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const port = await freePort() // closed again: nothing listens there
+  const started = Date.now()
+  const result = await runCli(['start', '--role', 'processor', '--kafka-brokers', `127.0.0.1:${port}`, '--data-dir', dataDir, '--http-port', '0', '--log-format', 'json'], { env: cleanEnv(), timeoutMs: 120_000 })
+  t.equal(result.code, 1, `exit 1 (after ${Date.now() - started} ms)`)
+  const fatal = result.stderr.split('\n').flatMap(line => { try { return [JSON.parse(line) as { msg?: string }] } catch { return [] } }).find(l => l.msg?.startsWith('fatal:') === true)
+  t.ok(fatal !== undefined, 'one fatal line')
+  // Before: `fatal: listTopics: Listing topics failed.` — neither the code nor what failed where.
+  t.match(fatal?.msg, new RegExp(`^fatal: \\[LOG_CONNECTION\\] .*\\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)$`))
 })
