@@ -31,7 +31,7 @@ const problem = (description: string, headers: Record<string, unknown> = {}): un
 export const COMPONENT_RESPONSES = Object.freeze({
   MethodNotAllowed: problem('`METHOD_NOT_ALLOWED`: the path exists, not with this method (answered for the other methods of the path)', { Allow: ref('Allow') }),
   NotAcceptable: problem('`NOT_ACCEPTABLE`: `Accept` admits neither application/json nor application/problem+json'),
-  UriTooLong: problem('`URI_TOO_LONG`: a path parameter is over 100 characters'),
+  UriTooLong: problem('`URI_TOO_LONG`: a path parameter is over 256 characters (an id is at most 128)'),
   PayloadTooLarge: problem('`PAYLOAD_TOO_LARGE`: the body is over 4 MiB'),
   UnsupportedMediaType: problem('`UNSUPPORTED_MEDIA_TYPE`: the body is not application/json'),
   TooManyRequests: problem('`RATE_LIMITED`: this client\'s budget for this route is spent until the window ends', {

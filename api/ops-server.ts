@@ -72,6 +72,10 @@ function httpDuration (registry: Registry): Observe {
   return (method, route, statusCode, seconds) => { histogram.observe(method, route, statusCode, seconds) }
 }
 
+/** The longest path parameter the router takes (longer: 414 URI_TOO_LONG, docs/api.md "Routes"):
+ *  128 characters, each one or two UTF-16 code units. */
+export const MAX_PATH_PARAM_LENGTH = 256
+
 export function buildServer (deps: OpsServerDeps): FastifyInstance {
   const app = Fastify({
     ...(deps.logger !== undefined ? { loggerInstance: deps.logger } : { logger: false }),
@@ -86,7 +90,11 @@ export function buildServer (deps: OpsServerDeps): FastifyInstance {
     // (WebAssembly) takes seconds to start, many more on a loaded machine; Fastify's default of
     // 10 s failed start-up under load.
     pluginTimeout: 120_000,
-    // Errors before routing (bad URL encoding 400, path parameter over 100 characters 414) are
+    // A path parameter holds an id of up to 128 characters (redemptionId, docs/contract.md), up
+    // to 256 UTF-16 code units once decoded (the router measures the decoded value); Fastify's
+    // default of 100 answered 414 to the status URL of a valid 101–128-character redemptionId.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // Errors before routing (bad URL encoding 400, path parameter over 256 characters 414) are
     // problems like every other error (api/http-errors.ts).
     frameworkErrors: answerFrameworkError,
     // A closing instance (SIGTERM: its roles closed first, then the listeners) still answers the

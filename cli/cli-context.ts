@@ -52,16 +52,21 @@ export function action<A extends unknown[]> (ctx: CliContext, name: string, fn: 
     try {
       process.exitCode = (await fn(...args)) ?? EXIT.OK
     } catch (error) {
-      const code = isRewardsError(error) ? `[${error.code}] ` : ''
-      // The root cause from a library (e.g. "connect ECONNREFUSED 127.0.0.1:9092") often says
-      // what our message does not; a cause of our own already said its part.
-      const root = rootCause(error)
-      const message = (error as Error).message ?? String(error)
-      const cause = root !== error && root instanceof Error && !isRewardsError(root) && !message.includes(root.message) ? ` (${root.message})` : ''
-      await write(ctx.err, `rewards ${name}: ${code}${message}${cause}`)
+      await write(ctx.err, `rewards ${name}: ${describeFailure(error)}`)
       process.exitCode = isRewardsError(error, 'CONFIG_INVALID') ? EXIT.CONFIG : EXIT.FAILED
     }
   }
+}
+
+/** A failure as one line: `[CODE] message (root cause)`. The root cause from a library (e.g.
+ *  "connect ECONNREFUSED 127.0.0.1:9092") often says what our message does not; a cause of our
+ *  own already said its part. Used by the commands' one line and by `rewards start`'s fatal. */
+export function describeFailure (error: unknown): string {
+  const code = isRewardsError(error) ? `[${error.code}] ` : ''
+  const root = rootCause(error)
+  const message = (error as Error | null)?.message ?? String(error)
+  const cause = root !== error && root instanceof Error && !isRewardsError(root) && !message.includes(root.message) ? ` (${root.message})` : ''
+  return `${code}${message}${cause}`
 }
 
 /** The deepest error along `cause` (and the first of an AggregateError's `errors`). */

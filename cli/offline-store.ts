@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs'
 import type { RewardsConfig } from '../lib/config.ts'
 import { RewardsError, isRewardsError } from '../lib/errors.ts'
 import { prefixUpperBound } from '../stores/bytes-range.ts'
+import { describeHolder, type LockHolder } from '../stores/directory-lock.ts'
 import { RocksDbStore } from '../stores/rocksdb-store.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
 import type { AnyStoreDefinition, Topology } from '../topology/topology.ts'
@@ -39,8 +40,9 @@ export async function openOfflineStore (config: Pick<RewardsConfig, 'stateDir' |
     directory.lock()
   } catch (error) {
     if (isRewardsError(error, 'STATE_DIR_LOCKED')) {
-      const pid = (error.details?.pid as number | undefined) ?? '?'
-      throw new RewardsError('STATE_DIR_LOCKED', `the state directory ${directory.appDir} is in use by a running instance (pid ${pid}); ` +
+      // The lock's error carries the holder its lock file names (docs/cli.md "rewards store get").
+      const holder = describeHolder(error.details?.holder as LockHolder | undefined)
+      throw new RewardsError('STATE_DIR_LOCKED', `the state directory ${directory.appDir} is in use by a running instance (${holder}); ` +
         `stop it first, or query the live stores over its HTTP API (e.g. GET http://${config.httpHost}:${config.httpPort}/v1/members/<memberId>/balance)`, { cause: error, details: error.details ?? {} })
     }
     throw error

@@ -33,7 +33,21 @@ export async function buildProgram (ctx: CliContext): Promise<Command> {
   program.addCommand(storeCommand(ctx))
   program.addCommand(configCommand(ctx))
   await addOptionalCommands(program, ctx)
+  applyToSubcommands(program, ctx)
   return program
+}
+
+/** Commander does not pass a program's output and help-after-error settings on to commands added
+ *  with addCommand(): without this, `rewards start --bogus` said only `error: unknown option
+ *  '--bogus'`, with no pointer to the command's --help, and wrote past ctx.err. Every usage error
+ *  names the --help that lists what the command takes (docs/cli.md "Exit status"). */
+function applyToSubcommands (command: Command, ctx: CliContext, path = 'rewards'): void {
+  for (const sub of command.commands) {
+    const name = `${path} ${sub.name()}`
+    sub.showHelpAfterError(`(run \`${name} --help\` for usage)`)
+      .configureOutput({ writeOut: text => ctx.out.write(text), writeErr: text => ctx.err.write(text) })
+    applyToSubcommands(sub, ctx, name)
+  }
 }
 
 /** Commands other parts of the platform contribute, added when their module exists: each

@@ -11,7 +11,7 @@ import { offsetResetReporter } from '../lib/offset-reset-reporter.ts'
 import { describeLogLocation, openLogFromConfig } from '../lib/open-log.ts'
 import type { Log } from '../log/log-port.ts'
 import { StateDirectory } from '../stores/state-directory.ts'
-import { EXIT } from './cli-context.ts'
+import { EXIT, describeFailure } from './cli-context.ts'
 import { VERSION } from './version.ts'
 import { SHUTDOWN_TIMEOUT_MS } from './shutdown-timeout.ts'
 import { monitorDependencies } from './dependency-monitor.ts'
@@ -152,7 +152,8 @@ export async function runPlatform (options: RunOptions): Promise<number> {
     },
     advertisedAddress: () => listening,
     fatal: error => {
-      logger.error({ err: error }, `fatal: ${(error as Error)?.message ?? String(error)}`)
+      // As a command's one line: the code and the library's root cause say what to check.
+      logger.error({ err: error }, `fatal: ${describeFailure(error)}`)
       void shutdown('fatal error', EXIT.FAILED)
     },
     ...(stateDirectory !== undefined ? { stateDirectory } : {})
