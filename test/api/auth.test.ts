@@ -102,6 +102,21 @@ t.test('client credentials through discovery, then every route check', async t =
     }, `${name}: one generic body`)
   }
 
+  // `iat` in the future: refused beyond the 5 s clock tolerance (exp and nbf have the same), on
+  // the balance fast lane and on a route (activity) alike; within it, accepted.
+  const issuedIn = (seconds: number): Promise<string> => sign({}, j => j.setIssuer(api.url).setAudience('rewards-api').setIssuedAt(now + seconds).setExpirationTime(now + 300))
+  for (const [path, what] of [['balance', 'fast lane'], ['activity', 'route']] as const) {
+    const ahead = await issuedIn(60)
+    tokens.push(ahead)
+    const response = await fetch(`${api.url}/v1/members/m-known/${path}`, { headers: { authorization: `Bearer ${ahead}` } })
+    t.equal(response.status, 401, `iat 60 s ahead, ${what}: 401`)
+    t.equal(response.headers.get('www-authenticate'), 'Bearer realm="rewards", error="invalid_token"', `iat 60 s ahead, ${what}: invalid_token`)
+    const near = await issuedIn(2)
+    tokens.push(near)
+    const accepted = await fetch(`${api.url}/v1/members/m-known/${path}`, { headers: { authorization: `Bearer ${near}` } })
+    t.not(accepted.status, 401, `iat 2 s ahead (within the tolerance), ${what}: accepted (${accepted.status})`)
+  }
+
   // The same verified token after more than one space (RFC 6750 allows it): still accepted.
   t.equal((await fetch(`${api.url}/v1/members/m-known/balance`, { headers: { authorization: `Bearer   ${good}` } })).status, 200, 'Bearer and spaces: 200')
 
