@@ -1,6 +1,7 @@
 // Resource-side authentication: a preHandler per route that checks the bearer token and the
-// route's scope. 401 (with `WWW-Authenticate: Bearer …`, RFC 6750) when the token is missing or
-// invalid for any reason — one message whatever the reason, so nothing about keys, clients or
+// route's scope. 401 (with `WWW-Authenticate: Bearer …`, RFC 6750) when the token is missing (no
+// header, or another scheme such as Basic: no error code, §3.1) or invalid for any reason
+// (`error="invalid_token"`) — one message whatever the reason, so nothing about keys, clients or
 // claims leaks; 403 `insufficient_scope` when it is valid but lacks the scope. The reason goes to
 // the debug log and to `rewards_api_auth_failures_total{reason}`; the token never does.
 //
@@ -20,7 +21,10 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/
+/** `Bearer <token>` (the scheme is case-insensitive, RFC 7235 §2.1). */
+const BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *$/
+/** The Bearer scheme, whatever follows. */
+const BEARER_SCHEME = /^bearer(?: |$)/i
 
 /** A route's token and scope check, a callback preHandler: it calls `done()` once
  *  `request.principal` is set, `done(error)` for the error handler (503 DATABASE_UNAVAILABLE), or
@@ -82,7 +86,14 @@ export function scopeGuard (verifier: TokenVerifier, registry: Registry): ScopeG
         if (token !== undefined) known = verifier.verifiedBefore(token)
         if (known === undefined) {
           const m = BEARER.exec(header)
-          if (m === null) { unauthorized(request, reply, 'malformed', true); return }
+          if (m === null) {
+            // Another scheme (Basic, …) is no bearer credential at all: RFC 6750 §3.1, a
+            // challenge without an error code, as with no header. A Bearer header whose token
+            // is not a token (empty, bad characters): invalid_token ("malformed").
+            const bearer = BEARER_SCHEME.test(header)
+            unauthorized(request, reply, bearer ? 'malformed' : 'not_bearer', bearer)
+            return
+          }
           if (m[1] !== token) { token = m[1]!; known = verifier.verifiedBefore(token) }
         }
       } catch (error) {

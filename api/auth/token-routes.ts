@@ -46,12 +46,28 @@ function oauthError (reply: FastifyReply, status: number, error: OAuthError, des
 
 /** Issuing a token reads the client from PostgreSQL: while it cannot be reached the answer is
  *  503 DATABASE_UNAVAILABLE (with Retry-After), not a 500 (docs/api.md "PostgreSQL outages"). */
+/** Longest a token request waits for PostgreSQL (the client look-up, a signing key load): the
+ *  1 s a /v1 request waits at most on a reload of the revoked set or the keys (docs/api.md
+ *  "PostgreSQL outages"). A database that accepts connections but does not answer would otherwise
+ *  hold the request for the pool's connect timeout (5 s) or query timeout (30 s). */
+export const TOKEN_DATABASE_WAIT_MS = 1_000
+
 async function needsDatabase<T> (read: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
   try {
-    return await read()
+    const reading = read()
+    const waited = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new RewardsError('DATABASE_UNAVAILABLE', `token issuance needs the client store (PostgreSQL), which did not answer within ${TOKEN_DATABASE_WAIT_MS} ms; retry shortly`)) }, TOKEN_DATABASE_WAIT_MS)
+    })
+    // The read goes on after the bound (the pool's own timeouts end it); its failure then is
+    // nobody's to handle.
+    reading.catch(() => undefined)
+    return await Promise.race([reading, waited])
   } catch (error) {
     if (isRewardsError(error) || !isDatabaseUnreachable(error)) throw error
     throw new RewardsError('DATABASE_UNAVAILABLE', 'token issuance needs the client store (PostgreSQL), which cannot be reached; retry shortly', { cause: error })
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -1,6 +1,7 @@
 // Checks bearer tokens on the resource side: signature (ES256 only: `alg: none`, HS256 and any
 // other algorithm are refused before a key is looked up), `kid` against the JWKS (built-in keys
-// from PostgreSQL, or an external IdP's JWKS URL), `iss`, `aud`, `exp` (and `nbf`), then the
+// from PostgreSQL, or an external IdP's JWKS URL), `iss`, `aud`, `exp`, `nbf` and `iat` (none in
+// the future beyond the clock tolerance, 5 s), then the
 // client's revocation (built-in clients: the revoked set is reloaded every few seconds).
 // Failures are reported with a reason for logs and metrics, never with the token itself.
 //
@@ -112,25 +113,29 @@ export class TokenVerifier {
       return entry.principal
     }
     let payload
+    const tolerance = this.#options.clockToleranceSeconds ?? 5
     try {
       ({ payload } = await jwtVerify(token, this.#getKey, {
         algorithms: ['ES256'],
         ...(this.#options.issuer !== null ? { issuer: this.#options.issuer() } : {}),
         audience: this.#options.audience,
         requiredClaims: ['exp', 'iat'],
-        clockTolerance: this.#options.clockToleranceSeconds ?? 5
+        clockTolerance: tolerance
       }))
     } catch (error) {
       // The keys could not be read: not the token's fault (503, not 401).
       if (isRewardsError(error, 'DATABASE_UNAVAILABLE')) throw error
       throw new TokenRejected((error as { code?: string }).code ?? 'ERR_INVALID')
     }
+    // jose checks `iat` only against a maxTokenAge: a token issued in the future (beyond the
+    // same clock tolerance as exp and nbf) is refused here (docs/api.md "Authentication").
+    if (payload.iat! > Date.now() / 1000 + tolerance) throw new TokenRejected('ERR_JWT_IAT_IN_FUTURE')
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : payload.sub
     if (typeof clientId !== 'string' || clientId === '') throw new TokenRejected('ERR_NO_CLIENT')
     if (await this.#isRevoked(clientId)) throw new TokenRejected('ERR_CLIENT_REVOKED')
     const scope = typeof payload.scope === 'string' ? payload.scope : ''
     const principal: Principal = { clientId, scopes: new Set(scope.split(' ').filter(Boolean)) }
-    // exp is required and checked above; nbf/iat in the future were refused by jwtVerify.
+    // exp is required and checked above; nbf and iat in the future were refused above.
     const expiresAtMs = payload.exp! * 1000
     const ttl = expiresAtMs - Date.now()
     if (ttl > 0) this.#verified.set(token, { token, principal, expiresAtMs }, { ttl })

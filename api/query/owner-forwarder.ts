@@ -10,7 +10,7 @@ import { RewardsError } from '../../lib/errors.ts'
 import { PEERS_POLICY, PeersPolicy } from '../../lib/resilience/peers-policy.ts'
 import { forwardRequest, type ForwardAnswer } from './forward-request.ts'
 import type { GroupOwnerMap } from './group-owner-map.ts'
-import type { ServedByStandby } from './standby-fallback.ts'
+import { RESTORE_LAG_HEADER, type ServedByStandby } from './standby-fallback.ts'
 
 export class OwnerUnavailable extends Error {
   readonly host: string
@@ -96,7 +96,11 @@ export class OwnerForwarder {
     if (status === 404 && body?.error?.code !== 'NOT_FOUND') return undefined
     if (status === 503) {
       this.#ownerMap?.invalidate()
-      throw new RewardsError('STORE_NOT_READY', body?.error?.message ?? `owner ${host} is not ready`)
+      // The owner's task restores: how far it has to go (api/query/standby-reads.ts waits only
+      // for a short one).
+      const restoreLag = headersOf(response.headers).get(RESTORE_LAG_HEADER)
+      throw new RewardsError('STORE_NOT_READY', body?.error?.message ?? `owner ${host} is not ready`,
+        restoreLag === null ? undefined : { details: { state: 'RESTORING', restoreLagRecords: /^\d{1,15}$/.test(restoreLag) ? Number(restoreLag) : null, host } })
     }
     if (status === 401 || status === 403) {
       // The owner refused a token this instance accepted: configurations differ. Not the client's fault.

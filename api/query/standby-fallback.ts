@@ -13,6 +13,10 @@ import type { MemberOwner } from './local-reader.ts'
 /** Response headers of an answer served by a standby copy. */
 export const SERVED_BY_HEADER = 'x-rewards-served-by'
 export const STALENESS_HEADER = 'x-rewards-staleness-records'
+/** Header of an internal route's 503 for a member whose task restores there: the records the
+ *  restore still has to apply (api/routes/internal-routes.ts), so that the forwarding instance
+ *  need not wait for a long restore either (api/query/standby-reads.ts). */
+export const RESTORE_LAG_HEADER = 'x-rewards-restore-lag-records'
 /** Query parameter of the internal member routes: answer from a local standby within this bound
  *  when the local active cannot (api/routes/internal-routes.ts). */
 export const MAX_STALENESS_PARAM = 'maxStalenessRecords'

@@ -25,7 +25,8 @@ import { FlatJsonMemo } from '../query/flat-json-memo.ts'
 import { installInternalBalanceLane } from './internal-balance-lane.ts'
 import { decodeCursor, type LocalReader, type StandbyAnswer } from '../query/local-reader.ts'
 import { MemberParams } from '../schemas.ts'
-import { MAX_STALENESS_PARAM, SERVED_BY_HEADER, STALENESS_HEADER } from '../query/standby-fallback.ts'
+import { MAX_STALENESS_PARAM, RESTORE_LAG_HEADER, SERVED_BY_HEADER, STALENESS_HEADER } from '../query/standby-fallback.ts'
+import { restoreLagOf } from '../query/standby-reads.ts'
 import { activityLimit, ActivityQuerySchema, type ActivityQuery } from './member-routes.ts'
 import type { PointsQuery } from '../query/points-windows-query.ts'
 import { pointsQuery, PointsQuerySchema, PropertyParams } from './property-routes.ts'
@@ -61,17 +62,27 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
   // One hook for the route and its lane: an on-demand guard admits at once only once it opened.
   const balanceGuard = guard('balances:read')
 
-  /** The local active's answer, or with a bound, the local standby's when the active cannot. */
+  /** The local active's answer, or with a bound, the local standby's when the active cannot.
+   *  The active restoring and no copy answering: the 503 says how many records the restore still
+   *  has to apply (RESTORE_LAG_HEADER; the forwarding instance then does not wait for a long one,
+   *  api/query/standby-reads.ts). */
   async function activeOrStandby<T> (reply: FastifyReply, bound: string | undefined, active: () => T, standby: (maxLagRecords: number) => Promise<StandbyAnswer<T>>): Promise<T> {
     try {
       return localOnly(active)
     } catch (error) {
-      if (bound === undefined || !isRewardsError(error, 'STORE_NOT_READY')) throw error
+      if (!isRewardsError(error, 'STORE_NOT_READY')) throw error
       let answer: StandbyAnswer<T>
       try {
-        answer = await standby(Number(bound))
-      } catch {
+        // No bound: only the restore's remainder is asked (the restoring active is a copy too).
+        answer = await standby(bound === undefined ? Number.MAX_SAFE_INTEGER : Number(bound))
+      } catch (refused) {
+        const lag = (refused as { details?: { lagRecords?: unknown } }).details?.lagRecords
+        if (restoreLagOf(error) !== undefined && typeof lag === 'number') void reply.header(RESTORE_LAG_HEADER, String(lag))
         throw error // no copy within the bound here: the active's reason stands
+      }
+      if (bound === undefined) {
+        if (restoreLagOf(error) !== undefined) void reply.header(RESTORE_LAG_HEADER, String(answer.lagRecords))
+        throw error
       }
       void reply.header(SERVED_BY_HEADER, 'standby').header(STALENESS_HEADER, String(answer.lagRecords))
       return answer.value as T
@@ -87,7 +98,15 @@ export const internalRoutes: FastifyPluginAsync<InternalRoutesOptions> = async (
     const send = (balance: Balance | undefined): FastifyReply => balance === undefined ? sendApiError(reply, 'MEMBER_NOT_FOUND') : reply.type('application/json; charset=utf-8').send(balanceText.text(memberId, balance))
     // Synchronous, serialized as the public route serializes a local read (the forwarding
     // instance passes this text on as is: api/query/member-queries.ts balanceJson).
-    if (bound === undefined) return send(localOnly(() => reader.balance(memberId)))
+    if (bound === undefined) {
+      let balance: Balance | undefined
+      try {
+        balance = localOnly(() => reader.balance(memberId))
+      } catch {
+        return activeOrStandby(reply, bound, () => reader.balance(memberId), maxLag => reader.standbyBalance(memberId, maxLag)).then(send)
+      }
+      return send(balance)
+    }
     return activeOrStandby(reply, bound, () => reader.balance(memberId), maxLag => reader.standbyBalance(memberId, maxLag)).then(send)
   })
   // The owner's half of a forwarded balance query without Fastify's per-request machinery, when it

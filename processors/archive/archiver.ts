@@ -24,8 +24,9 @@
 // - Rebalance: on revoke the runner lets the running batch end, gives the buffer one attempt and
 //   commits; rows that could not be written are dropped (their offsets were not committed: the
 //   next owner re-reads them).
-// - Archive lag (records in the log not yet durable in the archive, per assigned partition) is
-//   the `rewards_archive_lag_records` gauge and lagRecords().
+// - Archive lag (offsets in the log not yet durable in the archive, per assigned partition: the
+//   read_committed end minus the committed offset, transaction markers and aborted records in
+//   between included, docs/metrics.md) is the `rewards_archive_lag_records` gauge and lagRecords().
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { endArchiveBatchSpan, startArchiveBatchSpan } from '../../lib/tracing/archive-batch-span.ts'
 import type { Logger } from '../../lib/logger.ts'

@@ -102,6 +102,40 @@ t.test('client credentials through discovery, then every route check', async t =
     }, `${name}: one generic body`)
   }
 
+  // `iat` in the future: refused beyond the 5 s clock tolerance (exp and nbf have the same), on
+  // the balance fast lane and on a route (activity) alike; within it, accepted.
+  const issuedIn = (seconds: number): Promise<string> => sign({}, j => j.setIssuer(api.url).setAudience('rewards-api').setIssuedAt(now + seconds).setExpirationTime(now + 300))
+  for (const [path, what] of [['balance', 'fast lane'], ['activity', 'route']] as const) {
+    const ahead = await issuedIn(60)
+    tokens.push(ahead)
+    const response = await fetch(`${api.url}/v1/members/m-known/${path}`, { headers: { authorization: `Bearer ${ahead}` } })
+    t.equal(response.status, 401, `iat 60 s ahead, ${what}: 401`)
+    t.equal(response.headers.get('www-authenticate'), 'Bearer realm="rewards", error="invalid_token"', `iat 60 s ahead, ${what}: invalid_token`)
+    const near = await issuedIn(2)
+    tokens.push(near)
+    const accepted = await fetch(`${api.url}/v1/members/m-known/${path}`, { headers: { authorization: `Bearer ${near}` } })
+    t.not(accepted.status, 401, `iat 2 s ahead (within the tolerance), ${what}: accepted (${accepted.status})`)
+  }
+
+  // No bearer credentials (another scheme): RFC 6750 §3.1, a challenge without an error code, on
+  // the fast lane and on a route alike; a Bearer header with a malformed token: invalid_token;
+  // the scheme in another case: the token is checked as usual.
+  const schemes: Array<[string, string, number, string]> = [
+    ['Basic', `Basic ${Buffer.from(`${reader.client.clientId}:${reader.clientSecret}`).toString('base64')}`, 401, 'Bearer realm="rewards"'],
+    ['another scheme with the token', `Token ${good}`, 401, 'Bearer realm="rewards"'],
+    ['Bearer without a token', 'Bearer', 401, 'Bearer realm="rewards", error="invalid_token"'],
+    ['Bearer with a malformed token', 'Bearer a b', 401, 'Bearer realm="rewards", error="invalid_token"'],
+    ['lower-case scheme, the token', `bearer ${good}`, 200, ''],
+    ['upper-case scheme, a bad token', 'BEARER not-a-jwt', 401, 'Bearer realm="rewards", error="invalid_token"']
+  ]
+  for (const [path, what] of [['balance', 'fast lane'], ['activity', 'route']] as const) {
+    for (const [name, authorization, status, challenge] of schemes) {
+      const response = await fetch(`${api.url}/v1/members/m-known/${path}`, { headers: { authorization } })
+      t.equal(response.status, status, `${name}, ${what}: ${status}`)
+      if (status === 401) t.equal(response.headers.get('www-authenticate'), challenge, `${name}, ${what}: ${challenge}`)
+    }
+  }
+
   // The same verified token after more than one space (RFC 6750 allows it): still accepted.
   t.equal((await fetch(`${api.url}/v1/members/m-known/balance`, { headers: { authorization: `Bearer   ${good}` } })).status, 200, 'Bearer and spaces: 200')
 
