@@ -319,7 +319,7 @@ try {
     const { result, slices } = opts.stallTrace > 1 ? await withSchedRecord(`/tmp/${run}-sched.data`, job) : { result: await job(), slices: null }
     const server = stop?.()
     const timed = stopProfile !== undefined ? await stopProfile() : undefined
-    if (server !== undefined && result.trace !== undefined) traces.push([`${placement} round ${traces.length / 3 + 1 | 0} ${name}`, { server, loader: result.trace.loader, slow: result.trace.slow, requests: result.total, slices, serverPid: process.pid, loaderPid: result.trace.pid, ...(timed !== undefined ? { profile: timed as unknown as TimedProfile } : {}) }])
+    if (server !== undefined && result.trace !== undefined) traces.push([`${placement} round ${openByPlacement.get(placement)!.length + 1} ${name}`, { server, loader: result.trace.loader, slow: result.trace.slow, requests: result.total, slices, serverPid: process.pid, loaderPid: result.trace.pid, ...(timed !== undefined ? { profile: timed as unknown as TimedProfile } : {}) }])
     // The loader's 1 s warm-up is in this span and not in `total`: counted as if one more second of requests.
     const cpu = cpuMicros() - cpu0 - idleCpuPerMs * (performance.now() - t0)
     return { name, ...result, cpuUsPerRequest: cpu / Math.max(1, result.total + openRate) }

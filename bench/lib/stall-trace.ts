@@ -10,7 +10,7 @@
 // `perf sched` (recorded with -k CLOCK_MONOTONIC), so the loader's slow requests, both processes'
 // stalls and the other tasks on the CPUs line up.
 import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readSync, rmSync } from 'node:fs'
 import { PerformanceObserver, constants } from 'node:perf_hooks'
 
 export interface Stall {
@@ -113,6 +113,8 @@ export async function withSchedRecord<T> (file: string, body: () => Promise<T>):
   if (!ok) return { result, slices: null }
   await new Promise(resolve => perf.exitCode !== null ? resolve(null) : perf.once('exit', resolve))
   const out = spawnSync('perf', ['sched', 'timehist', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 })
+  rmSync(file, { force: true })
+  rmSync(`${file}.old`, { force: true })
   const slices: SchedSlice[] = []
   for (const line of out.stdout.split('\n')) {
     const m = /^\s*(\d+\.\d+)\s+\[\d+\]\s+(.+?)\[(\d+)(?:\/(\d+))?\]\s+[\d.]+\s+[\d.]+\s+([\d.]+)/.exec(line)
@@ -135,9 +137,9 @@ export interface TraceReport {
 
 const f1 = (x: number): string => x.toFixed(1)
 
-function byKind (trace: StallTrace, fromUs: number): string {
-  const stalls = trace.stalls.filter(s => s.atUs >= fromUs)
-  const gcs = trace.gcs.filter(g => g.atUs >= fromUs)
+function byKind (trace: StallTrace, fromUs: number, toUs: number): string {
+  const stalls = trace.stalls.filter(s => s.atUs >= fromUs && s.atUs < toUs)
+  const gcs = trace.gcs.filter(g => g.atUs >= fromUs && g.atUs < toUs)
   const sums = new Map<string, { n: number, ms: number }>()
   for (const s of stalls) {
     const k = stallKind(s)
@@ -157,7 +159,7 @@ function byKind (trace: StallTrace, fromUs: number): string {
     gcByKind.set(g.kind, v)
   }
   const gc = [...gcByKind].map(([k, v]) => `${k} ${v.n}, ${f1(v.ms)} ms, longest ${f1(v.max)}`).join('; ')
-  return `${stalls.length} stalls > 2 ms in ${f1((trace.startUs + trace.spanMs * 1000 - fromUs) / 1e6)} s, ${f1(stalls.reduce((sum, s) => sum + s.gapMs, 0))} ms in all: ${kinds || 'none'}; GC ${gc || 'none'} (longest ${f1(gcMax)} ms); heap ${trace.heapUsedMib.toFixed(0)} of ${trace.heapTotalMib.toFixed(0)} MiB at the end`
+  return `${stalls.length} stalls > 2 ms in ${f1((toUs - fromUs) / 1e6)} s, ${f1(stalls.reduce((sum, s) => sum + s.gapMs, 0))} ms in all: ${kinds || 'none'}; GC ${gc || 'none'} (longest ${f1(gcMax)} ms); heap ${trace.heapUsedMib.toFixed(0)} of ${trace.heapTotalMib.toFixed(0)} MiB at the end`
 }
 
 /** Who ran on the CPUs during [from, to] µs: ms per task class — this process's main thread or
@@ -184,8 +186,11 @@ export function printTrace (row: string, t: TraceReport, boundMs: number, broker
     if (brokerPids.includes(x.pid)) return 'kafka broker'
     return x.comm === 'perf' || x.comm.startsWith('perf-') ? 'perf (this trace)' : `other: ${x.comm}`
   }
-  console.log(`stall trace, ${row}: server ${byKind(t.server, t.loader.startUs)}`)
-  console.log(`stall trace, ${row}: loader ${byKind(t.loader, t.loader.startUs)}`)
+  // The loader's measured span (the server's trace also covers the warm-up and the perf parse).
+  const from = t.loader.startUs
+  const to = t.loader.startUs + t.loader.spanMs * 1000
+  console.log(`stall trace, ${row}: server ${byKind(t.server, from, to)}`)
+  console.log(`stall trace, ${row}: loader ${byKind(t.loader, from, to)}`)
   // Each slow request against the stalls in its span: the server's kind, the loader's, or none.
   const causes = new Map<string, number>()
   for (const r of t.slow) {
@@ -205,16 +210,16 @@ export function printTrace (row: string, t: TraceReport, boundMs: number, broker
   const share = (n: number): string => `${n} (${(100 * n / Math.max(1, t.requests)).toFixed(2)} %)`
   console.log(`stall trace, ${row}: ${share(t.slow.length)} of ${t.requests} requests over ${boundMs} ms; each by the longest stall it overlapped: ${[...causes].sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} ${n}`).join(', ') || '—'}`)
   console.log(`stall trace, ${row}: over ${boundMs} ms with no loader stall in its span or 20 ms before it and sent on time: ${share(loaderFree)} (p99 ≤ ${boundMs} ms needs fewer than 1 %)`)
-  const longest = [...t.server.stalls.filter(s => s.atUs >= t.loader.startUs).map(s => ['server', s] as const), ...t.loader.stalls.map(s => ['loader', s] as const)].sort((x, y) => y[1].gapMs - x[1].gapMs).slice(0, 6)
+  const longest = [...t.server.stalls.filter(s => s.atUs >= from && s.atUs < to).map(s => ['server', s] as const), ...t.loader.stalls.map(s => ['loader', s] as const)].sort((x, y) => y[1].gapMs - x[1].gapMs).slice(0, 6)
   for (const [proc, s] of longest) {
     const others = t.slices === null ? '' : `; on the CPUs meanwhile (ms): ${top(othersIn(t.slices, s.atUs, s.atUs + s.gapMs * 1000, who), 5)}`
     console.log(`stall trace, ${row}:   ${proc} ${f1(s.gapMs)} ms at +${f1((s.atUs - t.loader.startUs) / 1000)} ms: own CPU ${f1(s.cpuMs)} (GC ${f1(s.gcMs)}${s.gcKinds !== '' ? ` ${s.gcKinds}` : ''}), run queue ${f1(s.waitMs)}, blocked ${f1(Math.max(0, s.gapMs - s.cpuMs - s.waitMs))}${others}`)
   }
-  if (t.profile !== undefined) console.log(`stall trace, ${row}: the server's own-work and GC stalls, CPU profile samples by the innermost project frame (ms): ${stallFunctions(t.profile, t.server.stalls.filter(s => s.atUs >= t.loader.startUs), new URL('../../', import.meta.url).pathname)}`)
+  if (t.profile !== undefined) console.log(`stall trace, ${row}: the server's own-work and GC stalls, CPU profile samples by the innermost project frame (ms): ${stallFunctions(t.profile, t.server.stalls.filter(s => s.atUs >= from && s.atUs < to), new URL('../../', import.meta.url).pathname)}`)
   if (t.slices !== null) {
     // Over all of each process's run-queue stalls: who held the CPUs.
     for (const [proc, trace] of [['server', t.server], ['loader', t.loader]] as const) {
-      const queued = trace.stalls.filter(s => stallKind(s) === 'run queue' && s.atUs >= t.loader.startUs)
+      const queued = trace.stalls.filter(s => stallKind(s) === 'run queue' && s.atUs >= from && s.atUs < to)
       const total = new Map<string, number>()
       for (const s of queued) othersIn(t.slices, s.atUs, s.atUs + s.gapMs * 1000, who, total)
       console.log(`stall trace, ${row}: during the ${proc}'s ${queued.length} run-queue stalls (${f1(queued.reduce((sum, s) => sum + s.gapMs, 0))} ms) the CPUs ran (ms): ${top(total, 8)}`)
