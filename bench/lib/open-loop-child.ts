@@ -5,8 +5,9 @@
 // microseconds. Prints one JSON line: the percentiles, the achieved rate, non-2xx, and how late
 // the schedule ran (the loader's own timer lag, which is not in the latencies).
 import { Pool } from 'undici'
+import { performanceToMonotonic, traceStalls, type SlowRequest, type StallTrace } from './stall-trace.ts'
 
-interface Job { url: string, paths: string[], headers: Record<string, string>, rate: number, seconds: number, connections: number }
+interface Job { url: string, paths: string[], headers: Record<string, string>, rate: number, seconds: number, connections: number, stallTrace?: number }
 const job = JSON.parse(process.env.BENCH_OPEN_LOOP!) as Job
 const pool = new Pool(job.url, { connections: job.connections, pipelining: 1, keepAliveTimeout: 30_000 })
 const latencies: number[] = []
@@ -26,13 +27,18 @@ const intervalMs = 1000 / job.rate
 const start = performance.now()
 
 let measuredFrom = 0
+// --stallTrace (bench/lib/stall-trace.ts): this process's stalls and its requests slower than 2 ms,
+// from the end of the warm-up.
+const toMono = performanceToMonotonic()
+const slow: SlowRequest[] = []
+let stopTrace: (() => StallTrace) | undefined
 let cpuFrom = process.cpuUsage()
 
 const origin = new URL(job.url).origin
 
 /** One request by dispatch() with a handler of its own (no Readable body, no URL parsed per call:
  *  the loader's CPU per request is then close to autocannon's). */
-function one (path: string, recorded: boolean): void {
+function one (path: string, recorded: boolean, lateMs: number): void {
   const t0 = performance.now()
   let status = 0
   if (recorded && ++inFlight > maxInFlight) maxInFlight = inFlight
@@ -40,6 +46,7 @@ function one (path: string, recorded: boolean): void {
     if (recorded) inFlight--
     if (recorded) {
       if (!failed) latencies.push((performance.now() - t0) * 1000)
+      if (stopTrace !== undefined && !failed && performance.now() - t0 > 2) slow.push({ atUs: toMono(t0), ms: performance.now() - t0, lateMs })
       if (failed || status < 200 || status > 299) errors++
     }
     if (++done === total) finish()
@@ -58,9 +65,9 @@ function tick (): void {
   const now = performance.now()
   while (sent < total && start + sent * intervalMs <= now) {
     const recorded = sent >= warmup
-    if (sent === warmup) { measuredFrom = now; cpuFrom = process.cpuUsage() }
+    if (sent === warmup) { measuredFrom = now; cpuFrom = process.cpuUsage(); if (job.stallTrace !== undefined && job.stallTrace > 0) stopTrace = traceStalls() }
     if (recorded) lateness.push((now - (start + sent * intervalMs)) * 1000)
-    one(job.paths[sent % job.paths.length]!, recorded)
+    one(job.paths[sent % job.paths.length]!, recorded, now - (start + sent * intervalMs))
     sent++
   }
   if (sent < total) setTimeout(tick, Math.max(0, start + sent * intervalMs - performance.now()))
@@ -75,6 +82,7 @@ function finish (): void {
   const sorted = latencies.sort((x, y) => x - y)
   const late = lateness.sort((x, y) => x - y)
   const cpu = process.cpuUsage(cpuFrom)
+  const trace = stopTrace?.()
   process.stdout.write(JSON.stringify({
     offered: job.rate,
     achieved: latencies.length / elapsed,
@@ -86,7 +94,8 @@ function finish (): void {
     maxUs: sorted[sorted.length - 1] ?? 0,
     lateP99Us: percentile(late, 0.99),
     maxInFlight,
-    loaderCpuUs: cpu.user + cpu.system
+    loaderCpuUs: cpu.user + cpu.system,
+    ...(trace !== undefined ? { trace: { loader: trace, slow, pid: process.pid } } : {})
   }))
   void pool.close()
 }

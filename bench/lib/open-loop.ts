@@ -4,6 +4,7 @@
 // load generator is a child process (bench/lib/open-loop-child.ts), as autocannon is: the same
 // machine, and with `pinned` on CPU 1.
 import { spawn } from 'node:child_process'
+import type { SlowRequest, StallTrace } from './stall-trace.ts'
 
 export interface OpenLoad {
   readonly offered: number
@@ -20,6 +21,8 @@ export interface OpenLoad {
   /** The most requests sent and not yet answered at once (above the connections: a queue). */
   readonly maxInFlight: number
   readonly loaderCpuUs: number
+  /** With `stallTrace`: the loader's own stalls and slow requests (bench/lib/stall-trace.ts). */
+  readonly trace?: { loader: StallTrace, slow: SlowRequest[], pid: number }
 }
 
 export interface OpenLoadJob {
@@ -32,13 +35,24 @@ export interface OpenLoadJob {
   readonly connections: number
   /** On CPU 1 alone (taskset), as autocannon's `pinned` placement. */
   readonly pinned: boolean
+  /** false: the loader with V8's default GC (LOADER_GC). */
+  readonly loaderGc?: boolean
+  /** 1: the loader traces its stalls and its requests over 2 ms (bench/lib/stall-trace.ts). */
+  readonly stallTrace?: number
 }
 
 const CHILD = new URL('./open-loop-child.ts', import.meta.url).pathname
+// The loader's own GC out of the latencies it measures (docs/benchmarks.md "API balance query,
+// eleventh pass"): a young generation of 16 MiB from the start (V8 starts it at 1 MiB and grows it,
+// ~25–30 scavenges in a 10 s row at 1 800 req/s), scavenged by the main thread alone (a parallel
+// scavenge waits for V8's helper threads, which on 2 shared cores wait for a CPU: up to 17 ms seen).
+// Off with `loaderGc: false` (--loaderGc 0) for the loader as before.
+const LOADER_GC = ['--min-semi-space-size=16', '--max-semi-space-size=16', '--single-threaded-gc']
 
 export function openLoop (job: OpenLoadJob): Promise<OpenLoad> {
   return new Promise((resolve, reject) => {
-    const [command, args] = job.pinned ? ['taskset', ['-c', '1', process.execPath, CHILD]] : [process.execPath, [CHILD]]
+    const flags = job.loaderGc === false ? [] : LOADER_GC
+    const [command, args] = job.pinned ? ['taskset', ['-c', '1', process.execPath, ...flags, CHILD]] : [process.execPath, [...flags, CHILD]]
     const child = spawn(command, args, { env: { ...process.env, BENCH_OPEN_LOOP: JSON.stringify(job) }, stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', c => { out += c })

@@ -47,3 +47,14 @@ t.test('api-balance: the bare route, local and forwarded balance reads', async t
   t.match(output, /shared: local p99 judged at the fixed offered rate \(open loop, \d+ req\/s\): \d+\.\d+ ms/, 'the open loop\'s local line')
   t.match(output, /shared: forwarded p99 judged at the fixed offered rate \(open loop, \d+ req\/s\): \d+\.\d+ ms/, 'the open loop\'s forwarded line')
 })
+
+t.test('api-balance --stallTrace 1: the stalls of the open-loop rows and what each slow request overlapped', async t => {
+  t.setTimeout(360_000)
+  const { code, output } = await runBench(['bench/api-balance.ts', '--seconds', '1', '--rounds', '1', '--members', '50', '--connections', '4', '--placement', 'shared', '--stallTrace', '1'])
+  t.equal(code, 0, 'exits 0', { output })
+  for (const row of ['constant \\(bare Fastify\\)', 'local keys \\(\\d+\\)']) {
+    t.match(output, new RegExp(`stall trace, shared round 1 ${row}: server \\d+ stalls > 2 ms in \\d+\\.\\d s`), `${row}: the server's stalls`)
+    t.match(output, new RegExp(`stall trace, shared round 1 ${row}: loader \\d+ stalls > 2 ms in \\d+\\.\\d s`), `${row}: the loader's stalls`)
+    t.match(output, new RegExp(`stall trace, shared round 1 ${row}: \\d+ \\([\\d.]+ %\\) of \\d+ requests over 2 ms; each by the longest stall it overlapped`), `${row}: the slow requests' causes`)
+  }
+})
