@@ -16,6 +16,23 @@ export function fieldName (instancePath: string): string {
 export interface FieldIssue {
   readonly path: string
   readonly message: string
+  /** A clause naming several missing or unknown fields (at the first one's path) as one issue
+   *  per field: what the HTTP API answers, one entry per problem (docs/api.md "Validation");
+   *  the clause itself stays the dead letter's wording. */
+  readonly each?: readonly FieldIssue[]
+}
+
+/** One clause about several fields of the object at `path` (`raw` the names as in the record,
+ *  for the pointers; `shown` as printed), with each field's own issue. */
+function grouped (path: string, field: string, what: string, raw: readonly string[], shown: readonly string[]): FieldIssue {
+  const prefix = path === '' ? '' : field + ': '
+  const each = raw.map((name, i) => ({ path: `${path}/${pointerToken(name)}`, message: `${prefix}${what} ${shown[i]}` }))
+  return { path: `${path}/${shown[0] ?? ''}`, message: `${prefix}${what}${shown.length > 1 ? 's' : ''} ${shown.join(', ')}`, ...(raw.length > 1 ? { each } : {}) }
+}
+
+/** A property name as a JSON Pointer reference token (RFC 6901: ~ and / escaped). */
+function pointerToken (name: string): string {
+  return name.replaceAll('~', '~0').replaceAll('/', '~1')
 }
 
 /** TypeBox's errors as one issue per clause, with the path of the field it is about. */
@@ -40,10 +57,10 @@ export function schemaIssues (errors: readonly TLocalizedValidationError[]): Fie
       if (error.keyword === 'required') {
         const names = (error.params as { requiredProperties: string[] }).requiredProperties
         // One issue for the clause, at the first missing field (the message names them all).
-        issues.push({ path: `${path}/${names[0] ?? ''}`, message: `${path === '' ? '' : field + ': '}missing required field${names.length > 1 ? 's' : ''} ${names.join(', ')}` })
+        issues.push(grouped(path, field, 'missing required field', names, names))
       } else if (error.keyword === 'additionalProperties') {
-        const names = (error.params as { additionalProperties: string[] }).additionalProperties.map(printable)
-        issues.push({ path: `${path}/${names[0] ?? ''}`, message: `${path === '' ? '' : field + ': '}unknown field${names.length > 1 ? 's' : ''} ${names.join(', ')}` })
+        const raw = (error.params as { additionalProperties: string[] }).additionalProperties
+        issues.push(grouped(path, field, 'unknown field', raw, raw.map(printable)))
       } else if (error.keyword === 'format') {
         issues.push({ path, message: `${field} must be an RFC 3339 timestamp with offset (e.g. 2026-03-01T18:30:00Z)` })
       } else if (error.keyword === 'const') {

@@ -27,7 +27,8 @@ export interface BodyIssue {
 export type BodyCheck<T> = { readonly ok: true, readonly values: T[] } | { readonly ok: false, readonly message?: string, readonly errors: BodyIssue[] }
 
 function issuesOf<T> (result: Validated<T>, index: number, prefix: string, field: string, nowMs: number): BodyIssue[] {
-  if (!result.ok) return result.issues.map(i => ({ index, path: prefix + i.path, code: result.code, message: i.message }))
+  // One entry per problem: a clause about several fields as one entry per field.
+  if (!result.ok) return result.issues.flatMap(i => i.each ?? [i]).map(i => ({ index, path: prefix + i.path, code: result.code, message: i.message }))
   if (result.eventTimeMs > nowMs + MAX_EVENT_TIME_AHEAD_MS) {
     return [{ index, path: `${prefix}/${field}`, code: 'EVENT_TIME_AHEAD', message: `${field} is more than ${MAX_EVENT_TIME_AHEAD_MS / 60_000} minutes after the server's clock (${new Date(nowMs).toISOString()})` }]
   }

@@ -129,7 +129,10 @@ export function validateRewardEvent (value: unknown, key?: string): Validated<Re
   // Pick the variant by `type` so the errors speak about that variant only.
   if (value.type !== 'EARN' && value.type !== 'REVERSAL') {
     const others = earnValidator.Check(value) ? [] : earnValidator.Errors(value).filter(e => e.instancePath !== '/type')
-    schema = [{ path: '/type', message: 'type must be one of EARN, REVERSAL' }, ...schemaIssues(others)]
+    // A missing type is this clause's problem already: not once more among the missing fields
+    // the HTTP API lists one by one (the dead letter's wording keeps the whole clause).
+    const rest = schemaIssues(others).map(i => i.each === undefined && i.path !== '/type' ? i : { ...i, each: (i.each ?? []).filter(e => e.path !== '/type') })
+    schema = [{ path: '/type', message: 'type must be one of EARN, REVERSAL' }, ...rest]
   } else if (value.type === 'EARN' && 'originalEventId' in value) {
     const { originalEventId: _ignored, ...rest } = value
     schema = [{ path: '/originalEventId', message: 'originalEventId is allowed only on a REVERSAL' }, ...schemaIssues(earnValidator.Errors(rest))]

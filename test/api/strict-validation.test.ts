@@ -65,6 +65,21 @@ t.test('bodies, queries and paths are checked strictly, never coerced', async t 
   refused.push('c-b0', 'c-b1', 'c-b2', 'c-b3')
   const many = await call(`${base}/v1/events`, token, { body: [{ ...earn('b', 'c-m0', 1), amountCents: true }, { ...earn('b', 'c-m1', 1), extra: 1, occurredAt: '1960-01-01T00:00:00Z' }] })
   t.same((many.body.error.details.errors as Issue[]).map(i => [i.index, i.path]), [[0, '/0/amountCents'], [1, '/1/extra'], [1, '/1/occurredAt']], 'every issue of every item')
+  // Several missing or unknown fields: one entry per field, each at its own path; a missing
+  // type once, at /type.
+  const { amountCents: _a, currency: _c, propertyId: _p, ...partial } = earn('b', 'c-partial', 1)
+  const fields = await call(`${base}/v1/events`, token, { body: { ...partial, extra: 1, 'x/y': 2 } })
+  t.same((fields.body.error.details.errors as Issue[]).map(i => [i.path, i.message]), [
+    ['/amountCents', 'missing required field amountCents'], ['/currency', 'missing required field currency'], ['/propertyId', 'missing required field propertyId'],
+    ['/extra', 'unknown field extra'], ['/x~1y', 'unknown field x/y']], 'one entry per missing or unknown field')
+  const { type: _t, ...untyped } = earn('b', 'c-untyped', 1)
+  const noType = await call(`${base}/v1/events`, token, { body: [untyped] })
+  t.same((noType.body.error.details.errors as Issue[]).map(i => [i.path, i.message]), [['/0/type', 'type must be one of EARN, REVERSAL']], 'a missing type is one entry')
+  const { points: _pts, channel: _ch, ...partialRedemption } = redeem('b', 'c-r1', 10)
+  const twoMissing = await call(`${base}/v1/redemptions`, token, { body: partialRedemption })
+  t.equal(twoMissing.status, 400, 'a redemption missing two fields: 400')
+  t.same((twoMissing.body.error.details.errors as Array<{ path: string }>).map(i => i.path), ['/points', '/channel'], 'a redemption: one entry per missing field')
+  refused.push('c-partial', 'c-untyped')
 
   // A REVERSAL (its originalEventId used to be stripped under the event union) is accepted.
   t.equal((await call(`${base}/v1/events`, token, { body: earn('rev', 'r-earn', 10_000) })).status, 202)
