@@ -11,12 +11,12 @@ import { OwnerUnavailable, type CallContext, type OwnerForwarder } from './owner
 import { SERVED_BY_HEADER, STALENESS_HEADER, standbyCandidates, withStalenessBound } from './standby-fallback.ts'
 
 /** Default of MemberQueriesOptions.moveRetryMs: a move's gaps (one rebalance round, a restarted
- *  instance's first assignment, a hand-over's delta restore) last well under a second; a client
- *  with a timeout of a few seconds still sees the 503 when the gap lasts longer. */
-export const MOVE_RETRY_MS = 1000
+ *  instance's first assignment, a hand-over's delta restore) last about a second, longer on a
+ *  loaded machine; a long restore is not waited for (RESTORE_HOLD_RECORDS). */
+export const MOVE_RETRY_MS = 3000
 const MOVE_RETRY_PAUSE_MS = 100
 /** A task restoring with more changelog records than this left (and no copy within the bound)
- *  is not waited for: its restore outlasts MOVE_RETRY_MS (restores run at some 30 000 records/s
+ *  is not waited for: its restore would outlast a client's patience (restores run at some 30 000 records/s
  *  on a loaded 2-core machine, docs/api.md "Answers from standby replicas"), so the 503 is
  *  answered at once. Fewer: a hand-over's delta, done within the retry. */
 export const RESTORE_HOLD_RECORDS = 5000

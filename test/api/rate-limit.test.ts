@@ -4,7 +4,7 @@
 // RateLimit-* headers, counted in rewards_api_rate_limited_total{route}. Another client, or
 // another route, is not affected.
 // No processor runs: the balance route answers 503 (no owner). The API instances answer it at once
-// (moveRetryMs 0) instead of retrying a task's move for up to 1 s: the limit is what is tested here.
+// (moveRetryMs 0) instead of retrying a task's move for up to 3 s: the limit is what is tested here.
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
