@@ -70,6 +70,8 @@ export function nativeBatchWriters (db: object): NativeBatchWriters | undefined 
       clear(batch)
     }
   }
+  const keys = new Scratch()
+  const values = new Scratch()
   const writeColumns: NativeColumnsWrite = ({ buf, at, count }, options) => {
     try {
       const order = columnKeyOrder(buf, at, count)
@@ -89,9 +91,7 @@ export function nativeBatchWriters (db: object): NativeBatchWriters | undefined 
 }
 
 /** Bytes of `buf` as a Buffer valid until the next view(): short ones copied into one reused
- *  buffer, through a view per length made once. One pair for every store of the process (a
- *  write is synchronous and a view lives only through it): 514 views made per store open were
- *  ~1 % of a cold start's main thread. */
+ *  buffer, through a view per length made once. */
 class Scratch {
   readonly #buf = Buffer.allocUnsafe(SCRATCH_MAX)
   readonly #views: Buffer[] = []
@@ -107,6 +107,3 @@ class Scratch {
     return this.#views[length]!
   }
 }
-
-const keys = new Scratch()
-const values = new Scratch()
