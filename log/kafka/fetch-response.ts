@@ -71,45 +71,77 @@ export const fetchRaw = createAPI<Parameters<typeof fetchV12.createRequest>, Raw
 /** Walks the v2 record batches in `buf` from offset `from` the way a read_committed consumer
  *  sees them: batches of aborted transactions (per `abortedTransactions`, the fetch response's
  *  list) and control batches are passed over; `visit` gets every other batch (its bytes
- *  [start, end), its first offset and attributes). A batch cut short at the end of the buffer (the
+ *  [start, end), how many of its first records lie below `from` (the batch spanning the fetch
+ *  offset; 0 for the others) and its attributes). A batch cut short at the end of the buffer (the
  *  broker's size limit) is left for the next fetch. Returns the offset after the last batch
- *  walked (`from` when none): where the partition's next fetch starts. */
-export function walkCommittedBatches (from: bigint, buf: Buffer, abortedTransactions: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>, visit: (start: number, end: number, firstOffset: bigint, attributes: number) => void): bigint {
+ *  walked (`from` when none): where the partition's next fetch starts.
+ *  Per batch no BigInt (offsets below 2^53 as Numbers) and, with no aborted transaction in the
+ *  response, neither a producer id nor a transaction marker is read: a changelog written
+ *  exactly-once has a marker batch per transaction and partition, and decoding each through the
+ *  client's record reader was ~5 % of a cold start's main thread (docs/benchmarks.md "Cold start,
+ *  eleventh pass (branch coldstart11)"). */
+export function walkCommittedBatches (from: bigint, buf: Buffer, abortedTransactions: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>, visit: (start: number, end: number, skipBelow: number, attributes: number) => void): bigint {
   const aborted = abortedTransactions.length === 0 ? [] : [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
   const abortedProducers = new Set<bigint>()
   let abortedIndex = 0
-  let nextOffset = from
+  // `from` and the offsets as Numbers while they are exact; BigInts past 2^53 (not in practice).
+  const fromSafe = from >= 0n && from <= MAX_EXACT
+  const fromNumber = Number(from)
+  let nextOffset: bigint | number = from
   let o = 0
   while (buf.length - o >= BATCH_HEADER) {
     const end = o + BATCH_LENGTH_END + buf.readInt32BE(o + 8)
     if (end > buf.length) break
-    const firstOffset = buf.readBigInt64BE(o)
     const magic = buf.readInt8(o + 16)
-    if (magic !== 2) throw new Error(`record batch magic ${magic} at offset ${firstOffset}: only v2 batches are supported`)
+    if (magic !== 2) throw new Error(`record batch magic ${magic} at offset ${buf.readBigInt64BE(o)}: only v2 batches are supported`)
     const attributes = buf.readInt16BE(o + 21)
-    const lastOffset = firstOffset + BigInt(buf.readInt32BE(o + 23))
+    const lastOffsetDelta = buf.readInt32BE(o + 23)
     const start = o
     o = end
-    if (lastOffset < from) continue
-    nextOffset = lastOffset + 1n
+    const high = buf.readInt32BE(start)
+    let skipBelow = 0
+    let lastNumber = 0
+    let lastBig: bigint | undefined
+    if (fromSafe && high >= 0 && high < EXACT_HIGH) {
+      const firstOffset = high * 0x1_0000_0000 + buf.readUInt32BE(start + 4)
+      lastNumber = firstOffset + lastOffsetDelta
+      if (lastNumber < fromNumber) continue
+      nextOffset = lastNumber + 1
+      if (firstOffset < fromNumber) skipBelow = fromNumber - firstOffset
+    } else {
+      const firstOffset = buf.readBigInt64BE(start)
+      lastBig = firstOffset + BigInt(lastOffsetDelta)
+      if (lastBig < from) continue
+      nextOffset = lastBig + 1n
+      if (firstOffset < from) skipBelow = Number(from - firstOffset)
+    }
     const control = (attributes & IS_CONTROL) !== 0
-    if ((attributes & IS_TRANSACTIONAL) !== 0) {
+    if ((attributes & IS_TRANSACTIONAL) !== 0 && aborted.length > 0) {
       const producerId = buf.readBigInt64BE(start + 43)
+      const lastOffset = lastBig ?? BigInt(lastNumber)
       while (abortedIndex < aborted.length && aborted[abortedIndex]!.firstOffset <= lastOffset) {
         abortedProducers.add(aborted[abortedIndex]!.producerId)
         abortedIndex++
       }
       if (control) {
-        // The marker's key: version (int16), type (int16); ABORT ends the producer's aborted run.
+        // The marker's key: version (int16), type (int16); ABORT ends the producer's aborted run
+        // (read only for a producer in one: otherwise it changes nothing).
+        if (!abortedProducers.has(producerId)) continue
         const marker = readRecordsBatch(Reader.from(buf.subarray(start, end))).records[0]?.key
         if (marker !== undefined && marker !== null && marker.length >= 4 && marker.readInt16BE(2) === ABORT_MARKER) abortedProducers.delete(producerId)
         continue
       }
       if (abortedProducers.has(producerId)) continue
     } else if (control) {
+      // No aborted transaction in the response: every marker commits (or aborts nothing fetched).
       continue
     }
-    visit(start, end, firstOffset, attributes)
+    visit(start, end, skipBelow, attributes)
   }
-  return nextOffset
+  return typeof nextOffset === 'bigint' ? nextOffset : BigInt(nextOffset)
 }
+
+/** The largest offset handled as a Number (2^53 − 1), and the high 32 bits below which a
+ *  batch's first offset is exact as one. */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER)
+const EXACT_HIGH = 0x1f_ffff

@@ -90,10 +90,9 @@ export function scanEntries (from: bigint, buf: Buffer | null, abortedTransactio
   // compressed).
   const batches: number[] = []
   let records = 0
-  const nextOffset = walkCommittedBatches(from, buf, abortedTransactions, (start, end, firstOffset, attributes) => {
-    // Only the batch spanning `from` (the first one fetched, when the fetch offset falls inside
-    // a batch) needs the offset of each record.
-    const skipBelow = firstOffset < from ? Number(from - firstOffset) : 0
+  // Only the batch spanning `from` (the first one fetched, when the fetch offset falls inside a
+  // batch) has records to skip (skipBelow > 0): their offset deltas are compared.
+  const nextOffset = walkCommittedBatches(from, buf, abortedTransactions, (start, end, skipBelow, attributes) => {
     const count = buf.readInt32BE(start + 57)
     batches.push(start, end, (attributes & COMPRESSION_MASK) !== 0 ? -1 - skipBelow : skipBelow)
     records += Math.max(0, count - skipBelow)

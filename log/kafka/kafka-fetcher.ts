@@ -175,7 +175,7 @@ export function decodeCommittedBuffer (position: PartitionOffset, buf: Buffer | 
   const records: LogRecord[] = []
   let bytes = 0
   if (buf === null) return { records, nextOffset: position.offset, bytes }
-  const nextOffset = walkCommittedBatches(position.offset, buf, abortedTransactions, (start, end, firstOffset, attributes) => {
+  const nextOffset = walkCommittedBatches(position.offset, buf, abortedTransactions, (start, end, skipBelow, attributes) => {
     if ((attributes & COMPRESSION_MASK) !== 0) {
       // Compressed: the client decompresses and decodes it; then as decodeCommitted does.
       const decoded = decodeCommitted(position, [readRecordsBatch(Reader.from(buf.subarray(start, end)))], [])
@@ -184,8 +184,7 @@ export function decodeCommittedBuffer (position: PartitionOffset, buf: Buffer | 
     } else {
       // Per record only what differs: the batch's base offset and timestamp are read once
       // (milliseconds are exact as Numbers), the position compared only in the batch spanning it.
-      const skipBelow = firstOffset < position.offset ? Number(position.offset - firstOffset) : 0
-      bytes += decodeRecords(position, buf, start + BATCH_HEADER, end, buf.readInt32BE(start + 57), firstOffset, Number(buf.readBigInt64BE(start + 27)), skipBelow, records)
+      bytes += decodeRecords(position, buf, start + BATCH_HEADER, end, buf.readInt32BE(start + 57), buf.readBigInt64BE(start), Number(buf.readBigInt64BE(start + 27)), skipBelow, records)
     }
   })
   return { records, nextOffset, bytes }

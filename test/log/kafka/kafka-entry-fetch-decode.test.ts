@@ -177,3 +177,22 @@ t.test('as offsets (takeColumns): the same records as take(), in slices, alterna
   t.equal(scanEntries(0n, compressed, []).run.columnBuffer, undefined, 'a compressed batch: take() only')
   t.throws(() => scanEntries(0n, compressed, []).run.takeColumns(10, new Int32Array(40)))
 })
+
+t.test('offsets at and past 2^53 (walked as BigInts there), the fetch offset inside a batch', async t => {
+  const safe = BigInt(Number.MAX_SAFE_INTEGER)
+  const buf = Buffer.concat([
+    batch(safe - 2n, [{ key: 'a', value: '0' }, { key: 'b', value: '1' }, { key: 'c', value: '2' }, { key: 'd', value: '3' }]),
+    batch(safe + 2n, [{ key: 'e', value: '4' }, { key: 'f', value: '5' }], { producerId: 7n, attributes: TRANSACTIONAL }),
+    marker(safe + 4n, 7n, 'commit'),
+    batch(safe + 5n, [{ key: 'g', value: '6' }])
+  ])
+  const all = decodeEntries(safe - 2n, buf, [])
+  t.same(keys(all.entries), ['a', 'b', 'c', 'd', 'e', 'f', 'g'])
+  t.equal(all.nextOffset, safe + 6n, 'exact past 2^53')
+  const inside = decodeEntries(safe + 1n, buf, [])
+  t.same(keys(inside.entries), ['d', 'e', 'f', 'g'], 'records below the fetch offset left out, across 2^53')
+  t.equal(inside.nextOffset, safe + 6n)
+  const beyond = decodeEntries(safe + 3n, buf, [{ producerId: 7n, firstOffset: safe + 2n }])
+  t.same(keys(beyond.entries), ['g'], 'an aborted run past 2^53, the fetch offset inside it')
+  t.equal(beyond.nextOffset, safe + 6n)
+})
