@@ -92,8 +92,8 @@ export class StandbyReads {
    *  the group's instances disagree about the owner for a moment, an instance restarted and has
    *  no assignment yet, a hand-over restores its delta), the active and the copies again every
    *  MOVE_RETRY_PAUSE_MS until `moveRetryMs` passed (docs/api.md "Answers from standby
-   *  replicas"). Then the last error. A task restoring more than RESTORE_HOLD_RECORDS (or an
-   *  unknown remainder) with no copy within the bound: its error at once. */
+   *  replicas"). Then the last error. A task known to restore more than RESTORE_HOLD_RECORDS
+   *  with no copy within the bound: its error at once. */
   async #whileMoving<T> (kind: string, memberId: string, call: CallContext, cause: unknown, active: () => T | undefined | Promise<T | undefined>, standby: () => StandbyRead<T>): Promise<T | undefined> {
     const deadline = performance.now() + (this.#o.moveRetryMs ?? MOVE_RETRY_MS)
     let error = cause
@@ -108,10 +108,13 @@ export class StandbyReads {
       // The local active restores: the local copy's lag (the restoring active is that copy) is
       // what it still has to apply; a forwarded owner's 503 says it (RESTORE_LAG_HEADER,
       // api/query/standby-fallback.ts).
+      // A remainder not known yet (the restore has just begun, its ends not read: a hand-over's
+      // restore of nothing lasts some 50–100 ms) is waited for as a move is; the next round asks
+      // again.
       const restore = restoreLagOf(error)
       if (restore !== undefined) {
         const left = restore ?? seen.lagRecords ?? null
-        if (left === null || left > RESTORE_HOLD_RECORDS) throw error
+        if (left !== null && left > RESTORE_HOLD_RECORDS) throw error
       }
       if (performance.now() + MOVE_RETRY_PAUSE_MS > deadline) throw error
       await new Promise(resolve => setTimeout(resolve, MOVE_RETRY_PAUSE_MS))
