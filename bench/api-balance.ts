@@ -48,13 +48,9 @@
 // --loopStats 1 adds, per row, this process's event-loop delay (p50, p99, max) and GC pauses
 // (bench/lib/loop-stats.ts): what a p99 of the in-process servers is made of.
 //
-// --stallTrace 1 traces each open-loop row (bench/lib/stall-trace.ts): every stall > 2 ms of this
-// process's event loop and of the loader's, split into own CPU (of which GC), run-queue wait and
-// blocked from the main thread's /proc schedstat, and each request over 2 ms by the stalls it
-// overlapped; 2 adds `perf sched` of the machine (root): who held the CPUs during each stall; 3
-// adds a CPU profile of this process, its samples inside the own-work and GC stalls
-// (docs/benchmarks.md "API balance query, eleventh pass"). --loaderGc 0: the open-loop loader with
-// V8's default GC (bench/lib/open-loop.ts LOADER_GC), as before that pass.
+// --stallTrace 1|2|3 traces each open-loop row's event-loop stalls, here and in the loader, and
+// what each request over 2 ms ran into (bench/lib/stall-trace.ts traceOpenRow). --loaderGc 0: the
+// loader with V8's default GC (docs/benchmarks.md "API balance query, eleventh pass").
 //
 // --answerRow 1 adds a sixth row: the bare server sent the local row's requests and answering with
 // the local row's answer — its documented headers, in order, and a balance body (a new x-request-id
@@ -100,7 +96,7 @@ import { openBenchLog, uniqueName } from './lib/logs.ts'
 import { watchLoop } from './lib/loop-stats.ts'
 import { inProcessCpu } from './lib/in-process-requests.ts'
 import { openLoop, reportOpenLoop, type OpenRow } from './lib/open-loop.ts'
-import { brokerPids, printTrace, traceStalls, withSchedRecord, type TimedProfile, type TraceReport } from './lib/stall-trace.ts'
+import { printTraces, traceOpenRow, type TraceReport } from './lib/stall-trace.ts'
 import { combineSlices, cycleOrder, describeSpread, median, pairedSpread, type Load, type Result } from './lib/paired-slices.ts'
 
 const opts = parseArgs({ backend: 'kafka', seconds: 10, rounds: 1, connections: 20, members: 200, cacheTtlMs: 0, rateLimit: 1, profile: '', placement: 'both', fastLane: 1, loopStats: 0, inProcess: 0, answerRow: 0, openRate: 0, openFraction: 0.05, openSeconds: 0, slice: 1, stallTrace: 0, loaderGc: 1 })
@@ -311,15 +307,9 @@ try {
   const open = async (name: string, url: string, paths: string[], headers: Record<string, string>, placement: Placement): Promise<OpenRow> => {
     const cpu0 = cpuMicros()
     const t0 = performance.now()
-    // --stallTrace 1: this process's and the loader's stalls; 2: and `perf sched` of the machine;
-    // 3: and a CPU profile of this process, its samples inside the stalls.
-    const stop = opts.stallTrace > 0 ? traceStalls() : undefined
-    const stopProfile = opts.stallTrace > 2 ? await startProfile() : undefined
     const job = (): ReturnType<typeof openLoop> => openLoop({ url, paths, headers, rate: openRate, seconds: opts.openSeconds > 0 ? opts.openSeconds : opts.seconds, connections: opts.connections, pinned: placement === 'pinned', stallTrace: opts.stallTrace, loaderGc: opts.loaderGc !== 0 })
-    const { result, slices } = opts.stallTrace > 1 ? await withSchedRecord(`/tmp/${run}-sched.data`, job) : { result: await job(), slices: null }
-    const server = stop?.()
-    const timed = stopProfile !== undefined ? await stopProfile() : undefined
-    if (server !== undefined && result.trace !== undefined) traces.push([`${placement} round ${openByPlacement.get(placement)!.length + 1} ${name}`, { server, loader: result.trace.loader, slow: result.trace.slow, requests: result.total, slices, serverPid: process.pid, loaderPid: result.trace.pid, ...(timed !== undefined ? { profile: timed as unknown as TimedProfile } : {}) }])
+    const { result, report } = opts.stallTrace > 0 ? await traceOpenRow(opts.stallTrace, `/tmp/${run}-sched.data`, job) : { result: await job(), report: undefined }
+    if (report !== undefined) traces.push([`${placement} round ${openByPlacement.get(placement)!.length + 1} ${name}`, report])
     // The loader's 1 s warm-up is in this span and not in `total`: counted as if one more second of requests.
     const cpu = cpuMicros() - cpu0 - idleCpuPerMs * (performance.now() - t0)
     return { name, ...result, cpuUsPerRequest: cpu / Math.max(1, result.total + openRate) }
@@ -373,11 +363,7 @@ try {
     report(placement, byPlacement.get(placement)!, idleCpuPerMs)
     reportOpenLoop(placement, openRate, openRule, opts.connections, openByPlacement.get(placement)!)
   }
-  if (traces.length > 0) {
-    console.log('\nstall trace of the open-loop rows (--stallTrace; bench/lib/stall-trace.ts): stalls of the event loop > 2 ms in this process (the servers and engines) and in the loader, what each request over 2 ms overlapped')
-    const brokers = brokerPids()
-    for (const [row, t] of traces) printTrace(row, t, 2, brokers)
-  }
+  printTraces(traces, 2)
   if (opts.inProcess > 0) {
     await freshToken()
     // The servers' own JavaScript per request (no socket, no parse, no load generator), rounds

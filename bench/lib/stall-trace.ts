@@ -12,6 +12,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, openSync, readSync, rmSync } from 'node:fs'
 import { PerformanceObserver, constants } from 'node:perf_hooks'
+import { startProfile } from './cpu-profile.ts'
 
 export interface Stall {
   /** The tick before the stall, CLOCK_MONOTONIC µs. */
@@ -225,6 +226,27 @@ export function printTrace (row: string, t: TraceReport, boundMs: number, broker
       console.log(`stall trace, ${row}: during the ${proc}'s ${queued.length} run-queue stalls (${f1(queued.reduce((sum, s) => sum + s.gapMs, 0))} ms) the CPUs ran (ms): ${top(total, 8)}`)
     }
   }
+}
+
+/** One open-loop row run by `job` under --stallTrace `level`: 1, this process's stalls beside the
+ *  loader's; 2, and `perf sched` of the machine (into `schedFile`); 3, and a CPU profile of this
+ *  process. No report when the loader sent no trace. */
+export async function traceOpenRow<R extends { readonly total: number, readonly trace?: { loader: StallTrace, slow: SlowRequest[], pid: number } }> (level: number, schedFile: string, job: () => Promise<R>): Promise<{ result: R, report: TraceReport | undefined }> {
+  const stop = traceStalls()
+  const stopProfile = level > 2 ? await startProfile() : undefined
+  const { result, slices } = level > 1 ? await withSchedRecord(schedFile, job) : { result: await job(), slices: null }
+  const server = stop()
+  const profile = stopProfile !== undefined ? await stopProfile() as unknown as TimedProfile : undefined
+  if (result.trace === undefined) return { result, report: undefined }
+  return { result, report: { server, loader: result.trace.loader, slow: result.trace.slow, requests: result.total, slices, serverPid: process.pid, loaderPid: result.trace.pid, ...(profile !== undefined ? { profile } : {}) } }
+}
+
+/** Prints the traced rows (label, report), the broker's pids named. */
+export function printTraces (traces: ReadonlyArray<readonly [string, TraceReport]>, boundMs: number): void {
+  if (traces.length === 0) return
+  console.log(`\nstall trace of the open-loop rows (--stallTrace; bench/lib/stall-trace.ts): stalls of the event loop > ${boundMs} ms in this process (the servers and engines) and in the loader, what each request over ${boundMs} ms overlapped`)
+  const brokers = brokerPids()
+  for (const [row, t] of traces) printTrace(row, t, boundMs, brokers)
 }
 
 /** The local Kafka broker's pids (java processes whose command line names kafka), to name them. */
