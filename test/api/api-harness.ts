@@ -215,6 +215,32 @@ export async function eventually<T> (fn: () => Promise<T>, check: (value: T) => 
   return last
 }
 
+/** A platform on the real broker with topics of its own (`${name}<time>-…`); `close` closes it
+ *  and removes its topics and changelogs (after the instances on it closed). */
+export interface KafkaPlatform {
+  /** Unique name of the run: topic prefix and application id. */
+  readonly run: string
+  readonly log: Log
+  readonly topics: RewardsTopics
+  readonly platform: Platform
+  close (): Promise<void>
+}
+
+export async function startKafkaPlatform (name: string, partitions: number, settings?: Partial<Omit<ApiSettings, 'issuer'>>): Promise<KafkaPlatform> {
+  const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
+  const run = `${name}${Date.now().toString(36)}`
+  const log = createKafkaLog({ brokers, clientId: run })
+  const topics = platformTopics({ topicPrefix: `${run}-` })
+  await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions })
+  const platform = await startPlatform({ log, topics, applicationId: run, ...(settings !== undefined ? { settings } : {}) })
+  const close = async (): Promise<void> => {
+    await platform.close()
+    await log.admin.deleteTopics([...Object.values(topics), ...internalTopicsOf(run)]).catch(() => undefined)
+    await log.close()
+  }
+  return { run, log, topics, platform, close }
+}
+
 export interface KafkaCluster {
   /** Unique name of the run: topic prefix and application id. */
   readonly run: string
@@ -232,12 +258,8 @@ export interface KafkaCluster {
  *  with the changelogs, in t's teardown). No per-client rate limit: the hand-over loops poll as
  *  fast as they can (test/api/rate-limit.test.ts covers the limit). */
 export async function startKafkaCluster (t: Test, name: string, partitions: number): Promise<KafkaCluster> {
-  const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
-  const run = `${name}${Date.now().toString(36)}`
-  const log = createKafkaLog({ brokers, clientId: run })
-  const topics = platformTopics({ topicPrefix: `${run}-` })
-  await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions })
-  const platform = await startPlatform({ log, topics, applicationId: run, settings: { apiRateLimit: null } })
+  const kafka = await startKafkaPlatform(name, partitions, { apiRateLimit: null })
+  const { run, platform } = kafka
   const a = await startProcessor(platform, { publicApi: true, waitRunning: false })
   const b = await startProcessor(platform, { publicApi: true, waitRunning: false })
   const api = await startApiOnly(platform)
@@ -248,9 +270,7 @@ export async function startKafkaCluster (t: Test, name: string, partitions: numb
     await api.close()
     await closeB()
     await a.close()
-    await platform.close()
-    await log.admin.deleteTopics([...Object.values(topics), ...internalTopicsOf(run)]).catch(() => undefined)
-    await log.close()
+    await kafka.close()
   })
   return { run, platform, a, b, api, closeB, get bClosed () { return bClosed } }
 }

@@ -6,11 +6,9 @@
 // one restores it from an empty state directory.
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
-import { createKafkaLog } from '../../log/kafka/index.ts'
 import { REWARDS_STORES } from '../../processors/rewards/topics.ts'
 import { changelogTopicName } from '../../topology/runtime/stream-task.ts'
-import { call, earn, eventually, internalTopicsOf, startApiOnly, startPlatform, startProcessor } from './api-harness.ts'
+import { call, earn, eventually, startApiOnly, startKafkaPlatform, startProcessor } from './api-harness.ts'
 
 /** Changelog records to restore: some seconds of restore on a loaded machine. */
 const FILL = 400_000
@@ -18,17 +16,9 @@ const FILL = 400_000
 const AT_ONCE_MS = 2000
 
 t.test('a query of a restoring task with no copy: 503 at once, here and from an API-only instance', async t => {
-  const brokers = (process.env.REWARDS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
-  const run = `rstonce${Date.now().toString(36)}`
-  const log = createKafkaLog({ brokers, clientId: run })
-  const topics = platformTopics({ topicPrefix: `${run}-` })
-  await ensurePlatformTopics(log, { topicPrefix: `${run}-`, partitions: 1 })
-  const platform = await startPlatform({ log, topics, applicationId: run, settings: { apiRateLimit: null } })
-  t.teardown(async () => {
-    await platform.close()
-    await log.admin.deleteTopics([...Object.values(topics), ...internalTopicsOf(run)]).catch(() => undefined)
-    await log.close()
-  })
+  const kafka = await startKafkaPlatform('rstonce', 1, { apiRateLimit: null })
+  const { run, log, platform } = kafka
+  t.teardown(kafka.close)
   const token = await platform.token(['balances:read', 'events:write'])
 
   // A first processor makes the changelogs and the member.
