@@ -5,15 +5,18 @@
 // - query(sql, params): one statement with $n parameters; without parameters several statements
 //   separated by ';' may be given (migrations).
 // - transaction(fn): BEGIN … COMMIT on one connection; a thrown error rolls back.
-// - PGlite is single-process: a second process opening the same directory corrupts nothing but
-//   gets an error; the embedded default runs every role in one process.
+// - PGlite is one process per directory, and takes no lock of its own: ./pglite-lock.ts holds an
+//   OS lock beside the directory while it is open, so a second process (`rewards db`, `report`
+//   next to a running platform) is refused, naming the holder. The embedded default runs every
+//   role in one process.
 // - PGlite: a new data dir is a copy of a cached initdb result (./pglite-template.ts), not initdb.
 // - pg: bounded pool, connect and query timeouts so an unreachable server fails fast (the archiver
 //   retries with backoff behind a circuit breaker; see processors/archive/).
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
+import { lockPgliteDirectory } from './pglite-lock.ts'
 import { discardTemplate, seedFromTemplate, standardTemplateCacheDir } from './pglite-template.ts'
 import type { RewardsConfig } from '../config.ts'
 
@@ -65,18 +68,28 @@ export async function openDatabase (config: DatabaseConfig): Promise<Database> {
   }
   const dir = config.pgDir ?? `${config.dataDir.replace(/\/$/, '')}/pg`
   const cacheDir = config.pgliteCacheDir === undefined ? standardTemplateCacheDir() : config.pgliteCacheDir
-  const seeded = await seedFromTemplate(dir, { cacheDir })
-  mkdirSync(dir, { recursive: true })
+  // Before anything is written into it (the template's copy included).
+  mkdirSync(dirname(resolve(dir)), { recursive: true })
+  const release = lockPgliteDirectory(dir)
   try {
-    return await openPglite(dir)
-  } catch (error) {
-    // The copy this call just made does not open: drop it and the template, initialise normally.
-    // Not when another process has opened it meanwhile (its postmaster.pid): that one's, then.
-    if (!seeded || cacheDir === null || existsSync(`${dir}/postmaster.pid`)) throw error
-    discardTemplate(cacheDir)
-    rmSync(dir, { recursive: true, force: true })
+    const seeded = await seedFromTemplate(dir, { cacheDir })
     mkdirSync(dir, { recursive: true })
-    return await openPglite(dir)
+    let db: Database
+    try {
+      db = await openPglite(dir)
+    } catch (error) {
+      // The copy this call just made does not open: drop it and the template, initialise normally.
+      // Not when another process has opened it meanwhile (its postmaster.pid): that one's, then.
+      if (!seeded || cacheDir === null || existsSync(`${dir}/postmaster.pid`)) throw error
+      discardTemplate(cacheDir)
+      rmSync(dir, { recursive: true, force: true })
+      mkdirSync(dir, { recursive: true })
+      db = await openPglite(dir)
+    }
+    return { ...db, async close () { try { await db.close() } finally { release() } } }
+  } catch (error) {
+    release()
+    throw error
   }
 }
 
