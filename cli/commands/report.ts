@@ -3,6 +3,7 @@
 // <data-dir>/pg. PGlite is one process at a time: embedded, this refuses while the embedded
 // platform runs (its log directory is locked) and points to GET /v1/reports/{name}, which the
 // running platform serves from the same archive.
+import { runningPlatformUrl } from '../../api/auth/admin-run-file.ts'
 import { existsSync } from 'node:fs'
 import { Argument, Command, Option } from 'commander'
 import { stringify } from 'csv-stringify/sync'
@@ -76,7 +77,7 @@ export function reportCommand (ctx: CliContext): Command {
       const { openLogFromConfig } = await import('../../lib/open-log.ts')
       const log = await openLogFromConfig(config).catch((error: unknown) => error as Error)
       if (log instanceof Error) {
-        await write(ctx.err, `rewards report: the embedded platform in ${config.dataDir} is running (${log.message}); stop it first, or ask the running platform: GET http://${config.httpHost}:${config.httpPort}/v1/reports/${name} (scope reports:read)`)
+        await write(ctx.err, `rewards report: the embedded platform in ${config.dataDir} is running (${log.message}); stop it first, or ask the running platform: GET ${runningPlatformUrl(config)}/v1/reports/${name} (scope reports:read)`)
         return EXIT.FAILED
       }
       await log.close()
