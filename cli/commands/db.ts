@@ -34,13 +34,13 @@ export function dbCommand (ctx: CliContext): Command {
   withConfigOptions(migrateCmd)
   migrateCmd.action(action(ctx, 'db migrate', async () => {
     const config = configFrom(ctx, migrateCmd)
-    const [{ archiveDatabaseConfig, openDatabase }, { migrate }, { maskUrl }] = await Promise.all([import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'), import('../../lib/config.ts')])
+    const [{ openArchiveDatabase }, { migrate }, { maskUrl }] = await Promise.all([import('../archive-database.ts'), import('../../lib/db/migrate.ts'), import('../../lib/config.ts')])
     const held = await holdEmbeddedLog(config, 'db migrate')
     if (typeof held === 'string') {
       await write(ctx.err, held)
       return EXIT.FAILED
     }
-    const database = await openDatabase(archiveDatabaseConfig(config)).catch(async (error: unknown) => { await held?.close(); throw error })
+    const database = await openArchiveDatabase(config).catch(async (error: unknown) => { await held?.close(); throw error })
     try {
       const where = database.kind === 'pglite' ? `embedded PostgreSQL in ${config.pgDir}` : maskUrl(config.databaseUrl!)
       const outcome = await migrate(database, { onApply: m => { ctx.err.write(`applying ${String(m.version).padStart(4, '0')}-${m.name}…\n`) } })
@@ -60,13 +60,13 @@ export function dbCommand (ctx: CliContext): Command {
   withConfigOptions(status)
   status.action(action(ctx, 'db status', async () => {
     const config = configFrom(ctx, status)
-    const [{ archiveDatabaseConfig, openDatabase }, { appliedMigrations, listMigrations }] = await Promise.all([import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts')])
+    const [{ openArchiveDatabase }, { appliedMigrations, listMigrations }] = await Promise.all([import('../archive-database.ts'), import('../../lib/db/migrate.ts')])
     const held = await holdEmbeddedLog(config, 'db status')
     if (typeof held === 'string') {
       await write(ctx.err, held)
       return EXIT.FAILED
     }
-    const database = await openDatabase(archiveDatabaseConfig(config)).catch(async (error: unknown) => { await held?.close(); throw error })
+    const database = await openArchiveDatabase(config).catch(async (error: unknown) => { await held?.close(); throw error })
     try {
       const applied = new Map((await appliedMigrations(database)).map(m => [m.version, m]))
       const rows = listMigrations().map(m => ({ version: m.version, name: m.name, appliedAt: applied.get(m.version)?.appliedAt ?? null }))

@@ -59,8 +59,8 @@ export function reportCommand (ctx: CliContext): Command {
   command.action(action(ctx, 'report', async (name: string) => {
     const config = configFrom(ctx, command)
     const opts = command.opts<{ from?: string, to?: string, source?: string, property?: string, limit?: string, format: ReportFormat }>()
-    const [{ archiveDatabaseConfig, openDatabase }, { platformTopics }, reports] = await Promise.all([
-      import('../../lib/db/database.ts'), import('../../lib/platform-topics.ts'), import('../../processors/reports/index.ts')
+    const [{ openArchiveDatabase }, { platformTopics }, reports] = await Promise.all([
+      import('../archive-database.ts'), import('../../lib/platform-topics.ts'), import('../../processors/reports/index.ts')
     ])
     const raw = { from: opts.from, to: opts.to, source: opts.source, property: opts.property, limit: opts.limit }
     try {
@@ -82,7 +82,7 @@ export function reportCommand (ctx: CliContext): Command {
       }
       await log.close()
     }
-    const db = await openDatabase(archiveDatabaseConfig(config))
+    const db = await openArchiveDatabase(config)
     try {
       // Read-only: an archive without its schema is reported, not migrated from here.
       const table = await db.query<{ t: string | null }>("SELECT to_regclass('archive_records')::text AS t")
