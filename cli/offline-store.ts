@@ -3,6 +3,7 @@
 // The application's state-directory lock is taken for the duration of the read, so a running
 // instance (which holds it) is never read behind its back: that case is refused with
 // STATE_DIR_LOCKED and a pointer to the HTTP API, which answers from the live stores.
+import { runningPlatformUrl } from '../api/auth/admin-run-file.ts'
 import { existsSync } from 'node:fs'
 import type { RewardsConfig } from '../lib/config.ts'
 import { RewardsError, isRewardsError } from '../lib/errors.ts'
@@ -27,7 +28,7 @@ export interface OfflineStore {
   close (): Promise<void>
 }
 
-export async function openOfflineStore (config: Pick<RewardsConfig, 'stateDir' | 'applicationId' | 'httpHost' | 'httpPort'>, topology: Topology, storeName: string): Promise<OfflineStore> {
+export async function openOfflineStore (config: Pick<RewardsConfig, 'stateDir' | 'dataDir' | 'applicationId' | 'httpHost' | 'httpPort'>, topology: Topology, storeName: string): Promise<OfflineStore> {
   const definition: AnyStoreDefinition | undefined = topology.storeDefinition(storeName)
   if (definition === undefined) {
     throw new RewardsError('STORE_NOT_FOUND', `no store "${storeName}" in the rewards topology; stores: ${topology.storeDefinitions().map(d => d.name).join(', ')}`)
@@ -43,7 +44,7 @@ export async function openOfflineStore (config: Pick<RewardsConfig, 'stateDir' |
       // The lock's error carries the holder its lock file names (docs/cli.md "rewards store get").
       const holder = describeHolder(error.details?.holder as LockHolder | undefined)
       throw new RewardsError('STATE_DIR_LOCKED', `the state directory ${directory.appDir} is in use by a running instance (${holder}); ` +
-        `stop it first, or query the live stores over its HTTP API (e.g. GET http://${config.httpHost}:${config.httpPort}/v1/members/<memberId>/balance)`, { cause: error, details: error.details ?? {} })
+        `stop it first, or query the live stores over its HTTP API (e.g. GET ${runningPlatformUrl(config)}/v1/members/<memberId>/balance)`, { cause: error, details: error.details ?? {} })
     }
     throw error
   }

@@ -50,3 +50,10 @@ export function readAdminRunFile (dataDir: string): AdminRunFile | undefined {
   }
   return content
 }
+
+/** The base URL of the platform running on this data directory, for the hints of commands that
+ *  refuse while it runs: the address its auth role announced in admin.json (the port it really
+ *  bound, `--http-port 0` included), else this command's own REWARDS_HTTP_HOST:REWARDS_HTTP_PORT. */
+export function runningPlatformUrl (config: { readonly dataDir: string, readonly httpHost: string, readonly httpPort: number }): string {
+  return readAdminRunFile(config.dataDir)?.url ?? `http://${config.httpHost}:${config.httpPort}`
+}

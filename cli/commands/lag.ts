@@ -2,6 +2,7 @@
 // against the partition's latest (last stable) offset. A partition without a committed offset is
 // shown with COMMITTED "-" and the lag counted from the log start (the engine starts from the
 // earliest offset), so a group that never committed shows everything it still has to read.
+import { runningPlatformUrl } from '../../api/auth/admin-run-file.ts'
 import { Command } from 'commander'
 import type { Log, TopicPartition } from '../../log/log-port.ts'
 import { RewardsError, isRewardsError } from '../../lib/errors.ts'
@@ -73,7 +74,7 @@ export function lagCommand (ctx: CliContext): Command {
     const topics = opts.topic ?? [names.rewardEvents, names.redeemEvents]
     const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-lag-cli` }).catch((error: unknown) => {
       if (isRewardsError(error, 'STATE_DIR_LOCKED')) {
-        throw new RewardsError('STATE_DIR_LOCKED', `${error.message}. A running instance on the embedded log publishes its lag as streams_consumer_lag_records on GET http://${config.httpHost}:${config.httpPort}/metrics`, { cause: error })
+        throw new RewardsError('STATE_DIR_LOCKED', `${error.message}. A running instance on the embedded log publishes its lag as streams_consumer_lag_records on GET ${runningPlatformUrl(config)}/metrics`, { cause: error })
       }
       throw error
     })

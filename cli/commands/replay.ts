@@ -23,15 +23,15 @@ export function replayCommand (ctx: CliContext): Command {
   command.action(action(ctx, 'replay', async () => {
     const config = configFrom(ctx, command)
     const opts = command.opts<{ sourcePrefix?: string, dryRun?: boolean }>()
-    const [{ openLogFromConfig, describeLogLocation }, { ensurePlatformTopics, platformTopics }, { archiveDatabaseConfig, openDatabase }, { migrate }, { replayFromArchive }, { Progress }] = await Promise.all([
-      import('../../lib/open-log.ts'), import('../../lib/platform-topics.ts'), import('../../lib/db/database.ts'), import('../../lib/db/migrate.ts'),
+    const [{ openLogFromConfig, describeLogLocation }, { ensurePlatformTopics, platformTopics }, { openArchiveDatabase }, { migrate }, { replayFromArchive }, { Progress }] = await Promise.all([
+      import('../../lib/open-log.ts'), import('../../lib/platform-topics.ts'), import('../archive-database.ts'), import('../../lib/db/migrate.ts'),
       import('../../processors/archive/replay.ts'), import('../progress.ts')
     ])
     const source = platformTopics({ topicPrefix: opts.sourcePrefix ?? config.topicPrefix })
     const target = platformTopics(config)
     const log = await openLogFromConfig(config, { clientId: `${config.applicationId}-replay` })
     try {
-      const db = await openDatabase(archiveDatabaseConfig(config))
+      const db = await openArchiveDatabase(config)
       try {
         await migrate(db)
         if (opts.dryRun !== true) await ensurePlatformTopics(log, config)

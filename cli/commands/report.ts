@@ -3,6 +3,7 @@
 // <data-dir>/pg. PGlite is one process at a time: embedded, this refuses while the embedded
 // platform runs (its log directory is locked) and points to GET /v1/reports/{name}, which the
 // running platform serves from the same archive.
+import { runningPlatformUrl } from '../../api/auth/admin-run-file.ts'
 import { existsSync } from 'node:fs'
 import { Argument, Command, Option } from 'commander'
 import { stringify } from 'csv-stringify/sync'
@@ -58,8 +59,8 @@ export function reportCommand (ctx: CliContext): Command {
   command.action(action(ctx, 'report', async (name: string) => {
     const config = configFrom(ctx, command)
     const opts = command.opts<{ from?: string, to?: string, source?: string, property?: string, limit?: string, format: ReportFormat }>()
-    const [{ archiveDatabaseConfig, openDatabase }, { platformTopics }, reports] = await Promise.all([
-      import('../../lib/db/database.ts'), import('../../lib/platform-topics.ts'), import('../../processors/reports/index.ts')
+    const [{ openArchiveDatabase }, { platformTopics }, reports] = await Promise.all([
+      import('../archive-database.ts'), import('../../lib/platform-topics.ts'), import('../../processors/reports/index.ts')
     ])
     const raw = { from: opts.from, to: opts.to, source: opts.source, property: opts.property, limit: opts.limit }
     try {
@@ -76,12 +77,12 @@ export function reportCommand (ctx: CliContext): Command {
       const { openLogFromConfig } = await import('../../lib/open-log.ts')
       const log = await openLogFromConfig(config).catch((error: unknown) => error as Error)
       if (log instanceof Error) {
-        await write(ctx.err, `rewards report: the embedded platform in ${config.dataDir} is running (${log.message}); stop it first, or ask the running platform: GET http://${config.httpHost}:${config.httpPort}/v1/reports/${name} (scope reports:read)`)
+        await write(ctx.err, `rewards report: the embedded platform in ${config.dataDir} is running (${log.message}); stop it first, or ask the running platform: GET ${runningPlatformUrl(config)}/v1/reports/${name} (scope reports:read)`)
         return EXIT.FAILED
       }
       await log.close()
     }
-    const db = await openDatabase(archiveDatabaseConfig(config))
+    const db = await openArchiveDatabase(config)
     try {
       // Read-only: an archive without its schema is reported, not migrated from here.
       const table = await db.query<{ t: string | null }>("SELECT to_regclass('archive_records')::text AS t")

@@ -1,6 +1,6 @@
 // The embedded default (embedded log, PGlite, every role in one process): GET /v1/reports/… reads
 // the archiver role's own PGlite handle, and `rewards report` refuses while the platform holds it,
-// naming the HTTP route instead; once stopped, the CLI reads the same archive.
+// naming the HTTP route of the running platform (its real port) instead; once stopped, the CLI reads the same archive.
 import { join } from 'node:path'
 import t from 'tap'
 import { cleanEnv, clientToken, runCli, RunningCli, waitForStatus } from './cli-helpers.ts'
@@ -24,7 +24,14 @@ t.test('reports on the embedded platform', async t => {
 
   const refused = await runCli(['report', 'points-issued'], { cwd, env, timeoutMs: 60_000 })
   t.equal(refused.code, 1, 'the CLI refuses while the embedded platform runs')
-  t.match(refused.stderr, /embedded platform .* is running.*GET http:\/\/127\.0\.0\.1:0\/v1\/reports\/points-issued/)
+  // The hint names the platform's real address (from its admin.json), not this command's port 0.
+  t.ok(refused.stderr.includes(`is running`) && refused.stderr.includes(`GET ${base}/v1/reports/points-issued`), `names the running platform's URL: ${refused.stderr}`)
+  const store = await runCli(['store', 'get', 'balances', 'm-1'], { cwd, env, timeoutMs: 60_000 })
+  t.equal(store.code, 1, 'rewards store get refuses while the platform runs')
+  t.ok(store.stderr.includes(`GET ${base}/v1/members/<memberId>/balance`), `store get names the running platform's URL: ${store.stderr}`)
+  const lag = await runCli(['lag'], { cwd, env, timeoutMs: 60_000 })
+  t.equal(lag.code, 1, 'rewards lag refuses on the embedded log while the platform runs')
+  t.ok(lag.stderr.includes(`GET ${base}/metrics`), `lag names the running platform's URL: ${lag.stderr}`)
 
   cli.child.kill('SIGTERM')
   t.match(await cli.waitForExit(90_000), { code: 0 }, 'stopped')
