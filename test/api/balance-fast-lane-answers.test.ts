@@ -17,6 +17,7 @@ import { createKafkaLog } from '../../log/kafka/index.ts'
 import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
 import { call, earn, eventually, internalTopicsOf, startPlatform, startProcessor, type Instance, type Platform } from './api-harness.ts'
 import { comparable, send, type Answer } from './raw-answer.ts'
+import { SERVED_BY_HEADER } from '../../api/query/standby-fallback.ts'
 
 interface ApiServer { url: string, fastifyRequests: () => number, close (): Promise<void> }
 
@@ -133,9 +134,14 @@ t.test('the lane\'s answers follow new events and task moves', async t => {
     // Two partitions, two instances: the assignor may leave this member's partition on A.
     t.comment('the member\'s task stayed on A: the move is not exercised in this run')
   } else {
-    await eventually(() => send(b!.url, path, bearer), r => r.status === 200, 60_000)
-    // Just after the move B may still answer 503 once (its task starting): the lane then hands the
-    // request to the route, which retries; the answer must be the same either way.
+    // Until B's active copy is readable (its restore of the hand-over's delta), a read may be
+    // answered by a standby copy within the bound (x-rewards-served-by: standby): a route's read
+    // and the lane's a moment later may then be answered one by a standby and one by B's active
+    // (docs/api.md "Answers from standby replicas"). So: B answering from its active copy first.
+    const settled = await eventually(() => send(b!.url, path, bearer), r => r.status === 200 && header(r, SERVED_BY_HEADER) === undefined, 60_000)
+    t.equal(header(settled, SERVED_BY_HEADER), undefined, 'B answers from its active copy')
+    // The lane forwards to B's active copy (should B answer 503 once more, the lane hands the
+    // request to the route, which retries; the answer must be the same either way).
     const moved = await fromLane('owned by B', false)
     t.equal(earnedOf(moved), second, 'B\'s balance, forwarded')
     const third = await earned('e3')
