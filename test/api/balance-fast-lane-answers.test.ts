@@ -5,9 +5,7 @@
 // processor started and stopped to move the tasks.
 import { Registry } from 'prom-client'
 import t from 'tap'
-import { scopeGuard, type ScopeGuard } from '../../api/auth/require-scope.ts'
-import { RevokedClients } from '../../api/auth/revoked-clients.ts'
-import { TokenVerifier } from '../../api/auth/token-verifier.ts'
+import type { ScopeGuard } from '../../api/auth/require-scope.ts'
 import { Readiness } from '../../api/health/readiness.ts'
 import { buildServer } from '../../api/ops-server.ts'
 import { publicApi } from '../../api/public-api.ts'
@@ -15,25 +13,11 @@ import type { LocalReader } from '../../api/query/local-reader.ts'
 import { MemberQueries } from '../../api/query/member-queries.ts'
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
-import { call, earn, eventually, internalTopicsOf, startPlatform, startProcessor, type Instance, type Platform } from './api-harness.ts'
+import { call, earn, eventually, guardsWithRevocationsLoaded, internalTopicsOf, startPlatform, startProcessor, type Instance, type Platform } from './api-harness.ts'
 import { comparable, send, type Answer } from './raw-answer.ts'
 import { SERVED_BY_HEADER } from '../../api/query/standby-fallback.ts'
 
 interface ApiServer { url: string, fastifyRequests: () => number, close (): Promise<void> }
-
-/** The token checks of the two API servers below: the platform's verifier, but with revocations
- *  loaded now and not reloaded within the test. The lane admits a token only while its client is
- *  known not revoked without reading the database: with the platform's set (reloaded 5 s after
- *  its last load) a lane read just past that mark is handed to the route, which reloads it
- *  (docs/api.md "Balance fast lane"): correct, but not the lane's answer this test looks for. */
-async function stableGuard (platform: Platform): Promise<ScopeGuard> {
-  const revoked = new RevokedClients(platform.services.db!, { reloadMs: 600_000 })
-  await revoked.preload()
-  const verifier = new TokenVerifier({
-    issuer: platform.settings.issuer, audience: platform.settings.audience, jwksUrl: null, keys: platform.services.tokenServer!.keys, revoked
-  })
-  return scopeGuard(verifier, new Registry())
-}
 
 /** An API server over processor A's stores, the lane on or off; counts what reaches Fastify. */
 async function apiServer (platform: Platform, guard: ScopeGuard, reader: LocalReader, lane: boolean): Promise<ApiServer> {
@@ -91,7 +75,9 @@ t.test('the lane\'s answers follow new events and task moves', async t => {
   const earnedOf = (answer: Answer): number => (JSON.parse(answer.body) as { earned: number }).earned
   await earned('e1')
   t.ok(a.app!.queryMetadataForKey('balances', member).local, 'A owns the member (alone in the group)')
-  const guard = await stableGuard(platform)
+  // One token check for both servers, its revocations loaded once (api-harness.ts): the lane
+  // admits a token only while its client is known not revoked without reading the database.
+  const { guard } = await guardsWithRevocationsLoaded(platform)
   const lane = await apiServer(platform, guard, a.reader!, true)
   servers.push(lane)
   const plain = await apiServer(platform, guard, a.reader!, false)
