@@ -12,7 +12,10 @@ import type { Test } from 'tap'
 import { Registry } from 'prom-client'
 import { openApiServices, type ApiServices } from '../../api/api-services.ts'
 import { apiSettings, type ApiSettings } from '../../api/api-settings.ts'
+import { scopeGuard, type ScopeGuard } from '../../api/auth/require-scope.ts'
+import { RevokedClients } from '../../api/auth/revoked-clients.ts'
 import { tokenRoutes } from '../../api/auth/token-routes.ts'
+import { TokenVerifier } from '../../api/auth/token-verifier.ts'
 import { Readiness } from '../../api/health/readiness.ts'
 import { buildServer } from '../../api/ops-server.ts'
 import { publicApi } from '../../api/public-api.ts'
@@ -103,6 +106,25 @@ function ownerMap (platform: Platform): GroupOwnerMap {
 /** Owners of the properties' points windows (api/query/member-queries.ts pointsWindows). */
 function propertyOwnerMap (platform: Platform): GroupOwnerMap {
   return new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: pointsRepartitionTopic(platform.applicationId), ttlMs: 500 })
+}
+
+/** The platform's public and internal token checks, over a revoked-clients set loaded now and
+ *  not reloaded within a test: for the tests that count which reads a fast lane answered. A lane
+ *  admits a token only while its client is known not revoked without reading the database
+ *  (docs/api.md "Balance fast lane"); the platform's set is due a reload 5 s after its last
+ *  load, and a lane read just past that mark is handed to the route, which reloads it — correct,
+ *  but then whether the lane answered a read depends on where that mark fell. The servers a test
+ *  compares share these (a token verified by one is verified before for the other). */
+export async function guardsWithRevocationsLoaded (platform: Platform): Promise<{ guard: ScopeGuard, internalGuard: ScopeGuard }> {
+  const revoked = new RevokedClients(platform.services.db!, { reloadMs: 3_600_000 })
+  await revoked.preload()
+  const common = { audience: platform.settings.audience, jwksUrl: null, keys: platform.services.tokenServer!.keys, revoked }
+  const registry = new Registry()
+  return {
+    guard: scopeGuard(new TokenVerifier({ issuer: platform.settings.issuer, ...common }), registry),
+    // As api/api-services.ts builds the internal one: built-in keys, the issuer not checked.
+    internalGuard: scopeGuard(new TokenVerifier({ issuer: null, ...common }), registry)
+  }
 }
 
 /** Every topic a run of the rewards topology creates besides the platform's: changelogs and the

@@ -8,6 +8,7 @@
 // Real Kafka, two processor instances.
 import { Registry } from 'prom-client'
 import t from 'tap'
+import type { ScopeGuard } from '../../api/auth/require-scope.ts'
 import { Readiness } from '../../api/health/readiness.ts'
 import { buildServer } from '../../api/ops-server.ts'
 import { MemoryCache } from '../../api/cache/shared-cache.ts'
@@ -17,14 +18,14 @@ import type { LocalReader } from '../../api/query/local-reader.ts'
 import { MemberQueries } from '../../api/query/member-queries.ts'
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
-import { call, earn, eventually, internalTopicsOf, startPlatform, startProcessor, type Platform } from './api-harness.ts'
+import { call, earn, eventually, guardsWithRevocationsLoaded, internalTopicsOf, startPlatform, startProcessor, type Platform } from './api-harness.ts'
 import { memberTasks } from './member-tasks.ts'
 import { comparable, send } from './raw-answer.ts'
 
 interface ApiServer { url: string, registry: Registry, fastifyRequests: () => number, close (): Promise<void> }
 
 /** An API server over processor A's stores, with a hot-balance cache of its own when cacheTtlMs > 0. */
-async function apiServer (platform: Platform, reader: LocalReader, lane: boolean, rateLimit: { max: number, windowMs: number }, cacheTtlMs = 0, moveRetryMs?: number): Promise<ApiServer> {
+async function apiServer (platform: Platform, guard: ScopeGuard, reader: LocalReader, lane: boolean, rateLimit: { max: number, windowMs: number }, cacheTtlMs = 0, moveRetryMs?: number): Promise<ApiServer> {
   const registry = new Registry()
   const server = buildServer({ readiness: new Readiness(), registry })
   let reached = 0
@@ -32,7 +33,7 @@ async function apiServer (platform: Platform, reader: LocalReader, lane: boolean
   const owners = new GroupOwnerMap({ log: async () => platform.log, groupId: platform.applicationId, topic: platform.topics.rewardEvents, ttlMs: 500 })
   await server.register(publicApi, {
     settings: { ...platform.settings, balanceFastLane: lane, apiRateLimit: rateLimit, balanceCacheTtlMs: cacheTtlMs },
-    guard: platform.services.guard,
+    guard,
     cache: cacheTtlMs > 0 ? new MemoryCache() : platform.services.cache,
     queries: new MemberQueries({ local: reader, owners, registry, ...(moveRetryMs !== undefined ? { moveRetryMs } : {}) }),
     topics: platform.topics,
@@ -85,9 +86,11 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
   const remote = members.filter(m => !a.app!.queryMetadataForKey('balances', m).local)
   t.ok(local.length > 0 && remote.length > 0, `members on both instances (${local.length} local, ${remote.length} remote)`)
 
-  const lane = await apiServer(platform, a.reader!, true, unlimited)
+  // One token check for every server compared, its revocations loaded once (api-harness.ts).
+  const { guard } = await guardsWithRevocationsLoaded(platform)
+  const lane = await apiServer(platform, guard, a.reader!, true, unlimited)
   servers.push(lane)
-  const plain = await apiServer(platform, a.reader!, false, unlimited)
+  const plain = await apiServer(platform, guard, a.reader!, false, unlimited)
   servers.push(plain)
   const bearer = { authorization: `Bearer ${token}` }
   const unknown = Array.from({ length: 6 }, (_, i) => `nobody-here-${i}`)
@@ -136,9 +139,9 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
   t.same(await counted(lane.registry), await counted(plain.registry), 'the same request histogram series and counts, queries served')
 
   // Rate limited: the fourth request in the window is refused by Fastify on both servers.
-  const laneLimited = await apiServer(platform, a.reader!, true, limited)
+  const laneLimited = await apiServer(platform, guard, a.reader!, true, limited)
   servers.push(laneLimited)
-  const plainLimited = await apiServer(platform, a.reader!, false, limited)
+  const plainLimited = await apiServer(platform, guard, a.reader!, false, limited)
   servers.push(plainLimited)
   for (let i = 1; i <= 5; i++) {
     const fromPlain = await send(plainLimited.url, `/v1/members/${local[0]}/balance`, bearer)
@@ -152,9 +155,9 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
 
   // A forwarded member within a limit of 3 (servers of their own: their own counts): the lane
   // answers the first three, the route refuses the 4th and 5th.
-  const laneLimitedFwd = await apiServer(platform, a.reader!, true, limited)
+  const laneLimitedFwd = await apiServer(platform, guard, a.reader!, true, limited)
   servers.push(laneLimitedFwd)
-  const plainLimitedFwd = await apiServer(platform, a.reader!, false, limited)
+  const plainLimitedFwd = await apiServer(platform, guard, a.reader!, false, limited)
   servers.push(plainLimitedFwd)
   for (let i = 1; i <= 5; i++) {
     const fromPlain = await send(plainLimitedFwd.url, `/v1/members/${remote[0]}/balance`, bearer)
@@ -175,9 +178,9 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
     }
   })
-  const laneGone = await apiServer(platform, unreachable, true, unlimited, 0, 0)
+  const laneGone = await apiServer(platform, guard, unreachable, true, unlimited, 0, 0)
   servers.push(laneGone)
-  const plainGone = await apiServer(platform, unreachable, false, unlimited, 0, 0)
+  const plainGone = await apiServer(platform, guard, unreachable, false, unlimited, 0, 0)
   servers.push(plainGone)
   for (const given of [false, true]) {
     const headers = given ? { ...bearer, 'x-request-id': 'client-id-1' } : bearer
@@ -192,9 +195,9 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
 
   // The in-process hot-balance cache on (a cache per server): a miss read from the store and
   // cached, then hits — a forwarded member's cached answer included — as the route answers them.
-  const laneCached = await apiServer(platform, a.reader!, true, unlimited, 60_000)
+  const laneCached = await apiServer(platform, guard, a.reader!, true, unlimited, 60_000)
   servers.push(laneCached)
-  const plainCached = await apiServer(platform, a.reader!, false, unlimited, 60_000)
+  const plainCached = await apiServer(platform, guard, a.reader!, false, unlimited, 60_000)
   servers.push(plainCached)
   const cachedCases = [
     ...local.slice(0, 2).map(m => ({ member: m, served: [true, true] })),

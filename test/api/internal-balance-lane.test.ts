@@ -11,14 +11,14 @@ import { Registry } from 'prom-client'
 import t from 'tap'
 import { Readiness } from '../../api/health/readiness.ts'
 import { buildServer } from '../../api/ops-server.ts'
-import { onDemandGuard } from '../../api/auth/require-scope.ts'
+import { onDemandGuard, type ScopeGuard } from '../../api/auth/require-scope.ts'
 import { publicApi } from '../../api/public-api.ts'
 import type { LocalReader } from '../../api/query/local-reader.ts'
 import { MemberQueries } from '../../api/query/member-queries.ts'
 import { internalRoutes } from '../../api/routes/internal-routes.ts'
 import { createKafkaLog } from '../../log/kafka/index.ts'
 import { ensurePlatformTopics, platformTopics } from '../../lib/platform-topics.ts'
-import { call, earn, eventually, internalTopicsOf, startPlatform, startProcessor, type Platform } from './api-harness.ts'
+import { call, earn, eventually, guardsWithRevocationsLoaded, internalTopicsOf, startPlatform, startProcessor, type Platform } from './api-harness.ts'
 import { memberTasks } from './member-tasks.ts'
 import { comparable, send } from './raw-answer.ts'
 
@@ -26,14 +26,14 @@ interface Server { url: string, registry: Registry, fastifyRequests: () => numbe
 
 /** A server as a processor with the public API builds it (api-harness.ts startProcessor) over
  *  `reader`: the internal routes (their lane on or off, the on-demand guard), then the public API. */
-async function processorServer (platform: Platform, reader: LocalReader, lane: boolean): Promise<Server> {
+async function processorServer (platform: Platform, guards: { guard: ScopeGuard, internalGuard: ScopeGuard }, reader: LocalReader, lane: boolean): Promise<Server> {
   const registry = new Registry()
   const server = buildServer({ readiness: new Readiness(), registry })
   let reached = 0
   server.addHook('onRequest', (_request, _reply, done) => { reached++; done() })
-  void server.register(internalRoutes, { reader, guard: onDemandGuard(async () => platform.services.internalGuard), fastLane: lane })
+  void server.register(internalRoutes, { reader, guard: onDemandGuard(async () => guards.internalGuard), fastLane: lane })
   await server.register(publicApi, {
-    settings: platform.settings, guard: platform.services.guard, cache: platform.services.cache,
+    settings: platform.settings, guard: guards.guard, cache: platform.services.cache,
     queries: new MemberQueries({ local: reader, registry }), topics: platform.topics,
     producer: async () => { throw new Error('no events posted here') }, registry
   })
@@ -77,9 +77,11 @@ t.test('the internal lane answers as the internal Fastify route, and hands every
   const remote = members.filter(m => !a.app!.queryMetadataForKey('balances', m).local)
   t.ok(local.length > 0 && remote.length > 0, `members on both instances (${local.length} local, ${remote.length} remote)`)
 
-  const lane = await processorServer(platform, a.reader!, true)
+  // One token check for both servers, its revocations loaded once (api-harness.ts).
+  const guards = await guardsWithRevocationsLoaded(platform)
+  const lane = await processorServer(platform, guards, a.reader!, true)
   servers.push(lane)
-  const plain = await processorServer(platform, a.reader!, false)
+  const plain = await processorServer(platform, guards, a.reader!, false)
   servers.push(plain)
   // What a forward sends (api/query/member-queries.ts #forward).
   const forwarded = { authorization: `Bearer ${token}`, accept: 'application/json', 'x-request-id': 'fwd-1' }

@@ -24,17 +24,29 @@ export function send (base: string, path: string, headers: Record<string, string
 }
 
 /** What a client may compare: Date dropped, a generated request id replaced by a mark. With the
- *  `reference` answer it is compared with, a RateLimit-Reset one second off the reference's is
- *  taken as the reference's: each server's window starts when it first counts the client, a few
- *  ms apart, so the seconds left round to neighbouring integers when two reads straddle a second. */
-export function comparable (answer: Answer, givenRequestId: boolean, reference?: Answer): Answer {
-  const referenceReset = reference?.headers.find(([name]) => name === 'ratelimit-reset')?.[1]
+ *  `reference` answer it is compared with, a count of seconds one off the reference's is taken as
+ *  the reference's — RateLimit-Reset, and a 429's Retry-After and the "retry after N s" of its
+ *  detail (with the Content-Length of that detail): each server's window starts when it first
+ *  counts the client, a few ms apart, so the seconds left round to neighbouring integers when two
+ *  reads straddle a second. `resetSlackSeconds` (default 1) widens that when the counts may be
+ *  further apart (a read the route held for a move's retry counts at its start, the next read's
+ *  seconds later). */
+export function comparable (answer: Answer, givenRequestId: boolean, reference?: Answer, resetSlackSeconds = 1): Answer {
+  const seconds = (name: string): string | undefined => reference?.headers.find(([n]) => n === name)?.[1]
+  const near = (value: string, to: string | undefined): to is string => to !== undefined && Math.abs(Number(value) - Number(to)) <= resetSlackSeconds
+  const referenceReset = seconds('ratelimit-reset')
+  const referenceRetry = seconds('retry-after')
+  const RETRY_TEXT = /retry after (\d+) s/g
+  const retryInBody = reference === undefined ? undefined : [...reference.body.matchAll(RETRY_TEXT)][0]?.[1]
+  const body = retryInBody === undefined ? answer.body : answer.body.replace(RETRY_TEXT, (text, n: string) => near(n, retryInBody) ? `retry after ${retryInBody} s` : text)
   return {
     status: answer.status,
-    body: answer.body,
+    body,
     headers: answer.headers.filter(([name]) => name !== 'date').map(([name, value]) => {
       if (name === 'x-request-id' && !givenRequestId) return [name, '(generated)']
-      if (name === 'ratelimit-reset' && referenceReset !== undefined && Math.abs(Number(value) - Number(referenceReset)) <= 1) return [name, referenceReset]
+      if (name === 'ratelimit-reset' && near(value, referenceReset)) return [name, referenceReset]
+      if (name === 'retry-after' && near(value, referenceRetry)) return [name, referenceRetry]
+      if (name === 'content-length' && body !== answer.body && Number(value) === Buffer.byteLength(answer.body)) return [name, String(Buffer.byteLength(body))]
       return [name, value]
     })
   }
