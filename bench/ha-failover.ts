@@ -19,10 +19,13 @@
 //     [--scenarios kill,rolling,cold] [--concurrency 8] [--settle-seconds 10] [--heartbeat-ms 250]
 //     [--standbys n] [--max-staleness-records n]   (REWARDS_NUM_STANDBY_REPLICAS, REWARDS_QUERY_MAX_STALENESS_RECORDS)
 //     [--cpu-prof DIR]   (a V8 CPU profile of the cold-started instance, written when it stops)
+//     [--cpu-prof-others DIR]   (V8 CPU profiles of the other instances, from their start; they stop
+//                                after the cold start to write them. Each profile given, the cold
+//                                start prints its samples over the span: bench/lib/profile-window.ts)
 //   Each window counts the answers served by a standby copy (x-rewards-served-by) and those marked behind.
 //   The cold start also prints the CPU of the bench's processes over its span (cold instance,
 //   other instances, this process's query loops, the broker) per restored record, from /proc.
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Partitioners } from 'kafkajs'
@@ -34,10 +37,11 @@ import { partitionOf } from '../test/chaos/traffic-generator.ts'
 import { brokers, cleanEnv, clientToken, freePort, type LogLine, type RunningCli } from '../test/cli/cli-helpers.ts'
 import { BalanceProber, type ExpectedBalance, type UnavailableWindow } from './lib/balance-prober.ts'
 import { parseArgs } from './lib/cli.ts'
+import { describeWindow, monotonicToWallMs, summarizeWindow } from './lib/profile-window.ts'
 import { PartitionHeartbeat } from './lib/partition-heartbeat.ts'
 import { describeCpu, describeThreads, findPid, ProcCpuSampler } from './lib/proc-cpu.ts'
 
-const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1, 'max-staleness-records': -1, 'keep-logs': '', 'cpu-prof': '' })
+const opts = parseArgs({ instances: 3, partitions: 12, members: 100_000, scenarios: 'kill,rolling,cold', concurrency: 8, 'settle-seconds': 10, 'heartbeat-ms': 250, standbys: -1, 'max-staleness-records': -1, 'keep-logs': '', 'cpu-prof': '', 'cpu-prof-others': '' })
 const scenarios = new Set(String(opts.scenarios).split(',').map(s => s.trim()))
 const SESSION_TIMEOUT_MS = 10_000 // the engine's default (docs/engine.md "Configuration")
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
@@ -148,7 +152,11 @@ try {
   })
   cleanups.unshift(() => supervisor.killAll())
   const started = Date.now()
-  supervisor.startAll()
+  // --cpu-prof-others DIR: every instance but the cold start's victim (0) profiled from its start,
+  // each into DIR/instance-<i>.
+  const othersProfDir = String(opts['cpu-prof-others'])
+  const profEnv = (dir: string): Record<string, string> => ({ NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` })
+  for (let i = 0; i < opts.instances; i++) supervisor.start(i, othersProfDir !== '' && i !== 0 ? { env: profEnv(join(othersProfDir, `instance-${i}`)) } : {})
   await supervisor.waitAllReady(300_000)
   const timer = new RecoveryTimer(env.admin, env.applicationId, inputTopics(env.topics))
   const caughtUp = await timer.measure(started, 900_000)
@@ -245,7 +253,7 @@ try {
     // once measured).
     const profDir = String(opts['cpu-prof'])
     const t0 = Date.now()
-    const cli = supervisor.start(victim, { wipe: true, ...(profDir !== '' ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } } : {}) })
+    const cli = supervisor.start(victim, { wipe: true, ...(profDir !== '' ? { env: profEnv(profDir) } : {}) })
     // Every process of the bench, over the span (bench/lib/proc-cpu.ts): the rate follows them all.
     const broker = findPid('kafka.Kafka')
     const others = supervisor.instances.filter((_, i) => i !== victim)
@@ -268,11 +276,38 @@ try {
     if (spanCpu !== undefined) { results.push(`cold start span, ${describeCpu(spanCpu, restore.restored)}`); say(results.at(-1)!) }
     // The cold instance's share by thread (main, V8's GC and JIT, libuv's pool, RocksDB's own).
     if (spanCpu?.threads !== undefined) { results.push(`cold instance by thread over the span: ${describeThreads(spanCpu.threads)}`); say(results.at(-1)!) }
+    // The queries the client got answered over the span: the load the other parties carried.
+    const spanQueries = probe.window(restore.lastAtMs - restore.spanMs, restore.lastAtMs)
+    results.push(`queries answered over the span: ${spanQueries.answers} = ${rate(spanQueries.answers, restore.spanMs)}/s (${(spanQueries.answers / (restore.restored / 1000)).toFixed(1)} per 1000 restored records)`)
+    say(results.at(-1)!)
+    const profiled: Array<[string, string]> = []
     if (profDir !== '') {
       instance.killing = true
       cli.child.kill('SIGTERM')
       await cli.waitForExit(120_000)
       say(`CPU profile of the cold instance written to ${profDir}`)
+      profiled.push(['cold instance', profDir])
+    }
+    if (othersProfDir !== '') {
+      for (let i = 0; i < opts.instances; i++) {
+        const other = supervisor.instances[i]!
+        if (i === victim || other.cli === undefined || !other.alive) continue
+        other.killing = true
+        other.cli.child.kill('SIGTERM')
+        await other.cli.waitForExit(120_000)
+        profiled.push([`instance ${i}`, join(othersProfDir, `instance-${i}`)])
+      }
+      say(`CPU profiles of the other instances written to ${othersProfDir}`)
+    }
+    // Each profile's samples over the span (the newest .cpuprofile of its directory: a launcher
+    // that re-execs writes none of its own, the process that runs writes one at exit).
+    const offsetMs = monotonicToWallMs()
+    for (const [name, dir] of profiled) {
+      const file = readdirSync(dir).filter(f => f.endsWith('.cpuprofile')).sort().at(-1)
+      if (file === undefined) continue
+      const summary = summarizeWindow(join(dir, file), restore.lastAtMs - restore.spanMs, restore.lastAtMs, offsetMs)
+      console.log(`\n${name}, profile over the span (${join(dir, file)}):`)
+      for (const line of describeWindow(summary, 30)) console.log(`  ${line}`)
     }
   }
 

@@ -19,7 +19,7 @@
 //     balances:read (the guard's ADMITTED_NOW);
 //   - the balance in the in-process hot-balance cache, or (cache off, or a miss) the member's
 //     task on this instance, running and readable, the member known (MemberQueries.localBalanceNow),
-//     or (cache off) the member not readable here and the client within its rate limit: forwarded;
+//     or the member not readable here and the client within its rate limit: forwarded;
 //   - the client's rate limit counted in process and within the limit (COUNT_NOW), or no limit
 //     (a request beyond it is the one exception to "nothing counted": counted, then handed to the
 //     route, which counts it again and answers 429; a count past the limit changes no header).
@@ -29,7 +29,9 @@
 // route counts (the served-query counter, the rate limit, the HTTP request histogram).
 // With the hot-balance cache in process (no Redis), a cached balance is answered as the route
 // answers it (x-cache: hit, counted as a hit), and a miss of a local member reads the store and
-// fills the cache as the route does (x-cache: miss). Not installed with CORS on, nor with the
+// fills the cache as the route does (x-cache: miss), and so does a forwarded member's 200 (a miss
+// before: the route's whole machinery on an instance that owns nothing, every query of a cold
+// start's; docs/benchmarks.md "Cold start, twelfth pass"). Not installed with CORS on, nor with the
 // cache or the rate limit in Redis (each a promise per request).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
@@ -93,10 +95,10 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
     const cached = key === undefined ? undefined : cache!.getNow(key)
     const balance = cached === undefined ? queries.localBalanceNow(memberId) : undefined
     if (cached === undefined && balance === undefined) {
-      // Not here (cache off): the route's query, forwarded to the owner, answered here when it is
-      // a 200 from the owner's active copy; the rate limit counted then (within it now).
-      if (key !== undefined || (countNow !== undefined && !countNow.within(principal.clientId))) return false
-      forward(request, response, next, memberId, principal.clientId, started)
+      // Not here (nor in the cache): the route's query, forwarded to the owner, answered here when
+      // it is a 200 from the owner's active copy; the rate limit counted then (within it now).
+      if (countNow !== undefined && !countNow.within(principal.clientId)) return false
+      forward(request, response, next, memberId, principal.clientId, started, key)
       return true
     }
     const rate = countNow?.(principal.clientId)
@@ -128,15 +130,21 @@ export function installBalanceFastLane (app: FastifyInstance, options: BalanceFa
   }
 
   /** MemberQueries.balanceJson as the route calls it; a 200 of the owner's active copy within the
-   *  rate limit is answered here, any other outcome handed to the route (balance-handoff.ts) with
-   *  the request id the forward carried. */
-  const forward = (request: IncomingMessage, response: ServerResponse, next: RequestListener, memberId: string, clientId: string, started: number): void => {
+   *  rate limit is answered here (with the cache on, counted as a miss and cached, as the route's
+   *  cachedBalance does), any other outcome handed to the route (balance-handoff.ts) with the
+   *  request id the forward carried: the route then looks in the cache, counts its miss and
+   *  answers the outcome, as for a query of its own. */
+  const forward = (request: IncomingMessage, response: ServerResponse, next: RequestListener, memberId: string, clientId: string, started: number, key: string | undefined): void => {
     const id = requestIdOf(request)
     let standby: ServedByStandby | undefined
     const call = { authorization: request.headers.authorization, requestId: id, servedByStandby: (served: ServedByStandby) => { standby = served } }
     const settle = (settled: SettledBalance): void => {
       const rate = !settled.failed && settled.json !== undefined && standby === undefined ? countNow?.(clientId) : undefined
       if (!settled.failed && settled.json !== undefined && standby === undefined && (countNow === undefined || rate !== undefined)) {
+        if (key !== undefined) {
+          queries.countCacheMiss('balance')
+          cache!.setNow(key, settled.json, ttlMs)
+        }
         write(response, id, rate, 'miss', settled.json)
         observe('GET', BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
         return

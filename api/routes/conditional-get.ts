@@ -36,6 +36,14 @@ export function bodyFacts (body: string): BodyFacts {
   return made
 }
 
+/** The body's Content-Length alone (the internal balance lane writes no ETag): the memo's when
+ *  it knows the body, otherwise counted, with no digest made nor memo entry taken (an owner's
+ *  internal answers are mostly bodies seen once: a cold start's forwarded queries of random
+ *  members, docs/benchmarks.md "Cold start, twelfth pass: the other parties"). */
+export function bodyLength (body: string): string {
+  return known.get(body)?.length ?? String(Buffer.byteLength(body))
+}
+
 export function strongEtag (body: string): string {
   return body.length > MAX_MEMO_BODY ? digest(body) : bodyFacts(body).etag
 }

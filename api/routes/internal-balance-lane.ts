@@ -25,7 +25,7 @@ import { ADMITTED_NOW, type AdmitsNow, type GuardHook } from '../auth/require-sc
 import { requestDurationOf, requestIdOf } from '../ops-server.ts'
 import type { FlatJsonMemo } from '../query/flat-json-memo.ts'
 import type { LocalReader } from '../query/local-reader.ts'
-import { bodyFacts, JSON_UTF8 } from './conditional-get.ts'
+import { bodyLength, JSON_UTF8 } from './conditional-get.ts'
 import { installInFront, plainJsonRead } from './request-lane.ts'
 
 export const INTERNAL_BALANCE_ROUTE = '/internal/v1/members/:memberId/balance'
@@ -70,7 +70,7 @@ export function installInternalBalanceLane (app: FastifyInstance, options: Inter
     }
     if (balance === undefined) return false
     const body = balanceText.text(memberId, balance)
-    response.writeHead(200, ['x-request-id', requestIdOf(request), 'content-type', JSON_UTF8, 'content-length', bodyFacts(body).length])
+    response.writeHead(200, ['x-request-id', requestIdOf(request), 'content-type', JSON_UTF8, 'content-length', bodyLength(body)])
     response.end(body)
     observe('GET', INTERNAL_BALANCE_ROUTE, 200, (performance.now() - started) / 1000)
     return true

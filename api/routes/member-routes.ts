@@ -116,7 +116,9 @@ export const memberRoutes: FastifyPluginAsync<MemberRoutesOptions> = async (app,
     }
     queries.countCacheMiss('balance')
     return await answer(reply, async () => {
-      const json = await queries.balanceJson(memberId, readContext(request, reply))
+      // A forward the balance fast lane made and handed over (api/routes/balance-handoff.ts): its outcome.
+      const context = readContext(request, reply)
+      const json = await (takeHandedOver(request.raw, context) ?? queries.balanceJson(memberId, context))
       // A standby's answer is not cached: the next read should try the active again.
       if (json !== undefined && !reply.hasHeader(SERVED_BY_HEADER)) await cache.set(key, json, options.balanceCacheTtlMs)
       return sendBalance(request, reply, memberId, json, false)

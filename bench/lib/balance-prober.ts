@@ -7,6 +7,13 @@
 // counted as such; one that marks itself behind (`x-rewards-staleness-records` > 0, or an `Age`
 // header) is allowed to be older, never a 200 that is simply wrong: a standby at lag 0 must be
 // exact.
+// Each query goes through undici's dispatch() on a keep-alive Agent of the prober's own (as the
+// product's forwards do: api/query/forward-request.ts), not fetch(): fetch's WHATWG Request,
+// Response and Headers objects were most of this process's CPU per query, which counts in a cold
+// start's span on the same two cores (docs/benchmarks.md "Cold start, twelfth pass: the other
+// parties"). Same closed loops, same requests, same 10 s bound on each.
+import { Agent } from 'undici'
+import { forwardRequest } from '../../api/query/forward-request.ts'
 
 export interface ExpectedBalance {
   readonly earned: number
@@ -60,6 +67,8 @@ export class BalanceProber {
   readonly #concurrency: number
   #stop = false
   #loops: Array<Promise<void>> = []
+  readonly #agent = new Agent({ keepAliveTimeout: 30_000 })
+  #stopped: Promise<void> | undefined
 
   constructor (options: { urls: () => string[], token: () => Promise<string>, members: readonly string[], expected: ReadonlyMap<string, ExpectedBalance>, concurrency: number }) {
     this.#urls = options.urls
@@ -73,9 +82,15 @@ export class BalanceProber {
     for (let i = 0; i < this.#concurrency; i++) this.#loops.push(this.#loop())
   }
 
+  /** Ends the loops (their queries under way answered) and the connections; once, however often
+   *  called (a test's own call and its teardown). */
   async stop (): Promise<void> {
-    this.#stop = true
-    await Promise.all(this.#loops)
+    this.#stopped ??= (async () => {
+      this.#stop = true
+      await Promise.all(this.#loops)
+      await this.#agent.close()
+    })()
+    await this.#stopped
   }
 
   async #loop (): Promise<void> {
@@ -85,25 +100,27 @@ export class BalanceProber {
       const memberId = this.#members[Math.floor(Math.random() * this.#members.length)]!
       const url = urls[Math.floor(Math.random() * urls.length)]!
       const started = performance.now()
-      let response: Response
+      let status: number
+      let body: string
+      let headers: Record<string, string | string[] | undefined>
       try {
-        response = await fetch(`${url}/v1/members/${encodeURIComponent(memberId)}/balance`, {
-          headers: { authorization: `Bearer ${await this.#token()}` },
-          signal: AbortSignal.timeout(10_000)
-        })
+        const authorization = `Bearer ${await this.#token()}`
+        const answer = await forwardRequest(this.#agent, { origin: url, method: 'GET', path: `/v1/members/${encodeURIComponent(memberId)}/balance`, headers: { authorization } }, AbortSignal.timeout(10_000))
+        status = answer.statusCode
+        body = answer.text
+        headers = answer.headers
       } catch {
         this.refused++ // the instance is gone: the next iteration picks another
         await new Promise(resolve => setTimeout(resolve, 20))
         continue
       }
-      const body = await response.text()
       const atMs = Date.now()
-      const standby = response.headers.get('x-rewards-served-by') === 'standby'
-      const stale = Number(response.headers.get('x-rewards-staleness-records') ?? '0') > 0 || response.headers.has('age')
-      this.answers.push({ atMs, status: response.status, stale, standby, ms: performance.now() - started })
-      if (response.status !== 200 && this.failures.length < 2000) this.failures.push({ atMs, url, memberId, status: response.status, body: body.slice(0, 300) })
-      if (response.status === 200) this.#check(memberId, body, atMs, stale)
-      else if (response.status === 404) this.wrong.push({ atMs, memberId, status: 404, body: body.slice(0, 300) })
+      const standby = headers['x-rewards-served-by'] === 'standby'
+      const stale = Number(headers['x-rewards-staleness-records'] ?? '0') > 0 || headers.age !== undefined
+      this.answers.push({ atMs, status, stale, standby, ms: performance.now() - started })
+      if (status !== 200 && this.failures.length < 2000) this.failures.push({ atMs, url, memberId, status, body: body.slice(0, 300) })
+      if (status === 200) this.#check(memberId, body, atMs, stale)
+      else if (status === 404) this.wrong.push({ atMs, memberId, status: 404, body: body.slice(0, 300) })
     }
   }
 

@@ -3,7 +3,7 @@
 // its threads) and of the machine, and answers for the samples nearest a window's start and end.
 // docs/benchmarks.md "Cold start, ninth pass": a cold start's rate on this 2-core machine follows
 // the CPU of every process of the bench per restored record, not only the cold instance's.
-import { readdirSync, readFileSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
 
 interface Sample {
   readonly at: number
@@ -19,11 +19,45 @@ interface ThreadCpu { readonly kind: string, readonly ms: number }
 /** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
 const TICK_MS = 10
 
+/** /proc files read again at every sample, each kept open and read from offset 0 (the kernel
+ *  renders it afresh): an open and a close per file and sample were most of the sampler's own
+ *  CPU, which counts in the bench process's share of a cold start's span (docs/benchmarks.md
+ *  "Cold start, twelfth pass: the other parties"). */
+const openFiles = new Map<string, number>()
+const readBuffer = Buffer.alloc(4096)
+
+/** The text of a /proc file, or undefined once its process or thread is gone. */
+function readProc (path: string): string | undefined {
+  let fd = openFiles.get(path)
+  try {
+    if (fd === undefined) {
+      fd = openSync(path, 'r')
+      openFiles.set(path, fd)
+    }
+    const n = readSync(fd, readBuffer, 0, readBuffer.length, 0)
+    if (n > 0) return readBuffer.toString('latin1', 0, n)
+  } catch { /* gone */ }
+  if (fd !== undefined) {
+    try { closeSync(fd) } catch { /* closed */ }
+    openFiles.delete(path)
+  }
+  return undefined
+}
+
+/** Closes the files kept open (a sampler that goes on opens its own again). */
+function closeAll (): void {
+  for (const fd of openFiles.values()) {
+    try { closeSync(fd) } catch { /* closed */ }
+  }
+  openFiles.clear()
+}
+
 /** User + system ms of a /proc stat file (a process: all its threads, the ended ones too; a
  *  thread: its own), or undefined once it is gone. */
 function statCpuMs (path: string): number | undefined {
   try {
-    const stat = readFileSync(path, 'utf8')
+    const stat = readProc(path)
+    if (stat === undefined) return undefined
     // Fields after the command (which may hold spaces): state is the 3rd, utime the 14th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return (Number(fields[11]) + Number(fields[12])) * TICK_MS
@@ -46,6 +80,10 @@ export function threadKind (pid: number, tid: number, comm: string): string {
   return 'other threads'
 }
 
+/** Each thread's kind once named (a thread's name does not change after its start; one still
+ *  counted as an other thread is asked again), by `pid/tid`. */
+const kinds = new Map<string, string>()
+
 /** Each live thread's kind and CPU ms, by tid (an empty map once the process is gone). */
 function threadsCpu (pid: number): Map<number, ThreadCpu> {
   const out = new Map<number, ThreadCpu>()
@@ -55,9 +93,15 @@ function threadsCpu (pid: number): Map<number, ThreadCpu> {
     const tid = Number(entry)
     const ms = statCpuMs(`/proc/${pid}/task/${entry}/stat`)
     if (ms === undefined) continue // ended between the listing and the read
-    let comm: string
-    try { comm = readFileSync(`/proc/${pid}/task/${entry}/comm`, 'utf8').trim() } catch { continue }
-    out.set(tid, { kind: threadKind(pid, tid, comm), ms })
+    const key = `${pid}/${entry}`
+    let kind = kinds.get(key)
+    if (kind === undefined || kind === 'other threads') {
+      let comm: string
+      try { comm = readFileSync(`/proc/${pid}/task/${entry}/comm`, 'utf8').trim() } catch { continue }
+      kind = threadKind(pid, tid, comm)
+      kinds.set(key, kind)
+    }
+    out.set(tid, { kind, ms })
   }
   return out
 }
@@ -71,7 +115,8 @@ export const ENDED_THREADS = 'threads ended in the window'
 /** The machine's busy and total ms (all cores) since boot, from /proc/stat's first line. */
 function machineMs (): { busyMs: number, totalMs: number } | undefined {
   try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+    // Its first line: the 4 KiB read holds it.
+    const cpu = readProc('/proc/stat')!.split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
     const total = cpu.reduce((n, v) => n + v, 0)
     return { busyMs: (total - cpu[3]! - cpu[4]!) * TICK_MS, totalMs: total * TICK_MS }
   } catch { return undefined }
@@ -121,7 +166,10 @@ export class ProcCpuSampler {
     this.#timer.unref()
   }
 
-  stop (): void { clearInterval(this.#timer) }
+  stop (): void {
+    clearInterval(this.#timer)
+    closeAll()
+  }
 
   /** CPU over [fromMs, toMs] (epoch ms), between the samples nearest each end. */
   window (fromMs: number, toMs: number): WindowCpu | undefined {

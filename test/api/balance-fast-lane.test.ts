@@ -178,30 +178,36 @@ t.test('the fast lane answers as the Fastify route, and hands every other reques
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
     }
   })
-  const laneGone = await apiServer(platform, guard, unreachable, true, unlimited, 0, 0)
-  servers.push(laneGone)
-  const plainGone = await apiServer(platform, guard, unreachable, false, unlimited, 0, 0)
-  servers.push(plainGone)
-  for (const given of [false, true]) {
-    const headers = given ? { ...bearer, 'x-request-id': 'client-id-1' } : bearer
-    const fromPlain = await send(plainGone.url, `/v1/members/${remote[0]}/balance`, headers)
-    const before = laneGone.fastifyRequests()
-    const fromLane = await send(laneGone.url, `/v1/members/${remote[0]}/balance`, headers)
-    t.equal(fromPlain.status, 503, 'owner unreachable: 503')
-    t.same(comparable(fromLane, given, fromPlain), comparable(fromPlain, given), `owner unreachable${given ? ', a request id given' : ''}: same status, body and headers`)
-    t.equal(laneGone.fastifyRequests() - before, 1, 'owner unreachable: the outcome handed to the route')
+  // Cache off, then on (a miss forwarded by the lane, its failure handed to the route, which
+  // counts the miss once).
+  for (const cacheTtlMs of [0, 60_000]) {
+    const cacheName = cacheTtlMs > 0 ? ', cache on' : ''
+    const laneGone = await apiServer(platform, guard, unreachable, true, unlimited, cacheTtlMs, 0)
+    servers.push(laneGone)
+    const plainGone = await apiServer(platform, guard, unreachable, false, unlimited, cacheTtlMs, 0)
+    servers.push(plainGone)
+    for (const given of [false, true]) {
+      const headers = given ? { ...bearer, 'x-request-id': 'client-id-1' } : bearer
+      const fromPlain = await send(plainGone.url, `/v1/members/${remote[0]}/balance`, headers)
+      const before = laneGone.fastifyRequests()
+      const fromLane = await send(laneGone.url, `/v1/members/${remote[0]}/balance`, headers)
+      t.equal(fromPlain.status, 503, `owner unreachable${cacheName}: 503`)
+      t.same(comparable(fromLane, given, fromPlain), comparable(fromPlain, given), `owner unreachable${cacheName}${given ? ', a request id given' : ''}: same status, body and headers`)
+      t.equal(laneGone.fastifyRequests() - before, 1, `owner unreachable${cacheName}: the outcome handed to the route`)
+    }
+    t.same(await counted(laneGone.registry), await counted(plainGone.registry), `owner unreachable${cacheName}: the same metrics`)
   }
-  t.same(await counted(laneGone.registry), await counted(plainGone.registry), 'owner unreachable: the same metrics')
 
   // The in-process hot-balance cache on (a cache per server): a miss read from the store and
-  // cached, then hits — a forwarded member's cached answer included — as the route answers them.
+  // cached, then hits — a forwarded member's miss and its cached answer included — as the route
+  // answers them.
   const laneCached = await apiServer(platform, guard, a.reader!, true, unlimited, 60_000)
   servers.push(laneCached)
   const plainCached = await apiServer(platform, guard, a.reader!, false, unlimited, 60_000)
   servers.push(plainCached)
   const cachedCases = [
     ...local.slice(0, 2).map(m => ({ member: m, served: [true, true] })),
-    ...remote.slice(0, 2).map(m => ({ member: m, served: [false, true] })),
+    ...remote.slice(0, 2).map(m => ({ member: m, served: [true, true] })),
     { member: 'nobody-here-1', served: [false, false] }
   ]
   for (const c of cachedCases) {
