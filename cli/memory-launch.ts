@@ -1,5 +1,5 @@
 // The memory caps of a `rewards start` process that only exist before the process starts: V8's
-// heap sizes (node --max-old-space-size, --max-semi-space-size) and glibc's MALLOC_ARENA_MAX (read by malloc at its
+// heap sizes (node --max-old-space-size, --initial-old-space-size, --max-semi-space-size) and glibc's MALLOC_ARENA_MAX (read by malloc at its
 // first call). When they are missing, the launcher replaces the process by the same command with
 // them (execve: the same pid, nothing runs twice), derived from REWARDS_MEMORY_BUDGET_MIB or
 // --memory-budget-mib (lib/memory-budget.ts; docs/engine.md "Memory budget"). A cap the user set
@@ -60,8 +60,11 @@ export function memoryLaunch (args: readonly string[], env: Readonly<Record<stri
   if (!/^\d{1,9}$/.test(text) || Number(text) < MIN_MEMORY_BUDGET_MIB || Number(text) > MAX_MEMORY_BUDGET_MIB) return null
   const budget = memoryBudget(Number(text))
   const nodeOptions = `${env.NODE_OPTIONS ?? ''} ${execArgv.join(' ')}`
+  // The initial old space only with the budget's own cap (a user's cap may be smaller).
+  const ownOldSpace = !/--max-old-space-size\b/.test(nodeOptions)
   const addArgv = [
-    ...(/--max-old-space-size\b/.test(nodeOptions) ? [] : [`--max-old-space-size=${budget.v8OldSpaceMib}`]),
+    ...(ownOldSpace ? [`--max-old-space-size=${budget.v8OldSpaceMib}`] : []),
+    ...(ownOldSpace && !/--initial-old-space-size\b/.test(nodeOptions) ? [`--initial-old-space-size=${budget.v8InitialOldSpaceMib}`] : []),
     ...(/--max-semi-space-size\b/.test(nodeOptions) ? [] : [`--max-semi-space-size=${budget.v8SemiSpaceMib}`])
   ]
   const addEnv: Record<string, string> = env.MALLOC_ARENA_MAX === undefined || env.MALLOC_ARENA_MAX === '' ? { MALLOC_ARENA_MAX: String(budget.mallocArenaMax) } : {}

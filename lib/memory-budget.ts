@@ -10,6 +10,12 @@
 // The split of a budget B (MiB), each part with a floor:
 // - V8 old space: B/2 (256 MiB at 512). 3/8 (192 MiB) cost the processor role 1.7× CPU per record
 //   in major GCs (docs/benchmarks.md "Memory"); at 256 MiB none measurable.
+// - V8 initial old space: half the old space (128 MiB at 512): a fresh process's heap grows to
+//   ~70 MB while a cold start restores, and from V8's small initial limit it ran ~8 mark-compacts
+//   on the way (its workers' concurrent marking ~a third of their CPU in the restore's span);
+//   starting at 128 MiB it runs ~1 there (docs/benchmarks.md "Cold start, tenth pass", "Cold
+//   start, twelfth pass (branch coldgc12)"). It only moves V8's first limits: pages are touched
+//   as the heap grows.
 // - V8 semi-space: B/64 between 8 and 64 MiB (8 MiB at 512): the young generation then reserves
 //   24 MiB instead of 192 (V8's own); 16 MiB measured at no CPU cost and about 90 MiB less peak
 //   RSS than V8's own, 8 MiB another 16 MiB less (docs/benchmarks.md "Memory, third pass").
@@ -57,6 +63,8 @@ export interface MemoryBudget {
   readonly budgetMib: number
   /** node --max-old-space-size. */
   readonly v8OldSpaceMib: number
+  /** node --initial-old-space-size: the old space V8 starts with (half its cap). */
+  readonly v8InitialOldSpaceMib: number
   /** node --max-semi-space-size. */
   readonly v8SemiSpaceMib: number
   /** StreamsConfig.cacheMaxBytes. */
@@ -74,9 +82,11 @@ export function memoryBudget (budgetMib: number = DEFAULT_MEMORY_BUDGET_MIB): Me
   if (!Number.isInteger(budgetMib) || budgetMib < MIN_MEMORY_BUDGET_MIB || budgetMib > MAX_MEMORY_BUDGET_MIB) {
     throw new RangeError(`memory budget must be an integer number of MiB from ${MIN_MEMORY_BUDGET_MIB} to ${MAX_MEMORY_BUDGET_MIB}, got ${budgetMib}`)
   }
+  const v8OldSpaceMib = Math.max(128, Math.floor(budgetMib / 2))
   return {
     budgetMib,
-    v8OldSpaceMib: Math.max(128, Math.floor(budgetMib / 2)),
+    v8OldSpaceMib,
+    v8InitialOldSpaceMib: Math.floor(v8OldSpaceMib / 2),
     v8SemiSpaceMib: Math.min(64, Math.max(8, Math.floor(budgetMib / 64))),
     cacheMaxBytes: Math.max(16 * MIB, Math.floor(budgetMib / 16) * MIB),
     rocksDbBytes: Math.floor(budgetMib / 8) * MIB,

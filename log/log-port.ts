@@ -248,6 +248,9 @@ export interface PartitionReader {
    *  partition in fetch order, records without a key left out. Backends that can decode so
    *  spare the per-record offset, timestamp and headers (log/kafka/kafka-entry-fetch.ts). */
   pollEntries? (maxWaitMs: number): Promise<PartitionEntries[]>
+  /** Optional, with pollEntries(): that answer (the same array) is written and no view of its
+   *  entries is kept; the backend may reuse their bytes. Never called: they stay valid. */
+  releaseEntries? (runs: PartitionEntries[]): void
   /** Next offset to read (after control records too: may pass the last returned record). */
   position (partition: TopicPartition): bigint
   close (): Promise<void>

@@ -30,10 +30,62 @@ export interface RawPartition {
 }
 export interface RawResponse { readonly responses: Array<{ topicId: string, partitions: RawPartition[] }> }
 
+/** Memory a fetch's partitions are copied into when their records span the socket's chunks,
+ *  reused fetch after fetch (KafkaPartitionReader's pool, released once a fetch's runs are
+ *  written): a fresh Buffer per partition (the client's DynamicBuffer.slice) touched fresh pages
+ *  each time, ~300 KB copied ~130 times per cold start at ~0.4 GB/s, where a reused arena copies
+ *  at memory speed (docs/benchmarks.md "Cold start, twelfth pass (branch coldgc12)"). A bump
+ *  allocator: what it hands out stays valid until reset(). */
+export class FetchArena {
+  /** One fetch's size limit (the response is at most this, bar one oversized batch). */
+  static readonly CAPACITY = 16 * 1024 * 1024
+  #buf: Buffer | undefined
+  #used = 0
+  /** Fetch v12 parsed into this arena. */
+  readonly fetch = createAPI<Parameters<typeof fetchV12.createRequest>, RawResponse>(1, 12, fetchV12.createRequest, (c, k, v, r) => parseRaw(c, k, v, r, this))
+
+  /** Bytes copied into the arena since its last reset. */
+  get used (): number { return this.#used }
+
+  /** `length` bytes of the arena, or of a fresh Buffer when they do not fit or are more than half
+   *  of it: so any value kept out of the arena is less than half its backing store, which the
+   *  in-memory store copies rather than keep as a view (stores/in-memory-store.ts ownedValue). */
+  take (length: number): Buffer {
+    if (length > FetchArena.CAPACITY / 2 || this.#used + length > FetchArena.CAPACITY) return Buffer.allocUnsafe(length)
+    this.#buf ??= Buffer.allocUnsafeSlow(FetchArena.CAPACITY)
+    const out = this.#buf.subarray(this.#used, this.#used + length)
+    this.#used += length
+    return out
+  }
+
+  /** Everything taken is free again: only once no view of it is used any more. */
+  reset (): void { this.#used = 0 }
+}
+
+/** Bytes [start, end) of the response (exported for its test): a view of the socket's chunk that holds them, or a copy
+ *  when they span chunks (into `arena` when given, else a fresh Buffer as the client's slice()). */
+export function responseBytes (reader: Reader, start: number, end: number, arena: FetchArena | undefined): Buffer {
+  if (arena === undefined) return reader.buffer.slice(start, end)
+  const chunks = reader.buffer.buffers
+  let i = 0
+  let at = 0
+  while (i < chunks.length && at + chunks[i]!.length <= start) at += chunks[i++]!.length
+  if (i < chunks.length && end - at <= chunks[i]!.length) return chunks[i]!.subarray(start - at, end - at)
+  const out = arena.take(end - start)
+  let written = 0
+  let from = start - at
+  while (written < out.length) {
+    const chunk = chunks[i++]!
+    written += chunk.copy(out, written, from, Math.min(chunk.length, from + out.length - written))
+    from = 0
+  }
+  return out
+}
+
 /** Fetch v12's response as @platformatic/kafka's fetch-v12.js parses it, except that each
  *  partition's records stay one Buffer (a view of the socket's chunk, or one copy when they span
- *  chunks). */
-function parseRaw (_correlationId: number, apiKey: number, apiVersion: number, reader: Reader): RawResponse {
+ *  chunks: into `arena` when given). */
+function parseRaw (_correlationId: number, apiKey: number, apiVersion: number, reader: Reader, arena?: FetchArena): RawResponse {
   const errors: Array<[string, [number, null]]> = []
   reader.readInt32() // throttle_time_ms
   const errorCode = reader.readInt16()
@@ -53,7 +105,7 @@ function parseRaw (_correlationId: number, apiKey: number, apiVersion: number, r
       let records: Buffer | null = null
       const size = r.readUnsignedVarInt()
       if (size > 1) {
-        records = r.buffer.slice(r.position, r.position + size - 1)
+        records = responseBytes(r, r.position, r.position + size - 1, arena)
         r.skip(size - 1)
       }
       readKnownTaggedFields(r, {})
@@ -66,7 +118,7 @@ function parseRaw (_correlationId: number, apiKey: number, apiVersion: number, r
   return response
 }
 
-export const fetchRaw = createAPI<Parameters<typeof fetchV12.createRequest>, RawResponse>(1, 12, fetchV12.createRequest, parseRaw)
+export const fetchRaw = createAPI<Parameters<typeof fetchV12.createRequest>, RawResponse>(1, 12, fetchV12.createRequest, (c, k, v, r) => parseRaw(c, k, v, r))
 
 /** Walks the v2 record batches in `buf` from offset `from` the way a read_committed consumer
  *  sees them: batches of aborted transactions (per `abortedTransactions`, the fetch response's

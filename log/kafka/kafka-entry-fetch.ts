@@ -10,7 +10,7 @@ import { protocolErrorsCodesById, Reader, readRecordsBatch } from '@platformatic
 import type { ConnectionPool } from '@platformatic/kafka'
 import type { PartitionEntry, PartitionOffset, TopicPartition } from '../log-port.ts'
 import type { KafkaClient } from './kafka-client.ts'
-import { BATCH_HEADER, COMPRESSION_MASK, fetchRaw, READ_COMMITTED, type RawResponse, walkCommittedBatches } from './fetch-response.ts'
+import { BATCH_HEADER, COMPRESSION_MASK, type FetchArena, fetchRaw, READ_COMMITTED, type RawResponse, walkCommittedBatches } from './fetch-response.ts'
 import { fetchRequestTopics, partitionKey, positionsByLeader, type FetchOptions } from './kafka-fetcher.ts'
 import { COLUMNS_PER_RECORD } from '../../stores/restore-columns.ts'
 
@@ -25,8 +25,12 @@ export interface FetchedEntries extends TopicPartition {
 
 
 
+/** fetchEntries()'s options: `arena`, where a partition's records that span the socket's chunks
+ *  are copied (the entries are views of it: valid until the arena is reset). */
+export interface EntryFetchOptions extends FetchOptions { readonly arena?: FetchArena }
+
 /** Fetches every position (grouped by partition leader, requests in parallel), decoded as entries. */
-export async function fetchEntries (client: KafkaClient, pool: ConnectionPool, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedEntries[]> {
+export async function fetchEntries (client: KafkaClient, pool: ConnectionPool, positions: PartitionOffset[], options: EntryFetchOptions): Promise<FetchedEntries[]> {
   if (positions.length === 0) return []
   const results = await Promise.all([...await positionsByLeader(client, positions)].map(async ([leader, list]) => leader < 0
     ? list.map(p => emptyResult(p, 'LEADER_NOT_AVAILABLE'))
@@ -38,12 +42,12 @@ function emptyResult (position: PartitionOffset, errorId: string | null): Fetche
   return { topic: position.topic, partition: position.partition, run: new EntryRun(null, [], 0), nextOffset: position.offset, errorId }
 }
 
-async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leader: number, positions: PartitionOffset[], options: FetchOptions): Promise<FetchedEntries[]> {
+async function fetchFromLeader (client: KafkaClient, pool: ConnectionPool, leader: number, positions: PartitionOffset[], options: EntryFetchOptions): Promise<FetchedEntries[]> {
   const connection = await client.connectionToNode(pool, leader)
   let response: RawResponse
   try {
     // As kafka-fetcher.ts: v12 names topics, a sessionless full fetch every time.
-    response = await fetchRaw.async(connection, options.maxWaitMs, 1, options.maxBytes ?? 16 * 1024 * 1024, READ_COMMITTED, 0, -1, fetchRequestTopics(positions, options), [], '')
+    response = await (options.arena?.fetch ?? fetchRaw).async(connection, options.maxWaitMs, 1, options.maxBytes ?? 16 * 1024 * 1024, READ_COMMITTED, 0, -1, fetchRequestTopics(positions, options), [], '')
   } catch (error) {
     const partial = (error as { response?: RawResponse }).response
     if (partial?.responses === undefined) throw error

@@ -8,11 +8,20 @@ import type { KafkaAdmin } from './kafka-admin.ts'
 import type { KafkaClient } from './kafka-client.ts'
 import { isRetriable, toStreamsError } from './kafka-errors.ts'
 import { fetchEntries, type EntryRun } from './kafka-entry-fetch.ts'
+import { FetchArena } from './fetch-response.ts'
 import { fetchCommitted, partitionKey, type FetchOptions } from './kafka-fetcher.ts'
 
 /** A restore's fetch takes up to this much of one partition (the response stays within the
  *  fetch's 16 MiB): a single store restoring read ~5,000 records per round trip at 1 MiB. */
 const ENTRIES_PARTITION_MAX_BYTES = 8 * 1024 * 1024
+
+/** Arenas kept for the next fetches (FetchArena): a restore writes one fetch while the next is in
+ *  flight, standby mode holds up to three answers. */
+const KEPT_ARENAS = 3
+/** A fetch that copied less than this into its arena: the reader follows its changelogs rather
+ *  than restores them, and the arenas it kept go (each keeps the pages it was filled with), as
+ *  they do once nothing is assigned (a restore done) or the reader closed. */
+const ARENA_IDLE_BYTES = 1024 * 1024
 
 export class KafkaPartitionReader implements PartitionReader {
   readonly #client: KafkaClient
@@ -21,6 +30,9 @@ export class KafkaPartitionReader implements PartitionReader {
   readonly #positions = new Map<string, PartitionOffset>()
   #closed = false
   #rotation = 0
+  /** Free arenas, and the arena of each pollEntries() answer until releaseEntries(). */
+  #arenas: FetchArena[] = []
+  readonly #arenaOf = new WeakMap<PartitionEntries[], FetchArena>()
 
   constructor (client: KafkaClient, admin: KafkaAdmin, clientId: string) {
     this.#client = client
@@ -35,6 +47,8 @@ export class KafkaPartitionReader implements PartitionReader {
 
   unassign (partitions: TopicPartition[]): void {
     for (const tp of partitions) this.#positions.delete(partitionKey(tp))
+    // Nothing left to read (a restore done): the arenas kept for the next fetches go.
+    if (this.#positions.size === 0) this.#arenas = []
   }
 
   position (partition: TopicPartition): bigint {
@@ -53,10 +67,28 @@ export class KafkaPartitionReader implements PartitionReader {
    *  demand: take() decodes the next slice of a run (a restore writes each before the next). */
   async pollEntries (maxWaitMs: number): Promise<PartitionEntries[]> {
     const out: PartitionEntries[] = []
-    await this.#poll(maxWaitMs, (client, pool, positions, options) => fetchEntries(client, pool, positions, { ...options, partitionMaxBytes: ENTRIES_PARTITION_MAX_BYTES }), result => {
+    // A partition's records that span the socket's chunks are copied into an arena, reused once
+    // the caller released the answer (releaseEntries); an answer never released keeps its arena
+    // until it is collected.
+    const arena = this.#arenas.pop() ?? new FetchArena()
+    await this.#poll(maxWaitMs, (client, pool, positions, options) => fetchEntries(client, pool, positions, { ...options, partitionMaxBytes: ENTRIES_PARTITION_MAX_BYTES, arena }), result => {
       if (result.run.records > 0) out.push(lazyEntries(result.topic, result.partition, result.run))
     })
+    if (arena.used > 0) this.#arenaOf.set(out, arena)
+    else if (this.#positions.size > 0) this.#arenas.push(arena)
     return out
+  }
+
+  /** The answer of a pollEntries() is written: nothing holds a view of it any more, and its bytes
+   *  are reused by a later fetch. */
+  releaseEntries (runs: PartitionEntries[]): void {
+    const arena = this.#arenaOf.get(runs)
+    if (arena === undefined) return
+    this.#arenaOf.delete(runs)
+    const used = arena.used
+    arena.reset()
+    if (used < ARENA_IDLE_BYTES || this.#positions.size === 0) this.#arenas = []
+    else if (this.#arenas.length < KEPT_ARENAS) this.#arenas.push(arena)
   }
 
   async #poll<T extends TopicPartition & { readonly nextOffset: bigint, readonly errorId: string | null }> (
@@ -110,6 +142,7 @@ export class KafkaPartitionReader implements PartitionReader {
     if (this.#closed) return
     this.#closed = true
     this.#positions.clear()
+    this.#arenas = []
     await this.#client.closePool(this.#pool).catch(() => undefined)
   }
 

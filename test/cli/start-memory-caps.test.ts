@@ -48,6 +48,7 @@ t.test('default: MALLOC_ARENA_MAX=2, huge pages for malloc, a 256 MiB old space 
   }
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
   t.ok(cmdline.includes('--max-old-space-size=256') && cmdline.includes('--max-semi-space-size=8'), 'node flags in the new image')
+  t.ok(cmdline.includes('--initial-old-space-size=128'), 'the initial old space: half the cap')
   t.equal(metric(metrics, /rewards_memory_budget_bytes\{part="total"\} (\d+)/), 512 * MIB)
   const heapLimit = metric(metrics, /rewards_memory_budget_bytes\{part="v8_heap_limit"\} (\d+)/)
   // V8's own default on this machine is several GiB; capped: 256 MiB old space + the young

@@ -231,11 +231,13 @@ export class ChangelogReader {
     if (standby) this.#standby.send()
     else if (runs.length > 0) this.#fetch(maxWaitMs)
     // One write batch per slice of a partition's run of entries.
+    let keptViews = false
     for (const run of runs) {
       const key = partitionKey(run)
       const p = this.#partitions.get(key)
       // A partition unregistered (or registered again) since the fetch was sent: dropped.
       if (p === undefined || !writableFor(fetched, key, p)) continue
+      if (p.restore.keepsNoViews !== true) keptViews = true
       // In slices, with a turn of the event loop between them: a fetch holds tens of thousands
       // of records, and the commits and heartbeats of running tasks must not wait for all of
       // them to be written (docs/engine.md "State, checkpoints, restore"). A run that decodes on
@@ -267,6 +269,8 @@ export class ChangelogReader {
       p.restored += written
       this.#appliedRecords += written
     }
+    // Written, and no store kept a view of it: the log may reuse its bytes (a fetch's arena).
+    if (!keptViews) this.#o.reader.releaseEntries?.(runs)
     for (const p of moved) {
       if (this.#partitions.get(partitionKey(p.restore.changelog)) !== p) continue
       p.applied = p.position

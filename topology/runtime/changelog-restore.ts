@@ -20,6 +20,10 @@ export interface ChangelogRestore {
   /** Optional: apply() of a batch as offsets into the fetched bytes (stores/restore-columns.ts),
    *  used where the log decodes so. Synchronous: `columns.at` is reused for the next batch. */
   readonly applyColumns?: (columns: RestoreColumns) => void
+  /** True when apply() and applyColumns() keep no view of the fetched bytes once they returned
+   *  (they copy what they keep): the reader then lets the log reuse those bytes for a later fetch
+   *  (PartitionReader.releaseEntries). Unset: the bytes stay the store's for as long as it likes. */
+  readonly keepsNoViews?: boolean
 }
 
 export interface RestoreProgress {

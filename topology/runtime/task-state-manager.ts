@@ -168,7 +168,11 @@ export class TaskStateManager {
         apply: inner instanceof RocksDbStore
           ? entries => { if (entries.length > 0) inner.restoreWriteSync(entries) }
           : entries => caching.restoreBatch(entries),
-        ...(inner instanceof RocksDbStore ? { applyColumns: (columns: RestoreColumns) => { if (columns.count > 0) inner.restoreWriteColumnsSync(columns) } } : {})
+        ...(inner instanceof RocksDbStore ? { applyColumns: (columns: RestoreColumns) => { if (columns.count > 0) inner.restoreWriteColumnsSync(columns) } } : {}),
+        // RocksDB copies every put into its write batch; the in-memory store copies each new key
+        // and every value that is a small view of a large buffer (ownedValue), which a value of a
+        // fetch's arena always is (log/kafka/fetch-response.ts FetchArena.take).
+        keepsNoViews: inner instanceof RocksDbStore || inner instanceof InMemoryStore
       })
     }
     return out

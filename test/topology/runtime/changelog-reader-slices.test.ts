@@ -190,3 +190,50 @@ t.test('a long slice is measured on its first 512 entries', async t => {
   t.same(writes.map(w => w.length), [1512], 'written whole')
   t.equal(writes[0]!.at(-1)!.value!.toString(), '999', 'the last write of the repeated key last')
 })
+
+t.test('a fetch is released to the log once written, only when no store keeps views of it', async t => {
+  // Two partitions, one fetch each round; the log is told which answers it may reuse.
+  const e = (key: string, value: string): ChangelogEntry => ({ key: Buffer.from(key), value: Buffer.from(value) })
+  for (const keeps of [false, true]) {
+    const answers = [[{ topic: 'c', partition: 0, entries: [e('a', '1')] }, { topic: 'c', partition: 1, entries: [e('b', '1')] }]]
+    const served: unknown[] = []
+    const released: unknown[] = []
+    const writtenWhenReleased: number[] = []
+    let written = 0
+    const position = new Map([[0, 0n], [1, 0n]])
+    const partitionReader = {
+      assign () {},
+      unassign () {},
+      async poll () { return [] },
+      async pollEntries () {
+        const runs = answers.shift() ?? []
+        for (const r of runs) position.set(r.partition, 1n)
+        served.push(runs)
+        return runs
+      },
+      releaseEntries (runs: unknown) { released.push(runs); writtenWhenReleased.push(written) },
+      position (tp: TopicPartition) { return position.get(tp.partition)! },
+      async close () {}
+    }
+    const admin = { async listOffsets (tps: TopicPartition[], which: string) { return tps.map(tp => ({ ...tp, offset: which === 'latest' ? 1n : 0n })) } } as unknown as Log['admin']
+    const reader = new ChangelogReader({ admin, reader: partitionReader })
+    const sink = (partition: number, keepsNoViews: boolean) => ({
+      changelog: { topic: 'c', partition },
+      store: 's',
+      from: null,
+      apply: (entries: ChangelogEntry[]) => { written += entries.length },
+      ...(keepsNoViews ? { keepsNoViews } : {})
+    })
+    // One store keeping views (keepsNoViews unset) is enough to keep the answer.
+    await reader.register('0_0', [sink(0, true), sink(1, keeps)])
+    await untilDone(reader, 1)
+    t.equal(written, 2)
+    if (keeps) {
+      t.equal(released.length, 1, 'every store copies: the answer is released')
+      t.equal(released[0], served[0], 'the very array pollEntries() returned')
+      t.same(writtenWhenReleased, [2], 'after both runs were written')
+    } else {
+      t.equal(released.length, 0, 'a store may keep views: never released')
+    }
+  }
+})
