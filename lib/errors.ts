@@ -10,7 +10,9 @@ export const ERRORS = {
   ...STREAMS_ERRORS,
   // PostgreSQL (clients and signing keys, the archive) cannot be reached: what needs it waits
   // (docs/runbooks/dependency-outage.md).
-  DATABASE_UNAVAILABLE: { message: 'The database (PostgreSQL) cannot be reached; retry shortly', retriable: true }
+  DATABASE_UNAVAILABLE: { message: 'The database (PostgreSQL) cannot be reached; retry shortly', retriable: true },
+  // A key that no task of a store holds (`rewards store get`; docs/cli.md "Exit status").
+  KEY_NOT_FOUND: { message: 'No such key in the store', retriable: false }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -28,7 +28,7 @@ export function storeCommand (ctx: CliContext): Command {
     try {
       const entry = opened.get(key)
       if (entry === undefined) {
-        await write(ctx.err, `rewards store get: key ${JSON.stringify(key)} not found in store ${storeName} (${opened.tasks.length} task(s) searched)`)
+        await write(ctx.err, `rewards store get: [KEY_NOT_FOUND] key ${JSON.stringify(key)} not found in store ${storeName} (${opened.tasks.length} task(s) searched)`)
         return EXIT.FAILED
       }
       await write(ctx.out, get.opts<{ json?: boolean }>().json === true ? JSON.stringify(entry) : JSON.stringify(entry.value, null, 2))

@@ -95,7 +95,7 @@ t.test('rewards start, embedded, with no configuration', async t => {
 
   const absent = await runCli(['store', 'get', 'balances', 'M-404'], { cwd, env: cleanEnv() })
   t.equal(absent.code, 1)
-  t.match(absent.stderr, /key "M-404" not found in store balances \(12 task\(s\) searched\)/)
+  t.match(absent.stderr, /^rewards store get: \[KEY_NOT_FOUND\] key "M-404" not found in store balances \(12 task\(s\) searched\)/)
 
   const scan = await runCli(['store', 'scan', 'balances', '--prefix', 'M-', '--limit', '10'], { cwd, env: cleanEnv() })
   t.equal(scan.code, 0, scan.stderr)
