@@ -2,28 +2,11 @@
 // PostgreSQL (REWARDS_DATABASE_URL) or the embedded PostgreSQL in <data-dir>/pg. `rewards start`
 // applies them too (archiver role); this runs them alone, e.g. as a deploy step.
 //
-// PGlite has no lock of its own: a second process that opens the directory of a running embedded
-// platform works on a copy of its own and its writes and shutdown checkpoint overwrite the
-// platform's, so rows the archiver had inserted (and committed the offsets of) were lost. So on
-// the embedded log, the command holds the log (which the platform holds while it runs) for as
-// long as it has PGlite open, and refuses while the platform runs, as `rewards report` does.
-import { existsSync } from 'node:fs'
+// Beside a running platform on the embedded PostgreSQL both refuse (cli/archive-database.ts): the
+// directory is one process at a time (lib/db/pglite-lock.ts).
 import { Command } from 'commander'
 import { formatTable } from '../format-table.ts'
 import { action, configFrom, EXIT, withConfigOptions, write, type CliContext } from '../cli-context.ts'
-import type { RewardsConfig } from '../../lib/config.ts'
-
-/** On the embedded PostgreSQL and the embedded log: opens the log, so that no platform runs on
- *  this data directory while the command has PGlite open (close it after). Returns the refusal
- *  to print when the platform runs; null when PGlite is not the database or no log exists yet. */
-async function holdEmbeddedLog (config: RewardsConfig, name: string): Promise<{ close: () => Promise<void> } | string | null> {
-  if (config.databaseUrl !== null || config.kafkaBrokers !== null || !existsSync(config.logDir)) return null
-  const { openLogFromConfig } = await import('../../lib/open-log.ts')
-  const log = await openLogFromConfig(config).catch((error: unknown) => error as Error)
-  if (!(log instanceof Error)) return log
-  if ((log as { code?: unknown }).code !== 'STATE_DIR_LOCKED') throw log
-  return `rewards ${name}: the embedded platform in ${config.dataDir} is running (${log.message}); stop it first: the embedded PostgreSQL (${config.pgDir}) is one process at a time, and the platform applies the migrations itself when it starts`
-}
 
 export function dbCommand (ctx: CliContext): Command {
   const db = new Command('db').description('The PostgreSQL archive: schema migrations')
@@ -35,12 +18,7 @@ export function dbCommand (ctx: CliContext): Command {
   migrateCmd.action(action(ctx, 'db migrate', async () => {
     const config = configFrom(ctx, migrateCmd)
     const [{ openArchiveDatabase }, { migrate }, { maskUrl }] = await Promise.all([import('../archive-database.ts'), import('../../lib/db/migrate.ts'), import('../../lib/config.ts')])
-    const held = await holdEmbeddedLog(config, 'db migrate')
-    if (typeof held === 'string') {
-      await write(ctx.err, held)
-      return EXIT.FAILED
-    }
-    const database = await openArchiveDatabase(config).catch(async (error: unknown) => { await held?.close(); throw error })
+    const database = await openArchiveDatabase(config)
     try {
       const where = database.kind === 'pglite' ? `embedded PostgreSQL in ${config.pgDir}` : maskUrl(config.databaseUrl!)
       const outcome = await migrate(database, { onApply: m => { ctx.err.write(`applying ${String(m.version).padStart(4, '0')}-${m.name}…\n`) } })
@@ -50,7 +28,6 @@ export function dbCommand (ctx: CliContext): Command {
       return EXIT.OK
     } finally {
       await database.close()
-      await held?.close()
     }
   }))
 
@@ -61,12 +38,7 @@ export function dbCommand (ctx: CliContext): Command {
   status.action(action(ctx, 'db status', async () => {
     const config = configFrom(ctx, status)
     const [{ openArchiveDatabase }, { appliedMigrations, listMigrations }] = await Promise.all([import('../archive-database.ts'), import('../../lib/db/migrate.ts')])
-    const held = await holdEmbeddedLog(config, 'db status')
-    if (typeof held === 'string') {
-      await write(ctx.err, held)
-      return EXIT.FAILED
-    }
-    const database = await openArchiveDatabase(config).catch(async (error: unknown) => { await held?.close(); throw error })
+    const database = await openArchiveDatabase(config)
     try {
       const applied = new Map((await appliedMigrations(database)).map(m => [m.version, m]))
       const rows = listMigrations().map(m => ({ version: m.version, name: m.name, appliedAt: applied.get(m.version)?.appliedAt ?? null }))
@@ -76,7 +48,6 @@ export function dbCommand (ctx: CliContext): Command {
       return pending === 0 ? EXIT.OK : EXIT.FAILED
     } finally {
       await database.close()
-      await held?.close()
     }
   }))
 
